@@ -1,0 +1,88 @@
+"""Time engines on the same data and settings; used by the Speed page, the CLI and benchmarks/.
+
+Each engine trains a fresh :class:`~mfcore.model.SGDFactorizer` with identical hyperparameters and
+seed. Compiled engines are first warmed up on a tiny problem so that JIT compile time is reported
+apart (``compile_seconds``). An engine whose first epoch would not fit in ``budget_seconds`` is timed
+on a random sample of the training ratings instead, and its full-epoch time is extrapolated linearly
+(``extrapolated=True``; no test RMSE then, since it did not train on everything).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .data import Ratings, from_arrays
+from .engines import get_engine
+from .model import SGDFactorizer
+
+DEFAULT_ENGINES = ("python", "numpy", "numba")
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """One engine's timing. ``seconds_per_epoch`` is the median over the epochs timed."""
+
+    engine: str
+    seconds_per_epoch: float
+    updates_per_second: float
+    test_rmse: float | None
+    extrapolated: bool
+    epochs_timed: int
+    compile_seconds: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def warm_up(engine: str, params: dict) -> float:
+    """Compile ``engine``'s kernels (a two-epoch fit on 50 ratings); returns the seconds it took."""
+    rng = np.random.default_rng(0)
+    tiny = from_arrays(rng.integers(0, 10, 50), rng.integers(0, 10, 50), rng.integers(1, 6, 50))
+    start = time.perf_counter()
+    SGDFactorizer(**{**params, "engine": engine, "n_epochs": 2}).fit(tiny, tiny)
+    return time.perf_counter() - start
+
+
+def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
+                budget_seconds: float = 10.0, probe_ratings: int = 2000) -> BenchResult:
+    """Time one engine: full epochs when one fits in the budget, else a sample, extrapolated."""
+    params = {**params, "engine": engine}
+    compile_seconds = warm_up(engine, params) if get_engine(engine).compiled else 0.0
+    probe = _sample(train, min(probe_ratings, len(train)), params.get("seed", 0))
+    probe_model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(probe)
+    per_rating = probe_model.history_[0].seconds / len(probe)
+    if per_rating * len(train) > budget_seconds:
+        n_sample = max(len(probe), int(budget_seconds / per_rating / 2))
+        sample = _sample(train, min(n_sample, len(train)), params.get("seed", 0))
+        model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(sample)
+        seconds = model.history_[0].seconds * len(train) / len(sample)
+        return BenchResult(engine, seconds, len(train) / seconds, None, True, 1, compile_seconds)
+    epochs = params.get("n_epochs", 20)
+    affordable = max(1, int(budget_seconds / max(per_rating * len(train), 1e-9)))
+    timed_epochs = min(epochs, affordable)
+    model = SGDFactorizer(**{**params, "n_epochs": timed_epochs}).fit(train, test)
+    seconds = float(np.median([result.seconds for result in model.history_]))
+    full = timed_epochs == epochs
+    test_rmse = model.history_[-1].test_rmse if full else None
+    return BenchResult(engine, seconds, len(train) / seconds, test_rmse, not full, timed_epochs,
+                       compile_seconds)
+
+
+def time_engines(train: Ratings, test: Ratings | None, params: dict, engines=DEFAULT_ENGINES,
+                 budget_seconds: float = 10.0, progress=None) -> list[BenchResult]:
+    """:func:`time_engine` for each engine in turn; ``progress(name)`` is called before each."""
+    results = []
+    for name in engines:
+        get_engine(name)
+        if progress is not None:
+            progress(name)
+        results.append(time_engine(name, train, test, params, budget_seconds))
+    return results
+
+
+def _sample(ratings: Ratings, n: int, seed: int) -> Ratings:
+    rows = np.random.default_rng(seed).choice(len(ratings), size=n, replace=False)
+    return ratings.take(np.sort(rows))

@@ -1,0 +1,50 @@
+"""The compiled engine: the reference loop compiled by Numba to float32 machine code.
+
+Fast because (1) nothing goes through the interpreter, (2) the loop over the K factors compiles to
+packed SIMD fused multiply-adds (``fastmath`` lets LLVM reassociate the dot product), (3) everything is
+float32, so twice as many lanes per vector and half the memory traffic, and (4) the training loop hands
+the kernel ratings already permuted for the epoch, so ``users, items, ratings`` are read sequentially.
+Scalars must arrive as float32 (the training loop casts them): a float64 ``lr`` would promote the
+inner loop to float64 and halve its speed.
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
+    """Per-rating SGD, same equations and order as :func:`mfcore.engines.python.run_epoch`."""
+    n_factors = P.shape[1]
+    squared_error_sum = 0.0
+    for n in range(ratings.shape[0]):
+        u = users[n]
+        i = items[n]
+        prediction = mu + bu[u] + bi[i]
+        for k in range(n_factors):
+            prediction += P[u, k] * Q[i, k]
+        error = ratings[n] - prediction
+        squared_error_sum += error * error
+        if biased:
+            bu[u] += lr * (error - reg * bu[u])
+            bi[i] += lr * (error - reg * bi[i])
+        for k in range(n_factors):
+            p_uk = P[u, k]
+            q_ik = Q[i, k]
+            P[u, k] = p_uk + lr * (error * q_ik - reg * p_uk)
+            Q[i, k] = q_ik + lr * (error * p_uk - reg * q_ik)
+    return squared_error_sum
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def row_dots(users, items, P, Q):
+    """p_u . q_i for each pair (users[n], items[n]); codes must be valid."""
+    out = np.empty(users.shape[0], dtype=P.dtype)
+    n_factors = P.shape[1]
+    for n in range(users.shape[0]):
+        u = users[n]
+        i = items[n]
+        out[n] = 0
+        for k in range(n_factors):
+            out[n] += P[u, k] * Q[i, k]
+    return out
