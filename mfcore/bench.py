@@ -86,3 +86,14 @@ def time_engines(train: Ratings, test: Ratings | None, params: dict, engines=DEF
 def _sample(ratings: Ratings, n: int, seed: int) -> Ratings:
     rows = np.random.default_rng(seed).choice(len(ratings), size=n, replace=False)
     return ratings.take(np.sort(rows))
+
+
+def max_factor_difference(train: Ratings, params: dict, engines=("python", "numba"),
+                          n_ratings: int = 2000, n_epochs: int = 2) -> float:
+    """Largest absolute difference in ``P, Q, bu, bi`` between two engines trained with the same
+    ``params`` and seed on the same sample of ``n_ratings`` training ratings for ``n_epochs``."""
+    sample = _sample(train, min(n_ratings, len(train)), params.get("seed", 0))
+    first, second = (SGDFactorizer(**{**params, "engine": name, "n_epochs": n_epochs}).fit(sample)
+                     for name in engines)
+    return float(max(np.max(np.abs(getattr(first, name) - getattr(second, name)), initial=0.0)
+                     for name in ("P_", "Q_", "bu_", "bi_")))

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["DataError", "Ratings", "load_ratings", "from_arrays"]
+__all__ = ["DataError", "Ratings", "load_ratings", "from_arrays", "sniff_columns"]
 
 DUPLICATE_POLICIES = ("last", "mean", "error")
 
@@ -336,7 +336,7 @@ def _build(frame: pd.DataFrame, first_line: int | None, duplicates: str) -> Rati
     not_finite = ~np.isfinite(values)
     if not_finite.any():
         position = int(np.argmax(not_finite))
-        raise DataError(f"{where(rows[position])}rating {values[position]!r} is not a finite number.")
+        raise DataError(f"{where(rows[position])}rating {float(values[position])} is not a finite number.")
 
     timestamps = None
     if "timestamp" in frame:
@@ -358,18 +358,16 @@ def _build(frame: pd.DataFrame, first_line: int | None, duplicates: str) -> Rati
 
 
 def _timestamps(column: pd.Series, rows, where) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        stamps = column.to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(stamps)
-        if bad.any():
-            raise DataError(f"{where(rows[np.argmax(bad)])}the timestamp is missing.")
-        return stamps.astype(np.int64)
-    parsed = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")
-    bad = parsed.isna().to_numpy()
+    """Timestamps as int64 seconds: numbers are taken as they are, dates are parsed."""
+    numeric = pd.to_numeric(column, errors="coerce")
+    if not numeric.isna().any():
+        return numeric.to_numpy(dtype=np.int64)
+    parsed = pd.to_datetime(column.astype(str), errors="coerce", utc=True, format="mixed")
+    bad = (parsed.isna() | column.isna()).to_numpy()
     if bad.any():
         row = int(np.argmax(bad))
         raise DataError(f"{where(rows[row])}timestamp {str(column.iloc[row])!r} is not a number or a date.")
-    return (parsed.astype("int64") // 10**9).to_numpy() if parsed.dtype != object else parsed.to_numpy()
+    return (parsed.astype("int64") // 10**9).to_numpy()
 
 
 def _encode(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -406,3 +404,29 @@ def _resolve_duplicates(users, items, values, timestamps, n_items, policy, rows,
     in_file_order = np.argsort(first_positions)
     keep = first_positions[in_file_order]
     return users[keep], items[keep], means[in_file_order], None if timestamps is None else timestamps[keep]
+
+
+@dataclass(frozen=True)
+class ColumnGuess:
+    """What :func:`sniff_columns` makes of a file's first line: its ``fields``, whether it is a
+    ``header``, the ``roles`` (role -> position) the loader would use, and whether that guess is
+    ``ambiguous`` (a header whose names do not name user, item and rating exactly once each)."""
+
+    fields: list[str]
+    header: bool
+    roles: dict[str, int]
+    ambiguous: bool
+
+
+def sniff_columns(raw: bytes) -> ColumnGuess:
+    """Guess the columns of ``raw`` from its first non-blank line, as :func:`load_ratings` would."""
+    head = raw[:65536].removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    fields = _split_line(first, _detect_separator(first))
+    roles = _header_roles(fields) if len(fields) >= 3 else None
+    if roles is None:
+        return ColumnGuess(fields, False, {"user": 0, "item": 1, "rating": 2}, False)
+    names = [re.sub(r"[\s\-]", "_", name.lower()) for name in fields]
+    ambiguous = any(sum(name in _COLUMN_ALIASES[role] for name in names) != 1
+                    for role in ("user", "item", "rating"))
+    return ColumnGuess(fields, True, roles, ambiguous)
