@@ -208,6 +208,10 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _is_date(text: str) -> bool:
+    return not pd.isna(pd.to_datetime(text, errors="coerce", format="mixed"))
+
+
 def _frame_from_text(raw: bytes, columns: dict | None) -> tuple[pd.DataFrame, int]:
     if not raw.strip():
         raise DataError("the file is empty.")
@@ -237,7 +241,7 @@ def _frame_from_text(raw: bytes, columns: dict | None) -> tuple[pd.DataFrame, in
     header_roles = _header_roles(fields)
     has_header = header_roles is not None
     roles = dict(header_roles or {"user": 0, "item": 1, "rating": 2})
-    if not has_header and len(fields) >= 4 and _is_number(fields[3]):
+    if not has_header and len(fields) >= 4 and (_is_number(fields[3]) or _is_date(fields[3])):
         roles["timestamp"] = 3
     if columns:
         roles = _apply_column_overrides(roles, columns, fields if has_header else None)
@@ -358,16 +362,17 @@ def _build(frame: pd.DataFrame, first_line: int | None, duplicates: str) -> Rati
 
 
 def _timestamps(column: pd.Series, rows, where) -> np.ndarray:
-    """Timestamps as int64 seconds: numbers are taken as they are, dates are parsed."""
+    """Timestamps as int64 seconds: numbers (epoch seconds) are taken as they are, dates are parsed."""
     numeric = pd.to_numeric(column, errors="coerce")
     if not numeric.isna().any():
         return numeric.to_numpy(dtype=np.int64)
     parsed = pd.to_datetime(column.astype(str), errors="coerce", utc=True, format="mixed")
-    bad = (parsed.isna() | column.isna()).to_numpy()
+    bad = (numeric.isna() & parsed.isna()).to_numpy()
     if bad.any():
         row = int(np.argmax(bad))
         raise DataError(f"{where(rows[row])}timestamp {str(column.iloc[row])!r} is not a number or a date.")
-    return (parsed.astype("int64") // 10**9).to_numpy()
+    seconds = parsed.dt.tz_localize(None).astype("datetime64[s]").astype(np.int64)
+    return np.where(numeric.isna(), seconds, numeric.fillna(0)).astype(np.int64)
 
 
 def _encode(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

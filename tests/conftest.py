@@ -87,3 +87,29 @@ def browser_page(_chromium):
     page.set_default_timeout(30_000)
     yield page
     context.close()
+
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def _shared_file(relative: str) -> Path:
+    path = SHARED_DATA / relative
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (MovieLens is research-licensed and never shipped; see README)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_path() -> Path:
+    """The bundled synthetic sample (100k ratings)."""
+    return ROOT / "sample_data" / "ratings.csv"
+
+
+@pytest.fixture(scope="session")
+def ml100k_path() -> Path:
+    return _shared_file("ml-100k/u.data")
+
+
+@pytest.fixture(scope="session")
+def ml1m_path() -> Path:
+    return _shared_file("ml-1m/ratings.dat")
