@@ -45,7 +45,10 @@ def _build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--lr", type=float, default=SGDFactorizer().lr, help="learning rate")
         sub.add_argument("--reg", type=float, default=SGDFactorizer().reg, help="L2 regularization")
         sub.add_argument("--no-bias", action="store_true", help="Funk's unbiased model p_u . q_i")
-        sub.add_argument("--schedule", default="per-rating", help="when the error is recomputed")
+        sub.add_argument("--schedule", default="per-rating",
+                         help="when the error is recomputed: per-rating, per-factor, per-epoch or funk")
+        sub.add_argument("--epochs-per-feature", type=_positive_int, default=1,
+                         help="funk schedule: epochs spent on each feature in turn")
         sub.add_argument("--test-size", type=float, default=0.1, help="random holdout fraction")
         sub.add_argument("--seed", type=int, default=0)
         sub.add_argument("--threads", type=_positive_int, default=None, help="threads of parallel engines")
@@ -74,7 +77,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _model_params(args) -> dict:
     return dict(n_factors=args.factors, n_epochs=args.epochs, lr=args.lr, reg=args.reg,
-                biased=not args.no_bias, schedule=args.schedule, seed=args.seed, n_threads=args.threads)
+                biased=not args.no_bias, schedule=args.schedule,
+                epochs_per_feature=args.epochs_per_feature, seed=args.seed, n_threads=args.threads)
 
 
 def _emit(obj: dict, as_json: bool, text: str) -> None:

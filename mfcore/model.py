@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from . import metrics
 from .data import Ratings
-from .engines import get_engine, row_dots
+from .engines import get_engine, row_dots, schedule_arguments
 
 __all__ = ["SGDFactorizer", "EpochResult", "TrainingDiverged", "NotFittedError"]
 
@@ -71,7 +71,11 @@ class SGDFactorizer:
     - ``biased`` [True]: learn :math:`\mu, b_u, b_i`; False is Funk's unbiased SVD :math:`p_u^\top q_i`.
     - ``init_std`` [0.05]: factors start as :math:`\mathcal N(0, \sigma^2)`; biases start at 0.
     - ``engine`` ["numba"]: which kernel runs an epoch (see :mod:`mfcore.engines`).
-    - ``schedule`` ["per-rating"]: when the error is recomputed (see :mod:`mfcore.engines`).
+    - ``schedule`` ["per-rating"]: when the error is recomputed (``mfcore.engines.SCHEDULES``):
+      ``per-rating``, ``per-factor``, ``per-epoch`` or ``funk``; each kernel's docstring states its
+      equations. Every schedule's epoch is one pass over the training ratings; under ``funk`` that pass
+      trains only the current feature, features 0, 1, ..., K-1 taking turns (then round again).
+    - ``epochs_per_feature`` [1]: ``funk`` only: consecutive epochs spent on each feature.
     - ``batch_size`` [1024]: ratings per mini-batch, ``numpy`` engine only.
     - ``n_threads`` [None]: threads for parallel engines; None uses every available core.
     - ``seed`` [0]: seeds the initial factors and every epoch's order (drawn in Python, so every
@@ -82,7 +86,8 @@ class SGDFactorizer:
     """
 
     def __init__(self, n_factors=100, n_epochs=20, lr=0.007, reg=0.05, biased=True, init_std=0.05,
-                 engine="numba", schedule="per-rating", batch_size=1024, n_threads=None, seed=0):
+                 engine="numba", schedule="per-rating", batch_size=1024, n_threads=None, seed=0,
+                 epochs_per_feature=1):
         self.n_factors = n_factors
         self.n_epochs = n_epochs
         self.lr = lr
@@ -94,6 +99,7 @@ class SGDFactorizer:
         self.batch_size = batch_size
         self.n_threads = n_threads
         self.seed = seed
+        self.epochs_per_feature = epochs_per_feature
 
     # --- scikit-learn-style plumbing ------------------------------------------------------------
 
@@ -126,6 +132,7 @@ class SGDFactorizer:
         check("init_std", Real, lambda v: 0 <= v < np.inf, ">= 0")
         check("batch_size", Integral, lambda v: v >= 1, "an integer >= 1")
         check("seed", Integral, lambda v: v >= 0, "an integer >= 0")
+        check("epochs_per_feature", Integral, lambda v: v >= 1, "an integer >= 1")
         if self.n_threads is not None:
             check("n_threads", Integral, lambda v: v >= 1, "None or an integer >= 1")
         get_engine(self.engine).kernel(self.schedule)
@@ -178,12 +185,13 @@ class SGDFactorizer:
 
         mu, lr, reg = dtype(self.global_mean_), dtype(self.lr), dtype(self.reg)
         extra = {name: getattr(self, name) for name in engine.options}
+        schedule_extra = schedule_arguments(self.schedule, len(train), k, self.epochs_per_feature, dtype)
         for epoch in range(1, self.n_epochs + 1):
             order = rng.permutation(len(train))
             start = time.perf_counter()
             users, items, values = train.users[order], train.items[order], train.values[order]
             sse = run_epoch(users, items, values, mu, self.bu_, self.bi_, P, Q, lr, reg,
-                                   bool(self.biased), **extra)
+                                   bool(self.biased), **extra, **schedule_extra(epoch, order))
             seconds = time.perf_counter() - start
             self.fit_seconds_ += seconds
             train_rmse = float(np.sqrt(sse / len(train)))
@@ -265,5 +273,5 @@ class SGDFactorizer:
 
 
 _PARAMETER_NAMES = ("n_factors", "n_epochs", "lr", "reg", "biased", "init_std", "engine", "schedule",
-                    "batch_size", "n_threads", "seed")
+                    "batch_size", "n_threads", "seed", "epochs_per_feature")
 _DEFAULTS = SGDFactorizer().get_params()

@@ -4,7 +4,8 @@ The kernel contract: ``run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, re
 runs one epoch over ratings **already in the epoch's visiting order** (the loop permutes them, so a
 kernel streams through memory), updates ``bu, bi, P, Q`` in place and returns the epoch's sum of
 squared errors. Arrays and scalars only; scalars arrive in the factors' dtype. ``extra`` holds the
-engine's own options, named in :attr:`Engine.options` and read from the estimator's attributes.
+engine's own options, named in :attr:`Engine.options` and read from the estimator's attributes,
+plus the state an error schedule carries between epochs (:func:`schedule_arguments`; only ``funk``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import numpy as np
 from . import numpy_batch, python
 
 try:
-    from . import numba_jit
+    from . import numba_jit, numba_schedules
     HAS_NUMBA = True
 except ImportError:  # pragma: no cover - numba is a hard requirement, this keeps the core importable
-    numba_jit = None
+    numba_jit = numba_schedules = None
     HAS_NUMBA = False
 
 
@@ -49,13 +50,19 @@ def _summary(module) -> str:
 
 
 ENGINES: dict[str, Engine] = {
-    "python": Engine("python", {"per-rating": python.run_epoch}, _summary(python)),
+    "python": Engine("python", {"per-rating": python.run_epoch,
+                                "per-factor": python.run_epoch_per_factor,
+                                "per-epoch": python.run_epoch_per_epoch,
+                                "funk": python.run_epoch_funk}, _summary(python)),
     "numpy": Engine("numpy", {"per-rating": numpy_batch.run_epoch}, _summary(numpy_batch),
                     options=("batch_size",)),
 }
 if HAS_NUMBA:
-    ENGINES["numba"] = Engine("numba", {"per-rating": numba_jit.run_epoch}, _summary(numba_jit),
-                              compiled=True)
+    ENGINES["numba"] = Engine("numba", {"per-rating": numba_jit.run_epoch,
+                                        "per-factor": numba_schedules.run_epoch_per_factor,
+                                        "per-epoch": numba_schedules.run_epoch_per_epoch,
+                                        "funk": numba_schedules.run_epoch_funk},
+                              _summary(numba_jit), compiled=True)
 
 
 def get_engine(name: str) -> Engine:
@@ -71,3 +78,39 @@ def row_dots(users, items, P, Q):
     if HAS_NUMBA:
         return numba_jit.row_dots(users, items, P, Q)
     return np.einsum("nk,nk->n", P[users], Q[items])  # pragma: no cover
+
+
+SCHEDULES: dict[str, str] = {
+    "per-rating": "one error per rating, then the biases and all K factors of p_u and q_i step with it "
+                  "(Koren, Surprise, LibMF).",
+    "per-factor": "the error is corrected after every factor's step inside a rating (O(1) each), so each "
+                  "step sees the effect of the ones before it.",
+    "per-epoch": "every rating's error is computed once at the start of the epoch and used stale for the "
+                 "whole epoch (the seed's first code).",
+    "funk": "one feature at a time (Funk 2006): each epoch trains only the current feature, with the rest "
+            "of every prediction cached, so an epoch costs O(1) per rating instead of O(K).",
+}
+"""The error schedules, each with a one-line explanation: *how often is the error recomputed?*"""
+
+
+def funk_feature(epoch: int, n_factors: int, epochs_per_feature: int) -> int:
+    """The feature the ``funk`` schedule trains in ``epoch`` (1-based): features 0, 1, ... in turn,
+    ``epochs_per_feature`` epochs each, starting over at 0 after the last one."""
+    return (epoch - 1) // epochs_per_feature % n_factors
+
+
+def schedule_arguments(schedule: str, n_ratings: int, n_factors: int, epochs_per_feature: int,
+                       dtype) -> Callable[[int, np.ndarray], dict]:
+    """A function ``(epoch, order) -> dict`` of the extra keyword arguments ``schedule``'s kernel takes
+    in ``epoch`` (1-based) whose ratings are the training ratings ``order``; it keeps the state the
+    schedule carries from epoch to epoch. Only ``funk`` carries any: ``residual`` (per training rating,
+    the cached part of its prediction from the features other than the current one), ``cached_feature``
+    (one int64: the feature ``residual`` leaves out, -1 until built), ``order`` and ``feature``."""
+    if schedule != "funk":
+        return lambda epoch, order: {}
+    residual = np.zeros(n_ratings, dtype)
+    cached_feature = np.full(1, -1, np.int64)
+    return lambda epoch, order: {
+        "order": order, "residual": residual, "cached_feature": cached_feature,
+        "feature": funk_feature(epoch, n_factors, epochs_per_feature),
+    }
