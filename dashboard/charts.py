@@ -1,0 +1,79 @@
+"""Plotly figures for the pages."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from mfcore import Ratings
+
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def rating_histogram(ratings: Ratings) -> go.Figure:
+    """How many ratings each rating value has (bars for a few distinct values, a histogram otherwise)."""
+    values, counts = np.unique(ratings.values, return_counts=True)
+    if len(values) <= 20:
+        figure = go.Figure(go.Bar(x=values, y=counts, marker_color=COLORS[0]))
+    else:
+        figure = go.Figure(go.Histogram(x=ratings.values, nbinsx=40, marker_color=COLORS[0]))
+    figure.update_layout(title="Rating histogram", xaxis_title="rating", yaxis_title="ratings",
+                         height=320, margin=dict(t=50, b=40, l=50, r=20), bargap=0.1)
+    return figure
+
+
+def long_tail(ratings: Ratings) -> go.Figure:
+    """Ratings per user and per item, each sorted from most to least rated (log scale)."""
+    figure = go.Figure()
+    for name, codes, size, color in (("users", ratings.users, ratings.n_users, COLORS[0]),
+                                     ("items", ratings.items, ratings.n_items, COLORS[1])):
+        counts = np.sort(np.bincount(codes, minlength=size))[::-1]
+        rank = np.arange(1, len(counts) + 1) / max(len(counts), 1) * 100
+        figure.add_trace(go.Scatter(x=rank, y=np.maximum(counts, 0.8), mode="lines", name=name,
+                                    line=dict(color=color, width=2),
+                                    hovertemplate="top %{x:.1f}%: %{y:.0f} ratings"))
+    figure.update_layout(title="Long tail: ratings per user and per item", height=320,
+                         xaxis_title="users / items, most rated first (%)", yaxis_title="ratings",
+                         yaxis_type="log", margin=dict(t=50, b=40, l=50, r=20),
+                         legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return figure
+
+
+def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figure:
+    """Train (dashed) and test (solid) RMSE per epoch of the ``current`` run, over the test curves of
+    ``earlier`` runs (thin, dotted; click a legend entry to hide one)."""
+    figure = go.Figure()
+    for run in earlier:
+        tested = [r for r in run.history if r.test_rmse is not None]
+        figure.add_trace(go.Scatter(
+            x=[r.epoch for r in tested], y=[r.test_rmse for r in tested], mode="lines",
+            name=f"{run.label} test", opacity=0.6,
+            line=dict(color=COLORS[(run.number - 1) % len(COLORS)], width=1.5, dash="dot")))
+    if current is not None:
+        color = COLORS[(current.number - 1) % len(COLORS)]
+        epochs = [r.epoch for r in current.history]
+        figure.add_trace(go.Scatter(x=epochs, y=[r.train_rmse for r in current.history],
+                                    mode="lines+markers", name=f"{current.label} train",
+                                    line=dict(color=color, width=2, dash="dash"), marker=dict(size=5)))
+        if any(r.test_rmse is not None for r in current.history):
+            figure.add_trace(go.Scatter(x=epochs, y=[r.test_rmse for r in current.history],
+                                        mode="lines+markers", name=f"{current.label} test",
+                                        line=dict(color=color, width=3), marker=dict(size=6)))
+    longest = max([n_epochs or 1] + [len(run.history) for run in earlier])
+    figure.update_layout(height=420, xaxis_title="epoch", yaxis_title="RMSE",
+                         xaxis_range=[0.5, longest + 0.5], margin=dict(t=30, b=40, l=50, r=20),
+                         legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return figure
+
+
+def speed_bars(table) -> go.Figure:
+    """Speed-up over the python engine per engine, log scale, extrapolated timings labelled."""
+    labels = [f"{speedup:,.0f}x" + (" (extrapolated)" if extrapolated else "")
+              for speedup, extrapolated in zip(table["speed-up"], table["extrapolated"])]
+    figure = go.Figure(go.Bar(x=table["engine"], y=table["speed-up"], text=labels,
+                              textposition="outside", cliponaxis=False,
+                              marker_color=[COLORS[n % len(COLORS)] for n in range(len(table))]))
+    figure.update_layout(title="Speed-up over the python loop (log scale)", yaxis_type="log",
+                         yaxis_title="x faster than python", height=380,
+                         margin=dict(t=60, b=40, l=60, r=20))
+    return figure

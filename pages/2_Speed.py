@@ -1,0 +1,98 @@
+"""Speed: time every engine on the loaded ratings with the chosen settings, and check they agree."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data, settings
+from mfcore import ENGINES, random_split
+from mfcore.bench import max_factor_difference, time_engines
+
+AGREEMENT_TOLERANCE = 1e-4
+KEY = "speed_results"
+
+st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
+st.title("Speed")
+dataset = data.current()
+chosen = settings.current()
+st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings. Learning rate, "
+           f"regularization, biases, test size and seed come from the Train page "
+           f"(lr {chosen['lr']}, reg {chosen['reg']}, seed {chosen['seed']}).")
+
+with st.form("speed_form"):
+    row = st.columns(4)
+    engines = row[0].multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
+    k = row[1].slider("Factors K", *settings.LIMITS["k"], value=chosen["k"], key="speed_k")
+    epochs = row[2].slider("Epochs to time", 1, 20, value=min(chosen["epochs"], 3), key="speed_epochs")
+    budget = row[3].number_input("Time budget per engine (s)", 0.2, 60.0, value=3.0, step=0.5,
+                                 key="speed_budget")
+    submitted = st.form_submit_button("Time engines", type="primary")
+
+if submitted:
+    if not engines:
+        st.error("Pick at least one engine to time.")
+    else:
+        params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
+        train, test = random_split(dataset.ratings, chosen["test"], seed=chosen["seed"])
+        progress = st.progress(0.0, text="starting")
+        done = []
+
+        def report(name):
+            progress.progress(len(done) / len(engines), text=f"timing {name}...")
+            done.append(name)
+
+        try:
+            results = time_engines(train, test, params, engines, budget, progress=report)
+            agreement = (max_factor_difference(train, params)
+                         if {"python", "numba"} <= ENGINES.keys() else None)
+        except ValueError as exc:
+            st.error(f"Could not time the engines: {exc}")
+        else:
+            st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
+                                     "dataset": dataset.name, "n_train": len(train)}
+        progress.empty()
+
+saved = st.session_state.get(KEY)
+if saved is None:
+    st.info("Press **Time engines**: each engine trains on the same split with the same seed.")
+else:
+    st.subheader(f"{saved['dataset']}: {saved['n_train']:,} training ratings, K={saved['k']}")
+    table = pd.DataFrame([result.as_dict() for result in saved["results"]])
+    python = table.loc[table["engine"] == "python", "seconds_per_epoch"]
+    table["speed-up"] = python.iloc[0] / table["seconds_per_epoch"] if len(python) else float("nan")
+    shown = table.rename(columns={"seconds_per_epoch": "seconds/epoch", "updates_per_second": "updates/s",
+                                  "epochs_timed": "epochs timed", "test_rmse": "test RMSE",
+                                  "compile_seconds": "JIT compile (s)"})
+    shown["timed on"] = ["a sample, extrapolated" if flag else "full epochs" for flag in shown["extrapolated"]]
+    st.dataframe(shown[["engine", "seconds/epoch", "updates/s", "speed-up", "timed on", "epochs timed",
+                        "test RMSE"]], hide_index=True,
+                 column_config={"seconds/epoch": st.column_config.NumberColumn(format="%.4f"),
+                                "updates/s": st.column_config.NumberColumn(format="%.3g"),
+                                "speed-up": st.column_config.NumberColumn(format="%.1fx"),
+                                "test RMSE": st.column_config.NumberColumn(format="%.4f")})
+    if len(python):
+        st.plotly_chart(charts.speed_bars(table), key="speed_chart")
+    else:
+        st.info("Include the python engine to see the speed-up over it.")
+
+    compiled = shown[shown["JIT compile (s)"] > 0]
+    if len(compiled):
+        st.markdown("**JIT compile time**, paid once per process and excluded from the timings above:")
+        cells = st.columns(max(len(compiled), 3))
+        for cell, (_, row) in zip(cells, compiled.iterrows()):
+            cell.metric(row["engine"], f"{row['JIT compile (s)']:.2f} s")
+
+    st.markdown("**Correctness check**: python and numba trained with the same seed on the same "
+                "2,000 ratings for 2 epochs should give the same factors.")
+    agreement = saved["agreement"]
+    if agreement is None:
+        st.info("Needs both the python and the numba engine.")
+    elif agreement <= AGREEMENT_TOLERANCE:
+        st.success(f"Same factors: max |python - numba| = {agreement:.2e} over P, Q, b_u, b_i "
+                   f"(float32 rounding; tolerance {AGREEMENT_TOLERANCE:g}).")
+    else:
+        st.error(f"The engines disagree: max |python - numba| = {agreement:.2e} "
+                 f"(tolerance {AGREEMENT_TOLERANCE:g}).")
+
+st.subheader("Why each engine is as fast as it is")
+for name, engine in ENGINES.items():
+    st.markdown(f"**{name}**: {engine.summary}")
