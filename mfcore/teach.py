@@ -1,0 +1,196 @@
+r"""One SGD update at a time, for teaching: the Update rule page drives :class:`UpdateStepper`.
+
+The stepper makes exactly the moves ``SGDFactorizer(engine="python", schedule="per-rating")`` makes
+with the same parameters and seed (the same initial factors and epoch orders, drawn the same way
+from ``np.random.default_rng(seed)``, float32, each step taken by
+:func:`mfcore.engines.python.run_epoch` on a single rating), but stops after every rating and
+returns a :class:`StepRecord`. For the rating :math:`r_{ui}` it takes:
+
+.. math::
+    \hat r_{ui} &= \mu + b_u + b_i + p_u^\top q_i, \qquad e_{ui} = r_{ui} - \hat r_{ui} \\
+    b_u &\leftarrow b_u + \gamma (e_{ui} - \lambda b_u), \qquad
+    b_i \leftarrow b_i + \gamma (e_{ui} - \lambda b_i) \\
+    p_u &\leftarrow p_u + \gamma (e_{ui} q_i - \lambda p_u), \qquad
+    q_i \leftarrow q_i + \gamma (e_{ui} p_u - \lambda q_i)
+
+with the old :math:`p_u` on the right of the last line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .data import Ratings, from_arrays
+from .engines import python
+from .model import SGDFactorizer
+
+__all__ = ["StepRecord", "UpdateStepper", "update_latex", "dense_slice", "dense_matrix_bytes",
+           "NETFLIX_USERS", "NETFLIX_ITEMS"]
+
+NETFLIX_USERS, NETFLIX_ITEMS = 480_189, 17_770
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One update: the ``step``-th overall (1-based), ``position`` (0-based) in ``epoch`` (1-based);
+    codes ``u``, ``i`` and original ids ``user``, ``item``; the ``rating``, the ``prediction`` and
+    ``error`` before the update; the hyperparameters; and the parameters before and after."""
+
+    step: int
+    epoch: int
+    position: int
+    u: int
+    i: int
+    user: object
+    item: object
+    rating: float
+    prediction: float
+    error: float
+    mu: float
+    lr: float
+    reg: float
+    biased: bool
+    bu_old: float
+    bu_new: float
+    bi_old: float
+    bi_new: float
+    p_old: np.ndarray
+    p_new: np.ndarray
+    q_old: np.ndarray
+    q_new: np.ndarray
+
+
+class UpdateStepper:
+    """Per-rating SGD on ``ratings`` (all of them are training ratings), one rating per :meth:`step`.
+
+    ``n_factors``, ``lr``, ``reg``, ``biased``, ``init_std`` and ``seed`` mean what they mean in
+    :class:`~mfcore.model.SGDFactorizer` and are validated by it. Attributes: ``P``, ``Q``, ``bu``,
+    ``bi`` (float32, updated in place), ``mu``, ``epoch`` (the epoch the next step belongs to),
+    ``position`` (its index in that epoch's order) and ``steps`` (updates done).
+    """
+
+    def __init__(self, ratings: Ratings, n_factors: int = 3, lr: float = 0.05, reg: float = 0.02,
+                 biased: bool = True, init_std: float = 0.1, seed: int = 0):
+        SGDFactorizer(n_factors=n_factors, lr=lr, reg=reg, biased=biased, init_std=init_std,
+                      seed=seed, engine="python")._validate()
+        if len(ratings) == 0:
+            raise ValueError("the training set is empty.")
+        self.ratings = ratings
+        self.n_factors, self.lr, self.reg, self.biased = n_factors, lr, reg, biased
+        self._rng = np.random.default_rng(seed)
+        dtype = np.float32
+        self.P = self._rng.normal(0.0, init_std, (ratings.n_users, n_factors)).astype(dtype)
+        self.Q = self._rng.normal(0.0, init_std, (ratings.n_items, n_factors)).astype(dtype)
+        self.P[np.bincount(ratings.users, minlength=ratings.n_users) == 0] = 0
+        self.Q[np.bincount(ratings.items, minlength=ratings.n_items) == 0] = 0
+        self.bu = np.zeros(ratings.n_users, dtype)
+        self.bi = np.zeros(ratings.n_items, dtype)
+        self.mu = float(np.mean(ratings.values, dtype=np.float64)) if biased else 0.0
+        self._scalars = dtype(self.mu), dtype(lr), dtype(reg)
+        self.epoch, self.position, self.steps = 0, 0, 0
+        self._order = np.zeros(0, dtype=np.int64)
+
+    def step(self) -> StepRecord:
+        """Apply the update for the next rating of the current epoch's order and describe it."""
+        if self.position >= len(self._order):
+            self._order = self._rng.permutation(len(self.ratings))
+            self.epoch, self.position = self.epoch + 1, 0
+        n = self._order[self.position]
+        u, i = int(self.ratings.users[n]), int(self.ratings.items[n])
+        mu, lr, reg = self._scalars
+        before = (self.bu[u], self.bi[i], self.P[u].copy(), self.Q[i].copy())
+        prediction = mu + self.bu[u] + self.bi[i] + np.dot(self.P[u], self.Q[i])  # as the kernel does
+        rating = self.ratings.values[n]
+        python.run_epoch(self.ratings.users[n:n + 1], self.ratings.items[n:n + 1],
+                         self.ratings.values[n:n + 1], mu, self.bu, self.bi, self.P, self.Q, lr, reg,
+                         bool(self.biased))
+        self.steps += 1
+        record = StepRecord(
+            step=self.steps, epoch=self.epoch, position=self.position, u=u, i=i,
+            user=self.ratings.user_ids[u], item=self.ratings.item_ids[i], rating=float(rating),
+            prediction=float(prediction), error=float(rating - prediction), mu=float(mu),
+            lr=float(lr), reg=float(reg), biased=bool(self.biased),
+            bu_old=float(before[0]), bu_new=float(self.bu[u]), bi_old=float(before[1]),
+            bi_new=float(self.bi[i]), p_old=before[2], p_new=self.P[u].copy(), q_old=before[3],
+            q_new=self.Q[i].copy(),
+        )
+        self.position += 1
+        return record
+
+    def finish_epoch(self) -> list[StepRecord]:
+        """Steps to the end of the current epoch (a whole epoch when at its start); their records."""
+        records = [self.step()]
+        while self.position < len(self._order):
+            records.append(self.step())
+        return records
+
+    def predictions(self) -> np.ndarray:
+        """:math:`\\hat r` for every rating, from the current parameters (unclipped, float64)."""
+        r = self.ratings
+        return (self.mu + self.bu[r.users].astype(np.float64) + self.bi[r.items]
+                + np.einsum("nk,nk->n", self.P[r.users].astype(np.float64), self.Q[r.items]))
+
+    def rmse(self) -> float:
+        """The training RMSE of the current parameters over all the ratings."""
+        return float(np.sqrt(np.mean((self.ratings.values - self.predictions()) ** 2)))
+
+    def rating_matrix(self) -> pd.DataFrame:
+        """R as a users x items DataFrame of original ids, NaN where there is no rating."""
+        r = self.ratings
+        dense = np.full((r.n_users, r.n_items), np.nan)
+        dense[r.users, r.items] = r.values
+        return pd.DataFrame(dense, index=r.user_ids, columns=r.item_ids)
+
+
+def _number(x: float) -> str:
+    return f"{x:.4f}"
+
+
+def _vector(values) -> str:
+    return r"\begin{bmatrix}" + " & ".join(_number(v) for v in values) + r"\end{bmatrix}"
+
+
+def update_latex(record: StepRecord) -> list[str]:
+    """The step's equations as LaTeX lines, symbols first, then the record's numbers substituted
+    (4 decimals; vectors as row vectors)."""
+    r, e, lr, reg = record, record.error, record.lr, record.reg
+    dot = float(np.dot(r.p_old.astype(np.float64), r.q_old))
+    lines = [
+        r"\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i = " + f"{_number(r.mu)} + ({_number(r.bu_old)}) "
+        f"+ ({_number(r.bi_old)}) + ({_number(dot)}) = {_number(r.prediction)}",
+        r"e_{ui} = r_{ui} - \hat r_{ui} = " + f"{_number(r.rating)} - {_number(r.prediction)} = {_number(e)}",
+    ]
+    if r.biased:
+        for name, old, new in (("b_u", r.bu_old, r.bu_new), ("b_i", r.bi_old, r.bi_new)):
+            lines.append(
+                f"{name} \\leftarrow {name} + \\gamma (e_{{ui}} - \\lambda {name}) = {_number(old)} + "
+                f"{_number(lr)} ({_number(e)} - {_number(reg)} \\cdot ({_number(old)})) = {_number(new)}")
+    lines.append(
+        r"p_u \leftarrow p_u + \gamma (e_{ui} q_i - \lambda p_u) = " + _vector(r.p_old) + f" + {_number(lr)}"
+        r"\left(" + _number(e) + _vector(r.q_old) + f" - {_number(reg)}" + _vector(r.p_old) + r"\right) = "
+        + _vector(r.p_new))
+    lines.append(
+        r"q_i \leftarrow q_i + \gamma (e_{ui} p_u - \lambda q_i) = " + _vector(r.q_old) + f" + {_number(lr)}"
+        r"\left(" + _number(e) + _vector(r.p_old) + f" - {_number(reg)}" + _vector(r.q_old) + r"\right) = "
+        + _vector(r.q_new))
+    return lines
+
+
+def dense_slice(ratings: Ratings, n_users: int = 10, n_items: int = 12) -> Ratings:
+    """The ratings among the ``n_users`` users with the most ratings and the ``n_items`` most rated
+    items (ties by code), re-coded as a small :class:`Ratings` with the same original ids."""
+    top_users = np.argsort(-np.bincount(ratings.users, minlength=ratings.n_users), kind="stable")[:n_users]
+    top_items = np.argsort(-np.bincount(ratings.items, minlength=ratings.n_items), kind="stable")[:n_items]
+    keep = np.isin(ratings.users, top_users) & np.isin(ratings.items, top_items)
+    if not keep.any():
+        raise ValueError("the slice of the busiest users and items holds no ratings.")
+    return from_arrays(ratings.user_ids[ratings.users[keep]], ratings.item_ids[ratings.items[keep]],
+                       ratings.values[keep])
+
+
+def dense_matrix_bytes(n_users: int, n_items: int, itemsize: int) -> int:
+    """Bytes of a dense users x items matrix, e.g. the seed's matrix of errors (8 for float64)."""
+    return int(n_users) * int(n_items) * int(itemsize)
