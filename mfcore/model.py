@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from . import metrics
 from .data import Ratings
 from .engines import get_engine, row_dots, schedule_arguments
+from .engines.order import epoch_order
 
 __all__ = ["SGDFactorizer", "EpochResult", "TrainingDiverged", "NotFittedError"]
 
@@ -187,7 +188,7 @@ class SGDFactorizer:
         extra = {name: getattr(self, name) for name in engine.options}
         schedule_extra = schedule_arguments(self.schedule, len(train), k, self.epochs_per_feature, dtype)
         for epoch in range(1, self.n_epochs + 1):
-            order = rng.permutation(len(train))
+            order = epoch_order(rng, len(train))
             start = time.perf_counter()
             users, items, values = train.users[order], train.items[order], train.values[order]
             sse = run_epoch(users, items, values, mu, self.bu_, self.bi_, P, Q, lr, reg,

@@ -18,10 +18,10 @@ import numpy as np
 from . import numpy_batch, python
 
 try:
-    from . import numba_jit, numba_schedules
+    from . import numba_jit, numba_parallel, numba_schedules
     HAS_NUMBA = True
 except ImportError:  # pragma: no cover - numba is a hard requirement, this keeps the core importable
-    numba_jit = numba_schedules = None
+    numba_jit = numba_parallel = numba_schedules = None
     HAS_NUMBA = False
 
 
@@ -63,6 +63,9 @@ if HAS_NUMBA:
                                         "per-epoch": numba_schedules.run_epoch_per_epoch,
                                         "funk": numba_schedules.run_epoch_funk},
                               _summary(numba_jit), compiled=True)
+    ENGINES["numba-parallel"] = Engine("numba-parallel", {"per-rating": numba_parallel.run_epoch},
+                                       _summary(numba_parallel), options=("n_threads",),
+                                       compiled=True)
 
 
 def get_engine(name: str) -> Engine:

@@ -3,7 +3,9 @@
 Fast because (1) nothing goes through the interpreter, (2) the loop over the K factors compiles to
 packed SIMD fused multiply-adds (``fastmath`` lets LLVM reassociate the dot product), (3) everything is
 float32, so twice as many lanes per vector and half the memory traffic, and (4) the training loop hands
-the kernel ratings already permuted for the epoch, so ``users, items, ratings`` are read sequentially.
+the kernel ratings already permuted for the epoch, so ``users, items, ratings`` are read sequentially,
+and (5) the factor rows of the rating a few positions ahead are prefetched, so their cache misses
+overlap the current rating's arithmetic (the rows are visited in random order and do not fit in L2).
 Scalars must arrive as float32 (the training loop casts them): a float64 ``lr`` would promote the
 inner loop to float64 and halve its speed.
 """
@@ -11,13 +13,22 @@ inner loop to float64 and halve its speed.
 import numpy as np
 from numba import njit
 
+from ._prefetch import prefetch_row
+
+PREFETCH_DISTANCE = 8
+"""How many ratings ahead :func:`run_epoch` prefetches factor rows (best of 2, 4 and 8 measured on ML-1M)."""
+
 
 @njit(cache=True, nogil=True, fastmath=True)
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
     """Per-rating SGD, same equations and order as :func:`mfcore.engines.python.run_epoch`."""
     n_factors = P.shape[1]
+    n_ratings = ratings.shape[0]
     squared_error_sum = 0.0
-    for n in range(ratings.shape[0]):
+    for n in range(n_ratings):
+        if n + PREFETCH_DISTANCE < n_ratings:
+            prefetch_row(P, users[n + PREFETCH_DISTANCE])
+            prefetch_row(Q, items[n + PREFETCH_DISTANCE])
         u = users[n]
         i = items[n]
         prediction = mu + bu[u] + bi[i]

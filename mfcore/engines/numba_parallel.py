@@ -1,0 +1,187 @@
+r"""The parallel engine: block-stratified SGD (DSGD / FPSGD) on a thread pool of nogil Numba kernels.
+
+The users are cut into :math:`G` blocks of consecutive codes and the items likewise, each block holding
+about the same number of training ratings, which splits the rating matrix into a :math:`G \times G`
+grid. Blocks :math:`(b, b')` and :math:`(c, c')` with :math:`b \ne c` and :math:`b' \ne c'` share no
+user and no item, so SGD can run on them at the same time without locks and without one thread ever
+touching a row another is updating. An epoch is :math:`G` sub-epochs; sub-epoch :math:`s` runs the
+:math:`G` blocks :math:`(b, (b + s) \bmod G)` spread over the threads, then waits for all of them.
+Every block is visited once per epoch, its ratings in the epoch's random order (the training loop's
+permutation, kept by a stable bucketing), with the same per-rating update as ``numba``:
+
+.. math::
+    e_{ui} = r_{ui} - (\mu + b_u + b_i + p_u^\top q_i), \quad
+    p_u \leftarrow p_u + \gamma (e_{ui} q_i - \lambda p_u), \quad
+    q_i \leftarrow q_i + \gamma (e_{ui} p_u - \lambda q_i)
+
+(and the biases likewise), so it differs from ``numba`` only in the order the ratings are visited.
+
+Fast because the threads never wait on each other inside a sub-epoch, and because a block's rows are
+a contiguous slice of ``P`` and of ``Q`` chosen small enough (:func:`grid_size`) to stay in one core's
+L2 cache for the whole block, instead of missing it on almost every rating.
+
+Deterministic: each block's updates depend only on the factors left by the previous sub-epoch, and the
+epoch's squared error is summed block by block in a fixed order, so a seed gives bit-identical factors
+run after run whatever the thread timing. The grid does not depend on the thread count as long as
+:math:`G \ge 2 \cdot` ``n_threads`` (:func:`grid_size`): 1 and 2 threads give identical factors; more
+threads than that may refine the grid and then give slightly different (equally good) factors.
+
+Thread safety: the threads are a :class:`concurrent.futures.ThreadPoolExecutor` owned by this module
+(one per thread count, shared by all trainings in the process) running ``@njit(nogil=True)`` kernels;
+Numba's own threading layer is never used, so several dashboard sessions may train at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import njit
+
+from .numba_jit import run_epoch as run_block
+
+BLOCK_CACHE_BYTES = 1 << 20
+"""Target bytes of factor rows (a user block's plus an item block's) per block: half a 2 MB L2."""
+MAX_GRID = 32
+MIN_RATINGS_PER_BLOCK = 2048
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def available_cores() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_threads: int) -> int:
+    r"""G, the number of user blocks and of item blocks: enough for a block's factor rows to fit in
+    :data:`BLOCK_CACHE_BYTES`, but at most :data:`MAX_GRID` and no more than keeps about
+    :data:`MIN_RATINGS_PER_BLOCK` ratings per block; then at least 4 and at least 2 ``n_threads`` (two
+    blocks per thread and sub-epoch, for load balance). So 1 and 2 threads always get the same grid."""
+    fits = int(np.ceil((n_users + n_items) * 4 * n_factors / BLOCK_CACHE_BYTES))
+    by_cache = min(fits, MAX_GRID, int(np.sqrt(n_ratings / MIN_RATINGS_PER_BLOCK)))
+    return max(4, 2 * n_threads, by_cache)
+
+
+@njit(cache=True, nogil=True)
+def balanced_blocks(codes, n_codes, n_blocks):
+    """Block of every code: ``n_blocks`` runs of consecutive codes with about equal rating counts."""
+    counts = np.zeros(n_codes, np.int64)
+    for n in range(codes.shape[0]):
+        counts[codes[n]] += 1
+    block_of = np.empty(n_codes, np.int32)
+    total = codes.shape[0]
+    running = 0
+    for c in range(n_codes):
+        block = (running * n_blocks) // max(total, 1)
+        block_of[c] = min(block, n_blocks - 1)
+        running += counts[c]
+    return block_of
+
+
+@njit(cache=True, nogil=True)
+def count_cells(users, items, user_block, item_block, n_blocks, start, stop, cell, counts):
+    """Block ("cell") of each rating in ``start:stop`` into ``cell``, and how many per cell into
+    ``counts``; cell ``b * n_blocks + b'`` is user block ``b`` and item block ``b'``."""
+    for n in range(start, stop):
+        c = user_block[users[n]] * n_blocks + item_block[items[n]]
+        cell[n] = c
+        counts[c] += 1
+
+
+@njit(cache=True, nogil=True)
+def scatter_cells(users, items, ratings, cell, start, stop, fill, out_users, out_items, out_ratings):
+    """Copy the ratings in ``start:stop`` to their cell's next free place ``fill[cell]``, in order."""
+    for n in range(start, stop):
+        c = cell[n]
+        at = fill[c]
+        out_users[at] = users[n]
+        out_items[at] = items[n]
+        out_ratings[at] = ratings[n]
+        fill[c] = at + 1
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse):
+    """Per-rating SGD over the blocks ``cells`` in turn; block ``c``'s squared-error sum goes to
+    ``sse[c]``. The blocks must share no user and no item with any block another thread runs."""
+    for j in range(cells.shape[0]):
+        c = cells[j]
+        start, stop = bounds[c], bounds[c + 1]
+        sse[c] = run_block(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
+                           P, Q, lr, reg, biased)
+
+
+def _pool(n_threads: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        pool = _pools.get(n_threads)
+        if pool is None:
+            pool = _pools[n_threads] = ThreadPoolExecutor(n_threads, thread_name_prefix="mfcore-sgd")
+        return pool
+
+
+def _run_all(pool: ThreadPoolExecutor | None, function, calls: list[tuple]) -> None:
+    """``function(*arguments)`` for each tuple in ``calls``, on ``pool`` when there is one; returns
+    when all are done (re-raising the first error)."""
+    if pool is None or len(calls) == 1:
+        for arguments in calls:
+            function(*arguments)
+        return
+    for future in [pool.submit(function, *arguments) for arguments in calls]:
+        future.result()
+
+
+def _share(sizes: np.ndarray, cells: np.ndarray, n_threads: int) -> list[np.ndarray]:
+    """Split ``cells`` over ``n_threads`` with about equal ratings each (largest first, to the
+    least loaded thread); which thread runs a block does not change the result."""
+    loads = np.zeros(n_threads, np.int64)
+    shares: list[list[int]] = [[] for _ in range(n_threads)]
+    for c in cells[np.argsort(-sizes[cells], kind="stable")]:
+        t = int(np.argmin(loads))
+        shares[t].append(int(c))
+        loads[t] += sizes[c]
+    return [np.asarray(share, np.int64) for share in shares if share]
+
+
+def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None):
+    """The ratings regrouped cell by cell (a stable counting sort on the cell number, split over
+    ``n_threads`` chunks of ratings: same result for any count), and the cells' bounds."""
+    n_cells = n_blocks * n_blocks
+    edges = np.linspace(0, len(ratings), n_threads + 1).astype(np.int64)
+    cell = np.empty(len(ratings), np.int32)
+    counts = np.zeros((n_threads, n_cells), np.int64)
+    _run_all(pool, count_cells, [(users, items, user_block, item_block, n_blocks, edges[t],
+                                  edges[t + 1], cell, counts[t]) for t in range(n_threads)])
+    bounds = np.zeros(n_cells + 1, np.int64)
+    np.cumsum(counts.sum(axis=0), out=bounds[1:])
+    fill = bounds[:-1] + np.cumsum(counts, axis=0) - counts  # chunk t starts after chunks < t
+    out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
+    _run_all(pool, scatter_cells, [(users, items, ratings, cell, edges[t], edges[t + 1], fill[t], *out)
+                                   for t in range(n_threads)])
+    return (*out, bounds)
+
+
+def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_threads=None):
+    """One block-stratified epoch over the ratings in the given order (see the module docstring);
+    updates ``bu, bi, P, Q`` in place and returns the sum of the squared errors met."""
+    n_threads = available_cores() if n_threads is None else int(n_threads)
+    n_users, n_items = P.shape[0], Q.shape[0]
+    g = grid_size(n_users, n_items, P.shape[1], ratings.shape[0], n_threads)
+    pool = _pool(n_threads) if n_threads > 1 else None
+    user_block = balanced_blocks(users, n_users, g)
+    item_block = balanced_blocks(items, n_items, g)
+    users, items, ratings, bounds = stratify(users, items, ratings, user_block, item_block, g,
+                                             n_threads, pool)
+    sizes = np.diff(bounds)
+    sse = np.zeros(g * g, np.float64)
+    for s in range(g):
+        cells = np.arange(g, dtype=np.int64) * g + (np.arange(g) + s) % g
+        _run_all(pool, run_blocks, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg,
+                                     biased, sse) for share in _share(sizes, cells, n_threads)])
+    return float(sse.sum())

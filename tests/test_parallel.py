@@ -1,0 +1,159 @@
+"""The numba-parallel engine: deterministic, as accurate as serial SGD, safe under concurrent trainings."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from mfcore import SGDFactorizer, from_arrays, random_split
+from mfcore.engines import numba_jit, numba_parallel
+from mfcore.engines.order import epoch_order, permutation_from_uniforms
+
+
+def problem(n_users=300, n_items=200, n_ratings=12000, rank=3, seed=0):
+    """Ratings from a low-rank model plus noise, so that a good factorization exists."""
+    rng = np.random.default_rng(seed)
+    keys = rng.choice(n_users * n_items, n_ratings, replace=False)
+    users, items = np.divmod(keys, n_items)
+    truth = rng.normal(0, 0.7, (n_users, rank)) @ rng.normal(0, 0.7, (rank, n_items))
+    values = np.clip(np.round(3.5 + truth[users, items] + rng.normal(0, 0.3, n_ratings)), 1, 5)
+    return random_split(from_arrays(users, items, values), 0.1, seed=0)
+
+
+PARAMS = dict(n_factors=16, n_epochs=8, lr=0.01, reg=0.05, seed=3)
+
+
+def fit(engine, train, test=None, **params):
+    return SGDFactorizer(engine=engine, **{**PARAMS, **params}).fit(train, test)
+
+
+def same_factors(a, b):
+    return all(np.array_equal(getattr(a, name), getattr(b, name)) for name in ("P_", "Q_", "bu_", "bi_"))
+
+
+def test_same_seed_gives_identical_factors_run_to_run():
+    train, test = problem()
+    first, second = fit("numba-parallel", train, n_threads=2), fit("numba-parallel", train, n_threads=2)
+    assert same_factors(first, second)
+    assert [r.train_rmse for r in first.history_] == [r.train_rmse for r in second.history_]
+
+
+def test_one_and_two_threads_give_identical_factors():
+    """Documented semantics: the block grid depends on the thread count only once G < 2 x threads,
+    so 1 and 2 threads share the grid and, blocks in a sub-epoch being independent, the result."""
+    train, _ = problem()
+    assert same_factors(fit("numba-parallel", train, n_threads=1), fit("numba-parallel", train, n_threads=2))
+
+
+def test_a_different_seed_gives_different_factors():
+    train, _ = problem()
+    assert not same_factors(fit("numba-parallel", train, seed=1), fit("numba-parallel", train, seed=2))
+
+
+def test_accuracy_close_to_serial():
+    train, test = problem()
+    serial = fit("numba", train, test).history_[-1].test_rmse
+    parallel = fit("numba-parallel", train, test, n_threads=2).history_[-1].test_rmse
+    assert abs(parallel - serial) < 0.02, (serial, parallel)
+
+
+def test_four_concurrent_trainings_from_threads_all_finish_correctly():
+    train, test = problem()
+    expected = fit("numba-parallel", train, test, n_threads=2)
+    results, errors = [None] * 4, []
+
+    def train_one(slot):
+        try:
+            results[slot] = fit("numba-parallel", train, test, n_threads=2)
+        except Exception as exc:  # reported below, with the thread that raised it
+            errors.append((slot, exc))
+
+    threads = [threading.Thread(target=train_one, args=(slot,)) for slot in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors and not any(thread.is_alive() for thread in threads)
+    for model in results:
+        assert np.isfinite(model.P_).all() and np.isfinite(model.history_[-1].test_rmse)
+        assert same_factors(model, expected)
+
+
+def test_stratified_blocks_share_no_rows_within_a_sub_epoch():
+    train, _ = problem()
+    g = 4
+    user_block = numba_parallel.balanced_blocks(train.users, train.n_users, g)
+    item_block = numba_parallel.balanced_blocks(train.items, train.n_items, g)
+    users, items, ratings, bounds = numba_parallel.stratify(
+        train.users, train.items, train.values, user_block, item_block, g, 2, numba_parallel._pool(2))
+    assert sorted(zip(users, items)) == sorted(zip(train.users, train.items))
+    for s in range(g):
+        seen_users, seen_items = set(), set()
+        for b in range(g):
+            cell = b * g + (b + s) % g
+            block_users = set(users[bounds[cell]:bounds[cell + 1]].tolist())
+            block_items = set(items[bounds[cell]:bounds[cell + 1]].tolist())
+            assert not block_users & seen_users and not block_items & seen_items
+            seen_users |= block_users
+            seen_items |= block_items
+    counts = np.diff(bounds).reshape(g, g).sum(axis=1)
+    assert counts.max() < 1.3 * counts.min()  # user blocks balanced by ratings
+
+
+def test_stratify_is_stable_and_independent_of_the_chunk_count():
+    train, _ = problem()
+    ub = numba_parallel.balanced_blocks(train.users, train.n_users, 3)
+    ib = numba_parallel.balanced_blocks(train.items, train.n_items, 3)
+    one = numba_parallel.stratify(train.users, train.items, train.values, ub, ib, 3, 1)
+    three = numba_parallel.stratify(train.users, train.items, train.values, ub, ib, 3, 3,
+                                    numba_parallel._pool(3))
+    for a, b in zip(one, three):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_parallel_kernel_with_one_block_is_the_serial_kernel():
+    train, _ = problem(n_ratings=2000)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(train))
+    args = (train.users[order], train.items[order], train.values[order])
+    states = []
+    for _ in range(2):
+        r = np.random.default_rng(1)
+        states.append(dict(mu=np.float32(3.5), bu=np.zeros(train.n_users, np.float32),
+                           bi=np.zeros(train.n_items, np.float32),
+                           P=r.normal(0, 0.1, (train.n_users, 4)).astype(np.float32),
+                           Q=r.normal(0, 0.1, (train.n_items, 4)).astype(np.float32)))
+    serial = numba_jit.run_epoch(*args, **states[0], lr=np.float32(0.01), reg=np.float32(0.05), biased=True)
+    bounds = np.array([0, len(train)], np.int64)
+    sse = np.zeros(1)
+    numba_parallel.run_blocks(*args, bounds, np.zeros(1, np.int64), states[1]["mu"], states[1]["bu"],
+                              states[1]["bi"], states[1]["P"], states[1]["Q"], np.float32(0.01),
+                              np.float32(0.05), True, sse)
+    assert sse[0] == serial
+    for name in ("bu", "bi", "P", "Q"):
+        np.testing.assert_array_equal(states[0][name], states[1][name])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 1000])
+def test_epoch_order_is_a_permutation_and_reproducible(n):
+    order = epoch_order(np.random.default_rng(5), n)
+    assert order.dtype == np.int32 and sorted(order.tolist()) == list(range(n))
+    np.testing.assert_array_equal(order, epoch_order(np.random.default_rng(5), n))
+
+
+def test_epoch_order_is_uniform():
+    counts = {}
+    rng = np.random.default_rng(0)
+    for _ in range(6000):
+        key = tuple(permutation_from_uniforms(rng.random(3)).tolist())
+        counts[key] = counts.get(key, 0) + 1
+    assert len(counts) == 6 and min(counts.values()) > 850  # each of the 3! orders ~1000 times
+
+
+def test_grid_size_rules():
+    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 1) == 4
+    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 2) == 4
+    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 3) == 6
+    big = numba_parallel.grid_size(200_000, 40_000, 50, 9_000_000, 2)
+    assert (200_000 + 40_000) * 50 * 4 / big <= 2 * numba_parallel.BLOCK_CACHE_BYTES
+    assert numba_parallel.grid_size(10, 10, 4, 50, 2) == 4  # tiny data: still 2 blocks per thread
