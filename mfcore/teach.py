@@ -25,7 +25,8 @@ import pandas as pd
 
 from .data import Ratings, from_arrays
 from .engines import python
-from .model import SGDFactorizer
+from .engines.order import epoch_order
+from .model import SGDFactorizer, TrainingDiverged
 
 __all__ = ["StepRecord", "UpdateStepper", "update_latex", "dense_slice", "dense_matrix_bytes",
            "NETFLIX_USERS", "NETFLIX_ITEMS"]
@@ -37,7 +38,8 @@ NETFLIX_USERS, NETFLIX_ITEMS = 480_189, 17_770
 class StepRecord:
     """One update: the ``step``-th overall (1-based), ``position`` (0-based) in ``epoch`` (1-based);
     codes ``u``, ``i`` and original ids ``user``, ``item``; the ``rating``, the ``prediction`` and
-    ``error`` before the update; the hyperparameters; and the parameters before and after."""
+    ``error`` before the update; the hyperparameters; the parameters before and after; and ``rmse``,
+    the training RMSE over all the ratings after the update."""
 
     step: int
     epoch: int
@@ -61,6 +63,7 @@ class StepRecord:
     p_new: np.ndarray
     q_old: np.ndarray
     q_new: np.ndarray
+    rmse: float
 
 
 class UpdateStepper:
@@ -91,12 +94,13 @@ class UpdateStepper:
         self.mu = float(np.mean(ratings.values, dtype=np.float64)) if biased else 0.0
         self._scalars = dtype(self.mu), dtype(lr), dtype(reg)
         self.epoch, self.position, self.steps = 0, 0, 0
-        self._order = np.zeros(0, dtype=np.int64)
+        self._order = np.zeros(0, dtype=np.int32)
 
     def step(self) -> StepRecord:
-        """Apply the update for the next rating of the current epoch's order and describe it."""
+        """Apply the update for the next rating of the current epoch's order and describe it.
+        Raises :class:`~mfcore.model.TrainingDiverged` if the error stops being finite."""
         if self.position >= len(self._order):
-            self._order = self._rng.permutation(len(self.ratings))
+            self._order = epoch_order(self._rng, len(self.ratings))
             self.epoch, self.position = self.epoch + 1, 0
         n = self._order[self.position]
         u, i = int(self.ratings.users[n]), int(self.ratings.items[n])
@@ -115,9 +119,12 @@ class UpdateStepper:
             lr=float(lr), reg=float(reg), biased=bool(self.biased),
             bu_old=float(before[0]), bu_new=float(self.bu[u]), bi_old=float(before[1]),
             bi_new=float(self.bi[i]), p_old=before[2], p_new=self.P[u].copy(), q_old=before[3],
-            q_new=self.Q[i].copy(),
+            q_new=self.Q[i].copy(), rmse=self.rmse(),
         )
         self.position += 1
+        if not (np.isfinite(record.rmse) and np.isfinite(record.error)):
+            raise TrainingDiverged(f"the update of step {self.steps} made the error non-finite: lower "
+                                   f"the learning rate (lr == {self.lr}), e.g. to {self.lr / 5:.3g}.")
         return record
 
     def finish_epoch(self) -> list[StepRecord]:
@@ -150,12 +157,12 @@ def _number(x: float) -> str:
 
 
 def _vector(values) -> str:
-    return r"\begin{bmatrix}" + " & ".join(_number(v) for v in values) + r"\end{bmatrix}"
+    return r"\begin{bmatrix}" + r" \\ ".join(_number(v) for v in values) + r"\end{bmatrix}"
 
 
 def update_latex(record: StepRecord) -> list[str]:
-    """The step's equations as LaTeX lines, symbols first, then the record's numbers substituted
-    (4 decimals; vectors as row vectors)."""
+    """The step's equations as LaTeX lines with the record's numbers substituted (4 decimals; p_u and
+    q_i as column vectors)."""
     r, e, lr, reg = record, record.error, record.lr, record.reg
     dot = float(np.dot(r.p_old.astype(np.float64), r.q_old))
     lines = [
@@ -168,14 +175,12 @@ def update_latex(record: StepRecord) -> list[str]:
             lines.append(
                 f"{name} \\leftarrow {name} + \\gamma (e_{{ui}} - \\lambda {name}) = {_number(old)} + "
                 f"{_number(lr)} ({_number(e)} - {_number(reg)} \\cdot ({_number(old)})) = {_number(new)}")
-    lines.append(
-        r"p_u \leftarrow p_u + \gamma (e_{ui} q_i - \lambda p_u) = " + _vector(r.p_old) + f" + {_number(lr)}"
-        r"\left(" + _number(e) + _vector(r.q_old) + f" - {_number(reg)}" + _vector(r.p_old) + r"\right) = "
-        + _vector(r.p_new))
-    lines.append(
-        r"q_i \leftarrow q_i + \gamma (e_{ui} p_u - \lambda q_i) = " + _vector(r.q_old) + f" + {_number(lr)}"
-        r"\left(" + _number(e) + _vector(r.p_old) + f" - {_number(reg)}" + _vector(r.q_old) + r"\right) = "
-        + _vector(r.q_new))
+    for name, other, old, other_old, new in (("p_u", "q_i", r.p_old, r.q_old, r.p_new),
+                                              ("q_i", "p_u", r.q_old, r.p_old, r.q_new)):
+        lines.append(
+            f"{name} \\leftarrow {name} + \\gamma (e_{{ui}} {other} - \\lambda {name}) = " + _vector(old)
+            + f" + {_number(lr)}" + r"\left(" + _number(e) + _vector(other_old) + f" - {_number(reg)}"
+            + _vector(old) + r"\right) = " + _vector(new))
     return lines
 
 

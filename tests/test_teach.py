@@ -46,7 +46,7 @@ def test_a_record_holds_the_step_and_its_numbers_agree(toy):
     latex = update_latex(record)
     assert len(latex) == 6
     assert f"= {record.prediction:.4f}" in latex[0] and latex[1].endswith(f"= {record.error:.4f}")
-    assert latex[4].endswith(" & ".join(f"{v:.4f}" for v in record.p_new) + r"\end{bmatrix}")
+    assert latex[4].endswith(r" \\ ".join(f"{v:.4f}" for v in record.p_new) + r"\end{bmatrix}")
 
 
 def test_stepper_validates_like_the_estimator(toy):
