@@ -44,7 +44,7 @@ with st.form("train_form"):
     submitted = st.form_submit_button("Train", type="primary")
 
 stop_column, status_column = st.columns([1, 5])
-stop_column.button("Stop", help="Ends the run after the current epoch; its curve is kept.")
+stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept.")
 progress_slot = status_column.empty()
 message_slot = st.empty()
 chart_slot = st.empty()
@@ -104,7 +104,7 @@ if runs.all_runs():
                                 "final RMSE": st.column_config.NumberColumn(format="%.4f"),
                                 "final MAE": st.column_config.NumberColumn(format="%.4f"),
                                 "seconds": st.column_config.NumberColumn(format="%.2f"),
-                                "updates/s": st.column_config.NumberColumn(format="%.3g")})
+                                "updates/s": st.column_config.NumberColumn(format="compact")})
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data, settings
+from dashboard.docs import engine_notes
 from mfcore import ENGINES, random_split
 from mfcore.bench import max_factor_difference, time_engines
 
@@ -23,7 +24,7 @@ with st.form("speed_form"):
     engines = row[0].multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
     k = row[1].slider("Factors K", *settings.LIMITS["k"], value=chosen["k"], key="speed_k")
     epochs = row[2].slider("Epochs to time", 1, 20, value=min(chosen["epochs"], 3), key="speed_epochs")
-    budget = row[3].number_input("Time budget per engine (s)", 0.2, 60.0, value=3.0, step=0.5,
+    budget = row[3].number_input("Time budget per engine (s)", 0.1, 60.0, value=3.0, step=0.5,
                                  key="speed_budget")
     submitted = st.form_submit_button("Time engines", type="primary")
 
@@ -66,7 +67,7 @@ else:
     st.dataframe(shown[["engine", "seconds/epoch", "updates/s", "speed-up", "timed on", "epochs timed",
                         "test RMSE"]], hide_index=True,
                  column_config={"seconds/epoch": st.column_config.NumberColumn(format="%.4f"),
-                                "updates/s": st.column_config.NumberColumn(format="%.3g"),
+                                "updates/s": st.column_config.NumberColumn(format="compact"),
                                 "speed-up": st.column_config.NumberColumn(format="%.1fx"),
                                 "test RMSE": st.column_config.NumberColumn(format="%.4f")})
     if len(python):
@@ -76,7 +77,8 @@ else:
 
     compiled = shown[shown["JIT compile (s)"] > 0]
     if len(compiled):
-        st.markdown("**JIT compile time**, paid once per process and excluded from the timings above:")
+        st.markdown("**JIT compile time**, paid once per process and excluded from the timings above "
+                    "(near zero when Numba loads the machine code from its on-disk cache):")
         cells = st.columns(max(len(compiled), 3))
         for cell, (_, row) in zip(cells, compiled.iterrows()):
             cell.metric(row["engine"], f"{row['JIT compile (s)']:.2f} s")
@@ -95,4 +97,8 @@ else:
 
 st.subheader("Why each engine is as fast as it is")
 for name, engine in ENGINES.items():
-    st.markdown(f"**{name}**: {engine.summary}")
+    why, details = engine_notes(engine)
+    st.markdown(f"**{name}**: {engine.summary} {why}")
+    if details:
+        with st.expander(f"How {name} works"):
+            st.markdown(details)

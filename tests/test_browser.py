@@ -1,0 +1,98 @@
+"""Real-browser test: `streamlit run` driven by headless Chromium. Uploads a CSV, trains, stops a run,
+times the engines, and saves screenshots to test-artifacts/ for a human to look at."""
+
+import re
+
+from conftest import ARTIFACTS, ROOT
+
+TOY = ROOT / "sample_data" / "toy.csv"
+PLOTLY_TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .map(plot => plot.data.map(trace => [trace.name, trace.x.length]))"""
+TABLE_ROWS = """() => Array.from(document.querySelectorAll('[data-testid=stDataFrame] table[aria-rowcount]'))
+    .map(table => Number(table.getAttribute('aria-rowcount')) - 1)"""
+
+
+def screenshot(page, name):
+    """A screenshot of the whole app (the app scrolls inside its own container, so grow the window)."""
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": max(1000, min(height + 100, 4000))})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def wait_rows(page, rows):
+    """Wait until the runs table shows ``rows`` rows (the grid draws after the script ends)."""
+    page.wait_for_function(f"() => ({TABLE_ROWS})()[0] == {rows}")
+
+
+def wait_idle(page):
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+
+
+def no_exception(page):
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_upload_train_and_compare(streamlit_server, browser_page):
+    page = browser_page
+    page.goto(streamlit_server)
+    page.get_by_text("Dataset in use: bundled sample").wait_for()
+    page.get_by_text("Upload a file").click()
+    page.locator('input[type="file"]').set_input_files(str(TOY))
+    page.get_by_text("Dataset in use: toy.csv").wait_for()
+    wait_idle(page)
+    no_exception(page)
+    screenshot(page, "home.png")
+
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Train").click()
+    page.get_by_text("Dataset: toy.csv").wait_for()
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("run 1: epoch 20/20").wait_for()
+    page.get_by_text("Runs in this session").wait_for()
+    wait_idle(page)
+    no_exception(page)
+    assert page.evaluate(PLOTLY_TRACES) == [[["run 1 train", 20], ["run 1 test", 20]]]
+    wait_rows(page, 1)
+    assert re.search(r"[?&]epochs=20(&|$)", page.url) and "engine=numba" in page.url
+
+    page.get_by_label("Learning rate").fill("0.02")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("run 2: epoch 20/20").wait_for()
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length == 1 && "
+                           "document.querySelector('.js-plotly-plot').data.length == 3")
+    wait_rows(page, 2)
+    wait_idle(page)
+    assert "lr=0.02" in page.url
+    screenshot(page, "train.png")
+
+
+def test_stop_keeps_the_partial_curve(streamlit_server, browser_page):
+    page = browser_page
+    page.goto(f"{streamlit_server}/Train?engine=python&epochs=200&k=10")
+    page.get_by_text("Dataset: bundled sample").wait_for()
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function(f"() => ({PLOTLY_TRACES})().flat().some(t => t[0] == 'run 1 test' && t[1] >= 2)",
+                           timeout=60_000)
+    page.get_by_role("button", name="Stop training").click()
+    page.get_by_text(re.compile(r"run 1 stopped after epoch \d+")).wait_for()
+    wait_idle(page)
+    no_exception(page)
+    done = int(re.search(r"stopped after epoch (\d+)", page.content()).group(1))
+    assert 2 <= done < 200
+    assert page.evaluate(PLOTLY_TRACES) == [[["run 1 train", done], ["run 1 test", done]]]
+    wait_rows(page, 1)
+    screenshot(page, "train-stopped.png")
+
+
+def test_speed_page(streamlit_server, browser_page):
+    page = browser_page
+    page.goto(f"{streamlit_server}/Speed")
+    page.get_by_label("Time budget per engine (s)").fill("0.2")
+    page.get_by_role("button", name="Time engines").click()
+    page.get_by_text("Same factors: max |python - numba|").wait_for(timeout=60_000)
+    wait_idle(page)
+    no_exception(page)
+    page.wait_for_selector(".js-plotly-plot")
+    screenshot(page, "speed.png")
+    assert len(page.evaluate(PLOTLY_TRACES)) == 1
