@@ -65,7 +65,8 @@ def rmse_steps(steps, values) -> go.Figure:
 
 def schedule_curves(results: dict, x: str) -> go.Figure:
     """Test RMSE of every schedule's run against ``x`` = "epoch" or "seconds" (cumulative training
-    time). ``results`` maps a schedule to ``{"history": [EpochResult...], ...}``."""
+    time). ``results`` maps a schedule to ``{"history": [EpochResult...], ...}``. The y range runs from
+    the lowest point to the highest first point, so a diverging run leaves the chart at the top."""
     figure = go.Figure()
     for number, (name, result) in enumerate(results.items()):
         history = [r for r in result["history"] if r.test_rmse is not None]
@@ -74,6 +75,12 @@ def schedule_curves(results: dict, x: str) -> go.Figure:
         figure.add_trace(go.Scatter(x=xs, y=[r.test_rmse for r in history], mode="lines+markers",
                                     name=name, marker=dict(size=5),
                                     line=dict(color=COLORS[number % len(COLORS)], width=2)))
+    curves = [[r.test_rmse for r in result["history"] if r.test_rmse is not None] for result in results.values()]
+    curves = [curve for curve in curves if curve]
+    if curves:  # a diverging run shoots off the top rather than flattening every other curve
+        low = min(min(curve) for curve in curves)
+        high = max(max(curve[0], min(curve)) for curve in curves)
+        figure.update_yaxes(range=[low - 0.02 * (high - low + 0.01), high + 0.08 * (high - low + 0.01)])
     figure.update_layout(height=380, xaxis_title="epoch" if x == "epoch" else "training seconds",
                          yaxis_title="test RMSE", margin=dict(t=30, b=40, l=50, r=10),
                          legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))

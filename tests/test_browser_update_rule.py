@@ -60,3 +60,17 @@ def test_three_updates_show_mfcores_numbers(streamlit_server, browser_page):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator(".js-plotly-plot").count() == 4
     _screenshot(page, "update_rule.png")
+
+
+def test_error_schedules_page_draws_four_curves(streamlit_server, browser_page):
+    page = browser_page
+    page.goto(f"{streamlit_server}/Error_schedules")
+    page.get_by_role("button", name="Run all four schedules").click()
+    page.get_by_text("Per second:").wait_for(timeout=60_000)
+    _idle(page)
+    names = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                          ".map(plot => plot.data.map(trace => trace.name))")
+    assert names == [["per-rating", "per-factor", "per-epoch", "funk"]] * 2
+    assert page.get_by_text("68.3 GB").count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    _screenshot(page, "error_schedules.png")
