@@ -106,13 +106,23 @@ class UpdateStepper:
         u, i = int(self.ratings.users[n]), int(self.ratings.items[n])
         mu, lr, reg = self._scalars
         before = (self.bu[u], self.bi[i], self.P[u].copy(), self.Q[i].copy())
-        prediction = mu + self.bu[u] + self.bi[i] + np.dot(self.P[u], self.Q[i])  # as the kernel does
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below, once
+            prediction = mu + self.bu[u] + self.bi[i] + np.dot(self.P[u], self.Q[i])  # as the kernel
+            python.run_epoch(self.ratings.users[n:n + 1], self.ratings.items[n:n + 1],
+                             self.ratings.values[n:n + 1], mu, self.bu, self.bi, self.P, self.Q, lr, reg,
+                             bool(self.biased))
+            self.steps += 1
+            record = self._record(n, u, i, prediction, before)
+        self.position += 1
+        if not (np.isfinite(record.rmse) and np.isfinite(record.error)):
+            raise TrainingDiverged(f"the update of step {self.steps} made the error non-finite: lower "
+                                   f"the learning rate (lr == {self.lr}), e.g. to {self.lr / 5:.3g}.")
+        return record
+
+    def _record(self, n, u, i, prediction, before) -> StepRecord:
         rating = self.ratings.values[n]
-        python.run_epoch(self.ratings.users[n:n + 1], self.ratings.items[n:n + 1],
-                         self.ratings.values[n:n + 1], mu, self.bu, self.bi, self.P, self.Q, lr, reg,
-                         bool(self.biased))
-        self.steps += 1
-        record = StepRecord(
+        mu, lr, reg = self._scalars
+        return StepRecord(
             step=self.steps, epoch=self.epoch, position=self.position, u=u, i=i,
             user=self.ratings.user_ids[u], item=self.ratings.item_ids[i], rating=float(rating),
             prediction=float(prediction), error=float(rating - prediction), mu=float(mu),
@@ -121,11 +131,6 @@ class UpdateStepper:
             bi_new=float(self.bi[i]), p_old=before[2], p_new=self.P[u].copy(), q_old=before[3],
             q_new=self.Q[i].copy(), rmse=self.rmse(),
         )
-        self.position += 1
-        if not (np.isfinite(record.rmse) and np.isfinite(record.error)):
-            raise TrainingDiverged(f"the update of step {self.steps} made the error non-finite: lower "
-                                   f"the learning rate (lr == {self.lr}), e.g. to {self.lr / 5:.3g}.")
-        return record
 
     def finish_epoch(self) -> list[StepRecord]:
         """Steps to the end of the current epoch (a whole epoch when at its start); their records."""

@@ -107,8 +107,9 @@ else:
         st.markdown(finding)
     st.markdown(
         "**Reading the curves.** Fresh errors (per-rating, per-factor) make every move correct the "
-        "mistake as it stands now, so each epoch counts fully; per-factor's fresher error changes "
-        "little because one factor's move barely changes the error, and it costs more time: each "
+        "mistake as it stands now, so each epoch counts fully. Per-factor's fresher error changes "
+        "little at small learning rates, because one factor's move barely changes the error; at high "
+        "ones it overshoots less than per-rating. It costs more time: each "
         "factor's step waits for the previous one's correction, so the K-loop cannot use SIMD. "
         "Stale errors (per-epoch) make all of a user's or an item's moves from one old error: with "
         "many ratings per row that is a step many times larger than the learning rate says, so it "
