@@ -71,6 +71,7 @@ def test_every_schedule_recovers_a_noiseless_low_rank_matrix(schedule):
     assert model.evaluate(data)["rmse"] < 1e-4
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_stale_errors_diverge_at_a_learning_rate_fresh_errors_handle():
     data = _low_rank()
     params = dict(n_factors=2, n_epochs=100, lr=0.1, reg=0.0, biased=False, init_std=0.3, seed=0)
