@@ -59,6 +59,10 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
             figure.add_trace(go.Scatter(x=epochs, y=[r.test_rmse for r in current.history],
                                         mode="lines+markers", name=f"{current.label} test",
                                         line=dict(color=color, width=3), marker=dict(size=6)))
+    if current is None and not earlier:
+        figure.add_annotation(text="Press Train: the curve appears after the first epoch.",
+                              showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                              font=dict(size=16))
     longest = max([n_epochs or 1] + [len(run.history) for run in earlier])
     figure.update_layout(height=420, xaxis_title="epoch", yaxis_title="RMSE",
                          xaxis_range=[0.5, longest + 0.5], margin=dict(t=30, b=40, l=50, r=20),

@@ -95,7 +95,7 @@ if latest is not None:
         chart_slot.plotly_chart(charts.learning_curves(latest, earlier, latest.settings["epochs"]),
                                 key=f"curve-{latest.number}-final")
 else:
-    chart_slot.info("Press Train to start: the curve appears after the first epoch.")
+    chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["epochs"]), key="curve-empty")
 
 if runs.all_runs():
     st.subheader("Runs in this session")

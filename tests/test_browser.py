@@ -2,7 +2,10 @@
 times the engines, and saves screenshots to test-artifacts/ for a human to look at."""
 
 import re
+import time
 
+import numpy as np
+import pandas as pd
 from conftest import ARTIFACTS, ROOT
 
 TOY = ROOT / "sample_data" / "toy.csv"
@@ -27,7 +30,9 @@ def wait_rows(page, rows):
 
 
 def wait_idle(page):
+    """Wait until the script run has ended: no running indicator, no stale elements left."""
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
 
 
 def no_exception(page):
@@ -65,6 +70,31 @@ def test_upload_train_and_compare(streamlit_server, browser_page):
     wait_idle(page)
     assert "lr=0.02" in page.url
     screenshot(page, "train.png")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Factors of run 2 (.npz)").click()
+    factors = np.load(download.value.path(), allow_pickle=False)
+    assert factors["P"].shape == (8, 50) and list(factors["user_ids"])[0] == "Ana"
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Run history (CSV)").click()
+    assert list(pd.read_csv(download.value.path())["run"]) == [1] * 20 + [2] * 20
+
+
+def test_twenty_epochs_on_the_sample_take_seconds(streamlit_server, browser_page):
+    """Generous bounds (the machine is shared): the target is a first point within 2 s."""
+    page = browser_page
+    page.goto(f"{streamlit_server}/Train")
+    page.get_by_text("Dataset: bundled sample").wait_for()
+    page.wait_for_selector(".js-plotly-plot")
+    start = time.perf_counter()
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function(f"() => ({PLOTLY_TRACES})().flat().some(t => t[0] == 'run 1 test')")
+    first_point = time.perf_counter() - start
+    page.get_by_text("run 1: epoch 20/20").wait_for()
+    wait_rows(page, 1)
+    total = time.perf_counter() - start
+    (ARTIFACTS / "train-timing.txt").write_text(f"first point {first_point:.2f} s, 20 epochs {total:.2f} s\n")
+    assert first_point < 5 and total < 15, (first_point, total)
 
 
 def test_stop_keeps_the_partial_curve(streamlit_server, browser_page):
