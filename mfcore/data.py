@@ -320,7 +320,7 @@ def _build(frame: pd.DataFrame, first_line: int | None, duplicates: str) -> Rati
             frame = frame[~blank]
     if len(frame) == 0:
         raise DataError("no ratings found (the file has a header but no data rows).")
-    rows = frame.index.to_numpy()
+    rows = frame.index  # file positions, for messages (an Index: not materialized)
 
     for role in ("user", "item", "rating"):
         missing = frame[role].isna().to_numpy()
@@ -337,6 +337,7 @@ def _build(frame: pd.DataFrame, first_line: int | None, duplicates: str) -> Rati
             raise DataError(f"{where(row)}rating {str(rating.iloc[np.argmax(bad)])!r} is not a number.")
         rating = numeric
     values = rating.to_numpy(dtype=np.float64)
+    del rating, frame["rating"]  # columns are dropped as soon as they are converted: peak memory
     not_finite = ~np.isfinite(values)
     if not_finite.any():
         position = int(np.argmax(not_finite))
@@ -344,13 +345,15 @@ def _build(frame: pd.DataFrame, first_line: int | None, duplicates: str) -> Rati
 
     timestamps = None
     if "timestamp" in frame:
-        timestamps = _timestamps(frame["timestamp"], rows, where)
+        timestamps = _timestamps(frame.pop("timestamp"), rows, where)
 
-    user_codes, user_ids = _encode(frame["user"])
-    item_codes, item_ids = _encode(frame["item"])
+    user_codes, user_ids = _encode(frame.pop("user"))
     users = user_codes.astype(np.int32)
+    item_codes, item_ids = _encode(frame.pop("item"))
     items = item_codes.astype(np.int32)
+    del user_codes, item_codes
     values32 = values.astype(np.float32)
+    del values
 
     users, items, values32, timestamps = _resolve_duplicates(
         users, items, values32, timestamps, len(item_ids), duplicates, rows, where
@@ -384,8 +387,12 @@ def _encode(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_integer_dtype(column):
         codes, uniques = pd.factorize(column, sort=True)
         return codes, np.asarray(uniques, dtype=np.int64)
-    codes, uniques = pd.factorize(column.astype(str).str.strip(), sort=True)
-    return codes, np.asarray(uniques, dtype=object)
+    if not pd.api.types.is_string_dtype(column):
+        column = column.astype(str)
+    codes, uniques = pd.factorize(column)  # then strip and sort the few distinct ids, not every row
+    ids, merged = np.unique(pd.Index(uniques).astype(str).str.strip().to_numpy(dtype=object),
+                            return_inverse=True)
+    return merged[codes], ids
 
 
 def _resolve_duplicates(users, items, values, timestamps, n_items, policy, rows, where):
