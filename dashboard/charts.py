@@ -78,6 +78,7 @@ def speed_bars(table) -> go.Figure:
                               textposition="outside", cliponaxis=False,
                               marker_color=[COLORS[n % len(COLORS)] for n in range(len(table))]))
     figure.update_layout(title="Speed-up over the python loop (log scale)", yaxis_type="log",
+                         yaxis_dtick=1,
                          yaxis_title="x faster than python", height=380,
                          margin=dict(t=60, b=40, l=60, r=20))
     return figure
