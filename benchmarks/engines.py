@@ -1,40 +1,71 @@
-"""Time every mfcore engine, and Surprise's SVD when installed, on the same split and settings.
+"""Time every mfcore engine, Surprise's SVD and native LibMF on the same split and settings.
 
-    python benchmarks/engines.py [DATA] [--factors 100] [--epochs 20] [--budget 20]
+    python benchmarks/engines.py [--data ml-100k,ml-1m] [--big] [--factors 100] [--epochs 20]
+                                 [--repeats 3] [--budget 20] [--engines ...] [--no-whole-process]
 
-DATA defaults to ../shared/data/ml-1m/ratings.dat (or the bundled sample when that is absent).
-Prints one row per contender: seconds per epoch (median), million updates per second, test RMSE,
-and the ratio of its speed to Surprise's. Slow engines are timed on a sample and marked extrapolated.
+Each contender trains in its own fresh process (so peak memory is its own, loading included, and no
+engine inherits another's threads or caches), ``--repeats`` times in alternating order; the table
+shows medians: training seconds for all epochs, million updates (ratings processed) per second, test
+RMSE on the 10% random holdout (seed 0), peak resident memory, and the ratio of the speed to the
+fastest peer (the fastest of Surprise and LibMF in the same run). Compiled engines are warmed up
+first, so JIT compile time is not counted; engines too slow for ``--budget`` seconds are timed on a
+sample and marked extrapolated.
+
+LibMF is the PyPI ``libmf`` wrapper around the native C++ LibMF (FPSGD): 1 and 2 threads, same K,
+epochs and L2 regularization (``lambda_p2 = lambda_q2 = reg``, no L1), its own AdaGrad learning rate
+(``eta`` 0.1, its default; our ``lr`` does not translate), no biases (LibMF has none). Its predictions
+come from its P and Q (the wrapper's ``predict`` is broken), clipped, the training mean where a row
+was never trained.
+
+``--big`` adds a 10M-rating synthetic set (``python -m mfcore sample --users 200000 --items 40000
+--ratings 10000000``, generated into a temporary folder; slow) trained at K=50 by the mfcore engines
+through the command line. The whole-process comparison times ``python -m mfcore train ml-1m
+--engine numba-parallel`` against a minimal LibMF process (import, load with pandas, same split, fit,
+evaluate), medians of ``--repeats`` runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from mfcore import ENGINES, SGDFactorizer, load_ratings, random_split  # noqa: E402
-from mfcore.bench import time_engine  # noqa: E402
-from mfcore.metrics import rmse  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-1m" / "ratings.dat"
+DATA = ROOT.parent / "shared" / "data"
+DATASETS = {"ml-100k": DATA / "ml-100k" / "u.data", "ml-1m": DATA / "ml-1m" / "ratings.dat"}
+PEERS = ("surprise", "libmf-1", "libmf-2")
 
 
-def time_surprise(train, test, params: dict) -> dict | None:
-    """Surprise's SVD with the same K, epochs, lr, reg and init std; None when not installed."""
-    try:
-        from surprise import SVD, Dataset, Reader
-    except ImportError:
-        return None
+# --- one contender, in a worker process ------------------------------------------------------------
+
+def _split(path: str):
+    sys.path.insert(0, str(ROOT))
+    from mfcore import load_ratings, random_split
+    return random_split(load_ratings(path), 0.1, seed=0)
+
+
+def _run_engine(name, train, test, params, budget):
+    from mfcore.bench import time_engine
+    result = time_engine(name, train, test, params, budget)
+    return {"seconds": result.seconds_per_epoch * params["n_epochs"],
+            "updates_per_second": result.updates_per_second, "test_rmse": result.test_rmse,
+            "extrapolated": result.extrapolated}
+
+
+def _run_surprise(train, test, params):
+    from surprise import SVD, Dataset, Reader
+    from mfcore.metrics import rmse
     frame = train.to_frame()
-    reader = Reader(rating_scale=train.scale)
-    trainset = Dataset.load_from_df(frame[["user", "item", "rating"]], reader).build_full_trainset()
+    trainset = Dataset.load_from_df(frame[["user", "item", "rating"]],
+                                    Reader(rating_scale=train.scale)).build_full_trainset()
     algo = SVD(n_factors=params["n_factors"], n_epochs=params["n_epochs"], lr_all=params["lr"],
                reg_all=params["reg"], init_std_dev=params["init_std"], random_state=params["seed"])
     start = time.perf_counter()
@@ -42,51 +73,209 @@ def time_surprise(train, test, params: dict) -> dict | None:
     seconds = time.perf_counter() - start
     test_frame = test.to_frame()
     predicted = [algo.predict(u, i).est for u, i in zip(test_frame["user"], test_frame["item"])]
-    return {"engine": "surprise SVD", "seconds_per_epoch": seconds / params["n_epochs"],
-            "updates_per_second": len(train) * params["n_epochs"] / seconds,
+    return {"seconds": seconds, "updates_per_second": len(train) * params["n_epochs"] / seconds,
             "test_rmse": rmse(test_frame["rating"], predicted), "extrapolated": False}
+
+
+def libmf_fit(users, items, values, n_users, n_items, k, epochs, reg, threads):
+    """Train native LibMF; returns (P, Q, seconds). Rows LibMF never trained are NaN."""
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):  # the wrapper prints the .so path on import
+        from libmf import mf
+    model = mf.MF(k=k, nr_threads=threads, nr_iters=epochs, lambda_p1=0.0, lambda_q1=0.0,
+                  lambda_p2=reg, lambda_q2=reg, quiet=True)
+    data = np.column_stack([users, items, values]).astype(np.float32)
+    start = time.perf_counter()
+    model.fit(data)
+    seconds = time.perf_counter() - start
+    return model.p_factors(), model.q_factors(), seconds
+
+
+def libmf_predict(P, Q, users, items, fallback, scale):
+    known = (users < P.shape[0]) & (items < Q.shape[0])
+    u, i = np.where(known, users, 0), np.where(known, items, 0)
+    dots = np.einsum("nk,nk->n", P[u], Q[i])
+    return np.clip(np.where(known & np.isfinite(dots), dots, fallback), *scale)
+
+
+def _run_libmf(train, test, params, threads):
+    from mfcore.metrics import rmse
+    P, Q, seconds = libmf_fit(train.users, train.items, train.values, train.n_users, train.n_items,
+                              params["n_factors"], params["n_epochs"], params["reg"], threads)
+    predicted = libmf_predict(P, Q, test.users, test.items, float(train.values.mean()), train.scale)
+    return {"seconds": seconds, "updates_per_second": len(train) * params["n_epochs"] / seconds,
+            "test_rmse": rmse(test.values, predicted), "extrapolated": False}
+
+
+def worker(contender: str, path: str, params: dict, budget: float) -> None:
+    train, test = _split(path)
+    if contender == "surprise":
+        row = _run_surprise(train, test, params)
+    elif contender.startswith("libmf-"):
+        row = _run_libmf(train, test, params, int(contender.split("-")[1]))
+    else:
+        row = _run_engine(contender, train, test, params, budget)
+    row["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(row))
+
+
+# --- the driver ------------------------------------------------------------------------------------
+
+def run_worker(contender, path, params, budget) -> dict:
+    command = [sys.executable, __file__, "--worker", contender, "--worker-data", str(path),
+               "--worker-params", json.dumps(params), "--budget", str(budget)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"{contender} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def median_rows(runs: list[dict]) -> dict:
+    def median(key):
+        values = [run[key] for run in runs if run[key] is not None]
+        return float(np.median(values)) if values else None
+    return {"seconds": median("seconds"), "updates_per_second": median("updates_per_second"),
+            "test_rmse": median("test_rmse"), "peak_mb": median("peak_mb"),
+            "extrapolated": runs[0]["extrapolated"], "runs": len(runs)}
+
+
+def print_table(title: str, rows: dict[str, dict]) -> None:
+    peers = [rows[name]["updates_per_second"] for name in PEERS if name in rows]
+    fastest = max(peers) if peers else None
+    print(f"\n{title}")
+    print(f"| contender | fit s | M updates/s | test RMSE | peak MB | x fastest peer |")
+    print("|---|---|---|---|---|---|")
+    for name, row in rows.items():
+        rmse = "-" if row["test_rmse"] is None else f"{row['test_rmse']:.4f}"
+        ratio = f"{row['updates_per_second'] / fastest:.2f}" if fastest else "-"
+        flag = " (extrapolated)" if row["extrapolated"] else ""
+        print(f"| {name}{flag} | {row['seconds']:.2f} | {row['updates_per_second'] / 1e6:.2f} | {rmse} "
+              f"| {row['peak_mb']:.0f} | {ratio} |", flush=True)
+
+
+def bench_dataset(label, path, contenders, params, repeats, budget) -> dict[str, dict]:
+    runs: dict[str, list] = {name: [] for name in contenders}
+    for repeat in range(repeats):
+        for name in (contenders if repeat % 2 == 0 else contenders[::-1]):
+            if runs[name] and runs[name][0]["extrapolated"]:
+                continue  # a slow engine timed on a sample: once is enough
+            runs[name].append(run_worker(name, path, params, budget))
+    rows = {name: median_rows(result) for name, result in runs.items()}
+    print_table(f"{label}: K={params['n_factors']}, {params['n_epochs']} epochs, lr={params['lr']}, "
+                f"reg={params['reg']}, medians of up to {repeats} runs", rows)
+    return rows
+
+
+_LIBMF_PROCESS = """
+import sys, time
+sys.path.insert(0, {root!r})
+sys.path.insert(0, {bench!r})
+import io
+import numpy as np, pandas as pd
+from engines import libmf_fit, libmf_predict
+raw = open({path!r}, "rb").read().replace(b"::", b"\\t")
+frame = pd.read_csv(io.BytesIO(raw), sep="\\t", header=None, names=["u", "i", "r", "t"])
+users, uids = pd.factorize(frame["u"], sort=True)
+items, iids = pd.factorize(frame["i"], sort=True)
+values = frame["r"].to_numpy(np.float32)
+rows = np.random.default_rng(0).permutation(len(values))
+n_test = int(round(0.1 * len(values)))
+train, test = np.sort(rows[n_test:]), np.sort(rows[:n_test])
+P, Q, seconds = libmf_fit(users[train], items[train], values[train], len(uids), len(iids), 100, 20,
+                          0.05, 2)
+predicted = libmf_predict(P, Q, users[test], items[test], float(values[train].mean()), (1.0, 5.0))
+print("test RMSE", float(np.sqrt(np.mean((predicted - values[test]) ** 2))), "fit", seconds)
+"""
+
+
+def whole_process(repeats: int) -> None:
+    path = DATASETS["ml-1m"]
+    commands = {
+        "python -m mfcore train ml-1m --engine numba-parallel":
+            [sys.executable, "-m", "mfcore", "train", str(path.parent), "--engine", "numba-parallel"],
+        "LibMF process (import, load, split, 2 threads, evaluate)":
+            [sys.executable, "-c", _LIBMF_PROCESS.format(root=str(ROOT), bench=str(ROOT / "benchmarks"),
+                                                        path=str(path))],
+    }
+    times: dict[str, list] = {name: [] for name in commands}
+    for repeat in range(repeats):
+        for name in (list(commands) if repeat % 2 == 0 else list(commands)[::-1]):
+            start = time.perf_counter()
+            done = subprocess.run(commands[name], capture_output=True, text=True, cwd=ROOT)
+            times[name].append(time.perf_counter() - start)
+            if done.returncode != 0:
+                raise SystemExit(f"{name} failed:\n{done.stderr}")
+    best = min(np.median(t) for t in times.values())
+    print(f"\nWhole process on ML-1M (K=100, 20 epochs, wall seconds, median of {repeats})")
+    print("| process | wall s | x fastest |")
+    print("|---|---|---|")
+    for name, t in times.items():
+        print(f"| {name} | {np.median(t):.2f} | {np.median(t) / best:.2f} |")
+
+
+def bench_big(repeats: int, epochs: int) -> None:
+    """10M ratings, K=50, through the CLI; wall time and peak memory of the whole process."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.csv"
+        subprocess.run([sys.executable, "-m", "mfcore", "sample", "--users", "200000", "--items", "40000",
+                        "--ratings", "10000000", "--out", str(path)], check=True, cwd=ROOT)
+        print(f"\n10M synthetic ratings, K=50, {epochs} epochs, through the CLI (loading included)")
+        print("| engine | wall s | fit s | M updates/s | test RMSE | peak MB |")
+        print("|---|---|---|---|---|---|")
+        for engine in ("numba", "numba-parallel"):
+            walls, finals, peaks = [], [], []
+            for _ in range(repeats):
+                command = ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "mfcore", "train", str(path),
+                           "--engine", engine, "--factors", "50", "--epochs", str(epochs), "--json"]
+                start = time.perf_counter()
+                done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+                walls.append(time.perf_counter() - start)
+                if done.returncode != 0:
+                    raise SystemExit(f"{engine} failed:\n{done.stderr}")
+                finals.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                peaks.append(int(done.stderr.strip().splitlines()[-1]) / 1024)
+            final = finals[int(np.argsort(walls)[len(walls) // 2])]
+            print(f"| {engine} | {np.median(walls):.1f} | {final['fit_seconds']:.1f} | "
+                  f"{final['updates_per_second'] / 1e6:.1f} | {final['test_rmse']:.4f} | "
+                  f"{np.median(peaks):.0f} |", flush=True)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
+    parser.add_argument("--data", default="ml-100k,ml-1m", help="comma-separated: ml-100k, ml-1m, or paths")
+    parser.add_argument("--big", action="store_true", help="also the 10M synthetic set (slow)")
     parser.add_argument("--factors", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per engine before sampling")
-    parser.add_argument("--engines", default=",".join(ENGINES))
-    parser.add_argument("--no-surprise", action="store_true")
+    parser.add_argument("--engines", default=None, help="comma-separated mfcore engines (default: all)")
+    parser.add_argument("--no-peers", action="store_true", help="skip Surprise and LibMF")
+    parser.add_argument("--no-whole-process", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-data", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-params", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    path = Path(args.data)
-    if not path.exists():
-        path = ROOT / "sample_data" / "ratings.csv"
-        print(f"{args.data} not found; using {path}")
-    ratings = load_ratings(path)
-    train, test = random_split(ratings, 0.1, seed=0)
+    if args.worker:
+        worker(args.worker, args.worker_data, json.loads(args.worker_params), args.budget)
+        return
+
+    sys.path.insert(0, str(ROOT))
+    from mfcore import ENGINES, SGDFactorizer
+    engines = args.engines.split(",") if args.engines else list(ENGINES)
+    peers = [] if args.no_peers else list(PEERS)
     params = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs)
-    print(f"{path.name}: {len(train):,} training / {len(test):,} test ratings; K={args.factors}, "
-          f"{args.epochs} epochs, lr={params['lr']}, reg={params['reg']}")
-
-    rows = []
-    for name in args.engines.split(","):
-        result = time_engine(name, train, test, params, args.budget)
-        rows.append({"engine": name, "seconds_per_epoch": result.seconds_per_epoch,
-                     "updates_per_second": result.updates_per_second, "test_rmse": result.test_rmse,
-                     "extrapolated": result.extrapolated})
-    surprise = None if args.no_surprise else time_surprise(train, test, params)
-    if surprise:
-        rows.append(surprise)
-
-    reference = surprise["updates_per_second"] if surprise else None
-    print(f"\n{'contender':16} {'s/epoch':>9} {'fit s':>8} {'M upd/s':>8} {'test RMSE':>10} "
-          f"{'x Surprise':>10}")
-    for row in rows:
-        ratio = f"{row['updates_per_second'] / reference:10.1f}" if reference else f"{'-':>10}"
-        test_rmse = "-" if row["test_rmse"] is None else f"{row['test_rmse']:.4f}"
-        flag = "  (extrapolated)" if row["extrapolated"] else ""
-        print(f"{row['engine']:16} {row['seconds_per_epoch']:9.4f} {row['seconds_per_epoch'] * args.epochs:8.2f} "
-              f"{row['updates_per_second'] / 1e6:8.2f} {test_rmse:>10} {ratio}{flag}")
-    if not np.isfinite([r["updates_per_second"] for r in rows]).all():
-        raise SystemExit("a contender reported a non-finite speed")
+    print(f"{os.cpu_count()} cores; contenders run one at a time, each in a fresh process")
+    for name in args.data.split(","):
+        path = DATASETS.get(name, Path(name))
+        if not path.exists():
+            print(f"\n{name}: {path} not found, skipped")
+            continue
+        bench_dataset(name, path, engines + peers, params, args.repeats, args.budget)
+    if not args.no_whole_process and DATASETS["ml-1m"].exists() and not args.no_peers:
+        whole_process(args.repeats)
+    if args.big:
+        bench_big(max(1, args.repeats // 2), args.epochs)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,12 @@ def problem(n_users=300, n_items=200, n_ratings=12000, rank=3, seed=0):
 PARAMS = dict(n_factors=16, n_epochs=8, lr=0.01, reg=0.05, seed=3)
 
 
+@pytest.fixture(autouse=True)
+def use_the_pool_even_for_small_data(monkeypatch):
+    """Small epochs normally run in the calling thread; these tests are about the threads."""
+    monkeypatch.setattr(numba_parallel, "MIN_RATINGS_PER_THREAD", 0)
+
+
 def fit(engine, train, test=None, **params):
     return SGDFactorizer(engine=engine, **{**PARAMS, **params}).fit(train, test)
 
@@ -43,6 +49,13 @@ def test_one_and_two_threads_give_identical_factors():
     so 1 and 2 threads share the grid and, blocks in a sub-epoch being independent, the result."""
     train, _ = problem()
     assert same_factors(fit("numba-parallel", train, n_threads=1), fit("numba-parallel", train, n_threads=2))
+
+
+def test_small_epochs_without_the_pool_give_the_same_factors(monkeypatch):
+    train, _ = problem()
+    pooled = fit("numba-parallel", train, n_threads=2)
+    monkeypatch.setattr(numba_parallel, "MIN_RATINGS_PER_THREAD", 10**9)
+    assert same_factors(pooled, fit("numba-parallel", train, n_threads=2))
 
 
 def test_a_different_seed_gives_different_factors():

@@ -46,6 +46,9 @@ BLOCK_CACHE_BYTES = 1 << 20
 """Target bytes of factor rows (a user block's plus an item block's) per block: half a 2 MB L2."""
 MAX_GRID = 32
 MIN_RATINGS_PER_BLOCK = 2048
+MIN_RATINGS_PER_THREAD = 100_000
+"""Below this many ratings per thread an epoch runs in the calling thread: waking the pool costs more
+than it saves (ML-100k). The factors are the same either way, since the grid does not change."""
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
@@ -173,6 +176,8 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_thread
     n_threads = available_cores() if n_threads is None else int(n_threads)
     n_users, n_items = P.shape[0], Q.shape[0]
     g = grid_size(n_users, n_items, P.shape[1], ratings.shape[0], n_threads)
+    if ratings.shape[0] < MIN_RATINGS_PER_THREAD * n_threads:
+        n_threads = 1
     pool = _pool(n_threads) if n_threads > 1 else None
     user_block = balanced_blocks(users, n_users, g)
     item_block = balanced_blocks(items, n_items, g)
