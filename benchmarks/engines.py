@@ -262,9 +262,11 @@ def main(argv=None) -> None:
 
     sys.path.insert(0, str(ROOT))
     from mfcore import ENGINES, SGDFactorizer
+    from mfcore.model import default_lr
     engines = args.engines.split(",") if args.engines else list(ENGINES)
     peers = [] if args.no_peers else list(PEERS)
-    params = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs)
+    params = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs,
+                  lr=default_lr("per-rating"))
     print(f"{os.cpu_count()} cores; contenders run one at a time, each in a fresh process")
     for name in args.data.split(","):
         path = DATASETS.get(name, Path(name))

@@ -42,7 +42,8 @@ def _build_parser() -> argparse.ArgumentParser:
         sub.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv) or folder")
         sub.add_argument("--factors", type=_positive_int, default=100, help="K, factors per user/item")
         sub.add_argument("--epochs", type=_positive_int, default=epochs_default)
-        sub.add_argument("--lr", type=float, default=SGDFactorizer().lr, help="learning rate")
+        sub.add_argument("--lr", type=float, default=None,
+                         help="learning rate (default 0.007, or 0.002 with --schedule per-epoch)")
         sub.add_argument("--reg", type=float, default=SGDFactorizer().reg, help="L2 regularization")
         sub.add_argument("--no-bias", action="store_true", help="Funk's unbiased model p_u . q_i")
         sub.add_argument("--schedule", default="per-rating",

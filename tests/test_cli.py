@@ -56,7 +56,7 @@ def test_bench_json(small_csv):
 
 @pytest.mark.parametrize("args, message", [
     (["train", "missing.csv"], "no such file"),
-    (["train", "BAD", "--lr", "-1"], "lr == -1.0, must be > 0."),
+    (["train", "BAD", "--lr", "-1"], "lr == -1.0, must be None or > 0."),
     (["train", "BAD", "--factors", "0"], "argument --factors"),
     (["train", "BAD", "--engine", "cobol"], "engine == 'cobol'"),
     (["train", "BAD"], "line 3: rating 'five' is not a number"),

@@ -35,8 +35,8 @@ def test_same_seed_same_model(split):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"lr": -0.1}, "lr == -0.1, must be > 0."),
-    ({"lr": 0}, "lr == 0, must be > 0."),
+    ({"lr": -0.1}, "lr == -0.1, must be None or > 0."),
+    ({"lr": 0}, "lr == 0, must be None or > 0."),
     ({"reg": -1}, "reg == -1, must be >= 0."),
     ({"n_factors": 0}, "n_factors == 0, must be an integer >= 1."),
     ({"n_factors": 2.5}, "n_factors == 2.5, must be an integer >= 1."),
@@ -132,3 +132,9 @@ def test_recommend_excludes_seen_and_handles_unknown_users(split):
 def test_unbiased_model_has_no_biases(split):
     model = fitted(split, biased=False)
     assert model.global_mean_ == 0 and not model.bu_.any() and not model.bi_.any()
+
+
+def test_default_learning_rate_follows_the_schedule(split):
+    assert fitted(split).lr_ == 0.007
+    assert fitted(split, schedule="per-epoch").lr_ == 0.002
+    assert fitted(split, schedule="per-epoch", lr=0.001).lr_ == 0.001
