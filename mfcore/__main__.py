@@ -61,7 +61,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     timing = commands.add_parser("bench", help="time engines on the same data and settings")
     model_options(timing)
-    timing.add_argument("--engines", default=",".join(bench.DEFAULT_ENGINES))
+    timing.add_argument("--engines", default=None,
+                        help="comma-separated (default: every engine that has the schedule)")
     timing.add_argument("--budget", type=float, default=10.0, help="seconds per engine before sampling")
 
     sample = commands.add_parser("sample", help="write a synthetic ratings CSV")
@@ -114,7 +115,10 @@ def _train(args) -> None:
 
 
 def _bench(args) -> None:
-    names = [name.strip() for name in args.engines.split(",") if name.strip()]
+    if args.engines is None:
+        names = [name for name, engine in ENGINES.items() if args.schedule in engine.kernels]
+    else:
+        names = [name.strip() for name in args.engines.split(",") if name.strip()]
     unknown = [name for name in names if name not in ENGINES]
     if unknown or not names:
         raise UsageError(f"unknown engine {', '.join(unknown) or '(none given)'}; known: {', '.join(ENGINES)}")
