@@ -14,10 +14,8 @@ st.markdown(
 )
 
 SOURCES = ("Bundled sample", "Upload a file")
-CHOICE = "home_source"
-if CHOICE not in st.session_state:
-    st.session_state[CHOICE] = st.session_state.get("home_source_kept", SOURCES[0])
-choice = st.radio("Dataset", SOURCES, key=CHOICE, horizontal=True)
+kept = st.session_state.get("home_source_kept", SOURCES[0])
+choice = st.radio("Dataset", SOURCES, index=SOURCES.index(kept), key="home_source", horizontal=True)
 st.session_state["home_source_kept"] = choice
 
 if choice == SOURCES[0]:

@@ -23,24 +23,24 @@ if ignored:
 chosen = settings.current()
 if any(chosen[name] != value for name, value in from_url.items()):
     chosen = {**chosen, **from_url}
-    for name, value in from_url.items():
-        st.session_state[f"train_{name}"] = value
+    for name in from_url:
+        st.session_state.pop(f"train_{name}", None)
 settings.save(chosen)
-for name, value in chosen.items():
-    st.session_state.setdefault(f"train_{name}", value)
 
 limits = settings.LIMITS
 with st.form("train_form"):
     row = st.columns(4)
-    row[0].slider("Factors K", *limits["k"], key="train_k")
-    row[1].number_input("Learning rate", *limits["lr"], step=0.001, format="%.4f", key="train_lr")
-    row[2].number_input("Regularization", *limits["reg"], step=0.01, format="%.3f", key="train_reg")
-    row[3].slider("Epochs", *limits["epochs"], key="train_epochs")
+    row[0].slider("Factors K", *limits["k"], value=chosen["k"], key="train_k")
+    row[1].number_input("Learning rate", *limits["lr"], value=chosen["lr"], step=0.001, format="%.4f",
+                        key="train_lr")
+    row[2].number_input("Regularization", *limits["reg"], value=chosen["reg"], step=0.01, format="%.3f",
+                        key="train_reg")
+    row[3].slider("Epochs", *limits["epochs"], value=chosen["epochs"], key="train_epochs")
     row = st.columns(4)
-    row[0].selectbox("Engine", list(ENGINES), key="train_engine")
-    row[1].slider("Test size", *limits["test"], step=0.05, key="train_test")
-    row[2].number_input("Seed", *limits["seed"], step=1, key="train_seed")
-    row[3].checkbox("Learn biases (μ, b_u, b_i)", key="train_bias")
+    row[0].selectbox("Engine", list(ENGINES), index=list(ENGINES).index(chosen["engine"]), key="train_engine")
+    row[1].slider("Test size", *limits["test"], value=chosen["test"], step=0.05, key="train_test")
+    row[2].number_input("Seed", *limits["seed"], value=chosen["seed"], step=1, key="train_seed")
+    row[3].checkbox("Learn biases (μ, b_u, b_i)", value=chosen["bias"], key="train_bias")
     submitted = st.form_submit_button("Train", type="primary")
 
 stop_column, status_column = st.columns([1, 5])

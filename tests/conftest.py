@@ -78,14 +78,25 @@ def _chromium():
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.call_failed = report.failed
+    return report
+
+
 @pytest.fixture
-def browser_page(_chromium):
-    """A fresh Playwright page (1400x1000) in headless Chromium; screenshots go to test-artifacts/."""
+def browser_page(_chromium, request):
+    """A fresh Playwright page (1400x1000) in headless Chromium; screenshots go to test-artifacts/,
+    including ``failed-<test>.png`` when the test fails."""
     ARTIFACTS.mkdir(exist_ok=True)
     context = _chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(30_000)
     yield page
+    if getattr(request.node, "call_failed", False):
+        page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"))
     context.close()
 
 
