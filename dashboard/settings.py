@@ -49,7 +49,8 @@ def from_query(params: dict[str, str]) -> tuple[dict, list[str]]:
 
 def to_query(settings: dict) -> dict[str, str]:
     """Settings as URL query parameters."""
-    return {name: ("1" if value else "0") if name == "bias" else str(value) for name, value in settings.items()}
+    return {name: ("1" if value else "0") if name == "bias" else str(value)
+            for name, value in settings.items()}
 
 
 def model_params(settings: dict) -> dict:

@@ -103,7 +103,7 @@ if runs.all_runs():
                  column_config={"best test RMSE": st.column_config.NumberColumn(format="%.4f"),
                                 "final RMSE": st.column_config.NumberColumn(format="%.4f"),
                                 "final MAE": st.column_config.NumberColumn(format="%.4f"),
-                                "seconds": st.column_config.NumberColumn(format="%.2f"),
+                                "seconds": st.column_config.NumberColumn(format="%.3f"),
                                 "updates/s": st.column_config.NumberColumn(format="compact")})
 
     st.subheader("Reproduce and share")

@@ -112,7 +112,8 @@ def test_downloads_are_offered_and_the_snippet_reproduces_the_run(tmp_path):
     assert "n_factors=4" in snippet and "sample_data/ratings.csv" in snippet
     model = app.session_state["runs"][0].model
     script = tmp_path / "run.py"
-    script.write_text(snippet.replace("'sample_data/ratings.csv'", repr(str(ROOT / "sample_data/ratings.csv"))))
+    sample = repr(str(ROOT / "sample_data" / "ratings.csv"))
+    script.write_text(snippet.replace("'sample_data/ratings.csv'", sample))
     namespace = {}
     exec(compile(script.read_text(), str(script), "exec"), namespace)
     np.testing.assert_allclose(namespace["model"].P_, model.P_, atol=1e-6)
