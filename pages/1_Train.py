@@ -42,6 +42,8 @@ with st.form("train_form"):
     row[2].number_input("Seed", *limits["seed"], value=chosen["seed"], step=1, key="train_seed")
     row[3].checkbox("Learn biases (μ, b_u, b_i)", value=chosen["bias"], key="train_bias")
     submitted = st.form_submit_button("Train", type="primary")
+    st.caption("The python engine is the readable reference loop, a few hundred times slower than numba: "
+               "on large data use few epochs, or Stop training.")
 
 stop_column, status_column = st.columns([1, 5])
 stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept.")
