@@ -50,7 +50,7 @@ def test_a_record_holds_the_step_and_its_numbers_agree(toy):
 
 
 def test_stepper_validates_like_the_estimator(toy):
-    with pytest.raises(ValueError, match="lr == -1, must be > 0"):
+    with pytest.raises(ValueError, match="lr == -1, must be None or > 0"):
         UpdateStepper(toy, lr=-1)
 
 
