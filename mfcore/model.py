@@ -33,7 +33,6 @@ import scipy.sparse as sp
 from . import metrics
 from .data import Ratings
 from .engines import get_engine, row_dots, schedule_arguments
-from .engines.order import epoch_order
 
 __all__ = ["SGDFactorizer", "EpochResult", "TrainingDiverged", "NotFittedError", "default_lr"]
 
@@ -91,7 +90,9 @@ class SGDFactorizer:
       engine sees the same numbers).
 
     Fitted attributes: ``P_`` (users x K), ``Q_`` (items x K), ``bu_``, ``bi_``, ``global_mean_``,
-    ``history_`` (list of :class:`EpochResult`), ``scale_`` and ``fit_seconds_``.
+    ``history_`` (list of :class:`EpochResult`), ``scale_``, ``lr_`` (the learning rate used),
+    ``fit_seconds_`` (training only) and ``compile_seconds_`` (JIT compile or cache load, once per
+    process and engine, before the first epoch).
     """
 
     def __init__(self, n_factors=100, n_epochs=20, lr=None, reg=0.05, biased=True, init_std=0.05,
@@ -197,12 +198,14 @@ class SGDFactorizer:
         mu, lr, reg = dtype(self.global_mean_), dtype(self.lr_), dtype(self.reg)
         extra = {name: getattr(self, name) for name in engine.options}
         schedule_extra = schedule_arguments(self.schedule, len(train), k, self.epochs_per_feature, dtype)
+        self.compile_seconds_ = self._warm_up(engine, run_epoch, extra, dtype) if engine.compiled else 0.0
+        visits = engine.order(train.users, train.items, train.values, rng, n_users=n_users,
+                              n_items=n_items, n_factors=k, **extra)
         for epoch in range(1, self.n_epochs + 1):
-            order = epoch_order(rng, len(train))
             start = time.perf_counter()
-            users, items, values = train.users[order], train.items[order], train.values[order]
-            sse = run_epoch(users, items, values, mu, self.bu_, self.bi_, P, Q, lr, reg,
-                                   bool(self.biased), **extra, **schedule_extra(epoch, order))
+            arrays, order = visits.next_epoch()
+            sse = run_epoch(*arrays, mu, self.bu_, self.bi_, P, Q, lr, reg, bool(self.biased),
+                            **extra, **schedule_extra(epoch, order))
             seconds = time.perf_counter() - start
             self.fit_seconds_ += seconds
             train_rmse = float(np.sqrt(sse / len(train)))
@@ -217,6 +220,23 @@ class SGDFactorizer:
             self.history_.append(result)
             log.debug("epoch %d: %s", epoch, result)
             yield result
+
+    def _warm_up(self, engine, run_epoch, extra: dict, dtype) -> float:
+        """Run the engine once on a 2 x 2 scratch problem, so that JIT compilation (or loading it from
+        Numba's disk cache) is not counted in the first epoch's seconds; returns the seconds it took."""
+        start = time.perf_counter()
+        k = self.n_factors
+        users, items = np.array([0, 1, 1], np.int32), np.array([0, 0, 1], np.int32)
+        values = np.ones(3, dtype)
+        visits = engine.order(users, items, values, np.random.default_rng(0), n_users=2, n_items=2,
+                              n_factors=k, **extra)
+        arrays, order = visits.next_epoch()
+        schedule_extra = schedule_arguments(self.schedule, 3, k, self.epochs_per_feature, dtype)
+        P, Q = np.zeros((2, k), dtype), np.zeros((2, k), dtype)
+        run_epoch(*arrays, dtype(0), np.zeros(2, dtype), np.zeros(2, dtype), P, Q, dtype(0), dtype(0),
+                  bool(self.biased), **extra, **schedule_extra(1, order))
+        row_dots(users, items, P, Q)
+        return time.perf_counter() - start
 
     def _forget(self) -> None:
         for name in ("P_", "Q_", "bu_", "bi_", "global_mean_"):

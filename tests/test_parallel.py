@@ -170,3 +170,20 @@ def test_grid_size_rules():
     big = numba_parallel.grid_size(200_000, 40_000, 50, 9_000_000, 2)
     assert (200_000 + 40_000) * 50 * 4 / big <= 2 * numba_parallel.BLOCK_CACHE_BYTES
     assert numba_parallel.grid_size(10, 10, 4, 50, 2) == 4  # tiny data: still 2 blocks per thread
+
+
+def test_block_order_visits_every_block_once_per_epoch_without_shared_rows():
+    train, _ = problem()
+    rng = np.random.default_rng(0)
+    visits = numba_parallel.BlockOrder(train.users, train.items, train.values, rng, n_users=train.n_users,
+                                       n_items=train.n_items, n_factors=8, n_threads=2)
+    g = visits.n_blocks
+    schedules = []
+    for _ in range(3):
+        users, items, ratings, bounds, schedule = visits.next_epoch()[0]
+        assert sorted(schedule.ravel().tolist()) == list(range(g * g))
+        for cells in schedule:
+            assert len(set(cells // g)) == g and len(set(cells % g)) == g
+        schedules.append(schedule)
+    assert any((a != b).any() for a, b in zip(schedules, schedules[1:]))  # the order changes by epoch
+    assert sorted(zip(users.tolist(), items.tolist())) == sorted(zip(train.users.tolist(), train.items.tolist()))

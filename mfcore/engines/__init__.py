@@ -1,9 +1,11 @@
 """Engines: interchangeable kernels for the one training loop in :mod:`mfcore.model`.
 
 The kernel contract: ``run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, **extra)``
-runs one epoch over ratings **already in the epoch's visiting order** (the loop permutes them, so a
-kernel streams through memory), updates ``bu, bi, P, Q`` in place and returns the epoch's sum of
-squared errors. Arrays and scalars only; scalars arrive in the factors' dtype. ``extra`` holds the
+runs one epoch over ratings **already in the epoch's visiting order**, updates ``bu, bi, P, Q`` in
+place and returns the epoch's sum of squared errors. The visiting order is the engine's
+:attr:`Engine.order`: by default (:class:`~mfcore.engines.order.RatingOrder`) a fresh random
+permutation of all ratings each epoch, laid out contiguously so a kernel streams through memory; an
+order may hand the kernel more arrays before ``mu`` (``numba-parallel``: block bounds and schedule). Arrays and scalars only; scalars arrive in the factors' dtype. ``extra`` holds the
 engine's own options, named in :attr:`Engine.options` and read from the estimator's attributes,
 plus the state an error schedule carries between epochs (:func:`schedule_arguments`; only ``funk``).
 """
@@ -16,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from . import numpy_batch, python
+from .order import RatingOrder
 
 try:
     from . import numba_jit, numba_parallel, numba_schedules
@@ -35,6 +38,7 @@ class Engine:
     summary: str
     options: tuple[str, ...] = ()
     compiled: bool = False
+    order: type = RatingOrder
 
     def kernel(self, schedule: str) -> Callable:
         """The kernel for ``schedule``; a ValueError names the schedules this engine has otherwise."""
@@ -65,7 +69,7 @@ if HAS_NUMBA:
                               _summary(numba_jit), compiled=True)
     ENGINES["numba-parallel"] = Engine("numba-parallel", {"per-rating": numba_parallel.run_epoch},
                                        _summary(numba_parallel), options=("n_threads",),
-                                       compiled=True)
+                                       compiled=True, order=numba_parallel.BlockOrder)
 
 
 def get_engine(name: str) -> Engine:

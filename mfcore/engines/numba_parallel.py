@@ -4,10 +4,13 @@ The users are cut into :math:`G` blocks of consecutive codes and the items likew
 about the same number of training ratings, which splits the rating matrix into a :math:`G \times G`
 grid. Blocks :math:`(b, b')` and :math:`(c, c')` with :math:`b \ne c` and :math:`b' \ne c'` share no
 user and no item, so SGD can run on them at the same time without locks and without one thread ever
-touching a row another is updating. An epoch is :math:`G` sub-epochs; sub-epoch :math:`s` runs the
-:math:`G` blocks :math:`(b, (b + s) \bmod G)` spread over the threads, then waits for all of them.
-Every block is visited once per epoch, its ratings in the epoch's random order (the training loop's
-permutation, kept by a stable bucketing), with the same per-rating update as ``numba``:
+touching a row another is updating. The ratings are shuffled and grouped block by block once per fit
+(:class:`BlockOrder`, as LibMF does). An epoch is :math:`G` sub-epochs; each epoch draws from the
+model's ``rng`` a random pairing :math:`\pi` of user blocks with item blocks and a random order
+:math:`\sigma` of the sub-epochs, and sub-epoch :math:`s` runs the :math:`G` blocks
+:math:`(b, \pi((b + \sigma_s) \bmod G))` spread over the threads, then waits for all of them. Every
+block is visited once per epoch, its ratings in their shuffled order, with the same per-rating update
+as ``numba``:
 
 .. math::
     e_{ui} = r_{ui} - (\mu + b_u + b_i + p_u^\top q_i), \quad
@@ -16,9 +19,10 @@ permutation, kept by a stable bucketing), with the same per-rating update as ``n
 
 (and the biases likewise), so it differs from ``numba`` only in the order the ratings are visited.
 
-Fast because the threads never wait on each other inside a sub-epoch, and because a block's rows are
+Fast because the threads never wait on each other inside a sub-epoch, because nothing is copied or
+regrouped between epochs (``numba`` reshuffles all ratings every epoch), and because a block's rows are
 a contiguous slice of ``P`` and of ``Q`` chosen small enough (:func:`grid_size`) to stay in one core's
-L2 cache for the whole block, instead of missing it on almost every rating.
+L2 cache for the whole block.
 
 Deterministic: each block's updates depend only on the factors left by the previous sub-epoch, and the
 epoch's squared error is summed block by block in a fixed order, so a seed gives bit-identical factors
@@ -41,6 +45,7 @@ import numpy as np
 from numba import njit
 
 from .numba_jit import run_epoch as run_block
+from .order import epoch_order
 
 BLOCK_CACHE_BYTES = 1 << 20
 """Target bytes of factor rows (a user block's plus an item block's) per block: half a 2 MB L2."""
@@ -170,23 +175,52 @@ def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=
     return (*out, bounds)
 
 
-def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_threads=None):
-    """One block-stratified epoch over the ratings in the given order (see the module docstring);
-    updates ``bu, bi, P, Q`` in place and returns the sum of the squared errors met."""
-    n_threads = available_cores() if n_threads is None else int(n_threads)
-    n_users, n_items = P.shape[0], Q.shape[0]
-    g = grid_size(n_users, n_items, P.shape[1], ratings.shape[0], n_threads)
+def _threads(n_threads) -> int:
+    return available_cores() if n_threads is None else int(n_threads)
+
+
+class BlockOrder:
+    """FPSGD's visiting order. Once per fit: the ratings are shuffled (:func:`~.order.epoch_order`),
+    the users and items cut into ``G`` balanced blocks each (:func:`grid_size`,
+    :func:`balanced_blocks`) and the ratings grouped block by block, keeping the shuffled order inside
+    a block (:func:`stratify`). Every epoch: a random pairing of user blocks with item blocks and a
+    random order of the ``G`` sub-epochs, both drawn from the model's ``rng``. Regrouping once instead
+    of every epoch is what LibMF does; it saves a pass over all ratings per epoch."""
+
+    def __init__(self, users, items, ratings, rng: np.random.Generator, *, n_users, n_items, n_factors,
+                 n_threads=None, **_):
+        n_threads = _threads(n_threads)
+        self.rng = rng
+        self.n_blocks = g = grid_size(n_users, n_items, n_factors, len(ratings), n_threads)
+        order = epoch_order(rng, len(ratings))
+        users, items, ratings = users[order], items[order], ratings[order]
+        user_block = balanced_blocks(users, n_users, g)
+        item_block = balanced_blocks(items, n_items, g)
+        pool = _pool(n_threads) if n_threads > 1 else None
+        *self.arrays, self.bounds = stratify(users, items, ratings, user_block, item_block, g, n_threads, pool)
+
+    def next_epoch(self) -> tuple[tuple, None]:
+        """``(users, items, ratings, bounds, schedule)``: ``schedule[s]`` lists the cells of the
+        ``s``-th sub-epoch, one per user block, no two sharing an item block."""
+        g = self.n_blocks
+        pairing = self.rng.permutation(g)
+        shifts = self.rng.permutation(g)
+        user_blocks = np.arange(g)
+        schedule = user_blocks * g + pairing[(user_blocks[None, :] + shifts[:, None]) % g]
+        return (*self.arrays, self.bounds, schedule.astype(np.int64)), None
+
+
+def run_epoch(users, items, ratings, bounds, schedule, mu, bu, bi, P, Q, lr, reg, biased, n_threads=None):
+    """One block-stratified epoch (see the module docstring): the sub-epochs ``schedule[0], ...`` in
+    turn, each one's blocks spread over the threads; updates ``bu, bi, P, Q`` in place and returns
+    the sum of the squared errors met."""
+    n_threads = _threads(n_threads)
     if ratings.shape[0] < MIN_RATINGS_PER_THREAD * n_threads:
         n_threads = 1
     pool = _pool(n_threads) if n_threads > 1 else None
-    user_block = balanced_blocks(users, n_users, g)
-    item_block = balanced_blocks(items, n_items, g)
-    users, items, ratings, bounds = stratify(users, items, ratings, user_block, item_block, g,
-                                             n_threads, pool)
     sizes = np.diff(bounds)
-    sse = np.zeros(g * g, np.float64)
-    for s in range(g):
-        cells = np.arange(g, dtype=np.int64) * g + (np.arange(g) + s) % g
+    sse = np.zeros(len(sizes), np.float64)
+    for cells in schedule:
         _run_all(pool, run_blocks, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg,
                                      biased, sse) for share in _share(sizes, cells, n_threads)])
     return float(sse.sum())
