@@ -124,3 +124,13 @@ def ml100k_path() -> Path:
 @pytest.fixture(scope="session")
 def ml1m_path() -> Path:
     return _shared_file("ml-1m/ratings.dat")
+
+
+def full_page_screenshot(page, name: str) -> None:
+    """A screenshot of the whole app into test-artifacts/ (the app scrolls inside its own container,
+    so the window grows to the page's height first)."""
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": max(1000, min(height + 100, 4000))})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.set_viewport_size({"width": 1400, "height": 1000})

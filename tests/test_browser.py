@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from conftest import ARTIFACTS, ROOT
+from conftest import ARTIFACTS, ROOT, full_page_screenshot
 
 TOY = ROOT / "sample_data" / "toy.csv"
 PLOTLY_TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -15,13 +15,6 @@ TABLE_ROWS = """() => Array.from(document.querySelectorAll('[data-testid=stDataF
     .map(table => Number(table.getAttribute('aria-rowcount')) - 1)"""
 
 
-def screenshot(page, name):
-    """A screenshot of the whole app (the app scrolls inside its own container, so grow the window)."""
-    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": 1400, "height": max(1000, min(height + 100, 4000))})
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(ARTIFACTS / name))
-    page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 def wait_rows(page, rows):
@@ -48,7 +41,7 @@ def test_upload_train_and_compare(streamlit_server, browser_page):
     page.get_by_text("Dataset in use: toy.csv").wait_for()
     wait_idle(page)
     no_exception(page)
-    screenshot(page, "home.png")
+    full_page_screenshot(page, "home.png")
 
     page.locator('[data-testid="stSidebarNav"] a', has_text="Train").click()
     page.get_by_text("Dataset: toy.csv").wait_for()
@@ -69,7 +62,7 @@ def test_upload_train_and_compare(streamlit_server, browser_page):
     wait_rows(page, 2)
     wait_idle(page)
     assert "lr=0.02" in page.url
-    screenshot(page, "train.png")
+    full_page_screenshot(page, "train.png")
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Factors of run 2 (.npz)").click()
@@ -112,7 +105,7 @@ def test_stop_keeps_the_partial_curve(streamlit_server, browser_page):
     assert 2 <= done < 200
     assert page.evaluate(PLOTLY_TRACES) == [[["run 1 train", done], ["run 1 test", done]]]
     wait_rows(page, 1)
-    screenshot(page, "train-stopped.png")
+    full_page_screenshot(page, "train-stopped.png")
 
 
 def test_speed_page(streamlit_server, browser_page):
@@ -124,5 +117,5 @@ def test_speed_page(streamlit_server, browser_page):
     wait_idle(page)
     no_exception(page)
     page.wait_for_selector(".js-plotly-plot")
-    screenshot(page, "speed.png")
+    full_page_screenshot(page, "speed.png")
     assert len(page.evaluate(PLOTLY_TRACES)) == 1

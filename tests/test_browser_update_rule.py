@@ -3,7 +3,7 @@ the one mfcore's UpdateStepper computes for the same step; the Error schedules p
 
 import re
 
-from conftest import ARTIFACTS, ROOT
+from conftest import ROOT, full_page_screenshot
 from mfcore import load_ratings
 from mfcore.teach import UpdateStepper
 
@@ -11,12 +11,6 @@ SUMMARY = re.compile(r"Step (\d+) \(epoch (\d+), rating (\d+) of (\d+)\): user (
                      r"(.+?) \(i = (\d+)\) r = (\S+); prediction (\S+), error (\S+)\.")
 
 
-def _screenshot(page, name):
-    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": 1400, "height": max(1000, min(height + 100, 4000))})
-    page.wait_for_timeout(800)
-    page.screenshot(path=str(ARTIFACTS / name))
-    page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 def _idle(page):
@@ -59,7 +53,7 @@ def test_three_updates_show_mfcores_numbers(streamlit_server, browser_page):
         assert page.locator(".katex").count() >= 6
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator(".js-plotly-plot").count() == 4
-    _screenshot(page, "update_rule.png")
+    full_page_screenshot(page, "update_rule.png")
 
 
 def test_error_schedules_page_draws_four_curves(streamlit_server, browser_page):
@@ -73,4 +67,4 @@ def test_error_schedules_page_draws_four_curves(streamlit_server, browser_page):
     assert names == [["per-rating", "per-factor", "per-epoch", "funk"]] * 2
     assert page.get_by_text("68.3 GB").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
-    _screenshot(page, "error_schedules.png")
+    full_page_screenshot(page, "error_schedules.png")
