@@ -1,7 +1,10 @@
 """Engines: the same seed gives the same model in every engine that implements the same algorithm."""
 
+import re
+
 import numpy as np
 import pytest
+from numba import njit
 
 from mfcore import ENGINES, SGDFactorizer, from_arrays, random_split
 from mfcore.engines import numba_jit, numpy_batch, python
@@ -69,3 +72,16 @@ def test_every_engine_learns(engine):
     rmses = [r.train_rmse for r in model.history_]
     assert all(np.isfinite(rmses)) and rmses[-1] < rmses[0]
     assert model.P_.dtype == np.float32 and np.isfinite(model.history_[-1].test_rmse)
+
+
+def test_numba_kernel_vectorizes_the_factor_loops_into_packed_fma():
+    if not hasattr(numba_jit.run_epoch, "inspect_asm"):
+        pytest.skip("NUMBA_DISABLE_JIT is set: nothing is compiled")
+    if " fma" not in open("/proc/cpuinfo").read():
+        pytest.skip("this CPU has no FMA instructions")
+    kernel = njit(nogil=True, fastmath=True)(numba_jit.run_epoch.py_func)  # compiled here, not cached
+    problem = small_problem(n_ratings=100)
+    run(kernel, problem, kernel_state(problem, dtype=np.float32), epochs=1, dtype=np.float32)
+    asm = kernel.inspect_asm(kernel.signatures[0])
+    assert re.search(r"vfmadd\w*ps\s+[^\n]*%[yz]mm", asm), "no packed float32 FMA in the kernel"
+    assert not re.search(r"\bvfmadd\w*pd\b", asm), "float64 arithmetic crept into the kernel"
