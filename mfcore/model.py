@@ -91,7 +91,7 @@ class SGDFactorizer:
 
     Fitted attributes: ``P_`` (users x K), ``Q_`` (items x K), ``bu_``, ``bi_``, ``global_mean_``,
     ``history_`` (list of :class:`EpochResult`), ``scale_``, ``lr_`` (the learning rate used),
-    ``fit_seconds_`` (training only) and ``compile_seconds_`` (JIT compile or cache load, once per
+    ``fit_seconds_`` (training: every epoch plus the engine's once-per-fit ordering, no evaluation) and ``compile_seconds_`` (JIT compile or cache load, once per
     process and engine, before the first epoch).
     """
 
@@ -192,15 +192,16 @@ class SGDFactorizer:
         self._seen_items = seen_items
         self.n_train_ratings_ = len(train)
         self.history_ = []
-        self.fit_seconds_ = 0.0
 
         self.lr_ = default_lr(self.schedule) if self.lr is None else self.lr
         mu, lr, reg = dtype(self.global_mean_), dtype(self.lr_), dtype(self.reg)
         extra = {name: getattr(self, name) for name in engine.options}
         schedule_extra = schedule_arguments(self.schedule, len(train), k, self.epochs_per_feature, dtype)
         self.compile_seconds_ = self._warm_up(engine, run_epoch, extra, dtype) if engine.compiled else 0.0
+        start = time.perf_counter()
         visits = engine.order(train.users, train.items, train.values, rng, n_users=n_users,
                               n_items=n_items, n_factors=k, **extra)
+        self.fit_seconds_ = time.perf_counter() - start  # numba-parallel shuffles and blocks here
         for epoch in range(1, self.n_epochs + 1):
             start = time.perf_counter()
             arrays, order = visits.next_epoch()
