@@ -1,20 +1,20 @@
 """Time engines on the same data and settings; used by the Speed page, the CLI and benchmarks/.
 
 Each engine trains a fresh :class:`~mfcore.model.SGDFactorizer` with identical hyperparameters and
-seed. Compiled engines are first warmed up on a tiny problem so that JIT compile time is reported
-apart (``compile_seconds``). An engine whose first epoch would not fit in ``budget_seconds`` is timed
-on a random sample of the training ratings instead, and its full-epoch time is extrapolated linearly
-(``extrapolated=True``; no test RMSE then, since it did not train on everything).
+seed. JIT compile time is reported apart (``compile_seconds``, from the model's own warm-up). An
+engine whose first epoch would not fit in ``budget_seconds`` is timed on a random sample of the
+training ratings instead, and its full-epoch time is extrapolated linearly (``extrapolated=True``; no
+test RMSE then, since it did not train on everything). One that fits only some of the epochs in the
+budget is timed on those (no test RMSE either).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .data import Ratings, from_arrays
+from .data import Ratings
 from .engines import get_engine
 from .model import SGDFactorizer
 
@@ -23,7 +23,8 @@ DEFAULT_ENGINES = ("python", "numpy", "numba")
 
 @dataclass(frozen=True)
 class BenchResult:
-    """One engine's timing. ``seconds_per_epoch`` is the median over the epochs timed."""
+    """One engine's timing. ``seconds_per_epoch`` is the median over the ``epochs_timed`` full epochs,
+    or with ``extrapolated`` one epoch on a sample scaled up; ``test_rmse`` only when every epoch ran."""
 
     engine: str
     seconds_per_epoch: float
@@ -37,22 +38,13 @@ class BenchResult:
         return asdict(self)
 
 
-def warm_up(engine: str, params: dict) -> float:
-    """Compile ``engine``'s kernels (a two-epoch fit on 50 ratings); returns the seconds it took."""
-    rng = np.random.default_rng(0)
-    tiny = from_arrays(rng.integers(0, 10, 50), rng.integers(0, 10, 50), rng.integers(1, 6, 50))
-    start = time.perf_counter()
-    SGDFactorizer(**{**params, "engine": engine, "n_epochs": 2}).fit(tiny, tiny)
-    return time.perf_counter() - start
-
-
 def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
                 budget_seconds: float = 10.0, probe_ratings: int = 2000) -> BenchResult:
     """Time one engine: full epochs when one fits in the budget, else a sample, extrapolated."""
     params = {**params, "engine": engine}
-    compile_seconds = warm_up(engine, params) if get_engine(engine).compiled else 0.0
     probe = _sample(train, min(probe_ratings, len(train)), params.get("seed", 0))
     probe_model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(probe)
+    compile_seconds = probe_model.compile_seconds_  # the first fit in this process pays it
     per_rating = probe_model.history_[0].seconds / len(probe)
     if per_rating * len(train) > budget_seconds:
         n_sample = max(len(probe), int(budget_seconds / per_rating / 2))
@@ -65,9 +57,8 @@ def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
     timed_epochs = min(epochs, affordable)
     model = SGDFactorizer(**{**params, "n_epochs": timed_epochs}).fit(train, test)
     seconds = float(np.median([result.seconds for result in model.history_]))
-    full = timed_epochs == epochs
-    test_rmse = model.history_[-1].test_rmse if full else None
-    return BenchResult(engine, seconds, len(train) / seconds, test_rmse, not full, timed_epochs,
+    test_rmse = model.history_[-1].test_rmse if timed_epochs == epochs else None
+    return BenchResult(engine, seconds, len(train) / seconds, test_rmse, False, timed_epochs,
                        compile_seconds)
 
 

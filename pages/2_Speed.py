@@ -63,7 +63,8 @@ else:
     shown = table.rename(columns={"seconds_per_epoch": "seconds/epoch", "updates_per_second": "updates/s",
                                   "epochs_timed": "epochs timed", "test_rmse": "test RMSE",
                                   "compile_seconds": "JIT compile (s)"})
-    shown["timed on"] = ["extrapolated" if flag else "all epochs" for flag in shown["extrapolated"]]
+    shown["timed on"] = ["a sample, extrapolated" if flag else f"{n} full epoch{'s' * (n > 1)}"
+                         for flag, n in zip(shown["extrapolated"], shown["epochs timed"])]
     st.dataframe(shown[["engine", "seconds/epoch", "updates/s", "speed-up", "timed on", "epochs timed",
                         "test RMSE"]], hide_index=True,
                  column_config={"seconds/epoch": st.column_config.NumberColumn(format="%.4f"),

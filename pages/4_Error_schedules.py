@@ -7,7 +7,6 @@ import streamlit as st
 
 from dashboard import data, settings, teaching
 from mfcore import SGDFactorizer, TrainingDiverged, random_split
-from mfcore.bench import warm_up
 from mfcore.engines import SCHEDULES
 from mfcore.teach import NETFLIX_ITEMS, NETFLIX_USERS, dense_matrix_bytes
 
@@ -65,7 +64,6 @@ if submitted:
         params["schedule"] = name
         results[name] = {"history": [], "status": "running"}
         try:
-            warm_up("numba", params)  # JIT compile before the clock starts
             for result in SGDFactorizer(**params).fit_iter(train, test):
                 results[name]["history"].append(result)
                 if time.monotonic() - last_render > RENDER_EVERY:
