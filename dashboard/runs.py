@@ -69,12 +69,12 @@ def table(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         s, tested = run.settings, [r for r in run.history if r.test_rmse is not None]
         best = min(tested, key=lambda r: r.test_rmse) if tested else None
-        seconds = sum(r.seconds for r in run.history)
+        seconds = run.model.fit_seconds_ if run.history else 0.0
         rows.append({
             "run": run.number, "status": run.status,
             "best test RMSE": best.test_rmse if best else None, "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
-            "updates/s": len(run.history) * run.model.n_train_ratings_ / seconds if seconds else None,
+            "updates/s": run.model.updates_per_second_ if seconds else None,
             "K": s["k"], "lr": s["lr"], "reg": s["reg"], "epochs": f"{len(run.history)}/{s['epochs']}",
             "bias": s["bias"], "engine": s["engine"], "test size": s["test"], "seed": s["seed"],
             "dataset": run.dataset,

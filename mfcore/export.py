@@ -57,7 +57,8 @@ def history_frame(history) -> pd.DataFrame:
 
 def reproduction_snippet(params: dict, data_path: str, test_size: float, split_seed: int) -> str:
     """Python source that loads ``data_path``, splits it the same way and trains with ``params``."""
-    changed = {name: value for name, value in params.items() if SGDFactorizer().get_params()[name] != value}
+    defaults = SGDFactorizer().get_params()
+    changed = {name: value for name, value in params.items() if defaults[name] != value}
     arguments = "".join(f"\n    {name}={value!r}," for name, value in changed.items())
     return (
         "from mfcore import SGDFactorizer, load_ratings, random_split\n\n"

@@ -45,6 +45,20 @@ def default_lr(schedule: str) -> float:
     return 0.002 if schedule == "per-epoch" else 0.007
 
 
+def initial_parameters(train: Ratings, n_factors: int, init_std: float, biased: bool,
+                       rng: np.random.Generator, dtype=np.float32):
+    r"""SGD's starting point ``(P, Q, bu, bi, mu)``: :math:`P, Q \sim \mathcal N(0, \sigma^2)` drawn
+    from ``rng`` in that order, with the rows of users and items that have no training rating set to
+    0 (they are never trained, so their predictions fall back to the biases); biases 0; ``mu`` the
+    mean training rating, or 0 when not ``biased``."""
+    P = rng.normal(0.0, init_std, (train.n_users, n_factors)).astype(dtype)
+    Q = rng.normal(0.0, init_std, (train.n_items, n_factors)).astype(dtype)
+    P[np.bincount(train.users, minlength=train.n_users) == 0] = 0
+    Q[np.bincount(train.items, minlength=train.n_items) == 0] = 0
+    mu = float(np.mean(train.values, dtype=np.float64)) if biased else 0.0
+    return P, Q, np.zeros(train.n_users, dtype), np.zeros(train.n_items, dtype), mu
+
+
 class TrainingDiverged(ValueError):
     """The training error stopped being a finite number."""
 
@@ -173,23 +187,16 @@ class SGDFactorizer:
         dtype = np.float32
         n_users, n_items, k = train.n_users, train.n_items, self.n_factors
 
-        P = rng.normal(0.0, self.init_std, (n_users, k)).astype(dtype)
-        Q = rng.normal(0.0, self.init_std, (n_items, k)).astype(dtype)
-        seen_users = np.bincount(train.users, minlength=n_users) > 0
-        seen_items = np.bincount(train.items, minlength=n_items) > 0
-        P[~seen_users] = 0  # never trained: contribute nothing, so prediction falls back to biases
-        Q[~seen_items] = 0
+        P, Q, self.bu_, self.bi_, self.global_mean_ = initial_parameters(
+            train, k, self.init_std, self.biased, rng, dtype)
         self.P_, self.Q_ = P, Q
-        self.bu_ = np.zeros(n_users, dtype)
-        self.bi_ = np.zeros(n_items, dtype)
-        self.global_mean_ = float(np.mean(train.values, dtype=np.float64)) if self.biased else 0.0
         self.scale_ = train.scale
         self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
         self._ratings_index = train
         self._seen = sp.csr_matrix(
             (np.ones(len(train), np.int8), (train.users, train.items)), shape=(n_users, n_items)
         )
-        self._seen_items = seen_items
+        self._seen_items = self._seen.getnnz(axis=0) > 0
         self.n_train_ratings_ = len(train)
         self.history_ = []
 

@@ -26,7 +26,7 @@ import pandas as pd
 from .data import Ratings, from_arrays
 from .engines import python
 from .engines.order import epoch_order
-from .model import SGDFactorizer, TrainingDiverged
+from .model import SGDFactorizer, TrainingDiverged, initial_parameters
 
 __all__ = ["StepRecord", "UpdateStepper", "update_latex", "dense_slice", "dense_matrix_bytes",
            "NETFLIX_USERS", "NETFLIX_ITEMS"]
@@ -85,13 +85,8 @@ class UpdateStepper:
         self.n_factors, self.lr, self.reg, self.biased = n_factors, lr, reg, biased
         self._rng = np.random.default_rng(seed)
         dtype = np.float32
-        self.P = self._rng.normal(0.0, init_std, (ratings.n_users, n_factors)).astype(dtype)
-        self.Q = self._rng.normal(0.0, init_std, (ratings.n_items, n_factors)).astype(dtype)
-        self.P[np.bincount(ratings.users, minlength=ratings.n_users) == 0] = 0
-        self.Q[np.bincount(ratings.items, minlength=ratings.n_items) == 0] = 0
-        self.bu = np.zeros(ratings.n_users, dtype)
-        self.bi = np.zeros(ratings.n_items, dtype)
-        self.mu = float(np.mean(ratings.values, dtype=np.float64)) if biased else 0.0
+        self.P, self.Q, self.bu, self.bi, self.mu = initial_parameters(
+            ratings, n_factors, init_std, biased, self._rng, dtype)
         self._scalars = dtype(self.mu), dtype(lr), dtype(reg)
         self.epoch, self.position, self.steps = 0, 0, 0
         self._order = np.zeros(0, dtype=np.int32)

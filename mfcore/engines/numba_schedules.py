@@ -3,6 +3,9 @@
 Same equations, order and arguments as the reference kernels in :mod:`mfcore.engines.python`
 (``run_epoch_per_factor``, ``run_epoch_per_epoch``, ``run_epoch_funk``), compiled like
 :func:`mfcore.engines.numba_jit.run_epoch`: float32 scalars and arrays, ratings pre-permuted.
+
+The prediction and the per-rating step are written out in each kernel instead of shared through an
+``@njit`` helper: a kernel calling such a helper (inlined or not) measured 2.5x slower on ML-1M.
 """
 
 import numpy as np
