@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from . import metrics
 from .data import Ratings
-from .engines import get_engine, row_dots, schedule_arguments
+from .engines import get_engine, row_dots
 
 __all__ = ["SGDFactorizer", "EpochResult", "TrainingDiverged", "NotFittedError", "default_lr"]
 
@@ -202,18 +202,17 @@ class SGDFactorizer:
 
         self.lr_ = default_lr(self.schedule) if self.lr is None else self.lr
         mu, lr, reg = dtype(self.global_mean_), dtype(self.lr_), dtype(self.reg)
-        extra = {name: getattr(self, name) for name in engine.options}
-        schedule_extra = schedule_arguments(self.schedule, len(train), k, self.epochs_per_feature, dtype)
-        self.compile_seconds_ = self._warm_up(engine, run_epoch, extra, dtype) if engine.compiled else 0.0
+        options = {name: getattr(self, name) for name in engine.options}
+        self.compile_seconds_ = self._warm_up(engine, run_epoch, options, dtype) if engine.compiled else 0.0
         start = time.perf_counter()
-        visits = engine.order(train.users, train.items, train.values, rng, n_users=n_users,
-                              n_items=n_items, n_factors=k, **extra)
+        plan = engine.plan(train.users, train.items, train.values, rng, n_users=n_users, n_items=n_items,
+                           n_factors=k, schedule=self.schedule,
+                           epochs_per_feature=self.epochs_per_feature, options=options)
         self.fit_seconds_ = time.perf_counter() - start  # numba-parallel shuffles and blocks here
         for epoch in range(1, self.n_epochs + 1):
             start = time.perf_counter()
-            arrays, order = visits.next_epoch()
-            sse = run_epoch(*arrays, mu, self.bu_, self.bi_, P, Q, lr, reg, bool(self.biased),
-                            **extra, **schedule_extra(epoch, order))
+            sse = run_epoch(mu=mu, bu=self.bu_, bi=self.bi_, P=P, Q=Q, lr=lr, reg=reg,
+                            biased=bool(self.biased), **plan.next_epoch(epoch))
             seconds = time.perf_counter() - start
             self.fit_seconds_ += seconds
             train_rmse = float(np.sqrt(sse / len(train)))
@@ -229,20 +228,18 @@ class SGDFactorizer:
             log.debug("epoch %d: %s", epoch, result)
             yield result
 
-    def _warm_up(self, engine, run_epoch, extra: dict, dtype) -> float:
+    def _warm_up(self, engine, run_epoch, options: dict, dtype) -> float:
         """Run the engine once on a 2 x 2 scratch problem, so that JIT compilation (or loading it from
         Numba's disk cache) is not counted in the first epoch's seconds; returns the seconds it took."""
         start = time.perf_counter()
         k = self.n_factors
         users, items = np.array([0, 1, 1], np.int32), np.array([0, 0, 1], np.int32)
-        values = np.ones(3, dtype)
-        visits = engine.order(users, items, values, np.random.default_rng(0), n_users=2, n_items=2,
-                              n_factors=k, **extra)
-        arrays, order = visits.next_epoch()
-        schedule_extra = schedule_arguments(self.schedule, 3, k, self.epochs_per_feature, dtype)
+        plan = engine.plan(users, items, np.ones(3, dtype), np.random.default_rng(0), n_users=2,
+                           n_items=2, n_factors=k, schedule=self.schedule,
+                           epochs_per_feature=self.epochs_per_feature, options=options)
         P, Q = np.zeros((2, k), dtype), np.zeros((2, k), dtype)
-        run_epoch(*arrays, dtype(0), np.zeros(2, dtype), np.zeros(2, dtype), P, Q, dtype(0), dtype(0),
-                  bool(self.biased), **extra, **schedule_extra(1, order))
+        run_epoch(mu=dtype(0), bu=np.zeros(2, dtype), bi=np.zeros(2, dtype), P=P, Q=Q, lr=dtype(0),
+                  reg=dtype(0), biased=bool(self.biased), **plan.next_epoch(1))
         row_dots(users, items, P, Q)
         return time.perf_counter() - start
 

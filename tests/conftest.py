@@ -134,3 +134,28 @@ def full_page_screenshot(page, name: str) -> None:
     page.wait_for_timeout(800)
     page.screenshot(path=str(ARTIFACTS / name))
     page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+# --- shared builders for engine and kernel tests ------------------------------------------------
+
+
+def random_ratings(n_users=40, n_items=50, n_ratings=1500, seed=0):
+    """``(users, items, ratings)``: ``n_ratings`` distinct (user, item) pairs drawn uniformly, int32
+    codes and ratings 1..5 as float32."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    keys = rng.choice(n_users * n_items, n_ratings, replace=False)
+    users, items = np.divmod(keys, n_items)
+    return users.astype(np.int32), items.astype(np.int32), rng.integers(1, 6, n_ratings).astype(np.float32)
+
+
+def model_state(n_users, n_items, n_factors=6, dtype=None, seed=1, mu=3.0):
+    """Keyword arguments ``mu, bu, bi, P, Q`` of a kernel call: factors N(0, 0.1), biases 0."""
+    import numpy as np
+
+    dtype = dtype or np.float32
+    rng = np.random.default_rng(seed)
+    return dict(mu=dtype(mu), bu=np.zeros(n_users, dtype), bi=np.zeros(n_items, dtype),
+                P=rng.normal(0, 0.1, (n_users, n_factors)).astype(dtype),
+                Q=rng.normal(0, 0.1, (n_items, n_factors)).astype(dtype))

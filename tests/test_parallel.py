@@ -175,12 +175,13 @@ def test_grid_size_rules():
 def test_block_order_visits_every_block_once_per_epoch_without_shared_rows():
     train, _ = problem()
     rng = np.random.default_rng(0)
-    visits = numba_parallel.BlockOrder(train.users, train.items, train.values, rng, n_users=train.n_users,
-                                       n_items=train.n_items, n_factors=8, n_threads=2)
-    g = visits.n_blocks
+    plan = numba_parallel.BlockPlan(train.users, train.items, train.values, rng, n_users=train.n_users,
+                                    n_items=train.n_items, n_factors=8, options={"n_threads": 2})
+    g = plan.n_blocks
     schedules = []
-    for _ in range(3):
-        users, items, ratings, bounds, schedule = visits.next_epoch()[0]
+    for epoch in range(1, 4):
+        arguments = plan.next_epoch(epoch)
+        users, items, schedule = arguments["users"], arguments["items"], arguments["schedule"]
         assert sorted(schedule.ravel().tolist()) == list(range(g * g))
         for cells in schedule:
             assert len(set(cells // g)) == g and len(set(cells % g)) == g

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mfcore import SGDFactorizer, TrainingDiverged, from_arrays
-from mfcore.engines import ENGINES, SCHEDULES, funk_feature, schedule_arguments
+from mfcore.engines import ENGINES, SCHEDULES, funk_feature
 
 pytestmark = pytest.mark.skipif("numba" not in ENGINES, reason="numba is not installed")
 
@@ -23,12 +23,13 @@ def _run_kernels(engine, schedule, epochs=5, k=6, biased=True, epochs_per_featur
     P, Q = rng.normal(0, 0.1, (n_users, k)), rng.normal(0, 0.1, (n_items, k))
     bu, bi = np.zeros(n_users), np.zeros(n_items)
     kernel = ENGINES[engine].kernel(schedule)
-    extra = schedule_arguments(schedule, len(ratings), k, epochs_per_feature, np.float64)
+    plan = ENGINES[engine].plan(users, items, ratings, np.random.default_rng(7), n_users=n_users,
+                                n_items=n_items, n_factors=k, schedule=schedule,
+                                epochs_per_feature=epochs_per_feature)
     sses = []
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(len(ratings))
-        sses.append(kernel(users[order], items[order], ratings[order], 3.0 if biased else 0.0,
-                           bu, bi, P, Q, 0.01, 0.05, biased, **extra(epoch, order)))
+        sses.append(kernel(mu=3.0 if biased else 0.0, bu=bu, bi=bi, P=P, Q=Q, lr=0.01, reg=0.05,
+                           biased=biased, **plan.next_epoch(epoch)))
     return P, Q, bu, bi, np.array(sses)
 
 

@@ -1,13 +1,14 @@
 """Engines: interchangeable kernels for the one training loop in :mod:`mfcore.model`.
 
-The kernel contract: ``run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, **extra)``
-runs one epoch over ratings **already in the epoch's visiting order**, updates ``bu, bi, P, Q`` in
-place and returns the epoch's sum of squared errors. The visiting order is the engine's
-:attr:`Engine.order`: by default (:class:`~mfcore.engines.order.RatingOrder`) a fresh random
-permutation of all ratings each epoch, laid out contiguously so a kernel streams through memory; an
-order may hand the kernel more arrays before ``mu`` (``numba-parallel``: block bounds and schedule). Arrays and scalars only; scalars arrive in the factors' dtype. ``extra`` holds the
-engine's own options, named in :attr:`Engine.options` and read from the estimator's attributes,
-plus the state an error schedule carries between epochs (:func:`schedule_arguments`; only ``funk``).
+Every engine follows one contract (:mod:`mfcore.engines.plan`)::
+
+    kernel(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, **extra) -> squared-error sum
+
+and says, through its :attr:`Engine.plan` (an :class:`~mfcore.engines.plan.EpochPlan` subclass made
+once per fit), in which order the ratings are visited and which keywords ``extra`` each epoch's call
+gets: the engine's own options (named in :attr:`Engine.options`, read from the estimator), the
+state an error schedule carries between epochs (only ``funk``), and anything else the engine needs
+(``numba-parallel``: block bounds and the epoch's block schedule).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from . import numpy_batch, python
-from .order import RatingOrder
+from .plan import EpochPlan, funk_feature
 
 try:
     from . import numba_jit, numba_parallel, numba_schedules
@@ -31,14 +32,18 @@ except ImportError:  # pragma: no cover - numba is a hard requirement, this keep
 @dataclass(frozen=True)
 class Engine:
     """A named engine: one kernel per error schedule it supports, the estimator attributes it reads
-    as options, and a one-paragraph explanation of its speed."""
+    as options, a one-paragraph explanation of its speed, and the plan class that orders its epochs
+    (``plan(users, items, ratings, rng, n_users=, n_items=, n_factors=, schedule=,
+    epochs_per_feature=, options=)``). ``exact`` engines compute the python reference's numbers
+    in the same order (up to float rounding)."""
 
     name: str
     kernels: dict[str, Callable]
     summary: str
     options: tuple[str, ...] = ()
     compiled: bool = False
-    order: type = RatingOrder
+    exact: bool = True
+    plan: type = EpochPlan
 
     def kernel(self, schedule: str) -> Callable:
         """The kernel for ``schedule``; a ValueError names the schedules this engine has otherwise."""
@@ -59,7 +64,7 @@ ENGINES: dict[str, Engine] = {
                                 "per-epoch": python.run_epoch_per_epoch,
                                 "funk": python.run_epoch_funk}, _summary(python)),
     "numpy": Engine("numpy", {"per-rating": numpy_batch.run_epoch}, _summary(numpy_batch),
-                    options=("batch_size",)),
+                    options=("batch_size",), exact=False),
 }
 if HAS_NUMBA:
     ENGINES["numba"] = Engine("numba", {"per-rating": numba_jit.run_epoch,
@@ -69,7 +74,7 @@ if HAS_NUMBA:
                               _summary(numba_jit), compiled=True)
     ENGINES["numba-parallel"] = Engine("numba-parallel", {"per-rating": numba_parallel.run_epoch},
                                        _summary(numba_parallel), options=("n_threads",),
-                                       compiled=True, order=numba_parallel.BlockOrder)
+                                       compiled=True, exact=False, plan=numba_parallel.BlockPlan)
 
 
 def get_engine(name: str) -> Engine:
@@ -98,26 +103,3 @@ SCHEDULES: dict[str, str] = {
             "of every prediction cached, so an epoch costs O(1) per rating instead of O(K).",
 }
 """The error schedules, each with a one-line explanation: *how often is the error recomputed?*"""
-
-
-def funk_feature(epoch: int, n_factors: int, epochs_per_feature: int) -> int:
-    """The feature the ``funk`` schedule trains in ``epoch`` (1-based): features 0, 1, ... in turn,
-    ``epochs_per_feature`` epochs each, starting over at 0 after the last one."""
-    return (epoch - 1) // epochs_per_feature % n_factors
-
-
-def schedule_arguments(schedule: str, n_ratings: int, n_factors: int, epochs_per_feature: int,
-                       dtype) -> Callable[[int, np.ndarray], dict]:
-    """A function ``(epoch, order) -> dict`` of the extra keyword arguments ``schedule``'s kernel takes
-    in ``epoch`` (1-based) whose ratings are the training ratings ``order``; it keeps the state the
-    schedule carries from epoch to epoch. Only ``funk`` carries any: ``residual`` (per training rating,
-    the cached part of its prediction from the features other than the current one), ``cached_feature``
-    (one int64: the feature ``residual`` leaves out, -1 until built), ``order`` and ``feature``."""
-    if schedule != "funk":
-        return lambda epoch, order: {}
-    residual = np.zeros(n_ratings, dtype)
-    cached_feature = np.full(1, -1, np.int64)
-    return lambda epoch, order: {
-        "order": order, "residual": residual, "cached_feature": cached_feature,
-        "feature": funk_feature(epoch, n_factors, epochs_per_feature),
-    }

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from ._prefetch import prefetch_row
+from ._update import factor_steps, sgd_step
 
 PREFETCH_DISTANCE = 8
 """How many ratings ahead :func:`run_epoch` prefetches factor rows (best of 2, 4 and 8 measured on ML-1M)."""
@@ -37,13 +38,10 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
         error = ratings[n] - prediction
         squared_error_sum += error * error
         if biased:
-            bu[u] += lr * (error - reg * bu[u])
-            bi[i] += lr * (error - reg * bi[i])
+            bu[u] = sgd_step(bu[u], error, lr, reg)
+            bi[i] = sgd_step(bi[i], error, lr, reg)
         for k in range(n_factors):
-            p_uk = P[u, k]
-            q_ik = Q[i, k]
-            P[u, k] = p_uk + lr * (error * q_ik - reg * p_uk)
-            Q[i, k] = q_ik + lr * (error * p_uk - reg * q_ik)
+            P[u, k], Q[i, k] = factor_steps(P[u, k], Q[i, k], error, lr, reg)
     return squared_error_sum
 
 

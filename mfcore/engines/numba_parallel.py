@@ -5,7 +5,7 @@ about the same number of training ratings, which splits the rating matrix into a
 grid. Blocks :math:`(b, b')` and :math:`(c, c')` with :math:`b \ne c` and :math:`b' \ne c'` share no
 user and no item, so SGD can run on them at the same time without locks and without one thread ever
 touching a row another is updating. The ratings are shuffled and grouped block by block once per fit
-(:class:`BlockOrder`, as LibMF does). An epoch is :math:`G` sub-epochs; each epoch draws from the
+(:class:`BlockPlan`, as LibMF does). An epoch is :math:`G` sub-epochs; each epoch draws from the
 model's ``rng`` a random pairing :math:`\pi` of user blocks with item blocks and a random order
 :math:`\sigma` of the sub-epochs, and sub-epoch :math:`s` runs the :math:`G` blocks
 :math:`(b, \pi((b + \sigma_s) \bmod G))` spread over the threads, then waits for all of them. Every
@@ -46,6 +46,7 @@ from numba import njit
 
 from .numba_jit import run_epoch as run_block
 from .order import epoch_order
+from .plan import EpochPlan
 
 BLOCK_CACHE_BYTES = 1 << 20
 """Target bytes of factor rows (a user block's plus an item block's) per block: half a 2 MB L2."""
@@ -179,7 +180,7 @@ def _threads(n_threads) -> int:
     return available_cores() if n_threads is None else int(n_threads)
 
 
-class BlockOrder:
+class BlockPlan(EpochPlan):
     """FPSGD's visiting order. Once per fit: the ratings are shuffled (:func:`~.order.epoch_order`),
     the users and items cut into ``G`` balanced blocks each (:func:`grid_size`,
     :func:`balanced_blocks`) and the ratings grouped block by block, keeping the shuffled order inside
@@ -187,30 +188,32 @@ class BlockOrder:
     random order of the ``G`` sub-epochs, both drawn from the model's ``rng``. Regrouping once instead
     of every epoch is what LibMF does; it saves a pass over all ratings per epoch."""
 
-    def __init__(self, users, items, ratings, rng: np.random.Generator, *, n_users, n_items, n_factors,
-                 n_threads=None, **_):
-        n_threads = _threads(n_threads)
-        self.rng = rng
-        self.n_blocks = g = grid_size(n_users, n_items, n_factors, len(ratings), n_threads)
+    def __init__(self, users, items, ratings, rng: np.random.Generator, **kwargs):
+        super().__init__(users, items, ratings, rng, **kwargs)
+        n_threads = _threads(self.options.get("n_threads"))
+        self.n_blocks = g = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
         order = epoch_order(rng, len(ratings))
         users, items, ratings = users[order], items[order], ratings[order]
-        user_block = balanced_blocks(users, n_users, g)
-        item_block = balanced_blocks(items, n_items, g)
+        user_block = balanced_blocks(users, self.n_users, g)
+        item_block = balanced_blocks(items, self.n_items, g)
         pool = _pool(n_threads) if n_threads > 1 else None
         *self.arrays, self.bounds = stratify(users, items, ratings, user_block, item_block, g, n_threads, pool)
 
-    def next_epoch(self) -> tuple[tuple, None]:
-        """``(users, items, ratings, bounds, schedule)``: ``schedule[s]`` lists the cells of the
-        ``s``-th sub-epoch, one per user block, no two sharing an item block."""
+    def visit(self, epoch: int) -> dict:
+        """The grouped ``users, items, ratings``, the cells' ``bounds`` and the epoch's ``schedule``:
+        ``schedule[s]`` lists the cells of the ``s``-th sub-epoch, one per user block, no two sharing
+        an item block."""
         g = self.n_blocks
         pairing = self.rng.permutation(g)
         shifts = self.rng.permutation(g)
         user_blocks = np.arange(g)
         schedule = user_blocks * g + pairing[(user_blocks[None, :] + shifts[:, None]) % g]
-        return (*self.arrays, self.bounds, schedule.astype(np.int64)), None
+        users, items, ratings = self.arrays
+        return {"users": users, "items": items, "ratings": ratings, "bounds": self.bounds,
+                "schedule": schedule.astype(np.int64)}
 
 
-def run_epoch(users, items, ratings, bounds, schedule, mu, bu, bi, P, Q, lr, reg, biased, n_threads=None):
+def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule, n_threads=None):
     """One block-stratified epoch (see the module docstring): the sub-epochs ``schedule[0], ...`` in
     turn, each one's blocks spread over the threads; updates ``bu, bi, P, Q`` in place and returns
     the sum of the squared errors met."""

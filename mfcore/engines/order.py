@@ -49,18 +49,3 @@ def gather(order, users, items, ratings, out_users, out_items, out_ratings):
         out_users[n] = users[j]
         out_items[n] = items[j]
         out_ratings[n] = ratings[j]
-
-
-class RatingOrder:
-    """The default visiting order: every epoch a fresh uniformly random permutation of all the training
-    ratings (:func:`epoch_order`), handed to the kernel as contiguous copies ``users, items, ratings``
-    so that it streams through memory. :meth:`next_epoch` returns those arrays and the permutation."""
-
-    def __init__(self, users, items, ratings, rng: np.random.Generator, **_):
-        self.users, self.items, self.ratings, self.rng = users, items, ratings, rng
-        self._out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
-
-    def next_epoch(self) -> tuple[tuple, np.ndarray]:
-        order = epoch_order(self.rng, len(self.ratings))
-        gather(order, self.users, self.items, self.ratings, *self._out)
-        return self._out, order
