@@ -207,12 +207,12 @@ class SGDFactorizer:
 
         self.lr_ = default_lr(self.schedule) if self.lr is None else self.lr
         mu, lr, reg = dtype(self.global_mean_), dtype(self.lr_), dtype(self.reg)
-        options = {name: getattr(self, name) for name in engine.options}
+        options = {name: getattr(self, name) for name in engine.options_for(self.schedule)}
         self.compile_seconds_ = self._warm_up(engine, run_epoch, options, dtype) if engine.compiled else 0.0
         start = time.perf_counter()
-        plan = engine.plan(train.users, train.items, train.values, rng, n_users=n_users, n_items=n_items,
-                           n_factors=k, schedule=self.schedule,
-                           epochs_per_feature=self.epochs_per_feature, options=options)
+        plan = engine.plan(self.schedule)(train.users, train.items, train.values, rng, n_users=n_users,
+                                          n_items=n_items, n_factors=k, schedule=self.schedule,
+                                          epochs_per_feature=self.epochs_per_feature, options=options)
         self.fit_seconds_ = time.perf_counter() - start  # numba-parallel shuffles and blocks here
         for epoch in range(1, self.n_epochs + 1):
             start = time.perf_counter()
@@ -239,9 +239,9 @@ class SGDFactorizer:
         start = time.perf_counter()
         k = self.n_factors
         users, items = np.array([0, 1, 1], np.int32), np.array([0, 0, 1], np.int32)
-        plan = engine.plan(users, items, np.ones(3, dtype), np.random.default_rng(0), n_users=2,
-                           n_items=2, n_factors=k, schedule=self.schedule,
-                           epochs_per_feature=self.epochs_per_feature, options=options)
+        plan = engine.plan(self.schedule)(users, items, np.ones(3, dtype), np.random.default_rng(0),
+                                          n_users=2, n_items=2, n_factors=k, schedule=self.schedule,
+                                          epochs_per_feature=self.epochs_per_feature, options=options)
         P, Q = np.zeros((2, k), dtype), np.zeros((2, k), dtype)
         run_epoch(mu=dtype(0), bu=np.zeros(2, dtype), bi=np.zeros(2, dtype), P=P, Q=Q, lr=dtype(0),
                   reg=dtype(0), biased=bool(self.biased), **plan.next_epoch(1))

@@ -149,7 +149,7 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
           cli=("--bias",)),
     Param("init_std", float, 0.05, "standard deviation of the random initial factors", low=0,
           widget_high=1.0, step=0.01),
-    Param("engine", str, "numba", "which kernel runs an epoch", choices=_engines),
+    Param("engine", str, "numba-parallel", "which kernel runs an epoch", choices=_engines),
     Param("schedule", str, "per-rating", "when the error is recomputed", choices=_schedules),
     Param("epochs_per_feature", int, 1, "funk schedule: consecutive epochs spent on each feature",
           low=1, widget_high=100),

@@ -23,9 +23,9 @@ def _run_kernels(engine, schedule, epochs=5, k=6, biased=True, epochs_per_featur
     P, Q = rng.normal(0, 0.1, (n_users, k)), rng.normal(0, 0.1, (n_items, k))
     bu, bi = np.zeros(n_users), np.zeros(n_items)
     kernel = ENGINES[engine].kernel(schedule)
-    plan = ENGINES[engine].plan(users, items, ratings, np.random.default_rng(7), n_users=n_users,
-                                n_items=n_items, n_factors=k, schedule=schedule,
-                                epochs_per_feature=epochs_per_feature)
+    plan = ENGINES[engine].plan(schedule)(users, items, ratings, np.random.default_rng(7),
+                                          n_users=n_users, n_items=n_items, n_factors=k,
+                                          schedule=schedule, epochs_per_feature=epochs_per_feature)
     sses = []
     for epoch in range(1, epochs + 1):
         sses.append(kernel(mu=3.0 if biased else 0.0, bu=bu, bi=bi, P=P, Q=Q, lr=0.01, reg=0.05,

@@ -6,14 +6,16 @@ Every engine follows one contract (:mod:`mfcore.engines.plan`)::
 
 and says, through its :attr:`Engine.plan` (an :class:`~mfcore.engines.plan.EpochPlan` subclass made
 once per fit), in which order the ratings are visited and which keywords ``extra`` each epoch's call
-gets: the engine's own options (named in :attr:`Engine.options`, read from the estimator), the
+gets: the engine's own options (named in :attr:`Engine.options`, read from the estimator, passed to the kernels that have a
+parameter of that name), the
 state an error schedule carries between epochs (only ``funk``), and anything else the engine needs
 (``numba-parallel``: block bounds and the epoch's block schedule).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -26,17 +28,32 @@ from .plan import EpochPlan, funk_feature
 class Engine:
     """A named engine: one kernel per error schedule it supports, the estimator attributes it reads
     as options, a one-paragraph explanation of its speed, and the plan class that orders its epochs
-    (``plan(users, items, ratings, rng, n_users=, n_items=, n_factors=, schedule=,
-    epochs_per_feature=, options=)``). ``exact`` engines compute the python reference's numbers
-    in the same order (up to float rounding)."""
+    of each schedule (``plan(schedule)(users, items, ratings, rng, n_users=, n_items=, n_factors=,
+    schedule=, epochs_per_feature=, options=)``)."""
 
     name: str
     kernels: dict[str, Callable]
     summary: str
     options: tuple[str, ...] = ()
     compiled: bool = False
-    exact: bool = True
-    plan: type = EpochPlan
+    exact: tuple[str, ...] | None = None
+    plans: dict[str, type] = field(default_factory=dict)
+
+    def plan(self, schedule: str) -> type:
+        """The plan class that orders ``schedule``'s epochs: :class:`EpochPlan` unless ``plans``
+        names another."""
+        return self.plans.get(schedule, EpochPlan)
+
+    def options_for(self, schedule: str) -> tuple[str, ...]:
+        """The engine options ``schedule``'s kernel takes (those it has a parameter for)."""
+        kernel = self.kernel(schedule)
+        parameters = inspect.signature(getattr(kernel, "py_func", kernel)).parameters
+        return tuple(name for name in self.options if name in parameters)
+
+    def is_exact(self, schedule: str) -> bool:
+        """Whether ``schedule``'s kernel computes the python reference's numbers in the same order
+        (up to float rounding); ``exact`` lists those schedules, None meaning all of them."""
+        return self.exact is None or schedule in self.exact
 
     def kernel(self, schedule: str) -> Callable:
         """The kernel for ``schedule``; a ValueError names the schedules this engine has otherwise."""
@@ -57,15 +74,19 @@ ENGINES: dict[str, Engine] = {
                                 "per-epoch": python.run_epoch_per_epoch,
                                 "funk": python.run_epoch_funk}, _summary(python)),
     "numpy": Engine("numpy", {"per-rating": numpy_batch.run_epoch}, _summary(numpy_batch),
-                    options=("batch_size",), exact=False),
+                    options=("batch_size",), exact=()),
     "numba": Engine("numba", {"per-rating": numba_jit.run_epoch,
                               "per-factor": numba_schedules.run_epoch_per_factor,
                               "per-epoch": numba_schedules.run_epoch_per_epoch,
                               "funk": numba_schedules.run_epoch_funk},
                     _summary(numba_jit), compiled=True),
-    "numba-parallel": Engine("numba-parallel", {"per-rating": numba_parallel.run_epoch},
+    "numba-parallel": Engine("numba-parallel", {"per-rating": numba_parallel.run_epoch,
+                                                "per-factor": numba_schedules.run_epoch_per_factor,
+                                                "per-epoch": numba_schedules.run_epoch_per_epoch,
+                                                "funk": numba_schedules.run_epoch_funk},
                              _summary(numba_parallel), options=("n_threads",), compiled=True,
-                             exact=False, plan=numba_parallel.BlockPlan),
+                             exact=("per-factor", "per-epoch", "funk"),
+                             plans={"per-rating": numba_parallel.BlockPlan}),
 }
 
 
