@@ -85,7 +85,7 @@ def test_funk_with_one_feature_is_per_rating_sgd():
     """With K = 1 the cached rest of the prediction is empty, so funk takes the same steps."""
     users, items, ratings, _, _ = _problem()
     data = from_arrays(users, items, ratings)
-    a, b = (SGDFactorizer(n_factors=1, n_epochs=5, schedule=s, seed=2).fit(data)
+    a, b = (SGDFactorizer(n_factors=1, n_epochs=5, engine="numba", schedule=s, seed=2).fit(data)
             for s in ("funk", "per-rating"))
     np.testing.assert_allclose(a.P_, b.P_, atol=1e-6)
     np.testing.assert_allclose(a.bu_, b.bu_, atol=1e-6)
@@ -94,7 +94,8 @@ def test_funk_with_one_feature_is_per_rating_sgd():
 def test_per_factor_with_one_factor_and_no_biases_is_per_rating_sgd():
     users, items, ratings, _, _ = _problem()
     data = from_arrays(users, items, ratings)
-    a, b = (SGDFactorizer(n_factors=1, n_epochs=5, biased=False, schedule=s, seed=2).fit(data)
+    a, b = (SGDFactorizer(n_factors=1, n_epochs=5, biased=False, engine="numba", schedule=s,
+                                  seed=2).fit(data)
             for s in ("per-factor", "per-rating"))
     np.testing.assert_allclose(a.Q_, b.Q_, atol=1e-6)
 

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from ._prefetch import prefetch_row
-from ._update import factor_steps, sgd_step
+from ._update import decay_factor, factor_steps, sgd_step
 
 PREFETCH_DISTANCE = 8
 """How many ratings ahead :func:`run_epoch` prefetches factor rows (best of 2, 4 and 8 measured on ML-1M)."""
@@ -26,6 +26,7 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
     n_factors = P.shape[1]
     n_ratings = ratings.shape[0]
     squared_error_sum = 0.0
+    decay = decay_factor(lr, reg)
     for n in range(n_ratings):
         if n + PREFETCH_DISTANCE < n_ratings:
             prefetch_row(P, users[n + PREFETCH_DISTANCE])
@@ -41,7 +42,7 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
             bu[u] = sgd_step(bu[u], error, lr, reg)
             bi[i] = sgd_step(bi[i], error, lr, reg)
         for k in range(n_factors):
-            P[u, k], Q[i, k] = factor_steps(P[u, k], Q[i, k], error, lr, reg)
+            P[u, k], Q[i, k] = factor_steps(P[u, k], Q[i, k], decay, lr * error)
     return squared_error_sum
 
 

@@ -11,7 +11,7 @@ scalars only, so it costs nothing; see :mod:`mfcore.engines._update`).
 import numpy as np
 from numba import njit
 
-from ._update import factor_steps, sgd_step
+from ._update import decay_factor, factor_steps, sgd_step
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -19,6 +19,7 @@ def run_epoch_per_factor(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biase
     """Per-factor schedule: the error is corrected in O(1) after each bias and factor update."""
     n_factors = P.shape[1]
     squared_error_sum = 0.0
+    decay = decay_factor(lr, reg)
     for n in range(ratings.shape[0]):
         u = users[n]
         i = items[n]
@@ -36,7 +37,7 @@ def run_epoch_per_factor(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biase
         for k in range(n_factors):
             p = P[u, k]
             q = Q[i, k]
-            new_p, new_q = factor_steps(p, q, error, lr, reg)
+            new_p, new_q = factor_steps(p, q, decay, lr * error)
             P[u, k] = new_p
             Q[i, k] = new_q
             error -= new_p * new_q - p * q
@@ -49,6 +50,7 @@ def run_epoch_per_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased
     n_factors = P.shape[1]
     errors = np.empty(ratings.shape[0], dtype=P.dtype)
     squared_error_sum = 0.0
+    decay = decay_factor(lr, reg)
     for n in range(ratings.shape[0]):
         u = users[n]
         i = items[n]
@@ -65,7 +67,7 @@ def run_epoch_per_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased
             bu[u] = sgd_step(bu[u], error, lr, reg)
             bi[i] = sgd_step(bi[i], error, lr, reg)
         for k in range(n_factors):
-            P[u, k], Q[i, k] = factor_steps(P[u, k], Q[i, k], error, lr, reg)
+            P[u, k], Q[i, k] = factor_steps(P[u, k], Q[i, k], decay, lr * error)
     return squared_error_sum
 
 
@@ -98,6 +100,7 @@ def run_epoch_funk(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased,
     refresh_residuals(users, items, order, P, Q, residual, cached_feature, feature)
     f = feature
     squared_error_sum = 0.0
+    decay = decay_factor(lr, reg)
     for n in range(ratings.shape[0]):
         u = users[n]
         i = items[n]
@@ -106,5 +109,5 @@ def run_epoch_funk(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased,
         if biased:
             bu[u] = sgd_step(bu[u], error, lr, reg)
             bi[i] = sgd_step(bi[i], error, lr, reg)
-        P[u, f], Q[i, f] = factor_steps(P[u, f], Q[i, f], error, lr, reg)
+        P[u, f], Q[i, f] = factor_steps(P[u, f], Q[i, f], decay, lr * error)
     return squared_error_sum
