@@ -4,8 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data, settings
+from dashboard.speed import cython_verdict
 from dashboard.docs import engine_notes
 from mfcore import ENGINES, random_split
+from mfcore.engines import UNAVAILABLE
 from mfcore.bench import max_factor_difference, time_engines
 
 AGREEMENT_TOLERANCE = 1e-4
@@ -76,6 +78,11 @@ else:
     else:
         st.info("Include the python engine to see the speed-up over it.")
 
+    verdict = cython_verdict(dict(zip(table["engine"], table["seconds_per_epoch"])),
+                             dict(zip(table["engine"], table["compile_seconds"])))
+    if verdict:
+        st.markdown(verdict)
+
     compiled = shown[shown["JIT compile (s)"] > 0]
     if len(compiled):
         st.markdown("**JIT compile time**, paid once per process and excluded from the timings above "
@@ -95,6 +102,9 @@ else:
     else:
         st.error(f"The engines disagree: max |python - numba| = {agreement:.2e} "
                  f"(tolerance {AGREEMENT_TOLERANCE:g}).")
+
+for name, reason in UNAVAILABLE.items():
+    st.info(f"The {name} engine is unavailable here: {reason}")
 
 st.subheader("Why each engine is as fast as it is")
 for name, engine in ENGINES.items():

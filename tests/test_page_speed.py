@@ -50,3 +50,20 @@ def test_no_engine_is_a_one_line_error():
     app = time_them(speed_page(), engines=[])
     no_exception(app)
     assert len(app.error) == 1
+
+
+def test_answers_whether_cython_was_worth_it_from_its_own_numbers():
+    import re
+
+    import pytest
+    if "cython" not in ENGINES:
+        pytest.skip("the cython engine is unavailable here (no C compiler)")
+    app = time_them(speed_page(), engines=["python", "numpy", "cython", "numba", "numba-parallel"], budget=0.5)
+    no_exception(app)
+    table = app.dataframe[0].value
+    assert list(table["engine"]) == ["python", "numpy", "cython", "numba", "numba-parallel"]
+    verdict = next(m.value for m in app.markdown if "Was Cython worth it?" in m.value)
+    seconds = dict(zip(table["engine"], table["seconds/epoch"]))
+    ratio = float(re.search(r"took ([\d.]+)x Numba's time|within", verdict).group(1) or "nan")
+    assert abs(ratio - seconds["cython"] / seconds["numba"]) < 0.01
+    assert ("No." in verdict) == (ratio > 1.05)

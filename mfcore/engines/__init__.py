@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import numba_jit, numba_parallel, numba_schedules, numpy_batch, python
+from . import cython_engine, numba_jit, numba_parallel, numba_schedules, numpy_batch, python
 from .plan import EpochPlan, funk_feature
 
 
@@ -90,11 +90,24 @@ ENGINES: dict[str, Engine] = {
 }
 
 
+UNAVAILABLE: dict[str, str] = {}
+"""Engines that cannot run here, each with the reason (e.g. no C compiler for ``cython``)."""
+
+if (_reason := cython_engine.unavailable_reason()) is None:
+    ENGINES["cython"] = Engine("cython", {"per-rating": cython_engine.run_epoch}, _summary(cython_engine),
+                               compiled=True)
+    ENGINES = {name: ENGINES[name] for name in ("python", "numpy", "cython", "numba", "numba-parallel")}
+else:
+    UNAVAILABLE["cython"] = _reason
+
+
 def get_engine(name: str) -> Engine:
     """The engine called ``name``; a ValueError lists the available ones otherwise."""
     try:
         return ENGINES[name]
     except KeyError:
+        if name in UNAVAILABLE:
+            raise ValueError(f"engine == {name!r} is unavailable here: {UNAVAILABLE[name]}") from None
         raise ValueError(f"engine == {name!r}, must be one of {', '.join(ENGINES)}.") from None
 
 

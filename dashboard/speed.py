@@ -1,0 +1,36 @@
+"""Sentences for the Speed page, generated from the timings it just measured."""
+
+from __future__ import annotations
+
+CLOSE = 0.05
+"""Relative difference in seconds per epoch under which two engines count as equally fast."""
+
+
+def cython_verdict(seconds_per_epoch: dict[str, float], compile_seconds: dict[str, float]) -> str | None:
+    """Whether the Cython kernel was worth writing, judged from ``seconds_per_epoch`` of the
+    ``cython`` and ``numba`` engines (same data, settings and seed); None unless both were timed."""
+    if "cython" not in seconds_per_epoch or "numba" not in seconds_per_epoch:
+        return None
+    cython, numba = seconds_per_epoch["cython"], seconds_per_epoch["numba"]
+    ratio = cython / numba
+    build = compile_seconds.get("cython", 0.0)
+    cost = (f" and its first use in this process took {build:.1f} s to build or load" if build >= 0.05
+            else "")
+    if ratio > 1 + CLOSE:
+        answer = (f"**Was Cython worth it? No.** The same loop in Cython took {ratio:.2f}x Numba's time "
+                  f"per epoch ({cython:.4f} s vs {numba:.4f} s); it also needs a C compiler{cost}.")
+    elif ratio < 1 - CLOSE:
+        answer = (f"**Was Cython worth it? Yes, on this run:** the same loop in Cython took {ratio:.2f}x "
+                  f"Numba's time per epoch ({cython:.4f} s vs {numba:.4f} s), though it needs a C "
+                  f"compiler{cost}.")
+    else:
+        answer = (f"**Was Cython worth it? No gain:** Cython and Numba ran the same loop within "
+                  f"{CLOSE:.0%} of each other ({cython:.4f} s vs {numba:.4f} s per epoch), and Cython "
+                  f"also needs a C compiler{cost}.")
+    if "numba-parallel" in seconds_per_epoch:
+        blocked = numba / seconds_per_epoch["numba-parallel"]
+        answer += (f" The blocked numba-parallel engine took {1 / blocked:.2f}x numba's time: "
+                   + ("changing the visiting order and threads gains more than changing the compiler."
+                      if blocked > max(1.0, numba / cython) else
+                      "here it did not beat the serial kernels."))
+    return answer
