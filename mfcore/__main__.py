@@ -39,7 +39,8 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def model_options(sub, epochs_default=20):
-        sub.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv) or folder")
+        sub.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv, .gz, .zip) or folder")
+        sub.add_argument("--items", default=None, help="items file with titles (movies.csv, u.item, movies.dat)")
         sub.add_argument("--factors", type=_positive_int, default=100, help="K, factors per user/item")
         sub.add_argument("--epochs", type=_positive_int, default=epochs_default)
         sub.add_argument("--lr", type=float, default=None,
@@ -93,7 +94,7 @@ def _number(value):
 
 def _train(args) -> None:
     SGDFactorizer(**_model_params(args), engine=args.engine)._validate()
-    ratings = load_ratings(args.data)
+    ratings = load_ratings(args.data, items=args.items)
     train, test = random_split(ratings, args.test_size, args.seed)
     model = SGDFactorizer(**_model_params(args), engine=args.engine)
     if not args.json:
@@ -126,7 +127,7 @@ def _bench(args) -> None:
         raise UsageError(f"--budget {args.budget} must be > 0")
     params = _model_params(args)
     SGDFactorizer(**params)._validate()
-    ratings = load_ratings(args.data)
+    ratings = load_ratings(args.data, items=args.items)
     train, test = random_split(ratings, args.test_size, args.seed)
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")
