@@ -517,7 +517,7 @@ def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: s
         if bad_rows:
             row = bad_rows[0]
             line = _line_of_text(raw, data_start, row.text, lines_before)
-            hint = (" (a decimal comma? quote the number, or use ';' as the separator)"
+            hint = (" (if a rating has a decimal comma, quote it or use ';' as the separator)"
                     if row.actual_columns == row.expected_columns + 1 and sep == "," else "")
             where = f"line {line}: " if line else ""
             raise DataError(f"{where}expected {row.expected_columns} fields (as in the first line), "
