@@ -10,6 +10,8 @@ import streamlit as st
 from mfcore import Ratings, SGDFactorizer
 from mfcore.export import history_frame
 
+from . import run_store
+
 KEY = "runs"
 MAX_RUNS = 12
 
@@ -29,6 +31,8 @@ class Run:
     history: list = field(default_factory=list)
     scores: dict = field(default_factory=dict)
     message: str = ""
+    seconds: float = 0.0
+    updates_per_second: float | None = None
 
     @property
     def label(self) -> str:
@@ -39,11 +43,16 @@ class Run:
         self.status, self.message = status, message
         if hasattr(self.model, "P_") and len(self.test) and self.history:
             self.scores = self.model.evaluate(self.test)
+        if hasattr(self.model, "fit_seconds_") and self.history:
+            self.seconds, self.updates_per_second = self.model.fit_seconds_, self.model.updates_per_second_
+        run_store.save(all_runs())
 
 
 def all_runs() -> list[Run]:
-    """The session's runs, oldest first."""
-    return st.session_state.setdefault(KEY, [])
+    """The session's runs, oldest first (a new session restores them from the store, see run_store)."""
+    if KEY not in st.session_state:
+        st.session_state[KEY] = run_store.restore(Run)
+    return st.session_state[KEY]
 
 
 def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, test: Ratings) -> Run:
@@ -52,6 +61,7 @@ def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, te
     run = Run(runs[-1].number + 1 if runs else 1, dict(settings), dataset, data_path, model, test)
     runs.append(run)
     del runs[:-MAX_RUNS]
+    run_store.save(runs)
     return run
 
 
@@ -69,12 +79,12 @@ def table(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         s, tested = run.settings, [r for r in run.history if r.test_rmse is not None]
         best = min(tested, key=lambda r: r.test_rmse) if tested else None
-        seconds = run.model.fit_seconds_ if run.history else 0.0
+        seconds = run.seconds if run.history else 0.0
         rows.append({
             "run": run.number, "status": run.status,
             "best test RMSE": best.test_rmse if best else None, "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
-            "updates/s": run.model.updates_per_second_ if seconds else None,
+            "updates/s": run.updates_per_second if seconds else None,
             "K": s["k"], "lr": s["lr"], "reg": s["reg"], "epochs": f"{len(run.history)}/{s['epochs']}",
             "bias": s["bias"], "engine": s["engine"], "test size": s["test"], "seed": s["seed"],
             "dataset": run.dataset,

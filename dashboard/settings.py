@@ -6,6 +6,8 @@ import streamlit as st
 
 from mfcore import ENGINES
 
+from . import data
+
 KEY = "train_settings"
 DEFAULTS = {"k": 50, "lr": 0.007, "reg": 0.05, "epochs": 20, "bias": True, "engine": "numba",
             "test": 0.1, "seed": 0}
@@ -68,5 +70,6 @@ def current() -> dict:
 def save(settings: dict) -> None:
     """Keep ``settings`` for the session and show them in the URL."""
     st.session_state[KEY] = dict(settings)
-    if st.query_params.to_dict() != to_query(settings):
-        st.query_params.from_dict(to_query(settings))
+    wanted = {**to_query(settings), **data.url_params()}  # the dataset and runs stay named in the URL
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)

@@ -108,7 +108,8 @@ def _positive_int(text):
 
 
 def _data_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv) or folder")
+    parser.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv, .gz, .zip) or folder")
+    parser.add_argument("--items", default=None, help="items file with titles (movies.csv, u.item, movies.dat)")
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -159,7 +160,7 @@ def _number(value):
 def _train(args) -> None:
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
-    ratings = load_ratings(args.data)
+    ratings = load_ratings(args.data, items=args.items)
     train, test = random_split(ratings, args.test_size, args.seed)
     if not args.json:
         print(f"{len(train)} training and {len(test)} test ratings, {ratings.n_users} users, "
@@ -191,7 +192,7 @@ def _bench(args) -> None:
         raise UsageError(f"--budget {args.budget} must be > 0")
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
-    ratings = load_ratings(args.data)
+    ratings = load_ratings(args.data, items=args.items)
     train, test = random_split(ratings, args.test_size, args.seed)
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")
