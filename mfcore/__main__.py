@@ -158,13 +158,17 @@ def _number(value):
 
 
 def _train(args) -> None:
+    from .cache import load_ratings_cached
+
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
-    ratings = load_ratings(args.data, items=args.items)
+    ratings, _ = load_ratings_cached(args.data, items=args.items)  # parsed once, then a binary cache
     train, test = random_split(ratings, args.test_size, args.seed)
+    n_users, n_items = ratings.n_users, ratings.n_items
+    del ratings  # the split halves hold every rating: 100M ratings are 1.2 GB per copy
     if not args.json:
-        print(f"{len(train)} training and {len(test)} test ratings, {ratings.n_users} users, "
-              f"{ratings.n_items} items; engine {args.engine}", flush=True)
+        print(f"{len(train)} training and {len(test)} test ratings, {n_users} users, "
+              f"{n_items} items; engine {args.engine}", flush=True)
     for result in model.fit_iter(train, test if len(test) else None):
         line = f"epoch {result.epoch:3d}  train RMSE {result.train_rmse:.4f}"
         if result.test_rmse is not None:

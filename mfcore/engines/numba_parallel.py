@@ -95,24 +95,26 @@ def balanced_blocks(codes, n_codes, n_blocks):
 
 
 @njit(cache=True, nogil=True)
-def count_cells(users, items, user_block, item_block, n_blocks, start, stop, cell, counts):
-    """Block ("cell") of each rating in ``start:stop`` into ``cell``, and how many per cell into
-    ``counts``; cell ``b * n_blocks + b'`` is user block ``b`` and item block ``b'``."""
+def count_cells(users, items, order, user_block, item_block, n_blocks, start, stop, cell, counts):
+    """Block ("cell") of the ratings ``order[start:stop]`` into ``cell[start:stop]``, and how many per
+    cell into ``counts``; cell ``b * n_blocks + b'`` is user block ``b`` and item block ``b'``."""
     for n in range(start, stop):
-        c = user_block[users[n]] * n_blocks + item_block[items[n]]
+        j = order[n]
+        c = user_block[users[j]] * n_blocks + item_block[items[j]]
         cell[n] = c
         counts[c] += 1
 
 
 @njit(cache=True, nogil=True)
-def scatter_cells(users, items, ratings, cell, start, stop, fill, out_users, out_items, out_ratings):
-    """Copy the ratings in ``start:stop`` to their cell's next free place ``fill[cell]``, in order."""
+def scatter_cells(users, items, ratings, order, cell, start, stop, fill, out_users, out_items, out_ratings):
+    """Copy the ratings ``order[start:stop]`` to their cell's next free place ``fill[cell]``, in order."""
     for n in range(start, stop):
+        j = order[n]
         c = cell[n]
         at = fill[c]
-        out_users[at] = users[n]
-        out_items[at] = items[n]
-        out_ratings[at] = ratings[n]
+        out_users[at] = users[j]
+        out_items[at] = items[j]
+        out_ratings[at] = ratings[j]
         fill[c] = at + 1
 
 
@@ -158,20 +160,23 @@ def _share(sizes: np.ndarray, cells: np.ndarray, n_threads: int) -> list[np.ndar
     return [np.asarray(share, np.int64) for share in shares if share]
 
 
-def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None):
-    """The ratings regrouped cell by cell (a stable counting sort on the cell number, split over
-    ``n_threads`` chunks of ratings: same result for any count), and the cells' bounds."""
+def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, order=None):
+    """The ratings ``order`` (all of them in their order by default) regrouped cell by cell (a stable
+    counting sort on the cell number, split over ``n_threads`` chunks: same result for any count),
+    and the cells' bounds. Reading through ``order`` saves a shuffled copy of every rating."""
     n_cells = n_blocks * n_blocks
-    edges = np.linspace(0, len(ratings), n_threads + 1).astype(np.int64)
-    cell = np.empty(len(ratings), np.int32)
+    if order is None:
+        order = np.arange(len(ratings), dtype=np.int64)
+    edges = np.linspace(0, len(order), n_threads + 1).astype(np.int64)
+    cell = np.empty(len(order), np.int32)
     counts = np.zeros((n_threads, n_cells), np.int64)
-    _run_all(pool, count_cells, [(users, items, user_block, item_block, n_blocks, edges[t],
+    _run_all(pool, count_cells, [(users, items, order, user_block, item_block, n_blocks, edges[t],
                                   edges[t + 1], cell, counts[t]) for t in range(n_threads)])
     bounds = np.zeros(n_cells + 1, np.int64)
     np.cumsum(counts.sum(axis=0), out=bounds[1:])
     fill = bounds[:-1] + np.cumsum(counts, axis=0) - counts  # chunk t starts after chunks < t
     out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
-    _run_all(pool, scatter_cells, [(users, items, ratings, cell, edges[t], edges[t + 1], fill[t], *out)
+    _run_all(pool, scatter_cells, [(users, items, ratings, order, cell, edges[t], edges[t + 1], fill[t], *out)
                                    for t in range(n_threads)])
     return (*out, bounds)
 
@@ -193,11 +198,11 @@ class BlockPlan(EpochPlan):
         n_threads = _threads(self.options.get("n_threads"))
         self.n_blocks = g = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
         order = epoch_order(rng, len(ratings))
-        users, items, ratings = users[order], items[order], ratings[order]
         user_block = balanced_blocks(users, self.n_users, g)
         item_block = balanced_blocks(items, self.n_items, g)
         pool = _pool(n_threads) if n_threads > 1 else None
-        *self.arrays, self.bounds = stratify(users, items, ratings, user_block, item_block, g, n_threads, pool)
+        *self.arrays, self.bounds = stratify(users, items, ratings, user_block, item_block, g, n_threads,
+                                             pool, order)
 
     def visit(self, epoch: int) -> dict:
         """The grouped ``users, items, ratings``, the cells' ``bounds`` and the epoch's ``schedule``:
