@@ -17,12 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from . import bench
-from .data import DataError, load_ratings
-from .engines import ENGINES
-from .model import SGDFactorizer, TrainingDiverged
 from .params import PARAMETERS, SPLIT_PARAMETERS, Param
-from .split import random_split
 
 
 class UsageError(Exception):
@@ -159,6 +154,8 @@ def _number(value):
 
 def _train(args) -> None:
     from .cache import load_ratings_cached
+    from .model import SGDFactorizer
+    from .split import random_split
 
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
@@ -185,6 +182,12 @@ def _train(args) -> None:
 
 
 def _bench(args) -> None:
+    from . import bench
+    from .data import load_ratings
+    from .engines import ENGINES
+    from .model import SGDFactorizer
+    from .split import random_split
+
     if args.engines is None:
         names = [name for name, engine in ENGINES.items() if args.schedule in engine.kernels]
     else:
@@ -227,7 +230,7 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command].run(args)
-    except (UsageError, DataError, TrainingDiverged, ValueError) as exc:
+    except (UsageError, ValueError) as exc:  # DataError and TrainingDiverged are ValueErrors
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
         return 2

@@ -47,8 +47,8 @@ def default_lr(schedule: str) -> float:
 
 
 def _engines() -> tuple[str, ...]:
-    from .engines import ENGINES
-    return tuple(ENGINES)
+    from .engines import ENGINE_NAMES
+    return ENGINE_NAMES
 
 
 def _schedules() -> tuple[str, ...]:

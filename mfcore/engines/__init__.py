@@ -18,10 +18,9 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
-
-from . import cython_engine, numba_jit, numba_parallel, numba_schedules, numpy_batch, python
-from .plan import EpochPlan, funk_feature
+ENGINE_NAMES = ("python", "numpy", "cython", "numba", "numba-parallel")
+"""Every engine's name, known without importing any kernel (the registry, :data:`ENGINES`, is built
+on first use, so ``python -m mfcore --help`` never imports Numba)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,8 @@ class Engine:
     def plan(self, schedule: str) -> type:
         """The plan class that orders ``schedule``'s epochs: :class:`EpochPlan` unless ``plans``
         names another."""
+        from .plan import EpochPlan
+
         return self.plans.get(schedule, EpochPlan)
 
     def options_for(self, schedule: str) -> tuple[str, ...]:
@@ -68,51 +69,74 @@ def _summary(module) -> str:
     return " ".join(module.__doc__.strip().split("\n\n")[0].split())
 
 
-ENGINES: dict[str, Engine] = {
-    "python": Engine("python", {"per-rating": python.run_epoch,
-                                "per-factor": python.run_epoch_per_factor,
-                                "per-epoch": python.run_epoch_per_epoch,
-                                "funk": python.run_epoch_funk}, _summary(python)),
-    "numpy": Engine("numpy", {"per-rating": numpy_batch.run_epoch}, _summary(numpy_batch),
-                    options=("batch_size",), exact=()),
-    "numba": Engine("numba", {"per-rating": numba_jit.run_epoch,
-                              "per-factor": numba_schedules.run_epoch_per_factor,
-                              "per-epoch": numba_schedules.run_epoch_per_epoch,
-                              "funk": numba_schedules.run_epoch_funk},
-                    _summary(numba_jit), compiled=True),
-    "numba-parallel": Engine("numba-parallel", {"per-rating": numba_parallel.run_epoch,
-                                                "per-factor": numba_schedules.run_epoch_per_factor,
-                                                "per-epoch": numba_schedules.run_epoch_per_epoch,
-                                                "funk": numba_schedules.run_epoch_funk},
-                             _summary(numba_parallel), options=("n_threads",), compiled=True,
-                             exact=("per-factor", "per-epoch", "funk"),
-                             plans={"per-rating": numba_parallel.BlockPlan}),
-}
+def _build_registry() -> None:
+    """Fill :data:`ENGINES` (the engines that can run here, in :data:`ENGINE_NAMES` order) and
+    :data:`UNAVAILABLE` (the others, each with the reason). Imports the kernels."""
+    from . import cython_engine, numba_jit, numba_parallel, numba_schedules, numpy_batch, python
+
+    engines = {
+        "python": Engine("python", {"per-rating": python.run_epoch,
+                                    "per-factor": python.run_epoch_per_factor,
+                                    "per-epoch": python.run_epoch_per_epoch,
+                                    "funk": python.run_epoch_funk}, _summary(python)),
+        "numpy": Engine("numpy", {"per-rating": numpy_batch.run_epoch}, _summary(numpy_batch),
+                        options=("batch_size",), exact=()),
+        "numba": Engine("numba", {"per-rating": numba_jit.run_epoch,
+                                  "per-factor": numba_schedules.run_epoch_per_factor,
+                                  "per-epoch": numba_schedules.run_epoch_per_epoch,
+                                  "funk": numba_schedules.run_epoch_funk},
+                        _summary(numba_jit), compiled=True),
+        "numba-parallel": Engine("numba-parallel", {"per-rating": numba_parallel.run_epoch,
+                                                    "per-factor": numba_schedules.run_epoch_per_factor,
+                                                    "per-epoch": numba_schedules.run_epoch_per_epoch,
+                                                    "funk": numba_schedules.run_epoch_funk},
+                                 _summary(numba_parallel), options=("n_threads",), compiled=True,
+                                 exact=("per-factor", "per-epoch", "funk"),
+                                 plans={"per-rating": numba_parallel.BlockPlan}),
+    }
+    unavailable = {}
+    if (reason := cython_engine.unavailable_reason()) is None:
+        engines["cython"] = Engine("cython", {"per-rating": cython_engine.run_epoch},
+                                   _summary(cython_engine), compiled=True)
+    else:
+        unavailable["cython"] = reason
+    globals()["UNAVAILABLE"] = unavailable
+    globals()["ENGINES"] = {name: engines[name] for name in ENGINE_NAMES if name in engines}
 
 
-UNAVAILABLE: dict[str, str] = {}
-"""Engines that cannot run here, each with the reason (e.g. no C compiler for ``cython``)."""
+def __getattr__(name: str):
+    """``ENGINES`` and ``UNAVAILABLE`` are built on first access (PEP 562); ``EpochPlan`` and
+    ``funk_feature`` come from :mod:`.plan`, imported then."""
+    if name in ("ENGINES", "UNAVAILABLE"):
+        _build_registry()
+        return globals()[name]
+    if name in ("EpochPlan", "funk_feature"):
+        from . import plan
+        return getattr(plan, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-if (_reason := cython_engine.unavailable_reason()) is None:
-    ENGINES["cython"] = Engine("cython", {"per-rating": cython_engine.run_epoch}, _summary(cython_engine),
-                               compiled=True)
-    ENGINES = {name: ENGINES[name] for name in ("python", "numpy", "cython", "numba", "numba-parallel")}
-else:
-    UNAVAILABLE["cython"] = _reason
+
+def _registry() -> tuple[dict, dict]:
+    if "ENGINES" not in globals():
+        _build_registry()
+    return globals()["ENGINES"], globals()["UNAVAILABLE"]
 
 
 def get_engine(name: str) -> Engine:
     """The engine called ``name``; a ValueError lists the available ones otherwise."""
+    engines, unavailable = _registry()
     try:
-        return ENGINES[name]
+        return engines[name]
     except KeyError:
-        if name in UNAVAILABLE:
-            raise ValueError(f"engine == {name!r} is unavailable here: {UNAVAILABLE[name]}") from None
-        raise ValueError(f"engine == {name!r}, must be one of {', '.join(ENGINES)}.") from None
+        if name in unavailable:
+            raise ValueError(f"engine == {name!r} is unavailable here: {unavailable[name]}") from None
+        raise ValueError(f"engine == {name!r}, must be one of {', '.join(engines)}.") from None
 
 
 def row_dots(users, items, P, Q):
     """p_u . q_i for each pair of valid codes (users[n], items[n]), compiled."""
+    from . import numba_jit
+
     return numba_jit.row_dots(users, items, P, Q)
 
 
