@@ -28,7 +28,6 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from . import metrics
 from .data import Ratings
@@ -299,6 +298,8 @@ class SGDFactorizer:
         rating, built from the codes kept by ``fit_iter`` the first time :meth:`recommend` needs them."""
         if self._rated is None:
             users, items = self._rated_pairs
+            import scipy.sparse as sp  # only here: importing it costs start-up time
+
             matrix = sp.csr_matrix((np.ones(len(users), np.int8), (users, items)),
                                    shape=(len(self.user_ids_), len(self.item_ids_)))
             self._rated, self._rated_pairs = (matrix, matrix.getnnz(axis=0) > 0), None
