@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 from conftest import ARTIFACTS, ROOT, full_page_screenshot
+from mfcore import ENGINES
 
 TOY = ROOT / "sample_data" / "toy.csv"
 PLOTLY_TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -114,6 +115,8 @@ def test_speed_page(streamlit_server, browser_page):
     page.get_by_label("Time budget per engine (s)").fill("0.2")
     page.get_by_role("button", name="Time engines").click()
     page.get_by_text("Same factors: max |python - numba|").wait_for(timeout=60_000)
+    if "cython" in ENGINES:
+        page.get_by_text("Was Cython worth it?").wait_for()
     wait_idle(page)
     no_exception(page)
     page.wait_for_selector(".js-plotly-plot")
