@@ -75,6 +75,7 @@ def _run_engine(contender, train, test, params, budget):
 
 def _run_surprise(train, test, params):
     from surprise import SVD, Dataset, Reader
+
     from mfcore.metrics import rmse
     frame = train.to_frame()
     trainset = Dataset.load_from_df(frame[["user", "item", "rating"]],
@@ -138,7 +139,7 @@ def worker(contender: str, path: str, params: dict, budget: float) -> None:
 def run_worker(contender, path, params, budget) -> dict:
     command = [sys.executable, __file__, "--worker", contender, "--worker-data", str(path),
                "--worker-params", json.dumps(params), "--budget", str(budget)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{contender} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -254,7 +255,7 @@ def whole_process(repeats: int) -> None:
     for repeat in range(repeats):
         for name in (list(commands) if repeat % 2 == 0 else list(commands)[::-1]):
             start = time.perf_counter()
-            done = subprocess.run(commands[name], capture_output=True, text=True, cwd=ROOT)
+            done = subprocess.run(commands[name], capture_output=True, text=True, cwd=ROOT, check=False)
             times[name].append(time.perf_counter() - start)
             if done.returncode != 0:
                 raise SystemExit(f"{name} failed:\n{done.stderr}")
@@ -281,7 +282,7 @@ def bench_big(repeats: int, epochs: int) -> None:
                 command = ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "mfcore", "train", str(path),
                            "--engine", engine, "--factors", "50", "--epochs", str(epochs), "--json"]
                 start = time.perf_counter()
-                done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+                done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
                 walls.append(time.perf_counter() - start)
                 if done.returncode != 0:
                     raise SystemExit(f"{engine} failed:\n{done.stderr}")

@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data, settings
-from dashboard.speed import cython_verdict
 from dashboard.docs import engine_notes
+from dashboard.speed import cython_verdict
 from mfcore import ENGINES, random_split
-from mfcore.engines import UNAVAILABLE
 from mfcore.bench import max_factor_difference, time_engines
+from mfcore.engines import UNAVAILABLE
 
 AGREEMENT_TOLERANCE = 1e-4
 KEY = "speed_results"

@@ -7,8 +7,8 @@ deterministic under a seed, and an exact engine computes what the python referen
 
 import numpy as np
 import pytest
-
 from conftest import model_state, random_ratings
+
 from mfcore import SGDFactorizer, from_arrays
 from mfcore.engines import ENGINES
 

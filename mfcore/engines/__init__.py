@@ -15,8 +15,8 @@ state an error schedule carries between epochs (only ``funk``), and anything els
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 ENGINE_NAMES = ("python", "numpy", "cython", "numba", "numba-parallel")
 """Every engine's name, known without importing any kernel (the registry, :data:`ENGINES`, is built
@@ -72,7 +72,14 @@ def _summary(module) -> str:
 def _build_registry() -> None:
     """Fill :data:`ENGINES` (the engines that can run here, in :data:`ENGINE_NAMES` order) and
     :data:`UNAVAILABLE` (the others, each with the reason). Imports the kernels."""
-    from . import cython_engine, numba_jit, numba_parallel, numba_schedules, numpy_batch, python
+    from . import (
+        cython_engine,
+        numba_jit,
+        numba_parallel,
+        numba_schedules,
+        numpy_batch,
+        python,
+    )
 
     engines = {
         "python": Engine("python", {"per-rating": python.run_epoch,

@@ -10,17 +10,17 @@ Compiled, it emits LLVM's ``llvm.prefetch`` (write intent, keep in all cache lev
 line of the row. Under ``NUMBA_DISABLE_JIT=1`` it is a plain no-op function.
 """
 
+from llvmlite import ir
 from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic
-from llvmlite import ir
 
 _CACHE_LINE = 64
 
 if config.DISABLE_JIT:
     def prefetch_row(matrix, row):
         """No-op stand-in when Numba compilation is disabled."""
-        return None
+        return
 else:
     @intrinsic
     def prefetch_row(typingctx, matrix, row):
