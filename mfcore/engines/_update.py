@@ -12,8 +12,9 @@ slowdown; scalars cost nothing. Called with float32 scalars they stay float32 (a
 as ``0.0`` in the arithmetic would promote the whole loop to float64).
 """
 
-import numpy as np
 from numba import njit
+from numba.extending import overload
+from numba.np.numpy_support import as_dtype
 
 
 @njit(inline="always", fastmath=True)
@@ -22,11 +23,19 @@ def sgd_step(value, gradient, lr, reg):
     return value + lr * (gradient - reg * value)
 
 
-@njit(inline="always", fastmath=True)
 def decay_factor(lr, reg):
-    r""":math:`1 - \gamma \lambda`, in the dtype of ``lr`` (``np.float32(1)`` keeps float32 float32
-    and lets float64 stay float64)."""
-    return np.float32(1) - lr * reg
+    r""":math:`1 - \gamma \lambda`, in the dtype of ``lr``: float32 stays float32 and float64 stays
+    float64 (in compiled code a plain ``1 - lr * reg`` would promote float32 to float64)."""
+    return 1 - lr * reg
+
+
+@overload(decay_factor, inline="always", jit_options={"fastmath": True})
+def _decay_factor(lr, reg):
+    one = as_dtype(lr).type(1)  # a constant of lr's own type
+
+    def decay(lr, reg):
+        return one - lr * reg
+    return decay
 
 
 @njit(inline="always", fastmath=True)
