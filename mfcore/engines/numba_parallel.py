@@ -218,7 +218,8 @@ class BlockPlan(EpochPlan):
                 "schedule": schedule.astype(np.int64)}
 
 
-def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule, n_threads=None):
+def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,
+              n_threads=None):
     """One block-stratified epoch (see the module docstring): the sub-epochs ``schedule[0], ...`` in
     turn, each one's blocks spread over the threads; updates ``bu, bi, P, Q`` in place and returns
     the sum of the squared errors met."""
@@ -228,6 +229,10 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     pool = _pool(n_threads) if n_threads > 1 else None
     sizes = np.diff(bounds)
     sse = np.zeros(len(sizes), np.float64)
+    if pool is None:  # one call for the whole epoch: the sub-epochs' blocks in the same order
+        cells = np.concatenate([_share(sizes, cells, 1)[0] for cells in schedule])
+        run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse)
+        return float(sse.sum())
     for cells in schedule:
         _run_all(pool, run_blocks, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg,
                                      biased, sse) for share in _share(sizes, cells, n_threads)])
