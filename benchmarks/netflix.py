@@ -29,22 +29,31 @@ ROOT = Path(__file__).resolve().parents[1]
 NETFLIX_USERS, NETFLIX_ITEMS = 480_189, 17_770
 
 
-def rated_pairs(n_users: int, n_items: int, n_ratings: int, rng: np.random.Generator):
-    """``n_ratings`` distinct (user, item) pairs, users drawn log-normally active and items Zipf-like
-    popular (as :mod:`mfcore.synthetic` does), in one large draw plus uniform top-ups: the
-    generator's retry loop is fine for small sets but takes many minutes at 100M."""
-    activity = np.cumsum(rng.lognormal(0, 1.0, n_users))
+def rated_pairs(n_users: int, n_items: int, n_ratings: int, rng: np.random.Generator, chunk_users: int = 20_000):
+    """Yield ``(users, items)`` chunks of distinct pairs, ``n_ratings`` in all, users drawn by a
+    log-normal activity and items by a Zipf-like popularity (as :mod:`mfcore.synthetic` does).
+    Users are cut into chunks of ``chunk_users``, each getting its share of the ratings, so every
+    de-duplication works on a few million keys: the generator's global retry loop takes many minutes
+    at 100M ratings."""
+    activity = rng.lognormal(0, 1.0, n_users)
     popularity = np.cumsum((1.0 / np.arange(1, n_items + 1) ** 0.9)[rng.permutation(n_items)])
-    wanted = int(n_ratings * 1.05)
-    keys = (np.searchsorted(activity, rng.random(wanted) * activity[-1]).astype(np.int64) * n_items
-            + np.searchsorted(popularity, rng.random(wanted) * popularity[-1]))
-    keys = np.unique(keys)
-    while len(keys) < n_ratings:
-        extra = rng.integers(0, n_users * n_items, n_ratings - len(keys) + 1000)
-        keys = np.unique(np.concatenate([keys, extra]))
-    keys = np.sort(keys[rng.permutation(len(keys))[:n_ratings]])
-    users, items = np.divmod(keys, n_items)
-    return users.astype(np.int32), items.astype(np.int32)
+    shares = np.add.reduceat(activity, np.arange(0, n_users, chunk_users)) / activity.sum()
+    targets = np.diff(np.round(np.concatenate([[0], np.cumsum(shares)]) * n_ratings).astype(np.int64))
+    for chunk, start in enumerate(range(0, n_users, chunk_users)):
+        stop = min(start + chunk_users, n_users)
+        weights = np.cumsum(activity[start:stop])
+        wanted = targets[chunk]
+        keys = np.zeros(0, np.int64)
+        while len(keys) < wanted:
+            draws = int((wanted - len(keys)) * 1.2) + 100
+            users = start + np.searchsorted(weights, rng.random(draws) * weights[-1])
+            items = np.searchsorted(popularity, rng.random(draws) * popularity[-1])
+            keys = np.unique(np.concatenate([keys, users.astype(np.int64) * n_items + items]))
+            if len(keys) < wanted and len(keys) > 0.9 * (stop - start) * n_items:
+                raise ValueError("too dense for this generator")
+        keys = np.sort(rng.choice(keys, wanted, replace=False))
+        users, items = np.divmod(keys, n_items)
+        yield users.astype(np.int32), items.astype(np.int32)
 
 
 def write_csv(path: Path, n_users: int, n_items: int, n_ratings: int, seed: int = 0) -> None:
@@ -56,8 +65,6 @@ def write_csv(path: Path, n_users: int, n_items: int, n_ratings: int, seed: int 
     from mfcore.synthetic import DOT_STD, GLOBAL_MEAN, ITEM_BIAS_STD, USER_BIAS_STD
 
     rng = np.random.default_rng(seed)
-    users, items = rated_pairs(n_users, n_items, n_ratings, rng)
-    order = rng.permutation(n_ratings)  # a real dump is not sorted by user
     rank = 10
     user_bias = rng.normal(0, USER_BIAS_STD, n_users).astype(np.float32)
     item_bias = rng.normal(0, ITEM_BIAS_STD, n_items).astype(np.float32)
@@ -66,9 +73,7 @@ def write_csv(path: Path, n_users: int, n_items: int, n_ratings: int, seed: int 
     partial = path.with_suffix(".partial")
     schema = pa.schema([("user", pa.int32()), ("item", pa.int32()), ("rating", pa.int8())])
     with pv.CSVWriter(str(partial), schema) as writer:
-        for start in range(0, n_ratings, 5_000_000):
-            rows = order[start:start + 5_000_000]
-            u, i = users[rows], items[rows]
+        for u, i in rated_pairs(n_users, n_items, n_ratings, rng):
             score = (GLOBAL_MEAN + user_bias[u] + item_bias[i] + np.einsum("nk,nk->n", P[u], Q[i])
                      + rng.normal(0, 0.6, len(u)).astype(np.float32))
             stars = np.clip(np.rint(score), 1, 5).astype(np.int8)
