@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -21,7 +22,8 @@ MAX_RUNS = 12
 class Run:
     """One training run: its settings, the dataset it used, and what it produced so far. ``status`` is
     running, done, stopped (by the user or by leaving the page), diverged or failed. ``name`` labels
-    it in charts (default ``run N``)."""
+    it in charts (default ``run N``). ``driven`` is set while a script thread trains it (see
+    :func:`dashboard.training.execute`) and ``ended`` once that thread is done with it."""
 
     number: int
     settings: dict
@@ -34,6 +36,8 @@ class Run:
     scores: dict = field(default_factory=dict)
     message: str = ""
     name: str = ""
+    driven: bool = False
+    ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -75,14 +79,6 @@ def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, te
     runs.append(run)
     del runs[:-MAX_RUNS]
     return run
-
-
-def finish_interrupted() -> None:
-    """Runs still marked running were cut short by a Stop click or a page change: they are stopped,
-    and keep the epochs they completed."""
-    for run in all_runs():
-        if run.status == "running":
-            run.finish("stopped", f"stopped after epoch {len(run.history)}")
 
 
 def table(runs: list[Run]) -> pd.DataFrame:

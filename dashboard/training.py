@@ -4,7 +4,9 @@ epoch by epoch, render at most every :data:`RENDER_EVERY` seconds, and record ho
 Pages call :func:`split` and :func:`execute` and only draw what ``render(run)`` is given; statuses are
 ``running``, ``done``, ``stopped`` (Stop clicked or the page left: Streamlit interrupts the script at
 its next call, which is always between epochs here), ``diverged`` and ``failed`` (bad settings).
-The non-UI part, the loop itself, is :meth:`mfcore.SGDFactorizer.fit_iter`.
+The non-UI part, the loop itself, is :meth:`mfcore.SGDFactorizer.fit_iter`; :func:`settle` makes a
+new script run wait for an interrupted one to end its epoch, so what is scored and exported is the
+model of the last completed epoch.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from .runs import Run
 
 RENDER_EVERY = 0.25
 """Seconds between two renders while training (the last epoch is always rendered)."""
+SETTLE_SECONDS = 600.0
+"""How long :func:`settle` waits at most for an interrupted run to end its current epoch."""
 
 
 def split(ratings: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
@@ -33,6 +37,7 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
     have passed since the last render, and after the last epoch. Ends the run ``done``, ``diverged``
     or ``failed`` (its message says why); interrupted by Streamlit (Stop, page change) it ends
     ``stopped`` with the model at its last completed epoch, and the interruption goes on."""
+    run.driven = True
     last_render = -math.inf  # the first epoch is always drawn
     epochs = run.model.fit_iter(train, run.test if len(run.test) else None)
     try:
@@ -51,4 +56,25 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
         epochs.close()
         if run.status == "running":
             run.finish("stopped", f"stopped after epoch {len(run.history)}")
+        run.ended.set()
     return run
+
+
+def interrupted(runs: list[Run]) -> list[Run]:
+    """The runs still marked running: cut short by a Stop click or a page change."""
+    return [run for run in runs if run.status == "running"]
+
+
+def settle(runs: list[Run], timeout: float = SETTLE_SECONDS) -> None:
+    """Let interrupted runs end as ``stopped`` with the model of their last completed epoch.
+
+    Streamlit starts the new script run at once (``runner.fastReruns``) while the interrupted one
+    still runs in its own thread until its next Streamlit call, i.e. until the epoch in progress
+    ends; that thread then records the run as stopped. So a run being trained is waited for (up to
+    ``timeout`` seconds), never scored while its kernel is still moving the factors; a run that no
+    thread trains is marked stopped at once."""
+    for run in interrupted(runs):
+        if run.driven:
+            run.ended.wait(timeout)
+        if run.status == "running":
+            run.finish("stopped", f"stopped after epoch {len(run.history)}")

@@ -12,7 +12,9 @@ st.title("Train")
 dataset = data.current()
 st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings "
            f"({dataset.ratings.n_users:,} users x {dataset.ratings.n_items:,} items). Change it on Home.")
-runs.finish_interrupted()
+if training.interrupted(runs.all_runs()):
+    with st.spinner("Stopping: waiting for the current epoch to end..."):
+        training.settle(runs.all_runs())
 
 from_url, ignored = settings.from_query(st.query_params.to_dict())
 if ignored:
@@ -65,8 +67,10 @@ if latest is not None:
     elif latest.status == "failed":
         message_slot.error(f"Could not train: {latest.message}")
     elif latest.status == "stopped":
+        scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if latest.scores else "")
         message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
-                          f"scores and downloads are those of the model after epoch {len(latest.history)}.")
+                          f"scores and downloads are those of the model after epoch {len(latest.history)}"
+                          f"{scored}.")
     render(latest)
 else:
     chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")

@@ -62,6 +62,9 @@ if submitted:
     live.empty()
 
 saved = st.session_state.get(KEY)
+if saved and training.interrupted(saved["runs"]):
+    with st.spinner("Stopping: waiting for the current epoch to end..."):
+        training.settle(saved["runs"])
 if not saved or not saved["runs"]:
     st.info("Press **Run all four schedules**. On MovieLens 100k it takes a few seconds.")
 else:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dashboard.runs import Run
-from dashboard.training import execute, split
+from dashboard.training import execute, settle, split
 from mfcore import SGDFactorizer, load_ratings
 
 from apptest_helpers import ROOT
@@ -58,3 +58,41 @@ def test_divergence_and_bad_settings_end_the_run_with_a_message(data):
     assert f"diverged in epoch {len(diverged.history) + 1}/50" in diverged.progress_text
     failed = execute(make_run(test, n_factors=0), train)
     assert failed.status == "failed" and "n_factors == 0" in failed.message and not failed.history
+
+
+def test_settle_waits_for_the_thread_still_training_the_run(data):
+    """As with Streamlit's fast reruns: the new script run settles the runs while the interrupted
+    one's thread is still inside an epoch; the run must end with the model of a completed epoch."""
+    import threading
+
+    train, test = data
+    run = make_run(test, n_factors=2, n_epochs=50, engine="python")
+    in_epoch_3 = threading.Event()
+
+    def render(current):
+        if len(current.history) == 2:
+            in_epoch_3.set()  # the thread goes on into epoch 3 while the other one settles
+        elif len(current.history) == 3:
+            raise Interrupted
+
+    def train_in_thread():
+        try:
+            execute(run, train, render, render_every=0)
+        except Interrupted:
+            pass
+
+    thread = threading.Thread(target=train_in_thread)
+    thread.start()
+    in_epoch_3.wait(30)
+    settle([run])
+    assert run.status == "stopped" and len(run.history) == 3
+    assert run.scores["rmse"] == pytest.approx(run.history[-1].test_rmse, abs=1e-12)
+    thread.join(30)
+
+
+def test_settle_stops_a_run_nobody_trains(data):
+    train, test = data
+    run = make_run(test, n_factors=2, n_epochs=5)
+    run.history.append(next(run.model.fit_iter(train, test)))
+    settle([run])
+    assert run.status == "stopped" and run.message == "stopped after epoch 1"
