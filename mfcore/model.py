@@ -70,13 +70,15 @@ class NotFittedError(RuntimeError):
 @dataclass(frozen=True)
 class EpochResult:
     """What one epoch produced. ``train_rmse`` is the RMSE of the errors met during the epoch (each
-    before its own update, as LibMF reports it); ``test_rmse`` is evaluated after the epoch, or None
-    without a test set; ``seconds`` is the epoch's training time, evaluation excluded."""
+    before its own update, as LibMF reports it); ``test_rmse`` and ``validation_rmse`` are evaluated
+    after the epoch, or None without that set; ``seconds`` is the epoch's training time, evaluation
+    excluded."""
 
     epoch: int
     train_rmse: float
     test_rmse: float | None
     seconds: float
+    validation_rmse: float | None = None
 
 
 class SGDFactorizer:
@@ -102,16 +104,23 @@ class SGDFactorizer:
     - ``n_threads`` [None]: threads for parallel engines; None uses every available core.
     - ``seed`` [0]: seeds the initial factors and every epoch's order (drawn in Python, so every
       engine sees the same numbers).
+    - ``patience`` [None]: early stopping. None trains all ``n_epochs``; an integer p stops once the
+      validation RMSE (``fit(..., validation=...)``, never the test set) has not fallen below
+      :math:`\min_{e' < e} \mathrm{RMSE}_{e'} - \delta` for p epochs in a row, and the model keeps the
+      parameters of its best epoch (``best_epoch_``).
+    - ``min_delta`` [0.0]: :math:`\delta`, the smallest fall of the validation RMSE that counts as an
+      improvement.
 
     Fitted attributes: ``P_`` (users x K), ``Q_`` (items x K), ``bu_``, ``bi_``, ``global_mean_``,
     ``history_`` (list of :class:`EpochResult`), ``scale_``, ``lr_`` (the learning rate used),
-    ``fit_seconds_`` (training: every epoch plus the engine's once-per-fit ordering, no evaluation) and ``compile_seconds_`` (JIT compile or cache load, once per
+    ``best_epoch_`` (the epoch whose parameters the model holds: the one with the lowest validation
+    RMSE under early stopping, else the last), ``fit_seconds_`` (training: every epoch plus the engine's once-per-fit ordering, no evaluation) and ``compile_seconds_`` (JIT compile or cache load, once per
     process and engine, before the first epoch).
     """
 
     def __init__(self, n_factors=100, n_epochs=20, lr=None, reg=0.05, biased=True, init_std=0.05,
                  engine="numba", schedule="per-rating", batch_size=1024, n_threads=None, seed=0,
-                 epochs_per_feature=1):
+                 epochs_per_feature=1, patience=None, min_delta=0.0):
         self.n_factors = n_factors
         self.n_epochs = n_epochs
         self.lr = lr
@@ -124,6 +133,8 @@ class SGDFactorizer:
         self.n_threads = n_threads
         self.seed = seed
         self.epochs_per_feature = epochs_per_feature
+        self.patience = patience
+        self.min_delta = min_delta
 
     # --- scikit-learn-style plumbing ------------------------------------------------------------
 
@@ -160,27 +171,37 @@ class SGDFactorizer:
         check("epochs_per_feature", Integral, lambda v: v >= 1, "an integer >= 1")
         if self.n_threads is not None:
             check("n_threads", Integral, lambda v: v >= 1, "None or an integer >= 1")
+        if self.patience is not None:
+            check("patience", Integral, lambda v: v >= 1, "None or an integer >= 1")
+        check("min_delta", Real, lambda v: 0 <= v < np.inf, ">= 0")
         get_engine(self.engine).kernel(self.schedule)
 
     # --- training -------------------------------------------------------------------------------
 
     def fit(self, train: Ratings, test: Ratings | None = None,
-            callbacks: list[Callable[[EpochResult], object]] | None = None) -> "SGDFactorizer":
-        """Train for ``n_epochs``; each callback gets every :class:`EpochResult`. Returns ``self``."""
-        for result in self.fit_iter(train, test):
+            callbacks: list[Callable[[EpochResult], object]] | None = None,
+            validation: Ratings | None = None) -> "SGDFactorizer":
+        """Train for ``n_epochs`` (fewer under early stopping); each callback gets every
+        :class:`EpochResult`. Returns ``self``."""
+        for result in self.fit_iter(train, test, validation):
             for callback in callbacks or ():
                 callback(result)
         return self
 
-    def fit_iter(self, train: Ratings, test: Ratings | None = None) -> Iterator[EpochResult]:
+    def fit_iter(self, train: Ratings, test: Ratings | None = None,
+                 validation: Ratings | None = None) -> Iterator[EpochResult]:
         """Train epoch by epoch, yielding an :class:`EpochResult` after each.
 
-        Stopping the iteration early leaves a usable model trained for the epochs done so far.
+        ``validation`` (ratings held out of ``train``) is scored after every epoch and drives early
+        stopping (``patience``). Stopping the iteration early leaves a usable model: the best epoch's
+        parameters under early stopping, else those of the epochs done so far.
         Raises :class:`TrainingDiverged` (and forgets the fitted state) if the error stops being finite.
         """
         self._validate()
         if len(train) == 0:
             raise ValueError("the training set is empty.")
+        if self.patience is not None and (validation is None or len(validation) == 0):
+            raise ValueError("early stopping (patience) needs a validation set: fit(..., validation=...).")
         engine = get_engine(self.engine)
         run_epoch = engine.kernel(self.schedule)
         rng = np.random.default_rng(self.seed)
@@ -209,6 +230,7 @@ class SGDFactorizer:
         visits = engine.order(train.users, train.items, train.values, rng, n_users=n_users,
                               n_items=n_items, n_factors=k, **extra)
         self.fit_seconds_ = time.perf_counter() - start  # numba-parallel shuffles and blocks here
+        stopper = _EarlyStopping(self.patience, self.min_delta) if self.patience is not None else None
         for epoch in range(1, self.n_epochs + 1):
             start = time.perf_counter()
             arrays, order = visits.next_epoch()
@@ -224,10 +246,18 @@ class SGDFactorizer:
                     f"lower the learning rate (lr == {self.lr_}), e.g. to {self.lr_ / 5:.3g}."
                 )
             test_rmse = self._evaluate_rmse(test) if test is not None and len(test) else None
-            result = EpochResult(epoch, train_rmse, test_rmse, seconds)
+            validation_rmse = (self._evaluate_rmse(validation)
+                               if validation is not None and len(validation) else None)
+            result = EpochResult(epoch, train_rmse, test_rmse, seconds, validation_rmse)
             self.history_.append(result)
+            self.best_epoch_ = epoch
+            stop = stopper is not None and stopper.update(epoch, validation_rmse, self)
             log.debug("epoch %d: %s", epoch, result)
             yield result
+            if stop:
+                break
+        if stopper is not None:
+            self.best_epoch_ = stopper.restore(self)
 
     def _warm_up(self, engine, run_epoch, extra: dict, dtype) -> float:
         """Run the engine once on a 2 x 2 scratch problem, so that JIT compilation (or loading it from
@@ -311,6 +341,31 @@ class SGDFactorizer:
         return done * self.n_train_ratings_ / self.fit_seconds_ if self.fit_seconds_ else float("nan")
 
 
+class _EarlyStopping:
+    """Tracks the best validation RMSE, keeps a copy of that epoch's parameters, and says when
+    ``patience`` epochs have passed without an improvement of more than ``min_delta``."""
+
+    def __init__(self, patience: int, min_delta: float):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.best_epoch, self.waited, self.saved = None, 0, 0, None
+
+    def update(self, epoch: int, rmse: float, model: "SGDFactorizer") -> bool:
+        """Record ``epoch``'s validation ``rmse``; True when training should stop."""
+        if self.best is None or rmse < self.best - self.min_delta:
+            self.best, self.best_epoch, self.waited = rmse, epoch, 0
+            self.saved = tuple(getattr(model, name).copy() for name in ("P_", "Q_", "bu_", "bi_"))
+            return False
+        self.waited += 1
+        return self.waited >= self.patience
+
+    def restore(self, model: "SGDFactorizer") -> int:
+        """Put the best epoch's parameters back into ``model``; returns that epoch."""
+        if hasattr(model, "P_") and self.saved is not None:
+            for name, array in zip(("P_", "Q_", "bu_", "bi_"), self.saved):
+                getattr(model, name)[...] = array
+        return self.best_epoch
+
+
 _PARAMETER_NAMES = ("n_factors", "n_epochs", "lr", "reg", "biased", "init_std", "engine", "schedule",
-                    "batch_size", "n_threads", "seed", "epochs_per_feature")
+                    "batch_size", "n_threads", "seed", "epochs_per_feature", "patience", "min_delta")
 _DEFAULTS = SGDFactorizer().get_params()
