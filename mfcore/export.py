@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from .model import SGDFactorizer
+from .model import SGDFactorizer, check_is_fitted
 
 __all__ = ["factors_npz", "factors_csv", "history_frame", "reproduction_snippet"]
 
@@ -20,7 +20,7 @@ def _plain_ids(ids: np.ndarray) -> np.ndarray:
 
 def factors_npz(model: SGDFactorizer) -> bytes:
     """``P, Q, bu, bi, global_mean, user_ids, item_ids`` as the bytes of a compressed ``.npz``."""
-    model._check_fitted()
+    check_is_fitted(model)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, P=model.P_, Q=model.Q_, bu=model.bu_, bi=model.bi_,
                         global_mean=np.float64(model.global_mean_),
@@ -30,7 +30,7 @@ def factors_npz(model: SGDFactorizer) -> bytes:
 
 def factors_csv(model: SGDFactorizer) -> bytes:
     """One row per user and item: ``kind, id, bias, f0 .. f{K-1}``; the global mean is the first row."""
-    model._check_fitted()
+    check_is_fitted(model)
     k = model.P_.shape[1]
     factor_names = [f"f{n}" for n in range(k)]
 

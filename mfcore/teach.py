@@ -78,7 +78,7 @@ class UpdateStepper:
     def __init__(self, ratings: Ratings, n_factors: int = 3, lr: float = 0.05, reg: float = 0.02,
                  biased: bool = True, init_std: float = 0.1, seed: int = 0):
         SGDFactorizer(n_factors=n_factors, lr=lr, reg=reg, biased=biased, init_std=init_std,
-                      seed=seed, engine="python")._validate()
+                      seed=seed, engine="python").validate_params()
         if len(ratings) == 0:
             raise ValueError("the training set is empty.")
         self.ratings = ratings
