@@ -258,3 +258,30 @@ def curves(study: optuna.Study) -> dict[int, tuple[str, np.ndarray, np.ndarray]]
         result[trial.number] = (row["state"], np.array(steps, dtype=int),
                                 np.array([trial.intermediate_values[s] for s in steps], dtype=float))
     return result
+
+
+def search(split: Holdout, study_name: str, storage: str | None = None, n_trials: int | None = None,
+           timeout: float | None = None, space: dict[str, Range] | None = None, seed: int = 0,
+           pruner: str = DEFAULT_PRUNER, n_jobs: int = 1, fixed: dict | None = None,
+           patience: int | None = DEFAULT_PATIENCE, stop: threading.Event | None = None,
+           callbacks=(), show_progress_bar: bool = False) -> optuna.Study:
+    """:func:`create_study` then :func:`optimize`: the whole search in one call."""
+    space = space or default_space()
+    max_epochs = int(space["n_epochs"].high) if "n_epochs" in space else int((fixed or {}).get("n_epochs", 20))
+    study = create_study(study_name, storage, seed, pruner, max_epochs)
+    return optimize(study, split, space, n_trials, timeout, n_jobs, fixed, patience, stop, callbacks,
+                    show_progress_bar)
+
+
+def final_scores(study: optuna.Study, split: Holdout, fixed: dict | None = None) -> dict:
+    """The honest result of a finished search: the best trial's parameters and best epoch, its
+    validation RMSE, then its test RMSE and MAE retrained on train + validation for that many
+    epochs (the test set's only use), and the baselines' test RMSE on the same split."""
+    from .protocol import baselines, score_on_test
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+        raise ValueError("no trial has completed yet, so there is no best configuration to score.")
+    params, best_epoch = best_params(study, fixed)
+    scores = score_on_test(params, split, best_epoch)
+    return {"best_trial": study.best_trial.number, "params": params, "best_epoch": best_epoch,
+            "validation_rmse": study.best_value, "test_rmse": scores["rmse"], "test_mae": scores["mae"],
+            "baselines": baselines(split.train_full, split.test, seed=int((fixed or {}).get("seed", 0)))}
