@@ -25,6 +25,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -180,11 +181,19 @@ def _sqlite_connector(path: str) -> Callable[[], sqlite3.Connection]:
 
 def _storage(url: str) -> optuna.storages.BaseStorage:
     """Optuna's relational storage for the SQLAlchemy ``url`` (a SQLite file made fast, see above)."""
+    import sqlalchemy.exc
     from sqlalchemy.engine import make_url
     parsed = make_url(url)
+    kwargs = {}
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"creator": _sqlite_connector(parsed.database)})
-    return optuna.storages.RDBStorage(url)
+        kwargs = {"engine_kwargs": {"creator": _sqlite_connector(parsed.database)}}
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except sqlalchemy.exc.IntegrityError:  # another process created the tables at the same moment
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def create_study(study_name: str, storage: str | None = None, seed: int = 0,
