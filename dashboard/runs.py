@@ -103,6 +103,18 @@ def table(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "final RMSE": "{:.4f}", "final MAE": "{:.4f}",
+                  "seconds": "{:.3f}", "updates/s": "{:,.0f}", "best epoch": "{:.0f}", "lr": "{:g}",
+                  "reg": "{:g}", "test_size": "{:g}"}
+
+
+def styled_table(runs: list[Run]):
+    """:func:`table` formatted for display as a static table, which wraps instead of truncating."""
+    frame = table(runs)
+    formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
+    return frame.style.format(formats, na_rep="-").hide(axis="index")
+
+
 def history_csv(runs: list[Run]) -> bytes:
     """Every epoch of every run, with the run's settings, as CSV."""
     frames = []

@@ -47,7 +47,8 @@ def render(run: runs.Run) -> None:
     progress_slot.progress(len(run.history) / run.model.n_epochs, text=run.progress_text)
     earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
                and other.number < run.number]
-    chart_slot.plotly_chart(charts.learning_curves(run, earlier, run.model.n_epochs),
+    shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
+    chart_slot.plotly_chart(charts.learning_curves(run, earlier, shown_epochs),
                             key=f"curve-{run.number}-{len(run.history)}-{run.status}")
 
 
@@ -77,12 +78,7 @@ else:
 
 if runs.all_runs():
     st.subheader("Runs in this session")
-    st.dataframe(runs.table(runs.all_runs()), hide_index=True, key="runs_table",
-                 column_config={"best test RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "final RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "final MAE": st.column_config.NumberColumn(format="%.4f"),
-                                "seconds": st.column_config.NumberColumn(format="%.3f"),
-                                "updates/s": st.column_config.NumberColumn(format="compact")})
+    st.table(runs.styled_table(runs.all_runs()))
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
