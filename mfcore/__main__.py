@@ -14,8 +14,8 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from . import bench
 from .data import DataError, load_ratings

@@ -23,8 +23,8 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

@@ -26,9 +26,11 @@ Public API (stable; other modules and branches build on it):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
-from collections.abc import Callable
+
+import numpy as np
 
 __all__ = ["Param", "PARAMETERS", "SPLIT_PARAMETERS", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
            "defaults", "numpydoc_parameters", "validate"]
@@ -115,7 +117,7 @@ class Param:
         """Whether ``value`` obeys :attr:`rule` (bools are not numbers here, numbers not bools)."""
         if value is None:
             return self.none_allowed
-        is_flag = isinstance(value, bool) or type(value).__name__ == "bool_"
+        is_flag = isinstance(value, (bool, np.bool_))
         if self.kind is bool:
             return is_flag
         if self.kind is str:
