@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import PurePath
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -98,9 +99,21 @@ def table(runs: list[Run]) -> pd.DataFrame:
         }
         row.update({name: run.settings[name] for name in FIELDS
                     if name in run.settings and name != "n_epochs"})
-        row["dataset"] = run.dataset
+        row["dataset"] = PurePath(run.data_path).name  # the file; the page caption gives the full name
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "final RMSE": "{:.4f}", "final MAE": "{:.4f}",
+                  "seconds": "{:.3f}", "updates/s": "{:,.0f}", "best epoch": "{:.0f}", "lr": "{:g}",
+                  "reg": "{:g}", "test_size": "{:g}"}
+
+
+def styled_table(runs: list[Run]):
+    """:func:`table` formatted for display as a static table, which wraps instead of truncating."""
+    frame = table(runs)
+    formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
+    return frame.style.format(formats, na_rep="-").hide(axis="index")
 
 
 def history_csv(runs: list[Run]) -> bytes:

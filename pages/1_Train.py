@@ -31,8 +31,8 @@ with st.form("train_form"):
     for cell, name in zip(cells, settings.FIELDS):
         settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
     submitted = st.form_submit_button("Train", type="primary")
-    st.caption("The python engine is the readable reference loop, a few hundred times slower than numba: "
-               "on large data use few epochs, or Stop training.")
+    st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
+               "measures by how much on these ratings): on large data use few epochs, or Stop training.")
 
 stop_column, status_column = st.columns([1, 5])
 stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
@@ -47,7 +47,8 @@ def render(run: runs.Run) -> None:
     progress_slot.progress(len(run.history) / run.model.n_epochs, text=run.progress_text)
     earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
                and other.number < run.number]
-    chart_slot.plotly_chart(charts.learning_curves(run, earlier, run.model.n_epochs),
+    shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
+    chart_slot.plotly_chart(charts.learning_curves(run, earlier, shown_epochs),
                             key=f"curve-{run.number}-{len(run.history)}-{run.status}")
 
 
@@ -77,12 +78,7 @@ else:
 
 if runs.all_runs():
     st.subheader("Runs in this session")
-    st.dataframe(runs.table(runs.all_runs()), hide_index=True, key="runs_table",
-                 column_config={"best test RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "final RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "final MAE": st.column_config.NumberColumn(format="%.4f"),
-                                "seconds": st.column_config.NumberColumn(format="%.3f"),
-                                "updates/s": st.column_config.NumberColumn(format="compact")})
+    st.table(runs.styled_table(runs.all_runs()))
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")

@@ -20,7 +20,7 @@ st.set_page_config(page_title="Update rule · Factorization Playground", layout=
 st.title("Update rule")
 st.caption("Per-rating SGD one rating at a time: press **Next update** to take the next rating of the "
            "epoch's random order, see its prediction and error, and watch p_u, q_i and the biases move. "
-           "The steps are exactly the ones mfcore's engines take with the same settings and seed.")
+           "The steps are exactly the ones mfcore's engines take with the same settings and random seed.")
 
 
 @st.cache_data(show_spinner=False)
@@ -28,7 +28,7 @@ def toy_ratings():
     return load_ratings(TOY)
 
 
-row = st.columns([3, 1, 1, 1, 1, 1])
+row = st.columns([2.4, 1, 1.2, 1.3, 1.1, 1.3])
 source = row[0].radio("Ratings", SOURCES, key="ur_source")
 toy = {name: p.default for name, p in inspect.signature(UpdateStepper).parameters.items()}
 k = row[1].slider("Factors K", 1, MAX_TOY_FACTORS, toy["n_factors"], key="ur_k", help=PARAMETERS["n_factors"].help)

@@ -13,8 +13,8 @@ from mfcore import SGDFactorizer
 TOY = ROOT / "sample_data" / "toy.csv"
 PLOTLY_TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .map(plot => plot.data.map(trace => [trace.name, trace.x.length]))"""
-TABLE_ROWS = """() => Array.from(document.querySelectorAll('[data-testid=stDataFrame] table[aria-rowcount]'))
-    .map(table => Number(table.getAttribute('aria-rowcount')) - 1)"""
+TABLE_ROWS = """() => Array.from(document.querySelectorAll('[data-testid=stTable] table'))
+    .map(table => table.querySelectorAll('tbody tr').length)"""
 
 
 

@@ -63,6 +63,7 @@ def test_divergence_and_bad_settings_end_the_run_with_a_message(data):
 def test_settle_waits_for_the_thread_still_training_the_run(data):
     """As with Streamlit's fast reruns: the new script run settles the runs while the interrupted
     one's thread is still inside an epoch; the run must end with the model of a completed epoch."""
+    import contextlib
     import threading
 
     train, test = data
@@ -76,10 +77,8 @@ def test_settle_waits_for_the_thread_still_training_the_run(data):
             raise Interrupted
 
     def train_in_thread():
-        try:
+        with contextlib.suppress(Interrupted):
             execute(run, train, render, render_every=0)
-        except Interrupted:
-            pass
 
     thread = threading.Thread(target=train_in_thread)
     thread.start()
