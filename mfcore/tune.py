@@ -190,8 +190,9 @@ def _storage(url: str) -> optuna.storages.BaseStorage:
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(url, **kwargs)
-        except sqlalchemy.exc.IntegrityError:  # another process created the tables at the same moment
-            if attempt == 4:
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as exc:
+            # another process or thread created the tables at the same moment
+            if attempt == 4 or "exist" not in str(exc) and isinstance(exc, sqlalchemy.exc.OperationalError):
                 raise
             time.sleep(0.2 * (attempt + 1))
 
