@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import data, tuning
 from mfcore import tune
 
-RENDER_EVERY = 0.5  # seconds between live updates
+RENDER_EVERY = 1.0  # seconds between live updates
 
 st.set_page_config(page_title="Tune · Factorization Playground", layout="wide")
 st.title("Tune")
