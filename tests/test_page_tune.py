@@ -42,3 +42,23 @@ def test_an_empty_range_is_one_error_and_nothing_starts(tmp_path, monkeypatch):
     assert [e.value for e in app.error] == [
         "Could not start the search: lr range [0.5, 0.05] is empty: low > high."]
     assert not app.dataframe
+
+
+def test_two_sessions_tune_their_own_studies_and_stop_keeps_finished_trials(tmp_path, monkeypatch):
+    from dashboard import tuning
+    from mfcore import load_ratings, tune
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    ratings = load_ratings(TOY)
+    space = {**tune.default_space(), "n_epochs": tune.Range("n_epochs", 5, 10)}
+    first = tuning.start(ratings, "toy", space, n_trials=6, timeout=None, seed=0)
+    second = tuning.start(ratings, "toy", space, n_trials=1000, timeout=None, seed=1)
+    while len(second.study().trials) < 3:
+        second.thread.join(0.05)
+    second.stop.set()
+    first.thread.join(60)
+    second.thread.join(60)
+    assert first.study_name != second.study_name and first.storage != second.storage
+    assert len(first.study().trials) == 6
+    kept = second.study().trials
+    assert 3 <= len(kept) < 1000 and all(trial.state.is_finished() for trial in kept)
+    assert second.result is not None and second.result["best_trial"] < len(kept)
