@@ -98,13 +98,14 @@ def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
     grey and dashed (they stop where the pruner cut them), failed ones red, the best one thick."""
     figure = go.Figure()
     best = _best_number(study)
-    style = {"complete": dict(color="#1f77b4", width=1.5), "pruned": dict(color="#999999", width=1, dash="dot"),
-             "failed": dict(color="#d62728", width=1), "running": dict(color="#ff7f0e", width=2)}
+    style = {"complete": {"color": "#1f77b4", "width": 1.5},
+             "pruned": {"color": "#999999", "width": 1, "dash": "dot"},
+             "failed": {"color": "#d62728", "width": 1}, "running": {"color": "#ff7f0e", "width": 2}}
     finite = []
     for number, (state, epochs, values) in tune.curves(study).items():
         if not len(epochs):
             continue
-        line = dict(color="#2ca02c", width=4) if number == best else style.get(state, style["running"])
+        line = {"color": "#2ca02c", "width": 4} if number == best else style.get(state, style["running"])
         figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines", line=line,
                                     name=f"trial {number} ({state})", showlegend=False,
                                     hovertemplate=f"trial {number} ({state})<br>epoch %{{x}}: %{{y:.4f}}<extra></extra>"))
@@ -113,7 +114,7 @@ def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
     bottom = float(min(finite)) if finite else None
     figure.update_layout(title="Validation RMSE of every trial (dotted grey: pruned; thick green: best)",
                          xaxis_title="epoch", yaxis_title="validation RMSE", height=420,
-                         xaxis_range=[0, max_epochs + 1], margin=dict(t=50, b=40, l=60, r=20))
+                         xaxis_range=[0, max_epochs + 1], margin={"t": 50, "b": 40, "l": 60, "r": 20})
     if top is not None and top > bottom:
         figure.update_yaxes(range=[bottom - 0.01 * (top - bottom) - 0.002, top])
     return figure

@@ -6,7 +6,13 @@ import pytest
 
 from mfcore import SGDFactorizer, from_arrays, random_split, tune
 from mfcore.__main__ import main
-from mfcore.protocol import baselines, biases_only, cross_validate, holdout, score_on_test
+from mfcore.protocol import (
+    baselines,
+    biases_only,
+    cross_validate,
+    holdout,
+    score_on_test,
+)
 from mfcore.synthetic import make_ratings
 
 
@@ -57,7 +63,7 @@ def test_early_stopping_needs_a_validation_set(split):
 def test_holdout_carves_validation_out_of_train_never_test(ratings, split):
     _, test = random_split(ratings, 0.1, 0)
     assert np.array_equal(split.test.values, test.values) and np.array_equal(split.test.users, test.users)
-    pairs = lambda r: set(zip(r.users.tolist(), r.items.tolist()))  # noqa: E731
+    pairs = lambda r: set(zip(r.users.tolist(), r.items.tolist()))
     assert pairs(split.train) | pairs(split.validation) == pairs(split.train_full)
     assert not pairs(split.train) & pairs(split.validation)
     assert not pairs(split.train_full) & pairs(split.test)
