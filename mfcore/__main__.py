@@ -14,8 +14,8 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import bench, tune_cli
 from .data import DataError, load_ratings
@@ -85,7 +85,7 @@ def add_table_options(parser: argparse.ArgumentParser, table: dict[str, Param] =
         if param.name in exclude:
             continue
         default_text = "%(default)s" if param.kind is not bool else ("on" if param.default else "off")
-        rule = "" if param.kind is bool else f"; {param.rule}"
+        rule = "" if param.kind is bool or param.choices is not None else f"; {param.rule}"
         help_text = f"{param.help.replace('%', '%%')}{rule} (default: {default_text})"
         if param.kind is bool:
             parser.add_argument(*flags(param), dest=param.name, default=param.default, help=help_text,

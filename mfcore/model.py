@@ -23,8 +23,8 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -155,7 +155,7 @@ class SGDFactorizer:
         """The hyperparameters as given to ``__init__`` (every name of the table, in its order)."""
         return {name: getattr(self, name) for name in PARAMETERS}
 
-    def set_params(self, **params) -> "SGDFactorizer":
+    def set_params(self, **params) -> SGDFactorizer:
         """Set hyperparameters by name; a ValueError lists the known names for an unknown one."""
         for name, value in params.items():
             if name not in PARAMETERS:
@@ -178,7 +178,7 @@ class SGDFactorizer:
 
     def fit(self, train: Ratings, test: Ratings | None = None,
             callbacks: list[Callable[[EpochResult], object]] | None = None,
-            validation: Ratings | None = None) -> "SGDFactorizer":
+            validation: Ratings | None = None) -> SGDFactorizer:
         """Train for ``n_epochs`` (fewer under early stopping); each callback gets every
         :class:`EpochResult`. Returns ``self``."""
         for result in self.fit_iter(train, test, validation):
