@@ -8,6 +8,7 @@ Each session has its own study name and file, so concurrent sessions never share
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -17,15 +18,13 @@ import numpy as np
 import optuna
 import plotly.graph_objects as go
 
+from dashboard import settings
 from mfcore import Ratings, tune
 from mfcore.protocol import Holdout, holdout
 
 KEY = "tune_job"
 LABELS = {"n_factors": "factors K", "lr": "learning rate", "reg": "regularization",
           "n_epochs": "max epochs", "biased": "biases", "init_std": "init std"}
-TRAIN_QUERY = {"n_factors": "k", "lr": "lr", "reg": "reg", "biased": "bias"}
-"""Train page URL parameters of the tuned settings (the epochs are the best epoch; see train_query)."""
-
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
@@ -108,7 +107,8 @@ def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
         line = {"color": "#2ca02c", "width": 4} if number == best else style.get(state, style["running"])
         figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines", line=line,
                                     name=f"trial {number} ({state})", showlegend=False,
-                                    hovertemplate=f"trial {number} ({state})<br>epoch %{{x}}: %{{y:.4f}}<extra></extra>"))
+                                    hovertemplate=f"trial {number} ({state})<br>"
+                                                  "epoch %{x}: %{y:.4f}<extra></extra>"))
         finite.extend(values[np.isfinite(values)])
     top = float(np.quantile(finite, 0.9)) if finite else None
     bottom = float(min(finite)) if finite else None
@@ -134,23 +134,19 @@ def optuna_figures(study: optuna.Study) -> dict[str, go.Figure]:
     figures = {"Optimization history": visualization.plot_optimization_history(study)}
     completed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if len(completed) >= 2:
-        try:
+        with contextlib.suppress(ValueError, RuntimeError):  # e.g. every trial drew the same values
             figures["Parameter importances"] = visualization.plot_param_importances(study)
-        except (ValueError, RuntimeError):
-            pass
         figures["Parallel coordinates"] = visualization.plot_parallel_coordinate(study)
     return figures
 
 
 def train_query(result: dict, test_size: float) -> dict[str, str]:
-    """Train page URL parameters that reproduce the best configuration: its sampled settings, its best
-    epoch as the epoch count, and the same test size and seed, so Train scores the same test set."""
-    params = result["params"]
-    query = {TRAIN_QUERY[name]: ("1" if value else "0") if isinstance(value, bool) else f"{value:.6g}"
-             if isinstance(value, float) else str(value)
-             for name, value in params.items() if name in TRAIN_QUERY}
-    query.update(epochs=str(result["best_epoch"]), test=str(test_size), seed=str(params.get("seed", 0)))
-    return query
+    """Train page URL parameters (the estimator's own names) that reproduce the best configuration:
+    its sampled settings, its best epoch as the epoch count, and the same test size and random seed,
+    so Train scores the same test set the search's result was scored on."""
+    params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
+    return settings.to_query({name: float(f"{value:.6g}") if isinstance(value, float) else value
+                              for name, value in params.items()})
 
 
 def summary(result: dict) -> str:

@@ -40,7 +40,8 @@ with st.form("tune_form"):
     start = st.form_submit_button("Start search", type="primary")
 
 stop_column, status_column = st.columns([1, 5])
-stop_clicked = stop_column.button("Stop search", help="Ends the search after the running trial; finished trials are kept.")
+stop_clicked = stop_column.button("Stop search",
+                                  help="Ends the search after the running trial; finished trials are kept.")
 status_slot = status_column.empty()
 message_slot = st.empty()
 table_slot = st.empty()

@@ -37,6 +37,7 @@ def test_search_prunes_and_applies_the_best_settings_to_train(streamlit_server, 
     wait_idle(page)
     no_exception(page)
     assert "/Train" in page.url
-    for name in ("k", "lr", "reg", "epochs"):
+    for name in ("n_factors", "lr", "reg", "n_epochs", "init_std", "biased", "seed", "test_size"):
         assert f"{name}={wanted[name]}" in page.url
-    assert page.get_by_label("Learning rate").input_value() == f"{float(wanted['lr']):.4f}"
+    assert page.get_by_role("spinbutton", name="Learning rate γ").input_value() == f"{float(wanted['lr']):.4f}"
+    assert page.get_by_role("spinbutton", name="Initial factor std").input_value() == f"{float(wanted['init_std']):.3f}"

@@ -63,7 +63,8 @@ def test_early_stopping_needs_a_validation_set(split):
 def test_holdout_carves_validation_out_of_train_never_test(ratings, split):
     _, test = random_split(ratings, 0.1, 0)
     assert np.array_equal(split.test.values, test.values) and np.array_equal(split.test.users, test.users)
-    pairs = lambda r: set(zip(r.users.tolist(), r.items.tolist()))
+    def pairs(r):
+        return set(zip(r.users.tolist(), r.items.tolist()))
     assert pairs(split.train) | pairs(split.validation) == pairs(split.train_full)
     assert not pairs(split.train) & pairs(split.validation)
     assert not pairs(split.train_full) & pairs(split.test)
