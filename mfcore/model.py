@@ -351,7 +351,7 @@ class _EarlyStopping:
         self.patience, self.min_delta = patience, min_delta
         self.best, self.best_epoch, self.waited, self.saved = None, 0, 0, None
 
-    def update(self, epoch: int, rmse: float, model: "SGDFactorizer") -> bool:
+    def update(self, epoch: int, rmse: float, model: SGDFactorizer) -> bool:
         """Record ``epoch``'s validation ``rmse``; True when training should stop."""
         if self.best is None or rmse < self.best - self.min_delta:
             self.best, self.best_epoch, self.waited = rmse, epoch, 0
@@ -360,7 +360,7 @@ class _EarlyStopping:
         self.waited += 1
         return self.waited >= self.patience
 
-    def restore(self, model: "SGDFactorizer") -> int:
+    def restore(self, model: SGDFactorizer) -> int:
         """Put the best epoch's parameters back into ``model``; returns that epoch."""
         if hasattr(model, "P_") and self.saved is not None:
             for name, array in zip(("P_", "Q_", "bu_", "bi_"), self.saved):

@@ -22,7 +22,7 @@ from .data import Ratings
 from .model import SGDFactorizer
 from .split import random_split
 
-__all__ = ["Holdout", "holdout", "baselines", "score_on_test", "cross_validate", "biases_only"]
+__all__ = ["Holdout", "baselines", "biases_only", "cross_validate", "holdout", "score_on_test"]
 
 
 @dataclass(frozen=True)

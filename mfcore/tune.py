@@ -26,9 +26,9 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import optuna
@@ -37,9 +37,22 @@ from .model import SGDFactorizer, TrainingDiverged
 from .params import PARAMETERS
 from .protocol import Holdout
 
-__all__ = ["Range", "default_space", "suggest", "objective", "create_study", "optimize", "best_params",
-           "trials_table", "curves", "data_dir", "default_storage", "PRUNERS", "DEFAULT_PRUNER",
-           "DEFAULT_PATIENCE"]
+__all__ = [
+    "DEFAULT_PATIENCE",
+    "DEFAULT_PRUNER",
+    "PRUNERS",
+    "Range",
+    "best_params",
+    "create_study",
+    "curves",
+    "data_dir",
+    "default_space",
+    "default_storage",
+    "objective",
+    "optimize",
+    "suggest",
+    "trials_table",
+]
 
 PRUNERS = ("hyperband", "median", "none")
 DEFAULT_PRUNER = "hyperband"
@@ -190,8 +203,9 @@ def _storage(url: str) -> optuna.storages.BaseStorage:
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(url, **kwargs)
-        except sqlalchemy.exc.IntegrityError:  # another process created the tables at the same moment
-            if attempt == 4:
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as exc:
+            # another process or thread created the tables at the same moment
+            if attempt == 4 or "exist" not in str(exc) and isinstance(exc, sqlalchemy.exc.OperationalError):
                 raise
             time.sleep(0.2 * (attempt + 1))
 

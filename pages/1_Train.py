@@ -27,7 +27,7 @@ if any(chosen[name] != value for name, value in from_url.items()):
 settings.save(chosen)
 
 with st.form("train_form"):
-    cells = [*st.columns(4), *st.columns(4)]
+    cells = [*st.columns(4), *st.columns(4), *st.columns(4)]
     for cell, name in zip(cells, settings.FIELDS):
         settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
     submitted = st.form_submit_button("Train", type="primary")

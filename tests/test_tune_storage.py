@@ -91,7 +91,7 @@ def postgres_url():
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60, cwd=folder)
+                       check=False, capture_output=True, timeout=60, cwd=folder)
         shutil.rmtree(folder, ignore_errors=True)
 
 
