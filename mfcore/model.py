@@ -191,13 +191,7 @@ class SGDFactorizer:
             train, k, self.init_std, self.biased, rng, dtype)
         self.P_, self.Q_ = P, Q
         self.scale_ = train.scale
-        self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
-        self._ratings_index = train
-        self._seen = sp.csr_matrix(
-            (np.ones(len(train), np.int8), (train.users, train.items)), shape=(n_users, n_items)
-        )
-        self._seen_items = self._seen.getnnz(axis=0) > 0
-        self.n_train_ratings_ = len(train)
+        self._index_training(train)
         self.history_ = []
 
         self.lr_ = default_lr(self.schedule) if self.lr is None else self.lr
@@ -228,6 +222,35 @@ class SGDFactorizer:
             self.history_.append(result)
             log.debug("epoch %d: %s", epoch, result)
             yield result
+
+    def _index_training(self, train: Ratings) -> None:
+        """Keep what prediction and :meth:`recommend` need from the training set: the id maps and
+        which (user, item) pairs were rated. :mod:`mfcore.persist` restores a model through it."""
+        self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
+        self._ratings_index = train
+        self._seen = sp.csr_matrix(
+            (np.ones(len(train), np.int8), (train.users, train.items)), shape=(train.n_users, train.n_items)
+        )
+        self._seen_items = self._seen.getnnz(axis=0) > 0
+        self.n_train_ratings_ = len(train)
+
+    def rated_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (user codes, item codes) of the training ratings, sorted by user then item."""
+        self._check_fitted()
+        seen = self._seen
+        return np.repeat(np.arange(seen.shape[0], dtype=np.int32), np.diff(seen.indptr)), seen.indices
+
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` (``.npz`` arrays and JSON metadata, no pickle); see
+        :func:`mfcore.persist.save_model`."""
+        from .persist import save_model
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path) -> "SGDFactorizer":
+        """Read a model written by :meth:`save`; raises :class:`mfcore.persist.ModelFileError`."""
+        from .persist import load_model
+        return load_model(path)
 
     def _warm_up(self, engine, run_epoch, extra: dict, dtype) -> float:
         """Run the engine once on a 2 x 2 scratch problem, so that JIT compilation (or loading it from
