@@ -14,6 +14,7 @@ import time
 from . import bench
 from .data import DataError, load_ratings
 from .engines import ENGINES
+from .cli_explore import add_commands
 from .model import SGDFactorizer, TrainingDiverged
 from .split import random_split
 
@@ -74,6 +75,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--named-users", action="store_true", help="first names as user ids (tiny sets)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", required=True, help="CSV file to write")
+    add_commands(commands, _positive_int)
     return parser
 
 
@@ -156,7 +158,8 @@ def _sample(args) -> None:
 def main(argv=None) -> int:
     try:
         args = _build_parser().parse_args(argv)
-        {"train": _train, "bench": _bench, "sample": _sample}[args.command](args)
+        run = getattr(args, "run", None) or {"train": _train, "bench": _bench, "sample": _sample}[args.command]
+        run(args)
     except (UsageError, DataError, TrainingDiverged, ValueError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)

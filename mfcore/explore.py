@@ -14,25 +14,29 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .data import Ratings, _codes
+from .data import Ratings
 from .model import SGDFactorizer
 
-__all__ = ["item_info", "read_movielens_items", "FoldedUser", "fold_in", "recommend_scores",
+__all__ = ["ratings_items", "item_info", "read_movielens_items", "FoldedUser", "fold_in", "recommend_scores",
            "top_items", "similar_items", "explain", "project_2d", "ranking_table", "ranking_reading",
            "item_stats", "user_ratings"]
 
 
 # --- item titles ---------------------------------------------------------------------------------
 
-def item_info(ratings: Ratings, items: pd.DataFrame | None = None) -> pd.DataFrame:
-    """``title`` and ``genres`` (``|``-joined, may be empty) of every item of ``ratings``, indexed by
-    item id in code order. ``items`` (indexed by item id, with ``title`` and optional ``genres``)
-    wins when given; otherwise the ratings' own metadata, and the id itself as the title."""
-    ids = pd.Index(ratings.item_ids, name="item")
-    if items is None:
-        items = getattr(ratings, "items", None)
+def ratings_items(ratings: Ratings) -> pd.DataFrame | None:
+    """The item metadata (``title``, ``genres``, indexed by item id) loaded with ``ratings``, if any."""
+    items = getattr(ratings, "items", None)
+    return items if isinstance(items, pd.DataFrame) else None
+
+
+def item_info(item_ids: np.ndarray, items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``title`` and ``genres`` (``|``-joined, may be empty) of the items ``item_ids``, indexed by
+    item id in that order, from ``items`` (indexed by item id, with ``title`` and optional
+    ``genres``); an item without a title is called by its id."""
+    ids = pd.Index(item_ids, name="item")
     frame = pd.DataFrame({"title": ids.astype(str), "genres": ""}, index=ids)
-    if isinstance(items, pd.DataFrame) and "title" in items:
+    if items is not None and "title" in items:
         known = items.reindex(ids)
         frame["title"] = known["title"].where(known["title"].notna(), frame["title"]).astype(str)
         if "genres" in known:
@@ -71,14 +75,24 @@ def user_ratings(train: Ratings, user: int) -> tuple[np.ndarray, np.ndarray]:
 
 # --- scores, recommendations, explanations ------------------------------------------------------
 
+def _lookup(known_ids: np.ndarray, wanted) -> np.ndarray:
+    """Positions of ``wanted`` ids (scalar or sequence; numbers or text) in ``known_ids``, -1 where
+    absent. Numeric ids match their text form ("7" finds 7); text ids match exactly."""
+    wanted = pd.Series(np.atleast_1d(np.asarray(wanted, dtype=object)))
+    if known_ids.dtype.kind in "iuf":
+        numbers = pd.to_numeric(wanted, errors="coerce").to_numpy(dtype=np.float64)
+        return pd.Index(known_ids).get_indexer(numbers).astype(np.int64)
+    return pd.Index(np.asarray(known_ids).astype(str)).get_indexer(wanted.astype(str)).astype(np.int64)
+
+
 def item_codes(model: SGDFactorizer, ids) -> np.ndarray:
-    """Codes of original item ids (an array), -1 for ids the model does not know."""
-    return np.atleast_1d(_codes(pd.Index(model.item_ids_), np.atleast_1d(np.asarray(ids, dtype=object))))
+    """Codes of original item ids (a scalar or sequence), -1 for ids the model does not know."""
+    return _lookup(model.item_ids_, ids)
 
 
 def user_code(model: SGDFactorizer, user) -> int:
     """The code of one original user id, -1 when the model does not know it."""
-    return int(_codes(pd.Index(model.user_ids_), user))
+    return int(_lookup(model.user_ids_, [user])[0])
 
 
 def training_counts(model: SGDFactorizer) -> np.ndarray:

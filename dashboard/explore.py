@@ -1,0 +1,200 @@
+"""What the Explore page works on: a fitted model with its training and test ratings and item titles,
+taken from a run of this session or from an uploaded model file; and the tables and figures it shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from mfcore import Ratings, SGDFactorizer, random_split
+from mfcore import explore
+from mfcore.persist import ModelBundle, load_bundle, model_bytes
+
+MAP_POINTS = 5000  # the most-rated users or items drawn on a map
+
+
+@dataclass
+class Subject:
+    """A fitted ``model`` and what Explore shows beside it: the ``train`` ratings (their values are NaN
+    when a model file did not bundle them, ``has_values`` False), the ``test`` ratings or None,
+    ``info`` (title and genres per item code) and ``stats`` (ratings count and mean per item code)."""
+
+    key: str
+    label: str
+    model: SGDFactorizer
+    train: Ratings
+    test: Ratings | None
+    info: pd.DataFrame
+    has_values: bool
+
+    @property
+    def titles(self) -> np.ndarray:
+        return self.info["title"].to_numpy()
+
+    @property
+    def stats(self) -> pd.DataFrame:
+        return explore.item_stats(self.train)
+
+
+def run_split(run, ratings: Ratings) -> tuple[Ratings, Ratings]:
+    """The train/test split a Train run used: the same random split of the same ratings."""
+    return random_split(ratings, run.settings["test"], seed=run.settings["seed"])
+
+
+def from_run(run, ratings: Ratings) -> Subject:
+    """The subject of a Train run trained on ``ratings`` (the session's dataset)."""
+    train, test = run_split(run, ratings)
+    info = explore.item_info(run.model.item_ids_, explore.ratings_items(ratings))
+    return Subject(f"run-{run.number}-{id(run.model)}", run.label, run.model, train,
+                   test if len(test) else None, info, True)
+
+
+def run_file(run, ratings: Ratings) -> bytes:
+    """The model file of a Train run, bundling its training and test ratings and the item titles."""
+    train, test = run_split(run, ratings)
+    return model_bytes(run.model, train, test if len(test) else None, explore.ratings_items(ratings))
+
+
+def read_upload(raw: bytes) -> tuple[str, ModelBundle]:
+    """The sha256 of an uploaded model file and its bundle; raises ``ModelFileError``."""
+    return hashlib.sha256(raw).hexdigest(), load_bundle(raw)
+
+
+def from_bundle(name: str, sha256: str, bundle: ModelBundle) -> Subject:
+    """The subject of a loaded model file; without bundled training ratings, the rated pairs with
+    NaN values stand in for them."""
+    model = bundle.model
+    train = bundle.train
+    if train is None:
+        users, items = model.rated_pairs()
+        train = Ratings(users=users, items=items, values=np.full(len(users), np.nan, np.float32),
+                        user_ids=model.user_ids_, item_ids=model.item_ids_, scale=model.scale_)
+    info = explore.item_info(model.item_ids_, bundle.items)
+    return Subject(f"file-{sha256}", name, model, train, bundle.test, info, bundle.train is not None)
+
+
+# --- tables -----------------------------------------------------------------------------------------
+
+def _because(subject: Subject, parts: dict) -> str:
+    titles = subject.titles
+    if subject.has_values:
+        return "; ".join(f"{titles[code]} ({rating:g}★, cos {cosine:.2f})"
+                         for code, rating, cosine in parts["because"])
+    return "; ".join(f"{titles[code]} (cos {cosine:.2f})" for code, _, cosine in parts["because"])
+
+
+def recommendations(subject: Subject, p: np.ndarray, bu: float, rated: np.ndarray,
+                    rated_values: np.ndarray, n: int) -> pd.DataFrame:
+    """Top-``n`` items for factors ``p`` and bias ``bu``, leaving out ``rated`` (codes): title,
+    genres, predicted score (clipped to the scale), its parts and the explanation."""
+    model = subject.model
+    scores = explore.recommend_scores(model, p, bu)
+    rows = []
+    for rank, code in enumerate(explore.top_items(model, scores, rated, n), 1):
+        parts = explore.explain(model, p, bu, code, rated, rated_values)
+        rows.append({"rank": rank, "title": subject.titles[code], "genres": subject.info["genres"].iat[code],
+                     "predicted": float(np.clip(parts["score"], *model.scale_)),
+                     "μ + b_u + b_i": parts["mean"] + parts["user_bias"] + parts["item_bias"],
+                     "p_u · q_i": parts["dot"], "because you rated": _because(subject, parts)})
+    return pd.DataFrame(rows, columns=["rank", "title", "genres", "predicted", "μ + b_u + b_i", "p_u · q_i",
+                                       "because you rated"])
+
+
+def rated_table(subject: Subject, items: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    """Items (codes) a user rated, with title, genres and rating."""
+    return pd.DataFrame({"title": subject.titles[items], "genres": subject.info["genres"].to_numpy()[items],
+                         "rating": values})
+
+
+def explanation_sentence(table: pd.DataFrame) -> str:
+    """How much of the top recommendation's score the biases and the dot product make."""
+    if table.empty:
+        return "No item is left to recommend."
+    top = table.iloc[0]
+    return (f"The top recommendation, {top['title']}, scores {top['μ + b_u + b_i'] + top['p_u · q_i']:.2f} "
+            f"before clipping: {top['μ + b_u + b_i']:.2f} from the mean and biases and "
+            f"{top['p_u · q_i']:+.2f} from the factor dot product.")
+
+
+# --- maps -------------------------------------------------------------------------------------------
+
+def map_points(subject: Subject, kind: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """Codes drawn on the ``kind`` ("items" or "users") map (the ``MAP_POINTS`` most rated ones with a
+    training rating), their 2-D PCA coordinates and the variance share the two axes keep."""
+    codes = subject.train.items if kind == "items" else subject.train.users
+    size = subject.train.n_items if kind == "items" else subject.train.n_users
+    counts = np.bincount(codes, minlength=size)
+    chosen = np.flatnonzero(counts > 0)
+    if len(chosen) > MAP_POINTS:
+        chosen = np.sort(chosen[np.argsort(-counts[chosen], kind="stable")[:MAP_POINTS]])
+    factors = subject.model.Q_ if kind == "items" else subject.model.P_
+    coords, share = explore.project_2d(factors[chosen])
+    return chosen, coords, share
+
+
+def colour_values(subject: Subject, kind: str, colour: str, codes: np.ndarray) -> np.ndarray:
+    """The value each point is coloured by: ``ratings`` (count), ``mean rating`` or ``genre`` (the
+    first listed genre; items only)."""
+    column = subject.train.items if kind == "items" else subject.train.users
+    size = subject.train.n_items if kind == "items" else subject.train.n_users
+    counts = np.bincount(column, minlength=size)
+    if colour == "ratings":
+        return counts[codes]
+    if colour == "mean rating":
+        sums = np.bincount(column, weights=subject.train.values, minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (sums / counts)[codes]
+    first = subject.info["genres"].str.split("|").str[0].replace("", "(none)")
+    return first.to_numpy()[codes]
+
+
+def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colour_name: str,
+               highlight: list[int], share: float, kind: str) -> go.Figure:
+    """Scatter of the 2-D projection with labels and colour values on hover; every point's
+    ``customdata`` is its position in ``labels`` (what a selection reports); points at positions
+    ``highlight`` are ringed and named."""
+    figure = go.Figure()
+    positions = np.arange(len(labels))
+    if colour.dtype.kind in "fiu":
+        log_scale = colour_name == "ratings"
+        shown = np.log10(np.maximum(colour, 1)) if log_scale else colour
+        hover = [f"{label}<br>{colour_name} {value:.3g}" for label, value in zip(labels, colour)]
+        figure.add_trace(go.Scattergl(
+            x=coords[:, 0], y=coords[:, 1], mode="markers", text=hover, customdata=positions,
+            hovertemplate="%{text}<extra></extra>", showlegend=False,
+            marker=dict(size=6, color=shown, colorscale="Viridis", showscale=True, opacity=0.75,
+                        colorbar=dict(title="log10 ratings" if log_scale else colour_name))))
+    else:
+        for group in pd.unique(colour):
+            rows = np.flatnonzero(colour == group)
+            figure.add_trace(go.Scattergl(x=coords[rows, 0], y=coords[rows, 1], mode="markers",
+                                          name=str(group), text=labels[rows], customdata=rows,
+                                          hovertemplate="%{text}<extra>" + str(group) + "</extra>",
+                                          marker=dict(size=6, opacity=0.75)))
+    if highlight:
+        figure.add_trace(go.Scatter(x=coords[highlight, 0], y=coords[highlight, 1], mode="markers+text",
+                                    text=labels[highlight], textposition="top center", name="selected",
+                                    customdata=positions[highlight], hoverinfo="skip",
+                                    marker=dict(size=14, color="rgba(0,0,0,0)",
+                                                line=dict(color="crimson", width=2))))
+    figure.update_layout(height=560, margin=dict(t=40, b=40, l=40, r=20),
+                         title=f"{kind.capitalize()} factors, PCA: the two axes keep {share:.0%} of the variance",
+                         xaxis_title="first principal axis", yaxis_title="second principal axis")
+    return figure
+
+
+def nearest_users(model: SGDFactorizer, user: int, n: int = 10) -> pd.DataFrame:
+    """The ``n`` users nearest to user code ``user`` by cosine of user factors."""
+    norms = np.linalg.norm(model.P_, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosine = (model.P_ @ model.P_[user]) / (norms * norms[user])
+    cosine = np.where(norms > 0, cosine, -np.inf)
+    cosine[user] = -np.inf
+    n = int(min(n, np.isfinite(cosine).sum()))
+    top = np.argsort(-cosine, kind="stable")[:n]
+    return pd.DataFrame({"user": model.user_ids_[top], "cosine": cosine[top]})
