@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from mfcore import Ratings, SGDFactorizer, random_split
-from mfcore import explore
+from mfcore import Ratings, SGDFactorizer, explore, random_split
 from mfcore.persist import ModelBundle, load_bundle, model_bytes
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
@@ -167,22 +166,22 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
         figure.add_trace(go.Scattergl(
             x=coords[:, 0], y=coords[:, 1], mode="markers", text=hover, customdata=positions,
             hovertemplate="%{text}<extra></extra>", showlegend=False,
-            marker=dict(size=6, color=shown, colorscale="Viridis", showscale=True, opacity=0.75,
-                        colorbar=dict(title="log10 ratings" if log_scale else colour_name))))
+            marker={"size": 6, "color": shown, "colorscale": "Viridis", "showscale": True, "opacity": 0.75,
+                        "colorbar": {"title": "log10 ratings" if log_scale else colour_name}}))
     else:
         for group in pd.unique(colour):
             rows = np.flatnonzero(colour == group)
             figure.add_trace(go.Scattergl(x=coords[rows, 0], y=coords[rows, 1], mode="markers",
                                           name=str(group), text=labels[rows], customdata=rows,
                                           hovertemplate="%{text}<extra>" + str(group) + "</extra>",
-                                          marker=dict(size=6, opacity=0.75)))
+                                          marker={"size": 6, "opacity": 0.75}))
     if highlight:
         figure.add_trace(go.Scatter(x=coords[highlight, 0], y=coords[highlight, 1], mode="markers+text",
                                     text=labels[highlight], textposition="top center", name="selected",
                                     customdata=positions[highlight], hoverinfo="skip",
-                                    marker=dict(size=14, color="rgba(0,0,0,0)",
-                                                line=dict(color="crimson", width=2))))
-    figure.update_layout(height=560, margin=dict(t=40, b=40, l=40, r=20),
+                                    marker={"size": 14, "color": "rgba(0,0,0,0)",
+                                                "line": {"color": "crimson", "width": 2}}))
+    figure.update_layout(height=560, margin={"t": 40, "b": 40, "l": 40, "r": 20},
                          title=f"{kind.capitalize()} factors, PCA: the two axes keep {share:.0%} of the variance",
                          xaxis_title="first principal axis", yaxis_title="second principal axis")
     return figure

@@ -17,9 +17,22 @@ from . import metrics
 from .data import Ratings
 from .model import SGDFactorizer
 
-__all__ = ["ratings_items", "item_info", "read_movielens_items", "FoldedUser", "fold_in", "recommend_scores",
-           "top_items", "similar_items", "explain", "project_2d", "ranking_table", "ranking_reading",
-           "item_stats", "user_ratings"]
+__all__ = [
+    "FoldedUser",
+    "explain",
+    "fold_in",
+    "item_info",
+    "item_stats",
+    "project_2d",
+    "ranking_reading",
+    "ranking_table",
+    "ratings_items",
+    "read_movielens_items",
+    "recommend_scores",
+    "similar_items",
+    "top_items",
+    "user_ratings",
+]
 
 
 # --- item titles ---------------------------------------------------------------------------------

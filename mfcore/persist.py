@@ -33,7 +33,7 @@ import pandas as pd
 from .data import Ratings
 from .model import EpochResult, SGDFactorizer
 
-__all__ = ["ModelFileError", "ModelBundle", "save_model", "load_model", "load_bundle", "model_bytes"]
+__all__ = ["ModelBundle", "ModelFileError", "load_bundle", "load_model", "model_bytes", "save_model"]
 
 FORMAT = "mfcore-model"
 VERSION = 1

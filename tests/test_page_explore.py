@@ -3,9 +3,9 @@ with explanations, similar items, maps, ranking metrics and folded-in ratings; b
 
 import numpy as np
 import pytest
+from apptest_helpers import ROOT, TOY, no_exception
 from streamlit.testing.v1 import AppTest
 
-from apptest_helpers import ROOT, TOY, no_exception
 from dashboard import data
 from dashboard.runs import Run
 from mfcore import SGDFactorizer, load_ratings, random_split
