@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from mfcore import Ratings, SGDFactorizer, explore, random_split
+from mfcore import Ratings, SGDFactorizer, explore
 from mfcore.persist import ModelBundle, load_bundle, model_bytes
+
+from . import training
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
 
@@ -41,8 +43,8 @@ class Subject:
 
 
 def run_split(run, ratings: Ratings) -> tuple[Ratings, Ratings]:
-    """The train/test split a Train run used: the same random split of the same ratings."""
-    return random_split(ratings, run.settings["test"], seed=run.settings["seed"])
+    """The train/test split a Train run used: the run driver's split of the same ratings."""
+    return training.split(ratings, run.settings)
 
 
 def from_run(run, ratings: Ratings) -> Subject:

@@ -6,31 +6,40 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
-from . import explore
-from .persist import load_bundle
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not an integer >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not an integer >= 1")
+    return value
 
 
-def add_commands(commands, positive_int) -> None:
-    """Add both subparsers to ``commands``; each sets ``args.run`` to its handler."""
-    recommend = commands.add_parser("recommend", help="top-N items for a user of a saved model")
-    recommend.add_argument("model", help="model file written by SGDFactorizer.save (.npz)")
-    recommend.add_argument("--user", required=True, help="the user's id as in the rating file")
-    recommend.add_argument("-n", type=positive_int, default=10, help="how many items")
-    recommend.add_argument("--json", action="store_true", help="print JSON lines")
-    similar = commands.add_parser("similar", help="items nearest to an item by cosine of factors")
-    similar.add_argument("model", help="model file written by SGDFactorizer.save (.npz)")
-    similar.add_argument("--item", required=True, help="the item's id as in the rating file")
-    similar.add_argument("-n", type=positive_int, default=10, help="how many items")
-    similar.add_argument("--min-ratings", type=int, default=0,
-                         help="only items with at least this many training ratings")
-    similar.add_argument("--json", action="store_true", help="print JSON lines")
-    recommend.set_defaults(run=_recommend)
-    similar.set_defaults(run=_similar)
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="model file written by SGDFactorizer.save or downloaded from Train (.npz)")
+    parser.add_argument("-n", type=_count, default=10, help="how many items (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print JSON lines")
+
+
+def recommend_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--user", required=True, help="the user's id as in the rating file")
+
+
+def similar_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--item", required=True, help="the item's id as in the rating file")
+    parser.add_argument("--min-ratings", type=int, default=0,
+                        help="only items with at least this many training ratings (default: 0)")
 
 
 def _titles(bundle):
+    from . import explore
     return explore.item_info(bundle.model.item_ids_, bundle.items)["title"].to_numpy()
 
 
@@ -38,16 +47,18 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _recommend(args) -> None:
+def recommend(args) -> None:
+    """Print the ``-n`` items with the highest predicted rating that the user did not rate."""
+    from . import explore
+    from .persist import load_bundle
     bundle = load_bundle(args.model)
     model = bundle.model
     user = explore.user_code(model, args.user)
     if user < 0:
         raise ValueError(f"user {args.user!r} is not in the model ({len(model.user_ids_)} users).")
-    rated = model.rated_pairs()
-    seen = rated[1][rated[0] == user]
+    rated_users, rated_items = model.rated_pairs()
     scores = explore.recommend_scores(model, model.P_[user], float(model.bu_[user]))
-    top = explore.top_items(model, scores, seen, args.n)
+    top = explore.top_items(model, scores, rated_items[rated_users == user], args.n)
     titles = _titles(bundle)
     low, high = model.scale_
     for rank, code in enumerate(top, 1):
@@ -56,7 +67,10 @@ def _recommend(args) -> None:
         print(json.dumps(row) if args.json else f"{rank:3d}  {score:.3f}  {titles[code]}", flush=True)
 
 
-def _similar(args) -> None:
+def similar(args) -> None:
+    """Print the ``-n`` items nearest to the item by cosine of item factors."""
+    from . import explore
+    from .persist import load_bundle
     bundle = load_bundle(args.model)
     model = bundle.model
     code = int(explore.item_codes(model, [args.item])[0])
@@ -65,8 +79,8 @@ def _similar(args) -> None:
     titles = _titles(bundle)
     if not args.json:
         print(f"items nearest to {titles[code]} (cosine of item factors)", flush=True)
-    for rank, (other, cosine) in enumerate(explore.similar_items(model, code, args.n, args.min_ratings)
-                                           .itertuples(index=False), 1):
+    nearest = explore.similar_items(model, code, args.n, args.min_ratings)
+    for rank, (other, cosine) in enumerate(nearest.itertuples(index=False), 1):
         row = {"rank": rank, "item": _plain(model.item_ids_[other]), "title": titles[other],
                "cosine": float(cosine)}
         print(json.dumps(row) if args.json else f"{rank:3d}  {cosine:.3f}  {titles[other]}", flush=True)

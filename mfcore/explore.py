@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import metrics
 from .data import Ratings
-from .model import SGDFactorizer
+from .model import SGDFactorizer, check_is_fitted
 
 __all__ = [
     "FoldedUser",
@@ -144,7 +144,7 @@ def fold_in(model: SGDFactorizer, items, ratings, reg: float | None = None) -> F
     depend on the order of the ratings, and the same ratings always give the same recommendations.
     Ratings of items the model does not know are ignored; a repeated item keeps its last rating.
     """
-    model._check_fitted()
+    check_is_fitted(model)
     codes = item_codes(model, items)
     values = np.atleast_1d(np.asarray(ratings, dtype=np.float64))
     if len(codes) != len(values):
@@ -198,7 +198,7 @@ def similar_items(model: SGDFactorizer, item: int, n: int = 10, min_ratings: int
     r"""The ``n`` items nearest to item code ``item`` by cosine similarity of item factors,
     :math:`\cos(q_i, q_j) = q_i^\top q_j / (\lVert q_i \rVert \lVert q_j \rVert)`, among items with at
     least ``min_ratings`` training ratings (the item itself excluded). Columns ``code``, ``cosine``."""
-    model._check_fitted()
+    check_is_fitted(model)
     counts = training_counts(model)
     unit = _unit_rows(model.Q_.astype(np.float64))
     cosine = unit @ unit[item]

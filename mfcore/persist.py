@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Ratings
-from .model import EpochResult, SGDFactorizer
+from .model import EpochResult, SGDFactorizer, check_is_fitted
 
 __all__ = ["ModelBundle", "ModelFileError", "load_bundle", "load_model", "model_bytes", "save_model"]
 
@@ -68,7 +68,7 @@ def _json_default(value):
 
 def _arrays(model: SGDFactorizer, train: Ratings | None, test: Ratings | None,
             items: pd.DataFrame | None) -> dict:
-    model._check_fitted()
+    check_is_fitted(model)
     n_users, n_items = len(model.user_ids_), len(model.item_ids_)
     for name, bundled in (("train", train), ("test", test)):
         if bundled is not None and (bundled.n_users, bundled.n_items) != (n_users, n_items):

@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, settings
+from dashboard import charts, data, settings, training
 from dashboard.docs import engine_notes
-from mfcore import ENGINES, random_split
+from mfcore import ENGINES
 from mfcore.bench import max_factor_difference, time_engines
 
 AGREEMENT_TOLERANCE = 1e-4
@@ -22,8 +22,8 @@ st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings. Learning
 with st.form("speed_form"):
     engines = st.multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
     row = st.columns(3)
-    k = row[0].slider("Factors K", *settings.LIMITS["k"], value=chosen["k"], key="speed_k")
-    epochs = row[1].slider("Epochs to time", 1, 20, value=min(chosen["epochs"], 3), key="speed_epochs")
+    k = settings.widget(row[0], "n_factors", key="speed_k", value=chosen["n_factors"])
+    epochs = row[1].slider("Epochs to time", 1, 20, value=min(chosen["n_epochs"], 3), key="speed_epochs")
     budget = row[2].number_input("Time budget per engine (s)", 0.1, 60.0, value=3.0, step=0.5,
                                  key="speed_budget")
     submitted = st.form_submit_button("Time engines", type="primary")
@@ -33,7 +33,7 @@ if submitted:
         st.error("Pick at least one engine to time.")
     else:
         params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
-        train, test = random_split(dataset.ratings, chosen["test"], seed=chosen["seed"])
+        train, test = training.split(dataset.ratings, chosen)
         progress = st.progress(0.0, text="starting")
         done = []
 

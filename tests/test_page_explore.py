@@ -11,8 +11,8 @@ from dashboard.runs import Run
 from mfcore import SGDFactorizer, load_ratings, random_split
 from mfcore.persist import model_bytes
 
-SETTINGS = {"k": 6, "lr": 0.01, "reg": 0.05, "epochs": 5, "engine": "numba", "test": 0.2, "seed": 0,
-            "bias": True}
+SETTINGS = {"n_factors": 6, "lr": 0.01, "reg": 0.05, "n_epochs": 5, "engine": "numba", "test_size": 0.2,
+            "seed": 0, "biased": True}
 
 
 def explore_page() -> AppTest:
@@ -22,7 +22,7 @@ def explore_page() -> AppTest:
 def with_toy_run(app: AppTest):
     """The session holds the toy dataset and one finished Train run on it (as Train leaves them)."""
     dataset = data.load("toy.csv", "toy.csv", TOY)
-    train, test = random_split(dataset.ratings, SETTINGS["test"], seed=SETTINGS["seed"])
+    train, test = random_split(dataset.ratings, SETTINGS["test_size"], seed=SETTINGS["seed"])
     model = SGDFactorizer(n_factors=6, n_epochs=5, lr=0.01).fit(train, test)
     app.session_state["dataset"] = dataset
     app.session_state["runs"] = [Run(1, dict(SETTINGS), dataset.name, dataset.path, model, test,
