@@ -38,9 +38,12 @@ __all__ = [
 # --- item titles ---------------------------------------------------------------------------------
 
 def ratings_items(ratings: Ratings) -> pd.DataFrame | None:
-    """The item metadata (``title``, ``genres``, indexed by item id) loaded with ``ratings``, if any."""
-    items = getattr(ratings, "items", None)
-    return items if isinstance(items, pd.DataFrame) else None
+    """The item metadata loaded with ``ratings`` (``Ratings.item_info``: one row per item code, empty
+    text where unknown), as a DataFrame of ``title`` and ``genres`` indexed by item id; None without."""
+    info = getattr(ratings, "item_info", None)
+    if not isinstance(info, pd.DataFrame) or "title" not in info:
+        return None
+    return info.replace("", np.nan).set_axis(pd.Index(ratings.item_ids, name="item"))
 
 
 def item_info(item_ids: np.ndarray, items: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -253,7 +253,7 @@ class SGDFactorizer:
         save_model(self, path)
 
     @classmethod
-    def load(cls, path) -> "SGDFactorizer":
+    def load(cls, path) -> SGDFactorizer:
         """Read a model written by :meth:`save`; raises :class:`mfcore.persist.ModelFileError`."""
         from .persist import load_model
         return load_model(path)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, data, runs, settings, training
+from dashboard import charts, data, explore, runs, settings, training
 from mfcore import SGDFactorizer
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.model import is_fitted
@@ -83,7 +83,7 @@ if runs.all_runs():
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
     downloadable = [run for run in runs.all_runs() if is_fitted(run.model)]
-    cells = st.columns(4)
+    cells = st.columns(5)
     cells[0].download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),
                              file_name="run_history.csv", mime="text/csv", on_click="ignore")
     if downloadable:
@@ -102,5 +102,10 @@ if runs.all_runs():
         cells[3].download_button(f"Python script for {chosen_run.label}", snippet,
                                  file_name=f"reproduce_run{chosen_run.number}.py", mime="text/x-python",
                                  on_click="ignore")
+        if chosen_run.dataset == dataset.name:
+            cells[4].download_button(f"Model of {chosen_run.label} (.npz, opens on Explore)",
+                                     lambda: explore.run_file(chosen_run, dataset.ratings),
+                                     file_name=f"model_run{chosen_run.number}.npz",
+                                     mime="application/octet-stream", on_click="ignore")
         with st.expander(f"Python that reproduces {chosen_run.label}"):
             st.code(snippet, language="python")

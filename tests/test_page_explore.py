@@ -7,9 +7,10 @@ from apptest_helpers import ROOT, TOY, no_exception
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
+from dashboard import explore as explore_view
 from dashboard.runs import Run
 from mfcore import SGDFactorizer, load_ratings, random_split
-from mfcore.persist import model_bytes
+from mfcore.persist import load_bundle, model_bytes
 
 SETTINGS = {"n_factors": 6, "lr": 0.01, "reg": 0.05, "n_epochs": 5, "engine": "numba", "test_size": 0.2,
             "seed": 0, "biased": True}
@@ -91,3 +92,13 @@ def test_an_uploaded_model_file_opens_and_a_bad_one_is_refused():
     no_exception(app)
     assert len(app.error) == 1 and "cut.npz" in app.error[0].value and "truncated" in app.error[0].value
     assert "K = 4" in app.caption[1].value  # the model opened before is kept
+
+
+def test_the_model_file_of_a_train_run_reopens_the_same_model():
+    app, model, train, test = with_toy_run(explore_page())
+    run, dataset = app.session_state["runs"][0], app.session_state["dataset"]
+    bundle = load_bundle(explore_view.run_file(run, dataset.ratings))
+    users = np.repeat(model.user_ids_, len(model.item_ids_))
+    items = np.tile(model.item_ids_, len(model.user_ids_))
+    assert np.array_equal(bundle.model.predict(users, items), model.predict(users, items))
+    assert np.array_equal(bundle.train.values, train.values) and np.array_equal(bundle.test.users, test.users)
