@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
 from mfcore import Ratings, SGDFactorizer, explore
 from mfcore.persist import ModelBundle, load_bundle, model_bytes
@@ -17,6 +18,13 @@ from mfcore.persist import ModelBundle, load_bundle, model_bytes
 from . import training
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
+RECOMMENDATION_COLUMNS = {
+    "rank": st.column_config.NumberColumn(width="small"),
+    "title": st.column_config.TextColumn(width="medium"),
+    **{name: st.column_config.NumberColumn(format="%.3f", width="small")
+       for name in ("predicted", "μ + b_u + b_i", "p_u · q_i")},
+    "because you rated": st.column_config.TextColumn(width="large"),
+}
 
 
 @dataclass
@@ -82,11 +90,14 @@ def from_bundle(name: str, sha256: str, bundle: ModelBundle) -> Subject:
 # --- tables -----------------------------------------------------------------------------------------
 
 def _because(subject: Subject, parts: dict) -> str:
+    """The rated items nearest to a recommendation, those with a positive cosine only."""
+    near = [(code, rating, cosine) for code, rating, cosine in parts["because"] if cosine > 0]
+    if not near:
+        return "(no rated item points the same way)"
     titles = subject.titles
     if subject.has_values:
-        return "; ".join(f"{titles[code]} ({rating:g}★, cos {cosine:.2f})"
-                         for code, rating, cosine in parts["because"])
-    return "; ".join(f"{titles[code]} (cos {cosine:.2f})" for code, _, cosine in parts["because"])
+        return "; ".join(f"{titles[code]} ({rating:g}★, cos {cosine:.2f})" for code, rating, cosine in near)
+    return "; ".join(f"{titles[code]} (cos {cosine:.2f})" for code, _, cosine in near)
 
 
 def recommendations(subject: Subject, p: np.ndarray, bu: float, rated: np.ndarray,
@@ -102,14 +113,20 @@ def recommendations(subject: Subject, p: np.ndarray, bu: float, rated: np.ndarra
                      "predicted": float(np.clip(parts["score"], *model.scale_)),
                      "μ + b_u + b_i": parts["mean"] + parts["user_bias"] + parts["item_bias"],
                      "p_u · q_i": parts["dot"], "because you rated": _because(subject, parts)})
-    return pd.DataFrame(rows, columns=["rank", "title", "genres", "predicted", "μ + b_u + b_i", "p_u · q_i",
-                                       "because you rated"])
+    table = pd.DataFrame(rows, columns=["rank", "title", "genres", "predicted", "μ + b_u + b_i", "p_u · q_i",
+                                        "because you rated"])
+    return _without_empty_genres(subject, table)
 
 
 def rated_table(subject: Subject, items: np.ndarray, values: np.ndarray) -> pd.DataFrame:
-    """Items (codes) a user rated, with title, genres and rating."""
-    return pd.DataFrame({"title": subject.titles[items], "genres": subject.info["genres"].to_numpy()[items],
-                         "rating": values})
+    """Items (codes) a user rated, with title, genres (when the data has them) and rating."""
+    table = pd.DataFrame({"title": subject.titles[items], "genres": subject.info["genres"].to_numpy()[items],
+                          "rating": values})
+    return _without_empty_genres(subject, table)
+
+
+def _without_empty_genres(subject: Subject, table: pd.DataFrame) -> pd.DataFrame:
+    return table if (subject.info["genres"] != "").any() else table.drop(columns="genres")
 
 
 def explanation_sentence(table: pd.DataFrame) -> str:
@@ -184,7 +201,7 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
                                     marker={"size": 14, "color": "rgba(0,0,0,0)",
                                                 "line": {"color": "crimson", "width": 2}}))
     figure.update_layout(height=560, margin={"t": 40, "b": 40, "l": 40, "r": 20},
-                         title=f"{kind.capitalize()} factors, PCA: the two axes keep {share:.0%} of the variance",
+                         title=f"{kind[:-1].capitalize()} factors, PCA: the two axes keep {share:.0%} of the variance",
                          xaxis_title="first principal axis", yaxis_title="second principal axis")
     return figure
 

@@ -71,17 +71,15 @@ with tabs[0]:
     rated, values = explore.user_ratings(subject.train, user_position)
     table = view.recommendations(subject, model.P_[user_position], float(model.bu_[user_position]),
                                  rated, values, n)
-    history, recommended = st.columns([2, 3])
+    history, recommended = st.columns([1, 2])
     history.subheader(f"Rated by user {user_ids[user_position]}")
     history.caption(f"{len(rated)} training ratings, highest first.")
-    history.dataframe(view.rated_table(subject, rated, values), hide_index=True, key="explore_rated",
-                      height=420)
+    history.dataframe(view.rated_table(subject, rated, values), hide_index=True, key="explore_rated")
     recommended.subheader(f"Top {len(table)} for user {user_ids[user_position]}")
     recommended.caption("Items they did not rate, by predicted rating = μ + b_u + b_i + p_u · q_i; "
                         "'because you rated' lists their rated items nearest in factor space (cosine).")
-    recommended.dataframe(table, hide_index=True, key="explore_recommendations", height=420,
-                          column_config={name: st.column_config.NumberColumn(format="%.3f") for name in
-                                         ("predicted", "μ + b_u + b_i", "p_u · q_i")})
+    recommended.dataframe(table, hide_index=True, key="explore_recommendations",
+                          column_config=view.RECOMMENDATION_COLUMNS)
     recommended.caption(view.explanation_sentence(table))
 
 with tabs[1]:
@@ -191,21 +189,20 @@ with tabs[4]:
     if ratings:
         codes = np.array(list(ratings), dtype=np.int64)
         mine_table = view.rated_table(subject, codes, np.array(list(ratings.values()), np.float32))
-        left, right = st.columns([2, 3])
-        left.subheader("Your ratings")
+        st.subheader("Your ratings")
+        left, right = st.columns([2, 1])
         left.dataframe(mine_table, hide_index=True, key="explore_mine_table")
-        if left.button("Clear my ratings", key="explore_clear"):
+        if right.button("Clear my ratings", key="explore_clear"):
             ratings.clear()
             st.rerun()
         start = time.perf_counter()
         folded = explore.fold_in(model, model.item_ids_[codes], list(ratings.values()))
         table = view.recommendations(subject, folded.p, folded.bu, folded.items, folded.ratings, 10)
         seconds = time.perf_counter() - start
-        right.subheader("Recommended for you")
-        right.dataframe(table, hide_index=True, key="explore_mine_recommendations",
-                        column_config={name: st.column_config.NumberColumn(format="%.3f") for name in
-                                       ("predicted", "μ + b_u + b_i", "p_u · q_i")})
-        right.caption(f"Folded in {len(ratings)} rating{'s' if len(ratings) != 1 else ''} and ranked "
+        st.subheader("Recommended for you")
+        st.dataframe(table, hide_index=True, key="explore_mine_recommendations",
+                     column_config=view.RECOMMENDATION_COLUMNS)
+        st.caption(f"Folded in {len(ratings)} rating{'s' if len(ratings) != 1 else ''} and ranked "
                       f"{len(trained):,} items in {seconds * 1000:.0f} ms; your bias b_u = {folded.bu:+.2f}. "
                       + view.explanation_sentence(table))
     else:
