@@ -106,6 +106,11 @@ def item_codes(model: SGDFactorizer, ids) -> np.ndarray:
     return _lookup(model.item_ids_, ids)
 
 
+def user_codes(model: SGDFactorizer, ids) -> np.ndarray:
+    """Codes of original user ids (a scalar or sequence), -1 for ids the model does not know."""
+    return _lookup(model.user_ids_, ids)
+
+
 def user_code(model: SGDFactorizer, user) -> int:
     """The code of one original user id, -1 when the model does not know it."""
     return int(_lookup(model.user_ids_, [user])[0])

@@ -109,34 +109,36 @@ with tabs[2]:
     colour = right.radio("Colour by", colours, horizontal=True, key="explore_map_colour")
     codes, coords, share = view.map_points(subject, kind)
     labels = titles[codes] if kind == "items" else np.array([f"user {u}" for u in model.user_ids_[codes]])
-    selected_key = f"explore_map_selected_{kind}"
+    pick_key, clicked_key = f"explore_map_pick_{kind}", f"explore_map_clicked_{kind}"
     event = st.session_state.get(f"explore_map_{kind}")
     points = event.selection.points if event is not None and event.selection else []
     if points and points[0].get("customdata") is not None:
-        st.session_state[selected_key] = int(codes[int(np.ravel(points[0]["customdata"])[0])])
-    selected = st.session_state.get(selected_key)
-    if selected is not None and selected not in codes:
-        selected = None
+        clicked = int(codes[int(np.ravel(points[0]["customdata"])[0])])
+        if clicked != st.session_state.get(clicked_key):  # a new click picks; an old one is not re-applied
+            st.session_state[clicked_key] = st.session_state[pick_key] = clicked
+    order = codes[np.argsort(labels, kind="stable")]
+    name_of = dict(zip(codes, labels))
+    selected = st.selectbox("Show the neighbours of (or click a point)", [None, *order.tolist()],
+                            format_func=lambda code: "(nobody)" if code is None else name_of[code], key=pick_key)
     if kind == "items":
         neighbours = explore.similar_items(model, selected, 8) if selected is not None else None
         ringed = [] if selected is None else [selected, *neighbours["code"]]
     else:
         neighbours = view.nearest_users(model, selected, 8) if selected is not None else None
-        positions = {uid: code for code, uid in enumerate(model.user_ids_)}
-        ringed = [] if selected is None else [selected, *(positions[u] for u in neighbours["user"])]
+        ringed = [] if selected is None else [selected, *explore.user_codes(model, neighbours["user"])]
     at = {code: index for index, code in enumerate(codes)}
     highlight = [at[code] for code in ringed if code in at]
     figure = view.map_figure(labels, coords, view.colour_values(subject, kind, colour, codes), colour,
                              highlight, share, kind)
     st.plotly_chart(figure, key=f"explore_map_{kind}", on_select="rerun", selection_mode="points")
-    shown = f"the {len(codes):,} most rated" if len(codes) == view.MAP_POINTS else f"all {len(codes):,}"
-    st.caption(f"Each point is one of {shown} {kind} with a training rating, placed by the first two principal "
-               f"axes of its {k_factors} factors; together they keep {share:.0%} of the variance, so "
-               "nearby points are similar but distant ones may still be close in the other "
-               f"{k_factors - 2 if k_factors > 2 else 0} dimensions. Click a point to see its neighbours.")
+    shown = (f"the {len(codes):,} most rated {kind}" if len(codes) == view.MAP_POINTS
+             else f"{len(codes):,} {kind}, every one with a training rating")
+    st.caption(f"Points: {shown}, placed by the first two principal axes of their {k_factors} factors, "
+               f"which keep {share:.0%} of the variance: nearby points are similar, but distant ones may "
+               f"still be close in the other {max(k_factors - 2, 0)} dimensions. Rings mark the picked "
+               "point and its nearest neighbours by cosine of all factors.")
     if selected is not None:
-        name = titles[selected] if kind == "items" else f"user {model.user_ids_[selected]}"
-        st.markdown(f"**Nearest to {name}** (cosine of all {k_factors} factors):")
+        st.markdown(f"**Nearest to {name_of[selected]}** (cosine of all {k_factors} factors):")
         if kind == "items":
             neighbours = view.rated_table(subject, neighbours["code"].to_numpy(),
                                           neighbours["cosine"].to_numpy()).rename(columns={"rating": "cosine"})

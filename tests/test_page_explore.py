@@ -1,6 +1,8 @@
 """AppTest of the Explore page: a Train run or an uploaded model file is explored: recommendations
 with explanations, similar items, maps, ranking metrics and folded-in ratings; bad files are refused."""
 
+import json
+
 import numpy as np
 import pytest
 from apptest_helpers import ROOT, TOY, no_exception
@@ -61,6 +63,17 @@ def test_a_run_is_explored():
     assert list(ranking["ranker"]) == ["model", "popularity", "random"]
     assert ranking["test RMSE"].iloc[0] == pytest.approx(model.evaluate(test)["rmse"])
     assert any("NDCG@10" in m.value for m in app.markdown)
+
+    app.selectbox(key="explore_map_pick_items").set_value(3).run()
+    ringed = next(trace for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
+                  if trace.get("name") == "selected")
+    neighbours = frames(app)[3]
+    assert ringed["text"][0] == model.item_ids_[3] and ringed["text"][1:] == list(neighbours["title"])
+    assert neighbours["cosine"].is_monotonic_decreasing and len(neighbours) == min(8, train.n_items - 1)
+    app.radio(key="explore_map_kind").set_value("users").run()
+    app.selectbox(key="explore_map_pick_users").set_value(0).run()
+    users = frames(app)[3]
+    assert list(users.columns) == ["user", "cosine"] and model.user_ids_[0] not in set(users["user"])
 
     assert "No ratings yet" in app.info[-1].value
     for title, stars in (("Glass Empire (1987)", 5.0), ("Stolen Journey (1976)", 2.0)):
