@@ -2,8 +2,10 @@
 MovieLens 100K (skipped when absent): titles, plausible neighbours, the model against baselines."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mfcore import (
@@ -148,3 +150,14 @@ def test_movielens_ranking_table(movielens):
     winner = "model" if model_row["ndcg@10"] > popular["ndcg@10"] else "popularity"
     assert reading.startswith("The model" if winner == "model" else "Popularity ranks better")
     assert f"{model_row['ndcg@10']:.3f}" in reading and f"{popular['ndcg@10']:.3f}" in reading
+
+
+def test_titles_come_from_the_loaded_item_metadata():
+    """``Ratings.item_info`` (one row per item code, empty text where unknown) gives the titles; an
+    item without one is called by its id."""
+    ratings = SimpleNamespace(item_ids=np.array([10, 20, 30]),
+                              item_info=pd.DataFrame({"title": ["Ten", "", "Thirty"],
+                                                      "genres": ["Drama", "", "Comedy|Drama"]}))
+    info = explore.item_info(ratings.item_ids, explore.ratings_items(ratings))
+    assert list(info["title"]) == ["Ten", "20", "Thirty"] and list(info["genres"]) == ["Drama", "", "Comedy|Drama"]
+    assert explore.ratings_items(SimpleNamespace(item_ids=np.array([1]), item_info=None)) is None
