@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -13,11 +14,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mfcore import Ratings, SGDFactorizer, explore
-from mfcore.persist import ModelBundle, load_bundle, model_bytes
+from mfcore.persist import ModelBundle, model_bytes
 
 from . import training
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
+SELECT_LIMIT = 20_000  # above it, a search box narrows a selectbox's options
+RANKING_USERS = 5000  # ranking metrics on a random sample of at most this many test users
 RECOMMENDATION_COLUMNS = {
     "rank": st.column_config.NumberColumn(width="small"),
     "title": st.column_config.TextColumn(width="medium"),
@@ -41,13 +44,32 @@ class Subject:
     info: pd.DataFrame
     has_values: bool
 
-    @property
+    @cached_property
     def titles(self) -> np.ndarray:
         return self.info["title"].to_numpy()
 
-    @property
+    @cached_property
     def stats(self) -> pd.DataFrame:
         return explore.item_stats(self.train)
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """Training ratings per item code."""
+        return self.stats["ratings"].to_numpy()
+
+
+def remembered(key: str, make) -> Subject:
+    """The session's subject for ``key``, made by ``make()`` only when the key changes (splitting a
+    large dataset again on every rerun would cost seconds)."""
+    kept = st.session_state.get("explore_subject")
+    if kept is None or kept[0] != key:
+        kept = (key, make())
+        st.session_state["explore_subject"] = kept
+    return kept[1]
+
+
+def run_key(run) -> str:
+    return f"run-{run.number}-{id(run.model)}-{len(run.history)}"
 
 
 def run_split(run, ratings: Ratings) -> tuple[Ratings, Ratings]:
@@ -59,7 +81,7 @@ def from_run(run, ratings: Ratings) -> Subject:
     """The subject of a Train run trained on ``ratings`` (the session's dataset)."""
     train, test = run_split(run, ratings)
     info = explore.item_info(run.model.item_ids_, explore.ratings_items(ratings))
-    return Subject(f"run-{run.number}-{id(run.model)}", run.label, run.model, train,
+    return Subject(run_key(run), run.label, run.model, train,
                    test if len(test) else None, info, True)
 
 
@@ -69,9 +91,9 @@ def run_file(run, ratings: Ratings) -> bytes:
     return model_bytes(run.model, train, test if len(test) else None, explore.ratings_items(ratings))
 
 
-def read_upload(raw: bytes) -> tuple[str, ModelBundle]:
-    """The sha256 of an uploaded model file and its bundle; raises ``ModelFileError``."""
-    return hashlib.sha256(raw).hexdigest(), load_bundle(raw)
+def fingerprint(raw: bytes) -> str:
+    """The sha256 of an uploaded file, so that the same upload is read once."""
+    return hashlib.sha256(raw).hexdigest()
 
 
 def from_bundle(name: str, sha256: str, bundle: ModelBundle) -> Subject:
@@ -85,6 +107,23 @@ def from_bundle(name: str, sha256: str, bundle: ModelBundle) -> Subject:
                         user_ids=model.user_ids_, item_ids=model.item_ids_, scale=model.scale_)
     info = explore.item_info(model.item_ids_, bundle.items)
     return Subject(f"file-{sha256}", name, model, train, bundle.test, info, bundle.train is not None)
+
+
+def pick(container, label: str, codes: np.ndarray, names: np.ndarray, key: str):
+    """A code chosen by name: a selectbox searchable by typing when there are at most
+    ``SELECT_LIMIT`` codes; otherwise a search box and a selectbox of the first 100 names containing
+    the text (a selectbox of every one of 100,000s of names would be slow to send). ``names[code]``
+    is the name of ``code``. Returns None while nothing matches."""
+    if len(codes) <= SELECT_LIMIT:
+        return container.selectbox(f"{label} (type to search)", codes, format_func=lambda code: str(names[code]),
+                                   key=key)
+    query = container.text_input(f"{label}: search ({len(codes):,}; type part of the name)", key=f"{key}_query")
+    found = codes[pd.Series(names[codes]).astype(str).str.contains(query, case=False, regex=False).to_numpy()]
+    if not len(found):
+        container.caption(f"No name contains {query!r}.")
+        return None
+    return container.selectbox(f"{label} ({len(found):,} match; the first 100)", found[:100],
+                               format_func=lambda code: str(names[code]), key=key)
 
 
 # --- tables -----------------------------------------------------------------------------------------
@@ -107,7 +146,7 @@ def recommendations(subject: Subject, p: np.ndarray, bu: float, rated: np.ndarra
     model = subject.model
     scores = explore.recommend_scores(model, p, bu)
     rows = []
-    for rank, code in enumerate(explore.top_items(model, scores, rated, n), 1):
+    for rank, code in enumerate(explore.top_items(model, scores, rated, n, subject.counts), 1):
         parts = explore.explain(model, p, bu, code, rated, rated_values)
         rows.append({"rank": rank, "title": subject.titles[code], "genres": subject.info["genres"].iat[code],
                      "predicted": float(np.clip(parts["score"], *model.scale_)),

@@ -184,11 +184,13 @@ def recommend_scores(model: SGDFactorizer, p: np.ndarray, bu: float) -> np.ndarr
     return model.global_mean_ + bu + model.bi_.astype(np.float64) + model.Q_ @ p
 
 
-def top_items(model: SGDFactorizer, scores: np.ndarray, exclude=(), n: int = 10) -> np.ndarray:
+def top_items(model: SGDFactorizer, scores: np.ndarray, exclude=(), n: int = 10,
+              counts: np.ndarray | None = None) -> np.ndarray:
     """Codes of the ``n`` best-scored items, best first, leaving out ``exclude`` (codes) and items the
-    model never trained (they have no factors to rank them by)."""
+    model never trained (they have no factors to rank them by). ``counts`` is
+    :func:`training_counts` when the caller has it already."""
     scores = np.array(scores, dtype=np.float64)
-    scores[training_counts(model) == 0] = -np.inf
+    scores[(training_counts(model) if counts is None else counts) == 0] = -np.inf
     scores[np.asarray(exclude, dtype=np.int64)] = -np.inf
     n = int(min(n, np.isfinite(scores).sum()))
     if n <= 0:
@@ -202,12 +204,14 @@ def _unit_rows(factors: np.ndarray) -> np.ndarray:
     return np.divide(factors, norms, out=np.zeros_like(factors, dtype=np.float64), where=norms > 0)
 
 
-def similar_items(model: SGDFactorizer, item: int, n: int = 10, min_ratings: int = 0) -> pd.DataFrame:
+def similar_items(model: SGDFactorizer, item: int, n: int = 10, min_ratings: int = 0,
+                  counts: np.ndarray | None = None) -> pd.DataFrame:
     r"""The ``n`` items nearest to item code ``item`` by cosine similarity of item factors,
     :math:`\cos(q_i, q_j) = q_i^\top q_j / (\lVert q_i \rVert \lVert q_j \rVert)`, among items with at
-    least ``min_ratings`` training ratings (the item itself excluded). Columns ``code``, ``cosine``."""
+    least ``min_ratings`` training ratings (the item itself excluded). Columns ``code``, ``cosine``.
+    ``counts`` is :func:`training_counts` when the caller has it already."""
     check_is_fitted(model)
-    counts = training_counts(model)
+    counts = training_counts(model) if counts is None else counts
     unit = _unit_rows(model.Q_.astype(np.float64))
     cosine = unit @ unit[item]
     allowed = (counts >= max(min_ratings, 1)) & (np.linalg.norm(model.Q_, axis=1) > 0)
@@ -262,18 +266,20 @@ def project_2d(factors: np.ndarray) -> tuple[np.ndarray, float]:
 # --- ranking metrics against baselines -------------------------------------------------------------
 
 def ranking_table(model: SGDFactorizer, train: Ratings, test: Ratings, k: int = 10,
-                  threshold: float = 4.0, seed: int = 0) -> pd.DataFrame:
+                  threshold: float = 4.0, seed: int = 0, max_users: int | None = None) -> pd.DataFrame:
     """Precision, recall, NDCG, MAP at ``k`` and coverage (see :func:`mfcore.metrics.ranking_metrics`)
     of the model, a popularity baseline (items by training count) and a random one (``seed``), with
-    the test RMSE beside them (the baselines rank without predicting ratings: no RMSE)."""
+    the test RMSE beside them (the baselines rank without predicting ratings: no RMSE). With
+    ``max_users``, all three rank the same random sample (``seed``) of at most that many test users;
+    column ``users`` says how many were evaluated and ``eligible`` how many could have been."""
     rows = []
     for name, scorer in (("model", metrics.model_scorer(model)),
                          ("popularity", metrics.popularity_scorer(train)),
                          ("random", metrics.random_scorer(train.n_items, seed))):
-        result = metrics.ranking_metrics(scorer, train, test, k, threshold)
+        result = metrics.ranking_metrics(scorer, train, test, k, threshold, max_users=max_users, seed=seed)
         rows.append({"ranker": name, **{f"{c}@{k}" if c != "coverage" else c: result[c]
                                         for c in metrics.RANKING_COLUMNS},
-                     "users": result["users"]})
+                     "users": result["users"], "eligible": result["eligible"]})
     table = pd.DataFrame(rows)
     table["test RMSE"] = [model.evaluate(test)["rmse"] if len(test) else float("nan"),
                           float("nan"), float("nan")]

@@ -43,7 +43,7 @@ def random_scorer(n_items: int, seed: int = 0):
 
 
 def ranking_metrics(scorer, train, test, k: int = 10, threshold: float = 4.0,
-                    batch_size: int = 1024) -> dict:
+                    batch_size: int = 1024, max_users: int | None = None, seed: int = 0) -> dict:
     r"""Top-``k`` ranking quality of ``scorer`` (user codes -> a users x items score matrix) on ``test``.
 
     Protocol: every user with at least one relevant test rating (rating >= ``threshold``) gets a list
@@ -56,8 +56,10 @@ def ranking_metrics(scorer, train, test, k: int = 10, threshold: float = 4.0,
     - MAP@k: the mean over users of :math:`\frac1m \sum_r h_r \cdot \text{precision@}r`;
     - coverage: the share of candidate items that appear in at least one user's list.
 
-    Returns a dict with those five numbers (keys ``RANKING_COLUMNS``) and ``users`` (how many were
-    evaluated). All are NaN when no test rating reaches the threshold.
+    ``max_users`` evaluates a uniform random sample (``default_rng(seed)``) of that many of those
+    users instead of all. Returns a dict with those five numbers (keys ``RANKING_COLUMNS``),
+    ``users`` (how many were evaluated) and ``eligible`` (how many had a relevant test rating). All
+    five are NaN when no test rating reaches the threshold.
     """
     if k < 1:
         raise ValueError(f"k == {k}, must be >= 1.")
@@ -71,8 +73,11 @@ def ranking_metrics(scorer, train, test, k: int = 10, threshold: float = 4.0,
                              shape=(n_users, n_items))
     n_relevant = np.diff(relevant.indptr)
     users = np.flatnonzero(n_relevant > 0).astype(np.int32)
+    eligible = len(users)
+    if max_users is not None and len(users) > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
     if len(users) == 0 or not candidates.any():
-        return {**{name: float("nan") for name in RANKING_COLUMNS}, "users": 0}
+        return {**{name: float("nan") for name in RANKING_COLUMNS}, "users": 0, "eligible": eligible}
     k = min(k, int(candidates.sum()))
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.cumsum(discounts)
@@ -100,4 +105,5 @@ def ranking_metrics(scorer, train, test, k: int = 10, threshold: float = 4.0,
     result = {name: value / len(users) for name, value in totals.items()}
     result["coverage"] = float(shown.sum() / candidates.sum())
     result["users"] = len(users)
+    result["eligible"] = eligible
     return result

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import data, runs
 from dashboard import explore as view
 from mfcore import explore
-from mfcore.persist import ModelFileError
+from mfcore.persist import ModelFileError, load_bundle
 
 st.set_page_config(page_title="Explore · Factorization Playground", layout="wide")
 st.title("Explore")
@@ -18,7 +18,7 @@ st.caption("What the model learned: whom it recommends what and why, which items
 
 dataset = data.current()
 fitted = [run for run in runs.all_runs() if getattr(run.model, "P_", None) is not None
-          and run.dataset == dataset.name]
+          and run.status != "running" and run.dataset == dataset.name]
 UPLOAD = "Upload a model file"
 choices = [run.label for run in reversed(fitted)] + [UPLOAD]
 kept = st.session_state.get("explore_source_kept")
@@ -32,16 +32,18 @@ if source == UPLOAD:
                               "SGDFactorizer.save", type=["npz"], key="explore_upload")
     if upload is not None:
         raw = upload.getvalue()
-        try:
-            sha256, bundle = view.read_upload(raw)
-            st.session_state["explore_file"] = (upload.name, sha256, bundle)
-        except ModelFileError as exc:
-            st.error(f"Could not open {upload.name}: {exc}")
+        opened = st.session_state.get("explore_file")
+        if opened is None or opened[1] != view.fingerprint(raw):
+            try:
+                st.session_state["explore_file"] = (upload.name, view.fingerprint(raw), load_bundle(raw))
+            except ModelFileError as exc:
+                st.error(f"Could not open {upload.name}: {exc}")
     if "explore_file" in st.session_state:
-        subject = view.from_bundle(*st.session_state["explore_file"])
+        name, sha256, bundle = st.session_state["explore_file"]
+        subject = view.remembered(f"file-{sha256}", lambda: view.from_bundle(name, sha256, bundle))
 else:
     run = next(run for run in fitted if run.label == source)
-    subject = view.from_run(run, dataset.ratings)
+    subject = view.remembered(view.run_key(run), lambda: view.from_run(run, dataset.ratings))
 
 if subject is None:
     st.info("Train a model on the Train page (runs on the current dataset appear above), or upload a "
@@ -59,46 +61,46 @@ if not subject.has_values:
 
 tabs = st.tabs(["Recommendations", "Similar items", "Map", "Ranking metrics", "Your ratings"])
 titles = subject.titles
-trained = np.flatnonzero(explore.training_counts(model) > 0)
+trained = np.flatnonzero(subject.counts > 0)
 by_title = trained[np.argsort(titles[trained], kind="stable")]
 
 with tabs[0]:
     user_ids = model.user_ids_
     left, right = st.columns([2, 1])
-    user_position = left.selectbox("User (type to search by id)", range(len(user_ids)),
-                                   format_func=lambda code: str(user_ids[code]), key="explore_user")
+    user_position = view.pick(left, "User", np.arange(len(user_ids)), user_ids, "explore_user")
     n = right.slider("Recommendations", 5, 30, 10, key="explore_n")
-    rated, values = explore.user_ratings(subject.train, user_position)
-    table = view.recommendations(subject, model.P_[user_position], float(model.bu_[user_position]),
-                                 rated, values, n)
-    history, recommended = st.columns([1, 2])
-    history.subheader(f"Rated by user {user_ids[user_position]}")
-    history.caption(f"{len(rated)} training ratings, highest first.")
-    history.dataframe(view.rated_table(subject, rated, values), hide_index=True, key="explore_rated")
-    recommended.subheader(f"Top {len(table)} for user {user_ids[user_position]}")
-    recommended.caption("Items they did not rate, by predicted rating = μ + b_u + b_i + p_u · q_i; "
-                        "'because you rated' lists their rated items nearest in factor space (cosine).")
-    recommended.dataframe(table, hide_index=True, key="explore_recommendations",
-                          column_config=view.RECOMMENDATION_COLUMNS)
-    recommended.caption(view.explanation_sentence(table))
+    if user_position is not None:
+        rated, values = explore.user_ratings(subject.train, user_position)
+        table = view.recommendations(subject, model.P_[user_position], float(model.bu_[user_position]),
+                                     rated, values, n)
+        history, recommended = st.columns([1, 2])
+        history.subheader(f"Rated by user {user_ids[user_position]}")
+        history.caption(f"{len(rated)} training ratings, highest first.")
+        history.dataframe(view.rated_table(subject, rated, values), hide_index=True, key="explore_rated")
+        recommended.subheader(f"Top {len(table)} for user {user_ids[user_position]}")
+        recommended.caption("Items they did not rate, by predicted rating = μ + b_u + b_i + p_u · q_i; "
+                            "'because you rated' lists their rated items nearest in factor space (cosine).")
+        recommended.dataframe(table, hide_index=True, key="explore_recommendations",
+                              column_config=view.RECOMMENDATION_COLUMNS)
+        recommended.caption(view.explanation_sentence(table))
 
 with tabs[1]:
     left, middle, right = st.columns([3, 1, 1])
-    item = left.selectbox("Item (type to search by title)", by_title, format_func=lambda code: titles[code],
-                          key="explore_item")
+    item = view.pick(left, "Item", by_title, titles, "explore_item")
     min_ratings = middle.number_input("At least this many ratings", 0, 10_000, 0, key="explore_min")
     count = right.slider("Neighbours", 5, 30, 10, key="explore_similar_n")
-    similar = explore.similar_items(model, int(item), count, int(min_ratings))
-    stats = subject.stats
-    neighbours = view.rated_table(subject, similar["code"].to_numpy(), similar["cosine"].to_numpy()) \
-        .rename(columns={"rating": "cosine"})
-    neighbours["ratings"] = stats["ratings"].to_numpy()[similar["code"]]
-    if subject.has_values:
-        neighbours["mean rating"] = stats["mean"].to_numpy()[similar["code"]]
-    st.caption(f"Nearest to {titles[item]} by the cosine of their {k_factors} item factors.")
-    st.dataframe(neighbours, hide_index=True, key="explore_similar",
-                 column_config={"cosine": st.column_config.NumberColumn(format="%.3f"),
-                                "mean rating": st.column_config.NumberColumn(format="%.2f")})
+    if item is not None:
+        similar = explore.similar_items(model, int(item), count, int(min_ratings), subject.counts)
+        stats = subject.stats
+        neighbours = view.rated_table(subject, similar["code"].to_numpy(), similar["cosine"].to_numpy()) \
+            .rename(columns={"rating": "cosine"})
+        neighbours["ratings"] = stats["ratings"].to_numpy()[similar["code"]]
+        if subject.has_values:
+            neighbours["mean rating"] = stats["mean"].to_numpy()[similar["code"]]
+        st.caption(f"Nearest to {titles[item]} by the cosine of their {k_factors} item factors.")
+        st.dataframe(neighbours, hide_index=True, key="explore_similar",
+                     column_config={"cosine": st.column_config.NumberColumn(format="%.3f"),
+                                    "mean rating": st.column_config.NumberColumn(format="%.2f")})
 
 with tabs[2]:
     left, right = st.columns(2)
@@ -121,7 +123,7 @@ with tabs[2]:
     selected = st.selectbox("Show the neighbours of (or click a point)", [None, *order.tolist()],
                             format_func=lambda code: "(nobody)" if code is None else name_of[code], key=pick_key)
     if kind == "items":
-        neighbours = explore.similar_items(model, selected, 8) if selected is not None else None
+        neighbours = explore.similar_items(model, selected, 8, counts=subject.counts) if selected is not None else None
         ringed = [] if selected is None else [selected, *neighbours["code"]]
     else:
         neighbours = view.nearest_users(model, selected, 8) if selected is not None else None
@@ -158,14 +160,19 @@ with tabs[3]:
         if cache_key not in cache:
             with st.spinner("Ranking every test user's unrated items..."):
                 cache.clear()
-                cache[cache_key] = explore.ranking_table(model, subject.train, subject.test, k, threshold)
+                cache[cache_key] = explore.ranking_table(model, subject.train, subject.test, k, threshold,
+                                                         max_users=view.RANKING_USERS)
         ranking = cache[cache_key]
-        st.dataframe(ranking, hide_index=True, key="explore_ranking_table",
+        evaluated, eligible = int(ranking["users"].iloc[0]), int(ranking["eligible"].iloc[0])
+        st.dataframe(ranking.drop(columns="eligible"), hide_index=True, key="explore_ranking_table",
                      column_config={name: st.column_config.NumberColumn(format="%.4f")
                                     for name in ranking.columns if name not in ("ranker", "users")})
         st.markdown(explore.ranking_reading(ranking, k))
-        st.caption(f"Each of the {int(ranking['users'].iloc[0]):,} test users with a test rating >= "
-                   f"{threshold:g} gets a top-{k} list from the items with a training rating that they did "
+        who = (f"Each of the {evaluated:,} test users with a test rating >= {threshold:g}"
+               if evaluated == eligible else
+               f"Each of a random sample of {evaluated:,} of the {eligible:,} test users with a test rating "
+               f">= {threshold:g} (the same sample for all three)")
+        st.caption(f"{who} gets a top-{k} list from the items with a training rating that they did "
                    "not rate in training; relevant items are their test items rated >= the threshold. "
                    "Popularity ranks by number of training ratings, random at random (seed 0); "
                    "coverage is the share of items that appear in any list. Baselines predict no ratings, "
@@ -180,14 +187,12 @@ with tabs[4]:
     st.caption("Rate a few items: the model folds you in as a new user with its item factors fixed "
                "(the exact ridge solution for your factors and bias; no retraining) and recommends at once.")
     low, high = (float(v) for v in model.scale_)
-    with st.form("explore_rate_form", clear_on_submit=False, border=False):
-        left, middle, right = st.columns([4, 2, 1], vertical_alignment="bottom")
-        pick = left.selectbox("Item to rate (type to search by title)", by_title,
-                              format_func=lambda code: titles[code], key="explore_rate_item")
-        stars = middle.slider("Your rating", low, high, high, step=0.5 if high - low <= 10 else 1.0,
-                              key="explore_rate_stars")
-        if right.form_submit_button("Add rating"):
-            ratings[int(pick)] = float(stars)
+    left, middle, right = st.columns([4, 2, 1], vertical_alignment="bottom")
+    pick = view.pick(left, "Item to rate", by_title, titles, "explore_rate_item")
+    stars = middle.slider("Your rating", low, high, high, step=0.5 if high - low <= 10 else 1.0,
+                          key="explore_rate_stars")
+    if right.button("Add rating", disabled=pick is None):
+        ratings[int(pick)] = float(stars)
     if ratings:
         codes = np.array(list(ratings), dtype=np.int64)
         mine_table = view.rated_table(subject, codes, np.array(list(ratings.values()), np.float32))

@@ -48,14 +48,14 @@ def test_train_then_explore_and_rate_three_items(streamlit_server, browser_page)
     page.get_by_text("Rated by user").first.wait_for()
     wait_idle(page)
     no_exception(page)
-    choose(page, "User (type to search by id)", "42")
+    choose(page, "User (type to search)", "42")
     page.get_by_text("Top 10 for user 42").wait_for()
     full_page_screenshot(page, "explore-recommendations.png")
 
     page.get_by_role("tab", name="Your ratings").click()
     page.get_by_text("No ratings yet").wait_for()
     for search, stars_left in (("Quiet", 0), ("Harbor", 0), ("Velvet", 6)):
-        choose(page, "Item to rate (type to search by title)", search)
+        choose(page, "Item to rate (type to search)", search)
         slider = page.get_by_role("slider", name="Your rating")
         slider.focus()
         for _ in range(stars_left):

@@ -33,7 +33,7 @@ def test_ranking_metrics_by_hand():
     train, test = tiny()
     scores = np.array([9.0, 5, 4, 3, 1])  # item 0 is excluded (rated in training): list 1, 2, 3, 4
     result = metrics.ranking_metrics(lambda users: np.tile(scores, (len(users), 1)), train, test, k=2)
-    assert result["users"] == 1
+    assert result["users"] == 1 and result["eligible"] == 1
     assert result["precision"] == pytest.approx(0.5) and result["recall"] == pytest.approx(0.5)
     discount = 1 / np.log2(3)
     assert result["ndcg"] == pytest.approx(discount / (1 + discount))
@@ -161,3 +161,11 @@ def test_titles_come_from_the_loaded_item_metadata():
     info = explore.item_info(ratings.item_ids, explore.ratings_items(ratings))
     assert list(info["title"]) == ["Ten", "20", "Thirty"] and list(info["genres"]) == ["Drama", "", "Comedy|Drama"]
     assert explore.ratings_items(SimpleNamespace(item_ids=np.array([1]), item_info=None)) is None
+
+
+def test_ranking_on_a_sample_of_users(movielens):
+    model, train, test, _ = movielens
+    table = explore.ranking_table(model, train, test, k=5, max_users=100)
+    assert list(table["users"]) == [100] * 3 and (table["eligible"] > 800).all()
+    again = explore.ranking_table(model, train, test, k=5, max_users=100)
+    assert table.equals(again)
