@@ -5,7 +5,7 @@ taken from a run of this session or from an uploaded model file; and the tables 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -43,6 +43,7 @@ class Subject:
     test: Ratings | None
     info: pd.DataFrame
     has_values: bool
+    maps: dict = field(default_factory=dict)
 
     @cached_property
     def titles(self) -> np.ndarray:
@@ -182,7 +183,14 @@ def explanation_sentence(table: pd.DataFrame) -> str:
 
 def map_points(subject: Subject, kind: str) -> tuple[np.ndarray, np.ndarray, float]:
     """Codes drawn on the ``kind`` ("items" or "users") map (the ``MAP_POINTS`` most rated ones with a
-    training rating), their 2-D PCA coordinates and the variance share the two axes keep."""
+    training rating), their 2-D PCA coordinates and the variance share the two axes keep; computed
+    once per subject and kind."""
+    if kind not in subject.maps:
+        subject.maps[kind] = _map_points(subject, kind)
+    return subject.maps[kind]
+
+
+def _map_points(subject: Subject, kind: str) -> tuple[np.ndarray, np.ndarray, float]:
     codes = subject.train.items if kind == "items" else subject.train.users
     size = subject.train.n_items if kind == "items" else subject.train.n_users
     counts = np.bincount(codes, minlength=size)

@@ -248,19 +248,23 @@ def explain(model: SGDFactorizer, p: np.ndarray, bu: float, item: int, rated_ite
 # --- maps -----------------------------------------------------------------------------------------
 
 def project_2d(factors: np.ndarray) -> tuple[np.ndarray, float]:
-    r"""PCA of the rows of ``factors`` onto their first two principal axes: the centred rows times
-    the top two right singular vectors. Returns the ``(n, 2)`` coordinates and the share of the total
-    variance they keep, :math:`(s_1^2 + s_2^2) / \sum_j s_j^2`."""
+    r"""PCA of the rows of ``factors`` onto their first two principal axes. With :math:`X` the
+    centred rows, the axes are the top two eigenvectors of the :math:`K \times K` scatter matrix
+    :math:`X^\top X` (eigenvalues :math:`\lambda_1 \ge \lambda_2 \ge \dots`); the coordinates are
+    :math:`X` times them. Returns the ``(n, 2)`` coordinates and the share of the total variance they
+    keep, :math:`(\lambda_1 + \lambda_2) / \sum_j \lambda_j`. (The K x K eigenproblem is far cheaper
+    than an SVD of the n x K matrix for the thousands of rows of a map.)"""
     centred = np.asarray(factors, dtype=np.float64)
     centred = centred - centred.mean(axis=0)
-    if centred.shape[0] < 2:
+    if centred.shape[0] < 2 or centred.shape[1] < 1:
         return np.zeros((centred.shape[0], 2)), float("nan")
-    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
-    coords = centred @ axes[:2].T
+    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred)
+    top = np.argsort(eigenvalues)[::-1][:2]
+    coords = centred @ eigenvectors[:, top]
     if coords.shape[1] < 2:
         coords = np.hstack([coords, np.zeros((len(coords), 1))])
-    total = float((singular ** 2).sum())
-    return coords, float((singular[:2] ** 2).sum() / total) if total > 0 else float("nan")
+    total = float(np.clip(eigenvalues, 0, None).sum())
+    return coords, float(np.clip(eigenvalues[top], 0, None).sum() / total) if total > 0 else float("nan")
 
 
 # --- ranking metrics against baselines -------------------------------------------------------------
