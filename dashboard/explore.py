@@ -222,7 +222,7 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
                highlight: list[int], share: float, kind: str) -> go.Figure:
     """Scatter of the 2-D projection with labels and colour values on hover; every point's
     ``customdata`` is its position in ``labels`` (what a selection reports); points at positions
-    ``highlight`` are ringed and named."""
+    ``highlight`` are ringed (trace ``selected``), the first one named."""
     figure = go.Figure()
     positions = np.arange(len(labels))
     if colour.dtype.kind in "fiu":
@@ -242,12 +242,14 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
                                           hovertemplate="%{text}<extra>" + str(group) + "</extra>",
                                           marker={"size": 6, "opacity": 0.75}))
     if highlight:
+        names = labels[highlight]
         figure.add_trace(go.Scatter(x=coords[highlight, 0], y=coords[highlight, 1], mode="markers+text",
-                                    text=labels[highlight], textposition="top center", name="selected",
-                                    customdata=positions[highlight], hoverinfo="skip",
+                                    text=[names[0]] + [""] * (len(names) - 1), hovertext=names,
+                                    textposition="top center", name="selected", showlegend=False,
+                                    customdata=positions[highlight], hoverinfo="text",
                                     marker={"size": 14, "color": "rgba(0,0,0,0)",
-                                                "line": {"color": "crimson", "width": 2}}))
-    figure.update_layout(height=560, margin={"t": 40, "b": 40, "l": 40, "r": 20},
+                                            "line": {"color": "crimson", "width": 2}}))
+    figure.update_layout(height=560, legend={"orientation": "h", "y": -0.15}, margin={"t": 40, "b": 40, "l": 40, "r": 20},
                          title=f"{kind[:-1].capitalize()} factors, PCA: the two axes keep {share:.0%} of the variance",
                          xaxis_title="first principal axis", yaxis_title="second principal axis")
     return figure

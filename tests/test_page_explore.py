@@ -68,7 +68,7 @@ def test_a_run_is_explored():
     ringed = next(trace for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
                   if trace.get("name") == "selected")
     neighbours = frames(app)[3]
-    assert ringed["text"][0] == model.item_ids_[3] and ringed["text"][1:] == list(neighbours["title"])
+    assert ringed["hovertext"][0] == model.item_ids_[3] and ringed["hovertext"][1:] == list(neighbours["title"])
     assert neighbours["cosine"].is_monotonic_decreasing and len(neighbours) == min(8, train.n_items - 1)
     app.radio(key="explore_map_kind").set_value("users").run()
     app.selectbox(key="explore_map_pick_users").set_value(0).run()
