@@ -159,9 +159,17 @@ def recommendations(subject: Subject, p: np.ndarray, bu: float, rated: np.ndarra
 
 
 def rated_table(subject: Subject, items: np.ndarray, values: np.ndarray) -> pd.DataFrame:
-    """Items (codes) a user rated, with title, genres (when the data has them) and rating."""
-    table = pd.DataFrame({"title": subject.titles[items], "genres": subject.info["genres"].to_numpy()[items],
-                          "rating": values})
+    """Items (codes) a user rated: rating, title and genres (when the data has them)."""
+    table = pd.DataFrame({"rating": values, "title": subject.titles[items],
+                          "genres": subject.info["genres"].to_numpy()[items]})
+    return _without_empty_genres(subject, table)
+
+
+def neighbour_table(subject: Subject, similar: pd.DataFrame) -> pd.DataFrame:
+    """Title, genres (when the data has them) and cosine of :func:`mfcore.explore.similar_items`'s rows."""
+    codes = similar["code"].to_numpy()
+    table = pd.DataFrame({"title": subject.titles[codes], "genres": subject.info["genres"].to_numpy()[codes],
+                          "cosine": similar["cosine"].to_numpy()})
     return _without_empty_genres(subject, table)
 
 

@@ -92,8 +92,7 @@ with tabs[1]:
     if item is not None:
         similar = explore.similar_items(model, int(item), count, int(min_ratings), subject.counts)
         stats = subject.stats
-        neighbours = view.rated_table(subject, similar["code"].to_numpy(), similar["cosine"].to_numpy()) \
-            .rename(columns={"rating": "cosine"})
+        neighbours = view.neighbour_table(subject, similar)
         neighbours["ratings"] = stats["ratings"].to_numpy()[similar["code"]]
         if subject.has_values:
             neighbours["mean rating"] = stats["mean"].to_numpy()[similar["code"]]
@@ -138,12 +137,12 @@ with tabs[2]:
     st.caption(f"Points: {shown}, placed by the first two principal axes of their {k_factors} factors, "
                f"which keep {share:.0%} of the variance: nearby points are similar, but distant ones may "
                f"still be close in the other {max(k_factors - 2, 0)} dimensions. Rings mark the picked "
-               "point and its nearest neighbours by cosine of all factors.")
+               "point and its nearest neighbours by cosine of all factors."
+               + (" Colour: each item's first listed genre." if colour == "genre" else ""))
     if selected is not None:
         st.markdown(f"**Nearest to {name_of[selected]}** (cosine of all {k_factors} factors):")
         if kind == "items":
-            neighbours = view.rated_table(subject, neighbours["code"].to_numpy(),
-                                          neighbours["cosine"].to_numpy()).rename(columns={"rating": "cosine"})
+            neighbours = view.neighbour_table(subject, neighbours)
         st.dataframe(neighbours, hide_index=True, key=f"explore_map_neighbours_{kind}")
 
 with tabs[3]:

@@ -67,11 +67,11 @@ def test_train_then_explore_and_rate_three_items(streamlit_server, browser_page)
     wait_idle(page)
     page.wait_for_function(f"() => ({GRID_ROWS})(0) == 3 && ({GRID_ROWS})(1) == 10")
     mine, recommended = page.evaluate(GRID_TEXT, 0), page.evaluate(GRID_TEXT, 1)
-    assert [row[1] for row in mine] == ["5", "5", "2"]
-    assert all(search in row[0] for search, row in zip(("Quiet", "Harbor", "Velvet"), mine))
+    assert [row[0] for row in mine] == ["5", "5", "2"]
+    assert all(search in row[1] for search, row in zip(("Quiet", "Harbor", "Velvet"), mine))
     assert [row[0] for row in recommended] == [str(rank) for rank in range(1, 11)]
     titles = [row[1] for row in recommended]
-    assert len(set(titles)) == 10 and not {row[0] for row in mine} & set(titles)
+    assert len(set(titles)) == 10 and not {row[1] for row in mine} & set(titles)
     assert all(1 <= float(row[2]) <= 5 for row in recommended)
     full_page_screenshot(page, "explore-your-ratings.png")
 
