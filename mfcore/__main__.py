@@ -15,6 +15,7 @@ from . import bench
 from .data import DataError, load_ratings
 from .engines import ENGINES
 from .model import SGDFactorizer, TrainingDiverged
+from .resources import check_training_memory
 from .split import random_split
 
 
@@ -94,6 +95,8 @@ def _number(value):
 def _train(args) -> None:
     SGDFactorizer(**_model_params(args), engine=args.engine)._validate()
     ratings = load_ratings(args.data)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
     model = SGDFactorizer(**_model_params(args), engine=args.engine)
     if not args.json:
