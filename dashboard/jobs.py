@@ -231,3 +231,52 @@ def follow(job: Job, render: Callable[[Job], None], poll: float = POLL) -> Job:
         if not job.finished:
             job.cancel()
     return job
+
+
+# --- training jobs for the pages -----------------------------------------------------------------
+
+GIL_ENGINES = ("python", "numpy")
+
+
+def session_owner() -> str:
+    """The id of the Streamlit session running this script ("" outside Streamlit)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx(suppress_warning=True)
+    return context.session_id if context is not None else ""
+
+
+def engine_cost(engine: str, n_threads: int | None, capacity: int) -> int:
+    """Slots a training with ``engine`` occupies: its threads for ``numba-parallel`` (all cores when
+    None), else one."""
+    return (n_threads or capacity) if engine == "numba-parallel" else 1
+
+
+def submit(steps: Callable[[Job], Iterator], label: str, engines=("numba",),
+           n_threads: int | None = None) -> Job:
+    """Queue ``steps`` on the process-wide scheduler for this session; ``engines`` decide the cost
+    and whether the job holds the GIL (:data:`GIL_ENGINES`)."""
+    shared = scheduler()
+    cost = max(engine_cost(engine, n_threads, shared.capacity) for engine in engines)
+    return shared.submit(steps, label, owner=session_owner(), cost=cost,
+                         holds_gil=any(engine in GIL_ENGINES for engine in engines))
+
+
+def epoch_progress(job: Job, epochs_done: int, epochs: int, last_epoch_seconds: float | None) -> float:
+    """Fraction of ``epochs`` done, counting the running epoch's share as its seconds so far over the
+    last epoch's seconds (at most 95% of an epoch until it reports)."""
+    if job.state == QUEUED:
+        return 0.0
+    if job.finished or not last_epoch_seconds:
+        return min(1.0, epochs_done / epochs)
+    since = time.monotonic() - (job.last_step_at or job.started_at or time.monotonic())
+    return min(1.0, (epochs_done + min(0.95, since / last_epoch_seconds)) / epochs)
+
+
+def end_sentence(job: Job, done: int, unit: str = "epoch") -> str:
+    """Why a job that did not finish normally ended, as a sentence fragment."""
+    if job.state == TIMED_OUT:
+        return f"stopped at the work limit of {job.max_seconds:g} s per job after {unit} {done}"
+    if job.state == CANCELLED:
+        return f"stopped after {unit} {done}"
+    return job.state

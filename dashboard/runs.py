@@ -12,6 +12,7 @@ from mfcore.export import history_frame
 
 KEY = "runs"
 MAX_RUNS = 12
+JOB_END_WAIT = 30  # seconds a stopped run waits for its job to finish the epoch it is in
 
 
 @dataclass
@@ -24,11 +25,12 @@ class Run:
     dataset: str
     data_path: str
     model: SGDFactorizer
-    test: Ratings
+    test: Ratings | None
     status: str = "running"
     history: list = field(default_factory=list)
     scores: dict = field(default_factory=dict)
     message: str = ""
+    job: object = None  # the dashboard.jobs.Job training it, while it runs
 
     @property
     def label(self) -> str:
@@ -36,9 +38,18 @@ class Run:
 
     def finish(self, status: str, message: str = "") -> None:
         """Record the end of the run and score the model on the test set when there is one."""
-        self.status, self.message = status, message
-        if hasattr(self.model, "P_") and len(self.test) and self.history:
+        self.status, self.message, self.job = status, message, None
+        if hasattr(self.model, "P_") and self.test is not None and len(self.test) and self.history:
             self.scores = self.model.evaluate(self.test)
+        if self.history:
+            self.scores["seconds"] = self.model.fit_seconds_
+            self.scores["updates/s"] = self.model.updates_per_second_
+
+    def release_model(self) -> None:
+        """Drop the fitted factors (the settings and seed reproduce them exactly: the engines are
+        deterministic); the scores and the curve stay."""
+        self.model = SGDFactorizer(**self.model.get_params())
+        self.test = None
 
 
 def all_runs() -> list[Run]:
@@ -46,9 +57,13 @@ def all_runs() -> list[Run]:
     return st.session_state.setdefault(KEY, [])
 
 
-def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, test: Ratings) -> Run:
-    """A new run, appended to the session (dropping the oldest beyond ``MAX_RUNS``)."""
+def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer,
+          test: Ratings | None = None) -> Run:
+    """A new run, appended to the session (dropping the oldest beyond ``MAX_RUNS``). Every earlier
+    run but the last releases its model, so a session holds at most two fitted models."""
     runs = all_runs()
+    for earlier in runs[:-1]:
+        earlier.release_model()
     run = Run(runs[-1].number + 1 if runs else 1, dict(settings), dataset, data_path, model, test)
     runs.append(run)
     del runs[:-MAX_RUNS]
@@ -60,6 +75,9 @@ def finish_interrupted() -> None:
     and keep the epochs they completed."""
     for run in all_runs():
         if run.status == "running":
+            if run.job is not None:
+                run.job.cancel()
+                run.job.wait(JOB_END_WAIT)
             run.finish("stopped", f"stopped after epoch {len(run.history)}")
 
 
@@ -69,12 +87,12 @@ def table(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         s, tested = run.settings, [r for r in run.history if r.test_rmse is not None]
         best = min(tested, key=lambda r: r.test_rmse) if tested else None
-        seconds = run.model.fit_seconds_ if run.history else 0.0
+        seconds = run.scores.get("seconds", run.model.fit_seconds_ if run.history else 0.0)
         rows.append({
             "run": run.number, "status": run.status,
             "best test RMSE": best.test_rmse if best else None, "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
-            "updates/s": run.model.updates_per_second_ if seconds else None,
+            "updates/s": run.scores.get("updates/s", run.model.updates_per_second_) if seconds else None,
             "K": s["k"], "lr": s["lr"], "reg": s["reg"], "epochs": f"{len(run.history)}/{s['epochs']}",
             "bias": s["bias"], "engine": s["engine"], "test size": s["test"], "seed": s["seed"],
             "dataset": run.dataset,

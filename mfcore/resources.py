@@ -117,3 +117,23 @@ def check_dataset_memory(n_ratings: int, n_users: int, n_items: int, timestamps:
             f"{human_bytes(need)} ({need:,} bytes) in memory, over the {human_bytes(cap)} cap per "
             "dataset: upload a smaller sample.")
     return need
+
+
+PYTHON_MAX_RATINGS = 100_000
+"""The work guard of the GIL-bound ``python`` engine: at most this many training ratings per epoch
+(about a second per epoch on this machine class), a uniform sample drawn with the run's seed."""
+
+
+def work_sample(train, engine: str, seed: int = 0):
+    """``(train, note)``: the training ratings an ``engine`` run may visit, and a sentence saying what
+    was cut (empty when nothing was). Only the ``python`` engine is sampled, to
+    :data:`PYTHON_MAX_RATINGS` ratings drawn without replacement by ``numpy.random.default_rng(seed)``."""
+    import numpy as np
+
+    if engine != "python" or len(train) <= PYTHON_MAX_RATINGS:
+        return train, ""
+    rows = np.sort(np.random.default_rng(seed).choice(len(train), PYTHON_MAX_RATINGS, replace=False))
+    note = (f"The python engine trained on a random sample of {PYTHON_MAX_RATINGS:,} of the "
+            f"{len(train):,} training ratings (its work limit on a shared server); the other engines "
+            "use them all.")
+    return train.take(rows), note

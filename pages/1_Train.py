@@ -1,12 +1,16 @@
 """Train: set hyperparameters, watch train and test RMSE per epoch, compare runs, download results."""
 
+import logging
 import time
 
 import streamlit as st
 
-from dashboard import charts, data, runs, settings
+from dashboard import charts, data, jobs, runs, settings
 from mfcore import ENGINES, SGDFactorizer, TrainingDiverged, random_split
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
+from mfcore.resources import MemoryGuardError, check_training_memory, work_sample
+
+log = logging.getLogger(__name__)
 
 RENDER_EVERY = 0.25  # seconds between chart updates while training
 
@@ -52,35 +56,66 @@ message_slot = st.empty()
 chart_slot = st.empty()
 
 history = runs.all_runs()
+refusal = ""
 if submitted:
     new = {name: st.session_state[f"train_{name}"] for name in settings.DEFAULTS}
     settings.save(new)
+    ratings = dataset.ratings
+    try:
+        check_training_memory(ratings.n_users, ratings.n_items, len(ratings), new["k"], new["test"],
+                              timestamps=ratings.timestamps is not None)
+    except MemoryGuardError as exc:
+        refusal, submitted = f"Not started: {exc}", False
+if submitted:
     earlier = [run for run in history if run.dataset == dataset.name]
     model = SGDFactorizer(**settings.model_params(new))
-    train, test = random_split(dataset.ratings, new["test"], seed=new["seed"])
-    run = runs.start(new, dataset.name, dataset.path, model, test)
-    progress = progress_slot.progress(0.0, text=f"{run.label}: starting")
-    last_render = 0.0
-    try:
-        for result in model.fit_iter(train, test):
-            run.history.append(result)
-            final = result.epoch == new["epochs"]
-            if final or time.perf_counter() - last_render > RENDER_EVERY:
-                test_text = f", test RMSE {result.test_rmse:.4f}" if result.test_rmse is not None else ""
-                progress.progress(result.epoch / new["epochs"],
-                                  text=f"{run.label}: epoch {result.epoch}/{new['epochs']}, "
-                                       f"train RMSE {result.train_rmse:.4f}{test_text}")
-                chart_slot.plotly_chart(charts.learning_curves(run, earlier, new["epochs"]),
-                                        key=f"curve-{run.number}-{result.epoch}")
-                last_render = time.perf_counter()
-        run.finish("done")
-    except TrainingDiverged as exc:
-        run.finish("diverged", str(exc))
-    except ValueError as exc:
-        run.finish("failed", str(exc))
+    run = runs.start(new, dataset.name, dataset.path, model)
+
+    def steps(job):
+        train, test = random_split(dataset.ratings, new["test"], seed=new["seed"])
+        train, run.message = work_sample(train, new["engine"], new["seed"])
+        run.test = test
+        yield from model.fit_iter(train, test if len(test) else None)
+
+    run.job = job = jobs.submit(steps, run.label, engines=(new["engine"],))
+    run.history = job.results
+    shown = {"epochs": -1, "at": 0.0}
+
+    def render(job):
+        done = len(run.history)
+        last = run.history[-1] if done else None
+        if job.state == jobs.QUEUED:
+            text = jobs.status_text(job) + "; Stop training cancels it."
+        elif last is None:
+            text = jobs.status_text(job, f"epoch 1/{new['epochs']} running")
+        else:
+            test_text = f", test RMSE {last.test_rmse:.4f}" if last.test_rmse is not None else ""
+            text = jobs.status_text(job, f"epoch {done}/{new['epochs']}, train RMSE "
+                                         f"{last.train_rmse:.4f}{test_text}")
+        progress_slot.progress(jobs.epoch_progress(job, done, new["epochs"], last and last.seconds),
+                               text=text)
+        if done != shown["epochs"] and (job.finished or time.monotonic() - shown["at"] > RENDER_EVERY):
+            chart_slot.plotly_chart(charts.learning_curves(run, earlier, new["epochs"]),
+                                    key=f"curve-{run.number}-{done}")
+            shown.update(epochs=done, at=time.monotonic())
+
+    jobs.follow(job, render)
+    if job.state == jobs.DONE:
+        run.finish("done", run.message)
+    elif isinstance(job.error, TrainingDiverged):
+        run.finish("diverged", str(job.error))
+    elif job.state == jobs.FAILED:
+        run.finish("failed", str(job.error) if isinstance(job.error, ValueError) else
+                   "an internal error ended the run; it was logged for the maintainers.")
+        if not isinstance(job.error, ValueError):
+            log.error("training job failed", exc_info=job.error)
+    else:
+        run.finish("stopped", jobs.end_sentence(job, len(run.history)))
 
 latest = runs.all_runs()[-1] if runs.all_runs() else None
-if latest is not None:
+if refusal:
+    message_slot.error(refusal)
+elif latest is not None:
     if latest.status == "diverged":
         message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
                            "curve shows the epochs before it diverged.")
@@ -88,6 +123,9 @@ if latest is not None:
         message_slot.error(f"Could not train: {latest.message}")
     elif latest.status == "stopped":
         message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below.")
+    elif latest.status == "done" and latest.message:
+        message_slot.info(latest.message)
+if latest is not None:
     if not submitted:
         progress_slot.progress(len(latest.history) / latest.settings["epochs"],
                                text=f"{latest.label}: {latest.status}, {len(latest.history)} of "

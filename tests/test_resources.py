@@ -97,3 +97,14 @@ def test_cli_refuses_over_the_cap_with_one_error_line():
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("error: training K=500 on 100,000 ratings")
     assert f"{estimate:,} bytes" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_python_engine_work_is_sampled_and_says_so(monkeypatch):
+    import mfcore.resources as resources
+    monkeypatch.setattr(resources, "PYTHON_MAX_RATINGS", 1_000)
+    ratings = random_ratings(100, 50, 5_000)
+    sampled, note = resources.work_sample(ratings, "python", seed=3)
+    assert len(sampled) == 1_000 and "1,000 of the 5,000 training ratings" in note
+    again, _ = resources.work_sample(ratings, "python", seed=3)
+    assert np.array_equal(sampled.values, again.values) and np.array_equal(sampled.users, again.users)
+    assert resources.work_sample(ratings, "numba", seed=3) == (ratings, "")
