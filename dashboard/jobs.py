@@ -25,11 +25,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 POLL = 0.25  # seconds between two renders of a followed job
-MAX_SECONDS = float(os.environ.get("MF_JOB_MAX_SECONDS", 300))  # the work guard: wall seconds per job
+MAX_SECONDS = float(os.environ.get("MF_JOB_MAX_SECONDS", "300"))  # the work guard: wall seconds per job
 
 QUEUED, RUNNING, DONE, CANCELLED, FAILED, TIMED_OUT = (
     "queued", "running", "done", "cancelled", "failed", "timed out")
@@ -51,7 +51,7 @@ class Job:
 
     label: str
     owner: str
-    steps: Callable[["Job"], Iterator]
+    steps: Callable[[Job], Iterator]
     cost: int = 1
     holds_gil: bool = False
     max_seconds: float = MAX_SECONDS
@@ -62,7 +62,7 @@ class Job:
     started_at: float | None = None
     finished_at: float | None = None
     last_step_at: float | None = None
-    scheduler: "Scheduler | None" = field(default=None, repr=False)
+    scheduler: Scheduler | None = field(default=None, repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -179,13 +179,13 @@ class Scheduler:
                     break
             else:
                 job.state = CANCELLED if job.cancelled else DONE
-        except Exception as exc:  # the page shows it as one st.error sentence
+        except Exception as exc:  # noqa: BLE001 - kept in job.error; the page shows one st.error sentence
             job.state, job.error = FAILED, exc
         finally:
             if steps is not None and hasattr(steps, "close"):
                 try:
                     steps.close()
-                except Exception as exc:  # a generator's clean-up failing is the job's failure
+                except Exception as exc:  # noqa: BLE001 - a failing clean-up is the job's failure
                     job.state, job.error = FAILED, exc
             job.finished_at = time.monotonic()
             with self._lock:

@@ -28,8 +28,15 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["training_peak_bytes", "dataset_bytes", "memory_cap_bytes", "check_training_memory",
-           "check_dataset_memory", "MemoryGuardError", "human_bytes"]
+__all__ = [
+    "MemoryGuardError",
+    "check_dataset_memory",
+    "check_training_memory",
+    "dataset_bytes",
+    "human_bytes",
+    "memory_cap_bytes",
+    "training_peak_bytes",
+]
 
 MARGIN = 0.15
 CAP_FRACTION = 1 / 32
@@ -55,7 +62,7 @@ def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: i
                         timestamps: bool = False) -> int:
     """The estimated peak bytes one training allocates (the formula in the module docstring)."""
     U, I, M, K = int(n_users), int(n_items), int(n_ratings), int(n_factors)
-    T = int(round(test_size * M))
+    T = round(test_size * M)
     N = M - T
     data = 12 * M + (8 * M if timestamps else 0)
     factors = 4 * (U + I) * (K + 1)

@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, settings
+from dashboard import charts, data, jobs, settings
 from dashboard.docs import engine_notes
-from mfcore import ENGINES, random_split
-from mfcore.bench import max_factor_difference, time_engines
+from mfcore import ENGINES, bench, random_split
+from mfcore.resources import check_training_memory
 
 AGREEMENT_TOLERANCE = 1e-4
 KEY = "speed_results"
@@ -29,27 +29,46 @@ with st.form("speed_form"):
     submitted = st.form_submit_button("Time engines", type="primary")
 
 if submitted:
-    if not engines:
-        st.error("Pick at least one engine to time.")
+    ratings = dataset.ratings
+    try:
+        if not engines:
+            raise ValueError("pick at least one engine to time.")
+        check_training_memory(ratings.n_users, ratings.n_items, len(ratings), k, chosen["test"],
+                              timestamps=ratings.timestamps is not None)
+    except ValueError as exc:
+        st.error(f"Not started: {exc}")
     else:
         params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
-        train, test = random_split(dataset.ratings, chosen["test"], seed=chosen["seed"])
+        split = {}
+
+        def steps(job):
+            split["train"], test = random_split(ratings, chosen["test"], seed=chosen["seed"])
+            for name in engines:
+                yield bench.time_engine(name, split["train"], test if len(test) else None, params, budget)
+            if {"python", "numba"} <= set(ENGINES):
+                yield bench.max_factor_difference(split["train"], params)
+
+        job = jobs.submit(steps, "timing", engines=engines)
         progress = st.progress(0.0, text="starting")
-        done = []
 
-        def report(name):
-            progress.progress(len(done) / len(engines), text=f"timing {name}...")
-            done.append(name)
+        def render(job):
+            done = len(job.results)
+            current = engines[done] if done < len(engines) else "the python/numba agreement check"
+            text = (jobs.status_text(job) if job.state == jobs.QUEUED
+                    else jobs.status_text(job, f"timing {current}"))
+            progress.progress(min(1.0, done / (len(engines) + 1)), text=text)
 
-        try:
-            results = time_engines(train, test, params, engines, budget, progress=report)
-            agreement = (max_factor_difference(train, params)
-                         if {"python", "numba"} <= ENGINES.keys() else None)
-        except ValueError as exc:
-            st.error(f"Could not time the engines: {exc}")
-        else:
+        jobs.follow(job, render)
+        if job.state == jobs.DONE:
+            results = [result for result in job.results if isinstance(result, bench.BenchResult)]
+            agreement = job.results[-1] if len(job.results) > len(engines) else None
             st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
-                                     "dataset": dataset.name, "n_train": len(train)}
+                                     "dataset": dataset.name, "n_train": len(split["train"])}
+        elif job.state == jobs.FAILED:
+            st.error(f"Could not time the engines: {job.error}" if isinstance(job.error, ValueError)
+                     else "Could not time the engines: an internal error ended the job.")
+        else:
+            st.error(f"Timing {jobs.end_sentence(job, len(job.results), 'engine')}; nothing was kept.")
         progress.empty()
 
 saved = st.session_state.get(KEY)

@@ -5,9 +5,10 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, settings, teaching
+from dashboard import data, jobs, settings, teaching
 from mfcore import SGDFactorizer, TrainingDiverged, random_split
 from mfcore.engines import SCHEDULES
+from mfcore.resources import MemoryGuardError, check_training_memory
 from mfcore.teach import NETFLIX_ITEMS, NETFLIX_USERS, dense_matrix_bytes
 
 KEY = "schedule_results"
@@ -51,38 +52,68 @@ with st.form("schedules_form"):
     seed = row[5].number_input("Seed", 0, 2**31 - 1, int(chosen["seed"]), step=1, key="sch_seed")
     submitted = st.form_submit_button("Run all four schedules", type="primary")
 
-live = st.empty()
+status_slot, live = st.empty(), st.empty()
 if submitted:
-    train, test = random_split(ratings, test_size, seed=int(seed))
-    params = dict(n_factors=k, n_epochs=epochs, lr=lr, reg=reg, biased=chosen["bias"], engine="numba",
-                  epochs_per_feature=int(per_feature), seed=int(seed))
+    try:
+        check_training_memory(ratings.n_users, ratings.n_items, len(ratings), k, test_size, "funk",
+                              timestamps=ratings.timestamps is not None)
+    except MemoryGuardError as exc:
+        st.error(f"Not started: {exc}")
+        submitted = False
+if submitted:
+    params = {"n_factors": k, "n_epochs": epochs, "lr": lr, "reg": reg, "biased": chosen["bias"],
+              "engine": "numba", "epochs_per_feature": int(per_feature), "seed": int(seed)}
     results = {}
-    st.session_state[KEY] = {"results": results, "k": k, "epochs": epochs, "lr": lr,
-                             "dataset": dataset.name, "n_train": len(train)}
-    last_render, renders = 0.0, 0
-    for name in SCHEDULES:
-        params["schedule"] = name
-        results[name] = {"history": [], "status": "running"}
-        try:
-            for result in SGDFactorizer(**params).fit_iter(train, test):
-                results[name]["history"].append(result)
-                if time.monotonic() - last_render > RENDER_EVERY:
-                    last_render, renders = time.monotonic(), renders + 1
-                    with live.container():
-                        st.caption(f"{name}: epoch {result.epoch}/{epochs}")
-                        columns = st.columns(2)
-                        columns[0].plotly_chart(teaching.schedule_curves(results, "epoch"), key=f"sch_le{renders}")
-                        columns[1].plotly_chart(teaching.schedule_curves(results, "seconds"),
-                                                key=f"sch_ls{renders}")
-            results[name]["status"] = "finished"
-        except TrainingDiverged as exc:
-            results[name]["status"] = f"diverged at epoch {len(results[name]['history']) + 1}"
-            st.warning(f"{name}: {exc}")
-        except ValueError as exc:
-            results.pop(name)
-            st.error(f"Cannot train: {exc}")
-            break
+    saved_now = {"results": results, "k": k, "epochs": epochs, "lr": lr, "dataset": dataset.name,
+                 "n_train": 0}
+    st.session_state[KEY] = saved_now
+
+    def steps(job):
+        """Each schedule in turn; yields (schedule, EpochResult) after every epoch."""
+        train, test = random_split(ratings, test_size, seed=int(seed))
+        saved_now["n_train"] = len(train)
+        for name in SCHEDULES:
+            results[name] = {"history": [], "status": "running"}
+            try:
+                for result in SGDFactorizer(**{**params, "schedule": name}).fit_iter(train, test):
+                    results[name]["history"].append(result)
+                    yield name, result
+                results[name]["status"] = "finished"
+            except TrainingDiverged as exc:
+                results[name]["status"] = f"diverged at epoch {len(results[name]['history']) + 1}"
+                results[name]["message"] = str(exc)
+
+    job = jobs.submit(steps, "schedules", engines=("numba",))
+    shown = {"steps": -1, "at": 0.0, "renders": 0}
+
+    def render(job):
+        name, result = job.results[-1] if job.results else (next(iter(SCHEDULES)), None)
+        status_slot.caption(jobs.status_text(job) + "; pressing the button again cancels it."
+                            if job.state == jobs.QUEUED else
+                            jobs.status_text(job, f"{name}: epoch {result.epoch if result else 0}/{epochs}"))
+        if len(job.results) == shown["steps"] or time.monotonic() - shown["at"] < RENDER_EVERY:
+            return
+        shown.update(steps=len(job.results), at=time.monotonic(), renders=shown["renders"] + 1)
+        with live.container():
+            columns = st.columns(2)
+            columns[0].plotly_chart(teaching.schedule_curves(results, "epoch"), key=f"sch_le{shown['renders']}")
+            columns[1].plotly_chart(teaching.schedule_curves(results, "seconds"),
+                                    key=f"sch_ls{shown['renders']}")
+
+    jobs.follow(job, render)
+    status_slot.empty()
     live.empty()
+    for name, outcome in results.items():
+        if "message" in outcome:
+            st.warning(f"{name}: {outcome['message']}")
+    if job.state == jobs.FAILED:
+        results.clear()
+        st.error(f"Cannot train: {job.error}" if isinstance(job.error, ValueError)
+                 else "Cannot train: an internal error ended the job.")
+    elif job.state != jobs.DONE:
+        limit = f" at the work limit of {job.max_seconds:g} s per job" if job.state == jobs.TIMED_OUT else ""
+        st.info(f"The race was stopped{limit} after {len(job.results)} of {len(SCHEDULES) * epochs} "
+                "epochs; the curves so far are kept.")
 
 saved = st.session_state.get(KEY)
 if not saved or not saved["results"]:

@@ -2,6 +2,7 @@
 limit is stated, and no page shows an exception for bad inputs or hyperparameters at their limits."""
 
 from apptest_helpers import button, home, no_exception
+
 from mfcore.resources import training_peak_bytes
 
 
@@ -22,7 +23,7 @@ def test_train_refuses_over_the_memory_cap_with_the_estimate(monkeypatch):
 
 
 def test_python_engine_sample_is_stated(monkeypatch):
-    import mfcore.resources as resources
+    from mfcore import resources
     monkeypatch.setattr(resources, "PYTHON_MAX_RATINGS", 2_000)
     app = train_page()
     app.selectbox(key="train_engine").set_value("python")

@@ -9,8 +9,13 @@ import pytest
 
 from mfcore import SGDFactorizer, random_split
 from mfcore.data import Ratings
-from mfcore.resources import (MemoryGuardError, check_dataset_memory, check_training_memory,
-                              memory_cap_bytes, training_peak_bytes)
+from mfcore.resources import (
+    MemoryGuardError,
+    check_dataset_memory,
+    check_training_memory,
+    memory_cap_bytes,
+    training_peak_bytes,
+)
 
 GIB = 1 << 30
 
@@ -91,7 +96,7 @@ def test_dataset_guard_and_the_configurable_cap(monkeypatch):
 def test_cli_refuses_over_the_cap_with_one_error_line():
     root = __file__.rsplit("/tests/", 1)[0]
     done = subprocess.run([sys.executable, "-m", "mfcore", "train", "sample_data/ratings.csv", "--factors", "500"],
-                          capture_output=True, text=True, cwd=root, timeout=120,
+                          capture_output=True, text=True, cwd=root, timeout=120, check=False,
                           env={**__import__("os").environ, "MF_MEMORY_CAP_BYTES": "5e6"})
     estimate = training_peak_bytes(1_000, 1_700, 100_000, 500, 0.1, timestamps=True)
     assert done.returncode == 2 and done.stdout == ""
@@ -100,7 +105,7 @@ def test_cli_refuses_over_the_cap_with_one_error_line():
 
 
 def test_python_engine_work_is_sampled_and_says_so(monkeypatch):
-    import mfcore.resources as resources
+    from mfcore import resources
     monkeypatch.setattr(resources, "PYTHON_MAX_RATINGS", 1_000)
     ratings = random_ratings(100, 50, 5_000)
     sampled, note = resources.work_sample(ratings, "python", seed=3)
