@@ -93,6 +93,24 @@ class Job:
         if self.scheduler is not None:
             self.scheduler._drop_queued(self)
 
+    def status_line(self, progress: str = "") -> str:
+        """One line saying where the job is: its queue position, or ``progress`` and its seconds."""
+        if self.state == QUEUED:
+            ahead, slots = self.position - 1, self.scheduler.capacity if self.scheduler else 1
+            return (f"{self.label}: queued, position {ahead + 1} ({ahead} job{'s' * (ahead != 1)} ahead; "
+                    f"{slots} training slot{'s' * (slots != 1)} on this server; Stop cancels it)")
+        return f"{self.label}: {self.state}{', ' + progress if progress else ''} ({self.elapsed:.1f} s)"
+
+    def fraction(self, steps_done: int, steps: int, last_step_seconds: float | None) -> float:
+        """Fraction of ``steps`` done, counting the running step's share as its seconds so far over
+        the last step's seconds (at most 95% of a step until it reports)."""
+        if self.state == QUEUED:
+            return 0.0
+        if self.finished or not last_step_seconds:
+            return min(1.0, steps_done / steps)
+        since = time.monotonic() - (self.last_step_at or self.started_at or time.monotonic())
+        return min(1.0, (steps_done + min(0.95, since / last_step_seconds)) / steps)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job ends (or ``timeout`` seconds); True when it ended."""
         return self._finished.wait(timeout)
@@ -207,16 +225,6 @@ def scheduler() -> Scheduler:
         return _SCHEDULER
 
 
-def status_text(job: Job, progress: str = "") -> str:
-    """One line saying where ``job`` is: its queue position, or ``progress`` and the seconds so far."""
-    if job.state == QUEUED:
-        ahead = job.position - 1
-        return (f"{job.label}: queued, position {job.position} "
-                f"({ahead} job{'s' * (ahead != 1)} ahead; {job.scheduler.capacity} training slot"
-                f"{'s' * (job.scheduler.capacity != 1)} on this server)")
-    return f"{job.label}: {job.state}{', ' + progress if progress else ''} ({job.elapsed:.1f} s)"
-
-
 def follow(job: Job, render: Callable[[Job], None], poll: float = POLL) -> Job:
     """Call ``render(job)`` every ``poll`` seconds until ``job`` ends, then once more.
 
@@ -260,17 +268,6 @@ def submit(steps: Callable[[Job], Iterator], label: str, engines=("numba",),
     cost = max(engine_cost(engine, n_threads, shared.capacity) for engine in engines)
     return shared.submit(steps, label, owner=session_owner(), cost=cost,
                          holds_gil=any(engine in GIL_ENGINES for engine in engines))
-
-
-def epoch_progress(job: Job, epochs_done: int, epochs: int, last_epoch_seconds: float | None) -> float:
-    """Fraction of ``epochs`` done, counting the running epoch's share as its seconds so far over the
-    last epoch's seconds (at most 95% of an epoch until it reports)."""
-    if job.state == QUEUED:
-        return 0.0
-    if job.finished or not last_epoch_seconds:
-        return min(1.0, epochs_done / epochs)
-    since = time.monotonic() - (job.last_step_at or job.started_at or time.monotonic())
-    return min(1.0, (epochs_done + min(0.95, since / last_epoch_seconds)) / epochs)
 
 
 def end_sentence(job: Job, done: int, unit: str = "epoch") -> str:

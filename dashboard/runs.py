@@ -9,16 +9,21 @@ import streamlit as st
 
 from mfcore import Ratings, SGDFactorizer
 from mfcore.export import history_frame
+from mfcore.model import is_fitted
+
+from .settings import FIELDS
 
 KEY = "runs"
 MAX_RUNS = 12
-JOB_END_WAIT = 30  # seconds a stopped run waits for its job to finish the epoch it is in
+JOB_END_WAIT = 30
+"""Seconds a stopped run waits for its training job to finish the epoch it is in."""
 
 
 @dataclass
 class Run:
-    """One press of Train: its settings, the dataset it used, and what it produced so far.
-    ``status`` is running, done, stopped (by the user or by leaving the page) or diverged."""
+    """One training run: its settings, the dataset it used, and what it produced so far. ``status`` is
+    running, done, stopped (by the user or by leaving the page), diverged or failed. ``name`` labels
+    it in charts (default ``run N``)."""
 
     number: int
     settings: dict
@@ -30,24 +35,57 @@ class Run:
     history: list = field(default_factory=list)
     scores: dict = field(default_factory=dict)
     message: str = ""
-    job: object = None  # the dashboard.jobs.Job training it, while it runs
+    name: str = ""
+    note: str = ""  # what the work guard cut, e.g. the python engine's sample
+    job: object = None  # the dashboard.jobs.Job training it, until it ends
 
     @property
     def label(self) -> str:
-        return f"run {self.number}"
+        return self.name or f"run {self.number}"
+
+    @property
+    def progress_text(self) -> str:
+        """One line for a progress bar: the epoch reached and its RMSEs, or how the run ended."""
+        done, planned = len(self.history), self.model.n_epochs
+        job = self.job
+        if self.status == "running" and job is not None and job.state == "queued":
+            return job.status_line()
+        if self.status == "running" and not done:
+            return f"{self.label}: epoch 1/{planned} running" + (f" ({job.elapsed:.1f} s)" if job else "")
+        text = f"{self.label}: epoch {done}/{planned}"
+        if done:
+            last = self.history[-1]
+            text += f", train RMSE {last.train_rmse:.4f}"
+            if last.test_rmse is not None:
+                text += f", test RMSE {last.test_rmse:.4f}"
+        if self.status == "diverged":
+            return f"{self.label}: diverged in epoch {done + 1}/{planned}"
+        if self.status == "running":
+            return text + (f" ({job.elapsed:.1f} s)" if job is not None else "")
+        return f"{text} ({self.status})"
+
+    @property
+    def progress_fraction(self) -> float:
+        """Epochs done over epochs planned, counting the running epoch's share as its seconds so far
+        over the last epoch's seconds (at most 95% of an epoch until it reports)."""
+        done, planned = len(self.history), self.model.n_epochs
+        if self.job is None or self.status != "running" or not done:
+            return min(1.0, done / planned)
+        return self.job.fraction(done, planned, self.history[-1].seconds)
 
     def finish(self, status: str, message: str = "") -> None:
-        """Record the end of the run and score the model on the test set when there is one."""
+        """Record the end of the run and score the model (as it is after its last completed epoch)
+        on the test set when there is one."""
         self.status, self.message, self.job = status, message, None
-        if hasattr(self.model, "P_") and self.test is not None and len(self.test) and self.history:
+        if is_fitted(self.model) and self.test is not None and len(self.test) and self.history:
             self.scores = self.model.evaluate(self.test)
         if self.history:
-            self.scores["seconds"] = self.model.fit_seconds_
-            self.scores["updates/s"] = self.model.updates_per_second_
+            self.scores.update({"seconds": self.model.fit_seconds_,
+                                "updates/s": self.model.updates_per_second_})
 
     def release_model(self) -> None:
-        """Drop the fitted factors (the settings and seed reproduce them exactly: the engines are
-        deterministic); the scores and the curve stay."""
+        """Drop the fitted factors and the test set; the settings and seed reproduce them exactly
+        (the engines are deterministic). The curve and the scores stay."""
         self.model = SGDFactorizer(**self.model.get_params())
         self.test = None
 
@@ -57,8 +95,7 @@ def all_runs() -> list[Run]:
     return st.session_state.setdefault(KEY, [])
 
 
-def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer,
-          test: Ratings | None = None) -> Run:
+def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, test: Ratings) -> Run:
     """A new run, appended to the session (dropping the oldest beyond ``MAX_RUNS``). Every earlier
     run but the last releases its model, so a session holds at most two fitted models."""
     runs = all_runs()
@@ -82,21 +119,24 @@ def finish_interrupted() -> None:
 
 
 def table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: settings, best test RMSE and its epoch, final RMSE/MAE, seconds, updates/s."""
+    """One row per run: status, epochs done, best test RMSE and its epoch, final RMSE/MAE, seconds,
+    updates/s, then every setting under the estimator's name."""
     rows = []
     for run in runs:
-        s, tested = run.settings, [r for r in run.history if r.test_rmse is not None]
+        tested = [r for r in run.history if r.test_rmse is not None]
         best = min(tested, key=lambda r: r.test_rmse) if tested else None
-        seconds = run.scores.get("seconds", run.model.fit_seconds_ if run.history else 0.0)
-        rows.append({
+        seconds = run.scores.get("seconds", 0.0)
+        row = {
             "run": run.number, "status": run.status,
+            "epochs": f"{len(run.history)}/{run.model.n_epochs}",
             "best test RMSE": best.test_rmse if best else None, "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
-            "updates/s": run.scores.get("updates/s", run.model.updates_per_second_) if seconds else None,
-            "K": s["k"], "lr": s["lr"], "reg": s["reg"], "epochs": f"{len(run.history)}/{s['epochs']}",
-            "bias": s["bias"], "engine": s["engine"], "test size": s["test"], "seed": s["seed"],
-            "dataset": run.dataset,
-        })
+            "updates/s": run.scores.get("updates/s") if seconds else None,
+        }
+        row.update({name: run.settings[name] for name in FIELDS
+                    if name in run.settings and name != "n_epochs"})
+        row["dataset"] = run.dataset
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

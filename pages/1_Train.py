@@ -1,18 +1,12 @@
 """Train: set hyperparameters, watch train and test RMSE per epoch, compare runs, download results."""
 
-import logging
-import time
-
 import streamlit as st
 
-from dashboard import charts, data, jobs, runs, settings
-from mfcore import ENGINES, SGDFactorizer, TrainingDiverged, random_split
+from dashboard import charts, data, runs, settings, training
+from mfcore import SGDFactorizer
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
-from mfcore.resources import MemoryGuardError, check_training_memory, work_sample
-
-log = logging.getLogger(__name__)
-
-RENDER_EVERY = 0.25  # seconds between chart updates while training
+from mfcore.model import is_fitted
+from mfcore.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
 st.title("Train")
@@ -31,86 +25,50 @@ if any(chosen[name] != value for name, value in from_url.items()):
         st.session_state.pop(f"train_{name}", None)
 settings.save(chosen)
 
-limits = settings.LIMITS
 with st.form("train_form"):
-    row = st.columns(4)
-    row[0].slider("Factors K", *limits["k"], value=chosen["k"], key="train_k")
-    row[1].number_input("Learning rate", *limits["lr"], value=chosen["lr"], step=0.001, format="%.4f",
-                        key="train_lr")
-    row[2].number_input("Regularization", *limits["reg"], value=chosen["reg"], step=0.01, format="%.3f",
-                        key="train_reg")
-    row[3].slider("Epochs", *limits["epochs"], value=chosen["epochs"], key="train_epochs")
-    row = st.columns(4)
-    row[0].selectbox("Engine", list(ENGINES), index=list(ENGINES).index(chosen["engine"]), key="train_engine")
-    row[1].slider("Test size", *limits["test"], value=chosen["test"], step=0.05, key="train_test")
-    row[2].number_input("Seed", *limits["seed"], value=chosen["seed"], step=1, key="train_seed")
-    row[3].checkbox("Learn biases (μ, b_u, b_i)", value=chosen["bias"], key="train_bias")
+    cells = [*st.columns(4), *st.columns(4)]
+    for cell, name in zip(cells, settings.FIELDS):
+        settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
     submitted = st.form_submit_button("Train", type="primary")
     st.caption("The python engine is the readable reference loop, a few hundred times slower than numba: "
-               "on large data use few epochs, or Stop training.")
+               f"on this shared server it trains on at most {PYTHON_MAX_RATINGS:,} ratings (a random "
+               "sample of larger training sets); use few epochs, or Stop training.")
 
 stop_column, status_column = st.columns([1, 5])
-stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept.")
+stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
+                   "scores and downloads are those of the model after that epoch.")
 progress_slot = status_column.empty()
 message_slot = st.empty()
 chart_slot = st.empty()
 
-history = runs.all_runs()
+
+def tick(run: runs.Run) -> None:
+    """Draw the progress bar of ``run`` (its queue position while it waits for a training slot)."""
+    progress_slot.progress(run.progress_fraction, text=run.progress_text)
+
+
+def render(run: runs.Run) -> None:
+    """Draw the progress bar and the curves of ``run`` over the earlier runs on the same dataset."""
+    tick(run)
+    earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
+               and other.number < run.number]
+    chart_slot.plotly_chart(charts.learning_curves(run, earlier, run.model.n_epochs),
+                            key=f"curve-{run.number}-{len(run.history)}-{run.status}")
+
+
 refusal = ""
 if submitted:
-    new = {name: st.session_state[f"train_{name}"] for name in settings.DEFAULTS}
+    new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
     settings.save(new)
-    ratings = dataset.ratings
     try:
-        check_training_memory(ratings.n_users, ratings.n_items, len(ratings), new["k"], new["test"],
-                              timestamps=ratings.timestamps is not None)
+        training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
     except MemoryGuardError as exc:
-        refusal, submitted = f"Not started: {exc}", False
-if submitted:
-    earlier = [run for run in history if run.dataset == dataset.name]
-    model = SGDFactorizer(**settings.model_params(new))
-    run = runs.start(new, dataset.name, dataset.path, model)
-
-    def steps(job):
-        train, test = random_split(dataset.ratings, new["test"], seed=new["seed"])
-        train, run.message = work_sample(train, new["engine"], new["seed"])
-        run.test = test
-        yield from model.fit_iter(train, test if len(test) else None)
-
-    run.job = job = jobs.submit(steps, run.label, engines=(new["engine"],))
-    run.history = job.results
-    shown = {"epochs": -1, "at": 0.0}
-
-    def render(job):
-        done = len(run.history)
-        last = run.history[-1] if done else None
-        if job.state == jobs.QUEUED:
-            text = jobs.status_text(job) + "; Stop training cancels it."
-        elif last is None:
-            text = jobs.status_text(job, f"epoch 1/{new['epochs']} running")
-        else:
-            test_text = f", test RMSE {last.test_rmse:.4f}" if last.test_rmse is not None else ""
-            text = jobs.status_text(job, f"epoch {done}/{new['epochs']}, train RMSE "
-                                         f"{last.train_rmse:.4f}{test_text}")
-        progress_slot.progress(jobs.epoch_progress(job, done, new["epochs"], last and last.seconds),
-                               text=text)
-        if done != shown["epochs"] and (job.finished or time.monotonic() - shown["at"] > RENDER_EVERY):
-            chart_slot.plotly_chart(charts.learning_curves(run, earlier, new["epochs"]),
-                                    key=f"curve-{run.number}-{done}")
-            shown.update(epochs=done, at=time.monotonic())
-
-    jobs.follow(job, render)
-    if job.state == jobs.DONE:
-        run.finish("done", run.message)
-    elif isinstance(job.error, TrainingDiverged):
-        run.finish("diverged", str(job.error))
-    elif job.state == jobs.FAILED:
-        run.finish("failed", str(job.error) if isinstance(job.error, ValueError) else
-                   "an internal error ended the run; it was logged for the maintainers.")
-        if not isinstance(job.error, ValueError):
-            log.error("training job failed", exc_info=job.error)
+        refusal = f"Not started: {exc}"
     else:
-        run.finish("stopped", jobs.end_sentence(job, len(run.history)))
+        train, test = training.split(dataset.ratings, new)
+        run = runs.start(new, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(new)), test)
+        tick(run)
+        training.execute(run, train, render, tick=tick)
 
 latest = runs.all_runs()[-1] if runs.all_runs() else None
 if refusal:
@@ -118,24 +76,18 @@ if refusal:
 elif latest is not None:
     if latest.status == "diverged":
         message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
-                           "curve shows the epochs before it diverged.")
+                           f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
     elif latest.status == "failed":
         message_slot.error(f"Could not train: {latest.message}")
     elif latest.status == "stopped":
-        message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below.")
-    elif latest.status == "done" and latest.message:
-        message_slot.info(latest.message)
+        message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
+                          f"scores and downloads are those of the model after epoch {len(latest.history)}.")
+    elif latest.note:
+        message_slot.info(latest.note)
 if latest is not None:
-    if not submitted:
-        progress_slot.progress(len(latest.history) / latest.settings["epochs"],
-                               text=f"{latest.label}: {latest.status}, {len(latest.history)} of "
-                                    f"{latest.settings['epochs']} epochs")
-    if not submitted or latest.status != "done":
-        earlier = [run for run in runs.all_runs()[:-1] if run.dataset == latest.dataset]
-        chart_slot.plotly_chart(charts.learning_curves(latest, earlier, latest.settings["epochs"]),
-                                key=f"curve-{latest.number}-final")
+    render(latest)
 else:
-    chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["epochs"]), key="curve-empty")
+    chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
 
 if runs.all_runs():
     st.subheader("Runs in this session")
@@ -148,7 +100,7 @@ if runs.all_runs():
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
-    downloadable = [run for run in runs.all_runs() if hasattr(run.model, "P_")]
+    downloadable = [run for run in runs.all_runs() if is_fitted(run.model)]
     cells = st.columns(4)
     cells[0].download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),
                              file_name="run_history.csv", mime="text/csv", on_click="ignore")
@@ -162,8 +114,9 @@ if runs.all_runs():
                                  lambda: factors_csv(chosen_run.model),
                                  file_name=f"factors_run{chosen_run.number}.csv", mime="text/csv",
                                  on_click="ignore")
-        snippet = reproduction_snippet(chosen_run.model.get_params(), chosen_run.data_path,
-                                       chosen_run.settings["test"], chosen_run.settings["seed"])
+        trained = {**chosen_run.model.get_params(), "n_epochs": len(chosen_run.history)}
+        snippet = reproduction_snippet(trained, chosen_run.data_path,
+                                       chosen_run.settings["test_size"], chosen_run.settings["seed"])
         cells[3].download_button(f"Python script for {chosen_run.label}", snippet,
                                  file_name=f"reproduce_run{chosen_run.number}.py", mime="text/x-python",
                                  on_click="ignore")

@@ -3,10 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, jobs, settings
+from dashboard import charts, data, jobs, settings, training
 from dashboard.docs import engine_notes
-from mfcore import ENGINES, bench, random_split
-from mfcore.resources import check_training_memory
+from mfcore import ENGINES, bench
 
 AGREEMENT_TOLERANCE = 1e-4
 KEY = "speed_results"
@@ -22,8 +21,8 @@ st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings. Learning
 with st.form("speed_form"):
     engines = st.multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
     row = st.columns(3)
-    k = row[0].slider("Factors K", *settings.LIMITS["k"], value=chosen["k"], key="speed_k")
-    epochs = row[1].slider("Epochs to time", 1, 20, value=min(chosen["epochs"], 3), key="speed_epochs")
+    k = settings.widget(row[0], "n_factors", key="speed_k", value=chosen["n_factors"])
+    epochs = row[1].slider("Epochs to time", 1, 20, value=min(chosen["n_epochs"], 3), key="speed_epochs")
     budget = row[2].number_input("Time budget per engine (s)", 0.1, 60.0, value=3.0, step=0.5,
                                  key="speed_budget")
     submitted = st.form_submit_button("Time engines", type="primary")
@@ -33,40 +32,40 @@ if submitted:
     try:
         if not engines:
             raise ValueError("pick at least one engine to time.")
-        check_training_memory(ratings.n_users, ratings.n_items, len(ratings), k, chosen["test"],
-                              timestamps=ratings.timestamps is not None)
+        training.check_memory(ratings, k, chosen["test_size"])
     except ValueError as exc:
         st.error(f"Not started: {exc}")
     else:
         params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
-        split = {}
+        train, test = training.split(ratings, chosen)
 
         def steps(job):
-            split["train"], test = random_split(ratings, chosen["test"], seed=chosen["seed"])
+            """Each engine's timing in turn, then the python/numba agreement check."""
             for name in engines:
-                yield bench.time_engine(name, split["train"], test if len(test) else None, params, budget)
+                yield bench.time_engine(name, train, test if len(test) else None, params, budget)
             if {"python", "numba"} <= set(ENGINES):
-                yield bench.max_factor_difference(split["train"], params)
+                yield bench.max_factor_difference(train, params)
 
         job = jobs.submit(steps, "timing", engines=engines)
         progress = st.progress(0.0, text="starting")
 
-        def render(job):
+        def tick(job):
             done = len(job.results)
             current = engines[done] if done < len(engines) else "the python/numba agreement check"
-            text = (jobs.status_text(job) if job.state == jobs.QUEUED
-                    else jobs.status_text(job, f"timing {current}"))
-            progress.progress(min(1.0, done / (len(engines) + 1)), text=text)
+            progress.progress(job.fraction(done, len(engines) + 1, None),
+                              text=job.status_line(f"timing {current}"))
 
-        jobs.follow(job, render)
+        jobs.follow(job, tick)
         if job.state == jobs.DONE:
             results = [result for result in job.results if isinstance(result, bench.BenchResult)]
             agreement = job.results[-1] if len(job.results) > len(engines) else None
             st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
-                                     "dataset": dataset.name, "n_train": len(split["train"])}
+                                     "dataset": dataset.name, "n_train": len(train)}
+        elif isinstance(job.error, ValueError):
+            st.error(f"Could not time the engines: {job.error}")
         elif job.state == jobs.FAILED:
-            st.error(f"Could not time the engines: {job.error}" if isinstance(job.error, ValueError)
-                     else "Could not time the engines: an internal error ended the job.")
+            st.error("Could not time the engines: an internal error ended the job (the server log has "
+                     "the details).")
         else:
             st.error(f"Timing {jobs.end_sentence(job, len(job.results), 'engine')}; nothing was kept.")
         progress.empty()

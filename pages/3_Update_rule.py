@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import data, teaching
 from mfcore import DataError, TrainingDiverged, load_ratings
-from mfcore.teach import UpdateStepper, dense_slice, update_latex
+from mfcore.teach import UpdateStepper, dense_slice
 
 TOY = Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv"
 KEY = "update_rule"
@@ -83,7 +83,7 @@ else:
         f"prediction **{last.prediction:.4f}**, error **{last.error:.4f}**.")
     if len(records) > 1:
         st.caption(f"One epoch took {len(records)} updates; the formulas show the last of them.")
-    for line in update_latex(last):
+    for line in teaching.update_latex(last):
         st.latex(line)
     columns = st.columns(3 if last.biased else 2)
     columns[0].markdown(f"**p_u**, user {last.user}")

@@ -13,7 +13,7 @@ def train_page():
 def test_train_refuses_over_the_memory_cap_with_the_estimate(monkeypatch):
     monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "10e6")
     app = train_page()
-    app.slider(key="train_k").set_value(500)
+    app.slider(key="train_n_factors").set_value(500)
     app = button(app, "Train").click().run()
     no_exception(app)
     estimate = training_peak_bytes(1_000, 1_700, 100_000, 500, 0.1, timestamps=True)
@@ -27,8 +27,8 @@ def test_python_engine_sample_is_stated(monkeypatch):
     monkeypatch.setattr(resources, "PYTHON_MAX_RATINGS", 2_000)
     app = train_page()
     app.selectbox(key="train_engine").set_value("python")
-    app.slider(key="train_k").set_value(2)
-    app.slider(key="train_epochs").set_value(1)
+    app.slider(key="train_n_factors").set_value(2)
+    app.slider(key="train_n_epochs").set_value(1)
     app = button(app, "Train").click().run()
     no_exception(app)
     assert not app.error
