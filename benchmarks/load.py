@@ -30,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -67,11 +68,12 @@ class Server:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="load-streamlit-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port)],
             cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, start_new_session=True)
+            stderr=self.log, start_new_session=True)
         self.samples: list[tuple[float, int]] = []
         self.cookies = http.cookiejar.CookieJar()
         self.http = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
@@ -84,9 +86,12 @@ class Server:
                     self.http.open(f"{self.base}/", timeout=10).read()  # sets the XSRF cookie
                     return
             if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {self.process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"streamlit exited: {self.log_tail()}")
             time.sleep(0.2)
         raise TimeoutError("streamlit did not become healthy")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return Path(self.log.name).read_text(errors="replace")[-chars:]
 
     @property
     def rss(self) -> int:
@@ -163,7 +168,8 @@ class Session:
                 elif which == "alert" and element.alert.format == 1:  # ERROR
                     self.errors.append(element.alert.body)
                 elif which == "exception":
-                    self.exceptions.append(element.exception.message)
+                    self.exceptions.append(f"{element.exception.type}: {element.exception.message} "
+                                           f"{list(element.exception.stack_trace)[-3:]}")
             elif kind == "script_finished":
                 if msg.script_finished == FINISHED:
                     self.finished.set()
@@ -351,7 +357,7 @@ def report_load(load: dict, args) -> None:
         first = f"{r['first_point']:.2f} s" if r["first_point"] is not None else "none"
         print(f"session {n}: {r['status']}, {r['seconds']:.2f} s, first point {first}, longest gap between "
               f"progress updates {r['max_gap']:.2f} s, final RMSE {r['final_rmse']}, same as alone: "
-              f"{load['same'][n]}, errors {len(r['errors'])}, exceptions {len(r['exceptions'])}")
+              f"{load['same'][n]}, errors {r['errors'][:1]}, exceptions {r['exceptions'][:1]}")
     loads = load["late_loads"]
     print(f"late page loads while they train: {', '.join(f'{s:.2f}' for s in loads)} s "
           f"(max {max(loads, default=float('nan')):.2f} s)")
@@ -383,7 +389,10 @@ async def main_async(args) -> None:
         await asyncio.to_thread(server.wait_ready)
         sampler = asyncio.create_task(server.sample_rss())
         if args.part in ("load", "both"):
-            report_load(await asyncio.wait_for(load_part(server, args), args.deadline), args)
+            load = await asyncio.wait_for(load_part(server, args), args.deadline)
+            report_load(load, args)
+            if any(r["exceptions"] for r in load["results"]):
+                print("server log tail:\n" + server.log_tail())
         if args.part in ("soak", "both"):
             soak_server = server
             if args.part == "both":  # a fresh server, so the soak starts from a clean process

@@ -22,6 +22,7 @@ state ``failed`` and are kept in ``job.error`` for the page to turn into an ``st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -30,6 +31,9 @@ from dataclasses import dataclass, field
 
 POLL = 0.25  # seconds between two renders of a followed job
 MAX_SECONDS = float(os.environ.get("MF_JOB_MAX_SECONDS", "300"))  # the work guard: wall seconds per job
+NICENESS = int(os.environ.get("MF_JOB_NICENESS", "10"))
+"""Added to the niceness of every job's thread (Linux threads have their own): training yields the
+cores to page scripts and the server's event loop, so pages load fast while every slot is busy."""
 
 QUEUED, RUNNING, DONE, CANCELLED, FAILED, TIMED_OUT = (
     "queued", "running", "done", "cancelled", "failed", "timed out")
@@ -184,6 +188,7 @@ class Scheduler:
 
     def _work(self, job: Job) -> None:
         steps = None
+        _lower_priority(NICENESS)
         try:
             steps = job.steps(job)
             for item in steps:
@@ -210,6 +215,16 @@ class Scheduler:
                 self._running.remove(job)
             job._finished.set()
             self._dispatch()
+
+
+def _lower_priority(increment: int) -> None:
+    """Raise this thread's niceness by ``increment`` (threads it starts inherit it); no-op where the
+    OS has no per-thread priority."""
+    if increment <= 0 or not hasattr(os, "setpriority"):
+        return
+    thread = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + increment))
 
 
 _SCHEDULER: Scheduler | None = None

@@ -175,3 +175,16 @@ def test_default_capacity_reads_the_environment(monkeypatch):
     assert jobs.default_capacity() == 3
     monkeypatch.delenv("MF_TRAINING_SLOTS")
     assert jobs.default_capacity() >= 1
+
+
+def test_jobs_run_at_a_lower_priority_than_the_page_scripts():
+    import os
+    scheduler = jobs.Scheduler(capacity=1)
+
+    def niceness(job):
+        yield os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    job = scheduler.submit(niceness, label="nice")
+    assert job.wait(5)
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert job.results == [min(19, here + jobs.NICENESS)]
