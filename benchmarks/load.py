@@ -45,6 +45,8 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+MAIN_SCRIPT = "Home.py" if (ROOT / "Home.py").exists() else "app.py"
+HOME = ""  # run_page("") runs the main script
 FINISHED = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_SUCCESSFULLY")
 EPOCH_TEXT = re.compile(r"epoch (\d+)/(\d+), train RMSE ([0-9.]+)(?:, test RMSE ([0-9.]+))?")
 
@@ -61,16 +63,16 @@ def rss_bytes(pid: int) -> int:
 
 
 class Server:
-    """``streamlit run app.py`` on a free loopback port, in its own process group."""
+    """``streamlit run`` of the main script on a free loopback port, in its own process group."""
 
     def __init__(self, env: dict | None = None):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile(prefix="load-streamlit-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix="load-streamlit-", suffix=".log", delete=False)  # noqa: SIM115 - the server writes it until stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", MAIN_SCRIPT, "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port)],
             cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
             stderr=self.log, start_new_session=True)
@@ -186,8 +188,8 @@ class Session:
         message = BackMsg()
         state = message.rerun_script
         state.query_string = query
-        state.page_script_hash = self.pages.get(page, "")
-        state.page_name = "" if page in self.pages else page
+        state.page_script_hash = self.pages.get(page, self.main_hash if page == HOME else "")
+        state.page_name = "" if page in self.pages or page == HOME else page
         for widget in widgets or ():
             state.widget_states.widgets.append(widget)
         start = time.monotonic()
@@ -231,11 +233,11 @@ class Session:
 
     async def upload(self, name: str, content: bytes) -> float:
         """Choose 'Upload a file' on Home and upload ``content``; returns seconds to the script end."""
-        await self.run_page("app", "")
+        await self.run_page(HOME, "")
         radio = self.widget_id("radio", "Dataset")
         choose = WidgetState(id=radio, string_value="Upload a file")
-        await self.run_page("app", "", [choose])
-        uploader = next(getattr(e, "file_uploader").id for e in self.elements.values()
+        await self.run_page(HOME, "", [choose])
+        uploader = next(e.file_uploader.id for e in self.elements.values()
                         if e.WhichOneof("type") == "file_uploader")
         request = BackMsg()
         request.file_urls_request.request_id = f"{self.name}-{name}"
@@ -253,7 +255,7 @@ class Session:
         info = state.file_uploader_state_value.uploaded_file_info.add()
         info.name, info.size, info.file_id = name, len(content), urls.file_id
         info.file_urls.CopyFrom(urls)
-        return await self.run_page("app", "", [choose, state])
+        return await self.run_page(HOME, "", [choose, state])
 
     def _put(self, url: str, name: str, content: bytes) -> None:
         boundary = "----loadtest"
@@ -324,7 +326,7 @@ async def soak_part(server: Server, args) -> dict:
     """One session: ``--soak-trainings`` trainings and ``--soak-uploads`` uploads, RSS after each."""
     session = Session(server, "soak")
     await session.open()
-    await session.run_page("app", "")
+    await session.run_page(HOME, "")
     uploads = [make_upload(n, args.upload_ratings) for n in range(args.soak_uploads)]
     rss_after_training, problems = [], []
     every = max(1, args.soak_trainings // max(1, args.soak_uploads))

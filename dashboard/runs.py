@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -23,7 +24,8 @@ JOB_END_WAIT = 30
 class Run:
     """One training run: its settings, the dataset it used, and what it produced so far. ``status`` is
     running, done, stopped (by the user or by leaving the page), diverged or failed. ``name`` labels
-    it in charts (default ``run N``)."""
+    it in charts (default ``run N``). ``driven`` is set while a script thread trains it (see
+    :func:`dashboard.training.execute`) and ``ended`` once that thread is done with it."""
 
     number: int
     settings: dict
@@ -36,6 +38,8 @@ class Run:
     scores: dict = field(default_factory=dict)
     message: str = ""
     name: str = ""
+    driven: bool = False
+    ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     note: str = ""  # what the work guard cut, e.g. the python engine's sample
     job: object = None  # the dashboard.jobs.Job training it, until it ends
 
@@ -107,17 +111,6 @@ def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, te
     return run
 
 
-def finish_interrupted() -> None:
-    """Runs still marked running were cut short by a Stop click or a page change: they are stopped,
-    and keep the epochs they completed."""
-    for run in all_runs():
-        if run.status == "running":
-            if run.job is not None:
-                run.job.cancel()
-                run.job.wait(JOB_END_WAIT)
-            run.finish("stopped", f"stopped after epoch {len(run.history)}")
-
-
 def table(runs: list[Run]) -> pd.DataFrame:
     """One row per run: status, epochs done, best test RMSE and its epoch, final RMSE/MAE, seconds,
     updates/s, then every setting under the estimator's name."""
@@ -138,6 +131,18 @@ def table(runs: list[Run]) -> pd.DataFrame:
         row["dataset"] = run.dataset
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "final RMSE": "{:.4f}", "final MAE": "{:.4f}",
+                  "seconds": "{:.3f}", "updates/s": "{:,.0f}", "best epoch": "{:.0f}", "lr": "{:g}",
+                  "reg": "{:g}", "test_size": "{:g}"}
+
+
+def styled_table(runs: list[Run]):
+    """:func:`table` formatted for display as a static table, which wraps instead of truncating."""
+    frame = table(runs)
+    formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
+    return frame.style.format(formats, na_rep="-").hide(axis="index")
 
 
 def history_csv(runs: list[Run]) -> bytes:

@@ -6,7 +6,9 @@ Pages call :func:`check_memory`, :func:`split` and :func:`execute` and only draw
 (after new epochs) and ``tick(run)`` (every poll, at least once a second: the progress line) are
 given. Statuses are ``running``, ``done``, ``stopped`` (Stop clicked, the page left, or the work
 limit reached: the job is cancelled and ends after the epoch it is in), ``diverged`` and ``failed``
-(bad settings). The loop itself is :meth:`mfcore.SGDFactorizer.fit_iter`, run in the job's thread.
+(bad settings). The loop itself is :meth:`mfcore.SGDFactorizer.fit_iter`, run in the job's thread;
+:func:`settle` makes a new script run wait for an interrupted one to end its epoch, so what is scored
+and exported is the model of the last completed epoch.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from .runs import JOB_END_WAIT, Run
 
 RENDER_EVERY = 0.25
 """Seconds between two renders while training (the last epoch is always rendered)."""
+SETTLE_SECONDS = 600.0
+"""How long :func:`settle` waits at most for an interrupted run to end its current epoch."""
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
     or ``failed`` (its message says why), or ``stopped``: by Streamlit interrupting the script (Stop,
     page change; the interruption goes on) or by the work limit, with the model at its last
     completed epoch."""
+    run.driven = True
     model = run.model
     train, run.note = work_sample(train, model.engine, model.seed)
 
@@ -75,6 +80,7 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
     finally:
         if job.wait(JOB_END_WAIT):
             _finish(run, job)
+        run.ended.set()
     return run
 
 
@@ -91,3 +97,26 @@ def _finish(run: Run, job: jobs.Job) -> None:
         run.finish("failed", "an internal error ended the run (the server log has the details).")
     else:
         run.finish("stopped", jobs.end_sentence(job, len(run.history)))
+
+
+def interrupted(runs: list[Run]) -> list[Run]:
+    """The runs still marked running: cut short by a Stop click or a page change."""
+    return [run for run in runs if run.status == "running"]
+
+
+def settle(runs: list[Run], timeout: float = SETTLE_SECONDS) -> None:
+    """Let interrupted runs end as ``stopped`` with the model of their last completed epoch.
+
+    Streamlit starts the new script run at once (``runner.fastReruns``) while the interrupted one
+    still runs in its own thread until its next Streamlit call (a poll of its job, every
+    :data:`dashboard.jobs.POLL` seconds); it then cancels the job, waits for it to end the epoch in
+    progress and records the run as stopped. So a run being trained is waited for (up to
+    ``timeout`` seconds), never scored while its kernel is still moving the factors; a run that no
+    thread trains is marked stopped at once."""
+    for run in interrupted(runs):
+        if run.job is not None:
+            run.job.cancel()
+        if run.driven:
+            run.ended.wait(timeout)
+        if run.status == "running":
+            run.finish("stopped", f"stopped after epoch {len(run.history)}")

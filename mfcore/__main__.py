@@ -15,7 +15,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from . import bench
 from .data import DataError, load_ratings

@@ -9,9 +9,9 @@ cap it is checked against.
     D &= 12 M \ (+\, 8 M \text{ with timestamps}) &&\text{the split's train and test copies} \\
     F &= 4 (U + I)(K + 1) &&\text{factors } P, Q \text{ and biases} \\
     \text{split} &= 8 M + 20 N + 12 T &&\text{permutation, sorted rows, gathered columns} \\
-    \text{init} &= \max(12 U K,\ 4 U K + 12 I K) &&\text{each factor matrix drawn in float64, then cast} \\
+    \text{init} &= \max(12 U K,\ 4 U K + 12 I K) &&\text{each factor matrix drawn in float64, cast} \\
     \text{index} &= 23 N + 4 U &&\text{the seen-pairs CSR matrix and its construction} \\
-    \text{epoch} &= 5 N + 24 N + 4 N\,[\text{per-epoch, funk}] + 56 T &&\text{visiting order, schedule state, evaluation}
+    \text{epoch} &= 5 N + 24 N + 4 N\,[\text{per-epoch, funk}] + 56 T &&\text{order, schedule, evaluation}
 
 and the peak is :math:`D + \max(\text{split},\ \text{init},\ F + \text{index},\ F + \text{epoch})`,
 times ``1 + MARGIN`` for allocator slack. The coefficients are the arrays the code allocates in each

@@ -13,7 +13,9 @@ st.title("Train")
 dataset = data.current()
 st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings "
            f"({dataset.ratings.n_users:,} users x {dataset.ratings.n_items:,} items). Change it on Home.")
-runs.finish_interrupted()
+if training.interrupted(runs.all_runs()):
+    with st.spinner("Stopping: waiting for the current epoch to end..."):
+        training.settle(runs.all_runs())
 
 from_url, ignored = settings.from_query(st.query_params.to_dict())
 if ignored:
@@ -52,7 +54,8 @@ def render(run: runs.Run) -> None:
     tick(run)
     earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
                and other.number < run.number]
-    chart_slot.plotly_chart(charts.learning_curves(run, earlier, run.model.n_epochs),
+    shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
+    chart_slot.plotly_chart(charts.learning_curves(run, earlier, shown_epochs),
                             key=f"curve-{run.number}-{len(run.history)}-{run.status}")
 
 
@@ -80,8 +83,10 @@ elif latest is not None:
     elif latest.status == "failed":
         message_slot.error(f"Could not train: {latest.message}")
     elif latest.status == "stopped":
+        scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if latest.scores else "")
         message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
-                          f"scores and downloads are those of the model after epoch {len(latest.history)}.")
+                          f"scores and downloads are those of the model after epoch {len(latest.history)}"
+                          f"{scored}.")
     elif latest.note:
         message_slot.info(latest.note)
 if latest is not None:
@@ -91,12 +96,7 @@ else:
 
 if runs.all_runs():
     st.subheader("Runs in this session")
-    st.dataframe(runs.table(runs.all_runs()), hide_index=True, key="runs_table",
-                 column_config={"best test RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "final RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "final MAE": st.column_config.NumberColumn(format="%.4f"),
-                                "seconds": st.column_config.NumberColumn(format="%.3f"),
-                                "updates/s": st.column_config.NumberColumn(format="compact")})
+    st.table(runs.styled_table(runs.all_runs()))
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")

@@ -1,4 +1,4 @@
-"""Error schedules: how often should SGD recompute the error? All four schedules, same data and seed."""
+"""Error schedules: how often should SGD recompute the error? All four schedules, same data and random seed."""
 
 import pandas as pd
 import streamlit as st
@@ -24,7 +24,7 @@ st.caption(f"Dataset: {dataset.name}, {len(ratings):,} ratings ({ratings.n_users
            f"on the same random split ({test_size:.0%} test, biases {'on' if chosen['biased'] else 'off'}, "
            "as on the Train page), from the same initial factors, visiting the ratings in the same orders.")
 
-st.markdown("The question the naive loop from the original question raised: **how often should the error "
+st.markdown("The naive loop in the original question raises this: **how often should the error "
             "e = r − r̂ be recomputed?** Four answers, each one epoch = one pass over the training ratings:\n"
             + "\n".join(f"- **{name}**: {texts.SCHEDULES[name]}" for name in SCHEDULES))
 
@@ -73,6 +73,9 @@ if submitted:
     live.empty()
 
 saved = st.session_state.get(KEY)
+if saved and training.interrupted(saved["runs"]):
+    with st.spinner("Stopping: waiting for the current epoch to end..."):
+        training.settle(saved["runs"])
 if not saved or not saved["runs"]:
     st.info("Press **Run all four schedules**. On MovieLens 100k it takes a few seconds.")
 else:

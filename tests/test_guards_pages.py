@@ -33,4 +33,4 @@ def test_python_engine_sample_is_stated(monkeypatch):
     no_exception(app)
     assert not app.error
     assert any("random sample of 2,000 of the 90,000 training ratings" in info.value for info in app.info)
-    assert app.dataframe[0].value.iloc[0]["status"] == "done"
+    assert app.session_state["runs"][-1].status == "done"
