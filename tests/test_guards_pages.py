@@ -34,3 +34,13 @@ def test_python_engine_sample_is_stated(monkeypatch):
     assert not app.error
     assert any("random sample of 2,000 of the 90,000 training ratings" in info.value for info in app.info)
     assert app.session_state["runs"][-1].status == "done"
+
+
+def test_an_upload_over_the_memory_cap_is_refused_and_the_previous_dataset_kept(monkeypatch):
+    from apptest_helpers import TOY, upload
+    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "1000")
+    app = upload(home(), "toy.csv", TOY)
+    no_exception(app)
+    assert len(app.error) == 1 and "50 ratings (8 users x 10 items)" in app.error[0].value
+    assert "over the 1.0 kB cap" in app.error[0].value
+    assert app.session_state["dataset"].name != "toy.csv"
