@@ -206,9 +206,8 @@ class Session:
     def runs_table(self):
         """The runs table shown on the Train page, as a pyarrow Table (None when absent)."""
         for element in self.elements.values():
-            if element.WhichOneof("type") == "arrow_data_frame" or element.WhichOneof("type") == "dataframe":
-                data = getattr(element, element.WhichOneof("type"))
-                raw = data.arrow_data.data if hasattr(data, "arrow_data") else data.data
+            if element.WhichOneof("type") in ("table", "dataframe"):
+                raw = getattr(element, element.WhichOneof("type")).arrow_data.data
                 table = pa.ipc.open_stream(io.BytesIO(raw)).read_all()
                 if "final RMSE" in table.column_names:
                     return table
@@ -216,6 +215,8 @@ class Session:
 
     async def train(self, query: str, timeout: float = 600) -> dict:
         """Load the Train page with ``query`` settings, press Train, wait for the end; returns timings."""
+        self.errors.clear()
+        self.exceptions.clear()
         await self.run_page("Train", query)
         button = WidgetState(id=self.widget_id("button", "Train"), trigger_value=True)
         self.progress.clear()
@@ -255,7 +256,20 @@ class Session:
         info = state.file_uploader_state_value.uploaded_file_info.add()
         info.name, info.size, info.file_id = name, len(content), urls.file_id
         info.file_urls.CopyFrom(urls)
-        return await self.run_page(HOME, "", [choose, state])
+        seconds = await self.run_page(HOME, "", [choose, state])
+        if not any(name in self.text(element) for element in self.elements.values()):
+            self.errors.append(f"{name} is not shown as the dataset in use after its upload")
+        return seconds
+
+    @staticmethod
+    def text(element) -> str:
+        """The visible text of a heading, markdown or alert element ("" for others)."""
+        kind = element.WhichOneof("type")
+        if kind == "heading":
+            return element.heading.body
+        if kind in ("markdown", "alert"):
+            return getattr(element, kind).body
+        return ""
 
     def _put(self, url: str, name: str, content: bytes) -> None:
         boundary = "----loadtest"
@@ -339,6 +353,7 @@ async def soak_part(server: Server, args) -> dict:
             problems.append(f"training {number} ended {result['status']}")
         rss_after_training.append(server.rss)
         if number >= 10 and number % every == 0 and done_uploads < len(uploads):
+            session.errors.clear()
             await session.upload(f"upload{done_uploads}.csv", uploads[done_uploads])
             problems += session.errors + session.exceptions
             done_uploads += 1
@@ -419,8 +434,8 @@ def main() -> None:
     parser.add_argument("--late-loads", type=int, default=3)
     parser.add_argument("--soak-trainings", type=int, default=50)
     parser.add_argument("--soak-uploads", type=int, default=20)
-    parser.add_argument("--soak-k", type=int, default=20)
-    parser.add_argument("--soak-epochs", type=int, default=5)
+    parser.add_argument("--soak-k", type=int, default=50)
+    parser.add_argument("--soak-epochs", type=int, default=10)
     parser.add_argument("--upload-ratings", type=int, default=20_000)
     parser.add_argument("--deadline", type=float, default=600, help="seconds each part may take at most")
     args = parser.parse_args()
