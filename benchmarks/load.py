@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import contextlib
 import http.cookiejar
-import io
 import os
 import re
 import signal
@@ -36,8 +35,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import pyarrow as pa
 import websockets
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -108,6 +107,7 @@ class Server:
         return next((c.value for c in self.cookies if c.name == "_streamlit_xsrf"), "")
 
     def stop(self) -> None:
+        """End the server and remove its log."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
         try:
@@ -115,6 +115,9 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+        self.log.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.log.name)
 
 
 class Session:
@@ -204,13 +207,12 @@ class Session:
         raise LookupError(f"{self.name}: no {kind} labelled {label!r}")
 
     def runs_table(self):
-        """The runs table shown on the Train page, as a pyarrow Table (None when absent)."""
+        """The runs table shown on the Train page, as a DataFrame of its raw values (None if absent)."""
         for element in self.elements.values():
             if element.WhichOneof("type") in ("table", "dataframe"):
-                raw = getattr(element, element.WhichOneof("type")).arrow_data.data
-                table = pa.ipc.open_stream(io.BytesIO(raw)).read_all()
-                if "final RMSE" in table.column_names:
-                    return table
+                frame = convert_arrow_bytes_to_pandas_df(getattr(element, element.WhichOneof("type")).arrow_data.data)
+                if "final RMSE" in frame.columns:
+                    return frame
         return None
 
     async def train(self, query: str, timeout: float = 600) -> dict:
@@ -226,7 +228,7 @@ class Session:
         first_point = next((at - clicked for at, text in self.progress if EPOCH_TEXT.search(text)), None)
         gaps = [b - a for a, b in zip([clicked, *times], times)]
         table = self.runs_table()
-        last = table.slice(table.num_rows - 1).to_pylist()[0] if table is not None else {}
+        last = table.iloc[-1].to_dict() if table is not None else {}
         return {"seconds": total, "first_point": first_point, "max_gap": max(gaps, default=total),
                 "status": last.get("status"), "final_rmse": last.get("final RMSE"),
                 "final_mae": last.get("final MAE"), "errors": list(self.errors),
