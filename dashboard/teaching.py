@@ -74,9 +74,11 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 def schedule_curves(runs: list, x: str) -> go.Figure:
     """Test RMSE of every schedule's run (:class:`~dashboard.runs.Run`, labelled by schedule) against
     ``x`` = "epoch" or "seconds" (cumulative training time). Each curve has its own dash and marker
-    so coinciding curves stay visible. The y range runs from the lowest point to the highest first
+    and earlier ones are wider, so coinciding curves stay visible. The y range runs from the lowest
+    point to the highest first
     point, so a run that blows up leaves the top edge; a run that diverged ends in a large x marker
-    pinned to the top edge at its last epoch, labelled "diverged"."""
+    pinned to the top edge at its last epoch, labelled "diverged". Earlier curves are drawn wider, so
+    a later curve lying on top of one leaves its edges visible."""
     figure = go.Figure()
     curves = [[r.test_rmse for r in run.history if r.test_rmse is not None] for run in runs]
     drawn = [curve for curve in curves if curve]
@@ -91,8 +93,9 @@ def schedule_curves(runs: list, x: str) -> go.Figure:
         color = COLORS[number % len(COLORS)]
         figure.add_trace(go.Scatter(
             x=xs, y=[r.test_rmse for r in tested], mode="lines+markers", name=run.label,
-            marker=dict(size=7, symbol=MARKERS[number % len(MARKERS)]),
-            line=dict(color=color, width=2, dash=DASHES[number % len(DASHES)])))
+            marker=dict(size=7 + 3 * (len(runs) - 1 - number), symbol=MARKERS[number % len(MARKERS)]),
+            line=dict(color=color, width=1.5 + 1.5 * (len(runs) - 1 - number),
+                      dash=DASHES[number % len(DASHES)])))
         if run.status == "diverged":
             where = len(run.history) + 1 if x == "epoch" else (elapsed[-1] if elapsed else 0.0)
             figure.add_trace(go.Scatter(

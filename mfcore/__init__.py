@@ -15,6 +15,7 @@ from .split import per_user_split, random_split, temporal_split
 __version__ = "0.1.0"
 __all__ = [
     "DataError", "Ratings", "from_arrays", "load_ratings", "ENGINES", "EpochResult",
-    "NotFittedError", "check_is_fitted", "PARAMETERS", "SPLIT_PARAMETERS", "SGDFactorizer", "TrainingDiverged", "per_user_split", "random_split",
+    "NotFittedError", "check_is_fitted", "PARAMETERS", "SPLIT_PARAMETERS", "SGDFactorizer",
+    "TrainingDiverged", "per_user_split", "random_split",
     "temporal_split",
 ]

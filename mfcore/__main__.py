@@ -15,13 +15,14 @@ import math
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from . import bench, cli_explore
 from .data import DataError, load_ratings
 from .engines import ENGINES
 from .model import SGDFactorizer, TrainingDiverged
 from .params import PARAMETERS, SPLIT_PARAMETERS, Param
+from .resources import check_training_memory
 from .split import random_split
 
 
@@ -160,6 +161,8 @@ def _train(args) -> None:
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
     ratings = load_ratings(args.data)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
     if not args.json:
         print(f"{len(train)} training and {len(test)} test ratings, {ratings.n_users} users, "
@@ -192,6 +195,8 @@ def _bench(args) -> None:
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
     ratings = load_ratings(args.data)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")

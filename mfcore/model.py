@@ -24,7 +24,7 @@ import inspect
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -150,7 +150,7 @@ class SGDFactorizer:
         """The hyperparameters as given to ``__init__`` (every name of the table, in its order)."""
         return {name: getattr(self, name) for name in PARAMETERS}
 
-    def set_params(self, **params) -> "SGDFactorizer":
+    def set_params(self, **params) -> SGDFactorizer:
         """Set hyperparameters by name; a ValueError lists the known names for an unknown one."""
         for name, value in params.items():
             if name not in PARAMETERS:
@@ -172,7 +172,7 @@ class SGDFactorizer:
     # --- training -------------------------------------------------------------------------------
 
     def fit(self, train: Ratings, test: Ratings | None = None,
-            callbacks: list[Callable[[EpochResult], object]] | None = None) -> "SGDFactorizer":
+            callbacks: list[Callable[[EpochResult], object]] | None = None) -> SGDFactorizer:
         """Train for ``n_epochs``; each callback gets every :class:`EpochResult`. Returns ``self``."""
         for result in self.fit_iter(train, test):
             for callback in callbacks or ():

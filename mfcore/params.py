@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["Param", "PARAMETERS", "SPLIT_PARAMETERS", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
            "defaults", "numpydoc_parameters", "validate"]
@@ -156,7 +156,8 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("batch_size", int, 1024, "ratings per mini-batch (numpy engine)", low=1, widget_high=100_000),
     Param("n_threads", int, None, "threads of parallel engines (None: every available core)",
           low=1, none_allowed=True, widget_high=64, cli=("--threads",)),
-    Param("seed", int, 0, "random seed of the initial factors and every epoch's order (and of the split in the CLI and dashboard)",
+    Param("seed", int, 0,
+          "random seed of the initial factors and every epoch's order (and of the split in the CLI and dashboard)",
           low=0, widget_high=2**31 - 1),
 )}
 """The estimator's hyperparameters, in ``SGDFactorizer.__init__`` order."""

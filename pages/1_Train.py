@@ -6,13 +6,16 @@ from dashboard import charts, data, explore, runs, settings, training
 from mfcore import SGDFactorizer
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.model import is_fitted
+from mfcore.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
 st.title("Train")
 dataset = data.current()
 st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings "
            f"({dataset.ratings.n_users:,} users x {dataset.ratings.n_items:,} items). Change it on Home.")
-runs.finish_interrupted()
+if training.interrupted(runs.all_runs()):
+    with st.spinner("Stopping: waiting for the current epoch to end..."):
+        training.settle(runs.all_runs())
 
 from_url, ignored = settings.from_query(st.query_params.to_dict())
 if ignored:
@@ -30,7 +33,8 @@ with st.form("train_form"):
         settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
     submitted = st.form_submit_button("Train", type="primary")
     st.caption("The python engine is the readable reference loop, a few hundred times slower than numba: "
-               "on large data use few epochs, or Stop training.")
+               f"on this shared server it trains on at most {PYTHON_MAX_RATINGS:,} ratings (a random "
+               "sample of larger training sets); use few epochs, or Stop training.")
 
 stop_column, status_column = st.columns([1, 5])
 stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
@@ -40,45 +44,59 @@ message_slot = st.empty()
 chart_slot = st.empty()
 
 
+def tick(run: runs.Run) -> None:
+    """Draw the progress bar of ``run`` (its queue position while it waits for a training slot)."""
+    progress_slot.progress(run.progress_fraction, text=run.progress_text)
+
+
 def render(run: runs.Run) -> None:
     """Draw the progress bar and the curves of ``run`` over the earlier runs on the same dataset."""
-    progress_slot.progress(len(run.history) / run.model.n_epochs, text=run.progress_text)
+    tick(run)
     earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
                and other.number < run.number]
-    chart_slot.plotly_chart(charts.learning_curves(run, earlier, run.model.n_epochs),
+    shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
+    chart_slot.plotly_chart(charts.learning_curves(run, earlier, shown_epochs),
                             key=f"curve-{run.number}-{len(run.history)}-{run.status}")
 
 
+refusal = ""
 if submitted:
     new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
     settings.save(new)
-    train, test = training.split(dataset.ratings, new)
-    run = runs.start(new, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(new)), test)
-    progress_slot.progress(0.0, text=run.progress_text)
-    training.execute(run, train, render)
+    try:
+        training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
+    except MemoryGuardError as exc:
+        refusal = f"Not started: {exc}"
+    else:
+        train, test = training.split(dataset.ratings, new)
+        run = runs.start(new, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(new)), test)
+        tick(run)
+        training.execute(run, train, render, tick=tick)
 
 latest = runs.all_runs()[-1] if runs.all_runs() else None
-if latest is not None:
+if refusal:
+    message_slot.error(refusal)
+elif latest is not None:
     if latest.status == "diverged":
         message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
                            f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
     elif latest.status == "failed":
         message_slot.error(f"Could not train: {latest.message}")
     elif latest.status == "stopped":
+        scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if latest.scores else "")
         message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
-                          f"scores and downloads are those of the model after epoch {len(latest.history)}.")
+                          f"scores and downloads are those of the model after epoch {len(latest.history)}"
+                          f"{scored}.")
+    elif latest.note:
+        message_slot.info(latest.note)
+if latest is not None:
     render(latest)
 else:
     chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
 
 if runs.all_runs():
     st.subheader("Runs in this session")
-    st.dataframe(runs.table(runs.all_runs()), hide_index=True, key="runs_table",
-                 column_config={"best test RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "final RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "final MAE": st.column_config.NumberColumn(format="%.4f"),
-                                "seconds": st.column_config.NumberColumn(format="%.3f"),
-                                "updates/s": st.column_config.NumberColumn(format="compact")})
+    st.table(runs.styled_table(runs.all_runs()))
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")

@@ -1,4 +1,4 @@
-"""Error schedules: how often should SGD recompute the error? All four schedules, same data and seed."""
+"""Error schedules: how often should SGD recompute the error? All four schedules, same data and random seed."""
 
 import pandas as pd
 import streamlit as st
@@ -7,6 +7,7 @@ from dashboard import data, settings, teaching, texts, training
 from dashboard.runs import Run
 from mfcore import SGDFactorizer
 from mfcore.engines import SCHEDULES
+from mfcore.resources import MemoryGuardError
 
 KEY = "schedule_results"
 ENGINE = "numba"
@@ -23,7 +24,7 @@ st.caption(f"Dataset: {dataset.name}, {len(ratings):,} ratings ({ratings.n_users
            f"on the same random split ({test_size:.0%} test, biases {'on' if chosen['biased'] else 'off'}, "
            "as on the Train page), from the same initial factors, visiting the ratings in the same orders.")
 
-st.markdown("The question the naive loop from the original question raised: **how often should the error "
+st.markdown("The naive loop in the original question raises this: **how often should the error "
             "e = r − r̂ be recomputed?** Four answers, each one epoch = one pass over the training ratings:\n"
             + "\n".join(f"- **{name}**: {texts.SCHEDULES[name]}" for name in SCHEDULES))
 
@@ -33,18 +34,27 @@ with st.form("schedules_form"):
         settings.widget(cell, name, key=f"sch_{name}", value=chosen.get(name))
     submitted = st.form_submit_button("Run all four schedules", type="primary")
 
-live = st.empty()
+status_slot, live = st.empty(), st.empty()
 if submitted:
     values = {name: st.session_state[f"sch_{name}"] for name in FIELDS}
+    try:
+        training.check_memory(ratings, values["n_factors"], test_size, "funk")
+    except MemoryGuardError as exc:
+        st.error(f"Not started: {exc}")
+        submitted = False
+if submitted:
     params = {**settings.model_params(chosen), **values, "engine": ENGINE}
     train, test = training.split(ratings, {"test_size": test_size, "seed": values["seed"]})
     schedule_runs = []
     st.session_state[KEY] = {"runs": schedule_runs, "params": params, "dataset": dataset.name,
                              "n_train": len(train)}
 
+    def tick(run: Run) -> None:
+        status_slot.caption(run.progress_text)
+
     def render(run: Run) -> None:
+        tick(run)
         with live.container():
-            st.caption(run.progress_text)
             columns = st.columns(2)
             for column, axis in zip(columns, ("epoch", "seconds")):
                 column.plotly_chart(teaching.schedule_curves(schedule_runs, axis),
@@ -54,14 +64,18 @@ if submitted:
         run = Run(number, {**params, "schedule": name}, dataset.name, dataset.path,
                   SGDFactorizer(**{**params, "schedule": name}), test, name=name)
         schedule_runs.append(run)
-        training.execute(run, train, render)
+        training.execute(run, train, render, tick=tick)
         if run.status == "failed":
             schedule_runs.remove(run)
             st.error(f"Cannot train: {run.message}")
             break
+    status_slot.empty()
     live.empty()
 
 saved = st.session_state.get(KEY)
+if saved and training.interrupted(saved["runs"]):
+    with st.spinner("Stopping: waiting for the current epoch to end..."):
+        training.settle(saved["runs"])
 if not saved or not saved["runs"]:
     st.info("Press **Run all four schedules**. On MovieLens 100k it takes a few seconds.")
 else:

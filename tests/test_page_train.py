@@ -37,7 +37,7 @@ def test_trains_on_the_sample_and_records_the_run():
     assert not app.error
     assert curve_points(app, "run 1 test") == [1, 2, 3]
     assert curve_points(app, "run 1 train") == [1, 2, 3]
-    table = app.dataframe[0].value
+    table = app.table[0].value
     assert len(table) == 1
     row = table.iloc[0]
     assert row["status"] == "done" and row["epochs"] == "3/3" and row["n_factors"] == 8
@@ -52,7 +52,7 @@ def test_a_second_run_overlays_the_first_and_both_are_in_the_table():
     no_exception(app)
     assert curve_points(app, "run 1 test") == [1, 2]
     assert curve_points(app, "run 2 test") == [1, 2, 3]
-    table = app.dataframe[0].value
+    table = app.table[0].value
     assert list(table["run"]) == [1, 2] and list(table["n_factors"]) == [4, 6]
 
 
@@ -77,7 +77,7 @@ def test_trains_on_an_uploaded_file_after_a_bad_one():
     app = train(app, n_factors=2, n_epochs=4, test_size=0.2)
     no_exception(app)
     assert curve_points(app, "run 1 test") == [1, 2, 3, 4]
-    assert app.dataframe[0].value.iloc[0]["dataset"] == "toy.csv"
+    assert app.table[0].value.iloc[0]["dataset"] == "toy.csv"
 
 
 def test_divergence_shows_advice_not_a_broken_chart():
@@ -85,7 +85,7 @@ def test_divergence_shows_advice_not_a_broken_chart():
     no_exception(app)
     assert len(app.error) == 1
     assert "diverged" in app.error[0].value and "learning rate" in app.error[0].value
-    assert app.dataframe[0].value.iloc[0]["status"] == "diverged"
+    assert app.table[0].value.iloc[0]["status"] == "diverged"
 
 
 def test_an_interrupted_run_is_kept_as_stopped():
@@ -100,7 +100,7 @@ def test_an_interrupted_run_is_kept_as_stopped():
     app.session_state["runs"] = [run]
     app.run()
     no_exception(app)
-    row = app.dataframe[0].value.iloc[0]
+    row = app.table[0].value.iloc[0]
     assert row["status"] == "stopped" and row["epochs"] == "2/10" and row["final RMSE"] > 0
     assert "partial curve" in app.info[0].value
     assert curve_points(app, "run 1 test") == [1, 2]

@@ -5,7 +5,8 @@ runs one epoch over ratings **already in the epoch's visiting order**, updates `
 place and returns the epoch's sum of squared errors. The visiting order is the engine's
 :attr:`Engine.order`: by default (:class:`~mfcore.engines.order.RatingOrder`) a fresh random
 permutation of all ratings each epoch, laid out contiguously so a kernel streams through memory; an
-order may hand the kernel more arrays before ``mu`` (``numba-parallel``: block bounds and schedule). Arrays and scalars only; scalars arrive in the factors' dtype. ``extra`` holds the
+order may hand the kernel more arrays before ``mu`` (``numba-parallel``: block bounds and schedule).
+Arrays and scalars only; scalars arrive in the factors' dtype. ``extra`` holds the
 engine's own options, named in :attr:`Engine.options` and read from the estimator's attributes,
 plus the state an error schedule carries between epochs (:func:`schedule_arguments`; only ``funk``).
 """
@@ -13,7 +14,7 @@ plus the state an error schedule carries between epochs (:func:`schedule_argumen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -2,7 +2,8 @@ r"""Each epoch's visiting order: a uniformly random permutation of the training 
 
 ``epoch_order(rng, n)`` draws ``n`` uniform numbers :math:`x_k \in [0, 1)` from ``rng`` in Python
 (so the order is reproducible from the model's seed and identical for every engine) and turns them
-into a permutation with the "inside-out" variant of the Fisher-Yates shuffle: for :math:`k = 0, \dots, n-1`, :math:`j = \lfloor x_k (k + 1) \rfloor`,
+into a permutation with the "inside-out" variant of the Fisher-Yates shuffle: for
+:math:`k = 0, \dots, n-1`, :math:`j = \lfloor x_k (k + 1) \rfloor`,
 ``order[k] = order[j]; order[j] = k``. Every permutation is equally likely (up to float rounding).
 
 Why not ``rng.permutation(n)``: NumPy shuffles an ``int64`` array in place, drawing a bounded integer
