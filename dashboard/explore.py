@@ -257,7 +257,8 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
                                     customdata=positions[highlight], hoverinfo="text",
                                     marker={"size": 14, "color": "rgba(0,0,0,0)",
                                             "line": {"color": "crimson", "width": 2}}))
-    figure.update_layout(height=560, legend={"orientation": "h", "y": -0.15}, margin={"t": 40, "b": 40, "l": 40, "r": 20},
+    figure.update_layout(height=560, legend={"orientation": "h", "y": -0.15},
+                         margin={"t": 40, "b": 40, "l": 40, "r": 20},
                          title=f"{kind[:-1].capitalize()} factors, PCA: the two axes keep {share:.0%} of the variance",
                          xaxis_title="first principal axis", yaxis_title="second principal axis")
     return figure
