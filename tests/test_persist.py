@@ -135,9 +135,10 @@ def test_a_missing_file_and_an_unfitted_model(tmp_path):
 def test_no_pickle_anywhere():
     """Neither the library, the dashboard, the pages, the home page, the tests nor the benchmarks use
     pickle."""
-    pattern = re.compile(r"import pickle|from pickle|allow_pickle\s*=\s*True|cloudpickle|joblib\.load")
+    word = "pick" + "le"  # spelled in two so that a grep of the repository does not find this test
+    pattern = re.compile(rf"import {word}\b|from {word}\b|allow_{word}\s*=\s*True|cloud{word}|joblib\.load")
     offenders = [str(path.relative_to(ROOT)) for folder in ("mfcore", "dashboard", "pages", "tests", "benchmarks")
                  for path in (ROOT / folder).rglob("*.py")
-                 if path.name != "test_persist.py" and pattern.search(path.read_text())]
+                 if pattern.search(path.read_text())]
     offenders += [path.name for path in ROOT.glob("*.py") if pattern.search(path.read_text())]
     assert offenders == []
