@@ -61,15 +61,18 @@ def toy_model():
     return SGDFactorizer(n_factors=4, n_epochs=30, lr=0.02, reg=0.02).fit(ratings), ratings
 
 
-def test_fold_in_recovers_a_trained_user_from_its_own_predictions(toy_model):
+@pytest.mark.parametrize("biased", [True, False])
+def test_fold_in_recovers_a_trained_user_from_its_own_predictions(biased):
     """With reg 0 and more ratings than unknowns, ratings equal to the model's unclipped predictions
     for a trained user give back exactly that user's factors and bias."""
-    model, _ratings = toy_model
+    ratings = load_ratings(Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv")
+    model = SGDFactorizer(n_factors=4, n_epochs=30, lr=0.02, reg=0.02, biased=biased).fit(ratings)
     user = 2
     items = np.arange(len(model.item_ids_))
     predicted = model.predict_codes(np.full(len(items), user), items, clip=False)
     folded = explore.fold_in(model, model.item_ids_[items], predicted, reg=0.0)
     assert np.allclose(folded.p, model.P_[user], atol=1e-4) and folded.bu == pytest.approx(model.bu_[user], abs=1e-4)
+    assert biased or folded.bu == 0
 
 
 def test_fold_in_is_the_ridge_minimum(toy_model):
