@@ -147,8 +147,9 @@ def fold_in(model: SGDFactorizer, items, ratings, reg: float | None = None) -> F
     ``reg``. Without biases (``biased=False``) :math:`\mu = b_i = b_u = 0`.
 
     Why closed form rather than a few SGD steps: with the item side fixed the objective is a convex
-    quadratic in :math:`K+1` unknowns, so one :math:`(K+1)^2` linear solve gives its exact minimum,
-    in well under a millisecond at K=100; it has no learning rate or step count to choose, does not
+    quadratic in :math:`K+1` unknowns, so one linear solve gives its exact minimum (for fewer ratings
+    than unknowns the equivalent dual form solves only a :math:`|I_u| \times |I_u|` system), in well
+    under a millisecond at K=100; it has no learning rate or step count to choose, does not
     depend on the order of the ratings, and the same ratings always give the same recommendations.
     Ratings of items the model does not know are ignored; a repeated item keeps its last rating.
     """
@@ -171,11 +172,22 @@ def fold_in(model: SGDFactorizer, items, ratings, reg: float | None = None) -> F
     target = values - (model.global_mean_ + model.bi_[codes].astype(np.float64) if biased else 0.0)
     if biased:
         Z = np.hstack([Z, np.ones((len(codes), 1))])
-    gram = Z.T @ Z + lam * len(codes) * np.eye(Z.shape[1])
-    solution = np.linalg.lstsq(gram, Z.T @ target, rcond=None)[0] if lam == 0 else \
-        np.linalg.solve(gram, Z.T @ target)
+    solution = _ridge(Z, target, lam * len(codes))
     p = solution[:k].astype(model.P_.dtype)
     return FoldedUser(p, float(solution[k]) if biased else 0.0, codes, values.astype(np.float32))
+
+
+def _ridge(Z: np.ndarray, y: np.ndarray, penalty: float) -> np.ndarray:
+    r""":math:`x = (Z^\top Z + \text{penalty}\, I)^{-1} Z^\top y`. With fewer rows than columns (a
+    handful of ratings, K+1 unknowns) the identical dual form
+    :math:`Z^\top (Z Z^\top + \text{penalty}\, I)^{-1} y` solves an n x n system instead of a
+    (K+1) x (K+1) one. Without a penalty, the minimum-norm least-squares solution."""
+    if penalty == 0:
+        return np.linalg.lstsq(Z, y, rcond=None)[0]
+    n, dim = Z.shape
+    if n < dim:
+        return Z.T @ np.linalg.solve(Z @ Z.T + penalty * np.eye(n), y)
+    return np.linalg.solve(Z.T @ Z + penalty * np.eye(dim), Z.T @ y)
 
 
 def recommend_scores(model: SGDFactorizer, p: np.ndarray, bu: float) -> np.ndarray:

@@ -75,15 +75,17 @@ def test_fold_in_recovers_a_trained_user_from_its_own_predictions(biased):
     assert biased or folded.bu == 0
 
 
-def test_fold_in_is_the_ridge_minimum(toy_model):
+@pytest.mark.parametrize("rated", [[1, 4, 6], list(range(10))])  # fewer or more ratings than K+1 = 5
+def test_fold_in_is_the_ridge_minimum(toy_model, rated):
     model, _ = toy_model
-    ids, values = model.item_ids_[[1, 4, 6]], np.array([5.0, 2.0, 4.0])
-    folded = explore.fold_in(model, list(ids) + ["no such item"], list(values) + [3.0])
-    assert list(folded.items) == [1, 4, 6]
-    lam = model.reg * 3
+    values = np.linspace(1, 5, len(rated))
+    ids = model.item_ids_[rated]
+    folded = explore.fold_in(model, [*ids, "no such item"], [*values, 3.0])
+    assert list(folded.items) == rated
+    lam = model.reg * len(rated)
 
     def objective(p, bu):
-        error = values - (model.global_mean_ + bu + model.bi_[[1, 4, 6]] + model.Q_[[1, 4, 6]] @ p)
+        error = values - (model.global_mean_ + bu + model.bi_[rated] + model.Q_[rated] @ p)
         return float(error @ error + lam * (p @ p + bu * bu))
 
     best = objective(folded.p.astype(float), folded.bu)
