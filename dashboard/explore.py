@@ -110,14 +110,15 @@ def from_bundle(name: str, sha256: str, bundle: ModelBundle) -> Subject:
     return Subject(f"file-{sha256}", name, model, train, bundle.test, info, bundle.train is not None)
 
 
-def pick(container, label: str, codes: np.ndarray, names: np.ndarray, key: str):
+def pick(container, label: str, codes: np.ndarray, names: np.ndarray, key: str, default: int | None = None):
     """A code chosen by name: a selectbox searchable by typing when there are at most
     ``SELECT_LIMIT`` codes; otherwise a search box and a selectbox of the first 100 names containing
     the text (a selectbox of every one of 100,000s of names would be slow to send). ``names[code]``
-    is the name of ``code``. Returns None while nothing matches."""
+    is the name of ``code``; ``default`` the code chosen first. Returns None while nothing matches."""
     if len(codes) <= SELECT_LIMIT:
+        index = int(np.flatnonzero(codes == default)[0]) if default in codes else 0
         return container.selectbox(f"{label} (type to search)", codes, format_func=lambda code: str(names[code]),
-                                   key=key)
+                                   index=index, key=key)
     query = container.text_input(f"{label}: search ({len(codes):,}; type part of the name)", key=f"{key}_query")
     found = codes[pd.Series(names[codes]).astype(str).str.contains(query, case=False, regex=False).to_numpy()]
     if not len(found):

@@ -86,7 +86,7 @@ with tabs[0]:
 
 with tabs[1]:
     left, middle, right = st.columns([3, 1, 1])
-    item = view.pick(left, "Item", by_title, titles, "explore_item")
+    item = view.pick(left, "Item", by_title, titles, "explore_item", default=int(np.argmax(subject.counts)))
     min_ratings = middle.number_input("At least this many ratings", 0, 10_000, 0, key="explore_min")
     count = right.slider("Neighbours", 5, 30, 10, key="explore_similar_n")
     if item is not None:
