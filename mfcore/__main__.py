@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import bench, tune_cli
+from . import bench, cli_explore, tune_cli
 from .data import DataError, load_ratings
 from .engines import ENGINES
 from .model import SGDFactorizer, TrainingDiverged
 from .params import PARAMETERS, SPLIT_PARAMETERS, Param
+from .resources import check_training_memory
 from .split import random_split
 
 
@@ -160,6 +161,8 @@ def _train(args) -> None:
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
     ratings = load_ratings(args.data)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
     if not args.json:
         print(f"{len(train)} training and {len(test)} test ratings, {ratings.n_users} users, "
@@ -192,6 +195,8 @@ def _bench(args) -> None:
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
     ratings = load_ratings(args.data)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")
@@ -239,6 +244,10 @@ COMMANDS["bench"] = Command("time engines on the same data and settings", _bench
 COMMANDS["sample"] = Command("write a synthetic ratings CSV", _sample_arguments, _sample)
 COMMANDS["tune"] = Command("search hyperparameters with Optuna on a validation split",
                            tune_cli.add_arguments, tune_cli.run)
+COMMANDS["recommend"] = Command("top-N items for a user of a saved model", cli_explore.recommend_arguments,
+                                cli_explore.recommend)
+COMMANDS["similar"] = Command("items nearest to an item of a saved model (cosine of factors)",
+                              cli_explore.similar_arguments, cli_explore.similar)
 
 if __name__ == "__main__":
     sys.exit(main())
