@@ -330,7 +330,43 @@ async def load_part(server: Server, args) -> dict:
     same = [r["final_rmse"] == reference["final_rmse"] and r["final_mae"] == reference["final_mae"]
             for r in results]
     return {"reference": reference, "results": results, "late_loads": loads, "same": same,
-            "rss_before": rss_before, "rss_peak": peak}
+            "rss_before": rss_before, "rss_peak": peak, "leave": await leave_check(server, args)}
+
+
+async def leave_check(server: Server, args) -> dict:
+    """Start a long training, go to Home after a second, come back: the run must be stopped (its job
+    cancelled after the epoch in progress), and the server idle again."""
+    session = Session(server, "leaver")
+    await session.open()
+    query = settings_query(500, 200, args.engine, 0)  # the largest K and epochs the form allows
+    await session.run_page("Train", query)
+    button = WidgetState(id=session.widget_id("button", "Train"), trigger_value=True)
+    message = BackMsg()
+    message.rerun_script.query_string = query
+    message.rerun_script.page_script_hash = session.pages["Train"]
+    message.rerun_script.widget_states.widgets.append(button)
+    session.finished.clear()
+    await session.ws.send(message.SerializeToString())  # press Train, do not wait for the end
+    await asyncio.sleep(1.5)
+    left = time.monotonic()
+    await session.run_page(HOME, "")
+    await session.run_page("Train", query)
+    back = time.monotonic() - left
+    table = session.runs_table()
+    status = table.iloc[-1]["status"] if table is not None else None
+    epochs = table.iloc[-1]["epochs"] if table is not None else None
+    await asyncio.sleep(1.0)
+    cpu_before = cpu_seconds(server.process.pid)
+    await asyncio.sleep(2.0)
+    idle = (cpu_seconds(server.process.pid) - cpu_before) / 2.0
+    await session.close()
+    return {"status": status, "epochs": epochs, "seconds": back, "cpu_after": idle}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def make_upload(n: int, ratings: int) -> bytes:
@@ -431,6 +467,10 @@ def report_load(load: dict, args) -> None:
     print(f"late page loads while they train: {', '.join(f'{s:.2f}' for s in loads)} s "
           f"(max {max(loads, default=float('nan')):.2f} s)")
     print(f"server RSS: {mb(load['rss_before'])} before, peak {mb(load['rss_peak'])}")
+    leave = load["leave"]
+    print(f"leaving a page mid-training: the run is {leave['status']} ({leave['epochs']} epochs) when the "
+          f"session comes back {leave['seconds']:.2f} s later; server CPU afterwards "
+          f"{leave['cpu_after']:.0%} of a core")
     print("MUST-SHOW load: all completed with the same result as alone: "
           f"{all(r['status'] == 'done' for r in results) and all(load['same'])}; "
           f"late page load max {max(loads, default=float('nan')):.2f} s (< 3 s: "
