@@ -44,3 +44,15 @@ def test_an_upload_over_the_memory_cap_is_refused_and_the_previous_dataset_kept(
     assert len(app.error) == 1 and "50 ratings (8 users x 10 items)" in app.error[0].value
     assert "over the 1.0 kB cap" in app.error[0].value
     assert app.session_state["dataset"].name != "toy.csv"
+
+
+def test_a_run_over_the_work_limit_is_stopped_and_says_so(monkeypatch):
+    from dashboard import jobs
+    monkeypatch.setattr(jobs, "MAX_SECONDS", 0.0)
+    app = train_page()
+    app.slider(key="train_n_epochs").set_value(5)
+    app = button(app, "Train").click().run()
+    no_exception(app)
+    run = app.session_state["runs"][-1]
+    assert run.status == "stopped" and len(run.history) == 1
+    assert any("stopped at the work limit of 0 s per job after epoch 1" in info.value for info in app.info)
