@@ -23,6 +23,10 @@ from mfcore import Ratings, tune
 from mfcore.protocol import Holdout, holdout
 
 KEY = "tune_job"
+TEST_SIZE = 0.1
+"""Fraction of the ratings held out as the test set (random, seeded by the search's seed)."""
+VALIDATION_SIZE = 0.1
+"""Fraction of the remaining training ratings held out to judge the trials."""
 LABELS = {"n_factors": "factors K", "lr": "learning rate", "reg": "regularization",
           "n_epochs": "max epochs", "biased": "biases", "init_std": "init std"}
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -71,14 +75,14 @@ class TuneJob:
 
 
 def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, timeout: float | None,
-          seed: int, test_size: float = 0.1) -> TuneJob:
+          seed: int, test_size: float = TEST_SIZE) -> TuneJob:
     """Split ``ratings`` (test, then validation out of train) and start a search in a new thread.
     Raises ValueError for a bad range or budget before anything starts."""
     for rng in space.values():
         rng.check()
     if n_trials is None and timeout is None:
         raise ValueError("give a budget: a number of trials or of seconds.")
-    split = holdout(ratings, test_size, 0.1, seed)
+    split = holdout(ratings, test_size, VALIDATION_SIZE, seed)
     name = f"session-{uuid.uuid4().hex[:12]}"
     job = TuneJob(name, tune.default_storage(name), split, space, n_trials, timeout, seed, dataset)
     tune.create_study(name, job.storage, seed)  # tables and study exist before the page reads them

@@ -55,6 +55,10 @@ __all__ = [
 ]
 
 PRUNERS = ("hyperband", "median", "none")
+HYPERBAND_MIN_EPOCHS = 1
+"""Hyperband's smallest budget: the first rung judges trials after this many epochs."""
+MEDIAN_WARMUP_EPOCHS = 3
+"""The median pruner judges no trial before this many epochs."""
 DEFAULT_PRUNER = "hyperband"
 DEFAULT_PATIENCE = 3
 """Early stopping inside trials: a trial stops after this many epochs without a better validation RMSE."""
@@ -149,16 +153,19 @@ def objective(split: Holdout, space: dict[str, Range], fixed: dict | None = None
 
 
 def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
-    """``"hyperband"``: Hyperband over 1..``max_epochs`` epochs (reduction factor 3); ``"median"``:
-    prune a trial whose validation RMSE is worse than the median of earlier trials at the same epoch,
-    after 5 trials and 3 epochs; ``"none"``: never prune."""
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3)
+    """``"hyperband"``: Hyperband over ``HYPERBAND_MIN_EPOCHS``..``max_epochs`` epochs (reduction
+    factor 3); ``"median"``: prune a trial whose validation RMSE is worse than the median of earlier
+    trials at the same epoch, after 5 trials and ``MEDIAN_WARMUP_EPOCHS`` epochs; ``"none"``: never
+    prune. ``"hyperband:N"`` and ``"median:N"`` set those epoch counts to N."""
+    kind, _, number = name.partition(":")
+    if kind in ("hyperband", "median") and (number == "" or number.isdigit() and int(number) >= 1):
+        if kind == "hyperband":
+            low = min(int(number or HYPERBAND_MIN_EPOCHS), max_epochs)
+            return optuna.pruners.HyperbandPruner(min_resource=low, max_resource=max_epochs, reduction_factor=3)
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=int(number or MEDIAN_WARMUP_EPOCHS))
     if name == "none":
         return optuna.pruners.NopPruner()
-    raise ValueError(f"pruner == {name!r}, must be one of {', '.join(PRUNERS)}.")
+    raise ValueError(f"pruner == {name!r}, must be one of {', '.join(PRUNERS)} (or hyperband:N, median:N).")
 
 
 def data_dir() -> Path:
