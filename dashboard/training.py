@@ -31,15 +31,16 @@ def split(ratings: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
 
 
 def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = None,
-            render_every: float = RENDER_EVERY) -> Run:
+            render_every: float = RENDER_EVERY, validation: Ratings | None = None) -> Run:
     """Train ``run.model`` on ``train`` (testing on ``run.test`` when it is not empty), appending each
     epoch to ``run.history`` and calling ``render(run)`` after an epoch when ``render_every`` seconds
     have passed since the last render, and after the last epoch. Ends the run ``done``, ``diverged``
     or ``failed`` (its message says why); interrupted by Streamlit (Stop, page change) it ends
-    ``stopped`` with the model at its last completed epoch, and the interruption goes on."""
+    ``stopped`` with the model at its last completed epoch, and the interruption goes on.
+    ``validation`` (ratings held out of ``train``) is scored every epoch and drives early stopping."""
     run.driven = True
     last_render = -math.inf  # the first epoch is always drawn
-    epochs = run.model.fit_iter(train, run.test if len(run.test) else None)
+    epochs = run.model.fit_iter(train, run.test if len(run.test) else None, validation)
     try:
         for result in epochs:
             run.history.append(result)
