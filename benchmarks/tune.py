@@ -68,7 +68,8 @@ def run_mfcore(split, trials: int, pruner: str, seed: int = 0, n_jobs: int = 1) 
                 best = reached[-1][1] if reached else float("inf")
             reached.append((time.perf_counter() - start, best))
 
-        study = tune.search(split, f"bench-{pruner.replace(':', '-')}-{seed}", n_trials=trials, seed=seed, pruner=pruner,
+        name = f"bench-{pruner.replace(':', '-')}-{seed}"
+        study = tune.search(split, name, n_trials=trials, seed=seed, pruner=pruner,
                             n_jobs=n_jobs, fixed={"seed": seed}, callbacks=[track])
         search_seconds = time.perf_counter() - start
         result = tune.final_scores(study, split, {"seed": seed})
