@@ -16,7 +16,7 @@ from mfcore.params import PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
 
 KEY = "train_settings"
 TABLE: dict[str, Param] = {**PARAMETERS, **SPLIT_PARAMETERS}
-FIELDS = ("n_factors", "lr", "reg", "n_epochs", "engine", "test_size", "seed", "biased")
+FIELDS = ("n_factors", "lr", "reg", "n_epochs", "engine", "test_size", "seed", "biased", "init_std")
 """The settings the Train form edits and the URL carries, in form order."""
 
 LABELS = {"n_factors": "Factors K", "n_epochs": "Epochs", "lr": "Learning rate γ",

@@ -14,10 +14,10 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from . import bench
+from . import bench, tune_cli
 from .data import DataError, load_ratings
 from .engines import ENGINES
 from .model import SGDFactorizer, TrainingDiverged
@@ -242,6 +242,8 @@ def main(argv=None) -> int:
 COMMANDS["train"] = Command("train and report RMSE per epoch", _train_arguments, _train)
 COMMANDS["bench"] = Command("time engines on the same data and settings", _bench_arguments, _bench)
 COMMANDS["sample"] = Command("write a synthetic ratings CSV", _sample_arguments, _sample)
+COMMANDS["tune"] = Command("search hyperparameters with Optuna on a validation split",
+                           tune_cli.add_arguments, tune_cli.run)
 
 if __name__ == "__main__":
     sys.exit(main())

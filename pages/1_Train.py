@@ -3,10 +3,12 @@
 import streamlit as st
 
 from dashboard import charts, data, runs, settings, training
-from mfcore import SGDFactorizer
+from mfcore import SGDFactorizer, random_split, tune
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.model import is_fitted
 from mfcore.resources import PYTHON_MAX_RATINGS, MemoryGuardError
+
+EARLY_PATIENCE, EARLY_VALIDATION = tune.DEFAULT_PATIENCE, 0.1
 
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
 st.title("Train")
@@ -28,9 +30,12 @@ if any(chosen[name] != value for name, value in from_url.items()):
 settings.save(chosen)
 
 with st.form("train_form"):
-    cells = [*st.columns(4), *st.columns(4)]
+    cells = [*st.columns(4), *st.columns(4), *st.columns(4)]
     for cell, name in zip(cells, settings.FIELDS):
         settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
+    early = st.checkbox(f"Early stopping: hold out {EARLY_VALIDATION:.0%} of the training ratings, stop after "
+                        f"{EARLY_PATIENCE} epochs without a better validation RMSE, keep the best epoch",
+                        key="train_early_stopping")
     submitted = st.form_submit_button("Train", type="primary")
     st.caption("The python engine is the readable reference loop, a few hundred times slower than numba: "
                f"on this shared server it trains on at most {PYTHON_MAX_RATINGS:,} ratings (a random "
@@ -55,8 +60,15 @@ def render(run: runs.Run) -> None:
     earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
                and other.number < run.number]
     shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
-    chart_slot.plotly_chart(charts.learning_curves(run, earlier, shown_epochs),
-                            key=f"curve-{run.number}-{len(run.history)}-{run.status}")
+    figure = charts.learning_curves(run, earlier, shown_epochs)
+    if run.model.patience is not None:  # early stopping: its validation curve and the epoch kept
+        validated = [r for r in run.history if r.validation_rmse is not None]
+        figure.add_scatter(x=[r.epoch for r in validated], y=[r.validation_rmse for r in validated],
+                           mode="lines", name=f"{run.label} validation", line={"width": 2, "dash": "dot"})
+        if run.status == "done" and validated:
+            figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
+                             annotation_text=f"best epoch {run.model.best_epoch_} (kept)")
+    chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
 
 
 refusal = ""
@@ -69,9 +81,14 @@ if submitted:
         refusal = f"Not started: {exc}"
     else:
         train, test = training.split(dataset.ratings, new)
-        run = runs.start(new, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(new)), test)
+        patience = {"patience": EARLY_PATIENCE} if early else {}
+        validation = None
+        if early:
+            train, validation = random_split(train, EARLY_VALIDATION, seed=new["seed"] + 1)
+        run = runs.start(new, dataset.name, dataset.path,
+                         SGDFactorizer(**settings.model_params(new), **patience), test)
         tick(run)
-        training.execute(run, train, render, tick=tick)
+        training.execute(run, train, render, tick=tick, validation=validation)
 
 latest = runs.all_runs()[-1] if runs.all_runs() else None
 if refusal:
@@ -82,6 +99,11 @@ elif latest is not None:
                            f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
     elif latest.status == "failed":
         message_slot.error(f"Could not train: {latest.message}")
+    elif latest.status == "done" and latest.model.patience is not None and latest.history:
+        best = latest.history[latest.model.best_epoch_ - 1]
+        message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
+                          f"epochs and kept epoch {best.epoch}, whose validation RMSE {best.validation_rmse:.4f} "
+                          f"was the lowest (test RMSE {best.test_rmse:.4f}).")
     elif latest.status == "stopped":
         scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if latest.scores else "")
         message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
 from dashboard.runs import start
-from mfcore import SGDFactorizer, load_ratings, random_split
+from mfcore import PARAMETERS, SGDFactorizer, load_ratings, random_split
 
 
 def train_page(query: dict | None = None) -> AppTest:
@@ -24,6 +24,16 @@ def train(app: AppTest, **widgets) -> AppTest:
                 "checkbox" if name == "biased" else "selectbox" if name == "engine" else
                 "number_input")(key=f"train_{name}").set_value(value)
     return button(app, "Train").click().run()
+
+
+def layout(app: AppTest) -> dict:
+    return json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]
+
+
+def test_empty_chart_has_no_axes_to_misread():
+    app = train_page()
+    no_exception(app)
+    assert layout(app)["xaxis"]["visible"] is False and layout(app)["yaxis"]["visible"] is False
 
 
 def curve_points(app: AppTest, trace_name: str) -> list:
@@ -86,6 +96,7 @@ def test_divergence_shows_advice_not_a_broken_chart():
     assert len(app.error) == 1
     assert "diverged" in app.error[0].value and "learning rate" in app.error[0].value
     assert app.table[0].value.iloc[0]["status"] == "diverged"
+    assert "diverged in epoch" in app.get("progress")[0].proto.text  # not stuck at "starting"
 
 
 def test_an_interrupted_run_is_kept_as_stopped():
@@ -104,6 +115,7 @@ def test_an_interrupted_run_is_kept_as_stopped():
     assert row["status"] == "stopped" and row["epochs"] == "2/10" and row["final RMSE"] > 0
     assert "partial curve" in app.info[0].value
     assert curve_points(app, "run 1 test") == [1, 2]
+    assert layout(app)["xaxis"]["range"] == [0.5, 2.5]  # the 2 epochs done, not the 10 planned
 
 
 def test_downloads_are_offered_and_the_snippet_reproduces_the_run(tmp_path):
@@ -113,6 +125,7 @@ def test_downloads_are_offered_and_the_snippet_reproduces_the_run(tmp_path):
                       "Python script for run 1"]
     snippet = app.code[0].value
     assert "n_factors=4" in snippet and "sample_data/ratings.csv" in snippet
+    assert all(f"\n    {name}=" in snippet for name in PARAMETERS)  # every parameter, defaults too
     model = app.session_state["runs"][0].model
     script = tmp_path / "run.py"
     sample = repr(str(ROOT / "sample_data" / "ratings.csv"))

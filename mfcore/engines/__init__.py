@@ -13,8 +13,8 @@ plus the state an error schedule carries between epochs (:func:`schedule_argumen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
