@@ -56,3 +56,16 @@ def test_a_run_over_the_work_limit_is_stopped_and_says_so(monkeypatch):
     run = app.session_state["runs"][-1]
     assert run.status == "stopped" and len(run.history) == 1
     assert any("stopped at the work limit of 0 s per job after epoch 1" in info.value for info in app.info)
+
+
+def test_a_tune_search_is_a_scheduled_job_bounded_by_the_work_limit(tmp_path, monkeypatch):
+    from apptest_helpers import TOY
+    from dashboard import jobs, tuning
+    from mfcore import load_ratings, tune
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "MAX_SECONDS", 1.0)
+    space = {**tune.default_space(), "n_epochs": tune.Range("n_epochs", 2, 3)}
+    search = tuning.start(load_ratings(TOY), "toy", space, n_trials=100_000, timeout=None, seed=0)
+    assert search.scheduled in jobs.scheduler().running() + jobs.scheduler().queued()
+    assert search.scheduled.wait(60) and search.stop.is_set() and not search.running
+    assert 1 <= len(search.study().trials) < 100_000
