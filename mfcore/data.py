@@ -39,11 +39,14 @@ Item metadata: ``load_ratings(..., items=PATH_OR_BYTES)`` joins titles and genre
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -73,6 +76,9 @@ ROLES = ("user", "item", "rating", "timestamp")
 _SEPARATORS = ("::", "\t", ",", ";", "|")
 _SEPARATOR_NAMES = {"::": "'::'", "\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
 #: MovieLens layouts in a zip or folder, recognised by file names: (ratings file, items file).
+# What a damaged zip can raise while its directory or a member is read (ValueError: bad offsets).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
+               RuntimeError, ValueError, struct.error, zlib.error)
 MOVIELENS_LAYOUTS = (("ratings.csv", "movies.csv"), ("ratings.dat", "movies.dat"), ("u.data", "u.item"))
 
 
@@ -307,7 +313,7 @@ def _from_zip(raw: bytes) -> tuple[bytes, tuple[str, bytes] | None, str]:
         members = [info for info in archive.infolist() if not info.is_dir()
                    and not PurePosixPath(info.filename).name.startswith(".")
                    and "__MACOSX" not in info.filename]
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise DataError(f"the zip archive is damaged ({exc}).") from None
     names = {PurePosixPath(info.filename).name.lower(): info for info in members}
     if "[content_types].xml" in names or any(info.filename.startswith("xl/") for info in members):
@@ -339,7 +345,7 @@ def _unzip(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
                         f"{MAX_UNPACKED_BYTES / 2**30:.0f} GiB limit.")
     try:
         return archive.read(info)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+    except _ZIP_ERRORS as exc:
         raise DataError(f"cannot unpack {info.filename} from the zip ({exc}).") from None
 
 
@@ -349,7 +355,7 @@ def _plain_bytes(raw: bytes, role: str) -> bytes:
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
                 raw = stream.read(MAX_UNPACKED_BYTES + 1)
-        except (OSError, EOFError, zlib_error()) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise DataError(f"the gzip file is damaged ({exc}).") from None
         if len(raw) > MAX_UNPACKED_BYTES:
             raise DataError(f"the gzip file unpacks to more than {MAX_UNPACKED_BYTES / 2**30:.0f} GiB.")
@@ -375,12 +381,6 @@ def _plain_bytes(raw: bytes, role: str) -> bytes:
     return raw.removeprefix(b"\xef\xbb\xbf")
 
 
-def zlib_error():
-    import zlib
-
-    return zlib.error
-
-
 # --- text parsing --------------------------------------------------------------------------------
 
 def _decoded_head(raw: bytes) -> str:
@@ -393,12 +393,19 @@ def _decoded_head(raw: bytes) -> str:
         return head.decode("latin-1")
 
 
-def _encoding(raw: bytes) -> str:
+def _encoding(raw: bytes, chunk: int = 1 << 26) -> str:
+    """``"utf8"`` when all of ``raw`` is valid UTF-8 (an ASCII file is checked at memory speed), else
+    ``"latin-1"``, which decodes any byte."""
+    array = np.frombuffer(raw, dtype=np.uint8)
+    if all(array[start:start + chunk].max(initial=0) < 128 for start in range(0, len(array), chunk)):
+        return "utf8"
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        raw[:65536].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < min(len(raw), 65536) - 3:
-            return "latin-1"
+        for start in range(0, len(raw), chunk):
+            decoder.decode(raw[start:start + chunk])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "latin-1"
     return "utf8"
 
 
