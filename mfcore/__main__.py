@@ -92,10 +92,17 @@ def _number(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+def _check_test_set(test_size: float, n_ratings: int, n_test: int) -> None:
+    if test_size > 0 and n_test == 0:
+        raise UsageError(f"--test-size {test_size} of {n_ratings} ratings leaves no test ratings: give more "
+                         "ratings, a larger --test-size, or --test-size 0 to train without a test set")
+
+
 def _train(args) -> None:
     SGDFactorizer(**_model_params(args), engine=args.engine)._validate()
     ratings = load_ratings(args.data, items=args.items)
     train, test = random_split(ratings, args.test_size, args.seed)
+    _check_test_set(args.test_size, len(ratings), len(test))
     model = SGDFactorizer(**_model_params(args), engine=args.engine)
     if not args.json:
         print(f"{len(train)} training and {len(test)} test ratings, {ratings.n_users} users, "
