@@ -23,7 +23,11 @@ def record(run) -> dict:
 
 
 def save(runs: list) -> None:
-    """Store the session's runs under the session's name (made on the first run)."""
+    """Store the session's runs under the session's name (made on the first run). A run first saved
+    (at its start) is tagged with the dataset in use, the one it trains on."""
+    for run in runs:
+        if not hasattr(run, "data_key"):
+            run.data_key = data.current().key
     store.save_runs(data.session_name(create=bool(runs)), [record(run) for run in runs])
 
 
@@ -45,10 +49,25 @@ def restore(run_class) -> list:
     return restored
 
 
-def refit(run, ratings: Ratings, test_size: float, seed: int) -> None:
-    """Train a restored run's model again on the same split (same settings and seed, same factors)."""
-    train, test = random_split(ratings, test_size, seed=seed)
-    run.model.set_params(n_epochs=max(1, len(run.history)))
+def needs_refit(run) -> bool:
+    """Whether ``run`` was restored after a reload and has no trained model yet."""
+    return bool(run.history) and not hasattr(run.model, "P_")
+
+
+def refit(run) -> None:
+    """Train a restored run's model again: same parameters, seed, split and number of completed epochs,
+    so the same factors (the engines are exact given the seed). The run's recorded curve is kept."""
+    dataset = data.current()
+    if getattr(run, "data_key", "") != dataset.key:
+        stored = store.load_dataset(run.data_key)
+        if stored is None:
+            raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
+        ratings = stored[2]
+    else:
+        ratings = dataset.ratings
+    test_size = run.settings.get("test_size", run.settings.get("test", 0.0))
+    train, test = random_split(ratings, test_size, seed=run.model.seed)
+    run.model.set_params(n_epochs=len(run.history))
     for _ in run.model.fit_iter(train, test if len(test) else None):
         pass
     run.test = test

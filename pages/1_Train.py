@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from dashboard import charts, data, runs, settings
+from dashboard import charts, data, run_store, runs, settings
 from mfcore import ENGINES, SGDFactorizer, TrainingDiverged, random_split
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
 
@@ -110,6 +110,11 @@ if runs.all_runs():
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
+    restored = [run for run in runs.all_runs() if run_store.needs_refit(run)]
+    if restored and st.button(f"Retrain {restored[-1].label} for its downloads",
+                              help="Runs reloaded from the link keep their curves; their models are "
+                                   "trained again on demand, with the same settings and seed."):
+        run_store.refit(restored[-1])
     downloadable = [run for run in runs.all_runs() if hasattr(run.model, "P_")]
     cells = st.columns(4)
     cells[0].download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),

@@ -111,3 +111,9 @@ def test_runs_survive_a_new_session_with_the_link():
     assert [(r.number, r.status, len(r.history)) for r in runs] == [(1, "done", 20)]
     assert again.session_state["dataset"].name == "toy.csv"
     assert runs[0].scores == app.session_state["runs"][0].scores
+    assert not hasattr(runs[0].model, "P_")
+    button(again, "Retrain run 1 for its downloads").click().run()
+    no_exception(again)
+    refit = again.session_state["runs"][0].model
+    np.testing.assert_array_equal(refit.P_, app.session_state["runs"][0].model.P_)
+    assert any(b.label == "Factors of run 1 (.npz)" for b in again.get("download_button"))
