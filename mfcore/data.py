@@ -78,7 +78,7 @@ _SEPARATOR_NAMES = {"::": "'::'", "\t": "tab", ",": "comma", ";": "semicolon", "
 #: MovieLens layouts in a zip or folder, recognised by file names: (ratings file, items file).
 # What a damaged zip can raise while its directory or a member is read (ValueError: bad offsets).
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
-               RuntimeError, ValueError, struct.error, zlib.error)
+               RuntimeError, ValueError, IndexError, KeyError, struct.error, zlib.error)
 MOVIELENS_LAYOUTS = (("ratings.csv", "movies.csv"), ("ratings.dat", "movies.dat"), ("u.data", "u.item"))
 
 
@@ -371,7 +371,7 @@ def _plain_bytes(raw: bytes, role: str) -> bytes:
                         (b"7z\xbc\xaf", "7z")):
         if raw.startswith(magic):
             raise DataError(f"{kind}-compressed files are not read: unpack it, or use .gz or .zip.")
-    if not raw.strip():
+    if re.search(rb"\S", raw) is None:
         raise DataError("the file is empty." if role == "ratings" else "the items file is empty.")
     if b"\x00" in raw[:65536]:
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -484,10 +484,11 @@ def _read_table(raw: bytes, sep: str | None, n_columns: int, *, header: bool, wh
 
 
 def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: str = "file",
-           include: list[int] | None = None, string_columns: tuple = (), encoding: str = "") -> _Parsed:
+           include: list[int] | None = None, dictionary_columns: tuple = (), encoding: str = "") -> _Parsed:
     """Parse text ``raw`` with ``n_columns`` fields per row (a row with another count is a DataError
     naming its line), skipping the first non-blank line when ``header``. Only ``include`` columns are
-    converted; ``string_columns`` are kept as text."""
+    converted; ``dictionary_columns`` are read as dictionary-encoded text (ids: each distinct id is
+    stored once, and codes come out of the parse)."""
     if sep == "::":
         raw, sep = raw.replace(b"::", b"\x1f"), "\x1f"
     elif sep is None:
@@ -518,7 +519,7 @@ def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: s
                                              newlines_in_values=False, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 include_columns=wanted, strings_can_be_null=False,
-                column_types={names[n]: pa.string() for n in string_columns}),
+                column_types={names[n]: pa.dictionary(pa.int32(), pa.string()) for n in dictionary_columns}),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
         if bad_rows:
@@ -533,9 +534,11 @@ def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: s
             raise DataError("no ratings found (the file has a header but no data rows).") from None
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"the {what} cannot be parsed: {message[:200]}") from None
-    if encoding == "utf8" and any(pa.types.is_binary(column.type) for column in table.columns):
+    if encoding == "utf8" and any(pa.types.is_binary(column.type) or (
+            pa.types.is_dictionary(column.type) and pa.types.is_binary(column.type.value_type))
+            for column in table.columns):
         return _parse(raw, sep, n_columns, header=header, what=what, include=include,  # not UTF-8 after all
-                      string_columns=string_columns, encoding="latin-1")
+                      dictionary_columns=dictionary_columns, encoding="latin-1")
     total_lines = raw.count(b"\n", data_start) + (0 if raw.endswith(b"\n") else 1)
     blank = max(0, total_lines - table.num_rows) + first_number
     return _Parsed(table, raw, data_start, lines_before, blank)
@@ -609,7 +612,8 @@ def _build_from_text(raw: bytes, columns: dict | None, duplicates: str, origin: 
             raise DataError(f"column {position} for {role} is out of range: the file has {len(fields)} columns.")
     picked = [role for role in ROLES if role in roles]
     ignored = tuple(name for n, name in enumerate(fields) if n not in roles.values()) if has_header else ()
-    parsed = _parse(raw, sep, len(fields), header=has_header, include=[roles[r] for r in picked])
+    parsed = _parse(raw, sep, len(fields), header=has_header, include=[roles[r] for r in picked],
+                    dictionary_columns=(roles["user"], roles["item"]))
     table = parsed.table
     by_role = {role: table.column(f"c{roles[role]}") for role in picked}
     del table
@@ -673,6 +677,13 @@ def _series(column) -> pd.Series:
 
 def _missing(column) -> np.ndarray | None:
     """Mask of missing values (null, or empty/blank text), or None when nothing is missing."""
+    if isinstance(column, pa.ChunkedArray) and pa.types.is_dictionary(column.type):
+        indices, dictionary = _unified(column)
+        blank = np.flatnonzero(pc.equal(pc.utf8_trim_whitespace(dictionary), "").to_numpy(zero_copy_only=False))
+        if not len(blank):
+            return None
+        mask = np.isin(indices, blank)
+        return mask if mask.any() else None
     if isinstance(column, (pa.ChunkedArray, pa.Array)):
         mask = column.is_null()
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -792,6 +803,16 @@ def _timestamps(column, where) -> np.ndarray:
 
 def _encode(column) -> tuple[np.ndarray, np.ndarray]:
     """Sorted codes for a column of ids; integral floats (``1.0``) become ints, others strings."""
+    if isinstance(column, pa.ChunkedArray) and pa.types.is_dictionary(column.type):
+        indices, dictionary = _unified(column)
+        texts = pd.Index(dictionary.to_numpy(zero_copy_only=False).astype(object)).astype(str).str.strip()
+        numbers = pd.to_numeric(pd.Series(texts), errors="coerce").to_numpy()
+        if len(numbers) and np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)) and (
+                np.abs(numbers).max() < 2**62):
+            ids, merged = np.unique(numbers.astype(np.int64), return_inverse=True)
+        else:
+            ids, merged = np.unique(texts.to_numpy(dtype=object), return_inverse=True)
+        return merged.astype(np.int32)[indices], ids
     if isinstance(column, (pa.ChunkedArray, pa.Array)):
         if pa.types.is_integer(column.type):
             codes, uniques = pd.factorize(column.to_numpy(), sort=True)
@@ -817,6 +838,15 @@ def _encode(column) -> tuple[np.ndarray, np.ndarray]:
     ids, merged = np.unique(pd.Index(uniques).astype(str).str.strip().to_numpy(dtype=object),
                             return_inverse=True)
     return merged[codes], ids
+
+
+def _unified(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Indices (into one shared dictionary) and that dictionary of a dictionary-encoded column."""
+    column = column.unify_dictionaries()
+    if column.num_chunks == 0:
+        return np.zeros(0, dtype=np.int32), pa.array([], pa.string())
+    indices = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in column.chunks])
+    return indices, column.chunk(0).dictionary
 
 
 def _resolve_duplicates(users, items, values, timestamps, n_items, policy, where):
