@@ -144,7 +144,7 @@ def print_table(title: str, rows: dict[str, dict]) -> None:
     peers = [rows[name]["updates_per_second"] for name in PEERS if name in rows]
     fastest = max(peers) if peers else None
     print(f"\n{title}")
-    print(f"| contender | fit s | M updates/s | test RMSE | peak MB | x fastest peer |")
+    print("| contender | fit s | M updates/s | test RMSE | peak MB | x fastest peer |")
     print("|---|---|---|---|---|---|")
     for name, row in rows.items():
         rmse = "-" if row["test_rmse"] is None else f"{row['test_rmse']:.4f}"

@@ -8,6 +8,7 @@ parameters and seed; :func:`refit` trains it again on the same split, which the 
 from __future__ import annotations
 
 from mfcore import EpochResult, Ratings, SGDFactorizer, random_split
+from mfcore.model import is_fitted
 
 from . import data, store
 
@@ -45,20 +46,23 @@ def restore(run_class) -> list:
         except (KeyError, TypeError, ValueError):
             continue
         run.data_key = rec.get("data_key", "")
+        if run.status == "running":  # its session ended mid-run without recording the end
+            run.status, run.message = "stopped", f"stopped after epoch {len(run.history)}"
+        run.ended.set()
         restored.append(run)
     return restored
 
 
 def needs_refit(run) -> bool:
     """Whether ``run`` was restored after a reload and has no trained model yet."""
-    return bool(run.history) and not hasattr(run.model, "P_")
+    return bool(run.history) and not is_fitted(run.model)
 
 
 def refit(run) -> None:
     """Train a restored run's model again: same parameters, seed, split and number of completed epochs,
     so the same factors (the engines are exact given the seed). The run's recorded curve is kept."""
     dataset = data.current()
-    if getattr(run, "data_key", "") != dataset.key:
+    if getattr(run, "data_key", dataset.key) != dataset.key:
         stored = store.load_dataset(run.data_key)
         if stored is None:
             raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
@@ -67,9 +71,11 @@ def refit(run) -> None:
         ratings = dataset.ratings
     test_size = run.settings.get("test_size", run.settings.get("test", 0.0))
     train, test = random_split(ratings, test_size, seed=run.model.seed)
-    run.model.set_params(n_epochs=len(run.history))
-    for _ in run.model.fit_iter(train, test if len(test) else None):
-        pass
+    epochs = run.model.fit_iter(train, test if len(test) else None)
+    for result in epochs:  # stop where the recorded run stopped (Stop keeps the model at that epoch)
+        if result.epoch == len(run.history):
+            break
+    epochs.close()
     run.test = test
 
 

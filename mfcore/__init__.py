@@ -7,13 +7,15 @@
 """
 
 from .data import DataError, Ratings, from_arrays, load_ratings
-from .engines import ENGINES, HAS_NUMBA
-from .model import EpochResult, NotFittedError, SGDFactorizer, TrainingDiverged
+from .engines import ENGINES
+from .model import EpochResult, NotFittedError, SGDFactorizer, TrainingDiverged, check_is_fitted
+from .params import PARAMETERS, SPLIT_PARAMETERS
 from .split import per_user_split, random_split, temporal_split
 
 __version__ = "0.1.0"
 __all__ = [
-    "DataError", "Ratings", "from_arrays", "load_ratings", "ENGINES", "HAS_NUMBA", "EpochResult",
-    "NotFittedError", "SGDFactorizer", "TrainingDiverged", "per_user_split", "random_split",
+    "DataError", "Ratings", "from_arrays", "load_ratings", "ENGINES", "EpochResult",
+    "NotFittedError", "check_is_fitted", "PARAMETERS", "SPLIT_PARAMETERS", "SGDFactorizer",
+    "TrainingDiverged", "per_user_split", "random_split",
     "temporal_split",
 ]

@@ -1,6 +1,10 @@
-"""Command line: ``python -m mfcore train|bench|sample`` (the contract in shared/DESIGN.md section 5).
+"""Command line: ``python -m mfcore train|bench|sample|...`` (the contract in README "Command line").
 
 Bad input or arguments exit with status 2 and one line ``error: ...`` on stderr, never a traceback.
+The model options (``--factors``, ``--lr``, ...), their checks, defaults and help are generated from
+:data:`mfcore.params.PARAMETERS` by :func:`add_table_options`. To add a subcommand, write its
+``add_arguments(parser)`` and ``run(args)`` in its own module and register it at the end of this
+file: ``COMMANDS["tune"] = Command("search hyperparameters", tune_cli.add_arguments, tune_cli.run)``.
 """
 
 from __future__ import annotations
@@ -10,21 +14,90 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from . import bench
 from .data import DataError, load_ratings
 from .engines import ENGINES
 from .model import SGDFactorizer, TrainingDiverged
+from .params import PARAMETERS, SPLIT_PARAMETERS, Param
 from .split import random_split
 
 
 class UsageError(Exception):
-    """Bad command-line arguments."""
+    """Bad command-line arguments: reported as ``error: ...`` with exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its one-line ``help``, ``add_arguments(parser)`` declaring its options, and
+    ``run(args)`` doing the work (raise :class:`UsageError`, ``DataError`` or ``ValueError`` for bad
+    input; the message becomes the one ``error:`` line). Register one with ``COMMANDS[name] = ...``;
+    import heavy modules inside ``run`` to keep start-up quick."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], None]
+
+
+COMMANDS: dict[str, Command] = {}
+"""The subcommands, in ``--help`` order; other modules' commands are added at the end of this file."""
+
+
+def _value_parser(param: Param) -> Callable[[str], object]:
+    """Turn a command-line string into ``param``'s type and check it against the table."""
+    def parse(text: str):
+        if param.none_allowed and text.lower() == "none":
+            return None
+        try:
+            value = param.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{param.name} == {text!r}, must be {param.rule}.") from None
+        try:
+            param.check(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+    return parse
+
+
+def _metavar(param: Param) -> str:
+    allowed = param.allowed()
+    return "{" + ",".join(allowed) + "}" if allowed else {int: "N", float: "X"}.get(param.kind, "TEXT")
+
+
+def flags(param: Param) -> list[str]:
+    """The option strings of ``param``: its extra spellings first (``--factors``), then ``--n-factors``."""
+    return [*param.cli, "--" + param.name.replace("_", "-")]
+
+
+def add_table_options(parser: argparse.ArgumentParser, table: dict[str, Param] = PARAMETERS,
+                      exclude: tuple[str, ...] = ()) -> None:
+    """One option per parameter of ``table`` (the hyperparameter table by default), with its type,
+    check, default and help from the table; ``dest`` is the parameter's name."""
+    for param in table.values():
+        if param.name in exclude:
+            continue
+        default_text = "%(default)s" if param.kind is not bool else ("on" if param.default else "off")
+        rule = "" if param.kind is bool or param.choices is not None else f"; {param.rule}"
+        help_text = f"{param.help.replace('%', '%%')}{rule} (default: {default_text})"
+        if param.kind is bool:
+            parser.add_argument(*flags(param), dest=param.name, default=param.default, help=help_text,
+                                action=argparse.BooleanOptionalAction)
+        else:
+            parser.add_argument(*flags(param), dest=param.name, default=param.default, help=help_text,
+                                type=_value_parser(param), metavar=_metavar(param))
+
+
+def model_params(args: argparse.Namespace) -> dict:
+    """The estimator's keyword arguments among the parsed options."""
+    return {name: getattr(args, name) for name in PARAMETERS if hasattr(args, name)}
 
 
 def _positive_int(text):
@@ -34,54 +107,46 @@ def _positive_int(text):
     return value
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _data_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv, .gz, .zip) or folder")
+    parser.add_argument("--items", default=None, help="items file with titles (movies.csv, u.item, movies.dat)")
+
+
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    _data_argument(parser)
+    add_table_options(parser)
+    add_table_options(parser, SPLIT_PARAMETERS)
+    parser.add_argument("--json", action="store_true", help="print JSON lines")
+
+
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    _data_argument(parser)
+    add_table_options(parser, exclude=("engine",))
+    add_table_options(parser, SPLIT_PARAMETERS)
+    parser.add_argument("--engines", default=None,
+                        help="comma-separated (default: every engine that has the schedule)")
+    parser.add_argument("--budget", type=float, default=10.0, help="seconds per engine before sampling")
+    parser.add_argument("--json", action="store_true", help="print JSON lines")
+
+
+def _sample_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--users", type=_positive_int, default=1000)
+    parser.add_argument("--items", type=_positive_int, default=1700)
+    parser.add_argument("--ratings", type=_positive_int, default=100_000)
+    parser.add_argument("--rank", type=_positive_int, default=10)
+    parser.add_argument("--noise", type=float, default=0.6, help="std of the Gaussian noise")
+    parser.add_argument("--named-users", action="store_true", help="first names as user ids (tiny sets)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the generator")
+    parser.add_argument("--out", required=True, help="CSV file to write")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every registered command."""
     parser = _Parser(prog="python -m mfcore", description="SGD matrix factorization of rating files.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    def model_options(sub, epochs_default=20):
-        sub.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv, .gz, .zip) or folder")
-        sub.add_argument("--items", default=None, help="items file with titles (movies.csv, u.item, movies.dat)")
-        sub.add_argument("--factors", type=_positive_int, default=100, help="K, factors per user/item")
-        sub.add_argument("--epochs", type=_positive_int, default=epochs_default)
-        sub.add_argument("--lr", type=float, default=None,
-                         help="learning rate (default 0.007, or 0.002 with --schedule per-epoch)")
-        sub.add_argument("--reg", type=float, default=SGDFactorizer().reg, help="L2 regularization")
-        sub.add_argument("--no-bias", action="store_true", help="Funk's unbiased model p_u . q_i")
-        sub.add_argument("--schedule", default="per-rating",
-                         help="when the error is recomputed: per-rating, per-factor, per-epoch or funk")
-        sub.add_argument("--epochs-per-feature", type=_positive_int, default=1,
-                         help="funk schedule: epochs spent on each feature in turn")
-        sub.add_argument("--test-size", type=float, default=0.1, help="random holdout fraction")
-        sub.add_argument("--seed", type=int, default=0)
-        sub.add_argument("--threads", type=_positive_int, default=None, help="threads of parallel engines")
-        sub.add_argument("--json", action="store_true", help="print JSON lines")
-
-    train = commands.add_parser("train", help="train and report RMSE per epoch")
-    model_options(train)
-    train.add_argument("--engine", default="numba", help=f"one of {', '.join(ENGINES)}")
-
-    timing = commands.add_parser("bench", help="time engines on the same data and settings")
-    model_options(timing)
-    timing.add_argument("--engines", default=None,
-                        help="comma-separated (default: every engine that has the schedule)")
-    timing.add_argument("--budget", type=float, default=10.0, help="seconds per engine before sampling")
-
-    sample = commands.add_parser("sample", help="write a synthetic ratings CSV")
-    sample.add_argument("--users", type=_positive_int, default=1000)
-    sample.add_argument("--items", type=_positive_int, default=1700)
-    sample.add_argument("--ratings", type=_positive_int, default=100_000)
-    sample.add_argument("--rank", type=_positive_int, default=10)
-    sample.add_argument("--noise", type=float, default=0.6, help="std of the Gaussian noise")
-    sample.add_argument("--named-users", action="store_true", help="first names as user ids (tiny sets)")
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--out", required=True, help="CSV file to write")
+    for name, command in COMMANDS.items():
+        command.add_arguments(commands.add_parser(name, help=command.help, description=command.help))
     return parser
-
-
-def _model_params(args) -> dict:
-    return dict(n_factors=args.factors, n_epochs=args.epochs, lr=args.lr, reg=args.reg,
-                biased=not args.no_bias, schedule=args.schedule,
-                epochs_per_feature=args.epochs_per_feature, seed=args.seed, n_threads=args.threads)
 
 
 def _emit(obj: dict, as_json: bool, text: str) -> None:
@@ -99,11 +164,11 @@ def _check_test_set(test_size: float, n_ratings: int, n_test: int) -> None:
 
 
 def _train(args) -> None:
-    SGDFactorizer(**_model_params(args), engine=args.engine)._validate()
+    model = SGDFactorizer(**model_params(args))
+    model.validate_params()
     ratings = load_ratings(args.data, items=args.items)
     train, test = random_split(ratings, args.test_size, args.seed)
     _check_test_set(args.test_size, len(ratings), len(test))
-    model = SGDFactorizer(**_model_params(args), engine=args.engine)
     if not args.json:
         print(f"{len(train)} training and {len(test)} test ratings, {ratings.n_users} users, "
               f"{ratings.n_items} items; engine {args.engine}", flush=True)
@@ -132,10 +197,11 @@ def _bench(args) -> None:
         raise UsageError(f"unknown engine {', '.join(unknown) or '(none given)'}; known: {', '.join(ENGINES)}")
     if args.budget <= 0:
         raise UsageError(f"--budget {args.budget} must be > 0")
-    params = _model_params(args)
-    SGDFactorizer(**params)._validate()
+    params = model_params(args)
+    SGDFactorizer(**params).validate_params()
     ratings = load_ratings(args.data, items=args.items)
     train, test = random_split(ratings, args.test_size, args.seed)
+    _check_test_set(args.test_size, len(ratings), len(test))
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")
     for name in names:
@@ -163,8 +229,8 @@ def _sample(args) -> None:
 
 def main(argv=None) -> int:
     try:
-        args = _build_parser().parse_args(argv)
-        {"train": _train, "bench": _bench, "sample": _sample}[args.command](args)
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command].run(args)
     except (UsageError, DataError, TrainingDiverged, ValueError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
@@ -176,6 +242,10 @@ def main(argv=None) -> int:
         return 0
     return 0
 
+
+COMMANDS["train"] = Command("train and report RMSE per epoch", _train_arguments, _train)
+COMMANDS["bench"] = Command("time engines on the same data and settings", _bench_arguments, _bench)
+COMMANDS["sample"] = Command("write a synthetic ratings CSV", _sample_arguments, _sample)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,7 +24,8 @@ DEFAULT_ENGINES = ("python", "numpy", "numba")
 @dataclass(frozen=True)
 class BenchResult:
     """One engine's timing. ``seconds_per_epoch`` is the median over the ``epochs_timed`` full epochs,
-    or with ``extrapolated`` one epoch on a sample scaled up; ``test_rmse`` only when every epoch ran."""
+    or with ``extrapolated`` one epoch on a sample scaled up; ``test_rmse`` only when every epoch ran;
+    ``ratings_timed`` is the number of ratings in each timed epoch (the sample's size when extrapolated)."""
 
     engine: str
     seconds_per_epoch: float
@@ -33,6 +34,7 @@ class BenchResult:
     extrapolated: bool
     epochs_timed: int
     compile_seconds: float
+    ratings_timed: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -51,7 +53,7 @@ def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
         sample = _sample(train, min(n_sample, len(train)), params.get("seed", 0))
         model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(sample)
         seconds = model.history_[0].seconds * len(train) / len(sample)
-        return BenchResult(engine, seconds, len(train) / seconds, None, True, 1, compile_seconds)
+        return BenchResult(engine, seconds, len(train) / seconds, None, True, 1, compile_seconds, len(sample))
     epochs = params.get("n_epochs", 20)
     affordable = max(1, int(budget_seconds / max(per_rating * len(train), 1e-9)))
     timed_epochs = min(epochs, affordable)
@@ -59,7 +61,7 @@ def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
     seconds = float(np.median([result.seconds for result in model.history_]))
     test_rmse = model.history_[-1].test_rmse if timed_epochs == epochs else None
     return BenchResult(engine, seconds, len(train) / seconds, test_rmse, False, timed_epochs,
-                       compile_seconds)
+                       compile_seconds, len(train))
 
 
 def time_engines(train: Ratings, test: Ratings | None, params: dict, engines=DEFAULT_ENGINES,

@@ -194,7 +194,7 @@ class Ratings:
         """Codes of original item ids; ``-1`` where an id is unknown."""
         return _codes(self._item_index, ids)
 
-    def take(self, rows: np.ndarray) -> "Ratings":
+    def take(self, rows: np.ndarray) -> Ratings:
         """The ratings at ``rows`` (indices or boolean mask), with the same id maps, metadata and scale."""
         return replace(
             self, users=self.users[rows], items=self.items[rows], values=self.values[rows],

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from .model import SGDFactorizer
+from .model import SGDFactorizer, check_is_fitted
 
 __all__ = ["factors_npz", "factors_csv", "history_frame", "reproduction_snippet"]
 
@@ -20,7 +20,7 @@ def _plain_ids(ids: np.ndarray) -> np.ndarray:
 
 def factors_npz(model: SGDFactorizer) -> bytes:
     """``P, Q, bu, bi, global_mean, user_ids, item_ids`` as the bytes of a compressed ``.npz``."""
-    model._check_fitted()
+    check_is_fitted(model)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, P=model.P_, Q=model.Q_, bu=model.bu_, bi=model.bi_,
                         global_mean=np.float64(model.global_mean_),
@@ -30,7 +30,7 @@ def factors_npz(model: SGDFactorizer) -> bytes:
 
 def factors_csv(model: SGDFactorizer) -> bytes:
     """One row per user and item: ``kind, id, bias, f0 .. f{K-1}``; the global mean is the first row."""
-    model._check_fitted()
+    check_is_fitted(model)
     k = model.P_.shape[1]
     factor_names = [f"f{n}" for n in range(k)]
 
@@ -56,10 +56,9 @@ def history_frame(history) -> pd.DataFrame:
 
 
 def reproduction_snippet(params: dict, data_path: str, test_size: float, split_seed: int) -> str:
-    """Python source that loads ``data_path``, splits it the same way and trains with ``params``."""
-    defaults = SGDFactorizer().get_params()
-    changed = {name: value for name, value in params.items() if defaults[name] != value}
-    arguments = "".join(f"\n    {name}={value!r}," for name, value in changed.items())
+    """Python source that loads ``data_path``, splits it the same way and trains with ``params``,
+    every parameter written out (a default may differ between versions or from a page's default)."""
+    arguments = "".join(f"\n    {name}={value!r}," for name, value in params.items())
     return (
         "from mfcore import SGDFactorizer, load_ratings, random_split\n\n"
         f"ratings = load_ratings({data_path!r})\n"

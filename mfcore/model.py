@@ -20,11 +20,11 @@ before the update. ``biased=False`` fixes :math:`\mu = b_u = b_i = 0` (Funk's or
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from numbers import Integral, Real
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -33,16 +33,12 @@ import scipy.sparse as sp
 from . import metrics
 from .data import Ratings
 from .engines import get_engine, row_dots, schedule_arguments
+from .params import PARAMETERS, default_lr, numpydoc_parameters, validate
 
-__all__ = ["SGDFactorizer", "EpochResult", "TrainingDiverged", "NotFittedError", "default_lr"]
+__all__ = ["SGDFactorizer", "EpochResult", "TrainingDiverged", "NotFittedError", "check_is_fitted",
+           "default_lr"]
 
 log = logging.getLogger(__name__)
-
-
-def default_lr(schedule: str) -> float:
-    """The learning rate used when ``lr`` is None: 0.007 (tuned on MovieLens for K=100, 20 epochs),
-    or 0.002 for ``per-epoch``, which diverges above about 0.004 there."""
-    return 0.002 if schedule == "per-epoch" else 0.007
 
 
 def initial_parameters(train: Ratings, n_factors: int, init_std: float, biased: bool,
@@ -67,6 +63,18 @@ class NotFittedError(RuntimeError):
     """The model is used before ``fit``."""
 
 
+def check_is_fitted(model) -> None:
+    """Raise :class:`NotFittedError` unless ``model`` holds fitted factors (``P_``): it was fitted,
+    or stopped after at least one epoch, and has not diverged since."""
+    if getattr(model, "P_", None) is None:
+        raise NotFittedError(f"this {type(model).__name__} is not fitted yet, call fit first.")
+
+
+def is_fitted(model) -> bool:
+    """Whether :func:`check_is_fitted` would pass."""
+    return getattr(model, "P_", None) is not None
+
+
 @dataclass(frozen=True)
 class EpochResult:
     """What one epoch produced. ``train_rmse`` is the RMSE of the errors met during the epoch (each
@@ -82,90 +90,89 @@ class EpochResult:
 class SGDFactorizer:
     r"""Matrix factorization by SGD, in the style of a scikit-learn estimator.
 
-    Parameters (defaults in brackets; stored as given, validated by ``fit``):
+    The model predicts :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`. Under the default
+    ``per-rating`` schedule each epoch visits the training ratings in a fresh random order and, for
+    each rating, computes :math:`e_{ui} = r_{ui} - \hat r_{ui}` and steps
 
-    - ``n_factors`` [100]: K, the length of :math:`p_u` and :math:`q_i`.
-    - ``n_epochs`` [20]: passes over the training ratings.
-    - ``lr`` [None]: the learning rate :math:`\gamma`; None picks the schedule's default
-      (:func:`default_lr`): 0.007, or 0.002 under ``per-epoch``, whose stale errors let each user's
-      steps add up across the epoch and diverge at 0.005 on MovieLens.
-    - ``reg`` [0.05]: the L2 regularization :math:`\lambda` for factors and biases.
-    - ``biased`` [True]: learn :math:`\mu, b_u, b_i`; False is Funk's unbiased SVD :math:`p_u^\top q_i`.
-    - ``init_std`` [0.05]: factors start as :math:`\mathcal N(0, \sigma^2)`; biases start at 0.
-    - ``engine`` ["numba"]: which kernel runs an epoch (see :mod:`mfcore.engines`).
-    - ``schedule`` ["per-rating"]: when the error is recomputed (``mfcore.engines.SCHEDULES``):
-      ``per-rating``, ``per-factor``, ``per-epoch`` or ``funk``; each kernel's docstring states its
-      equations. Every schedule's epoch is one pass over the training ratings; under ``funk`` that pass
-      trains only the current feature, features 0, 1, ..., K-1 taking turns (then round again).
-    - ``epochs_per_feature`` [1]: ``funk`` only: consecutive epochs spent on each feature.
-    - ``batch_size`` [1024]: ratings per mini-batch, ``numpy`` engine only.
-    - ``n_threads`` [None]: threads for parallel engines; None uses every available core.
-    - ``seed`` [0]: seeds the initial factors and every epoch's order (drawn in Python, so every
-      engine sees the same numbers).
+    .. math::
+        b_u &\leftarrow b_u + \gamma (e_{ui} - \lambda b_u), \qquad
+        b_i \leftarrow b_i + \gamma (e_{ui} - \lambda b_i) \\
+        p_u &\leftarrow p_u + \gamma (e_{ui} q_i - \lambda p_u), \qquad
+        q_i \leftarrow q_i + \gamma (e_{ui} p_u - \lambda q_i)
 
-    Fitted attributes: ``P_`` (users x K), ``Q_`` (items x K), ``bu_``, ``bi_``, ``global_mean_``,
-    ``history_`` (list of :class:`EpochResult`), ``scale_``, ``lr_`` (the learning rate used),
-    ``fit_seconds_`` (training: every epoch plus the engine's once-per-fit ordering, no evaluation) and ``compile_seconds_`` (JIT compile or cache load, once per
-    process and engine, before the first epoch).
+    with :math:`\gamma` = ``lr``, :math:`\lambda` = ``reg`` and the old values on the right-hand
+    sides. The other schedules change when :math:`e_{ui}` is recomputed (each kernel's docstring
+    states its equations): ``per-factor`` after every factor's step, ``per-epoch`` once per epoch from
+    the factors at its start, ``funk`` trains one feature per epoch (features taking turns,
+    ``epochs_per_feature`` epochs each) over cached residuals. Parameters are stored as given and
+    validated by ``fit``; their defaults and ranges come from :data:`mfcore.params.PARAMETERS`.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Attributes
+    ----------
+    P_ : ndarray of float32, shape (n_users, n_factors)
+        User factors :math:`p_u`; rows of users without a training rating stay 0.
+    Q_ : ndarray of float32, shape (n_items, n_factors)
+        Item factors :math:`q_i`.
+    bu_, bi_ : ndarray of float32
+        User and item biases (0 when not ``biased``).
+    global_mean_ : float
+        :math:`\mu`, the mean training rating (0 when not ``biased``).
+    user_ids_, item_ids_ : ndarray
+        Original ids of the user and item codes (the model keeps these maps, not the ratings).
+    scale_ : tuple of float
+        ``(min, max)`` rating of the training data; predictions are clipped to it.
+    history_ : list of EpochResult
+        One entry per completed epoch.
+    lr_ : float
+        The learning rate used (``lr``, or the schedule's default when ``lr`` is None).
+    n_train_ratings_ : int
+        Number of training ratings.
+    fit_seconds_ : float
+        Training time: every epoch plus the engine's once-per-fit ordering, no evaluation.
+    compile_seconds_ : float
+        JIT compile or cache load before the first epoch (once per process and engine).
     """
 
-    def __init__(self, n_factors=100, n_epochs=20, lr=None, reg=0.05, biased=True, init_std=0.05,
-                 engine="numba", schedule="per-rating", batch_size=1024, n_threads=None, seed=0,
-                 epochs_per_feature=1):
-        self.n_factors = n_factors
-        self.n_epochs = n_epochs
-        self.lr = lr
-        self.reg = reg
-        self.biased = biased
-        self.init_std = init_std
-        self.engine = engine
-        self.schedule = schedule
-        self.batch_size = batch_size
-        self.n_threads = n_threads
-        self.seed = seed
-        self.epochs_per_feature = epochs_per_feature
+    def __init__(self, **params):
+        unknown = params.keys() - PARAMETERS.keys()
+        if unknown:
+            raise TypeError(f"unknown parameter {sorted(unknown)[0]!r}; known: {', '.join(PARAMETERS)}.")
+        for name, param in PARAMETERS.items():
+            setattr(self, name, params.get(name, param.default))
 
     # --- scikit-learn-style plumbing ------------------------------------------------------------
 
-    def get_params(self) -> dict:
-        """The hyperparameters as given to ``__init__``."""
-        return {name: getattr(self, name) for name in _PARAMETER_NAMES}
+    def get_params(self, deep: bool = True) -> dict:
+        """The hyperparameters as given to ``__init__`` (every name of the table, in its order)."""
+        return {name: getattr(self, name) for name in PARAMETERS}
 
-    def set_params(self, **params) -> "SGDFactorizer":
+    def set_params(self, **params) -> SGDFactorizer:
+        """Set hyperparameters by name; a ValueError lists the known names for an unknown one."""
         for name, value in params.items():
-            if name not in _PARAMETER_NAMES:
-                raise ValueError(f"unknown parameter {name!r}; known: {', '.join(_PARAMETER_NAMES)}.")
+            if name not in PARAMETERS:
+                raise ValueError(f"unknown parameter {name!r}; known: {', '.join(PARAMETERS)}.")
             setattr(self, name, value)
         return self
 
     def __repr__(self) -> str:
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != _DEFAULTS[k]]
+        changed = [f"{name}={value!r}" for name, value in self.get_params().items()
+                   if value != PARAMETERS[name].default]
         return f"SGDFactorizer({', '.join(changed)})"
 
-    def _validate(self) -> None:
-        def check(name, kind, ok, rule):
-            value = getattr(self, name)
-            is_flag = isinstance(value, (bool, np.bool_))
-            if not isinstance(value, kind) or is_flag != (kind is bool) or not ok(value):
-                raise ValueError(f"{name} == {value!r}, must be {rule}.")
-        check("n_factors", Integral, lambda v: v >= 1, "an integer >= 1")
-        check("n_epochs", Integral, lambda v: v >= 1, "an integer >= 1")
-        if self.lr is not None:
-            check("lr", Real, lambda v: 0 < v < np.inf, "None or > 0")
-        check("reg", Real, lambda v: 0 <= v < np.inf, ">= 0")
-        check("biased", bool, lambda v: True, "True or False")
-        check("init_std", Real, lambda v: 0 <= v < np.inf, ">= 0")
-        check("batch_size", Integral, lambda v: v >= 1, "an integer >= 1")
-        check("seed", Integral, lambda v: v >= 0, "an integer >= 0")
-        check("epochs_per_feature", Integral, lambda v: v >= 1, "an integer >= 1")
-        if self.n_threads is not None:
-            check("n_threads", Integral, lambda v: v >= 1, "None or an integer >= 1")
+    def validate_params(self) -> None:
+        """Raise a ValueError naming the first hyperparameter outside its range in
+        :data:`mfcore.params.PARAMETERS`, or an engine without the chosen schedule."""
+        validate(self.get_params())
         get_engine(self.engine).kernel(self.schedule)
 
     # --- training -------------------------------------------------------------------------------
 
     def fit(self, train: Ratings, test: Ratings | None = None,
-            callbacks: list[Callable[[EpochResult], object]] | None = None) -> "SGDFactorizer":
+            callbacks: list[Callable[[EpochResult], object]] | None = None) -> SGDFactorizer:
         """Train for ``n_epochs``; each callback gets every :class:`EpochResult`. Returns ``self``."""
         for result in self.fit_iter(train, test):
             for callback in callbacks or ():
@@ -178,7 +185,7 @@ class SGDFactorizer:
         Stopping the iteration early leaves a usable model trained for the epochs done so far.
         Raises :class:`TrainingDiverged` (and forgets the fitted state) if the error stops being finite.
         """
-        self._validate()
+        self.validate_params()
         if len(train) == 0:
             raise ValueError("the training set is empty.")
         engine = get_engine(self.engine)
@@ -192,11 +199,9 @@ class SGDFactorizer:
         self.P_, self.Q_ = P, Q
         self.scale_ = train.scale
         self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
-        self._ratings_index = train
-        self._seen = sp.csr_matrix(
-            (np.ones(len(train), np.int8), (train.users, train.items)), shape=(n_users, n_items)
-        )
-        self._seen_items = self._seen.getnnz(axis=0) > 0
+        self._id_maps = train.take(slice(0, 0))  # no ratings: the id maps and their lookup index
+        self._rated_pairs = (train.users, train.items)  # the rated-items index is built on first use
+        self._rated = None
         self.n_train_ratings_ = len(train)
         self.history_ = []
 
@@ -252,13 +257,9 @@ class SGDFactorizer:
 
     # --- prediction -----------------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "P_"):
-            raise NotFittedError("this SGDFactorizer is not fitted yet, call fit first.")
-
     def predict_codes(self, users: np.ndarray, items: np.ndarray, clip: bool = True) -> np.ndarray:
         """Predictions for user and item codes; code -1 (unknown) falls back to the biases and mean."""
-        self._check_fitted()
+        check_is_fitted(self)
         users = np.asarray(users, dtype=np.int32)
         items = np.asarray(items, dtype=np.int32)
         known_u, known_i = users >= 0, items >= 0
@@ -271,9 +272,9 @@ class SGDFactorizer:
     def predict(self, users, items, clip: bool = True) -> np.ndarray:
         """Predicted ratings for original user and item ids (arrays or scalars), clipped to the
         rating scale. Unknown ids fall back to the biases and the global mean."""
-        self._check_fitted()
+        check_is_fitted(self)
         scalar = np.ndim(users) == 0 and np.ndim(items) == 0
-        index = self._ratings_index
+        index = self._id_maps
         result = self.predict_codes(np.atleast_1d(index.user_codes(users)),
                                     np.atleast_1d(index.item_codes(items)), clip)
         return float(result[0]) if scalar else result
@@ -282,19 +283,29 @@ class SGDFactorizer:
         """The ``n`` items with the highest predicted rating for ``user`` (an original id), as a
         DataFrame with columns ``item`` and ``score``. An unknown user gets the items with the highest
         mean + item bias. ``exclude_seen`` drops the items the user rated in training."""
-        self._check_fitted()
-        code = int(self._ratings_index.user_codes(user))
+        check_is_fitted(self)
+        code = int(self._id_maps.user_codes(user))
+        rated, rated_items = self._rated_index()
         scores = self.global_mean_ + self.bi_.astype(np.float64)
         if code >= 0:
             scores = scores + self.bu_[code] + self.Q_ @ self.P_[code]
             if exclude_seen:
-                row = self._seen.indptr
-                scores[self._seen.indices[row[code]:row[code + 1]]] = -np.inf
-        scores[~self._seen_items] = -np.inf  # items never trained have no factors to rank them by
+                scores[rated.indices[rated.indptr[code]:rated.indptr[code + 1]]] = -np.inf
+        scores[~rated_items] = -np.inf  # items never trained have no factors to rank them by
         n = int(min(n, np.isfinite(scores).sum()))
         top = np.argpartition(-scores, n - 1)[:n] if n > 0 else np.zeros(0, dtype=np.int64)
         top = top[np.argsort(-scores[top], kind="stable")]
         return pd.DataFrame({"item": self.item_ids_[top], "score": np.clip(scores[top], *self.scale_)})
+
+    def _rated_index(self):
+        """The training pairs as a users x items CSR matrix and the mask of items with a training
+        rating, built from the codes kept by ``fit_iter`` the first time :meth:`recommend` needs them."""
+        if self._rated is None:
+            users, items = self._rated_pairs
+            matrix = sp.csr_matrix((np.ones(len(users), np.int8), (users, items)),
+                                   shape=(len(self.user_ids_), len(self.item_ids_)))
+            self._rated, self._rated_pairs = (matrix, matrix.getnnz(axis=0) > 0), None
+        return self._rated
 
     def evaluate(self, test: Ratings) -> dict:
         """``{"rmse": ..., "mae": ...}`` of clipped predictions on ``test``."""
@@ -311,6 +322,8 @@ class SGDFactorizer:
         return done * self.n_train_ratings_ / self.fit_seconds_ if self.fit_seconds_ else float("nan")
 
 
-_PARAMETER_NAMES = ("n_factors", "n_epochs", "lr", "reg", "biased", "init_std", "engine", "schedule",
-                    "batch_size", "n_threads", "seed", "epochs_per_feature")
-_DEFAULTS = SGDFactorizer().get_params()
+SGDFactorizer.__init__.__signature__ = inspect.Signature(
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=param.default)
+       for name, param in PARAMETERS.items()])
+SGDFactorizer.__doc__ = SGDFactorizer.__doc__.replace("{parameters}", numpydoc_parameters(indent=4))

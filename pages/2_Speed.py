@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, settings
-from dashboard.docs import engine_notes
-from mfcore import ENGINES, random_split
+from dashboard import charts, data, settings, texts, training
+from mfcore import ENGINES
 from mfcore.bench import max_factor_difference, time_engines
 
 AGREEMENT_TOLERANCE = 1e-4
+AGREEMENT_RATINGS, AGREEMENT_EPOCHS = 2000, 2
 KEY = "speed_results"
 
 st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
@@ -16,14 +16,15 @@ st.title("Speed")
 dataset = data.current()
 chosen = settings.current()
 st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings. Learning rate, "
-           f"regularization, biases, test size and seed come from the Train page "
-           f"(lr {chosen['lr']}, reg {chosen['reg']}, seed {chosen['seed']}).")
+           f"regularization, biases, test size and random seed come from the Train page "
+           f"(lr {chosen['lr']}, reg {chosen['reg']}, biases {'on' if chosen['biased'] else 'off'}, "
+           f"test size {chosen['test_size']:g}, random seed {chosen['seed']}).")
 
 with st.form("speed_form"):
     engines = st.multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
     row = st.columns(3)
-    k = row[0].slider("Factors K", *settings.LIMITS["k"], value=chosen["k"], key="speed_k")
-    epochs = row[1].slider("Epochs to time", 1, 20, value=min(chosen["epochs"], 3), key="speed_epochs")
+    k = settings.widget(row[0], "n_factors", key="speed_k", value=chosen["n_factors"])
+    epochs = row[1].slider("Epochs to time", 1, 20, value=min(chosen["n_epochs"], 3), key="speed_epochs")
     budget = row[2].number_input("Time budget per engine (s)", 0.1, 60.0, value=3.0, step=0.5,
                                  key="speed_budget")
     submitted = st.form_submit_button("Time engines", type="primary")
@@ -33,7 +34,7 @@ if submitted:
         st.error("Pick at least one engine to time.")
     else:
         params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
-        train, test = random_split(dataset.ratings, chosen["test"], seed=chosen["seed"])
+        train, test = training.split(dataset.ratings, chosen)
         progress = st.progress(0.0, text="starting")
         done = []
 
@@ -43,7 +44,8 @@ if submitted:
 
         try:
             results = time_engines(train, test, params, engines, budget, progress=report)
-            agreement = (max_factor_difference(train, params)
+            agreement = (max_factor_difference(train, params, n_ratings=AGREEMENT_RATINGS,
+                                               n_epochs=AGREEMENT_EPOCHS)
                          if {"python", "numba"} <= ENGINES.keys() else None)
         except ValueError as exc:
             st.error(f"Could not time the engines: {exc}")
@@ -54,21 +56,34 @@ if submitted:
 
 saved = st.session_state.get(KEY)
 if saved is None:
-    st.info("Press **Time engines**: each engine trains on the same split with the same seed.")
+    st.info("Press **Time engines**: each engine trains on the same split with the same random seed.")
 else:
     st.subheader(f"{saved['dataset']}: {saved['n_train']:,} training ratings, K={saved['k']}")
     table = pd.DataFrame([result.as_dict() for result in saved["results"]])
     python = table.loc[table["engine"] == "python", "seconds_per_epoch"]
     table["speed-up"] = python.iloc[0] / table["seconds_per_epoch"] if len(python) else float("nan")
+    table["µs/rating"] = 1e6 / table["updates_per_second"]
+    fastest = table.loc[table["seconds_per_epoch"].idxmin()]
+    if len(python) and fastest["engine"] != "python":
+        slow = table.loc[table["engine"] == "python"].iloc[0]
+        st.markdown(f"**In short:** {fastest['engine']} trains {fastest['speed-up']:,.0f} times faster than "
+                    f"the plain Python loop on these ratings: {fastest['µs/rating']:.3f} µs per rating "
+                    f"against {slow['µs/rating']:.1f} µs.")
+    else:
+        st.markdown(f"**In short:** the fastest engine here is {fastest['engine']}, at "
+                    f"{fastest['µs/rating']:.3f} µs per rating.")
     shown = table.rename(columns={"seconds_per_epoch": "seconds/epoch", "updates_per_second": "updates/s",
                                   "epochs_timed": "epochs timed", "test_rmse": "test RMSE",
                                   "compile_seconds": "JIT compile (s)"})
-    shown["timed on"] = ["a sample, extrapolated" if flag else f"{n} full epoch{'s' * (n > 1)}"
-                         for flag, n in zip(shown["extrapolated"], shown["epochs timed"])]
-    st.dataframe(shown[["engine", "seconds/epoch", "updates/s", "speed-up", "timed on", "epochs timed",
+    shown["timed on"] = [f"a sample of {size:,} ratings, extrapolated" if flag
+                         else f"{n} full epoch{'s' * (n > 1)}"
+                         for flag, n, size in zip(shown["extrapolated"], shown["epochs timed"],
+                                                  shown["ratings_timed"])]
+    st.dataframe(shown[["engine", "seconds/epoch", "µs/rating", "updates/s", "speed-up", "timed on",
                         "test RMSE"]], hide_index=True,
                  column_config={"seconds/epoch": st.column_config.NumberColumn(format="%.4f"),
                                 "updates/s": st.column_config.NumberColumn(format="compact"),
+                                "µs/rating": st.column_config.NumberColumn(format="%.3f"),
                                 "speed-up": st.column_config.NumberColumn(format="%.1fx"),
                                 "test RMSE": st.column_config.NumberColumn(format="%.4f")})
     if len(python):
@@ -84,8 +99,9 @@ else:
         for cell, (_, row) in zip(cells, compiled.iterrows()):
             cell.metric(row["engine"], f"{row['JIT compile (s)']:.2f} s")
 
-    st.markdown("**Correctness check**: python and numba trained with the same seed on the same "
-                "2,000 ratings for 2 epochs should give the same factors.")
+    st.markdown(f"**Correctness check**: python and numba trained with the same random seed on the "
+                f"same {min(AGREEMENT_RATINGS, saved['n_train']):,} training ratings for "
+                f"{AGREEMENT_EPOCHS} epochs should give the same factors.")
     agreement = saved["agreement"]
     if agreement is None:
         st.info("Needs both the python and the numba engine.")
@@ -97,9 +113,5 @@ else:
                  f"(tolerance {AGREEMENT_TOLERANCE:g}).")
 
 st.subheader("Why each engine is as fast as it is")
-for name, engine in ENGINES.items():
-    why, details = engine_notes(engine)
-    st.markdown(f"**{name}**: {engine.summary} {why}")
-    if details:
-        with st.expander(f"How {name} works"):
-            st.markdown(details)
+for name in ENGINES:
+    st.markdown(f"**{name}**: {texts.ENGINES[name]}")

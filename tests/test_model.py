@@ -43,13 +43,14 @@ def test_same_seed_same_model(split):
     ({"n_epochs": True}, "n_epochs == True, must be an integer >= 1."),
     ({"biased": "yes"}, "biased == 'yes', must be True or False."),
     ({"engine": "fortran"}, "engine == 'fortran', must be one of"),
-    ({"schedule": "sometimes"}, "schedule == 'sometimes' is not available"),
+    ({"schedule": "sometimes"}, "schedule == 'sometimes', must be one of per-rating,"),
+    ({"schedule": "funk", "engine": "numpy"}, "schedule == 'funk' is not available in the numpy engine"),
+    ({"test_size": 0.1}, "unknown parameter 'test_size'"),
     ({"n_threads": 0}, "n_threads == 0"),
 ])
 def test_invalid_parameters_are_named(split, params, message):
-    model = SGDFactorizer(**params)  # __init__ stores, fit validates
-    with pytest.raises(ValueError) as error:
-        model.fit(*split)
+    with pytest.raises((ValueError, TypeError)) as error:
+        SGDFactorizer(**params).fit(*split)  # __init__ stores (unknown names aside), fit validates
     assert message in str(error.value)
 
 

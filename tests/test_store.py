@@ -70,11 +70,11 @@ def test_a_reload_finds_the_uploaded_dataset_and_a_lost_one_is_said():
     app = upload(home(), "toy.csv", TOY)
     key = app.session_state["dataset"].key
     assert store.is_fingerprint(key) and app.query_params["data"] == key
-    again = fresh("app.py", data=key)
+    again = fresh("Home.py", data=key)
     no_exception(again)
     assert app.session_state["dataset"].name == "toy.csv" == again.session_state["dataset"].name
     assert again.radio(key="home_source").value == "Upload a file"
-    lost = fresh("app.py", data="0123456789ab")
+    lost = fresh("Home.py", data="0123456789ab")
     no_exception(lost)
     assert "no longer keeps" in lost.warning[0].value
     assert lost.session_state["dataset"].key == "" and not lost.error

@@ -5,27 +5,21 @@ runs one epoch over ratings **already in the epoch's visiting order**, updates `
 place and returns the epoch's sum of squared errors. The visiting order is the engine's
 :attr:`Engine.order`: by default (:class:`~mfcore.engines.order.RatingOrder`) a fresh random
 permutation of all ratings each epoch, laid out contiguously so a kernel streams through memory; an
-order may hand the kernel more arrays before ``mu`` (``numba-parallel``: block bounds and schedule). Arrays and scalars only; scalars arrive in the factors' dtype. ``extra`` holds the
+order may hand the kernel more arrays before ``mu`` (``numba-parallel``: block bounds and schedule).
+Arrays and scalars only; scalars arrive in the factors' dtype. ``extra`` holds the
 engine's own options, named in :attr:`Engine.options` and read from the estimator's attributes,
 plus the state an error schedule carries between epochs (:func:`schedule_arguments`; only ``funk``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from . import numpy_batch, python
+from . import numba_jit, numba_parallel, numba_schedules, numpy_batch, python
 from .order import RatingOrder
-
-try:
-    from . import numba_jit, numba_parallel, numba_schedules
-    HAS_NUMBA = True
-except ImportError:  # pragma: no cover - numba is a hard requirement, this keeps the core importable
-    numba_jit = numba_parallel = numba_schedules = None
-    HAS_NUMBA = False
 
 
 @dataclass(frozen=True)
@@ -60,16 +54,15 @@ ENGINES: dict[str, Engine] = {
                                 "funk": python.run_epoch_funk}, _summary(python)),
     "numpy": Engine("numpy", {"per-rating": numpy_batch.run_epoch}, _summary(numpy_batch),
                     options=("batch_size",)),
+    "numba": Engine("numba", {"per-rating": numba_jit.run_epoch,
+                              "per-factor": numba_schedules.run_epoch_per_factor,
+                              "per-epoch": numba_schedules.run_epoch_per_epoch,
+                              "funk": numba_schedules.run_epoch_funk},
+                    _summary(numba_jit), compiled=True),
+    "numba-parallel": Engine("numba-parallel", {"per-rating": numba_parallel.run_epoch},
+                             _summary(numba_parallel), options=("n_threads",), compiled=True,
+                             order=numba_parallel.BlockOrder),
 }
-if HAS_NUMBA:
-    ENGINES["numba"] = Engine("numba", {"per-rating": numba_jit.run_epoch,
-                                        "per-factor": numba_schedules.run_epoch_per_factor,
-                                        "per-epoch": numba_schedules.run_epoch_per_epoch,
-                                        "funk": numba_schedules.run_epoch_funk},
-                              _summary(numba_jit), compiled=True)
-    ENGINES["numba-parallel"] = Engine("numba-parallel", {"per-rating": numba_parallel.run_epoch},
-                                       _summary(numba_parallel), options=("n_threads",),
-                                       compiled=True, order=numba_parallel.BlockOrder)
 
 
 def get_engine(name: str) -> Engine:
@@ -81,23 +74,13 @@ def get_engine(name: str) -> Engine:
 
 
 def row_dots(users, items, P, Q):
-    """p_u . q_i for each pair of valid codes (users[n], items[n]), compiled when Numba is there."""
-    if HAS_NUMBA:
-        return numba_jit.row_dots(users, items, P, Q)
-    return np.einsum("nk,nk->n", P[users], Q[items])  # pragma: no cover
+    """p_u . q_i for each pair of valid codes (users[n], items[n]), compiled."""
+    return numba_jit.row_dots(users, items, P, Q)
 
 
-SCHEDULES: dict[str, str] = {
-    "per-rating": "one error per rating, then the biases and all K factors of p_u and q_i step with it "
-                  "(Koren, Surprise, LibMF).",
-    "per-factor": "the error is corrected after every factor's step inside a rating (O(1) each), so each "
-                  "step sees the effect of the ones before it.",
-    "per-epoch": "every rating's error is computed once at the start of the epoch and used stale for the "
-                 "whole epoch (the seed's first code).",
-    "funk": "one feature at a time (Funk 2006): each epoch trains only the current feature, with the rest "
-            "of every prediction cached, so an epoch costs O(1) per rating instead of O(K).",
-}
-"""The error schedules, each with a one-line explanation: *how often is the error recomputed?*"""
+SCHEDULES: tuple[str, ...] = ("per-rating", "per-factor", "per-epoch", "funk")
+"""The error schedules (*how often is the error recomputed?*); each kernel's docstring states its
+equations, and ``dashboard/texts.py`` explains them to a student."""
 
 
 def funk_feature(epoch: int, n_factors: int, epochs_per_feature: int) -> int:
