@@ -24,12 +24,22 @@ def record(run) -> dict:
 
 
 def save(runs: list) -> None:
-    """Store the session's runs under the session's name (made on the first run). A run first saved
-    (at its start) is tagged with the dataset in use, the one it trains on."""
+    """Store the session's runs under the session's name (made on the first run); called from the
+    script (a run's start). Each run is tagged with the dataset in use (the one it trains on), the
+    session name and the session's list of runs, so that :func:`save_ended` needs no Streamlit call."""
+    session = data.session_name(create=bool(runs))
     for run in runs:
         if not hasattr(run, "data_key"):
             run.data_key = data.current().key
-    store.save_runs(data.session_name(create=bool(runs)), [record(run) for run in runs])
+        run.session_name, run.session_runs = session, runs
+    store.save_runs(session, [record(run) for run in runs])
+
+
+def save_ended(run) -> None:
+    """Store the runs of ``run``'s session after ``run`` ended. It touches no Streamlit state: the
+    thread that trained the run may be stopping (Stop, page change, reload)."""
+    if hasattr(run, "session_runs"):
+        store.save_runs(run.session_name, [record(other) for other in run.session_runs])
 
 
 def restore(run_class) -> list:
@@ -49,6 +59,7 @@ def restore(run_class) -> list:
         if run.status == "running":  # its session ended mid-run without recording the end
             run.status, run.message = "stopped", f"stopped after epoch {len(run.history)}"
         run.ended.set()
+        run.session_name, run.session_runs = data.session_name(), restored
         restored.append(run)
     return restored
 

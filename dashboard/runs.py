@@ -71,7 +71,7 @@ class Run:
             self.scores = self.model.evaluate(self.test)
         if hasattr(self.model, "fit_seconds_") and self.history:
             self.seconds, self.updates_per_second = self.model.fit_seconds_, self.model.updates_per_second_
-        run_store.save(all_runs())
+        run_store.save_ended(self)
 
 
 def all_runs() -> list[Run]:
