@@ -86,6 +86,10 @@ class DataError(ValueError):
     """A rating file or table cannot be used; the message says why (and where)."""
 
 
+class _TypeGuessError(DataError):
+    """A column read as numbers holds text further down: read it again as text."""
+
+
 @dataclass(frozen=True)
 class LoadSummary:
     """What loading did, in numbers: ``data_lines`` rows read, ``blank_lines`` skipped, ``duplicates``
@@ -533,6 +537,8 @@ def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: s
         if "Empty CSV file" in str(exc) and not raw[data_start:].strip():
             raise DataError("no ratings found (the file has a header but no data rows).") from None
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "conversion error" in message:
+            raise _TypeGuessError(message) from None
         raise DataError(f"the {what} cannot be parsed: {message[:200]}") from None
     if encoding == "utf8" and any(pa.types.is_binary(column.type) or (
             pa.types.is_dictionary(column.type) and pa.types.is_binary(column.type.value_type))
@@ -612,8 +618,14 @@ def _build_from_text(raw: bytes, columns: dict | None, duplicates: str, origin: 
             raise DataError(f"column {position} for {role} is out of range: the file has {len(fields)} columns.")
     picked = [role for role in ROLES if role in roles]
     ignored = tuple(name for n, name in enumerate(fields) if n not in roles.values()) if has_header else ()
-    parsed = _parse(raw, sep, len(fields), header=has_header, include=[roles[r] for r in picked],
-                    dictionary_columns=(roles["user"], roles["item"]))
+    include = [roles[r] for r in picked]
+    ids = (roles["user"], roles["item"])
+    numeric_ids = tuple(n for n in ids if _is_integer(_first_data_fields(raw, sep, has_header), n))
+    try:  # integer ids parse fastest as integers; text ids come out of the parse dictionary-encoded
+        parsed = _parse(raw, sep, len(fields), header=has_header, include=include,
+                        dictionary_columns=tuple(n for n in ids if n not in numeric_ids))
+    except _TypeGuessError:
+        parsed = _parse(raw, sep, len(fields), header=has_header, include=include, dictionary_columns=ids)
     table = parsed.table
     by_role = {role: table.column(f"c{roles[role]}") for role in picked}
     del table
@@ -626,6 +638,17 @@ def _build_from_text(raw: bytes, columns: dict | None, duplicates: str, origin: 
     summary = LoadSummary(data_lines=len(by_role["rating"]), blank_lines=parsed.blank_lines,
                           duplicate_policy=duplicates, ignored_columns=ignored, source=source)
     return _build(by_role, where, duplicates, summary, decimal_comma=sep == ";", check_size=True)
+
+
+def _first_data_fields(raw: bytes, sep: str | None, has_header: bool) -> list[str]:
+    lines = (line for line in _decoded_head(raw[:65536]).splitlines() if line.strip())
+    if has_header:
+        next(lines, None)
+    return _split_line(next(lines, ""), sep if sep != "::" else "::")
+
+
+def _is_integer(fields: list[str], position: int) -> bool:
+    return position < len(fields) and re.fullmatch(r"[+-]?\d{1,18}", fields[position]) is not None
 
 
 def _apply_column_overrides(roles, columns, header_fields):
@@ -677,8 +700,8 @@ def _series(column) -> pd.Series:
 
 def _missing(column) -> np.ndarray | None:
     """Mask of missing values (null, or empty/blank text), or None when nothing is missing."""
-    if isinstance(column, pa.ChunkedArray) and pa.types.is_dictionary(column.type):
-        indices, dictionary = _unified(column)
+    if isinstance(column, tuple):  # (indices, dictionary) of a dictionary-encoded column
+        indices, dictionary = column
         blank = np.flatnonzero(pc.equal(pc.utf8_trim_whitespace(dictionary), "").to_numpy(zero_copy_only=False))
         if not len(blank):
             return None
@@ -728,6 +751,9 @@ def _build(by_role: dict, where, duplicates: str, summary: LoadSummary, *, decim
     if n_rows == 0:
         raise DataError("no ratings found (the file has a header but no data rows)."
                         if check_size else "no ratings found.")
+    for role in ("user", "item"):  # dictionary-encoded ids: unify their chunks' dictionaries once
+        if isinstance(by_role[role], pa.ChunkedArray) and pa.types.is_dictionary(by_role[role].type):
+            by_role[role] = _unified(by_role[role])
     for role in ("user", "item", "rating"):
         missing = _missing(by_role[role])
         if missing is not None:
@@ -803,8 +829,8 @@ def _timestamps(column, where) -> np.ndarray:
 
 def _encode(column) -> tuple[np.ndarray, np.ndarray]:
     """Sorted codes for a column of ids; integral floats (``1.0``) become ints, others strings."""
-    if isinstance(column, pa.ChunkedArray) and pa.types.is_dictionary(column.type):
-        indices, dictionary = _unified(column)
+    if isinstance(column, tuple):  # (indices, dictionary) of a dictionary-encoded column
+        indices, dictionary = column
         texts = pd.Index(dictionary.to_numpy(zero_copy_only=False).astype(object)).astype(str).str.strip()
         numbers = pd.to_numeric(pd.Series(texts), errors="coerce").to_numpy()
         if len(numbers) and np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)) and (
@@ -852,6 +878,10 @@ def _unified(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
 def _resolve_duplicates(users, items, values, timestamps, n_items, policy, where):
     """Apply the duplicates policy; returns the kept arrays and how many rows were merged away."""
     keys = users.astype(np.int64) * n_items + items
+    sorted_keys = np.sort(keys)  # a plain sort finds repeats faster than the stable argsort below
+    if not (sorted_keys[1:] == sorted_keys[:-1]).any():
+        return users, items, values, timestamps, 0
+    del sorted_keys
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     repeat = sorted_keys[1:] == sorted_keys[:-1]
