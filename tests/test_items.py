@@ -97,3 +97,13 @@ def test_cli_takes_items(tmp_path, capsys):
                  "--epochs", "1", "--json"]) == 0
     assert main(["train", str(tmp_path / "ratings.csv"), "--items", str(tmp_path / "nope.csv")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_the_update_rule_slice_keeps_titles():
+    from mfcore.teach import dense_slice
+
+    raw, movies = movielens_latest_zip(n_ratings=3000)
+    ratings = load_ratings(raw)
+    sliced = dense_slice(ratings)
+    titles = movies.set_index("movieId")["title"]
+    assert list(sliced.item_titles) == list(titles.loc[sliced.item_ids])
