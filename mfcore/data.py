@@ -205,7 +205,7 @@ class Ratings:
             timestamps=None if self.timestamps is None else self.timestamps[rows],
         )
 
-    def with_items(self, info: pd.DataFrame, items_file: str) -> "Ratings":
+    def with_items(self, info: pd.DataFrame, items_file: str) -> Ratings:
         """These ratings with item metadata ``info`` (indexed by item id) joined by item id."""
         from .items import join_items
 
@@ -786,11 +786,10 @@ def _build(by_role: dict, where, duplicates: str, summary: LoadSummary, *, decim
     users, items, values32, timestamps, merged = _resolve_duplicates(
         users, items, values32, timestamps, len(item_ids), duplicates, where)
     warnings = []
-    if check_size:
-        if len(user_ids) < MIN_USERS or len(item_ids) < MIN_ITEMS:
-            raise DataError(f"the file has {len(user_ids)} user{'s' * (len(user_ids) != 1)} and "
-                            f"{len(item_ids)} item{'s' * (len(item_ids) != 1)}: matrix factorization "
-                            f"needs at least {MIN_USERS} users and {MIN_ITEMS} items.")
+    if check_size and (len(user_ids) < MIN_USERS or len(item_ids) < MIN_ITEMS):
+        raise DataError(f"the file has {len(user_ids)} user{'s' * (len(user_ids) != 1)} and "
+                        f"{len(item_ids)} item{'s' * (len(item_ids) != 1)}: matrix factorization "
+                        f"needs at least {MIN_USERS} users and {MIN_ITEMS} items.")
     low, high = float(values32.min()), float(values32.max())
     if low == high and len(values32) > 1:
         warnings.append(f"Every rating is {low:g}: a model can only learn that constant, so its RMSE "
@@ -807,9 +806,8 @@ def _timestamps(column, where) -> np.ndarray:
     if isinstance(column, (pa.ChunkedArray, pa.Array)):
         if pa.types.is_integer(column.type) and column.null_count == 0:
             return column.to_numpy().astype(np.int64, copy=False)
-        if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-            if column.null_count == 0:
-                return pc.cast(pc.cast(column, pa.timestamp("s")), pa.int64()).to_numpy()
+        if (pa.types.is_timestamp(column.type) or pa.types.is_date(column.type)) and column.null_count == 0:
+            return pc.cast(pc.cast(column, pa.timestamp("s")), pa.int64()).to_numpy()
     column = _series(column)
     numeric = pd.to_numeric(column, errors="coerce")
     if not numeric.isna().any():
