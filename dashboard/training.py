@@ -13,7 +13,6 @@ and exported is the model of the last completed epoch.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -28,8 +27,6 @@ RENDER_EVERY = 0.25
 """Seconds between two renders while training (the last epoch is always rendered)."""
 SETTLE_SECONDS = 600.0
 """How long :func:`settle` waits at most for an interrupted run to end its current epoch."""
-
-log = logging.getLogger(__name__)
 
 
 def split(ratings: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
@@ -94,8 +91,7 @@ def _finish(run: Run, job: jobs.Job) -> None:
         run.finish("diverged", str(job.error))
     elif isinstance(job.error, ValueError):
         run.finish("failed", str(job.error))
-    elif job.state == jobs.FAILED:
-        log.error("training job %s failed", job.label, exc_info=job.error)
+    elif job.state == jobs.FAILED:  # the scheduler logged it
         run.finish("failed", "an internal error ended the run (the server log has the details).")
     else:
         run.finish("stopped", jobs.end_sentence(job, len(run.history)))

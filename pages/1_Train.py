@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, data, runs, settings, training
+from dashboard import charts, data, jobs, run_store, runs, settings, training
 from mfcore import SGDFactorizer, random_split, tune
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.model import is_fitted
@@ -37,9 +37,10 @@ with st.form("train_form"):
                         f"{EARLY_PATIENCE} epochs without a better validation RMSE, keep the best epoch",
                         key="train_early_stopping")
     submitted = st.form_submit_button("Train", type="primary")
-    st.caption("The python engine is the readable reference loop, a few hundred times slower than numba: "
-               f"on this shared server it trains on at most {PYTHON_MAX_RATINGS:,} ratings (a random "
-               "sample of larger training sets); use few epochs, or Stop training.")
+    st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
+               "measures by how much on these ratings): on this shared server it trains on at most "
+               f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
+               "or Stop training.")
 
 stop_column, status_column = st.columns([1, 5])
 stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
@@ -122,6 +123,22 @@ if runs.all_runs():
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
+    restored = [run for run in runs.all_runs() if run_store.needs_refit(run)]
+    if restored and st.button(f"Retrain {restored[-1].label} for its downloads",
+                              help="Runs reloaded from the link keep their curves; their models are "
+                                   "trained again on demand, with the same settings and seed."):
+
+        def refit_steps(job, run=restored[-1]):
+            run_store.refit(run)
+            yield run
+
+        refit = jobs.submit(refit_steps, f"retraining {restored[-1].label}",
+                            engines=(restored[-1].model.engine,), n_threads=restored[-1].model.n_threads)
+        jobs.follow(refit, lambda job: progress_slot.progress(0.0, text=job.status_line()))
+        if refit.state == jobs.FAILED:
+            message_slot.error(f"Could not retrain {restored[-1].label}: {refit.error}"
+                               if isinstance(refit.error, ValueError) else
+                               f"Could not retrain {restored[-1].label}: an internal error (in the server log).")
     downloadable = [run for run in runs.all_runs() if is_fitted(run.model)]
     cells = st.columns(4)
     cells[0].download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),

@@ -188,3 +188,19 @@ def test_jobs_run_at_a_lower_priority_than_the_page_scripts():
     assert job.wait(5)
     here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert job.results == [min(19, here + jobs.NICENESS)]
+
+
+def test_an_unexpected_failure_is_logged_and_bad_input_is_not(caplog):
+    scheduler = jobs.Scheduler(capacity=1)
+
+    def failing(error):
+        def steps(job):
+            raise error
+            yield
+        return steps
+
+    bug = scheduler.submit(failing(KeyError("P_")), label="bug")
+    user = scheduler.submit(failing(ValueError("lr == 5, must be < 1.")), label="user")
+    assert bug.wait(5) and user.wait(5)
+    logged = [record for record in caplog.records if record.name == "dashboard.jobs"]
+    assert [record.getMessage() for record in logged] == ["training job 'bug' failed"]
