@@ -17,9 +17,9 @@ and the peak is :math:`D + \max(\text{split},\ \text{init},\ F + \text{index},\ 
 times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The coefficients are the
 arrays the code allocates in each phase (``split.random_split``, ``model.initial_parameters``, the
 model's seen-pairs index, an epoch of ``RatingOrder`` with its evaluation); ``tests/test_resources.py``
-checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes (by at most 1.6x), and is
-within 20% of a fresh process's peak RSS growth (which page granularity and the allocator make
-noisier). The loaded ratings themselves are not
+checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes (by at most 1.6x);
+``benchmarks/memory_estimate.py`` also prints a fresh process's peak RSS growth beside it (noisier: NumPy
+asks for transparent huge pages, granted as the machine's state allows). The loaded ratings are not
 counted here: :func:`dataset_bytes` counts them when a file is uploaded.
 
 The cap (:func:`memory_cap_bytes`) is ``MF_MEMORY_CAP_BYTES`` if set, else :data:`CAP_FRACTION` of the
