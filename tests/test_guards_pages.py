@@ -69,3 +69,13 @@ def test_a_tune_search_is_a_scheduled_job_bounded_by_the_work_limit(tmp_path, mo
     assert search.scheduled in jobs.scheduler().running() + jobs.scheduler().queued()
     assert search.scheduled.wait(60) and search.stop.is_set() and not search.running
     assert 1 <= len(search.study().trials) < 100_000
+
+
+def test_the_server_is_configured_for_a_shared_deployment():
+    import tomllib
+
+    from apptest_helpers import ROOT
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none" and config["client"]["toolbarMode"] == "viewer"
+    assert config["server"]["enableXsrfProtection"] is True and config["server"]["fileWatcherType"] == "none"
+    assert config["server"]["maxUploadSize"] == 200 and config["browser"]["gatherUsageStats"] is False
