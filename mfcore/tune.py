@@ -108,13 +108,12 @@ def default_space() -> dict[str, Range]:
 
 
 def suggest(trial: optuna.Trial, space: dict[str, Range]) -> dict:
-    """The trial's hyperparameters drawn from ``space``; a range with low == high is a fixed value."""
+    """The trial's hyperparameters drawn from ``space`` (a range with low == high gives that value,
+    still recorded in the trial's parameters)."""
     params = {}
     for name, rng in space.items():
         if rng.kind is bool:
             params[name] = trial.suggest_categorical(name, [True, False])
-        elif rng.low == rng.high:
-            params[name] = rng.kind(rng.low)
         elif rng.kind is int:
             params[name] = trial.suggest_int(name, int(rng.low), int(rng.high), log=rng.log)
         else:
@@ -260,7 +259,8 @@ def optimize(study: optuna.Study, split: Holdout, space: dict[str, Range] | None
 def best_params(study: optuna.Study, fixed: dict | None = None) -> tuple[dict, int]:
     """The best trial's estimator parameters (``fixed`` + its sampled ones) and its best epoch."""
     trial = study.best_trial
-    return {**(fixed or {}), **trial.params}, int(trial.user_attrs.get("best_epoch", trial.params.get("n_epochs", 20)))
+    best_epoch = trial.user_attrs.get("best_epoch", trial.params.get("n_epochs", 20))
+    return {**(fixed or {}), **trial.params}, int(best_epoch)
 
 
 def trials_table(study: optuna.Study) -> list[dict]:

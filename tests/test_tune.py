@@ -121,6 +121,7 @@ def test_diverged_trials_fail_with_their_reason_and_the_search_goes_on(split):
     rows = tune.trials_table(study)
     assert [row["state"] for row in rows] == ["failed", "failed"]
     assert all(row["reason"].startswith("training diverged at epoch") for row in rows)
+    assert all(row["lr"] == 5.0 and row["n_factors"] == 64 for row in rows)
     with pytest.raises(ValueError, match="no trial has completed"):
         tune.final_scores(study, split)
 
