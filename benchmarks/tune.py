@@ -157,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--ml1m-trials", type=int, default=50)
-    parser.add_argument("--pruner", default="hyperband")
+    parser.add_argument("--pruner", default=None, help="default: mfcore.tune.DEFAULT_PRUNER")
     parser.add_argument("--jobs", type=int, default=1, help="mfcore trials at once")
     parser.add_argument("--surprise-jobs", type=int, default=2)
     parser.add_argument("--skip-surprise", action="store_true")
@@ -170,6 +170,8 @@ def main() -> None:
                         help="validation RMSE targets, comma-separated (default: 1.01, 1.005, 1.002 x the best)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    from mfcore.tune import DEFAULT_PRUNER
+    args.pruner = args.pruner or DEFAULT_PRUNER
 
     split, warm = _load("ml-100k")
     if args.pruners:

@@ -488,11 +488,12 @@ def _read_table(raw: bytes, sep: str | None, n_columns: int, *, header: bool, wh
 
 
 def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: str = "file",
-           include: list[int] | None = None, dictionary_columns: tuple = (), encoding: str = "") -> _Parsed:
+           include: list[int] | None = None, column_types: dict | None = None, encoding: str = "") -> _Parsed:
     """Parse text ``raw`` with ``n_columns`` fields per row (a row with another count is a DataError
     naming its line), skipping the first non-blank line when ``header``. Only ``include`` columns are
-    converted; ``dictionary_columns`` are read as dictionary-encoded text (ids: each distinct id is
-    stored once, and codes come out of the parse)."""
+    converted; ``column_types`` maps positions to pyarrow types (the others are inferred from the
+    first block; a later value that does not fit raises :class:`_TypeGuessError`). The file is read
+    block by block (8 MiB), which keeps the parser's peak memory to a few blocks."""
     if sep == "::":
         raw, sep = raw.replace(b"::", b"\x1f"), "\x1f"
     elif sep is None:
@@ -516,15 +517,16 @@ def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: s
     encoding = encoding or _encoding(raw)
     buffer = pa.py_buffer(raw)[data_start:]
     try:
-        table = pacsv.read_csv(
+        reader = pacsv.open_csv(
             pa.BufferReader(buffer),
             read_options=pacsv.ReadOptions(column_names=names, encoding=encoding, block_size=8 << 20),
             parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True,
                                              newlines_in_values=False, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 include_columns=wanted, strings_can_be_null=False,
-                column_types={names[n]: pa.dictionary(pa.int32(), pa.string()) for n in dictionary_columns}),
+                column_types={names[n]: kind for n, kind in (column_types or {}).items()}),
         )
+        table = pa.Table.from_batches(list(reader), schema=reader.schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
         if bad_rows:
             row = bad_rows[0]
@@ -544,7 +546,7 @@ def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: s
             pa.types.is_dictionary(column.type) and pa.types.is_binary(column.type.value_type))
             for column in table.columns):
         return _parse(raw, sep, n_columns, header=header, what=what, include=include,  # not UTF-8 after all
-                      dictionary_columns=dictionary_columns, encoding="latin-1")
+                      column_types=column_types, encoding="latin-1")
     total_lines = raw.count(b"\n", data_start) + (0 if raw.endswith(b"\n") else 1)
     blank = max(0, total_lines - table.num_rows) + first_number
     return _Parsed(table, raw, data_start, lines_before, blank)
@@ -620,12 +622,14 @@ def _build_from_text(raw: bytes, columns: dict | None, duplicates: str, origin: 
     ignored = tuple(name for n, name in enumerate(fields) if n not in roles.values()) if has_header else ()
     include = [roles[r] for r in picked]
     ids = (roles["user"], roles["item"])
-    numeric_ids = tuple(n for n in ids if _is_integer(_first_data_fields(raw, sep, has_header), n))
+    first_row = _first_data_fields(raw, sep, has_header)
+    text = pa.dictionary(pa.int32(), pa.string())
+    guessed = {n: text for n in ids if not _is_integer(first_row, n)} | {roles["rating"]: pa.float64()}
     try:  # integer ids parse fastest as integers; text ids come out of the parse dictionary-encoded
-        parsed = _parse(raw, sep, len(fields), header=has_header, include=include,
-                        dictionary_columns=tuple(n for n in ids if n not in numeric_ids))
-    except _TypeGuessError:
-        parsed = _parse(raw, sep, len(fields), header=has_header, include=include, dictionary_columns=ids)
+        parsed = _parse(raw, sep, len(fields), header=has_header, include=include, column_types=guessed)
+    except _TypeGuessError:  # a later value does not fit the guess: read it all as text, then check
+        as_text = {n: text for n in ids} | {roles[r]: pa.string() for r in ("rating", "timestamp") if r in roles}
+        parsed = _parse(raw, sep, len(fields), header=has_header, include=include, column_types=as_text)
     table = parsed.table
     by_role = {role: table.column(f"c{roles[role]}") for role in picked}
     del table

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> None:
 
     def report(study, trial):
         row = {"trial": trial.number, "state": trial.state.name.lower(), "value": trial.value,
-               "epochs_run": trial.user_attrs.get("epochs_run"), "params": trial.params,
+               "epochs_run": len(trial.intermediate_values), "params": trial.params,
                "reason": trial.user_attrs.get("fail_reason")}
         if args.json:
             print(json.dumps(row), flush=True)
