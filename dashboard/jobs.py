@@ -102,10 +102,11 @@ class Job:
 
     def status_line(self, progress: str = "") -> str:
         """One line saying where the job is: its queue position, or ``progress`` and its seconds."""
-        if self.state == QUEUED:
-            ahead, slots = self.position - 1, self.scheduler.capacity if self.scheduler else 1
-            return (f"{self.label}: queued, position {ahead + 1} ({ahead} job{'s' * (ahead != 1)} ahead; "
-                    f"{slots} training slot{'s' * (slots != 1)} on this server)")
+        position = self.position  # 0 once it has left the queue
+        if position and self.scheduler is not None:
+            waiting, slots = max(position, len(self.scheduler.queued())), self.scheduler.capacity
+            return (f"{self.label}: queued, position {position} of {waiting} waiting for one of the "
+                    f"{slots} training slot{'s' * (slots != 1)} on this server")
         return f"{self.label}: {self.state}{', ' + progress if progress else ''} ({self.elapsed:.1f} s)"
 
     def fraction(self, steps_done: int, steps: int, last_step_seconds: float | None) -> float:
