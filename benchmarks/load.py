@@ -1,8 +1,9 @@
-"""Load test of the dashboard on loopback: N sessions train at once, a late session loads a page, and a
-soak of one session (many trainings and uploads) watches the server's memory.
+"""Load test of the dashboard on loopback: N sessions train at once, a late session loads a page, a
+soak of one session (many trainings and uploads) watches the server's memory, and a huge K on a
+large upload must be refused by the memory guard.
 
-    .venv/bin/python benchmarks/load.py               # both parts, prints the Must-show figures
-    .venv/bin/python benchmarks/load.py --part load   # or --part soak
+    .venv/bin/python benchmarks/load.py               # every part, prints the Must-show figures
+    .venv/bin/python benchmarks/load.py --part load   # or --part soak, --part guard
 
 It starts its own ``streamlit run app.py`` on a free loopback port (killed at the end), and drives it
 with browser-less clients that speak Streamlit's websocket protocol (the protobuf ``BackMsg`` /
@@ -329,7 +330,43 @@ async def load_part(server: Server, args) -> dict:
     same = [r["final_rmse"] == reference["final_rmse"] and r["final_mae"] == reference["final_mae"]
             for r in results]
     return {"reference": reference, "results": results, "late_loads": loads, "same": same,
-            "rss_before": rss_before, "rss_peak": peak}
+            "rss_before": rss_before, "rss_peak": peak, "leave": await leave_check(server, args)}
+
+
+async def leave_check(server: Server, args) -> dict:
+    """Start a long training, go to Home after a second, come back: the run must be stopped (its job
+    cancelled after the epoch in progress), and the server idle again."""
+    session = Session(server, "leaver")
+    await session.open()
+    query = settings_query(500, 200, args.engine, 0)  # the largest K and epochs the form allows
+    await session.run_page("Train", query)
+    button = WidgetState(id=session.widget_id("button", "Train"), trigger_value=True)
+    message = BackMsg()
+    message.rerun_script.query_string = query
+    message.rerun_script.page_script_hash = session.pages["Train"]
+    message.rerun_script.widget_states.widgets.append(button)
+    session.finished.clear()
+    await session.ws.send(message.SerializeToString())  # press Train, do not wait for the end
+    await asyncio.sleep(1.5)
+    left = time.monotonic()
+    await session.run_page(HOME, "")
+    await session.run_page("Train", query)
+    back = time.monotonic() - left
+    table = session.runs_table()
+    status = table.iloc[-1]["status"] if table is not None else None
+    epochs = table.iloc[-1]["epochs"] if table is not None else None
+    await asyncio.sleep(1.0)
+    cpu_before = cpu_seconds(server.process.pid)
+    await asyncio.sleep(2.0)
+    idle = (cpu_seconds(server.process.pid) - cpu_before) / 2.0
+    await session.close()
+    return {"status": status, "epochs": epochs, "seconds": back, "cpu_after": idle}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def make_upload(n: int, ratings: int) -> bytes:
@@ -363,6 +400,55 @@ async def soak_part(server: Server, args) -> dict:
     return {"rss": rss_after_training, "uploads": done_uploads, "problems": problems}
 
 
+def big_upload(n_ratings: int, n_users: int, n_items: int) -> bytes:
+    """A compact ``user,item,rating`` CSV of ``n_ratings`` random ratings (no header, integer ids)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"user": rng.integers(0, n_users, n_ratings), "item": rng.integers(0, n_items, n_ratings),
+                          "rating": rng.integers(1, 6, n_ratings)})
+    return frame.to_csv(index=False, header=False).encode()
+
+
+async def guard_part(server: Server, args) -> dict:
+    """Upload a large file, then press Train with a huge K: it must be refused, with the estimate,
+    before the server allocates anything for it."""
+    content = await asyncio.to_thread(big_upload, args.big_ratings, args.big_users, args.big_items)
+    session = Session(server, "guard")
+    await session.open()
+    await session.run_page(HOME, "")
+    upload_seconds = await session.upload("big.csv", content)
+    del content
+    upload_problems = list(session.errors + session.exceptions)
+    query = settings_query(args.big_k, 20, "numba", 0)
+    await session.run_page("Train", query)
+    session.errors.clear()
+    before = server.rss
+    button = WidgetState(id=session.widget_id("button", "Train"), trigger_value=True)
+    start = time.monotonic()
+    await session.run_page("Train", query, [button])
+    refused_after = time.monotonic() - start
+    peak = max((rss for at, rss in server.samples if at >= start), default=server.rss)
+    await session.close()
+    return {"upload_seconds": upload_seconds, "upload_problems": upload_problems, "errors": session.errors,
+            "exceptions": session.exceptions, "rss_before": before, "rss_peak": peak,
+            "seconds": refused_after}
+
+
+def report_guard(guard: dict, args) -> None:
+    print(f"\n== memory guard: K={args.big_k} on an upload of {args.big_ratings:,} ratings "
+          f"({args.big_users:,} users x {args.big_items:,} items)")
+    print(f"upload parsed and in use after {guard['upload_seconds']:.1f} s; problems: {guard['upload_problems']}")
+    errors = guard["errors"]
+    print(f"page says: {errors[0] if errors else '(no error shown)'}")
+    grown = guard["rss_peak"] - guard["rss_before"]
+    estimate = next((match.group(1) for e in errors if (match := re.search(r"\(([\d,]+) bytes\)", e))), None)
+    print(f"MUST-SHOW guard: refused in {guard['seconds']:.2f} s naming the estimate: {estimate is not None} "
+          f"({estimate} bytes); exceptions {len(guard['exceptions'])}; server RSS {mb(guard['rss_before'])} "
+          f"before, {grown / 1e6:+.1f} MB at its peak while refusing")
+
+
 def mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB"
 
@@ -381,6 +467,10 @@ def report_load(load: dict, args) -> None:
     print(f"late page loads while they train: {', '.join(f'{s:.2f}' for s in loads)} s "
           f"(max {max(loads, default=float('nan')):.2f} s)")
     print(f"server RSS: {mb(load['rss_before'])} before, peak {mb(load['rss_peak'])}")
+    leave = load["leave"]
+    print(f"leaving a page mid-training: the run is {leave['status']} ({leave['epochs']} epochs) when the "
+          f"session comes back {leave['seconds']:.2f} s later; server CPU afterwards "
+          f"{leave['cpu_after']:.0%} of a core")
     print("MUST-SHOW load: all completed with the same result as alone: "
           f"{all(r['status'] == 'done' for r in results) and all(load['same'])}; "
           f"late page load max {max(loads, default=float('nan')):.2f} s (< 3 s: "
@@ -407,18 +497,21 @@ async def main_async(args) -> None:
     try:
         await asyncio.to_thread(server.wait_ready)
         sampler = asyncio.create_task(server.sample_rss())
-        if args.part in ("load", "both"):
+        if args.part in ("load", "all"):
             load = await asyncio.wait_for(load_part(server, args), args.deadline)
             report_load(load, args)
             if any(r["exceptions"] for r in load["results"]):
                 print("server log tail:\n" + server.log_tail())
-        if args.part in ("soak", "both"):
-            soak_server = server
-            if args.part == "both":  # a fresh server, so the soak starts from a clean process
+        for part, run, report in (("soak", soak_part, report_soak), ("guard", guard_part, report_guard)):
+            if args.part not in (part, "all"):
+                continue
+            if args.part == "all":  # a fresh server for each part, so each starts from a clean process
+                sampler.cancel()
                 server.stop()
-                server = soak_server = Server()
+                server = Server()
                 await asyncio.to_thread(server.wait_ready)
-            report_soak(await asyncio.wait_for(soak_part(soak_server, args), args.deadline), args)
+                sampler = asyncio.create_task(server.sample_rss())
+            report(await asyncio.wait_for(run(server, args), args.deadline), args)
     finally:
         if sampler is not None:
             sampler.cancel()
@@ -427,7 +520,7 @@ async def main_async(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("load", "soak", "both"), default="both")
+    parser.add_argument("--part", choices=("load", "soak", "guard", "all"), default="all")
     parser.add_argument("--sessions", type=int, default=6, help="sessions training at once (at most 12)")
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=100)
@@ -439,6 +532,10 @@ def main() -> None:
     parser.add_argument("--soak-k", type=int, default=50)
     parser.add_argument("--soak-epochs", type=int, default=10)
     parser.add_argument("--upload-ratings", type=int, default=20_000)
+    parser.add_argument("--big-ratings", type=int, default=10_000_000)
+    parser.add_argument("--big-users", type=int, default=200_000)
+    parser.add_argument("--big-items", type=int, default=40_000)
+    parser.add_argument("--big-k", type=int, default=500)
     parser.add_argument("--deadline", type=float, default=600, help="seconds each part may take at most")
     args = parser.parse_args()
     args.sessions = max(1, min(args.sessions, 12))

@@ -68,7 +68,8 @@ def run_mfcore(split, trials: int, pruner: str, seed: int = 0, n_jobs: int = 1) 
                 best = reached[-1][1] if reached else float("inf")
             reached.append((time.perf_counter() - start, best))
 
-        study = tune.search(split, f"bench-{pruner}-{seed}", n_trials=trials, seed=seed, pruner=pruner,
+        name = f"bench-{pruner.replace(':', '-')}-{seed}"
+        study = tune.search(split, name, n_trials=trials, seed=seed, pruner=pruner,
                             n_jobs=n_jobs, fixed={"seed": seed}, callbacks=[track])
         search_seconds = time.perf_counter() - start
         result = tune.final_scores(study, split, {"seed": seed})
@@ -128,41 +129,54 @@ def _seconds_to(reached, target: float) -> float | None:
     return next((seconds for seconds, best in reached if best <= target), None)
 
 
-def pruners(split, trials: int, seeds: list[int], target: float | None) -> None:
-    results = {name: [run_mfcore(split, trials, name, seed) for seed in seeds]
-               for name in ("hyperband", "median", "none")}
-    if target is None:  # "good": within 0.5% of the best validation RMSE any run found
-        target = 1.005 * min(run["validation_rmse"] for runs in results.values() for run in runs)
-    print(f"\nPruners, {trials} trials, seeds {seeds}; 'good' = validation RMSE <= {target:.4f}")
-    print(f"{'pruner':10} {'median s to good':>17} {'median wall s':>14} {'median best val':>16} "
-          f"{'median test':>12}  runs reaching good")
+def pruners(split, trials: int, seeds: list[int], names: list[str], targets: list[float] | None) -> None:
+    results = {}
+    for seed in seeds:  # alternate the pruners within each seed, so load drifts hit them all alike
+        for name in names:
+            results.setdefault(name, []).append(run_mfcore(split, trials, name, seed))
+            print(f"  {name} seed {seed}: wall {results[name][-1]['wall_seconds']:.1f} s, best validation "
+                  f"{results[name][-1]['validation_rmse']:.4f}", flush=True)
+    best = min(run["validation_rmse"] for runs in results.values() for run in runs)
+    targets = targets or [round(best * factor, 4) for factor in (1.01, 1.005, 1.002)]
+    print(f"\nPruners, {trials} trials, seeds {seeds}: median seconds until the best validation RMSE so "
+          f"far is <= each target (runs that got there), median wall, best validation and test RMSE")
+    print(f"{'pruner':12} " + " ".join(f"{'<= ' + format(t, '.4f'):>14}" for t in targets)
+          + f" {'wall s':>8} {'best val':>9} {'test':>7}")
     for name, runs in results.items():
-        times = [_seconds_to(run["reached"], target) for run in runs]
-        hit = [t for t in times if t is not None]
-        print(f"{name:10} {statistics.median(hit) if hit else float('nan'):17.2f} "
-              f"{statistics.median(r['wall_seconds'] for r in runs):14.2f} "
-              f"{statistics.median(r['validation_rmse'] for r in runs):16.4f} "
-              f"{statistics.median(r['test_rmse'] for r in runs):12.4f}  {len(hit)}/{len(runs)}")
+        cells = []
+        for target in targets:
+            hit = [t for t in (_seconds_to(run["reached"], target) for run in runs) if t is not None]
+            cells.append(f"{statistics.median(hit):8.1f} ({len(hit)}/{len(runs)})" if hit else f"{'-':>14}")
+        print(f"{name:12} " + " ".join(f"{cell:>14}" for cell in cells)
+              + f" {statistics.median(r['wall_seconds'] for r in runs):8.1f}"
+              f" {statistics.median(r['validation_rmse'] for r in runs):9.4f}"
+              f" {statistics.median(r['test_rmse'] for r in runs):7.4f}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--ml1m-trials", type=int, default=50)
-    parser.add_argument("--pruner", default="hyperband")
+    parser.add_argument("--pruner", default=None, help="default: mfcore.tune.DEFAULT_PRUNER")
     parser.add_argument("--jobs", type=int, default=1, help="mfcore trials at once")
     parser.add_argument("--surprise-jobs", type=int, default=2)
     parser.add_argument("--skip-surprise", action="store_true")
     parser.add_argument("--skip-ml1m", action="store_true")
     parser.add_argument("--pruners", action="store_true", help="compare the pruners instead")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--target", type=float, default=None)
+    parser.add_argument("--pruner-list", default="hyperband,median,none",
+                        help="pruners for --pruners (hyperband:N and median:N set their first epoch)")
+    parser.add_argument("--targets", default=None,
+                        help="validation RMSE targets, comma-separated (default: 1.01, 1.005, 1.002 x the best)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    from mfcore.tune import DEFAULT_PRUNER
+    args.pruner = args.pruner or DEFAULT_PRUNER
 
     split, warm = _load("ml-100k")
     if args.pruners:
-        pruners(split, args.trials, [int(s) for s in args.seeds.split(",")], args.target)
+        pruners(split, args.trials, [int(s) for s in args.seeds.split(",")], args.pruner_list.split(","),
+                [float(t) for t in args.targets.split(",")] if args.targets else None)
         return
     rows = []
     ours = run_mfcore(split, args.trials, args.pruner, n_jobs=args.jobs)

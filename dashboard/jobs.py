@@ -23,11 +23,14 @@ state ``failed`` and are kept in ``job.error`` for the page to turn into an ``st
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between two renders of a followed job
 MAX_SECONDS = float(os.environ.get("MF_JOB_MAX_SECONDS", "300"))  # the work guard: wall seconds per job
@@ -99,10 +102,11 @@ class Job:
 
     def status_line(self, progress: str = "") -> str:
         """One line saying where the job is: its queue position, or ``progress`` and its seconds."""
-        if self.state == QUEUED:
-            ahead, slots = self.position - 1, self.scheduler.capacity if self.scheduler else 1
-            return (f"{self.label}: queued, position {ahead + 1} ({ahead} job{'s' * (ahead != 1)} ahead; "
-                    f"{slots} training slot{'s' * (slots != 1)} on this server; Stop cancels it)")
+        position = self.position  # 0 once it has left the queue
+        if position and self.scheduler is not None:
+            waiting, slots = max(position, len(self.scheduler.queued())), self.scheduler.capacity
+            return (f"{self.label}: queued, position {position} of {waiting} waiting for one of the "
+                    f"{slots} training slot{'s' * (slots != 1)} on this server")
         return f"{self.label}: {self.state}{', ' + progress if progress else ''} ({self.elapsed:.1f} s)"
 
     def fraction(self, steps_done: int, steps: int, last_step_seconds: float | None) -> float:
@@ -204,6 +208,8 @@ class Scheduler:
                 job.state = CANCELLED if job.cancelled else DONE
         except Exception as exc:  # noqa: BLE001 - kept in job.error; the page shows one st.error sentence
             job.state, job.error = FAILED, exc
+            if not isinstance(exc, ValueError):  # bad input is the user's to fix; anything else is ours
+                log.error("training job %r failed", job.label, exc_info=exc)
         finally:
             if steps is not None and hasattr(steps, "close"):
                 try:

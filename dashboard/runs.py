@@ -13,6 +13,7 @@ from mfcore import Ratings, SGDFactorizer
 from mfcore.export import history_frame
 from mfcore.model import is_fitted
 
+from . import run_store
 from .settings import FIELDS
 
 KEY = "runs"
@@ -43,6 +44,8 @@ class Run:
     ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     note: str = ""  # what the work guard cut, e.g. the python engine's sample
     job: object = None  # the dashboard.jobs.Job training it, until it ends
+    seconds: float = 0.0
+    updates_per_second: float | None = None
 
     @property
     def label(self) -> str:
@@ -84,9 +87,9 @@ class Run:
         self.status, self.message, self.job = status, message, None
         if is_fitted(self.model) and self.test is not None and len(self.test) and self.history:
             self.scores = self.model.evaluate(self.test)
-        if self.history:
-            self.scores.update({"seconds": self.model.fit_seconds_,
-                                "updates/s": self.model.updates_per_second_})
+        if hasattr(self.model, "fit_seconds_") and self.history:
+            self.seconds, self.updates_per_second = self.model.fit_seconds_, self.model.updates_per_second_
+        run_store.save_ended(self)
 
     def release_model(self) -> None:
         """Drop the fitted factors and the test set; the settings and seed reproduce them exactly
@@ -96,8 +99,10 @@ class Run:
 
 
 def all_runs() -> list[Run]:
-    """The session's runs, oldest first."""
-    return st.session_state.setdefault(KEY, [])
+    """The session's runs, oldest first (a new session restores them from the store, see run_store)."""
+    if KEY not in st.session_state:
+        st.session_state[KEY] = run_store.restore(Run)
+    return st.session_state[KEY]
 
 
 def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, test: Ratings) -> Run:
@@ -109,6 +114,7 @@ def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, te
     run = Run(runs[-1].number + 1 if runs else 1, dict(settings), dataset, data_path, model, test)
     runs.append(run)
     del runs[:-MAX_RUNS]
+    run_store.save(runs)
     return run
 
 
@@ -119,13 +125,13 @@ def table(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         tested = [r for r in run.history if r.test_rmse is not None]
         best = min(tested, key=lambda r: r.test_rmse) if tested else None
-        seconds = run.scores.get("seconds", 0.0)
+        seconds = run.seconds if run.history else 0.0
         row = {
             "run": run.number, "status": run.status,
             "epochs": f"{len(run.history)}/{run.model.n_epochs}",
             "best test RMSE": best.test_rmse if best else None, "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
-            "updates/s": run.scores.get("updates/s") if seconds else None,
+            "updates/s": run.updates_per_second if seconds else None,
         }
         row.update({name: run.settings[name] for name in FIELDS
                     if name in run.settings and name != "n_epochs"})

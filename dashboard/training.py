@@ -13,7 +13,6 @@ and exported is the model of the last completed epoch.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -28,8 +27,6 @@ RENDER_EVERY = 0.25
 """Seconds between two renders while training (the last epoch is always rendered)."""
 SETTLE_SECONDS = 600.0
 """How long :func:`settle` waits at most for an interrupted run to end its current epoch."""
-
-log = logging.getLogger(__name__)
 
 
 def split(ratings: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
@@ -46,7 +43,8 @@ def check_memory(ratings: Ratings, n_factors: int, test_size: float, schedule: s
 
 
 def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = None,
-            render_every: float = RENDER_EVERY, tick: Callable[[Run], None] | None = None) -> Run:
+            render_every: float = RENDER_EVERY, tick: Callable[[Run], None] | None = None,
+            validation: Ratings | None = None) -> Run:
     """Train ``run.model`` on ``train`` (testing on ``run.test`` when it is not empty) as a job of the
     shared scheduler, appending each epoch to ``run.history``; ``render(run)`` is called when new
     epochs arrived and ``render_every`` seconds passed since the last render, and after the last one;
@@ -54,13 +52,14 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
     (:func:`mfcore.resources.work_sample`; ``run.note`` says so). Ends the run ``done``, ``diverged``
     or ``failed`` (its message says why), or ``stopped``: by Streamlit interrupting the script (Stop,
     page change; the interruption goes on) or by the work limit, with the model at its last
-    completed epoch."""
+    completed epoch. ``validation`` (ratings held out of ``train``) is scored every epoch and drives
+    early stopping."""
     run.driven = True
     model = run.model
     train, run.note = work_sample(train, model.engine, model.seed)
 
     def steps(job):
-        yield from model.fit_iter(train, run.test if len(run.test) else None)
+        yield from model.fit_iter(train, run.test if len(run.test) else None, validation)
 
     job = run.job = jobs.submit(steps, run.label, engines=(model.engine,), n_threads=model.n_threads)
     run.history = job.results
@@ -92,8 +91,7 @@ def _finish(run: Run, job: jobs.Job) -> None:
         run.finish("diverged", str(job.error))
     elif isinstance(job.error, ValueError):
         run.finish("failed", str(job.error))
-    elif job.state == jobs.FAILED:
-        log.error("training job %s failed", job.label, exc_info=job.error)
+    elif job.state == jobs.FAILED:  # the scheduler logged it
         run.finish("failed", "an internal error ended the run (the server log has the details).")
     else:
         run.finish("stopped", jobs.end_sentence(job, len(run.history)))

@@ -109,7 +109,8 @@ def _positive_int(text):
 
 
 def _data_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv) or folder")
+    parser.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv, .gz, .zip) or folder")
+    parser.add_argument("--items", default=None, help="items file with titles (movies.csv, u.item, movies.dat)")
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -157,13 +158,20 @@ def _number(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+def _check_test_set(test_size: float, n_ratings: int, n_test: int) -> None:
+    if test_size > 0 and n_test == 0:
+        raise UsageError(f"--test-size {test_size} of {n_ratings} ratings leaves no test ratings: give more "
+                         "ratings, a larger --test-size, or --test-size 0 to train without a test set")
+
+
 def _train(args) -> None:
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
-    ratings = load_ratings(args.data)
+    ratings = load_ratings(args.data, items=args.items)
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
                           args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
+    _check_test_set(args.test_size, len(ratings), len(test))
     if not args.json:
         print(f"{len(train)} training and {len(test)} test ratings, {ratings.n_users} users, "
               f"{ratings.n_items} items; engine {args.engine}", flush=True)
@@ -194,10 +202,11 @@ def _bench(args) -> None:
         raise UsageError(f"--budget {args.budget} must be > 0")
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
-    ratings = load_ratings(args.data)
+    ratings = load_ratings(args.data, items=args.items)
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
                           args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
+    _check_test_set(args.test_size, len(ratings), len(test))
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")
     for name in names:

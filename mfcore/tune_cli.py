@@ -21,7 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", default=None,
                         help="SQLAlchemy URL, e.g. postgresql://user@host/db (default: a SQLite file "
                              "mfcore-data/studies/STUDY.sqlite3, or under $MFCORE_DATA_DIR)")
-    parser.add_argument("--pruner", default="hyperband", choices=("hyperband", "median", "none"))
+    parser.add_argument("--pruner", default=None,
+                        help="hyperband, median or none; hyperband:N / median:N judge trials from epoch N "
+                             "(default: mfcore.tune.DEFAULT_PRUNER, the one benchmarks/tune.py --pruners "
+                             "found fastest to a good RMSE)")
     parser.add_argument("--jobs", type=int, default=1, help="trials run at once in this process")
     parser.add_argument("--test-size", type=float, default=0.1, help="random test holdout fraction")
     parser.add_argument("--validation-size", type=float, default=0.1,
@@ -46,17 +49,19 @@ def run(args: argparse.Namespace) -> None:
 
     from .data import load_ratings
     from .protocol import holdout
-    from .tune import final_scores, search
+    from .tune import DEFAULT_PRUNER, final_scores, make_pruner, search
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     logging.getLogger("sqlalchemy").setLevel(logging.ERROR)
+    pruner = args.pruner or DEFAULT_PRUNER
+    make_pruner(pruner, 100)  # a bad name fails before the data is read
     ratings = load_ratings(args.data)
     split = holdout(ratings, args.test_size, args.validation_size, args.seed)
     fixed = {"seed": args.seed}
 
     def report(study, trial):
         row = {"trial": trial.number, "state": trial.state.name.lower(), "value": trial.value,
-               "epochs_run": trial.user_attrs.get("epochs_run"), "params": trial.params,
+               "epochs_run": len(trial.intermediate_values), "params": trial.params,
                "reason": trial.user_attrs.get("fail_reason")}
         if args.json:
             print(json.dumps(row), flush=True)
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> None:
     progress_bar = sys.stdout.isatty() and not args.json
     try:
         study = search(split, args.study, args.storage, n_trials=args.trials, timeout=args.timeout,
-                       seed=args.seed, pruner=args.pruner, n_jobs=args.jobs, fixed=fixed,
+                       seed=args.seed, pruner=pruner, n_jobs=args.jobs, fixed=fixed,
                        callbacks=[report], show_progress_bar=progress_bar)
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.OperationalError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from dashboard import charts, data, explore, runs, settings, training
-from mfcore import SGDFactorizer
+from dashboard import charts, data, explore, jobs, run_store, runs, settings, training
+from mfcore import SGDFactorizer, random_split, tune
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.model import is_fitted
 from mfcore.resources import PYTHON_MAX_RATINGS, MemoryGuardError
+
+EARLY_PATIENCE, EARLY_VALIDATION = tune.DEFAULT_PATIENCE, 0.1
 
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
 st.title("Train")
@@ -31,9 +33,12 @@ with st.form("train_form"):
     cells = [*st.columns(4), *st.columns(4), *st.columns(4)]
     for cell, name in zip(cells, settings.FIELDS):
         settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
+    early = st.checkbox(f"Early stopping: hold out {EARLY_VALIDATION:.0%} of the training ratings, stop after "
+                        f"{EARLY_PATIENCE} epochs without a better validation RMSE, keep the best epoch",
+                        key="train_early_stopping")
     submitted = st.form_submit_button("Train", type="primary")
     st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
-               f"measures by how much on these ratings): on this shared server it trains on at most "
+               "measures by how much on these ratings): on this shared server it trains on at most "
                f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
                "or Stop training.")
 
@@ -56,8 +61,15 @@ def render(run: runs.Run) -> None:
     earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
                and other.number < run.number]
     shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
-    chart_slot.plotly_chart(charts.learning_curves(run, earlier, shown_epochs),
-                            key=f"curve-{run.number}-{len(run.history)}-{run.status}")
+    figure = charts.learning_curves(run, earlier, shown_epochs)
+    if run.model.patience is not None:  # early stopping: its validation curve and the epoch kept
+        validated = [r for r in run.history if r.validation_rmse is not None]
+        figure.add_scatter(x=[r.epoch for r in validated], y=[r.validation_rmse for r in validated],
+                           mode="lines", name=f"{run.label} validation", line={"width": 2, "dash": "dot"})
+        if run.status == "done" and validated:
+            figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
+                             annotation_text=f"best epoch {run.model.best_epoch_} (kept)")
+    chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
 
 
 refusal = ""
@@ -70,9 +82,14 @@ if submitted:
         refusal = f"Not started: {exc}"
     else:
         train, test = training.split(dataset.ratings, new)
-        run = runs.start(new, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(new)), test)
+        patience = {"patience": EARLY_PATIENCE} if early else {}
+        validation = None
+        if early:
+            train, validation = random_split(train, EARLY_VALIDATION, seed=new["seed"] + 1)
+        run = runs.start(new, dataset.name, dataset.path,
+                         SGDFactorizer(**settings.model_params(new), **patience), test)
         tick(run)
-        training.execute(run, train, render, tick=tick)
+        training.execute(run, train, render, tick=tick, validation=validation)
 
 latest = runs.all_runs()[-1] if runs.all_runs() else None
 if refusal:
@@ -83,6 +100,11 @@ elif latest is not None:
                            f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
     elif latest.status == "failed":
         message_slot.error(f"Could not train: {latest.message}")
+    elif latest.status == "done" and latest.model.patience is not None and latest.history:
+        best = latest.history[latest.model.best_epoch_ - 1]
+        message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
+                          f"epochs and kept epoch {best.epoch}, whose validation RMSE {best.validation_rmse:.4f} "
+                          f"was the lowest (test RMSE {best.test_rmse:.4f}).")
     elif latest.status == "stopped":
         scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if latest.scores else "")
         message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
@@ -101,6 +123,22 @@ if runs.all_runs():
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
+    restored = [run for run in runs.all_runs() if run_store.needs_refit(run)]
+    if restored and st.button(f"Retrain {restored[-1].label} for its downloads",
+                              help="Runs reloaded from the link keep their curves; their models are "
+                                   "trained again on demand, with the same settings and seed."):
+
+        def refit_steps(job, run=restored[-1]):
+            run_store.refit(run)
+            yield run
+
+        refit = jobs.submit(refit_steps, f"retraining {restored[-1].label}",
+                            engines=(restored[-1].model.engine,), n_threads=restored[-1].model.n_threads)
+        jobs.follow(refit, lambda job: progress_slot.progress(0.0, text=job.status_line()))
+        if refit.state == jobs.FAILED:
+            message_slot.error(f"Could not retrain {restored[-1].label}: {refit.error}"
+                               if isinstance(refit.error, ValueError) else
+                               f"Could not retrain {restored[-1].label}: an internal error (in the server log).")
     downloadable = [run for run in runs.all_runs() if is_fitted(run.model)]
     cells = st.columns(5)
     cells[0].download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),

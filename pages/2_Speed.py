@@ -49,7 +49,11 @@ if submitted:
                                                   n_epochs=AGREEMENT_EPOCHS)
 
         job = jobs.submit(steps, "timing", engines=engines)
-        progress = st.progress(0.0, text="starting")
+        cancel_column, progress_column = st.columns([1, 5])
+        cancel = cancel_column.empty()
+        cancel.button("Cancel", help="Ends the timing after the engine in progress (or leaves the "
+                             "queue); nothing is kept.")
+        progress = progress_column.progress(0.0, text="starting")
 
         def tick(job):
             done = len(job.results)
@@ -71,6 +75,7 @@ if submitted:
         else:
             st.error(f"Timing {jobs.end_sentence(job, len(job.results), 'engine')}; nothing was kept.")
         progress.empty()
+        cancel.empty()
 
 saved = st.session_state.get(KEY)
 if saved is None:

@@ -34,7 +34,8 @@ with st.form("schedules_form"):
         settings.widget(cell, name, key=f"sch_{name}", value=chosen.get(name))
     submitted = st.form_submit_button("Run all four schedules", type="primary")
 
-status_slot, live = st.empty(), st.empty()
+cancel_column, status_column = st.columns([1, 5])
+cancel, status_slot, live = cancel_column.empty(), status_column.empty(), st.empty()
 if submitted:
     values = {name: st.session_state[f"sch_{name}"] for name in FIELDS}
     try:
@@ -48,6 +49,8 @@ if submitted:
     schedule_runs = []
     st.session_state[KEY] = {"runs": schedule_runs, "params": params, "dataset": dataset.name,
                              "n_train": len(train)}
+    cancel.button("Cancel", help="Ends the race after the current epoch (or leaves the queue); "
+                         "the curves so far are kept.")
 
     def tick(run: Run) -> None:
         status_slot.caption(run.progress_text)
@@ -70,6 +73,7 @@ if submitted:
             st.error(f"Cannot train: {run.message}")
             break
     status_slot.empty()
+    cancel.empty()
     live.empty()
 
 saved = st.session_state.get(KEY)

@@ -13,10 +13,12 @@ RENDER_EVERY = 1.0  # seconds between live updates
 st.set_page_config(page_title="Tune · Factorization Playground", layout="wide")
 st.title("Tune")
 dataset = data.current()
-st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings. Each trial trains on the training "
-           "ratings minus a validation tenth and is judged on that validation RMSE only, reported every "
-           "epoch: Hyperband pruning cuts unpromising trials short and early stopping ends a trial whose "
-           "curve stopped improving. The test set is scored once, for the best configuration.")
+st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings; {tuning.TEST_SIZE:.0%} are the test set. "
+           f"Each trial trains on the other ratings minus {tuning.VALIDATION_SIZE:.0%} held out for validation, "
+           "and is judged on that validation RMSE only, reported every epoch: "
+           f"{tune.DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short, and early stopping ends "
+           f"a trial after {tune.DEFAULT_PATIENCE} epochs without a better validation RMSE. The test set is "
+           "scored once, for the best configuration.")
 
 space = tune.default_space()
 with st.form("tune_form"):
@@ -70,6 +72,9 @@ def render(job, final: bool) -> None:
     counts = pd.Series([row["state"] for row in rows]).value_counts().to_dict() if rows else {}
     elapsed = (job.finished or time.perf_counter()) - job.started
     state = ("stopped" if job.stop.is_set() else "finished") if final else "running"
+    if not final and job.scheduled.state == "queued":
+        status_slot.markdown(job.scheduled.status_line())
+        return
     status_slot.markdown(f"Search **{state}**: {len(rows)} trials in {elapsed:.1f} s ("
                          + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + ")")
     frame = pd.DataFrame(rows)
@@ -103,7 +108,7 @@ if job is not None:
         st.dataframe(scores, hide_index=True, key="tune_scores",
                      column_config={"test RMSE": st.column_config.NumberColumn(format="%.4f")})
         st.page_link("pages/1_Train.py", label="Open Train with the best settings", icon="➡️",
-                     query_params=tuning.train_query(result, test_size=0.1))
+                     query_params=tuning.train_query(result, test_size=tuning.TEST_SIZE))
         study = job.study()
         for title, figure in tuning.optuna_figures(study).items():
             st.subheader(title)

@@ -44,3 +44,38 @@ def test_an_upload_over_the_memory_cap_is_refused_and_the_previous_dataset_kept(
     assert len(app.error) == 1 and "50 ratings (8 users x 10 items)" in app.error[0].value
     assert "over the 1.0 kB cap" in app.error[0].value
     assert app.session_state["dataset"].name != "toy.csv"
+
+
+def test_a_run_over_the_work_limit_is_stopped_and_says_so(monkeypatch):
+    from dashboard import jobs
+    monkeypatch.setattr(jobs, "MAX_SECONDS", 0.0)
+    app = train_page()
+    app.slider(key="train_n_epochs").set_value(5)
+    app = button(app, "Train").click().run()
+    no_exception(app)
+    run = app.session_state["runs"][-1]
+    assert run.status == "stopped" and len(run.history) == 1
+    assert any("stopped at the work limit of 0 s per job after epoch 1" in info.value for info in app.info)
+
+
+def test_a_tune_search_is_a_scheduled_job_bounded_by_the_work_limit(tmp_path, monkeypatch):
+    from apptest_helpers import TOY
+    from dashboard import jobs, tuning
+    from mfcore import load_ratings, tune
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "MAX_SECONDS", 1.0)
+    space = {**tune.default_space(), "n_epochs": tune.Range("n_epochs", 2, 3)}
+    search = tuning.start(load_ratings(TOY), "toy", space, n_trials=100_000, timeout=None, seed=0)
+    assert search.scheduled in jobs.scheduler().running() + jobs.scheduler().queued()
+    assert search.scheduled.wait(60) and search.stop.is_set() and not search.running
+    assert 1 <= len(search.study().trials) < 100_000
+
+
+def test_the_server_is_configured_for_a_shared_deployment():
+    import tomllib
+
+    from apptest_helpers import ROOT
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none" and config["client"]["toolbarMode"] == "viewer"
+    assert config["server"]["enableXsrfProtection"] is True and config["server"]["fileWatcherType"] == "none"
+    assert config["server"]["maxUploadSize"] == 200 and config["browser"]["gatherUsageStats"] is False

@@ -32,7 +32,7 @@ def test_at_most_capacity_run_and_the_rest_queue_in_order():
     assert [job.state for job in submitted] == ["running"] * 2 + ["queued"] * 3
     assert [job.position for job in submitted] == [0, 0, 1, 2, 3]
     line = submitted[3].status_line()
-    assert "position 2" in line and "1 job ahead" in line and "2 training slots" in line
+    assert line == "job 3: queued, position 2 of 3 waiting for one of the 2 training slots on this server"
     assert submitted[3].fraction(0, 3, None) == 0.0
     assert submitted[0].status_line("epoch 1/3").startswith("job 0: running, epoch 1/3 (")
     assert 0 < submitted[0].fraction(1, 3, 1e-9) <= (1 + 0.95) / 3
@@ -188,3 +188,19 @@ def test_jobs_run_at_a_lower_priority_than_the_page_scripts():
     assert job.wait(5)
     here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert job.results == [min(19, here + jobs.NICENESS)]
+
+
+def test_an_unexpected_failure_is_logged_and_bad_input_is_not(caplog):
+    scheduler = jobs.Scheduler(capacity=1)
+
+    def failing(error):
+        def steps(job):
+            raise error
+            yield
+        return steps
+
+    bug = scheduler.submit(failing(KeyError("P_")), label="bug")
+    user = scheduler.submit(failing(ValueError("lr == 5, must be < 1.")), label="user")
+    assert bug.wait(5) and user.wait(5)
+    logged = [record for record in caplog.records if record.name == "dashboard.jobs"]
+    assert [record.getMessage() for record in logged] == ["training job 'bug' failed"]

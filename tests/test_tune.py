@@ -111,8 +111,9 @@ def test_every_epoch_is_reported_and_values_are_the_best_validation_rmse(split):
     for trial in study.trials:
         assert trial.state == optuna.trial.TrialState.COMPLETE
         assert trial.value == min(trial.intermediate_values.values())
-        assert sorted(trial.intermediate_values) == list(range(1, trial.user_attrs["epochs_run"] + 1))
-        assert 1 <= trial.user_attrs["best_epoch"] <= trial.user_attrs["epochs_run"] <= trial.params["n_epochs"]
+        epochs_run = len(trial.intermediate_values)
+        assert sorted(trial.intermediate_values) == list(range(1, epochs_run + 1))
+        assert 1 <= trial.user_attrs["best_epoch"] <= epochs_run <= trial.params["n_epochs"]
 
 
 def test_diverged_trials_fail_with_their_reason_and_the_search_goes_on(split):
@@ -121,6 +122,7 @@ def test_diverged_trials_fail_with_their_reason_and_the_search_goes_on(split):
     rows = tune.trials_table(study)
     assert [row["state"] for row in rows] == ["failed", "failed"]
     assert all(row["reason"].startswith("training diverged at epoch") for row in rows)
+    assert all(row["lr"] == 5.0 and row["n_factors"] == 64 for row in rows)
     with pytest.raises(ValueError, match="no trial has completed"):
         tune.final_scores(study, split)
 
