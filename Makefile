@@ -24,7 +24,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run Home.py --server.port $(PORT)
 
 test: install-dev
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -41,7 +41,9 @@ def long_tail(ratings: Ratings) -> go.Figure:
 
 def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figure:
     """Train (dashed) and test (solid) RMSE per epoch of the ``current`` run, over the test curves of
-    ``earlier`` runs (thin, dotted; click a legend entry to hide one)."""
+    ``earlier`` runs (thin, dotted; click a legend entry to hide one). The x axis spans the current
+    run's ``n_epochs`` (longer earlier runs continue past the edge: zoom out to see them); with no run
+    at all the chart is an empty frame with a hint, no axes."""
     figure = go.Figure()
     for run in earlier:
         tested = [r for r in run.history if r.test_rmse is not None]
@@ -63,9 +65,15 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
         figure.add_annotation(text="Press Train: the curve appears after the first epoch.",
                               showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                               font=dict(size=16))
-    longest = max([n_epochs or 1] + [len(run.history) for run in earlier])
-    figure.update_layout(height=420, xaxis_title="epoch", yaxis_title="RMSE",
-                         xaxis_range=[0.5, longest + 0.5], margin=dict(t=30, b=40, l=50, r=20),
+    if current is None and not earlier:
+        figure.update_xaxes(visible=False)
+        figure.update_yaxes(visible=False)
+    else:
+        figure.update_layout(xaxis_title="epoch", yaxis_title="RMSE")
+    shown = n_epochs or max([1] + [len(run.history) for run in earlier])
+    if shown <= 12:
+        figure.update_xaxes(dtick=1)  # whole epochs only
+    figure.update_layout(height=420, xaxis_range=[0.5, shown + 0.5], margin=dict(t=30, b=40, l=50, r=20),
                          legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     return figure
 

@@ -8,6 +8,7 @@ parameters and seed; :func:`refit` trains it again on the same split, which the 
 from __future__ import annotations
 
 from mfcore import EpochResult, Ratings, SGDFactorizer, random_split
+from mfcore.model import is_fitted
 
 from . import data, store
 
@@ -23,8 +24,22 @@ def record(run) -> dict:
 
 
 def save(runs: list) -> None:
-    """Store the session's runs under the session's name (made on the first run)."""
-    store.save_runs(data.session_name(create=bool(runs)), [record(run) for run in runs])
+    """Store the session's runs under the session's name (made on the first run); called from the
+    script (a run's start). Each run is tagged with the dataset in use (the one it trains on), the
+    session name and the session's list of runs, so that :func:`save_ended` needs no Streamlit call."""
+    session = data.session_name(create=bool(runs))
+    for run in runs:
+        if not hasattr(run, "data_key"):
+            run.data_key = data.current().key
+        run.session_name, run.session_runs = session, runs
+    store.save_runs(session, [record(run) for run in runs])
+
+
+def save_ended(run) -> None:
+    """Store the runs of ``run``'s session after ``run`` ended. It touches no Streamlit state: the
+    thread that trained the run may be stopping (Stop, page change, reload)."""
+    if hasattr(run, "session_runs"):
+        store.save_runs(run.session_name, [record(other) for other in run.session_runs])
 
 
 def restore(run_class) -> list:
@@ -41,16 +56,37 @@ def restore(run_class) -> list:
         except (KeyError, TypeError, ValueError):
             continue
         run.data_key = rec.get("data_key", "")
+        if run.status == "running":  # its session ended mid-run without recording the end
+            run.status, run.message = "stopped", f"stopped after epoch {len(run.history)}"
+        run.ended.set()
+        run.session_name, run.session_runs = data.session_name(), restored
         restored.append(run)
     return restored
 
 
-def refit(run, ratings: Ratings, test_size: float, seed: int) -> None:
-    """Train a restored run's model again on the same split (same settings and seed, same factors)."""
-    train, test = random_split(ratings, test_size, seed=seed)
-    run.model.set_params(n_epochs=max(1, len(run.history)))
-    for _ in run.model.fit_iter(train, test if len(test) else None):
-        pass
+def needs_refit(run) -> bool:
+    """Whether ``run`` was restored after a reload and has no trained model yet."""
+    return bool(run.history) and not is_fitted(run.model)
+
+
+def refit(run) -> None:
+    """Train a restored run's model again: same parameters, seed, split and number of completed epochs,
+    so the same factors (the engines are exact given the seed). The run's recorded curve is kept."""
+    dataset = data.current()
+    if getattr(run, "data_key", dataset.key) != dataset.key:
+        stored = store.load_dataset(run.data_key)
+        if stored is None:
+            raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
+        ratings = stored[2]
+    else:
+        ratings = dataset.ratings
+    test_size = run.settings.get("test_size", run.settings.get("test", 0.0))
+    train, test = random_split(ratings, test_size, seed=run.model.seed)
+    epochs = run.model.fit_iter(train, test if len(test) else None)
+    for result in epochs:  # stop where the recorded run stopped (Stop keeps the model at that epoch)
+        if result.epoch == len(run.history):
+            break
+    epochs.close()
     run.test = test
 
 

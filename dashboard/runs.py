@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import PurePath
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -9,43 +11,91 @@ import streamlit as st
 
 from mfcore import Ratings, SGDFactorizer
 from mfcore.export import history_frame
+from mfcore.model import is_fitted
 
 from . import run_store
+from .settings import FIELDS
 
 KEY = "runs"
 MAX_RUNS = 12
+JOB_END_WAIT = 30
+"""Seconds a stopped run waits for its training job to finish the epoch it is in."""
 
 
 @dataclass
 class Run:
-    """One press of Train: its settings, the dataset it used, and what it produced so far.
-    ``status`` is running, done, stopped (by the user or by leaving the page) or diverged."""
+    """One training run: its settings, the dataset it used, and what it produced so far. ``status`` is
+    running, done, stopped (by the user or by leaving the page), diverged or failed. ``name`` labels
+    it in charts (default ``run N``). ``driven`` is set while a script thread trains it (see
+    :func:`dashboard.training.execute`) and ``ended`` once that thread is done with it."""
 
     number: int
     settings: dict
     dataset: str
     data_path: str
     model: SGDFactorizer
-    test: Ratings
+    test: Ratings | None
     status: str = "running"
     history: list = field(default_factory=list)
     scores: dict = field(default_factory=dict)
     message: str = ""
+    name: str = ""
+    driven: bool = False
+    ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    note: str = ""  # what the work guard cut, e.g. the python engine's sample
+    job: object = None  # the dashboard.jobs.Job training it, until it ends
     seconds: float = 0.0
     updates_per_second: float | None = None
 
     @property
     def label(self) -> str:
-        return f"run {self.number}"
+        return self.name or f"run {self.number}"
+
+    @property
+    def progress_text(self) -> str:
+        """One line for a progress bar: the epoch reached and its RMSEs, or how the run ended."""
+        done, planned = len(self.history), self.model.n_epochs
+        job = self.job
+        if self.status == "running" and job is not None and job.state == "queued":
+            return job.status_line()
+        if self.status == "running" and not done:
+            return f"{self.label}: epoch 1/{planned} running" + (f" ({job.elapsed:.1f} s)" if job else "")
+        text = f"{self.label}: epoch {done}/{planned}"
+        if done:
+            last = self.history[-1]
+            text += f", train RMSE {last.train_rmse:.4f}"
+            if last.test_rmse is not None:
+                text += f", test RMSE {last.test_rmse:.4f}"
+        if self.status == "diverged":
+            return f"{self.label}: diverged in epoch {done + 1}/{planned}"
+        if self.status == "running":
+            return text + (f" ({job.elapsed:.1f} s)" if job is not None else "")
+        return f"{text} ({self.status})"
+
+    @property
+    def progress_fraction(self) -> float:
+        """Epochs done over epochs planned, counting the running epoch's share as its seconds so far
+        over the last epoch's seconds (at most 95% of an epoch until it reports)."""
+        done, planned = len(self.history), self.model.n_epochs
+        if self.job is None or self.status != "running" or not done:
+            return min(1.0, done / planned)
+        return self.job.fraction(done, planned, self.history[-1].seconds)
 
     def finish(self, status: str, message: str = "") -> None:
-        """Record the end of the run and score the model on the test set when there is one."""
-        self.status, self.message = status, message
-        if hasattr(self.model, "P_") and len(self.test) and self.history:
+        """Record the end of the run and score the model (as it is after its last completed epoch)
+        on the test set when there is one."""
+        self.status, self.message, self.job = status, message, None
+        if is_fitted(self.model) and self.test is not None and len(self.test) and self.history:
             self.scores = self.model.evaluate(self.test)
         if hasattr(self.model, "fit_seconds_") and self.history:
             self.seconds, self.updates_per_second = self.model.fit_seconds_, self.model.updates_per_second_
-        run_store.save(all_runs())
+        run_store.save_ended(self)
+
+    def release_model(self) -> None:
+        """Drop the fitted factors and the test set; the settings and seed reproduce them exactly
+        (the engines are deterministic). The curve and the scores stay."""
+        self.model = SGDFactorizer(**self.model.get_params())
+        self.test = None
 
 
 def all_runs() -> list[Run]:
@@ -56,8 +106,11 @@ def all_runs() -> list[Run]:
 
 
 def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, test: Ratings) -> Run:
-    """A new run, appended to the session (dropping the oldest beyond ``MAX_RUNS``)."""
+    """A new run, appended to the session (dropping the oldest beyond ``MAX_RUNS``). Every earlier
+    run but the last releases its model, so a session holds at most two fitted models."""
     runs = all_runs()
+    for earlier in runs[:-1]:
+        earlier.release_model()
     run = Run(runs[-1].number + 1 if runs else 1, dict(settings), dataset, data_path, model, test)
     runs.append(run)
     del runs[:-MAX_RUNS]
@@ -65,31 +118,38 @@ def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, te
     return run
 
 
-def finish_interrupted() -> None:
-    """Runs still marked running were cut short by a Stop click or a page change: they are stopped,
-    and keep the epochs they completed."""
-    for run in all_runs():
-        if run.status == "running":
-            run.finish("stopped", f"stopped after epoch {len(run.history)}")
-
-
 def table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: settings, best test RMSE and its epoch, final RMSE/MAE, seconds, updates/s."""
+    """One row per run: status, epochs done, best test RMSE and its epoch, final RMSE/MAE, seconds,
+    updates/s, then every setting under the estimator's name."""
     rows = []
     for run in runs:
-        s, tested = run.settings, [r for r in run.history if r.test_rmse is not None]
+        tested = [r for r in run.history if r.test_rmse is not None]
         best = min(tested, key=lambda r: r.test_rmse) if tested else None
         seconds = run.seconds if run.history else 0.0
-        rows.append({
+        row = {
             "run": run.number, "status": run.status,
+            "epochs": f"{len(run.history)}/{run.model.n_epochs}",
             "best test RMSE": best.test_rmse if best else None, "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
             "updates/s": run.updates_per_second if seconds else None,
-            "K": s["k"], "lr": s["lr"], "reg": s["reg"], "epochs": f"{len(run.history)}/{s['epochs']}",
-            "bias": s["bias"], "engine": s["engine"], "test size": s["test"], "seed": s["seed"],
-            "dataset": run.dataset,
-        })
+        }
+        row.update({name: run.settings[name] for name in FIELDS
+                    if name in run.settings and name != "n_epochs"})
+        row["dataset"] = PurePath(run.data_path).name  # the file; the page caption gives the full name
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "final RMSE": "{:.4f}", "final MAE": "{:.4f}",
+                  "seconds": "{:.3f}", "updates/s": "{:,.0f}", "best epoch": "{:.0f}", "lr": "{:g}",
+                  "reg": "{:g}", "test_size": "{:g}"}
+
+
+def styled_table(runs: list[Run]):
+    """:func:`table` formatted for display as a static table, which wraps instead of truncating."""
+    frame = table(runs)
+    formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
+    return frame.style.format(formats, na_rep="-").hide(axis="index")
 
 
 def history_csv(runs: list[Run]) -> bytes:

@@ -1,65 +1,110 @@
-"""Training settings: defaults, limits, and their round trip through the page URL's query parameters."""
+"""Training settings: widgets, tooltips, defaults and the page URL's query parameters, all derived from
+the hyperparameter table :data:`mfcore.params.PARAMETERS` (and :data:`~mfcore.params.SPLIT_PARAMETERS`
+for the split). Settings are named as the estimator names them (``n_factors``, ``biased``, ...).
+
+A settings dict maps the names in :data:`FIELDS` to values. The learning rate is always a number
+here: its default is the one the default schedule uses when ``lr`` is None.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
-from mfcore import ENGINES
+from mfcore.params import PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
 
 from . import data
 
 KEY = "train_settings"
-DEFAULTS = {"k": 50, "lr": 0.007, "reg": 0.05, "epochs": 20, "bias": True, "engine": "numba",
-            "test": 0.1, "seed": 0}
-LIMITS = {"k": (1, 500), "lr": (0.0001, 1.0), "reg": (0.0, 1.0), "epochs": (1, 200),
-          "test": (0.0, 0.5), "seed": (0, 2**31 - 1)}
-LABELS = {"k": "factors K", "lr": "learning rate", "reg": "regularization", "epochs": "epochs",
-          "bias": "biases", "engine": "engine", "test": "test size", "seed": "seed"}
+TABLE: dict[str, Param] = {**PARAMETERS, **SPLIT_PARAMETERS}
+FIELDS = ("n_factors", "lr", "reg", "n_epochs", "engine", "test_size", "seed", "biased", "init_std")
+"""The settings the Train form edits and the URL carries, in form order."""
+
+LABELS = {"n_factors": "Factors K", "n_epochs": "Epochs", "lr": "Learning rate γ",
+          "reg": "Regularization λ", "biased": "Learn biases (μ, b_u, b_i)", "engine": "Engine",
+          "schedule": "Error schedule", "test_size": "Test size", "seed": "Random seed",
+          "init_std": "Initial factor std", "epochs_per_feature": "funk: epochs per feature",
+          "batch_size": "Mini-batch size", "n_threads": "Threads"}
+SLIDERS = ("n_factors", "n_epochs", "test_size")
+FORMATS = {"lr": "%.4f", "reg": "%.3f", "init_std": "%.3f"}
+
+
+def default(name: str):
+    """The form's default for setting ``name``: the table's, with ``lr`` None made concrete."""
+    value = TABLE[name].default
+    return default_lr(PARAMETERS["schedule"].default) if name == "lr" and value is None else value
+
+
+DEFAULTS = {name: default(name) for name in FIELDS}
+
+
+def widget_param(name: str) -> Param:
+    """Setting ``name``'s table entry narrowed to the widget range (values a widget can show)."""
+    param = TABLE[name]
+    low, high = param.widget_range
+    if param.kind not in (int, float):
+        return dataclasses.replace(param, none_allowed=False)
+    return dataclasses.replace(param, low=low, high=high, none_allowed=False,
+                               low_inclusive=param.low_inclusive or low != param.low,
+                               high_inclusive=param.high_inclusive or high != param.high)
+
+
+def widget(container, name: str, key: str, value=None, label: str | None = None):
+    """Render setting ``name``'s widget in ``container`` (``st`` or a column) with the table's range,
+    step and help tooltip; ``value`` defaults to the table's default. Returns the widget's value."""
+    param = widget_param(name)
+    value = default(name) if value is None else value
+    label = label or LABELS[name]
+    if param.kind is bool:
+        return container.checkbox(label, value=bool(value), key=key, help=param.help)
+    if param.choices is not None:
+        options = list(param.allowed())
+        return container.selectbox(label, options, index=options.index(value), key=key, help=param.help)
+    low, high, value = param.kind(param.low), param.kind(param.high), param.kind(value)
+    if name in SLIDERS:
+        return container.slider(label, low, high, value=value, step=param.step, key=key, help=param.help)
+    return container.number_input(label, low, high, value=value, step=param.step or 1,
+                                  format=FORMATS.get(name), key=key, help=param.help)
 
 
 def _parse(name: str, text: str):
-    """The value of setting ``name`` written as ``text``; a ValueError holds the rule it breaks."""
-    if name == "engine":
-        if text not in ENGINES:
-            raise ValueError(f"one of {', '.join(ENGINES)}")
-        return text
-    if name == "bias":
-        if text not in ("0", "1"):
-            raise ValueError("0 or 1")
-        return text == "1"
-    low, high = LIMITS[name]
-    kind = int if isinstance(DEFAULTS[name], int) else float
+    """The value of setting ``name`` written as ``text`` in a URL; a ValueError holds the rule."""
+    param = widget_param(name)
+    if param.kind is bool:
+        if text.lower() not in ("0", "1", "true", "false"):
+            raise ValueError("true or false")
+        return text.lower() in ("1", "true")
     try:
-        number = kind(text)
+        value = param.kind(text)
     except ValueError:
-        raise ValueError(f"{'an integer' if kind is int else 'a number'} in [{low}, {high}]") from None
-    if not low <= number <= high:
-        raise ValueError(f"in [{low}, {high}]")
-    return number
+        raise ValueError(param.rule) from None
+    if not param.valid(value):
+        raise ValueError(param.rule)
+    return value
 
 
 def from_query(params: dict[str, str]) -> tuple[dict, list[str]]:
     """Settings named in ``params`` (URL values as strings) and a note for each one that was ignored."""
     settings, problems = {}, []
-    for name in sorted(DEFAULTS.keys() & params.keys()):
-        try:
-            settings[name] = _parse(name, params[name])
-        except ValueError as exc:
-            problems.append(f"{name}={params[name]!r} (must be {exc})")
+    for name in FIELDS:
+        if name in params:
+            try:
+                settings[name] = _parse(name, params[name])
+            except ValueError as exc:
+                problems.append(f"{name}={params[name]!r} (must be {exc})")
     return settings, problems
 
 
 def to_query(settings: dict) -> dict[str, str]:
     """Settings as URL query parameters."""
-    return {name: ("1" if value else "0") if name == "bias" else str(value)
-            for name, value in settings.items()}
+    return {name: ("true" if value else "false") if TABLE[name].kind is bool else str(value)
+            for name, value in settings.items() if name in FIELDS}
 
 
 def model_params(settings: dict) -> dict:
-    """Keyword arguments for :class:`mfcore.SGDFactorizer`."""
-    return {"n_factors": settings["k"], "n_epochs": settings["epochs"], "lr": settings["lr"],
-            "reg": settings["reg"], "biased": settings["bias"], "engine": settings["engine"],
-            "seed": settings["seed"]}
+    """Keyword arguments for :class:`mfcore.SGDFactorizer` among ``settings``."""
+    return {name: value for name, value in settings.items() if name in PARAMETERS}
 
 
 def current() -> dict:

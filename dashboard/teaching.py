@@ -1,4 +1,4 @@
-"""Figures and small formatting helpers for the Update rule and Error schedules pages."""
+"""Figures, LaTeX and small formatting helpers for the Update rule and Error schedules pages."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from mfcore.teach import StepRecord
+
 from .charts import COLORS
 
 HIGHLIGHT = "#d62728"
+NETFLIX_USERS, NETFLIX_ITEMS, NETFLIX_RATINGS = 480_189, 17_770, 100_480_507
+"""The Netflix Prize training set's size (users, movies, ratings)."""
 
 
 def heatmap(frame: pd.DataFrame, rows=(), columns=(), cell=None, colorscale="RdBu", zmid=None,
@@ -63,28 +67,83 @@ def rmse_steps(steps, values) -> go.Figure:
     return figure
 
 
-def schedule_curves(results: dict, x: str) -> go.Figure:
-    """Test RMSE of every schedule's run against ``x`` = "epoch" or "seconds" (cumulative training
-    time). ``results`` maps a schedule to ``{"history": [EpochResult...], ...}``. The y range runs from
-    the lowest point to the highest first point, so a diverging run leaves the chart at the top."""
+MARKERS = ("circle", "square-open", "diamond", "triangle-up-open", "x", "star")
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
+def schedule_curves(runs: list, x: str) -> go.Figure:
+    """Test RMSE of every schedule's run (:class:`~dashboard.runs.Run`, labelled by schedule) against
+    ``x`` = "epoch" or "seconds" (cumulative training time). Each curve has its own dash and marker
+    and earlier ones are wider, so coinciding curves stay visible. The y range runs from the lowest
+    point to the highest first
+    point, so a run that blows up leaves the top edge; a run that diverged ends in a large x marker
+    pinned to the top edge at its last epoch, labelled "diverged". Earlier curves are drawn wider, so
+    a later curve lying on top of one leaves its edges visible."""
     figure = go.Figure()
-    for number, (name, result) in enumerate(results.items()):
-        history = [r for r in result["history"] if r.test_rmse is not None]
-        xs = ([r.epoch for r in history] if x == "epoch"
-              else np.cumsum([r.seconds for r in result["history"]])[:len(history)].tolist())
-        figure.add_trace(go.Scatter(x=xs, y=[r.test_rmse for r in history], mode="lines+markers",
-                                    name=name, marker=dict(size=5),
-                                    line=dict(color=COLORS[number % len(COLORS)], width=2)))
-    curves = [[r.test_rmse for r in result["history"] if r.test_rmse is not None] for result in results.values()]
-    curves = [curve for curve in curves if curve]
-    if curves:  # a diverging run shoots off the top rather than flattening every other curve
-        low = min(min(curve) for curve in curves)
-        high = max(max(curve[0], min(curve)) for curve in curves)
-        figure.update_yaxes(range=[low - 0.02 * (high - low + 0.01), high + 0.08 * (high - low + 0.01)])
+    curves = [[r.test_rmse for r in run.history if r.test_rmse is not None] for run in runs]
+    drawn = [curve for curve in curves if curve]
+    low = min(min(curve) for curve in drawn) if drawn else 0.0
+    high = max(max(curve[0], min(curve)) for curve in drawn) if drawn else 1.0
+    pad = high - low + 0.01
+    top = high + 0.08 * pad
+    for number, run in enumerate(runs):
+        tested = [r for r in run.history if r.test_rmse is not None]
+        elapsed = np.cumsum([r.seconds for r in run.history]).tolist()
+        xs = [r.epoch for r in tested] if x == "epoch" else elapsed[:len(tested)]
+        color = COLORS[number % len(COLORS)]
+        figure.add_trace(go.Scatter(
+            x=xs, y=[r.test_rmse for r in tested], mode="lines+markers", name=run.label,
+            marker=dict(size=6 + 2 * (len(runs) - 1 - number), symbol=MARKERS[number % len(MARKERS)]),
+            line=dict(color=color, width=1.5 + (len(runs) - 1 - number),
+                      dash=DASHES[number % len(DASHES)])))
+        if run.status == "diverged":
+            where = len(run.history) + 1 if x == "epoch" else (elapsed[-1] if elapsed else 0.0)
+            figure.add_trace(go.Scatter(
+                x=[where], y=[top], mode="markers+text", text=["diverged"], textposition="middle right",
+                name=f"{run.label} diverged", showlegend=False, cliponaxis=False,
+                marker=dict(size=14, symbol="x", color=color)))
+    figure.update_yaxes(range=[low - 0.02 * pad, top])
     figure.update_layout(height=380, xaxis_title="epoch" if x == "epoch" else "training seconds",
                          yaxis_title="test RMSE", margin=dict(t=30, b=40, l=50, r=10),
                          legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     return figure
+
+
+def _number(x: float) -> str:
+    return f"{x:.4f}"
+
+
+def _vector(values) -> str:
+    return r"\begin{bmatrix}" + r" \\ ".join(_number(v) for v in values) + r"\end{bmatrix}"
+
+
+def update_latex(record: StepRecord) -> list[str]:
+    """The step's equations as LaTeX lines with the record's numbers substituted (4 decimals; p_u and
+    q_i as column vectors)."""
+    r, e, lr, reg = record, record.error, record.lr, record.reg
+    dot = float(np.dot(r.p_old.astype(np.float64), r.q_old))
+    lines = [
+        r"\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i = " + f"{_number(r.mu)} + ({_number(r.bu_old)}) "
+        f"+ ({_number(r.bi_old)}) + ({_number(dot)}) = {_number(r.prediction)}",
+        r"e_{ui} = r_{ui} - \hat r_{ui} = " + f"{_number(r.rating)} - {_number(r.prediction)} = {_number(e)}",
+    ]
+    if r.biased:
+        for name, old, new in (("b_u", r.bu_old, r.bu_new), ("b_i", r.bi_old, r.bi_new)):
+            lines.append(
+                f"{name} \\leftarrow {name} + \\gamma (e_{{ui}} - \\lambda {name}) = {_number(old)} + "
+                f"{_number(lr)} ({_number(e)} - {_number(reg)} \\cdot ({_number(old)})) = {_number(new)}")
+    for name, other, old, other_old, new in (("p_u", "q_i", r.p_old, r.q_old, r.p_new),
+                                              ("q_i", "p_u", r.q_old, r.p_old, r.q_new)):
+        lines.append(
+            f"{name} \\leftarrow {name} + \\gamma (e_{{ui}} {other} - \\lambda {name}) = " + _vector(old)
+            + f" + {_number(lr)}" + r"\left(" + _number(e) + _vector(other_old) + f" - {_number(reg)}"
+            + _vector(old) + r"\right) = " + _vector(new))
+    return lines
+
+
+def dense_matrix_bytes(n_users: int, n_items: int, itemsize: int) -> int:
+    """Bytes of a dense users x items matrix, e.g. the naive loop's matrix of errors (8 for float64)."""
+    return int(n_users) * int(n_items) * int(itemsize)
 
 
 def human_bytes(n: float) -> str:
@@ -96,46 +155,87 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TB"
 
 
-def schedule_table(results: dict) -> pd.DataFrame:
+def run_status(run) -> str:
+    """How a schedule's run ended, for its table row."""
+    if run.status == "diverged":
+        return f"diverged at epoch {len(run.history) + 1}"
+    return "finished" if run.status == "done" else run.status
+
+
+def schedule_table(runs: list) -> pd.DataFrame:
     """One row per schedule run: epochs done, last and best test RMSE, seconds per epoch (median)
     and in all, and how the run ended."""
     rows = []
-    for name, result in results.items():
-        history = result["history"]
+    for run in runs:
+        history = run.history
         tested = [r.test_rmse for r in history if r.test_rmse is not None]
         rows.append({
-            "schedule": name, "epochs": len(history),
+            "schedule": run.label, "epochs": len(history),
             "last test RMSE": tested[-1] if tested else np.nan,
             "best test RMSE": min(tested) if tested else np.nan,
-            "s/epoch": float(np.median([r.seconds for r in history])) if history else np.nan,
+            "s/epoch": seconds_per_epoch(run),
             "training s": float(sum(r.seconds for r in history)),
-            "status": result["status"],
+            "status": run_status(run),
         })
     return pd.DataFrame(rows)
 
 
-def schedule_findings(results: dict) -> list[str]:
-    """Plain sentences on what the curves show: among the runs that finished, the lowest test RMSE
-    after the last epoch they all reached and the time each needed to reach a level they all reached;
-    then the runs that diverged."""
-    curves = {name: [r for r in result["history"] if r.test_rmse is not None]
-              for name, result in results.items() if result["status"] == "finished"}
+def seconds_per_epoch(run) -> float:
+    """The median training seconds of the run's epochs (NaN without any)."""
+    return float(np.median([r.seconds for r in run.history])) if run.history else np.nan
+
+
+def schedule_findings(runs: list, n_factors: int) -> list[str]:
+    """Plain sentences on what the curves and the table show, generated from them: among the runs that
+    finished, the lowest test RMSE after the last epoch they all reached and the time each needed to
+    reach a level they all reached; each schedule's cost per epoch against per-rating's; then the runs
+    that diverged."""
+    finished = {run.label: run for run in runs if run.status == "done"}
+    curves = {name: [r for r in run.history if r.test_rmse is not None] for name, run in finished.items()}
     curves = {name: history for name, history in curves.items() if history}
     findings = []
     common = min(len(history) for history in curves.values()) if curves else 0
     if common:
-        findings += _ranking(results, curves, common)
-    diverged = [name for name, result in results.items() if result["status"] != "finished"]
+        findings += _ranking(finished, curves, common)
+    findings += _costs(runs, n_factors)
+    diverged = [run for run in runs if run.status not in ("done", "running")]
     if diverged:
-        findings.append("**Stability:** " + "; ".join(f"{name} {results[name]['status']}" for name in diverged)
-                        + ". A curve stops where its run stopped.")
+        findings.append("**Stability:** " + "; ".join(f"{run.label} {run_status(run)}" for run in diverged)
+                        + ". Its curve stops where its run stopped (the x marks where it diverged).")
     else:
         findings.append("**Stability:** no schedule diverged at this learning rate; raise it to find "
                         "where each one breaks.")
     return findings
 
 
-def _ranking(results: dict, curves: dict, common: int) -> list[str]:
+def _costs(runs: list, n_factors: int) -> list[str]:
+    """Each schedule's median seconds per epoch as a multiple of per-rating's."""
+    timed = {run.label: seconds_per_epoch(run) for run in runs if run.history}
+    base = timed.get("per-rating")
+    if not base or len(timed) < 2:
+        return []
+    parts = []
+    for name, seconds in timed.items():
+        if name == "per-rating":
+            continue
+        ratio = seconds / base
+        how = (f"{ratio:.2f}x the time" if ratio >= 1.05 else
+               f"{1 / ratio:.2f}x less time" if ratio <= 1 / 1.05 else "about the same time")
+        parts.append(f"{name} {seconds:.4f} s ({how})")
+    text = (f"**Cost per epoch** (median, K={n_factors}): per-rating {base:.4f} s; " + "; ".join(parts) + ".")
+    if "funk" in timed:
+        ratio = base / timed["funk"]
+        text += f" Funk's epoch multiplies 1 feature where per-rating's multiplies K={n_factors}; here it is "
+        if ratio >= 0.8 * n_factors:
+            text += f"{ratio:.1f}x cheaper, close to what the fewer multiplications predict."
+        else:
+            text += (f"{ratio:.1f}x cheaper, not {n_factors}x" if ratio >= 1 else f"{1 / ratio:.1f}x dearer")
+            text += (": every rating still costs reading its user, item and cached residual, and that "
+                     "memory traffic, not the multiplications, sets the pace of a compiled epoch.")
+    return [text]
+
+
+def _ranking(runs: dict, curves: dict, common: int) -> list[str]:
     findings = []
     at_common = {name: history[common - 1].test_rmse for name, history in curves.items()}
     ranked = sorted(at_common, key=at_common.get)
@@ -145,12 +245,12 @@ def _ranking(results: dict, curves: dict, common: int) -> list[str]:
     level = max(min(r.test_rmse for r in history) for history in curves.values())
     reached = {}
     for name, history in curves.items():
-        elapsed = np.cumsum([r.seconds for r in results[name]["history"]])
+        elapsed = np.cumsum([r.seconds for r in runs[name].history])
         first = next(n for n, r in enumerate(history) if r.test_rmse <= level)
         reached[name] = (float(elapsed[first]), first + 1)
     ranked = sorted(reached, key=lambda name: reached[name][0])
-    findings.append(f"**Per second:** every finished run got down to test RMSE {level:.4f}; **{ranked[0]}** got there "
-                    f"first. Training seconds to reach it: "
+    findings.append(f"**Per second:** every finished run got down to test RMSE {level:.4f}; **{ranked[0]}** "
+                    f"got there first. Training seconds to reach it: "
                     + ", ".join(f"{name} {reached[name][0]:.3f} s (epoch {reached[name][1]})" for name in ranked)
                     + ".")
     return findings

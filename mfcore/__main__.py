@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import cli_explore, tune_cli
 from .params import PARAMETERS, SPLIT_PARAMETERS, Param
 
 
@@ -80,7 +81,7 @@ def add_table_options(parser: argparse.ArgumentParser, table: dict[str, Param] =
         if param.name in exclude:
             continue
         default_text = "%(default)s" if param.kind is not bool else ("on" if param.default else "off")
-        rule = "" if param.kind is bool else f"; {param.rule}"
+        rule = "" if param.kind is bool or param.choices is not None else f"; {param.rule}"
         help_text = f"{param.help.replace('%', '%%')}{rule} (default: {default_text})"
         if param.kind is bool:
             parser.add_argument(*flags(param), dest=param.name, default=param.default, help=help_text,
@@ -152,15 +153,25 @@ def _number(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+def _check_test_set(test_size: float, n_ratings: int, n_test: int) -> None:
+    if test_size > 0 and n_test == 0:
+        raise UsageError(f"--test-size {test_size} of {n_ratings} ratings leaves no test ratings: give more "
+                         "ratings, a larger --test-size, or --test-size 0 to train without a test set")
+
+
 def _train(args) -> None:
     from .cache import load_ratings_cached
     from .model import SGDFactorizer
+    from .resources import check_training_memory
     from .split import random_split
 
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
     ratings, _ = load_ratings_cached(args.data, items=args.items)  # parsed once, then a binary cache
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
+    _check_test_set(args.test_size, len(ratings), len(test))
     n_users, n_items = ratings.n_users, ratings.n_items
     del ratings  # the split halves hold every rating: 100M ratings are 1.2 GB per copy
     if not args.json:
@@ -186,6 +197,7 @@ def _bench(args) -> None:
     from .data import load_ratings
     from .engines import ENGINES
     from .model import SGDFactorizer
+    from .resources import check_training_memory
     from .split import random_split
 
     if args.engines is None:
@@ -200,7 +212,10 @@ def _bench(args) -> None:
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
     ratings = load_ratings(args.data, items=args.items)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
+    _check_test_set(args.test_size, len(ratings), len(test))
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")
     for name in names:
@@ -245,6 +260,12 @@ def main(argv=None) -> int:
 COMMANDS["train"] = Command("train and report RMSE per epoch", _train_arguments, _train)
 COMMANDS["bench"] = Command("time engines on the same data and settings", _bench_arguments, _bench)
 COMMANDS["sample"] = Command("write a synthetic ratings CSV", _sample_arguments, _sample)
+COMMANDS["tune"] = Command("search hyperparameters with Optuna on a validation split",
+                           tune_cli.add_arguments, tune_cli.run)
+COMMANDS["recommend"] = Command("top-N items for a user of a saved model", cli_explore.recommend_arguments,
+                                cli_explore.recommend)
+COMMANDS["similar"] = Command("items nearest to an item of a saved model (cosine of factors)",
+                              cli_explore.similar_arguments, cli_explore.similar)
 
 if __name__ == "__main__":
     sys.exit(main())

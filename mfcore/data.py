@@ -39,11 +39,14 @@ Item metadata: ``load_ratings(..., items=PATH_OR_BYTES)`` joins titles and genre
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -73,11 +76,18 @@ ROLES = ("user", "item", "rating", "timestamp")
 _SEPARATORS = ("::", "\t", ",", ";", "|")
 _SEPARATOR_NAMES = {"::": "'::'", "\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
 #: MovieLens layouts in a zip or folder, recognised by file names: (ratings file, items file).
+# What a damaged zip can raise while its directory or a member is read (ValueError: bad offsets).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
+               RuntimeError, ValueError, IndexError, KeyError, struct.error, zlib.error)
 MOVIELENS_LAYOUTS = (("ratings.csv", "movies.csv"), ("ratings.dat", "movies.dat"), ("u.data", "u.item"))
 
 
 class DataError(ValueError):
     """A rating file or table cannot be used; the message says why (and where)."""
+
+
+class _TypeGuessError(DataError):
+    """A column read as numbers holds text further down: read it again as text."""
 
 
 @dataclass(frozen=True)
@@ -188,14 +198,14 @@ class Ratings:
         """Codes of original item ids; ``-1`` where an id is unknown."""
         return _codes(self._item_index, ids)
 
-    def take(self, rows: np.ndarray) -> "Ratings":
+    def take(self, rows: np.ndarray) -> Ratings:
         """The ratings at ``rows`` (indices or boolean mask), with the same id maps, metadata and scale."""
         return replace(
             self, users=self.users[rows], items=self.items[rows], values=self.values[rows],
             timestamps=None if self.timestamps is None else self.timestamps[rows],
         )
 
-    def with_items(self, info: pd.DataFrame, items_file: str) -> "Ratings":
+    def with_items(self, info: pd.DataFrame, items_file: str) -> Ratings:
         """These ratings with item metadata ``info`` (indexed by item id) joined by item id."""
         from .items import join_items
 
@@ -307,7 +317,7 @@ def _from_zip(raw: bytes) -> tuple[bytes, tuple[str, bytes] | None, str]:
         members = [info for info in archive.infolist() if not info.is_dir()
                    and not PurePosixPath(info.filename).name.startswith(".")
                    and "__MACOSX" not in info.filename]
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise DataError(f"the zip archive is damaged ({exc}).") from None
     names = {PurePosixPath(info.filename).name.lower(): info for info in members}
     if "[content_types].xml" in names or any(info.filename.startswith("xl/") for info in members):
@@ -339,7 +349,7 @@ def _unzip(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
                         f"{MAX_UNPACKED_BYTES / 2**30:.0f} GiB limit.")
     try:
         return archive.read(info)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+    except _ZIP_ERRORS as exc:
         raise DataError(f"cannot unpack {info.filename} from the zip ({exc}).") from None
 
 
@@ -349,7 +359,7 @@ def _plain_bytes(raw: bytes, role: str) -> bytes:
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
                 raw = stream.read(MAX_UNPACKED_BYTES + 1)
-        except (OSError, EOFError, zlib_error()) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise DataError(f"the gzip file is damaged ({exc}).") from None
         if len(raw) > MAX_UNPACKED_BYTES:
             raise DataError(f"the gzip file unpacks to more than {MAX_UNPACKED_BYTES / 2**30:.0f} GiB.")
@@ -365,7 +375,7 @@ def _plain_bytes(raw: bytes, role: str) -> bytes:
                         (b"7z\xbc\xaf", "7z")):
         if raw.startswith(magic):
             raise DataError(f"{kind}-compressed files are not read: unpack it, or use .gz or .zip.")
-    if not raw.strip():
+    if re.search(rb"\S", raw) is None:
         raise DataError("the file is empty." if role == "ratings" else "the items file is empty.")
     if b"\x00" in raw[:65536]:
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -373,12 +383,6 @@ def _plain_bytes(raw: bytes, role: str) -> bytes:
         raise DataError("the file is not a text file (it contains NUL bytes): give CSV/TSV text, "
                         "a .gz or a .zip of it.")
     return raw.removeprefix(b"\xef\xbb\xbf")
-
-
-def zlib_error():
-    import zlib
-
-    return zlib.error
 
 
 # --- text parsing --------------------------------------------------------------------------------
@@ -393,12 +397,19 @@ def _decoded_head(raw: bytes) -> str:
         return head.decode("latin-1")
 
 
-def _encoding(raw: bytes) -> str:
+def _encoding(raw: bytes, chunk: int = 1 << 26) -> str:
+    """``"utf8"`` when all of ``raw`` is valid UTF-8 (an ASCII file is checked at memory speed), else
+    ``"latin-1"``, which decodes any byte."""
+    array = np.frombuffer(raw, dtype=np.uint8)
+    if all(array[start:start + chunk].max(initial=0) < 128 for start in range(0, len(array), chunk)):
+        return "utf8"
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        raw[:65536].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < min(len(raw), 65536) - 3:
-            return "latin-1"
+        for start in range(0, len(raw), chunk):
+            decoder.decode(raw[start:start + chunk])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "latin-1"
     return "utf8"
 
 
@@ -477,10 +488,12 @@ def _read_table(raw: bytes, sep: str | None, n_columns: int, *, header: bool, wh
 
 
 def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: str = "file",
-           include: list[int] | None = None, string_columns: tuple = (), encoding: str = "") -> _Parsed:
+           include: list[int] | None = None, column_types: dict | None = None, encoding: str = "") -> _Parsed:
     """Parse text ``raw`` with ``n_columns`` fields per row (a row with another count is a DataError
     naming its line), skipping the first non-blank line when ``header``. Only ``include`` columns are
-    converted; ``string_columns`` are kept as text."""
+    converted; ``column_types`` maps positions to pyarrow types (the others are inferred from the
+    first block; a later value that does not fit raises :class:`_TypeGuessError`). The file is read
+    block by block (8 MiB), which keeps the parser's peak memory to a few blocks."""
     if sep == "::":
         raw, sep = raw.replace(b"::", b"\x1f"), "\x1f"
     elif sep is None:
@@ -504,15 +517,16 @@ def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: s
     encoding = encoding or _encoding(raw)
     buffer = pa.py_buffer(raw)[data_start:]
     try:
-        table = pacsv.read_csv(
+        reader = pacsv.open_csv(
             pa.BufferReader(buffer),
             read_options=pacsv.ReadOptions(column_names=names, encoding=encoding, block_size=8 << 20),
             parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True,
                                              newlines_in_values=False, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 include_columns=wanted, strings_can_be_null=False,
-                column_types={names[n]: pa.string() for n in string_columns}),
+                column_types={names[n]: kind for n, kind in (column_types or {}).items()}),
         )
+        table = pa.Table.from_batches(list(reader), schema=reader.schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
         if bad_rows:
             row = bad_rows[0]
@@ -525,10 +539,14 @@ def _parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: s
         if "Empty CSV file" in str(exc) and not raw[data_start:].strip():
             raise DataError("no ratings found (the file has a header but no data rows).") from None
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "conversion error" in message:
+            raise _TypeGuessError(message) from None
         raise DataError(f"the {what} cannot be parsed: {message[:200]}") from None
-    if encoding == "utf8" and any(pa.types.is_binary(column.type) for column in table.columns):
+    if encoding == "utf8" and any(pa.types.is_binary(column.type) or (
+            pa.types.is_dictionary(column.type) and pa.types.is_binary(column.type.value_type))
+            for column in table.columns):
         return _parse(raw, sep, n_columns, header=header, what=what, include=include,  # not UTF-8 after all
-                      string_columns=string_columns, encoding="latin-1")
+                      column_types=column_types, encoding="latin-1")
     total_lines = raw.count(b"\n", data_start) + (0 if raw.endswith(b"\n") else 1)
     blank = max(0, total_lines - table.num_rows) + first_number
     return _Parsed(table, raw, data_start, lines_before, blank)
@@ -602,7 +620,16 @@ def _build_from_text(raw: bytes, columns: dict | None, duplicates: str, origin: 
             raise DataError(f"column {position} for {role} is out of range: the file has {len(fields)} columns.")
     picked = [role for role in ROLES if role in roles]
     ignored = tuple(name for n, name in enumerate(fields) if n not in roles.values()) if has_header else ()
-    parsed = _parse(raw, sep, len(fields), header=has_header, include=[roles[r] for r in picked])
+    include = [roles[r] for r in picked]
+    ids = (roles["user"], roles["item"])
+    first_row = _first_data_fields(raw, sep, has_header)
+    text = pa.dictionary(pa.int32(), pa.string())
+    guessed = {n: text for n in ids if not _is_integer(first_row, n)} | {roles["rating"]: pa.float64()}
+    try:  # integer ids parse fastest as integers; text ids come out of the parse dictionary-encoded
+        parsed = _parse(raw, sep, len(fields), header=has_header, include=include, column_types=guessed)
+    except _TypeGuessError:  # a later value does not fit the guess: read it all as text, then check
+        as_text = {n: text for n in ids} | {roles[r]: pa.string() for r in ("rating", "timestamp") if r in roles}
+        parsed = _parse(raw, sep, len(fields), header=has_header, include=include, column_types=as_text)
     table = parsed.table
     by_role = {role: table.column(f"c{roles[role]}") for role in picked}
     del table
@@ -615,6 +642,17 @@ def _build_from_text(raw: bytes, columns: dict | None, duplicates: str, origin: 
     summary = LoadSummary(data_lines=len(by_role["rating"]), blank_lines=parsed.blank_lines,
                           duplicate_policy=duplicates, ignored_columns=ignored, source=source)
     return _build(by_role, where, duplicates, summary, decimal_comma=sep == ";", check_size=True)
+
+
+def _first_data_fields(raw: bytes, sep: str | None, has_header: bool) -> list[str]:
+    lines = (line for line in _decoded_head(raw[:65536]).splitlines() if line.strip())
+    if has_header:
+        next(lines, None)
+    return _split_line(next(lines, ""), sep if sep != "::" else "::")
+
+
+def _is_integer(fields: list[str], position: int) -> bool:
+    return position < len(fields) and re.fullmatch(r"[+-]?\d{1,18}", fields[position]) is not None
 
 
 def _apply_column_overrides(roles, columns, header_fields):
@@ -666,6 +704,13 @@ def _series(column) -> pd.Series:
 
 def _missing(column) -> np.ndarray | None:
     """Mask of missing values (null, or empty/blank text), or None when nothing is missing."""
+    if isinstance(column, tuple):  # (indices, dictionary) of a dictionary-encoded column
+        indices, dictionary = column
+        blank = np.flatnonzero(pc.equal(pc.utf8_trim_whitespace(dictionary), "").to_numpy(zero_copy_only=False))
+        if not len(blank):
+            return None
+        mask = np.isin(indices, blank)
+        return mask if mask.any() else None
     if isinstance(column, (pa.ChunkedArray, pa.Array)):
         mask = column.is_null()
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -710,6 +755,9 @@ def _build(by_role: dict, where, duplicates: str, summary: LoadSummary, *, decim
     if n_rows == 0:
         raise DataError("no ratings found (the file has a header but no data rows)."
                         if check_size else "no ratings found.")
+    for role in ("user", "item"):  # dictionary-encoded ids: unify their chunks' dictionaries once
+        if isinstance(by_role[role], pa.ChunkedArray) and pa.types.is_dictionary(by_role[role].type):
+            by_role[role] = _unified(by_role[role])
     for role in ("user", "item", "rating"):
         missing = _missing(by_role[role])
         if missing is not None:
@@ -742,11 +790,10 @@ def _build(by_role: dict, where, duplicates: str, summary: LoadSummary, *, decim
     users, items, values32, timestamps, merged = _resolve_duplicates(
         users, items, values32, timestamps, len(item_ids), duplicates, where)
     warnings = []
-    if check_size:
-        if len(user_ids) < MIN_USERS or len(item_ids) < MIN_ITEMS:
-            raise DataError(f"the file has {len(user_ids)} user{'s' * (len(user_ids) != 1)} and "
-                            f"{len(item_ids)} item{'s' * (len(item_ids) != 1)}: matrix factorization "
-                            f"needs at least {MIN_USERS} users and {MIN_ITEMS} items.")
+    if check_size and (len(user_ids) < MIN_USERS or len(item_ids) < MIN_ITEMS):
+        raise DataError(f"the file has {len(user_ids)} user{'s' * (len(user_ids) != 1)} and "
+                        f"{len(item_ids)} item{'s' * (len(item_ids) != 1)}: matrix factorization "
+                        f"needs at least {MIN_USERS} users and {MIN_ITEMS} items.")
     low, high = float(values32.min()), float(values32.max())
     if low == high and len(values32) > 1:
         warnings.append(f"Every rating is {low:g}: a model can only learn that constant, so its RMSE "
@@ -763,9 +810,8 @@ def _timestamps(column, where) -> np.ndarray:
     if isinstance(column, (pa.ChunkedArray, pa.Array)):
         if pa.types.is_integer(column.type) and column.null_count == 0:
             return column.to_numpy().astype(np.int64, copy=False)
-        if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-            if column.null_count == 0:
-                return pc.cast(pc.cast(column, pa.timestamp("s")), pa.int64()).to_numpy()
+        if (pa.types.is_timestamp(column.type) or pa.types.is_date(column.type)) and column.null_count == 0:
+            return pc.cast(pc.cast(column, pa.timestamp("s")), pa.int64()).to_numpy()
     column = _series(column)
     numeric = pd.to_numeric(column, errors="coerce")
     if not numeric.isna().any():
@@ -785,6 +831,16 @@ def _timestamps(column, where) -> np.ndarray:
 
 def _encode(column) -> tuple[np.ndarray, np.ndarray]:
     """Sorted codes for a column of ids; integral floats (``1.0``) become ints, others strings."""
+    if isinstance(column, tuple):  # (indices, dictionary) of a dictionary-encoded column
+        indices, dictionary = column
+        texts = pd.Index(dictionary.to_numpy(zero_copy_only=False).astype(object)).astype(str).str.strip()
+        numbers = pd.to_numeric(pd.Series(texts), errors="coerce").to_numpy()
+        if len(numbers) and np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)) and (
+                np.abs(numbers).max() < 2**62):
+            ids, merged = np.unique(numbers.astype(np.int64), return_inverse=True)
+        else:
+            ids, merged = np.unique(texts.to_numpy(dtype=object), return_inverse=True)
+        return merged.astype(np.int32)[indices], ids
     if isinstance(column, (pa.ChunkedArray, pa.Array)):
         if pa.types.is_integer(column.type):
             codes, uniques = pd.factorize(column.to_numpy(), sort=True)
@@ -812,9 +868,22 @@ def _encode(column) -> tuple[np.ndarray, np.ndarray]:
     return merged[codes], ids
 
 
+def _unified(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Indices (into one shared dictionary) and that dictionary of a dictionary-encoded column."""
+    column = column.unify_dictionaries()
+    if column.num_chunks == 0:
+        return np.zeros(0, dtype=np.int32), pa.array([], pa.string())
+    indices = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in column.chunks])
+    return indices, column.chunk(0).dictionary
+
+
 def _resolve_duplicates(users, items, values, timestamps, n_items, policy, where):
     """Apply the duplicates policy; returns the kept arrays and how many rows were merged away."""
     keys = users.astype(np.int64) * n_items + items
+    sorted_keys = np.sort(keys)  # a plain sort finds repeats faster than the stable argsort below
+    if not (sorted_keys[1:] == sorted_keys[:-1]).any():
+        return users, items, values, timestamps, 0
+    del sorted_keys
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     repeat = sorted_keys[1:] == sorted_keys[:-1]

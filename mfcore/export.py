@@ -56,10 +56,9 @@ def history_frame(history) -> pd.DataFrame:
 
 
 def reproduction_snippet(params: dict, data_path: str, test_size: float, split_seed: int) -> str:
-    """Python source that loads ``data_path``, splits it the same way and trains with ``params``."""
-    defaults = SGDFactorizer().get_params()
-    changed = {name: value for name, value in params.items() if defaults[name] != value}
-    arguments = "".join(f"\n    {name}={value!r}," for name, value in changed.items())
+    """Python source that loads ``data_path``, splits it the same way and trains with ``params``,
+    every parameter written out (a default may differ between versions or from a page's default)."""
+    arguments = "".join(f"\n    {name}={value!r}," for name, value in params.items())
     return (
         "from mfcore import SGDFactorizer, load_ratings, random_split\n\n"
         f"ratings = load_ratings({data_path!r})\n"

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import data
+from .data import DataError
 
 __all__ = ["load_items", "join_items", "ML100K_GENRES"]
 
@@ -63,11 +64,11 @@ def load_items(source) -> pd.DataFrame:
             "cannot tell the item id and title columns of the items file: give a header with an id "
             "column (movieId, item_id, id) and a title column, or a MovieLens movies.csv, u.item or "
             "movies.dat.")
-    frame = pd.DataFrame({
-        "title": _text(titles),
-        "genres": _text(genres) if genres is not None and not isinstance(genres, list) else
-        (genres if genres is not None else [""] * len(titles)),
-    }, index=pd.Index(_ids(ids), name="item"))
+    if genres is None:
+        genres = [""] * len(titles)
+    elif not isinstance(genres, list):
+        genres = _text(genres)
+    frame = pd.DataFrame({"title": _text(titles), "genres": genres}, index=pd.Index(_ids(ids), name="item"))
     if frame.index.has_duplicates:
         first_repeat = frame.index[frame.index.duplicated()][0]
         raise DataError(f"the items file lists item {first_repeat} twice.")
@@ -93,8 +94,6 @@ def join_items(item_ids: np.ndarray, items: pd.DataFrame) -> pd.DataFrame:
     genres[found] = items["genres"].to_numpy(dtype=object)[positions[found]]
     return pd.DataFrame({"title": titles, "genres": genres})
 
-
-DataError = data.DataError
 
 
 def _text(column) -> list[str]:

@@ -26,9 +26,11 @@ Public API (stable; other modules and branches build on it):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Callable
+
+import numpy as np
 
 __all__ = ["Param", "PARAMETERS", "SPLIT_PARAMETERS", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
            "defaults", "numpydoc_parameters", "validate"]
@@ -115,7 +117,7 @@ class Param:
         """Whether ``value`` obeys :attr:`rule` (bools are not numbers here, numbers not bools)."""
         if value is None:
             return self.none_allowed
-        is_flag = isinstance(value, bool) or type(value).__name__ == "bool_"
+        is_flag = isinstance(value, (bool, np.bool_))
         if self.kind is bool:
             return is_flag
         if self.kind is str:
@@ -156,7 +158,14 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("batch_size", int, 1024, "ratings per mini-batch (numpy engine)", low=1, widget_high=100_000),
     Param("n_threads", int, None, "threads of parallel engines (None: every available core)",
           low=1, none_allowed=True, widget_high=64, cli=("--threads",)),
-    Param("seed", int, 0, "random seed of the initial factors and every epoch's order (and of the split in the CLI and dashboard)",
+    Param("patience", int, None, "early stopping: stop after this many epochs without a validation RMSE "
+          "lower than the best one by more than min_delta, and keep the best epoch's parameters "
+          "(None: run every epoch; needs fit(..., validation=...))", low=1, none_allowed=True,
+          widget_high=50),
+    Param("min_delta", float, 0.0, "early stopping: the smallest fall of the validation RMSE that counts "
+          "as an improvement", low=0, widget_high=0.1, step=0.0005),
+    Param("seed", int, 0,
+          "random seed of the initial factors and every epoch's order (and of the split in the CLI and dashboard)",
           low=0, widget_high=2**31 - 1),
 )}
 """The estimator's hyperparameters, in ``SGDFactorizer.__init__`` order."""

@@ -9,9 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from .data import DataError, Ratings
+from .params import SPLIT_PARAMETERS
+
+TEST_SIZE = SPLIT_PARAMETERS["test_size"].default
 
 
-def random_split(ratings: Ratings, test_size: float = 0.1, seed: int = 0) -> tuple[Ratings, Ratings]:
+def random_split(ratings: Ratings, test_size: float = TEST_SIZE, seed: int = 0) -> tuple[Ratings, Ratings]:
     """A uniformly random holdout of ``round(test_size * n)`` ratings (0 <= test_size < 1)."""
     if not 0 <= test_size < 1:
         raise ValueError(f"test_size == {test_size}, must be in [0, 1).")
@@ -31,7 +34,7 @@ def per_user_split(ratings: Ratings, n_test: int = 1, seed: int = 0) -> tuple[Ra
     return _split_by_rank(ratings, order, n_test)
 
 
-def temporal_split(ratings: Ratings, test_size: float = 0.1, per_user: bool = False,
+def temporal_split(ratings: Ratings, test_size: float = TEST_SIZE, per_user: bool = False,
                    n_test: int = 1) -> tuple[Ratings, Ratings]:
     """Hold out the latest ratings: the last ``test_size`` fraction overall, or with ``per_user`` each
     user's last ``n_test`` ratings (users with more than ``n_test``). Needs timestamps."""

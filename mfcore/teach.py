@@ -28,10 +28,7 @@ from .engines import python
 from .engines.order import epoch_order
 from .model import SGDFactorizer, TrainingDiverged, initial_parameters
 
-__all__ = ["StepRecord", "UpdateStepper", "update_latex", "dense_slice", "dense_matrix_bytes",
-           "NETFLIX_USERS", "NETFLIX_ITEMS"]
-
-NETFLIX_USERS, NETFLIX_ITEMS = 480_189, 17_770
+__all__ = ["StepRecord", "UpdateStepper", "dense_slice"]
 
 
 @dataclass(frozen=True)
@@ -152,50 +149,16 @@ class UpdateStepper:
         return pd.DataFrame(dense, index=r.user_ids, columns=r.item_ids)
 
 
-def _number(x: float) -> str:
-    return f"{x:.4f}"
-
-
-def _vector(values) -> str:
-    return r"\begin{bmatrix}" + r" \\ ".join(_number(v) for v in values) + r"\end{bmatrix}"
-
-
-def update_latex(record: StepRecord) -> list[str]:
-    """The step's equations as LaTeX lines with the record's numbers substituted (4 decimals; p_u and
-    q_i as column vectors)."""
-    r, e, lr, reg = record, record.error, record.lr, record.reg
-    dot = float(np.dot(r.p_old.astype(np.float64), r.q_old))
-    lines = [
-        r"\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i = " + f"{_number(r.mu)} + ({_number(r.bu_old)}) "
-        f"+ ({_number(r.bi_old)}) + ({_number(dot)}) = {_number(r.prediction)}",
-        r"e_{ui} = r_{ui} - \hat r_{ui} = " + f"{_number(r.rating)} - {_number(r.prediction)} = {_number(e)}",
-    ]
-    if r.biased:
-        for name, old, new in (("b_u", r.bu_old, r.bu_new), ("b_i", r.bi_old, r.bi_new)):
-            lines.append(
-                f"{name} \\leftarrow {name} + \\gamma (e_{{ui}} - \\lambda {name}) = {_number(old)} + "
-                f"{_number(lr)} ({_number(e)} - {_number(reg)} \\cdot ({_number(old)})) = {_number(new)}")
-    for name, other, old, other_old, new in (("p_u", "q_i", r.p_old, r.q_old, r.p_new),
-                                              ("q_i", "p_u", r.q_old, r.p_old, r.q_new)):
-        lines.append(
-            f"{name} \\leftarrow {name} + \\gamma (e_{{ui}} {other} - \\lambda {name}) = " + _vector(old)
-            + f" + {_number(lr)}" + r"\left(" + _number(e) + _vector(other_old) + f" - {_number(reg)}"
-            + _vector(old) + r"\right) = " + _vector(new))
-    return lines
-
-
 def dense_slice(ratings: Ratings, n_users: int = 10, n_items: int = 12) -> Ratings:
     """The ratings among the ``n_users`` users with the most ratings and the ``n_items`` most rated
-    items (ties by code), re-coded as a small :class:`Ratings` with the same original ids."""
+    items (ties by code), re-coded as a small :class:`Ratings` with the same original ids (and titles)."""
     top_users = np.argsort(-np.bincount(ratings.users, minlength=ratings.n_users), kind="stable")[:n_users]
     top_items = np.argsort(-np.bincount(ratings.items, minlength=ratings.n_items), kind="stable")[:n_items]
     keep = np.isin(ratings.users, top_users) & np.isin(ratings.items, top_items)
     if not keep.any():
         raise ValueError("the slice of the busiest users and items holds no ratings.")
-    return from_arrays(ratings.user_ids[ratings.users[keep]], ratings.item_ids[ratings.items[keep]],
-                       ratings.values[keep])
-
-
-def dense_matrix_bytes(n_users: int, n_items: int, itemsize: int) -> int:
-    """Bytes of a dense users x items matrix, e.g. the seed's matrix of errors (8 for float64)."""
-    return int(n_users) * int(n_items) * int(itemsize)
+    sliced = from_arrays(ratings.user_ids[ratings.users[keep]], ratings.item_ids[ratings.items[keep]],
+                         ratings.values[keep])
+    if ratings.item_info is not None:  # titles and genres come along
+        sliced = sliced.with_items(ratings.item_info.set_axis(ratings.item_ids), ratings.summary.items_file)
+    return sliced

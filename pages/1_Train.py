@@ -1,21 +1,23 @@
 """Train: set hyperparameters, watch train and test RMSE per epoch, compare runs, download results."""
 
-import time
-
 import streamlit as st
 
-from dashboard import charts, data, runs, settings
-from mfcore import ENGINES, SGDFactorizer, TrainingDiverged, random_split
+from dashboard import charts, data, explore, jobs, run_store, runs, settings, training
+from mfcore import SGDFactorizer, random_split, tune
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
+from mfcore.model import is_fitted
+from mfcore.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 
-RENDER_EVERY = 0.25  # seconds between chart updates while training
+EARLY_PATIENCE, EARLY_VALIDATION = tune.DEFAULT_PATIENCE, 0.1
 
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
 st.title("Train")
 dataset = data.current()
 st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings "
            f"({dataset.ratings.n_users:,} users x {dataset.ratings.n_items:,} items). Change it on Home.")
-runs.finish_interrupted()
+if training.interrupted(runs.all_runs()):
+    with st.spinner("Stopping: waiting for the current epoch to end..."):
+        training.settle(runs.all_runs())
 
 from_url, ignored = settings.from_query(st.query_params.to_dict())
 if ignored:
@@ -27,91 +29,118 @@ if any(chosen[name] != value for name, value in from_url.items()):
         st.session_state.pop(f"train_{name}", None)
 settings.save(chosen)
 
-limits = settings.LIMITS
 with st.form("train_form"):
-    row = st.columns(4)
-    row[0].slider("Factors K", *limits["k"], value=chosen["k"], key="train_k")
-    row[1].number_input("Learning rate", *limits["lr"], value=chosen["lr"], step=0.001, format="%.4f",
-                        key="train_lr")
-    row[2].number_input("Regularization", *limits["reg"], value=chosen["reg"], step=0.01, format="%.3f",
-                        key="train_reg")
-    row[3].slider("Epochs", *limits["epochs"], value=chosen["epochs"], key="train_epochs")
-    row = st.columns(4)
-    row[0].selectbox("Engine", list(ENGINES), index=list(ENGINES).index(chosen["engine"]), key="train_engine")
-    row[1].slider("Test size", *limits["test"], value=chosen["test"], step=0.05, key="train_test")
-    row[2].number_input("Seed", *limits["seed"], value=chosen["seed"], step=1, key="train_seed")
-    row[3].checkbox("Learn biases (μ, b_u, b_i)", value=chosen["bias"], key="train_bias")
+    cells = [*st.columns(4), *st.columns(4), *st.columns(4)]
+    for cell, name in zip(cells, settings.FIELDS):
+        settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
+    early = st.checkbox(f"Early stopping: hold out {EARLY_VALIDATION:.0%} of the training ratings, stop after "
+                        f"{EARLY_PATIENCE} epochs without a better validation RMSE, keep the best epoch",
+                        key="train_early_stopping")
     submitted = st.form_submit_button("Train", type="primary")
-    st.caption("The python engine is the readable reference loop, a few hundred times slower than numba: "
-               "on large data use few epochs, or Stop training.")
+    st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
+               "measures by how much on these ratings): on this shared server it trains on at most "
+               f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
+               "or Stop training.")
 
 stop_column, status_column = st.columns([1, 5])
-stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept.")
+stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
+                   "scores and downloads are those of the model after that epoch.")
 progress_slot = status_column.empty()
 message_slot = st.empty()
 chart_slot = st.empty()
 
-history = runs.all_runs()
+
+def tick(run: runs.Run) -> None:
+    """Draw the progress bar of ``run`` (its queue position while it waits for a training slot)."""
+    progress_slot.progress(run.progress_fraction, text=run.progress_text)
+
+
+def render(run: runs.Run) -> None:
+    """Draw the progress bar and the curves of ``run`` over the earlier runs on the same dataset."""
+    tick(run)
+    earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
+               and other.number < run.number]
+    shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
+    figure = charts.learning_curves(run, earlier, shown_epochs)
+    if run.model.patience is not None:  # early stopping: its validation curve and the epoch kept
+        validated = [r for r in run.history if r.validation_rmse is not None]
+        figure.add_scatter(x=[r.epoch for r in validated], y=[r.validation_rmse for r in validated],
+                           mode="lines", name=f"{run.label} validation", line={"width": 2, "dash": "dot"})
+        if run.status == "done" and validated:
+            figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
+                             annotation_text=f"best epoch {run.model.best_epoch_} (kept)")
+    chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
+
+
+refusal = ""
 if submitted:
-    new = {name: st.session_state[f"train_{name}"] for name in settings.DEFAULTS}
+    new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
     settings.save(new)
-    earlier = [run for run in history if run.dataset == dataset.name]
-    model = SGDFactorizer(**settings.model_params(new))
-    train, test = random_split(dataset.ratings, new["test"], seed=new["seed"])
-    run = runs.start(new, dataset.name, dataset.path, model, test)
-    progress = progress_slot.progress(0.0, text=f"{run.label}: starting")
-    last_render = 0.0
     try:
-        for result in model.fit_iter(train, test):
-            run.history.append(result)
-            final = result.epoch == new["epochs"]
-            if final or time.perf_counter() - last_render > RENDER_EVERY:
-                test_text = f", test RMSE {result.test_rmse:.4f}" if result.test_rmse is not None else ""
-                progress.progress(result.epoch / new["epochs"],
-                                  text=f"{run.label}: epoch {result.epoch}/{new['epochs']}, "
-                                       f"train RMSE {result.train_rmse:.4f}{test_text}")
-                chart_slot.plotly_chart(charts.learning_curves(run, earlier, new["epochs"]),
-                                        key=f"curve-{run.number}-{result.epoch}")
-                last_render = time.perf_counter()
-        run.finish("done")
-    except TrainingDiverged as exc:
-        run.finish("diverged", str(exc))
-    except ValueError as exc:
-        run.finish("failed", str(exc))
+        training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
+    except MemoryGuardError as exc:
+        refusal = f"Not started: {exc}"
+    else:
+        train, test = training.split(dataset.ratings, new)
+        patience = {"patience": EARLY_PATIENCE} if early else {}
+        validation = None
+        if early:
+            train, validation = random_split(train, EARLY_VALIDATION, seed=new["seed"] + 1)
+        run = runs.start(new, dataset.name, dataset.path,
+                         SGDFactorizer(**settings.model_params(new), **patience), test)
+        tick(run)
+        training.execute(run, train, render, tick=tick, validation=validation)
 
 latest = runs.all_runs()[-1] if runs.all_runs() else None
-if latest is not None:
+if refusal:
+    message_slot.error(refusal)
+elif latest is not None:
     if latest.status == "diverged":
         message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
-                           "curve shows the epochs before it diverged.")
+                           f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
     elif latest.status == "failed":
         message_slot.error(f"Could not train: {latest.message}")
+    elif latest.status == "done" and latest.model.patience is not None and latest.history:
+        best = latest.history[latest.model.best_epoch_ - 1]
+        message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
+                          f"epochs and kept epoch {best.epoch}, whose validation RMSE {best.validation_rmse:.4f} "
+                          f"was the lowest (test RMSE {best.test_rmse:.4f}).")
     elif latest.status == "stopped":
-        message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below.")
-    if not submitted:
-        progress_slot.progress(len(latest.history) / latest.settings["epochs"],
-                               text=f"{latest.label}: {latest.status}, {len(latest.history)} of "
-                                    f"{latest.settings['epochs']} epochs")
-    if not submitted or latest.status != "done":
-        earlier = [run for run in runs.all_runs()[:-1] if run.dataset == latest.dataset]
-        chart_slot.plotly_chart(charts.learning_curves(latest, earlier, latest.settings["epochs"]),
-                                key=f"curve-{latest.number}-final")
+        scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if latest.scores else "")
+        message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
+                          f"scores and downloads are those of the model after epoch {len(latest.history)}"
+                          f"{scored}.")
+    elif latest.note:
+        message_slot.info(latest.note)
+if latest is not None:
+    render(latest)
 else:
-    chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["epochs"]), key="curve-empty")
+    chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
 
 if runs.all_runs():
     st.subheader("Runs in this session")
-    st.dataframe(runs.table(runs.all_runs()), hide_index=True, key="runs_table",
-                 column_config={"best test RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "final RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "final MAE": st.column_config.NumberColumn(format="%.4f"),
-                                "seconds": st.column_config.NumberColumn(format="%.3f"),
-                                "updates/s": st.column_config.NumberColumn(format="compact")})
+    st.table(runs.styled_table(runs.all_runs()))
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
-    downloadable = [run for run in runs.all_runs() if hasattr(run.model, "P_")]
-    cells = st.columns(4)
+    restored = [run for run in runs.all_runs() if run_store.needs_refit(run)]
+    if restored and st.button(f"Retrain {restored[-1].label} for its downloads",
+                              help="Runs reloaded from the link keep their curves; their models are "
+                                   "trained again on demand, with the same settings and seed."):
+
+        def refit_steps(job, run=restored[-1]):
+            run_store.refit(run)
+            yield run
+
+        refit = jobs.submit(refit_steps, f"retraining {restored[-1].label}",
+                            engines=(restored[-1].model.engine,), n_threads=restored[-1].model.n_threads)
+        jobs.follow(refit, lambda job: progress_slot.progress(0.0, text=job.status_line()))
+        if refit.state == jobs.FAILED:
+            message_slot.error(f"Could not retrain {restored[-1].label}: {refit.error}"
+                               if isinstance(refit.error, ValueError) else
+                               f"Could not retrain {restored[-1].label}: an internal error (in the server log).")
+    downloadable = [run for run in runs.all_runs() if is_fitted(run.model)]
+    cells = st.columns(5)
     cells[0].download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),
                              file_name="run_history.csv", mime="text/csv", on_click="ignore")
     if downloadable:
@@ -124,10 +153,16 @@ if runs.all_runs():
                                  lambda: factors_csv(chosen_run.model),
                                  file_name=f"factors_run{chosen_run.number}.csv", mime="text/csv",
                                  on_click="ignore")
-        snippet = reproduction_snippet(chosen_run.model.get_params(), chosen_run.data_path,
-                                       chosen_run.settings["test"], chosen_run.settings["seed"])
+        trained = {**chosen_run.model.get_params(), "n_epochs": len(chosen_run.history)}
+        snippet = reproduction_snippet(trained, chosen_run.data_path,
+                                       chosen_run.settings["test_size"], chosen_run.settings["seed"])
         cells[3].download_button(f"Python script for {chosen_run.label}", snippet,
                                  file_name=f"reproduce_run{chosen_run.number}.py", mime="text/x-python",
                                  on_click="ignore")
+        if chosen_run.dataset == dataset.name:
+            cells[4].download_button(f"Model of {chosen_run.label} (.npz, opens on Explore)",
+                                     lambda: explore.run_file(chosen_run, dataset.ratings),
+                                     file_name=f"model_run{chosen_run.number}.npz",
+                                     mime="application/octet-stream", on_click="ignore")
         with st.expander(f"Python that reproduces {chosen_run.label}"):
             st.code(snippet, language="python")

@@ -1,23 +1,26 @@
 """Update rule: one SGD update at a time on a tiny rating matrix, with every number shown."""
 
+import inspect
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import data, teaching
-from mfcore import DataError, TrainingDiverged, load_ratings
-from mfcore.teach import UpdateStepper, dense_slice, update_latex
+from dashboard.settings import widget_param
+from mfcore import PARAMETERS, DataError, TrainingDiverged, load_ratings
+from mfcore.teach import UpdateStepper, dense_slice
 
 TOY = Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv"
 KEY = "update_rule"
+MAX_TOY_FACTORS = 6  # every factor is a column of the heatmaps
 SOURCES = ("Toy set (8 users x 10 items)", "Slice of the loaded dataset (busiest 10 users x 12 items)")
 
 st.set_page_config(page_title="Update rule · Factorization Playground", layout="wide")
 st.title("Update rule")
 st.caption("Per-rating SGD one rating at a time: press **Next update** to take the next rating of the "
            "epoch's random order, see its prediction and error, and watch p_u, q_i and the biases move. "
-           "The steps are exactly the ones mfcore's engines take with the same settings and seed.")
+           "The steps are exactly the ones mfcore's engines take with the same settings and random seed.")
 
 
 @st.cache_data(show_spinner=False)
@@ -25,13 +28,17 @@ def toy_ratings():
     return load_ratings(TOY)
 
 
-row = st.columns([3, 1, 1, 1, 1, 1])
+row = st.columns([2.4, 1, 1.2, 1.3, 1.1, 1.3])
 source = row[0].radio("Ratings", SOURCES, key="ur_source")
-k = row[1].slider("Factors K", 1, 6, 3, key="ur_k")
-lr = row[2].number_input("Learning rate γ", 0.0001, 1.0, 0.05, step=0.01, format="%.4f", key="ur_lr")
-reg = row[3].number_input("Regularization λ", 0.0, 1.0, 0.02, step=0.01, format="%.3f", key="ur_reg")
-seed = row[4].number_input("Seed", 0, 2**31 - 1, 0, step=1, key="ur_seed")
-biased = row[5].checkbox("Learn biases", True, key="ur_bias")
+toy = {name: p.default for name, p in inspect.signature(UpdateStepper).parameters.items()}
+k = row[1].slider("Factors K", 1, MAX_TOY_FACTORS, toy["n_factors"], key="ur_k", help=PARAMETERS["n_factors"].help)
+lr = row[2].number_input("Learning rate γ", *widget_param("lr").widget_range, toy["lr"], step=0.01,
+                         format="%.4f", key="ur_lr", help=PARAMETERS["lr"].help)
+reg = row[3].number_input("Regularization λ", *map(float, widget_param("reg").widget_range), toy["reg"],
+                          step=0.01, format="%.3f", key="ur_reg", help=PARAMETERS["reg"].help)
+seed = row[4].number_input("Random seed", *widget_param("seed").widget_range, toy["seed"], step=1,
+                           key="ur_seed", help=PARAMETERS["seed"].help)
+biased = row[5].checkbox("Learn biases", toy["biased"], key="ur_bias", help=PARAMETERS["biased"].help)
 
 buttons = st.columns([1, 1, 1, 5])
 next_clicked = buttons[0].button("Next update", type="primary")
@@ -83,7 +90,7 @@ else:
         f"prediction **{last.prediction:.4f}**, error **{last.error:.4f}**.")
     if len(records) > 1:
         st.caption(f"One epoch took {len(records)} updates; the formulas show the last of them.")
-    for line in update_latex(last):
+    for line in teaching.update_latex(last):
         st.latex(line)
     columns = st.columns(3 if last.biased else 2)
     columns[0].markdown(f"**p_u**, user {last.user}")
@@ -97,7 +104,7 @@ else:
         columns[2].markdown("**biases**")
         columns[2].table(biases.style.format("{:.4f}"))
 
-items = [str(item) for item in ratings.item_ids]
+items = list(ratings.item_titles)  # titles when the dataset has them, else ids
 users = [str(user) for user in ratings.user_ids]
 R = stepper.rating_matrix()
 P = pd.DataFrame(stepper.P, index=users, columns=[f"k={k + 1}" for k in range(stepper.n_factors)])

@@ -11,7 +11,7 @@ BAD = b"user,item,rating\n1,10,4\n2,10,abc\n"
 
 def home() -> AppTest:
     """The app at its home page, run once."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
     return app.run()
 
 

@@ -41,12 +41,12 @@ def _healthy(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def streamlit_server():
-    """Base URL of `streamlit run app.py` on a free port, started once per session and killed after."""
+    """Base URL of `streamlit run Home.py` on a free port, started once per session and killed after."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "streamlit-server.log", "wb")
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    command = [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,

@@ -55,7 +55,7 @@ def test_dataset_survives_switching_pages():
     app.switch_page("pages/1_Train.py").run()
     no_exception(app)
     assert "toy.csv" in app.caption[0].value
-    app.switch_page("app.py").run()
+    app.switch_page("Home.py").run()
     no_exception(app)
     assert app.radio(key="home_source").value == "Upload a file"
     assert metric(app, "Ratings") == "50"

@@ -9,11 +9,13 @@ import pandas as pd
 from conftest import ARTIFACTS, ROOT, full_page_screenshot
 from mfcore import ENGINES
 
+from mfcore import SGDFactorizer
+
 TOY = ROOT / "sample_data" / "toy.csv"
 PLOTLY_TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .map(plot => plot.data.map(trace => [trace.name, trace.x.length]))"""
-TABLE_ROWS = """() => Array.from(document.querySelectorAll('[data-testid=stDataFrame] table[aria-rowcount]'))
-    .map(table => Number(table.getAttribute('aria-rowcount')) - 1)"""
+TABLE_ROWS = """() => Array.from(document.querySelectorAll('[data-testid=stTable] table'))
+    .map(table => table.querySelectorAll('tbody tr').length)"""
 
 
 
@@ -38,7 +40,7 @@ def test_upload_train_and_compare(streamlit_server, browser_page):
     page.goto(streamlit_server)
     page.get_by_text("Dataset in use: bundled sample").wait_for()
     page.get_by_text("Upload a file").click()
-    page.locator('input[type="file"]').set_input_files(str(TOY))
+    page.locator('input[type="file"]').first.set_input_files(str(TOY))  # the ratings uploader
     page.get_by_text("Dataset in use: toy.csv").wait_for()
     wait_idle(page)
     no_exception(page)
@@ -53,9 +55,9 @@ def test_upload_train_and_compare(streamlit_server, browser_page):
     no_exception(page)
     assert page.evaluate(PLOTLY_TRACES) == [[["run 1 train", 20], ["run 1 test", 20]]]
     wait_rows(page, 1)
-    assert re.search(r"[?&]epochs=20(&|$)", page.url) and "engine=numba" in page.url
+    assert re.search(r"[?&]n_epochs=20(&|$)", page.url) and "engine=numba" in page.url
 
-    page.get_by_label("Learning rate").fill("0.02")
+    page.get_by_role("spinbutton", name="Learning rate γ").fill("0.02")
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("run 2: epoch 20/20").wait_for()
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length == 1 && "
@@ -68,7 +70,7 @@ def test_upload_train_and_compare(streamlit_server, browser_page):
     with page.expect_download() as download:
         page.get_by_role("button", name="Factors of run 2 (.npz)").click()
     factors = np.load(download.value.path(), allow_pickle=False)
-    assert factors["P"].shape == (8, 50) and list(factors["user_ids"])[0] == "Ana"
+    assert factors["P"].shape == (8, SGDFactorizer().n_factors) and list(factors["user_ids"])[0] == "Ana"
     with page.expect_download() as download:
         page.get_by_role("button", name="Run history (CSV)").click()
     assert list(pd.read_csv(download.value.path())["run"]) == [1] * 20 + [2] * 20
@@ -93,7 +95,7 @@ def test_twenty_epochs_on_the_sample_take_seconds(streamlit_server, browser_page
 
 def test_stop_keeps_the_partial_curve(streamlit_server, browser_page):
     page = browser_page
-    page.goto(f"{streamlit_server}/Train?engine=python&epochs=200&k=10")
+    page.goto(f"{streamlit_server}/Train?engine=python&n_epochs=200&n_factors=10")
     page.get_by_text("Dataset: bundled sample").wait_for()
     page.get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function(f"() => ({PLOTLY_TRACES})().flat().some(t => t[0] == 'run 1 test' && t[1] >= 2)",
@@ -105,6 +107,9 @@ def test_stop_keeps_the_partial_curve(streamlit_server, browser_page):
     done = int(re.search(r"stopped after epoch (\d+)", page.content()).group(1))
     assert 2 <= done < 200
     assert page.evaluate(PLOTLY_TRACES) == [[["run 1 train", done], ["run 1 test", done]]]
+    last_point = page.evaluate("() => document.querySelector('.js-plotly-plot').data[1].y.at(-1)")
+    scored = float(re.search(r"test RMSE (\d\.\d+)", page.get_by_text("stopped after epoch").inner_text()).group(1))
+    assert scored == round(last_point, 4)  # the model scored and exported is the one of the last epoch
     wait_rows(page, 1)
     full_page_screenshot(page, "train-stopped.png")
 

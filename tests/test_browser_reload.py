@@ -22,7 +22,7 @@ def test_reload_and_copied_link_keep_dataset_runs_and_settings(streamlit_server,
 
     page.locator('[data-testid="stSidebarNav"] a', has_text="Train").click()
     page.get_by_text("Dataset: toy.csv").wait_for()
-    page.get_by_label("Learning rate").fill("0.02")
+    page.get_by_role("spinbutton", name="Learning rate γ").fill("0.02")
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("run 1: epoch 20/20").wait_for()
     wait_rows(page, 1)
@@ -36,7 +36,7 @@ def test_reload_and_copied_link_keep_dataset_runs_and_settings(streamlit_server,
     wait_idle(page)
     no_exception(page)
     assert page.evaluate(PLOT_TRACES) == [["run 1 train", "run 1 test"]]
-    assert page.get_by_label("Learning rate").input_value() == "0.0200"
+    assert page.get_by_role("spinbutton", name="Learning rate γ").input_value() == "0.0200"
     full_page_screenshot(page, "train-after-reload.png")
 
     page.locator('[data-testid="stSidebarNav"] a').first.click()  # the home page
@@ -52,7 +52,7 @@ def test_reload_and_copied_link_keep_dataset_runs_and_settings(streamlit_server,
         other.get_by_text("Dataset: toy.csv").wait_for()
         wait_idle(other)
         no_exception(other)
-        assert other.get_by_label("Learning rate").input_value() == "0.0200"
+        assert other.get_by_role("spinbutton", name="Learning rate γ").input_value() == "0.0200"
         wait_rows(other, 1)
         full_page_screenshot(other, "train-copied-link.png")
 

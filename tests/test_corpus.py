@@ -94,3 +94,27 @@ def test_shifted_columns_are_refused_not_shifted():
 def test_line_numbers_count_the_header_and_blank_lines(text, line):
     with pytest.raises(DataError, match=rf"^line {line}: "):
         load_ratings(text)
+
+
+BLOCK = b"".join(b"%d,%d,4,10\n" % (n % 100, n // 100) for n in range(10_000))  # distinct pairs
+
+
+@pytest.mark.parametrize("last, check", [
+    (b"7,8,3.5,10\n", lambda r: float(r.values[(r.user_codes(7) == r.users) & (r.item_codes(8) == r.items)][0]) == 3.5),
+    (b"bob,8,4,10\n", lambda r: "bob" in set(r.user_ids) and r.n_users == 101),
+    (b"7,8,4,2020-01-02\n", lambda r: 1577923200 in set(r.timestamps)),
+    (b"7,8,great,10\n", "rating 'great' is not a number"),
+])
+def test_a_value_unlike_the_first_block_is_read_again_not_lost(last, check):
+    """The parser guesses column types from its first 8 MiB block; a later row that breaks the guess
+    must still load correctly or be refused with its own line number."""
+    body = BLOCK * 90  # 90 x 10,000 lines, > 8 MiB; repeats merge (last wins)
+    assert len(body) > 8 << 20
+    raw = b"user,item,rating,timestamp\n" + body + last
+    if callable(check):
+        ratings = load_ratings(raw)
+        assert ratings.summary.duplicates == 890_000 + (last.startswith(b"7,8"))
+        assert check(ratings)
+    else:
+        with pytest.raises(DataError, match=rf"^line {900_002}: {check}"):
+            load_ratings(raw)

@@ -21,7 +21,8 @@ def kernel_state(problem, k=8, dtype=np.float64, seed=0):
     rng = np.random.default_rng(seed)
     return dict(
         mu=dtype(problem.values.mean()), bu=np.zeros(problem.n_users, dtype), bi=np.zeros(problem.n_items, dtype),
-        P=rng.normal(0, 0.1, (problem.n_users, k)).astype(dtype), Q=rng.normal(0, 0.1, (problem.n_items, k)).astype(dtype),
+        P=rng.normal(0, 0.1, (problem.n_users, k)).astype(dtype),
+        Q=rng.normal(0, 0.1, (problem.n_items, k)).astype(dtype),
     )
 
 

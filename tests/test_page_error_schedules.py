@@ -19,7 +19,7 @@ def traces(app, key) -> dict:
 
 def run(app, **widgets):
     for name, value in widgets.items():
-        (app.slider if name in ("k", "epochs") else app.number_input)(key=f"sch_{name}").set_value(value)
+        (app.slider if name in ("n_factors", "n_epochs") else app.number_input)(key=f"sch_{name}").set_value(value)
     return button(app, "Run all four schedules").click().run()
 
 
@@ -29,7 +29,7 @@ def test_four_curves_on_the_sample_and_the_memory_table():
     memory = app.table[0].value
     assert memory.loc["Netflix Prize size", "dense float64"] == "68.3 GB"
     assert memory.loc["Netflix Prize size", "dense float32"] == "34.1 GB"
-    app = run(app, k=10, epochs=4, lr=0.003)
+    app = run(app, n_factors=10, n_epochs=4, lr=0.003)
     no_exception(app)
     assert not app.error
     assert traces(app, "sch_epoch") == {name: [1, 2, 3, 4] for name in SCHEDULES}
@@ -41,7 +41,7 @@ def test_four_curves_on_the_sample_and_the_memory_table():
 
 
 def test_stale_errors_diverge_at_a_high_learning_rate_and_others_finish():
-    app = run(schedules_page(upload(home(), "toy.csv", TOY)), k=3, epochs=30, lr=0.5)
+    app = run(schedules_page(upload(home(), "toy.csv", TOY)), n_factors=3, n_epochs=30, lr=0.5)
     no_exception(app)
     table = app.dataframe[0].value.set_index("schedule")
     assert table.loc["per-epoch", "status"].startswith("diverged at epoch")
@@ -53,7 +53,7 @@ def test_stale_errors_diverge_at_a_high_learning_rate_and_others_finish():
 def test_movielens_100k_four_curves(ml100k_path):
     app = home()
     app.session_state["dataset"] = Dataset("ml-100k", str(ml100k_path), "-", load_ratings(ml100k_path))
-    app = run(schedules_page(app), k=50, epochs=20, lr=0.003)
+    app = run(schedules_page(app), n_factors=50, n_epochs=20, lr=0.003)
     no_exception(app)
     assert traces(app, "sch_epoch") == {name: list(range(1, 21)) for name in SCHEDULES}
     assert app.dataframe[0].value["training s"].sum() < 5

@@ -2,6 +2,7 @@
 
 import inspect
 
+import numpy as np
 import pytest
 
 from mfcore import PARAMETERS, NotFittedError, SGDFactorizer, check_is_fitted, from_arrays
@@ -31,7 +32,11 @@ def test_validate_names_the_rule():
         validate({"reg": -1})
     with pytest.raises(ValueError, match=r"test_size == 1, must be >= 0 and < 1\."):
         validate({"test_size": 1}, SPLIT_PARAMETERS)
-    validate({"lr": None, "n_threads": None, "seed": 2**40})
+    validate({"lr": None, "n_threads": None, "seed": 2**40, "biased": np.True_, "n_factors": np.int32(3),
+              "reg": np.float32(0.5)})
+    for bad in ({"biased": 1}, {"n_epochs": np.True_}, {"reg": float("nan")}, {"reg": float("inf")}):
+        with pytest.raises(ValueError):
+            validate(bad)
     assert default_lr("per-epoch") < default_lr("per-rating")
 
 

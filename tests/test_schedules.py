@@ -118,7 +118,7 @@ def test_funk_trains_one_feature_per_block_of_epochs():
     before = SGDFactorizer(n_factors=3, n_epochs=1, lr=1e-30, schedule="funk", seed=4).fit(data).P_
     model = SGDFactorizer(n_factors=3, n_epochs=4, schedule="funk", epochs_per_feature=2, seed=4)
     for result in model.fit_iter(data):
-        changed = np.flatnonzero(np.any(model.P_ != before, axis=0))
+        changed = np.flatnonzero(np.any(before != model.P_, axis=0))
         assert changed.tolist() == list(range(funk_feature(result.epoch, 3, 2) + 1))
     assert [funk_feature(e, 3, 2) for e in range(1, 9)] == [0, 0, 1, 1, 2, 2, 0, 0]
 

@@ -147,14 +147,6 @@ def row_dots(users, items, P, Q):
     return numba_jit.row_dots(users, items, P, Q)
 
 
-SCHEDULES: dict[str, str] = {
-    "per-rating": "one error per rating, then the biases and all K factors of p_u and q_i step with it "
-                  "(Koren, Surprise, LibMF).",
-    "per-factor": "the error is corrected after every factor's step inside a rating (O(1) each), so each "
-                  "step sees the effect of the ones before it.",
-    "per-epoch": "every rating's error is computed once at the start of the epoch and used stale for the "
-                 "whole epoch (the seed's first code).",
-    "funk": "one feature at a time (Funk 2006): each epoch trains only the current feature, with the rest "
-            "of every prediction cached, so an epoch costs O(1) per rating instead of O(K).",
-}
-"""The error schedules, each with a one-line explanation: *how often is the error recomputed?*"""
+SCHEDULES: tuple[str, ...] = ("per-rating", "per-factor", "per-epoch", "funk")
+"""The error schedules (*how often is the error recomputed?*); each kernel's docstring states its
+equations, and ``dashboard/texts.py`` explains them to a student."""

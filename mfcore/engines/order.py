@@ -2,22 +2,19 @@ r"""Each epoch's visiting order: a uniformly random permutation of the training 
 
 ``epoch_order(rng, n)`` draws ``n`` uniform numbers :math:`x_k \in [0, 1)` from ``rng`` in Python
 (so the order is reproducible from the model's seed and identical for every engine) and turns them
-into a permutation with the "inside-out" variant of the Fisher-Yates shuffle: for :math:`k = 0, \dots, n-1`, :math:`j = \lfloor x_k (k + 1) \rfloor`,
+into a permutation with the "inside-out" variant of the Fisher-Yates shuffle: for
+:math:`k = 0, \dots, n-1`, :math:`j = \lfloor x_k (k + 1) \rfloor`,
 ``order[k] = order[j]; order[j] = k``. Every permutation is equally likely (up to float rounding).
 
 Why not ``rng.permutation(n)``: NumPy shuffles an ``int64`` array in place, drawing a bounded integer
 and swapping two random cache lines per element, which costs about 20 ms per million ratings; this
-compiled version writes an ``int32`` array and costs about 5 ms including the draws. Without Numba the
-same function runs as Python (slow, but equal results).
+compiled version writes an ``int32`` array and costs about 5 ms including the draws. Under
+``NUMBA_DISABLE_JIT=1`` the same function runs as Python (slow, but equal results).
 """
 
 import numpy as np
 
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - numba is a hard requirement
-    def njit(*args, **kwargs):
-        return lambda function: function
+from numba import njit
 
 
 @njit(cache=True, nogil=True)
