@@ -217,7 +217,8 @@ def must_show(rows: dict[str, dict], default_engine: str) -> None:
         cpu = row["updates_per_cpu_second"]
         print(f"| {threads} | {row['updates_per_second'] / 1e6:.2f} | {target / 1e6:.1f} | "
               f"{'yes' if row['updates_per_second'] >= target else 'no'} | "
-              f"{'-' if cpu is None else f'{cpu / 1e6:.2f}'} | {row['test_rmse']:.4f} ({'yes' if row['test_rmse'] <= TARGET_RMSE else 'no'}) | {ratio} |")
+              f"{'-' if cpu is None else f'{cpu / 1e6:.2f}'} | {row['test_rmse']:.4f} "
+              f"({'yes' if row['test_rmse'] <= TARGET_RMSE else 'no'}) | {ratio} |")
 
 
 def bench_dataset(label, path, contenders, params, repeats, budget) -> dict[str, dict]:

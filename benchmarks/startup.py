@@ -101,7 +101,8 @@ def main(argv=None) -> None:
     if not args.no_browser and Path(CHROMIUM).exists():
         from playwright.sync_api import sync_playwright
 
-        render_key, point_key = "first page render after the server starts", "first curve point after the first Train click"
+        render_key = "first page render after the server starts"
+        point_key = "first curve point after the first Train click"
         rows[render_key], rows[point_key] = ([], 3.0), ([], 1.0)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])

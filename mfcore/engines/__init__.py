@@ -6,9 +6,9 @@ Every engine follows one contract (:mod:`mfcore.engines.plan`)::
 
 and says, through its :attr:`Engine.plan` (an :class:`~mfcore.engines.plan.EpochPlan` subclass made
 once per fit), in which order the ratings are visited and which keywords ``extra`` each epoch's call
-gets: the engine's own options (named in :attr:`Engine.options`, read from the estimator, passed to the kernels that have a
-parameter of that name), the
-state an error schedule carries between epochs (only ``funk``), and anything else the engine needs
+gets: the engine's own options (named in :attr:`Engine.options`, read from the estimator, passed to
+the kernels that have a parameter of that name), the state an error schedule carries between epochs
+(only ``funk``), and anything else the engine needs
 (``numba-parallel``: block bounds and the epoch's block schedule).
 """
 
