@@ -11,6 +11,7 @@ are not files on disk (bytes, DataFrames), and loads with an items file, are not
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -81,8 +82,6 @@ def load_ratings_cached(source, *, duplicates: str = "last", columns: dict | Non
         return load(target), True
     ratings = load_ratings(source, duplicates=duplicates, columns=columns, items=items)
     if target is not None and ratings.item_info is None:
-        try:
+        with contextlib.suppress(OSError):  # a read-only or full cache folder costs the next run a parse
             save(ratings, target)
-        except OSError:
-            pass  # a read-only or full cache folder only costs the next run a parse
     return ratings, False
