@@ -8,18 +8,19 @@ cap it is checked against.
 .. math::
     D &= 12 M \ (+\, 8 M \text{ with timestamps}) &&\text{the split's train and test copies} \\
     F &= 4 (U + I)(K + 1) &&\text{factors } P, Q \text{ and biases} \\
-    \text{split} &= 8 M + 20 N + 12 T &&\text{permutation, sorted rows, gathered columns} \\
+    \text{split} &= 8 M + 20 N + 12 T &&\text{permutation, sorted rows, gathered columns (outputs included)} \\
     \text{init} &= \max(12 U K,\ 4 U K + 12 I K) &&\text{each factor matrix drawn in float64, cast} \\
-    \text{index} &= 23 N + 4 U &&\text{the seen-pairs CSR matrix and its construction} \\
-    \text{epoch} &= 5 N + 24 N + 4 N\,[\text{per-epoch, funk}] + 56 T &&\text{order, schedule, evaluation}
+    \text{index} &= 23 N + 4 U &&\text{the seen-pairs CSR matrix, built on the first recommendation} \\
+    \text{epoch} &= 24 N + 4 N\,[\text{per-epoch, funk}] &&\text{the visiting order and its gathered copies} \\
+    \text{evaluation} &= 56 T &&\text{the test predictions after each epoch}
 
-and the peak is :math:`D + \max(\text{split},\ \text{init},\ F + \text{index},\ F + \text{epoch})`,
-times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The coefficients are the
-arrays the code allocates in each phase (``split.random_split``, ``model.initial_parameters``, the
-model's seen-pairs index, an epoch of ``RatingOrder`` with its evaluation); ``tests/test_resources.py``
-checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes (by at most 1.6x);
-``benchmarks/memory_estimate.py`` also prints a fresh process's peak RSS growth beside it (noisier: NumPy
-asks for transparent huge pages, granted as the machine's state allows). The loaded ratings are not
+and the peak is :math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{index},\ \text{epoch},\
+\text{evaluation}))`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
+coefficients are the arrays the code allocates in each phase (``split.random_split``,
+``model.initial_parameters``, the model's seen-pairs index, an epoch's plan with its evaluation);
+``tests/test_resources.py`` checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes
+(by at most 1.6x); ``benchmarks/memory_estimate.py`` also prints a fresh process's peak RSS growth beside
+it (noisier: NumPy asks for transparent huge pages, granted as the machine's state allows). The loaded ratings are not
 counted here: :func:`dataset_bytes` counts them when a file is uploaded.
 
 The cap (:func:`memory_cap_bytes`) is ``MF_MEMORY_CAP_BYTES`` if set, else :data:`CAP_FRACTION` of the
@@ -72,8 +73,9 @@ def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: i
     init = max(12 * U * K, 4 * U * K + 12 * I * K)
     index = 23 * N + 4 * U
     schedule_state = 4 * N if schedule in ("per-epoch", "funk") else 0
-    epoch = 5 * N + 24 * N + schedule_state + 56 * T
-    peak = data + max(split, init, factors + index, factors + epoch)
+    epoch = 24 * N + schedule_state
+    evaluation = 56 * T
+    peak = max(split, data + init, data + factors + max(index, epoch, evaluation))
     return int(peak * (1 + MARGIN))
 
 
