@@ -120,7 +120,6 @@ def main(argv=None) -> None:
         print(f"wrote {path} ({path.stat().st_size / 1e9:.2f} GB) in {time.perf_counter() - start:.0f} s",
               flush=True)
     env = dict(os.environ)
-    env.setdefault("MF_MEMORY_CAP_BYTES", str(6 * 2**30))  # the CLI's memory guard: the 6 GB budget
     if args.fresh_cache:
         env["MFCORE_CACHE_DIR"] = tempfile.mkdtemp(prefix="mfcore-cache-")
     print(f"{args.ratings:,} ratings, {args.users:,} users x {args.items:,} items; K=100, 20 epochs, "

@@ -162,14 +162,14 @@ def _check_test_set(test_size: float, n_ratings: int, n_test: int) -> None:
 def _train(args) -> None:
     from .cache import load_ratings_cached
     from .model import SGDFactorizer
-    from .resources import check_training_memory
+    from .resources import CLI_CAP_FRACTION, check_training_memory, memory_cap_bytes
     from .split import random_split
 
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
     ratings, _ = load_ratings_cached(args.data, items=args.items)  # parsed once, then a binary cache
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
-                          args.schedule, ratings.timestamps is not None)
+                          args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION))
     train, test = random_split(ratings, args.test_size, args.seed)
     _check_test_set(args.test_size, len(ratings), len(test))
     n_users, n_items = ratings.n_users, ratings.n_items
@@ -197,7 +197,7 @@ def _bench(args) -> None:
     from .data import load_ratings
     from .engines import ENGINES
     from .model import SGDFactorizer
-    from .resources import check_training_memory
+    from .resources import CLI_CAP_FRACTION, check_training_memory, memory_cap_bytes
     from .split import random_split
 
     if args.engines is None:
@@ -213,7 +213,7 @@ def _bench(args) -> None:
     SGDFactorizer(**params).validate_params()
     ratings = load_ratings(args.data, items=args.items)
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
-                          args.schedule, ratings.timestamps is not None)
+                          args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION))
     train, test = random_split(ratings, args.test_size, args.seed)
     _check_test_set(args.test_size, len(ratings), len(test))
     if not args.json:
