@@ -162,7 +162,8 @@ class _OncePerTrial(optuna.pruners.BasePruner):
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
         with self._lock:
             if trial.number not in self._completed:
-                self._completed.clear() if len(self._completed) > 64 else None
+                if len(self._completed) > 64:  # trials long finished
+                    self._completed.clear()
                 self._completed[trial.number] = study.get_trials(
                     deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
             completed = self._completed[trial.number]
