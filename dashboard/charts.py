@@ -71,6 +71,8 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
     else:
         figure.update_layout(xaxis_title="epoch", yaxis_title="RMSE")
     shown = n_epochs or max([1] + [len(run.history) for run in earlier])
+    if shown <= 12:
+        figure.update_xaxes(dtick=1)  # whole epochs only
     figure.update_layout(height=420, xaxis_range=[0.5, shown + 0.5], margin=dict(t=30, b=40, l=50, r=20),
                          legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     return figure

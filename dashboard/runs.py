@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import PurePath
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -98,7 +99,7 @@ def table(runs: list[Run]) -> pd.DataFrame:
         }
         row.update({name: run.settings[name] for name in FIELDS
                     if name in run.settings and name != "n_epochs"})
-        row["dataset"] = run.dataset
+        row["dataset"] = PurePath(run.data_path).name  # the file; the page caption gives the full name
         rows.append(row)
     return pd.DataFrame(rows)
 

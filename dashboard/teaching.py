@@ -93,13 +93,13 @@ def schedule_curves(runs: list, x: str) -> go.Figure:
         color = COLORS[number % len(COLORS)]
         figure.add_trace(go.Scatter(
             x=xs, y=[r.test_rmse for r in tested], mode="lines+markers", name=run.label,
-            marker=dict(size=7 + 3 * (len(runs) - 1 - number), symbol=MARKERS[number % len(MARKERS)]),
-            line=dict(color=color, width=1.5 + 1.5 * (len(runs) - 1 - number),
+            marker=dict(size=6 + 2 * (len(runs) - 1 - number), symbol=MARKERS[number % len(MARKERS)]),
+            line=dict(color=color, width=1.5 + (len(runs) - 1 - number),
                       dash=DASHES[number % len(DASHES)])))
         if run.status == "diverged":
             where = len(run.history) + 1 if x == "epoch" else (elapsed[-1] if elapsed else 0.0)
             figure.add_trace(go.Scatter(
-                x=[where], y=[top], mode="markers+text", text=["diverged"], textposition="bottom center",
+                x=[where], y=[top], mode="markers+text", text=["diverged"], textposition="middle right",
                 name=f"{run.label} diverged", showlegend=False, cliponaxis=False,
                 marker=dict(size=14, symbol="x", color=color)))
     figure.update_yaxes(range=[low - 0.02 * pad, top])

@@ -17,6 +17,7 @@ import numpy as np
 from .data import Ratings
 from .engines import get_engine
 from .model import SGDFactorizer
+from .params import defaults
 
 DEFAULT_ENGINES = ("python", "numpy", "numba")
 
@@ -43,18 +44,18 @@ class BenchResult:
 def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
                 budget_seconds: float = 10.0, probe_ratings: int = 2000) -> BenchResult:
     """Time one engine: full epochs when one fits in the budget, else a sample, extrapolated."""
-    params = {**params, "engine": engine}
-    probe = _sample(train, min(probe_ratings, len(train)), params.get("seed", 0))
+    params = {**defaults(), **params, "engine": engine}
+    probe = _sample(train, min(probe_ratings, len(train)), params["seed"])
     probe_model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(probe)
     compile_seconds = probe_model.compile_seconds_  # the first fit in this process pays it
     per_rating = probe_model.history_[0].seconds / len(probe)
     if per_rating * len(train) > budget_seconds:
         n_sample = max(len(probe), int(budget_seconds / per_rating / 2))
-        sample = _sample(train, min(n_sample, len(train)), params.get("seed", 0))
+        sample = _sample(train, min(n_sample, len(train)), params["seed"])
         model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(sample)
         seconds = model.history_[0].seconds * len(train) / len(sample)
         return BenchResult(engine, seconds, len(train) / seconds, None, True, 1, compile_seconds, len(sample))
-    epochs = params.get("n_epochs", 20)
+    epochs = params["n_epochs"]
     affordable = max(1, int(budget_seconds / max(per_rating * len(train), 1e-9)))
     timed_epochs = min(epochs, affordable)
     model = SGDFactorizer(**{**params, "n_epochs": timed_epochs}).fit(train, test)
@@ -85,7 +86,7 @@ def max_factor_difference(train: Ratings, params: dict, engines=("python", "numb
                           n_ratings: int = 2000, n_epochs: int = 2) -> float:
     """Largest absolute difference in ``P, Q, bu, bi`` between two engines trained with the same
     ``params`` and seed on the same sample of ``n_ratings`` training ratings for ``n_epochs``."""
-    sample = _sample(train, min(n_ratings, len(train)), params.get("seed", 0))
+    sample = _sample(train, min(n_ratings, len(train)), {**defaults(), **params}["seed"])
     first, second = (SGDFactorizer(**{**params, "engine": name, "n_epochs": n_epochs}).fit(sample)
                      for name in engines)
     return float(max(np.max(np.abs(getattr(first, name) - getattr(second, name)), initial=0.0)

@@ -36,8 +36,8 @@ with st.form("train_form"):
                         f"{EARLY_PATIENCE} epochs without a better validation RMSE, keep the best epoch",
                         key="train_early_stopping")
     submitted = st.form_submit_button("Train", type="primary")
-    st.caption("The python engine is the readable reference loop, a few hundred times slower than numba: "
-               "on large data use few epochs, or Stop training.")
+    st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
+               "measures by how much on these ratings): on large data use few epochs, or Stop training.")
 
 stop_column, status_column = st.columns([1, 5])
 stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "

@@ -28,7 +28,7 @@ def toy_ratings():
     return load_ratings(TOY)
 
 
-row = st.columns([3, 1, 1, 1, 1, 1.4])
+row = st.columns([2.4, 1, 1.2, 1.3, 1.1, 1.3])
 source = row[0].radio("Ratings", SOURCES, key="ur_source")
 toy = {name: p.default for name, p in inspect.signature(UpdateStepper).parameters.items()}
 k = row[1].slider("Factors K", 1, MAX_TOY_FACTORS, toy["n_factors"], key="ur_k", help=PARAMETERS["n_factors"].help)

@@ -8,17 +8,13 @@ into a permutation with the "inside-out" variant of the Fisher-Yates shuffle: fo
 
 Why not ``rng.permutation(n)``: NumPy shuffles an ``int64`` array in place, drawing a bounded integer
 and swapping two random cache lines per element, which costs about 20 ms per million ratings; this
-compiled version writes an ``int32`` array and costs about 5 ms including the draws. Without Numba the
-same function runs as Python (slow, but equal results).
+compiled version writes an ``int32`` array and costs about 5 ms including the draws. Under
+``NUMBA_DISABLE_JIT=1`` the same function runs as Python (slow, but equal results).
 """
 
 import numpy as np
 
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - numba is a hard requirement
-    def njit(*args, **kwargs):
-        return lambda function: function
+from numba import njit
 
 
 @njit(cache=True, nogil=True)

@@ -1,8 +1,8 @@
 """The reference engine: Simon Funk's SGD as a plain Python loop over the ratings.
 
-This is the seed's loop made correct, kept readable on purpose: it is the specification the fast
-engines are tested against, and it is slow (a few microseconds per rating) because every rating goes
-through the interpreter.
+This is the naive loop from the original question made correct, kept readable on purpose: it is the
+specification the fast engines are tested against, and it is slow (the Speed page measures how slow)
+because every rating goes through the interpreter.
 """
 
 import numpy as np
@@ -67,7 +67,7 @@ def run_epoch_per_factor(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biase
 
 
 def run_epoch_per_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
-    r"""The ``per-epoch`` schedule (the seed's first code): stale errors for a whole epoch.
+    r"""The ``per-epoch`` schedule (the original question's first code): stale errors for a whole epoch.
 
     First every error :math:`e_n = r_n - \hat r_n` is computed from the parameters as they are at the
     start of the epoch; then each rating, in order, takes the per-rating step with its stale
@@ -77,7 +77,7 @@ def run_epoch_per_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased
         b_u \mathrel{+}= \gamma (e_n - \lambda b_u), \; b_i \mathrel{+}= \gamma (e_n - \lambda b_i), \;
         p_u \mathrel{+}= \gamma (e_n q_i - \lambda p_u), \; q_i \mathrel{+}= \gamma (e_n p_u - \lambda q_i)
 
-    The seed kept the errors in a dense users x items matrix; one number per rating is enough.
+    The original code kept the errors in a dense users x items matrix; one number per rating is enough.
     Returns the sum of the stale errors squared, i.e. the exact training SSE at the start of the epoch.
     """
     # every error from the parameters as they are now, before any of this epoch's updates
