@@ -254,9 +254,10 @@ def _storage(url: str) -> optuna.storages.BaseStorage:
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(url, **kwargs)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as exc:
-            # another process or thread created the tables at the same moment
-            if attempt == 4 or "exist" not in str(exc) and isinstance(exc, sqlalchemy.exc.OperationalError):
+        except sqlalchemy.exc.DBAPIError as exc:
+            # another process or thread created the same tables or types at the same moment
+            racing = isinstance(exc, sqlalchemy.exc.IntegrityError) or "already exists" in str(exc)
+            if attempt == 4 or not racing:
                 raise
             time.sleep(0.2 * (attempt + 1))
 
