@@ -14,7 +14,12 @@ st.markdown(
 )
 
 SOURCES = ("Bundled sample", "Upload a file")
-kept = st.session_state.get("home_source_kept", SOURCES[0])
+linked = data.current()
+if data.missing():
+    st.warning(f"The link names dataset {data.missing()}, which this server no longer keeps (it stores "
+               "recently loaded datasets only): upload the file again. Meanwhile the pages use the "
+               "bundled sample.")
+kept = st.session_state.get("home_source_kept", SOURCES[1] if linked.key or data.missing() else SOURCES[0])
 choice = st.radio("Dataset", SOURCES, index=SOURCES.index(kept), key="home_source", horizontal=True)
 st.session_state["home_source_kept"] = choice
 
@@ -24,9 +29,14 @@ else:
     limit = st.get_option("server.maxUploadSize")
     upload = st.file_uploader(
         f"Ratings file, up to {limit} MB: CSV/TSV with or without a header, MovieLens u.data, "
-        "ratings.dat or ratings.csv", key="home_upload")
+        "ratings.dat or ratings.csv, a .gz of one, or a .zip (a MovieLens zip brings its titles)",
+        key="home_upload")
+    items_upload = st.file_uploader(
+        "Items file with titles (optional): movies.csv, u.item, movies.dat or a CSV with id and title columns",
+        key="home_items")
     st.caption(f"Size limit: {limit} MB per file. Columns are user, item, rating and an optional "
-               "timestamp; ids may be numbers or text. Files are read in memory, never stored.")
+               "timestamp; ids may be numbers or text. Loaded datasets are kept for a while in the "
+               "server's temporary store so that a reload or a copied link finds them again.")
     duplicates = st.selectbox("When a user rated the same item twice", DUPLICATE_POLICIES,
                               format_func={"last": "keep the last rating", "mean": "average them",
                                            "error": "refuse the file"}.get, key="home_duplicates")
@@ -47,10 +57,17 @@ else:
             columns["timestamp"] = picks[3].selectbox(
                 "Timestamp column", [None] + positions, format_func=lambda p: "(none)" if p is None
                 else label(p), index=0 if stamp is None else stamp + 1, key="home_map_timestamp")
+        names = upload.name + (f" + {items_upload.name}" if items_upload is not None else "")
         try:
-            data.use(data.load(upload.name, upload.name, raw, columns, duplicates))
+            with st.status(f"Loading {names}...", expanded=False) as status:
+                dataset = data.load(names, upload.name, raw, columns, duplicates,
+                                    items_upload.getvalue() if items_upload is not None else None,
+                                    report=status.write)
+                status.update(label=f"Loaded {names}: {len(dataset.ratings):,} ratings", state="complete")
+            data.use(dataset)
         except DataError as exc:
-            st.error(f"Could not load {upload.name}: {exc} Still using {data.current().name}.")
+            status.update(label=f"Could not load {names}", state="error")
+            st.error(f"Could not load {names}: {exc} Still using {data.current().name}.")
 
 dataset = data.current()
 ratings = dataset.ratings
@@ -66,8 +83,10 @@ cells[5].metric("Timestamps", "yes" if ratings.timestamps is not None else "no")
 left, right = st.columns(2)
 left.plotly_chart(charts.rating_histogram(ratings), key="home_histogram")
 right.plotly_chart(charts.long_tail(ratings), key="home_long_tail")
+for sentence in ratings.summary.sentences(len(ratings), ratings.n_items):
+    (st.warning if sentence in ratings.summary.warnings else st.caption)(sentence)
 with st.expander("First rows"):
-    st.dataframe(ratings.take(slice(0, 20)).to_frame(), hide_index=True)
+    st.dataframe(ratings.take(slice(0, 20)).to_frame(titles=True), hide_index=True)
 
 st.page_link("pages/1_Train.py", label="Train a model on these ratings", icon=":material/play_arrow:")
 st.page_link("pages/2_Speed.py", label="Time the engines", icon=":material/speed:")

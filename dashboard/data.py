@@ -1,56 +1,147 @@
-"""The session's dataset: loaded once per distinct file (cached on its sha256), shared by every page."""
+"""The session's dataset, shared by every page and named in the URL so that it survives a reload.
+
+A loaded dataset is kept in the server's on-disk store (:mod:`dashboard.store`) under a short content
+fingerprint, and the page URL carries it as ``?data=<fingerprint>``; the session's runs are named by
+``?session=<name>``. A fresh session (a reload, a shared link) reads both from the URL. A link whose
+dataset the server no longer has falls back to the bundled sample and says so (:func:`missing`).
+"""
 
 from __future__ import annotations
 
-import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from mfcore import Ratings, load_ratings
+from mfcore import DataError, Ratings, load_ratings
+from mfcore.resources import MemoryGuardError, check_dataset_memory
+
+from . import store
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ratings.csv"
 SAMPLE_SNIPPET_PATH = "sample_data/ratings.csv"
 KEY = "dataset"
+MISSING_KEY = "dataset_missing"
+SESSION_KEY = "runs_session"
+DATA_PARAM = "data"
+SESSION_PARAM = "session"
+URL_PARAMS = (DATA_PARAM, SESSION_PARAM)
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A loaded dataset: a display ``name``, the ``path`` a reproduction script should read, the
-    file's ``sha256`` and the ``ratings``."""
+    """A loaded dataset: a display ``name``, the ``path`` a reproduction script should read, its
+    ``key`` (content fingerprint in the store and the URL; ``""`` for the bundled sample) and the
+    ``ratings``."""
 
     name: str
     path: str
-    sha256: str
+    key: str
     ratings: Ratings
 
 
-@st.cache_data(show_spinner="Loading ratings...", max_entries=8)
-def _load(sha256: str, _raw: bytes, columns: tuple, duplicates: str) -> Ratings:
-    return load_ratings(_raw, columns=dict(columns) or None, duplicates=duplicates)
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _sample_ratings() -> Ratings:
+    return load_ratings(SAMPLE)
 
 
-def load(name: str, path: str, raw: bytes, columns: dict | None = None,
-         duplicates: str = "last") -> Dataset:
-    """Load ``raw`` bytes (cached); raises :class:`mfcore.DataError` with a one-line message."""
-    sha256 = hashlib.sha256(raw).hexdigest()
-    ratings = _load(sha256, raw, tuple(sorted((columns or {}).items())), duplicates)
-    return Dataset(name, path, sha256, ratings)
+def load(name: str, path: str, raw: bytes, columns: dict | None = None, duplicates: str = "last",
+         items: bytes | None = None, report=None) -> Dataset:
+    """Load ``raw`` bytes (with an optional items file), from the store when the same bytes were
+    loaded the same way before; raises :class:`mfcore.DataError` with a one-line message, also when
+    the parsed ratings are over the memory cap (:func:`check_size`).
+    ``report(text)`` is told what happens, step by step."""
+    say = report or (lambda text: None)
+    options = (tuple(sorted((columns or {}).items())), duplicates,
+               store.fingerprint(items) if items is not None else "")
+    key = store.fingerprint(raw, options)
+    in_use = st.session_state.get(KEY)
+    if in_use is not None and in_use.key == key:  # a rerun with the same upload: nothing to do
+        return in_use
+    stored = store.load_dataset(key)
+    if stored is not None:
+        say(f"Found {name} ({len(raw) / 1e6:,.1f} MB) in the server's store as {key}.")
+        check_size(stored[2])
+        return Dataset(name, path, key, stored[2])
+    say(f"Parsing {name}: {len(raw) / 1e6:,.1f} MB...")
+    start = time.perf_counter()
+    ratings = load_ratings(raw, columns=columns or None, duplicates=duplicates, items=items)
+    check_size(ratings)
+    say(f"Parsed {len(ratings):,} ratings in {time.perf_counter() - start:.2f} s; storing them as {key}.")
+    store.save_dataset(key, name, path, ratings)
+    return Dataset(name, path, key, ratings)
+
+
+def check_size(ratings: Ratings) -> None:
+    """Refuse a parsed dataset that would take more memory than the cap
+    (:func:`mfcore.resources.check_dataset_memory`), as a :class:`mfcore.DataError` naming the numbers."""
+    try:
+        check_dataset_memory(len(ratings), ratings.n_users, ratings.n_items, ratings.timestamps is not None)
+    except MemoryGuardError as exc:
+        raise DataError(str(exc)) from None
 
 
 def sample() -> Dataset:
     """The bundled sample."""
-    return load("bundled sample (sample_data/ratings.csv)", SAMPLE_SNIPPET_PATH, SAMPLE.read_bytes())
+    return Dataset("bundled sample (sample_data/ratings.csv)", SAMPLE_SNIPPET_PATH, "", _sample_ratings())
 
 
 def current() -> Dataset:
-    """The session's dataset; the bundled sample until another one is loaded."""
+    """The session's dataset. A new session takes the one its URL names (``?data=``), else the
+    bundled sample; the URL is kept naming the session's dataset and runs on every page."""
     if KEY not in st.session_state:
-        st.session_state[KEY] = sample()
+        params = st.query_params
+        st.session_state[SESSION_KEY] = params.get(SESSION_PARAM, "") if store.is_fingerprint(
+            params.get(SESSION_PARAM, "")) else ""
+        wanted = params.get(DATA_PARAM, "")
+        stored = store.load_dataset(wanted) if wanted else None
+        if stored is not None:
+            st.session_state[KEY] = Dataset(stored[0], stored[1], wanted, stored[2])
+        else:
+            if wanted:
+                st.session_state[MISSING_KEY] = wanted
+            st.session_state[KEY] = sample()
+    sync_url()
     return st.session_state[KEY]
 
 
+def missing() -> str:
+    """The fingerprint a link asked for that the server no longer has, or ``""``."""
+    return st.session_state.get(MISSING_KEY, "")
+
+
 def use(dataset: Dataset) -> None:
-    """Make ``dataset`` the one every page works on."""
+    """Make ``dataset`` the one every page works on (and name it in the URL)."""
     st.session_state[KEY] = dataset
+    if dataset.key:
+        st.session_state.pop(MISSING_KEY, None)
+    sync_url()
+
+
+def session_name(create: bool = False) -> str:
+    """The name under which this session's runs are stored (made on first need when ``create``)."""
+    if not st.session_state.get(SESSION_KEY) and create:
+        st.session_state[SESSION_KEY] = store.new_session()
+        sync_url()
+    return st.session_state.get(SESSION_KEY, "")
+
+
+def url_params() -> dict[str, str]:
+    """The query parameters that name this session's dataset and runs."""
+    dataset = st.session_state.get(KEY)
+    wanted = {DATA_PARAM: dataset.key if dataset is not None else "",
+              SESSION_PARAM: st.session_state.get(SESSION_KEY, "")}
+    if not wanted[DATA_PARAM] and missing():
+        wanted[DATA_PARAM] = missing()  # keep the link as it was until another dataset is chosen
+    return {name: value for name, value in wanted.items() if value}
+
+
+def sync_url() -> None:
+    """Write :func:`url_params` into the page URL, leaving other parameters alone."""
+    wanted = url_params()
+    for name in URL_PARAMS:
+        if name in wanted and st.query_params.get(name) != wanted[name]:
+            st.query_params[name] = wanted[name]
+        elif name not in wanted and name in st.query_params:
+            del st.query_params[name]

@@ -14,6 +14,8 @@ import streamlit as st
 
 from mfcore.params import PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
 
+from . import data
+
 KEY = "train_settings"
 TABLE: dict[str, Param] = {**PARAMETERS, **SPLIT_PARAMETERS}
 FIELDS = ("n_factors", "lr", "reg", "n_epochs", "engine", "test_size", "seed", "biased", "init_std")
@@ -113,5 +115,6 @@ def current() -> dict:
 def save(settings: dict) -> None:
     """Keep ``settings`` for the session and show them in the URL."""
     st.session_state[KEY] = dict(settings)
-    if st.query_params.to_dict() != to_query(settings):
-        st.query_params.from_dict(to_query(settings))
+    wanted = {**to_query(settings), **data.url_params()}  # the dataset and runs stay named in the URL
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)

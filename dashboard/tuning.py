@@ -1,6 +1,7 @@
 """The Tune page's engine: one background search per browser session, its table and figures.
 
-A search runs in a thread of its own (``mfcore.tune.optimize``), writing every trial and every epoch
+A search runs as a job of the server's training scheduler (:mod:`dashboard.jobs`: it waits for a free
+slot like every training, in its own thread), writing every trial and every epoch
 to its study in Optuna's storage (a SQLite file per session under ``mfcore-data/studies/``); the page
 only reads the study and renders, so a Stop click or a rerun never interrupts a trial half-written.
 Each session has its own study name and file, so concurrent sessions never share trials.
@@ -18,7 +19,7 @@ import numpy as np
 import optuna
 import plotly.graph_objects as go
 
-from dashboard import settings
+from dashboard import jobs, settings
 from mfcore import Ratings, tune
 from mfcore.protocol import Holdout, holdout
 
@@ -34,7 +35,7 @@ optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 @dataclass
 class TuneJob:
-    """One search: its study, the split it tunes on, its thread and what it ended with."""
+    """One search: its study, the split it tunes on, its scheduled job and what it ended with."""
 
     study_name: str
     storage: str
@@ -45,7 +46,7 @@ class TuneJob:
     seed: int
     dataset: str
     stop: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
+    scheduled: jobs.Job | None = None
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
     error: str | None = None
@@ -54,7 +55,20 @@ class TuneJob:
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        """Queued for a training slot or searching."""
+        return self.scheduled is not None and not self.scheduled.finished
+
+    def _steps(self, scheduled: jobs.Job):
+        """The search as a job of the shared scheduler: it holds one training slot, and its work is
+        bounded by the scheduler's limit (the search is stopped after the trial in progress then)."""
+        limit = threading.Timer(scheduled.max_seconds, self.stop.set)
+        limit.daemon = True
+        limit.start()
+        try:
+            self._run()
+        finally:
+            limit.cancel()
+        yield self.result
 
     def study(self) -> optuna.Study:
         """The study as stored now (read through one storage connection kept by the job)."""
@@ -76,7 +90,7 @@ class TuneJob:
 
 def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, timeout: float | None,
           seed: int, test_size: float = TEST_SIZE) -> TuneJob:
-    """Split ``ratings`` (test, then validation out of train) and start a search in a new thread.
+    """Split ``ratings`` (test, then validation out of train) and queue a search on the scheduler.
     Raises ValueError for a bad range or budget before anything starts."""
     for rng in space.values():
         rng.check()
@@ -86,8 +100,7 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     name = f"session-{uuid.uuid4().hex[:12]}"
     job = TuneJob(name, tune.default_storage(name), split, space, n_trials, timeout, seed, dataset)
     tune.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
-    job.thread = threading.Thread(target=job._run, name=f"tune-{name}", daemon=True)
-    job.thread.start()
+    job.scheduled = jobs.submit(job._steps, f"search {name}")
     return job
 
 

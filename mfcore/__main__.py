@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import bench, tune_cli
+from . import bench, cli_explore, tune_cli
 from .data import DataError, load_ratings
 from .engines import ENGINES
 from .model import SGDFactorizer, TrainingDiverged
 from .params import PARAMETERS, SPLIT_PARAMETERS, Param
+from .resources import check_training_memory
 from .split import random_split
 
 
@@ -108,7 +109,8 @@ def _positive_int(text):
 
 
 def _data_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv) or folder")
+    parser.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv, .gz, .zip) or folder")
+    parser.add_argument("--items", default=None, help="items file with titles (movies.csv, u.item, movies.dat)")
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -156,11 +158,20 @@ def _number(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+def _check_test_set(test_size: float, n_ratings: int, n_test: int) -> None:
+    if test_size > 0 and n_test == 0:
+        raise UsageError(f"--test-size {test_size} of {n_ratings} ratings leaves no test ratings: give more "
+                         "ratings, a larger --test-size, or --test-size 0 to train without a test set")
+
+
 def _train(args) -> None:
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
-    ratings = load_ratings(args.data)
+    ratings = load_ratings(args.data, items=args.items)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
+    _check_test_set(args.test_size, len(ratings), len(test))
     if not args.json:
         print(f"{len(train)} training and {len(test)} test ratings, {ratings.n_users} users, "
               f"{ratings.n_items} items; engine {args.engine}", flush=True)
@@ -191,8 +202,11 @@ def _bench(args) -> None:
         raise UsageError(f"--budget {args.budget} must be > 0")
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
-    ratings = load_ratings(args.data)
+    ratings = load_ratings(args.data, items=args.items)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
+    _check_test_set(args.test_size, len(ratings), len(test))
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")
     for name in names:
@@ -239,6 +253,10 @@ COMMANDS["bench"] = Command("time engines on the same data and settings", _bench
 COMMANDS["sample"] = Command("write a synthetic ratings CSV", _sample_arguments, _sample)
 COMMANDS["tune"] = Command("search hyperparameters with Optuna on a validation split",
                            tune_cli.add_arguments, tune_cli.run)
+COMMANDS["recommend"] = Command("top-N items for a user of a saved model", cli_explore.recommend_arguments,
+                                cli_explore.recommend)
+COMMANDS["similar"] = Command("items nearest to an item of a saved model (cosine of factors)",
+                              cli_explore.similar_arguments, cli_explore.similar)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -210,11 +210,7 @@ class SGDFactorizer:
             train, k, self.init_std, self.biased, rng, dtype)
         self.P_, self.Q_ = P, Q
         self.scale_ = train.scale
-        self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
-        self._id_maps = train.take(slice(0, 0))  # no ratings: the id maps and their lookup index
-        self._rated_pairs = (train.users, train.items)  # the rated-items index is built on first use
-        self._rated = None
-        self.n_train_ratings_ = len(train)
+        self._index_training(train)
         self.history_ = []
 
         self.lr_ = default_lr(self.schedule) if self.lr is None else self.lr
@@ -254,6 +250,34 @@ class SGDFactorizer:
                 break
         if stopper is not None:
             self.best_epoch_ = stopper.restore(self)
+
+    def _index_training(self, train: Ratings) -> None:
+        """Keep what prediction and :meth:`recommend` need from the training set: the id maps and
+        which (user, item) pairs were rated (not the ratings). :mod:`mfcore.persist` restores a model
+        through it."""
+        self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
+        self._id_maps = train.take(slice(0, 0))  # no ratings: the id maps and their lookup index
+        self._rated_pairs = (train.users, train.items)  # the rated-items index is built on first use
+        self._rated = None
+        self.n_train_ratings_ = len(train)
+
+    def rated_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (user codes, item codes) of the training ratings, sorted by user then item."""
+        check_is_fitted(self)
+        rated, _ = self._rated_index()
+        return np.repeat(np.arange(rated.shape[0], dtype=np.int32), np.diff(rated.indptr)), rated.indices
+
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` (``.npz`` arrays and JSON metadata, no pickle); see
+        :func:`mfcore.persist.save_model`."""
+        from .persist import save_model
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path) -> SGDFactorizer:
+        """Read a model written by :meth:`save`; raises :class:`mfcore.persist.ModelFileError`."""
+        from .persist import load_model
+        return load_model(path)
 
     def _warm_up(self, engine, run_epoch, extra: dict, dtype) -> float:
         """Run the engine once on a 2 x 2 scratch problem, so that JIT compilation (or loading it from

@@ -151,11 +151,14 @@ class UpdateStepper:
 
 def dense_slice(ratings: Ratings, n_users: int = 10, n_items: int = 12) -> Ratings:
     """The ratings among the ``n_users`` users with the most ratings and the ``n_items`` most rated
-    items (ties by code), re-coded as a small :class:`Ratings` with the same original ids."""
+    items (ties by code), re-coded as a small :class:`Ratings` with the same original ids (and titles)."""
     top_users = np.argsort(-np.bincount(ratings.users, minlength=ratings.n_users), kind="stable")[:n_users]
     top_items = np.argsort(-np.bincount(ratings.items, minlength=ratings.n_items), kind="stable")[:n_items]
     keep = np.isin(ratings.users, top_users) & np.isin(ratings.items, top_items)
     if not keep.any():
         raise ValueError("the slice of the busiest users and items holds no ratings.")
-    return from_arrays(ratings.user_ids[ratings.users[keep]], ratings.item_ids[ratings.items[keep]],
-                       ratings.values[keep])
+    sliced = from_arrays(ratings.user_ids[ratings.users[keep]], ratings.item_ids[ratings.items[keep]],
+                         ratings.values[keep])
+    if ratings.item_info is not None:  # titles and genres come along
+        sliced = sliced.with_items(ratings.item_info.set_axis(ratings.item_ids), ratings.summary.items_file)
+    return sliced

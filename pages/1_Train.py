@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from dashboard import charts, data, runs, settings, training
+from dashboard import charts, data, explore, jobs, run_store, runs, settings, training
 from mfcore import SGDFactorizer, random_split, tune
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.model import is_fitted
+from mfcore.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 
 EARLY_PATIENCE, EARLY_VALIDATION = tune.DEFAULT_PATIENCE, 0.1
 
@@ -37,7 +38,9 @@ with st.form("train_form"):
                         key="train_early_stopping")
     submitted = st.form_submit_button("Train", type="primary")
     st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
-               "measures by how much on these ratings): on large data use few epochs, or Stop training.")
+               "measures by how much on these ratings): on this shared server it trains on at most "
+               f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
+               "or Stop training.")
 
 stop_column, status_column = st.columns([1, 5])
 stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
@@ -47,9 +50,14 @@ message_slot = st.empty()
 chart_slot = st.empty()
 
 
+def tick(run: runs.Run) -> None:
+    """Draw the progress bar of ``run`` (its queue position while it waits for a training slot)."""
+    progress_slot.progress(run.progress_fraction, text=run.progress_text)
+
+
 def render(run: runs.Run) -> None:
     """Draw the progress bar and the curves of ``run`` over the earlier runs on the same dataset."""
-    progress_slot.progress(len(run.history) / run.model.n_epochs, text=run.progress_text)
+    tick(run)
     earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
                and other.number < run.number]
     shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
@@ -64,21 +72,29 @@ def render(run: runs.Run) -> None:
     chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
 
 
+refusal = ""
 if submitted:
     new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
     settings.save(new)
-    train, test = training.split(dataset.ratings, new)
-    patience = {"patience": EARLY_PATIENCE} if early else {}
-    validation = None
-    if early:
-        train, validation = random_split(train, EARLY_VALIDATION, seed=new["seed"] + 1)
-    run = runs.start(new, dataset.name, dataset.path,
-                     SGDFactorizer(**settings.model_params(new), **patience), test)
-    progress_slot.progress(0.0, text=run.progress_text)
-    training.execute(run, train, render, validation=validation)
+    try:
+        training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
+    except MemoryGuardError as exc:
+        refusal = f"Not started: {exc}"
+    else:
+        train, test = training.split(dataset.ratings, new)
+        patience = {"patience": EARLY_PATIENCE} if early else {}
+        validation = None
+        if early:
+            train, validation = random_split(train, EARLY_VALIDATION, seed=new["seed"] + 1)
+        run = runs.start(new, dataset.name, dataset.path,
+                         SGDFactorizer(**settings.model_params(new), **patience), test)
+        tick(run)
+        training.execute(run, train, render, tick=tick, validation=validation)
 
 latest = runs.all_runs()[-1] if runs.all_runs() else None
-if latest is not None:
+if refusal:
+    message_slot.error(refusal)
+elif latest is not None:
     if latest.status == "diverged":
         message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
                            f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
@@ -94,6 +110,9 @@ if latest is not None:
         message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
                           f"scores and downloads are those of the model after epoch {len(latest.history)}"
                           f"{scored}.")
+    elif latest.note:
+        message_slot.info(latest.note)
+if latest is not None:
     render(latest)
 else:
     chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
@@ -104,8 +123,24 @@ if runs.all_runs():
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
+    restored = [run for run in runs.all_runs() if run_store.needs_refit(run)]
+    if restored and st.button(f"Retrain {restored[-1].label} for its downloads",
+                              help="Runs reloaded from the link keep their curves; their models are "
+                                   "trained again on demand, with the same settings and seed."):
+
+        def refit_steps(job, run=restored[-1]):
+            run_store.refit(run)
+            yield run
+
+        refit = jobs.submit(refit_steps, f"retraining {restored[-1].label}",
+                            engines=(restored[-1].model.engine,), n_threads=restored[-1].model.n_threads)
+        jobs.follow(refit, lambda job: progress_slot.progress(0.0, text=job.status_line()))
+        if refit.state == jobs.FAILED:
+            message_slot.error(f"Could not retrain {restored[-1].label}: {refit.error}"
+                               if isinstance(refit.error, ValueError) else
+                               f"Could not retrain {restored[-1].label}: an internal error (in the server log).")
     downloadable = [run for run in runs.all_runs() if is_fitted(run.model)]
-    cells = st.columns(4)
+    cells = st.columns(5)
     cells[0].download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),
                              file_name="run_history.csv", mime="text/csv", on_click="ignore")
     if downloadable:
@@ -124,5 +159,10 @@ if runs.all_runs():
         cells[3].download_button(f"Python script for {chosen_run.label}", snippet,
                                  file_name=f"reproduce_run{chosen_run.number}.py", mime="text/x-python",
                                  on_click="ignore")
+        if chosen_run.dataset == dataset.name:
+            cells[4].download_button(f"Model of {chosen_run.label} (.npz, opens on Explore)",
+                                     lambda: explore.run_file(chosen_run, dataset.ratings),
+                                     file_name=f"model_run{chosen_run.number}.npz",
+                                     mime="application/octet-stream", on_click="ignore")
         with st.expander(f"Python that reproduces {chosen_run.label}"):
             st.code(snippet, language="python")

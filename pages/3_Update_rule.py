@@ -104,7 +104,7 @@ else:
         columns[2].markdown("**biases**")
         columns[2].table(biases.style.format("{:.4f}"))
 
-items = [str(item) for item in ratings.item_ids]
+items = list(ratings.item_titles)  # titles when the dataset has them, else ids
 users = [str(user) for user in ratings.user_ids]
 R = stepper.rating_matrix()
 P = pd.DataFrame(stepper.P, index=users, columns=[f"k={k + 1}" for k in range(stepper.n_factors)])

@@ -72,6 +72,9 @@ def render(job, final: bool) -> None:
     counts = pd.Series([row["state"] for row in rows]).value_counts().to_dict() if rows else {}
     elapsed = (job.finished or time.perf_counter()) - job.started
     state = ("stopped" if job.stop.is_set() else "finished") if final else "running"
+    if not final and job.scheduled.state == "queued":
+        status_slot.markdown(job.scheduled.status_line())
+        return
     status_slot.markdown(f"Search **{state}**: {len(rows)} trials in {elapsed:.1f} s ("
                          + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + ")")
     frame = pd.DataFrame(rows)

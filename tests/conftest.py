@@ -6,11 +6,15 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+# Tests keep the dashboard's dataset and runs store (dashboard/store.py) in a directory of their own.
+os.environ.setdefault("MFP_STORE_DIR", tempfile.mkdtemp(prefix="mfp-test-store-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

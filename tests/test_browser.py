@@ -39,7 +39,7 @@ def test_upload_train_and_compare(streamlit_server, browser_page):
     page.goto(streamlit_server)
     page.get_by_text("Dataset in use: bundled sample").wait_for()
     page.get_by_text("Upload a file").click()
-    page.locator('input[type="file"]').set_input_files(str(TOY))
+    page.locator('input[type="file"]').first.set_input_files(str(TOY))  # the ratings uploader
     page.get_by_text("Dataset in use: toy.csv").wait_for()
     wait_idle(page)
     no_exception(page)

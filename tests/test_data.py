@@ -57,16 +57,16 @@ def test_column_overrides_pick_columns_by_name():
 
 
 def test_mixed_string_ids_and_unknown_lookup():
-    r = load_ratings(b"u,i,r\nalice,Star Wars (1977),5\nbob,Star Wars (1977),4\n")
+    r = load_ratings(b"u,i,r\nalice,Star Wars (1977),5\nbob,Star Wars (1977),4\nbob,Up (2009),3\n")
     assert r.item_codes(["Star Wars (1977)", "nope"]).tolist() == [0, -1]
-    assert r.to_frame().shape == (2, 3)
+    assert r.to_frame().shape == (3, 3)
 
 
 @pytest.mark.parametrize("policy, expected", [("last", [2.0, 5.0]), ("mean", [3.0, 5.0])])
 def test_duplicate_policy(policy, expected):
-    r = load_ratings(b"a,x,4\nb,x,5\na,x,2\n", duplicates=policy)
-    assert len(r) == 2
-    by_user = {r.user_ids[u]: float(v) for u, v in zip(r.users, r.values)}
+    r = load_ratings(b"a,x,4\nb,x,5\na,x,2\nb,y,1\n", duplicates=policy)
+    assert len(r) == 3 and r.summary.duplicates == 1
+    by_user = {r.user_ids[u]: float(v) for u, i, v in zip(r.users, r.items, r.values) if r.item_ids[i] == "x"}
     assert [by_user["a"], by_user["b"]] == expected
 
 
@@ -83,7 +83,7 @@ def test_duplicate_policy_error_names_the_line():
     (b"user,item,rating\na,x,4\nb,y,abc\n", "line 3: rating 'abc' is not a number"),
     (b"a,x,4\nb,y,\n", "line 2: the rating is missing"),
     (b"a,x,4\n,y,3\n", "line 2: the user is missing"),
-    (b"a,x,4\nb,y,3,5,6\n", "line 2: expected 3 fields, found 5"),
+    (b"a,x,4\nb,y,3,5,6\n", "line 2: expected 3 fields (as in the first line), found 5"),
     (b"a,x,4\nb,y,inf\n", "line 2: rating inf is not a finite number"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
     (b"a,x,4,10\nb,y,3,yesterday-ish\n", "line 2: timestamp 'yesterday-ish'"),
@@ -112,8 +112,8 @@ def test_bad_sources(tmp_path):
 
 
 def test_latin1_text_loads():
-    r = load_ratings("u,i,r\nJosé,Amélie (2001),5\n".encode("latin-1"))
-    assert r.item_ids[0] == "Amélie (2001)"
+    r = load_ratings("u,i,r\nJosé,Amélie (2001),5\nAnn,Up (2009),4\n".encode("latin-1"))
+    assert "Amélie (2001)" in r.item_ids
 
 
 def test_bundled_sample_loads(sample_path):

@@ -53,10 +53,10 @@ def test_two_sessions_tune_their_own_studies_and_stop_keeps_finished_trials(tmp_
     first = tuning.start(ratings, "toy", space, n_trials=6, timeout=None, seed=0)
     second = tuning.start(ratings, "toy", space, n_trials=1000, timeout=None, seed=1)
     while len(second.study().trials) < 3:
-        second.thread.join(0.05)
+        second.scheduled.wait(0.05)
     second.stop.set()
-    first.thread.join(60)
-    second.thread.join(60)
+    first.scheduled.wait(60)
+    second.scheduled.wait(60)
     assert first.study_name != second.study_name and first.storage != second.storage
     assert len(first.study().trials) == 6
     kept = second.study().trials

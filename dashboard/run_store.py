@@ -1,0 +1,95 @@
+"""The session's runs on disk (:mod:`dashboard.store`), so a reload or a shared link finds them.
+
+A run is kept as JSON: its number, settings, dataset name and fingerprint, status, message, every
+epoch's figures, final scores and fit time. A restored run gets an unfitted model with the same
+parameters and seed; :func:`refit` trains it again on the same split, which the engines make exact.
+"""
+
+from __future__ import annotations
+
+from mfcore import EpochResult, Ratings, SGDFactorizer, random_split
+from mfcore.model import is_fitted
+
+from . import data, store
+
+
+def record(run) -> dict:
+    """A JSON-able record of ``run`` (a :class:`dashboard.runs.Run`)."""
+    return {"number": run.number, "settings": run.settings, "dataset": run.dataset,
+            "data_path": run.data_path, "data_key": getattr(run, "data_key", ""),
+            "params": {k: v for k, v in run.model.get_params().items()},
+            "status": run.status, "message": run.message, "scores": run.scores,
+            "history": [[r.epoch, r.train_rmse, r.test_rmse, r.seconds] for r in run.history],
+            "seconds": run.seconds, "updates_per_second": run.updates_per_second}
+
+
+def save(runs: list) -> None:
+    """Store the session's runs under the session's name (made on the first run); called from the
+    script (a run's start). Each run is tagged with the dataset in use (the one it trains on), the
+    session name and the session's list of runs, so that :func:`save_ended` needs no Streamlit call."""
+    session = data.session_name(create=bool(runs))
+    for run in runs:
+        if not hasattr(run, "data_key"):
+            run.data_key = data.current().key
+        run.session_name, run.session_runs = session, runs
+    store.save_runs(session, [record(run) for run in runs])
+
+
+def save_ended(run) -> None:
+    """Store the runs of ``run``'s session after ``run`` ended. It touches no Streamlit state: the
+    thread that trained the run may be stopping (Stop, page change, reload)."""
+    if hasattr(run, "session_runs"):
+        store.save_runs(run.session_name, [record(other) for other in run.session_runs])
+
+
+def restore(run_class) -> list:
+    """The runs stored for this session's name (instances of ``run_class``), oldest first."""
+    restored = []
+    for rec in store.load_runs(data.session_name()):
+        try:
+            model = SGDFactorizer(**rec["params"])
+            run = run_class(rec["number"], rec["settings"], rec["dataset"], rec["data_path"], model,
+                            _empty_test(), status=rec["status"], message=rec["message"],
+                            scores=rec["scores"], seconds=rec["seconds"],
+                            updates_per_second=rec["updates_per_second"],
+                            history=[EpochResult(*row) for row in rec["history"]])
+        except (KeyError, TypeError, ValueError):
+            continue
+        run.data_key = rec.get("data_key", "")
+        if run.status == "running":  # its session ended mid-run without recording the end
+            run.status, run.message = "stopped", f"stopped after epoch {len(run.history)}"
+        run.ended.set()
+        run.session_name, run.session_runs = data.session_name(), restored
+        restored.append(run)
+    return restored
+
+
+def needs_refit(run) -> bool:
+    """Whether ``run`` was restored after a reload and has no trained model yet."""
+    return bool(run.history) and not is_fitted(run.model)
+
+
+def refit(run) -> None:
+    """Train a restored run's model again: same parameters, seed, split and number of completed epochs,
+    so the same factors (the engines are exact given the seed). The run's recorded curve is kept."""
+    dataset = data.current()
+    if getattr(run, "data_key", dataset.key) != dataset.key:
+        stored = store.load_dataset(run.data_key)
+        if stored is None:
+            raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
+        ratings = stored[2]
+    else:
+        ratings = dataset.ratings
+    test_size = run.settings.get("test_size", run.settings.get("test", 0.0))
+    train, test = random_split(ratings, test_size, seed=run.model.seed)
+    epochs = run.model.fit_iter(train, test if len(test) else None)
+    for result in epochs:  # stop where the recorded run stopped (Stop keeps the model at that epoch)
+        if result.epoch == len(run.history):
+            break
+    epochs.close()
+    run.test = test
+
+
+def _empty_test() -> Ratings:
+    sample = data.current().ratings
+    return sample.take(slice(0, 0))

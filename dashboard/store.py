@@ -1,0 +1,163 @@
+"""The server's on-disk store of recently loaded datasets and of the sessions' runs, so that a page
+reload or a shared link finds them again (Streamlit forgets ``st.session_state`` on reload).
+
+Layout under :data:`ROOT` (a directory in the system temp dir; ``MFP_STORE_DIR`` overrides it):
+
+- ``datasets/<fingerprint>/``: ``ratings.npz`` (codes, values, timestamps, id maps; plain arrays, read
+  with ``allow_pickle=False``), ``items.parquet`` (titles and genres, when known) and ``meta.json``
+  (display name, reproduction path, scale, load summary). The fingerprint is the first
+  :data:`FINGERPRINT_CHARS` hex digits of the SHA-256 of the uploaded bytes and the load options, so
+  the same file loaded the same way always gets the same short name in the URL.
+- ``runs/<session>.json``: the runs of one session (settings, curves, statuses, final scores).
+
+Datasets are evicted least recently used first (a read refreshes a dataset's time) once their total
+size passes :data:`MAX_BYTES` (1 GiB; ``MFP_STORE_MB`` overrides it); the newest one always stays.
+Nothing here is pickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mfcore.data import LoadSummary, Ratings
+
+ROOT = Path(os.environ.get("MFP_STORE_DIR") or Path(tempfile.gettempdir()) / "factorization-playground")
+MAX_BYTES = int(float(os.environ.get("MFP_STORE_MB", 1024)) * 2**20)
+FINGERPRINT_CHARS = 12
+_SAFE = set("0123456789abcdef")
+
+
+def fingerprint(raw: bytes, options: tuple = ()) -> str:
+    """Short content fingerprint of ``raw`` loaded with ``options``."""
+    digest = hashlib.sha256(raw)
+    digest.update(repr(options).encode())
+    return digest.hexdigest()[:FINGERPRINT_CHARS]
+
+
+def is_fingerprint(text: str) -> bool:
+    """Whether ``text`` has the shape of a fingerprint (so it is safe as a directory name)."""
+    return isinstance(text, str) and len(text) == FINGERPRINT_CHARS and set(text) <= _SAFE
+
+
+def _dataset_dir(key: str) -> Path:
+    return ROOT / "datasets" / key
+
+
+def _id_array(ids: np.ndarray) -> np.ndarray:
+    return ids if ids.dtype.kind in "iu" else np.asarray(ids, dtype=str)
+
+
+def save_dataset(key: str, name: str, path: str, ratings: Ratings) -> None:
+    """Keep ``ratings`` under ``key`` (written to a temporary directory, then renamed into place)."""
+    final = _dataset_dir(key)
+    if final.is_dir():
+        os.utime(final)
+        return
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=final.parent))
+    try:
+        arrays = {"users": ratings.users, "items": ratings.items, "values": ratings.values,
+                  "user_ids": _id_array(ratings.user_ids), "item_ids": _id_array(ratings.item_ids)}
+        if ratings.timestamps is not None:
+            arrays["timestamps"] = ratings.timestamps
+        np.savez(staging / "ratings.npz", **arrays)
+        if ratings.item_info is not None:
+            ratings.item_info.to_parquet(staging / "items.parquet", index=False)
+        meta = {"name": name, "path": path, "scale": list(ratings.scale), "summary": asdict(ratings.summary)}
+        (staging / "meta.json").write_text(json.dumps(meta))
+        try:
+            staging.rename(final)
+        except OSError:  # another session stored the same dataset first
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    evict()
+
+
+def load_dataset(key: str) -> tuple[str, str, Ratings] | None:
+    """(name, path, ratings) stored under ``key``, or None when the store no longer has it."""
+    if not is_fingerprint(key):
+        return None
+    folder = _dataset_dir(key)
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        with np.load(folder / "ratings.npz", allow_pickle=False) as arrays:
+            columns = {name: arrays[name] for name in arrays.files}
+        items_file = folder / "items.parquet"
+        item_info = pd.read_parquet(items_file) if items_file.is_file() else None
+    except (OSError, ValueError, KeyError):
+        return None
+    os.utime(folder)
+
+    def ids(values):
+        return values if values.dtype.kind in "iu" else values.astype(object)
+
+    summary = meta["summary"]
+    summary = LoadSummary(**{**summary, **{k: tuple(summary[k]) for k in ("ignored_columns", "warnings")}})
+    ratings = Ratings(users=columns["users"], items=columns["items"], values=columns["values"],
+                      user_ids=ids(columns["user_ids"]), item_ids=ids(columns["item_ids"]),
+                      scale=tuple(meta["scale"]), timestamps=columns.get("timestamps"),
+                      item_info=item_info, summary=summary)
+    return meta["name"], meta["path"], ratings
+
+
+def _size(folder: Path) -> int:
+    return sum(entry.stat().st_size for entry in folder.iterdir() if entry.is_file())
+
+
+def evict(max_bytes: int | None = None) -> list[str]:
+    """Remove least recently used datasets until the total is within ``max_bytes`` (default
+    :data:`MAX_BYTES`), always keeping the most recent one; returns the removed keys."""
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    root = ROOT / "datasets"
+    if not root.is_dir():
+        return []
+    folders = [f for f in root.iterdir() if f.is_dir() and is_fingerprint(f.name)]
+    folders.sort(key=lambda f: f.stat().st_mtime, reverse=True)
+    sizes = [_size(f) for f in folders]
+    removed, total = [], sum(sizes)
+    for folder, size in zip(folders[:0:-1], sizes[:0:-1]):
+        if total <= limit:
+            break
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder.name)
+        total -= size
+    return removed
+
+
+def new_session() -> str:
+    """A fresh session name for the URL."""
+    return hashlib.sha256(f"{time.time_ns()}{os.getpid()}{os.urandom(8).hex()}".encode()).hexdigest()[
+        :FINGERPRINT_CHARS]
+
+
+def save_runs(session: str, records: list[dict]) -> None:
+    """Keep the session's runs (JSON records)."""
+    if not is_fingerprint(session):
+        return
+    folder = ROOT / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = folder / f".{session}.{os.getpid()}.tmp"
+    staging.write_text(json.dumps(records))
+    staging.replace(folder / f"{session}.json")
+
+
+def load_runs(session: str) -> list[dict]:
+    """The session's runs, or an empty list."""
+    if not is_fingerprint(session):
+        return []
+    try:
+        return json.loads((ROOT / "runs" / f"{session}.json").read_text())
+    except (OSError, ValueError):
+        return []
