@@ -149,6 +149,41 @@ def objective(split: Holdout, space: dict[str, Range], fixed: dict | None = None
     return run
 
 
+class _OncePerTrial(optuna.pruners.BasePruner):
+    """A median pruner that reads the completed trials it compares with once per trial, not once per
+    epoch: each read fetches every trial from the storage, and per epoch that cost more than the
+    epoch itself. Trials that complete while a trial runs are seen from the next trial on."""
+
+    def __init__(self, inner: optuna.pruners.BasePruner):
+        self.inner = inner
+        self._completed: dict[int, list] = {}
+        self._lock = threading.Lock()
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        with self._lock:
+            if trial.number not in self._completed:
+                if len(self._completed) > 64:  # trials long finished
+                    self._completed.clear()
+                self._completed[trial.number] = study.get_trials(
+                    deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            completed = self._completed[trial.number]
+        return self.inner.prune(_CompletedTrials(study, completed), trial)
+
+
+class _CompletedTrials:
+    """``study`` whose ``get_trials`` answers with a fixed list of completed trials."""
+
+    def __init__(self, study: optuna.Study, completed: list):
+        self._study, self._completed = study, completed
+        self.direction = study.direction
+
+    def get_trials(self, deepcopy: bool = False, states=None) -> list:
+        return self._completed
+
+    def __getattr__(self, name):
+        return getattr(self._study, name)
+
+
 def first_judged_epoch(name: str) -> int:
     """The first epoch at which pruner ``name`` can prune: Hyperband's smallest budget, the median
     pruner's warm-up, 1 otherwise."""
@@ -170,7 +205,8 @@ def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
         if kind == "hyperband":
             low = min(int(number or HYPERBAND_MIN_EPOCHS), max_epochs)
             return optuna.pruners.HyperbandPruner(min_resource=low, max_resource=max_epochs, reduction_factor=3)
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=int(number or MEDIAN_WARMUP_EPOCHS))
+        return _OncePerTrial(optuna.pruners.MedianPruner(n_startup_trials=5,
+                                                         n_warmup_steps=int(number or MEDIAN_WARMUP_EPOCHS)))
     if name == "none":
         return optuna.pruners.NopPruner()
     raise ValueError(f"pruner == {name!r}, must be one of {', '.join(PRUNERS)} (or hyperband:N, median:N).")
@@ -218,9 +254,10 @@ def _storage(url: str) -> optuna.storages.BaseStorage:
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(url, **kwargs)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as exc:
-            # another process or thread created the tables at the same moment
-            if attempt == 4 or "exist" not in str(exc) and isinstance(exc, sqlalchemy.exc.OperationalError):
+        except sqlalchemy.exc.DBAPIError as exc:
+            # another process or thread created the same tables or types at the same moment
+            racing = isinstance(exc, sqlalchemy.exc.IntegrityError) or "already exists" in str(exc)
+            if attempt == 4 or not racing:
                 raise
             time.sleep(0.2 * (attempt + 1))
 

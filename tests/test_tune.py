@@ -158,3 +158,16 @@ def test_tune_cli_bad_input_is_one_error_line(argv, message, capsys, tmp_path, m
     assert main(["tune", str(data), *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_the_median_pruner_cuts_trials_worse_than_the_median_so_far(split):
+    space = small_space(n_epochs=tune.Range("n_epochs", 12, 12), lr=tune.Range("lr", 0.0005, 0.05, log=True))
+    study = tune.search(split, "median", "sqlite:///:memory:", n_trials=14, space=space, pruner="median:2")
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert pruned and len(complete) >= 5
+    for trial in pruned:  # cut at an epoch >= 2 where it was worse than the median of earlier completed trials
+        epoch = max(trial.intermediate_values)
+        earlier = [t.intermediate_values[epoch] for t in complete if t.number < trial.number
+                   and epoch in t.intermediate_values]
+        assert epoch >= 2 and min(trial.intermediate_values.values()) > np.median(earlier)
