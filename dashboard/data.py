@@ -14,7 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from mfcore import Ratings, load_ratings
+from mfcore import DataError, Ratings, load_ratings
+from mfcore.resources import MemoryGuardError, check_dataset_memory
 
 from . import store
 
@@ -46,10 +47,11 @@ def _sample_ratings() -> Ratings:
 
 
 def load(name: str, path: str, raw: bytes, columns: dict | None = None, duplicates: str = "last",
-         items: bytes | None = None, report=None) -> Dataset:
+         items: bytes | None = None, report=None, guard: bool = True) -> Dataset:
     """Load ``raw`` bytes (with an optional items file), from the store when the same bytes were
     loaded the same way before; raises :class:`mfcore.DataError` with a one-line message.
-    ``report(text)`` is told what happens, step by step."""
+    ``report(text)`` is told what happens, step by step. With ``guard``, ratings over the memory cap
+    are refused (:func:`check_size`)."""
     say = report or (lambda text: None)
     options = (tuple(sorted((columns or {}).items())), duplicates,
                store.fingerprint(items) if items is not None else "")
@@ -60,13 +62,26 @@ def load(name: str, path: str, raw: bytes, columns: dict | None = None, duplicat
     stored = store.load_dataset(key)
     if stored is not None:
         say(f"Found {name} ({len(raw) / 1e6:,.1f} MB) in the server's store as {key}.")
+        if guard:
+            check_size(stored[2])
         return Dataset(name, path, key, stored[2])
     say(f"Parsing {name}: {len(raw) / 1e6:,.1f} MB...")
     start = time.perf_counter()
     ratings = load_ratings(raw, columns=columns or None, duplicates=duplicates, items=items)
+    if guard:
+        check_size(ratings)
     say(f"Parsed {len(ratings):,} ratings in {time.perf_counter() - start:.2f} s; storing them as {key}.")
     store.save_dataset(key, name, path, ratings)
     return Dataset(name, path, key, ratings)
+
+
+def check_size(ratings: Ratings) -> None:
+    """Refuse a parsed dataset that would take more memory than the cap
+    (:func:`mfcore.resources.check_dataset_memory`), as a :class:`mfcore.DataError` naming the numbers."""
+    try:
+        check_dataset_memory(len(ratings), ratings.n_users, ratings.n_items, ratings.timestamps is not None)
+    except MemoryGuardError as exc:
+        raise DataError(str(exc)) from None
 
 
 def sample() -> Dataset:

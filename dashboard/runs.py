@@ -18,6 +18,8 @@ from .settings import FIELDS
 
 KEY = "runs"
 MAX_RUNS = 12
+JOB_END_WAIT = 30
+"""Seconds a stopped run waits for its training job to finish the epoch it is in."""
 
 
 @dataclass
@@ -32,7 +34,7 @@ class Run:
     dataset: str
     data_path: str
     model: SGDFactorizer
-    test: Ratings
+    test: Ratings | None
     status: str = "running"
     history: list = field(default_factory=list)
     scores: dict = field(default_factory=dict)
@@ -40,8 +42,8 @@ class Run:
     name: str = ""
     driven: bool = False
     ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
-    seconds: float = 0.0
-    updates_per_second: float | None = None
+    note: str = ""  # what the work guard cut, e.g. the python engine's sample
+    job: object = None  # the dashboard.jobs.Job training it, until it ends
 
     @property
     def label(self) -> str:
@@ -51,8 +53,11 @@ class Run:
     def progress_text(self) -> str:
         """One line for a progress bar: the epoch reached and its RMSEs, or how the run ended."""
         done, planned = len(self.history), self.model.n_epochs
+        job = self.job
+        if self.status == "running" and job is not None and job.state == "queued":
+            return job.status_line()
         if self.status == "running" and not done:
-            return f"{self.label}: starting"
+            return f"{self.label}: epoch 1/{planned} running" + (f" ({job.elapsed:.1f} s)" if job else "")
         text = f"{self.label}: epoch {done}/{planned}"
         if done:
             last = self.history[-1]
@@ -61,17 +66,35 @@ class Run:
                 text += f", test RMSE {last.test_rmse:.4f}"
         if self.status == "diverged":
             return f"{self.label}: diverged in epoch {done + 1}/{planned}"
-        return text if self.status == "running" else f"{text} ({self.status})"
+        if self.status == "running":
+            return text + (f" ({job.elapsed:.1f} s)" if job is not None else "")
+        return f"{text} ({self.status})"
+
+    @property
+    def progress_fraction(self) -> float:
+        """Epochs done over epochs planned, counting the running epoch's share as its seconds so far
+        over the last epoch's seconds (at most 95% of an epoch until it reports)."""
+        done, planned = len(self.history), self.model.n_epochs
+        if self.job is None or self.status != "running" or not done:
+            return min(1.0, done / planned)
+        return self.job.fraction(done, planned, self.history[-1].seconds)
 
     def finish(self, status: str, message: str = "") -> None:
         """Record the end of the run and score the model (as it is after its last completed epoch)
         on the test set when there is one."""
-        self.status, self.message = status, message
-        if is_fitted(self.model) and len(self.test) and self.history:
+        self.status, self.message, self.job = status, message, None
+        if is_fitted(self.model) and self.test is not None and len(self.test) and self.history:
             self.scores = self.model.evaluate(self.test)
-        if hasattr(self.model, "fit_seconds_") and self.history:
-            self.seconds, self.updates_per_second = self.model.fit_seconds_, self.model.updates_per_second_
+        if self.history:
+            self.scores.update({"seconds": self.model.fit_seconds_,
+                                "updates/s": self.model.updates_per_second_})
         run_store.save_ended(self)
+
+    def release_model(self) -> None:
+        """Drop the fitted factors and the test set; the settings and seed reproduce them exactly
+        (the engines are deterministic). The curve and the scores stay."""
+        self.model = SGDFactorizer(**self.model.get_params())
+        self.test = None
 
 
 def all_runs() -> list[Run]:
@@ -82,8 +105,11 @@ def all_runs() -> list[Run]:
 
 
 def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, test: Ratings) -> Run:
-    """A new run, appended to the session (dropping the oldest beyond ``MAX_RUNS``)."""
+    """A new run, appended to the session (dropping the oldest beyond ``MAX_RUNS``). Every earlier
+    run but the last releases its model, so a session holds at most two fitted models."""
     runs = all_runs()
+    for earlier in runs[:-1]:
+        earlier.release_model()
     run = Run(runs[-1].number + 1 if runs else 1, dict(settings), dataset, data_path, model, test)
     runs.append(run)
     del runs[:-MAX_RUNS]
@@ -98,13 +124,13 @@ def table(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         tested = [r for r in run.history if r.test_rmse is not None]
         best = min(tested, key=lambda r: r.test_rmse) if tested else None
-        seconds = run.seconds if run.history else 0.0
+        seconds = run.scores.get("seconds", 0.0)
         row = {
             "run": run.number, "status": run.status,
             "epochs": f"{len(run.history)}/{run.model.n_epochs}",
             "best test RMSE": best.test_rmse if best else None, "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
-            "updates/s": run.updates_per_second if seconds else None,
+            "updates/s": run.scores.get("updates/s") if seconds else None,
         }
         row.update({name: run.settings[name] for name in FIELDS
                     if name in run.settings and name != "n_epochs"})

@@ -18,7 +18,7 @@ from . import data
 
 KEY = "train_settings"
 TABLE: dict[str, Param] = {**PARAMETERS, **SPLIT_PARAMETERS}
-FIELDS = ("n_factors", "lr", "reg", "n_epochs", "engine", "test_size", "seed", "biased")
+FIELDS = ("n_factors", "lr", "reg", "n_epochs", "engine", "test_size", "seed", "biased", "init_std")
 """The settings the Train form edits and the URL carries, in form order."""
 
 LABELS = {"n_factors": "Factors K", "n_epochs": "Epochs", "lr": "Learning rate γ",

@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import bench
+from . import bench, cli_explore, tune_cli
 from .data import DataError, load_ratings
 from .engines import ENGINES
 from .model import SGDFactorizer, TrainingDiverged
 from .params import PARAMETERS, SPLIT_PARAMETERS, Param
+from .resources import check_training_memory
 from .split import random_split
 
 
@@ -167,6 +168,8 @@ def _train(args) -> None:
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
     ratings = load_ratings(args.data, items=args.items)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
     _check_test_set(args.test_size, len(ratings), len(test))
     if not args.json:
@@ -200,6 +203,8 @@ def _bench(args) -> None:
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
     ratings = load_ratings(args.data, items=args.items)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
+                          args.schedule, ratings.timestamps is not None)
     train, test = random_split(ratings, args.test_size, args.seed)
     _check_test_set(args.test_size, len(ratings), len(test))
     if not args.json:
@@ -246,6 +251,12 @@ def main(argv=None) -> int:
 COMMANDS["train"] = Command("train and report RMSE per epoch", _train_arguments, _train)
 COMMANDS["bench"] = Command("time engines on the same data and settings", _bench_arguments, _bench)
 COMMANDS["sample"] = Command("write a synthetic ratings CSV", _sample_arguments, _sample)
+COMMANDS["tune"] = Command("search hyperparameters with Optuna on a validation split",
+                           tune_cli.add_arguments, tune_cli.run)
+COMMANDS["recommend"] = Command("top-N items for a user of a saved model", cli_explore.recommend_arguments,
+                                cli_explore.recommend)
+COMMANDS["similar"] = Command("items nearest to an item of a saved model (cosine of factors)",
+                              cli_explore.similar_arguments, cli_explore.similar)
 
 if __name__ == "__main__":
     sys.exit(main())

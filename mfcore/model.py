@@ -78,13 +78,15 @@ def is_fitted(model) -> bool:
 @dataclass(frozen=True)
 class EpochResult:
     """What one epoch produced. ``train_rmse`` is the RMSE of the errors met during the epoch (each
-    before its own update, as LibMF reports it); ``test_rmse`` is evaluated after the epoch, or None
-    without a test set; ``seconds`` is the epoch's training time, evaluation excluded."""
+    before its own update, as LibMF reports it); ``test_rmse`` and ``validation_rmse`` are evaluated
+    after the epoch, or None without that set; ``seconds`` is the epoch's training time, evaluation
+    excluded."""
 
     epoch: int
     train_rmse: float
     test_rmse: float | None
     seconds: float
+    validation_rmse: float | None = None
 
 
 class SGDFactorizer:
@@ -126,7 +128,10 @@ class SGDFactorizer:
     scale_ : tuple of float
         ``(min, max)`` rating of the training data; predictions are clipped to it.
     history_ : list of EpochResult
-        One entry per completed epoch.
+        One entry per completed epoch (with its validation RMSE when ``fit`` got a validation set).
+    best_epoch_ : int
+        The epoch whose parameters the model holds: under early stopping (``patience``) the one with
+        the lowest validation RMSE, else the last one run.
     lr_ : float
         The learning rate used (``lr``, or the schedule's default when ``lr`` is None).
     n_train_ratings_ : int
@@ -172,22 +177,29 @@ class SGDFactorizer:
     # --- training -------------------------------------------------------------------------------
 
     def fit(self, train: Ratings, test: Ratings | None = None,
-            callbacks: list[Callable[[EpochResult], object]] | None = None) -> SGDFactorizer:
-        """Train for ``n_epochs``; each callback gets every :class:`EpochResult`. Returns ``self``."""
-        for result in self.fit_iter(train, test):
+            callbacks: list[Callable[[EpochResult], object]] | None = None,
+            validation: Ratings | None = None) -> SGDFactorizer:
+        """Train for ``n_epochs`` (fewer under early stopping); each callback gets every
+        :class:`EpochResult`. Returns ``self``."""
+        for result in self.fit_iter(train, test, validation):
             for callback in callbacks or ():
                 callback(result)
         return self
 
-    def fit_iter(self, train: Ratings, test: Ratings | None = None) -> Iterator[EpochResult]:
+    def fit_iter(self, train: Ratings, test: Ratings | None = None,
+                 validation: Ratings | None = None) -> Iterator[EpochResult]:
         """Train epoch by epoch, yielding an :class:`EpochResult` after each.
 
-        Stopping the iteration early leaves a usable model trained for the epochs done so far.
+        ``validation`` (ratings held out of ``train``) is scored after every epoch and drives early
+        stopping (``patience``). Stopping the iteration early leaves a usable model: the best epoch's
+        parameters under early stopping, else those of the epochs done so far.
         Raises :class:`TrainingDiverged` (and forgets the fitted state) if the error stops being finite.
         """
         self.validate_params()
         if len(train) == 0:
             raise ValueError("the training set is empty.")
+        if self.patience is not None and (validation is None or len(validation) == 0):
+            raise ValueError("early stopping (patience) needs a validation set: fit(..., validation=...).")
         engine = get_engine(self.engine)
         run_epoch = engine.kernel(self.schedule)
         rng = np.random.default_rng(self.seed)
@@ -198,11 +210,7 @@ class SGDFactorizer:
             train, k, self.init_std, self.biased, rng, dtype)
         self.P_, self.Q_ = P, Q
         self.scale_ = train.scale
-        self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
-        self._id_maps = train.take(slice(0, 0))  # no ratings: the id maps and their lookup index
-        self._rated_pairs = (train.users, train.items)  # the rated-items index is built on first use
-        self._rated = None
-        self.n_train_ratings_ = len(train)
+        self._index_training(train)
         self.history_ = []
 
         self.lr_ = default_lr(self.schedule) if self.lr is None else self.lr
@@ -214,6 +222,7 @@ class SGDFactorizer:
         visits = engine.order(train.users, train.items, train.values, rng, n_users=n_users,
                               n_items=n_items, n_factors=k, **extra)
         self.fit_seconds_ = time.perf_counter() - start  # numba-parallel shuffles and blocks here
+        stopper = _EarlyStopping(self.patience, self.min_delta) if self.patience is not None else None
         for epoch in range(1, self.n_epochs + 1):
             start = time.perf_counter()
             arrays, order = visits.next_epoch()
@@ -229,10 +238,46 @@ class SGDFactorizer:
                     f"lower the learning rate (lr == {self.lr_}), e.g. to {self.lr_ / 5:.3g}."
                 )
             test_rmse = self._evaluate_rmse(test) if test is not None and len(test) else None
-            result = EpochResult(epoch, train_rmse, test_rmse, seconds)
+            validation_rmse = (self._evaluate_rmse(validation)
+                               if validation is not None and len(validation) else None)
+            result = EpochResult(epoch, train_rmse, test_rmse, seconds, validation_rmse)
             self.history_.append(result)
+            self.best_epoch_ = epoch
+            stop = stopper is not None and stopper.update(epoch, validation_rmse, self)
             log.debug("epoch %d: %s", epoch, result)
             yield result
+            if stop:
+                break
+        if stopper is not None:
+            self.best_epoch_ = stopper.restore(self)
+
+    def _index_training(self, train: Ratings) -> None:
+        """Keep what prediction and :meth:`recommend` need from the training set: the id maps and
+        which (user, item) pairs were rated (not the ratings). :mod:`mfcore.persist` restores a model
+        through it."""
+        self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
+        self._id_maps = train.take(slice(0, 0))  # no ratings: the id maps and their lookup index
+        self._rated_pairs = (train.users, train.items)  # the rated-items index is built on first use
+        self._rated = None
+        self.n_train_ratings_ = len(train)
+
+    def rated_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (user codes, item codes) of the training ratings, sorted by user then item."""
+        check_is_fitted(self)
+        rated, _ = self._rated_index()
+        return np.repeat(np.arange(rated.shape[0], dtype=np.int32), np.diff(rated.indptr)), rated.indices
+
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` (``.npz`` arrays and JSON metadata, no pickle); see
+        :func:`mfcore.persist.save_model`."""
+        from .persist import save_model
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path) -> SGDFactorizer:
+        """Read a model written by :meth:`save`; raises :class:`mfcore.persist.ModelFileError`."""
+        from .persist import load_model
+        return load_model(path)
 
     def _warm_up(self, engine, run_epoch, extra: dict, dtype) -> float:
         """Run the engine once on a 2 x 2 scratch problem, so that JIT compilation (or loading it from
@@ -320,6 +365,31 @@ class SGDFactorizer:
         """Ratings processed per second of training, over the epochs done."""
         done = len(self.history_)
         return done * self.n_train_ratings_ / self.fit_seconds_ if self.fit_seconds_ else float("nan")
+
+
+class _EarlyStopping:
+    """Tracks the best validation RMSE, keeps a copy of that epoch's parameters, and says when
+    ``patience`` epochs have passed without an improvement of more than ``min_delta``."""
+
+    def __init__(self, patience: int, min_delta: float):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.best_epoch, self.waited, self.saved = None, 0, 0, None
+
+    def update(self, epoch: int, rmse: float, model: SGDFactorizer) -> bool:
+        """Record ``epoch``'s validation ``rmse``; True when training should stop."""
+        if self.best is None or rmse < self.best - self.min_delta:
+            self.best, self.best_epoch, self.waited = rmse, epoch, 0
+            self.saved = tuple(getattr(model, name).copy() for name in ("P_", "Q_", "bu_", "bi_"))
+            return False
+        self.waited += 1
+        return self.waited >= self.patience
+
+    def restore(self, model: SGDFactorizer) -> int:
+        """Put the best epoch's parameters back into ``model``; returns that epoch."""
+        if hasattr(model, "P_") and self.saved is not None:
+            for name, array in zip(("P_", "Q_", "bu_", "bi_"), self.saved):
+                getattr(model, name)[...] = array
+        return self.best_epoch
 
 
 SGDFactorizer.__init__.__signature__ = inspect.Signature(

@@ -158,6 +158,12 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("batch_size", int, 1024, "ratings per mini-batch (numpy engine)", low=1, widget_high=100_000),
     Param("n_threads", int, None, "threads of parallel engines (None: every available core)",
           low=1, none_allowed=True, widget_high=64, cli=("--threads",)),
+    Param("patience", int, None, "early stopping: stop after this many epochs without a validation RMSE "
+          "lower than the best one by more than min_delta, and keep the best epoch's parameters "
+          "(None: run every epoch; needs fit(..., validation=...))", low=1, none_allowed=True,
+          widget_high=50),
+    Param("min_delta", float, 0.0, "early stopping: the smallest fall of the validation RMSE that counts "
+          "as an improvement", low=0, widget_high=0.1, step=0.0005),
     Param("seed", int, 0,
           "random seed of the initial factors and every epoch's order (and of the split in the CLI and dashboard)",
           low=0, widget_high=2**31 - 1),

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from dashboard import charts, data, run_store, runs, settings, training
+from dashboard import charts, data, explore, run_store, runs, settings, training
 from mfcore import SGDFactorizer
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.model import is_fitted
+from mfcore.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
 st.title("Train")
@@ -27,12 +28,14 @@ if any(chosen[name] != value for name, value in from_url.items()):
 settings.save(chosen)
 
 with st.form("train_form"):
-    cells = [*st.columns(4), *st.columns(4)]
+    cells = [*st.columns(4), *st.columns(4), *st.columns(4)]
     for cell, name in zip(cells, settings.FIELDS):
         settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
     submitted = st.form_submit_button("Train", type="primary")
     st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
-               "measures by how much on these ratings): on large data use few epochs, or Stop training.")
+               f"measures by how much on these ratings): on this shared server it trains on at most "
+               f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
+               "or Stop training.")
 
 stop_column, status_column = st.columns([1, 5])
 stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
@@ -42,9 +45,14 @@ message_slot = st.empty()
 chart_slot = st.empty()
 
 
+def tick(run: runs.Run) -> None:
+    """Draw the progress bar of ``run`` (its queue position while it waits for a training slot)."""
+    progress_slot.progress(run.progress_fraction, text=run.progress_text)
+
+
 def render(run: runs.Run) -> None:
     """Draw the progress bar and the curves of ``run`` over the earlier runs on the same dataset."""
-    progress_slot.progress(len(run.history) / run.model.n_epochs, text=run.progress_text)
+    tick(run)
     earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
                and other.number < run.number]
     shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
@@ -52,16 +60,24 @@ def render(run: runs.Run) -> None:
                             key=f"curve-{run.number}-{len(run.history)}-{run.status}")
 
 
+refusal = ""
 if submitted:
     new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
     settings.save(new)
-    train, test = training.split(dataset.ratings, new)
-    run = runs.start(new, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(new)), test)
-    progress_slot.progress(0.0, text=run.progress_text)
-    training.execute(run, train, render)
+    try:
+        training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
+    except MemoryGuardError as exc:
+        refusal = f"Not started: {exc}"
+    else:
+        train, test = training.split(dataset.ratings, new)
+        run = runs.start(new, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(new)), test)
+        tick(run)
+        training.execute(run, train, render, tick=tick)
 
 latest = runs.all_runs()[-1] if runs.all_runs() else None
-if latest is not None:
+if refusal:
+    message_slot.error(refusal)
+elif latest is not None:
     if latest.status == "diverged":
         message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
                            f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
@@ -72,6 +88,9 @@ if latest is not None:
         message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
                           f"scores and downloads are those of the model after epoch {len(latest.history)}"
                           f"{scored}.")
+    elif latest.note:
+        message_slot.info(latest.note)
+if latest is not None:
     render(latest)
 else:
     chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
@@ -82,13 +101,14 @@ if runs.all_runs():
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
-    restored = [run for run in runs.all_runs() if run_store.needs_refit(run)]
-    if restored and st.button(f"Retrain {restored[-1].label} for its downloads",
-                              help="Runs reloaded from the link keep their curves; their models are "
-                                   "trained again on demand, with the same settings and seed."):
-        run_store.refit(restored[-1])
+    newest = runs.all_runs()[-1]
+    if run_store.needs_refit(newest) and st.button(
+            f"Retrain {newest.label} for its downloads",
+            help="A run reloaded from the link keeps its curve and scores; its model is trained again "
+                 "on demand, with the same settings, seed and split, so it gives the same factors."):
+        run_store.refit(newest)
     downloadable = [run for run in runs.all_runs() if is_fitted(run.model)]
-    cells = st.columns(4)
+    cells = st.columns(5)
     cells[0].download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),
                              file_name="run_history.csv", mime="text/csv", on_click="ignore")
     if downloadable:
@@ -107,5 +127,10 @@ if runs.all_runs():
         cells[3].download_button(f"Python script for {chosen_run.label}", snippet,
                                  file_name=f"reproduce_run{chosen_run.number}.py", mime="text/x-python",
                                  on_click="ignore")
+        if chosen_run.dataset == dataset.name:
+            cells[4].download_button(f"Model of {chosen_run.label} (.npz, opens on Explore)",
+                                     lambda: explore.run_file(chosen_run, dataset.ratings),
+                                     file_name=f"model_run{chosen_run.number}.npz",
+                                     mime="application/octet-stream", on_click="ignore")
         with st.expander(f"Python that reproduces {chosen_run.label}"):
             st.code(snippet, language="python")

@@ -3,9 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, settings, texts, training
-from mfcore import ENGINES
-from mfcore.bench import max_factor_difference, time_engines
+from dashboard import charts, data, jobs, settings, texts, training
+from mfcore import ENGINES, bench
 
 AGREEMENT_TOLERANCE = 1e-4
 AGREEMENT_RATINGS, AGREEMENT_EPOCHS = 2000, 2
@@ -30,28 +29,47 @@ with st.form("speed_form"):
     submitted = st.form_submit_button("Time engines", type="primary")
 
 if submitted:
-    if not engines:
-        st.error("Pick at least one engine to time.")
+    ratings = dataset.ratings
+    try:
+        if not engines:
+            raise ValueError("pick at least one engine to time.")
+        training.check_memory(ratings, k, chosen["test_size"])
+    except ValueError as exc:
+        st.error(f"Not started: {exc}")
     else:
         params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
-        train, test = training.split(dataset.ratings, chosen)
+        train, test = training.split(ratings, chosen)
+
+        def steps(job):
+            """Each engine's timing in turn, then the python/numba agreement check."""
+            for name in engines:
+                yield bench.time_engine(name, train, test if len(test) else None, params, budget)
+            if {"python", "numba"} <= set(ENGINES):
+                yield bench.max_factor_difference(train, params, n_ratings=AGREEMENT_RATINGS,
+                                                  n_epochs=AGREEMENT_EPOCHS)
+
+        job = jobs.submit(steps, "timing", engines=engines)
         progress = st.progress(0.0, text="starting")
-        done = []
 
-        def report(name):
-            progress.progress(len(done) / len(engines), text=f"timing {name}...")
-            done.append(name)
+        def tick(job):
+            done = len(job.results)
+            current = engines[done] if done < len(engines) else "the python/numba agreement check"
+            progress.progress(job.fraction(done, len(engines) + 1, None),
+                              text=job.status_line(f"timing {current}"))
 
-        try:
-            results = time_engines(train, test, params, engines, budget, progress=report)
-            agreement = (max_factor_difference(train, params, n_ratings=AGREEMENT_RATINGS,
-                                               n_epochs=AGREEMENT_EPOCHS)
-                         if {"python", "numba"} <= ENGINES.keys() else None)
-        except ValueError as exc:
-            st.error(f"Could not time the engines: {exc}")
-        else:
+        jobs.follow(job, tick)
+        if job.state == jobs.DONE:
+            results = [result for result in job.results if isinstance(result, bench.BenchResult)]
+            agreement = job.results[-1] if len(job.results) > len(engines) else None
             st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
                                      "dataset": dataset.name, "n_train": len(train)}
+        elif isinstance(job.error, ValueError):
+            st.error(f"Could not time the engines: {job.error}")
+        elif job.state == jobs.FAILED:
+            st.error("Could not time the engines: an internal error ended the job (the server log has "
+                     "the details).")
+        else:
+            st.error(f"Timing {jobs.end_sentence(job, len(job.results), 'engine')}; nothing was kept.")
         progress.empty()
 
 saved = st.session_state.get(KEY)

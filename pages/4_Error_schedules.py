@@ -7,6 +7,7 @@ from dashboard import data, settings, teaching, texts, training
 from dashboard.runs import Run
 from mfcore import SGDFactorizer
 from mfcore.engines import SCHEDULES
+from mfcore.resources import MemoryGuardError
 
 KEY = "schedule_results"
 ENGINE = "numba"
@@ -33,18 +34,27 @@ with st.form("schedules_form"):
         settings.widget(cell, name, key=f"sch_{name}", value=chosen.get(name))
     submitted = st.form_submit_button("Run all four schedules", type="primary")
 
-live = st.empty()
+status_slot, live = st.empty(), st.empty()
 if submitted:
     values = {name: st.session_state[f"sch_{name}"] for name in FIELDS}
+    try:
+        training.check_memory(ratings, values["n_factors"], test_size, "funk")
+    except MemoryGuardError as exc:
+        st.error(f"Not started: {exc}")
+        submitted = False
+if submitted:
     params = {**settings.model_params(chosen), **values, "engine": ENGINE}
     train, test = training.split(ratings, {"test_size": test_size, "seed": values["seed"]})
     schedule_runs = []
     st.session_state[KEY] = {"runs": schedule_runs, "params": params, "dataset": dataset.name,
                              "n_train": len(train)}
 
+    def tick(run: Run) -> None:
+        status_slot.caption(run.progress_text)
+
     def render(run: Run) -> None:
+        tick(run)
         with live.container():
-            st.caption(run.progress_text)
             columns = st.columns(2)
             for column, axis in zip(columns, ("epoch", "seconds")):
                 column.plotly_chart(teaching.schedule_curves(schedule_runs, axis),
@@ -54,11 +64,12 @@ if submitted:
         run = Run(number, {**params, "schedule": name}, dataset.name, dataset.path,
                   SGDFactorizer(**{**params, "schedule": name}), test, name=name)
         schedule_runs.append(run)
-        training.execute(run, train, render)
+        training.execute(run, train, render, tick=tick)
         if run.status == "failed":
             schedule_runs.remove(run)
             st.error(f"Cannot train: {run.message}")
             break
+    status_slot.empty()
     live.empty()
 
 saved = st.session_state.get(KEY)

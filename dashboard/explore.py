@@ -1,0 +1,277 @@
+"""What the Explore page works on: a fitted model with its training and test ratings and item titles,
+taken from a run of this session or from an uploaded model file; and the tables and figures it shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from mfcore import Ratings, SGDFactorizer, explore
+from mfcore.persist import ModelBundle, model_bytes
+
+from . import training
+
+MAP_POINTS = 5000  # the most-rated users or items drawn on a map
+SELECT_LIMIT = 20_000  # above it, a search box narrows a selectbox's options
+RANKING_USERS = 5000  # ranking metrics on a random sample of at most this many test users
+RECOMMENDATION_COLUMNS = {
+    "rank": st.column_config.NumberColumn(width="small"),
+    "title": st.column_config.TextColumn(width="medium"),
+    **{name: st.column_config.NumberColumn(format="%.3f", width="small")
+       for name in ("predicted", "μ + b_u + b_i", "p_u · q_i")},
+    "because you rated": st.column_config.TextColumn(width="large"),
+}
+
+
+@dataclass
+class Subject:
+    """A fitted ``model`` and what Explore shows beside it: the ``train`` ratings (their values are NaN
+    when a model file did not bundle them, ``has_values`` False), the ``test`` ratings or None,
+    ``info`` (title and genres per item code) and ``stats`` (ratings count and mean per item code)."""
+
+    key: str
+    label: str
+    model: SGDFactorizer
+    train: Ratings
+    test: Ratings | None
+    info: pd.DataFrame
+    has_values: bool
+    maps: dict = field(default_factory=dict)
+
+    @cached_property
+    def titles(self) -> np.ndarray:
+        return self.info["title"].to_numpy()
+
+    @cached_property
+    def stats(self) -> pd.DataFrame:
+        return explore.item_stats(self.train)
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """Training ratings per item code."""
+        return self.stats["ratings"].to_numpy()
+
+
+def remembered(key: str, make) -> Subject:
+    """The session's subject for ``key``, made by ``make()`` only when the key changes (splitting a
+    large dataset again on every rerun would cost seconds)."""
+    kept = st.session_state.get("explore_subject")
+    if kept is None or kept[0] != key:
+        kept = (key, make())
+        st.session_state["explore_subject"] = kept
+    return kept[1]
+
+
+def run_key(run) -> str:
+    return f"run-{run.number}-{id(run.model)}-{len(run.history)}"
+
+
+def run_split(run, ratings: Ratings) -> tuple[Ratings, Ratings]:
+    """The train/test split a Train run used: the run driver's split of the same ratings."""
+    return training.split(ratings, run.settings)
+
+
+def from_run(run, ratings: Ratings) -> Subject:
+    """The subject of a Train run trained on ``ratings`` (the session's dataset)."""
+    train, test = run_split(run, ratings)
+    info = explore.item_info(run.model.item_ids_, explore.ratings_items(ratings))
+    return Subject(run_key(run), run.label, run.model, train,
+                   test if len(test) else None, info, True)
+
+
+def run_file(run, ratings: Ratings) -> bytes:
+    """The model file of a Train run, bundling its training and test ratings and the item titles."""
+    train, test = run_split(run, ratings)
+    return model_bytes(run.model, train, test if len(test) else None, explore.ratings_items(ratings))
+
+
+def fingerprint(raw: bytes) -> str:
+    """The sha256 of an uploaded file, so that the same upload is read once."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def from_bundle(name: str, sha256: str, bundle: ModelBundle) -> Subject:
+    """The subject of a loaded model file; without bundled training ratings, the rated pairs with
+    NaN values stand in for them."""
+    model = bundle.model
+    train = bundle.train
+    if train is None:
+        users, items = model.rated_pairs()
+        train = Ratings(users=users, items=items, values=np.full(len(users), np.nan, np.float32),
+                        user_ids=model.user_ids_, item_ids=model.item_ids_, scale=model.scale_)
+    info = explore.item_info(model.item_ids_, bundle.items)
+    return Subject(f"file-{sha256}", name, model, train, bundle.test, info, bundle.train is not None)
+
+
+def pick(container, label: str, codes: np.ndarray, names: np.ndarray, key: str, default: int | None = None):
+    """A code chosen by name: a selectbox searchable by typing when there are at most
+    ``SELECT_LIMIT`` codes; otherwise a search box and a selectbox of the first 100 names containing
+    the text (a selectbox of every one of 100,000s of names would be slow to send). ``names[code]``
+    is the name of ``code``; ``default`` the code chosen first. Returns None while nothing matches."""
+    if len(codes) <= SELECT_LIMIT:
+        index = int(np.flatnonzero(codes == default)[0]) if default in codes else 0
+        return container.selectbox(f"{label} (type to search)", codes, format_func=lambda code: str(names[code]),
+                                   index=index, key=key)
+    query = container.text_input(f"{label}: search ({len(codes):,}; type part of the name)", key=f"{key}_query")
+    found = codes[pd.Series(names[codes]).astype(str).str.contains(query, case=False, regex=False).to_numpy()]
+    if not len(found):
+        container.caption(f"No name contains {query!r}.")
+        return None
+    return container.selectbox(f"{label} ({len(found):,} match; the first 100)", found[:100],
+                               format_func=lambda code: str(names[code]), key=key)
+
+
+# --- tables -----------------------------------------------------------------------------------------
+
+def _because(subject: Subject, parts: dict) -> str:
+    """The rated items nearest to a recommendation, those with a positive cosine only."""
+    near = [(code, rating, cosine) for code, rating, cosine in parts["because"] if cosine > 0]
+    if not near:
+        return "(no rated item points the same way)"
+    titles = subject.titles
+    if subject.has_values:
+        return "; ".join(f"{titles[code]} ({rating:g}★, cos {cosine:.2f})" for code, rating, cosine in near)
+    return "; ".join(f"{titles[code]} (cos {cosine:.2f})" for code, _, cosine in near)
+
+
+def recommendations(subject: Subject, p: np.ndarray, bu: float, rated: np.ndarray,
+                    rated_values: np.ndarray, n: int) -> pd.DataFrame:
+    """Top-``n`` items for factors ``p`` and bias ``bu``, leaving out ``rated`` (codes): title,
+    genres, predicted score (clipped to the scale), its parts and the explanation."""
+    model = subject.model
+    scores = explore.recommend_scores(model, p, bu)
+    rows = []
+    for rank, code in enumerate(explore.top_items(model, scores, rated, n, subject.counts), 1):
+        parts = explore.explain(model, p, bu, code, rated, rated_values)
+        rows.append({"rank": rank, "title": subject.titles[code], "genres": subject.info["genres"].iat[code],
+                     "predicted": float(np.clip(parts["score"], *model.scale_)),
+                     "μ + b_u + b_i": parts["mean"] + parts["user_bias"] + parts["item_bias"],
+                     "p_u · q_i": parts["dot"], "because you rated": _because(subject, parts)})
+    table = pd.DataFrame(rows, columns=["rank", "title", "genres", "predicted", "μ + b_u + b_i", "p_u · q_i",
+                                        "because you rated"])
+    return _without_empty_genres(subject, table)
+
+
+def rated_table(subject: Subject, items: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    """Items (codes) a user rated: rating, title and genres (when the data has them)."""
+    table = pd.DataFrame({"rating": values, "title": subject.titles[items],
+                          "genres": subject.info["genres"].to_numpy()[items]})
+    return _without_empty_genres(subject, table)
+
+
+def neighbour_table(subject: Subject, similar: pd.DataFrame) -> pd.DataFrame:
+    """Title, genres (when the data has them) and cosine of :func:`mfcore.explore.similar_items`'s rows."""
+    codes = similar["code"].to_numpy()
+    table = pd.DataFrame({"title": subject.titles[codes], "genres": subject.info["genres"].to_numpy()[codes],
+                          "cosine": similar["cosine"].to_numpy()})
+    return _without_empty_genres(subject, table)
+
+
+def _without_empty_genres(subject: Subject, table: pd.DataFrame) -> pd.DataFrame:
+    return table if (subject.info["genres"] != "").any() else table.drop(columns="genres")
+
+
+def explanation_sentence(table: pd.DataFrame) -> str:
+    """How much of the top recommendation's score the biases and the dot product make."""
+    if table.empty:
+        return "No item is left to recommend."
+    top = table.iloc[0]
+    return (f"The top recommendation, {top['title']}, scores {top['μ + b_u + b_i'] + top['p_u · q_i']:.2f} "
+            f"before clipping: {top['μ + b_u + b_i']:.2f} from the mean and biases and "
+            f"{top['p_u · q_i']:+.2f} from the factor dot product.")
+
+
+# --- maps -------------------------------------------------------------------------------------------
+
+def map_points(subject: Subject, kind: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """Codes drawn on the ``kind`` ("items" or "users") map (the ``MAP_POINTS`` most rated ones with a
+    training rating), their 2-D PCA coordinates and the variance share the two axes keep; computed
+    once per subject and kind."""
+    if kind not in subject.maps:
+        subject.maps[kind] = _map_points(subject, kind)
+    return subject.maps[kind]
+
+
+def _map_points(subject: Subject, kind: str) -> tuple[np.ndarray, np.ndarray, float]:
+    codes = subject.train.items if kind == "items" else subject.train.users
+    size = subject.train.n_items if kind == "items" else subject.train.n_users
+    counts = np.bincount(codes, minlength=size)
+    chosen = np.flatnonzero(counts > 0)
+    if len(chosen) > MAP_POINTS:
+        chosen = np.sort(chosen[np.argsort(-counts[chosen], kind="stable")[:MAP_POINTS]])
+    factors = subject.model.Q_ if kind == "items" else subject.model.P_
+    coords, share = explore.project_2d(factors[chosen])
+    return chosen, coords, share
+
+
+def colour_values(subject: Subject, kind: str, colour: str, codes: np.ndarray) -> np.ndarray:
+    """The value each point is coloured by: ``ratings`` (count), ``mean rating`` or ``genre`` (the
+    first listed genre; items only)."""
+    column = subject.train.items if kind == "items" else subject.train.users
+    size = subject.train.n_items if kind == "items" else subject.train.n_users
+    counts = np.bincount(column, minlength=size)
+    if colour == "ratings":
+        return counts[codes]
+    if colour == "mean rating":
+        sums = np.bincount(column, weights=subject.train.values, minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (sums / counts)[codes]
+    first = subject.info["genres"].str.split("|").str[0].replace("", "(none)")
+    return first.to_numpy()[codes]
+
+
+def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colour_name: str,
+               highlight: list[int], share: float, kind: str) -> go.Figure:
+    """Scatter of the 2-D projection with labels and colour values on hover; every point's
+    ``customdata`` is its position in ``labels`` (what a selection reports); points at positions
+    ``highlight`` are ringed (trace ``selected``), the first one named."""
+    figure = go.Figure()
+    positions = np.arange(len(labels))
+    if colour.dtype.kind in "fiu":
+        log_scale = colour_name == "ratings"
+        shown = np.log10(np.maximum(colour, 1)) if log_scale else colour
+        hover = [f"{label}<br>{colour_name} {value:.3g}" for label, value in zip(labels, colour)]
+        figure.add_trace(go.Scattergl(
+            x=coords[:, 0], y=coords[:, 1], mode="markers", text=hover, customdata=positions,
+            hovertemplate="%{text}<extra></extra>", showlegend=False,
+            marker={"size": 6, "color": shown, "colorscale": "Viridis", "showscale": True, "opacity": 0.75,
+                        "colorbar": {"title": "log10 ratings" if log_scale else colour_name}}))
+    else:
+        for group in pd.unique(colour):
+            rows = np.flatnonzero(colour == group)
+            figure.add_trace(go.Scattergl(x=coords[rows, 0], y=coords[rows, 1], mode="markers",
+                                          name=str(group), text=labels[rows], customdata=rows,
+                                          hovertemplate="%{text}<extra>" + str(group) + "</extra>",
+                                          marker={"size": 6, "opacity": 0.75}))
+    if highlight:
+        names = labels[highlight]
+        figure.add_trace(go.Scatter(x=coords[highlight, 0], y=coords[highlight, 1], mode="markers+text",
+                                    text=[names[0]] + [""] * (len(names) - 1), hovertext=names,
+                                    textposition="top center", name="selected", showlegend=False,
+                                    customdata=positions[highlight], hoverinfo="text",
+                                    marker={"size": 14, "color": "rgba(0,0,0,0)",
+                                            "line": {"color": "crimson", "width": 2}}))
+    figure.update_layout(height=560, legend={"orientation": "h", "y": -0.15},
+                         margin={"t": 40, "b": 40, "l": 40, "r": 20},
+                         title=f"{kind[:-1].capitalize()} factors, PCA: the two axes keep {share:.0%} of the variance",
+                         xaxis_title="first principal axis", yaxis_title="second principal axis")
+    return figure
+
+
+def nearest_users(model: SGDFactorizer, user: int, n: int = 10) -> pd.DataFrame:
+    """The ``n`` users nearest to user code ``user`` by cosine of user factors."""
+    norms = np.linalg.norm(model.P_, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosine = (model.P_ @ model.P_[user]) / (norms * norms[user])
+    cosine = np.where(norms > 0, cosine, -np.inf)
+    cosine[user] = -np.inf
+    n = int(min(n, np.isfinite(cosine).sum()))
+    top = np.argsort(-cosine, kind="stable")[:n]
+    return pd.DataFrame({"user": model.user_ids_[top], "cosine": cosine[top]})

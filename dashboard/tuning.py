@@ -1,0 +1,162 @@
+"""The Tune page's engine: one background search per browser session, its table and figures.
+
+A search runs in a thread of its own (``mfcore.tune.optimize``), writing every trial and every epoch
+to its study in Optuna's storage (a SQLite file per session under ``mfcore-data/studies/``); the page
+only reads the study and renders, so a Stop click or a rerun never interrupts a trial half-written.
+Each session has its own study name and file, so concurrent sessions never share trials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+import plotly.graph_objects as go
+
+from dashboard import settings
+from mfcore import Ratings, tune
+from mfcore.protocol import Holdout, holdout
+
+KEY = "tune_job"
+LABELS = {"n_factors": "factors K", "lr": "learning rate", "reg": "regularization",
+          "n_epochs": "max epochs", "biased": "biases", "init_std": "init std"}
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+@dataclass
+class TuneJob:
+    """One search: its study, the split it tunes on, its thread and what it ended with."""
+
+    study_name: str
+    storage: str
+    split: Holdout
+    space: dict
+    n_trials: int | None
+    timeout: float | None
+    seed: int
+    dataset: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None
+    error: str | None = None
+    result: dict | None = None
+    _reader: object = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def study(self) -> optuna.Study:
+        """The study as stored now (read through one storage connection kept by the job)."""
+        if self._reader is None:
+            self._reader = tune._storage(self.storage)
+        return optuna.load_study(study_name=self.study_name, storage=self._reader)
+
+    def _run(self) -> None:
+        try:
+            study = tune.search(self.split, self.study_name, self.storage, n_trials=self.n_trials,
+                                timeout=self.timeout, space=self.space, seed=self.seed,
+                                fixed={"seed": self.seed}, stop=self.stop)
+            self.result = tune.final_scores(study, self.split, {"seed": self.seed})
+        except ValueError as exc:
+            self.error = str(exc)
+        finally:
+            self.finished = time.perf_counter()
+
+
+def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, timeout: float | None,
+          seed: int, test_size: float = 0.1) -> TuneJob:
+    """Split ``ratings`` (test, then validation out of train) and start a search in a new thread.
+    Raises ValueError for a bad range or budget before anything starts."""
+    for rng in space.values():
+        rng.check()
+    if n_trials is None and timeout is None:
+        raise ValueError("give a budget: a number of trials or of seconds.")
+    split = holdout(ratings, test_size, 0.1, seed)
+    name = f"session-{uuid.uuid4().hex[:12]}"
+    job = TuneJob(name, tune.default_storage(name), split, space, n_trials, timeout, seed, dataset)
+    tune.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
+    job.thread = threading.Thread(target=job._run, name=f"tune-{name}", daemon=True)
+    job.thread.start()
+    return job
+
+
+def table(study: optuna.Study) -> list[dict]:
+    """The trials as table rows, with readable column names."""
+    return [{LABELS.get(key, key): value for key, value in row.items()} for row in tune.trials_table(study)]
+
+
+def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
+    """Every trial's validation RMSE per epoch in one chart: completed trials in blue, pruned ones
+    grey and dashed (they stop where the pruner cut them), failed ones red, the best one thick."""
+    figure = go.Figure()
+    best = _best_number(study)
+    style = {"complete": {"color": "#1f77b4", "width": 1.5},
+             "pruned": {"color": "#999999", "width": 1, "dash": "dot"},
+             "failed": {"color": "#d62728", "width": 1}, "running": {"color": "#ff7f0e", "width": 2}}
+    finite = []
+    for number, (state, epochs, values) in tune.curves(study).items():
+        if not len(epochs):
+            continue
+        line = {"color": "#2ca02c", "width": 4} if number == best else style.get(state, style["running"])
+        figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines", line=line,
+                                    name=f"trial {number} ({state})", showlegend=False,
+                                    hovertemplate=f"trial {number} ({state})<br>"
+                                                  "epoch %{x}: %{y:.4f}<extra></extra>"))
+        finite.extend(values[np.isfinite(values)])
+    top = float(np.quantile(finite, 0.9)) if finite else None
+    bottom = float(min(finite)) if finite else None
+    figure.update_layout(title="Validation RMSE of every trial (dotted grey: pruned; thick green: best)",
+                         xaxis_title="epoch", yaxis_title="validation RMSE", height=420,
+                         xaxis_range=[0, max_epochs + 1], margin={"t": 50, "b": 40, "l": 60, "r": 20})
+    if top is not None and top > bottom:
+        figure.update_yaxes(range=[bottom - 0.01 * (top - bottom) - 0.002, top])
+    return figure
+
+
+def _best_number(study: optuna.Study) -> int | None:
+    try:
+        return study.best_trial.number
+    except ValueError:
+        return None
+
+
+def optuna_figures(study: optuna.Study) -> dict[str, go.Figure]:
+    """Optuna's own figures: optimization history, parameter importances (with 2+ completed trials
+    whose parameters vary) and parallel coordinates."""
+    from optuna import visualization
+    figures = {"Optimization history": visualization.plot_optimization_history(study)}
+    completed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(completed) >= 2:
+        with contextlib.suppress(ValueError, RuntimeError):  # e.g. every trial drew the same values
+            figures["Parameter importances"] = visualization.plot_param_importances(study)
+        figures["Parallel coordinates"] = visualization.plot_parallel_coordinate(study)
+    return figures
+
+
+def train_query(result: dict, test_size: float) -> dict[str, str]:
+    """Train page URL parameters (the estimator's own names) that reproduce the best configuration:
+    its sampled settings, its best epoch as the epoch count, and the same test size and random seed,
+    so Train scores the same test set the search's result was scored on."""
+    params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
+    return settings.to_query({name: float(f"{value:.6g}") if isinstance(value, float) else value
+                              for name, value in params.items()})
+
+
+def summary(result: dict) -> str:
+    """One sentence comparing the best configuration's test RMSE with the baselines, from the numbers."""
+    baselines = result["baselines"]
+    factors_gain = baselines["biases only"] - result["test_rmse"]
+    verb = "lower" if factors_gain > 0 else "higher"
+    mean_gain = baselines["global mean"] - result["test_rmse"]
+    return (f"Best trial {result['best_trial']} (validation RMSE {result['validation_rmse']:.4f}), retrained "
+            f"on train + validation for {result['best_epoch']} epochs: test RMSE {result['test_rmse']:.4f}, "
+            f"{abs(factors_gain):.4f} {verb} than biases only ({baselines['biases only']:.4f}) and "
+            f"{abs(mean_gain):.4f} {'lower' if mean_gain > 0 else 'higher'} than the global mean "
+            f"({baselines['global mean']:.4f}).")

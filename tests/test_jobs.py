@@ -1,0 +1,190 @@
+"""The training scheduler: bounded slots, FIFO queue with positions, GIL-bound jobs one at a time,
+cancellation (queued and running), failures kept, the work guard, and follow() cancelling on stop."""
+
+import threading
+import time
+
+import pytest
+
+from dashboard import jobs
+
+
+def gated(gate: threading.Event, steps: int = 3):
+    """A job that yields ``steps`` times, each after ``gate`` opens (so tests control its pace)."""
+    def run(job):
+        for step in range(steps):
+            gate.wait(5)
+            yield step
+    return run
+
+
+def wait_until(condition, timeout=5.0):
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("condition not reached")
+        time.sleep(0.005)
+
+
+def test_at_most_capacity_run_and_the_rest_queue_in_order():
+    scheduler, gate = jobs.Scheduler(capacity=2), threading.Event()
+    submitted = [scheduler.submit(gated(gate), label=f"job {n}") for n in range(5)]
+    assert [job.state for job in submitted] == ["running"] * 2 + ["queued"] * 3
+    assert [job.position for job in submitted] == [0, 0, 1, 2, 3]
+    line = submitted[3].status_line()
+    assert "position 2" in line and "1 job ahead" in line and "2 training slots" in line
+    assert submitted[3].fraction(0, 3, None) == 0.0
+    assert submitted[0].status_line("epoch 1/3").startswith("job 0: running, epoch 1/3 (")
+    assert 0 < submitted[0].fraction(1, 3, 1e-9) <= (1 + 0.95) / 3
+    gate.set()
+    for job in submitted:
+        assert job.wait(5)
+    assert [job.state for job in submitted] == ["done"] * 5
+    assert all(job.results == [0, 1, 2] for job in submitted)
+    started = sorted(submitted, key=lambda job: job.started_at)
+    assert started[2:] == submitted[2:]  # the queued ones started first in, first out
+
+
+def test_concurrency_never_exceeds_capacity():
+    scheduler, lock, counts = jobs.Scheduler(capacity=2), threading.Lock(), {"now": 0, "most": 0}
+
+    def work(job):
+        with lock:
+            counts["now"] += 1
+            counts["most"] = max(counts["most"], counts["now"])
+        time.sleep(0.02)
+        yield 1
+        with lock:
+            counts["now"] -= 1
+
+    submitted = [scheduler.submit(work, label=str(n)) for n in range(8)]
+    assert all(job.wait(5) for job in submitted)
+    assert counts["most"] == 2
+
+
+def test_costly_job_takes_its_slots_and_gil_jobs_run_one_at_a_time():
+    scheduler, gate = jobs.Scheduler(capacity=3), threading.Event()
+    python_a = scheduler.submit(gated(gate), label="python a", holds_gil=True)
+    python_b = scheduler.submit(gated(gate), label="python b", holds_gil=True)
+    compiled = scheduler.submit(gated(gate), label="numba", cost=2)
+    assert (python_a.state, python_b.state, compiled.state) == ("running", "queued", "running")
+    too_big = scheduler.submit(gated(gate), label="wide", cost=10)  # clipped to the capacity
+    assert too_big.cost == 3 and too_big.state == "queued"
+    gate.set()
+    assert all(job.wait(5) for job in (python_a, python_b, compiled, too_big))
+
+
+def test_cancel_a_queued_job_removes_it_and_moves_the_others_up():
+    scheduler, gate = jobs.Scheduler(capacity=1), threading.Event()
+    running = scheduler.submit(gated(gate), label="a")
+    second, third = scheduler.submit(gated(gate), label="b"), scheduler.submit(gated(gate), label="c")
+    second.cancel()
+    assert second.finished and second.state == "cancelled" and second.results == []
+    assert third.position == 1
+    gate.set()
+    assert running.wait(5) and third.wait(5) and third.state == "done"
+
+
+def test_cancel_a_running_job_stops_it_after_its_current_step_and_closes_it():
+    scheduler, step_gate, closed = jobs.Scheduler(capacity=1), threading.Event(), threading.Event()
+
+    def work(job):
+        try:
+            for step in range(100):
+                step_gate.wait(5)
+                yield step
+        finally:
+            closed.set()
+
+    job = scheduler.submit(work, label="long")
+    follower = scheduler.submit(gated(threading.Event(), 0), label="next")
+    job.cancel()
+    step_gate.set()
+    assert job.wait(5) and job.state == "cancelled" and len(job.results) == 1 and closed.is_set()
+    assert follower.wait(5) and follower.state == "done"  # the freed slot went to the queue
+
+
+def test_failure_is_kept_and_frees_the_slot():
+    scheduler = jobs.Scheduler(capacity=1)
+
+    def broken(job):
+        yield 1
+        raise ValueError("lr == 5, must be < 1.")
+
+    job = scheduler.submit(broken, label="bad")
+    after = scheduler.submit(gated(threading.Event(), 0), label="after")
+    assert job.wait(5) and job.state == "failed" and str(job.error) == "lr == 5, must be < 1."
+    assert job.results == [1]
+    assert after.wait(5) and after.state == "done"
+
+
+def test_work_guard_ends_a_job_after_max_seconds():
+    scheduler = jobs.Scheduler(capacity=1)
+
+    def endless(job):
+        while True:
+            time.sleep(0.01)
+            yield None
+
+    job = scheduler.submit(endless, label="endless", max_seconds=0.1)
+    assert job.wait(5) and job.state == "timed out"
+    assert 0.1 <= job.elapsed < 2
+
+
+def test_cancel_owner_cancels_only_that_sessions_jobs():
+    scheduler, gate = jobs.Scheduler(capacity=1), threading.Event()
+    mine = [scheduler.submit(gated(gate), label=str(n), owner="me") for n in range(2)]
+    theirs = scheduler.submit(gated(gate), label="theirs", owner="you")
+    assert scheduler.cancel_owner("me") == 2
+    gate.set()
+    assert all(job.wait(5) and job.state == "cancelled" for job in mine)
+    assert theirs.wait(5) and theirs.state == "done"
+
+
+class Stopped(Exception):
+    """Stands in for Streamlit's StopException, raised at the next st.* call of a stopped script."""
+
+
+def test_follow_renders_while_running_and_cancels_when_the_script_is_stopped():
+    scheduler, gate = jobs.Scheduler(capacity=1), threading.Event()
+    job = scheduler.submit(gated(gate, 50), label="followed")
+    renders = []
+
+    def render(job):
+        renders.append(job.state)
+        if len(renders) == 3:
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        jobs.follow(job, render, poll=0.01)
+    assert job.cancelled
+    gate.set()
+    assert job.wait(5) and job.state == "cancelled" and len(job.results) < 50
+
+
+def test_follow_renders_once_more_at_the_end():
+    scheduler = jobs.Scheduler(capacity=1)
+    job = scheduler.submit(gated(threading.Event(), 0), label="quick")
+    seen = []
+    jobs.follow(job, lambda job: seen.append(job.state), poll=0.01)
+    assert seen[-1] == "done"
+
+
+def test_default_capacity_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("MF_TRAINING_SLOTS", "3")
+    assert jobs.default_capacity() == 3
+    monkeypatch.delenv("MF_TRAINING_SLOTS")
+    assert jobs.default_capacity() >= 1
+
+
+def test_jobs_run_at_a_lower_priority_than_the_page_scripts():
+    import os
+    scheduler = jobs.Scheduler(capacity=1)
+
+    def niceness(job):
+        yield os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    job = scheduler.submit(niceness, label="nice")
+    assert job.wait(5)
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert job.results == [min(19, here + jobs.NICENESS)]
