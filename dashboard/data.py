@@ -47,11 +47,11 @@ def _sample_ratings() -> Ratings:
 
 
 def load(name: str, path: str, raw: bytes, columns: dict | None = None, duplicates: str = "last",
-         items: bytes | None = None, report=None) -> Dataset:
+         items: bytes | None = None, report=None, guard: bool = True) -> Dataset:
     """Load ``raw`` bytes (with an optional items file), from the store when the same bytes were
-    loaded the same way before; raises :class:`mfcore.DataError` with a one-line message, also when
-    the parsed ratings are over the memory cap (:func:`check_size`).
-    ``report(text)`` is told what happens, step by step."""
+    loaded the same way before; raises :class:`mfcore.DataError` with a one-line message.
+    ``report(text)`` is told what happens, step by step. With ``guard``, ratings over the memory cap
+    are refused (:func:`check_size`)."""
     say = report or (lambda text: None)
     options = (tuple(sorted((columns or {}).items())), duplicates,
                store.fingerprint(items) if items is not None else "")
@@ -62,12 +62,14 @@ def load(name: str, path: str, raw: bytes, columns: dict | None = None, duplicat
     stored = store.load_dataset(key)
     if stored is not None:
         say(f"Found {name} ({len(raw) / 1e6:,.1f} MB) in the server's store as {key}.")
-        check_size(stored[2])
+        if guard:
+            check_size(stored[2])
         return Dataset(name, path, key, stored[2])
     say(f"Parsing {name}: {len(raw) / 1e6:,.1f} MB...")
     start = time.perf_counter()
     ratings = load_ratings(raw, columns=columns or None, duplicates=duplicates, items=items)
-    check_size(ratings)
+    if guard:
+        check_size(ratings)
     say(f"Parsed {len(ratings):,} ratings in {time.perf_counter() - start:.2f} s; storing them as {key}.")
     store.save_dataset(key, name, path, ratings)
     return Dataset(name, path, key, ratings)

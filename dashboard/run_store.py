@@ -1,13 +1,13 @@
 """The session's runs on disk (:mod:`dashboard.store`), so a reload or a shared link finds them.
 
 A run is kept as JSON: its number, settings, dataset name and fingerprint, status, message, every
-epoch's figures, final scores and fit time. A restored run gets an unfitted model with the same
+epoch's figures and its scores (with fit seconds and updates/s). A restored run gets an unfitted model with the same
 parameters and seed; :func:`refit` trains it again on the same split, which the engines make exact.
 """
 
 from __future__ import annotations
 
-from mfcore import EpochResult, Ratings, SGDFactorizer, random_split
+from mfcore import EpochResult, SGDFactorizer, random_split
 from mfcore.model import is_fitted
 
 from . import data, store
@@ -19,8 +19,7 @@ def record(run) -> dict:
             "data_path": run.data_path, "data_key": getattr(run, "data_key", ""),
             "params": {k: v for k, v in run.model.get_params().items()},
             "status": run.status, "message": run.message, "scores": run.scores,
-            "history": [[r.epoch, r.train_rmse, r.test_rmse, r.seconds] for r in run.history],
-            "seconds": run.seconds, "updates_per_second": run.updates_per_second}
+            "history": [[r.epoch, r.train_rmse, r.test_rmse, r.seconds] for r in run.history]}
 
 
 def save(runs: list) -> None:
@@ -49,9 +48,7 @@ def restore(run_class) -> list:
         try:
             model = SGDFactorizer(**rec["params"])
             run = run_class(rec["number"], rec["settings"], rec["dataset"], rec["data_path"], model,
-                            _empty_test(), status=rec["status"], message=rec["message"],
-                            scores=rec["scores"], seconds=rec["seconds"],
-                            updates_per_second=rec["updates_per_second"],
+                            None, status=rec["status"], message=rec["message"], scores=rec["scores"],
                             history=[EpochResult(*row) for row in rec["history"]])
         except (KeyError, TypeError, ValueError):
             continue
@@ -88,8 +85,3 @@ def refit(run) -> None:
             break
     epochs.close()
     run.test = test
-
-
-def _empty_test() -> Ratings:
-    sample = data.current().ratings
-    return sample.take(slice(0, 0))

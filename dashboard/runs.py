@@ -44,8 +44,6 @@ class Run:
     ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     note: str = ""  # what the work guard cut, e.g. the python engine's sample
     job: object = None  # the dashboard.jobs.Job training it, until it ends
-    seconds: float = 0.0
-    updates_per_second: float | None = None
 
     @property
     def label(self) -> str:
@@ -87,8 +85,9 @@ class Run:
         self.status, self.message, self.job = status, message, None
         if is_fitted(self.model) and self.test is not None and len(self.test) and self.history:
             self.scores = self.model.evaluate(self.test)
-        if hasattr(self.model, "fit_seconds_") and self.history:
-            self.seconds, self.updates_per_second = self.model.fit_seconds_, self.model.updates_per_second_
+        if self.history:
+            self.scores.update({"seconds": self.model.fit_seconds_,
+                                "updates/s": self.model.updates_per_second_})
         run_store.save_ended(self)
 
     def release_model(self) -> None:
@@ -125,13 +124,13 @@ def table(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         tested = [r for r in run.history if r.test_rmse is not None]
         best = min(tested, key=lambda r: r.test_rmse) if tested else None
-        seconds = run.seconds if run.history else 0.0
+        seconds = run.scores.get("seconds", 0.0)
         row = {
             "run": run.number, "status": run.status,
             "epochs": f"{len(run.history)}/{run.model.n_epochs}",
             "best test RMSE": best.test_rmse if best else None, "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
-            "updates/s": run.updates_per_second if seconds else None,
+            "updates/s": run.scores.get("updates/s") if seconds else None,
         }
         row.update({name: run.settings[name] for name in FIELDS
                     if name in run.settings and name != "n_epochs"})

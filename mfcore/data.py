@@ -630,9 +630,8 @@ def _build_from_text(raw: bytes, columns: dict | None, duplicates: str, origin: 
     except _TypeGuessError:  # a later value does not fit the guess: read it all as text, then check
         as_text = {n: text for n in ids} | {roles[r]: pa.string() for r in ("rating", "timestamp") if r in roles}
         parsed = _parse(raw, sep, len(fields), header=has_header, include=include, column_types=as_text)
-    table = parsed.table
-    by_role = {role: table.column(f"c{roles[role]}") for role in picked}
-    del table
+    by_role = {role: parsed.table.column(f"c{roles[role]}") for role in picked}
+    parsed.table = None  # each column is freed as soon as _build has converted it: peak memory
 
     def where(row: int) -> str:
         return f"line {parsed.line_of_row(row)}: "
