@@ -5,7 +5,7 @@ large upload must be refused by the memory guard.
     .venv/bin/python benchmarks/load.py               # every part, prints the Must-show figures
     .venv/bin/python benchmarks/load.py --part load   # or --part soak, --part guard
 
-It starts its own ``streamlit run app.py`` on a free loopback port (killed at the end), and drives it
+It starts its own ``streamlit run Home.py`` on a free loopback port (killed at the end), and drives it
 with browser-less clients that speak Streamlit's websocket protocol (the protobuf ``BackMsg`` /
 ``ForwardMsg`` of the installed Streamlit): open a session, load a page, press a form's button with the
 settings in the URL, upload a file through ``/_stcore/upload_file``. Everything is bounded: at most
@@ -45,7 +45,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MAIN_SCRIPT = "Home.py" if (ROOT / "Home.py").exists() else "app.py"
+MAIN_SCRIPT = "Home.py"
 HOME = ""  # run_page("") runs the main script
 FINISHED = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_SUCCESSFULLY")
 EPOCH_TEXT = re.compile(r"epoch (\d+)/(\d+), train RMSE ([0-9.]+)(?:, test RMSE ([0-9.]+))?")

@@ -4,7 +4,7 @@
 
 - ``python -m mfcore --help`` (target < 0.5 s) and ``python -m mfcore train <ML-100k>`` with the
   defaults (K=100, 20 epochs; target < 1.5 s), wall seconds of the whole process;
-- first page render after ``streamlit run app.py`` starts (target < 3 s): from spawning the server
+- first page render after ``streamlit run Home.py`` starts (target < 3 s): from spawning the server
   to the Home page's title in headless Chromium (launched beforehand);
 - first curve point after the first Train click on a fresh server (target < 1 s): from the click to
   the first test-RMSE point on the chart.
@@ -45,7 +45,7 @@ def _free_port() -> int:
 
 
 def _server(port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    return subprocess.Popen([sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
