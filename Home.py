@@ -10,7 +10,8 @@ st.title("Factorization Playground")
 st.markdown(
     "Learn and tune **SGD matrix factorization** of rating matrices (Funk SVD, Koren's biased MF) on "
     "the fast `mfcore` library. Pick the ratings here, then **Train** to watch the RMSE curves live "
-    "and compare runs, and **Speed** to see why the compiled engines are hundreds of times faster."
+    "and compare runs, **Speed** to measure how much faster the compiled engines are on these ratings, "
+    "**Tune** to search hyperparameters and **Explore** to see what a trained model recommends and why."
 )
 
 SOURCES = ("Bundled sample", "Upload a file")
