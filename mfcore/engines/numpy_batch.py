@@ -9,7 +9,7 @@ trade a staler error for fewer trips through the interpreter.
 import numpy as np
 
 
-def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, batch_size=1024):
+def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, batch_size):
     """One pass in batches of ``batch_size``; for each batch B, with e_n computed from the old factors:
 
     p_u += lr * sum_{n in B, u_n = u} (e_n q_{i_n} - reg p_u), and likewise for q_i, b_u, b_i.
