@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mfcore import SGDFactorizer, explore, load_ratings, random_split
+from mfcore.items import load_items
 
 ROOT = Path(__file__).resolve().parent.parent
 FILMS = ("Star Wars (1977)", "Toy Story (1995)", "Godfather, The (1972)", "Fargo (1996)")
@@ -41,7 +42,7 @@ def main() -> int:
     ratings = load_ratings(folder / "u.data")
     train, test = random_split(ratings, 0.1, seed=0)
     model = SGDFactorizer(n_factors=args.factors, n_epochs=20).fit(train, test)
-    info = explore.item_info(model.item_ids_, explore.read_movielens_items(folder))
+    info = explore.item_info(model.item_ids_, load_items(folder / "u.item"))
     titles = info["title"].to_numpy()
     print(f"ML-100k, 90/10 split (seed 0), K={args.factors}, 20 epochs: test RMSE "
           f"{model.evaluate(test)['rmse']:.4f}\n")

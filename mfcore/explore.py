@@ -8,7 +8,6 @@ Everything works on codes (row numbers of ``P_`` and ``Q_``) and the model's id 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,6 @@ __all__ = [
     "ranking_reading",
     "ranking_table",
     "ratings_items",
-    "read_movielens_items",
     "recommend_scores",
     "similar_items",
     "top_items",
@@ -58,20 +56,6 @@ def item_info(item_ids: np.ndarray, items: pd.DataFrame | None = None) -> pd.Dat
         if "genres" in known:
             frame["genres"] = known["genres"].fillna("").astype(str)
     return frame
-
-
-def read_movielens_items(folder) -> pd.DataFrame:
-    """Titles and genres from MovieLens 100K's ``u.item`` (Latin-1, ``|``-separated: id, title, date,
-    video date, URL, then 19 genre flags named in ``u.genre``), indexed by item id."""
-    folder = Path(folder)
-    genres = pd.read_csv(folder / "u.genre", sep="|", header=None, names=["genre", "n"],
-                         encoding="latin-1").dropna()["genre"].tolist()
-    frame = pd.read_csv(folder / "u.item", sep="|", header=None, encoding="latin-1",
-                        names=["item", "title", "date", "video", "url", *genres])
-    flags = frame[genres].to_numpy(bool)
-    joined = ["|".join(g for g, on in zip(genres, row) if on) for row in flags]
-    return pd.DataFrame({"title": frame["title"].to_numpy(), "genres": joined},
-                        index=pd.Index(frame["item"].to_numpy(), name="item"))
 
 
 def item_stats(train: Ratings) -> pd.DataFrame:

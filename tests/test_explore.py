@@ -17,6 +17,7 @@ from mfcore import (
     metrics,
     random_split,
 )
+from mfcore.items import load_items
 
 
 def tiny():
@@ -131,7 +132,7 @@ def movielens(ml100k_path):
     ratings = load_ratings(ml100k_path)
     train, test = random_split(ratings, 0.1, seed=0)
     model = SGDFactorizer(n_factors=50, n_epochs=20).fit(train, test)
-    titles = explore.item_info(model.item_ids_, explore.read_movielens_items(ml100k_path.parent))
+    titles = explore.item_info(model.item_ids_, load_items(ml100k_path.parent / "u.item"))
     return model, train, test, titles
 
 
