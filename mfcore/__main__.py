@@ -153,27 +153,35 @@ def _number(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def _check_test_set(test_size: float, n_ratings: int, n_test: int) -> None:
-    if test_size > 0 and n_test == 0:
-        raise UsageError(f"--test-size {test_size} of {n_ratings} ratings leaves no test ratings: give more "
-                         "ratings, a larger --test-size, or --test-size 0 to train without a test set")
-
-
-def _train(args) -> None:
+def _load_and_split(args, *, cached: bool):
+    """``args.data`` (with ``args.items``) loaded, checked against the memory cap and split by
+    ``args.test_size`` / ``args.seed``: (train, test, n_users, n_items). ``cached`` keeps the parsed
+    file as a binary cache (:mod:`mfcore.cache`) so the next run does not parse it again."""
     from .cache import load_ratings_cached
-    from .model import SGDFactorizer
+    from .data import load_ratings
     from .resources import CLI_CAP_FRACTION, check_training_memory, memory_cap_bytes
     from .split import random_split
 
-    model = SGDFactorizer(**model_params(args))
-    model.validate_params()
-    ratings, _ = load_ratings_cached(args.data, items=args.items)  # parsed once, then a binary cache
+    if cached:
+        ratings, _ = load_ratings_cached(args.data, items=args.items)
+    else:
+        ratings = load_ratings(args.data, items=args.items)
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
                           args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION))
     train, test = random_split(ratings, args.test_size, args.seed)
-    _check_test_set(args.test_size, len(ratings), len(test))
-    n_users, n_items = ratings.n_users, ratings.n_items
-    del ratings  # the split halves hold every rating: 100M ratings are 1.2 GB per copy
+    if args.test_size > 0 and len(test) == 0:
+        raise UsageError(f"--test-size {args.test_size} of {len(ratings)} ratings leaves no test ratings: give "
+                         "more ratings, a larger --test-size, or --test-size 0 to train without a test set")
+    return train, test, ratings.n_users, ratings.n_items
+
+
+def _train(args) -> None:
+    from .model import SGDFactorizer
+
+    model = SGDFactorizer(**model_params(args))
+    model.validate_params()
+    # the whole table is freed on return: the split halves hold every rating (100M are 1.2 GB per copy)
+    train, test, n_users, n_items = _load_and_split(args, cached=True)
     if not args.json:
         print(f"{len(train)} training and {len(test)} test ratings, {n_users} users, "
               f"{n_items} items; engine {args.engine}", flush=True)
@@ -194,11 +202,8 @@ def _train(args) -> None:
 
 def _bench(args) -> None:
     from . import bench
-    from .data import load_ratings
     from .engines import ENGINES
     from .model import SGDFactorizer
-    from .resources import CLI_CAP_FRACTION, check_training_memory, memory_cap_bytes
-    from .split import random_split
 
     if args.engines is None:
         names = [name for name, engine in ENGINES.items() if args.schedule in engine.kernels]
@@ -211,11 +216,7 @@ def _bench(args) -> None:
         raise UsageError(f"--budget {args.budget} must be > 0")
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
-    ratings = load_ratings(args.data, items=args.items)
-    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
-                          args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION))
-    train, test = random_split(ratings, args.test_size, args.seed)
-    _check_test_set(args.test_size, len(ratings), len(test))
+    train, test, _, _ = _load_and_split(args, cached=False)
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")
     for name in names:
