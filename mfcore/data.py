@@ -75,10 +75,10 @@ _COLUMN_ALIASES = {
 ROLES = ("user", "item", "rating", "timestamp")
 _SEPARATORS = ("::", "\t", ",", ";", "|")
 _SEPARATOR_NAMES = {"::": "'::'", "\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
-#: MovieLens layouts in a zip or folder, recognised by file names: (ratings file, items file).
 # What a damaged zip can raise while its directory or a member is read (ValueError: bad offsets).
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
                RuntimeError, ValueError, IndexError, KeyError, struct.error, zlib.error)
+#: MovieLens layouts in a zip or folder, recognised by file names: (ratings file, items file).
 MOVIELENS_LAYOUTS = (("ratings.csv", "movies.csv"), ("ratings.dat", "movies.dat"), ("u.data", "u.item"))
 
 
@@ -258,15 +258,12 @@ def load_ratings(source, *, duplicates: str = "last", columns: dict | None = Non
         raw, bundled_items, origin = _ratings_bytes(source)
         ratings = _build_from_text(raw, columns, duplicates, origin)
     if items is not None:
+        bundled_items = (Path(items).name if isinstance(items, (str, os.PathLike)) else "the items file", items)
+    if bundled_items is not None:
         from .items import load_items
 
-        name = Path(items).name if isinstance(items, (str, os.PathLike)) else "the items file"
-        ratings = ratings.with_items(load_items(items), name)
-    elif bundled_items is not None:
-        from .items import load_items
-
-        name, raw_items = bundled_items
-        ratings = ratings.with_items(load_items(raw_items), name)
+        name, items_source = bundled_items
+        ratings = ratings.with_items(load_items(items_source), name)
     return ratings
 
 
@@ -424,14 +421,17 @@ def _split_line(line: str, sep: str | None) -> list[str]:
     return [field.strip().strip('"') for field in (line.split(sep) if sep else line.split())]
 
 
+def _column_name(name: str) -> str:
+    """A header name as the alias tables spell it: lower case, spaces and dashes as ``_``."""
+    return re.sub(r"[\s\-]", "_", name.lower())
+
+
 def _header_roles(fields: list[str]) -> dict[str, int] | None:
     """Map roles to positions if ``fields`` is a header row, else None."""
-    def normal(name):
-        return re.sub(r"[\s\-]", "_", name.lower())
     roles = {}
     for position, name in enumerate(fields):
         for role, aliases in _COLUMN_ALIASES.items():
-            if normal(name) in aliases and role not in roles:
+            if _column_name(name) in aliases and role not in roles:
                 roles[role] = position
     if len(roles) >= 3 and {"user", "item", "rating"} <= roles.keys():
         return roles
@@ -606,7 +606,7 @@ def _build_from_text(raw: bytes, columns: dict | None, duplicates: str, origin: 
                         f"found {len(fields)}{hint}.")
     header_roles = _header_roles(fields)
     has_header = header_roles is not None
-    lowered = {re.sub(r"[\s\-]", "_", name.lower()) for name in fields}
+    lowered = {_column_name(name) for name in fields}
     if has_header and lowered & {"title", "genres"} and not lowered & _COLUMN_ALIASES["rating"]:
         raise DataError(f"line {first_number + 1}: this looks like an items file (id, title, ...) rather "
                         "than ratings: give it as the items file.")
@@ -647,7 +647,7 @@ def _first_data_fields(raw: bytes, sep: str | None, has_header: bool) -> list[st
     lines = (line for line in _decoded_head(raw[:65536]).splitlines() if line.strip())
     if has_header:
         next(lines, None)
-    return _split_line(next(lines, ""), sep if sep != "::" else "::")
+    return _split_line(next(lines, ""), sep)
 
 
 def _is_integer(fields: list[str], position: int) -> bool:
@@ -887,8 +887,6 @@ def _resolve_duplicates(users, items, values, timestamps, n_items, policy, where
     sorted_keys = keys[order]
     repeat = sorted_keys[1:] == sorted_keys[:-1]
     del keys, sorted_keys
-    if not repeat.any():
-        return users, items, values, timestamps, 0
     merged = int(repeat.sum())
     if policy == "error":
         second = int(order[1:][repeat].min())
@@ -931,7 +929,7 @@ def sniff_columns(raw: bytes) -> ColumnGuess:
     roles = _header_roles(fields) if len(fields) >= 3 else None
     if roles is None:
         return ColumnGuess(fields, False, {"user": 0, "item": 1, "rating": 2}, False)
-    names = [re.sub(r"[\s\-]", "_", name.lower()) for name in fields]
+    names = [_column_name(name) for name in fields]
     ambiguous = any(sum(name in _COLUMN_ALIASES[role] for name in names) != 1
                     for role in ("user", "item", "rating"))
     return ColumnGuess(fields, True, roles, ambiguous)

@@ -16,8 +16,6 @@ The result is a :class:`pandas.DataFrame` indexed by item id with the columns ``
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
@@ -43,7 +41,7 @@ def load_items(source) -> pd.DataFrame:
     first = next((line for line in text.splitlines() if line.strip()), "")
     sep = data._detect_separator(first)
     fields = data._split_line(first, sep)
-    names = [re.sub(r"[\s\-]", "_", name.lower()) for name in fields]
+    names = [data._column_name(name) for name in fields]
     id_at = next((n for n, name in enumerate(names) if name in _ID_NAMES), None)
     title_at = next((n for n, name in enumerate(names) if name in _TITLE_NAMES), None)
     if id_at is not None and title_at is not None:
