@@ -96,13 +96,6 @@ def model_params(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in PARAMETERS if hasattr(args, name)}
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not an integer >= 1")
-    return value
-
-
 def _data_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv, .gz, .zip) or folder")
     parser.add_argument("--items", default=None, help="items file with titles (movies.csv, u.item, movies.dat)")
@@ -126,10 +119,10 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sample_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--users", type=_positive_int, default=1000)
-    parser.add_argument("--items", type=_positive_int, default=1700)
-    parser.add_argument("--ratings", type=_positive_int, default=100_000)
-    parser.add_argument("--rank", type=_positive_int, default=10)
+    parser.add_argument("--users", type=cli_explore.positive_int, default=1000)
+    parser.add_argument("--items", type=cli_explore.positive_int, default=1700)
+    parser.add_argument("--ratings", type=cli_explore.positive_int, default=100_000)
+    parser.add_argument("--rank", type=cli_explore.positive_int, default=10)
     parser.add_argument("--noise", type=float, default=0.6, help="std of the Gaussian noise")
     parser.add_argument("--named-users", action="store_true", help="first names as user ids (tiny sets)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the generator")

@@ -10,7 +10,8 @@ import argparse
 import json
 
 
-def _count(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type of a count >= 1 (also used by ``__main__``'s ``sample`` options)."""
     try:
         value = int(text)
     except ValueError:
@@ -22,7 +23,7 @@ def _count(text: str) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model file written by SGDFactorizer.save or downloaded from Train (.npz)")
-    parser.add_argument("-n", type=_count, default=10, help="how many items (default: %(default)s)")
+    parser.add_argument("-n", type=positive_int, default=10, help="how many items (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
 
 

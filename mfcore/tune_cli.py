@@ -12,6 +12,8 @@ import logging
 import sys
 import warnings
 
+from .params import SPLIT_PARAMETERS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv) or folder")
@@ -26,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: mfcore.tune.DEFAULT_PRUNER, the one benchmarks/tune.py --pruners "
                              "found fastest to a good RMSE)")
     parser.add_argument("--jobs", type=int, default=1, help="trials run at once in this process")
-    parser.add_argument("--test-size", type=float, default=0.1, help="random test holdout fraction")
+    parser.add_argument("--test-size", type=float, default=SPLIT_PARAMETERS["test_size"].default,
+                        help="random test holdout fraction")
     parser.add_argument("--validation-size", type=float, default=0.1,
                         help="fraction of the training ratings held out for validation")
     parser.add_argument("--seed", type=int, default=0,
