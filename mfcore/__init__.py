@@ -33,9 +33,4 @@ def __dir__():
 
 
 __version__ = "0.1.0"
-__all__ = [
-    "DataError", "Ratings", "from_arrays", "load_ratings", "ENGINES", "EpochResult",
-    "NotFittedError", "check_is_fitted", "PARAMETERS", "SPLIT_PARAMETERS", "SGDFactorizer",
-    "TrainingDiverged", "per_user_split", "random_split",
-    "temporal_split",
-]
+__all__ = list(_EXPORTS)
