@@ -834,8 +834,7 @@ def _encode(column) -> tuple[np.ndarray, np.ndarray]:
         indices, dictionary = column
         texts = pd.Index(dictionary.to_numpy(zero_copy_only=False).astype(object)).astype(str).str.strip()
         numbers = pd.to_numeric(pd.Series(texts), errors="coerce").to_numpy()
-        if len(numbers) and np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)) and (
-                np.abs(numbers).max() < 2**62):
+        if len(numbers) and _integral(numbers):
             ids, merged = np.unique(numbers.astype(np.int64), return_inverse=True)
         else:
             ids, merged = np.unique(texts.to_numpy(dtype=object), return_inverse=True)
@@ -849,19 +848,25 @@ def _encode(column) -> tuple[np.ndarray, np.ndarray]:
         else:
             encoded = pc.dictionary_encode(pc.cast(column, pa.string())).combine_chunks()
             codes = encoded.indices.to_numpy(zero_copy_only=False)
-            uniques = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
-            ids, merged = np.unique(pd.Index(uniques).astype(str).str.strip().to_numpy(dtype=object),
-                                    return_inverse=True)
-            return merged[codes], ids
-    if pd.api.types.is_float_dtype(column):
-        as_float = column.to_numpy()
-        if np.all(np.isfinite(as_float)) and np.all(as_float == np.round(as_float)) and (
-                np.abs(as_float).max() < 2**62):
-            column = column.astype(np.int64)
+            return _sorted_text_ids(codes, encoded.dictionary.to_numpy(zero_copy_only=False))
+    if pd.api.types.is_float_dtype(column) and _integral(column.to_numpy()):
+        column = column.astype(np.int64)
     if pd.api.types.is_integer_dtype(column):
         codes, uniques = pd.factorize(column, sort=True)
         return codes, np.asarray(uniques, dtype=np.int64)
     codes, uniques = pd.factorize(column.astype(str))  # then strip and sort the few distinct ids
+    return _sorted_text_ids(codes, uniques)
+
+
+def _integral(numbers: np.ndarray) -> bool:
+    """Every value is a finite whole number that fits int64 (so ``1.0`` ids become ``1``)."""
+    return bool(np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers))
+                and np.abs(numbers).max(initial=0) < 2**62)
+
+
+def _sorted_text_ids(codes: np.ndarray, uniques) -> tuple[np.ndarray, np.ndarray]:
+    """``codes`` into ``uniques`` re-coded into the sorted, stripped text ids (two spellings of one
+    id, such as ``" 7"`` and ``"7"``, become one)."""
     ids, merged = np.unique(pd.Index(uniques).astype(str).str.strip().to_numpy(dtype=object),
                             return_inverse=True)
     return merged[codes], ids
