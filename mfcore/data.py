@@ -27,8 +27,8 @@ Rules; each broken one raises :class:`DataError` naming the 1-based line (the he
 - the file holds at least ``MIN_USERS`` (2) users and ``MIN_ITEMS`` (2) items: with one user or one
   item there is nothing to factorize. Constant ratings load, with a warning in :attr:`Ratings.summary`.
 
-Parsing uses pyarrow's multi-threaded CSV reader: the cost is linear in the bytes, and a malformed row
-stops it at once (a 1 MB line of 500,000 fields is refused in milliseconds).
+Parsing uses pyarrow's streaming CSV reader (one thread, 8 MiB blocks): the cost is linear in the
+bytes, and a malformed row stops it at once (a 1 MB line of 500,000 fields is refused in milliseconds).
 
 Duplicate (user, item) pairs: by default the **last** occurrence in the file wins (a re-rating
 replaces the earlier one); ``duplicates="mean"`` averages them, ``duplicates="error"`` refuses them.
