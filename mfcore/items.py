@@ -101,7 +101,7 @@ def _text(column) -> list[str]:
 def _ids(column):
     values = pd.Series(column.to_pandas())
     numeric = pd.to_numeric(values, errors="coerce")
-    if not numeric.isna().any() and np.all(numeric == np.round(numeric)):
+    if data._integral(numeric.to_numpy(dtype=np.float64)):  # the ratings loader's rule for number ids
         return numeric.astype(np.int64).to_numpy()
     return values.astype(str).str.strip().to_numpy(dtype=object)
 
