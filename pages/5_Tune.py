@@ -5,7 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, tuning
+from dashboard import data, jobs, tuning
 from mfcore import tune
 
 RENDER_EVERY = 1.0  # seconds between live updates
@@ -66,15 +66,16 @@ if stop_clicked and job is not None and job.running:
     job.stop.set()
 
 
-def render(job, final: bool) -> None:
+def render(job, final: bool):
+    """Draw the search's status line, trial table and curves; returns the study it read (None while queued)."""
+    if not final and job.scheduled.state == jobs.QUEUED:
+        status_slot.markdown(job.scheduled.status_line())
+        return
     study = job.study()
     rows = tuning.table(study)
     counts = pd.Series([row["state"] for row in rows]).value_counts().to_dict() if rows else {}
     elapsed = (job.finished or time.perf_counter()) - job.started
     state = ("stopped" if job.stop.is_set() else "finished") if final else "running"
-    if not final and job.scheduled.state == "queued":
-        status_slot.markdown(job.scheduled.status_line())
-        return
     status_slot.markdown(f"Search **{state}**: {len(rows)} trials in {elapsed:.1f} s ("
                          + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + ")")
     frame = pd.DataFrame(rows)
@@ -87,6 +88,7 @@ def render(job, final: bool) -> None:
                                         "init std": st.column_config.NumberColumn(format="%.4f")})
     max_epochs = int(job.space["n_epochs"].high) if "n_epochs" in job.space else 20
     chart_slot.plotly_chart(tuning.curves_figure(study, max_epochs), key=f"curves-{len(rows)}-{final}-{elapsed:.2f}")
+    return study
 
 
 if job is not None:
@@ -96,7 +98,7 @@ if job is not None:
             render(job, final=False)
             last = time.perf_counter()
         time.sleep(0.05)
-    render(job, final=True)
+    study = render(job, final=True)
     if job.error:
         message_slot.error(f"The search ended without a result: {job.error}")
     elif job.result is not None:
@@ -109,7 +111,6 @@ if job is not None:
                      column_config={"test RMSE": st.column_config.NumberColumn(format="%.4f")})
         st.page_link("pages/1_Train.py", label="Open Train with the best settings", icon="➡️",
                      query_params=tuning.train_query(result, test_size=tuning.TEST_SIZE))
-        study = job.study()
         for title, figure in tuning.optuna_figures(study).items():
             st.subheader(title)
             st.plotly_chart(figure, key=f"optuna-{title}")

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import data, runs
 from dashboard import explore as view
 from mfcore import explore
+from mfcore.model import is_fitted
 from mfcore.persist import ModelFileError, load_bundle
 
 st.set_page_config(page_title="Explore · Factorization Playground", layout="wide")
@@ -17,8 +18,8 @@ st.caption("What the model learned: whom it recommends what and why, which items
            "and how well its top-N lists do against simple baselines.")
 
 dataset = data.current()
-fitted = [run for run in runs.all_runs() if getattr(run.model, "P_", None) is not None
-          and run.status != "running" and run.dataset == dataset.name]
+fitted = [run for run in runs.all_runs() if is_fitted(run.model) and run.status != "running"
+          and run.dataset == dataset.name]
 UPLOAD = "Upload a model file"
 choices = [run.label for run in reversed(fitted)] + [UPLOAD]
 kept = st.session_state.get("explore_source_kept")
@@ -32,10 +33,11 @@ if source == UPLOAD:
                               "SGDFactorizer.save", type=["npz"], key="explore_upload")
     if upload is not None:
         raw = upload.getvalue()
+        sha256 = view.fingerprint(raw)
         opened = st.session_state.get("explore_file")
-        if opened is None or opened[1] != view.fingerprint(raw):
+        if opened is None or opened[1] != sha256:
             try:
-                st.session_state["explore_file"] = (upload.name, view.fingerprint(raw), load_bundle(raw))
+                st.session_state["explore_file"] = (upload.name, sha256, load_bundle(raw))
             except ModelFileError as exc:
                 st.error(f"Could not open {upload.name}: {exc}")
     if "explore_file" in st.session_state:

@@ -130,6 +130,16 @@ def ml1m_path() -> Path:
     return _shared_file("ml-1m/ratings.dat")
 
 
+def wait_idle(page):
+    """Wait until the script run has ended: no running indicator, no stale elements left."""
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
+
+
+def no_exception(page):
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def full_page_screenshot(page, name: str) -> None:
     """A screenshot of the whole app into test-artifacts/ (the app scrolls inside its own container,
     so the window grows to the page's height first)."""

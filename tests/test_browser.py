@@ -6,10 +6,8 @@ import time
 
 import numpy as np
 import pandas as pd
-from conftest import ARTIFACTS, ROOT, full_page_screenshot
-from mfcore import ENGINES
-
-from mfcore import SGDFactorizer
+from conftest import ARTIFACTS, ROOT, full_page_screenshot, no_exception, wait_idle
+from mfcore import ENGINES, SGDFactorizer
 
 TOY = ROOT / "sample_data" / "toy.csv"
 PLOTLY_TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -18,21 +16,9 @@ TABLE_ROWS = """() => Array.from(document.querySelectorAll('[data-testid=stTable
     .map(table => table.querySelectorAll('tbody tr').length)"""
 
 
-
-
 def wait_rows(page, rows):
     """Wait until the runs table shows ``rows`` rows (the grid draws after the script ends)."""
     page.wait_for_function(f"() => ({TABLE_ROWS})()[0] == {rows}")
-
-
-def wait_idle(page):
-    """Wait until the script run has ended: no running indicator, no stale elements left."""
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
-
-
-def no_exception(page):
-    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_upload_train_and_compare(streamlit_server, browser_page):

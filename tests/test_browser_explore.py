@@ -3,7 +3,7 @@ recommendations folded in from them; then open the model file downloaded from Tr
 
 import re
 
-from conftest import ARTIFACTS, full_page_screenshot
+from conftest import ARTIFACTS, full_page_screenshot, no_exception, wait_idle
 
 GRID_ROWS = """(index) => (Array.from(document.querySelectorAll('[data-testid=stDataFrame]'))
     .filter(frame => frame.offsetParent !== null)[index]?.querySelectorAll('table tbody tr') ?? []).length"""
@@ -11,15 +11,6 @@ GRID_ROWS = """(index) => (Array.from(document.querySelectorAll('[data-testid=st
 GRID_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stDataFrame]'))
     .filter(frame => frame.offsetParent !== null)[index]
     .querySelectorAll('table tbody tr')).map(row => Array.from(row.querySelectorAll('td')).map(c => c.innerText))"""
-
-
-def wait_idle(page):
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=60_000)
-
-
-def no_exception(page):
-    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def choose(page, label: str, text: str):

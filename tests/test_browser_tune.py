@@ -3,8 +3,7 @@ its table, then the best settings open on Train."""
 
 import re
 
-from conftest import full_page_screenshot
-from test_browser import no_exception, wait_idle
+from conftest import full_page_screenshot, no_exception, wait_idle
 
 CELLS = """() => Array.from(document.querySelectorAll('[data-testid=stDataFrame] table td'))
     .map(cell => cell.textContent)"""
