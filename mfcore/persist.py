@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Ratings
+from .export import _plain_ids
 from .model import EpochResult, SGDFactorizer, check_is_fitted
 
 __all__ = ["ModelBundle", "ModelFileError", "load_bundle", "load_model", "model_bytes", "save_model"]
@@ -53,11 +54,6 @@ class ModelBundle:
     train: Ratings | None = None
     test: Ratings | None = None
     items: pd.DataFrame | None = None
-
-
-def _plain_ids(ids: np.ndarray) -> np.ndarray:
-    """Ids as ``int64`` or fixed-width unicode, which ``np.load(allow_pickle=False)`` reads back."""
-    return ids.astype(np.int64) if ids.dtype.kind in "iu" else np.asarray(ids).astype(str)
 
 
 def _json_default(value):
