@@ -15,11 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .data import Ratings
-from .engines import get_engine
 from .model import SGDFactorizer
 from .params import defaults
-
-DEFAULT_ENGINES = ("python", "numpy", "numba")
 
 
 @dataclass(frozen=True)
@@ -63,18 +60,6 @@ def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
     test_rmse = model.history_[-1].test_rmse if timed_epochs == epochs else None
     return BenchResult(engine, seconds, len(train) / seconds, test_rmse, False, timed_epochs,
                        compile_seconds, len(train))
-
-
-def time_engines(train: Ratings, test: Ratings | None, params: dict, engines=DEFAULT_ENGINES,
-                 budget_seconds: float = 10.0, progress=None) -> list[BenchResult]:
-    """:func:`time_engine` for each engine in turn; ``progress(name)`` is called before each."""
-    results = []
-    for name in engines:
-        get_engine(name)
-        if progress is not None:
-            progress(name)
-        results.append(time_engine(name, train, test, params, budget_seconds))
-    return results
 
 
 def _sample(ratings: Ratings, n: int, seed: int) -> Ratings:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import metrics
 from .data import Ratings
-from .model import SGDFactorizer, check_is_fitted
+from .model import SGDFactorizer, best_codes, check_is_fitted
 
 __all__ = [
     "FoldedUser",
@@ -188,11 +188,7 @@ def top_items(model: SGDFactorizer, scores: np.ndarray, exclude=(), n: int = 10,
     scores = np.array(scores, dtype=np.float64)
     scores[(training_counts(model) if counts is None else counts) == 0] = -np.inf
     scores[np.asarray(exclude, dtype=np.int64)] = -np.inf
-    n = int(min(n, np.isfinite(scores).sum()))
-    if n <= 0:
-        return np.zeros(0, np.int64)
-    top = np.argpartition(-scores, n - 1)[:n]
-    return top[np.argsort(-scores[top], kind="stable")]
+    return best_codes(scores, n)
 
 
 def _unit_rows(factors: np.ndarray) -> np.ndarray:
@@ -213,9 +209,7 @@ def similar_items(model: SGDFactorizer, item: int, n: int = 10, min_ratings: int
     allowed = (counts >= max(min_ratings, 1)) & (np.linalg.norm(model.Q_, axis=1) > 0)
     allowed[item] = False
     cosine = np.where(allowed, cosine, -np.inf)
-    n = int(min(n, allowed.sum()))
-    top = np.argpartition(-cosine, n - 1)[:n] if n > 0 else np.zeros(0, np.int64)
-    top = top[np.argsort(-cosine[top], kind="stable")]
+    top = best_codes(cosine, n)
     return pd.DataFrame({"code": top, "cosine": cosine[top]})
 
 

@@ -54,6 +54,16 @@ def initial_parameters(train: Ratings, n_factors: int, init_std: float, biased: 
     return P, Q, np.zeros(train.n_users, dtype), np.zeros(train.n_items, dtype), mu
 
 
+def best_codes(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest finite ``scores``, highest first (ties by position); fewer when
+    fewer are finite (``-inf`` marks what may not be chosen)."""
+    n = int(min(n, np.isfinite(scores).sum()))
+    if n <= 0:
+        return np.zeros(0, np.int64)
+    top = np.argpartition(-scores, n - 1)[:n]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
 class TrainingDiverged(ValueError):
     """The training error stopped being a finite number."""
 
@@ -333,9 +343,7 @@ class SGDFactorizer:
             if exclude_seen:
                 scores[rated.indices[rated.indptr[code]:rated.indptr[code + 1]]] = -np.inf
         scores[~rated_items] = -np.inf  # items never trained have no factors to rank them by
-        n = int(min(n, np.isfinite(scores).sum()))
-        top = np.argpartition(-scores, n - 1)[:n] if n > 0 else np.zeros(0, dtype=np.int64)
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = best_codes(scores, n)
         return pd.DataFrame({"item": self.item_ids_[top], "score": np.clip(scores[top], *self.scale_)})
 
     def _rated_index(self):

@@ -4,8 +4,9 @@ A model file is an ``.npz`` archive (``np.savez_compressed``) that ``np.load(...
 reads back; nothing in it is a Python object:
 
 - ``meta``: the UTF-8 bytes of a JSON object (as ``uint8``): ``format`` (``"mfcore-model"``),
-  ``version``, the hyperparameters, ``global_mean``, ``scale``, ``lr``, the per-epoch ``history``,
-  ``fit_seconds``, ``compile_seconds``, ``n_train_ratings`` and which optional arrays are present;
+  ``version``, the hyperparameters, ``global_mean``, ``scale``, ``lr``, the per-epoch ``history``
+  (with the validation RMSE), ``best_epoch``, ``fit_seconds``, ``compile_seconds``,
+  ``n_train_ratings`` and which optional arrays are present;
 - ``P``, ``Q``, ``bu``, ``bi``: the factors and biases (``float32``);
 - ``user_ids``, ``item_ids``: the original ids, ``int64`` or fixed-width unicode (never object arrays);
 - ``rated_users``, ``rated_items``: the codes of the training pairs (``int32``), so that a loaded
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Ratings
+from .export import _plain_ids
 from .model import EpochResult, SGDFactorizer, check_is_fitted
 
 __all__ = ["ModelBundle", "ModelFileError", "load_bundle", "load_model", "model_bytes", "save_model"]
@@ -53,11 +55,6 @@ class ModelBundle:
     train: Ratings | None = None
     test: Ratings | None = None
     items: pd.DataFrame | None = None
-
-
-def _plain_ids(ids: np.ndarray) -> np.ndarray:
-    """Ids as ``int64`` or fixed-width unicode, which ``np.load(allow_pickle=False)`` reads back."""
-    return ids.astype(np.int64) if ids.dtype.kind in "iu" else np.asarray(ids).astype(str)
 
 
 def _json_default(value):
@@ -84,7 +81,8 @@ def _arrays(model: SGDFactorizer, train: Ratings | None, test: Ratings | None,
         "lr": float(model.lr_), "fit_seconds": float(model.fit_seconds_),
         "compile_seconds": float(model.compile_seconds_), "n_train_ratings": int(model.n_train_ratings_),
         "history": [{"epoch": r.epoch, "train_rmse": r.train_rmse, "test_rmse": r.test_rmse,
-                     "seconds": r.seconds} for r in model.history_],
+                     "seconds": r.seconds, "validation_rmse": r.validation_rmse} for r in model.history_],
+        "best_epoch": int(getattr(model, "best_epoch_", len(model.history_))),
         "has_train_values": train is not None, "has_test": test is not None,
         "has_items": items is not None,
     }
@@ -213,8 +211,9 @@ def _bundle(arrays: dict, meta: dict) -> ModelBundle:
     model.lr_ = float(meta["lr"])
     model.fit_seconds_ = float(meta["fit_seconds"])
     model.compile_seconds_ = float(meta["compile_seconds"])
-    model.history_ = [EpochResult(int(r["epoch"]), r["train_rmse"], r["test_rmse"], r["seconds"])
-                      for r in meta["history"]]
+    model.history_ = [EpochResult(int(r["epoch"]), r["train_rmse"], r["test_rmse"], r["seconds"],
+                                  r.get("validation_rmse")) for r in meta["history"]]
+    model.best_epoch_ = int(meta.get("best_epoch", len(model.history_)))  # absent from older files
     model._index_training(train)
     model.n_train_ratings_ = int(meta["n_train_ratings"])
     test = (ratings(arrays["test_users"], arrays["test_items"], arrays["test_values"])

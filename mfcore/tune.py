@@ -310,6 +310,11 @@ def best_params(study: optuna.Study, fixed: dict | None = None) -> tuple[dict, i
     return {**(fixed or {}), **trial.params}, int(best_epoch)
 
 
+_STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
+           "WAITING": "waiting"}
+"""Optuna's trial state names as the tables and curves say them."""
+
+
 def trials_table(study: optuna.Study) -> list[dict]:
     """One row per finished or running trial: ``trial``, ``state`` (complete, pruned, failed,
     running), ``validation RMSE`` (the best one; None if none), ``epochs run``, then its parameters,
@@ -318,9 +323,7 @@ def trials_table(study: optuna.Study) -> list[dict]:
     for trial in study.get_trials(deepcopy=False):
         curve = trial.intermediate_values
         value = trial.value if trial.value is not None else (min(curve.values()) if curve else None)
-        state = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed",
-                 "RUNNING": "running", "WAITING": "waiting"}[trial.state.name]
-        rows.append({"trial": trial.number, "state": state,
+        rows.append({"trial": trial.number, "state": _STATES[trial.state.name],
                      "validation RMSE": None if value is None or not math.isfinite(value) else value,
                      "epochs run": len(curve),
                      **trial.params, "reason": trial.user_attrs.get("fail_reason", "")})
@@ -328,11 +331,12 @@ def trials_table(study: optuna.Study) -> list[dict]:
 
 
 def curves(study: optuna.Study) -> dict[int, tuple[str, np.ndarray, np.ndarray]]:
-    """``{trial number: (state, epochs, validation RMSE)}`` from the values reported each epoch."""
+    """``{trial number: (state, epochs, validation RMSE)}`` from the values reported each epoch (one
+    read of the storage)."""
     result = {}
-    for row, trial in zip(trials_table(study), study.get_trials(deepcopy=False)):
+    for trial in study.get_trials(deepcopy=False):
         steps = sorted(trial.intermediate_values)
-        result[trial.number] = (row["state"], np.array(steps, dtype=int),
+        result[trial.number] = (_STATES[trial.state.name], np.array(steps, dtype=int),
                                 np.array([trial.intermediate_values[s] for s in steps], dtype=float))
     return result
 
