@@ -7,7 +7,7 @@ parameters and seed; :func:`refit` trains it again on the same split, which the 
 
 from __future__ import annotations
 
-from mfcore import EpochResult, SGDFactorizer, random_split
+from mfcore import EpochResult, Ratings, SGDFactorizer
 from mfcore.model import is_fitted
 
 from . import data, store
@@ -19,7 +19,8 @@ def record(run) -> dict:
             "data_path": run.data_path, "data_key": getattr(run, "data_key", ""),
             "params": {k: v for k, v in run.model.get_params().items()},
             "status": run.status, "message": run.message, "scores": run.scores,
-            "history": [[r.epoch, r.train_rmse, r.test_rmse, r.seconds] for r in run.history]}
+            "history": [[r.epoch, r.train_rmse, r.test_rmse, r.seconds, r.validation_rmse]
+                        for r in run.history]}
 
 
 def save(runs: list) -> None:
@@ -66,20 +67,30 @@ def needs_refit(run) -> bool:
     return bool(run.history) and not is_fitted(run.model)
 
 
-def refit(run) -> None:
-    """Train a restored run's model again: same parameters, seed, split and number of completed epochs,
-    so the same factors (the engines are exact given the seed). The run's recorded curve is kept."""
+def ratings_of(run) -> Ratings | None:
+    """The ratings ``run`` trained on: the session's dataset or the store's copy, None when the
+    server no longer has them. Called from the script (it reads the session), never from a job."""
     dataset = data.current()
-    if getattr(run, "data_key", dataset.key) != dataset.key:
-        stored = store.load_dataset(run.data_key)
-        if stored is None:
-            raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
-        ratings = stored[2]
-    else:
-        ratings = dataset.ratings
-    test_size = run.settings.get("test_size", run.settings.get("test", 0.0))
-    train, test = random_split(ratings, test_size, seed=run.model.seed)
-    epochs = run.model.fit_iter(train, test if len(test) else None)
+    if run.data_key == dataset.key:
+        return dataset.ratings
+    stored = store.load_dataset(run.data_key)
+    return stored[2] if stored is not None else None
+
+
+def refit(run, ratings: Ratings | None) -> None:
+    """Train a restored run's model again on ``ratings`` (:func:`ratings_of`): same parameters, seed,
+    split (and validation split under early stopping) and number of completed epochs, so the same
+    factors (the engines are exact given the seed). The run's recorded curve is kept. Makes no
+    Streamlit call, so a training job may run it."""
+    from . import training  # training imports runs, which imports this module
+
+    if ratings is None:
+        raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
+    train, test = training.split(ratings, run.settings)
+    validation = None
+    if run.model.patience is not None:
+        train, validation = training.validation_split(train, run.settings)
+    epochs = run.model.fit_iter(train, test if len(test) else None, validation)
     for result in epochs:  # stop where the recorded run stopped (Stop keeps the model at that epoch)
         if result.epoch == len(run.history):
             break
