@@ -16,7 +16,7 @@ from . import data, store
 def record(run) -> dict:
     """A JSON-able record of ``run`` (a :class:`dashboard.runs.Run`)."""
     return {"number": run.number, "settings": run.settings, "dataset": run.dataset,
-            "data_path": run.data_path, "data_key": getattr(run, "data_key", ""),
+            "data_path": run.data_path, "data_key": run.data_key or "",
             "params": {k: v for k, v in run.model.get_params().items()},
             "status": run.status, "message": run.message, "scores": run.scores,
             "history": [[r.epoch, r.train_rmse, r.test_rmse, r.seconds, r.validation_rmse]
@@ -29,7 +29,7 @@ def save(runs: list) -> None:
     session name and the session's list of runs, so that :func:`save_ended` needs no Streamlit call."""
     session = data.session_name(create=bool(runs))
     for run in runs:
-        if not hasattr(run, "data_key"):
+        if run.data_key is None:
             run.data_key = data.current().key
         run.session_name, run.session_runs = session, runs
     store.save_runs(session, [record(run) for run in runs])
@@ -38,7 +38,7 @@ def save(runs: list) -> None:
 def save_ended(run) -> None:
     """Store the runs of ``run``'s session after ``run`` ended. It touches no Streamlit state: the
     thread that trained the run may be stopping (Stop, page change, reload)."""
-    if hasattr(run, "session_runs"):
+    if run.session_runs is not None:
         store.save_runs(run.session_name, [record(other) for other in run.session_runs])
 
 
