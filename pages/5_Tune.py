@@ -70,7 +70,7 @@ def render(job, final: bool) -> None:
     study = job.study()
     rows = tuning.table(study)
     counts = pd.Series([row["state"] for row in rows]).value_counts().to_dict() if rows else {}
-    elapsed = (job.finished or time.perf_counter()) - job.started
+    elapsed = job.elapsed
     state = ("stopped" if job.stop.is_set() else "finished") if final else "running"
     if not final and job.scheduled.state == "queued":
         status_slot.markdown(job.scheduled.status_line())
