@@ -4,7 +4,6 @@ taken from a run of this session or from an uploaded model file; and the tables 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -92,14 +91,9 @@ def run_file(run, ratings: Ratings) -> bytes:
     return model_bytes(run.model, train, test if len(test) else None, explore.ratings_items(ratings))
 
 
-def fingerprint(raw: bytes) -> str:
-    """The sha256 of an uploaded file, so that the same upload is read once."""
-    return hashlib.sha256(raw).hexdigest()
-
-
-def from_bundle(name: str, sha256: str, bundle: ModelBundle) -> Subject:
-    """The subject of a loaded model file; without bundled training ratings, the rated pairs with
-    NaN values stand in for them."""
+def from_bundle(name: str, digest: str, bundle: ModelBundle) -> Subject:
+    """The subject of a loaded model file (``digest``: :func:`dashboard.store.fingerprint` of its
+    bytes); without bundled training ratings, the rated pairs with NaN values stand in for them."""
     model = bundle.model
     train = bundle.train
     if train is None:
@@ -107,7 +101,7 @@ def from_bundle(name: str, sha256: str, bundle: ModelBundle) -> Subject:
         train = Ratings(users=users, items=items, values=np.full(len(users), np.nan, np.float32),
                         user_ids=model.user_ids_, item_ids=model.item_ids_, scale=model.scale_)
     info = explore.item_info(model.item_ids_, bundle.items)
-    return Subject(f"file-{sha256}", name, model, train, bundle.test, info, bundle.train is not None)
+    return Subject(f"file-{digest}", name, model, train, bundle.test, info, bundle.train is not None)
 
 
 def pick(container, label: str, codes: np.ndarray, names: np.ndarray, key: str, default: int | None = None):

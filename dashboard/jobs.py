@@ -10,14 +10,17 @@ renders (:func:`follow`), so it reaches an ``st.*`` call a few times a second: w
 that script (a Stop click, a rerun, leaving the page, closing the tab) the job is cancelled and
 ends after its current step. A job also ends when it has run for ``max_seconds`` (the work guard).
 
-The API for a page (Train, Speed, Error schedules, Tune)::
+The API for a page (Train, Speed, Error schedules; Tune submits its search the same way but does not
+follow it, so leaving the page does not stop a search)::
 
-    job = jobs.scheduler().submit(steps, label="run 3", owner=session_id, cost=1, holds_gil=False)
+    job = jobs.submit(steps, label="run 3", engines=("numba",), n_threads=None)  # this session's job
     jobs.follow(job, render)   # calls render(job) every POLL seconds until the job ends
 
-where ``steps(job)`` is a generator: each item it yields is appended to ``job.results`` and is a
-point at which the job may stop (an epoch, or a slice of one). Exceptions it raises end the job with
-state ``failed`` and are kept in ``job.error`` for the page to turn into an ``st.error`` sentence.
+where :func:`submit` derives the owner, the cost and whether the job holds the GIL for
+``scheduler().submit``, and ``steps(job)`` is a generator: each item it yields is appended to
+``job.results`` and is a point at which the job may stop (an epoch, or a slice of one). Exceptions it
+raises end the job with state ``failed`` and are kept in ``job.error`` for the page to turn into an
+``st.error`` sentence.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ parameters and seed; :func:`refit` trains it again on the same split, which the 
 
 from __future__ import annotations
 
-from mfcore import EpochResult, SGDFactorizer, random_split
+from mfcore import EpochResult, Ratings, SGDFactorizer
 from mfcore.model import is_fitted
 
 from . import data, store
@@ -16,10 +16,11 @@ from . import data, store
 def record(run) -> dict:
     """A JSON-able record of ``run`` (a :class:`dashboard.runs.Run`)."""
     return {"number": run.number, "settings": run.settings, "dataset": run.dataset,
-            "data_path": run.data_path, "data_key": getattr(run, "data_key", ""),
+            "data_path": run.data_path, "data_key": run.data_key or "",
             "params": {k: v for k, v in run.model.get_params().items()},
             "status": run.status, "message": run.message, "scores": run.scores,
-            "history": [[r.epoch, r.train_rmse, r.test_rmse, r.seconds] for r in run.history]}
+            "history": [[r.epoch, r.train_rmse, r.test_rmse, r.seconds, r.validation_rmse]
+                        for r in run.history]}
 
 
 def save(runs: list) -> None:
@@ -28,7 +29,7 @@ def save(runs: list) -> None:
     session name and the session's list of runs, so that :func:`save_ended` needs no Streamlit call."""
     session = data.session_name(create=bool(runs))
     for run in runs:
-        if not hasattr(run, "data_key"):
+        if run.data_key is None:
             run.data_key = data.current().key
         run.session_name, run.session_runs = session, runs
     store.save_runs(session, [record(run) for run in runs])
@@ -37,7 +38,7 @@ def save(runs: list) -> None:
 def save_ended(run) -> None:
     """Store the runs of ``run``'s session after ``run`` ended. It touches no Streamlit state: the
     thread that trained the run may be stopping (Stop, page change, reload)."""
-    if hasattr(run, "session_runs"):
+    if run.session_runs is not None:
         store.save_runs(run.session_name, [record(other) for other in run.session_runs])
 
 
@@ -66,20 +67,30 @@ def needs_refit(run) -> bool:
     return bool(run.history) and not is_fitted(run.model)
 
 
-def refit(run) -> None:
-    """Train a restored run's model again: same parameters, seed, split and number of completed epochs,
-    so the same factors (the engines are exact given the seed). The run's recorded curve is kept."""
+def ratings_of(run) -> Ratings | None:
+    """The ratings ``run`` trained on: the session's dataset or the store's copy, None when the
+    server no longer has them. Called from the script (it reads the session), never from a job."""
     dataset = data.current()
-    if getattr(run, "data_key", dataset.key) != dataset.key:
-        stored = store.load_dataset(run.data_key)
-        if stored is None:
-            raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
-        ratings = stored[2]
-    else:
-        ratings = dataset.ratings
-    test_size = run.settings.get("test_size", run.settings.get("test", 0.0))
-    train, test = random_split(ratings, test_size, seed=run.model.seed)
-    epochs = run.model.fit_iter(train, test if len(test) else None)
+    if run.data_key == dataset.key:
+        return dataset.ratings
+    stored = store.load_dataset(run.data_key)
+    return stored[2] if stored is not None else None
+
+
+def refit(run, ratings: Ratings | None) -> None:
+    """Train a restored run's model again on ``ratings`` (:func:`ratings_of`): same parameters, seed,
+    split (and validation split under early stopping) and number of completed epochs, so the same
+    factors (the engines are exact given the seed). The run's recorded curve is kept. Makes no
+    Streamlit call, so a training job may run it."""
+    from . import training  # training imports runs, which imports this module
+
+    if ratings is None:
+        raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
+    train, test = training.split(ratings, run.settings)
+    validation = None
+    if run.model.patience is not None:
+        train, validation = training.validation_split(train, run.settings)
+    epochs = run.model.fit_iter(train, test if len(test) else None, validation)
     for result in epochs:  # stop where the recorded run stopped (Stop keeps the model at that epoch)
         if result.epoch == len(run.history):
             break

@@ -44,6 +44,11 @@ class Run:
     ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     note: str = ""  # what the work guard cut, e.g. the python engine's sample
     job: object = None  # the dashboard.jobs.Job training it, until it ends
+    # kept by dashboard.run_store: the store key of the dataset it trains on (None until recorded),
+    # and the session name and list of runs it is stored with
+    data_key: str | None = None
+    session_name: str = field(default="", repr=False, compare=False)
+    session_runs: list | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:

@@ -73,12 +73,11 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 def schedule_curves(runs: list, x: str) -> go.Figure:
     """Test RMSE of every schedule's run (:class:`~dashboard.runs.Run`, labelled by schedule) against
-    ``x`` = "epoch" or "seconds" (cumulative training time). Each curve has its own dash and marker
-    and earlier ones are wider, so coinciding curves stay visible. The y range runs from the lowest
-    point to the highest first
-    point, so a run that blows up leaves the top edge; a run that diverged ends in a large x marker
-    pinned to the top edge at its last epoch, labelled "diverged". Earlier curves are drawn wider, so
-    a later curve lying on top of one leaves its edges visible."""
+    ``x`` = "epoch" or "seconds" (cumulative training time). Each curve has its own dash and marker,
+    and earlier curves are drawn wider, so a later curve lying on top of one leaves its edges visible.
+    The y range runs from the lowest point to the highest first point, so a run that blows up leaves
+    the top edge; a run that diverged ends in a large x marker pinned to the top edge where it
+    diverged (the epoch after its last), labelled "diverged"."""
     figure = go.Figure()
     curves = [[r.test_rmse for r in run.history if r.test_rmse is not None] for run in runs]
     drawn = [curve for curve in curves if curve]

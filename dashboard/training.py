@@ -25,6 +25,8 @@ from .runs import JOB_END_WAIT, Run
 
 RENDER_EVERY = 0.25
 """Seconds between two renders while training (the last epoch is always rendered)."""
+VALIDATION_SIZE = 0.1
+"""Fraction of the training ratings held out to drive early stopping (:func:`validation_split`)."""
 SETTLE_SECONDS = 600.0
 """How long :func:`settle` waits at most for an interrupted run to end its current epoch."""
 
@@ -32,6 +34,11 @@ SETTLE_SECONDS = 600.0
 def split(ratings: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
     """The train and test sets of ``settings`` (``test_size`` and ``seed``)."""
     return random_split(ratings, settings["test_size"], seed=settings["seed"])
+
+
+def validation_split(train: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
+    """``train`` less the validation ratings that drive early stopping, and those ratings."""
+    return random_split(train, VALIDATION_SIZE, seed=settings["seed"] + 1)
 
 
 def check_memory(ratings: Ratings, n_factors: int, test_size: float, schedule: str = "per-rating") -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -47,8 +46,6 @@ class TuneJob:
     dataset: str
     stop: threading.Event = field(default_factory=threading.Event)
     scheduled: jobs.Job | None = None
-    started: float = field(default_factory=time.perf_counter)
-    finished: float | None = None
     error: str | None = None
     result: dict | None = None
     _reader: object = None
@@ -57,6 +54,11 @@ class TuneJob:
     def running(self) -> bool:
         """Queued for a training slot or searching."""
         return self.scheduled is not None and not self.scheduled.finished
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds the search has run (0 while it waits for a training slot)."""
+        return self.scheduled.elapsed if self.scheduled is not None else 0.0
 
     def _steps(self, scheduled: jobs.Job):
         """The search as a job of the shared scheduler: it holds one training slot, and its work is
@@ -84,8 +86,6 @@ class TuneJob:
             self.result = tune.final_scores(study, self.split, {"seed": self.seed})
         except ValueError as exc:
             self.error = str(exc)
-        finally:
-            self.finished = time.perf_counter()
 
 
 def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, timeout: float | None,

@@ -3,12 +3,12 @@
 import streamlit as st
 
 from dashboard import charts, data, explore, jobs, run_store, runs, settings, training
-from mfcore import SGDFactorizer, random_split, tune
+from mfcore import SGDFactorizer, tune
 from mfcore.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.model import is_fitted
 from mfcore.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 
-EARLY_PATIENCE, EARLY_VALIDATION = tune.DEFAULT_PATIENCE, 0.1
+EARLY_PATIENCE, EARLY_VALIDATION = tune.DEFAULT_PATIENCE, training.VALIDATION_SIZE
 
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
 st.title("Train")
@@ -66,7 +66,7 @@ def render(run: runs.Run) -> None:
         validated = [r for r in run.history if r.validation_rmse is not None]
         figure.add_scatter(x=[r.epoch for r in validated], y=[r.validation_rmse for r in validated],
                            mode="lines", name=f"{run.label} validation", line={"width": 2, "dash": "dot"})
-        if run.status == "done" and validated:
+        if run.status == "done" and validated and is_fitted(run.model):  # restored runs: after Retrain
             figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
                              annotation_text=f"best epoch {run.model.best_epoch_} (kept)")
     chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
@@ -85,7 +85,7 @@ if submitted:
         patience = {"patience": EARLY_PATIENCE} if early else {}
         validation = None
         if early:
-            train, validation = random_split(train, EARLY_VALIDATION, seed=new["seed"] + 1)
+            train, validation = training.validation_split(train, new)
         run = runs.start(new, dataset.name, dataset.path,
                          SGDFactorizer(**settings.model_params(new), **patience), test)
         tick(run)
@@ -100,7 +100,7 @@ elif latest is not None:
                            f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
     elif latest.status == "failed":
         message_slot.error(f"Could not train: {latest.message}")
-    elif latest.status == "done" and latest.model.patience is not None and latest.history:
+    elif latest.status == "done" and latest.model.patience is not None and is_fitted(latest.model):
         best = latest.history[latest.model.best_epoch_ - 1]
         message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
                           f"epochs and kept epoch {best.epoch}, whose validation RMSE {best.validation_rmse:.4f} "
@@ -128,8 +128,8 @@ if runs.all_runs():
                               help="Runs reloaded from the link keep their curves; their models are "
                                    "trained again on demand, with the same settings and seed."):
 
-        def refit_steps(job, run=restored[-1]):
-            run_store.refit(run)
+        def refit_steps(job, run=restored[-1], ratings=run_store.ratings_of(restored[-1])):
+            run_store.refit(run, ratings)
             yield run
 
         refit = jobs.submit(refit_steps, f"retraining {restored[-1].label}",

@@ -74,7 +74,7 @@ def render(job, final: bool):
     study = job.study()
     rows = tuning.table(study)
     counts = pd.Series([row["state"] for row in rows]).value_counts().to_dict() if rows else {}
-    elapsed = (job.finished or time.perf_counter()) - job.started
+    elapsed = job.elapsed
     state = ("stopped" if job.stop.is_set() else "finished") if final else "running"
     status_slot.markdown(f"Search **{state}**: {len(rows)} trials in {elapsed:.1f} s ("
                          + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + ")")

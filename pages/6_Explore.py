@@ -6,7 +6,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from dashboard import data, runs
+from dashboard import data, runs, store
 from dashboard import explore as view
 from mfcore import explore
 from mfcore.model import is_fitted
@@ -33,16 +33,16 @@ if source == UPLOAD:
                               "SGDFactorizer.save", type=["npz"], key="explore_upload")
     if upload is not None:
         raw = upload.getvalue()
-        sha256 = view.fingerprint(raw)
+        digest = store.fingerprint(raw)  # the same upload is read once
         opened = st.session_state.get("explore_file")
-        if opened is None or opened[1] != sha256:
+        if opened is None or opened[1] != digest:
             try:
-                st.session_state["explore_file"] = (upload.name, sha256, load_bundle(raw))
+                st.session_state["explore_file"] = (upload.name, digest, load_bundle(raw))
             except ModelFileError as exc:
                 st.error(f"Could not open {upload.name}: {exc}")
     if "explore_file" in st.session_state:
-        name, sha256, bundle = st.session_state["explore_file"]
-        subject = view.remembered(f"file-{sha256}", lambda: view.from_bundle(name, sha256, bundle))
+        name, digest, bundle = st.session_state["explore_file"]
+        subject = view.remembered(f"file-{digest}", lambda: view.from_bundle(name, digest, bundle))
 else:
     run = next(run for run in fitted if run.label == source)
     subject = view.remembered(view.run_key(run), lambda: view.from_run(run, dataset.ratings))

@@ -117,3 +117,20 @@ def test_runs_survive_a_new_session_with_the_link():
     refit = again.session_state["runs"][0].model
     np.testing.assert_array_equal(refit.P_, app.session_state["runs"][0].model.P_)
     assert any(b.label == "Factors of run 1 (.npz)" for b in again.get("download_button"))
+
+
+def test_an_early_stopped_run_survives_a_new_session_and_retrains_exactly():
+    app = upload(home(), "toy.csv", TOY)
+    app.switch_page("pages/1_Train.py").run()
+    app.checkbox(key="train_early_stopping").check()
+    button(app, "Train").click().run()
+    no_exception(app)
+    trained = app.session_state["runs"][0]
+    again = fresh("pages/1_Train.py", **dict(app.query_params))
+    no_exception(again)
+    restored = again.session_state["runs"][0]
+    assert [r.validation_rmse for r in restored.history] == [r.validation_rmse for r in trained.history]
+    button(again, "Retrain run 1 for its downloads").click().run()
+    no_exception(again)
+    assert not again.error
+    np.testing.assert_array_equal(again.session_state["runs"][0].model.P_, trained.model.P_)
