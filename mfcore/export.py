@@ -13,7 +13,7 @@ from .model import SGDFactorizer, check_is_fitted
 __all__ = ["factors_npz", "factors_csv", "history_frame", "reproduction_snippet"]
 
 
-def _plain_ids(ids: np.ndarray) -> np.ndarray:
+def plain_ids(ids: np.ndarray) -> np.ndarray:
     """Ids as an int64 or unicode array, so ``np.load(..., allow_pickle=False)`` reads them back."""
     return ids.astype(np.int64) if ids.dtype.kind in "iu" else ids.astype(str)
 
@@ -24,7 +24,7 @@ def factors_npz(model: SGDFactorizer) -> bytes:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, P=model.P_, Q=model.Q_, bu=model.bu_, bi=model.bi_,
                         global_mean=np.float64(model.global_mean_),
-                        user_ids=_plain_ids(model.user_ids_), item_ids=_plain_ids(model.item_ids_))
+                        user_ids=plain_ids(model.user_ids_), item_ids=plain_ids(model.item_ids_))
     return buffer.getvalue()
 
 

@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from .data import Ratings
-from .export import _plain_ids
+from .export import plain_ids
 from .model import EpochResult, SGDFactorizer, check_is_fitted
+from .params import PARAMETERS
 
 __all__ = ["ModelBundle", "ModelFileError", "load_bundle", "load_model", "model_bytes", "save_model"]
 
@@ -89,7 +90,7 @@ def _arrays(model: SGDFactorizer, train: Ratings | None, test: Ratings | None,
     arrays = {
         "meta": np.frombuffer(json.dumps(meta, default=_json_default).encode(), dtype=np.uint8),
         "P": model.P_, "Q": model.Q_, "bu": model.bu_, "bi": model.bi_,
-        "user_ids": _plain_ids(model.user_ids_), "item_ids": _plain_ids(model.item_ids_),
+        "user_ids": plain_ids(model.user_ids_), "item_ids": plain_ids(model.item_ids_),
         "rated_users": np.asarray(rated_users, np.int32), "rated_items": np.asarray(rated_items, np.int32),
     }
     if train is not None:
@@ -203,8 +204,7 @@ def _bundle(arrays: dict, meta: dict) -> ModelBundle:
     train_values = arrays["train_values"] if meta["has_train_values"] else np.zeros(len(rated_users),
                                                                                    np.float32)
     train = ratings(rated_users, rated_items, train_values)
-    known = SGDFactorizer().get_params()
-    model = SGDFactorizer(**{k: v for k, v in meta["params"].items() if k in known})
+    model = SGDFactorizer(**{k: v for k, v in meta["params"].items() if k in PARAMETERS})
     model.P_, model.Q_, model.bu_, model.bi_ = P, Q, bu, bi
     model.global_mean_ = float(meta["global_mean"])
     model.scale_ = scale

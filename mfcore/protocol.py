@@ -70,7 +70,7 @@ def score_on_test(params: dict, split: Holdout, n_epochs: int | None = None) -> 
         params["n_epochs"] = int(n_epochs)
     model = SGDFactorizer(**params).fit(split.train_full)
     return {**model.evaluate(split.test), "fit_seconds": model.fit_seconds_,
-            "n_epochs": params.get("n_epochs", model.n_epochs)}
+            "n_epochs": model.n_epochs}
 
 
 def cross_validate(ratings: Ratings, params: dict | None = None, n_folds: int = 5,
