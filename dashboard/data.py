@@ -40,6 +40,12 @@ class Dataset:
     key: str
     ratings: Ratings
 
+    @property
+    def caption(self) -> str:
+        """The line each page opens with: what the data is, and where to change it."""
+        return (f"Dataset: {self.name}, {len(self.ratings):,} ratings ({self.ratings.n_users:,} users x "
+                f"{self.ratings.n_items:,} items). Change it on Home.")
+
 
 @st.cache_resource(show_spinner=False, max_entries=1)
 def _sample_ratings() -> Ratings:

@@ -13,8 +13,7 @@ EARLY_PATIENCE, EARLY_VALIDATION = tune.DEFAULT_PATIENCE, training.VALIDATION_SI
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
 st.title("Train")
 dataset = data.current()
-st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings "
-           f"({dataset.ratings.n_users:,} users x {dataset.ratings.n_items:,} items). Change it on Home.")
+st.caption(dataset.caption)
 if training.interrupted(runs.all_runs()):
     with st.spinner("Stopping: waiting for the current epoch to end..."):
         training.settle(runs.all_runs())

@@ -16,10 +16,10 @@ st.set_page_config(page_title="Speed · Factorization Playground", layout="wide"
 st.title("Speed")
 dataset = data.current()
 chosen = settings.current()
-st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings. Learning rate, "
-           f"regularization, biases, test size and random seed come from the Train page "
-           f"(lr {chosen['lr']}, reg {chosen['reg']}, biases {'on' if chosen['biased'] else 'off'}, "
-           f"test size {chosen['test_size']:g}, random seed {chosen['seed']}).")
+st.caption(f"{dataset.caption} Learning rate, regularization, biases, test size and random seed "
+           f"come from the Train page (lr {chosen['lr']}, reg {chosen['reg']}, "
+           f"biases {'on' if chosen['biased'] else 'off'}, test size {chosen['test_size']:g}, "
+           f"random seed {chosen['seed']}).")
 
 with st.form("speed_form"):
     engines = st.multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")

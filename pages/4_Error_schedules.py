@@ -19,8 +19,7 @@ dataset = data.current()
 ratings = dataset.ratings
 chosen = settings.current()
 test_size = chosen["test_size"] or settings.default("test_size")  # the curves need a test set
-st.caption(f"Dataset: {dataset.name}, {len(ratings):,} ratings ({ratings.n_users:,} users x "
-           f"{ratings.n_items:,} items). Change it on Home. Every schedule trains with the {ENGINE} engine "
+st.caption(f"{dataset.caption} Every schedule trains with the {ENGINE} engine "
            f"on the same random split ({test_size:.0%} test, biases {'on' if chosen['biased'] else 'off'}, "
            "as on the Train page), from the same initial factors, visiting the ratings in the same orders.")
 

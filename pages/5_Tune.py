@@ -13,7 +13,7 @@ RENDER_EVERY = 1.0  # seconds between live updates
 st.set_page_config(page_title="Tune · Factorization Playground", layout="wide")
 st.title("Tune")
 dataset = data.current()
-st.caption(f"Dataset: {dataset.name}, {len(dataset.ratings):,} ratings; {tuning.TEST_SIZE:.0%} are the test set. "
+st.caption(f"{dataset.caption} {tuning.TEST_SIZE:.0%} of the ratings are the test set. "
            f"Each trial trains on the other ratings minus {tuning.VALIDATION_SIZE:.0%} held out for validation, "
            "and is judged on that validation RMSE only, reported every epoch: "
            f"{tune.DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short, and early stopping ends "
