@@ -21,9 +21,13 @@ from .params import defaults
 
 @dataclass(frozen=True)
 class BenchResult:
-    """One engine's timing. ``seconds_per_epoch`` is the median over the ``epochs_timed`` full epochs,
-    or with ``extrapolated`` one epoch on a sample scaled up; ``test_rmse`` only when every epoch ran;
-    ``ratings_timed`` is the number of ratings in each timed epoch (the sample's size when extrapolated)."""
+    """One engine's timing. ``seconds_per_epoch`` is what the model's ``fit_seconds_`` times (the
+    engine's once-per-fit plan, e.g. numba-parallel's shuffle and grouping into blocks, plus every
+    epoch; no evaluation, no JIT compile) divided by the ``epochs_timed`` full epochs, so an engine that
+    prepares once and one that reshuffles every epoch are compared like with like; with
+    ``extrapolated`` it is a one-epoch fit on a sample scaled up linearly. ``test_rmse`` only when every
+    epoch ran; ``ratings_timed`` is the number of ratings in each timed epoch (the sample's size when
+    extrapolated)."""
 
     engine: str
     seconds_per_epoch: float
@@ -40,23 +44,26 @@ class BenchResult:
 
 def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
                 budget_seconds: float = 10.0, probe_ratings: int = 2000) -> BenchResult:
-    """Time one engine: full epochs when one fits in the budget, else a sample, extrapolated."""
+    """Time one engine: full epochs when one fits in the budget, else a sample, extrapolated. The
+    seconds per epoch are ``fit_seconds_ / E``, the model's training time (plan + E epochs) over its E
+    epochs, so the ratio of two engines' ``seconds_per_epoch`` is the ratio of their ``fit_seconds_``
+    for the same settings."""
     params = {**defaults(), **params, "engine": engine}
     probe = _sample(train, min(probe_ratings, len(train)), params["seed"])
     probe_model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(probe)
     compile_seconds = probe_model.compile_seconds_  # the first fit in this process pays it
-    per_rating = probe_model.history_[0].seconds / len(probe)
+    per_rating = probe_model.fit_seconds_ / len(probe)
     if per_rating * len(train) > budget_seconds:
         n_sample = max(len(probe), int(budget_seconds / per_rating / 2))
         sample = _sample(train, min(n_sample, len(train)), params["seed"])
         model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(sample)
-        seconds = model.history_[0].seconds * len(train) / len(sample)
+        seconds = model.fit_seconds_ * len(train) / len(sample)
         return BenchResult(engine, seconds, len(train) / seconds, None, True, 1, compile_seconds, len(sample))
     epochs = params["n_epochs"]
     affordable = max(1, int(budget_seconds / max(per_rating * len(train), 1e-9)))
     timed_epochs = min(epochs, affordable)
     model = SGDFactorizer(**{**params, "n_epochs": timed_epochs}).fit(train, test)
-    seconds = float(np.median([result.seconds for result in model.history_]))
+    seconds = model.fit_seconds_ / len(model.history_)  # the plan amortised over the epochs
     test_rmse = model.history_[-1].test_rmse if timed_epochs == epochs else None
     return BenchResult(engine, seconds, len(train) / seconds, test_rmse, False, timed_epochs,
                        compile_seconds, len(train))
