@@ -42,9 +42,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
+from numba import literally, njit
 
-from .numba_jit import run_epoch as run_block
+from .numba_jit import sgd_pass, specialized
 from .order import epoch_order
 from .plan import EpochPlan
 
@@ -119,14 +119,16 @@ def scatter_cells(users, items, ratings, order, cell, start, stop, fill, out_use
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse):
-    """Per-rating SGD over the blocks ``cells`` in turn; block ``c``'s squared-error sum goes to
-    ``sse[c]``. The blocks must share no user and no item with any block another thread runs."""
+def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
+    """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, compiled for ``n_factors`` = ``P.shape[1]`` as a
+    constant) over the blocks ``cells`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``.
+    The blocks must share no user and no item with any block another thread runs."""
+    literally(n_factors)
     for j in range(cells.shape[0]):
         c = cells[j]
         start, stop = bounds[c], bounds[c + 1]
-        sse[c] = run_block(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
-                           P, Q, lr, reg, biased)
+        sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
+                          P, Q, lr, reg, biased, n_factors)
 
 
 def _pool(n_threads: int) -> ThreadPoolExecutor:
@@ -229,11 +231,14 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     pool = _pool(n_threads) if n_threads > 1 else None
     sizes = np.diff(bounds)
     sse = np.zeros(len(sizes), np.float64)
+    k = P.shape[1]
+    kernel = specialized(run_blocks, (users, items, ratings, bounds, schedule[0], mu, bu, bi, P, Q, lr, reg,
+                                      biased, sse), k)
     if pool is None:  # one call for the whole epoch: the sub-epochs' blocks in the same order
         cells = np.concatenate([_share(sizes, cells, 1)[0] for cells in schedule])
-        run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse)
+        kernel(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, k)
         return float(sse.sum())
     for cells in schedule:
-        _run_all(pool, run_blocks, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg,
-                                     biased, sse) for share in _share(sizes, cells, n_threads)])
+        _run_all(pool, kernel, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg, biased, sse, k)
+                                for share in _share(sizes, cells, n_threads)])
     return float(sse.sum())
