@@ -5,7 +5,7 @@ import re
 
 from conftest import ROOT, full_page_screenshot
 from mfcore import load_ratings
-from mfcore.teach import UpdateStepper
+from mfcore.teaching import UpdateStepper
 
 SUMMARY = re.compile(r"Step (\d+) \(epoch (\d+), rating (\d+) of (\d+)\): user (.+?) \(u = (\d+)\) rated item "
                      r"(.+?) \(i = (\d+)\) r = (\S+); prediction (\S+), error (\S+)\.")

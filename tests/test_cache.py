@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from mfcore import cache
+from mfcore.data import cache
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from mfcore import SGDFactorizer, load_ratings, random_split
-from mfcore.__main__ import main
+from mfcore.cli import main
 from mfcore.explore import similar_items
-from mfcore.persist import save_model
+from mfcore.models.persist import save_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

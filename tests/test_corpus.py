@@ -10,7 +10,7 @@ import pytest
 
 from apptest_helpers import TOY, home, no_exception, upload
 from mfcore import DataError, load_ratings
-from mfcore.__main__ import main
+from mfcore.cli import main
 
 DATA = Path(__file__).resolve().parent / "data"
 BAD = sorted((DATA / "bad").iterdir())

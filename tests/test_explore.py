@@ -8,16 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mfcore import (
-    Ratings,
-    SGDFactorizer,
-    explore,
-    from_arrays,
-    load_ratings,
-    metrics,
-    random_split,
-)
-from mfcore.items import load_items
+from mfcore import Ratings, SGDFactorizer, explore, from_arrays, load_ratings, random_split
+from mfcore.evaluation import metrics
+from mfcore.data.items import load_items
+from mfcore.explore import lookup
 
 
 def tiny():
@@ -123,8 +117,8 @@ def test_project_2d_keeps_the_top_two_variances():
 
 
 def test_ids_are_found_as_text_or_numbers():
-    assert list(explore._lookup(np.array([1, 5, 7]), ["7", 5, "x", "1.5"])) == [2, 1, -1, -1]
-    assert list(explore._lookup(np.array(["a", "7"], dtype=object), ["7", 7, "b"])) == [1, 1, -1]
+    assert list(lookup._lookup(np.array([1, 5, 7]), ["7", 5, "x", "1.5"])) == [2, 1, -1, -1]
+    assert list(lookup._lookup(np.array(["a", "7"], dtype=object), ["7", 7, "b"])) == [1, 1, -1]
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from mfcore import SGDFactorizer, load_ratings, random_split
-from mfcore.bench import max_factor_difference
+from mfcore.evaluation.bench import max_factor_difference
 from mfcore.data import sniff_columns
-from mfcore.export import factors_csv, factors_npz, history_frame, reproduction_snippet
+from mfcore.models.export import factors_csv, factors_npz, history_frame, reproduction_snippet
 
 TOY = Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv"
 

@@ -3,7 +3,7 @@ limit is stated, and no page shows an exception for bad inputs or hyperparameter
 
 from apptest_helpers import button, home, no_exception
 
-from mfcore.resources import training_peak_bytes
+from mfcore.evaluation.resources import training_peak_bytes
 
 
 def train_page():
@@ -23,7 +23,7 @@ def test_train_refuses_over_the_memory_cap_with_the_estimate(monkeypatch):
 
 
 def test_python_engine_sample_is_stated(monkeypatch):
-    from mfcore import resources
+    from mfcore.evaluation import resources
     monkeypatch.setattr(resources, "PYTHON_MAX_RATINGS", 2_000)
     app = train_page()
     app.selectbox(key="train_engine").set_value("python")
@@ -61,10 +61,11 @@ def test_a_run_over_the_work_limit_is_stopped_and_says_so(monkeypatch):
 def test_a_tune_search_is_a_scheduled_job_bounded_by_the_work_limit(tmp_path, monkeypatch):
     from apptest_helpers import TOY
     from dashboard import jobs, tuning
-    from mfcore import load_ratings, tune
+    from mfcore import load_ratings
+    from mfcore.tuning import Range, default_space
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(jobs, "MAX_SECONDS", 1.0)
-    space = {**tune.default_space(), "n_epochs": tune.Range("n_epochs", 2, 3)}
+    space = {**default_space(), "n_epochs": Range("n_epochs", 2, 3)}
     search = tuning.start(load_ratings(TOY), "toy", space, n_trials=100_000, timeout=None, seed=0)
     assert search.scheduled in jobs.scheduler().running() + jobs.scheduler().queued()
     assert search.scheduled.wait(60) and search.stop.is_set() and not search.running

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from mfcore import DataError, load_ratings
-from mfcore.__main__ import main
-from mfcore.items import load_items
-from mfcore.synthetic import make_ratings
+from mfcore.cli import main
+from mfcore.data.items import load_items
+from mfcore.data.synthetic import make_ratings
 
 
 def movielens_latest_zip(n_users=300, n_items=400, n_ratings=8000, seed=3) -> tuple[bytes, pd.DataFrame]:
@@ -100,7 +100,7 @@ def test_cli_takes_items(tmp_path, capsys):
 
 
 def test_the_update_rule_slice_keeps_titles():
-    from mfcore.teach import dense_slice
+    from mfcore.teaching import dense_slice
 
     raw, movies = movielens_latest_zip(n_ratings=3000)
     ratings = load_ratings(raw)

@@ -12,7 +12,7 @@ from dashboard import data
 from dashboard import explore as explore_view
 from dashboard.runs import Run
 from mfcore import SGDFactorizer, load_ratings, random_split
-from mfcore.persist import load_bundle, model_bytes
+from mfcore.models.persist import load_bundle, model_bytes
 
 SETTINGS = {"n_factors": 6, "lr": 0.01, "reg": 0.05, "n_epochs": 5, "engine": "numba", "test_size": 0.2,
             "seed": 0, "biased": True}

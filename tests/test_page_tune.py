@@ -46,10 +46,11 @@ def test_an_empty_range_is_one_error_and_nothing_starts(tmp_path, monkeypatch):
 
 def test_two_sessions_tune_their_own_studies_and_stop_keeps_finished_trials(tmp_path, monkeypatch):
     from dashboard import tuning
-    from mfcore import load_ratings, tune
+    from mfcore import load_ratings
+    from mfcore.tuning import Range, default_space
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
     ratings = load_ratings(TOY)
-    space = {**tune.default_space(), "n_epochs": tune.Range("n_epochs", 5, 10)}
+    space = {**default_space(), "n_epochs": Range("n_epochs", 5, 10)}
     first = tuning.start(ratings, "toy", space, n_trials=6, timeout=None, seed=0)
     second = tuning.start(ratings, "toy", space, n_trials=1000, timeout=None, seed=1)
     while len(second.study().trials) < 3:

@@ -4,7 +4,7 @@ import json
 
 from apptest_helpers import TOY, button, home, no_exception, upload
 from mfcore import load_ratings
-from mfcore.teach import UpdateStepper
+from mfcore.teaching import UpdateStepper
 
 
 def update_page(app=None):

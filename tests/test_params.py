@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mfcore import PARAMETERS, NotFittedError, SGDFactorizer, check_is_fitted, from_arrays
-from mfcore.params import SPLIT_PARAMETERS, default_lr, validate
+from mfcore.models.params import SPLIT_PARAMETERS, default_lr, validate
 
 
 def test_estimator_defaults_and_signature_come_from_the_table():

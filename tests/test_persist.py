@@ -10,13 +10,7 @@ import pandas as pd
 import pytest
 
 from mfcore import SGDFactorizer, from_arrays, load_ratings, random_split
-from mfcore.persist import (
-    ModelFileError,
-    load_bundle,
-    load_model,
-    model_bytes,
-    save_model,
-)
+from mfcore.models.persist import ModelFileError, load_bundle, load_model, model_bytes, save_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,13 +9,8 @@ import pytest
 
 from mfcore import SGDFactorizer, random_split
 from mfcore.data import Ratings
-from mfcore.resources import (
-    MemoryGuardError,
-    check_dataset_memory,
-    check_training_memory,
-    memory_cap_bytes,
-    training_peak_bytes,
-)
+from mfcore.evaluation.resources import (MemoryGuardError, check_dataset_memory, check_training_memory,
+                                         memory_cap_bytes, training_peak_bytes)
 
 GIB = 1 << 30
 
@@ -86,7 +81,7 @@ def test_cli_refuses_over_the_cap_with_one_error_line():
 
 
 def test_python_engine_work_is_sampled_and_says_so(monkeypatch):
-    from mfcore import resources
+    from mfcore.evaluation import resources
     monkeypatch.setattr(resources, "PYTHON_MAX_RATINGS", 1_000)
     ratings = random_ratings(100, 50, 5_000)
     sampled, note = resources.work_sample(ratings, "python", seed=3)

@@ -1,5 +1,5 @@
 """One table, three faces: the CLI's --help, the Train form and SGDFactorizer() show the same defaults,
-ranges and help texts (all from mfcore.params)."""
+ranges and help texts (all from mfcore.models.params)."""
 
 import re
 
@@ -8,8 +8,9 @@ import pytest
 from apptest_helpers import home, no_exception
 from dashboard import settings
 from mfcore import SGDFactorizer
-from mfcore.__main__ import flags, main
-from mfcore.params import PARAMETERS, SPLIT_PARAMETERS, default_lr
+from mfcore.cli import main
+from mfcore.cli.common import flags
+from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS, default_lr
 
 TABLE = {**PARAMETERS, **SPLIT_PARAMETERS}
 EXPECTED = {**SGDFactorizer().get_params(), "test_size": SPLIT_PARAMETERS["test_size"].default}

@@ -5,7 +5,7 @@ import pytest
 
 from mfcore import SGDFactorizer, load_ratings
 from dashboard.teaching import NETFLIX_ITEMS, NETFLIX_USERS, dense_matrix_bytes, update_latex
-from mfcore.teach import UpdateStepper, dense_slice
+from mfcore.teaching import UpdateStepper, dense_slice
 
 TOY = "sample_data/toy.csv"
 PARAMS = dict(n_factors=3, lr=0.05, reg=0.02, init_std=0.1, seed=7)

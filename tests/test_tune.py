@@ -1,19 +1,14 @@
-"""Early stopping, the honest protocol (holdout, baselines, cross-validation) and mfcore.tune."""
+"""Early stopping, the honest protocol (holdout, baselines, cross-validation) and mfcore.tuning."""
 
 import numpy as np
 import optuna
 import pytest
 
-from mfcore import SGDFactorizer, from_arrays, random_split, tune
-from mfcore.__main__ import main
-from mfcore.protocol import (
-    baselines,
-    biases_only,
-    cross_validate,
-    holdout,
-    score_on_test,
-)
-from mfcore.synthetic import make_ratings
+from mfcore import SGDFactorizer, from_arrays, random_split
+from mfcore import tuning
+from mfcore.cli import main
+from mfcore.evaluation.protocol import baselines, biases_only, cross_validate, holdout, score_on_test
+from mfcore.data.synthetic import make_ratings
 
 
 @pytest.fixture(scope="module")
@@ -92,22 +87,22 @@ def test_cross_validate_scores_every_fold(ratings):
 
 
 def small_space(**changes):
-    space = {"n_factors": tune.Range("n_factors", 2, 16, log=True), "lr": tune.Range("lr", 0.005, 0.05, log=True),
-             "reg": tune.Range("reg", 0.01, 0.1, log=True), "n_epochs": tune.Range("n_epochs", 3, 12)}
+    space = {"n_factors": tuning.Range("n_factors", 2, 16, log=True), "lr": tuning.Range("lr", 0.005, 0.05, log=True),
+             "reg": tuning.Range("reg", 0.01, 0.1, log=True), "n_epochs": tuning.Range("n_epochs", 3, 12)}
     return {**space, **changes}
 
 
 def test_a_seeded_search_repeats_itself(split):
-    runs = [tune.search(split, "same", "sqlite:///:memory:", n_trials=6, space=small_space(), seed=3)
+    runs = [tuning.search(split, "same", "sqlite:///:memory:", n_trials=6, space=small_space(), seed=3)
             for _ in range(2)]
     assert [t.params for t in runs[0].trials] == [t.params for t in runs[1].trials]
     assert [t.value for t in runs[0].trials] == [t.value for t in runs[1].trials]
-    rows = tune.trials_table(runs[0])
-    assert all(row["epochs run"] == len(tune.curves(runs[0])[row["trial"]][1]) for row in rows)
+    rows = tuning.trials_table(runs[0])
+    assert all(row["epochs run"] == len(tuning.curves(runs[0])[row["trial"]][1]) for row in rows)
 
 
 def test_every_epoch_is_reported_and_values_are_the_best_validation_rmse(split):
-    study = tune.search(split, "reports", "sqlite:///:memory:", n_trials=3, space=small_space(), pruner="none")
+    study = tuning.search(split, "reports", "sqlite:///:memory:", n_trials=3, space=small_space(), pruner="none")
     for trial in study.trials:
         assert trial.state == optuna.trial.TrialState.COMPLETE
         assert trial.value == min(trial.intermediate_values.values())
@@ -117,33 +112,33 @@ def test_every_epoch_is_reported_and_values_are_the_best_validation_rmse(split):
 
 
 def test_diverged_trials_fail_with_their_reason_and_the_search_goes_on(split):
-    space = small_space(lr=tune.Range("lr", 5.0, 5.0), n_factors=tune.Range("n_factors", 64, 64))
-    study = tune.search(split, "diverge", "sqlite:///:memory:", n_trials=2, space=space)
-    rows = tune.trials_table(study)
+    space = small_space(lr=tuning.Range("lr", 5.0, 5.0), n_factors=tuning.Range("n_factors", 64, 64))
+    study = tuning.search(split, "diverge", "sqlite:///:memory:", n_trials=2, space=space)
+    rows = tuning.trials_table(study)
     assert [row["state"] for row in rows] == ["failed", "failed"]
     assert all(row["reason"].startswith("training diverged at epoch") for row in rows)
     assert all(row["lr"] == 5.0 and row["n_factors"] == 64 for row in rows)
     with pytest.raises(ValueError, match="no trial has completed"):
-        tune.final_scores(study, split)
+        tuning.final_scores(study, split)
 
 
 def test_the_default_space_comes_from_the_parameter_table():
-    from mfcore.params import PARAMETERS
-    space = tune.default_space()
+    from mfcore.models.params import PARAMETERS
+    space = tuning.default_space()
     assert set(space) == {"n_factors", "lr", "reg", "n_epochs", "biased", "init_std"} <= set(PARAMETERS)
     for rng in space.values():
         rng.check()
     with pytest.raises(ValueError, match="n_factors == 0, must be an integer >= 1"):
-        tune.Range("n_factors", 0, 5).check()
+        tuning.Range("n_factors", 0, 5).check()
     with pytest.raises(ValueError, match="is empty"):
-        tune.Range("reg", 0.5, 0.1).check()
+        tuning.Range("reg", 0.5, 0.1).check()
 
 
 def test_default_storage_is_one_visible_sqlite_file_per_study(tmp_path, monkeypatch):
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
-    assert tune.default_storage("my-study") == f"sqlite:///{tmp_path.resolve()}/studies/my-study.sqlite3"
+    assert tuning.default_storage("my-study") == f"sqlite:///{tmp_path.resolve()}/studies/my-study.sqlite3"
     with pytest.raises(ValueError, match="study name '../x'"):
-        tune.default_storage("../x")
+        tuning.default_storage("../x")
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -161,8 +156,8 @@ def test_tune_cli_bad_input_is_one_error_line(argv, message, capsys, tmp_path, m
 
 
 def test_the_median_pruner_cuts_trials_worse_than_the_median_so_far(split):
-    space = small_space(n_epochs=tune.Range("n_epochs", 12, 12), lr=tune.Range("lr", 0.0005, 0.05, log=True))
-    study = tune.search(split, "median", "sqlite:///:memory:", n_trials=14, space=space, pruner="median:2")
+    space = small_space(n_epochs=tuning.Range("n_epochs", 12, 12), lr=tuning.Range("lr", 0.0005, 0.05, log=True))
+    study = tuning.search(split, "median", "sqlite:///:memory:", n_trials=14, space=space, pruner="median:2")
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert pruned and len(complete) >= 5

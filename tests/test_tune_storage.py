@@ -21,7 +21,7 @@ TRIALS_EACH = 4
 
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory) -> Path:
-    from mfcore.synthetic import make_ratings
+    from mfcore.data.synthetic import make_ratings
     path = tmp_path_factory.mktemp("data") / "ratings.csv"
     make_ratings(300, 200, 8000, rank=5, noise_std=0.5, seed=3).to_csv(path, index=False)
     return path

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import Ratings, from_arrays
-from .engines import python
-from .engines.order import epoch_order
-from .model import SGDFactorizer, TrainingDiverged, initial_parameters
+from ..data import Ratings, from_arrays
+from ..engines import python
+from ..engines.order import epoch_order
+from ..models.sgd import SGDFactorizer, initial_parameters
+from ..models.base import TrainingDiverged
 
 __all__ = ["StepRecord", "UpdateStepper", "dense_slice"]
 
@@ -67,7 +68,7 @@ class UpdateStepper:
     """Per-rating SGD on ``ratings`` (all of them are training ratings), one rating per :meth:`step`.
 
     ``n_factors``, ``lr``, ``reg``, ``biased``, ``init_std`` and ``seed`` mean what they mean in
-    :class:`~mfcore.model.SGDFactorizer` and are validated by it. Attributes: ``P``, ``Q``, ``bu``,
+    :class:`~mfcore.models.SGDFactorizer` and are validated by it. Attributes: ``P``, ``Q``, ``bu``,
     ``bi`` (float32, updated in place), ``mu``, ``epoch`` (the epoch the next step belongs to),
     ``position`` (its index in that epoch's order) and ``steps`` (updates done).
     """
@@ -90,7 +91,7 @@ class UpdateStepper:
 
     def step(self) -> StepRecord:
         """Apply the update for the next rating of the current epoch's order and describe it.
-        Raises :class:`~mfcore.model.TrainingDiverged` if the error stops being finite."""
+        Raises :class:`~mfcore.models.TrainingDiverged` if the error stops being finite."""
         if self.position >= len(self._order):
             self._order = epoch_order(self._rng, len(self.ratings))
             self.epoch, self.position = self.epoch + 1, 0

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import DataError, Ratings
-from .params import SPLIT_PARAMETERS
+from ..data import DataError, Ratings
+from ..models.params import SPLIT_PARAMETERS
 
 TEST_SIZE = SPLIT_PARAMETERS["test_size"].default
 

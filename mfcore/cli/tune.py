@@ -1,4 +1,4 @@
-"""``python -m mfcore tune DATA``: a hyperparameter search from the command line (see mfcore.tune).
+"""``python -m mfcore tune DATA``: a hyperparameter search from the command line (see mfcore.tuning).
 
 Several processes (on one machine or many) that run it with the same ``--storage`` URL and
 ``--study`` share one study: each runs its own ``--trials``, and the study ends with their sum.
@@ -12,7 +12,7 @@ import logging
 import sys
 import warnings
 
-from .params import SPLIT_PARAMETERS
+from ..models.params import SPLIT_PARAMETERS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "mfcore-data/studies/STUDY.sqlite3, or under $MFCORE_DATA_DIR)")
     parser.add_argument("--pruner", default=None,
                         help="hyperband, median or none; hyperband:N / median:N judge trials from epoch N "
-                             "(default: mfcore.tune.DEFAULT_PRUNER, the one benchmarks/tune.py --pruners "
+                             "(default: mfcore.tuning.DEFAULT_PRUNER, the one benchmarks/tune.py --pruners "
                              "found fastest to a good RMSE)")
     parser.add_argument("--jobs", type=int, default=1, help="trials run at once in this process")
     parser.add_argument("--test-size", type=float, default=SPLIT_PARAMETERS["test_size"].default,
@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> None:
     import optuna
     import sqlalchemy.exc
 
-    from .data import load_ratings
-    from .protocol import holdout
-    from .tune import DEFAULT_PRUNER, final_scores, make_pruner, search
+    from ..data import load_ratings
+    from ..evaluation.protocol import holdout
+    from ..tuning import DEFAULT_PRUNER, final_scores, make_pruner, search
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     logging.getLogger("sqlalchemy").setLevel(logging.ERROR)

@@ -1,4 +1,4 @@
-"""Save and load a fitted :class:`~mfcore.model.SGDFactorizer` without pickle.
+"""Save and load a fitted :class:`~mfcore.models.SGDFactorizer` without pickle.
 
 A model file is an ``.npz`` archive (``np.savez_compressed``) that ``np.load(..., allow_pickle=False)``
 reads back; nothing in it is a Python object:
@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import Ratings
+from ..data import Ratings
 from .export import plain_ids
-from .model import EpochResult, SGDFactorizer, check_is_fitted
+from .base import EpochResult, check_is_fitted
+from .sgd import SGDFactorizer
 from .params import PARAMETERS
 
 __all__ = ["ModelBundle", "ModelFileError", "load_bundle", "load_model", "model_bytes", "save_model"]

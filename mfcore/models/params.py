@@ -1,4 +1,4 @@
-"""The hyperparameter table: every setting of :class:`~mfcore.model.SGDFactorizer` declared once.
+"""The hyperparameter table: every setting of :class:`~mfcore.models.SGDFactorizer` declared once.
 
 In the style of scikit-learn's ``_parameter_constraints``, each :class:`Param` holds a name, a type,
 a valid range, the default, a one-line help text and, for the dashboard, the widget range where it
@@ -49,12 +49,12 @@ def default_lr(schedule: str) -> float:
 
 
 def _engines() -> tuple[str, ...]:
-    from .engines import ENGINE_NAMES
+    from ..engines import ENGINE_NAMES
     return ENGINE_NAMES
 
 
 def _schedules() -> tuple[str, ...]:
-    from .engines import SCHEDULES
+    from ..engines import SCHEDULES
     return tuple(SCHEDULES)
 
 

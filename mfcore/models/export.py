@@ -8,7 +8,8 @@ import io
 import numpy as np
 import pandas as pd
 
-from .model import SGDFactorizer, check_is_fitted
+from .sgd import SGDFactorizer
+from .base import check_is_fitted
 
 __all__ = ["factors_npz", "factors_csv", "history_frame", "reproduction_snippet"]
 
@@ -49,7 +50,7 @@ def factors_csv(model: SGDFactorizer) -> bytes:
 
 
 def history_frame(history) -> pd.DataFrame:
-    """A list of :class:`~mfcore.model.EpochResult` as a DataFrame, one row per epoch."""
+    """A list of :class:`~mfcore.models.EpochResult` as a DataFrame, one row per epoch."""
     return pd.DataFrame([{"epoch": r.epoch, "train_rmse": r.train_rmse, "test_rmse": r.test_rmse,
                           "seconds": r.seconds} for r in history],
                         columns=["epoch", "train_rmse", "test_rmse", "seconds"])

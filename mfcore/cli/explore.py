@@ -9,16 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-
-def positive_int(text: str) -> int:
-    """argparse type of a count >= 1 (also used by ``__main__``'s ``sample`` options)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text} is not an integer >= 1") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not an integer >= 1")
-    return value
+from .common import positive_int
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +31,7 @@ def similar_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _titles(bundle):
-    from . import explore
+    from .. import explore
     return explore.item_info(bundle.model.item_ids_, bundle.items)["title"].to_numpy()
 
 
@@ -50,8 +41,8 @@ def _plain(value):
 
 def recommend(args) -> None:
     """Print the ``-n`` items with the highest predicted rating that the user did not rate."""
-    from . import explore
-    from .persist import load_bundle
+    from .. import explore
+    from ..models.persist import load_bundle
     bundle = load_bundle(args.model)
     model = bundle.model
     user = explore.user_code(model, args.user)
@@ -70,8 +61,8 @@ def recommend(args) -> None:
 
 def similar(args) -> None:
     """Print the ``-n`` items nearest to the item by cosine of item factors."""
-    from . import explore
-    from .persist import load_bundle
+    from .. import explore
+    from ..models.persist import load_bundle
     bundle = load_bundle(args.model)
     model = bundle.model
     code = int(explore.item_codes(model, [args.item])[0])

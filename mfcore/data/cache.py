@@ -3,7 +3,7 @@
 :func:`load_ratings_cached` returns what :func:`mfcore.data.load_ratings` returns for a file or
 folder, but after the first parse it keeps the result as an uncompressed ``.npz`` (codes, ratings,
 id maps, timestamps; plain arrays, read without pickle) in ``<cache>/ratings/`` (the cache folder of
-:func:`mfcore.engines.cython_engine.cache_dir`), named by a hash of the source's absolute path, size
+:func:`cache_dir`), named by a hash of the source's absolute path, size
 and modification time and the load options. A changed file gets a new name, so a stale entry is
 never read; loading 100M ratings from it takes seconds instead of a minute of parsing. Sources that
 are not files on disk (bytes, DataFrames), and loads with an items file, are not cached.
@@ -19,14 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Ratings, load_ratings
+from .loader import load_ratings
+from .ratings import Ratings
 
 FORMAT_VERSION = 1
 _ARRAYS = ("users", "items", "values", "user_ids", "item_ids")
 
 
+def cache_dir() -> Path:
+    """Where mfcore's caches (parsed ratings here, compiled extensions for the cython engine) live."""
+    if os.environ.get("MFCORE_CACHE_DIR"):
+        return Path(os.environ["MFCORE_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mfcore"
+
+
 def _cache_root() -> Path:
-    from .engines.cython_engine import cache_dir
     return cache_dir() / "ratings"
 
 

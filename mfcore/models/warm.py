@@ -1,4 +1,4 @@
-"""``python -m mfcore.engines.warm``: compile every kernel once (``make install`` runs it).
+"""``python -m mfcore.models.warm``: compile every kernel once (``make install`` runs it).
 
 Numba writes each compiled kernel to its on-disk cache (``cache=True``) and the Cython kernel is
 built into the user cache folder, so the first training in the app or the CLI loads machine code
@@ -17,8 +17,8 @@ def warm() -> list[tuple[str, str, float]]:
     """Train one epoch of a 2 x 2 problem with every (engine, schedule) pair; returns the seconds each
     took (compilation or cache loading included)."""
     from ..data import from_arrays
-    from ..model import SGDFactorizer
-    from . import ENGINES
+    from ..engines import ENGINES
+    from .sgd import SGDFactorizer
 
     data = from_arrays(np.array([0, 1, 1]), np.array([0, 0, 1]), np.array([1.0, 2.0, 3.0]))
     timings = []
@@ -37,7 +37,7 @@ def warm() -> list[tuple[str, str, float]]:
 
 
 if __name__ == "__main__":
-    from . import UNAVAILABLE
+    from ..engines import UNAVAILABLE
 
     for name, schedule, seconds in warm():
         print(f"compiled {name} / {schedule} in {seconds:.1f} s")

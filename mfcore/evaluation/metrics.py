@@ -1,21 +1,16 @@
-"""Rating-prediction error metrics."""
+"""Top-N ranking metrics (precision, recall, NDCG, MAP@k, coverage) of a scorer against held-out ratings;
+``rmse`` and ``mae`` (rating errors) are :mod:`mfcore.models.errors`'s, re-exported here.
+"""
+
+from __future__ import annotations
 
 import numpy as np
 
+from ..models.errors import mae, rmse
 
-def rmse(truth, predicted) -> float:
-    """Root mean squared error, sqrt(mean((truth - predicted)^2)), accumulated in float64."""
-    diff = np.asarray(truth, dtype=np.float64) - np.asarray(predicted, dtype=np.float64)
-    return float(np.sqrt(np.mean(diff * diff))) if diff.size else float("nan")
+__all__ = ["rmse", "mae", "RANKING_COLUMNS", "model_scorer", "popularity_scorer", "random_scorer",
+           "ranking_metrics"]
 
-
-def mae(truth, predicted) -> float:
-    """Mean absolute error, mean(|truth - predicted|), accumulated in float64."""
-    diff = np.asarray(truth, dtype=np.float64) - np.asarray(predicted, dtype=np.float64)
-    return float(np.mean(np.abs(diff))) if diff.size else float("nan")
-
-
-# --- top-N ranking metrics ----------------------------------------------------------------------
 
 RANKING_COLUMNS = ("precision", "recall", "ndcg", "map", "coverage")
 

@@ -24,18 +24,19 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
-
-from . import metrics
-from .data import Ratings
-from .engines import get_engine, row_dots
+from ..data import Ratings
+from ..engines import get_engine, row_dots
+from .base import EpochResult, NotFittedError, TrainingDiverged, best_codes, check_is_fitted
+from .early_stopping import EarlyStopping
+from .errors import mae, rmse
 from .params import PARAMETERS, default_lr, numpydoc_parameters, validate
+
 
 __all__ = ["SGDFactorizer", "EpochResult", "TrainingDiverged", "NotFittedError", "check_is_fitted",
            "default_lr"]
+
 
 log = logging.getLogger(__name__)
 
@@ -52,50 +53,6 @@ def initial_parameters(train: Ratings, n_factors: int, init_std: float, biased: 
     Q[np.bincount(train.items, minlength=train.n_items) == 0] = 0
     mu = float(np.mean(train.values, dtype=np.float64)) if biased else 0.0
     return P, Q, np.zeros(train.n_users, dtype), np.zeros(train.n_items, dtype), mu
-
-
-def best_codes(scores: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` highest finite ``scores``, highest first (ties by position); fewer when
-    fewer are finite (``-inf`` marks what may not be chosen)."""
-    n = int(min(n, np.isfinite(scores).sum()))
-    if n <= 0:
-        return np.zeros(0, np.int64)
-    top = np.argpartition(-scores, n - 1)[:n]
-    return top[np.argsort(-scores[top], kind="stable")]
-
-
-class TrainingDiverged(ValueError):
-    """The training error stopped being a finite number."""
-
-
-class NotFittedError(RuntimeError):
-    """The model is used before ``fit``."""
-
-
-def check_is_fitted(model) -> None:
-    """Raise :class:`NotFittedError` unless ``model`` holds fitted factors (``P_``): it was fitted,
-    or stopped after at least one epoch, and has not diverged since."""
-    if getattr(model, "P_", None) is None:
-        raise NotFittedError(f"this {type(model).__name__} is not fitted yet, call fit first.")
-
-
-def is_fitted(model) -> bool:
-    """Whether :func:`check_is_fitted` would pass."""
-    return getattr(model, "P_", None) is not None
-
-
-@dataclass(frozen=True)
-class EpochResult:
-    """What one epoch produced. ``train_rmse`` is the RMSE of the errors met during the epoch (each
-    before its own update, as LibMF reports it); ``test_rmse`` and ``validation_rmse`` are evaluated
-    after the epoch, or None without that set; ``seconds`` is the epoch's training time, evaluation
-    excluded."""
-
-    epoch: int
-    train_rmse: float
-    test_rmse: float | None
-    seconds: float
-    validation_rmse: float | None = None
 
 
 class SGDFactorizer:
@@ -116,7 +73,7 @@ class SGDFactorizer:
     states its equations): ``per-factor`` after every factor's step, ``per-epoch`` once per epoch from
     the factors at its start, ``funk`` trains one feature per epoch (features taking turns,
     ``epochs_per_feature`` epochs each) over cached residuals. Parameters are stored as given and
-    validated by ``fit``; their defaults and ranges come from :data:`mfcore.params.PARAMETERS`.
+    validated by ``fit``; their defaults and ranges come from :data:`mfcore.models.params.PARAMETERS`.
 
     Parameters
     ----------
@@ -179,7 +136,7 @@ class SGDFactorizer:
 
     def validate_params(self) -> None:
         """Raise a ValueError naming the first hyperparameter outside its range in
-        :data:`mfcore.params.PARAMETERS`, or an engine without the chosen schedule."""
+        :data:`mfcore.models.params.PARAMETERS`, or an engine without the chosen schedule."""
         validate(self.get_params())
         get_engine(self.engine).kernel(self.schedule)
 
@@ -231,7 +188,7 @@ class SGDFactorizer:
                                           n_items=n_items, n_factors=k, schedule=self.schedule,
                                           epochs_per_feature=self.epochs_per_feature, options=options)
         self.fit_seconds_ = time.perf_counter() - start  # numba-parallel shuffles and blocks here
-        stopper = _EarlyStopping(self.patience, self.min_delta) if self.patience is not None else None
+        stopper = EarlyStopping(self.patience, self.min_delta) if self.patience is not None else None
         for epoch in range(1, self.n_epochs + 1):
             start = time.perf_counter()
             sse = run_epoch(mu=mu, bu=self.bu_, bi=self.bi_, P=P, Q=Q, lr=lr, reg=reg,
@@ -261,7 +218,7 @@ class SGDFactorizer:
 
     def _index_training(self, train: Ratings) -> None:
         """Keep what prediction and :meth:`recommend` need from the training set: the id maps and
-        which (user, item) pairs were rated (not the ratings). :mod:`mfcore.persist` restores a model
+        which (user, item) pairs were rated (not the ratings). :mod:`mfcore.models.persist` restores a model
         through it."""
         self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
         self._id_maps = train.take(slice(0, 0))  # no ratings: the id maps and their lookup index
@@ -277,13 +234,13 @@ class SGDFactorizer:
 
     def save(self, path) -> None:
         """Write the fitted model to ``path`` (``.npz`` arrays and JSON metadata, no pickle); see
-        :func:`mfcore.persist.save_model`."""
+        :func:`mfcore.models.persist.save_model`."""
         from .persist import save_model
         save_model(self, path)
 
     @classmethod
     def load(cls, path) -> SGDFactorizer:
-        """Read a model written by :meth:`save`; raises :class:`mfcore.persist.ModelFileError`."""
+        """Read a model written by :meth:`save`; raises :class:`mfcore.models.persist.ModelFileError`."""
         from .persist import load_model
         return load_model(path)
 
@@ -361,10 +318,10 @@ class SGDFactorizer:
     def evaluate(self, test: Ratings) -> dict:
         """``{"rmse": ..., "mae": ...}`` of clipped predictions on ``test``."""
         predicted = self.predict_codes(test.users, test.items)
-        return {"rmse": metrics.rmse(test.values, predicted), "mae": metrics.mae(test.values, predicted)}
+        return {"rmse": rmse(test.values, predicted), "mae": mae(test.values, predicted)}
 
     def _evaluate_rmse(self, test: Ratings) -> float:
-        return metrics.rmse(test.values, self.predict_codes(test.users, test.items))
+        return rmse(test.values, self.predict_codes(test.users, test.items))
 
     @property
     def updates_per_second_(self) -> float:
@@ -373,33 +330,10 @@ class SGDFactorizer:
         return done * self.n_train_ratings_ / self.fit_seconds_ if self.fit_seconds_ else float("nan")
 
 
-class _EarlyStopping:
-    """Tracks the best validation RMSE, keeps a copy of that epoch's parameters, and says when
-    ``patience`` epochs have passed without an improvement of more than ``min_delta``."""
-
-    def __init__(self, patience: int, min_delta: float):
-        self.patience, self.min_delta = patience, min_delta
-        self.best, self.best_epoch, self.waited, self.saved = None, 0, 0, None
-
-    def update(self, epoch: int, rmse: float, model: SGDFactorizer) -> bool:
-        """Record ``epoch``'s validation ``rmse``; True when training should stop."""
-        if self.best is None or rmse < self.best - self.min_delta:
-            self.best, self.best_epoch, self.waited = rmse, epoch, 0
-            self.saved = tuple(getattr(model, name).copy() for name in ("P_", "Q_", "bu_", "bi_"))
-            return False
-        self.waited += 1
-        return self.waited >= self.patience
-
-    def restore(self, model: SGDFactorizer) -> int:
-        """Put the best epoch's parameters back into ``model``; returns that epoch."""
-        if hasattr(model, "P_") and self.saved is not None:
-            for name, array in zip(("P_", "Q_", "bu_", "bi_"), self.saved):
-                getattr(model, name)[...] = array
-        return self.best_epoch
-
-
 SGDFactorizer.__init__.__signature__ = inspect.Signature(
     [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=param.default)
        for name, param in PARAMETERS.items()])
+
+
 SGDFactorizer.__doc__ = SGDFactorizer.__doc__.replace("{parameters}", numpydoc_parameters(indent=4))

@@ -19,8 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import data
-from .data import DataError
+from .archive import plain_bytes, read_bytes
+from .errors import DataError
+from .parse import read_table
+from .sniff import column_name, decoded_head, detect_separator, integral, is_number, split_line
 
 __all__ = ["load_items", "join_items", "ML100K_GENRES"]
 
@@ -36,26 +38,26 @@ _GENRE_NAMES = {"genres", "genre", "category", "categories"}
 
 def load_items(source) -> pd.DataFrame:
     """Titles and genres from an items file (path or bytes), indexed by item id (see module docstring)."""
-    raw = data._plain_bytes(data._read_bytes(source), role="items")
-    text = data._decoded_head(raw)
+    raw = plain_bytes(read_bytes(source), role="items")
+    text = decoded_head(raw)
     first = next((line for line in text.splitlines() if line.strip()), "")
-    sep = data._detect_separator(first)
-    fields = data._split_line(first, sep)
-    names = [data._column_name(name) for name in fields]
+    sep = detect_separator(first)
+    fields = split_line(first, sep)
+    names = [column_name(name) for name in fields]
     id_at = next((n for n, name in enumerate(names) if name in _ID_NAMES), None)
     title_at = next((n for n, name in enumerate(names) if name in _TITLE_NAMES), None)
     if id_at is not None and title_at is not None:
         genres_at = next((n for n, name in enumerate(names) if name in _GENRE_NAMES), None)
-        table = data._read_table(raw, sep, len(fields), header=True, what="items file")
+        table = read_table(raw, sep, len(fields), header=True, what="items file")
         ids, titles = table.column(id_at), table.column(title_at)
         genres = table.column(genres_at) if genres_at is not None else None
-    elif sep == "|" and len(fields) == 5 + len(ML100K_GENRES) and data._is_number(fields[0]):
-        table = data._read_table(raw, sep, len(fields), header=False, what="items file")
+    elif sep == "|" and len(fields) == 5 + len(ML100K_GENRES) and is_number(fields[0]):
+        table = read_table(raw, sep, len(fields), header=False, what="items file")
         ids, titles = table.column(0), table.column(1)
         flags = np.column_stack([_flag_column(table.column(5 + g)) for g in range(len(ML100K_GENRES))])
         genres = ["|".join(ML100K_GENRES[g] for g in np.flatnonzero(row)) for row in flags]
-    elif sep == "::" and len(fields) == 3 and data._is_number(fields[0]):
-        table = data._read_table(raw, sep, 3, header=False, what="items file")
+    elif sep == "::" and len(fields) == 3 and is_number(fields[0]):
+        table = read_table(raw, sep, 3, header=False, what="items file")
         ids, titles, genres = table.column(0), table.column(1), table.column(2)
     else:
         raise DataError(
@@ -101,7 +103,7 @@ def _text(column) -> list[str]:
 def _ids(column):
     values = pd.Series(column.to_pandas())
     numeric = pd.to_numeric(values, errors="coerce")
-    if data._integral(numeric.to_numpy(dtype=np.float64)):  # the ratings loader's rule for number ids
+    if integral(numeric.to_numpy(dtype=np.float64)):  # the ratings loader's rule for number ids
         return numeric.astype(np.int64).to_numpy()
     return values.astype(str).str.strip().to_numpy(dtype=object)
 

@@ -1,6 +1,6 @@
 """Time engines on the same data and settings; used by the Speed page, the CLI and benchmarks/.
 
-Each engine trains a fresh :class:`~mfcore.model.SGDFactorizer` with identical hyperparameters and
+Each engine trains a fresh :class:`~mfcore.models.SGDFactorizer` with identical hyperparameters and
 seed. JIT compile time is reported apart (``compile_seconds``, from the model's own warm-up). An
 engine whose first epoch would not fit in ``budget_seconds`` is timed on a random sample of the
 training ratings instead, and its full-epoch time is extrapolated linearly (``extrapolated=True``; no
@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .data import Ratings
-from .model import SGDFactorizer
-from .params import defaults
+from ..data import Ratings
+from ..models.sgd import SGDFactorizer
+from ..models.params import defaults
 
 
 @dataclass(frozen=True)

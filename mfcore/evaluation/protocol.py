@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics
-from .data import Ratings
-from .model import SGDFactorizer
+from ..data import Ratings
+from ..models.sgd import SGDFactorizer
 from .split import random_split
 
 __all__ = ["Holdout", "baselines", "biases_only", "cross_validate", "holdout", "score_on_test"]
