@@ -10,13 +10,9 @@ import pandas as pd
 
 from .sgd import SGDFactorizer
 from .base import check_is_fitted
+from .model_file import plain_ids
 
 __all__ = ["factors_npz", "factors_csv", "history_frame", "reproduction_snippet"]
-
-
-def plain_ids(ids: np.ndarray) -> np.ndarray:
-    """Ids as an int64 or unicode array, so ``np.load(..., allow_pickle=False)`` reads them back."""
-    return ids.astype(np.int64) if ids.dtype.kind in "iu" else ids.astype(str)
 
 
 def factors_npz(model: SGDFactorizer) -> bytes:

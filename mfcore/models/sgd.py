@@ -31,6 +31,7 @@ from ..engines import get_engine, row_dots
 from .base import EpochResult, NotFittedError, TrainingDiverged, best_codes, check_is_fitted
 from .early_stopping import EarlyStopping
 from .errors import mae, rmse
+from . import model_file
 from .params import PARAMETERS, default_lr, numpydoc_parameters, validate
 
 
@@ -232,17 +233,59 @@ class SGDFactorizer:
         rated, _ = self._rated_index()
         return np.repeat(np.arange(rated.shape[0], dtype=np.int32), np.diff(rated.indptr)), rated.indices
 
-    def save(self, path) -> None:
-        """Write the fitted model to ``path`` (``.npz`` arrays and JSON metadata, no pickle); see
-        :func:`mfcore.models.persist.save_model`."""
-        from .persist import save_model
-        save_model(self, path)
+    def save(self, path, train: Ratings | None = None, test: Ratings | None = None, items=None) -> None:
+        """Write the fitted model to ``path`` (``.npz`` arrays and JSON metadata, no pickle), optionally
+        with the ``train``/``test`` ratings and ``items`` titles; see :mod:`mfcore.models.model_file`."""
+        model_file.write(path, self, train, test, items)
 
     @classmethod
     def load(cls, path) -> SGDFactorizer:
-        """Read a model written by :meth:`save`; raises :class:`mfcore.models.persist.ModelFileError`."""
-        from .persist import load_model
-        return load_model(path)
+        """Read a model written by :meth:`save`; raises :class:`mfcore.models.model_file.ModelFileError`."""
+        contents = model_file.read(path)
+        if contents.kind != "sgd":
+            raise model_file.ModelFileError(f"{model_file.file_name(path)} holds a {contents.kind} model, "
+                                            "not an SGDFactorizer: use mfcore.models.persist.load_model.")
+        try:
+            return cls._from_file(contents)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise model_file.inconsistent(model_file.file_name(path), exc) from None
+
+    def _file_state(self) -> tuple[str, dict, dict]:
+        """(kind, JSON fields, arrays) of this fitted model for :func:`mfcore.models.model_file.write`."""
+        fields = {
+            "params": self.get_params(),
+            "global_mean": float(self.global_mean_), "scale": [float(v) for v in self.scale_],
+            "lr": float(self.lr_), "fit_seconds": float(self.fit_seconds_),
+            "compile_seconds": float(self.compile_seconds_), "n_train_ratings": int(self.n_train_ratings_),
+            "history": [{"epoch": r.epoch, "train_rmse": r.train_rmse, "test_rmse": r.test_rmse,
+                         "seconds": r.seconds, "validation_rmse": r.validation_rmse} for r in self.history_],
+            "best_epoch": int(getattr(self, "best_epoch_", len(self.history_))),
+        }
+        return "sgd", fields, {"P": self.P_, "Q": self.Q_, "bu": self.bu_, "bi": self.bi_}
+
+    @classmethod
+    def _from_file(cls, contents: model_file.FileContents) -> SGDFactorizer:
+        """The model :meth:`_file_state` described, with the file's id maps and training pairs."""
+        arrays, meta, train = contents.arrays, contents.meta, contents.train
+        P, Q, bu, bi = arrays["P"], arrays["Q"], arrays["bu"], arrays["bi"]
+        if P.ndim != 2 or Q.ndim != 2 or P.shape[1] != Q.shape[1]:
+            raise ValueError(f"factor shapes {P.shape} and {Q.shape} do not match")
+        if (P.shape[0], len(bu), Q.shape[0], len(bi)) != (train.n_users, train.n_users, train.n_items,
+                                                          train.n_items):
+            raise ValueError("factor and bias lengths do not match the id maps")
+        model = cls(**{k: v for k, v in meta["params"].items() if k in PARAMETERS})
+        model.P_, model.Q_, model.bu_, model.bi_ = P, Q, bu, bi
+        model.global_mean_ = float(meta["global_mean"])
+        model.scale_ = train.scale
+        model.lr_ = float(meta["lr"])
+        model.fit_seconds_ = float(meta["fit_seconds"])
+        model.compile_seconds_ = float(meta["compile_seconds"])
+        model.history_ = [EpochResult(int(r["epoch"]), r["train_rmse"], r["test_rmse"], r["seconds"],
+                                      r.get("validation_rmse")) for r in meta["history"]]
+        model.best_epoch_ = int(meta.get("best_epoch", len(model.history_)))  # absent from older files
+        model._index_training(train)
+        model.n_train_ratings_ = int(meta["n_train_ratings"])
+        return model
 
     def _warm_up(self, engine, run_epoch, options: dict, dtype) -> float:
         """Run the engine once on a 2 x 2 scratch problem, so that JIT compilation (or loading it from

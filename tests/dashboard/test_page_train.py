@@ -4,9 +4,9 @@ the settings, divergence and stopped runs are shown, downloads are offered."""
 import json
 
 import numpy as np
+from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
-from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
 from dashboard.runs import start
 from mfcore import PARAMETERS, SGDFactorizer, load_ratings, random_split
 

@@ -9,8 +9,13 @@ import pytest
 
 from mfcore import SGDFactorizer, random_split
 from mfcore.data import Ratings
-from mfcore.evaluation.resources import (MemoryGuardError, check_dataset_memory, check_training_memory,
-                                         memory_cap_bytes, training_peak_bytes)
+from mfcore.evaluation.resources import (
+    MemoryGuardError,
+    check_dataset_memory,
+    check_training_memory,
+    memory_cap_bytes,
+    training_peak_bytes,
+)
 
 GIB = 1 << 30
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from mfcore import NotFittedError, SGDFactorizer, TrainingDiverged, from_arrays, random_split
-from mfcore.data.synthetic import make_ratings
 from mfcore.data import load_ratings
+from mfcore.data.synthetic import make_ratings
 
 
 @pytest.fixture(scope="module")

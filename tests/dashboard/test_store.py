@@ -3,13 +3,13 @@ evicted past the size cap, and a fresh session (a reload, a shared link) finds d
 
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
+from paths import CORPUS
 from streamlit.testing.v1 import AppTest
 
-from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
 from dashboard import store
 from mfcore import load_ratings
 
@@ -30,7 +30,7 @@ def test_fingerprint_is_short_stable_and_depends_on_options():
 
 
 def test_dataset_round_trip_keeps_arrays_titles_and_summary(private_store):
-    ratings = load_ratings(Path(__file__).parent / "data" / "odd" / "duplicates.csv",
+    ratings = load_ratings(CORPUS / "odd" / "duplicates.csv",
                            items=b"item,title,genres\n10,\"Heat, the (1995)\",Crime\n")
     store.save_dataset("0123456789ab", "dup.csv", "dup.csv", ratings)
     name, path, back = store.load_dataset("0123456789ab")

@@ -3,17 +3,17 @@ either load or raise DataError, within a time bound per megabyte, and never anyt
 
 import time
 import warnings
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import CORPUS as DATA
+from paths import TOY_CSV
 
 from mfcore import DataError, Ratings, load_ratings
 
-DATA = Path(__file__).resolve().parent / "data"
 VALID = [path.read_bytes() for path in sorted((DATA / "odd").iterdir())] + [
-    (Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv").read_bytes()]
+    TOY_CSV.read_bytes()]
 SECONDS = 0.5
 SECONDS_PER_MB = 2.0  # generous: the machine is shared; a clean 1 MB file parses in ~10 ms
 TOKENS = [b",", b";", b"\t", b"|", b"::", b"\n", b"\r\n", b'"', b" ", b"\x00", b"\xff", b"nan", b"1e40",

@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
+from apptest_helpers import ROOT
 
 from dashboard.runs import Run
 from dashboard.training import execute, settle, split
 from mfcore import SGDFactorizer, load_ratings
-
-from apptest_helpers import ROOT
 
 
 class Interrupted(BaseException):

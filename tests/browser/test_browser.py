@@ -6,21 +6,13 @@ import time
 
 import numpy as np
 import pandas as pd
-from conftest import ARTIFACTS, ROOT, full_page_screenshot, no_exception, wait_idle
+from conftest import ARTIFACTS, ROOT, full_page_screenshot, no_exception, wait_idle, wait_rows
+
 from mfcore import ENGINES, SGDFactorizer
 
 TOY = ROOT / "sample_data" / "toy.csv"
 PLOTLY_TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .map(plot => plot.data.map(trace => [trace.name, trace.x.length]))"""
-TABLE_ROWS = """() => Array.from(document.querySelectorAll('[data-testid=stTable] table'))
-    .map(table => table.querySelectorAll('tbody tr').length)"""
-
-
-def wait_rows(page, rows):
-    """Wait until the runs table shows ``rows`` rows (the grid draws after the script ends)."""
-    page.wait_for_function(f"() => ({TABLE_ROWS})()[0] == {rows}")
-
-
 def test_upload_train_and_compare(streamlit_server, browser_page):
     page = browser_page
     page.goto(streamlit_server)

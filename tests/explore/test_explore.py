@@ -1,16 +1,16 @@
 """Ranking metrics on hand-worked cases, fold-in, similar items, explanations and PCA maps; and on
 MovieLens 100K (skipped when absent): titles, plausible neighbours, the model against baselines."""
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from paths import TOY_CSV
 
 from mfcore import Ratings, SGDFactorizer, explore, from_arrays, load_ratings, random_split
-from mfcore.evaluation import metrics
 from mfcore.data.items import load_items
+from mfcore.evaluation import metrics
 from mfcore.explore import lookup
 
 
@@ -52,7 +52,7 @@ def test_popularity_and_random_scorers():
 
 @pytest.fixture(scope="module")
 def toy_model():
-    ratings = load_ratings(Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv")
+    ratings = load_ratings(TOY_CSV)
     return SGDFactorizer(n_factors=4, n_epochs=30, lr=0.02, reg=0.02).fit(ratings), ratings
 
 
@@ -60,7 +60,7 @@ def toy_model():
 def test_fold_in_recovers_a_trained_user_from_its_own_predictions(biased):
     """With reg 0 and more ratings than unknowns, ratings equal to the model's unclipped predictions
     for a trained user give back exactly that user's factors and bias."""
-    ratings = load_ratings(Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv")
+    ratings = load_ratings(TOY_CSV)
     model = SGDFactorizer(n_factors=4, n_epochs=30, lr=0.02, reg=0.02, biased=biased).fit(ratings)
     user = 2
     items = np.arange(len(model.item_ids_))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mfcore import SGDFactorizer, load_ratings
 from dashboard.teaching import NETFLIX_ITEMS, NETFLIX_USERS, dense_matrix_bytes, update_latex
+from mfcore import SGDFactorizer, load_ratings
 from mfcore.teaching import UpdateStepper, dense_slice
 
 TOY = "sample_data/toy.csv"

@@ -60,6 +60,7 @@ def test_a_run_over_the_work_limit_is_stopped_and_says_so(monkeypatch):
 
 def test_a_tune_search_is_a_scheduled_job_bounded_by_the_work_limit(tmp_path, monkeypatch):
     from apptest_helpers import TOY
+
     from dashboard import jobs, tuning
     from mfcore import load_ratings
     from mfcore.tuning import Range, default_space

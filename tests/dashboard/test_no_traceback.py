@@ -2,14 +2,13 @@
 there, plus small edge cases made here) and every hyperparameter at both ends of its widget range.
 Each check scans the whole AppTest element tree for exception elements; failures must be st.error."""
 
-from pathlib import Path
 
 import pytest
-
 from apptest_helpers import TOY, button, home, upload
+from paths import CORPUS
+
 from dashboard import settings
 
-CORPUS = Path(__file__).resolve().parent / "data"
 EDGE_FILES = {
     "two_by_two.csv": b"user,item,rating\n1,a,5\n2,b,1\n1,b,3\n",
     "constant.csv": b"u,i,r\n1,1,3\n1,2,3\n2,1,3\n2,2,3\n",

@@ -4,15 +4,14 @@ page (one ``st.error``, the previous dataset kept); every odd but valid file loa
 
 import time
 import warnings
-from pathlib import Path
 
 import pytest
-
 from apptest_helpers import TOY, home, no_exception, upload
+from paths import CORPUS as DATA
+
 from mfcore import DataError, load_ratings
 from mfcore.cli import main
 
-DATA = Path(__file__).resolve().parent / "data"
 BAD = sorted((DATA / "bad").iterdir())
 ODD = sorted((DATA / "odd").iterdir())
 

@@ -3,8 +3,7 @@ opened in a fresh browser context shows the same dataset and settings (issue 9).
 
 import re
 
-from conftest import ROOT, full_page_screenshot, no_exception, wait_idle
-from test_browser import wait_rows
+from conftest import ROOT, full_page_screenshot, no_exception, wait_idle, wait_rows
 
 TOY = ROOT / "sample_data" / "toy.csv"
 PLOT_TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))

@@ -3,16 +3,14 @@
 import io
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from paths import ROOT
 
 from mfcore import SGDFactorizer, from_arrays, load_ratings, random_split
 from mfcore.models.persist import ModelFileError, load_bundle, load_model, model_bytes, save_model
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")

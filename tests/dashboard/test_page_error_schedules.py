@@ -3,6 +3,7 @@
 import json
 
 from apptest_helpers import TOY, button, home, no_exception, upload
+
 from dashboard.data import Dataset
 from mfcore import load_ratings
 from mfcore.engines import SCHEDULES

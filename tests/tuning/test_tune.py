@@ -4,11 +4,10 @@ import numpy as np
 import optuna
 import pytest
 
-from mfcore import SGDFactorizer, from_arrays, random_split
-from mfcore import tuning
+from mfcore import SGDFactorizer, from_arrays, random_split, tuning
 from mfcore.cli import main
-from mfcore.evaluation.protocol import baselines, biases_only, cross_validate, holdout, score_on_test
 from mfcore.data.synthetic import make_ratings
+from mfcore.evaluation.protocol import baselines, biases_only, cross_validate, holdout, score_on_test
 
 
 @pytest.fixture(scope="module")

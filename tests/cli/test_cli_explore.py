@@ -3,17 +3,15 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from paths import ROOT
 
 from mfcore import SGDFactorizer, load_ratings, random_split
 from mfcore.cli import main
 from mfcore.explore import similar_items
 from mfcore.models.persist import save_model
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")

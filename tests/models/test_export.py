@@ -3,18 +3,16 @@ agreement check that the dashboard relies on."""
 
 import io
 import runpy
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from paths import TOY_CSV as TOY
 
 from mfcore import SGDFactorizer, load_ratings, random_split
-from mfcore.evaluation.bench import max_factor_difference
 from mfcore.data import sniff_columns
+from mfcore.evaluation.bench import max_factor_difference
 from mfcore.models.export import factors_csv, factors_npz, history_frame, reproduction_snippet
-
-TOY = Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv"
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ ranges and help texts (all from mfcore.models.params)."""
 import re
 
 import pytest
-
 from apptest_helpers import home, no_exception
+
 from dashboard import settings
 from mfcore import SGDFactorizer
 from mfcore.cli import main

@@ -4,6 +4,7 @@ the one mfcore's UpdateStepper computes for the same step; the Error schedules p
 import re
 
 from conftest import ROOT, full_page_screenshot
+
 from mfcore import load_ratings
 from mfcore.teaching import UpdateStepper
 

@@ -2,6 +2,7 @@
 python-vs-numba agreement shown, and a paragraph per engine."""
 
 from apptest_helpers import TOY, button, home, no_exception, upload
+
 from mfcore import ENGINES
 
 
