@@ -82,9 +82,9 @@ def _run_engine(contender, train, test, params, budget):
     engines train every epoch; their time is ``model.fit_seconds_`` (plan and epochs, JIT warm-up and
     evaluation excluded), then a second fit with the test set evaluated after each epoch gives the
     per-epoch test RMSE curve for the seconds-to-target measure. Slow ones go through
-    :func:`mfcore.bench.time_engine`."""
+    :func:`mfcore.evaluation.bench.time_engine`."""
     from mfcore import ENGINES, SGDFactorizer
-    from mfcore.bench import time_engine
+    from mfcore.evaluation.bench import time_engine
     name, _, threads = contender.partition("@")
     params = {**params, "engine": name, "n_threads": int(threads) if threads else None}
     if ENGINES[name].compiled:
@@ -108,7 +108,7 @@ def _run_engine(contender, train, test, params, budget):
 def _run_surprise(train, test, params):
     from surprise import SVD, Dataset, Reader
 
-    from mfcore.metrics import rmse
+    from mfcore.models.errors import rmse
     frame = train.to_frame()
     trainset = Dataset.load_from_df(frame[["user", "item", "rating"]],
                                     Reader(rating_scale=train.scale)).build_full_trainset()
@@ -398,7 +398,7 @@ def main(argv=None) -> None:
 
     sys.path.insert(0, str(ROOT))
     from mfcore import ENGINES, SGDFactorizer
-    from mfcore.params import default_lr
+    from mfcore.models.params import default_lr
     params = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs,
                   lr=default_lr("per-rating"))
     lam = params["reg"] if args.libmf_lambda is None else args.libmf_lambda
