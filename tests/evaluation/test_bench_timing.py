@@ -11,7 +11,8 @@ import types
 import numpy as np
 import pytest
 
-from mfcore import ENGINES, SGDFactorizer, bench, from_arrays, random_split
+from mfcore import ENGINES, SGDFactorizer, from_arrays, random_split
+from mfcore.evaluation import bench
 from mfcore.engines import numba_parallel
 from mfcore.engines.plan import EpochPlan
 
