@@ -37,9 +37,11 @@ Numba's own threading layer is never used, so several dashboard sessions may tra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 from numba import literally, njit
@@ -48,8 +50,36 @@ from .numba_jit import sgd_pass, specialized
 from .order import epoch_order
 from .plan import EpochPlan
 
-BLOCK_CACHE_BYTES = 1 << 20
-"""Target bytes of factor rows (a user block's plus an item block's) per block: half a 2 MB L2."""
+FALLBACK_L2_BYTES = 1 << 20
+"""The per-core L2 size assumed when neither /sys nor ``os.sysconf`` tells it (not Linux)."""
+
+
+def l2_cache_bytes() -> int:
+    """One core's level-2 cache in bytes, as this machine reports it: the level-2 data or unified
+    cache of cpu0 in /sys/devices/system/cpu/cpu0/cache/index*/ (``size`` as "1024K"), else
+    ``os.sysconf("SC_LEVEL2_CACHE_SIZE")``, else :data:`FALLBACK_L2_BYTES`."""
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip().upper()
+        except OSError:
+            continue
+        if level == "2" and kind in ("Data", "Unified") and size:
+            scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1], 1)
+            with contextlib.suppress(ValueError):
+                return int(size.rstrip("KMG")) * scale
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        size = os.sysconf("SC_LEVEL2_CACHE_SIZE")
+        if size > 0:
+            return int(size)
+    return FALLBACK_L2_BYTES
+
+
+BLOCK_CACHE_BYTES = l2_cache_bytes() // 2
+"""Target bytes of factor rows (a user block's plus an item block's) per block: half of one core's
+L2 cache as measured on this machine (:func:`l2_cache_bytes`), leaving the other half for the
+block's ratings streaming through and the other data."""
 MAX_GRID = 32
 MIN_RATINGS_PER_BLOCK = 2048
 MIN_RATINGS_PER_THREAD = 100_000
@@ -68,12 +98,16 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_threads: int) -> int:
-    r"""G, the number of user blocks and of item blocks: enough for a block's factor rows to fit in
-    :data:`BLOCK_CACHE_BYTES`, but at most :data:`MAX_GRID` and no more than keeps about
+def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_threads: int,
+              block_bytes: int | None = None) -> int:
+    r"""G, the number of user blocks and of item blocks: enough for a block's factor rows,
+    :math:`(m + n) \cdot 4K / G` bytes, to fit in ``block_bytes`` (default :data:`BLOCK_CACHE_BYTES`,
+    half the measured L2), but at most :data:`MAX_GRID` and no more than keeps about
     :data:`MIN_RATINGS_PER_BLOCK` ratings per block; then at least 4 and at least 2 ``n_threads`` (two
-    blocks per thread and sub-epoch, for load balance). So 1 and 2 threads always get the same grid."""
-    fits = int(np.ceil((n_users + n_items) * 4 * n_factors / BLOCK_CACHE_BYTES))
+    blocks per thread and sub-epoch, for load balance). So 1 and 2 threads always get the same grid
+    (on one machine: the grid, hence the factors, follow its cache size)."""
+    block_bytes = BLOCK_CACHE_BYTES if block_bytes is None else block_bytes
+    fits = int(np.ceil((n_users + n_items) * 4 * n_factors / block_bytes))
     by_cache = min(fits, MAX_GRID, int(np.sqrt(n_ratings / MIN_RATINGS_PER_BLOCK)))
     return max(4, 2 * n_threads, by_cache)
 
