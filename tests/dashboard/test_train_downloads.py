@@ -5,6 +5,7 @@ the retraining goes through the run driver (sample, split, one job per epoch ste
 from __future__ import annotations
 
 import io
+import sys
 import time
 
 import numpy as np
@@ -126,6 +127,20 @@ def test_refit_gives_the_same_factors_epoch_by_epoch_through_a_job(ratings, engi
     np.testing.assert_array_equal(run.model.P_, kept.P_)
     assert run.test is not None and len(run.history) == 4 and drawn[-1][0] == 1.0
     assert drawn[-1][1].startswith("retraining run 1: done")
+
+
+def test_refit_samples_the_python_engine_like_the_driver(ratings, monkeypatch):
+    train, _ = training.split(ratings, {"test_size": 0.2, "seed": 0})
+    resources = sys.modules[training.work_sample.__module__]  # mfcore's work guard
+    monkeypatch.setattr(resources, "PYTHON_MAX_RATINGS", len(train) // 2)
+    run, kept = recorded(ratings, n_factors=3, n_epochs=3, engine="python")
+    assert "random sample" in run.note
+    run.note = ""
+    training.refit(run, ratings)
+    np.testing.assert_array_equal(run.model.P_, kept.P_)
+    assert "random sample" in run.note
+    unsampled = SGDFactorizer(**run.model.get_params()).fit(train)
+    assert not np.array_equal(unsampled.P_, kept.P_)  # the sample matters: all ratings give other factors
 
 
 def test_refit_of_a_stopped_run_stops_at_its_epoch_and_early_stopping_keeps_its_split(ratings):
