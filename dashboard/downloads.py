@@ -55,6 +55,15 @@ def of_run(run: Run, ratings: Callable[[], Ratings | None]) -> list[Download]:
     return files
 
 
+def no_model(run: Run) -> str:
+    """Why ``run`` offers no factors or model file even after retraining (it ended without a
+    model), or "" when it has them or :func:`dashboard.training.refit` can give them."""
+    if is_fitted(run.model) or run.needs_refit or run.status == "running":
+        return ""
+    ended = "completed no epoch" if not run.history else run.status
+    return f"{run.label} {ended}, so it has no model: its history and script are its only files."
+
+
 def _model_file(run: Run, model, ratings: Callable[[], Ratings | None]) -> bytes:
     held = ratings()
     if held is None:

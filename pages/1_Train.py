@@ -138,6 +138,7 @@ if runs.all_runs():
             training.refit(picked, run_store.ratings_of(picked),
                            tick=lambda fraction, text: retrain_slot.progress(fraction, text=text))
         except ValueError as exc:
+            retrain_slot.empty()
             st.error(f"Could not retrain {picked.label}: {exc}")
         else:
             runs.hold(picked, runs.all_runs())
@@ -146,5 +147,7 @@ if runs.all_runs():
     for cell, file in zip(st.columns(len(files)), files):
         cell.download_button(file.label, file.data, file_name=file.file_name, mime=file.mime,
                              on_click="ignore")
+    if downloads.no_model(picked):
+        st.caption(downloads.no_model(picked))
     with st.expander(f"Python that reproduces {picked.label}"):
         st.code(downloads.script(picked), language="python")

@@ -14,9 +14,9 @@ import pytest
 from streamlit.delta_generator import DeltaGenerator
 
 from apptest_helpers import ROOT, button, home, no_exception
-from dashboard import jobs, training
+from dashboard import downloads, jobs, training
 from dashboard.run import Run
-from mfcore import SGDFactorizer, load_ratings
+from mfcore import EpochResult, SGDFactorizer, load_ratings
 from mfcore.persist import load_bundle
 
 SETTINGS = ({"n_factors": 2, "n_epochs": 2, "lr": 0.02}, {"n_factors": 3, "n_epochs": 3, "lr": 0.015},
@@ -196,3 +196,13 @@ def test_refit_is_a_cancellable_job_and_failures_are_one_sentence(ratings, monke
     with pytest.raises(ValueError, match=limit):
         training.refit(run, ratings)
     assert run.needs_refit
+
+
+
+def test_a_diverged_run_offers_its_history_and_script_and_says_why_not_more():
+    run = Run(4, {"test_size": 0.2, "seed": 0}, "toy", "toy.csv", SGDFactorizer(n_factors=2), None,
+              status="diverged", history=[EpochResult(1, 1.1, 1.2, 0.01, None)])
+    assert not run.needs_refit
+    files = downloads.of_run(run, lambda: None)
+    assert [file.label for file in files] == ["History of run 4 (CSV)", "Python script for run 4"]
+    assert downloads.no_model(run) == "run 4 diverged, so it has no model: its history and script are its only files."
