@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mfcore import Ratings
-from mfcore.export import factors_csv, factors_npz, reproduction_snippet
-from mfcore.model import is_fitted
+from mfcore.models.export import factors_csv, factors_npz, reproduction_snippet
+from mfcore.models.base import is_fitted
 
 from . import explore, runs
 from .run import Run

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 
 from mfcore import EpochResult, Ratings, SGDFactorizer
-from mfcore.model import is_fitted
+from mfcore.models.base import is_fitted
 
 from . import store
 

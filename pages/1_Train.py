@@ -4,11 +4,11 @@ import streamlit as st
 
 from dashboard import charts, data, downloads, run_store, runs, settings, training
 from dashboard.run import Run
-from mfcore import SGDFactorizer, tune
-from mfcore.model import is_fitted
-from mfcore.resources import PYTHON_MAX_RATINGS, MemoryGuardError
+from mfcore import SGDFactorizer, tuning
+from mfcore.evaluation.resources import PYTHON_MAX_RATINGS, MemoryGuardError
+from mfcore.models.base import is_fitted
 
-EARLY_PATIENCE, EARLY_VALIDATION = tune.DEFAULT_PATIENCE, training.VALIDATION_SIZE
+EARLY_PATIENCE, EARLY_VALIDATION = tuning.DEFAULT_PATIENCE, training.VALIDATION_SIZE
 
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
 st.title("Train")

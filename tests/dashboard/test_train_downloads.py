@@ -17,7 +17,7 @@ from apptest_helpers import ROOT, button, home, no_exception
 from dashboard import downloads, jobs, training
 from dashboard.run import Run
 from mfcore import EpochResult, SGDFactorizer, load_ratings
-from mfcore.persist import load_bundle
+from mfcore.models.persist import load_bundle
 
 SETTINGS = ({"n_factors": 2, "n_epochs": 2, "lr": 0.02}, {"n_factors": 3, "n_epochs": 3, "lr": 0.015},
             {"n_factors": 4, "n_epochs": 4, "lr": 0.01})
