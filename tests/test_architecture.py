@@ -9,53 +9,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import grimp
 import pytest
-
+from import_graph import cycles, module_graph
 from paths import ROOT
 
 MAX_MODULE_LINES = 450
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
-def import_cycles(package: str, path: Path = ROOT) -> list[list[str]]:
-    """The strongly connected components of more than one module in ``package``'s import graph
-    (every import counted, those inside functions too): each is a cycle of modules."""
-    sys.path.insert(0, str(path))
-    try:
-        graph = grimp.build_graph(package, cache_dir=None)
-    finally:
-        sys.path.remove(str(path))
-    modules = sorted(graph.modules)
-    edges = {module: sorted(graph.find_modules_directly_imported_by(module) & graph.modules)
-             for module in modules}
-    index, low, on_stack, stack, cycles = {}, {}, set(), [], []
-
-    def visit(module: str) -> None:  # Tarjan's algorithm
-        index[module] = low[module] = len(index)
-        stack.append(module)
-        on_stack.add(module)
-        for other in edges[module]:
-            if other not in index:
-                visit(other)
-                low[module] = min(low[module], low[other])
-            elif other in on_stack:
-                low[module] = min(low[module], index[other])
-        if low[module] == index[module]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == module:
-                    break
-            if len(component) > 1:
-                cycles.append(sorted(component))
-
-    for module in modules:
-        if module not in index:
-            visit(module)
-    return cycles
+def import_cycles(package: str, root: Path = ROOT) -> list[list[str]]:
+    """The cycles of modules in ``package``'s import graph under ``root``."""
+    return cycles(module_graph(root, package))
 
 
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess:
