@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..data import Ratings
-from ..models.sgd import SGDFactorizer
 from ..models.params import defaults
+from ..models.sgd import SGDFactorizer
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,13 @@ def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
     epochs, so the ratio of two engines' ``seconds_per_epoch`` is the ratio of their ``fit_seconds_``
     for the same settings."""
     params = {**defaults(), **params, "engine": engine}
-    probe = _sample(train, min(probe_ratings, len(train)), params["seed"])
+    probe = train.sample(probe_ratings, params["seed"])
     probe_model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(probe)
     compile_seconds = probe_model.compile_seconds_  # the first fit in this process pays it
     per_rating = probe_model.fit_seconds_ / len(probe)
     if per_rating * len(train) > budget_seconds:
         n_sample = max(len(probe), int(budget_seconds / per_rating / 2))
-        sample = _sample(train, min(n_sample, len(train)), params["seed"])
+        sample = train.sample(n_sample, params["seed"])
         model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(sample)
         seconds = model.fit_seconds_ * len(train) / len(sample)
         return BenchResult(engine, seconds, len(train) / seconds, None, True, 1, compile_seconds, len(sample))
@@ -69,16 +69,11 @@ def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
                        compile_seconds, len(train))
 
 
-def _sample(ratings: Ratings, n: int, seed: int) -> Ratings:
-    rows = np.random.default_rng(seed).choice(len(ratings), size=n, replace=False)
-    return ratings.take(np.sort(rows))
-
-
 def max_factor_difference(train: Ratings, params: dict, engines=("python", "numba"),
                           n_ratings: int = 2000, n_epochs: int = 2) -> float:
     """Largest absolute difference in ``P, Q, bu, bi`` between two engines trained with the same
     ``params`` and seed on the same sample of ``n_ratings`` training ratings for ``n_epochs``."""
-    sample = _sample(train, min(n_ratings, len(train)), {**defaults(), **params}["seed"])
+    sample = train.sample(n_ratings, {**defaults(), **params}["seed"])
     first, second = (SGDFactorizer(**{**params, "engine": name, "n_epochs": n_epochs}).fit(sample)
                      for name in engines)
     return float(max(np.max(np.abs(getattr(first, name) - getattr(second, name)), initial=0.0)
