@@ -7,11 +7,14 @@ elsewhere, :math:`x_u` minimises :math:`\sum_i c_{ui}(p_{ui} - x_u^\top y_i)^2 +
 \rVert^2`, i.e. solves
 
 .. math::
-    A_u x_u = b_u, \qquad A_u = Y^\top Y + \lambda I + \sum_{i \in I_u} (c_{ui} - 1)\, y_i y_i^\top,
-    \qquad b_u = \sum_{i \in I_u} c_{ui}\, y_i .
+    A_u x_u = b_u, \qquad A_u = Y^\top Y + \lambda_u I + \sum_{i \in I_u} (c_{ui} - 1)\, y_i y_i^\top,
+    \qquad b_u = \sum_{i \in I_u} c_{ui}\, y_i ,
 
-The "YtY trick": :math:`G = Y^\top Y + \lambda I` is formed once per half-step (``gram``), so a
-product :math:`A_u v = G v + \sum_{i \in I_u} (c_{ui} - 1)(y_i^\top v)\, y_i` costs
+with :math:`\lambda_u = \lambda\, |I_u|^\nu` (``reg_exponent`` :math:`\nu`: 0 is the paper's
+constant :math:`\lambda`, 1 the weighted-:math:`\lambda` regularization of Zhou et al. 2008).
+
+The "YtY trick": :math:`G = Y^\top Y` is formed once per half-step (``gram``), so a
+product :math:`A_u v = G v + \lambda_u v + \sum_{i \in I_u} (c_{ui} - 1)(y_i^\top v)\, y_i` costs
 :math:`O(K^2 + |I_u| K)` and :math:`A_u` is never built. ``cg_steps`` steps of conjugate gradient
 start from the current :math:`x_u` (warm start: after the first epochs a few steps suffice).
 
@@ -35,11 +38,11 @@ CHUNKS_PER_THREAD = 4
 """Chunks of rows per thread in a half-step (a chunk is one task on the pool)."""
 
 
-def gram(Y: np.ndarray, reg: float) -> np.ndarray:
+def gram(Y: np.ndarray, reg: float = 0.0) -> np.ndarray:
     r""":math:`Y^\top Y + \lambda I` in float32 (one BLAS call)."""
-    G = Y.T @ Y
+    G = (Y.T @ Y).astype(np.float32, copy=False)
     G[np.diag_indices_from(G)] += np.float32(reg)
-    return G.astype(np.float32, copy=False)
+    return G
 
 
 def balanced_chunks(indptr: np.ndarray, n_factors: int, n_chunks: int) -> np.ndarray:
@@ -53,10 +56,10 @@ def balanced_chunks(indptr: np.ndarray, n_factors: int, n_chunks: int) -> np.nda
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _gram_product(G, v, out):
+def _gram_product(G, lam, v, out):
     k = v.shape[0]
     for a in range(k):
-        s = np.float32(0.0)
+        s = lam * v[a]
         for b in range(k):
             s += G[a, b] * v[b]
         out[a] = s
@@ -71,7 +74,7 @@ def _dot(Y, i, v):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def solve_range(indptr, indices, conf, X, Y, G, cg_steps, start, stop):
+def solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, start, stop):
     """Conjugate-gradient updates of rows ``start..stop-1`` of ``X`` (see the module docstring)."""
     k = X.shape[1]
     x = np.empty(k, np.float32)
@@ -84,10 +87,13 @@ def solve_range(indptr, indices, conf, X, Y, G, cg_steps, start, stop):
             for a in range(k):
                 X[u, a] = 0
             continue
+        lam = reg
+        if exponent != 0:
+            lam = reg * np.float32(hi - lo) ** exponent
         for a in range(k):
             x[a] = X[u, a]
         # r = b - A x
-        _gram_product(G, x, r)
+        _gram_product(G, lam, x, r)
         for a in range(k):
             r[a] = -r[a]
         for n in range(lo, hi):
@@ -103,7 +109,7 @@ def solve_range(indptr, indices, conf, X, Y, G, cg_steps, start, stop):
         if rsold < 1e-20:
             continue
         for _ in range(cg_steps):
-            _gram_product(G, p, Ap)
+            _gram_product(G, lam, p, Ap)
             for n in range(lo, hi):
                 i = indices[n]
                 w = (conf[n] - 1) * _dot(Y, i, p)
@@ -130,23 +136,27 @@ def solve_range(indptr, indices, conf, X, Y, G, cg_steps, start, stop):
             X[u, a] = x[a]
 
 
-def half_step(indptr, indices, conf, X, Y, reg, cg_steps: int, n_threads: int | None = None) -> None:
+def half_step(indptr, indices, conf, X, Y, reg, exponent, cg_steps: int, n_threads: int | None = None) -> None:
     """Update every row of ``X`` in place (``Y`` fixed): :func:`gram`, then :func:`solve_range` on
     ``n_threads`` threads (None: every available core; 1: the calling thread)."""
-    G = gram(Y, reg)
+    G = gram(Y)
+    reg, exponent = np.float32(reg), np.float32(exponent)
     n_threads = available_cores() if n_threads is None else int(n_threads)
     if n_threads <= 1:
-        solve_range(indptr, indices, conf, X, Y, G, cg_steps, 0, X.shape[0])
+        solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, 0, X.shape[0])
         return
     bounds = balanced_chunks(indptr, X.shape[1], n_threads * CHUNKS_PER_THREAD)
-    _run_all(_pool(n_threads), solve_range, [(indptr, indices, conf, X, Y, G, cg_steps, bounds[c], bounds[c + 1])
+    _run_all(_pool(n_threads), solve_range, [(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps,
+                                              bounds[c], bounds[c + 1])
                                              for c in range(len(bounds) - 1)])
 
 
-def exact_row(items: np.ndarray, conf: np.ndarray, Y: np.ndarray, G: np.ndarray) -> np.ndarray:
+def exact_row(items: np.ndarray, conf: np.ndarray, Y: np.ndarray, reg: float, exponent: float = 0.0) -> np.ndarray:
     r"""The exact minimiser :math:`x = A^{-1} b` for one row (float64 dense solve): the closed form
     used to fold in a new user, and the reference the CG kernel is tested against."""
     Yi = Y[items].astype(np.float64)
     c = np.asarray(conf, np.float64)
-    A = G.astype(np.float64) + (Yi * (c - 1)[:, None]).T @ Yi
+    Y64 = Y.astype(np.float64)
+    lam = reg * float(len(items)) ** exponent if len(items) else reg
+    A = Y64.T @ Y64 + lam * np.eye(Y.shape[1]) + (Yi * (c - 1)[:, None]).T @ Yi
     return np.linalg.solve(A, Yi.T @ c)

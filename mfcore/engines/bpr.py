@@ -34,7 +34,7 @@ from numba import njit
 
 from .numba_parallel import _pool, available_cores
 
-__all__ = ["run_epoch", "run_range", "triple_step", "user_steps"]
+__all__ = ["is_positive", "run_epoch", "run_range", "triple_step", "user_steps"]
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
@@ -104,3 +104,21 @@ def user_steps(p, positives, negatives, Q, b, lr, reg):
         z = np.float32(1.0) / (np.float32(1.0) + np.exp(x))
         for a in range(k):
             p[a] = p[a] + lr * (z * (Q[i, a] - Q[j, a]) - reg * p[a])
+
+
+@njit(cache=True, nogil=True)
+def is_positive(users, candidates, indptr, indices, out):
+    """``out[n]`` = whether ``candidates[n]`` is a positive of ``users[n]`` (binary search in the
+    user's sorted positives ``indices[indptr[u]:indptr[u + 1]]``)."""
+    for n in range(users.shape[0]):
+        u = users[n]
+        j = candidates[n]
+        lo = indptr[u]
+        hi = indptr[u + 1]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if indices[mid] < j:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[n] = lo < indptr[u + 1] and indices[lo] == j

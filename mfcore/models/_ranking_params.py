@@ -41,7 +41,11 @@ ALS_PARAMETERS: dict[str, Param] = {p.name: p for p in (
           widget_high=500, cli=("--factors",)),
     Param("n_epochs", int, 10, "ALS iterations (each solves all users, then all items)", low=1,
           widget_high=100, cli=("--epochs",)),
-    Param("reg", float, 0.1, "L2 regularization λ of the factors", low=0, widget_high=100.0, step=0.01),
+    Param("reg", float, 1.0, "L2 regularization λ of the factors (scaled per row by reg_exponent)", low=0,
+          widget_high=100.0, step=0.05),
+    Param("reg_exponent", float, 1.0, "ν: a user's (item's) regularization is λ times its number of "
+          "positives to the power ν (0: constant λ as in Hu et al.; 1: weighted-λ of Zhou et al.)",
+          low=0, high=2, step=0.25),
     Param("alpha", float, 10.0, "confidence of a positive: c = 1 + α (every other cell has c = 1)",
           low=0, widget_high=200.0, step=1.0),
     Param("cg_steps", int, 3, "conjugate-gradient steps per user and item solve (warm-started)",

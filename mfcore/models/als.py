@@ -25,10 +25,14 @@ class ALSFactorizer(RankingFactorizer):
 
     .. math::
         \sum_{u, i} c_{ui} (p_{ui} - x_u^\top y_i)^2
-        + \lambda \Big(\sum_u \lVert x_u \rVert^2 + \sum_i \lVert y_i \rVert^2\Big).
+        + \lambda \Big(\sum_u |I_u|^\nu \lVert x_u \rVert^2 + \sum_i |U_i|^\nu \lVert y_i \rVert^2\Big)
+
+    where :math:`I_u` are the user's positives, :math:`U_i` the item's, and ``reg_exponent``
+    :math:`\nu = 0` gives the paper's constant :math:`\lambda` (:math:`\nu = 1` is the
+    weighted-:math:`\lambda` regularization of Zhou et al. 2008).
 
     Each epoch solves every user with the items fixed, then every item with the users fixed. With
-    :math:`Y` fixed a user's minimiser solves :math:`(Y^\top Y + \lambda I + \sum_{i \in I_u}
+    :math:`Y` fixed a user's minimiser solves :math:`(Y^\top Y + \lambda |I_u|^\nu I + \sum_{i \in I_u}
     \alpha\, y_i y_i^\top)\, x_u = (1 + \alpha) \sum_{i \in I_u} y_i`; :math:`Y^\top Y` is computed
     once per half-epoch (the YtY trick) and the system is solved approximately by ``cg_steps`` steps
     of conjugate gradient warm-started from the current :math:`x_u` (kernel:
@@ -71,7 +75,7 @@ class ALSFactorizer(RankingFactorizer):
         k = self.n_factors
         X, Y = np.zeros((1, k), np.float32), np.ones((1, k), np.float32)
         kernels.solve_range(np.array([0, 1], np.int64), np.zeros(1, np.int32), np.ones(1, np.float32),
-                            X, Y, kernels.gram(Y, 1.0), 1, 0, 1)
+                            X, Y, kernels.gram(Y), np.float32(1), np.float32(0), 1, 0, 1)
         return time.perf_counter() - start
 
     def _start(self, train: Ratings, users: np.ndarray, items: np.ndarray, rng: np.random.Generator) -> None:
@@ -85,9 +89,9 @@ class ALSFactorizer(RankingFactorizer):
         self._conf_item = self._conf_user  # every positive has the same confidence
 
     def _epoch(self, rng: np.random.Generator) -> None:
-        reg, steps = float(self.reg), int(self.cg_steps)
-        kernels.half_step(*self._by_user, self._conf_user, self.P_, self.Q_, reg, steps, self.n_threads)
-        kernels.half_step(*self._by_item, self._conf_item, self.Q_, self.P_, reg, steps, self.n_threads)
+        reg, nu, steps = float(self.reg), float(self.reg_exponent), int(self.cg_steps)
+        kernels.half_step(*self._by_user, self._conf_user, self.P_, self.Q_, reg, nu, steps, self.n_threads)
+        kernels.half_step(*self._by_item, self._conf_item, self.Q_, self.P_, reg, nu, steps, self.n_threads)
         return None
 
     def fit_iter(self, train, validation=None, **kwargs):
@@ -102,13 +106,13 @@ class ALSFactorizer(RankingFactorizer):
         r"""The factor vector of a new user from ``items`` (original ids) and optional ``ratings``
         (positives: ratings >= ``positive_threshold_``; all ``items`` when None): the exact
         minimiser with the item factors fixed, the closed form
-        :math:`x = (Y^\top Y + \lambda I + \alpha \sum_{i \in I} y_i y_i^\top)^{-1} (1 + \alpha)
+        :math:`x = (Y^\top Y + \lambda |I|^\nu I + \alpha \sum_{i \in I} y_i y_i^\top)^{-1} (1 + \alpha)
         \sum_{i \in I} y_i` (a dense K x K solve in float64). Unknown items are ignored; no positive
         gives the zero vector."""
         self._check_fitted()
         positives = self._new_user_positives(items, ratings)
         conf = np.full(len(positives), 1.0 + self.alpha)
-        return kernels.exact_row(positives, conf, self.Q_, kernels.gram(self.Q_, self.reg)).astype(np.float32)
+        return kernels.exact_row(positives, conf, self.Q_, self.reg, self.reg_exponent).astype(np.float32)
 
 
 finish_class(ALSFactorizer)

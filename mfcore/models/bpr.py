@@ -9,7 +9,7 @@ import numpy as np
 from ..data import Ratings
 from ..engines import bpr as kernels
 from ._ranking_params import BPR_PARAMETERS
-from .ranking import RankingFactorizer, finish_class
+from .ranking import RankingFactorizer, finish_class, positives_csr
 
 __all__ = ["BPRFactorizer", "sample_negatives"]
 
@@ -21,20 +21,23 @@ MAX_REDRAWS = 50
 
 
 def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int,
-                     positive_keys: np.ndarray) -> np.ndarray:
+                     positives: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """One uniformly random item per entry of ``users`` that is not among that user's positives
-    (``positive_keys``: sorted ``user * n_items + item`` of the positives): draw uniformly from all
-    items, redraw the ones that hit a positive (at most :data:`MAX_REDRAWS` rounds)."""
-    negatives = rng.integers(0, n_items, len(users)).astype(np.int32)
-    todo = np.arange(len(users))
+    (``positives``: ``(indptr, indices)`` by user, items sorted): draw uniformly from all items,
+    redraw the ones that hit a positive (at most :data:`MAX_REDRAWS` rounds; the draws come from
+    ``rng``, the membership test is a compiled binary search)."""
+    indptr, indices = positives
+    negatives = rng.integers(0, n_items, len(users), dtype=np.int32)
+    hit = np.empty(len(users), np.bool_)
+    kernels.is_positive(users, negatives, indptr, indices, hit)
+    todo = np.flatnonzero(hit)
     for _ in range(MAX_REDRAWS):
-        keys = users[todo].astype(np.int64) * n_items + negatives[todo]
-        at = np.searchsorted(positive_keys, keys)
-        hit = (at < len(positive_keys)) & (positive_keys[np.minimum(at, len(positive_keys) - 1)] == keys)
-        todo = todo[hit]
         if len(todo) == 0:
             break
-        negatives[todo] = rng.integers(0, n_items, len(todo))
+        negatives[todo] = rng.integers(0, n_items, len(todo), dtype=np.int32)
+        hit = np.empty(len(todo), np.bool_)
+        kernels.is_positive(users[todo], negatives[todo], indptr, indices, hit)
+        todo = todo[hit]
     return negatives
 
 
@@ -100,6 +103,7 @@ class BPRFactorizer(RankingFactorizer):
         one = np.zeros(1, np.int32)
         kernels.run_range(one, one, one + 1, P, Q, b, np.float32(0), np.float32(0), 0, 1)
         kernels.user_steps(P[0], one, one + 1, Q, b, np.float32(0), np.float32(0))
+        kernels.is_positive(one, one, np.array([0, 1], np.int64), one, np.empty(1, np.bool_))
         return time.perf_counter() - start
 
     def _start(self, train: Ratings, users: np.ndarray, items: np.ndarray, rng: np.random.Generator) -> None:
@@ -109,14 +113,14 @@ class BPRFactorizer(RankingFactorizer):
         self.bi_ = np.zeros(train.n_items, np.float32)
         self._users = np.ascontiguousarray(users, np.int32)
         self._items = np.ascontiguousarray(items, np.int32)
-        self._keys = np.sort(self._users.astype(np.int64) * train.n_items + self._items)
+        self._positives = positives_csr(self._users, self._items, train.n_users)
         self._n_items = train.n_items
 
     def _epoch(self, rng: np.random.Generator) -> float:
         n = len(self._users)
         order = np.concatenate([rng.permutation(n) for _ in range(self.negatives)])
         users, positives = self._users[order], self._items[order]
-        negatives = sample_negatives(rng, users, self._n_items, self._keys)
+        negatives = sample_negatives(rng, users, self._n_items, self._positives)
         loss = kernels.run_epoch(users, positives, negatives, self.P_, self.Q_, self.bi_,
                                  np.float32(self.lr), np.float32(self.reg), self.n_threads)
         return loss / len(order)
@@ -125,7 +129,7 @@ class BPRFactorizer(RankingFactorizer):
         try:
             yield from super().fit_iter(train, validation, **kwargs)
         finally:
-            self._users = self._items = self._keys = None
+            self._users = self._items = self._positives = None
 
     fit_iter.__doc__ = RankingFactorizer.fit_iter.__doc__
 
@@ -147,7 +151,7 @@ class BPRFactorizer(RankingFactorizer):
         order = np.concatenate([rng.permutation(len(positives)) for _ in range(FOLD_IN_PASSES)])
         chosen = positives[order]
         negatives = sample_negatives(rng, np.zeros(len(chosen), np.int32), n_items,
-                                     np.sort(positives.astype(np.int64)))
+                                     (np.array([0, len(positives)], np.int64), np.sort(positives)))
         kernels.user_steps(p, chosen, negatives, self.Q_, self.bi_, np.float32(self.lr), np.float32(self.reg))
         return p
 
