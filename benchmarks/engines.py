@@ -60,9 +60,9 @@ def _split(path: str):
 def _run_engine(contender, train, test, params, budget):
     """``contender`` is an engine name, or ``name@threads`` for an engine with ``n_threads``. Compiled
     engines train every epoch; their speed is ``model.updates_per_second_`` (all epochs plus the
-    once-per-fit ordering, JIT warm-up excluded). Slow ones go through :func:`mfcore.bench.time_engine`."""
+    once-per-fit ordering, JIT warm-up excluded). Slow ones go through :func:`mfcore.evaluation.bench.time_engine`."""
     from mfcore import ENGINES, SGDFactorizer
-    from mfcore.bench import time_engine
+    from mfcore.evaluation.bench import time_engine
     name, _, threads = contender.partition("@")
     params = {**params, "engine": name, "n_threads": int(threads) if threads else None}
     if ENGINES[name].compiled:
@@ -82,7 +82,7 @@ def _run_engine(contender, train, test, params, budget):
 def _run_surprise(train, test, params):
     from surprise import SVD, Dataset, Reader
 
-    from mfcore.metrics import rmse
+    from mfcore.models.errors import rmse
     frame = train.to_frame()
     trainset = Dataset.load_from_df(frame[["user", "item", "rating"]],
                                     Reader(rating_scale=train.scale)).build_full_trainset()
@@ -121,7 +121,7 @@ def libmf_predict(P, Q, users, items, fallback, scale):
 
 
 def _run_libmf(train, test, params, threads):
-    from mfcore.metrics import rmse
+    from mfcore.models.errors import rmse
     P, Q, seconds = libmf_fit(train.users, train.items, train.values, train.n_users, train.n_items,
                               params["n_factors"], params["n_epochs"], params["reg"], threads)
     predicted = libmf_predict(P, Q, test.users, test.items, float(train.values.mean()), train.scale)
@@ -332,7 +332,7 @@ def main(argv=None) -> None:
 
     sys.path.insert(0, str(ROOT))
     from mfcore import ENGINES, SGDFactorizer
-    from mfcore.model import default_lr
+    from mfcore.models.params import default_lr
     params = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs,
                   lr=default_lr("per-rating"))
     default_engine = SGDFactorizer().engine

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mfcore import SGDFactorizer, explore, load_ratings, random_split
-from mfcore.items import load_items
+from mfcore.data.items import load_items
 
 ROOT = Path(__file__).resolve().parent.parent
 FILMS = ("Star Wars (1977)", "Toy Story (1995)", "Godfather, The (1972)", "Fargo (1996)")

@@ -370,7 +370,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def make_upload(n: int, ratings: int) -> bytes:
-    from mfcore.synthetic import make_ratings
+    from mfcore.data.synthetic import make_ratings
     frame = make_ratings(400, 600, ratings, seed=1000 + n)
     return frame.to_csv(index=False).encode()
 

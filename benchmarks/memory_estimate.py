@@ -1,4 +1,4 @@
-"""The training memory estimate (mfcore.resources.training_peak_bytes) against what fresh processes
+"""The training memory estimate (mfcore.evaluation.resources.training_peak_bytes) against what fresh processes
 really use: the peak of NumPy's traced allocations and the growth of the peak RSS, for a few shapes.
 
     .venv/bin/python benchmarks/memory_estimate.py
@@ -50,7 +50,7 @@ def measure(shape, traced: bool) -> int:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from mfcore.resources import training_peak_bytes
+    from mfcore.evaluation.resources import training_peak_bytes
 
     print(f"{'users':>8} {'items':>7} {'ratings':>10} {'K':>4} {'schedule':>10} {'estimate MB':>12} "
           f"{'traced MB':>10} {'RSS MB':>8} {'est/traced':>10} {'est/RSS':>8}")

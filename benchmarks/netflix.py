@@ -8,7 +8,7 @@ activity, Zipf-like item popularity, ratings from a rank-10 model plus noise, li
 take many minutes for 100M lines). Then runs ``python -m mfcore train <csv> --factors 100 --epochs
 20 --json`` ``--runs`` times as whole processes under ``/usr/bin/time`` and prints each run's wall
 seconds, fit seconds, M updates/s, test RMSE and peak resident memory. The first run parses the CSV
-and writes the binary cache (:mod:`mfcore.cache`); later runs read the cache. The data file is kept
+and writes the binary cache (:mod:`mfcore.data.cache`); later runs read the cache. The data file is kept
 (delete it yourself; it is about 1.3 GB); pass ``--fresh-cache`` to time a first run again.
 """
 
@@ -38,7 +38,7 @@ def _distinct(keys: np.ndarray) -> np.ndarray:
 
 def rated_pairs(n_users: int, n_items: int, n_ratings: int, rng: np.random.Generator, chunk_users: int = 20_000):
     """Yield ``(users, items)`` chunks of distinct pairs, ``n_ratings`` in all, users drawn by a
-    log-normal activity and items by a Zipf-like popularity (as :mod:`mfcore.synthetic` does).
+    log-normal activity and items by a Zipf-like popularity (as :mod:`mfcore.data.synthetic` does).
     Users are cut into chunks of ``chunk_users``, each getting its share of the ratings, so every
     de-duplication works on a few million keys, and the pairs missing after the skewed draw are
     topped up uniformly: the generator's global retry loop takes many minutes at 100M ratings."""
@@ -73,7 +73,7 @@ def write_csv(path: Path, n_users: int, n_items: int, n_ratings: int, seed: int 
     import pyarrow.csv as pv
 
     sys.path.insert(0, str(ROOT))
-    from mfcore.synthetic import DOT_STD, GLOBAL_MEAN, ITEM_BIAS_STD, USER_BIAS_STD
+    from mfcore.data.synthetic import DOT_STD, GLOBAL_MEAN, ITEM_BIAS_STD, USER_BIAS_STD
 
     rng = np.random.default_rng(seed)
     rank = 10

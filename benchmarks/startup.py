@@ -9,7 +9,7 @@
 - first curve point after the first Train click on a fresh server (target < 1 s): from the click to
   the first test-RMSE point on the chart.
 
-Numba's cache must be warm (``make install`` runs ``python -m mfcore.engines.warm``).
+Numba's cache must be warm (``make install`` runs ``python -m mfcore.models.warm``).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Hyperparameter search: mfcore.tune (Optuna, pruning, early stopping) against Surprise's
+"""Hyperparameter search: mfcore.tuning (Optuna, pruning, early stopping) against Surprise's
 RandomizedSearchCV on the same space and budget, and which pruner reaches a good RMSE sooner.
 
-    python benchmarks/tune.py                    # ML-100k: 100 trials each, then ML-1M: 50 trials
-    python benchmarks/tune.py --skip-surprise --skip-ml1m --trials 100
-    python benchmarks/tune.py --pruners          # hyperband vs median vs none, seeds 0-2, medians
+    python benchmarks/tuning.py                    # ML-100k: 100 trials each, then ML-1M: 50 trials
+    python benchmarks/tuning.py --skip-surprise --skip-ml1m --trials 100
+    python benchmarks/tuning.py --pruners          # hyperband vs median vs none, seeds 0-2, medians
 
-Protocol (mfcore.protocol): the 90/10 random split with seed 0 (the same test set as every other
+Protocol (mfcore.evaluation.protocol): the 90/10 random split with seed 0 (the same test set as every other
 benchmark); 10% of the training ratings are the validation set every trial is judged on; the best
 configuration is retrained on train + validation and scored on the test set once. The wall time
 covers the whole search and that final fit and score, on the default storage (a SQLite file in a
@@ -41,7 +41,7 @@ DATASETS = {"ml-100k": DATA / "ml-100k" / "u.data", "ml-1m": DATA / "ml-1m" / "r
 
 def _load(name: str):
     from mfcore import SGDFactorizer, load_ratings
-    from mfcore.protocol import holdout
+    from mfcore.evaluation.protocol import holdout
     path = DATASETS[name]
     if not path.is_file():
         sys.exit(f"{path} is absent (MovieLens is never shipped; see README)")
@@ -54,7 +54,7 @@ def _load(name: str):
 def run_mfcore(split, trials: int, pruner: str, seed: int = 0, n_jobs: int = 1) -> dict:
     import optuna
 
-    from mfcore import tune
+    from mfcore import tuning
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     reached = []  # (seconds since start, best validation RMSE so far) after each trial
     with tempfile.TemporaryDirectory() as folder:
@@ -69,12 +69,12 @@ def run_mfcore(split, trials: int, pruner: str, seed: int = 0, n_jobs: int = 1) 
             reached.append((time.perf_counter() - start, best))
 
         name = f"bench-{pruner.replace(':', '-')}-{seed}"
-        study = tune.search(split, name, n_trials=trials, seed=seed, pruner=pruner,
+        study = tuning.search(split, name, n_trials=trials, seed=seed, pruner=pruner,
                             n_jobs=n_jobs, fixed={"seed": seed}, callbacks=[track])
         search_seconds = time.perf_counter() - start
-        result = tune.final_scores(study, split, {"seed": seed})
+        result = tuning.final_scores(study, split, {"seed": seed})
         wall = time.perf_counter() - start
-    states = [row["state"] for row in tune.trials_table(study)]
+    states = [row["state"] for row in tuning.trials_table(study)]
     return {"wall_seconds": wall, "search_seconds": search_seconds, "reached": reached,
             "states": {state: states.count(state) for state in sorted(set(states))}, **result}
 
@@ -84,9 +84,9 @@ def run_surprise(split, trials: int, n_jobs: int, seed: int = 0) -> dict:
     from surprise import SVD, Dataset, Reader
     from surprise.model_selection import RandomizedSearchCV, ShuffleSplit
 
-    from mfcore import tune
-    from mfcore.metrics import rmse
-    space = tune.default_space()
+    from mfcore import tuning
+    from mfcore.models.errors import rmse
+    space = tuning.default_space()
 
     def distribution(name):
         rng = space[name]
@@ -157,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--ml1m-trials", type=int, default=50)
-    parser.add_argument("--pruner", default=None, help="default: mfcore.tune.DEFAULT_PRUNER")
+    parser.add_argument("--pruner", default=None, help="default: mfcore.tuning.DEFAULT_PRUNER")
     parser.add_argument("--jobs", type=int, default=1, help="mfcore trials at once")
     parser.add_argument("--surprise-jobs", type=int, default=2)
     parser.add_argument("--skip-surprise", action="store_true")
@@ -170,7 +170,7 @@ def main() -> None:
                         help="validation RMSE targets, comma-separated (default: 1.01, 1.005, 1.002 x the best)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from mfcore.tune import DEFAULT_PRUNER
+    from mfcore.tuning import DEFAULT_PRUNER
     args.pruner = args.pruner or DEFAULT_PRUNER
 
     split, warm = _load("ml-100k")
@@ -180,7 +180,7 @@ def main() -> None:
         return
     rows = []
     ours = run_mfcore(split, args.trials, args.pruner, n_jobs=args.jobs)
-    rows.append({"data": "ml-100k", "contender": f"mfcore.tune ({args.pruner}, {args.jobs} job)",
+    rows.append({"data": "ml-100k", "contender": f"mfcore.tuning ({args.pruner}, {args.jobs} job)",
                  "trials": args.trials, **{k: ours[k] for k in REPORTED}})
     print(f"JIT warm-up (not counted): {warm:.2f} s", flush=True)
     _print(rows[-1], args.json)
@@ -194,7 +194,7 @@ def main() -> None:
     if not args.skip_ml1m:
         split_1m, _ = _load("ml-1m")
         big = run_mfcore(split_1m, args.ml1m_trials, args.pruner, n_jobs=args.jobs)
-        rows.append({"data": "ml-1m", "contender": f"mfcore.tune ({args.pruner}, {args.jobs} job)",
+        rows.append({"data": "ml-1m", "contender": f"mfcore.tuning ({args.pruner}, {args.jobs} job)",
                      "trials": args.ml1m_trials, **{k: big[k] for k in REPORTED}})
         _print(rows[-1], args.json)
 

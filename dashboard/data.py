@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from mfcore import DataError, Ratings, load_ratings
-from mfcore.resources import MemoryGuardError, check_dataset_memory
+from mfcore.evaluation.resources import MemoryGuardError, check_dataset_memory
 
 from . import store
 
@@ -83,7 +83,7 @@ def load(name: str, path: str, raw: bytes, columns: dict | None = None, duplicat
 
 def check_size(ratings: Ratings) -> None:
     """Refuse a parsed dataset that would take more memory than the cap
-    (:func:`mfcore.resources.check_dataset_memory`), as a :class:`mfcore.DataError` naming the numbers."""
+    (:func:`mfcore.evaluation.resources.check_dataset_memory`), as a :class:`mfcore.DataError` naming the numbers."""
     try:
         check_dataset_memory(len(ratings), ratings.n_users, ratings.n_items, ratings.timestamps is not None)
     except MemoryGuardError as exc:

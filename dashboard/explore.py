@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mfcore import Ratings, SGDFactorizer, explore
-from mfcore.persist import ModelBundle, model_bytes
+from mfcore.models.persist import ModelBundle, model_bytes
 
 from . import training
 

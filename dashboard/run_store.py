@@ -8,7 +8,7 @@ parameters and seed; :func:`refit` trains it again on the same split, which the 
 from __future__ import annotations
 
 from mfcore import EpochResult, Ratings, SGDFactorizer
-from mfcore.model import is_fitted
+from mfcore.models.base import is_fitted
 
 from . import data, store
 

@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from mfcore import Ratings, SGDFactorizer
-from mfcore.export import history_frame
-from mfcore.model import is_fitted
+from mfcore.models.export import history_frame
+from mfcore.models.base import is_fitted
 
 from . import run_store
 from .settings import FIELDS

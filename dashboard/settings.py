@@ -1,5 +1,5 @@
 """Training settings: widgets, tooltips, defaults and the page URL's query parameters, all derived from
-the hyperparameter table :data:`mfcore.params.PARAMETERS` (and :data:`~mfcore.params.SPLIT_PARAMETERS`
+the hyperparameter table :data:`mfcore.models.params.PARAMETERS` (and :data:`~mfcore.models.params.SPLIT_PARAMETERS`
 for the split). Settings are named as the estimator names them (``n_factors``, ``biased``, ...).
 
 A settings dict maps the names in :data:`FIELDS` to values. The learning rate is always a number
@@ -12,7 +12,7 @@ import dataclasses
 
 import streamlit as st
 
-from mfcore.params import PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
+from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
 
 from . import data
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from mfcore.teach import StepRecord
+from mfcore.teaching import StepRecord
 
 from .charts import COLORS
 

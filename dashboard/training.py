@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from mfcore import Ratings, TrainingDiverged, random_split
-from mfcore.resources import check_training_memory, work_sample
+from mfcore.evaluation.resources import check_training_memory, work_sample
 
 from . import jobs
 from .runs import JOB_END_WAIT, Run
@@ -43,7 +43,7 @@ def validation_split(train: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
 
 def check_memory(ratings: Ratings, n_factors: int, test_size: float, schedule: str = "per-rating") -> int:
     """The estimated peak bytes of training on ``ratings``; raises
-    :class:`mfcore.resources.MemoryGuardError` (a ValueError naming the numbers) over the cap, before
+    :class:`mfcore.evaluation.resources.MemoryGuardError` (a ValueError naming the numbers) over the cap, before
     anything is allocated."""
     return check_training_memory(ratings.n_users, ratings.n_items, len(ratings), n_factors, test_size,
                                  schedule, ratings.timestamps is not None)
@@ -56,7 +56,7 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
     shared scheduler, appending each epoch to ``run.history``; ``render(run)`` is called when new
     epochs arrived and ``render_every`` seconds passed since the last render, and after the last one;
     ``tick(run)`` at every poll. The python engine trains on a sample when ``train`` is large
-    (:func:`mfcore.resources.work_sample`; ``run.note`` says so). Ends the run ``done``, ``diverged``
+    (:func:`mfcore.evaluation.resources.work_sample`; ``run.note`` says so). Ends the run ``done``, ``diverged``
     or ``failed`` (its message says why), or ``stopped``: by Streamlit interrupting the script (Stop,
     page change; the interruption goes on) or by the work limit, with the model at its last
     completed epoch. ``validation`` (ratings held out of ``train``) is scored every epoch and drives

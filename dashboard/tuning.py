@@ -19,8 +19,8 @@ import optuna
 import plotly.graph_objects as go
 
 from dashboard import jobs, settings
-from mfcore import Ratings, tune
-from mfcore.protocol import Holdout, holdout
+from mfcore import Ratings, tuning
+from mfcore.evaluation.protocol import Holdout, holdout
 
 KEY = "tune_job"
 TEST_SIZE = 0.1
@@ -75,15 +75,15 @@ class TuneJob:
     def study(self) -> optuna.Study:
         """The study as stored now (read through one storage connection kept by the job)."""
         if self._reader is None:
-            self._reader = tune._storage(self.storage)
+            self._reader = tuning.open_storage(self.storage)
         return optuna.load_study(study_name=self.study_name, storage=self._reader)
 
     def _run(self) -> None:
         try:
-            study = tune.search(self.split, self.study_name, self.storage, n_trials=self.n_trials,
+            study = tuning.search(self.split, self.study_name, self.storage, n_trials=self.n_trials,
                                 timeout=self.timeout, space=self.space, seed=self.seed,
                                 fixed={"seed": self.seed}, stop=self.stop)
-            self.result = tune.final_scores(study, self.split, {"seed": self.seed})
+            self.result = tuning.final_scores(study, self.split, {"seed": self.seed})
         except ValueError as exc:
             self.error = str(exc)
 
@@ -98,15 +98,15 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
         raise ValueError("give a budget: a number of trials or of seconds.")
     split = holdout(ratings, test_size, VALIDATION_SIZE, seed)
     name = f"session-{uuid.uuid4().hex[:12]}"
-    job = TuneJob(name, tune.default_storage(name), split, space, n_trials, timeout, seed, dataset)
-    tune.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
+    job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset)
+    tuning.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
     job.scheduled = jobs.submit(job._steps, f"search {name}")
     return job
 
 
 def table(study: optuna.Study) -> list[dict]:
     """The trials as table rows, with readable column names."""
-    return [{LABELS.get(key, key): value for key, value in row.items()} for row in tune.trials_table(study)]
+    return [{LABELS.get(key, key): value for key, value in row.items()} for row in tuning.trials_table(study)]
 
 
 def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
@@ -118,7 +118,7 @@ def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
              "pruned": {"color": "#999999", "width": 1, "dash": "dot"},
              "failed": {"color": "#d62728", "width": 1}, "running": {"color": "#ff7f0e", "width": 2}}
     finite = []
-    for number, (state, epochs, values) in tune.curves(study).items():
+    for number, (state, epochs, values) in tuning.curves(study).items():
         if not len(epochs):
             continue
         line = {"color": "#2ca02c", "width": 4} if number == best else style.get(state, style["running"])

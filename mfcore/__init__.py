@@ -4,33 +4,24 @@
 >>> ratings = load_ratings("sample_data/ratings.csv")
 >>> train, test = random_split(ratings, test_size=0.1, seed=0)
 >>> model = SGDFactorizer(n_factors=50, n_epochs=20).fit(train, test)
+
+The package is layered; each layer imports only the layers below it (``pyproject.toml``'s
+import-linter contract checks it): :mod:`mfcore.cli` on top; :mod:`mfcore.tuning`,
+:mod:`mfcore.explore` and :mod:`mfcore.teaching` (independent of each other); :mod:`mfcore.evaluation`;
+:mod:`mfcore.models`; :mod:`mfcore.engines`; :mod:`mfcore.data` at the bottom. Public names are
+imported on first use (PEP 562), so ``python -m mfcore --help`` does not pay for pandas and Numba.
 """
 
-import importlib
+from ._lazy import lazy_exports
 
 _EXPORTS = {
-    "DataError": "data", "Ratings": "data", "from_arrays": "data", "load_ratings": "data",
-    "ENGINES": "engines",
-    "EpochResult": "model", "NotFittedError": "model", "SGDFactorizer": "model",
-    "TrainingDiverged": "model", "check_is_fitted": "model",
-    "PARAMETERS": "params", "SPLIT_PARAMETERS": "params",
-    "per_user_split": "split", "random_split": "split", "temporal_split": "split",
+    "DataError": ".data", "Ratings": ".data", "from_arrays": ".data", "load_ratings": ".data",
+    "ENGINES": ".engines",
+    "SGDFactorizer": ".models", "EpochResult": ".models", "NotFittedError": ".models",
+    "TrainingDiverged": ".models", "check_is_fitted": ".models",
+    "PARAMETERS": ".models", "SPLIT_PARAMETERS": ".models",
+    "per_user_split": ".evaluation", "random_split": ".evaluation", "temporal_split": ".evaluation",
 }
-"""Where each public name lives: imported on first use (PEP 562), so ``python -m mfcore --help`` and
-``import mfcore.params`` do not pay for pandas and Numba."""
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted([*globals(), *_EXPORTS])
-
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
 
 __version__ = "0.1.0"
-__all__ = list(_EXPORTS)

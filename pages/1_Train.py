@@ -3,12 +3,13 @@
 import streamlit as st
 
 from dashboard import charts, data, explore, jobs, run_store, runs, settings, training
-from mfcore import SGDFactorizer, tune
-from mfcore.export import factors_csv, factors_npz, reproduction_snippet
-from mfcore.model import is_fitted
-from mfcore.resources import PYTHON_MAX_RATINGS, MemoryGuardError
+from mfcore import SGDFactorizer
+from mfcore import tuning
+from mfcore.models.export import factors_csv, factors_npz, reproduction_snippet
+from mfcore.models.base import is_fitted
+from mfcore.evaluation.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 
-EARLY_PATIENCE, EARLY_VALIDATION = tune.DEFAULT_PATIENCE, training.VALIDATION_SIZE
+EARLY_PATIENCE, EARLY_VALIDATION = tuning.DEFAULT_PATIENCE, training.VALIDATION_SIZE
 
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
 st.title("Train")

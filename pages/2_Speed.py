@@ -5,7 +5,8 @@ import streamlit as st
 
 from dashboard import charts, data, jobs, settings, texts, training
 from dashboard.speed import cython_verdict
-from mfcore import ENGINES, bench
+from mfcore import ENGINES
+from mfcore.evaluation import bench
 from mfcore.engines import UNAVAILABLE
 
 AGREEMENT_TOLERANCE = 1e-4

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import data, teaching
 from dashboard.settings import widget_param
 from mfcore import PARAMETERS, DataError, TrainingDiverged, load_ratings
-from mfcore.teach import UpdateStepper, dense_slice
+from mfcore.teaching import UpdateStepper, dense_slice
 
 TOY = Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv"
 KEY = "update_rule"

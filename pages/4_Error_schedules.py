@@ -7,7 +7,7 @@ from dashboard import data, settings, teaching, texts, training
 from dashboard.runs import Run
 from mfcore import SGDFactorizer
 from mfcore.engines import SCHEDULES
-from mfcore.resources import MemoryGuardError
+from mfcore.evaluation.resources import MemoryGuardError
 
 KEY = "schedule_results"
 ENGINE = "numba"

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, jobs, tuning
-from mfcore import tune
+from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range, default_space
 
 RENDER_EVERY = 1.0  # seconds between live updates
 
@@ -16,11 +16,11 @@ dataset = data.current()
 st.caption(f"{dataset.caption} {tuning.TEST_SIZE:.0%} of the ratings are the test set. "
            f"Each trial trains on the other ratings minus {tuning.VALIDATION_SIZE:.0%} held out for validation, "
            "and is judged on that validation RMSE only, reported every epoch: "
-           f"{tune.DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short, and early stopping ends "
-           f"a trial after {tune.DEFAULT_PATIENCE} epochs without a better validation RMSE. The test set is "
+           f"{DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short, and early stopping ends "
+           f"a trial after {DEFAULT_PATIENCE} epochs without a better validation RMSE. The test set is "
            "scored once, for the best configuration.")
 
-space = tune.default_space()
+space = default_space()
 with st.form("tune_form"):
     st.markdown("**Search ranges** (numbers between low and high; the ones marked log are sampled on a log scale)")
     chosen = {}
@@ -31,7 +31,7 @@ with st.form("tune_form"):
         fmt = None if rng.kind is int else "%.4f"
         low = column.number_input(f"{label}: low", value=rng.low, step=step, format=fmt, key=f"tune_{name}_low")
         high = column.number_input(f"{label}: high", value=rng.high, step=step, format=fmt, key=f"tune_{name}_high")
-        chosen[name] = tune.Range(name, low, high, rng.log)
+        chosen[name] = Range(name, low, high, rng.log)
     try_unbiased = st.checkbox("Also try the unbiased model (Funk's p_u·q_i, no μ, b_u, b_i)", value=True,
                                key="tune_try_unbiased")
     row = st.columns(3)
@@ -54,7 +54,7 @@ if start:
     if job is not None and job.running:
         job.stop.set()
     if try_unbiased:
-        chosen["biased"] = tune.Range("biased")
+        chosen["biased"] = Range("biased")
     try:
         job = tuning.start(dataset.ratings, dataset.name, chosen,
                            n_trials=int(budget) if budget_kind == "trials" else None,

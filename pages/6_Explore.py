@@ -9,8 +9,8 @@ import streamlit as st
 from dashboard import data, runs, store
 from dashboard import explore as view
 from mfcore import explore
-from mfcore.model import is_fitted
-from mfcore.persist import ModelFileError, load_bundle
+from mfcore.models.base import is_fitted
+from mfcore.models.persist import ModelFileError, load_bundle
 
 st.set_page_config(page_title="Explore · Factorization Playground", layout="wide")
 st.title("Explore")

@@ -1,10 +1,9 @@
 """Helpers for the AppTest page tests."""
 
-from pathlib import Path
 
+from paths import ROOT
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
 TOY = (ROOT / "sample_data" / "toy.csv").read_bytes()
 BAD = b"user,item,rating\n1,10,4\n2,10,abc\n"
 

@@ -16,7 +16,8 @@ import pytest
 # Tests keep the dashboard's dataset and runs store (dashboard/store.py) in a directory of their own.
 os.environ.setdefault("MFP_STORE_DIR", tempfile.mkdtemp(prefix="mfp-test-store-"))
 
-ROOT = Path(__file__).resolve().parent.parent
+from paths import ROOT, SHARED_DATA
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -104,9 +105,6 @@ def browser_page(_chromium, request):
     context.close()
 
 
-SHARED_DATA = ROOT.parent / "shared" / "data"
-
-
 def _shared_file(relative: str) -> Path:
     path = SHARED_DATA / relative
     if not path.is_file():
@@ -173,3 +171,12 @@ def model_state(n_users, n_items, n_factors=6, dtype=None, seed=1, mu=3.0):
     return dict(mu=dtype(mu), bu=np.zeros(n_users, dtype), bi=np.zeros(n_items, dtype),
                 P=rng.normal(0, 0.1, (n_users, n_factors)).astype(dtype),
                 Q=rng.normal(0, 0.1, (n_items, n_factors)).astype(dtype))
+
+
+TABLE_ROWS = """() => Array.from(document.querySelectorAll('[data-testid=stTable] table'))
+    .map(table => table.querySelectorAll('tbody tr').length)"""
+
+
+def wait_rows(page, rows):
+    """Wait until the runs table shows ``rows`` rows (the grid draws after the script ends)."""
+    page.wait_for_function(f"() => ({TABLE_ROWS})()[0] == {rows}")

@@ -1,4 +1,4 @@
-"""Engines: interchangeable kernels for the one training loop in :mod:`mfcore.model`.
+"""Engines: interchangeable kernels for the one training loop in :mod:`mfcore.models.sgd`.
 
 Every engine follows one contract (:mod:`mfcore.engines.plan`)::
 

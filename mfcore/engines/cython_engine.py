@@ -26,18 +26,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ..data.cache import cache_dir
+
 SOURCE = Path(__file__).with_name("cython_kernel.pyx")
 C_FLAGS = ("-O3", "-march=native", "-ffast-math", "-shared", "-fPIC")
 _lock = threading.Lock()
 _module = None
-
-
-def cache_dir() -> Path:
-    """Where compiled extensions (and other mfcore caches) live."""
-    if os.environ.get("MFCORE_CACHE_DIR"):
-        return Path(os.environ["MFCORE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mfcore"
 
 
 def _compiler() -> str | None:

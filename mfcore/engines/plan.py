@@ -13,7 +13,7 @@ A plan is made once per fit from the training ratings, the model's ``rng`` and t
 ``plan.next_epoch(epoch)`` (1-based) returns the keywords of that epoch's call: ``users, items,
 ratings`` in the epoch's visiting order plus ``extra``. The model adds the model state
 ``mu, bu, bi, P, Q, lr, reg, biased`` and makes the call, once, in
-:meth:`mfcore.model.SGDFactorizer.fit_iter`.
+:meth:`mfcore.models.SGDFactorizer.fit_iter`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,139 @@
+"""The objective, the search loop and what a finished study reports.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+import numpy as np
+import optuna
+from ..models.sgd import SGDFactorizer
+from ..models.base import TrainingDiverged
+from ..evaluation.protocol import Holdout
+from .pruning import DEFAULT_PATIENCE, DEFAULT_PRUNER, first_judged_epoch
+from .space import Range, default_space, suggest
+from .storage import create_study
+
+
+
+def objective(split: Holdout, space: dict[str, Range], fixed: dict | None = None,
+              patience: int | None = DEFAULT_PATIENCE, min_delta: float = 0.0,
+              on_epoch: Callable[[optuna.Trial, int, float], None] | None = None, judge_from: int = 1):
+    """An Optuna objective: train ``fixed`` + the suggested parameters on ``split.train``, report the
+    validation RMSE every epoch (the epochs a trial ran are its reported steps), ask the pruner from
+    epoch ``judge_from`` on (it prunes no earlier epoch; each question reads the storage), return the
+    best validation RMSE. User attributes: ``best_epoch``, and ``fail_reason`` on divergence."""
+    def run(trial: optuna.Trial) -> float:
+        params = {**(fixed or {}), **suggest(trial, space), "patience": patience, "min_delta": min_delta}
+        model = SGDFactorizer(**params)
+        try:
+            for result in model.fit_iter(split.train, validation=split.validation):
+                trial.report(result.validation_rmse, result.epoch)
+                if on_epoch is not None:
+                    on_epoch(trial, result.epoch, result.validation_rmse)
+                if result.epoch >= judge_from and trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned at epoch {result.epoch}")
+        except TrainingDiverged as exc:
+            trial.set_user_attr("fail_reason", str(exc))
+            raise
+        trial.set_user_attr("best_epoch", model.best_epoch_)
+        return min(r.validation_rmse for r in model.history_)
+    return run
+
+
+def optimize(study: optuna.Study, split: Holdout, space: dict[str, Range] | None = None,
+             n_trials: int | None = None, timeout: float | None = None, n_jobs: int = 1,
+             fixed: dict | None = None, patience: int | None = DEFAULT_PATIENCE,
+             stop: threading.Event | None = None, callbacks=(), show_progress_bar: bool = False,
+             on_epoch=None, judge_from: int = 1) -> optuna.Study:
+    """Run up to ``n_trials`` trials or ``timeout`` seconds in this process (``n_jobs`` threads:
+    the kernels release the GIL), until ``stop`` is set (finished trials are kept). Diverged trials
+    are recorded as failed and the search goes on. Returns ``study``."""
+    space = space or default_space()
+    for rng in space.values():
+        rng.check()
+    if n_trials is not None and n_trials < 1:
+        raise ValueError(f"n_trials == {n_trials}, must be >= 1.")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout == {timeout}, must be > 0 seconds.")
+
+    def stop_when_asked(study, trial):
+        if stop is not None and stop.is_set():
+            study.stop()
+
+    if stop is not None and stop.is_set():
+        return study
+    study.optimize(objective(split, space, fixed, patience, on_epoch=on_epoch, judge_from=judge_from),
+                   n_trials=n_trials,
+                   timeout=timeout, n_jobs=n_jobs, catch=(TrainingDiverged,),
+                   callbacks=[stop_when_asked, *callbacks], show_progress_bar=show_progress_bar,
+                   gc_after_trial=False)
+    return study
+
+
+def best_params(study: optuna.Study, fixed: dict | None = None) -> tuple[dict, int]:
+    """The best trial's estimator parameters (``fixed`` + its sampled ones) and its best epoch."""
+    trial = study.best_trial
+    best_epoch = trial.user_attrs.get("best_epoch", trial.params.get("n_epochs", 20))
+    return {**(fixed or {}), **trial.params}, int(best_epoch)
+
+
+_STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
+           "WAITING": "waiting"}
+
+
+"""Optuna's trial state names as the tables and curves say them."""
+
+
+def trials_table(study: optuna.Study) -> list[dict]:
+    """One row per finished or running trial: ``trial``, ``state`` (complete, pruned, failed,
+    running), ``validation RMSE`` (the best one; None if none), ``epochs run``, then its parameters,
+    and ``reason`` for a failed trial."""
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        curve = trial.intermediate_values
+        value = trial.value if trial.value is not None else (min(curve.values()) if curve else None)
+        rows.append({"trial": trial.number, "state": _STATES[trial.state.name],
+                     "validation RMSE": None if value is None or not math.isfinite(value) else value,
+                     "epochs run": len(curve),
+                     **trial.params, "reason": trial.user_attrs.get("fail_reason", "")})
+    return rows
+
+
+def curves(study: optuna.Study) -> dict[int, tuple[str, np.ndarray, np.ndarray]]:
+    """``{trial number: (state, epochs, validation RMSE)}`` from the values reported each epoch (one
+    read of the storage)."""
+    result = {}
+    for trial in study.get_trials(deepcopy=False):
+        steps = sorted(trial.intermediate_values)
+        result[trial.number] = (_STATES[trial.state.name], np.array(steps, dtype=int),
+                                np.array([trial.intermediate_values[s] for s in steps], dtype=float))
+    return result
+
+
+def search(split: Holdout, study_name: str, storage: str | None = None, n_trials: int | None = None,
+           timeout: float | None = None, space: dict[str, Range] | None = None, seed: int = 0,
+           pruner: str = DEFAULT_PRUNER, n_jobs: int = 1, fixed: dict | None = None,
+           patience: int | None = DEFAULT_PATIENCE, stop: threading.Event | None = None,
+           callbacks=(), show_progress_bar: bool = False) -> optuna.Study:
+    """:func:`create_study` then :func:`optimize`: the whole search in one call."""
+    space = space or default_space()
+    max_epochs = int(space["n_epochs"].high) if "n_epochs" in space else int((fixed or {}).get("n_epochs", 20))
+    study = create_study(study_name, storage, seed, pruner, max_epochs)
+    return optimize(study, split, space, n_trials, timeout, n_jobs, fixed, patience, stop, callbacks,
+                    show_progress_bar, judge_from=first_judged_epoch(pruner))
+
+
+def final_scores(study: optuna.Study, split: Holdout, fixed: dict | None = None) -> dict:
+    """The honest result of a finished search: the best trial's parameters and best epoch, its
+    validation RMSE, then its test RMSE and MAE retrained on train + validation for that many
+    epochs (the test set's only use), and the baselines' test RMSE on the same split."""
+    from ..evaluation.protocol import baselines, score_on_test
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+        raise ValueError("no trial has completed yet, so there is no best configuration to score.")
+    params, best_epoch = best_params(study, fixed)
+    scores = score_on_test(params, split, best_epoch)
+    return {"best_trial": study.best_trial.number, "params": params, "best_epoch": best_epoch,
+            "validation_rmse": study.best_value, "test_rmse": scores["rmse"], "test_mae": scores["mae"],
+            "baselines": baselines(split.train_full, split.test, seed=int((fixed or {}).get("seed", 0)))}

@@ -1,0 +1,72 @@
+"""Real browser: the Update rule page steps through three updates, and every number it displays is
+the one mfcore's UpdateStepper computes for the same step; the Error schedules page draws its curves."""
+
+import re
+
+from conftest import ROOT, full_page_screenshot
+
+from mfcore import load_ratings
+from mfcore.teaching import UpdateStepper
+
+SUMMARY = re.compile(r"Step (\d+) \(epoch (\d+), rating (\d+) of (\d+)\): user (.+?) \(u = (\d+)\) rated item "
+                     r"(.+?) \(i = (\d+)\) r = (\S+); prediction (\S+), error (\S+)\.")
+
+
+
+
+def _idle(page):
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+
+
+def _table_row(page, table: int, row: str) -> list[str]:
+    cells = page.locator('[data-testid="stTable"]').nth(table).locator("tbody tr", has_text=row).first
+    cells.locator("td").first.wait_for()
+    return [text.strip() for text in cells.locator("td").all_inner_texts()]
+
+
+def _four(values) -> list[str]:
+    return [f"{float(value):.4f}" for value in values]
+
+
+def test_three_updates_show_mfcores_numbers(streamlit_server, browser_page):
+    page = browser_page
+    page.goto(f"{streamlit_server}/Update_rule")
+    page.get_by_role("button", name="Next update").wait_for()
+    expected = UpdateStepper(load_ratings(ROOT / "sample_data" / "toy.csv"), n_factors=3, lr=0.05,
+                             reg=0.02, seed=0)
+    for step in (1, 2, 3):
+        page.get_by_role("button", name="Next update").click()
+        page.get_by_text(f"Step {step} (epoch 1").wait_for()
+        _idle(page)
+        record = expected.step()
+        text = page.locator('[data-testid="stMarkdownContainer"]', has_text=f"Step {step} (epoch").inner_text()
+        found = SUMMARY.search(" ".join(text.split()))
+        assert found, text
+        (shown_step, epoch, position, n, user, u, item, i, rating, prediction, error) = found.groups()
+        assert (int(shown_step), int(epoch), int(position), int(n)) == (step, 1, step, 50)
+        assert (user, int(u), item, int(i)) == (record.user, record.u, record.item, record.i)
+        assert float(rating) == record.rating
+        assert prediction == f"{record.prediction:.4f}" and error == f"{record.error:.4f}"
+        assert _table_row(page, 0, "before") == _four(record.p_old)
+        assert _table_row(page, 0, "after") == _four(record.p_new)
+        assert _table_row(page, 1, "after") == _four(record.q_new)
+        assert _table_row(page, 2, "b_u")[:2] == _four([record.bu_old, record.bu_new])
+        assert page.locator(".katex").count() >= 6
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator(".js-plotly-plot").count() == 4
+    full_page_screenshot(page, "update_rule.png")
+
+
+def test_error_schedules_page_draws_four_curves(streamlit_server, browser_page):
+    page = browser_page
+    page.goto(f"{streamlit_server}/Error_schedules")
+    page.get_by_role("button", name="Run all four schedules").click()
+    page.get_by_text("Per second:").wait_for(timeout=60_000)
+    _idle(page)
+    names = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                          ".map(plot => plot.data.map(trace => trace.name))")
+    curves = [[name for name in plot if not name.endswith(" diverged")] for plot in names]  # x markers
+    assert curves == [["per-rating", "per-factor", "per-epoch", "funk"]] * 2
+    assert page.get_by_text("68.3 GB").count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    full_page_screenshot(page, "error_schedules.png")

@@ -1,0 +1,60 @@
+"""AppTest of the Error schedules page: four curves, per-epoch divergence reported, memory table."""
+
+import json
+
+from apptest_helpers import TOY, button, home, no_exception, upload
+
+from dashboard.data import Dataset
+from mfcore import load_ratings
+from mfcore.engines import SCHEDULES
+
+
+def schedules_page(app=None):
+    return (app or home()).switch_page("pages/4_Error_schedules.py").run()
+
+
+def traces(app, key) -> dict:
+    chart = next(c for c in app.get("plotly_chart") if key in c.proto.id)
+    return {trace["name"]: trace["x"] for trace in json.loads(chart.proto.spec)["data"]}
+
+
+def run(app, **widgets):
+    for name, value in widgets.items():
+        (app.slider if name in ("n_factors", "n_epochs") else app.number_input)(key=f"sch_{name}").set_value(value)
+    return button(app, "Run all four schedules").click().run()
+
+
+def test_four_curves_on_the_sample_and_the_memory_table():
+    app = schedules_page()
+    no_exception(app)
+    memory = app.table[0].value
+    assert memory.loc["Netflix Prize size", "dense float64"] == "68.3 GB"
+    assert memory.loc["Netflix Prize size", "dense float32"] == "34.1 GB"
+    app = run(app, n_factors=10, n_epochs=4, lr=0.003)
+    no_exception(app)
+    assert not app.error
+    assert traces(app, "sch_epoch") == {name: [1, 2, 3, 4] for name in SCHEDULES}
+    assert set(traces(app, "sch_seconds")) == set(SCHEDULES)
+    table = app.dataframe[0].value
+    assert list(table["status"]) == ["finished"] * 4
+    findings = " ".join(m.value for m in app.markdown)
+    assert "**Per epoch:** after epoch 4" in findings and "no schedule diverged" in findings
+
+
+def test_stale_errors_diverge_at_a_high_learning_rate_and_others_finish():
+    app = run(schedules_page(upload(home(), "toy.csv", TOY)), n_factors=3, n_epochs=30, lr=0.5)
+    no_exception(app)
+    table = app.dataframe[0].value.set_index("schedule")
+    assert table.loc["per-epoch", "status"].startswith("diverged at epoch")
+    assert table.loc["per-rating", "status"] == "finished"
+    assert any("per-epoch" in w.value and "lower the learning rate" in w.value for w in app.warning)
+    assert "**Stability:** per-epoch diverged" in " ".join(m.value for m in app.markdown)
+
+
+def test_movielens_100k_four_curves(ml100k_path):
+    app = home()
+    app.session_state["dataset"] = Dataset("ml-100k", str(ml100k_path), "-", load_ratings(ml100k_path))
+    app = run(schedules_page(app), n_factors=50, n_epochs=20, lr=0.003)
+    no_exception(app)
+    assert traces(app, "sch_epoch") == {name: list(range(1, 21)) for name in SCHEDULES}
+    assert app.dataframe[0].value["training s"].sum() < 5

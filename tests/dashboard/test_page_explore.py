@@ -1,0 +1,117 @@
+"""AppTest of the Explore page: a Train run or an uploaded model file is explored: recommendations
+with explanations, similar items, maps, ranking metrics and folded-in ratings; bad files are refused."""
+
+import json
+
+import numpy as np
+import pytest
+from apptest_helpers import ROOT, TOY, no_exception
+from streamlit.testing.v1 import AppTest
+
+from dashboard import data
+from dashboard import explore as explore_view
+from dashboard.runs import Run
+from mfcore import SGDFactorizer, load_ratings, random_split
+from mfcore.models.persist import load_bundle, model_bytes
+
+SETTINGS = {"n_factors": 6, "lr": 0.01, "reg": 0.05, "n_epochs": 5, "engine": "numba", "test_size": 0.2,
+            "seed": 0, "biased": True}
+
+
+def explore_page() -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / "6_Explore.py"), default_timeout=60)
+
+
+def with_toy_run(app: AppTest):
+    """The session holds the toy dataset and one finished Train run on it (as Train leaves them)."""
+    dataset = data.load("toy.csv", "toy.csv", TOY)
+    train, test = random_split(dataset.ratings, SETTINGS["test_size"], seed=SETTINGS["seed"])
+    model = SGDFactorizer(n_factors=6, n_epochs=5, lr=0.01).fit(train, test)
+    app.session_state["dataset"] = dataset
+    app.session_state["runs"] = [Run(1, dict(SETTINGS), dataset.name, dataset.path, model, test,
+                                     status="done", history=list(model.history_))]
+    return app, model, train, test
+
+
+def frames(app: AppTest) -> list:
+    """The page's tables in page order (AppTest does not expose a dataframe's key)."""
+    return [element.value for element in app.dataframe]
+
+
+def test_without_a_model_it_says_what_to_do():
+    app = explore_page().run()
+    no_exception(app)
+    assert "Train a model" in app.info[0].value
+
+
+def test_a_run_is_explored():
+    app, model, train, test = with_toy_run(explore_page())
+    app.run()
+    no_exception(app)
+    assert app.radio(key="explore_source").value == "run 1"
+    app.selectbox(key="explore_user").set_value(list(model.user_ids_).index("Ana")).run()
+    rated, recommended, similar, ranking = frames(app)
+    assert list(recommended["title"]) == list(model.recommend("Ana", 10)["item"])
+    parts = recommended["μ + b_u + b_i"] + recommended["p_u · q_i"]
+    assert np.allclose(np.clip(parts, *model.scale_), recommended["predicted"], atol=1e-5)
+    assert len(rated) == int((train.users == list(model.user_ids_).index("Ana")).sum())
+    assert not set(rated["title"]) & set(recommended["title"])
+    assert list(rated["rating"]) == sorted(rated["rating"], reverse=True)
+
+    assert len(similar) == min(10, train.n_items - 1) and similar["cosine"].is_monotonic_decreasing
+
+    assert list(ranking["ranker"]) == ["model", "popularity", "random"]
+    assert ranking["test RMSE"].iloc[0] == pytest.approx(model.evaluate(test)["rmse"])
+    assert any("NDCG@10" in m.value for m in app.markdown)
+
+    app.selectbox(key="explore_map_pick_items").set_value(3).run()
+    ringed = next(trace for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
+                  if trace.get("name") == "selected")
+    neighbours = frames(app)[3]
+    assert ringed["hovertext"][0] == model.item_ids_[3] and ringed["hovertext"][1:] == list(neighbours["title"])
+    assert neighbours["cosine"].is_monotonic_decreasing and len(neighbours) == min(8, train.n_items - 1)
+    app.radio(key="explore_map_kind").set_value("users").run()
+    app.selectbox(key="explore_map_pick_users").set_value(0).run()
+    users = frames(app)[3]
+    assert list(users.columns) == ["user", "cosine"] and model.user_ids_[0] not in set(users["user"])
+
+    assert "No ratings yet" in app.info[-1].value
+    for title, stars in (("Glass Empire (1987)", 5.0), ("Stolen Journey (1976)", 2.0)):
+        item = app.selectbox(key="explore_rate_item")
+        item.set_value(int(np.flatnonzero(model.item_ids_ == title)[0]))
+        app.slider(key="explore_rate_stars").set_value(stars)
+        app = next(b for b in app.button if b.label == "Add rating").click().run()
+    no_exception(app)
+    mine, for_me = frames(app)[-2:]
+    assert list(mine["rating"]) == [5.0, 2.0]
+    assert len(for_me) and not {"Glass Empire (1987)", "Stolen Journey (1976)"} & set(for_me["title"])
+
+
+def test_an_uploaded_model_file_opens_and_a_bad_one_is_refused():
+    ratings = load_ratings(TOY)
+    train, test = random_split(ratings, 0.2, seed=0)
+    model = SGDFactorizer(n_factors=4, n_epochs=3).fit(train, test)
+    app = explore_page().run()
+    app.radio(key="explore_source").set_value("Upload a model file").run()
+    app.get("file_uploader")[0].set_value(("model.npz", model_bytes(model, train, test), "application/octet-stream"))
+    app.run()
+    no_exception(app)
+    assert not app.error
+    assert "K = 4" in app.caption[1].value
+    assert list(frames(app)[-1]["ranker"]) == ["model", "popularity", "random"]
+    raw = model_bytes(model, train, test)
+    app.get("file_uploader")[0].set_value(("cut.npz", raw[: len(raw) // 2], "application/octet-stream"))
+    app.run()
+    no_exception(app)
+    assert len(app.error) == 1 and "cut.npz" in app.error[0].value and "truncated" in app.error[0].value
+    assert "K = 4" in app.caption[1].value  # the model opened before is kept
+
+
+def test_the_model_file_of_a_train_run_reopens_the_same_model():
+    app, model, train, test = with_toy_run(explore_page())
+    run, dataset = app.session_state["runs"][0], app.session_state["dataset"]
+    bundle = load_bundle(explore_view.run_file(run, dataset.ratings))
+    users = np.repeat(model.user_ids_, len(model.item_ids_))
+    items = np.tile(model.item_ids_, len(model.user_ids_))
+    assert np.array_equal(bundle.model.predict(users, items), model.predict(users, items))
+    assert np.array_equal(bundle.train.values, train.values) and np.array_equal(bundle.test.users, test.users)

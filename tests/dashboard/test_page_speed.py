@@ -1,0 +1,74 @@
+"""AppTest of the Speed page: every engine timed (python on a tiny budget), compile time apart, the
+python-vs-numba agreement shown, and a paragraph per engine."""
+
+from apptest_helpers import TOY, button, home, no_exception, upload
+
+from mfcore import ENGINES
+
+
+def speed_page(app=None):
+    return (app or home()).switch_page("pages/2_Speed.py").run()
+
+
+def time_them(app, **widgets):
+    app.number_input(key="speed_budget").set_value(widgets.get("budget", 0.1))
+    app.slider(key="speed_epochs").set_value(1)
+    app.slider(key="speed_k").set_value(widgets.get("k", 8))
+    if "engines" in widgets:
+        app.multiselect(key="speed_engines").set_value(widgets["engines"])
+    return button(app, "Time engines").click().run()
+
+
+def test_times_every_engine_and_checks_agreement():
+    app = speed_page()
+    no_exception(app)
+    summaries = " ".join(m.value for m in app.markdown)
+    assert all(f"**{name}**" in summaries for name in ENGINES)
+    app = time_them(app)
+    no_exception(app)
+    assert not app.error
+    table = app.dataframe[0].value
+    assert list(table["engine"]) == list(ENGINES)
+    assert (table["seconds/epoch"] > 0).all()
+    python = table[table["engine"] == "python"].iloc[0]
+    assert python["speed-up"] == 1.0
+    assert python["timed on"].startswith("a sample of ") and python["timed on"].endswith(" ratings, extrapolated")
+    assert "**In short:**" in " ".join(m.value for m in app.markdown)
+    assert len(app.get("plotly_chart")) == 1
+    assert any(m.label == "numba" and m.value.endswith(" s") for m in app.metric)
+    assert "max |python - numba|" in app.success[0].value
+
+
+def test_works_on_an_uploaded_file_and_without_python():
+    app = speed_page(upload(home(), "toy.csv", TOY))
+    app = time_them(app, engines=["numba"], budget=1.0)
+    no_exception(app)
+    assert list(app.dataframe[0].value["engine"]) == ["numba"]
+    assert "toy.csv" in app.subheader[0].value
+    assert any("Include the python engine" in info.value for info in app.info)
+
+
+def test_no_engine_is_a_one_line_error():
+    app = time_them(speed_page(), engines=[])
+    no_exception(app)
+    assert len(app.error) == 1
+
+
+def test_answers_whether_cython_was_worth_it_from_its_own_numbers():
+    import pytest
+    if "cython" not in ENGINES:
+        pytest.skip("the cython engine is unavailable here (no C compiler)")
+    app = time_them(speed_page(), engines=["python", "numpy", "cython", "numba", "numba-parallel"], budget=0.5)
+    no_exception(app)
+    table = app.dataframe[0].value
+    assert list(table["engine"]) == ["python", "numpy", "cython", "numba", "numba-parallel"]
+    verdict = next(m.value for m in app.markdown if "Was Cython worth it?" in m.value)
+    seconds = dict(zip(table["engine"], table["seconds/epoch"]))
+    ratio = seconds["cython"] / seconds["numba"]
+    assert f"{seconds['cython']:.4f} s vs {seconds['numba']:.4f} s" in verdict
+    if ratio > 1.05:
+        assert "No." in verdict and f"{ratio:.2f}x" in verdict
+    elif ratio < 0.95:
+        assert "Yes" in verdict and f"{ratio:.2f}x" in verdict
+    else:
+        assert "No gain" in verdict

@@ -1,0 +1,67 @@
+"""AppTest of the Update rule page: steps, one epoch, reset, settings, the slice, divergence."""
+
+import json
+
+from apptest_helpers import TOY, button, home, no_exception, upload
+
+from mfcore import load_ratings
+from mfcore.teaching import UpdateStepper
+
+
+def update_page(app=None):
+    return (app or home()).switch_page("pages/3_Update_rule.py").run()
+
+
+def summary(app) -> str:
+    return next(m.value for m in app.markdown if m.value.startswith("**Step "))
+
+
+def rmse_points(app) -> list:
+    spec = json.loads(next(c for c in app.get("plotly_chart") if c.proto.id and "ur_rmse" in c.proto.id).proto.spec)
+    return spec["data"][0]["x"]
+
+
+def test_steps_match_mfcore_then_epoch_and_reset():
+    app = update_page()
+    no_exception(app)
+    assert len(app.get("plotly_chart")) == 4 and not app.latex
+    expected = UpdateStepper(load_ratings(TOY), n_factors=3, lr=0.05, reg=0.02, seed=0)
+    for step in (1, 2):
+        app = button(app, "Next update").click().run()
+        record = expected.step()
+        assert summary(app).startswith(f"**Step {step}** (epoch 1, rating {step} of 50)")
+        assert f"(u = {record.u})" in summary(app) and f"prediction **{record.prediction:.4f}**" in summary(app)
+    assert len(app.latex) == 6 and f"{record.error:.4f}" in app.latex[1].value
+    assert rmse_points(app) == [0, 1, 2]
+    app = button(app, "One epoch").click().run()
+    no_exception(app)
+    assert summary(app).startswith("**Step 50** (epoch 1, rating 50 of 50)")
+    assert rmse_points(app) == list(range(51))
+    app = button(app, "One epoch").click().run()
+    assert summary(app).startswith("**Step 100** (epoch 2, rating 50 of 50)")
+    app = button(app, "Reset").click().run()
+    assert rmse_points(app) == [0] and not app.latex
+
+
+def test_settings_restart_and_no_biases_hides_them():
+    app = update_page()
+    app.slider(key="ur_k").set_value(5)
+    app.checkbox(key="ur_bias").set_value(False)
+    app = button(app.run(), "Next update").click().run()
+    no_exception(app)
+    assert len(app.latex) == 4  # prediction, error, p_u, q_i
+    assert len(app.table) == 2 and app.table[0].value.shape == (3, 5)
+
+
+def test_slice_of_the_loaded_dataset_and_divergence_message():
+    app = update_page(upload(home(), "toy.csv", TOY))
+    app.radio(key="ur_source").set_value(app.radio(key="ur_source").options[1]).run()
+    app = button(app, "Next update").click().run()
+    no_exception(app)
+    assert "of 50)" in summary(app)  # the toy has only 8 x 10, all of it in the slice
+    app.number_input(key="ur_lr").set_value(1.0).run()
+    for _ in range(4):
+        app = button(app, "One epoch").click().run()
+    no_exception(app)
+    assert len(app.error) == 1 and "lower the learning rate" in app.error[0].value
+    assert "\n" not in app.error[0].value

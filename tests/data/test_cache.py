@@ -1,0 +1,47 @@
+"""The binary cache of parsed rating files: same Ratings back, keyed by the file's size and mtime."""
+
+import os
+
+import numpy as np
+import pytest
+
+from mfcore.data import cache
+
+
+@pytest.fixture(autouse=True)
+def private_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("MFCORE_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+def same(a, b):
+    for name in ("users", "items", "values", "user_ids", "item_ids"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.scale == b.scale
+
+
+def test_second_load_comes_from_the_cache_and_is_identical(tmp_path):
+    path = write(tmp_path / "r.csv", "user,item,rating,timestamp\nann,x,4,10\nbob,y,2,11\nann,y,5,12\n")
+    first, cached_first = cache.load_ratings_cached(path)
+    second, cached_second = cache.load_ratings_cached(path)
+    assert (cached_first, cached_second) == (False, True)
+    same(first, second)
+    np.testing.assert_array_equal(first.timestamps, second.timestamps)
+    assert second.user_codes("bob") == first.user_codes("bob")
+
+
+def test_a_changed_file_is_parsed_again(tmp_path):
+    path = write(tmp_path / "r.csv", "user,item,rating\n1,1,4\n2,2,3\n")
+    cache.load_ratings_cached(path)
+    write(path, "user,item,rating\n1,1,4\n2,2,3\n3,1,5\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    ratings, from_cache = cache.load_ratings_cached(path)
+    assert not from_cache and len(ratings) == 3
+
+
+def test_bytes_are_not_cached():
+    assert cache.cache_file(b"user,item,rating\n1,1,4\n") is None

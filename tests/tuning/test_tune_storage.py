@@ -1,0 +1,101 @@
+"""Two `python -m mfcore tune` processes on one study end with the sum of their trials, none lost or
+run twice: on the default SQLite file, and on a real PostgreSQL server started for the test."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import optuna
+import pytest
+from conftest import ROOT, _free_port
+
+TRIALS_EACH = 4
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory) -> Path:
+    from mfcore.data.synthetic import make_ratings
+    path = tmp_path_factory.mktemp("data") / "ratings.csv"
+    make_ratings(300, 200, 8000, rank=5, noise_std=0.5, seed=3).to_csv(path, index=False)
+    return path
+
+
+def _run_two(data: Path, storage: str | None, env: dict) -> list[list[dict]]:
+    command = [sys.executable, "-m", "mfcore", "tune", str(data), "--trials", str(TRIALS_EACH),
+               "--study", "shared", "--json"]
+    if storage:
+        command += ["--storage", storage]
+    processes = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env={**os.environ, **env}) for _ in range(2)]
+    outputs = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=240)
+        assert process.returncode == 0, stderr
+        outputs.append([json.loads(line) for line in stdout.splitlines()])
+    return outputs
+
+
+def _check_sum(outputs: list[list[dict]], storage) -> None:
+    ran = [[row["trial"] for row in lines if "final" not in row] for lines in outputs]
+    assert [len(numbers) for numbers in ran] == [TRIALS_EACH, TRIALS_EACH]
+    assert not set(ran[0]) & set(ran[1]), "a trial number was run by both processes"
+    study = optuna.load_study(study_name="shared", storage=storage)
+    numbers = sorted(trial.number for trial in study.trials)
+    assert numbers == list(range(2 * TRIALS_EACH)) == sorted(ran[0] + ran[1])
+    assert all(trial.state.is_finished() for trial in study.trials)
+    assert all(lines[-1]["final"] and lines[-1]["trials"] >= TRIALS_EACH for lines in outputs)
+
+
+def test_two_processes_share_the_default_sqlite_study(small_data, tmp_path):
+    outputs = _run_two(small_data, None, {"MFCORE_DATA_DIR": str(tmp_path)})
+    path = tmp_path / "studies" / "shared.sqlite3"
+    assert path.is_file()
+    _check_sum(outputs, f"sqlite:///{path}")
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A PostgreSQL server of its own (initdb + pg_ctl in a temporary directory, on a free port);
+    initdb refuses to run as root, so as root the server runs as the 'postgres' user."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries are absent in CI: .ci/run installs the postgresql package")
+        pytest.skip("PostgreSQL binaries (/usr/lib/postgresql/*/bin) are absent; apt-get install postgresql")
+    folder = Path(tempfile.mkdtemp(prefix="mfcore-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        os.chmod(folder, 0o700)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", _free_port()
+
+    def run(*command):
+        subprocess.run([*as_user, *command], check=True, capture_output=True, timeout=120, cwd=folder)
+    try:
+        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync")
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       check=False, capture_output=True, timeout=60, cwd=folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_processes_share_one_postgresql_study(small_data, postgres_url, tmp_path):
+    outputs = _run_two(small_data, postgres_url, {"MFCORE_DATA_DIR": str(tmp_path)})
+    _check_sum(outputs, postgres_url)
+    assert not (tmp_path / "studies").exists(), "a --storage URL must not create the default SQLite file"
