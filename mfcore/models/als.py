@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import Ratings
 from ..engines import als as kernels
-from ._ranking_params import ALS_PARAMETERS
+from .params import ALS_PARAMETERS
 from .ranking import RankingFactorizer, finish_class, positives_csr
 
 __all__ = ["ALSFactorizer"]

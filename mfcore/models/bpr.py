@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data import Ratings
 from ..engines import bpr as kernels
-from ._ranking_params import BPR_PARAMETERS
+from .params import BPR_PARAMETERS
 from .ranking import RankingFactorizer, finish_class, positives_csr
 
 __all__ = ["BPRFactorizer", "sample_negatives"]
@@ -94,6 +94,7 @@ class BPRFactorizer(RankingFactorizer):
 
     KIND = "bpr"
     PARAMETERS = BPR_PARAMETERS
+    FITTED_ARRAYS = ("P_", "Q_", "bi_")
 
     def _warm_up(self) -> float:
         start = time.perf_counter()

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from ..data import Ratings
-from ..model import NotFittedError, best_codes
-from ..params import numpydoc_parameters, validate
-from ._ranking_params import POSITIVE_LEVEL
+from . import model_file
+from .base import NotFittedError, TrainingDiverged, best_codes
+from .params import POSITIVE_LEVEL, numpydoc_parameters, validate
 from .topn_metrics import topn_metrics
 
 __all__ = ["POSITIVE_LEVEL", "RankingEpochResult", "RankingFactorizer", "positive_mask", "positive_threshold",
@@ -90,6 +90,7 @@ class RankingFactorizer:
 
     KIND = "ranking"
     PARAMETERS: dict = {}
+    FITTED_ARRAYS: tuple[str, ...] = ("P_", "Q_")
 
     def __init__(self, **params):
         unknown = params.keys() - self.PARAMETERS.keys()
@@ -139,8 +140,6 @@ class RankingFactorizer:
         the iteration early leaves the model of the last yielded epoch. A non-finite factor raises
         :class:`~mfcore.model.TrainingDiverged` (and the fitted state is forgotten).
         """
-        from ..model import TrainingDiverged
-
         self.validate_params()
         if len(train) == 0:
             raise ValueError("the training set is empty.")
@@ -220,6 +219,75 @@ class RankingFactorizer:
         self._check_fitted()
         rated, _ = self._rated_index()
         return np.repeat(np.arange(rated.shape[0], dtype=np.int32), np.diff(rated.indptr)), rated.indices
+
+    # --- model files (.npz, no pickle: mfcore.models.model_file) ----------------------------------
+
+    def save(self, path, train: Ratings | None = None, test: Ratings | None = None, items=None) -> None:
+        """Write the fitted model to ``path`` (``.npz`` arrays and JSON metadata, no pickle), optionally
+        with the ``train``/``test`` ratings and ``items`` titles; its ``kind`` is :attr:`KIND`."""
+        model_file.write(path, self, train, test, items)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model of this class written by :meth:`save`; raises
+        :class:`mfcore.models.model_file.ModelFileError`."""
+        contents = model_file.read(path)
+        if contents.kind != cls.KIND:
+            raise model_file.ModelFileError(f"{model_file.file_name(path)} holds a {contents.kind} model, "
+                                            f"not a {cls.__name__}: use mfcore.models.persist.load_model.")
+        try:
+            return cls._from_file(contents)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise model_file.inconsistent(model_file.file_name(path), exc) from None
+
+    def _file_state(self) -> tuple[str, dict, dict]:
+        """(kind, JSON fields, arrays) of this fitted model for :func:`mfcore.models.model_file.write`:
+        the hyperparameters, scale, threshold, history and timings; the factors ``P``, ``Q``, the item
+        bias ``bi`` (zeros for ALS), and the per-user and per-item positive counts (so a file without
+        the training values still knows who is cold and what is popular)."""
+        fields = {
+            "params": self.get_params(), "scale": [float(v) for v in self.scale_],
+            "positive_threshold": self.positive_threshold_, "fit_seconds": float(self.fit_seconds_),
+            "compile_seconds": float(self.compile_seconds_), "n_train_ratings": int(self.n_train_ratings_),
+            "n_positives": int(self.n_positives_),
+            "history": [{"epoch": r.epoch, "loss": r.loss, "seconds": r.seconds,
+                         "validation_ndcg": r.validation_ndcg, "validation_recall": r.validation_recall,
+                         "k": r.k} for r in self.history_],
+        }
+        bias = getattr(self, "bi_", None)
+        arrays = {"P": self.P_, "Q": self.Q_,
+                  "bi": np.zeros(len(self.Q_), np.float32) if bias is None else bias,
+                  "user_positives": self._user_positives.astype(np.int64),
+                  "item_positives": self._popularity.astype(np.int64)}
+        return self.KIND, fields, arrays
+
+    @classmethod
+    def _from_file(cls, contents):
+        """The model :meth:`_file_state` described, with the file's id maps and training pairs."""
+        arrays, meta, train = contents.arrays, contents.meta, contents.train
+        P, Q, bi = arrays["P"], arrays["Q"], arrays["bi"]
+        if P.ndim != 2 or Q.ndim != 2 or P.shape[1] != Q.shape[1]:
+            raise ValueError(f"factor shapes {P.shape} and {Q.shape} do not match")
+        if (P.shape[0], Q.shape[0], len(bi)) != (train.n_users, train.n_items, train.n_items):
+            raise ValueError("factor and bias lengths do not match the id maps")
+        model = cls(**{k: v for k, v in meta["params"].items() if k in cls.PARAMETERS})
+        model.P_, model.Q_ = P, Q
+        if "bi_" in cls.FITTED_ARRAYS:
+            model.bi_ = bi
+        model.scale_ = train.scale
+        model.positive_threshold_ = meta["positive_threshold"]
+        model._index_training(train)
+        user_positives, item_positives = arrays["user_positives"], arrays["item_positives"]
+        if len(user_positives) != train.n_users or len(item_positives) != train.n_items:
+            raise ValueError("positive counts do not match the id maps")
+        model._user_positives, model._popularity = user_positives, item_positives.astype(np.float64)
+        model.fit_seconds_ = float(meta["fit_seconds"])
+        model.compile_seconds_ = float(meta["compile_seconds"])
+        model.n_train_ratings_ = int(meta["n_train_ratings"])
+        model.n_positives_ = int(meta["n_positives"])
+        model.history_ = [RankingEpochResult(int(r["epoch"]), r["loss"], r["seconds"], r["validation_ndcg"],
+                                             r["validation_recall"], int(r["k"])) for r in meta["history"]]
+        return model
 
     def _check_fitted(self) -> None:
         if getattr(self, "P_", None) is None:

@@ -52,7 +52,7 @@ def test_metrics_of_a_perfect_and_a_hand_checked_ranking():
     found = topn_metrics(second, train, test, k=2, threshold=4)
     assert found["ndcg"] == pytest.approx((1 / np.log2(3)) / (1 + 1 / np.log2(3)))
     assert found["recall"] == 0.5 and found["map"] == pytest.approx(0.5 * 0.5)
-    assert found["coverage"] == pytest.approx(2 / 3)  # items 2 and 3 of the 3 unseen candidates
+    assert found["coverage"] == pytest.approx(2 / 5)  # items 2 and 3 of the 5 items with a training rating
 
 
 def test_table_has_the_baselines():
