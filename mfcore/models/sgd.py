@@ -159,7 +159,12 @@ class SGDFactorizer:
 
         ``validation`` (ratings held out of ``train``) is scored after every epoch and drives early
         stopping (``patience``). Stopping the iteration early leaves a usable model: the best epoch's
-        parameters under early stopping, else those of the epochs done so far.
+        parameters (and ``best_epoch_``) under early stopping, else those of the last epoch done. The
+        best epoch is put back in a ``finally``, so it happens on every way out: the last epoch, early
+        stopping, an exception, or the consumer closing the generator (``close()``, which a ``for``
+        loop's ``break`` does when the generator was not kept in a variable, ``yield from`` in a
+        closed outer generator, or garbage collection). A consumer that keeps the generator alive
+        after leaving the loop holds the last epoch's parameters until it calls ``close()``.
         Raises :class:`TrainingDiverged` (and forgets the fitted state) if the error stops being finite.
         """
         self.validate_params()
@@ -190,32 +195,38 @@ class SGDFactorizer:
                                           epochs_per_feature=self.epochs_per_feature, options=options)
         self.fit_seconds_ = time.perf_counter() - start  # numba-parallel shuffles and blocks here
         stopper = EarlyStopping(self.patience, self.min_delta) if self.patience is not None else None
-        for epoch in range(1, self.n_epochs + 1):
-            start = time.perf_counter()
-            sse = run_epoch(mu=mu, bu=self.bu_, bi=self.bi_, P=P, Q=Q, lr=lr, reg=reg,
-                            biased=bool(self.biased), **plan.next_epoch(epoch))
-            seconds = time.perf_counter() - start
-            self.fit_seconds_ += seconds
-            train_rmse = float(np.sqrt(sse / len(train)))
-            if not np.isfinite(train_rmse) or not (np.isfinite(P).all() and np.isfinite(Q).all()):
-                self._forget()
-                raise TrainingDiverged(
-                    f"training diverged at epoch {epoch} (the error is no longer a finite number): "
-                    f"lower the learning rate (lr == {self.lr_}), e.g. to {self.lr_ / 5:.3g}."
-                )
-            test_rmse = self._evaluate_rmse(test) if test is not None and len(test) else None
-            validation_rmse = (self._evaluate_rmse(validation)
-                               if validation is not None and len(validation) else None)
-            result = EpochResult(epoch, train_rmse, test_rmse, seconds, validation_rmse)
-            self.history_.append(result)
-            self.best_epoch_ = epoch
-            stop = stopper is not None and stopper.update(epoch, validation_rmse, self)
-            log.debug("epoch %d: %s", epoch, result)
-            yield result
-            if stop:
-                break
-        if stopper is not None:
-            self.best_epoch_ = stopper.restore(self)
+        diverged = False
+        try:
+            for epoch in range(1, self.n_epochs + 1):
+                start = time.perf_counter()
+                sse = run_epoch(mu=mu, bu=self.bu_, bi=self.bi_, P=P, Q=Q, lr=lr, reg=reg,
+                                biased=bool(self.biased), **plan.next_epoch(epoch))
+                seconds = time.perf_counter() - start
+                self.fit_seconds_ += seconds
+                train_rmse = float(np.sqrt(sse / len(train)))
+                if not np.isfinite(train_rmse) or not (np.isfinite(P).all() and np.isfinite(Q).all()):
+                    diverged = True
+                    self._forget()
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch} (the error is no longer a finite number): "
+                        f"lower the learning rate (lr == {self.lr_}), e.g. to {self.lr_ / 5:.3g}."
+                    )
+                test_rmse = self._evaluate_rmse(test) if test is not None and len(test) else None
+                validation_rmse = (self._evaluate_rmse(validation)
+                                   if validation is not None and len(validation) else None)
+                result = EpochResult(epoch, train_rmse, test_rmse, seconds, validation_rmse)
+                self.history_.append(result)
+                self.best_epoch_ = epoch
+                stop = stopper is not None and stopper.update(epoch, validation_rmse, self)
+                log.debug("epoch %d: %s", epoch, result)
+                yield result
+                if stop:
+                    break
+        finally:
+            # every way out (the last epoch, early stopping, an error, or the consumer closing the
+            # generator: a Stop, a cancel, a timeout, a ``break``) leaves the best epoch's parameters
+            if stopper is not None and not diverged and stopper.saved is not None:
+                self.best_epoch_ = stopper.restore(self)
 
     def _index_training(self, train: Ratings) -> None:
         """Keep what prediction and :meth:`recommend` need from the training set: the id maps and
