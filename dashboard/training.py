@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from mfcore import Ratings, TrainingDiverged, random_split
+from mfcore.evaluation import protocol
 from mfcore.evaluation.resources import check_training_memory, work_sample
 
 from . import jobs
@@ -25,8 +26,9 @@ from .runs import JOB_END_WAIT, Run
 
 RENDER_EVERY = 0.25
 """Seconds between two renders while training (the last epoch is always rendered)."""
-VALIDATION_SIZE = 0.1
-"""Fraction of the training ratings held out to drive early stopping (:func:`validation_split`)."""
+VALIDATION_SIZE = protocol.VALIDATION_SIZE
+"""Fraction of the training ratings held out to drive early stopping (:func:`validation_split`): the
+split table's ``validation_size`` (:data:`mfcore.models.params.SPLIT_PARAMETERS`)."""
 SETTLE_SECONDS = 600.0
 """How long :func:`settle` waits at most for an interrupted run to end its current epoch."""
 
@@ -37,8 +39,9 @@ def split(ratings: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
 
 
 def validation_split(train: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
-    """``train`` less the validation ratings that drive early stopping, and those ratings."""
-    return random_split(train, VALIDATION_SIZE, seed=settings["seed"] + 1)
+    """``train`` less the validation ratings that drive early stopping, and those ratings: the split of
+    :func:`mfcore.evaluation.protocol.holdout` (the CLI's ``train --patience`` carves the same one)."""
+    return protocol.validation_split(train, settings.get("validation_size", VALIDATION_SIZE), settings["seed"])
 
 
 def check_memory(ratings: Ratings, n_factors: int, test_size: float, schedule: str = "per-rating") -> int:
