@@ -71,7 +71,8 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
     def steps(job):
         yield from model.fit_iter(train, run.test if len(run.test) else None, validation)
 
-    job = run.job = jobs.submit(steps, run.label, engines=(model.engine,), n_threads=model.n_threads)
+    job = run.job = jobs.submit(steps, run.label, engines=(model.engine,), n_threads=model.n_threads,
+                                n_ratings=len(train), schedule=model.schedule)
     run.history = job.results
     drawn = {"epochs": 0, "at": -math.inf}
 

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from dashboard import jobs, settings
 from mfcore import Ratings, tuning
 from mfcore.evaluation.protocol import Holdout, holdout
-from mfcore.models.params import SPLIT_PARAMETERS
+from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS
 
 KEY = "tune_job"
 TEST_SIZE = SPLIT_PARAMETERS["test_size"].default
@@ -101,7 +101,10 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     name = f"session-{uuid.uuid4().hex[:12]}"
     job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset)
     tuning.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
-    job.scheduled = jobs.submit(job._steps, f"search {name}")
+    trial = PARAMETERS  # the trials train with the table's engine, schedule and threads
+    job.scheduled = jobs.submit(job._steps, f"search {name}", engines=(trial["engine"].default,),
+                                n_threads=trial["n_threads"].default, n_ratings=len(split.train),
+                                schedule=trial["schedule"].default)
     return job
 
 

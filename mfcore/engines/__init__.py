@@ -140,6 +140,17 @@ def get_engine(name: str) -> Engine:
         raise ValueError(f"engine == {name!r}, must be one of {', '.join(engines)}.") from None
 
 
+def threads_used(engine: str, schedule: str, n_ratings: int, n_threads: int | None = None) -> int:
+    """The threads a training with ``engine`` and ``schedule`` on ``n_ratings`` training ratings runs
+    on: :func:`mfcore.engines.numba_parallel.effective_threads` for ``numba-parallel``'s block-stratified
+    ``per-rating`` kernel, 1 for every other kernel (its other schedules run the serial ``numba`` ones)."""
+    if engine == "numba-parallel" and schedule == "per-rating":
+        from .numba_parallel import effective_threads
+
+        return effective_threads(n_ratings, n_threads)
+    return 1
+
+
 def row_dots(users, items, P, Q):
     """p_u . q_i for each pair of valid codes (users[n], items[n]), compiled."""
     from . import numba_jit
