@@ -10,6 +10,14 @@ gets: the engine's own options (named in :attr:`Engine.options`, read from the e
 the kernels that have a parameter of that name), the state an error schedule carries between epochs
 (only ``funk``), and anything else the engine needs
 (``numba-parallel``: block bounds and the epoch's block schedule).
+
+Randomness: the model draws the initial factors from its ``np.random.default_rng(seed)`` before the
+plan is made, so every engine starts from the same factors; the plan then draws the visiting order
+from the same ``rng``. :class:`~mfcore.engines.plan.EpochPlan` (``python``, ``numpy``, ``numba``,
+``cython``, and ``numba-parallel``'s non-``per-rating`` schedules) draws a fresh permutation of all
+ratings every epoch, the same one for the same seed; ``numba-parallel``'s per-rating
+:class:`~mfcore.engines.numba_parallel.BlockPlan` shuffles once per fit and then draws only a random
+pairing and order of its blocks each epoch, so its factors differ from the others' (equally good).
 """
 
 from __future__ import annotations

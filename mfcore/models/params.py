@@ -165,7 +165,7 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("min_delta", float, 0.0, "early stopping: the smallest fall of the validation RMSE that counts "
           "as an improvement", low=0, widget_high=0.1, step=0.0005),
     Param("seed", int, 0,
-          "random seed of the initial factors and every epoch's order (and of the split in the CLI and dashboard)",
+          "random seed of the initial factors and the visiting order (and of the split in the CLI and dashboard)",
           low=0, widget_high=2**31 - 1),
 )}
 """The estimator's hyperparameters, in ``SGDFactorizer.__init__`` order."""

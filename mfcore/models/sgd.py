@@ -5,7 +5,7 @@ The model (Koren, Bell & Volinsky 2009; Funk 2006 without the biases):
 .. math::
     \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
 
-For each training rating, in a fresh random order every epoch (the ``per-rating`` schedule):
+For each training rating, in the engine's visiting order (the ``per-rating`` schedule):
 
 .. math::
     e_{ui} &= r_{ui} - \hat r_{ui} \\
@@ -16,6 +16,13 @@ For each training rating, in a fresh random order every epoch (the ``per-rating`
 
 with :math:`\gamma` = ``lr`` and :math:`\lambda` = ``reg``; the right-hand sides use the values from
 before the update. ``biased=False`` fixes :math:`\mu = b_u = b_i = 0` (Funk's original model).
+
+Randomness: one ``np.random.default_rng(seed)`` per fit draws the initial factors first
+(:func:`initial_parameters`: the same for every engine), then the visiting order, which the engine's
+plan decides: ``python``, ``numpy``, ``numba`` and ``cython`` visit a fresh uniform permutation of all
+training ratings every epoch; the default ``numba-parallel`` shuffles once per fit, groups the ratings
+into user x item blocks, and every epoch draws only a random pairing and order of the blocks
+(:mod:`mfcore.engines.numba_parallel`).
 """
 
 from __future__ import annotations
@@ -60,8 +67,10 @@ class SGDFactorizer:
     r"""Matrix factorization by SGD, in the style of a scikit-learn estimator.
 
     The model predicts :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`. Under the default
-    ``per-rating`` schedule each epoch visits the training ratings in a fresh random order and, for
-    each rating, computes :math:`e_{ui} = r_{ui} - \hat r_{ui}` and steps
+    ``per-rating`` schedule each epoch visits the training ratings in the engine's random order (a
+    fresh permutation every epoch, or under ``numba-parallel`` a shuffle once per fit and a new order of
+    its blocks every epoch; see the module docstring) and, for each rating, computes
+    :math:`e_{ui} = r_{ui} - \hat r_{ui}` and steps
 
     .. math::
         b_u &\leftarrow b_u + \gamma (e_{ui} - \lambda b_u), \qquad
