@@ -127,8 +127,8 @@ def train(args) -> None:
     if model.patience is not None:
         best = model.history_[model.best_epoch_ - 1]
         final["best_epoch"] = model.best_epoch_
-        text = (f"early stopping after epoch {len(model.history_)}: kept epoch {model.best_epoch_} "
-                f"(validation RMSE {best.validation_rmse:.4f})\n") + text
+        text = (f"early stopping (patience {model.patience}): ran {len(model.history_)} of {model.n_epochs} "
+                f"epochs, kept epoch {model.best_epoch_} (validation RMSE {best.validation_rmse:.4f})\n") + text
     if args.save is not None:
         try:
             save_model(model, args.save, train, test if len(test) else None, data.items)
