@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..models.params import SPLIT_PARAMETERS
-from .common import UsageError, data_argument, emit, number_or_none, add_table_options, model_params
+from .common import UsageError, add_table_options, data_argument, emit, model_params, number_or_none
 
 if TYPE_CHECKING:
     from ..data import Ratings
@@ -56,8 +56,8 @@ def load_and_split(args, *, cached: bool, validation: bool = False) -> Loaded:
     ``validation``, a random ``args.validation_size`` of the training ratings is held out too (the
     same split as the dashboard's Train under early stopping). ``cached`` keeps the parsed file as a
     binary cache (:mod:`mfcore.data.cache`) so the next run does not parse it again."""
-    from ..data.cache import load_ratings_cached
     from ..data import load_ratings
+    from ..data.cache import load_ratings_cached
     from ..evaluation.protocol import holdout
     from ..evaluation.resources import CLI_CAP_FRACTION, check_training_memory, memory_cap_bytes
     from ..evaluation.split import random_split
@@ -142,8 +142,8 @@ def train(args) -> None:
 
 
 def bench(args) -> None:
-    from ..evaluation import bench
     from ..engines import ENGINES
+    from ..evaluation import bench
     from ..models.sgd import SGDFactorizer
 
     if args.engines is None:

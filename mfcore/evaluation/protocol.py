@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import metrics
 from ..data import Ratings
 from ..models.params import SPLIT_PARAMETERS
 from ..models.sgd import SGDFactorizer
+from . import metrics
 from .split import TEST_SIZE, random_split
 
 __all__ = ["Holdout", "VALIDATION_SIZE", "baselines", "biases_only", "cross_validate", "holdout",
