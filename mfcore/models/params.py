@@ -11,7 +11,7 @@ Public API (stable; other modules and branches build on it):
 
 - :data:`PARAMETERS`: ``{name: Param}`` for the estimator, in ``__init__`` order.
 - :data:`SPLIT_PARAMETERS`: ``{name: Param}`` for the data-level settings of a train/test split
-  (``test_size``); the split's random seed is the estimator's ``seed``.
+  (``test_size``, ``validation_size``); the split's random seed is the estimator's ``seed``.
 - :func:`defaults` ``(table=PARAMETERS) -> dict`` of the default values.
 - :func:`validate` ``(values, table=PARAMETERS)`` raises ``ValueError("name == value, must be rule.")``
   for the first value breaking its rule; :meth:`Param.check` does it for one value.
@@ -166,7 +166,7 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("min_delta", float, 0.0, "early stopping: the smallest fall of the validation RMSE that counts "
           "as an improvement", low=0, widget_high=0.1, step=0.0005),
     Param("seed", int, 0,
-          "random seed of the initial factors and every epoch's order (and of the split in the CLI and dashboard)",
+          "random seed of the initial factors and the visiting order (and of the split in the CLI and dashboard)",
           low=0, widget_high=2**31 - 1),
 )}
 """The estimator's hyperparameters, in ``SGDFactorizer.__init__`` order."""
@@ -174,8 +174,15 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
 SPLIT_PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("test_size", float, 0.1, "fraction of the ratings held out at random as the test set",
           low=0, high=1, high_inclusive=False, widget_high=0.5, step=0.05),
+    Param("validation_size", float, 0.1, "fraction of the training ratings held out at random as the "
+          "validation set that early stopping (patience) and tuning look at",
+          low=0, high=1, low_inclusive=False, high_inclusive=False, widget_low=0.05, widget_high=0.5,
+          step=0.05),
 )}
-"""Data-level settings: how the ratings are split before training (the split uses ``seed`` too)."""
+"""Data-level settings: how the ratings are split before training. The test set is a random
+``test_size`` fraction of the ratings (seeded ``seed``); under early stopping or tuning, the validation
+set is a random ``validation_size`` fraction of the remaining training ratings (seeded ``seed + 1``),
+never taken from the test set: :func:`mfcore.evaluation.protocol.holdout`."""
 
 
 # --- the ranking models (issue 17) ----------------------------------------------------------------
