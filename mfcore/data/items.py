@@ -24,7 +24,12 @@ from .errors import DataError
 from .parse import read_table
 from .sniff import column_name, decoded_head, detect_separator, integral, is_number, split_line
 
-__all__ = ["load_items", "join_items", "ML100K_GENRES"]
+__all__ = ["load_items", "join_items", "load_item_id_map", "through_id_map", "ITEM_ID_MAP_FILES", "ML100K_GENRES"]
+
+ITEM_ID_MAP_FILES = ("item_index_to_movieid.tsv",)
+"""Names of an item id map in a MovieLens folder: a ratings file whose item column is not the items
+file's id (e.g. a re-encoded ``ratings.dat`` numbering the movies 1..n) ships one, a two-column text
+file, header optional, ``ratings id <tab> items-file id`` per line, ``NA`` where unknown."""
 
 ML100K_GENRES = (
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
@@ -94,6 +99,32 @@ def join_items(item_ids: np.ndarray, items: pd.DataFrame) -> pd.DataFrame:
     genres[found] = items["genres"].to_numpy(dtype=object)[positions[found]]
     return pd.DataFrame({"title": titles, "genres": genres})
 
+
+
+def load_item_id_map(source) -> pd.Series:
+    """An item id map (:data:`ITEM_ID_MAP_FILES`) as a Series indexed by the items file's id whose
+    values are the ratings file's ids; rows whose items-file id is ``NA`` or empty are dropped."""
+    raw = plain_bytes(read_bytes(source), role="item id map")
+    rows = [line.split() for line in raw.decode("latin-1").splitlines() if line.strip()]
+    if rows and not is_number(rows[0][0]):
+        rows = rows[1:]  # a header
+    if any(len(row) != 2 for row in rows):
+        raise DataError("the item id map must have two columns: the ratings file's item id, the items file's id.")
+    pairs = [(a, b) for a, b in rows if b.upper() not in ("NA", "NAN", "")]
+    ours = pd.to_numeric(pd.Series([a for a, _ in pairs]), errors="coerce")
+    theirs = pd.to_numeric(pd.Series([b for _, b in pairs]), errors="coerce")
+    if ours.isna().any() or theirs.isna().any():
+        raise DataError("the item id map holds a non-numeric id.")
+    return pd.Series(ours.astype(np.int64).to_numpy(), index=pd.Index(theirs.astype(np.int64).to_numpy(), name="item"))
+
+
+def through_id_map(items: pd.DataFrame, id_map: pd.Series) -> pd.DataFrame:
+    """``items`` (indexed by the items file's id) re-indexed by the ratings file's id through
+    ``id_map`` (:func:`load_item_id_map`); items the map does not name are dropped."""
+    keep = items.index.isin(id_map.index)
+    mapped = items[keep].copy()
+    mapped.index = pd.Index(id_map.reindex(mapped.index).to_numpy(), name="item")
+    return mapped
 
 
 def _text(column) -> list[str]:

@@ -13,7 +13,7 @@ import pyarrow as pa
 from .archive import ratings_bytes
 from .build import DUPLICATE_POLICIES, build_ratings
 from .errors import DataError, TypeGuessError
-from .items import load_items
+from .items import ITEM_ID_MAP_FILES, load_item_id_map, load_items, through_id_map
 from .parse import parse
 from .ratings import LoadSummary, Ratings
 from .sniff import (
@@ -40,7 +40,9 @@ def load_ratings(source, *, duplicates: str = "last", columns: dict | None = Non
     positions, overriding detection; ``duplicates`` is ``"last"`` (default), ``"mean"`` or ``"error"``;
     ``items`` is an optional items file (path or bytes: ``movies.csv``, ``u.item``, ``movies.dat`` or a
     CSV with id and title columns) joined by item id into ``item_info`` / ``item_titles``. A MovieLens
-    zip or folder brings its own items file unless ``items`` is given.
+    zip or folder brings its own items file unless ``items`` is given. A folder whose ratings file
+    numbers the items differently from its items file carries an item id map
+    (:data:`mfcore.data.items.ITEM_ID_MAP_FILES`): the items file's ids go through it before the join.
     """
     if duplicates not in DUPLICATE_POLICIES:
         raise DataError(f"duplicates == {duplicates!r}, must be one of {', '.join(DUPLICATE_POLICIES)}.")
@@ -54,8 +56,19 @@ def load_ratings(source, *, duplicates: str = "last", columns: dict | None = Non
         bundled_items = (Path(items).name if isinstance(items, (str, os.PathLike)) else "the items file", items)
     if bundled_items is not None:
         name, items_source = bundled_items
-        ratings = ratings.with_items(load_items(items_source), name)
+        info = load_items(items_source)
+        id_map = _folder_id_map(source)
+        if id_map is not None:
+            info, name = through_id_map(info, load_item_id_map(id_map)), f"{name} (ids through {id_map.name})"
+        ratings = ratings.with_items(info, name)
     return ratings
+
+
+def _folder_id_map(source) -> Path | None:
+    """The item id map file of a folder ``source``, if it has one."""
+    if not isinstance(source, (str, os.PathLike)) or not Path(source).is_dir():
+        return None
+    return next((Path(source) / name for name in ITEM_ID_MAP_FILES if (Path(source) / name).is_file()), None)
 
 
 def from_arrays(users, items, ratings, timestamps=None, *, duplicates: str = "last") -> Ratings:

@@ -140,7 +140,9 @@ class BPRFactorizer(RankingFactorizer):
         vector alone, item factors and biases fixed, starting from 0, for :data:`FOLD_IN_PASSES`
         passes over the positives (each a fresh order and fresh negatives from
         ``default_rng(seed)``), with the model's ``lr`` and ``reg``:
-        :math:`p \leftarrow p + \gamma(z (q_i - q_j) - \lambda p)`, :math:`z = \sigma(-\hat x_{uij})`.
+        :math:`p \leftarrow p + \gamma(z (q_i - q_j) - \lambda p)`, :math:`z = \sigma(-\hat x_{uij})`;
+        the result is the mean of the iterates after each pass of the second half (Polyak averaging:
+        the constant-step SGD noise averages out, so the same positives give a stable vector).
         Unknown items are ignored; no positive gives the zero vector (scores = item biases)."""
         self._check_fitted()
         positives = self._new_user_positives(items, ratings).astype(np.int32)
@@ -153,8 +155,15 @@ class BPRFactorizer(RankingFactorizer):
         chosen = positives[order]
         negatives = sample_negatives(rng, np.zeros(len(chosen), np.int32), n_items,
                                      (np.array([0, len(positives)], np.int64), np.sort(positives)))
-        kernels.user_steps(p, chosen, negatives, self.Q_, self.bi_, np.float32(self.lr), np.float32(self.reg))
-        return p
+        lr, reg, size = np.float32(self.lr), np.float32(self.reg), len(positives)
+        burn_in = FOLD_IN_PASSES // 2
+        kernels.user_steps(p, chosen[:burn_in * size], negatives[:burn_in * size], self.Q_, self.bi_, lr, reg)
+        mean = np.zeros(len(p), np.float64)
+        for start in range(burn_in * size, len(chosen), size):  # average the iterate after each pass
+            kernels.user_steps(p, chosen[start:start + size], negatives[start:start + size], self.Q_, self.bi_,
+                               lr, reg)
+            mean += p
+        return (mean / (FOLD_IN_PASSES - burn_in)).astype(np.float32)
 
 
 finish_class(BPRFactorizer)

@@ -64,8 +64,24 @@ def test_ml100k_u_item_joins_u_data(ml100k_path):
 
 def test_ml1m_folder_brings_movies_dat(ml1m_path):
     ratings = load_ratings(ml1m_path.parent)
-    assert ratings.summary.items_file == "movies.dat" and ratings.item_info is not None
+    assert ratings.summary.items_file.startswith("movies.dat") and ratings.item_info is not None
     assert ratings.item_titles[ratings.item_codes(1)] == "Toy Story (1995)"
+    # the shared ratings.dat numbers movies 1..3706; its id map puts Aladdin (MovieID 588) at 575
+    assert ratings.item_titles[ratings.item_codes(575)] == "Aladdin (1992)"
+    assert (ratings.item_info["title"] != "").sum() >= ratings.n_items - 20
+
+
+def test_a_folder_item_id_map_translates_the_items_file(tmp_path):
+    (tmp_path / "ratings.dat").write_bytes(b"1::1::5\n1::2::4\n2::2::3\n2::3::1\n")
+    (tmp_path / "movies.dat").write_bytes(b"10::Heat (1995)::Crime\n20::Up (2009)::Animation\n"
+                                          b"30::Alien (1979)::Horror\n")
+    (tmp_path / "item_index_to_movieid.tsv").write_bytes(b"item_index\tmovie_id\n1\t10\n2\t30\n3\tNA\n")
+    ratings = load_ratings(tmp_path)
+    assert list(ratings.item_titles) == ["Heat (1995)", "Alien (1979)", "3"]
+    assert "item_index_to_movieid.tsv" in ratings.summary.items_file
+    # a file path has no folder map: ids joined as they are (none of 1, 2, 3 is in movies.dat)
+    assert list(load_ratings(tmp_path / "ratings.dat", items=tmp_path / "movies.dat").item_titles) == [
+        "1", "2", "3"]
 
 
 @pytest.mark.parametrize("text", [
