@@ -34,10 +34,16 @@ from .numba_parallel import _pool, _run_all, available_cores
 
 __all__ = ["balanced_chunks", "exact_row", "gram", "half_step", "solve_range"]
 
-FASTMATH = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
-"""Numba fast-math flags without "reassoc": a reduction keeps its order, so a row's result does not
-depend on where its scratch vectors happen to be allocated (with "reassoc" LLVM may split a dot
-product differently by alignment, and the same inputs gave different last bits)."""
+FASTMATH = True
+"""Numba fast-math, reassociation included: the dot products vectorise with vector-width partial
+sums. Every reduction (:func:`_dot`: the dots with :math:`y_i`, the Gram product's rows,
+:math:`r^\top r`, :math:`p^\top A p`) is a loop that only reads memory, so its vectorised form is
+chosen from ``K`` alone: no runtime aliasing check (LLVM adds one only to a loop that also stores)
+and no alignment peeling (LLVM's x86 vectoriser uses unaligned loads) can send the same row down a
+different summation order. The result is a function of the inputs and ``K``, whatever the addresses of
+the arrays, the thread count or the chunking (tested: ``tests/engines/test_ranking_kernels.py``).
+An earlier version summed ``r^\top r`` inside the loop that updates ``x`` and ``r``; the kernel now
+keeps reductions and stores in separate loops."""
 
 CHUNKS_PER_THREAD = 4
 """Chunks of rows per thread in a half-step (a chunk is one task on the pool)."""
@@ -61,36 +67,19 @@ def balanced_chunks(indptr: np.ndarray, n_factors: int, n_chunks: int) -> np.nda
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _gram_product(G, lam, v, out):
-    # out = G v + lam v, as a sum of G's rows (G is symmetric): axpy loops, vectorised without
-    # reassociating a reduction
-    k = v.shape[0]
-    for a in range(k):
-        out[a] = lam * v[a]
-    for b in range(k):
-        vb = v[b]
-        for a in range(k):
-            out[a] += G[b, a] * vb
+def _dot(x, y):
+    # x . y of two 1-d float32 arrays: a read-only reduction loop (see FASTMATH)
+    s = np.float32(0.0)
+    for a in range(x.shape[0]):
+        s += x[a] * y[a]
+    return s
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _dot(Y, i, v):
-    # y_i . v with 8 partial sums in a fixed pattern (vectorisable, and the same order every call)
-    k = v.shape[0]
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = np.float32(0.0)
-    end = k - k % 8
-    for a in range(0, end, 8):
-        s0 += Y[i, a] * v[a]
-        s1 += Y[i, a + 1] * v[a + 1]
-        s2 += Y[i, a + 2] * v[a + 2]
-        s3 += Y[i, a + 3] * v[a + 3]
-        s4 += Y[i, a + 4] * v[a + 4]
-        s5 += Y[i, a + 5] * v[a + 5]
-        s6 += Y[i, a + 6] * v[a + 6]
-        s7 += Y[i, a + 7] * v[a + 7]
-    for a in range(end, k):
-        s0 += Y[i, a] * v[a]
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+def _gram_product(G, lam, v, out):
+    # out = G v + lam v, one read-only dot per row of G
+    for a in range(v.shape[0]):
+        out[a] = lam * v[a] + _dot(G[a], v)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -119,33 +108,29 @@ def solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, start, 
         for n in range(lo, hi):
             i = indices[n]
             c = conf[n]
-            w = c - (c - 1) * _dot(Y, i, x)
+            w = c - (c - 1) * _dot(Y[i], x)
             for a in range(k):
                 r[a] += w * Y[i, a]
-        rsold = np.float32(0.0)
         for a in range(k):
             p[a] = r[a]
-            rsold += r[a] * r[a]
+        rsold = _dot(r, r)
         if rsold < 1e-20:
             continue
         for _ in range(cg_steps):
             _gram_product(G, lam, p, Ap)
             for n in range(lo, hi):
                 i = indices[n]
-                w = (conf[n] - 1) * _dot(Y, i, p)
+                w = (conf[n] - 1) * _dot(Y[i], p)
                 for a in range(k):
                     Ap[a] += w * Y[i, a]
-            pAp = np.float32(0.0)
-            for a in range(k):
-                pAp += p[a] * Ap[a]
+            pAp = _dot(p, Ap)
             if pAp <= 0:
                 break
             step = rsold / pAp
-            rsnew = np.float32(0.0)
             for a in range(k):
                 x[a] += step * p[a]
                 r[a] -= step * Ap[a]
-                rsnew += r[a] * r[a]
+            rsnew = _dot(r, r)
             if rsnew < 1e-20:
                 break
             beta = rsnew / rsold

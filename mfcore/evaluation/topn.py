@@ -23,6 +23,7 @@ import pandas as pd
 from ..data import Ratings
 from ..models.ranking import POSITIVE_LEVEL, positive_mask, positive_threshold
 from ..models.topn_metrics import TOPN_COLUMNS, topn_metrics
+from .metrics import random_scorer
 
 __all__ = ["TOPN_COLUMNS", "evaluate", "holdout_positives", "model_scorer", "popularity_scorer",
            "random_scorer", "scale_threshold", "topn_metrics", "topn_table"]
@@ -74,12 +75,6 @@ def popularity_scorer(train: Ratings, threshold: float | None = None):
     keep = positive_mask(train.values, threshold)
     counts = np.bincount(train.items[keep], minlength=train.n_items).astype(np.float64)
     return lambda users: np.broadcast_to(counts, (len(users), len(counts)))
-
-
-def random_scorer(n_items: int, seed: int = 0):
-    """Independent uniform random scores for every (user, item), from ``default_rng(seed)``."""
-    rng = np.random.default_rng(seed)
-    return lambda users: rng.random((len(users), n_items))
 
 
 def evaluate(model_or_scorer, train: Ratings, test: Ratings, k: int = 10, threshold: float | None = None,

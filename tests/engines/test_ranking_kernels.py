@@ -93,3 +93,33 @@ def test_balanced_chunks_cover_every_row():
     indptr = np.cumsum([0, 100, 1, 1, 1, 50, 2, 2]).astype(np.int64)
     bounds = als.balanced_chunks(indptr, 4, 3)
     assert bounds[0] == 0 and bounds[-1] == 7 and np.all(np.diff(bounds) > 0)
+
+
+@pytest.mark.parametrize("k", [64, 37])
+def test_als_rows_do_not_depend_on_array_addresses_or_chunks(k):
+    """The vectorised reductions give the same bits whatever the arrays' alignment and the row ranges
+    (the determinism story of mfcore.engines.als.FASTMATH)."""
+    rng = np.random.default_rng(5)
+    n_rows, n_items = 120, 90
+    Y0 = rng.normal(0, 0.3, (n_items, k)).astype(np.float32)
+    lists = [np.sort(rng.choice(n_items, rng.integers(1, 40), replace=False)) for _ in range(n_rows)]
+    indptr = np.zeros(n_rows + 1, np.int64)
+    indptr[1:] = np.cumsum([len(x) for x in lists])
+    indices = np.concatenate(lists).astype(np.int32)
+    conf = np.full(len(indices), 11, np.float32)
+    X0 = rng.normal(0, 0.1, (n_rows, k)).astype(np.float32)
+
+    def shifted(a, offset):  # a copy starting `offset` floats into a fresh buffer
+        view = np.empty(a.size + 16, np.float32)[offset:offset + a.size].reshape(a.shape)
+        view[...] = a
+        return view
+
+    results = set()
+    for offset in range(8):
+        Y, X = shifted(Y0, offset), shifted(X0, (5 * offset) % 8)
+        G = shifted(als.gram(Y), (3 * offset) % 8)
+        cuts = [0, *sorted(rng.choice(np.arange(1, n_rows), offset, replace=False)), n_rows]
+        for start, stop in zip(cuts[:-1], cuts[1:]):
+            als.solve_range(indptr, indices, conf, X, Y, G, np.float32(0.5), np.float32(1), 3, start, stop)
+        results.add(X.tobytes())
+    assert len(results) == 1
