@@ -42,7 +42,9 @@ def build_parser():
 def main(argv=None) -> int:
     """Run one command; bad input exits 2 with one ``error: ...`` line on stderr, never a traceback."""
     try:
+        argv = sys.argv[1:] if argv is None else list(argv)
         args = build_parser().parse_args(argv)
+        args.argv = argv  # what was spelled, for commands whose defaults depend on another option
         COMMANDS[args.command].run(args)
     except (UsageError, ValueError) as exc:  # DataError and TrainingDiverged are ValueErrors
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

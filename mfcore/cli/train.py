@@ -1,5 +1,12 @@
 """``train`` (report RMSE per epoch; ``--patience`` holds out a validation set for early stopping,
 ``--save`` writes the model file) and ``bench`` (time engines on the same data and settings).
+
+``train --model bpr|als`` trains a ranking model instead (:class:`~mfcore.models.bpr.BPRFactorizer`,
+:class:`~mfcore.models.als.ALSFactorizer`) with the hyperparameters of its table
+(``BPR_PARAMETERS``, ``ALS_PARAMETERS``: an option the user does not give takes that table's
+default, and an option of another model's table is refused); the split is the top-N protocol's
+(:func:`mfcore.evaluation.topn.holdout_positives`: ``--test-size`` of each user's positives held
+out, ``--seed``), and every epoch prints NDCG@10 and recall@10 on the held-out positives.
 """
 
 from __future__ import annotations
@@ -9,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..models.params import SPLIT_PARAMETERS
+from ..models.params import ALS_PARAMETERS, BPR_PARAMETERS, PARAMETERS, SPLIT_PARAMETERS
 from .common import UsageError, add_table_options, data_argument, emit, model_params, number_or_none
+
+MODEL_TABLES = {"sgd": PARAMETERS, "bpr": BPR_PARAMETERS, "als": ALS_PARAMETERS}
+"""``train --model``: each kind's hyperparameter table."""
 
 if TYPE_CHECKING:
     from ..data import Ratings
@@ -18,7 +28,12 @@ if TYPE_CHECKING:
 
 def train_arguments(parser: argparse.ArgumentParser) -> None:
     data_argument(parser)
+    parser.add_argument("--model", choices=tuple(MODEL_TABLES), default="sgd",
+                        help="sgd: the rating model (RMSE per epoch); bpr, als: ranking models (NDCG@10 per "
+                             "epoch), each with its own table's defaults (default: %(default)s)")
     add_table_options(parser)
+    ranking_only = {**BPR_PARAMETERS, **ALS_PARAMETERS}
+    add_table_options(parser, {name: param for name, param in ranking_only.items() if name not in PARAMETERS})
     add_table_options(parser, SPLIT_PARAMETERS)
     parser.add_argument("--save", default=None, metavar="MODEL.npz",
                         help="write the trained model to this file, with its train/test split and the items' "
@@ -93,9 +108,91 @@ def _check_writable(path: str) -> None:
         raise UsageError(f"--save {path}: the folder {target.parent} does not exist")
 
 
+def _given(args, names) -> set[str]:
+    """The options among ``names`` the user gave: spelled in ``args.argv`` (the command line, kept by
+    :func:`mfcore.cli.main`), or holding a value other than the option's default."""
+    from .common import flags
+
+    table = {**BPR_PARAMETERS, **ALS_PARAMETERS, **PARAMETERS}  # an option's default: the first table's
+    spelled = {word.split("=", 1)[0] for word in getattr(args, "argv", ())}
+    return {name for name in names if any(flag in spelled for flag in flags(table[name]))
+            or getattr(args, name, table[name].default) != table[name].default}
+
+
+def ranking_params(args) -> dict:
+    """The ranking model's keyword arguments: the options given, the table's defaults for the rest; a
+    UsageError names an option the model does not have."""
+    table = MODEL_TABLES[args.model]
+    foreign = sorted(_given(args, {**PARAMETERS, **BPR_PARAMETERS, **ALS_PARAMETERS}.keys() - table.keys()))
+    if foreign:
+        raise UsageError(f"--model {args.model} has no option --{foreign[0].replace('_', '-')}; its options: "
+                         + ", ".join("--" + name.replace("_", "-") for name in table))
+    given = _given(args, table.keys())
+    return {name: getattr(args, name) if name in given else param.default for name, param in table.items()}
+
+
+def train_ranking(args) -> None:
+    """``train --model bpr|als``: fit on the top-N split, NDCG@10 per epoch, the final scores, --save."""
+    from ..data import load_ratings
+    from ..evaluation.topn import evaluate, holdout_positives, popularity_scorer, scale_threshold
+    from ..explore import ratings_items
+    from ..models.persist import KINDS, save_model
+
+    model = KINDS[args.model](**ranking_params(args))
+    model.validate_params()
+    if args.save is not None:
+        _check_writable(args.save)
+    ratings = load_ratings(args.data, items=args.items)
+    threshold = scale_threshold(ratings, model.positive_level)
+    if args.test_size > 0:
+        train, test = holdout_positives(ratings, args.test_size, threshold, seed=args.seed)
+    else:
+        train, test = ratings, ratings.take(slice(0, 0))
+    if not args.json:
+        print(f"{type(model).__name__}: {len(train)} training ratings, {len(test)} held-out positives (test), "
+              f"{ratings.n_users} users, {ratings.n_items} items; positives: ratings >= "
+              f"{'any' if threshold is None else f'{threshold:g}'}", flush=True)
+    for result in model.fit_iter(train, test if len(test) else None):
+        row = {"epoch": result.epoch, "loss": result.loss, "test_ndcg": result.validation_ndcg,
+               "test_recall": result.validation_recall, "seconds": result.seconds}
+        line = f"epoch {result.epoch:3d}"
+        if result.loss is not None:
+            line += f"  BPR loss {result.loss:.4f}"
+        if result.validation_ndcg is not None:
+            line += f"  test NDCG@{result.k} {result.validation_ndcg:.4f}  recall@{result.k} " \
+                    f"{result.validation_recall:.4f}"
+        emit(row, args.json, line + f"  {result.seconds:.3f} s")
+    final = {"final": True, "fit_seconds": model.fit_seconds_}
+    text = f"fit {model.fit_seconds_:.2f} s"
+    if len(test):
+        found = evaluate(model, train, test, 10, threshold)
+        popular = evaluate(popularity_scorer(train, threshold), train, test, 10, threshold)
+        final.update(test_ndcg=found["ndcg"], test_recall=found["recall"], popularity_ndcg=popular["ndcg"])
+        text = (f"test NDCG@10 {found['ndcg']:.4f}  recall@10 {found['recall']:.4f} (popularity: NDCG@10 "
+                f"{popular['ndcg']:.4f})  " + text)
+    if args.save is not None:
+        items = ratings_items(ratings)
+        try:
+            save_model(model, args.save, train, test if len(test) else None, items)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.save}: {exc.strerror or exc}") from None
+        final["model_file"] = args.save
+        text += f"\nsaved the model to {args.save} with its train/test split" + (
+            " and the items' titles" if items is not None else "")
+    emit(final, args.json, text)
+
+
 def train(args) -> None:
     from ..models.persist import save_model
     from ..models.sgd import SGDFactorizer
+
+    if args.model != "sgd":
+        train_ranking(args)
+        return
+    foreign = sorted(_given(args, {**BPR_PARAMETERS, **ALS_PARAMETERS}.keys() - PARAMETERS.keys()))
+    if foreign:
+        raise UsageError(f"--{foreign[0].replace('_', '-')} is an option of a ranking model: add --model bpr "
+                         "or --model als")
 
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
