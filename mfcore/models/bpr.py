@@ -8,6 +8,7 @@ import numpy as np
 
 from ..data import Ratings
 from ..engines import bpr as kernels
+from ..engines.numba_parallel import available_cores
 from .params import BPR_PARAMETERS
 from .ranking import RankingFactorizer, finish_class, positives_csr
 
@@ -49,7 +50,8 @@ class BPRFactorizer(RankingFactorizer):
     :math:`\sum_{(u,i,j)} \ln \sigma(\hat x_{ui} - \hat x_{uj}) - \lambda\text{-terms}` over triples of a
     user, one of their positives :math:`i` and an item :math:`j` that is not one. Each epoch visits
     every positive ``negatives`` times in a fresh random order, each time with a negative drawn
-    uniformly from the items that are not the user's positives (rejection sampling); with
+    uniformly from the items that are not the user's positives (rejection sampling, in the kernel
+    just before the step: :func:`mfcore.engines.bpr.run_epoch_sampled`); with
     :math:`\hat x_{uij} = \hat x_{ui} - \hat x_{uj}` and :math:`z = \sigma(-\hat x_{uij})` the step is
 
     .. math::
@@ -60,7 +62,8 @@ class BPRFactorizer(RankingFactorizer):
 
     with :math:`\gamma` = ``lr``, :math:`\lambda` = ``reg`` (kernel: :mod:`mfcore.engines.bpr`).
     Initial factors :math:`\sim \mathcal N(0, \text{init\_std}^2)`, biases 0. The order and the
-    negatives are drawn in Python from ``np.random.default_rng(seed)``; with ``n_threads=1`` a seed
+    seeds of the kernel's negative sampler are drawn from ``np.random.default_rng(seed)``; with
+    ``n_threads=1`` a seed
     gives the same model bit for bit, with more threads the triples are split into one chunk per
     thread run at once without locks (Hogwild: equally good, not bit-reproducible).
 
@@ -105,6 +108,8 @@ class BPRFactorizer(RankingFactorizer):
         kernels.run_range(one, one, one + 1, P, Q, b, np.float32(0), np.float32(0), 0, 1)
         kernels.user_steps(P[0], one, one + 1, Q, b, np.float32(0), np.float32(0))
         kernels.is_positive(one, one, np.array([0, 1], np.int64), one, np.empty(1, np.bool_))
+        kernels.run_range_sampled(one, one, np.array([0, 1], np.int64), one, np.zeros(1, np.uint8), P, Q, b,
+                                  np.float32(0), np.float32(0), 2, np.uint64(1), 0, 1)
         return time.perf_counter() - start
 
     def _start(self, train: Ratings, users: np.ndarray, items: np.ndarray, rng: np.random.Generator) -> None:
@@ -115,22 +120,24 @@ class BPRFactorizer(RankingFactorizer):
         self._users = np.ascontiguousarray(users, np.int32)
         self._items = np.ascontiguousarray(items, np.int32)
         self._positives = positives_csr(self._users, self._items, train.n_users)
+        self._bits = kernels.positive_bits(*self._positives, train.n_items)
         self._n_items = train.n_items
 
     def _epoch(self, rng: np.random.Generator) -> float:
         n = len(self._users)
         order = np.concatenate([rng.permutation(n) for _ in range(self.negatives)])
         users, positives = self._users[order], self._items[order]
-        negatives = sample_negatives(rng, users, self._n_items, self._positives)
-        loss = kernels.run_epoch(users, positives, negatives, self.P_, self.Q_, self.bi_,
-                                 np.float32(self.lr), np.float32(self.reg), self.n_threads)
+        seeds = rng.integers(1, 2 ** 63 - 1, size=max(1, available_cores() if self.n_threads is None
+                                                     else int(self.n_threads)), dtype=np.uint64)
+        loss = kernels.run_epoch_sampled(users, positives, *self._positives, self._bits, self.P_, self.Q_, self.bi_,
+                                         np.float32(self.lr), np.float32(self.reg), seeds, self.n_threads)
         return loss / len(order)
 
     def fit_iter(self, train, validation=None, **kwargs):
         try:
             yield from super().fit_iter(train, validation, **kwargs)
         finally:
-            self._users = self._items = self._positives = None
+            self._users = self._items = self._positives = self._bits = None
 
     fit_iter.__doc__ = RankingFactorizer.fit_iter.__doc__
 

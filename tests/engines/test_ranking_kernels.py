@@ -123,3 +123,25 @@ def test_als_rows_do_not_depend_on_array_addresses_or_chunks(k):
             als.solve_range(indptr, indices, conf, X, Y, G, np.float32(0.5), np.float32(1), 3, start, stop)
         results.add(X.tobytes())
     assert len(results) == 1
+
+
+def test_bpr_sampled_negatives_are_never_positives_and_cover_the_rest():
+    """run_epoch_sampled draws every negative among the user's non-positives: with zero factors a
+    drawn negative j only lowers b_j, so positives 1..4 (never visited) keep b = 0 and every other item
+    is drawn; the same seed gives the same biases."""
+    indptr = np.array([0, 5], np.int64)
+    indices = np.arange(5, dtype=np.int32)
+    users = np.zeros(2000, np.int32)
+    positives = np.zeros(2000, np.int32)
+    runs = []
+    for bits in (bpr.positive_bits(indptr, indices, 10), bpr.positive_bits(indptr, indices, 10),
+                 np.zeros(0, np.uint8)):  # the bitset, then binary search: the same draws
+        P, Q, b = np.zeros((1, 4), np.float32), np.zeros((10, 4), np.float32), np.zeros(10, np.float32)
+        bpr.run_epoch_sampled(users, positives, indptr, indices, bits, P, Q, b, np.float32(0.001),
+                              np.float32(0), np.array([12345], np.uint64), n_threads=1)
+        runs.append(b)
+    b = runs[0]
+    assert np.all(b[1:5] == 0) and b[0] > 0 and np.all(b[5:] < 0)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    np.testing.assert_array_equal(runs[0], runs[2])
+    assert (b[5:] / b[5:].sum()).min() > 0.1  # about uniform over the 5 non-positives (each ~0.2)
