@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from mfcore import DataError, Ratings, load_ratings
-from mfcore.evaluation.resources import MemoryGuardError, check_dataset_memory
+from mfcore.evaluation.resources import MemoryGuardError, check_dataset_memory, memory_cap_bytes
 
 from . import store
 
@@ -73,7 +73,9 @@ def load(name: str, path: str, raw: bytes, columns: dict | None = None, duplicat
         return Dataset(name, path, key, stored[2])
     say(f"Parsing {name}: {len(raw) / 1e6:,.1f} MB...")
     start = time.perf_counter()
-    ratings = load_ratings(raw, columns=columns or None, duplicates=duplicates, items=items)
+    # an archive may unpack to at most the server's cap per upload, checked while it inflates
+    ratings = load_ratings(raw, columns=columns or None, duplicates=duplicates, items=items,
+                           max_unpacked_bytes=memory_cap_bytes())
     if guard:
         check_size(ratings)
     say(f"Parsed {len(ratings):,} ratings in {time.perf_counter() - start:.2f} s; storing them as {key}.")

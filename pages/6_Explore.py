@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import data, runs, store
 from dashboard import explore as view
 from mfcore import explore
+from mfcore.evaluation.resources import memory_cap_bytes
 from mfcore.models.base import is_fitted
 from mfcore.models.persist import ModelFileError, load_bundle
 
@@ -37,7 +38,7 @@ if source == UPLOAD:
         opened = st.session_state.get("explore_file")
         if opened is None or opened[1] != digest:
             try:
-                st.session_state["explore_file"] = (upload.name, digest, load_bundle(raw))
+                st.session_state["explore_file"] = (upload.name, digest, load_bundle(raw, memory_cap_bytes()))
             except ModelFileError as exc:
                 st.error(f"Could not open {upload.name}: {exc}")
     if "explore_file" in st.session_state:

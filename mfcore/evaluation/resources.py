@@ -23,14 +23,15 @@ coefficients are the arrays the code allocates in each phase (``split.random_spl
 it (noisier: NumPy asks for transparent huge pages, granted as the machine's state allows). The loaded ratings are not
 counted here: :func:`dataset_bytes` counts them when a file is uploaded.
 
-The cap (:func:`memory_cap_bytes`) is ``MF_MEMORY_CAP_BYTES`` if set, else :data:`CAP_FRACTION` of the
+The cap (:func:`memory_cap_bytes`, defined in :mod:`mfcore.data.memory` so that the loader and the
+model files use the same rule) is ``MF_MEMORY_CAP_BYTES`` if set, else :data:`CAP_FRACTION` of the
 machine's physical memory: a shared server holds several sessions' datasets and jobs at once. The CLI,
 one user's process, allows :data:`CLI_CAP_FRACTION` of it.
 """
 
 from __future__ import annotations
 
-import os
+from ..data.memory import CAP_FRACTION, CLI_CAP_FRACTION, memory_cap_bytes, physical_memory_bytes  # noqa: F401 (re-exported)
 
 __all__ = [
     "MemoryGuardError",
@@ -43,12 +44,6 @@ __all__ = [
 ]
 
 MARGIN = 0.25
-CAP_FRACTION = 1 / 32
-"""Default cap of one job or one upload: 1/32 of physical memory (768 MiB on a 24 GiB machine), so a
-classroom of thirty sessions, each with a dataset and a job, fits together."""
-CLI_CAP_FRACTION = 3 / 4
-"""Default cap of a command-line training: one user owns the process, so 3/4 of physical memory (18 GiB
-on a 24 GiB machine; Netflix-size data, 100M ratings at K=100, needs about 5 GB)."""
 
 
 class MemoryGuardError(ValueError):
@@ -88,23 +83,6 @@ def dataset_bytes(n_ratings: int, n_users: int, n_items: int, timestamps: bool =
     """Bytes a loaded dataset keeps: 12 per rating (two int32 codes and a float32), 8 more with
     timestamps, and ``id_bytes`` per distinct user or item id (the id arrays and their lookup index)."""
     return 12 * n_ratings + (8 * n_ratings if timestamps else 0) + id_bytes * (n_users + n_items)
-
-
-def physical_memory_bytes() -> int:
-    """The machine's physical memory (Linux ``sysconf``), or 8 GiB when it cannot be read."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not Linux
-        return 8 << 30
-
-
-def memory_cap_bytes(fraction: float = CAP_FRACTION) -> int:
-    """The cap: ``MF_MEMORY_CAP_BYTES`` when set, else ``fraction`` of physical memory (default
-    :data:`CAP_FRACTION`, the shared server's; the CLI passes :data:`CLI_CAP_FRACTION`)."""
-    configured = os.environ.get("MF_MEMORY_CAP_BYTES")
-    if configured:
-        return int(float(configured))
-    return int(physical_memory_bytes() * fraction)
 
 
 def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors: int,
