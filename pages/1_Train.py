@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import charts, data, explore, jobs, run_store, runs, settings, training
+from dashboard.texts import escape_markdown
 from mfcore import SGDFactorizer
 from mfcore import tuning
 from mfcore.models.export import factors_csv, factors_npz, reproduction_snippet
@@ -21,7 +22,7 @@ if training.interrupted(runs.all_runs()):
 
 from_url, ignored = settings.from_query(st.query_params.to_dict())
 if ignored:
-    st.error(f"Ignored link settings: {'; '.join(ignored)}.")
+    st.error(f"Ignored link settings: {escape_markdown('; '.join(ignored))}.")
 chosen = settings.current()
 if any(chosen[name] != value for name, value in from_url.items()):
     chosen = {**chosen, **from_url}
