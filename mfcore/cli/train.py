@@ -25,10 +25,27 @@ def bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON lines")
 
 
-def load_and_split(args, *, cached: bool):
-    """``args.data`` (with ``args.items``) loaded, checked against the memory cap and split by
-    ``args.test_size`` / ``args.seed``: (train, test, n_users, n_items). ``cached`` keeps the parsed
-    file as a binary cache (:mod:`mfcore.data.cache`) so the next run does not parse it again."""
+def engine_threads(args) -> int:
+    """The threads the chosen engine will run: ``--threads`` (default every core) for the parallel
+    engine, 1 for the others. More threads than this process's cores are refused: they cannot run
+    at once, and the parallel engine's block grid takes memory growing with the cube of the thread
+    count (see :func:`mfcore.evaluation.resources.training_peak_bytes`)."""
+    from ..engines.numba_parallel import available_cores
+
+    cores = available_cores()
+    threads = getattr(args, "n_threads", None)
+    if threads is not None and threads > cores:
+        raise UsageError(f"--threads {threads} is more than the {cores} core{'s' * (cores != 1)} this process "
+                         f"may use: give at most {cores} (extra threads only add memory)")
+    engine = getattr(args, "engine", None)
+    return (threads or cores) if engine == "numba-parallel" else 1
+
+
+def load_and_split(args, *, cached: bool, threads: int = 1):
+    """``args.data`` (with ``args.items``) loaded, checked against the memory cap (with ``threads``
+    of the parallel engine) and split by ``args.test_size`` / ``args.seed``: (train, test, n_users,
+    n_items, what loading said). ``cached`` keeps the parsed file as a binary cache
+    (:mod:`mfcore.data.cache`) so the next run does not parse it again."""
     from ..data.cache import load_ratings_cached
     from ..data import load_ratings
     from ..evaluation.resources import CLI_CAP_FRACTION, check_training_memory, memory_cap_bytes
@@ -39,12 +56,14 @@ def load_and_split(args, *, cached: bool):
     else:
         ratings = load_ratings(args.data, items=args.items)
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
-                          args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION))
+                          args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION),
+                          n_threads=threads)
+    said = ratings.summary.sentences(len(ratings), ratings.n_items)[1:]  # merged, skipped, ignored, warnings
     train, test = random_split(ratings, args.test_size, args.seed)
     if args.test_size > 0 and len(test) == 0:
         raise UsageError(f"--test-size {args.test_size} of {len(ratings)} ratings leaves no test ratings: give "
                          "more ratings, a larger --test-size, or --test-size 0 to train without a test set")
-    return train, test, ratings.n_users, ratings.n_items
+    return train, test, ratings.n_users, ratings.n_items, said
 
 
 def train(args) -> None:
@@ -52,9 +71,12 @@ def train(args) -> None:
 
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
+    threads = engine_threads(args)
     # the whole table is freed on return: the split halves hold every rating (100M are 1.2 GB per copy)
-    train, test, n_users, n_items = load_and_split(args, cached=True)
+    train, test, n_users, n_items, said = load_and_split(args, cached=True, threads=threads)
     if not args.json:
+        for sentence in said:  # e.g. "Merged 3 repeated (user, item) ratings into one per pair ..."
+            print(sentence, flush=True)
         print(f"{len(train)} training and {len(test)} test ratings, {n_users} users, "
               f"{n_items} items; engine {args.engine}", flush=True)
     for result in model.fit_iter(train, test if len(test) else None):
@@ -88,7 +110,9 @@ def bench(args) -> None:
         raise UsageError(f"--budget {args.budget} must be > 0")
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
-    train, test, _, _ = load_and_split(args, cached=False)
+    parallel = argparse.Namespace(**{**vars(args), "engine": "numba-parallel"})
+    threads = engine_threads(parallel if "numba-parallel" in names else args)
+    train, test, _, _, _ = load_and_split(args, cached=False, threads=threads)
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")
     for name in names:

@@ -12,10 +12,11 @@ cap it is checked against.
     \text{init} &= \max(12 U K,\ 4 U K + 12 I K) &&\text{each factor matrix drawn in float64, cast} \\
     \text{index} &= 23 N + 4 U &&\text{the seen-pairs CSR matrix, built on the first recommendation} \\
     \text{epoch} &= 24 N + 4 N\,[\text{per-epoch, funk}] &&\text{the visiting order and its gathered copies} \\
-    \text{evaluation} &= 56 T &&\text{the test predictions after each epoch}
+    \text{evaluation} &= 56 T &&\text{the test predictions after each epoch} \\
+    \text{grid} &= 32\, H \max(4, 2H)^2 &&\text{the block counts of } H > 1 \text{ threads (numba-parallel)}
 
 and the peak is :math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{index},\ \text{epoch},\
-\text{evaluation}))`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
+\text{evaluation}) + \text{grid})`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
 coefficients are the arrays the code allocates in each phase (``split.random_split``,
 ``model.initial_parameters``, the model's seen-pairs index, an epoch's plan with its evaluation);
 ``tests/test_resources.py`` checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes
@@ -61,8 +62,12 @@ def human_bytes(n: float) -> str:
 
 def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: int,
                         test_size: float = 0.1, schedule: str = "per-rating",
-                        timestamps: bool = False) -> int:
-    """The estimated peak bytes one training allocates (the formula in the module docstring)."""
+                        timestamps: bool = False, n_threads: int = 1) -> int:
+    """The estimated peak bytes one training allocates (the formula in the module docstring).
+    ``n_threads`` is the parallel engine's thread count :math:`H` (1 for the other engines): its
+    block grid has at least :math:`2H` blocks a side and each thread counts every cell, four
+    ``int64`` arrays of :math:`H \times G^2` (counts, fills and their sums), so the memory grows with
+    the cube of the thread count (300 threads: about 3.5 GB whatever the data)."""
     U, I, M, K = int(n_users), int(n_items), int(n_ratings), int(n_factors)
     T = round(test_size * M)
     N = M - T
@@ -74,7 +79,9 @@ def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: i
     schedule_state = 4 * N if schedule in ("per-epoch", "funk") else 0
     epoch = 24 * N + schedule_state
     evaluation = 56 * T
-    peak = max(split, data + init, data + factors + max(index, epoch, evaluation))
+    H = max(1, int(n_threads))
+    grid = 32 * H * max(4, 2 * H) ** 2 if H > 1 else 0
+    peak = max(split, data + init, data + factors + max(index, epoch, evaluation) + grid)
     return int(peak * (1 + MARGIN))
 
 
@@ -87,16 +94,18 @@ def dataset_bytes(n_ratings: int, n_users: int, n_items: int, timestamps: bool =
 
 def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors: int,
                           test_size: float = 0.1, schedule: str = "per-rating",
-                          timestamps: bool = False, cap: int | None = None) -> int:
+                          timestamps: bool = False, cap: int | None = None, n_threads: int = 1) -> int:
     """The estimated peak bytes; raises :class:`MemoryGuardError` naming the numbers when over ``cap``
     (default :func:`memory_cap_bytes`). Allocates nothing."""
     cap = memory_cap_bytes() if cap is None else cap
-    need = training_peak_bytes(n_users, n_items, n_ratings, n_factors, test_size, schedule, timestamps)
+    need = training_peak_bytes(n_users, n_items, n_ratings, n_factors, test_size, schedule, timestamps,
+                               n_threads)
     if need > cap:
         raise MemoryGuardError(
-            f"training K={n_factors} on {n_ratings:,} ratings ({n_users:,} users x {n_items:,} items) "
+            f"training K={n_factors} on {n_ratings:,} ratings ({n_users:,} users x {n_items:,} items"
+            f"{f', {n_threads} threads' if n_threads > 1 else ''}) "
             f"needs an estimated {human_bytes(need)} ({need:,} bytes), over the {human_bytes(cap)} cap "
-            "per job: lower K or use fewer ratings.")
+            f"per job: lower K{', use fewer threads' if n_threads > 1 else ''} or use fewer ratings.")
     return need
 
 
