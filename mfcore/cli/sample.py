@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from .common import UsageError, positive_int
+from .common import UsageError, positive_int, write_atomically
 
 
 def finite_non_negative(text: str) -> float:
@@ -67,19 +65,5 @@ def sample(args) -> None:
     start = time.perf_counter()
     frame = make_ratings(args.users, args.items, args.ratings, rank=args.rank, noise_std=args.noise,
                          seed=args.seed, named_users=args.named_users)
-    partial = None
-    try:
-        handle, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent or ".")
-        with os.fdopen(handle, "w", newline="") as stream:
-            frame.to_csv(stream, index=False)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(partial, 0o666 & ~mask)  # mkstemp's file is private; the CSV gets the usual mode
-        os.replace(partial, out)
-        partial = None
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        if partial is not None:  # interrupted or failed: no partial file is left behind
-            Path(partial).unlink(missing_ok=True)
+    write_atomically(out, lambda stream: frame.to_csv(stream, index=False), text=True)
     print(f"wrote {len(frame)} ratings to {out} in {time.perf_counter() - start:.1f} s", file=sys.stderr)

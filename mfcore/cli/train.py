@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..models.params import SPLIT_PARAMETERS
-from .common import UsageError, add_table_options, data_argument, emit, model_params, number_or_none
+from .common import (UsageError, add_table_options, data_argument, emit, model_params, number_or_none,
+                     write_atomically)
 
 if TYPE_CHECKING:
     from ..data import Ratings
@@ -153,10 +154,8 @@ def train(args) -> None:
         text = (f"early stopping (patience {model.patience}): ran {len(model.history_)} of {model.n_epochs} "
                 f"epochs, kept epoch {model.best_epoch_} (validation RMSE {best.validation_rmse:.4f})\n") + text
     if args.save is not None:
-        try:
-            save_model(model, args.save, train, test if len(test) else None, data.items)
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.save}: {exc.strerror or exc}") from None
+        write_atomically(args.save, lambda stream: save_model(model, stream, train, test if len(test) else None,
+                                                              data.items))
         final["model_file"] = args.save
         bundled = "train/test split" if len(test) else "training ratings"
         text += f"\nsaved the model to {args.save} with its {bundled}" + (

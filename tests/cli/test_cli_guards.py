@@ -115,3 +115,16 @@ def test_every_failure_is_one_error_line(capsys, monkeypatch, exception, status,
 
     monkeypatch.setitem(COMMANDS, "train", Command("x", COMMANDS["train"].add_arguments, fail))
     one_error_line(capsys, main(["train", TOY]), expected_status=status, contains=contains)
+
+
+def test_an_interrupted_save_leaves_no_partial_model_file(capsys, tmp_path, monkeypatch):
+    from mfcore.models import persist
+
+    def interrupted(model, stream, *args):
+        stream.write(b"PK\x03\x04 half a model")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(persist, "save_model", interrupted)
+    status = main(["train", TOY, "--epochs", "1", "--save", str(tmp_path / "m.npz")])
+    one_error_line(capsys, status, expected_status=130, contains="interrupted")
+    assert list(tmp_path.iterdir()) == []
