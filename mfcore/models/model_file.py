@@ -141,33 +141,44 @@ def _open(source, max_bytes: int | None = None) -> dict:
     allocated and filled by streaming (the zip reader stops at the declared size)."""
     name = file_name(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        raw = bytes(source)
-    else:
+        stream = io.BytesIO(bytes(source))
+    else:  # read from the file as the zip reader needs it, never the whole file at once
         path = Path(source)
         if path.is_dir():
             raise ModelFileError(f"{name} is a folder, not a model file.")
         try:
-            raw = path.read_bytes()
+            stream = path.open("rb")
         except FileNotFoundError:
             raise ModelFileError(f"{name}: no such file.") from None
         except OSError as exc:
             raise ModelFileError(f"{name} cannot be read: {_reason(exc)}.") from None
-    if raw[:6] == b"\x93NUMPY":
+    with stream:
+        return _read_archive(stream, name, max_bytes)
+
+
+def _read_archive(stream, name: str, max_bytes: int | None) -> dict:
+    """:func:`_open`'s checks and reads on a seekable binary ``stream``."""
+    head = stream.read(8)
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(max(0, size - (1 << 16) - 22))
+    tail = stream.read()
+    stream.seek(0)
+    if head[:6] == b"\x93NUMPY":
         raise ModelFileError(f"{name} is a single NumPy array, not an mfcore model file (.npz).")
-    if raw[:4] not in ZIP_MAGICS:
+    if head[:4] not in ZIP_MAGICS:
         raise ModelFileError(f"{name} is not an mfcore model file (.npz): its content is neither a zip "
                              "archive nor a NumPy array.")
-    if declared_entries(raw) > MAX_ENTRIES:
-        raise ModelFileError(f"{name} declares {declared_entries(raw):,} entries; a model file has at most "
+    if declared_entries(tail) > MAX_ENTRIES:
+        raise ModelFileError(f"{name} declares {declared_entries(tail):,} entries; a model file has at most "
                              f"{MAX_ENTRIES}.")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
+        archive = zipfile.ZipFile(stream)
         infos = archive.infolist()
     except (*_ZIP_READ_ERRORS, zipfile.BadZipFile) as exc:
         raise ModelFileError(f"{name} is not an mfcore model file (.npz): {_reason(exc)}.") from None
     if len(infos) > MAX_ENTRIES:
         raise ModelFileError(f"{name} holds {len(infos):,} entries; a model file has at most {MAX_ENTRIES}.")
-    budget = Budget(unpacked_limit(max_bytes), len(raw))
+    budget = Budget(unpacked_limit(max_bytes), size)
     for info in infos:
         budget.count(info.file_size, name, ModelFileError)
     arrays = {}
