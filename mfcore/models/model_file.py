@@ -266,13 +266,13 @@ def read(source, max_bytes: int | None = None) -> FileContents:
         raise ModelFileError(f"{name} is an .npz archive but not an mfcore model (no 'meta' entry).")
     if arrays["meta"].dtype != np.uint8 or arrays["meta"].ndim != 1:
         raise ModelFileError(f"{name}: its 'meta' entry is not JSON text (bytes).")
+    text = arrays["meta"].tobytes().decode(errors="replace")
+    if json_depth(text) > MAX_META_DEPTH:
+        raise ModelFileError(f"{name}: its 'meta' JSON is nested more than {MAX_META_DEPTH} levels deep; "
+                             "a model's fields are not.")
     try:
-        text = arrays["meta"].tobytes().decode()
-        if json_depth(text) > MAX_META_DEPTH:
-            raise ModelFileError(f"{name}: its 'meta' JSON is nested more than {MAX_META_DEPTH} levels deep; "
-                                 "a model's fields are not.")
-        meta = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        meta = json.loads(arrays["meta"].tobytes().decode())
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or a number of more than 4300 digits
         raise ModelFileError(f"{name}: its 'meta' entry is not JSON.") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{name} is an .npz archive but not an mfcore model (format is not "

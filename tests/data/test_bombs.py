@@ -15,6 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dashboard.texts import escape_markdown
@@ -150,7 +151,7 @@ def test_concatenated_gzip_members_and_a_gz_in_a_zip_still_load():
 
 def test_a_big_valid_gzip_loads_the_same_as_its_text():
     """More than one chunk (the streaming path), under the ratio: same table as the plain text."""
-    rng = __import__("numpy").random.default_rng(0)
+    rng = np.random.default_rng(0)
     users, items = rng.integers(0, 5000, 300_000), rng.integers(0, 3000, 300_000)
     text = b"u,i,r\n" + b"".join(b"%d,%d,%d\n" % (u, i, u % 5 + 1) for u, i in zip(users, items))
     assert len(text) > 2 * archive.CHUNK
@@ -178,3 +179,21 @@ def test_arrow_running_out_of_memory_is_one_sentence(monkeypatch):
     monkeypatch.setattr(parse.pacsv, "open_csv", no_memory)
     with pytest.raises(DataError, match="too large to parse in the memory available"):
         load_ratings(b"user,item,rating\n1,2,3\n2,1,4\n")
+
+
+def test_model_meta_that_is_not_plain_json_is_one_sentence(tmp_path):
+    from mfcore import SGDFactorizer
+    from mfcore.models.model_file import ModelFileError
+
+    arrays = make_bombs._valid_model_arrays()
+    meta = json.loads(arrays["meta"].tobytes())
+    for text, expected in [('{"format": 1' + "9" * 5000 + "}", "not JSON"),
+                           (json.dumps({**meta, "global_mean": 1e400}).replace("Infinity", "1e400"), "global_mean"),
+                           (json.dumps({**meta, "history": "x"}), "history"),
+                           (json.dumps({**meta, "params": {"n_factors": "many"}}), "n_factors"),
+                           (json.dumps({**meta, "has_test": "yes"}), "has_test")]:
+        path = tmp_path / "m.npz"
+        path.write_bytes(make_bombs._npz({**arrays, "meta": np.frombuffer(text.encode(), np.uint8)}))
+        with pytest.raises(ModelFileError, match=expected) as error:
+            SGDFactorizer.load(path)
+        assert "\n" not in str(error.value)
