@@ -221,7 +221,7 @@ BPR_PARAMETERS: dict[str, Param] = {p.name: p for p in (
 ALS_PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("n_factors", int, 64, "K, the number of latent factors per user and per item", low=1,
           widget_high=500, cli=("--factors",)),
-    Param("n_epochs", int, 10, "ALS iterations (each solves all users, then all items)", low=1,
+    Param("n_epochs", int, 8, "ALS iterations (each solves all users, then all items)", low=1,
           widget_high=100, cli=("--epochs",)),
     Param("reg", float, 1.0, "L2 regularization λ of the factors (scaled per row by reg_exponent)", low=0,
           widget_high=100.0, step=0.05),
@@ -236,7 +236,11 @@ ALS_PARAMETERS: dict[str, Param] = {p.name: p for p in (
           widget_high=1.0, step=0.01),
     _COMMON["positive_level"], _COMMON["n_threads"], _COMMON["seed"],
 )}
-""":class:`~mfcore.models.als.ALSFactorizer`'s hyperparameters, in ``__init__`` order."""
+""":class:`~mfcore.models.als.ALSFactorizer`'s hyperparameters, in ``__init__`` order. ``n_epochs`` 8
+(was 10) and ``cg_steps`` 3 were chosen on the validation split of ``benchmarks/ranking.py`` (20% of
+the training positives, seed 1; the test set untouched): validation NDCG@10 at epoch 8 is within 0.001
+of epoch 10 on ML-100k and ML-1M at K=64 and K=128, for 20% less time; 2 CG steps lost 0.001-0.003
+on ML-1M, so 3 stay."""
 
 
 def defaults(table: dict[str, Param] = PARAMETERS) -> dict:
