@@ -140,6 +140,35 @@ def update_latex(record: StepRecord) -> list[str]:
     return lines
 
 
+def bpr_latex(record) -> list[str]:
+    """BPR's pairwise step (:class:`mfcore.teaching.BPRStepRecord`) as LaTeX lines with its numbers
+    substituted: the two scores, their difference, the sigmoid and z, then the three factor
+    gradients and updates and the two bias updates."""
+    r, n = record, _number
+    lines = [
+        r"\hat x_{ui} = b_i + p_u^\top q_i = " + f"{n(r.bi_old)} + ({n(r.x_ui - r.bi_old)}) = {n(r.x_ui)}",
+        r"\hat x_{uj} = b_j + p_u^\top q_j = " + f"{n(r.bj_old)} + ({n(r.x_uj - r.bj_old)}) = {n(r.x_uj)}",
+        r"\hat x_{uij} = \hat x_{ui} - \hat x_{uj} = " + f"{n(r.x_ui)} - ({n(r.x_uj)}) = {n(r.x_uij)}",
+        r"\sigma(\hat x_{uij}) = \frac{1}{1 + e^{-\hat x_{uij}}} = " + n(r.sigmoid)
+        + r", \quad z = 1 - \sigma(\hat x_{uij}) = " + n(r.z)
+        + r", \quad -\ln \sigma(\hat x_{uij}) = " + n(r.loss),
+        r"g_{p_u} = z (q_i - q_j) - \lambda p_u = " + n(r.z) + r"\left(" + _vector(r.qi_old) + " - "
+        + _vector(r.qj_old) + r"\right) - " + n(r.reg) + _vector(r.p_old) + " = " + _vector(r.grad_p),
+        r"g_{q_i} = z\, p_u - \lambda q_i = " + n(r.z) + _vector(r.p_old) + f" - {n(r.reg)}" + _vector(r.qi_old)
+        + " = " + _vector(r.grad_qi),
+        r"g_{q_j} = -z\, p_u - \lambda q_j = -" + n(r.z) + _vector(r.p_old) + f" - {n(r.reg)}"
+        + _vector(r.qj_old) + " = " + _vector(r.grad_qj),
+    ]
+    for name, grad, old, new in (("p_u", r.grad_p, r.p_old, r.p_new), ("q_i", r.grad_qi, r.qi_old, r.qi_new),
+                                 ("q_j", r.grad_qj, r.qj_old, r.qj_new)):
+        lines.append(f"{name} \\leftarrow {name} + \\gamma\\, g_{{{name}}} = " + _vector(old) + f" + {n(r.lr)}"
+                     + _vector(grad) + " = " + _vector(new))
+    for name, sign, old, new in (("b_i", "", r.bi_old, r.bi_new), ("b_j", "-", r.bj_old, r.bj_new)):
+        lines.append(f"{name} \\leftarrow {name} + \\gamma ({sign}z - \\lambda {name}) = {n(old)} + {n(r.lr)} "
+                     f"({sign}{n(r.z)} - {n(r.reg)} \\cdot ({n(old)})) = {n(new)}")
+    return lines
+
+
 def dense_matrix_bytes(n_users: int, n_items: int, itemsize: int) -> int:
     """Bytes of a dense users x items matrix, e.g. the naive loop's matrix of errors (8 for float64)."""
     return int(n_users) * int(n_items) * int(itemsize)

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import data, teaching
 from dashboard.settings import widget_param
 from mfcore import PARAMETERS, DataError, TrainingDiverged, load_ratings
-from mfcore.teaching import UpdateStepper, dense_slice
+from mfcore.teaching import BPRStepper, UpdateStepper, dense_slice
 
 TOY = Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv"
 KEY = "update_rule"
@@ -122,3 +122,38 @@ bottom[1].plotly_chart(teaching.heatmap(Qt, columns=[last.i] if last else (), zm
                                         show_x=False), key="ur_Q")
 st.caption("R ≈ μ + b_u + b_i + P Qᵀ: row u of P times column i of Qᵀ is the dot product in the "
            "prediction. Red outlines: the rating taken and the row of P and column of Qᵀ it updates.")
+
+st.subheader("Beside it: BPR's pairwise step, for ranking")
+st.caption("A ranking model learns an order, not ratings: BPR takes a user u, an item i they liked (rated "
+           "at or above the positive threshold) and an item j they did not, and nudges p_u, q_i and q_j so "
+           "that i scores above j. Same γ, λ, K and seed as above, on the same ratings; the steps are those "
+           "of BPRFactorizer's kernel (tests/teaching/test_bpr_step.py checks the numbers).")
+bpr_buttons = st.columns([1, 1, 6])
+bpr_next = bpr_buttons[0].button("Next BPR step", type="primary")
+bpr_reset = bpr_buttons[1].button("Reset BPR")
+bpr_state = st.session_state.get(f"{KEY}_bpr")
+if bpr_reset or bpr_state is None or bpr_state["settings"] != wanted:
+    try:
+        bpr_state = {"settings": wanted, "last": None,
+                     "stepper": BPRStepper(ratings, n_factors=k, lr=lr, reg=reg, seed=int(seed))}
+    except ValueError as exc:
+        st.error(f"Cannot set up BPR on these ratings: {exc}")
+        st.stop()
+    st.session_state[f"{KEY}_bpr"] = bpr_state
+bpr = bpr_state["stepper"]
+if bpr_next:
+    try:
+        bpr_state["last"] = bpr.step()
+    except ValueError as exc:
+        st.error(f"Cannot take a BPR step: {exc}")
+step = bpr_state["last"]
+st.markdown(f"**{bpr.steps}** BPR steps done · positives: ratings >= {bpr.threshold:g} · the share of "
+            f"(liked, not liked) pairs ordered right (AUC) **{bpr.auc():.3f}**")
+if step is None:
+    st.info("Press **Next BPR step** to draw a (user, liked item, other item) triple and take its step.")
+else:
+    names = ratings.item_titles
+    st.markdown(f"User **{ratings.user_ids[step.u]}** (u = {step.u}) liked **{names[step.i]}** (i = {step.i}); "
+                f"drawn as not liked: **{names[step.j]}** (j = {step.j}).")
+    for line in teaching.bpr_latex(step):
+        st.latex(line)

@@ -5,7 +5,7 @@ import json
 from apptest_helpers import TOY, button, home, no_exception, upload
 
 from mfcore import load_ratings
-from mfcore.teaching import UpdateStepper
+from mfcore.teaching import BPRStepper, UpdateStepper
 
 
 def update_page(app=None):
@@ -65,3 +65,22 @@ def test_slice_of_the_loaded_dataset_and_divergence_message():
     no_exception(app)
     assert len(app.error) == 1 and "lower the learning rate" in app.error[0].value
     assert "\n" not in app.error[0].value
+
+
+def test_bpr_pairwise_step_beside_the_rating_step():
+    app = update_page()
+    assert any("Next BPR step" in i.value for i in app.info)
+    expected = BPRStepper(load_ratings(TOY), n_factors=3, lr=0.05, reg=0.02, seed=0)
+    for _ in range(2):
+        app = button(app, "Next BPR step").click().run()
+        record = expected.step()
+    no_exception(app)
+    assert not app.error
+    lines = [latex.value.strip("$\n") for latex in app.latex]
+    assert len(lines) == 12  # no rating step taken: only BPR's 4 + 3 gradients + 5 updates
+    assert lines[2].endswith(f"= {record.x_uij:.4f}")
+    assert f"z = 1 - \\sigma(\\hat x_{{uij}}) = {record.z:.4f}" in lines[3]
+    assert lines[6].endswith(r"\end{bmatrix}") and f"{record.grad_qj[0]:.4f}" in lines[6]
+    assert any(m.value.startswith("**2** BPR steps done") for m in app.markdown)
+    app = button(app, "Reset BPR").click().run()
+    assert any(m.value.startswith("**0** BPR steps done") for m in app.markdown)
