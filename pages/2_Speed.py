@@ -51,7 +51,7 @@ if submitted:
                 yield bench.max_factor_difference(train, params, n_ratings=AGREEMENT_RATINGS,
                                                   n_epochs=AGREEMENT_EPOCHS)
 
-        job = jobs.submit(steps, "timing", engines=engines)
+        job = jobs.submit(steps, "timing", engines=engines, n_threads=params.get("n_threads"), n_ratings=len(train))
         cancel_column, progress_column = st.columns([1, 5])
         cancel = cancel_column.empty()
         cancel.button("Cancel", help="Ends the timing after the engine in progress (or leaves the "
