@@ -78,6 +78,31 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
     return figure
 
 
+def ranking_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figure:
+    """Test NDCG@k per epoch of the ``current`` ranking run (thick) over ``earlier`` ranking runs'
+    (thin, dotted); higher is better. The x axis spans ``n_epochs``."""
+    figure = go.Figure()
+    k = 10
+    for run in [*earlier, current]:
+        scored = [r for r in run.history if r.validation_ndcg is not None]
+        if scored:
+            k = scored[-1].k
+        mine = run is current
+        figure.add_trace(go.Scatter(
+            x=[r.epoch for r in scored], y=[r.validation_ndcg for r in scored],
+            mode="lines+markers" if mine else "lines", name=f"{run.label} ({run.kind.upper()}) test NDCG",
+            opacity=1.0 if mine else 0.6, marker=dict(size=6),
+            line=dict(color=COLORS[(run.number - 1) % len(COLORS)], width=3 if mine else 1.5,
+                      dash="solid" if mine else "dot")))
+    shown = n_epochs or max([1] + [len(run.history) for run in earlier])
+    if shown <= 12:
+        figure.update_xaxes(dtick=1)
+    figure.update_layout(height=420, xaxis_range=[0.5, shown + 0.5], xaxis_title="epoch",
+                         yaxis_title=f"test NDCG@{k} (higher is better)", margin=dict(t=30, b=40, l=50, r=20),
+                         legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return figure
+
+
 def speed_bars(table) -> go.Figure:
     """Speed-up over the python engine per engine, log scale, extrapolated timings labelled."""
     labels = [f"{speedup:,.0f}x" + (" (extrapolated)" if extrapolated else "")

@@ -32,6 +32,15 @@ def script(run: Run) -> str:
     """Python that loads the run's data, splits it the same way and trains the run's model for the
     epochs it completed."""
     trained = {**run.model.get_params(), "n_epochs": len(run.history) or run.model.n_epochs}
+    if run.ranking:
+        name = type(run.model).__name__
+        arguments = "".join(f"\n    {key}={value!r}," for key, value in trained.items())
+        return (f"from mfcore import {name}, load_ratings, random_split\n\n"
+                f"ratings = load_ratings({run.data_path!r})\n"
+                f"train, test = random_split(ratings, {run.settings['test_size']!r}, seed={run.settings['seed']!r})\n"
+                f"model = {name}({arguments}\n)\n"
+                "for result in model.fit_iter(train, test, k=10):  # test NDCG@10 after every epoch\n"
+                "    print(result)\n")
     return reproduction_snippet(trained, run.data_path, run.settings["test_size"], run.settings["seed"])
 
 
@@ -42,7 +51,7 @@ def of_run(run: Run, ratings: Callable[[], Ratings | None]) -> list[Download]:
     n = run.number
     files = [Download(f"History of {run.label} (CSV)", runs.history_csv([run]), f"history_run{n}.csv", CSV)]
     model = run.model
-    if is_fitted(model):
+    if is_fitted(model) and not run.ranking:  # a ranking model's factors are in its model file
         files += [Download(f"Factors of {run.label} (.npz)", lambda: factors_npz(model),
                            f"factors_run{n}.npz", OCTET),
                   Download(f"Factors of {run.label} (CSV)", lambda: factors_csv(model),

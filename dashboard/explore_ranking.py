@@ -18,7 +18,10 @@ from mfcore.evaluation.resources import MemoryGuardError
 from mfcore.explore.compare import METRIC_NAMES, POPULARITY
 from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
 
+from mfcore.models.base import is_fitted
+
 from . import jobs, training
+from .run import KIND_NAMES
 
 RATING = "rating model"
 KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARAMETERS)}
@@ -45,6 +48,19 @@ def models(subject) -> dict:
 def all_models(subject) -> dict:
     """The rating model first, then the ranking models trained for ``subject``."""
     return {RATING: subject.model, **models(subject)}
+
+
+def join_train_runs(subject, run, all_runs) -> None:
+    """Ranking runs of the Train page that split the same dataset the same way as ``run`` (the
+    subject's rating run: same test size and seed, so the same training ratings) join the subject's
+    ranking models (the newest of each kind, unless one was trained here)."""
+    kept = models(subject)
+    for other in reversed(all_runs):
+        same_split = all(other.settings.get(name) == run.settings.get(name) for name in ("test_size", "seed"))
+        name = KIND_NAMES[other.kind] if other.ranking else None
+        if (name in KINDS and name not in kept and same_split and other.dataset == run.dataset
+                and other.status != "running" and is_fitted(other.model)):
+            kept[name] = other.model
 
 
 def train(subject, kind: str, params: dict, progress) -> str | None:

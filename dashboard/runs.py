@@ -3,6 +3,7 @@ how a new run joins it, which models stay held, and the table that compares them
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import PurePath
 
 import pandas as pd
@@ -13,7 +14,7 @@ from mfcore.models.export import history_frame
 from mfcore.models.base import is_fitted
 
 from . import run_store
-from .run import Run
+from .run import KIND_NAMES, Run
 from .settings import FIELDS
 
 KEY = "runs"
@@ -54,28 +55,39 @@ def by_label(runs: list[Run], label: str | None) -> Run | None:
 
 
 def table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: status, epochs done, best test RMSE and its epoch, final RMSE/MAE, seconds,
-    updates/s, then every setting under the estimator's name."""
+    """One row per run: its model kind, status, epochs done, best test RMSE (rating runs) or test
+    NDCG@10 (ranking runs) and its epoch, final RMSE/MAE, seconds, updates/s, then every setting under
+    the estimator's name (a ranking kind's own settings after the rating model's)."""
     rows = []
     for run in runs:
-        tested = [r for r in run.history if r.test_rmse is not None]
-        best = min(tested, key=lambda r: r.test_rmse) if tested else None
+        if run.ranking:
+            tested = [r for r in run.history if r.validation_ndcg is not None]
+            best = max(tested, key=lambda r: r.validation_ndcg) if tested else None
+        else:
+            tested = [r for r in run.history if r.test_rmse is not None]
+            best = min(tested, key=lambda r: r.test_rmse) if tested else None
         seconds = run.scores.get("seconds", 0.0)
         row = {
-            "run": run.number, "status": run.status,
+            "run": run.number, "model": KIND_NAMES[run.kind], "status": run.status,
             "epochs": f"{len(run.history)}/{run.model.n_epochs}",
-            "best test RMSE": best.test_rmse if best else None, "best epoch": best.epoch if best else None,
+            "best test RMSE": best.test_rmse if best and not run.ranking else None,
+            "best test NDCG@10": best.validation_ndcg if best and run.ranking else None,
+            "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
             "updates/s": run.scores.get("updates/s") if seconds else None,
         }
         row.update({name: run.settings[name] for name in FIELDS
                     if name in run.settings and name != "n_epochs"})
+        row.update({name: value for name, value in run.settings.items()
+                    if name not in FIELDS and name not in ("kind", "n_epochs")})
         row["dataset"] = PurePath(run.data_path).name  # the file; the page caption gives the full name
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "final RMSE": "{:.4f}", "final MAE": "{:.4f}",
+NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "best test NDCG@10": "{:.4f}", "positive_level": "{:g}",
+                  "alpha": "{:g}", "reg_exponent": "{:g}", "init_std": "{:g}",
+                  "final RMSE": "{:.4f}", "final MAE": "{:.4f}",
                   "seconds": "{:.3f}", "updates/s": "{:,.0f}", "best epoch": "{:.0f}", "lr": "{:g}",
                   "reg": "{:g}", "test_size": "{:g}"}
 
@@ -83,6 +95,8 @@ NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "final RMSE": "{:.4f}", "final MAE
 def styled_table(runs: list[Run]):
     """:func:`table` formatted for display as a static table, which wraps instead of truncating."""
     frame = table(runs)
+    if not any(run.ranking for run in runs):
+        frame = frame.drop(columns=["model", "best test NDCG@10"])
     formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
     return frame.style.format(formats, na_rep="-").hide(axis="index")
 
@@ -91,7 +105,8 @@ def history_csv(runs: list[Run]) -> bytes:
     """Every epoch of every run, with the run's settings, as CSV."""
     frames = []
     for run in runs:
-        frame = history_frame(run.history)
+        frame = (pd.DataFrame([asdict(r) for r in run.history]) if run.ranking
+                 else history_frame(run.history))
         for name, value in run.settings.items():
             frame[name] = value
         frame.insert(0, "run", run.number)

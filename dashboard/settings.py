@@ -12,7 +12,7 @@ import dataclasses
 
 import streamlit as st
 
-from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
+from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS, PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
 
 from . import data
 
@@ -38,10 +38,31 @@ def default(name: str):
 
 DEFAULTS = {name: default(name) for name in FIELDS}
 
+RANKING_TABLES: dict[str, dict[str, Param]] = {"bpr": BPR_PARAMETERS, "als": ALS_PARAMETERS}
+"""The ranking models' parameter tables, by model file kind."""
+RANKING_FIXED = {"n_threads": 1}
+"""Ranking runs of the dashboard train on one thread: bit-reproducible (BPR's Hogwild threads are
+not), so a reload retrains the same model, and fair to the other sessions of the shared server."""
+LABELS.update({"negatives": "Negatives per positive", "positive_level": "Positive level",
+               "reg_exponent": "Regularization exponent ν", "alpha": "Confidence α",
+               "cg_steps": "CG steps"})
 
-def widget_param(name: str) -> Param:
-    """Setting ``name``'s table entry narrowed to the widget range (values a widget can show)."""
-    param = TABLE[name]
+
+def ranking_fields(kind: str) -> tuple[str, ...]:
+    """The settings a ranking run of ``kind`` (``bpr``, ``als``) shows in the Train form: its table's
+    parameters (less :data:`RANKING_FIXED`) and the test size."""
+    return (*[name for name in RANKING_TABLES[kind] if name not in RANKING_FIXED], "test_size")
+
+
+def ranking_params(kind: str, settings: dict) -> dict:
+    """Keyword arguments for a ranking model of ``kind`` among ``settings``, with :data:`RANKING_FIXED`."""
+    return {**{name: value for name, value in settings.items() if name in RANKING_TABLES[kind]}, **RANKING_FIXED}
+
+
+def widget_param(name: str, table: dict[str, Param] | None = None) -> Param:
+    """Setting ``name``'s entry in ``table`` (default: the rating model's and the split's) narrowed to
+    the widget range (values a widget can show)."""
+    param = (TABLE if table is None or name not in table else table)[name]
     low, high = param.widget_range
     if param.kind not in (int, float):
         return dataclasses.replace(param, none_allowed=False)
@@ -50,11 +71,14 @@ def widget_param(name: str) -> Param:
                                high_inclusive=param.high_inclusive or high != param.high)
 
 
-def widget(container, name: str, key: str, value=None, label: str | None = None):
-    """Render setting ``name``'s widget in ``container`` (``st`` or a column) with the table's range,
-    step and help tooltip; ``value`` defaults to the table's default. Returns the widget's value."""
-    param = widget_param(name)
-    value = default(name) if value is None else value
+def widget(container, name: str, key: str, value=None, label: str | None = None,
+           table: dict[str, Param] | None = None):
+    """Render setting ``name``'s widget in ``container`` (``st`` or a column) with the range, step and
+    help tooltip of ``table`` (default: the rating model's and the split's); ``value`` defaults to
+    the table's default. Returns the widget's value."""
+    param = widget_param(name, table)
+    if value is None:
+        value = param.default if table is not None and name in table else default(name)
     label = label or LABELS[name]
     if param.kind is bool:
         return container.checkbox(label, value=bool(value), key=key, help=param.help)

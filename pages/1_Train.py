@@ -3,8 +3,9 @@
 import streamlit as st
 
 from dashboard import charts, data, downloads, run_store, runs, settings, training
-from dashboard.run import Run
+from dashboard.run import KIND_NAMES, Run
 from mfcore import SGDFactorizer, tuning
+from mfcore.models.persist import KINDS
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 from mfcore.models.base import is_fitted
 
@@ -28,18 +29,35 @@ if any(chosen[name] != value for name, value in from_url.items()):
         st.session_state.pop(f"train_{name}", None)
 settings.save(chosen)
 
-with st.form("train_form"):
-    cells = [*st.columns(4), *st.columns(4), *st.columns(4)]
-    for cell, name in zip(cells, settings.FIELDS):
-        settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
-    early = st.checkbox(f"Early stopping: hold out {EARLY_VALIDATION:.0%} of the training ratings, stop after "
-                        f"{EARLY_PATIENCE} epochs without a better validation RMSE, keep the best epoch",
-                        key="train_early_stopping")
-    submitted = st.form_submit_button("Train", type="primary")
-    st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
-               "measures by how much on these ratings): on this shared server it trains on at most "
-               f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
-               "or Stop training.")
+KIND_HELP = {"sgd": "rating MF (SGD: predicts ratings; RMSE curve)", "bpr": "BPR (ranking; NDCG@10 curve)",
+             "als": "implicit ALS (ranking; NDCG@10 curve)"}
+kind = st.radio("Model", list(KIND_NAMES), format_func=KIND_HELP.get, horizontal=True, key="train_kind")
+submitted = early = False
+if kind == "sgd":
+    with st.form("train_form"):
+        cells = [*st.columns(4), *st.columns(4), *st.columns(4)]
+        for cell, name in zip(cells, settings.FIELDS):
+            settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
+        early = st.checkbox(f"Early stopping: hold out {EARLY_VALIDATION:.0%} of the training ratings, stop after "
+                            f"{EARLY_PATIENCE} epochs without a better validation RMSE, keep the best epoch",
+                            key="train_early_stopping")
+        submitted = st.form_submit_button("Train", type="primary")
+        st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
+                   "measures by how much on these ratings): on this shared server it trains on at most "
+                   f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
+                   "or Stop training.")
+else:
+    with st.form(f"train_form_{kind}"):
+        fields = settings.ranking_fields(kind)
+        cells = [cell for _ in range(0, len(fields), 4) for cell in st.columns(4)]
+        for cell, name in zip(cells, fields):
+            settings.widget(cell, name, key=f"train_{kind}_{name}", table=settings.RANKING_TABLES[kind])
+        submitted = st.form_submit_button("Train", type="primary")
+        st.caption(f"{KIND_NAMES[kind]} learns from positives (ratings at or above the positive level of the "
+                   "rating scale: 0.75 gives >= 4 of 5) and is scored after every epoch by its test NDCG@10, "
+                   "the held-out positives ranked among all unseen items, on at most "
+                   f"{training.RANKING_EVAL_USERS:,} test users. It trains on one thread: bit-reproducible, "
+                   "and fair to the other users of this server.")
 
 stop_column, status_column = st.columns([1, 5])
 stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
@@ -60,7 +78,11 @@ def render(run: Run) -> None:
     earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
                and other.number < run.number]
     shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
-    figure = charts.learning_curves(run, earlier, shown_epochs)
+    if run.ranking:
+        figure = charts.ranking_curves(run, [other for other in earlier if other.ranking], shown_epochs)
+        chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
+        return
+    figure = charts.learning_curves(run, [other for other in earlier if not other.ranking], shown_epochs)
     if run.model.patience is not None:  # early stopping: its validation curve and the epoch kept
         validated = [r for r in run.history if r.validation_rmse is not None]
         figure.add_scatter(x=[r.epoch for r in validated], y=[r.validation_rmse for r in validated],
@@ -72,7 +94,18 @@ def render(run: Run) -> None:
 
 
 refusal = ""
-if submitted:
+if submitted and kind != "sgd":
+    new = {"kind": kind, **{name: st.session_state[f"train_{kind}_{name}"] for name in settings.ranking_fields(kind)}}
+    try:
+        training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
+    except MemoryGuardError as exc:
+        refusal = f"Not started: {exc}"
+    else:
+        train, test, _ = training.prepare(dataset.ratings, new)
+        run = runs.start(new, dataset.name, dataset.path, KINDS[kind](**settings.ranking_params(kind, new)), test)
+        tick(run)
+        training.execute(run, train, render, tick=tick)
+elif submitted:
     new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
     settings.save(new)
     try:
@@ -96,13 +129,13 @@ elif latest is not None:
                            f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
     elif latest.status == "failed":
         message_slot.error(f"Could not train: {latest.message}")
-    elif latest.status == "done" and latest.model.patience is not None and is_fitted(latest.model):
+    elif latest.status == "done" and getattr(latest.model, "patience", None) is not None and is_fitted(latest.model):
         best = latest.history[latest.model.best_epoch_ - 1]
         message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
                           f"epochs and kept epoch {best.epoch}, whose validation RMSE {best.validation_rmse:.4f} "
                           f"was the lowest (test RMSE {best.test_rmse:.4f}).")
     elif latest.status == "stopped":
-        scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if latest.scores else "")
+        scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if "rmse" in latest.scores else "")
         message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
                           f"scores and downloads are those of the model after epoch {len(latest.history)}"
                           f"{scored}.")

@@ -20,7 +20,7 @@ st.caption("What the model learned: whom it recommends what and why, which items
 
 dataset = data.current()
 fitted = [run for run in runs.all_runs() if is_fitted(run.model) and run.status != "running"
-          and run.dataset == dataset.name]
+          and run.dataset == dataset.name and not run.ranking]
 UPLOAD = "Upload a model file"
 choices = [run.label for run in reversed(fitted)] + [UPLOAD]
 kept = st.session_state.get("explore_source_kept")
@@ -47,6 +47,7 @@ if source == UPLOAD:
 else:
     run = next(run for run in fitted if run.label == source)
     subject = view.remembered(view.run_key(run), lambda: view.from_run(run, dataset.ratings))
+    rank.join_train_runs(subject, run, runs.all_runs())
 
 if subject is None:
     st.info("Train a model on the Train page (runs on the current dataset appear above), or upload a "
@@ -62,7 +63,8 @@ if not subject.has_values:
     st.caption("This model file has no training ratings, only which items each user rated: ratings "
                "and mean ratings are not shown.")
 
-with st.expander("Ranking models on the same training ratings: BPR and ALS", expanded=not rank.models(subject)):
+with st.expander("Ranking models on the same training ratings: BPR and ALS",
+                 expanded=len(rank.models(subject)) < len(rank.KINDS)):
     st.caption("A rating model is trained for a low RMSE, a ranking model for a good top-N: BPR by SGD on "
                "(user, liked item, other item) triples, implicit ALS by alternating least squares on which "
                "items each user liked (ratings >= 4 of 5). Both train here on the rating model's training "
