@@ -200,25 +200,27 @@ def explanation_sentence(table: pd.DataFrame) -> str:
 MAP_METHODS = ("t-SNE", "PCA")
 
 
-def map_points(subject: Subject, kind: str, factors: np.ndarray, method: str = "PCA", name: str = ""
-               ) -> tuple[np.ndarray, np.ndarray, float]:
+def map_points(subject: Subject, kind: str, factors: np.ndarray, method: str = "PCA", name: str = "",
+               min_ratings: int = 1) -> tuple[np.ndarray, np.ndarray, float]:
     """Codes drawn on the ``kind`` ("items" or "users") map of ``factors`` (rows by code; ``name``
     names the model they come from), their 2-D coordinates and the variance share PCA's two axes keep
-    (NaN for t-SNE): the ``MAP_POINTS`` most rated codes for PCA, the ``EMBED_POINTS`` most rated for
-    t-SNE. Computed once per subject, model, kind and method (t-SNE takes seconds)."""
-    key = (name, kind, method)
+    (NaN for t-SNE): the ``MAP_POINTS`` most rated codes for PCA; for t-SNE the ``EMBED_POINTS`` most
+    rated among those with at least ``min_ratings`` training ratings (the minimum support: a thinly
+    rated item's factors are still mostly their random start, and place it anywhere). Computed once
+    per subject, model, kind, method and support (t-SNE takes seconds)."""
+    key = (name, kind, method, min_ratings if method == "t-SNE" else 1)
     if key not in subject.maps:
-        subject.maps[key] = _map_points(subject, kind, factors, method)
+        subject.maps[key] = _map_points(subject, kind, factors, method, key[-1])
     return subject.maps[key]
 
 
-def _map_points(subject: Subject, kind: str, factors: np.ndarray, method: str):
+def _map_points(subject: Subject, kind: str, factors: np.ndarray, method: str, min_ratings: int):
     from mfcore.explore.embed import EMBED_POINTS
 
     codes = subject.train.items if kind == "items" else subject.train.users
     size = subject.train.n_items if kind == "items" else subject.train.n_users
     counts = np.bincount(codes, minlength=size)
-    chosen = np.flatnonzero((counts > 0) & (np.linalg.norm(factors, axis=1) > 0))
+    chosen = np.flatnonzero((counts >= max(min_ratings, 1)) & (np.linalg.norm(factors, axis=1) > 0))
     limit = EMBED_POINTS if method == "t-SNE" else MAP_POINTS
     if len(chosen) > limit:
         chosen = np.sort(chosen[np.argsort(-counts[chosen], kind="stable")[:limit]])
@@ -226,6 +228,14 @@ def _map_points(subject: Subject, kind: str, factors: np.ndarray, method: str):
         return chosen, explore.tsne_2d(factors[chosen]), float("nan")
     coords, share = explore.project_2d(factors[chosen])
     return chosen, coords, share
+
+
+def map_points_sentence(subject: Subject, kind: str, method: str, codes: np.ndarray, support: int) -> str:
+    """Which points a map draws, from the numbers."""
+    rated = int((np.bincount(subject.train.items if kind == "items" else subject.train.users) > 0).sum())
+    if method == "t-SNE" and kind == "items" and support > 1:
+        return f"the {len(codes):,} most rated of the items with at least {support} training ratings"
+    return f"the {len(codes):,} most rated {kind}" if len(codes) < rated else f"all {len(codes):,} rated {kind}"
 
 
 SEVERAL = "several"
@@ -301,7 +311,7 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
     else:
         title = f"{whose}{kind[:-1]} factors, PCA: the two axes keep {share:.0%} of the variance"
         axes = {"xaxis_title": "first principal axis", "yaxis_title": "second principal axis"}
-    figure.update_layout(height=620, legend={"orientation": "h", "y": -0.12},
+    figure.update_layout(height=620, legend={"orientation": "v", "x": 1.02, "y": 1, "itemsizing": "constant"},
                          margin={"t": 40, "b": 40, "l": 40, "r": 20}, title=title[0].upper() + title[1:], **axes)
     return figure
 

@@ -142,6 +142,12 @@ def side_by_side(subject, lists: dict) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
+def side_by_side_table(subject, lists: dict):
+    """:func:`side_by_side` styled for ``st.table``: a static table wraps long titles instead of
+    truncating them, so four lists fit side by side and read in full."""
+    return side_by_side(subject, lists).style.hide(axis="index")
+
+
 def overlap_sentence(lists: dict) -> str:
     """How many items each model's list shares with popularity's (generated from the lists)."""
     popular = set(lists.get(POPULARITY, ()))
@@ -163,6 +169,20 @@ def metrics_table(subject, support: int, k: int = 10) -> pd.DataFrame:
         cache[key] = explore.topn_comparison(all_models(subject), subject.train, subject.test, k,
                                              max_users=METRIC_USERS, min_ratings=support)
     return cache[key]
+
+
+def metric_columns(k: int = 10) -> dict:
+    """Column formats of :func:`display_metrics`."""
+    return {**{name: st.column_config.NumberColumn(format="%.4f")
+               for name in (f"precision@{k}", f"recall@{k}", f"NDCG@{k}", f"MAP@{k}", "coverage")},
+            "mean popularity of the list": st.column_config.NumberColumn(format="%.1f")}
+
+
+def display_metrics(table: pd.DataFrame, k: int = 10) -> pd.DataFrame:
+    """:func:`metrics_table` as the page shows it: metric names with their k, no ``eligible``."""
+    names = {"precision": f"precision@{k}", "recall": f"recall@{k}", "ndcg": f"NDCG@{k}", "map": f"MAP@{k}",
+             "popularity": "mean popularity of the list"}
+    return table.drop(columns="eligible").rename(columns=names)
 
 
 def _colour(name: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
+import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import jobs, settings
@@ -29,7 +30,14 @@ TEST_SIZE = SPLIT_PARAMETERS["test_size"].default
 VALIDATION_SIZE = SPLIT_PARAMETERS["validation_size"].default
 """Fraction of the remaining training ratings held out to judge the trials (the split table's)."""
 LABELS = {"n_factors": "factors K", "lr": "learning rate", "reg": "regularization",
-          "n_epochs": "max epochs", "biased": "biases", "init_std": "init std"}
+          "n_epochs": "max epochs", "biased": "biases", "init_std": "init std", "alpha": "confidence α"}
+MODELS = {"sgd": "rating MF (validation RMSE, minimised)", "bpr": "BPR (validation NDCG@10, maximised)",
+          "als": "implicit ALS (validation NDCG@10, maximised)"}
+
+
+def default_space(model: str = "sgd") -> dict:
+    """The search ranges the form starts from for ``model``."""
+    return tuning.default_space() if model == "sgd" else tuning.ranking_space(model)
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
@@ -45,6 +53,7 @@ class TuneJob:
     timeout: float | None
     seed: int
     dataset: str
+    model: str = "sgd"
     stop: threading.Event = field(default_factory=threading.Event)
     scheduled: jobs.Job | None = None
     error: str | None = None
@@ -80,6 +89,15 @@ class TuneJob:
         return optuna.load_study(study_name=self.study_name, storage=self._reader)
 
     def _run(self) -> None:
+        if self.model != "sgd":
+            try:
+                study = tuning.ranking_search(self.model, self.split, self.study_name, self.storage,
+                                              n_trials=self.n_trials, timeout=self.timeout, space=self.space,
+                                              seed=self.seed, fixed={"seed": self.seed}, stop=self.stop)
+                self.result = tuning.ranking_final_scores(self.model, study, self.split, {"seed": self.seed})
+            except ValueError as exc:
+                self.error = str(exc)
+            return
         try:
             study = tuning.search(self.split, self.study_name, self.storage, n_trials=self.n_trials,
                                 timeout=self.timeout, space=self.space, seed=self.seed,
@@ -90,8 +108,9 @@ class TuneJob:
 
 
 def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, timeout: float | None,
-          seed: int, test_size: float = TEST_SIZE) -> TuneJob:
-    """Split ``ratings`` (test, then validation out of train) and queue a search on the scheduler.
+          seed: int, test_size: float = TEST_SIZE, model: str = "sgd") -> TuneJob:
+    """Split ``ratings`` (test, then validation out of train) and queue a search of ``model`` (``sgd``
+    for validation RMSE; ``bpr`` or ``als`` for validation NDCG@10, on one thread) on the scheduler.
     Raises ValueError for a bad range or budget before anything starts."""
     for rng in space.values():
         rng.check()
@@ -99,8 +118,13 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
         raise ValueError("give a budget: a number of trials or of seconds.")
     split = holdout(ratings, test_size, VALIDATION_SIZE, seed)
     name = f"session-{uuid.uuid4().hex[:12]}"
-    job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset)
-    tuning.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
+    job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset, model)
+    # tables and study exist before the page reads them
+    tuning.create_study(name, job.storage, seed, direction="minimize" if model == "sgd" else "maximize")
+    if model != "sgd":  # ranking trials run on one thread
+        job.scheduled = jobs.submit(job._steps, f"search {name}", engines=("numba",), n_threads=1,
+                                    n_ratings=len(split.train))
+        return job
     trial = PARAMETERS  # the trials train with the table's engine, schedule and threads
     job.scheduled = jobs.submit(job._steps, f"search {name}", engines=(trial["engine"].default,),
                                 n_threads=trial["n_threads"].default, n_ratings=len(split.train),
@@ -131,11 +155,19 @@ def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
                                     hovertemplate=f"trial {number} ({state})<br>"
                                                   "epoch %{x}: %{y:.4f}<extra></extra>"))
         finite.extend(values[np.isfinite(values)])
+    metric = tuning.metric_name(study)
+    title = f"{metric[0].upper()}{metric[1:]} of every trial (dotted grey: pruned; thick green: best)"
+    figure.update_layout(title=title,
+                         xaxis_title="epoch", yaxis_title=metric, height=420,
+                         xaxis_range=[0, max_epochs + 1], margin={"t": 50, "b": 40, "l": 60, "r": 20})
+    if metric.endswith("NDCG@10"):  # higher is better: keep the top 90% of the values in view
+        bottom = float(np.quantile(finite, 0.1)) if finite else None
+        top = float(max(finite)) if finite else None
+        if top is not None and top > bottom:
+            figure.update_yaxes(range=[bottom, top + 0.01 * (top - bottom) + 0.002])
+        return figure
     top = float(np.quantile(finite, 0.9)) if finite else None
     bottom = float(min(finite)) if finite else None
-    figure.update_layout(title="Validation RMSE of every trial (dotted grey: pruned; thick green: best)",
-                         xaxis_title="epoch", yaxis_title="validation RMSE", height=420,
-                         xaxis_range=[0, max_epochs + 1], margin={"t": 50, "b": 40, "l": 60, "r": 20})
     if top is not None and top > bottom:
         figure.update_yaxes(range=[bottom - 0.01 * (top - bottom) - 0.002, top])
     return figure
@@ -170,8 +202,32 @@ def train_query(result: dict, test_size: float) -> dict[str, str]:
                               for name, value in params.items()})
 
 
+def scores_table(result: dict) -> tuple[pd.DataFrame, str]:
+    """The best configuration's test score beside the baselines', and the score's column name."""
+    metric = "test NDCG@10" if "test_ndcg" in result else "test RMSE"
+    best = result["test_ndcg"] if "test_ndcg" in result else result["test_rmse"]
+    rows = [{"model": f"best trial {result['best_trial']}", metric: best}]
+    rows += [{"model": name, metric: value} for name, value in result["baselines"].items()]
+    return pd.DataFrame(rows), metric
+
+
+def settings_sentence(result: dict, model: str) -> str:
+    """Where a ranking model's best settings go: Train's form of that kind, with the values."""
+    values = ", ".join(f"{name} = {value:.4g}" if isinstance(value, float) else f"{name} = {value}"
+                       for name, value in result["params"].items() if name != "n_threads")
+    return f"To train it, pick {MODELS[model].split(' (')[0]} on Train and set: {values}."
+
+
 def summary(result: dict) -> str:
-    """One sentence comparing the best configuration's test RMSE with the baselines, from the numbers."""
+    """One sentence comparing the best configuration's test RMSE (or a ranking model's test NDCG@10)
+    with the baselines, from the numbers."""
+    if "test_ndcg" in result:
+        popular = result["baselines"]["popularity"]
+        versus = (f"{result['test_ndcg'] / popular:.1f} times popularity's {popular:.4f}" if popular > 0
+                  else f"popularity {popular:.4f}")
+        return (f"Best trial {result['best_trial']} (validation NDCG@10 {result['validation_ndcg']:.4f}), "
+                f"retrained on train + validation for {result['best_epoch']} epochs: test NDCG@10 "
+                f"{result['test_ndcg']:.4f} (recall@10 {result['test_recall']:.4f}), {versus}.")
     baselines = result["baselines"]
     factors_gain = baselines["biases only"] - result["test_rmse"]
     verb = "lower" if factors_gain > 0 else "higher"

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, jobs, tuning
-from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range, default_space
+from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range
 
 RENDER_EVERY = 1.0  # seconds between live updates
 
@@ -20,8 +20,15 @@ st.caption(f"{dataset.caption} {tuning.TEST_SIZE:.0%} of the ratings are the tes
            f"a trial after {DEFAULT_PATIENCE} epochs without a better validation RMSE. The test set is "
            "scored once, for the best configuration.")
 
-space = default_space()
-with st.form("tune_form"):
+model = st.radio("Model to tune", list(tuning.MODELS), format_func=tuning.MODELS.get, horizontal=True,
+                 key="tune_model")
+if model != "sgd":
+    st.caption("A ranking model is judged by its validation NDCG@10 (the validation positives, ratings >= 4 "
+               "of 5, ranked among every unseen item, on at most 1,000 validation users), reported every "
+               "epoch: the same pruning cuts trials whose NDCG is low; the test NDCG is scored once, for the "
+               "best configuration, beside popularity's. Trials run on one thread.")
+space = tuning.default_space(model)
+with st.form("tune_form" if model == "sgd" else f"tune_form_{model}"):
     st.markdown("**Search ranges** (numbers between low and high; the ones marked log are sampled on a log scale)")
     chosen = {}
     columns = st.columns(5)
@@ -29,11 +36,13 @@ with st.form("tune_form"):
         label = tuning.LABELS[name] + (" (log)" if rng.log else "")
         step = 1 if rng.kind is int else 0.001
         fmt = None if rng.kind is int else "%.4f"
-        low = column.number_input(f"{label}: low", value=rng.low, step=step, format=fmt, key=f"tune_{name}_low")
-        high = column.number_input(f"{label}: high", value=rng.high, step=step, format=fmt, key=f"tune_{name}_high")
-        chosen[name] = Range(name, low, high, rng.log)
-    try_unbiased = st.checkbox("Also try the unbiased model (Funk's p_u·q_i, no μ, b_u, b_i)", value=True,
-                               key="tune_try_unbiased")
+        prefix = "tune" if model == "sgd" else f"tune_{model}"
+        low = column.number_input(f"{label}: low", value=rng.low, step=step, format=fmt, key=f"{prefix}_{name}_low")
+        high = column.number_input(f"{label}: high", value=rng.high, step=step, format=fmt,
+                                   key=f"{prefix}_{name}_high")
+        chosen[name] = Range(name, low, high, rng.log, model)
+    try_unbiased = model == "sgd" and st.checkbox("Also try the unbiased model (Funk's p_u·q_i, no μ, b_u, b_i)",
+                                                  value=True, key="tune_try_unbiased")
     row = st.columns(3)
     budget_kind = row[0].radio("Budget", ["trials", "seconds"], horizontal=True, key="tune_budget_kind")
     budget = row[1].number_input("Trials or seconds", min_value=1, max_value=5000, value=100, step=10,
@@ -58,7 +67,8 @@ if start:
     try:
         job = tuning.start(dataset.ratings, dataset.name, chosen,
                            n_trials=int(budget) if budget_kind == "trials" else None,
-                           timeout=float(budget) if budget_kind == "seconds" else None, seed=int(seed))
+                           timeout=float(budget) if budget_kind == "seconds" else None, seed=int(seed),
+                           model=model)
         st.session_state[tuning.KEY] = job
     except ValueError as exc:
         message_slot.error(f"Could not start the search: {exc}")
@@ -83,6 +93,7 @@ def render(job, final: bool):
         frame = frame.sort_values("trial", ascending=False)
     table_slot.dataframe(frame, hide_index=True, height=300, key=f"trials-{len(rows)}-{final}",
                          column_config={"validation RMSE": st.column_config.NumberColumn(format="%.4f"),
+                                        "validation NDCG@10": st.column_config.NumberColumn(format="%.4f"),
                                         "learning rate": st.column_config.NumberColumn(format="%.4f"),
                                         "regularization": st.column_config.NumberColumn(format="%.4f"),
                                         "init std": st.column_config.NumberColumn(format="%.4f")})
@@ -105,12 +116,14 @@ if job is not None:
         result = job.result
         st.subheader("Best configuration on the test set")
         st.write(tuning.summary(result))
-        scores = pd.DataFrame([{"model": f"best trial {result['best_trial']}", "test RMSE": result["test_rmse"]}]
-                              + [{"model": name, "test RMSE": value} for name, value in result["baselines"].items()])
+        scores, metric = tuning.scores_table(result)
         st.dataframe(scores, hide_index=True, key="tune_scores",
-                     column_config={"test RMSE": st.column_config.NumberColumn(format="%.4f")})
-        st.page_link("pages/1_Train.py", label="Open Train with the best settings", icon="➡️",
-                     query_params=tuning.train_query(result, test_size=tuning.TEST_SIZE))
+                     column_config={metric: st.column_config.NumberColumn(format="%.4f")})
+        if job.model == "sgd":
+            st.page_link("pages/1_Train.py", label="Open Train with the best settings", icon="➡️",
+                         query_params=tuning.train_query(result, test_size=tuning.TEST_SIZE))
+        else:
+            st.caption(tuning.settings_sentence(result, job.model))
         for title, figure in tuning.optuna_figures(study).items():
             st.subheader(title)
             st.plotly_chart(figure, key=f"optuna-{title}")

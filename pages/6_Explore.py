@@ -135,7 +135,7 @@ with tabs[1]:
     if user_position is not None:
         lists = explore.lists_for_user(every_model, subject.train, user_position, 10, support)
         st.subheader(f"Top 10 for user {user_ids[user_position]}, model by model")
-        st.dataframe(rank.side_by_side(subject, lists), hide_index=True, key="explore_side_by_side")
+        st.table(rank.side_by_side_table(subject, lists))
         st.caption(rank.overlap_sentence(lists) + " Pick the user on the Recommendations tab."
                    + ("" if rank.models(subject) else " Train BPR or ALS above to add their lists."))
 
@@ -168,7 +168,8 @@ with tabs[3]:
     colour = right.radio("Colour by", colours, horizontal=True, key="explore_map_colour")
     factors = shown.Q_ if kind == "items" else shown.P_
     with st.spinner(f"Laying out the {kind} with {method} (t-SNE takes a few seconds, once per model)..."):
-        codes, coords, share = view.map_points(subject, kind, factors, method, shown_name)
+        codes, coords, share = view.map_points(subject, kind, factors, method, shown_name,
+                                               support if kind == "items" else 1)
     labels = titles[codes] if kind == "items" else np.array([f"user {u}" for u in model.user_ids_[codes]])
     pick_key, clicked_key = f"explore_map_pick_{kind}", f"explore_map_clicked_{kind}"
     event = st.session_state.get(f"explore_map_{kind}")
@@ -194,8 +195,7 @@ with tabs[3]:
     figure = view.map_figure(labels, coords, view.colour_values(subject, kind, colour, codes), colour,
                              highlight, share, kind, method, shown_name)
     st.plotly_chart(figure, key=f"explore_map_{kind}", on_select="rerun", selection_mode="points")
-    shown_points = f"the {len(codes):,} most rated {kind}" if len(codes) < len(trained) and kind == "items" \
-        else f"{len(codes):,} {kind}"
+    shown_points = view.map_points_sentence(subject, kind, method, codes, support)
     k_shown = factors.shape[1]
     placed = (f"placed by t-SNE so that each one's nearest neighbours by cosine of its {k_shown} factors stay "
               "near it: clusters are real, distances between clusters and the axes are not"
@@ -222,9 +222,8 @@ with tabs[4]:
             ranking = rank.metrics_table(subject, support, k)
         st.plotly_chart(rank.metrics_figure(ranking, k), key="explore_metrics_chart")
         st.markdown(explore.topn_reading(ranking, k, rank.RATING))
-        st.dataframe(ranking.drop(columns="eligible"), hide_index=True, key="explore_ranking_table",
-                     column_config={name: st.column_config.NumberColumn(format="%.4f")
-                                    for name in ranking.columns if name not in ("model", "users", "popularity")})
+        shown_table = rank.display_metrics(ranking, k)
+        st.dataframe(shown_table, hide_index=True, key="explore_ranking_table", column_config=rank.metric_columns(k))
         evaluated, eligible = int(ranking["users"].iloc[0]), int(ranking["eligible"].iloc[0])
         who = (f"Each of the {evaluated:,} test users with a positive test rating" if evaluated == eligible else
                f"Each of a random sample of {evaluated:,} of the {eligible:,} test users with a positive test "
@@ -232,8 +231,8 @@ with tabs[4]:
         st.caption(f"{who} gets a top-{k} list from the items with a training rating that they did not rate "
                    "in training; relevant items are their test ratings >= 4 of 5 (the positives). Every model "
                    "trained on the same training ratings. Popularity ranks by training positives, random at "
-                   "random (seed 0); coverage is the share of items in any list, popularity the mean training "
-                   "positives of what is listed." + ("" if rank.models(subject) else
+                   "random (seed 0); coverage is the share of items in any list; the mean popularity of a list is "
+                   "the mean training positives of its items." + ("" if rank.models(subject) else
                                                      " Train BPR or ALS above to add them."))
 
 with tabs[5]:
@@ -274,7 +273,7 @@ with tabs[5]:
         lists = explore.lists_for_new_user(every_model, subject.train, model.item_ids_[codes],
                                            list(ratings.values()), 10, support)
         st.subheader("Your top 10, model by model")
-        st.dataframe(rank.side_by_side(subject, lists), hide_index=True, key="explore_mine_side_by_side")
+        st.table(rank.side_by_side_table(subject, lists))
         st.caption(rank.overlap_sentence(lists))
     else:
         st.info("No ratings yet: pick an item, set your rating and press Add rating.")

@@ -17,8 +17,12 @@ Studies live in Optuna's storage: by default one SQLite file per study in :func:
 safe to delete; any SQLAlchemy URL otherwise (``postgresql://user@host/db``), where several
 processes on several machines can share one study.
 
+Ranking models (BPR, ALS) are tuned for NDCG@10 on the same validation split, direction maximize
+(:mod:`.ranking`).
+
 Owns: :mod:`.space` (search ranges), :mod:`.pruning`, :mod:`.storage`, :mod:`.study` (objective,
-loop, results). May import: :mod:`mfcore.evaluation`, :mod:`mfcore.models`, :mod:`mfcore.data`.
+loop, results), :mod:`.ranking` (the ranking models' objective and final scores).
+May import: :mod:`mfcore.evaluation`, :mod:`mfcore.models`, :mod:`mfcore.data`.
 """
 
 from .._lazy import lazy_exports
@@ -45,5 +49,9 @@ _EXPORTS = {
     "curves": ".study",
     "search": ".study",
     "final_scores": ".study",
+    "metric_name": ".study",
+    "ranking_space": ".space",
+    "ranking_search": ".ranking",
+    "ranking_final_scores": ".ranking",
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

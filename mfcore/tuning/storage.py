@@ -67,11 +67,12 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
 
 
 def create_study(study_name: str, storage: str | None = None, seed: int = 0,
-                 pruner: str = DEFAULT_PRUNER, max_epochs: int = 100) -> optuna.Study:
+                 pruner: str = DEFAULT_PRUNER, max_epochs: int = 100, direction: str = "minimize") -> optuna.Study:
     """Create or load (``load_if_exists``) the study ``study_name`` in ``storage`` (a SQLAlchemy URL;
-    None: :func:`default_storage`), minimising, with a TPE sampler seeded by ``seed``."""
+    None: :func:`default_storage`), minimising (an RMSE; ``direction="maximize"`` for an NDCG), with
+    a TPE sampler seeded by ``seed``."""
     url = storage or default_storage(study_name)
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
     return optuna.create_study(study_name=study_name, storage=open_storage(url), sampler=sampler,
-                               pruner=make_pruner(pruner, max_epochs), direction="minimize",
+                               pruner=make_pruner(pruner, max_epochs), direction=direction,
                                load_if_exists=True)

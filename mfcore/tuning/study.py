@@ -87,16 +87,25 @@ _STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNIN
 """Optuna's trial state names as the tables and curves say them."""
 
 
+def metric_name(study: optuna.Study) -> str:
+    """What the study's values are: ``validation RMSE`` (minimised) or ``validation NDCG@10``
+    (maximised, a ranking model's search: :mod:`mfcore.tuning.ranking`)."""
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    return "validation NDCG@10" if maximize else "validation RMSE"
+
+
 def trials_table(study: optuna.Study) -> list[dict]:
     """One row per finished or running trial: ``trial``, ``state`` (complete, pruned, failed,
-    running), ``validation RMSE`` (the best one; None if none), ``epochs run``, then its parameters,
-    and ``reason`` for a failed trial."""
+    running), the best value of :func:`metric_name` (None if none), ``epochs run``, then its
+    parameters, and ``reason`` for a failed trial."""
     rows = []
+    name = metric_name(study)
+    best_of = max if name.endswith("NDCG@10") else min
     for trial in study.get_trials(deepcopy=False):
         curve = trial.intermediate_values
-        value = trial.value if trial.value is not None else (min(curve.values()) if curve else None)
+        value = trial.value if trial.value is not None else (best_of(curve.values()) if curve else None)
         rows.append({"trial": trial.number, "state": _STATES[trial.state.name],
-                     "validation RMSE": None if value is None or not math.isfinite(value) else value,
+                     name: None if value is None or not math.isfinite(value) else value,
                      "epochs run": len(curve),
                      **trial.params, "reason": trial.user_attrs.get("fail_reason", "")})
     return rows

@@ -40,7 +40,7 @@ def test_train_then_explore_and_rate_three_items(streamlit_server, browser_page)
     wait_idle(page)
     no_exception(page)
     choose(page, "User (type to search)", "42")
-    page.get_by_text("Top 10 for user 42").wait_for()
+    page.get_by_text("Top 10 for user 42", exact=True).wait_for()
     full_page_screenshot(page, "explore-recommendations.png")
 
     page.get_by_role("tab", name="Your ratings").click()

@@ -23,6 +23,12 @@ ANIMATED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beau
 def ml100k_items(ml100k_path):
     return ml100k_path.parent / "u.item"
 
+# the static tables (st.table) of the open tab, each row as its cells' texts
+TABLE_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stTable]'))
+    .filter(table => table.offsetParent !== null)[index]
+    ?.querySelectorAll('tbody tr') ?? [])
+    .map(row => Array.from(row.querySelectorAll('th, td')).map(c => c.innerText))"""
+
 
 def choose(page, label: str, text: str):
     """Type ``text`` into the searchable selectbox ``label`` and take the first match."""
@@ -73,8 +79,8 @@ def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, brow
     choose(page, "User (type to search)", "1")
     page.get_by_role("tab", name="Side by side").click()
     page.get_by_text("Top 10 for user 1, model by model").wait_for()
-    page.wait_for_function(f"() => ({GRID_ROWS})(0) == 10")
-    side = page.evaluate(GRID_TEXT, 0)
+    page.wait_for_function(f"() => ({TABLE_TEXT})(0).length == 10")
+    side = page.evaluate(TABLE_TEXT, 0)
     assert [row[0] for row in side] == [str(rank) for rank in range(1, 11)]
     assert all(len(row) == 5 and all(cell.strip() for cell in row) for row in side)
     full_page_screenshot(page, "explore-side-by-side.png")
@@ -84,6 +90,7 @@ def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, brow
     wait_idle(page)
     page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
                            ".some(plot => plot.offsetParent !== null && plot.data.length == 6)")
+    page.wait_for_function(f"() => ({GRID_ROWS})(0) == 6")
     ranking = page.evaluate(GRID_TEXT, 0)
     assert [row[0] for row in ranking] == ["rating model", f"rating model, support >= {support}", "BPR", "ALS",
                                            "popularity", "random"]
@@ -98,13 +105,16 @@ def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, brow
         wait_idle(page)
     no_exception(page)
     page.get_by_text("Your top 10, model by model").wait_for()
-    page.wait_for_function(f"() => ({GRID_ROWS})(0) == 5 && ({GRID_ROWS})(2) == 10")
-    mine = page.evaluate(GRID_TEXT, 2)
+    page.wait_for_function(f"() => ({GRID_ROWS})(0) == 5 && ({TABLE_TEXT})(0).length == 10")
+    mine = page.evaluate(TABLE_TEXT, 0)
     assert all(len(row) == 5 for row in mine)
     full_page_screenshot(page, "explore-your-ratings-side-by-side.png")
 
     page.get_by_role("tab", name="Map").click()
     page.get_by_text(re.compile(r"Rating model: item factors, t-SNE")).wait_for(timeout=120_000)
+    wait_idle(page)
+    page.locator('[data-testid="stRadio"]', has_text="Lists and map of").get_by_text("ALS", exact=True).click()
+    page.get_by_text(re.compile(r"ALS: item factors, t-SNE")).wait_for(timeout=120_000)
     wait_idle(page)
     no_exception(page)
     legend = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"

@@ -54,7 +54,8 @@ def test_a_run_is_explored():
     counts = dict(zip(model.item_ids_, np.bincount(train.items, minlength=train.n_items)))
     assert all(counts[title] >= support for title in frames(app)[1]["title"])
     app.number_input(key="explore_support").set_value(1).run()  # off: the model's own recommend
-    rated, recommended, side, similar, ranking = frames(app)
+    rated, recommended, similar, ranking = frames(app)
+    side = app.table[0].value
     assert list(recommended["title"]) == list(model.recommend("Ana", 10)["item"])
     assert list(side.columns) == ["rank", "rating model", "popularity"]
     assert [cell.rsplit(" (", 1)[0] for cell in side["rating model"]] == list(recommended["title"])
@@ -76,12 +77,12 @@ def test_a_run_is_explored():
     app.selectbox(key="explore_map_pick_items").set_value(3).run()
     ringed = next(trace for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
                   if trace.get("name") == "selected")
-    neighbours = frames(app)[4]
+    neighbours = frames(app)[3]
     assert ringed["hovertext"][0] == model.item_ids_[3] and ringed["hovertext"][1:] == list(neighbours["title"])
     assert neighbours["cosine"].is_monotonic_decreasing and len(neighbours) == min(8, train.n_items - 1)
     app.radio(key="explore_map_kind").set_value("users").run()
     app.selectbox(key="explore_map_pick_users").set_value(0).run()
-    users = frames(app)[4]
+    users = frames(app)[3]
     assert list(users.columns) == ["user", "cosine"] and model.user_ids_[0] not in set(users["user"])
 
     assert "No ratings yet" in app.info[-1].value
@@ -91,7 +92,8 @@ def test_a_run_is_explored():
         app.slider(key="explore_rate_stars").set_value(stars)
         app = next(b for b in app.button if b.label == "Add rating").click().run()
     no_exception(app)
-    mine, for_me, side = frames(app)[-3:]
+    mine, for_me = frames(app)[-2:]
+    side = app.table[-1].value
     assert list(mine["rating"]) == [5.0, 2.0]
     assert len(for_me) and not {"Glass Empire (1987)", "Stolen Journey (1976)"} & set(for_me["title"])
     assert [cell.rsplit(" (", 1)[0] for cell in side["rating model"]] == list(for_me["title"])

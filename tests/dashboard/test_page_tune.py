@@ -63,3 +63,29 @@ def test_two_sessions_tune_their_own_studies_and_stop_keeps_finished_trials(tmp_
     kept = second.study().trials
     assert 3 <= len(kept) < 1000 and all(trial.state.is_finished() for trial in kept)
     assert second.result is not None and second.result["best_trial"] < len(kept)
+
+
+def test_a_ranking_search_maximises_ndcg_and_scores_it_beside_popularity(tmp_path, monkeypatch):
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    app = home()  # the bundled sample: its validation ratings hold positives
+    app.default_timeout = 180
+    app = app.switch_page("pages/5_Tune.py").run()
+    app.radio(key="tune_model").set_value("bpr").run()
+    no_exception(app)
+    assert app.number_input(key="tune_bpr_lr_low").value == 0.005
+    app.number_input(key="tune_bpr_n_epochs_low").set_value(2)
+    app.number_input(key="tune_bpr_n_epochs_high").set_value(3)
+    app.number_input(key="tune_bpr_n_factors_high").set_value(16)
+    app.number_input(key="tune_budget").set_value(3)
+    app.button(key="FormSubmitter:tune_form_bpr-Start search").click().run()
+    no_exception(app)
+    assert not app.error, [e.value for e in app.error]
+    trials = app.dataframe[0].value
+    assert len(trials) == 3 and "validation NDCG@10" in trials.columns
+    scores = app.dataframe[1].value
+    assert list(scores["model"])[1:] == ["popularity"] and list(scores.columns) == ["model", "test NDCG@10"]
+    sentence = next(m.value for m in app.markdown if m.value.startswith("Best trial"))
+    assert f"test NDCG@10 {scores['test NDCG@10'].iloc[0]:.4f}" in sentence and "popularity's" in sentence
+    assert any(c.value.startswith("To train it, pick BPR on Train and set: ") for c in app.caption)
+    spec = app.get("plotly_chart")[0].proto.spec
+    assert "Validation NDCG@10 of every trial" in spec
