@@ -35,9 +35,10 @@ SETTLE_SECONDS = 600.0
 RANKING_K = 10
 """A ranking run's curve is its test NDCG@k per epoch at this k."""
 RANKING_EVAL_USERS = 1000
-"""A ranking run ranks at most this many test users (a seeded sample) after each epoch: on MovieLens 1M
-(6,040 users, 3,706 items) ranking 1,000 users' unseen items takes about a tenth of a BPR or ALS
-epoch at the default K, so the live curve does not slow training down."""
+"""A ranking run ranks at most this many test users (a seeded sample) after each epoch, to keep an
+epoch's evaluation under its training time: on MovieLens 1M (6,040 users, 3,706 items, K = 64, one
+thread) ranking 1,000 users' unseen items took 0.18 s against 0.31-0.38 s for a BPR epoch (and ALS's
+epochs take about as long), measured on a busy 2-core machine."""
 
 
 def split(ratings: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
