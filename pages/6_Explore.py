@@ -9,7 +9,9 @@ import streamlit as st
 from dashboard import data, runs, store
 from dashboard import explore as view
 from dashboard import explore_ranking as rank
+from dashboard.texts import escape_markdown
 from mfcore import explore
+from mfcore.evaluation.resources import memory_cap_bytes
 from mfcore.models.base import is_fitted
 from mfcore.models.persist import ModelFileError, load_bundle
 
@@ -25,7 +27,7 @@ UPLOAD = "Upload a model file"
 choices = [run.label for run in reversed(fitted)] + [UPLOAD]
 kept = st.session_state.get("explore_source_kept")
 source = st.radio("Model", choices, index=choices.index(kept) if kept in choices else 0, horizontal=True,
-                  key="explore_source")
+                  key="explore_source", format_func=escape_markdown)
 st.session_state["explore_source_kept"] = source
 
 subject = None
@@ -38,9 +40,9 @@ if source == UPLOAD:
         opened = st.session_state.get("explore_file")
         if opened is None or opened[1] != digest:
             try:
-                st.session_state["explore_file"] = (upload.name, digest, load_bundle(raw))
+                st.session_state["explore_file"] = (upload.name, digest, load_bundle(raw, memory_cap_bytes()))
             except ModelFileError as exc:
-                st.error(f"Could not open {upload.name}: {exc}")
+                st.error(f"Could not open {escape_markdown(upload.name)}: {escape_markdown(exc)}")
     if "explore_file" in st.session_state:
         name, digest, bundle = st.session_state["explore_file"]
         subject = view.remembered(f"file-{digest}", lambda: view.from_bundle(name, digest, bundle))
@@ -57,8 +59,8 @@ if subject is None:
 model = subject.model
 k_factors = model.Q_.shape[1]
 test_text = f", {len(subject.test):,} test ratings" if subject.test is not None else ", no test ratings"
-st.caption(f"{subject.label}: K = {k_factors}, {len(model.user_ids_):,} users x {len(model.item_ids_):,} "
-           f"items, {model.n_train_ratings_:,} training ratings{test_text}.")
+st.caption(f"{escape_markdown(subject.label)}: K = {k_factors}, {len(model.user_ids_):,} users x "
+           f"{len(model.item_ids_):,} items, {model.n_train_ratings_:,} training ratings{test_text}.")
 if not subject.has_values:
     st.caption("This model file has no training ratings, only which items each user rated: ratings "
                "and mean ratings are not shown.")
@@ -82,7 +84,7 @@ with st.expander("Ranking models on the same training ratings: BPR and ALS",
         problem = rank.train(subject, rank_kind, params, lambda fraction, text: progress.progress(fraction, text=text))
         progress.empty()
         if problem:
-            st.error(problem)
+            st.error(escape_markdown(problem))
     for name, trained_model in rank.models(subject).items():
         st.caption(rank.model_caption(name, trained_model))
 
@@ -111,13 +113,13 @@ with tabs[0]:
     if user_position is not None:
         rated, values = explore.user_ratings(subject.train, user_position)
         history, recommended = st.columns([1, 2])
-        history.subheader(f"Rated by user {user_ids[user_position]}")
+        history.subheader(f"Rated by user {escape_markdown(user_ids[user_position])}")
         history.caption(f"{len(rated)} training ratings, highest first.")
         history.dataframe(view.rated_table(subject, rated, values), hide_index=True, key="explore_rated")
         if is_rating:
             table = view.recommendations(subject, model.P_[user_position], float(model.bu_[user_position]),
                                          rated, values, n, support)
-            recommended.subheader(f"Top {len(table)} for user {user_ids[user_position]}")
+            recommended.subheader(f"Top {len(table)} for user {escape_markdown(user_ids[user_position])}")
             recommended.caption("Items they did not rate, with at least the minimum support, by predicted "
                                 "rating = μ + b_u + b_i + p_u · q_i; 'because you rated' lists their rated "
                                 "items nearest in factor space (cosine).")
@@ -126,7 +128,8 @@ with tabs[0]:
             recommended.caption(view.explanation_sentence(table))
         else:
             table = view.ranked_table(subject, shown.recommend(user_ids[user_position], n))
-            recommended.subheader(f"{shown_name}'s top {len(table)} for user {user_ids[user_position]}")
+            recommended.subheader(f"{shown_name}'s top {len(table)} for user "
+                                  f"{escape_markdown(user_ids[user_position])}")
             recommended.caption("Items they did not rate, by the ranking score b_i + p_u · q_i (BPR) or "
                                 "p_u · q_i (ALS): a score orders items, it is not a rating.")
             recommended.dataframe(table, hide_index=True, key="explore_recommendations")
@@ -134,7 +137,7 @@ with tabs[0]:
 with tabs[1]:
     if user_position is not None:
         lists = explore.lists_for_user(every_model, subject.train, user_position, 10, support)
-        st.subheader(f"Top 10 for user {user_ids[user_position]}, model by model")
+        st.subheader(f"Top 10 for user {escape_markdown(user_ids[user_position])}, model by model")
         st.table(rank.side_by_side_table(subject, lists))
         st.caption(rank.overlap_sentence(lists) + " Pick the user on the Recommendations tab."
                    + ("" if rank.models(subject) else " Train BPR or ALS above to add their lists."))
@@ -150,7 +153,8 @@ with tabs[2]:
         neighbours["ratings"] = stats["ratings"].to_numpy()[similar["code"]]
         if subject.has_values:
             neighbours["mean rating"] = stats["mean"].to_numpy()[similar["code"]]
-        st.caption(f"Nearest to {titles[item]} by the cosine of {shown_name}'s {shown.Q_.shape[1]} item factors"
+        st.caption(f"Nearest to {escape_markdown(titles[item])} by the cosine of {shown_name}'s "
+                   f"{shown.Q_.shape[1]} item factors"
                    + (f", among items with at least {support} training ratings." if shown_support > 1 else "."))
         st.dataframe(neighbours, hide_index=True, key="explore_similar",
                      column_config={"cosine": st.column_config.NumberColumn(format="%.3f"),
@@ -208,7 +212,7 @@ with tabs[3]:
                + {"genre": " Colour: an item's genre when it has one, grey when it has several.",
                   "first genre": " Colour: each item's first listed genre."}.get(colour, ""))
     if selected is not None:
-        st.markdown(f"**Nearest to {name_of[selected]}** (cosine of all {k_shown} factors):")
+        st.markdown(f"**Nearest to {escape_markdown(name_of[selected])}** (cosine of all {k_shown} factors):")
         if kind == "items":
             neighbours = view.neighbour_table(subject, neighbours)
         st.dataframe(neighbours, hide_index=True, key=f"explore_map_neighbours_{kind}")
