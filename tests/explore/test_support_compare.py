@@ -9,8 +9,9 @@ import pytest
 from mfcore import ALSFactorizer, BPRFactorizer, SGDFactorizer, explore, from_arrays, load_ratings, random_split
 
 
-def test_the_rule_is_the_mean_count_rounded_up_and_never_zero():
+def test_the_rule_is_the_mean_count_rounded_down_and_never_zero():
     assert explore.min_support(np.array([0, 1, 2, 3, 10])) == 4  # 16 ratings over 4 rated items
+    assert explore.min_support(np.array([4, 4, 3])) == 3  # about equally rated items: nothing hidden
     assert explore.min_support(np.array([5, 5])) == 5
     assert explore.min_support(np.zeros(3, int)) == 1
     summary = explore.support_summary(np.array([0, 1, 2, 3, 10]), 4)
@@ -27,7 +28,7 @@ def test_ml100k_user_1s_rating_model_top10_holds_no_item_under_the_minimum_suppo
     train, _, model = ml100k
     counts = np.bincount(train.items, minlength=train.n_items)
     support = explore.min_support(counts)
-    assert support == 49  # 80,000 training ratings over 1,644 rated items, rounded up
+    assert support == 48  # 80,000 training ratings over 1,644 rated items, rounded down
     user = explore.user_code(model, 1)
     rated, values = explore.user_ratings(train, user)
     scores = explore.recommend_scores(model, model.P_[user], float(model.bu_[user]))
