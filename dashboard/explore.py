@@ -250,8 +250,10 @@ GREYS = {SEVERAL: "#c7c7c7", "(none)": "#7f7f7f"}
 
 
 def colour_values(subject: Subject, kind: str, colour: str, codes: np.ndarray) -> np.ndarray:
-    """The value each point is coloured by: ``ratings`` (count), ``mean rating``, ``genre`` (the one
-    genre of a single-genre item, :data:`SEVERAL` for more) or ``first genre`` (items only)."""
+    """The value each point is coloured by: ``ratings`` (count), ``mean rating``, or for items
+    ``main genre`` (the rarest of an item's genres across all items: Animation for
+    Animation|Children's|Comedy, War for Drama|War), ``genre`` (the one genre of a single-genre item,
+    :data:`SEVERAL` for more) or ``first genre``."""
     column = subject.train.items if kind == "items" else subject.train.users
     size = subject.train.n_items if kind == "items" else subject.train.n_users
     counts = np.bincount(column, minlength=size)
@@ -262,7 +264,11 @@ def colour_values(subject: Subject, kind: str, colour: str, codes: np.ndarray) -
         with np.errstate(invalid="ignore", divide="ignore"):
             return (sums / counts)[codes]
     genres = subject.info["genres"].str.split("|")
-    named = genres.str[0].where(genres.str.len() == 1, SEVERAL) if colour == "genre" else genres.str[0]
+    if colour == "main genre":
+        frequency = genres.explode().value_counts()
+        named = genres.map(lambda names: min(names, key=lambda name: (frequency.get(name, 0), name)))
+    else:
+        named = genres.str[0].where(genres.str.len() == 1, SEVERAL) if colour == "genre" else genres.str[0]
     return named.replace("", "(none)").to_numpy()[codes]
 
 

@@ -168,7 +168,7 @@ with tabs[3]:
                                "keeps the two directions of largest variance.")
     colours = ["ratings", "mean rating"] if subject.has_values else ["ratings"]
     if kind == "items" and (subject.info["genres"] != "").any():
-        colours = ["genre", "first genre", *colours]
+        colours = ["main genre", "genre", "first genre", *colours]
     colour = right.radio("Colour by", colours, horizontal=True, key="explore_map_colour")
     factors = shown.Q_ if kind == "items" else shown.P_
     with st.spinner(f"Laying out the {kind} with {method} (t-SNE takes a few seconds, once per model)..."):
@@ -209,7 +209,9 @@ with tabs[3]:
               f"{max(k_shown - 2, 0)} dimensions")
     st.caption(f"Points: {shown_points}, {placed}. Rings mark the picked point and its nearest neighbours by "
                "cosine of all factors."
-               + {"genre": " Colour: an item's genre when it has one, grey when it has several.",
+               + {"main genre": " Colour: the rarest of an item's genres (Animation for Animation, Children's "
+                                "and Comedy; War for Drama and War), its most telling one.",
+                  "genre": " Colour: an item's genre when it has one, grey when it has several.",
                   "first genre": " Colour: each item's first listed genre."}.get(colour, ""))
     if selected is not None:
         st.markdown(f"**Nearest to {escape_markdown(name_of[selected])}** (cosine of all {k_shown} factors):")
