@@ -1,5 +1,7 @@
 """Train: set hyperparameters, watch train and test RMSE per epoch, compare runs, download results."""
 
+import itertools
+
 import streamlit as st
 
 from dashboard import charts, data, downloads, run_store, runs, settings, training
@@ -66,6 +68,7 @@ stop_column.button("Stop training", help="Ends the run after the current epoch; 
 progress_slot = status_column.empty()
 message_slot = st.empty()
 chart_slot = st.empty()
+renders = itertools.count()  # a new chart key per render: the epoch count can move between two reads
 
 
 def tick(run: Run) -> None:
@@ -81,7 +84,7 @@ def render(run: Run) -> None:
     shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
     if run.ranking:
         figure = charts.ranking_curves(run, [other for other in earlier if other.ranking], shown_epochs)
-        chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
+        chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{next(renders)}")
         return
     figure = charts.learning_curves(run, [other for other in earlier if not other.ranking], shown_epochs)
     if run.model.patience is not None:  # early stopping: its validation curve and the epoch kept
@@ -91,7 +94,7 @@ def render(run: Run) -> None:
         if run.status == "done" and validated and is_fitted(run.model):  # restored runs: after Retrain
             figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
                              annotation_text=f"best epoch {run.model.best_epoch_} (kept)")
-    chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
+    chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{next(renders)}")
 
 
 refusal = ""
