@@ -241,11 +241,12 @@ def map_points_sentence(subject: Subject, kind: str, method: str, codes: np.ndar
 
 
 SEVERAL = "several"
-GENRE_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22",
-                 "#17becf", "#393b79", "#e7ba52", "#ad494a", "#637939", "#a55194", "#6b6ecf", "#843c39",
-                 "#31a354", "#fd8d3c", "#3182bd", "#b5cf6b"]
-"""A qualitative palette, one colour per genre (Tableau 10, then a second set of distinct hues); the
-greys are kept for ``several`` genres and ``(none)``."""
+GENRE_PALETTE = ["#0067A5", "#F38400", "#008856", "#BE0032", "#875692", "#F3C300", "#A1CAF1", "#E68FAC",
+                 "#882D17", "#8DB600", "#604E97", "#F99379", "#C2B280", "#B3446C", "#DCD300", "#654522",
+                 "#E25822", "#2B3D26", "#F6A600"]
+"""A qualitative palette, one colour per genre: Kelly's colours of maximum contrast (1965) less white,
+black and grey, strongest first (the commonest genres get them); MovieLens has 18 or 19 genres, so
+no two share a colour. The greys are kept for ``several`` genres and ``(none)``."""
 GREYS = {SEVERAL: "#c7c7c7", "(none)": "#7f7f7f"}
 
 
