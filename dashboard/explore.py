@@ -275,7 +275,7 @@ def colour_values(subject: Subject, kind: str, colour: str, codes: np.ndarray) -
 
 def genre_colours(values: np.ndarray) -> dict:
     """``{genre: colour}``: the genres of ``values`` by frequency, each its own colour of
-    :data:`GENRE_PALETTE` (cycling past 20), greys for several and none."""
+    :data:`GENRE_PALETTE` (cycling past 19), greys for several and none."""
     names, counts = np.unique(values, return_counts=True)
     ordered = [name for name in names[np.argsort(-counts, kind="stable")] if name not in GREYS]
     colours = {name: GENRE_PALETTE[n % len(GENRE_PALETTE)] for n, name in enumerate(ordered)}
