@@ -130,7 +130,7 @@ st.caption("A ranking model learns an order, not ratings: BPR takes a user u, an
            "at or above the positive threshold) and an item j they did not, and nudges p_u, q_i and q_j so "
            "that i scores above j. Same γ, λ, K and seed as above, on the same ratings; the steps are those "
            "of BPRFactorizer's kernel (tests/teaching/test_bpr_step.py checks the numbers).")
-bpr_buttons = st.columns([1, 1, 6])
+bpr_buttons = st.columns([1.6, 1.2, 5])
 bpr_next = bpr_buttons[0].button("Next BPR step", type="primary")
 bpr_reset = bpr_buttons[1].button("Reset BPR")
 bpr_state = st.session_state.get(f"{KEY}_bpr")
