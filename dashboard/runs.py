@@ -98,7 +98,7 @@ def styled_table(runs: list[Run]):
     if not any(run.ranking for run in runs):
         frame = frame.drop(columns=["model", "best test NDCG@10"])
     formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
-    return frame.style.format(formats, na_rep="-").hide(axis="index")
+    return frame.style.format(formats, na_rep="–").hide(axis="index")  # a lone "-" renders as a list bullet
 
 
 def history_csv(runs: list[Run]) -> bytes:

@@ -87,7 +87,7 @@ def test_bprs_pairwise_step_shows_the_steppers_numbers(streamlit_server, browser
         record = expected.step()
     text = page.locator('[data-testid="stMain"]').inner_text()
     assert f"(u = {record.u}) liked" in text and f"(j = {record.j})" in text
-    shown = " ".join(page.locator(".katex-mathml annotation").all_inner_texts())
+    shown = " ".join(page.locator(".katex-mathml annotation").all_text_contents())
     assert f"= {record.x_uij:.4f}" in shown and f"z = 1 - \\sigma(\\hat x_{{uij}}) = {record.z:.4f}" in shown
     assert page.locator('[data-testid="stException"]').count() == 0
     full_page_screenshot(page, "update_rule_bpr.png")
