@@ -10,6 +10,7 @@ Each session has its own study name and file, so concurrent sessions never share
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -18,17 +19,27 @@ import numpy as np
 import optuna
 import plotly.graph_objects as go
 
-from dashboard import jobs, settings
-from mfcore import Ratings, tuning
+from dashboard import jobs, runs, settings, training
+from mfcore import Ratings, SGDFactorizer, tuning
+from mfcore.tuning.storage import data_dir
 from mfcore.evaluation.protocol import Holdout, holdout
+from mfcore.tuning import Range
 
 KEY = "tune_job"
 TEST_SIZE = 0.1
 """Fraction of the ratings held out as the test set (random, seeded by the search's seed)."""
 VALIDATION_SIZE = 0.1
 """Fraction of the remaining training ratings held out to judge the trials."""
-LABELS = {"n_factors": "factors K", "lr": "learning rate", "reg": "regularization",
-          "n_epochs": "max epochs", "biased": "biases", "init_std": "init std"}
+LABELS = {**{name: settings.LABELS[name] for name in ("n_factors", "lr", "reg", "init_std")},
+          "n_epochs": "Max epochs", "biased": "Learn biases"}
+"""The form's names of the searched settings (a trial's epoch count is a cap: early stopping and
+pruning end it sooner)."""
+STUDY_PARAM = "study"
+"""The URL parameter naming the session's search, so that a reload or a copied link reopens it."""
+_STUDY_NAME = re.compile(r"^session-[0-9a-f]{12}$")
+_LIVE: dict[str, TuneJob] = {}
+"""Searches started by this server process, by study name: a reload during a search follows it."""
+_LIVE_KEPT = 20
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
@@ -44,10 +55,12 @@ class TuneJob:
     timeout: float | None
     seed: int
     dataset: str
+    dataset_key: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
     scheduled: jobs.Job | None = None
     error: str | None = None
     result: dict | None = None
+    stored_elapsed: float = 0.0
     _reader: object = None
 
     @property
@@ -57,8 +70,9 @@ class TuneJob:
 
     @property
     def elapsed(self) -> float:
-        """Seconds the search has run (0 while it waits for a training slot)."""
-        return self.scheduled.elapsed if self.scheduled is not None else 0.0
+        """Seconds the search has run (0 while it waits for a training slot; a search reopened from
+        storage: the seconds it ran)."""
+        return self.scheduled.elapsed if self.scheduled is not None else self.stored_elapsed
 
     def _steps(self, scheduled: jobs.Job):
         """The search as a job of the shared scheduler: it holds one training slot, and its work is
@@ -70,7 +84,16 @@ class TuneJob:
             self._run()
         finally:
             limit.cancel()
+            self._record(scheduled.elapsed)
+            self.split = None  # the ratings are not needed any more; the study keeps the trials
         yield self.result
+
+    def _record(self, elapsed: float) -> None:
+        """Keep how the search ended in its study, so that a reload or a link reopens it."""
+        with contextlib.suppress(Exception):  # a failed write only costs the reopening
+            study = optuna.load_study(study_name=self.study_name, storage=tuning.open_storage(self.storage))
+            study.set_user_attr("dashboard_end", {"elapsed": float(elapsed), "stopped": self.stop.is_set(),
+                                                  "error": self.error, "result": _plain(self.result)})
 
     def study(self) -> optuna.Study:
         """The study as stored now (read through one storage connection kept by the job)."""
@@ -89,7 +112,7 @@ class TuneJob:
 
 
 def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, timeout: float | None,
-          seed: int, test_size: float = TEST_SIZE) -> TuneJob:
+          seed: int, test_size: float = TEST_SIZE, dataset_key: str = "") -> TuneJob:
     """Split ``ratings`` (test, then validation out of train) and queue a search on the scheduler.
     Raises ValueError for a bad range or budget before anything starts."""
     for rng in space.values():
@@ -98,9 +121,53 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
         raise ValueError("give a budget: a number of trials or of seconds.")
     split = holdout(ratings, test_size, VALIDATION_SIZE, seed)
     name = f"session-{uuid.uuid4().hex[:12]}"
-    job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset)
-    tuning.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
+    job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset,
+                  dataset_key)
+    study = tuning.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
+    study.set_user_attr("dashboard_start", {
+        "dataset": dataset, "dataset_key": dataset_key, "seed": seed, "n_trials": n_trials,
+        "timeout": timeout, "space": {key: [rng.low, rng.high, rng.log] for key, rng in space.items()}})
     job.scheduled = jobs.submit(job._steps, f"search {name}")
+    _LIVE[name] = job
+    for old in list(_LIVE)[:-_LIVE_KEPT]:
+        _LIVE.pop(old, None)
+    return job
+
+
+def _plain(value):
+    """``value`` with NumPy numbers made Python ones (JSON for the study's attributes)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def reopen(name: str) -> TuneJob | None:
+    """The search named ``name`` (a URL's ``?study=``): the live one when this server runs it, else
+    the finished one read back from its study file; None when the name is not a search's name or the
+    server no longer has it."""
+    if not _STUDY_NAME.match(name or ""):
+        return None
+    if name in _LIVE:
+        return _LIVE[name]
+    if not (data_dir() / "studies" / f"{name}.sqlite3").is_file():
+        return None
+    storage = tuning.default_storage(name)
+    try:
+        attrs = optuna.load_study(study_name=name, storage=tuning.open_storage(storage)).user_attrs
+    except (KeyError, ValueError, RuntimeError):
+        return None
+    begun, end = attrs.get("dashboard_start"), attrs.get("dashboard_end")
+    if begun is None:
+        return None
+    end = end or {"elapsed": 0.0, "stopped": True, "error": None, "result": None}  # the server stopped
+    space = {key: Range(key, low, high, log) for key, (low, high, log) in begun["space"].items()}
+    job = TuneJob(name, storage, None, space, begun["n_trials"], begun["timeout"], begun["seed"],
+                  begun["dataset"], begun["dataset_key"], error=end["error"], result=end["result"],
+                  stored_elapsed=end["elapsed"])
+    if end["stopped"]:
+        job.stop.set()
     return job
 
 
@@ -111,16 +178,18 @@ def table(study: optuna.Study) -> list[dict]:
 
 def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
     """Every trial's validation RMSE per epoch in one chart: completed trials in blue, pruned ones
-    grey and dashed (they stop where the pruner cut them), failed ones red, the best one thick."""
+    grey and dashed (they stop where the pruner cut them), failed ones red, the best one thick. The
+    x axis spans the longest trial so far (at most ``max_epochs``, at least 5 epochs)."""
     figure = go.Figure()
     best = _best_number(study)
     style = {"complete": {"color": "#1f77b4", "width": 1.5},
              "pruned": {"color": "#999999", "width": 1, "dash": "dot"},
              "failed": {"color": "#d62728", "width": 1}, "running": {"color": "#ff7f0e", "width": 2}}
-    finite = []
+    finite, longest = [], 0
     for number, (state, epochs, values) in tuning.curves(study).items():
         if not len(epochs):
             continue
+        longest = max(longest, int(epochs.max()))
         line = {"color": "#2ca02c", "width": 4} if number == best else style.get(state, style["running"])
         figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines", line=line,
                                     name=f"trial {number} ({state})", showlegend=False,
@@ -131,7 +200,8 @@ def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
     bottom = float(min(finite)) if finite else None
     figure.update_layout(title="Validation RMSE of every trial (dotted grey: pruned; thick green: best)",
                          xaxis_title="epoch", yaxis_title="validation RMSE", height=420,
-                         xaxis_range=[0, max_epochs + 1], margin={"t": 50, "b": 40, "l": 60, "r": 20})
+                         xaxis_range=[0.5, min(max(longest, 5), max_epochs) + 0.5],
+                         margin={"t": 50, "b": 40, "l": 60, "r": 20})
     if top is not None and top > bottom:
         figure.update_yaxes(range=[bottom - 0.01 * (top - bottom) - 0.002, top])
     return figure
@@ -148,13 +218,38 @@ def optuna_figures(study: optuna.Study) -> dict[str, go.Figure]:
     """Optuna's own figures: optimization history, parameter importances (with 2+ completed trials
     whose parameters vary) and parallel coordinates."""
     from optuna import visualization
-    figures = {"Optimization history": visualization.plot_optimization_history(study)}
+    history = visualization.plot_optimization_history(study, target_name="validation RMSE")
+    figures = {"Optimization history": history}
     completed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if len(completed) >= 2:
         with contextlib.suppress(ValueError, RuntimeError):  # e.g. every trial drew the same values
-            figures["Parameter importances"] = visualization.plot_param_importances(study)
-        figures["Parallel coordinates"] = visualization.plot_parallel_coordinate(study)
+            figures["Parameter importances"] = visualization.plot_param_importances(
+                study, target_name="validation RMSE")
+        figures["Parallel coordinates"] = visualization.plot_parallel_coordinate(study, target_name="validation RMSE")
+    for figure in figures.values():
+        _relabel(figure)
+        figure.update_layout(title=None, margin={"t": 60, "l": 150, "r": 60, "b": 50})
+        figure.update_xaxes(automargin=True)
+        figure.update_yaxes(automargin=True)
     return figures
+
+
+def _relabel(figure: go.Figure) -> None:
+    """Put the form's names (:data:`LABELS`) where Optuna's figures write the estimator's: bar
+    categories, axis tick texts and parallel-coordinate dimensions."""
+    def name(text):
+        return LABELS.get(text, text) if isinstance(text, str) else text
+
+    for trace in figure.data:
+        if isinstance(trace, go.Bar) and trace.y is not None:
+            trace.y = [name(value) for value in trace.y]
+        if isinstance(trace, go.Parcoords):
+            trace.dimensions = [{**dimension.to_plotly_json(), "label": name(dimension.label)}
+                                for dimension in trace.dimensions]
+    figure.for_each_xaxis(lambda axis: axis.update(ticktext=[name(t) for t in axis.ticktext])
+                          if axis.ticktext else None)
+    figure.for_each_yaxis(lambda axis: axis.update(ticktext=[name(t) for t in axis.ticktext])
+                          if axis.ticktext else None)
 
 
 def train_query(result: dict, test_size: float) -> dict[str, str]:
@@ -164,6 +259,38 @@ def train_query(result: dict, test_size: float) -> dict[str, str]:
     params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
     return settings.to_query({name: float(f"{value:.6g}") if isinstance(value, float) else value
                               for name, value in params.items()})
+
+
+def train_settings(result: dict, base: dict, test_size: float = TEST_SIZE) -> dict:
+    """Train form settings (``base``, e.g. the session's, for what the search did not decide) that
+    reproduce the best configuration: its sampled settings, its best epoch as the epoch count, the
+    search's seed and test size (so the same test set is scored)."""
+    params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
+    return {**base, **{name: value for name, value in params.items() if name in settings.FIELDS}}
+
+
+def best_in_words(result: dict) -> str:
+    """The best configuration in the Train form's names, as one sentence."""
+    params = result["params"]
+    parts = [f"{settings.LABELS['n_factors']} {params['n_factors']}" if "n_factors" in params else None,
+             f"{settings.LABELS['lr']} {params['lr']:.4g}" if "lr" in params else None,
+             f"{settings.LABELS['reg']} {params['reg']:.4g}" if "reg" in params else None,
+             f"{settings.LABELS['n_epochs']} {result['best_epoch']} (the trial's best epoch)",
+             f"biases {'on' if params.get('biased', True) else 'off (Funk)'}",
+             f"{settings.LABELS['init_std']} {params['init_std']:.4g}" if "init_std" in params else None]
+    return (f"**Best configuration** (trial {result['best_trial']}): "
+            + ", ".join(part for part in parts if part) + ".")
+
+
+def explore_run(result: dict, dataset, tick) -> runs.Run:
+    """Train the best configuration as a new run of the session (Train's split: the search's seed and
+    test size give the same test set), calling ``tick(run)`` while it trains; the run ends ``done``
+    or says why not."""
+    chosen = train_settings(result, settings.current())
+    training.check_memory(dataset.ratings, chosen["n_factors"], chosen["test_size"])
+    train, test = training.split(dataset.ratings, chosen)
+    run = runs.start(chosen, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(chosen)), test)
+    return training.execute(run, train, tick=tick)
 
 
 def summary(result: dict) -> str:

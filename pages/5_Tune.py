@@ -50,6 +50,13 @@ table_slot = st.empty()
 chart_slot = st.empty()
 
 job = st.session_state.get(tuning.KEY)
+linked = st.query_params.get(tuning.STUDY_PARAM)
+if linked and (job is None or job.study_name != linked):  # a reload or a copied link
+    job = tuning.reopen(linked)
+    if job is None:
+        message_slot.error(f"The link names search {linked}, which this server does not keep: start a new one.")
+        del st.query_params[tuning.STUDY_PARAM]
+    st.session_state[tuning.KEY] = job
 if start:
     if job is not None and job.running:
         job.stop.set()
@@ -58,12 +65,15 @@ if start:
     try:
         job = tuning.start(dataset.ratings, dataset.name, chosen,
                            n_trials=int(budget) if budget_kind == "trials" else None,
-                           timeout=float(budget) if budget_kind == "seconds" else None, seed=int(seed))
+                           timeout=float(budget) if budget_kind == "seconds" else None, seed=int(seed),
+                           dataset_key=dataset.key)
         st.session_state[tuning.KEY] = job
     except ValueError as exc:
         message_slot.error(f"Could not start the search: {exc}")
 if stop_clicked and job is not None and job.running:
     job.stop.set()
+if job is not None and st.query_params.get(tuning.STUDY_PARAM) != job.study_name:
+    st.query_params[tuning.STUDY_PARAM] = job.study_name  # a reload or a copied link reopens it
 
 
 def render(job, final: bool):
@@ -104,13 +114,35 @@ if job is not None:
     elif job.result is not None:
         result = job.result
         st.subheader("Best configuration on the test set")
+        if job.dataset != dataset.name:
+            st.warning(f"This search ran on {job.dataset}; the pages now use {dataset.name}, so Train it "
+                       "and Explore it train on that instead.")
+        st.markdown(tuning.best_in_words(result))
+        train_it, explore_it, _ = st.columns([1, 1, 4])
+        train_it.page_link("pages/1_Train.py", label="Train it", icon="➡️",
+                           query_params=tuning.train_query(result, test_size=tuning.TEST_SIZE),
+                           help="Opens Train with these settings (and the search's seed and test size); "
+                                "press Train there.")
+        explore_clicked = explore_it.button("Explore it", help="Trains these settings as a new run, then "
+                                            "opens Explore on it.")
         st.write(tuning.summary(result))
         scores = pd.DataFrame([{"model": f"best trial {result['best_trial']}", "test RMSE": result["test_rmse"]}]
                               + [{"model": name, "test RMSE": value} for name, value in result["baselines"].items()])
         st.dataframe(scores, hide_index=True, key="tune_scores",
                      column_config={"test RMSE": st.column_config.NumberColumn(format="%.4f")})
-        st.page_link("pages/1_Train.py", label="Open Train with the best settings", icon="➡️",
-                     query_params=tuning.train_query(result, test_size=tuning.TEST_SIZE))
+        if explore_clicked:
+            progress = st.progress(0.0, text="Training the best configuration...")
+            try:
+                run = tuning.explore_run(result, dataset,
+                                         lambda run: progress.progress(run.progress_fraction,
+                                                                       text=run.progress_text))
+            except ValueError as exc:
+                st.error(f"Could not train it: {exc}")
+            else:
+                if run.status == "done":
+                    st.switch_page("pages/6_Explore.py")
+                st.error(f"Could not train it: {run.label} ended {run.status}"
+                         + (f" ({run.message})." if run.message else "."))
         for title, figure in tuning.optuna_figures(study).items():
             st.subheader(title)
             st.plotly_chart(figure, key=f"optuna-{title}")

@@ -22,6 +22,7 @@ fitted = [run for run in runs.all_runs() if is_fitted(run.model) and run.status 
           and run.dataset == dataset.name]
 UPLOAD = "Upload a model file"
 choices = [run.label for run in reversed(fitted)] + [UPLOAD]
+view.follow_session(f"{dataset.name} {dataset.key}", choices[0] if fitted else None)
 kept = st.session_state.get("explore_source_kept")
 source = st.radio("Model", choices, index=choices.index(kept) if kept in choices else 0, horizontal=True,
                   key="explore_source")

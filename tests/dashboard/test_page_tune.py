@@ -1,6 +1,6 @@
 """AppTest for the Tune page: a small search on the toy data runs to the end, bad input says one thing."""
 
-from apptest_helpers import TOY, home, no_exception, upload
+from apptest_helpers import ROOT, TOY, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
 
@@ -63,3 +63,33 @@ def test_two_sessions_tune_their_own_studies_and_stop_keeps_finished_trials(tmp_
     kept = second.study().trials
     assert 3 <= len(kept) < 1000 and all(trial.state.is_finished() for trial in kept)
     assert second.result is not None and second.result["best_trial"] < len(kept)
+
+
+def test_a_finished_search_reopens_from_the_url_and_names_the_best_configuration(tmp_path, monkeypatch):
+    """The study is named in the URL; a new session (a reload, a copied link) reads it from storage."""
+    app = tune_page(tmp_path, monkeypatch)
+    app.number_input(key="tune_n_epochs_high").set_value(10)
+    app.number_input(key="tune_budget").set_value(6)
+    app.button(key="FormSubmitter:tune_form-Start search").click().run()
+    no_exception(app)
+    name = app.query_params["study"][0] if isinstance(app.query_params["study"], list) else app.query_params["study"]
+    words = next(m.value for m in app.markdown if m.value.startswith("**Best configuration**"))
+    assert "Factors K" in words and "Learning rate γ" in words and "Epochs" in words
+    assert [b.label for b in app.button if b.label == "Explore it"]
+
+    from dashboard import tuning
+    tuning._LIVE.clear()  # as after a server restart: read back from the study file
+    again = upload(home(), "toy.csv", TOY)
+    again.query_params["study"] = name
+    again.switch_page("pages/5_Tune.py").run()
+    no_exception(again)
+    assert not again.error
+    assert any("Search **finished**: 6 trials" in m.value for m in again.markdown), [m.value for m in again.markdown]
+    assert words in [m.value for m in again.markdown]
+    assert len(again.dataframe[0].value) == 6
+
+    bad = AppTest.from_file(str(ROOT / "pages" / "5_Tune.py"), default_timeout=60)
+    bad.query_params["study"] = "../../etc/passwd"
+    bad.run()
+    no_exception(bad)
+    assert len(bad.error) == 1 and "does not keep" in bad.error[0].value
