@@ -43,6 +43,35 @@ def heatmap(frame: pd.DataFrame, rows=(), columns=(), cell=None, colorscale="RdB
     return figure
 
 
+def item_name(ratings, code: int) -> str:
+    """Item ``code`` of ``ratings`` as the page names it: its title (and id) when the data has
+    titles, a text id as it is, else "item <id>"."""
+    title, item_id = str(ratings.item_titles[code]), str(ratings.item_ids[code])
+    if title == item_id:
+        return f"item {item_id}" if item_id.lstrip("-").isdigit() else item_id
+    return f"{title} (item {item_id})"
+
+
+def item_labels(ratings, width: int = 30) -> list[str]:
+    """One column label per item code: its title (cut to ``width`` characters) or id; a label two
+    items share gets its id appended, so every column stays its own."""
+    labels = [str(title) if len(str(title)) <= width else str(title)[:width - 1] + "…"
+              for title in ratings.item_titles]
+    seen = pd.Series(labels).duplicated(keep=False).to_numpy()
+    return [f"{label} ({item_id})" if twice else label
+            for label, item_id, twice in zip(labels, ratings.item_ids, seen)]
+
+
+def epoch_sentence(records: list, n_ratings: int) -> str:
+    """What One epoch ran: the whole epoch, or the rest of one that Next update had begun."""
+    first = records[0].position + 1
+    if first == 1 and len(records) == n_ratings:
+        return (f"One epoch: {len(records)} updates, one per rating of the epoch's order; the formulas show "
+                "the last of them.")
+    return (f"Finished epoch {records[-1].epoch}: {len(records)} updates, ratings {first} to {n_ratings} of "
+            f"its {n_ratings} (Next update had taken the first {first - 1}); the formulas show the last of them.")
+
+
 def before_after(old: np.ndarray, new: np.ndarray):
     """A styled before/after/change table of one factor vector: changed cells highlighted, green
     where the value rose and red where it fell."""
@@ -75,11 +104,14 @@ def schedule_curves(runs: list, x: str) -> go.Figure:
     """Test RMSE of every schedule's run (:class:`~dashboard.runs.Run`, labelled by schedule) against
     ``x`` = "epoch" or "seconds" (cumulative training time). Each curve has its own dash and marker,
     and earlier curves are drawn wider, so a later curve lying on top of one leaves its edges visible.
-    The y range runs from the lowest point to the highest first point, so a run that blows up leaves
-    the top edge; a run that diverged ends in a large x marker pinned to the top edge where it
-    diverged (the epoch after its last), labelled "diverged"."""
+    The y range runs from the lowest point to the highest first point of the runs that did not
+    diverge (all runs when every one did), so a run that blows up leaves the top edge; a run that
+    diverged ends in a large x marker pinned to the top edge where it diverged (the epoch after its
+    last), labelled "diverged"."""
     figure = go.Figure()
-    curves = [[r.test_rmse for r in run.history if r.test_rmse is not None] for run in runs]
+    steady = [run for run in runs if run.status != "diverged"] or runs
+    curves = [[r.test_rmse for r in run.history if r.test_rmse is not None and np.isfinite(r.test_rmse)]
+              for run in steady]
     drawn = [curve for curve in curves if curve]
     low = min(min(curve) for curve in drawn) if drawn else 0.0
     high = max(max(curve[0], min(curve)) for curve in drawn) if drawn else 1.0
@@ -98,7 +130,8 @@ def schedule_curves(runs: list, x: str) -> go.Figure:
         if run.status == "diverged":
             where = len(run.history) + 1 if x == "epoch" else (elapsed[-1] if elapsed else 0.0)
             figure.add_trace(go.Scatter(
-                x=[where], y=[top], mode="markers+text", text=["diverged"], textposition="middle right",
+                x=[where], y=[top], mode="markers+text", text=[f"{run.label} diverged"],
+                textposition="middle left",
                 name=f"{run.label} diverged", showlegend=False, cliponaxis=False,
                 marker=dict(size=14, symbol="x", color=color)))
     figure.update_yaxes(range=[low - 0.02 * pad, top])
@@ -202,8 +235,8 @@ def schedule_findings(runs: list, n_factors: int) -> list[str]:
         findings.append("**Stability:** " + "; ".join(f"{run.label} {run_status(run)}" for run in diverged)
                         + ". Its curve stops where its run stopped (the x marks where it diverged).")
     else:
-        findings.append("**Stability:** no schedule diverged at this learning rate; raise it to find "
-                        "where each one breaks.")
+        findings.append("**Stability:** no schedule diverged at these learning rates; raise them to "
+                        "find where each one breaks.")
     return findings
 
 

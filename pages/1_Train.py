@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, data, explore, jobs, run_store, runs, settings, training
+from dashboard import charts, data, estimate, explore, jobs, run_store, runs, settings, training
 from mfcore import SGDFactorizer
 from mfcore import tuning
 from mfcore.models.export import factors_csv, factors_npz, reproduction_snippet
@@ -68,7 +68,8 @@ def render(run: runs.Run) -> None:
                            mode="lines", name=f"{run.label} validation", line={"width": 2, "dash": "dot"})
         if run.status == "done" and validated and is_fitted(run.model):  # restored runs: after Retrain
             figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
-                             annotation_text=f"best epoch {run.model.best_epoch_} (kept)")
+                             annotation_text=f"best epoch {run.model.best_epoch_} (kept)",
+                             annotation_position="bottom right", annotation_yshift=10)
     chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
 
 
@@ -86,6 +87,11 @@ if submitted:
         validation = None
         if early:
             train, validation = training.validation_split(train, new)
+        with st.spinner("Estimating the time..."):
+            seconds = estimate.training_seconds(len(train), new["n_epochs"], new["n_factors"], new["engine"])
+        if estimate.is_long(seconds):
+            message_slot.warning(estimate.sentence(seconds, "This run") + " Stop training ends it after the "
+                                 "current epoch, keeping its curve.")
         run = runs.start(new, dataset.name, dataset.path,
                          SGDFactorizer(**settings.model_params(new), **patience), test)
         tick(run)
@@ -120,6 +126,8 @@ else:
 if runs.all_runs():
     st.subheader("Runs in this session")
     st.table(runs.styled_table(runs.all_runs()))
+    if runs.shared_settings(runs.all_runs()):
+        st.caption(runs.shared_settings(runs.all_runs()))
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")

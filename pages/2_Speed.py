@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, jobs, settings, texts, training
+from dashboard import charts, data, estimate, jobs, settings, texts, training
 from dashboard.speed import cython_verdict
 from mfcore import ENGINES
 from mfcore.evaluation import bench
@@ -12,6 +12,8 @@ from mfcore.engines import UNAVAILABLE
 AGREEMENT_TOLERANCE = 1e-4
 AGREEMENT_RATINGS, AGREEMENT_EPOCHS = 2000, 2
 KEY = "speed_results"
+OWN = {"n_factors": 32, "n_epochs": 3}
+"""This page's own defaults: every engine is timed in turn, so K and the epochs stay small."""
 
 st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
 st.title("Speed")
@@ -25,11 +27,15 @@ st.caption(f"{dataset.caption} Learning rate, regularization, biases, test size 
 with st.form("speed_form"):
     engines = st.multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
     row = st.columns(3)
-    k = settings.widget(row[0], "n_factors", key="speed_k", value=chosen["n_factors"])
-    epochs = row[1].slider("Epochs to time", 1, 20, value=min(chosen["n_epochs"], 3), key="speed_epochs")
+    k = settings.widget(row[0], "n_factors", key="speed_k", value=OWN["n_factors"])
+    epochs = row[1].slider("Epochs to time", 1, 20, value=OWN["n_epochs"], key="speed_epochs")
     budget = row[2].number_input("Time budget per engine (s)", 0.1, 60.0, value=3.0, step=0.5,
-                                 key="speed_budget")
+                                 key="speed_budget", help="An engine slower than this on the epochs asked "
+                                 "is timed on a sample of the ratings, and its time per epoch extrapolated.")
     submitted = st.form_submit_button("Time engines", type="primary")
+differ = settings.differences({"n_factors": k, "n_epochs": epochs}, chosen)
+st.caption("This page has its own defaults (a small K and few epochs: every engine is timed in turn). "
+           + (f"Differs from Train: {differ}." if differ else "K and the epochs agree with Train's."))
 
 if submitted:
     ratings = dataset.ratings
@@ -42,6 +48,12 @@ if submitted:
     else:
         params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
         train, test = training.split(ratings, chosen)
+        with st.spinner("Estimating the time..."):
+            seconds = estimate.timing_seconds(engines, len(train), epochs, k, budget)
+        if estimate.is_long(seconds):
+            st.warning(estimate.sentence(seconds, "Timing the engines")
+                       + " Cancel ends it after the engine in progress; fewer engines, a smaller K or a "
+                       "smaller time budget shorten it.")
 
         def steps(job):
             """Each engine's timing in turn, then the python/numba agreement check."""
@@ -99,19 +111,18 @@ else:
         st.markdown(f"**In short:** the fastest engine here is {fastest['engine']}, at "
                     f"{fastest['µs/rating']:.3f} µs per rating.")
     shown = table.rename(columns={"seconds_per_epoch": "seconds/epoch", "updates_per_second": "updates/s",
-                                  "epochs_timed": "epochs timed", "test_rmse": "test RMSE",
-                                  "compile_seconds": "JIT compile (s)"})
+                                  "epochs_timed": "epochs timed", "compile_seconds": "compile (s)"})
     shown["timed on"] = [f"a sample of {size:,} ratings, extrapolated" if flag
                          else f"{n} full epoch{'s' * (n > 1)}"
                          for flag, n, size in zip(shown["extrapolated"], shown["epochs timed"],
                                                   shown["ratings_timed"])]
+    shown["test RMSE"] = [charts.rmse_after(rmse, n) for rmse, n in zip(shown["test_rmse"], shown["epochs timed"])]
+    shown["speed-up"] = [charts.ratio_text(value) for value in shown["speed-up"]]
     st.dataframe(shown[["engine", "seconds/epoch", "µs/rating", "updates/s", "speed-up", "timed on",
                         "test RMSE"]], hide_index=True,
                  column_config={"seconds/epoch": st.column_config.NumberColumn(format="%.4f"),
                                 "updates/s": st.column_config.NumberColumn(format="compact"),
-                                "µs/rating": st.column_config.NumberColumn(format="%.3f"),
-                                "speed-up": st.column_config.NumberColumn(format="%.1fx"),
-                                "test RMSE": st.column_config.NumberColumn(format="%.4f")})
+                                "µs/rating": st.column_config.NumberColumn(format="%.3f")})
     if len(python):
         st.plotly_chart(charts.speed_bars(table), key="speed_chart")
     else:
@@ -122,13 +133,15 @@ else:
     if verdict:
         st.markdown(verdict)
 
-    compiled = shown[shown["JIT compile (s)"] > 0]
+    compiled = shown[shown["compile (s)"] > 0]
     if len(compiled):
-        st.markdown("**JIT compile time**, paid once per process and excluded from the timings above "
-                    "(near zero when Numba loads the machine code from its on-disk cache):")
+        st.markdown("**Compile time** (Numba's just-in-time compilation; Cython's build of its C "
+                    "extension, or its load when built before), paid once per process and excluded from "
+                    "the timings above (near zero when the machine code comes from an on-disk cache):")
         cells = st.columns(max(len(compiled), 3))
         for cell, (_, row) in zip(cells, compiled.iterrows()):
-            cell.metric(row["engine"], f"{row['JIT compile (s)']:.2f} s")
+            cell.metric(row["engine"], f"{row['compile (s)']:.2f} s",
+                        help="Cython: build or load" if row["engine"] == "cython" else "Numba: JIT compile")
 
     st.markdown(f"**Correctness check**: python and numba trained with the same random seed on the "
                 f"same {min(AGREEMENT_RATINGS, saved['n_train']):,} training ratings for "

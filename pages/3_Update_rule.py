@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, teaching
-from dashboard.settings import widget_param
+from dashboard.settings import help_text, widget_param
 from mfcore import PARAMETERS, DataError, TrainingDiverged, load_ratings
 from mfcore.teaching import UpdateStepper, dense_slice
 
@@ -33,7 +33,7 @@ source = row[0].radio("Ratings", SOURCES, key="ur_source")
 toy = {name: p.default for name, p in inspect.signature(UpdateStepper).parameters.items()}
 k = row[1].slider("Factors K", 1, MAX_TOY_FACTORS, toy["n_factors"], key="ur_k", help=PARAMETERS["n_factors"].help)
 lr = row[2].number_input("Learning rate γ", *widget_param("lr").widget_range, toy["lr"], step=0.01,
-                         format="%.4f", key="ur_lr", help=PARAMETERS["lr"].help)
+                         format="%.4f", key="ur_lr", help=help_text("lr"))
 reg = row[3].number_input("Regularization λ", *map(float, widget_param("reg").widget_range), toy["reg"],
                           step=0.01, format="%.3f", key="ur_reg", help=PARAMETERS["reg"].help)
 seed = row[4].number_input("Random seed", *widget_param("seed").widget_range, toy["seed"], step=1,
@@ -86,16 +86,16 @@ if last is None:
 else:
     st.markdown(
         f"**Step {last.step}** (epoch {last.epoch}, rating {last.position + 1} of {n}): user **{last.user}** "
-        f"(u = {last.u}) rated item **{last.item}** (i = {last.i}) **r = {last.rating:g}**; "
+        f"(u = {last.u}) rated **{teaching.item_name(ratings, last.i)}** (i = {last.i}) **r = {last.rating:g}**; "
         f"prediction **{last.prediction:.4f}**, error **{last.error:.4f}**.")
     if len(records) > 1:
-        st.caption(f"One epoch took {len(records)} updates; the formulas show the last of them.")
+        st.caption(teaching.epoch_sentence(records, n))
     for line in teaching.update_latex(last):
         st.latex(line)
     columns = st.columns(3 if last.biased else 2)
     columns[0].markdown(f"**p_u**, user {last.user}")
     columns[0].table(teaching.before_after(last.p_old, last.p_new))
-    columns[1].markdown(f"**q_i**, item {last.item}")
+    columns[1].markdown(f"**q_i**, {teaching.item_name(ratings, last.i)}")
     columns[1].table(teaching.before_after(last.q_old, last.q_new))
     if last.biased:
         biases = pd.DataFrame({"before": [last.bu_old, last.bi_old], "after": [last.bu_new, last.bi_new]},
@@ -104,9 +104,9 @@ else:
         columns[2].markdown("**biases**")
         columns[2].table(biases.style.format("{:.4f}"))
 
-items = list(ratings.item_titles)  # titles when the dataset has them, else ids
+items = teaching.item_labels(ratings)  # titles when the dataset has them, else ids
 users = [str(user) for user in ratings.user_ids]
-R = stepper.rating_matrix()
+R = stepper.rating_matrix().set_axis(items, axis=1)
 P = pd.DataFrame(stepper.P, index=users, columns=[f"k={k + 1}" for k in range(stepper.n_factors)])
 Qt = pd.DataFrame(stepper.Q.T, index=[f"k={k + 1}" for k in range(stepper.n_factors)], columns=items)
 top = st.columns([1, 3])

@@ -3,15 +3,21 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, settings, teaching, texts, training
+from dashboard import data, estimate, settings, teaching, texts, training
 from dashboard.runs import Run
 from mfcore import SGDFactorizer
 from mfcore.engines import SCHEDULES
 from mfcore.evaluation.resources import MemoryGuardError
+from mfcore.models.params import default_lr
 
 KEY = "schedule_results"
 ENGINE = "numba"
 FIELDS = ("n_factors", "n_epochs", "lr", "reg", "epochs_per_feature", "seed")
+OWN = {"n_factors": 32, "n_epochs": 10}
+"""This page's own defaults: four schedules train one after the other, so a race is kept short."""
+OWN_LR = "each schedule's default (" + ", ".join(
+    f"{name} {default_lr(name):g}" for name in SCHEDULES if default_lr(name) != settings.DEFAULTS["lr"]) + \
+    f", the others {settings.DEFAULTS['lr']:g})"
 
 st.set_page_config(page_title="Error schedules · Factorization Playground", layout="wide")
 st.title("Error schedules")
@@ -30,13 +36,21 @@ st.markdown("The naive loop in the original question raises this: **how often sh
 with st.form("schedules_form"):
     row = st.columns(len(FIELDS))
     for cell, name in zip(row, FIELDS):
-        settings.widget(cell, name, key=f"sch_{name}", value=chosen.get(name))
+        settings.widget(cell, name, key=f"sch_{name}", value=OWN.get(name, chosen.get(name)))
+    own_lr = st.checkbox(f"Learning rate: {OWN_LR}, so that no schedule starts diverging; untick to use "
+                         "the learning rate above for all four", value=True, key="sch_own_lr")
     submitted = st.form_submit_button("Run all four schedules", type="primary")
+form_values = {name: st.session_state[f"sch_{name}"] for name in FIELDS}
+differ = settings.differences({name: value for name, value in form_values.items()
+                               if name != "lr" or not own_lr}, chosen)
+st.caption("This page has its own defaults (a small K and few epochs: four schedules train in turn). "
+           + (f"Differs from Train: {differ}." if differ else "The form agrees with Train's settings.")
+           + (f" Learning rate: {OWN_LR}." if own_lr else ""))
 
 cancel_column, status_column = st.columns([1, 5])
 cancel, status_slot, live = cancel_column.empty(), status_column.empty(), st.empty()
 if submitted:
-    values = {name: st.session_state[f"sch_{name}"] for name in FIELDS}
+    values = dict(form_values)
     try:
         training.check_memory(ratings, values["n_factors"], test_size, "funk")
     except MemoryGuardError as exc:
@@ -45,9 +59,16 @@ if submitted:
 if submitted:
     params = {**settings.model_params(chosen), **values, "engine": ENGINE}
     train, test = training.split(ratings, {"test_size": test_size, "seed": values["seed"]})
+    rates = {name: default_lr(name) if own_lr else values["lr"] for name in SCHEDULES}
+    with st.spinner("Estimating the time..."):
+        seconds = sum(estimate.training_seconds(len(train), values["n_epochs"], values["n_factors"], ENGINE, name)
+                      for name in SCHEDULES)
+    if estimate.is_long(seconds):
+        st.warning(estimate.sentence(seconds, "The race of the four schedules")
+                   + " Cancel ends it after the current epoch; a smaller K or fewer epochs shorten it.")
     schedule_runs = []
     st.session_state[KEY] = {"runs": schedule_runs, "params": params, "dataset": dataset.name,
-                             "n_train": len(train)}
+                             "n_train": len(train), "rates": rates}
     cancel.button("Cancel", help="Ends the race after the current epoch (or leaves the queue); "
                          "the curves so far are kept.")
 
@@ -63,8 +84,8 @@ if submitted:
                                     key=f"sch_live_{axis}_{run.label}_{len(run.history)}")
 
     for number, name in enumerate(SCHEDULES, start=1):
-        run = Run(number, {**params, "schedule": name}, dataset.name, dataset.path,
-                  SGDFactorizer(**{**params, "schedule": name}), test, name=name)
+        run = Run(number, {**params, "schedule": name, "lr": rates[name]}, dataset.name, dataset.path,
+                  SGDFactorizer(**{**params, "schedule": name, "lr": rates[name]}), test, name=name)
         schedule_runs.append(run)
         training.execute(run, train, render, tick=tick)
         if run.status == "failed":
@@ -80,14 +101,18 @@ if saved and training.interrupted(saved["runs"]):
     with st.spinner("Stopping: waiting for the current epoch to end..."):
         training.settle(saved["runs"])
 if not saved or not saved["runs"]:
-    st.info("Press **Run all four schedules**. On MovieLens 100k it takes a few seconds.")
+    st.info("Press **Run all four schedules**: the page says first if it should take more than "
+            f"{estimate.WARN_SECONDS:.0f} s.")
 else:
     schedule_runs, params = saved["runs"], saved["params"]
     for run in schedule_runs:
         if run.status == "diverged":
             st.warning(f"{run.label}: {run.message}")
+    rates = sorted(set(saved["rates"].values()))
+    rate_text = (f"lr {rates[0]:g}" if len(rates) == 1 else
+                 "lr " + ", ".join(f"{name} {value:g}" for name, value in saved["rates"].items()))
     st.subheader(f"{saved['dataset']}: {saved['n_train']:,} training ratings, K={params['n_factors']}, "
-                 f"lr {params['lr']}, reg {params['reg']}")
+                 f"{params['n_epochs']} epochs, {rate_text}, reg {params['reg']:g}")
     columns = st.columns(2)
     columns[0].markdown("**Test RMSE per epoch**")
     columns[0].plotly_chart(teaching.schedule_curves(schedule_runs, "epoch"), key="sch_epoch")
