@@ -71,10 +71,10 @@ def timing_seconds(engines, n_train: int, n_epochs: int, n_factors: int, budget:
     return sum(min(n_epochs * n_train * seconds_per_rating(engine, n_factors), budget) for engine in engines)
 
 
-def sentence(seconds: float, what: str) -> str:
-    """``what`` will take about ``seconds``, said in words."""
+def sentence(seconds: float, what: str, basis: str = "estimated from its measured speed") -> str:
+    """``what`` will take about ``seconds``, said in words, with what the number rests on."""
     shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} minutes"
-    return f"{what} should take about {shown} on this server (estimated from its measured speed)."
+    return f"{what} should take about {shown} on this server ({basis})."
 
 
 def is_long(seconds: float) -> bool:

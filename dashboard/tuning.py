@@ -19,7 +19,7 @@ import numpy as np
 import optuna
 import plotly.graph_objects as go
 
-from dashboard import jobs, runs, settings, training
+from dashboard import estimate, jobs, runs, settings, training
 from mfcore import Ratings, SGDFactorizer, tuning
 from mfcore.tuning.storage import data_dir
 from mfcore.evaluation.protocol import Holdout, holdout
@@ -132,6 +132,17 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     for old in list(_LIVE)[:-_LIVE_KEPT]:
         _LIVE.pop(old, None)
     return job
+
+
+def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, n_ratings: int) -> float:
+    """How long a search should take at most: its seconds budget, else every trial running its
+    middle epoch count at its middle K on the training ratings (pruning and early stopping cut that)."""
+    if timeout is not None:
+        return float(timeout)
+    epochs = (space["n_epochs"].low + space["n_epochs"].high) / 2 if "n_epochs" in space else 20
+    k = float(np.sqrt(space["n_factors"].low * space["n_factors"].high)) if "n_factors" in space else 100
+    n_train = int(n_ratings * (1 - TEST_SIZE) * (1 - VALIDATION_SIZE))
+    return n_trials * estimate.training_seconds(n_train, int(epochs), int(k), "numba-parallel")
 
 
 def _plain(value):

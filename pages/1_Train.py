@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, data, estimate, explore, jobs, run_store, runs, settings, training
+from dashboard import charts, data, downloads, estimate, explore, jobs, run_store, runs, settings, training
 from mfcore import SGDFactorizer
 from mfcore import tuning
 from mfcore.models.export import factors_csv, factors_npz, reproduction_snippet
@@ -157,10 +157,9 @@ if runs.all_runs():
                                  lambda: factors_npz(chosen_run.model),
                                  file_name=f"factors_run{chosen_run.number}.npz",
                                  mime="application/octet-stream", on_click="ignore")
-        cells[2].download_button(f"Factors of {chosen_run.label} (CSV)",
-                                 lambda: factors_csv(chosen_run.model),
-                                 file_name=f"factors_run{chosen_run.number}.csv", mime="text/csv",
-                                 on_click="ignore")
+        downloads.button(cells[2], f"Factors of {chosen_run.label} (CSV)", lambda: factors_csv(chosen_run.model),
+                         downloads.factors_csv_bytes(chosen_run.model), f"factors_run{chosen_run.number}.csv",
+                         "text/csv", key=f"factors-csv-{chosen_run.number}")
         trained = {**chosen_run.model.get_params(), "n_epochs": len(chosen_run.history)}
         snippet = reproduction_snippet(trained, chosen_run.data_path,
                                        chosen_run.settings["test_size"], chosen_run.settings["seed"])

@@ -5,7 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, jobs, tuning
+from dashboard import data, estimate, jobs, tuning
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range, default_space
 
 RENDER_EVERY = 1.0  # seconds between live updates
@@ -62,6 +62,14 @@ if start:
         job.stop.set()
     if try_unbiased:
         chosen["biased"] = Range("biased")
+    n_trials, timeout = (int(budget), None) if budget_kind == "trials" else (None, float(budget))
+    with st.spinner("Estimating the time..."):
+        seconds = tuning.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings))
+    if estimate.is_long(seconds):
+        basis = ("its budget in seconds" if timeout else "at most, if no trial is pruned or stopped early; "
+                 "estimated from its measured speed")
+        message_slot.warning(estimate.sentence(seconds, "This search", basis)
+                             + " Stop search ends it after the running trial, keeping the finished ones.")
     try:
         job = tuning.start(dataset.ratings, dataset.name, chosen,
                            n_trials=int(budget) if budget_kind == "trials" else None,

@@ -135,3 +135,22 @@ def test_downloads_are_offered_and_the_snippet_reproduces_the_run(tmp_path):
     namespace = {}
     exec(compile(script.read_text(), str(script), "exec"), namespace)
     np.testing.assert_allclose(namespace["model"].P_, model.P_, atol=1e-6)
+
+
+def test_a_big_factors_csv_is_prepared_on_request_and_a_long_run_is_announced(monkeypatch):
+    """Issue 19: a download over a few MB is built only when asked (under a spinner); a run estimated
+    over the warning threshold says so before it starts."""
+    from dashboard import downloads, estimate
+    monkeypatch.setattr(downloads, "BIG_BYTES", 0)
+    monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)
+    app = train(train_page(), n_factors=4, n_epochs=2)
+    no_exception(app)
+    assert any("This run should take about" in w.value for w in app.warning)
+    prepare = button(app, "Prepare Factors of run 1 (CSV) (about 0 MB)")
+    assert "factors-csv-1-data" not in app.session_state  # nothing built yet
+    app = prepare.click().run()
+    no_exception(app)
+    built = app.session_state["factors-csv-1-data"]
+    assert built.startswith(b"kind,id,bias,f0")
+    labels = [element.proto.label for element in app.get("download_button")]
+    assert any(label.startswith("Factors of run 1 (CSV): ") and label.endswith(" MB ready") for label in labels)

@@ -93,3 +93,15 @@ def test_a_finished_search_reopens_from_the_url_and_names_the_best_configuration
     bad.run()
     no_exception(bad)
     assert len(bad.error) == 1 and "does not keep" in bad.error[0].value
+
+
+def test_a_long_search_is_announced_before_it_starts(tmp_path, monkeypatch):
+    from dashboard import estimate
+    monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)
+    app = tune_page(tmp_path, monkeypatch)
+    app.number_input(key="tune_n_epochs_high").set_value(10)
+    app.number_input(key="tune_budget").set_value(3)
+    app.button(key="FormSubmitter:tune_form-Start search").click().run()
+    no_exception(app)
+    assert len(app.warning) == 1 and "This search should take about" in app.warning[0].value
+    assert "at most, if no trial is pruned" in app.warning[0].value
