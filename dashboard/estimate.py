@@ -1,42 +1,42 @@
 """How long work will take, said before it starts: from the time per update measured in this process.
 
-A small calibration fit per (engine, schedule) on the bundled sample, at two K, gives the seconds per
-rating and epoch as ``a + b * K`` (training and the per-epoch evaluation, timed on the clock after a
-warm-up fit that pays compiling and first-use costs); it is cached for the life of the server
-process. Estimates are rough (the machine is shared, and parallel engines may use more threads on
-large data), which is all a warning needs."""
+A small calibration fit per (dataset, engine, schedule), on a random sample of the dataset's own
+ratings (so that its users and items spread over memory as the full data's do), at two K, gives the
+seconds per rating and epoch as ``a + b * K``: training and the per-epoch evaluation, timed on the
+clock after a warm-up fit that pays compiling and first-use costs. It is cached for the life of the
+server process. Estimates are rough (the machine is shared, and parallel engines may use more
+threads on large data), which is all a warning needs.
+"""
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 
 import numpy as np
 
-from mfcore import SGDFactorizer, random_split
+from mfcore import Ratings, SGDFactorizer, random_split
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS
-
-from . import data
 
 WARN_SECONDS = 10.0
 """Work estimated above this many seconds is announced with a warning before it starts."""
-CALIBRATION_RATINGS = {"python": 2_000, "numpy": 20_000}
+CALIBRATION_RATINGS = {"python": 2_000}
 """Ratings of a calibration fit per engine (others: :data:`DEFAULT_CALIBRATION_RATINGS`)."""
-DEFAULT_CALIBRATION_RATINGS = 50_000
+DEFAULT_CALIBRATION_RATINGS = 100_000
 CALIBRATION_K = (8, 64)
-CALIBRATION_EPOCHS = 3
+CALIBRATION_EPOCHS = 2
 MEASURED_ALIKE = {"cython": "numba"}
 """Engines estimated from another's measurement (Cython's first use builds a C extension)."""
 _lock = threading.Lock()
+_costs: dict[tuple, tuple[float, float]] = {}
+_KEPT = 256
 
 
-@functools.cache
-def _cost(engine: str, schedule: str) -> tuple[float, float]:
+def _calibrate(ratings: Ratings, engine: str, schedule: str) -> tuple[float, float]:
     """``(a, b)``: seconds per training rating and epoch at K factors are ``a + b * K``."""
-    sample = data.sample().ratings
-    n = CALIBRATION_RATINGS.get(engine, DEFAULT_CALIBRATION_RATINGS)
-    train, test = random_split(sample.take(np.arange(min(n, len(sample)))), 0.1, seed=0)
+    n = min(CALIBRATION_RATINGS.get(engine, DEFAULT_CALIBRATION_RATINGS), len(ratings))
+    rows = np.sort(np.random.default_rng(0).choice(len(ratings), n, replace=False))
+    train, test = random_split(ratings.take(rows), 0.1, seed=0)
     per_rating = []
     for k in CALIBRATION_K:
         settings = {"n_factors": k, "engine": engine, "schedule": schedule, "n_threads": 1}
@@ -49,26 +49,43 @@ def _cost(engine: str, schedule: str) -> tuple[float, float]:
     return max(per_rating[0] - b * CALIBRATION_K[0], 0.0), b
 
 
-def seconds_per_rating(engine: str, n_factors: int, schedule: str = "per-rating") -> float:
-    """Measured seconds per training rating and epoch (with its share of evaluation) at ``n_factors``."""
+def seconds_per_rating(ratings: Ratings, key: str, engine: str, n_factors: int,
+                       schedule: str = "per-rating") -> float:
+    """Measured seconds per training rating and epoch (with its share of evaluation) at ``n_factors``
+    on ``ratings`` (``key`` names them in the cache, e.g. the dataset's fingerprint)."""
+    wanted = (key, MEASURED_ALIKE.get(engine, engine), schedule)
     with _lock:  # one calibration at a time: concurrent ones would time each other
-        a, b = _cost(MEASURED_ALIKE.get(engine, engine), schedule)
+        if wanted not in _costs:
+            if len(_costs) >= _KEPT:
+                _costs.clear()
+            _costs[wanted] = _calibrate(ratings, *wanted[1:])
+        a, b = _costs[wanted]
     return a + b * n_factors
 
 
-def training_seconds(n_train: int, n_epochs: int, n_factors: int, engine: str,
+def training_seconds(ratings: Ratings, key: str, n_train: int, n_epochs: int, n_factors: int, engine: str,
                      schedule: str = "per-rating") -> float:
-    """Estimated seconds of training ``n_epochs`` on ``n_train`` ratings (the python engine's sample
-    when it is capped)."""
+    """Estimated seconds of training ``n_epochs`` on ``n_train`` of ``ratings`` (the python engine's
+    sample when it is capped)."""
     if engine == "python":
         n_train = min(n_train, PYTHON_MAX_RATINGS)
-    return n_train * n_epochs * seconds_per_rating(engine, n_factors, schedule)
+    return n_train * n_epochs * seconds_per_rating(ratings, key, engine, n_factors, schedule)
 
 
-def timing_seconds(engines, n_train: int, n_epochs: int, n_factors: int, budget: float) -> float:
-    """Estimated seconds of the Speed page's timings: per engine, its epochs or its time budget,
-    whichever is less (``mfcore.evaluation.bench.time_engine`` samples beyond the budget)."""
-    return sum(min(n_epochs * n_train * seconds_per_rating(engine, n_factors), budget) for engine in engines)
+TIMING_OVERHEAD = 0.3
+"""Seconds per engine the Speed page spends besides its timed epochs (probe fit, evaluation)."""
+
+
+def timing_seconds(ratings: Ratings, key: str, engines, n_train: int, n_epochs: int, n_factors: int,
+                   budget: float) -> float:
+    """Estimated seconds of the Speed page's timings (``mfcore.evaluation.bench.time_engine``): per
+    engine, its epochs, stopped once the next would pass the budget (at least one), or half the
+    budget on a sample when one epoch would not fit in it."""
+    total = 0.0
+    for engine in engines:
+        epoch = n_train * seconds_per_rating(ratings, key, engine, n_factors)
+        total += TIMING_OVERHEAD + (budget / 2 if epoch > budget else min(n_epochs * epoch, max(budget, epoch)))
+    return total
 
 
 def sentence(seconds: float, what: str, basis: str = "estimated from its measured speed") -> str:

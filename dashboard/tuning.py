@@ -134,15 +134,16 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     return job
 
 
-def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, n_ratings: int) -> float:
+def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, ratings: Ratings,
+                      key: str) -> float:
     """How long a search should take at most: its seconds budget, else every trial running its
     middle epoch count at its middle K on the training ratings (pruning and early stopping cut that)."""
     if timeout is not None:
         return float(timeout)
     epochs = (space["n_epochs"].low + space["n_epochs"].high) / 2 if "n_epochs" in space else 20
     k = float(np.sqrt(space["n_factors"].low * space["n_factors"].high)) if "n_factors" in space else 100
-    n_train = int(n_ratings * (1 - TEST_SIZE) * (1 - VALIDATION_SIZE))
-    return n_trials * estimate.training_seconds(n_train, int(epochs), int(k), "numba-parallel")
+    n_train = int(len(ratings) * (1 - TEST_SIZE) * (1 - VALIDATION_SIZE))
+    return n_trials * estimate.training_seconds(ratings, key, n_train, int(epochs), int(k), "numba-parallel")
 
 
 def _plain(value):

@@ -88,7 +88,8 @@ if submitted:
         if early:
             train, validation = training.validation_split(train, new)
         with st.spinner("Estimating the time..."):
-            seconds = estimate.training_seconds(len(train), new["n_epochs"], new["n_factors"], new["engine"])
+            seconds = estimate.training_seconds(dataset.ratings, dataset.key, len(train), new["n_epochs"],
+                                                new["n_factors"], new["engine"])
         if estimate.is_long(seconds):
             message_slot.warning(estimate.sentence(seconds, "This run") + " Stop training ends it after the "
                                  "current epoch, keeping its curve.")

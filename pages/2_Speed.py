@@ -12,8 +12,7 @@ from mfcore.engines import UNAVAILABLE
 AGREEMENT_TOLERANCE = 1e-4
 AGREEMENT_RATINGS, AGREEMENT_EPOCHS = 2000, 2
 KEY = "speed_results"
-OWN = {"n_factors": 32, "n_epochs": 3}
-"""This page's own defaults: every engine is timed in turn, so K and the epochs stay small."""
+OWN = {"n_factors": 32, "n_epochs": 3}  # the page's own defaults: every engine is timed in turn
 
 st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
 st.title("Speed")
@@ -49,7 +48,7 @@ if submitted:
         params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
         train, test = training.split(ratings, chosen)
         with st.spinner("Estimating the time..."):
-            seconds = estimate.timing_seconds(engines, len(train), epochs, k, budget)
+            seconds = estimate.timing_seconds(ratings, dataset.key, engines, len(train), epochs, k, budget)
         if estimate.is_long(seconds):
             st.warning(estimate.sentence(seconds, "Timing the engines")
                        + " Cancel ends it after the engine in progress; fewer engines, a smaller K or a "

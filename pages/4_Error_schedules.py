@@ -8,16 +8,11 @@ from dashboard.runs import Run
 from mfcore import SGDFactorizer
 from mfcore.engines import SCHEDULES
 from mfcore.evaluation.resources import MemoryGuardError
-from mfcore.models.params import default_lr
 
 KEY = "schedule_results"
 ENGINE = "numba"
 FIELDS = ("n_factors", "n_epochs", "lr", "reg", "epochs_per_feature", "seed")
-OWN = {"n_factors": 32, "n_epochs": 10}
-"""This page's own defaults: four schedules train one after the other, so a race is kept short."""
-OWN_LR = "each schedule's default (" + ", ".join(
-    f"{name} {default_lr(name):g}" for name in SCHEDULES if default_lr(name) != settings.DEFAULTS["lr"]) + \
-    f", the others {settings.DEFAULTS['lr']:g})"
+OWN = {"n_factors": 32, "n_epochs": 10}  # the page's own defaults: four schedules train in turn
 
 st.set_page_config(page_title="Error schedules · Factorization Playground", layout="wide")
 st.title("Error schedules")
@@ -33,19 +28,24 @@ st.markdown("The naive loop in the original question raises this: **how often sh
             "e = r − r̂ be recomputed?** Four answers, each one epoch = one pass over the training ratings:\n"
             + "\n".join(f"- **{name}**: {texts.SCHEDULES[name]}" for name in SCHEDULES))
 
+own_rates = teaching.schedule_rates(ratings)
 with st.form("schedules_form"):
     row = st.columns(len(FIELDS))
     for cell, name in zip(row, FIELDS):
         settings.widget(cell, name, key=f"sch_{name}", value=OWN.get(name, chosen.get(name)))
-    own_lr = st.checkbox(f"Learning rate: {OWN_LR}, so that no schedule starts diverging; untick to use "
-                         "the learning rate above for all four", value=True, key="sch_own_lr")
+    own_lr = st.checkbox(f"Learning rate: each schedule's own ({teaching.rates_text(own_rates)}), so that no "
+                         "schedule starts diverging; untick to use the learning rate above for all four",
+                         value=True, key="sch_own_lr", help="per-epoch's stale errors add a user's or an "
+                         "item's steps up over the epoch: its rate is lower, and lower still on data where "
+                         f"one user or item has many ratings (at most {teaching.STALE_STEP:g} / the most "
+                         "ratings of one row).")
     submitted = st.form_submit_button("Run all four schedules", type="primary")
 form_values = {name: st.session_state[f"sch_{name}"] for name in FIELDS}
 differ = settings.differences({name: value for name, value in form_values.items()
                                if name != "lr" or not own_lr}, chosen)
 st.caption("This page has its own defaults (a small K and few epochs: four schedules train in turn). "
            + (f"Differs from Train: {differ}." if differ else "The form agrees with Train's settings.")
-           + (f" Learning rate: {OWN_LR}." if own_lr else ""))
+           + (f" Learning rate: each schedule's own ({teaching.rates_text(own_rates)})." if own_lr else ""))
 
 cancel_column, status_column = st.columns([1, 5])
 cancel, status_slot, live = cancel_column.empty(), status_column.empty(), st.empty()
@@ -59,9 +59,10 @@ if submitted:
 if submitted:
     params = {**settings.model_params(chosen), **values, "engine": ENGINE}
     train, test = training.split(ratings, {"test_size": test_size, "seed": values["seed"]})
-    rates = {name: default_lr(name) if own_lr else values["lr"] for name in SCHEDULES}
+    rates = own_rates if own_lr else {name: values["lr"] for name in SCHEDULES}
     with st.spinner("Estimating the time..."):
-        seconds = sum(estimate.training_seconds(len(train), values["n_epochs"], values["n_factors"], ENGINE, name)
+        seconds = sum(estimate.training_seconds(ratings, dataset.key, len(train), values["n_epochs"],
+                                            values["n_factors"], ENGINE, name)
                       for name in SCHEDULES)
     if estimate.is_long(seconds):
         st.warning(estimate.sentence(seconds, "The race of the four schedules")

@@ -41,7 +41,8 @@ class BenchResult:
 
 def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
                 budget_seconds: float = 10.0, probe_ratings: int = 2000) -> BenchResult:
-    """Time one engine: full epochs when one fits in the budget, else a sample, extrapolated."""
+    """Time one engine: full epochs when one fits in the budget (as many as were asked for and fit:
+    at least one), else a sample, extrapolated."""
     params = {**defaults(), **params, "engine": engine}
     probe = _sample(train, min(probe_ratings, len(train)), params["seed"])
     probe_model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(probe)
@@ -55,11 +56,15 @@ def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
         return BenchResult(engine, seconds, len(train) / seconds, None, True, 1, compile_seconds, len(sample))
     epochs = params["n_epochs"]
     affordable = max(1, int(budget_seconds / max(per_rating * len(train), 1e-9)))
-    timed_epochs = min(epochs, affordable)
-    model = SGDFactorizer(**{**params, "n_epochs": timed_epochs}).fit(train, test)
-    seconds = float(np.median([result.seconds for result in model.history_]))
-    test_rmse = model.history_[-1].test_rmse
-    return BenchResult(engine, seconds, len(train) / seconds, test_rmse, False, timed_epochs,
+    model = SGDFactorizer(**{**params, "n_epochs": min(epochs, affordable)})
+    timed = []
+    for result in model.fit_iter(train, test):  # the probe may misjudge: the budget is checked as it goes
+        timed.append(result)
+        spent = sum(r.seconds for r in timed)
+        if spent + spent / len(timed) > budget_seconds:  # the next epoch would pass the budget
+            break
+    seconds = float(np.median([result.seconds for result in timed]))
+    return BenchResult(engine, seconds, len(train) / seconds, timed[-1].test_rmse, False, len(timed),
                        compile_seconds, len(train))
 
 
