@@ -88,6 +88,12 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
     return figure
 
 
+def label_side(x: float, x_max: float) -> str:
+    """Where a vertical line's label goes so that it stays inside the chart: left of a line in the
+    right half, right of one in the left half (at the bottom, clear of the legend)."""
+    return "bottom left" if x > x_max / 2 else "bottom right"
+
+
 def ratio_text(ratio: float) -> str:
     """A speed-up as the Speed page writes it in its table and on its bars: 0.8x, 3.4x, 412x."""
     return f"{ratio:,.1f}x" if ratio < 10 else f"{ratio:,.0f}x"

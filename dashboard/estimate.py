@@ -22,7 +22,7 @@ WARN_SECONDS = 10.0
 """Work estimated above this many seconds is announced with a warning before it starts."""
 CALIBRATION_RATINGS = {"python": 2_000}
 """Ratings of a calibration fit per engine (others: :data:`DEFAULT_CALIBRATION_RATINGS`)."""
-DEFAULT_CALIBRATION_RATINGS = 100_000
+DEFAULT_CALIBRATION_RATINGS = 50_000
 CALIBRATION_K = (8, 64)
 CALIBRATION_EPOCHS = 2
 MEASURED_ALIKE = {"cython": "numba"}
@@ -69,9 +69,11 @@ def training_seconds(ratings: Ratings, key: str, n_train: int, n_epochs: int, n_
     sample when it is capped)."""
     if engine == "python":
         n_train = min(n_train, PYTHON_MAX_RATINGS)
-    return n_train * n_epochs * seconds_per_rating(ratings, key, engine, n_factors, schedule)
+    return RUN_OVERHEAD + n_train * n_epochs * seconds_per_rating(ratings, key, engine, n_factors, schedule)
 
 
+RUN_OVERHEAD = 0.25
+"""Seconds a training run spends besides its epochs (queueing, the epoch plan, the page's renders)."""
 TIMING_OVERHEAD = 0.3
 """Seconds per engine the Speed page spends besides its timed epochs (probe fit, evaluation)."""
 

@@ -1,5 +1,7 @@
 """Train: set hyperparameters, watch train and test RMSE per epoch, compare runs, download results."""
 
+import itertools
+
 import streamlit as st
 
 from dashboard import charts, data, downloads, estimate, explore, jobs, run_store, runs, settings, training
@@ -9,6 +11,7 @@ from mfcore.models.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.models.base import is_fitted
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 
+RENDERS = itertools.count()
 EARLY_PATIENCE, EARLY_VALIDATION = tuning.DEFAULT_PATIENCE, training.VALIDATION_SIZE
 
 st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
@@ -65,12 +68,15 @@ def render(run: runs.Run) -> None:
     if run.model.patience is not None:  # early stopping: its validation curve and the epoch kept
         validated = [r for r in run.history if r.validation_rmse is not None]
         figure.add_scatter(x=[r.epoch for r in validated], y=[r.validation_rmse for r in validated],
-                           mode="lines", name=f"{run.label} validation", line={"width": 2, "dash": "dot"})
+                           mode="lines", name=f"{run.label} validation",
+                           line={"width": 2, "dash": "dashdot", "color": charts.run_color(run.number)})
         if run.status == "done" and validated and is_fitted(run.model):  # restored runs: after Retrain
             figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
                              annotation_text=f"best epoch {run.model.best_epoch_} (kept)",
-                             annotation_position="bottom right", annotation_yshift=10)
-    chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
+                             annotation_position=charts.label_side(run.model.best_epoch_, shown_epochs),
+                             annotation_yshift=10)
+    # a new key per render: the job thread may add an epoch between two renders' reads of the history
+    chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")
 
 
 refusal = ""

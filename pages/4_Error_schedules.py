@@ -1,5 +1,7 @@
 """Error schedules: how often should SGD recompute the error? All four schedules, same data and random seed."""
 
+import itertools
+
 import pandas as pd
 import streamlit as st
 
@@ -12,7 +14,7 @@ from mfcore.evaluation.resources import MemoryGuardError
 KEY = "schedule_results"
 ENGINE = "numba"
 FIELDS = ("n_factors", "n_epochs", "lr", "reg", "epochs_per_feature", "seed")
-OWN = {"n_factors": 32, "n_epochs": 10}  # the page's own defaults: four schedules train in turn
+OWN = {"n_factors": 16, "n_epochs": 10}  # the page's own defaults: four schedules train in turn
 
 st.set_page_config(page_title="Error schedules · Factorization Playground", layout="wide")
 st.title("Error schedules")
@@ -76,13 +78,15 @@ if submitted:
     def tick(run: Run) -> None:
         status_slot.caption(run.progress_text)
 
+    renders = itertools.count()  # a new key per render: the history may grow between two renders' reads
+
     def render(run: Run) -> None:
         tick(run)
         with live.container():
             columns = st.columns(2)
             for column, axis in zip(columns, ("epoch", "seconds")):
                 column.plotly_chart(teaching.schedule_curves(schedule_runs, axis),
-                                    key=f"sch_live_{axis}_{run.label}_{len(run.history)}")
+                                    key=f"sch_live_{axis}_{next(renders)}")
 
     for number, name in enumerate(SCHEDULES, start=1):
         run = Run(number, {**params, "schedule": name, "lr": rates[name]}, dataset.name, dataset.path,

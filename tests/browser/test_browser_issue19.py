@@ -16,9 +16,10 @@ def upload(page, server, *paths, name):
     page.goto(server)
     page.get_by_text("Dataset in use: bundled sample").wait_for()
     page.get_by_text("Upload a file").click()
-    inputs = page.locator('input[type="file"]')
-    for n, path in enumerate(paths):
-        inputs.nth(n).set_input_files(str(path))
+    for n, path in enumerate(paths):  # one file at a time: each upload reruns the page
+        page.locator('input[type="file"]').nth(n).set_input_files(str(path))
+        page.get_by_text(f"Dataset in use: {' + '.join(p.name for p in paths[:n + 1])}").wait_for(timeout=120_000)
+        wait_idle(page)
     page.get_by_text(f"Dataset in use: {name}").wait_for(timeout=120_000)
     wait_idle(page)
     no_exception(page)

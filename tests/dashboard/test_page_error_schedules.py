@@ -69,9 +69,9 @@ def test_defaults_are_the_pages_own_and_per_epoch_keeps_its_learning_rate(monkey
     from mfcore.models.params import default_lr
     monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)  # every race counts as long here
     app = schedules_page()
-    assert app.slider(key="sch_n_factors").value == 32 and app.slider(key="sch_n_epochs").value == 10
+    assert app.slider(key="sch_n_factors").value == 16 and app.slider(key="sch_n_epochs").value == 10
     differ = next(c.value for c in app.caption if c.value.startswith("This page has its own defaults"))
-    assert f"Factors K 32 (Train: {settings.DEFAULTS['n_factors']})" in differ
+    assert f"Factors K 16 (Train: {settings.DEFAULTS['n_factors']})" in differ
     assert f"per-epoch {default_lr('per-epoch'):g}" in differ
     app = button(app, "Run all four schedules").click().run()
     no_exception(app)
