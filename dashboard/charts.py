@@ -90,8 +90,9 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
 
 def label_side(x: float, x_max: float) -> str:
     """Where a vertical line's label goes so that it stays inside the chart: left of a line in the
-    right half, right of one in the left half (at the bottom, clear of the legend)."""
-    return "bottom left" if x > x_max / 2 else "bottom right"
+    right half, right of one in the left half (at the top, where learning curves have come down;
+    shift it below the top edge, clear of the legend)."""
+    return "top left" if x > x_max / 2 else "top right"
 
 
 def ratio_text(ratio: float) -> str:

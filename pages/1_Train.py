@@ -74,7 +74,7 @@ def render(run: runs.Run) -> None:
             figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
                              annotation_text=f"best epoch {run.model.best_epoch_} (kept)",
                              annotation_position=charts.label_side(run.model.best_epoch_, shown_epochs),
-                             annotation_yshift=10)
+                             annotation_yshift=-24, annotation_bgcolor="rgba(255,255,255,0.85)")
     # a new key per render: the job thread may add an epoch between two renders' reads of the history
     chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")
 

@@ -45,7 +45,7 @@ def test_speed_ratio_text_agrees_with_the_rounding_of_the_table():
 
 
 def test_a_label_stays_inside_the_chart():
-    assert charts.label_side(12, 12) == "bottom left" and charts.label_side(2, 12) == "bottom right"
+    assert charts.label_side(12, 12) == "top left" and charts.label_side(2, 12) == "top right"
 
 
 def test_differences_use_the_forms_names():
