@@ -1,16 +1,41 @@
-"""Downloads that are built on request: small files in the button itself (Streamlit calls the builder
-when it is clicked), big ones behind a "Prepare" button that builds them under a spinner first."""
+"""The files of one Train run (:func:`of_run`): its history CSV, its factors (.npz and CSV), its
+reproduction script and its model file, each named after the run. Pages render them with
+:func:`button`: the heavy ones are built when clicked (Streamlit's deferred downloads), and those
+estimated over :data:`BIG_BYTES` behind a "Prepare" button that builds them under a spinner first;
+always from the model the run held when the page ran, so a later run releasing it cannot change what
+is served."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import streamlit as st
 
+from mfcore import Ratings
+from mfcore.models.export import factors_csv, factors_npz, reproduction_snippet
+from mfcore.models.base import is_fitted
+
+from . import explore, runs
+from .run import Run
+
+OCTET, CSV = "application/octet-stream", "text/csv"
 BIG_BYTES = 5_000_000
 """Files estimated above this many bytes are prepared on request, with a spinner."""
 CSV_BYTES_PER_VALUE = 16
 """Bytes a float32 takes in a CSV written by pandas (digits, sign, exponent, comma), roughly."""
+
+
+@dataclass(frozen=True)
+class Download:
+    """One file to offer: ``data`` is the bytes (or text), or a function making them on click."""
+
+    label: str
+    data: bytes | str | Callable[[], bytes]
+    file_name: str
+    mime: str
+    size: int = 0
+    """About how many bytes ``data`` makes (0: small or already made)."""
 
 
 def factors_csv_bytes(model) -> int:
@@ -19,20 +44,64 @@ def factors_csv_bytes(model) -> int:
     return rows * (model.P_.shape[1] + 3) * CSV_BYTES_PER_VALUE
 
 
-def button(container, label: str, build: Callable[[], bytes], size: int, file_name: str, mime: str,
-           key: str) -> None:
-    """A download button for the file ``build()`` makes (about ``size`` bytes). Up to
-    :data:`BIG_BYTES` the file is built when the button is clicked; above, a first button builds it
-    under a spinner (the file is held until it is downloaded)."""
-    if size <= BIG_BYTES:
-        container.download_button(label, build, file_name=file_name, mime=mime, on_click="ignore", key=key)
+def button(container, file: Download, key: str) -> None:
+    """A download button for ``file``. Up to :data:`BIG_BYTES` its data is built when the button is
+    clicked; above, a first button builds it under a spinner (held until it is downloaded)."""
+    if file.size <= BIG_BYTES:
+        container.download_button(file.label, file.data, file_name=file.file_name, mime=file.mime,
+                                  on_click="ignore", key=key)
         return
     held = f"{key}-data"
     ready = st.session_state.get(held)
-    if ready is None and container.button(f"Prepare {label} (about {size / 1e6:,.0f} MB)", key=f"{key}-prepare",
+    size = f"about {file.size / 1e6:,.0f} MB"
+    if ready is None and container.button(f"Prepare {file.label} ({size})", key=f"{key}-prepare",
                                           help="A big file: it is built on request, which takes a while."):
-        with container, st.spinner(f"Building {label} (about {size / 1e6:,.0f} MB)..."):
-            ready = st.session_state[held] = build()
+        with container, st.spinner(f"Building {file.label} ({size})..."):
+            ready = st.session_state[held] = file.data() if callable(file.data) else file.data
     if ready is not None:
-        container.download_button(f"{label}: {len(ready) / 1e6:,.1f} MB ready", ready, file_name=file_name,
-                                  mime=mime, key=key, on_click=lambda: st.session_state.pop(held, None))
+        container.download_button(f"{file.label}: {len(ready) / 1e6:,.1f} MB ready", ready,
+                                  file_name=file.file_name, mime=file.mime, key=key,
+                                  on_click=lambda: st.session_state.pop(held, None))
+
+
+def script(run: Run) -> str:
+    """Python that loads the run's data, splits it the same way and trains the run's model for the
+    epochs it completed."""
+    trained = {**run.model.get_params(), "n_epochs": len(run.history) or run.model.n_epochs}
+    return reproduction_snippet(trained, run.data_path, run.settings["test_size"], run.settings["seed"])
+
+
+def of_run(run: Run, ratings: Callable[[], Ratings | None]) -> list[Download]:
+    """``run``'s own files: its history CSV and script always, its factors and model file when its
+    model is held (else see :func:`dashboard.training.refit`). ``ratings()`` gives the ratings the run
+    trained on (:func:`dashboard.run_store.ratings_source`), read only for the model file."""
+    n = run.number
+    files = [Download(f"History of {run.label} (CSV)", runs.history_csv([run]), f"history_run{n}.csv", CSV)]
+    model = run.model
+    if is_fitted(model):
+        files += [Download(f"Factors of {run.label} (.npz)", lambda: factors_npz(model),
+                           f"factors_run{n}.npz", OCTET),
+                  Download(f"Factors of {run.label} (CSV)", lambda: factors_csv(model),
+                           f"factors_run{n}.csv", CSV, factors_csv_bytes(model))]
+    files.append(Download(f"Python script for {run.label}", script(run), f"reproduce_run{n}.py",
+                          "text/x-python"))
+    if is_fitted(model):
+        files.append(Download(f"Model of {run.label} (.npz, opens on Explore)",
+                              lambda: _model_file(run, model, ratings), f"model_run{n}.npz", OCTET))
+    return files
+
+
+def no_model(run: Run) -> str:
+    """Why ``run`` offers no factors or model file even after retraining (it ended without a
+    model), or "" when it has them or :func:`dashboard.training.refit` can give them."""
+    if is_fitted(run.model) or run.needs_refit or run.status == "running":
+        return ""
+    ended = "completed no epoch" if not run.history else run.status
+    return f"{run.label} {ended}, so it has no model: its history and script are its only files."
+
+
+def _model_file(run: Run, model, ratings: Callable[[], Ratings | None]) -> bytes:
+    held = ratings()
+    if held is None:
+        raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
+    return explore.run_file(run, held, model)

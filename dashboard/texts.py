@@ -42,7 +42,8 @@ ENGINES = {
              "instructions (packed fused multiply-adds).",
     "numba-parallel": "The default engine. Block-stratified SGD (DSGD/FPSGD, as in LibMF): users and "
                       "items are cut into blocks so that threads train blocks that share no user and "
-                      "no item, without locks; the ratings are grouped into blocks once per fit "
-                      "instead of reshuffled every epoch.",
+                      "no item, without locks; the ratings are shuffled and grouped into blocks once "
+                      "per fit, and each epoch only draws a new order of the blocks instead of "
+                      "reshuffling every rating.",
 }
 """Why each engine is as fast or as slow as it is, in plain words."""

@@ -23,13 +23,14 @@ from dashboard import estimate, jobs, runs, settings, training
 from mfcore import Ratings, SGDFactorizer, tuning
 from mfcore.tuning.storage import data_dir
 from mfcore.evaluation.protocol import Holdout, holdout
+from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS
 from mfcore.tuning import Range
 
 KEY = "tune_job"
-TEST_SIZE = 0.1
+TEST_SIZE = SPLIT_PARAMETERS["test_size"].default
 """Fraction of the ratings held out as the test set (random, seeded by the search's seed)."""
-VALIDATION_SIZE = 0.1
-"""Fraction of the remaining training ratings held out to judge the trials."""
+VALIDATION_SIZE = SPLIT_PARAMETERS["validation_size"].default
+"""Fraction of the remaining training ratings held out to judge the trials (the split table's)."""
 LABELS = {**{name: settings.LABELS[name] for name in ("n_factors", "lr", "reg", "init_std")},
           "n_epochs": "Max epochs", "biased": "Learn biases"}
 """The form's names of the searched settings (a trial's epoch count is a cap: early stopping and
@@ -127,23 +128,27 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     study.set_user_attr("dashboard_start", {
         "dataset": dataset, "dataset_key": dataset_key, "seed": seed, "n_trials": n_trials,
         "timeout": timeout, "space": {key: [rng.low, rng.high, rng.log] for key, rng in space.items()}})
-    job.scheduled = jobs.submit(job._steps, f"search {name}")
+    trial = PARAMETERS  # the trials train with the table's engine, schedule and threads
+    job.scheduled = jobs.submit(job._steps, f"search {name}", engines=(trial["engine"].default,),
+                                n_threads=trial["n_threads"].default, n_ratings=len(split.train),
+                                schedule=trial["schedule"].default)
     _LIVE[name] = job
     for old in list(_LIVE)[:-_LIVE_KEPT]:
         _LIVE.pop(old, None)
     return job
 
 
-def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, ratings: Ratings,
-                      key: str) -> float:
+def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, n_ratings: int) -> float:
     """How long a search should take at most: its seconds budget, else every trial running its
     middle epoch count at its middle K on the training ratings (pruning and early stopping cut that)."""
     if timeout is not None:
         return float(timeout)
     epochs = (space["n_epochs"].low + space["n_epochs"].high) / 2 if "n_epochs" in space else 20
     k = float(np.sqrt(space["n_factors"].low * space["n_factors"].high)) if "n_factors" in space else 100
-    n_train = int(len(ratings) * (1 - TEST_SIZE) * (1 - VALIDATION_SIZE))
-    return n_trials * estimate.training_seconds(ratings, key, n_train, int(epochs), int(k), "numba-parallel")
+    n_train = int(n_ratings * (1 - TEST_SIZE) * (1 - VALIDATION_SIZE))
+    trial = PARAMETERS  # the trials train with the table's engine, schedule and threads
+    return n_trials * estimate.training_seconds(n_train, int(epochs), int(k), trial["engine"].default,
+                                                trial["schedule"].default, trial["n_threads"].default)
 
 
 def _plain(value):

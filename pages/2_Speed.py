@@ -48,7 +48,7 @@ if submitted:
         params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
         train, test = training.split(ratings, chosen)
         with st.spinner("Estimating the time..."):
-            seconds = estimate.timing_seconds(ratings, dataset.key, engines, len(train), epochs, k, budget)
+            seconds = estimate.timing_seconds(engines, len(train), epochs, k, budget)
         if estimate.is_long(seconds):
             st.warning(estimate.sentence(seconds, "Timing the engines")
                        + " Cancel ends it after the engine in progress; fewer engines, a smaller K or a "
@@ -62,7 +62,7 @@ if submitted:
                 yield bench.max_factor_difference(train, params, n_ratings=AGREEMENT_RATINGS,
                                                   n_epochs=AGREEMENT_EPOCHS)
 
-        job = jobs.submit(steps, "timing", engines=engines)
+        job = jobs.submit(steps, "timing", engines=engines, n_threads=params.get("n_threads"), n_ratings=len(train))
         cancel_column, progress_column = st.columns([1, 5])
         cancel = cancel_column.empty()
         cancel.button("Cancel", help="Ends the timing after the engine in progress (or leaves the "
@@ -96,6 +96,9 @@ if saved is None:
     st.info("Press **Time engines**: each engine trains on the same split with the same random seed.")
 else:
     st.subheader(f"{saved['dataset']}: {saved['n_train']:,} training ratings, K={saved['k']}")
+    st.caption("Seconds per epoch are each model's training time (`fit_seconds_`: its once-per-fit "
+               "preparation, such as numba-parallel's shuffle and grouping into blocks, plus every epoch) "
+               "divided by the epochs timed; JIT compile and test evaluation are not counted.")
     table = pd.DataFrame([result.as_dict() for result in saved["results"]])
     python = table.loc[table["engine"] == "python", "seconds_per_epoch"]
     table["speed-up"] = python.iloc[0] / table["seconds_per_epoch"] if len(python) else float("nan")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, estimate, settings, teaching, texts, training
-from dashboard.runs import Run
+from dashboard.run import Run
 from mfcore import SGDFactorizer
 from mfcore.engines import SCHEDULES
 from mfcore.evaluation.resources import MemoryGuardError
@@ -63,8 +63,7 @@ if submitted:
     train, test = training.split(ratings, {"test_size": test_size, "seed": values["seed"]})
     rates = own_rates if own_lr else {name: values["lr"] for name in SCHEDULES}
     with st.spinner("Estimating the time..."):
-        seconds = sum(estimate.training_seconds(ratings, dataset.key, len(train), values["n_epochs"],
-                                            values["n_factors"], ENGINE, name)
+        seconds = sum(estimate.training_seconds(len(train), values["n_epochs"], values["n_factors"], ENGINE, name)
                       for name in SCHEDULES)
     if estimate.is_long(seconds):
         st.warning(estimate.sentence(seconds, "The race of the four schedules")

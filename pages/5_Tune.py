@@ -64,7 +64,7 @@ if start:
         chosen["biased"] = Range("biased")
     n_trials, timeout = (int(budget), None) if budget_kind == "trials" else (None, float(budget))
     with st.spinner("Estimating the time..."):
-        seconds = tuning.estimated_seconds(chosen, n_trials, timeout, dataset.ratings, dataset.key)
+        seconds = tuning.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings))
     if estimate.is_long(seconds):
         basis = ("its budget in seconds" if timeout else "at most, if no trial is pruned or stopped early; "
                  "estimated from its measured speed")

@@ -26,9 +26,11 @@ L2 cache for the whole block.
 
 Deterministic: each block's updates depend only on the factors left by the previous sub-epoch, and the
 epoch's squared error is summed block by block in a fixed order, so a seed gives bit-identical factors
-run after run whatever the thread timing. The grid does not depend on the thread count as long as
-:math:`G \ge 2 \cdot` ``n_threads`` (:func:`grid_size`): 1 and 2 threads give identical factors; more
-threads than that may refine the grid and then give slightly different (equally good) factors.
+run after run whatever the thread timing. The threads used are :func:`effective_threads`:
+``n_threads`` (None: every core), but at most one per :data:`MIN_RATINGS_PER_THREAD` ratings. The grid
+does not depend on that count as long as :math:`G \ge 2 \cdot` threads (:func:`grid_size`): 1 and 2
+threads give identical factors; more threads than that may refine the grid and then give slightly
+different (equally good) factors.
 
 Thread safety: the threads are a :class:`concurrent.futures.ThreadPoolExecutor` owned by this module
 (one per thread count, shared by all trainings in the process) running ``@njit(nogil=True)`` kernels;
@@ -37,24 +39,55 @@ Numba's own threading layer is never used, so several dashboard sessions may tra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
-from numba import njit
+from numba import literally, njit
 
-from .numba_jit import run_epoch as run_block
+from .numba_jit import sgd_pass, specialized
 from .order import epoch_order
 from .plan import EpochPlan
 
-BLOCK_CACHE_BYTES = 1 << 20
-"""Target bytes of factor rows (a user block's plus an item block's) per block: half a 2 MB L2."""
+FALLBACK_L2_BYTES = 1 << 20
+"""The per-core L2 size assumed when neither /sys nor ``os.sysconf`` tells it (not Linux)."""
+
+
+def l2_cache_bytes() -> int:
+    """One core's level-2 cache in bytes, as this machine reports it: the level-2 data or unified
+    cache of cpu0 in /sys/devices/system/cpu/cpu0/cache/index*/ (``size`` as "1024K"), else
+    ``os.sysconf("SC_LEVEL2_CACHE_SIZE")``, else :data:`FALLBACK_L2_BYTES`."""
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip().upper()
+        except OSError:
+            continue
+        if level == "2" and kind in ("Data", "Unified") and size:
+            scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1], 1)
+            with contextlib.suppress(ValueError):
+                return int(size.rstrip("KMG")) * scale
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        size = os.sysconf("SC_LEVEL2_CACHE_SIZE")
+        if size > 0:
+            return int(size)
+    return FALLBACK_L2_BYTES
+
+
+BLOCK_CACHE_BYTES = l2_cache_bytes() // 2
+"""Target bytes of factor rows (a user block's plus an item block's) per block: half of one core's
+L2 cache as measured on this machine (:func:`l2_cache_bytes`), leaving the other half for the
+block's ratings streaming through and the other data."""
 MAX_GRID = 32
 MIN_RATINGS_PER_BLOCK = 2048
 MIN_RATINGS_PER_THREAD = 100_000
-"""Below this many ratings per thread an epoch runs in the calling thread: waking the pool costs more
-than it saves (ML-100k). The factors are the same either way, since the grid does not change."""
+"""The ratings one thread needs to be worth its wake-ups: a training uses at most one thread per this
+many ratings (:func:`effective_threads`), so ML-100k runs in the calling thread and ML-1M (900k
+training ratings) on up to 9 threads."""
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
@@ -68,12 +101,16 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_threads: int) -> int:
-    r"""G, the number of user blocks and of item blocks: enough for a block's factor rows to fit in
-    :data:`BLOCK_CACHE_BYTES`, but at most :data:`MAX_GRID` and no more than keeps about
+def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_threads: int,
+              block_bytes: int | None = None) -> int:
+    r"""G, the number of user blocks and of item blocks: enough for a block's factor rows,
+    :math:`(m + n) \cdot 4K / G` bytes, to fit in ``block_bytes`` (default :data:`BLOCK_CACHE_BYTES`,
+    half the measured L2), but at most :data:`MAX_GRID` and no more than keeps about
     :data:`MIN_RATINGS_PER_BLOCK` ratings per block; then at least 4 and at least 2 ``n_threads`` (two
-    blocks per thread and sub-epoch, for load balance). So 1 and 2 threads always get the same grid."""
-    fits = int(np.ceil((n_users + n_items) * 4 * n_factors / BLOCK_CACHE_BYTES))
+    blocks per thread and sub-epoch, for load balance). So 1 and 2 threads always get the same grid
+    (on one machine: the grid, hence the factors, follow its cache size)."""
+    block_bytes = BLOCK_CACHE_BYTES if block_bytes is None else block_bytes
+    fits = int(np.ceil((n_users + n_items) * 4 * n_factors / block_bytes))
     by_cache = min(fits, MAX_GRID, int(np.sqrt(n_ratings / MIN_RATINGS_PER_BLOCK)))
     return max(4, 2 * n_threads, by_cache)
 
@@ -119,14 +156,16 @@ def scatter_cells(users, items, ratings, order, cell, start, stop, fill, out_use
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse):
-    """Per-rating SGD over the blocks ``cells`` in turn; block ``c``'s squared-error sum goes to
-    ``sse[c]``. The blocks must share no user and no item with any block another thread runs."""
+def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
+    """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, compiled for ``n_factors`` = ``P.shape[1]`` as a
+    constant) over the blocks ``cells`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``.
+    The blocks must share no user and no item with any block another thread runs."""
+    literally(n_factors)
     for j in range(cells.shape[0]):
         c = cells[j]
         start, stop = bounds[c], bounds[c + 1]
-        sse[c] = run_block(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
-                           P, Q, lr, reg, biased)
+        sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
+                          P, Q, lr, reg, biased, n_factors)
 
 
 def _pool(n_threads: int) -> ThreadPoolExecutor:
@@ -181,8 +220,21 @@ def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=
     return (*out, bounds)
 
 
-def _threads(n_threads) -> int:
-    return available_cores() if n_threads is None else int(n_threads)
+def effective_threads(n_ratings: int, n_threads: int | None = None) -> int:
+    r"""The threads a ``per-rating`` epoch of ``n_ratings`` ratings runs on:
+
+    .. math::  \max\bigl(1, \min(T, \lfloor n_{\text{ratings}} / M \rfloor)\bigr)
+
+    with :math:`T` = ``n_threads`` (None: :func:`available_cores`) and :math:`M` =
+    :data:`MIN_RATINGS_PER_THREAD` (100 000): as many threads as asked, but no more than the data can
+    feed. One thread runs the epoch in the calling thread, without the pool. The training scheduler of
+    the dashboard (``dashboard.jobs``) reserves this many slots, so it never holds cores that will idle.
+    The grid (:func:`grid_size`) is cut for this count too, so the factors depend on it, not on the
+    thread count asked for beyond it."""
+    requested = available_cores() if n_threads is None else int(n_threads)
+    if MIN_RATINGS_PER_THREAD <= 0:
+        return max(1, requested)
+    return max(1, min(requested, int(n_ratings) // MIN_RATINGS_PER_THREAD))
 
 
 class BlockPlan(EpochPlan):
@@ -195,7 +247,7 @@ class BlockPlan(EpochPlan):
 
     def __init__(self, users, items, ratings, rng: np.random.Generator, **kwargs):
         super().__init__(users, items, ratings, rng, **kwargs)
-        n_threads = _threads(self.options.get("n_threads"))
+        n_threads = effective_threads(len(ratings), self.options.get("n_threads"))
         self.n_blocks = g = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
         order = epoch_order(rng, len(ratings))
         user_block = balanced_blocks(users, self.n_users, g)
@@ -221,19 +273,20 @@ class BlockPlan(EpochPlan):
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,
               n_threads=None):
     """One block-stratified epoch (see the module docstring): the sub-epochs ``schedule[0], ...`` in
-    turn, each one's blocks spread over the threads; updates ``bu, bi, P, Q`` in place and returns
-    the sum of the squared errors met."""
-    n_threads = _threads(n_threads)
-    if ratings.shape[0] < MIN_RATINGS_PER_THREAD * n_threads:
-        n_threads = 1
+    turn, each one's blocks spread over :func:`effective_threads` threads; updates ``bu, bi, P, Q`` in
+    place and returns the sum of the squared errors met."""
+    n_threads = effective_threads(ratings.shape[0], n_threads)
     pool = _pool(n_threads) if n_threads > 1 else None
     sizes = np.diff(bounds)
     sse = np.zeros(len(sizes), np.float64)
+    k = P.shape[1]
+    kernel = specialized(run_blocks, (users, items, ratings, bounds, schedule[0], mu, bu, bi, P, Q, lr, reg,
+                                      biased, sse), k)
     if pool is None:  # one call for the whole epoch: the sub-epochs' blocks in the same order
         cells = np.concatenate([_share(sizes, cells, 1)[0] for cells in schedule])
-        run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse)
+        kernel(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, k)
         return float(sse.sum())
     for cells in schedule:
-        _run_all(pool, run_blocks, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg,
-                                     biased, sse) for share in _share(sizes, cells, n_threads)])
+        _run_all(pool, kernel, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg, biased, sse, k)
+                                for share in _share(sizes, cells, n_threads)])
     return float(sse.sum())

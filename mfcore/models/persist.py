@@ -15,11 +15,13 @@ import pandas as pd
 
 from ..data import Ratings
 from .model_file import ModelFileError, file_name, inconsistent, read, write
+from .als import ALSFactorizer
+from .bpr import BPRFactorizer
 from .sgd import SGDFactorizer
 
 __all__ = ["KINDS", "ModelBundle", "ModelFileError", "load_bundle", "load_model", "model_bytes", "save_model"]
 
-KINDS: dict[str, type] = {"sgd": SGDFactorizer}
+KINDS: dict[str, type] = {"sgd": SGDFactorizer, "bpr": BPRFactorizer, "als": ALSFactorizer}
 """The model classes by the ``kind`` their files record."""
 
 

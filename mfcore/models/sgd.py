@@ -5,7 +5,7 @@ The model (Koren, Bell & Volinsky 2009; Funk 2006 without the biases):
 .. math::
     \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
 
-For each training rating, in a fresh random order every epoch (the ``per-rating`` schedule):
+For each training rating, in the engine's visiting order (the ``per-rating`` schedule):
 
 .. math::
     e_{ui} &= r_{ui} - \hat r_{ui} \\
@@ -16,6 +16,13 @@ For each training rating, in a fresh random order every epoch (the ``per-rating`
 
 with :math:`\gamma` = ``lr`` and :math:`\lambda` = ``reg``; the right-hand sides use the values from
 before the update. ``biased=False`` fixes :math:`\mu = b_u = b_i = 0` (Funk's original model).
+
+Randomness: one ``np.random.default_rng(seed)`` per fit draws the initial factors first
+(:func:`initial_parameters`: the same for every engine), then the visiting order, which the engine's
+plan decides: ``python``, ``numpy``, ``numba`` and ``cython`` visit a fresh uniform permutation of all
+training ratings every epoch; the default ``numba-parallel`` shuffles once per fit, groups the ratings
+into user x item blocks, and every epoch draws only a random pairing and order of the blocks
+(:mod:`mfcore.engines.numba_parallel`).
 """
 
 from __future__ import annotations
@@ -24,16 +31,17 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator
+
 import numpy as np
 import pandas as pd
+
 from ..data import Ratings
 from ..engines import get_engine, row_dots
+from . import model_file
 from .base import EpochResult, NotFittedError, TrainingDiverged, best_codes, check_is_fitted
 from .early_stopping import EarlyStopping
 from .errors import mae, rmse
-from . import model_file
 from .params import PARAMETERS, default_lr, numpydoc_parameters, validate
-
 
 __all__ = ["SGDFactorizer", "EpochResult", "TrainingDiverged", "NotFittedError", "check_is_fitted",
            "default_lr"]
@@ -60,8 +68,10 @@ class SGDFactorizer:
     r"""Matrix factorization by SGD, in the style of a scikit-learn estimator.
 
     The model predicts :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`. Under the default
-    ``per-rating`` schedule each epoch visits the training ratings in a fresh random order and, for
-    each rating, computes :math:`e_{ui} = r_{ui} - \hat r_{ui}` and steps
+    ``per-rating`` schedule each epoch visits the training ratings in the engine's random order (a
+    fresh permutation every epoch, or under ``numba-parallel`` a shuffle once per fit and a new order of
+    its blocks every epoch; see the module docstring) and, for each rating, computes
+    :math:`e_{ui} = r_{ui} - \hat r_{ui}` and steps
 
     .. math::
         b_u &\leftarrow b_u + \gamma (e_{ui} - \lambda b_u), \qquad
@@ -159,7 +169,12 @@ class SGDFactorizer:
 
         ``validation`` (ratings held out of ``train``) is scored after every epoch and drives early
         stopping (``patience``). Stopping the iteration early leaves a usable model: the best epoch's
-        parameters under early stopping, else those of the epochs done so far.
+        parameters (and ``best_epoch_``) under early stopping, else those of the last epoch done. The
+        best epoch is put back in a ``finally``, so it happens on every way out: the last epoch, early
+        stopping, an exception, or the consumer closing the generator (``close()``, which a ``for``
+        loop's ``break`` does when the generator was not kept in a variable, ``yield from`` in a
+        closed outer generator, or garbage collection). A consumer that keeps the generator alive
+        after leaving the loop holds the last epoch's parameters until it calls ``close()``.
         Raises :class:`TrainingDiverged` (and forgets the fitted state) if the error stops being finite.
         """
         self.validate_params()
@@ -190,32 +205,38 @@ class SGDFactorizer:
                                           epochs_per_feature=self.epochs_per_feature, options=options)
         self.fit_seconds_ = time.perf_counter() - start  # numba-parallel shuffles and blocks here
         stopper = EarlyStopping(self.patience, self.min_delta) if self.patience is not None else None
-        for epoch in range(1, self.n_epochs + 1):
-            start = time.perf_counter()
-            sse = run_epoch(mu=mu, bu=self.bu_, bi=self.bi_, P=P, Q=Q, lr=lr, reg=reg,
-                            biased=bool(self.biased), **plan.next_epoch(epoch))
-            seconds = time.perf_counter() - start
-            self.fit_seconds_ += seconds
-            train_rmse = float(np.sqrt(sse / len(train)))
-            if not np.isfinite(train_rmse) or not (np.isfinite(P).all() and np.isfinite(Q).all()):
-                self._forget()
-                raise TrainingDiverged(
-                    f"training diverged at epoch {epoch} (the error is no longer a finite number): "
-                    f"lower the learning rate (lr == {self.lr_}), e.g. to {self.lr_ / 5:.3g}."
-                )
-            test_rmse = self._evaluate_rmse(test) if test is not None and len(test) else None
-            validation_rmse = (self._evaluate_rmse(validation)
-                               if validation is not None and len(validation) else None)
-            result = EpochResult(epoch, train_rmse, test_rmse, seconds, validation_rmse)
-            self.history_.append(result)
-            self.best_epoch_ = epoch
-            stop = stopper is not None and stopper.update(epoch, validation_rmse, self)
-            log.debug("epoch %d: %s", epoch, result)
-            yield result
-            if stop:
-                break
-        if stopper is not None:
-            self.best_epoch_ = stopper.restore(self)
+        diverged = False
+        try:
+            for epoch in range(1, self.n_epochs + 1):
+                start = time.perf_counter()
+                sse = run_epoch(mu=mu, bu=self.bu_, bi=self.bi_, P=P, Q=Q, lr=lr, reg=reg,
+                                biased=bool(self.biased), **plan.next_epoch(epoch))
+                seconds = time.perf_counter() - start
+                self.fit_seconds_ += seconds
+                train_rmse = float(np.sqrt(sse / len(train)))
+                if not np.isfinite(train_rmse) or not (np.isfinite(P).all() and np.isfinite(Q).all()):
+                    diverged = True
+                    self._forget()
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch} (the error is no longer a finite number): "
+                        f"lower the learning rate (lr == {self.lr_}), e.g. to {self.lr_ / 5:.3g}."
+                    )
+                test_rmse = self._evaluate_rmse(test) if test is not None and len(test) else None
+                validation_rmse = (self._evaluate_rmse(validation)
+                                   if validation is not None and len(validation) else None)
+                result = EpochResult(epoch, train_rmse, test_rmse, seconds, validation_rmse)
+                self.history_.append(result)
+                self.best_epoch_ = epoch
+                stop = stopper is not None and stopper.update(epoch, validation_rmse, self)
+                log.debug("epoch %d: %s", epoch, result)
+                yield result
+                if stop:
+                    break
+        finally:
+            # every way out (the last epoch, early stopping, an error, or the consumer closing the
+            # generator: a Stop, a cancel, a timeout, a ``break``) leaves the best epoch's parameters
+            if stopper is not None and not diverged and stopper.saved is not None:
+                self.best_epoch_ = stopper.restore(self)
 
     def _index_training(self, train: Ratings) -> None:
         """Keep what prediction and :meth:`recommend` need from the training set: the id maps and

@@ -10,7 +10,9 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+
 import optuna
+
 from .pruning import DEFAULT_PRUNER, make_pruner
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
+
 import numpy as np
 import optuna
-from ..models.sgd import SGDFactorizer
-from ..models.base import TrainingDiverged
+
 from ..evaluation.protocol import Holdout
+from ..models.base import TrainingDiverged
+from ..models.sgd import SGDFactorizer
 from .pruning import DEFAULT_PATIENCE, DEFAULT_PRUNER, first_judged_epoch
 from .space import Range, default_space, suggest
 from .storage import create_study
-
 
 
 def objective(split: Holdout, space: dict[str, Range], fixed: dict | None = None,

@@ -123,8 +123,9 @@ def test_an_interrupted_run_is_kept_as_stopped():
 def test_downloads_are_offered_and_the_snippet_reproduces_the_run(tmp_path):
     app = train(train_page(), n_factors=4, n_epochs=2)
     labels = [element.proto.label for element in app.get("download_button")]
-    assert labels == ["Run history (CSV)", "Factors of run 1 (.npz)", "Factors of run 1 (CSV)",
-                      "Python script for run 1", "Model of run 1 (.npz, opens on Explore)"]
+    assert labels == ["Run history (CSV)", "History of run 1 (CSV)", "Factors of run 1 (.npz)",
+                      "Factors of run 1 (CSV)", "Python script for run 1",
+                      "Model of run 1 (.npz, opens on Explore)"]
     snippet = app.code[0].value
     assert "n_factors=4" in snippet and "sample_data/ratings.csv" in snippet
     assert all(f"\n    {name}=" in snippet for name in PARAMETERS)  # every parameter, defaults too
@@ -147,10 +148,10 @@ def test_a_big_factors_csv_is_prepared_on_request_and_a_long_run_is_announced(mo
     no_exception(app)
     assert any("This run should take about" in w.value for w in app.warning)
     prepare = button(app, "Prepare Factors of run 1 (CSV) (about 0 MB)")
-    assert "factors-csv-1-data" not in app.session_state  # nothing built yet
+    assert "download-1-factors_run1.csv-data" not in app.session_state  # nothing built yet
     app = prepare.click().run()
     no_exception(app)
-    built = app.session_state["factors-csv-1-data"]
+    built = app.session_state["download-1-factors_run1.csv-data"]
     assert built.startswith(b"kind,id,bias,f0")
     labels = [element.proto.label for element in app.get("download_button")]
     assert any(label.startswith("Factors of run 1 (CSV): ") and label.endswith(" MB ready") for label in labels)
