@@ -2,11 +2,14 @@
 
 The training time comes from :func:`mfcore.evaluation.estimate.estimate_seconds` (a per-process
 calibration of each engine's cost per update); this module adds what a page does besides training
-(queueing, the per-epoch scoring and renders: :data:`RUN_OVERHEAD`), the Speed page's budget rule,
-and the sentence the warning says.
+(queueing, the per-epoch scoring and renders: :data:`RUN_OVERHEAD`), the server's current load (the
+machine is shared: :func:`load_factor`), the Speed page's budget rule, and the sentence the warning
+says.
 """
 
 from __future__ import annotations
+
+import os
 
 from mfcore.evaluation.estimate import estimate_seconds
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS
@@ -19,13 +22,22 @@ TIMING_OVERHEAD = 0.3
 """Seconds per engine the Speed page spends besides its timed epochs (probe fit, evaluation)."""
 
 
+def load_factor() -> float:
+    """How many times slower than on an idle machine work runs now: the last minute's load average
+    per core, at least 1 (a calibration measured earlier does not see today's neighbours)."""
+    try:
+        return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    except OSError:  # no load average on this platform
+        return 1.0
+
+
 def training_seconds(n_train: int, n_epochs: int, n_factors: int, engine: str, schedule: str = "per-rating",
                      threads: int | None = None) -> float:
     """Estimated seconds of a run of ``n_epochs`` over ``n_train`` training ratings (the python
     engine's sample when it is capped)."""
     if engine == "python":
         n_train = min(n_train, PYTHON_MAX_RATINGS)
-    return RUN_OVERHEAD + estimate_seconds(engine, n_train, n_factors, n_epochs, schedule, threads)
+    return RUN_OVERHEAD + load_factor() * estimate_seconds(engine, n_train, n_factors, n_epochs, schedule, threads)
 
 
 def timing_seconds(engines, n_train: int, n_epochs: int, n_factors: int, budget: float) -> float:
@@ -34,12 +46,12 @@ def timing_seconds(engines, n_train: int, n_epochs: int, n_factors: int, budget:
     budget on a sample when one epoch would not fit in it."""
     total = 0.0
     for engine in engines:
-        epoch = estimate_seconds(engine, n_train, n_factors, 1)
+        epoch = load_factor() * estimate_seconds(engine, n_train, n_factors, 1)
         total += TIMING_OVERHEAD + (budget / 2 if epoch > budget else min(n_epochs * epoch, max(budget, epoch)))
     return total
 
 
-def sentence(seconds: float, what: str, basis: str = "estimated from its measured speed") -> str:
+def sentence(seconds: float, what: str, basis: str = "estimated from its measured speed and load") -> str:
     """``what`` will take about ``seconds``, said in words, with what the number rests on."""
     shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} minutes"
     return f"{what} should take about {shown} on this server ({basis})."

@@ -67,7 +67,7 @@ if start:
         seconds = tuning.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings))
     if estimate.is_long(seconds):
         basis = ("its budget in seconds" if timeout else "at most, if no trial is pruned or stopped early; "
-                 "estimated from its measured speed")
+                 "estimated from its measured speed and load")
         message_slot.warning(estimate.sentence(seconds, "This search", basis)
                              + " Stop search ends it after the running trial, keeping the finished ones.")
     try:

@@ -98,8 +98,9 @@ def test_update_rule_titles_on_movielens_and_home_ticks(streamlit_server, browse
     go(page, streamlit_server, "Update_rule")
     page.get_by_text("Slice of the loaded dataset").click()
     wait_idle(page)
-    for _ in range(2):
+    for step in (1, 2):
         page.get_by_role("button", name="Next update").click()
+        page.get_by_text(f"Step {step} (epoch 1").wait_for()
         wait_idle(page)
     page.get_by_role("button", name="One epoch").click()
     page.get_by_text(re.compile(r"Finished epoch 1: \d+ updates, ratings 3 to")).wait_for()

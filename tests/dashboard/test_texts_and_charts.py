@@ -62,3 +62,15 @@ def test_per_epoch_rate_is_its_default_unless_a_row_is_very_busy():
     rates = teaching.schedule_rates(busy)
     assert rates["per-epoch"] == 0.0005 and rates["per-rating"] == default_lr("per-rating")
     assert teaching.rates_text(rates) == f"per-epoch 0.0005, the others {default_lr('per-rating'):g}"
+
+
+def test_the_estimate_scales_with_the_servers_load(monkeypatch):
+    from dashboard import estimate
+    cores = __import__("os").cpu_count()
+    monkeypatch.setattr(estimate.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    idle = estimate.training_seconds(100_000, 10, 32, "numba")
+    monkeypatch.setattr(estimate.os, "getloadavg", lambda: (4.0 * cores, 0.0, 0.0))
+    busy = estimate.training_seconds(100_000, 10, 32, "numba")
+    assert abs((busy - estimate.RUN_OVERHEAD) / (idle - estimate.RUN_OVERHEAD) - 4.0) < 1e-9
+    assert estimate.sentence(75, "This run") == ("This run should take about 75 s on this server (estimated "
+                                                 "from its measured speed and load).")
