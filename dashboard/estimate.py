@@ -18,8 +18,9 @@ WARN_SECONDS = 10.0
 """Work estimated above this many seconds is announced with a warning before it starts."""
 RUN_OVERHEAD = 0.25
 """Seconds a training run spends besides its epochs (queueing, the epoch plan, the page's renders)."""
-TIMING_OVERHEAD = 0.3
-"""Seconds per engine the Speed page spends besides its timed epochs (probe fit, evaluation)."""
+TIMING_OVERHEAD = 0.5
+"""Seconds per engine the Speed page spends besides its timed epochs on an idle machine (the probe
+fit, scoring after every epoch, its share of the python/numba agreement check)."""
 
 
 def load_factor() -> float:
@@ -37,17 +38,17 @@ def training_seconds(n_train: int, n_epochs: int, n_factors: int, engine: str, s
     engine's sample when it is capped)."""
     if engine == "python":
         n_train = min(n_train, PYTHON_MAX_RATINGS)
-    return RUN_OVERHEAD + load_factor() * estimate_seconds(engine, n_train, n_factors, n_epochs, schedule, threads)
+    return load_factor() * (RUN_OVERHEAD + estimate_seconds(engine, n_train, n_factors, n_epochs, schedule, threads))
 
 
 def timing_seconds(engines, n_train: int, n_epochs: int, n_factors: int, budget: float) -> float:
     """Estimated seconds of the Speed page's timings (``mfcore.evaluation.bench.time_engine``): per
     engine, its epochs, stopped once the next would pass the budget (at least one), or half the
     budget on a sample when one epoch would not fit in it."""
-    total = 0.0
+    total, load = 0.0, load_factor()
     for engine in engines:
-        epoch = load_factor() * estimate_seconds(engine, n_train, n_factors, 1)
-        total += TIMING_OVERHEAD + (budget / 2 if epoch > budget else min(n_epochs * epoch, max(budget, epoch)))
+        epoch = load * estimate_seconds(engine, n_train, n_factors, 1)
+        total += load * TIMING_OVERHEAD + (budget / 2 if epoch > budget else min(n_epochs * epoch, max(budget, epoch)))
     return total
 
 
