@@ -56,7 +56,7 @@ if submitted:
     try:
         training.check_memory(ratings, values["n_factors"], test_size, "funk")
     except MemoryGuardError as exc:
-        st.error(f"Not started: {exc}")
+        st.error(f"Not started: {texts.escape_markdown(exc)}")
         submitted = False
 if submitted:
     params = {**settings.model_params(chosen), **values, "engine": ENGINE}
@@ -94,7 +94,7 @@ if submitted:
         training.execute(run, train, render, tick=tick)
         if run.status == "failed":
             schedule_runs.remove(run)
-            st.error(f"Cannot train: {run.message}")
+            st.error(f"Cannot train: {texts.escape_markdown(run.message)}")
             break
     status_slot.empty()
     cancel.empty()
@@ -111,12 +111,12 @@ else:
     schedule_runs, params = saved["runs"], saved["params"]
     for run in schedule_runs:
         if run.status == "diverged":
-            st.warning(f"{run.label}: {run.message}")
+            st.warning(f"{run.label}: {texts.escape_markdown(run.message)}")
     rates = sorted(set(saved["rates"].values()))
     rate_text = (f"lr {rates[0]:g}" if len(rates) == 1 else
                  "lr " + ", ".join(f"{name} {value:g}" for name, value in saved["rates"].items()))
-    st.subheader(f"{saved['dataset']}: {saved['n_train']:,} training ratings, K={params['n_factors']}, "
-                 f"{params['n_epochs']} epochs, {rate_text}, reg {params['reg']:g}")
+    st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
+                 f"K={params['n_factors']}, {params['n_epochs']} epochs, {rate_text}, reg {params['reg']:g}")
     columns = st.columns(2)
     columns[0].markdown("**Test RMSE per epoch**")
     columns[0].plotly_chart(teaching.schedule_curves(schedule_runs, "epoch"), key="sch_epoch")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, estimate, jobs, tuning
+from dashboard.texts import escape_markdown
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range, default_space
 
 RENDER_EVERY = 1.0  # seconds between live updates
@@ -54,7 +55,8 @@ linked = st.query_params.get(tuning.STUDY_PARAM)
 if linked and (job is None or job.study_name != linked):  # a reload or a copied link
     job = tuning.reopen(linked)
     if job is None:
-        message_slot.error(f"The link names search {linked}, which this server does not keep: start a new one.")
+        message_slot.error(f"The link names search {escape_markdown(linked)}, which this server does not keep: "
+                           "start a new one.")
         del st.query_params[tuning.STUDY_PARAM]
     st.session_state[tuning.KEY] = job
 if start:
@@ -77,7 +79,7 @@ if start:
                            dataset_key=dataset.key)
         st.session_state[tuning.KEY] = job
     except ValueError as exc:
-        message_slot.error(f"Could not start the search: {exc}")
+        message_slot.error(f"Could not start the search: {escape_markdown(exc)}")
 if stop_clicked and job is not None and job.running:
     job.stop.set()
 if job is not None and st.query_params.get(tuning.STUDY_PARAM) != job.study_name:
@@ -118,12 +120,13 @@ if job is not None:
         time.sleep(0.05)
     study = render(job, final=True)
     if job.error:
-        message_slot.error(f"The search ended without a result: {job.error}")
+        message_slot.error(f"The search ended without a result: {escape_markdown(job.error)}")
     elif job.result is not None:
         result = job.result
         st.subheader("Best configuration on the test set")
         if job.dataset != dataset.name:
-            st.warning(f"This search ran on {job.dataset}; the pages now use {dataset.name}, so Train it "
+            st.warning(f"This search ran on {escape_markdown(job.dataset)}; the pages now use "
+                       f"{escape_markdown(dataset.name)}, so Train it "
                        "and Explore it train on that instead.")
         st.markdown(tuning.best_in_words(result))
         train_it, explore_it, _ = st.columns([1, 1, 4])
@@ -145,12 +148,12 @@ if job is not None:
                                          lambda run: progress.progress(run.progress_fraction,
                                                                        text=run.progress_text))
             except ValueError as exc:
-                st.error(f"Could not train it: {exc}")
+                st.error(f"Could not train it: {escape_markdown(exc)}")
             else:
                 if run.status == "done":
                     st.switch_page("pages/6_Explore.py")
                 st.error(f"Could not train it: {run.label} ended {run.status}"
-                         + (f" ({run.message})." if run.message else "."))
+                         + (f" ({escape_markdown(run.message)})." if run.message else "."))
         for title, figure in tuning.optuna_figures(study).items():
             st.subheader(title)
             st.plotly_chart(figure, key=f"optuna-{title}")

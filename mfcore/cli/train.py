@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..models.params import SPLIT_PARAMETERS
-from .common import UsageError, add_table_options, data_argument, emit, model_params, number_or_none
+from .common import (UsageError, add_table_options, data_argument, emit, model_params, number_or_none,
+                     write_atomically)
 
 if TYPE_CHECKING:
     from ..data import Ratings
@@ -36,6 +37,22 @@ def bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON lines")
 
 
+def engine_threads(args) -> int:
+    """The threads the chosen engine will run: ``--threads`` (default every core) for the parallel
+    engine, 1 for the others. More threads than this process's cores are refused: they cannot run
+    at once, and the parallel engine's block grid takes memory growing with the cube of the thread
+    count (see :func:`mfcore.evaluation.resources.training_peak_bytes`)."""
+    from ..engines.numba_parallel import available_cores
+
+    cores = available_cores()
+    threads = getattr(args, "n_threads", None)
+    if threads is not None and threads > cores:
+        raise UsageError(f"--threads {threads} is more than the {cores} core{'s' * (cores != 1)} this process "
+                         f"may use: give at most {cores} (extra threads only add memory)")
+    engine = getattr(args, "engine", None)
+    return (threads or cores) if engine == "numba-parallel" else 1
+
+
 @dataclass
 class Loaded:
     """What a command trains on: the ``train`` ratings (less the ``validation`` ones under early
@@ -48,10 +65,12 @@ class Loaded:
     n_users: int
     n_items: int
     items: object = None
+    said: tuple = ()  # what loading merged, skipped or ignored, as sentences
 
 
-def load_and_split(args, *, cached: bool, validation: bool = False) -> Loaded:
-    """``args.data`` (with ``args.items``) loaded, checked against the memory cap and split by
+def load_and_split(args, *, cached: bool, validation: bool = False, threads: int = 1) -> Loaded:
+    """``args.data`` (with ``args.items``) loaded, checked against the memory cap (with ``threads`` of
+    the parallel engine) and split by
     ``args.test_size`` / ``args.seed`` as :func:`mfcore.evaluation.protocol.holdout` does; with
     ``validation``, a random ``args.validation_size`` of the training ratings is held out too (the
     same split as the dashboard's Train under early stopping). ``cached`` keeps the parsed file as a
@@ -68,7 +87,9 @@ def load_and_split(args, *, cached: bool, validation: bool = False) -> Loaded:
     else:
         ratings = load_ratings(args.data, items=args.items)
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
-                          args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION))
+                          args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION),
+                          n_threads=threads)
+    said = tuple(ratings.summary.sentences(len(ratings), ratings.n_items)[1:])  # merged, skipped, ignored
     if validation:
         split = holdout(ratings, args.test_size, args.validation_size, args.seed)
         train, held_out, test = split.train, split.validation, split.test
@@ -81,7 +102,7 @@ def load_and_split(args, *, cached: bool, validation: bool = False) -> Loaded:
     if args.test_size > 0 and len(test) == 0:
         raise UsageError(f"--test-size {args.test_size} of {len(ratings)} ratings leaves no test ratings: give "
                          "more ratings, a larger --test-size, or --test-size 0 to train without a test set")
-    return Loaded(train, held_out, test, ratings.n_users, ratings.n_items, ratings_items(ratings))
+    return Loaded(train, held_out, test, ratings.n_users, ratings.n_items, ratings_items(ratings), said)
 
 
 def _check_writable(path: str) -> None:
@@ -102,9 +123,12 @@ def train(args) -> None:
     if args.save is not None:
         _check_writable(args.save)
     # the whole table is freed on return: the split halves hold every rating (100M are 1.2 GB per copy)
-    data = load_and_split(args, cached=True, validation=model.patience is not None)
+    threads = engine_threads(args)
+    data = load_and_split(args, cached=True, validation=model.patience is not None, threads=threads)
     train, test, validation = data.train, data.test, data.validation
     if not args.json:
+        for sentence in data.said:  # e.g. "Merged 3 repeated (user, item) ratings into one per pair ..."
+            print(sentence, flush=True)
         held = f", {len(validation)} validation" if validation is not None else ""
         print(f"{len(train)} training{held} and {len(test)} test ratings, {data.n_users} users, "
               f"{data.n_items} items; engine {args.engine}", flush=True)
@@ -130,10 +154,8 @@ def train(args) -> None:
         text = (f"early stopping (patience {model.patience}): ran {len(model.history_)} of {model.n_epochs} "
                 f"epochs, kept epoch {model.best_epoch_} (validation RMSE {best.validation_rmse:.4f})\n") + text
     if args.save is not None:
-        try:
-            save_model(model, args.save, train, test if len(test) else None, data.items)
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.save}: {exc.strerror or exc}") from None
+        write_atomically(args.save, lambda stream: save_model(model, stream, train, test if len(test) else None,
+                                                              data.items))
         final["model_file"] = args.save
         bundled = "train/test split" if len(test) else "training ratings"
         text += f"\nsaved the model to {args.save} with its {bundled}" + (
@@ -157,7 +179,8 @@ def bench(args) -> None:
         raise UsageError(f"--budget {args.budget} must be > 0")
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
-    data = load_and_split(args, cached=False)
+    parallel = argparse.Namespace(**{**vars(args), "engine": "numba-parallel"})
+    data = load_and_split(args, cached=False, threads=engine_threads(parallel if "numba-parallel" in names else args))
     train, test = data.train, data.test
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")

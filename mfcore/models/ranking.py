@@ -228,10 +228,11 @@ class RankingFactorizer:
         model_file.write(path, self, train, test, items)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, max_bytes: int | None = None):
         """Read a model of this class written by :meth:`save`; raises
-        :class:`mfcore.models.model_file.ModelFileError`."""
-        contents = model_file.read(path)
+        :class:`mfcore.models.model_file.ModelFileError` (also beyond ``max_bytes`` unpacked: see
+        :func:`mfcore.models.model_file.read`)."""
+        contents = model_file.read(path, max_bytes)
         if contents.kind != cls.KIND:
             raise model_file.ModelFileError(f"{model_file.file_name(path)} holds a {contents.kind} model, "
                                             f"not a {cls.__name__}: use mfcore.models.persist.load_model.")
@@ -265,26 +266,32 @@ class RankingFactorizer:
     def _from_file(cls, contents):
         """The model :meth:`_file_state` described, with the file's id maps and training pairs."""
         arrays, meta, train = contents.arrays, contents.meta, contents.train
-        P, Q, bi = arrays["P"], arrays["Q"], arrays["bi"]
-        if P.ndim != 2 or Q.ndim != 2 or P.shape[1] != Q.shape[1]:
+        entry, number = model_file.entry, model_file.number
+        P, Q, bi = entry(arrays, "P", 2, "f"), entry(arrays, "Q", 2, "f"), entry(arrays, "bi", 1, "f")
+        if P.shape[1] != Q.shape[1]:
             raise ValueError(f"factor shapes {P.shape} and {Q.shape} do not match")
         if (P.shape[0], Q.shape[0], len(bi)) != (train.n_users, train.n_items, train.n_items):
             raise ValueError("factor and bias lengths do not match the id maps")
+        if not isinstance(meta["params"], dict):
+            raise ValueError("meta field 'params' is not an object")
         model = cls(**{k: v for k, v in meta["params"].items() if k in cls.PARAMETERS})
         model.P_, model.Q_ = P, Q
         if "bi_" in cls.FITTED_ARRAYS:
             model.bi_ = bi
         model.scale_ = train.scale
-        model.positive_threshold_ = meta["positive_threshold"]
+        model.positive_threshold_ = (None if meta["positive_threshold"] is None
+                                     else number(meta, "positive_threshold"))
         model._index_training(train)
-        user_positives, item_positives = arrays["user_positives"], arrays["item_positives"]
+        user_positives, item_positives = (entry(arrays, key, 1, "iu") for key in ("user_positives", "item_positives"))
         if len(user_positives) != train.n_users or len(item_positives) != train.n_items:
             raise ValueError("positive counts do not match the id maps")
         model._user_positives, model._popularity = user_positives, item_positives.astype(np.float64)
-        model.fit_seconds_ = float(meta["fit_seconds"])
-        model.compile_seconds_ = float(meta["compile_seconds"])
-        model.n_train_ratings_ = int(meta["n_train_ratings"])
-        model.n_positives_ = int(meta["n_positives"])
+        model.fit_seconds_ = number(meta, "fit_seconds", minimum=0)
+        model.compile_seconds_ = number(meta, "compile_seconds", minimum=0)
+        model.n_train_ratings_ = number(meta, "n_train_ratings", integer=True, minimum=0)
+        model.n_positives_ = number(meta, "n_positives", integer=True, minimum=0)
+        if not isinstance(meta["history"], list) or not all(isinstance(r, dict) for r in meta["history"]):
+            raise ValueError("meta field 'history' is not a list of epochs")
         model.history_ = [RankingEpochResult(int(r["epoch"]), r["loss"], r["seconds"], r["validation_ndcg"],
                                              r["validation_recall"], int(r["k"])) for r in meta["history"]]
         return model

@@ -260,9 +260,10 @@ class SGDFactorizer:
         model_file.write(path, self, train, test, items)
 
     @classmethod
-    def load(cls, path) -> SGDFactorizer:
-        """Read a model written by :meth:`save`; raises :class:`mfcore.models.model_file.ModelFileError`."""
-        contents = model_file.read(path)
+    def load(cls, path, max_bytes: int | None = None) -> SGDFactorizer:
+        """Read a model written by :meth:`save`; raises :class:`mfcore.models.model_file.ModelFileError`
+        (also for a file unpacking beyond ``max_bytes``: see :func:`mfcore.models.model_file.read`)."""
+        contents = model_file.read(path, max_bytes)
         if contents.kind != "sgd":
             raise model_file.ModelFileError(f"{model_file.file_name(path)} holds a {contents.kind} model, "
                                             "not an SGDFactorizer: use mfcore.models.persist.load_model.")
@@ -288,24 +289,39 @@ class SGDFactorizer:
     def _from_file(cls, contents: model_file.FileContents) -> SGDFactorizer:
         """The model :meth:`_file_state` described, with the file's id maps and training pairs."""
         arrays, meta, train = contents.arrays, contents.meta, contents.train
-        P, Q, bu, bi = arrays["P"], arrays["Q"], arrays["bu"], arrays["bi"]
-        if P.ndim != 2 or Q.ndim != 2 or P.shape[1] != Q.shape[1]:
+        entry, number = model_file.entry, model_file.number
+        P, Q = entry(arrays, "P", 2, "f"), entry(arrays, "Q", 2, "f")
+        bu, bi = entry(arrays, "bu", 1, "f"), entry(arrays, "bi", 1, "f")
+        if P.shape[1] != Q.shape[1]:
             raise ValueError(f"factor shapes {P.shape} and {Q.shape} do not match")
         if (P.shape[0], len(bu), Q.shape[0], len(bi)) != (train.n_users, train.n_users, train.n_items,
                                                           train.n_items):
             raise ValueError("factor and bias lengths do not match the id maps")
+        if not isinstance(meta["params"], dict):
+            raise ValueError("meta field 'params' is not an object")
         model = cls(**{k: v for k, v in meta["params"].items() if k in PARAMETERS})
-        model.P_, model.Q_, model.bu_, model.bi_ = P, Q, bu, bi
-        model.global_mean_ = float(meta["global_mean"])
+        model.validate_params()
+        if model.n_factors != P.shape[1]:
+            raise ValueError(f"n_factors is {model.n_factors!r} but the factors have {P.shape[1]} columns")
+        model.P_, model.Q_, model.bu_, model.bi_ = (a.astype(np.float32, copy=False) for a in (P, Q, bu, bi))
+        model.global_mean_ = number(meta, "global_mean")
         model.scale_ = train.scale
-        model.lr_ = float(meta["lr"])
-        model.fit_seconds_ = float(meta["fit_seconds"])
-        model.compile_seconds_ = float(meta["compile_seconds"])
-        model.history_ = [EpochResult(int(r["epoch"]), r["train_rmse"], r["test_rmse"], r["seconds"],
-                                      r.get("validation_rmse")) for r in meta["history"]]
-        model.best_epoch_ = int(meta.get("best_epoch", len(model.history_)))  # absent from older files
+        model.lr_ = number(meta, "lr", minimum=0)
+        model.fit_seconds_ = number(meta, "fit_seconds", minimum=0)
+        model.compile_seconds_ = number(meta, "compile_seconds", minimum=0)
+        if not isinstance(meta["history"], list) or not all(isinstance(r, dict) for r in meta["history"]):
+            raise ValueError("meta field 'history' is not a list of epochs")
+
+        def maybe(record: dict, key: str) -> float | None:
+            return None if record.get(key) is None else number(record, key)
+
+        model.history_ = [EpochResult(number(r, "epoch", integer=True, minimum=1), number(r, "train_rmse"),
+                                      maybe(r, "test_rmse"), number(r, "seconds"), maybe(r, "validation_rmse"))
+                          for r in meta["history"]]
+        model.best_epoch_ = (number(meta, "best_epoch", integer=True, minimum=0) if "best_epoch" in meta
+                             else len(model.history_))  # absent from older files
         model._index_training(train)
-        model.n_train_ratings_ = int(meta["n_train_ratings"])
+        model.n_train_ratings_ = number(meta, "n_train_ratings", integer=True, minimum=0)
         return model
 
     def _warm_up(self, engine, run_epoch, options: dict, dtype) -> float:
