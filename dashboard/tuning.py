@@ -5,6 +5,12 @@ slot like every training, in its own thread), writing every trial and every epoc
 to its study in Optuna's storage (a SQLite file per session under ``mfcore-data/studies/``); the page
 only reads the study and renders, so a Stop click or a rerun never interrupts a trial half-written.
 Each session has its own study name and file, so concurrent sessions never share trials.
+
+A search is under the same guards as every training: each trial's memory is estimated before it
+starts (a trial over the cap is recorded as failed with the reason, not run), trials train with one
+thread (the job holds one slot of the scheduler, so it may use one core), and Stop, the scheduler's
+cancel and the work time limit (:data:`dashboard.jobs.MAX_SECONDS`) end the running trial after its
+current epoch (:class:`mfcore.tuning.SearchStopped`), not after the whole trial.
 """
 
 from __future__ import annotations
@@ -21,12 +27,15 @@ import plotly.graph_objects as go
 from dashboard import jobs, settings
 from mfcore import Ratings, tuning
 from mfcore.evaluation.protocol import Holdout, holdout
+from mfcore.tuning.storage import identity as study_identity
 
 KEY = "tune_job"
 TEST_SIZE = 0.1
 """Fraction of the ratings held out as the test set (random, seeded by the search's seed)."""
 VALIDATION_SIZE = 0.1
 """Fraction of the remaining training ratings held out to judge the trials."""
+TRIAL_THREADS = 1
+"""Threads per trial: the search holds one slot of the shared scheduler, so it may use one core."""
 LABELS = {"n_factors": "factors K", "lr": "learning rate", "reg": "regularization",
           "n_epochs": "max epochs", "biased": "biases", "init_std": "init std"}
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -48,7 +57,13 @@ class TuneJob:
     scheduled: jobs.Job | None = None
     error: str | None = None
     result: dict | None = None
+    timed_out: bool = False
     _reader: object = None
+
+    @property
+    def fixed(self) -> dict:
+        """The estimator settings every trial shares: the seed and :data:`TRIAL_THREADS`."""
+        return {"seed": self.seed, "n_threads": TRIAL_THREADS}
 
     @property
     def running(self) -> bool:
@@ -62,8 +77,9 @@ class TuneJob:
 
     def _steps(self, scheduled: jobs.Job):
         """The search as a job of the shared scheduler: it holds one training slot, and its work is
-        bounded by the scheduler's limit (the search is stopped after the trial in progress then)."""
-        limit = threading.Timer(scheduled.max_seconds, self.stop.set)
+        bounded by the scheduler's limit; the limit, the scheduler's cancel and Stop all end the running
+        trial after its current epoch (the search checks :meth:`stopping` after every epoch)."""
+        limit = threading.Timer(scheduled.max_seconds, self._time_up)
         limit.daemon = True
         limit.start()
         try:
@@ -71,6 +87,15 @@ class TuneJob:
         finally:
             limit.cancel()
         yield self.result
+
+    def _time_up(self) -> None:
+        self.timed_out = True
+        self.stop.set()
+
+    def is_set(self) -> bool:
+        """True once the search must stop: Stop clicked, the job cancelled, or the work limit reached
+        (the search's ``stop`` event is this object)."""
+        return self.stop.is_set() or (self.scheduled is not None and self.scheduled.cancelled)
 
     def study(self) -> optuna.Study:
         """The study as stored now (read through one storage connection kept by the job)."""
@@ -81,9 +106,9 @@ class TuneJob:
     def _run(self) -> None:
         try:
             study = tuning.search(self.split, self.study_name, self.storage, n_trials=self.n_trials,
-                                timeout=self.timeout, space=self.space, seed=self.seed,
-                                fixed={"seed": self.seed}, stop=self.stop)
-            self.result = tuning.final_scores(study, self.split, {"seed": self.seed})
+                                  timeout=self.timeout, space=self.space, seed=self.seed,
+                                  fixed=self.fixed, stop=self, worker=0)
+            self.result = tuning.final_scores(study, self.split, self.fixed)
         except ValueError as exc:
             self.error = str(exc)
 
@@ -99,7 +124,9 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     split = holdout(ratings, test_size, VALIDATION_SIZE, seed)
     name = f"session-{uuid.uuid4().hex[:12]}"
     job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset)
-    tuning.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
+    # tables and study exist before the page reads them; this session's search is its only worker (0)
+    tuning.create_study(name, job.storage, seed, worker=0,
+                        identity=study_identity(tuning.fingerprint(split), seed, space))
     job.scheduled = jobs.submit(job._steps, f"search {name}")
     return job
 
@@ -162,6 +189,7 @@ def train_query(result: dict, test_size: float) -> dict[str, str]:
     its sampled settings, its best epoch as the epoch count, and the same test size and random seed,
     so Train scores the same test set the search's result was scored on."""
     params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
+    params.pop("n_threads", None)  # the search's one thread per trial is this server's, not a setting
     return settings.to_query({name: float(f"{value:.6g}") if isinstance(value, float) else value
                               for name, value in params.items()})
 

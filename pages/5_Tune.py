@@ -43,7 +43,8 @@ with st.form("tune_form"):
 
 stop_column, status_column = st.columns([1, 5])
 stop_clicked = stop_column.button("Stop search",
-                                  help="Ends the search after the running trial; finished trials are kept.")
+                                  help="Ends the search after the running trial's current epoch; "
+                                  "finished trials are kept.")
 status_slot = status_column.empty()
 message_slot = st.empty()
 table_slot = st.empty()
@@ -75,7 +76,8 @@ def render(job, final: bool):
     rows = tuning.table(study)
     counts = pd.Series([row["state"] for row in rows]).value_counts().to_dict() if rows else {}
     elapsed = job.elapsed
-    state = ("stopped" if job.stop.is_set() else "finished") if final else "running"
+    state = ("stopped at the work limit" if job.timed_out else "stopped" if job.stop.is_set()
+             else "finished") if final else "running"
     status_slot.markdown(f"Search **{state}**: {len(rows)} trials in {elapsed:.1f} s ("
                          + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + ")")
     frame = pd.DataFrame(rows)

@@ -12,15 +12,20 @@ cap it is checked against.
     \text{init} &= \max(12 U K,\ 4 U K + 12 I K) &&\text{each factor matrix drawn in float64, cast} \\
     \text{index} &= 23 N + 4 U &&\text{the seen-pairs CSR matrix, built on the first recommendation} \\
     \text{epoch} &= 24 N + 4 N\,[\text{per-epoch, funk}] &&\text{the visiting order and its gathered copies} \\
-    \text{evaluation} &= 56 T &&\text{the test predictions after each epoch}
+    \text{evaluation} &= 56 T &&\text{the test predictions after each epoch} \\
+    \text{threads} &= 32\, t\, G^2,\ G = \max(32, 2t) &&\text{the parallel engine's per-thread cell counts}
 
-and the peak is :math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{index},\ \text{epoch},\
-\text{evaluation}))`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
+and the peak is :math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{index},\ \text{epoch} +
+\text{threads},\ \text{evaluation}))`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
 coefficients are the arrays the code allocates in each phase (``split.random_split``,
 ``model.initial_parameters``, the model's seen-pairs index, an epoch's plan with its evaluation);
 ``tests/test_resources.py`` checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes
 (by at most 1.6x); ``benchmarks/memory_estimate.py`` also prints a fresh process's peak RSS growth beside
-it (noisier: NumPy asks for transparent huge pages, granted as the machine's state allows). The loaded ratings are not
+it (noisier: NumPy asks for transparent huge pages, granted as the machine's state allows). The ``threads`` term is the
+``numba-parallel`` engine's grouping of the ratings into a :math:`G \times G` grid
+(``engines.numba_parallel.stratify``: a ``(t, G^2)`` int64 count table and three temporaries of its
+size, with :math:`G \ge 2t`): it grows with the cube of the thread count :math:`t`, which is why a
+thread count is part of every estimate (300 threads on ML-100k would need 3.5 GB). The loaded ratings are not
 counted here: :func:`dataset_bytes` counts them when a file is uploaded.
 
 The cap (:func:`memory_cap_bytes`) is ``MF_MEMORY_CAP_BYTES`` if set, else :data:`CAP_FRACTION` of the
@@ -66,8 +71,9 @@ def human_bytes(n: float) -> str:
 
 def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: int,
                         test_size: float = 0.1, schedule: str = "per-rating",
-                        timestamps: bool = False) -> int:
-    """The estimated peak bytes one training allocates (the formula in the module docstring)."""
+                        timestamps: bool = False, n_threads: int = 1) -> int:
+    """The estimated peak bytes one training allocates (the formula in the module docstring);
+    ``n_threads`` is the parallel engine's thread count (1 for the other engines)."""
     U, I, M, K = int(n_users), int(n_items), int(n_ratings), int(n_factors)
     T = round(test_size * M)
     N = M - T
@@ -79,7 +85,9 @@ def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: i
     schedule_state = 4 * N if schedule in ("per-epoch", "funk") else 0
     epoch = 24 * N + schedule_state
     evaluation = 56 * T
-    peak = max(split, data + init, data + factors + max(index, epoch, evaluation))
+    t = max(1, int(n_threads))
+    threads = 32 * t * max(32, 2 * t) ** 2 if t > 1 else 0
+    peak = max(split, data + init, data + factors + max(index, epoch + threads, evaluation))
     return int(peak * (1 + MARGIN))
 
 
@@ -109,16 +117,20 @@ def memory_cap_bytes(fraction: float = CAP_FRACTION) -> int:
 
 def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors: int,
                           test_size: float = 0.1, schedule: str = "per-rating",
-                          timestamps: bool = False, cap: int | None = None) -> int:
+                          timestamps: bool = False, cap: int | None = None, n_threads: int = 1) -> int:
     """The estimated peak bytes; raises :class:`MemoryGuardError` naming the numbers when over ``cap``
-    (default :func:`memory_cap_bytes`). Allocates nothing."""
+    (default :func:`memory_cap_bytes`). Allocates nothing. ``n_threads``: see
+    :func:`training_peak_bytes`."""
     cap = memory_cap_bytes() if cap is None else cap
-    need = training_peak_bytes(n_users, n_items, n_ratings, n_factors, test_size, schedule, timestamps)
+    need = training_peak_bytes(n_users, n_items, n_ratings, n_factors, test_size, schedule, timestamps,
+                               n_threads)
     if need > cap:
+        with_threads = f" with {n_threads} threads" if n_threads > 1 else ""
         raise MemoryGuardError(
-            f"training K={n_factors} on {n_ratings:,} ratings ({n_users:,} users x {n_items:,} items) "
+            f"training K={n_factors}{with_threads} on {n_ratings:,} ratings "
+            f"({n_users:,} users x {n_items:,} items) "
             f"needs an estimated {human_bytes(need)} ({need:,} bytes), over the {human_bytes(cap)} cap "
-            "per job: lower K or use fewer ratings.")
+            "per job: lower K" + (" or the threads" if n_threads > 1 else "") + " or use fewer ratings.")
     return need
 
 
