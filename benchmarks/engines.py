@@ -1,38 +1,53 @@
-"""Time every mfcore engine, Surprise's SVD and native LibMF on the same split and settings.
+"""Time mfcore's engines, native LibMF (built here from its C++ sources) and Surprise's SVD on the same
+split and settings, and say on which CPU.
 
-    python benchmarks/engines.py --must-show      # issue 12's ML-1M figures only (about 10 minutes)
+    python benchmarks/engines.py --must-show      # issue 20's ML-1M figures only (a few minutes)
     python benchmarks/engines.py [--data ml-100k,ml-1m] [--big] [--factors 100] [--epochs 20]
-                                 [--repeats 3] [--budget 20] [--engines ...] [--no-whole-process]
+                                 [--repeats 3] [--budget 20] [--engines ...] [--no-peers]
+                                 [--libmf-lambda 0.05] [--target-rmse 0.86]
 
-Each contender trains in its own fresh process (so peak memory is its own, loading included, and no
-engine inherits another's threads or caches), ``--repeats`` times in alternating order; the table
-shows medians: training seconds for all epochs, million updates (ratings processed) per second with
-its spread over the rounds, test RMSE on the 10% random holdout (seed 0), peak resident memory, and
-the ratio of the speed to the PyPI LibMF wrapper with the same thread count in the same run. Engines
-with an ``n_threads`` option run as ``name@1`` and ``name@2``. Compiled engines are warmed up first,
-so JIT compile time is not counted; engines too slow for ``--budget`` seconds are timed on a sample
-and marked extrapolated. "M updates per CPU s" divides by the process's CPU time instead of the
-wall time: on a loaded machine it is what one core does when it runs, so a 1-thread figure there is
-close to its quiet-machine wall figure. For ML-1M a "Must show" table follows: the default engine against 1.5x the
-native LibMF (AVX) figures of issue 12 and the 0.856 RMSE bound.
+Each contender trains in a fresh process (so peak memory is its own and no engine inherits another's
+threads or caches), ``--repeats`` times in alternating order; the tables show medians. Engines with an
+``n_threads`` option run as ``name@1`` and ``name@2``; compiled engines are warmed up first, so JIT
+compile time is not counted; engines too slow for ``--budget`` seconds are timed on a sample and marked
+extrapolated.
 
-LibMF is the PyPI ``libmf`` wrapper around the native C++ LibMF (FPSGD): 1 and 2 threads, same K,
-epochs and L2 regularization (``lambda_p2 = lambda_q2 = reg``, no L1), its own AdaGrad learning rate
-(``eta`` 0.1, its default; our ``lr`` does not translate), no biases (LibMF has none). Its predictions
-come from its P and Q (the wrapper's ``predict`` is broken), clipped, the training mean where a row
-was never trained.
+What is timed. mfcore: ``model.fit_seconds_``, i.e. the per-fit plan (numba-parallel's shuffle and
+grouping into blocks) plus every epoch, no evaluation, the data already in memory. Native LibMF
+(``libmf@1``, ``libmf@2``): one call of ``mf_train`` in our driver ``benchmarks/libmf_driver.cpp``
+(LibMF's scaling, random maps, grid, every iteration and mapping the model back; reading the files is
+not timed), built by ``benchmarks/native_libmf.py`` from the ``libmf`` sdist on PyPI with LibMF's own
+Makefile flags for AVX and OpenMP; when there is no C++ compiler it says so and leaves LibMF out.
+LibMF gets the same split (written to binary files), K and iteration count, L2 regularization
+``--libmf-lambda`` (default: our ``reg``, 0.05, which gives LibMF a better test RMSE on ML-1M than its
+own default 0.1), its own AdaGrad step size (``eta`` 0.1, its default: our ``lr`` does not translate)
+and its default 26 x 26 blocks; it has no biases. Both sides' test RMSE clip predictions to the rating
+scale.
+
+Columns: "M updates per CPU s" divides by the process's CPU time instead of the wall time (on a loaded
+machine it is what a core does when it runs). "core-cycles/update" is wall seconds x threads x clock /
+updates, the clock from ``perf stat`` when the VM exposes a cycles counter, else the nominal "cpu MHz"
+of /proc/cpuinfo (so it is an estimate under turbo). The arithmetic minimum beside it is 3K
+multiply-adds per update (dot product, p step, q step) in vectors of the widest unit the flags show:
+ceil(3K / lanes) cycles at one vector FMA per cycle (half that on a core with two FMA pipes).
+
+Second measure, algorithm-neutral since LibMF's step rule differs: seconds of training until the test
+RMSE first reaches ``--target-rmse`` (0.86). mfcore: the plan plus the epochs up to the first epoch
+whose test RMSE is at most the target (from a second fit that evaluates every epoch; evaluation not
+counted). LibMF: one untimed traced run prints its per-iteration test RMSE, which gives the first
+iteration count T that reaches the target; each round then times a fresh ``mf_train`` with T
+iterations (and checks its clipped RMSE).
 
 ``--big`` adds a 10M-rating synthetic set (``python -m mfcore sample --users 200000 --items 40000
 --ratings 10000000``, generated into a temporary folder; slow) trained at K=50 by the mfcore engines
-through the command line. The whole-process comparison times ``python -m mfcore train ml-1m
---engine numba-parallel`` against a minimal LibMF process (import, load with pandas, same split, fit,
-evaluate), medians of ``--repeats`` runs.
+through the command line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -43,10 +58,15 @@ from pathlib import Path
 
 import numpy as np
 
+import native_libmf
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 DATASETS = {"ml-100k": DATA / "ml-100k" / "u.data", "ml-1m": DATA / "ml-1m" / "ratings.dat"}
-PEERS = ("surprise", "libmf-1", "libmf-2")
+PEERS = ("surprise", "libmf@1", "libmf@2")
+TARGET_RATIO, TARGET_RMSE = 2.0, 0.856
+"""Issue 20's targets: the default engine at least 2x native LibMF's updates/s on 1 and on 2 threads,
+with a test RMSE at most 0.856 (ML-1M, K=100, 20 epochs)."""
 
 
 # --- one contender, in a worker process ------------------------------------------------------------
@@ -59,8 +79,10 @@ def _split(path: str):
 
 def _run_engine(contender, train, test, params, budget):
     """``contender`` is an engine name, or ``name@threads`` for an engine with ``n_threads``. Compiled
-    engines train every epoch; their speed is ``model.updates_per_second_`` (all epochs plus the
-    once-per-fit ordering, JIT warm-up excluded). Slow ones go through :func:`mfcore.evaluation.bench.time_engine`."""
+    engines train every epoch; their time is ``model.fit_seconds_`` (plan and epochs, JIT warm-up and
+    evaluation excluded), then a second fit with the test set evaluated after each epoch gives the
+    per-epoch test RMSE curve for the seconds-to-target measure. Slow ones go through
+    :func:`mfcore.evaluation.bench.time_engine`."""
     from mfcore import ENGINES, SGDFactorizer
     from mfcore.evaluation.bench import time_engine
     name, _, threads = contender.partition("@")
@@ -68,11 +90,15 @@ def _run_engine(contender, train, test, params, budget):
     if ENGINES[name].compiled:
         SGDFactorizer(**{**params, "n_epochs": 1}).fit(train.take(np.arange(1000)))  # JIT / cache load
         cpu = time.process_time()
-        model = SGDFactorizer(**params).fit(train, test)
+        model = SGDFactorizer(**params).fit(train)
         cpu = time.process_time() - cpu
+        curve = SGDFactorizer(**params).fit(train, test)
+        epoch_seconds = [result.seconds for result in curve.history_]
         return {"seconds": model.fit_seconds_, "updates_per_second": model.updates_per_second_,
                 "updates_per_cpu_second": len(train) * params["n_epochs"] / cpu,
-                "test_rmse": model.history_[-1].test_rmse, "extrapolated": False}
+                "test_rmse": model.evaluate(test)["rmse"], "extrapolated": False,
+                "plan_seconds": curve.fit_seconds_ - sum(epoch_seconds), "epoch_seconds": epoch_seconds,
+                "test_curve": [result.test_rmse for result in curve.history_]}
     result = time_engine(name, train, test, params, budget)
     return {"seconds": result.seconds_per_epoch * params["n_epochs"],
             "updates_per_second": result.updates_per_second, "test_rmse": result.test_rmse,
@@ -97,49 +123,68 @@ def _run_surprise(train, test, params):
             "test_rmse": rmse(test_frame["rating"], predicted), "extrapolated": False}
 
 
-def libmf_fit(users, items, values, n_users, n_items, k, epochs, reg, threads):
-    """Train native LibMF; returns (P, Q, seconds). Rows LibMF never trained are NaN."""
-    import contextlib
-    import io
-    with contextlib.redirect_stdout(io.StringIO()):  # the wrapper prints the .so path on import
-        from libmf import mf
-    model = mf.MF(k=k, nr_threads=threads, nr_iters=epochs, lambda_p1=0.0, lambda_q1=0.0,
-                  lambda_p2=reg, lambda_q2=reg, quiet=True)
-    data = np.column_stack([users, items, values]).astype(np.float32)
-    start, cpu = time.perf_counter(), time.process_time()
-    model.fit(data)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    libmf_fit.last_cpu_seconds = cpu
-    return model.p_factors(), model.q_factors(), seconds
-
-
-def libmf_predict(P, Q, users, items, fallback, scale):
-    known = (users < P.shape[0]) & (items < Q.shape[0])
-    u, i = np.where(known, users, 0), np.where(known, items, 0)
-    dots = np.einsum("nk,nk->n", P[u], Q[i])
-    return np.clip(np.where(known & np.isfinite(dots), dots, fallback), *scale)
-
-
-def _run_libmf(train, test, params, threads):
-    from mfcore.models.errors import rmse
-    P, Q, seconds = libmf_fit(train.users, train.items, train.values, train.n_users, train.n_items,
-                              params["n_factors"], params["n_epochs"], params["reg"], threads)
-    predicted = libmf_predict(P, Q, test.users, test.items, float(train.values.mean()), train.scale)
-    return {"seconds": seconds, "updates_per_second": len(train) * params["n_epochs"] / seconds,
-            "updates_per_cpu_second": len(train) * params["n_epochs"] / libmf_fit.last_cpu_seconds,
-            "test_rmse": rmse(test.values, predicted), "extrapolated": False}
-
-
 def worker(contender: str, path: str, params: dict, budget: float) -> None:
     train, test = _split(path)
     if contender == "surprise":
         row = _run_surprise(train, test, params)
-    elif contender.startswith("libmf-"):
-        row = _run_libmf(train, test, params, int(contender.split("-")[1]))
     else:
         row = _run_engine(contender, train, test, params, budget)
     row["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(row))
+
+
+def seconds_to_target(row: dict, target: float) -> tuple[float, int] | None:
+    """(seconds, epochs) of training until the test RMSE first is at most ``target``: the plan plus
+    the epochs up to and including that one; None when no epoch reached it."""
+    for epoch, rmse in enumerate(row.get("test_curve") or [], start=1):
+        if rmse is not None and rmse <= target:
+            return row["plan_seconds"] + sum(row["epoch_seconds"][:epoch]), epoch
+    return None
+
+
+# --- native LibMF ----------------------------------------------------------------------------------
+
+class NativeLibMF:
+    """Native LibMF on one dataset's split: the files, the executable, and per thread count the
+    iteration count that first reaches the target RMSE (from one untimed traced run)."""
+
+    def __init__(self, executable: Path, folder: Path, train, test, params: dict, lam: float, target: float):
+        self.executable, self.params, self.lam, self.target = executable, params, lam, target
+        self.scale, self.n_train = train.scale, len(train)
+        self.train_file, self.test_file = folder / "train.bin", folder / "test.bin"
+        native_libmf.write_problem(self.train_file, train.users, train.items, train.values,
+                                   train.n_users, train.n_items)
+        native_libmf.write_problem(self.test_file, test.users, test.items, test.values,
+                                   train.n_users, train.n_items)
+        self.iters_to_target: dict[int, int | None] = {}
+
+    def _run(self, threads: int, iters: int, trace: bool = False) -> dict:
+        return native_libmf.run(self.executable, self.train_file, self.test_file, k=self.params["n_factors"],
+                                iters=iters, threads=threads, scale=self.scale, lam=self.lam, trace=trace)
+
+    def find_iters_to_target(self, threads: int) -> int | None:
+        """The fewest iterations whose clipped test RMSE is at most the target: the first traced one
+        (LibMF prints unclipped RMSE, which clipping can only lower), then fewer while they still do."""
+        trace = self._run(threads, self.params["n_epochs"], trace=True)["trace"]
+        reached = [iteration for iteration, rmse in trace if rmse <= self.target]
+        iters = reached[0] if reached else None
+        while iters is not None and iters > 1 and self._run(threads, iters - 1)["test_rmse"] <= self.target:
+            iters -= 1
+        self.iters_to_target[threads] = iters
+        return iters
+
+    def measure(self, threads: int) -> dict:
+        """One round: a full run (speed, test RMSE) and a run of ``iters_to_target`` iterations."""
+        run = self._run(threads, self.params["n_epochs"])
+        row = {"seconds": run["seconds"], "updates_per_second": self.n_train * run["iters"] / run["seconds"],
+               "updates_per_cpu_second": self.n_train * run["iters"] / run["cpu_seconds"],
+               "test_rmse": run["test_rmse"], "extrapolated": False, "peak_mb": run["peak_mb"]}
+        iters = self.iters_to_target.get(threads)
+        if iters is not None:
+            short = self._run(threads, iters)
+            if short["test_rmse"] <= self.target:
+                row["to_target"] = (short["seconds"], iters)
+        return row
 
 
 # --- the driver ------------------------------------------------------------------------------------
@@ -155,130 +200,148 @@ def run_worker(contender, path, params, budget) -> dict:
 
 def median_rows(runs: list[dict]) -> dict:
     def median(key):
-        values = [run[key] for run in runs if run[key] is not None]
+        values = [run[key] for run in runs if run.get(key) is not None]
         return float(np.median(values)) if values else None
     speeds = [run["updates_per_second"] for run in runs]
-    for run in runs:
-        run.setdefault("updates_per_cpu_second", None)
+    reached = [run["to_target"] for run in runs if run.get("to_target")]
     return {"seconds": median("seconds"), "updates_per_second": median("updates_per_second"),
             "updates_per_cpu_second": median("updates_per_cpu_second"),
             "low": min(speeds), "high": max(speeds),
             "test_rmse": median("test_rmse"), "peak_mb": median("peak_mb"),
+            "to_target": (float(np.median([r[0] for r in reached])), int(np.median([r[1] for r in reached])))
+            if len(reached) == len(runs) else None,
             "extrapolated": runs[0]["extrapolated"], "runs": len(runs)}
 
 
 def threads_of(contender: str) -> int:
-    """The thread count a contender ran with: ``@t`` or ``libmf-t``; 1 for serial engines."""
-    if "@" in contender:
-        return int(contender.split("@")[1])
-    if contender.startswith("libmf-"):
-        return int(contender.split("-")[1])
-    return 1
+    """The thread count a contender ran with (``name@t``); 1 for serial engines."""
+    return int(contender.split("@")[1]) if "@" in contender else 1
 
 
-def print_table(title: str, rows: dict[str, dict]) -> None:
-    """Medians, the spread (slowest..fastest run) and the ratio to the PyPI LibMF wrapper with the same
+class Machine:
+    """The CPU: model, widest vector unit, float32 lanes, the clock used for cycles and where it came from."""
+
+    def __init__(self):
+        info = native_libmf.cpu_info()
+        self.model, self.vector_unit, self.lanes = info["model"], info["vector_unit"], info["lanes"]
+        measured = native_libmf.measured_ghz()
+        if measured:
+            self.ghz, self.clock = measured, "measured by perf stat"
+        elif info["mhz"]:
+            self.ghz = info["mhz"] / 1000
+            self.clock = "nominal: /proc/cpuinfo 'cpu MHz'; perf has no cycles counter here"
+        else:
+            self.ghz, self.clock = None, "unknown"
+
+    def describe(self) -> str:
+        clock = f"{self.ghz:.2f} GHz ({self.clock})" if self.ghz else "clock unknown"
+        return (f"CPU: {self.model}; widest vector unit {self.vector_unit} ({self.lanes} float32 lanes); "
+                f"{clock}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at start")
+
+    def cycles_per_update(self, row: dict, threads: int) -> float | None:
+        """Core-cycles per update: wall seconds x threads x clock / updates."""
+        return threads * self.ghz * 1e9 / row["updates_per_second"] if self.ghz else None
+
+    def minimum_cycles(self, k: int) -> int:
+        """ceil(3K / lanes): the per-update multiply-adds in full vectors, one vector FMA per cycle."""
+        return math.ceil(3 * k / self.lanes)
+
+
+def _format_target(to_target) -> str:
+    return "not reached" if to_target is None else f"{to_target[0]:.3f} ({to_target[1]} ep)"
+
+
+def print_table(title: str, rows: dict[str, dict], machine: Machine, target: float) -> None:
+    """Medians, the spread (slowest..fastest run) and the ratio to native LibMF with the same
     number of threads, all from this run."""
     print(f"\n{title}")
-    print("| contender | threads | fit s | M updates/s (median) | spread (min..max) | M updates per CPU s "
-          "| test RMSE | peak MB | x libmf wrapper, same threads |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| contender | threads | fit s | M updates/s (median) | spread (min..max) | M updates per CPU s "
+          f"| core-cycles/update | test RMSE | s to test RMSE {target} | peak MB | x native LibMF, same threads |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, row in rows.items():
+        threads = threads_of(name)
         rmse = "-" if row["test_rmse"] is None else f"{row['test_rmse']:.4f}"
-        peer = rows.get(f"libmf-{threads_of(name)}")
+        peer = rows.get(f"libmf@{threads}")
         ratio = f"{row['updates_per_second'] / peer['updates_per_second']:.2f}" if peer else "-"
         flag = " (extrapolated)" if row["extrapolated"] else ""
         cpu = "-" if row["updates_per_cpu_second"] is None else f"{row['updates_per_cpu_second'] / 1e6:.2f}"
-        print(f"| {name}{flag} | {threads_of(name)} | {row['seconds']:.2f} | "
+        cycles = machine.cycles_per_update(row, threads)
+        print(f"| {name}{flag} | {threads} | {row['seconds']:.3f} | "
               f"{row['updates_per_second'] / 1e6:.2f} | {row['low'] / 1e6:.2f}..{row['high'] / 1e6:.2f} | "
-              f"{cpu} | {rmse} | {row['peak_mb']:.0f} | {ratio} |", flush=True)
+              f"{cpu} | {'-' if cycles is None else f'{cycles:.0f}'} | {rmse} | "
+              f"{_format_target(row['to_target']) if 'to_target' in row else '-'} | "
+              f"{row['peak_mb']:.0f} | {ratio} |", flush=True)
 
 
-LIBMF_NATIVE_AVX = {1: 12e6, 2: 25e6}
-"""Native LibMF (C++, AVX, OpenMP) on ML-1M K=100 in updates/s, measured on a quiet machine of this
-class (issue 12); the targets are 1.5x these: 18M on 1 thread and 37M on 2."""
-TARGET_RATIO, TARGET_RMSE = 1.5, 0.856
-
-
-def must_show(rows: dict[str, dict], default_engine: str) -> None:
-    """Issue 12's "Must show" for ML-1M: the default engine's median speed on 1 and 2 threads against
-    1.5x native LibMF, its test RMSE, and its ratio to the PyPI wrapper from this same run."""
-    print(f"\nMust show (ML-1M, K=100, 20 epochs; default engine {default_engine})")
-    print("| threads | M updates/s (median) | target (1.5x native LibMF AVX) | met | M updates per CPU s "
-          "| test RMSE <= 0.856 | x PyPI libmf wrapper (this run) |")
-    print("|---|---|---|---|---|---|---|")
+def must_show(rows: dict[str, dict], default_engine: str, machine: Machine, k: int, target: float) -> None:
+    """Issue 20's "Must show" for ML-1M, all from this run: the default engine against native LibMF on
+    1 and 2 threads (ratio of median updates/s, target 2x), test RMSE (target <= 0.856), core-cycles
+    per update beside the arithmetic minimum, and seconds to the target test RMSE."""
+    print(f"\nMust show (default engine {default_engine} against native LibMF, same run; "
+          f"arithmetic minimum ceil(3K/lanes) = {machine.minimum_cycles(k)} cycles per update "
+          f"on {machine.vector_unit} at one vector FMA per cycle)")
+    print(f"| threads | ours M updates/s | native LibMF M updates/s | ratio (target >= {TARGET_RATIO:g}) "
+          f"| our test RMSE (target <= {TARGET_RMSE}) | LibMF test RMSE | ours core-cycles/update "
+          f"| LibMF core-cycles/update | arithmetic minimum | ours s to RMSE {target} | LibMF s to RMSE {target} |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for threads in (1, 2):
-        row = rows.get(f"{default_engine}@{threads}")
-        if row is None:
+        ours, peer = rows.get(f"{default_engine}@{threads}"), rows.get(f"libmf@{threads}")
+        if ours is None or peer is None:
             continue
-        target = TARGET_RATIO * LIBMF_NATIVE_AVX[threads]
-        peer = rows.get(f"libmf-{threads}")
-        ratio = f"{row['updates_per_second'] / peer['updates_per_second']:.2f}" if peer else "-"
-        cpu = row["updates_per_cpu_second"]
-        print(f"| {threads} | {row['updates_per_second'] / 1e6:.2f} | {target / 1e6:.1f} | "
-              f"{'yes' if row['updates_per_second'] >= target else 'no'} | "
-              f"{'-' if cpu is None else f'{cpu / 1e6:.2f}'} | {row['test_rmse']:.4f} "
-              f"({'yes' if row['test_rmse'] <= TARGET_RMSE else 'no'}) | {ratio} |")
+        ratio = ours["updates_per_second"] / peer["updates_per_second"]
+        cycles = [machine.cycles_per_update(row, threads) for row in (ours, peer)]
+        a, b = ours["to_target"], peer["to_target"]
+        faster = "" if a is None or b is None else f" ({'ours faster' if a[0] < b[0] else 'LibMF faster'})"
+        print(f"| {threads} | {ours['updates_per_second'] / 1e6:.2f} | {peer['updates_per_second'] / 1e6:.2f} | "
+              f"{ratio:.2f} ({'met' if ratio >= TARGET_RATIO else 'not met'}) | {ours['test_rmse']:.4f} "
+              f"({'met' if ours['test_rmse'] <= TARGET_RMSE else 'not met'}) | {peer['test_rmse']:.4f} | "
+              + " | ".join("-" if c is None else f"{c:.0f}" for c in cycles)
+              + f" | {machine.minimum_cycles(k)} | {_format_target(a)} | {_format_target(b)}{faster} |")
 
 
-def bench_dataset(label, path, contenders, params, repeats, budget) -> dict[str, dict]:
-    runs: dict[str, list] = {name: [] for name in contenders}
-    for repeat in range(repeats):
-        for name in (contenders if repeat % 2 == 0 else contenders[::-1]):
-            if runs[name] and runs[name][0]["extrapolated"]:
-                continue  # a slow engine timed on a sample: once is enough
-            runs[name].append(run_worker(name, path, params, budget))
+def native(path, params, lam, target, folder, contenders) -> NativeLibMF | None:
+    """Native LibMF on ``path``'s split, built (cached) and its iterations-to-target found; None with
+    a printed reason when it cannot be built here."""
+    executable = native_libmf.build()
+    if executable is None:
+        print(f"native LibMF skipped: {native_libmf.build.reason}")
+        return None
+    train, test = _split(str(path))
+    peer = NativeLibMF(executable, folder, train, test, params, lam, target)
+    for name in contenders:
+        if name.startswith("libmf@"):
+            peer.find_iters_to_target(threads_of(name))
+    return peer
+
+
+def bench_dataset(label, path, contenders, params, repeats, budget, lam, target, machine) -> dict[str, dict]:
+    with tempfile.TemporaryDirectory() as folder:
+        peer = None
+        if any(name.startswith("libmf@") for name in contenders):
+            peer = native(path, params, lam, target, Path(folder), contenders)
+            if peer is None:
+                contenders = [name for name in contenders if not name.startswith("libmf@")]
+        runs: dict[str, list] = {name: [] for name in contenders}
+        for repeat in range(repeats):
+            for name in (contenders if repeat % 2 == 0 else contenders[::-1]):
+                if runs[name] and runs[name][0]["extrapolated"]:
+                    continue  # a slow engine timed on a sample: once is enough
+                if name.startswith("libmf@"):
+                    runs[name].append(peer.measure(threads_of(name)))
+                else:
+                    row = run_worker(name, path, params, budget)
+                    if "test_curve" in row:
+                        row["to_target"] = seconds_to_target(row, target)
+                    runs[name].append(row)
     rows = {name: median_rows(result) for name, result in runs.items()}
+    for name, row in rows.items():
+        if not name.startswith("libmf@") and "test_curve" not in runs[name][0]:
+            row.pop("to_target")
+    lam_text = f", LibMF lambda {lam:g} eta 0.1 (its default) 26 bins" if peer else ""
     print_table(f"{label}: K={params['n_factors']}, {params['n_epochs']} epochs, lr={params['lr']}, "
-                f"reg={params['reg']}, medians of up to {repeats} runs", rows)
+                f"reg={params['reg']}{lam_text}, medians of up to {repeats} alternating rounds", rows,
+                machine, target)
     return rows
-
-
-_LIBMF_PROCESS = """
-import sys, time
-sys.path.insert(0, {root!r})
-sys.path.insert(0, {bench!r})
-import io
-import numpy as np, pandas as pd
-from engines import libmf_fit, libmf_predict
-raw = open({path!r}, "rb").read().replace(b"::", b"\\t")
-frame = pd.read_csv(io.BytesIO(raw), sep="\\t", header=None, names=["u", "i", "r", "t"])
-users, uids = pd.factorize(frame["u"], sort=True)
-items, iids = pd.factorize(frame["i"], sort=True)
-values = frame["r"].to_numpy(np.float32)
-rows = np.random.default_rng(0).permutation(len(values))
-n_test = int(round(0.1 * len(values)))
-train, test = np.sort(rows[n_test:]), np.sort(rows[:n_test])
-P, Q, seconds = libmf_fit(users[train], items[train], values[train], len(uids), len(iids), 100, 20,
-                          0.05, 2)
-predicted = libmf_predict(P, Q, users[test], items[test], float(values[train].mean()), (1.0, 5.0))
-print("test RMSE", float(np.sqrt(np.mean((predicted - values[test]) ** 2))), "fit", seconds)
-"""
-
-
-def whole_process(repeats: int) -> None:
-    path = DATASETS["ml-1m"]
-    commands = {
-        "python -m mfcore train ml-1m --engine numba-parallel":
-            [sys.executable, "-m", "mfcore", "train", str(path.parent), "--engine", "numba-parallel"],
-        "LibMF process (import, load, split, 2 threads, evaluate)":
-            [sys.executable, "-c", _LIBMF_PROCESS.format(root=str(ROOT), bench=str(ROOT / "benchmarks"),
-                                                        path=str(path))],
-    }
-    times: dict[str, list] = {name: [] for name in commands}
-    for repeat in range(repeats):
-        for name in (list(commands) if repeat % 2 == 0 else list(commands)[::-1]):
-            start = time.perf_counter()
-            done = subprocess.run(commands[name], capture_output=True, text=True, cwd=ROOT, check=False)
-            times[name].append(time.perf_counter() - start)
-            if done.returncode != 0:
-                raise SystemExit(f"{name} failed:\n{done.stderr}")
-    best = min(np.median(t) for t in times.values())
-    print(f"\nWhole process on ML-1M (K=100, 20 epochs, wall seconds, median of {repeats})")
-    print("| process | wall s | x fastest |")
-    print("|---|---|---|")
-    for name, t in times.items():
-        print(f"| {name} | {np.median(t):.2f} | {np.median(t) / best:.2f} |")
 
 
 def bench_big(repeats: int, epochs: int) -> None:
@@ -317,11 +380,14 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per engine before sampling")
     parser.add_argument("--engines", default=None, help="comma-separated mfcore engines (default: all)")
-    parser.add_argument("--no-peers", action="store_true", help="skip Surprise and LibMF")
-    parser.add_argument("--no-whole-process", action="store_true")
+    parser.add_argument("--no-peers", action="store_true", help="skip Surprise and native LibMF")
+    parser.add_argument("--libmf-lambda", type=float, default=None,
+                        help="LibMF's L2 regularization lambda_p2 = lambda_q2 (default: our reg)")
+    parser.add_argument("--target-rmse", type=float, default=0.86,
+                        help="test RMSE for the seconds-to-target measure")
     parser.add_argument("--must-show", action="store_true",
-                        help="only issue 12's figures: ML-1M, the default engine on 1 and 2 threads, numba, "
-                             "cython and the libmf wrapper, 4 alternating rounds")
+                        help="only issue 20's figures: ML-1M, the default engine on 1 and 2 threads, numba "
+                             "and native LibMF on 1 and 2 threads, 4 alternating rounds")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-data", help=argparse.SUPPRESS)
     parser.add_argument("--worker-params", help=argparse.SUPPRESS)
@@ -335,14 +401,17 @@ def main(argv=None) -> None:
     from mfcore.models.params import default_lr
     params = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs,
                   lr=default_lr("per-rating"))
+    lam = params["reg"] if args.libmf_lambda is None else args.libmf_lambda
     default_engine = SGDFactorizer().engine
-    print(f"{os.cpu_count()} cores; contenders run one at a time, each in a fresh process, rounds "
-          "alternate their order")
+    machine = Machine()
+    print(machine.describe())
+    print("Contenders run one at a time, each in a fresh process; rounds alternate their order. The machine "
+          "may be shared: figures are indicative, ratios from the same run are what to compare.")
     if args.must_show:
-        contenders = [f"{default_engine}@1", f"{default_engine}@2", "numba",
-                      *(["cython"] if "cython" in ENGINES else []), "libmf-1", "libmf-2"]
-        rows = bench_dataset("ml-1m", DATASETS["ml-1m"], contenders, params, max(args.repeats, 4), args.budget)
-        must_show(rows, default_engine)
+        contenders = [f"{default_engine}@1", f"{default_engine}@2", "numba", "libmf@1", "libmf@2"]
+        rows = bench_dataset("ml-1m", DATASETS["ml-1m"], contenders, params, max(args.repeats, 4), args.budget,
+                             lam, args.target_rmse, machine)
+        must_show(rows, default_engine, machine, args.factors, args.target_rmse)
         return
     names = args.engines.split(",") if args.engines else list(ENGINES)
     engines = [f"{name}@{t}" if "n_threads" in ENGINES[name.split("@")[0]].options and "@" not in name
@@ -354,11 +423,10 @@ def main(argv=None) -> None:
         if not path.exists():
             print(f"\n{name}: {path} not found, skipped")
             continue
-        rows = bench_dataset(name, path, engines + peers, params, args.repeats, args.budget)
+        rows = bench_dataset(name, path, engines + peers, params, args.repeats, args.budget, lam,
+                             args.target_rmse, machine)
         if name == "ml-1m":
-            must_show(rows, default_engine)
-    if not args.no_whole_process and DATASETS["ml-1m"].exists() and not args.no_peers:
-        whole_process(args.repeats)
+            must_show(rows, default_engine, machine, args.factors, args.target_rmse)
     if args.big:
         bench_big(max(1, args.repeats // 2), args.epochs)
 

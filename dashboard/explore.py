@@ -85,10 +85,12 @@ def from_run(run, ratings: Ratings) -> Subject:
                    test if len(test) else None, info, True)
 
 
-def run_file(run, ratings: Ratings) -> bytes:
-    """The model file of a Train run, bundling its training and test ratings and the item titles."""
+def run_file(run, ratings: Ratings, model: SGDFactorizer | None = None) -> bytes:
+    """The model file of a Train run (its ``model``, by default ``run.model``), bundling its training
+    and test ratings and the item titles."""
     train, test = run_split(run, ratings)
-    return model_bytes(run.model, train, test if len(test) else None, explore.ratings_items(ratings))
+    return model_bytes(run.model if model is None else model, train, test if len(test) else None,
+                       explore.ratings_items(ratings))
 
 
 def from_bundle(name: str, digest: str, bundle: ModelBundle) -> Subject:

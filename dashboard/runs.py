@@ -1,10 +1,9 @@
-"""Training runs kept in the session: their curves, final scores and the table that compares them."""
+"""The session's training runs (:class:`dashboard.run.Run`): the list kept in ``st.session_state``,
+how a new run joins it, which models stay held, and the table that compares them."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import PurePath
-from dataclasses import dataclass, field
 
 import pandas as pd
 import streamlit as st
@@ -14,98 +13,17 @@ from mfcore.models.export import history_frame
 from mfcore.models.base import is_fitted
 
 from . import run_store
+from .run import Run
 from .settings import FIELDS
 
 KEY = "runs"
 MAX_RUNS = 12
-JOB_END_WAIT = 30
-"""Seconds a stopped run waits for its training job to finish the epoch it is in."""
-
-
-@dataclass
-class Run:
-    """One training run: its settings, the dataset it used, and what it produced so far. ``status`` is
-    running, done, stopped (by the user or by leaving the page), diverged or failed. ``name`` labels
-    it in charts (default ``run N``). ``driven`` is set while a script thread trains it (see
-    :func:`dashboard.training.execute`) and ``ended`` once that thread is done with it."""
-
-    number: int
-    settings: dict
-    dataset: str
-    data_path: str
-    model: SGDFactorizer
-    test: Ratings | None
-    status: str = "running"
-    history: list = field(default_factory=list)
-    scores: dict = field(default_factory=dict)
-    message: str = ""
-    name: str = ""
-    driven: bool = False
-    ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
-    note: str = ""  # what the work guard cut, e.g. the python engine's sample
-    job: object = None  # the dashboard.jobs.Job training it, until it ends
-    # kept by dashboard.run_store: the store key of the dataset it trains on (None until recorded),
-    # and the session name and list of runs it is stored with
-    data_key: str | None = None
-    session_name: str = field(default="", repr=False, compare=False)
-    session_runs: list | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def label(self) -> str:
-        return self.name or f"run {self.number}"
-
-    @property
-    def progress_text(self) -> str:
-        """One line for a progress bar: the epoch reached and its RMSEs, or how the run ended."""
-        done, planned = len(self.history), self.model.n_epochs
-        job = self.job
-        if self.status == "running" and job is not None and job.state == "queued":
-            return job.status_line()
-        if self.status == "running" and not done:
-            return f"{self.label}: epoch 1/{planned} running" + (f" ({job.elapsed:.1f} s)" if job else "")
-        text = f"{self.label}: epoch {done}/{planned}"
-        if done:
-            last = self.history[-1]
-            text += f", train RMSE {last.train_rmse:.4f}"
-            if last.test_rmse is not None:
-                text += f", test RMSE {last.test_rmse:.4f}"
-        if self.status == "diverged":
-            return f"{self.label}: diverged in epoch {done + 1}/{planned}"
-        if self.status == "running":
-            return text + (f" ({job.elapsed:.1f} s)" if job is not None else "")
-        return f"{text} ({self.status})"
-
-    @property
-    def progress_fraction(self) -> float:
-        """Epochs done over epochs planned, counting the running epoch's share as its seconds so far
-        over the last epoch's seconds (at most 95% of an epoch until it reports)."""
-        done, planned = len(self.history), self.model.n_epochs
-        if self.job is None or self.status != "running" or not done:
-            return min(1.0, done / planned)
-        return self.job.fraction(done, planned, self.history[-1].seconds)
-
-    def finish(self, status: str, message: str = "") -> None:
-        """Record the end of the run and score the model (as it is after its last completed epoch)
-        on the test set when there is one."""
-        self.status, self.message, self.job = status, message, None
-        if is_fitted(self.model) and self.test is not None and len(self.test) and self.history:
-            self.scores = self.model.evaluate(self.test)
-        if self.history:
-            self.scores.update({"seconds": self.model.fit_seconds_,
-                                "updates/s": self.model.updates_per_second_})
-        run_store.save_ended(self)
-
-    def release_model(self) -> None:
-        """Drop the fitted factors and the test set; the settings and seed reproduce them exactly
-        (the engines are deterministic). The curve and the scores stay."""
-        self.model = SGDFactorizer(**self.model.get_params())
-        self.test = None
 
 
 def all_runs() -> list[Run]:
     """The session's runs, oldest first (a new session restores them from the store, see run_store)."""
     if KEY not in st.session_state:
-        st.session_state[KEY] = run_store.restore(Run)
+        st.session_state[KEY] = run_store.restore()
     return st.session_state[KEY]
 
 
@@ -120,6 +38,19 @@ def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, te
     del runs[:-MAX_RUNS]
     run_store.save(runs)
     return run
+
+
+def hold(run: Run, runs: list[Run]) -> None:
+    """Keep at most two fitted models, the newest run's and ``run``'s (just retrained for its
+    downloads): every other run releases its model."""
+    for other in runs[:-1]:
+        if other is not run and is_fitted(other.model):
+            other.release_model()
+
+
+def by_label(runs: list[Run], label: str | None) -> Run | None:
+    """The run labelled ``label``, or the newest one when there is none such."""
+    return next((run for run in runs if run.label == label), runs[-1] if runs else None)
 
 
 def table(runs: list[Run]) -> pd.DataFrame:

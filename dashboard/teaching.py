@@ -72,7 +72,7 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 
 def schedule_curves(runs: list, x: str) -> go.Figure:
-    """Test RMSE of every schedule's run (:class:`~dashboard.runs.Run`, labelled by schedule) against
+    """Test RMSE of every schedule's run (:class:`~dashboard.run.Run`, labelled by schedule) against
     ``x`` = "epoch" or "seconds" (cumulative training time). Each curve has its own dash and marker,
     and earlier curves are drawn wider, so a later curve lying on top of one leaves its edges visible.
     The y range runs from the lowest point to the highest first point, so a run that blows up leaves

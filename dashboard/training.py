@@ -1,8 +1,9 @@
-"""The one run driver of the dashboard: split the ratings, train a :class:`~dashboard.runs.Run`'s model
+"""The one run driver of the dashboard: split the ratings, train a :class:`~dashboard.run.Run`'s model
 epoch by epoch on the server's training scheduler (:mod:`dashboard.jobs`), render at most every
-:data:`RENDER_EVERY` seconds, and record how the run ended.
+:data:`RENDER_EVERY` seconds, and record how the run ended; and train a run's model again
+(:func:`refit`) through the same split, sample, loop and scheduler when its model is not held.
 
-Pages call :func:`check_memory`, :func:`split` and :func:`execute` and only draw what ``render(run)``
+Pages call :func:`check_memory`, :func:`prepare` and :func:`execute` and only draw what ``render(run)``
 (after new epochs) and ``tick(run)`` (every poll, at least once a second: the progress line) are
 given. Statuses are ``running``, ``done``, ``stopped`` (Stop clicked, the page left, or the work
 limit reached: the job is cancelled and ends after the epoch it is in), ``diverged`` and ``failed``
@@ -17,11 +18,11 @@ import math
 import time
 from collections.abc import Callable
 
-from mfcore import Ratings, TrainingDiverged, random_split
+from mfcore import Ratings, SGDFactorizer, TrainingDiverged, random_split
 from mfcore.evaluation.resources import check_training_memory, work_sample
 
 from . import jobs
-from .runs import JOB_END_WAIT, Run
+from .run import JOB_END_WAIT, Run
 
 RENDER_EVERY = 0.25
 """Seconds between two renders while training (the last epoch is always rendered)."""
@@ -39,6 +40,18 @@ def split(ratings: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
 def validation_split(train: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
     """``train`` less the validation ratings that drive early stopping, and those ratings."""
     return random_split(train, VALIDATION_SIZE, seed=settings["seed"] + 1)
+
+
+def prepare(ratings: Ratings, settings: dict, early_stopping: bool = False
+            ) -> tuple[Ratings, Ratings, Ratings | None]:
+    """``(train, test, validation)`` for a run of ``settings`` on ``ratings``: :func:`split`, then under
+    early stopping :func:`validation_split` of the training ratings (else validation is None). Every
+    training of a run and its :func:`refit` split this way."""
+    train, test = split(ratings, settings)
+    validation = None
+    if early_stopping:
+        train, validation = validation_split(train, settings)
+    return train, test, validation
 
 
 def check_memory(ratings: Ratings, n_factors: int, test_size: float, schedule: str = "per-rating") -> int:
@@ -68,7 +81,7 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
     def steps(job):
         yield from model.fit_iter(train, run.test if len(run.test) else None, validation)
 
-    job = run.job = jobs.submit(steps, run.label, engines=(model.engine,), n_threads=model.n_threads)
+    job = run.job = _submit(steps, run.label, model)
     run.history = job.results
     drawn = {"epochs": 0, "at": -math.inf}
 
@@ -88,6 +101,63 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
             _finish(run, job)
         run.ended.set()
     return run
+
+
+def _submit(steps, label: str, model) -> jobs.Job:
+    """Queue ``steps`` on the shared scheduler at the cost of training ``model``."""
+    return jobs.submit(steps, label, engines=(model.engine,), n_threads=model.n_threads)
+
+
+def refit(run: Run, ratings: Ratings | None, tick: Callable[[float, str], None] | None = None) -> Run:
+    """Train ``run``'s model again (a run restored after a reload, or one whose model was released)
+    the way :func:`execute` trained it: the same :func:`prepare` split (with the validation split
+    under early stopping), the same python-engine sample, ``fit_iter`` as a job of the shared
+    scheduler, stopped after the epoch the recorded run ended with (a stopped run) or at the loop's own
+    end (done, early stopping included). The engines are exact given the seed, so these are the run's
+    factors. ``tick(fraction, text)`` draws the progress at every poll; it makes the Streamlit calls at
+    which a Stop click or leaving the page cancels the job. The recorded curve and scores are kept;
+    ``run.model`` and ``run.test`` change only when the retraining completed. Raises ValueError with
+    one sentence when it cannot (``ratings`` None: the server lost the dataset; over the memory cap;
+    the work limit; an error in training)."""
+    if ratings is None:
+        raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
+    if not run.history:
+        raise ValueError(f"{run.label} completed no epoch, so it has no model to train again.")
+    model = SGDFactorizer(**run.model.get_params())
+    check_memory(ratings, model.n_factors, run.settings["test_size"])
+    train, test, validation = prepare(ratings, run.settings, model.patience is not None)
+    train, note = work_sample(train, model.engine, model.seed)
+    target, cut = len(run.history), run.status != "done"
+
+    def steps(job):
+        for result in model.fit_iter(train, test if len(test) else None, validation):
+            yield result
+            if cut and result.epoch >= target:  # the recorded run was stopped after this epoch
+                return
+
+    job = _submit(steps, f"retraining {run.label}", model)
+
+    def poll(job: jobs.Job) -> None:
+        if tick is not None:
+            done = len(job.results)
+            seconds = job.results[-1].seconds if job.results else None
+            tick(job.fraction(done, target, seconds),
+                 job.status_line() if job.state == jobs.QUEUED else
+                 job.status_line(f"epoch {min(done + 1, target)}/{target}" if job.state == jobs.RUNNING
+                                 else f"{done}/{target} epochs"))
+
+    jobs.follow(job, poll)
+    if job.state == jobs.DONE and len(job.results) == target:
+        run.model, run.test, run.note = model, test, note
+        return run
+    if job.state == jobs.FAILED and isinstance(job.error, ValueError):
+        raise ValueError(str(job.error))
+    if job.state == jobs.FAILED:
+        raise ValueError("an internal error ended the retraining (the server log has the details).")
+    if job.state == jobs.DONE:
+        raise ValueError(f"the retraining ran {len(job.results)} epochs where {run.label} ran {target}, "
+                         "so its model would not be the run's.")
+    raise ValueError(f"the retraining {jobs.end_sentence(job, len(job.results))} of {target}.")
 
 
 def _finish(run: Run, job: jobs.Job) -> None:

@@ -2,12 +2,11 @@
 
 import streamlit as st
 
-from dashboard import charts, data, explore, jobs, run_store, runs, settings, training
-from mfcore import SGDFactorizer
-from mfcore import tuning
-from mfcore.models.export import factors_csv, factors_npz, reproduction_snippet
-from mfcore.models.base import is_fitted
+from dashboard import charts, data, downloads, run_store, runs, settings, training
+from dashboard.run import Run
+from mfcore import SGDFactorizer, tuning
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS, MemoryGuardError
+from mfcore.models.base import is_fitted
 
 EARLY_PATIENCE, EARLY_VALIDATION = tuning.DEFAULT_PATIENCE, training.VALIDATION_SIZE
 
@@ -50,12 +49,12 @@ message_slot = st.empty()
 chart_slot = st.empty()
 
 
-def tick(run: runs.Run) -> None:
+def tick(run: Run) -> None:
     """Draw the progress bar of ``run`` (its queue position while it waits for a training slot)."""
     progress_slot.progress(run.progress_fraction, text=run.progress_text)
 
 
-def render(run: runs.Run) -> None:
+def render(run: Run) -> None:
     """Draw the progress bar and the curves of ``run`` over the earlier runs on the same dataset."""
     tick(run)
     earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
@@ -81,11 +80,8 @@ if submitted:
     except MemoryGuardError as exc:
         refusal = f"Not started: {exc}"
     else:
-        train, test = training.split(dataset.ratings, new)
+        train, test, validation = training.prepare(dataset.ratings, new, early)
         patience = {"patience": EARLY_PATIENCE} if early else {}
-        validation = None
-        if early:
-            train, validation = training.validation_split(train, new)
         run = runs.start(new, dataset.name, dataset.path,
                          SGDFactorizer(**settings.model_params(new), **patience), test)
         tick(run)
@@ -123,46 +119,35 @@ if runs.all_runs():
 
     st.subheader("Reproduce and share")
     st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
-    restored = [run for run in runs.all_runs() if run_store.needs_refit(run)]
-    if restored and st.button(f"Retrain {restored[-1].label} for its downloads",
-                              help="Runs reloaded from the link keep their curves; their models are "
-                                   "trained again on demand, with the same settings and seed."):
-
-        def refit_steps(job, run=restored[-1], ratings=run_store.ratings_of(restored[-1])):
-            run_store.refit(run, ratings)
-            yield run
-
-        refit = jobs.submit(refit_steps, f"retraining {restored[-1].label}",
-                            engines=(restored[-1].model.engine,), n_threads=restored[-1].model.n_threads)
-        jobs.follow(refit, lambda job: progress_slot.progress(0.0, text=job.status_line()))
-        if refit.state == jobs.FAILED:
-            message_slot.error(f"Could not retrain {restored[-1].label}: {refit.error}"
-                               if isinstance(refit.error, ValueError) else
-                               f"Could not retrain {restored[-1].label}: an internal error (in the server log).")
-    downloadable = [run for run in runs.all_runs() if is_fitted(run.model)]
-    cells = st.columns(5)
-    cells[0].download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),
-                             file_name="run_history.csv", mime="text/csv", on_click="ignore")
-    if downloadable:
-        chosen_run = downloadable[-1]
-        cells[1].download_button(f"Factors of {chosen_run.label} (.npz)",
-                                 lambda: factors_npz(chosen_run.model),
-                                 file_name=f"factors_run{chosen_run.number}.npz",
-                                 mime="application/octet-stream", on_click="ignore")
-        cells[2].download_button(f"Factors of {chosen_run.label} (CSV)",
-                                 lambda: factors_csv(chosen_run.model),
-                                 file_name=f"factors_run{chosen_run.number}.csv", mime="text/csv",
-                                 on_click="ignore")
-        trained = {**chosen_run.model.get_params(), "n_epochs": len(chosen_run.history)}
-        snippet = reproduction_snippet(trained, chosen_run.data_path,
-                                       chosen_run.settings["test_size"], chosen_run.settings["seed"])
-        cells[3].download_button(f"Python script for {chosen_run.label}", snippet,
-                                 file_name=f"reproduce_run{chosen_run.number}.py", mime="text/x-python",
-                                 on_click="ignore")
-        if chosen_run.dataset == dataset.name:
-            cells[4].download_button(f"Model of {chosen_run.label} (.npz, opens on Explore)",
-                                     lambda: explore.run_file(chosen_run, dataset.ratings),
-                                     file_name=f"model_run{chosen_run.number}.npz",
-                                     mime="application/octet-stream", on_click="ignore")
-        with st.expander(f"Python that reproduces {chosen_run.label}"):
-            st.code(snippet, language="python")
+    pick_column, all_column = st.columns([2, 3])
+    labels = [run.label for run in runs.all_runs()]
+    label = pick_column.selectbox("Files of run", labels, index=len(labels) - 1,
+                                  help="Every run's history, factors, model and script: pick a run, "
+                                       "then download its files.")
+    all_column.download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),
+                               file_name="run_history.csv", mime="text/csv", on_click="ignore",
+                               help="Every epoch of every run in this session, with its settings.")
+    picked = runs.by_label(runs.all_runs(), label)
+    retrain_slot = st.empty()
+    if picked.needs_refit and retrain_slot.button(
+            f"Retrain {picked.label} for its downloads",
+            help="Only the newest run and the last one retrained keep their models (runs reloaded from "
+                 "the link keep only their curves); this trains the model again, with the same "
+                 "settings, split and seed, so its files are this run's."):
+        try:
+            training.refit(picked, run_store.ratings_of(picked),
+                           tick=lambda fraction, text: retrain_slot.progress(fraction, text=text))
+        except ValueError as exc:
+            retrain_slot.empty()
+            st.error(f"Could not retrain {picked.label}: {exc}")
+        else:
+            runs.hold(picked, runs.all_runs())
+            retrain_slot.empty()
+    files = downloads.of_run(picked, run_store.ratings_source(picked))
+    for cell, file in zip(st.columns(len(files)), files):
+        cell.download_button(file.label, file.data, file_name=file.file_name, mime=file.mime,
+                             on_click="ignore")
+    if downloads.no_model(picked):
+        st.caption(downloads.no_model(picked))
+    with st.expander(f"Python that reproduces {picked.label}"):
+        st.code(downloads.script(picked), language="python")

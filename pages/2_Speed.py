@@ -85,6 +85,9 @@ if saved is None:
     st.info("Press **Time engines**: each engine trains on the same split with the same random seed.")
 else:
     st.subheader(f"{saved['dataset']}: {saved['n_train']:,} training ratings, K={saved['k']}")
+    st.caption("Seconds per epoch are each model's training time (`fit_seconds_`: its once-per-fit "
+               "preparation, such as numba-parallel's shuffle and grouping into blocks, plus every epoch) "
+               "divided by the epochs timed; JIT compile and test evaluation are not counted.")
     table = pd.DataFrame([result.as_dict() for result in saved["results"]])
     python = table.loc[table["engine"] == "python", "seconds_per_epoch"]
     table["speed-up"] = python.iloc[0] / table["seconds_per_epoch"] if len(python) else float("nan")

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, settings, teaching, texts, training
-from dashboard.runs import Run
+from dashboard.run import Run
 from mfcore import SGDFactorizer
 from mfcore.engines import SCHEDULES
 from mfcore.evaluation.resources import MemoryGuardError

@@ -9,6 +9,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+
 from ..models.params import PARAMETERS, Param
 
 

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import argparse
+
 from ..models.params import SPLIT_PARAMETERS
-from .common import UsageError, data_argument, emit, number_or_none, add_table_options, model_params
+from .common import UsageError, add_table_options, data_argument, emit, model_params, number_or_none
 
 
 def train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,8 +30,8 @@ def load_and_split(args, *, cached: bool):
     """``args.data`` (with ``args.items``) loaded, checked against the memory cap and split by
     ``args.test_size`` / ``args.seed``: (train, test, n_users, n_items). ``cached`` keeps the parsed
     file as a binary cache (:mod:`mfcore.data.cache`) so the next run does not parse it again."""
-    from ..data.cache import load_ratings_cached
     from ..data import load_ratings
+    from ..data.cache import load_ratings_cached
     from ..evaluation.resources import CLI_CAP_FRACTION, check_training_memory, memory_cap_bytes
     from ..evaluation.split import random_split
 
@@ -73,8 +74,8 @@ def train(args) -> None:
 
 
 def bench(args) -> None:
-    from ..evaluation import bench
     from ..engines import ENGINES
+    from ..evaluation import bench
     from ..models.sgd import SGDFactorizer
 
     if args.engines is None:

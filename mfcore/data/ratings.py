@@ -126,6 +126,13 @@ class Ratings:
             timestamps=None if self.timestamps is None else self.timestamps[rows],
         )
 
+    def sample(self, n: int, seed: int = 0) -> Ratings:
+        """``n`` of these ratings (all of them when ``n >= len(self)``) drawn without replacement by
+        ``numpy.random.default_rng(seed)``, kept in their original order; same id maps and scale."""
+        if n >= len(self):
+            return self
+        return self.take(np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False)))
+
     def with_items(self, info: pd.DataFrame, items_file: str) -> Ratings:
         """These ratings with item metadata ``info`` (indexed by item id) joined by item id."""
         joined = join_items(self.item_ids, info)

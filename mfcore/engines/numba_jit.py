@@ -11,39 +11,98 @@ inner loop to float64 and halve its speed.
 """
 
 import numpy as np
-from numba import njit
+from numba import literally, njit, typeof, types
 
 from ._prefetch import prefetch_row
 from ._update import decay_factor, factor_steps, sgd_step
 
 PREFETCH_DISTANCE = 8
-"""How many ratings ahead :func:`run_epoch` prefetches factor rows (best of 2, 4 and 8 measured on ML-1M)."""
+"""How many ratings ahead :func:`sgd_pass` prefetches factor rows (best of 2, 4 and 8 measured on ML-1M;
+4 and 16 measured again with the pipelined loop: within 3%)."""
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
-    """Per-rating SGD, same equations and order as :func:`mfcore.engines.python.run_epoch`."""
-    n_factors = P.shape[1]
+def sgd_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors):
+    r"""Per-rating SGD over ``users, items, ratings`` in order, same equations as
+    :func:`mfcore.engines.python.run_epoch`; returns the sum of squared errors.
+
+    Software-pipelined: the dot product :math:`p_{u'}^\top q_{i'}` of the *next* rating is computed
+    before the current rating's update, so its loads and multiply-adds overlap the current update
+    instead of waiting behind it. When the next rating shares the user (:math:`u' = u`) or the item
+    (:math:`i' = i`) it is computed again after the update, so every error is taken with the factors
+    exactly as the one-at-a-time loop leaves them: same numbers, up to the order of the dot product's
+    float additions. Call it through :func:`run_epoch_k` so that ``n_factors`` is a compile-time
+    constant: LLVM then unrolls each factor loop into whole vectors (K=100 on AVX-512: six 16-float
+    FMAs and a 4-float tail; measured on ML-1M: 60 -> 40 cycles per update). The dot product is written
+    out where it is needed rather than in a helper taking the arrays, which would reference-count them
+    per rating."""
     n_ratings = ratings.shape[0]
     squared_error_sum = 0.0
     decay = decay_factor(lr, reg)
+    dot = np.float32(0)
+    if n_ratings > 0:
+        u, i = np.uintp(users[0]), np.uintp(items[0])
+        for k in range(n_factors):
+            dot += P[u, k] * Q[i, k]
     for n in range(n_ratings):
         if n + PREFETCH_DISTANCE < n_ratings:
             prefetch_row(P, users[n + PREFETCH_DISTANCE])
             prefetch_row(Q, items[n + PREFETCH_DISTANCE])
-        u = users[n]
-        i = items[n]
-        prediction = mu + bu[u] + bi[i]
+        u = np.uintp(users[n])  # unsigned: no negative-index wraparound code per access
+        i = np.uintp(items[n])
+        following = min(n + 1, n_ratings - 1)
+        next_u = np.uintp(users[following])
+        next_i = np.uintp(items[following])
+        next_dot = np.float32(0)
         for k in range(n_factors):
-            prediction += P[u, k] * Q[i, k]
-        error = ratings[n] - prediction
+            next_dot += P[next_u, k] * Q[next_i, k]
+        error = ratings[n] - (mu + bu[u] + bi[i] + dot)
         squared_error_sum += error * error
         if biased:
             bu[u] = sgd_step(bu[u], error, lr, reg)
             bi[i] = sgd_step(bi[i], error, lr, reg)
+        step = lr * error
         for k in range(n_factors):
-            P[u, k], Q[i, k] = factor_steps(P[u, k], Q[i, k], decay, lr * error)
+            P[u, k], Q[i, k] = factor_steps(P[u, k], Q[i, k], decay, step)
+        if next_u == u or next_i == i:  # the next rating's row just changed
+            next_dot = np.float32(0)
+            for k in range(n_factors):
+                next_dot += P[next_u, k] * Q[next_i, k]
+        dot = next_dot
     return squared_error_sum
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def run_epoch_k(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors):
+    """:func:`sgd_pass` compiled for ``n_factors`` (= ``P.shape[1]``) as a constant: one machine-code
+    version per K, each compiled once and kept in Numba's disk cache."""
+    literally(n_factors)
+    return sgd_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors)
+
+
+_entries: dict = {}
+
+
+def specialized(dispatcher, arguments: tuple, n_factors: int):
+    """``dispatcher``'s machine code for these arguments' types with its last parameter
+    ``n_factors`` typed as the constant ``Literal[int](n_factors)``, compiled (or loaded from the
+    disk cache) once and then called directly: a plain call with an int would go through Numba's
+    literal-dispatch path, about 2.5 ms per call, on every call. Under ``NUMBA_DISABLE_JIT`` the
+    Python function itself."""
+    if not hasattr(dispatcher, "compile"):
+        return dispatcher
+    key = (dispatcher, tuple(typeof(argument) for argument in arguments), n_factors)
+    entry = _entries.get(key)
+    if entry is None:
+        entry = _entries[key] = dispatcher.compile((*key[1], types.IntegerLiteral(n_factors)))
+    return entry
+
+
+def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
+    """Per-rating SGD, same equations and order as :func:`mfcore.engines.python.run_epoch` (the
+    kernel contract's signature; the loop is :func:`sgd_pass`, compiled for K = ``P.shape[1]``)."""
+    arguments = (users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased)
+    return specialized(run_epoch_k, arguments, P.shape[1])(*arguments, P.shape[1])
 
 
 @njit(cache=True, nogil=True, fastmath=True)

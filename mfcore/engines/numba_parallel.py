@@ -37,19 +37,49 @@ Numba's own threading layer is never used, so several dashboard sessions may tra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
-from numba import njit
+from numba import literally, njit
 
-from .numba_jit import run_epoch as run_block
+from .numba_jit import sgd_pass, specialized
 from .order import epoch_order
 from .plan import EpochPlan
 
-BLOCK_CACHE_BYTES = 1 << 20
-"""Target bytes of factor rows (a user block's plus an item block's) per block: half a 2 MB L2."""
+FALLBACK_L2_BYTES = 1 << 20
+"""The per-core L2 size assumed when neither /sys nor ``os.sysconf`` tells it (not Linux)."""
+
+
+def l2_cache_bytes() -> int:
+    """One core's level-2 cache in bytes, as this machine reports it: the level-2 data or unified
+    cache of cpu0 in /sys/devices/system/cpu/cpu0/cache/index*/ (``size`` as "1024K"), else
+    ``os.sysconf("SC_LEVEL2_CACHE_SIZE")``, else :data:`FALLBACK_L2_BYTES`."""
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip().upper()
+        except OSError:
+            continue
+        if level == "2" and kind in ("Data", "Unified") and size:
+            scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1], 1)
+            with contextlib.suppress(ValueError):
+                return int(size.rstrip("KMG")) * scale
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        size = os.sysconf("SC_LEVEL2_CACHE_SIZE")
+        if size > 0:
+            return int(size)
+    return FALLBACK_L2_BYTES
+
+
+BLOCK_CACHE_BYTES = l2_cache_bytes() // 2
+"""Target bytes of factor rows (a user block's plus an item block's) per block: half of one core's
+L2 cache as measured on this machine (:func:`l2_cache_bytes`), leaving the other half for the
+block's ratings streaming through and the other data."""
 MAX_GRID = 32
 MIN_RATINGS_PER_BLOCK = 2048
 MIN_RATINGS_PER_THREAD = 100_000
@@ -68,12 +98,16 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_threads: int) -> int:
-    r"""G, the number of user blocks and of item blocks: enough for a block's factor rows to fit in
-    :data:`BLOCK_CACHE_BYTES`, but at most :data:`MAX_GRID` and no more than keeps about
+def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_threads: int,
+              block_bytes: int | None = None) -> int:
+    r"""G, the number of user blocks and of item blocks: enough for a block's factor rows,
+    :math:`(m + n) \cdot 4K / G` bytes, to fit in ``block_bytes`` (default :data:`BLOCK_CACHE_BYTES`,
+    half the measured L2), but at most :data:`MAX_GRID` and no more than keeps about
     :data:`MIN_RATINGS_PER_BLOCK` ratings per block; then at least 4 and at least 2 ``n_threads`` (two
-    blocks per thread and sub-epoch, for load balance). So 1 and 2 threads always get the same grid."""
-    fits = int(np.ceil((n_users + n_items) * 4 * n_factors / BLOCK_CACHE_BYTES))
+    blocks per thread and sub-epoch, for load balance). So 1 and 2 threads always get the same grid
+    (on one machine: the grid, hence the factors, follow its cache size)."""
+    block_bytes = BLOCK_CACHE_BYTES if block_bytes is None else block_bytes
+    fits = int(np.ceil((n_users + n_items) * 4 * n_factors / block_bytes))
     by_cache = min(fits, MAX_GRID, int(np.sqrt(n_ratings / MIN_RATINGS_PER_BLOCK)))
     return max(4, 2 * n_threads, by_cache)
 
@@ -119,14 +153,16 @@ def scatter_cells(users, items, ratings, order, cell, start, stop, fill, out_use
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse):
-    """Per-rating SGD over the blocks ``cells`` in turn; block ``c``'s squared-error sum goes to
-    ``sse[c]``. The blocks must share no user and no item with any block another thread runs."""
+def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
+    """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, compiled for ``n_factors`` = ``P.shape[1]`` as a
+    constant) over the blocks ``cells`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``.
+    The blocks must share no user and no item with any block another thread runs."""
+    literally(n_factors)
     for j in range(cells.shape[0]):
         c = cells[j]
         start, stop = bounds[c], bounds[c + 1]
-        sse[c] = run_block(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
-                           P, Q, lr, reg, biased)
+        sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
+                          P, Q, lr, reg, biased, n_factors)
 
 
 def _pool(n_threads: int) -> ThreadPoolExecutor:
@@ -229,11 +265,14 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     pool = _pool(n_threads) if n_threads > 1 else None
     sizes = np.diff(bounds)
     sse = np.zeros(len(sizes), np.float64)
+    k = P.shape[1]
+    kernel = specialized(run_blocks, (users, items, ratings, bounds, schedule[0], mu, bu, bi, P, Q, lr, reg,
+                                      biased, sse), k)
     if pool is None:  # one call for the whole epoch: the sub-epochs' blocks in the same order
         cells = np.concatenate([_share(sizes, cells, 1)[0] for cells in schedule])
-        run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse)
+        kernel(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, k)
         return float(sse.sum())
     for cells in schedule:
-        _run_all(pool, run_blocks, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg,
-                                     biased, sse) for share in _share(sizes, cells, n_threads)])
+        _run_all(pool, kernel, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg, biased, sse, k)
+                                for share in _share(sizes, cells, n_threads)])
     return float(sse.sum())

@@ -13,7 +13,6 @@ compiled version writes an ``int32`` array and costs about 5 ms including the dr
 """
 
 import numpy as np
-
 from numba import njit
 
 

@@ -15,15 +15,19 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..data import Ratings
-from ..models.sgd import SGDFactorizer
 from ..models.params import defaults
+from ..models.sgd import SGDFactorizer
 
 
 @dataclass(frozen=True)
 class BenchResult:
-    """One engine's timing. ``seconds_per_epoch`` is the median over the ``epochs_timed`` full epochs,
-    or with ``extrapolated`` one epoch on a sample scaled up; ``test_rmse`` only when every epoch ran;
-    ``ratings_timed`` is the number of ratings in each timed epoch (the sample's size when extrapolated)."""
+    """One engine's timing. ``seconds_per_epoch`` is what the model's ``fit_seconds_`` times (the
+    engine's once-per-fit plan, e.g. numba-parallel's shuffle and grouping into blocks, plus every
+    epoch; no evaluation, no JIT compile) divided by the ``epochs_timed`` full epochs, so an engine that
+    prepares once and one that reshuffles every epoch are compared like with like; with
+    ``extrapolated`` it is a one-epoch fit on a sample scaled up linearly. ``test_rmse`` only when every
+    epoch ran; ``ratings_timed`` is the number of ratings in each timed epoch (the sample's size when
+    extrapolated)."""
 
     engine: str
     seconds_per_epoch: float
@@ -40,38 +44,36 @@ class BenchResult:
 
 def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
                 budget_seconds: float = 10.0, probe_ratings: int = 2000) -> BenchResult:
-    """Time one engine: full epochs when one fits in the budget, else a sample, extrapolated."""
+    """Time one engine: full epochs when one fits in the budget, else a sample, extrapolated. The
+    seconds per epoch are ``fit_seconds_ / E``, the model's training time (plan + E epochs) over its E
+    epochs, so the ratio of two engines' ``seconds_per_epoch`` is the ratio of their ``fit_seconds_``
+    for the same settings."""
     params = {**defaults(), **params, "engine": engine}
-    probe = _sample(train, min(probe_ratings, len(train)), params["seed"])
+    probe = train.sample(probe_ratings, params["seed"])
     probe_model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(probe)
     compile_seconds = probe_model.compile_seconds_  # the first fit in this process pays it
-    per_rating = probe_model.history_[0].seconds / len(probe)
+    per_rating = probe_model.fit_seconds_ / len(probe)
     if per_rating * len(train) > budget_seconds:
         n_sample = max(len(probe), int(budget_seconds / per_rating / 2))
-        sample = _sample(train, min(n_sample, len(train)), params["seed"])
+        sample = train.sample(n_sample, params["seed"])
         model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(sample)
-        seconds = model.history_[0].seconds * len(train) / len(sample)
+        seconds = model.fit_seconds_ * len(train) / len(sample)
         return BenchResult(engine, seconds, len(train) / seconds, None, True, 1, compile_seconds, len(sample))
     epochs = params["n_epochs"]
     affordable = max(1, int(budget_seconds / max(per_rating * len(train), 1e-9)))
     timed_epochs = min(epochs, affordable)
     model = SGDFactorizer(**{**params, "n_epochs": timed_epochs}).fit(train, test)
-    seconds = float(np.median([result.seconds for result in model.history_]))
+    seconds = model.fit_seconds_ / len(model.history_)  # the plan amortised over the epochs
     test_rmse = model.history_[-1].test_rmse if timed_epochs == epochs else None
     return BenchResult(engine, seconds, len(train) / seconds, test_rmse, False, timed_epochs,
                        compile_seconds, len(train))
-
-
-def _sample(ratings: Ratings, n: int, seed: int) -> Ratings:
-    rows = np.random.default_rng(seed).choice(len(ratings), size=n, replace=False)
-    return ratings.take(np.sort(rows))
 
 
 def max_factor_difference(train: Ratings, params: dict, engines=("python", "numba"),
                           n_ratings: int = 2000, n_epochs: int = 2) -> float:
     """Largest absolute difference in ``P, Q, bu, bi`` between two engines trained with the same
     ``params`` and seed on the same sample of ``n_ratings`` training ratings for ``n_epochs``."""
-    sample = _sample(train, min(n_ratings, len(train)), {**defaults(), **params}["seed"])
+    sample = train.sample(n_ratings, {**defaults(), **params}["seed"])
     first, second = (SGDFactorizer(**{**params, "engine": name, "n_epochs": n_epochs}).fit(sample)
                      for name in engines)
     return float(max(np.max(np.abs(getattr(first, name) - getattr(second, name)), initial=0.0)

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import metrics
 from ..data import Ratings
+from ..models.params import SPLIT_PARAMETERS
 from ..models.sgd import SGDFactorizer
+from . import metrics
 from .split import random_split
 
 __all__ = ["Holdout", "baselines", "biases_only", "cross_validate", "holdout", "score_on_test"]
@@ -35,7 +36,7 @@ class Holdout:
     test: Ratings
 
 
-def holdout(ratings: Ratings, test_size: float = 0.1, validation_size: float = 0.1,
+def holdout(ratings: Ratings, test_size: float = SPLIT_PARAMETERS["test_size"].default, validation_size: float = 0.1,
             seed: int = 0) -> Holdout:
     """A random ``test_size`` holdout (the same one :func:`~mfcore.random_split` gives with ``seed``),
     then a random ``validation_size`` fraction of the remaining training ratings (seeded ``seed + 1``)

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import os
 
+from ..models.params import SPLIT_PARAMETERS
+
 __all__ = [
     "MemoryGuardError",
     "check_dataset_memory",
@@ -70,7 +72,7 @@ def human_bytes(n: float) -> str:
 
 
 def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: int,
-                        test_size: float = 0.1, schedule: str = "per-rating",
+                        test_size: float = SPLIT_PARAMETERS["test_size"].default, schedule: str = "per-rating",
                         timestamps: bool = False, n_threads: int = 1) -> int:
     """The estimated peak bytes one training allocates (the formula in the module docstring);
     ``n_threads`` is the parallel engine's thread count (1 for the other engines)."""
@@ -116,7 +118,7 @@ def memory_cap_bytes(fraction: float = CAP_FRACTION) -> int:
 
 
 def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors: int,
-                          test_size: float = 0.1, schedule: str = "per-rating",
+                          test_size: float = SPLIT_PARAMETERS["test_size"].default, schedule: str = "per-rating",
                           timestamps: bool = False, cap: int | None = None, n_threads: int = 1) -> int:
     """The estimated peak bytes; raises :class:`MemoryGuardError` naming the numbers when over ``cap``
     (default :func:`memory_cap_bytes`). Allocates nothing. ``n_threads``: see
@@ -156,12 +158,9 @@ def work_sample(train, engine: str, seed: int = 0):
     """``(train, note)``: the training ratings an ``engine`` run may visit, and a sentence saying what
     was cut (empty when nothing was). Only the ``python`` engine is sampled, to
     :data:`PYTHON_MAX_RATINGS` ratings drawn without replacement by ``numpy.random.default_rng(seed)``."""
-    import numpy as np
-
     if engine != "python" or len(train) <= PYTHON_MAX_RATINGS:
         return train, ""
-    rows = np.sort(np.random.default_rng(seed).choice(len(train), PYTHON_MAX_RATINGS, replace=False))
     note = (f"The python engine trained on a random sample of {PYTHON_MAX_RATINGS:,} of the "
             f"{len(train):,} training ratings (its work limit on a shared server); the other engines "
             "use them all.")
-    return train.take(rows), note
+    return train.sample(PYTHON_MAX_RATINGS, seed), note

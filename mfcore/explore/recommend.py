@@ -5,10 +5,12 @@ bias and dot-product parts of a score.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-from ..models.sgd import SGDFactorizer
+
 from ..models.base import best_codes, check_is_fitted
+from ..models.sgd import SGDFactorizer
 from .lookup import item_codes, training_counts
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from ..evaluation import metrics
+
 from ..data import Ratings
+from ..evaluation import metrics
 from ..models.sgd import SGDFactorizer
 
 

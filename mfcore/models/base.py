@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
-
-
-
 
 
 def best_codes(scores: np.ndarray, n: int) -> np.ndarray:
@@ -31,7 +29,7 @@ class NotFittedError(RuntimeError):
 def check_is_fitted(model) -> None:
     """Raise :class:`NotFittedError` unless ``model`` holds fitted factors (``P_``): it was fitted,
     or stopped after at least one epoch, and has not diverged since."""
-    if getattr(model, "P_", None) is None:
+    if not is_fitted(model):
         raise NotFittedError(f"this {type(model).__name__} is not fitted yet, call fit first.")
 
 

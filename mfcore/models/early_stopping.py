@@ -5,9 +5,6 @@ without an improvement of more than ``min_delta``.
 from __future__ import annotations
 
 
-
-
-
 class EarlyStopping:
     """Tracks the best validation RMSE, keeps a copy of that epoch's parameters, and says when
     ``patience`` epochs have passed without an improvement of more than ``min_delta``."""

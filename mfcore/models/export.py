@@ -8,9 +8,9 @@ import io
 import numpy as np
 import pandas as pd
 
-from .sgd import SGDFactorizer
 from .base import check_is_fitted
 from .model_file import plain_ids
+from .sgd import SGDFactorizer
 
 __all__ = ["factors_npz", "factors_csv", "history_frame", "reproduction_snippet"]
 

@@ -24,16 +24,17 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator
+
 import numpy as np
 import pandas as pd
+
 from ..data import Ratings
 from ..engines import get_engine, row_dots
+from . import model_file
 from .base import EpochResult, NotFittedError, TrainingDiverged, best_codes, check_is_fitted
 from .early_stopping import EarlyStopping
 from .errors import mae, rmse
-from . import model_file
 from .params import PARAMETERS, default_lr, numpydoc_parameters, validate
-
 
 __all__ = ["SGDFactorizer", "EpochResult", "TrainingDiverged", "NotFittedError", "check_is_fitted",
            "default_lr"]

@@ -26,8 +26,8 @@ import pandas as pd
 from ..data import Ratings, from_arrays
 from ..engines import python
 from ..engines.order import epoch_order
-from ..models.sgd import SGDFactorizer, initial_parameters
 from ..models.base import TrainingDiverged
+from ..models.sgd import SGDFactorizer, initial_parameters
 
 __all__ = ["StepRecord", "UpdateStepper", "dense_slice"]
 

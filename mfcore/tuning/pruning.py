@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import threading
-import optuna
 
+import optuna
 
 PRUNERS = ("hyperband", "median", "none")
 

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
 import optuna
+
 from ..models.params import PARAMETERS
 
 

@@ -33,8 +33,10 @@ import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+
 import numpy as np
 import optuna
+
 from .pruning import DEFAULT_PRUNER, make_pruner
 
 HEARTBEAT_SECONDS = 10

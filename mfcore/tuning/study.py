@@ -13,12 +13,14 @@ import hashlib
 import math
 import threading
 from collections.abc import Callable
+
 import numpy as np
 import optuna
-from ..models.sgd import SGDFactorizer
-from ..models.base import TrainingDiverged
+
 from ..evaluation.protocol import Holdout
 from ..evaluation.resources import MemoryGuardError, check_training_memory
+from ..models.base import TrainingDiverged
+from ..models.sgd import SGDFactorizer
 from .pruning import DEFAULT_PATIENCE, DEFAULT_PRUNER, first_judged_epoch
 from .space import Range, default_space, suggest
 from .storage import GRACE_SECONDS, HEARTBEAT_SECONDS, StudyMismatch, fail_stale, identity, join_study
@@ -53,7 +55,6 @@ def _threads(requested: int | None) -> int:
     """``requested`` threads capped to the cores (None: every core)."""
     cores = available_cores()
     return cores if requested is None else max(1, min(int(requested), cores))
-
 
 def objective(split: Holdout, space: dict[str, Range], fixed: dict | None = None,
               patience: int | None = DEFAULT_PATIENCE, min_delta: float = 0.0,

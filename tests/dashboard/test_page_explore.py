@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import data
 from dashboard import explore as explore_view
-from dashboard.runs import Run
+from dashboard.run import Run
 from mfcore import SGDFactorizer, load_ratings, random_split
 from mfcore.models.persist import load_bundle, model_bytes
 

@@ -121,8 +121,9 @@ def test_an_interrupted_run_is_kept_as_stopped():
 def test_downloads_are_offered_and_the_snippet_reproduces_the_run(tmp_path):
     app = train(train_page(), n_factors=4, n_epochs=2)
     labels = [element.proto.label for element in app.get("download_button")]
-    assert labels == ["Run history (CSV)", "Factors of run 1 (.npz)", "Factors of run 1 (CSV)",
-                      "Python script for run 1", "Model of run 1 (.npz, opens on Explore)"]
+    assert labels == ["Run history (CSV)", "History of run 1 (CSV)", "Factors of run 1 (.npz)",
+                      "Factors of run 1 (CSV)", "Python script for run 1",
+                      "Model of run 1 (.npz, opens on Explore)"]
     snippet = app.code[0].value
     assert "n_factors=4" in snippet and "sample_data/ratings.csv" in snippet
     assert all(f"\n    {name}=" in snippet for name in PARAMETERS)  # every parameter, defaults too

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from apptest_helpers import ROOT
 
-from dashboard.runs import Run
+from dashboard.run import Run
 from dashboard.training import execute, settle, split
 from mfcore import SGDFactorizer, load_ratings
 

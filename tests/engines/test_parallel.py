@@ -2,6 +2,8 @@
 
 import threading
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -141,7 +143,7 @@ def test_parallel_kernel_with_one_block_is_the_serial_kernel():
     sse = np.zeros(1)
     numba_parallel.run_blocks(*args, bounds, np.zeros(1, np.int64), states[1]["mu"], states[1]["bu"],
                               states[1]["bi"], states[1]["P"], states[1]["Q"], np.float32(0.01),
-                              np.float32(0.05), True, sse)
+                              np.float32(0.05), True, sse, 4)
     assert sse[0] == serial
     for name in ("bu", "bi", "P", "Q"):
         np.testing.assert_array_equal(states[0][name], states[1][name])
@@ -164,12 +166,26 @@ def test_epoch_order_is_uniform():
 
 
 def test_grid_size_rules():
-    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 1) == 4
-    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 2) == 4
-    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 3) == 6
+    mib = 1 << 20
+    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 1, block_bytes=mib) == 4
+    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 2, block_bytes=mib) == 4
+    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 3, block_bytes=mib) == 6
+    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 1, block_bytes=mib // 4) == 15  # 512 KiB L2
     big = numba_parallel.grid_size(200_000, 40_000, 50, 9_000_000, 2)
-    assert (200_000 + 40_000) * 50 * 4 / big <= 2 * numba_parallel.BLOCK_CACHE_BYTES
+    fits = int(np.ceil((200_000 + 40_000) * 50 * 4 / numba_parallel.BLOCK_CACHE_BYTES))
+    assert big == max(4, min(fits, numba_parallel.MAX_GRID))
     assert numba_parallel.grid_size(10, 10, 4, 50, 2) == 4  # tiny data: still 2 blocks per thread
+
+
+def test_block_bytes_are_half_the_measured_l2():
+    l2 = numba_parallel.l2_cache_bytes()
+    assert l2 >= 64 << 10
+    assert l2 // 2 == numba_parallel.BLOCK_CACHE_BYTES
+    sys_l2 = [index for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")
+              if (index / "level").exists() and (index / "level").read_text().strip() == "2"]
+    if sys_l2:
+        size = (sys_l2[0] / "size").read_text().strip()
+        assert l2 == int(size.rstrip("KMG")) * {"K": 1 << 10, "M": 1 << 20}.get(size[-1], 1)
 
 
 def test_block_order_visits_every_block_once_per_epoch_without_shared_rows():

@@ -1,0 +1,138 @@
+"""One training run as data: its settings, the dataset it used, its model and test set, its curve,
+status and scores (:class:`Run`). No Streamlit here: a training job's thread ends a run
+(:meth:`Run.finish`) and stores it without touching a session.
+
+The session's list of runs is kept by :mod:`dashboard.runs`, on disk by :mod:`dashboard.run_store`;
+the run driver that trains (and retrains) a run's model is :mod:`dashboard.training`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from mfcore import EpochResult, Ratings, SGDFactorizer
+from mfcore.models.base import is_fitted
+
+from . import store
+
+JOB_END_WAIT = 30
+"""Seconds a stopped run waits for its training job to finish the epoch it is in."""
+REFITTABLE = ("done", "stopped")
+"""Statuses whose model can be trained again exactly (a diverged or failed run has none)."""
+
+
+@dataclass
+class Run:
+    """One training run: its settings, the dataset it used, and what it produced so far. ``status`` is
+    running, done, stopped (by the user or by leaving the page), diverged or failed. ``name`` labels
+    it in charts (default ``run N``). ``driven`` is set while a script thread trains it (see
+    :func:`dashboard.training.execute`) and ``ended`` once that thread is done with it."""
+
+    number: int
+    settings: dict
+    dataset: str
+    data_path: str
+    model: SGDFactorizer
+    test: Ratings | None
+    status: str = "running"
+    history: list = field(default_factory=list)
+    scores: dict = field(default_factory=dict)
+    message: str = ""
+    name: str = ""
+    driven: bool = False
+    ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    note: str = ""  # what the work guard cut, e.g. the python engine's sample
+    job: object = None  # the dashboard.jobs.Job training it, until it ends
+    # kept by dashboard.run_store: the store key of the dataset it trains on (None until recorded),
+    # and the session name and list of runs it is stored with
+    data_key: str | None = None
+    session_name: str = field(default="", repr=False, compare=False)
+    session_runs: list | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        return self.name or f"run {self.number}"
+
+    @property
+    def progress_text(self) -> str:
+        """One line for a progress bar: the epoch reached and its RMSEs, or how the run ended."""
+        done, planned = len(self.history), self.model.n_epochs
+        job = self.job
+        if self.status == "running" and job is not None and job.state == "queued":
+            return job.status_line()
+        if self.status == "running" and not done:
+            return f"{self.label}: epoch 1/{planned} running" + (f" ({job.elapsed:.1f} s)" if job else "")
+        text = f"{self.label}: epoch {done}/{planned}"
+        if done:
+            last = self.history[-1]
+            text += f", train RMSE {last.train_rmse:.4f}"
+            if last.test_rmse is not None:
+                text += f", test RMSE {last.test_rmse:.4f}"
+        if self.status == "diverged":
+            return f"{self.label}: diverged in epoch {done + 1}/{planned}"
+        if self.status == "running":
+            return text + (f" ({job.elapsed:.1f} s)" if job is not None else "")
+        return f"{text} ({self.status})"
+
+    @property
+    def progress_fraction(self) -> float:
+        """Epochs done over epochs planned, counting the running epoch's share as its seconds so far
+        over the last epoch's seconds (at most 95% of an epoch until it reports)."""
+        done, planned = len(self.history), self.model.n_epochs
+        if self.job is None or self.status != "running" or not done:
+            return min(1.0, done / planned)
+        return self.job.fraction(done, planned, self.history[-1].seconds)
+
+    @property
+    def needs_refit(self) -> bool:
+        """Whether the run ended with a model (done or stopped) that is not held now: restored after
+        a reload, or released to keep the session small; :func:`dashboard.training.refit` trains it
+        again exactly."""
+        return bool(self.history) and self.status in REFITTABLE and not is_fitted(self.model)
+
+    def finish(self, status: str, message: str = "") -> None:
+        """Record the end of the run and score the model (as it is after its last completed epoch)
+        on the test set when there is one."""
+        self.status, self.message, self.job = status, message, None
+        if is_fitted(self.model) and self.test is not None and len(self.test) and self.history:
+            self.scores = self.model.evaluate(self.test)
+        if self.history:
+            self.scores.update({"seconds": self.model.fit_seconds_,
+                                "updates/s": self.model.updates_per_second_})
+        self.save_session()
+
+    def release_model(self) -> None:
+        """Drop the fitted factors and the test set; the settings and seed reproduce them exactly
+        (the engines are deterministic). The curve and the scores stay."""
+        self.model = SGDFactorizer(**self.model.get_params())
+        self.test = None
+
+    def record(self) -> dict:
+        """A JSON-able record of the run (what :mod:`dashboard.store` keeps; :meth:`from_record`)."""
+        return {"number": self.number, "settings": self.settings, "dataset": self.dataset,
+                "data_path": self.data_path, "data_key": self.data_key or "",
+                "params": dict(self.model.get_params()),
+                "status": self.status, "message": self.message, "scores": self.scores,
+                "history": [[r.epoch, r.train_rmse, r.test_rmse, r.seconds, r.validation_rmse]
+                            for r in self.history]}
+
+    @classmethod
+    def from_record(cls, rec: dict) -> Run:
+        """The run of a :meth:`record`, with an unfitted model of the same parameters and seed; a
+        run recorded as running (its session ended mid-run) is stopped. Raises KeyError, TypeError or
+        ValueError on a damaged record."""
+        run = cls(rec["number"], rec["settings"], rec["dataset"], rec["data_path"],
+                  SGDFactorizer(**rec["params"]), None, status=rec["status"], message=rec["message"],
+                  scores=rec["scores"], history=[EpochResult(*row) for row in rec["history"]])
+        run.data_key = rec.get("data_key", "")
+        if run.status == "running":
+            run.status, run.message = "stopped", f"stopped after epoch {len(run.history)}"
+        run.ended.set()
+        return run
+
+    def save_session(self) -> None:
+        """Store the runs of this run's session (set by :func:`dashboard.run_store.save`). It touches
+        no Streamlit state: the thread that trained the run may be stopping (Stop, page change)."""
+        if self.session_runs is not None:
+            store.save_runs(self.session_name, [other.record() for other in self.session_runs])
