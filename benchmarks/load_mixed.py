@@ -78,9 +78,14 @@ def texts(session: Session) -> list[str]:
     return [Session.text(element) for element in session.elements.values() if Session.text(element)]
 
 
+T0 = time.monotonic()
+
+
 async def load_page(session: Session, page: str, query: str = "") -> float:
+    at = time.monotonic() - T0
     seconds = await session.run_page(page, query, timeout=120)
     session.page_loads.append((page, seconds))
+    session.load_times.append((at, page, seconds))
     return seconds
 
 
@@ -109,9 +114,14 @@ async def do_speed(session: Session, n: int) -> dict:
             "seconds": time.monotonic() - start}
 
 
+TUNE_K = {"low": 8, "high": 32}
+"""Tune's K range (``--tune-k N`` fixes K): each K a trial meets for the first time is a JIT compile."""
+
+
 async def do_tune(session: Session, n: int) -> dict:
     await load_page(session, "Tune")
-    states = [double(session, "number_input", "factors K (log): high", 32),
+    states = [double(session, "number_input", "factors K (log): high", TUNE_K["high"]),
+              double(session, "number_input", "factors K (log): low", TUNE_K["low"]),
               double(session, "number_input", "max epochs: high", 10),
               double(session, "number_input", "max epochs: low", 5),
               double(session, "number_input", "Trials or seconds", 4),
@@ -136,13 +146,13 @@ ACTIONS = {"train": do_train, "speed": do_speed, "tune": do_tune, "explore": do_
 async def one(server: Server, name: str, kind: str, n: int, delay: float) -> dict:
     await asyncio.sleep(delay)
     session = Session(server, name)
-    session.page_loads = []
+    session.page_loads, session.load_times = [], []
     await session.open()
     try:
         outcome = await ACTIONS[kind](session, n)
     except Exception as exc:  # noqa: BLE001 - a timeout or a missing widget is this session's failure
         outcome = {"result": None, "status": f"error {type(exc).__name__}: {exc}", "seconds": None}
-    outcome.update(kind=kind, n=n, loads=session.page_loads, errors=list(session.errors),
+    outcome.update(kind=kind, n=n, loads=session.page_loads, times=session.load_times, errors=list(session.errors),
                    exceptions=list(session.exceptions))
     await session.close()
     return outcome
@@ -180,8 +190,11 @@ async def watchdog(server: Server, limit: int, record: dict) -> None:
 
 async def mixed_part(server: Server, args) -> dict:
     """References alone, then ``args.sessions`` sessions (kinds in turn) and the bomb, staggered."""
+    if args.tune_k:
+        TUNE_K.update(low=args.tune_k, high=args.tune_k)
+    kinds = tuple(args.kinds.split(","))
     references = {}
-    for kind in KINDS:
+    for kind in kinds:
         for n in ([0, 1, 2] if kind == "train" else [0]):
             outcome = await one(server, f"alone-{kind}-{n}", kind, n, 0)
             references[(kind, n % 3 if kind == "train" else 0)] = outcome
@@ -190,7 +203,7 @@ async def mixed_part(server: Server, args) -> dict:
     started = time.monotonic()
     guard = {}
     watching = asyncio.create_task(watchdog(server, args.rss_limit, guard))
-    tasks = [asyncio.create_task(one(server, f"s{n}", KINDS[n % len(KINDS)], n, n * args.stagger))
+    tasks = [asyncio.create_task(one(server, f"s{n}", kinds[n % len(kinds)], n, n * args.stagger))
              for n in range(args.sessions - (1 if args.bomb else 0))]
     bomb_task = asyncio.create_task(bomb_session(server, content, args.sessions / 2 * args.stagger)) \
         if args.bomb else None
@@ -209,9 +222,10 @@ async def mixed_part(server: Server, args) -> dict:
 
 def report_mixed(mixed: dict, args) -> None:
     outcomes, bombed = mixed["outcomes"], mixed["bomb"]
-    print(f"\n== mixed: {args.sessions} sessions ({', '.join(KINDS)} in turn, one uploading a bomb), "
+    print(f"\n== mixed: {args.sessions} sessions ({args.kinds.replace(',', ', ')} in turn"
+          f"{', one uploading a bomb' if args.bomb else ''}), "
           f"started {args.stagger:g} s apart, {os.cpu_count()} cores, wall {mixed['wall']:.1f} s")
-    for kind in KINDS:
+    for kind in args.kinds.split(","):
         mine = [o for o in outcomes if o["kind"] == kind]
         loads = [s for o in mine for _, s in o["loads"]]
         alone = [s for (k, _), o in mixed["references"].items() if k == kind for _, s in o["loads"]]
@@ -225,6 +239,10 @@ def report_mixed(mixed: dict, args) -> None:
                 print(f"   session {o['n']}: {o['status']}, result {o['result']}, errors {o['errors'][:1]}, "
                       f"exceptions {o['exceptions'][:1]}")
     loads = [s for o in outcomes for _, s in o["loads"]]
+    slow = sorted((at, o["kind"], page, s) for o in outcomes for at, page, s in o["times"] if s >= 3)
+    if slow:
+        print("loads >= 3 s (start second, kind, page, seconds): "
+              + "; ".join(f"{at:.1f} {kind} {page} {s:.2f}" for at, kind, page, s in slow))
     if bombed is not None:
         print(f"bomb: {mb(mixed['bomb_bytes'])} .gz inflating to > 1 GB: {bombed['status']} after "
               f"{bombed['seconds']:.1f} s, page says {bombed['errors'][:1]}, exceptions "
@@ -259,6 +277,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stagger", type=float, default=0.3, help="seconds between two sessions' starts")
     parser.add_argument("--rss-limit", type=float, default=4e9, help="kill the server past this RSS (bytes)")
     parser.add_argument("--no-bomb", dest="bomb", action="store_false", help="leave the bomb upload out")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="session kinds, in turn (default: all)")
+    parser.add_argument("--tune-k", type=int, default=None, help="Tune searches this K only (default 8..32)")
 
 
 def main() -> None:

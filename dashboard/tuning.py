@@ -127,7 +127,11 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     # tables and study exist before the page reads them; this session's search is its only worker (0)
     tuning.create_study(name, job.storage, seed, worker=0,
                         identity=study_identity(tuning.fingerprint(split), seed, space))
-    job.scheduled = jobs.submit(job._steps, f"search {name}")
+    # Optuna's bookkeeping is Python (every epoch's report and prune question, the sampler): a search
+    # holds the GIL most of its time, so it runs as a GIL-bound job, one at a time, like the python
+    # engine; two at once starved every page's script (the mixed load test: page loads up to 20 s).
+    job.scheduled = jobs.scheduler().submit(job._steps, f"search {name}", owner=jobs.session_owner(),
+                                            cost=TRIAL_THREADS, holds_gil=True)
     return job
 
 

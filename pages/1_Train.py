@@ -1,5 +1,7 @@
 """Train: set hyperparameters, watch train and test RMSE per epoch, compare runs, download results."""
 
+import itertools
+
 import streamlit as st
 
 from dashboard import boundary, charts, data, downloads, run_store, runs, settings, training
@@ -50,6 +52,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
     chart_slot = st.empty()
 
 
+    renders = itertools.count()
+
     def tick(run: Run) -> None:
         """Draw the progress bar of ``run`` (its queue position while it waits for a training slot)."""
         progress_slot.progress(run.progress_fraction, text=run.progress_text)
@@ -69,7 +73,9 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             if run.status == "done" and validated and is_fitted(run.model):  # restored runs: after Retrain
                 figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
                                  annotation_text=f"best epoch {run.model.best_epoch_} (kept)")
-        chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
+        # a new key per render: the job thread may append an epoch between two polls' length checks, so
+        # the same (run, epochs, status) can be drawn twice in one script run (DuplicateElementKey)
+        chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}-{next(renders)}")
 
 
     refusal = ""
