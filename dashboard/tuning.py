@@ -27,13 +27,14 @@ import plotly.graph_objects as go
 from dashboard import jobs, settings
 from mfcore import Ratings, tuning
 from mfcore.evaluation.protocol import Holdout, holdout
+from mfcore.models.params import SPLIT_PARAMETERS
 from mfcore.tuning.storage import identity as study_identity
 
 KEY = "tune_job"
-TEST_SIZE = 0.1
+TEST_SIZE = SPLIT_PARAMETERS["test_size"].default
 """Fraction of the ratings held out as the test set (random, seeded by the search's seed)."""
-VALIDATION_SIZE = 0.1
-"""Fraction of the remaining training ratings held out to judge the trials."""
+VALIDATION_SIZE = SPLIT_PARAMETERS["validation_size"].default
+"""Fraction of the remaining training ratings held out to judge the trials (the split table's)."""
 TRIAL_THREADS = 1
 """Threads per trial: the search holds one slot of the shared scheduler, so it may use one core."""
 LABELS = {"n_factors": "factors K", "lr": "learning rate", "reg": "regularization",

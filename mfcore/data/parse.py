@@ -76,6 +76,9 @@ def parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: st
                 column_types={names[n]: kind for n, kind in (column_types or {}).items()}),
         )
         table = pa.Table.from_batches(list(reader), schema=reader.schema)
+    except (pa.ArrowMemoryError, MemoryError):  # the parsed columns do not fit: one sentence, no traceback
+        raise DataError(f"the {what} is too large to parse in the memory available: give a smaller "
+                        "file.") from None
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
         if bad_rows:
             row = bad_rows[0]

@@ -13,29 +13,26 @@ cap it is checked against.
     \text{index} &= 23 N + 4 U &&\text{the seen-pairs CSR matrix, built on the first recommendation} \\
     \text{epoch} &= 24 N + 4 N\,[\text{per-epoch, funk}] &&\text{the visiting order and its gathered copies} \\
     \text{evaluation} &= 56 T &&\text{the test predictions after each epoch} \\
-    \text{threads} &= 32\, t\, G^2,\ G = \max(32, 2t) &&\text{the parallel engine's per-thread cell counts}
+    \text{grid} &= 32\, H \max(4, 2H)^2 &&\text{the block counts of } H > 1 \text{ threads (numba-parallel)}
 
-and the peak is :math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{index},\ \text{epoch} +
-\text{threads},\ \text{evaluation}))`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
+and the peak is :math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{index},\ \text{epoch},\
+\text{evaluation}) + \text{grid})`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
 coefficients are the arrays the code allocates in each phase (``split.random_split``,
 ``model.initial_parameters``, the model's seen-pairs index, an epoch's plan with its evaluation);
 ``tests/test_resources.py`` checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes
 (by at most 1.6x); ``benchmarks/memory_estimate.py`` also prints a fresh process's peak RSS growth beside
-it (noisier: NumPy asks for transparent huge pages, granted as the machine's state allows). The ``threads`` term is the
-``numba-parallel`` engine's grouping of the ratings into a :math:`G \times G` grid
-(``engines.numba_parallel.stratify``: a ``(t, G^2)`` int64 count table and three temporaries of its
-size, with :math:`G \ge 2t`): it grows with the cube of the thread count :math:`t`, which is why a
-thread count is part of every estimate (300 threads on ML-100k would need 3.5 GB). The loaded ratings are not
+it (noisier: NumPy asks for transparent huge pages, granted as the machine's state allows). The loaded ratings are not
 counted here: :func:`dataset_bytes` counts them when a file is uploaded.
 
-The cap (:func:`memory_cap_bytes`) is ``MF_MEMORY_CAP_BYTES`` if set, else :data:`CAP_FRACTION` of the
+The cap (:func:`memory_cap_bytes`, defined in :mod:`mfcore.data.memory` so that the loader and the
+model files use the same rule) is ``MF_MEMORY_CAP_BYTES`` if set, else :data:`CAP_FRACTION` of the
 machine's physical memory: a shared server holds several sessions' datasets and jobs at once. The CLI,
 one user's process, allows :data:`CLI_CAP_FRACTION` of it.
 """
 
 from __future__ import annotations
 
-import os
+from ..data.memory import CAP_FRACTION, CLI_CAP_FRACTION, memory_cap_bytes, physical_memory_bytes  # noqa: F401 (re-exported)
 
 from ..models.params import SPLIT_PARAMETERS
 
@@ -50,12 +47,6 @@ __all__ = [
 ]
 
 MARGIN = 0.25
-CAP_FRACTION = 1 / 32
-"""Default cap of one job or one upload: 1/32 of physical memory (768 MiB on a 24 GiB machine), so a
-classroom of thirty sessions, each with a dataset and a job, fits together."""
-CLI_CAP_FRACTION = 3 / 4
-"""Default cap of a command-line training: one user owns the process, so 3/4 of physical memory (18 GiB
-on a 24 GiB machine; Netflix-size data, 100M ratings at K=100, needs about 5 GB)."""
 
 
 class MemoryGuardError(ValueError):
@@ -74,8 +65,11 @@ def human_bytes(n: float) -> str:
 def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: int,
                         test_size: float = SPLIT_PARAMETERS["test_size"].default, schedule: str = "per-rating",
                         timestamps: bool = False, n_threads: int = 1) -> int:
-    """The estimated peak bytes one training allocates (the formula in the module docstring);
-    ``n_threads`` is the parallel engine's thread count (1 for the other engines)."""
+    """The estimated peak bytes one training allocates (the formula in the module docstring).
+    ``n_threads`` is the parallel engine's thread count :math:`H` (1 for the other engines): its
+    block grid has at least :math:`2H` blocks a side and each thread counts every cell, four
+    ``int64`` arrays of :math:`H \times G^2` (counts, fills and their sums), so the memory grows with
+    the cube of the thread count (300 threads: about 3.5 GB whatever the data)."""
     U, I, M, K = int(n_users), int(n_items), int(n_ratings), int(n_factors)
     T = round(test_size * M)
     N = M - T
@@ -87,9 +81,9 @@ def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: i
     schedule_state = 4 * N if schedule in ("per-epoch", "funk") else 0
     epoch = 24 * N + schedule_state
     evaluation = 56 * T
-    t = max(1, int(n_threads))
-    threads = 32 * t * max(32, 2 * t) ** 2 if t > 1 else 0
-    peak = max(split, data + init, data + factors + max(index, epoch + threads, evaluation))
+    H = max(1, int(n_threads))
+    grid = 32 * H * max(4, 2 * H) ** 2 if H > 1 else 0
+    peak = max(split, data + init, data + factors + max(index, epoch, evaluation) + grid)
     return int(peak * (1 + MARGIN))
 
 
@@ -100,39 +94,20 @@ def dataset_bytes(n_ratings: int, n_users: int, n_items: int, timestamps: bool =
     return 12 * n_ratings + (8 * n_ratings if timestamps else 0) + id_bytes * (n_users + n_items)
 
 
-def physical_memory_bytes() -> int:
-    """The machine's physical memory (Linux ``sysconf``), or 8 GiB when it cannot be read."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not Linux
-        return 8 << 30
-
-
-def memory_cap_bytes(fraction: float = CAP_FRACTION) -> int:
-    """The cap: ``MF_MEMORY_CAP_BYTES`` when set, else ``fraction`` of physical memory (default
-    :data:`CAP_FRACTION`, the shared server's; the CLI passes :data:`CLI_CAP_FRACTION`)."""
-    configured = os.environ.get("MF_MEMORY_CAP_BYTES")
-    if configured:
-        return int(float(configured))
-    return int(physical_memory_bytes() * fraction)
-
-
 def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors: int,
                           test_size: float = SPLIT_PARAMETERS["test_size"].default, schedule: str = "per-rating",
                           timestamps: bool = False, cap: int | None = None, n_threads: int = 1) -> int:
     """The estimated peak bytes; raises :class:`MemoryGuardError` naming the numbers when over ``cap``
-    (default :func:`memory_cap_bytes`). Allocates nothing. ``n_threads``: see
-    :func:`training_peak_bytes`."""
+    (default :func:`memory_cap_bytes`). Allocates nothing."""
     cap = memory_cap_bytes() if cap is None else cap
     need = training_peak_bytes(n_users, n_items, n_ratings, n_factors, test_size, schedule, timestamps,
                                n_threads)
     if need > cap:
-        with_threads = f" with {n_threads} threads" if n_threads > 1 else ""
         raise MemoryGuardError(
-            f"training K={n_factors}{with_threads} on {n_ratings:,} ratings "
-            f"({n_users:,} users x {n_items:,} items) "
+            f"training K={n_factors} on {n_ratings:,} ratings ({n_users:,} users x {n_items:,} items"
+            f"{f', {n_threads} threads' if n_threads > 1 else ''}) "
             f"needs an estimated {human_bytes(need)} ({need:,} bytes), over the {human_bytes(cap)} cap "
-            "per job: lower K" + (" or the threads" if n_threads > 1 else "") + " or use fewer ratings.")
+            f"per job: lower K{', use fewer threads' if n_threads > 1 else ''} or use fewer ratings.")
     return need
 
 
