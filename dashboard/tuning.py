@@ -5,6 +5,12 @@ slot like every training, in its own thread), writing every trial and every epoc
 to its study in Optuna's storage (a SQLite file per session under ``mfcore-data/studies/``); the page
 only reads the study and renders, so a Stop click or a rerun never interrupts a trial half-written.
 Each session has its own study name and file, so concurrent sessions never share trials.
+
+A search is under the same guards as every training: each trial's memory is estimated before it
+starts (a trial over the cap is recorded as failed with the reason, not run), trials train with one
+thread (the job holds one slot of the scheduler, so it may use one core), and Stop, the scheduler's
+cancel and the work time limit (:data:`dashboard.jobs.MAX_SECONDS`) end the running trial after its
+current epoch (:class:`mfcore.tuning.SearchStopped`), not after the whole trial.
 """
 
 from __future__ import annotations
@@ -25,12 +31,15 @@ from mfcore.tuning.storage import data_dir
 from mfcore.evaluation.protocol import Holdout, holdout
 from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS
 from mfcore.tuning import Range
+from mfcore.tuning.storage import identity as study_identity
 
 KEY = "tune_job"
 TEST_SIZE = SPLIT_PARAMETERS["test_size"].default
 """Fraction of the ratings held out as the test set (random, seeded by the search's seed)."""
 VALIDATION_SIZE = SPLIT_PARAMETERS["validation_size"].default
 """Fraction of the remaining training ratings held out to judge the trials (the split table's)."""
+TRIAL_THREADS = 1
+"""Threads per trial: the search holds one slot of the shared scheduler, so it may use one core."""
 LABELS = {**{name: settings.LABELS[name] for name in ("n_factors", "lr", "reg", "init_std")},
           "n_epochs": "Max epochs", "biased": "Learn biases"}
 """The form's names of the searched settings (a trial's epoch count is a cap: early stopping and
@@ -62,7 +71,13 @@ class TuneJob:
     error: str | None = None
     result: dict | None = None
     stored_elapsed: float = 0.0
+    timed_out: bool = False
     _reader: object = None
+
+    @property
+    def fixed(self) -> dict:
+        """The estimator settings every trial shares: the seed and :data:`TRIAL_THREADS`."""
+        return {"seed": self.seed, "n_threads": TRIAL_THREADS}
 
     @property
     def running(self) -> bool:
@@ -77,8 +92,9 @@ class TuneJob:
 
     def _steps(self, scheduled: jobs.Job):
         """The search as a job of the shared scheduler: it holds one training slot, and its work is
-        bounded by the scheduler's limit (the search is stopped after the trial in progress then)."""
-        limit = threading.Timer(scheduled.max_seconds, self.stop.set)
+        bounded by the scheduler's limit; the limit, the scheduler's cancel and Stop all end the running
+        trial after its current epoch (the search checks :meth:`stopping` after every epoch)."""
+        limit = threading.Timer(scheduled.max_seconds, self._time_up)
         limit.daemon = True
         limit.start()
         try:
@@ -93,8 +109,18 @@ class TuneJob:
         """Keep how the search ended in its study, so that a reload or a link reopens it."""
         with contextlib.suppress(Exception):  # a failed write only costs the reopening
             study = optuna.load_study(study_name=self.study_name, storage=tuning.open_storage(self.storage))
-            study.set_user_attr("dashboard_end", {"elapsed": float(elapsed), "stopped": self.stop.is_set(),
-                                                  "error": self.error, "result": _plain(self.result)})
+            study.set_user_attr("dashboard_end", {"elapsed": float(elapsed), "stopped": self.is_set(),
+                                                  "timed_out": self.timed_out, "error": self.error,
+                                                  "result": _plain(self.result)})
+
+    def _time_up(self) -> None:
+        self.timed_out = True
+        self.stop.set()
+
+    def is_set(self) -> bool:
+        """True once the search must stop: Stop clicked, the job cancelled, or the work limit reached
+        (the search's ``stop`` event is this object)."""
+        return self.stop.is_set() or (self.scheduled is not None and self.scheduled.cancelled)
 
     def study(self) -> optuna.Study:
         """The study as stored now (read through one storage connection kept by the job)."""
@@ -105,9 +131,9 @@ class TuneJob:
     def _run(self) -> None:
         try:
             study = tuning.search(self.split, self.study_name, self.storage, n_trials=self.n_trials,
-                                timeout=self.timeout, space=self.space, seed=self.seed,
-                                fixed={"seed": self.seed}, stop=self.stop)
-            self.result = tuning.final_scores(study, self.split, {"seed": self.seed})
+                                  timeout=self.timeout, space=self.space, seed=self.seed,
+                                  fixed=self.fixed, stop=self, worker=0)
+            self.result = tuning.final_scores(study, self.split, self.fixed)
         except ValueError as exc:
             self.error = str(exc)
 
@@ -124,14 +150,17 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     name = f"session-{uuid.uuid4().hex[:12]}"
     job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset,
                   dataset_key)
-    study = tuning.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
+    # tables and study exist before the page reads them; this session's search is its only worker (0)
+    study = tuning.create_study(name, job.storage, seed, worker=0,
+                                identity=study_identity(tuning.fingerprint(split), seed, space))
     study.set_user_attr("dashboard_start", {
         "dataset": dataset, "dataset_key": dataset_key, "seed": seed, "n_trials": n_trials,
         "timeout": timeout, "space": {key: [rng.low, rng.high, rng.log] for key, rng in space.items()}})
-    trial = PARAMETERS  # the trials train with the table's engine, schedule and threads
-    job.scheduled = jobs.submit(job._steps, f"search {name}", engines=(trial["engine"].default,),
-                                n_threads=trial["n_threads"].default, n_ratings=len(split.train),
-                                schedule=trial["schedule"].default)
+    # Optuna's bookkeeping is Python (every epoch's report and prune question, the sampler): a search
+    # holds the GIL most of its time, so it runs as a GIL-bound job, one at a time, like the python
+    # engine; two at once starved every page's script (the mixed load test: page loads up to 20 s).
+    job.scheduled = jobs.scheduler().submit(job._steps, f"search {name}", owner=jobs.session_owner(),
+                                            cost=TRIAL_THREADS, holds_gil=True)
     _LIVE[name] = job
     for old in list(_LIVE)[:-_LIVE_KEPT]:
         _LIVE.pop(old, None)
@@ -146,9 +175,9 @@ def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, 
     epochs = (space["n_epochs"].low + space["n_epochs"].high) / 2 if "n_epochs" in space else 20
     k = float(np.sqrt(space["n_factors"].low * space["n_factors"].high)) if "n_factors" in space else 100
     n_train = int(n_ratings * (1 - TEST_SIZE) * (1 - VALIDATION_SIZE))
-    trial = PARAMETERS  # the trials train with the table's engine, schedule and threads
+    trial = PARAMETERS  # the trials train with the table's engine and schedule, on TRIAL_THREADS
     return n_trials * estimate.training_seconds(n_train, int(epochs), int(k), trial["engine"].default,
-                                                trial["schedule"].default, trial["n_threads"].default)
+                                                trial["schedule"].default, TRIAL_THREADS)
 
 
 def _plain(value):
@@ -182,7 +211,7 @@ def reopen(name: str) -> TuneJob | None:
     space = {key: Range(key, low, high, log) for key, (low, high, log) in begun["space"].items()}
     job = TuneJob(name, storage, None, space, begun["n_trials"], begun["timeout"], begun["seed"],
                   begun["dataset"], begun["dataset_key"], error=end["error"], result=end["result"],
-                  stored_elapsed=end["elapsed"])
+                  stored_elapsed=end["elapsed"], timed_out=end.get("timed_out", False))
     if end["stopped"]:
         job.stop.set()
     return job
@@ -233,7 +262,9 @@ def _best_number(study: optuna.Study) -> int | None:
 
 def optuna_figures(study: optuna.Study) -> dict[str, go.Figure]:
     """Optuna's own figures: optimization history, parameter importances (with 2+ completed trials
-    whose parameters vary) and parallel coordinates."""
+    whose parameters vary) and parallel coordinates. Importances by mean decrease in impurity
+    (scikit-learn's forest, in C) rather than Optuna's default fANOVA, whose trees are Python: it held
+    the GIL about 6x longer, and seven Tune pages finishing at once stalled every other page."""
     from optuna import visualization
     history = visualization.plot_optimization_history(study, target_name="validation RMSE")
     figures = {"Optimization history": history}
@@ -241,7 +272,8 @@ def optuna_figures(study: optuna.Study) -> dict[str, go.Figure]:
     if len(completed) >= 2:
         with contextlib.suppress(ValueError, RuntimeError):  # e.g. every trial drew the same values
             figures["Parameter importances"] = visualization.plot_param_importances(
-                study, target_name="validation RMSE")
+                study, target_name="validation RMSE",
+                evaluator=optuna.importance.MeanDecreaseImpurityImportanceEvaluator(seed=0))
         figures["Parallel coordinates"] = visualization.plot_parallel_coordinate(study, target_name="validation RMSE")
     for figure in figures.values():
         _relabel(figure)
@@ -274,6 +306,7 @@ def train_query(result: dict, test_size: float) -> dict[str, str]:
     its sampled settings, its best epoch as the epoch count, and the same test size and random seed,
     so Train scores the same test set the search's result was scored on."""
     params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
+    params.pop("n_threads", None)  # the search's one thread per trial is this server's, not a setting
     return settings.to_query({name: float(f"{value:.6g}") if isinstance(value, float) else value
                               for name, value in params.items()})
 

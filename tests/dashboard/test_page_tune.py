@@ -107,3 +107,39 @@ def test_a_long_search_is_announced_before_it_starts(tmp_path, monkeypatch):
     no_exception(app)
     assert len(app.warning) == 1 and "This search should take about" in app.warning[0].value
     assert "at most, if no trial is pruned" in app.warning[0].value
+
+
+def test_the_work_limit_and_stop_act_inside_a_trial(tmp_path, monkeypatch):
+    """A trial longer than the work limit is cut after the epoch in progress, not run to its end."""
+    from dashboard import jobs, tuning
+    from mfcore import from_arrays
+    from mfcore.data.synthetic import make_ratings
+    from mfcore.tuning import Range
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "MAX_SECONDS", 1.5)
+    frame = make_ratings(3000, 2000, 300_000, rank=5, noise_std=0.5, seed=1)
+    ratings = from_arrays(frame["user"].to_numpy(), frame["item"].to_numpy(), frame["rating"].to_numpy())
+    space = {"n_factors": Range("n_factors", 16, 16), "lr": Range("lr", 0.0005, 0.0005),
+             "n_epochs": Range("n_epochs", 200, 200)}
+    job = tuning.start(ratings, "big", space, n_trials=5, timeout=None, seed=0)
+    assert job.scheduled.wait(60)
+    assert job.elapsed < 1.5 + 1.0, "the search ran on past the work limit"
+    assert job.timed_out
+    trial = job.study().trials[-1]
+    assert trial.state.name == "PRUNED" and len(trial.intermediate_values) < 200
+    assert trial.user_attrs["fail_reason"].startswith("the search was stopped after epoch")
+
+
+def test_a_trial_over_the_memory_cap_is_failed_with_the_reason(tmp_path, monkeypatch):
+    from dashboard import tuning
+    from mfcore import load_ratings
+    from mfcore.tuning import Range, default_space
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "200000")
+    space = {**default_space(), "n_factors": Range("n_factors", 2000, 2000), "n_epochs": Range("n_epochs", 5, 5)}
+    job = tuning.start(load_ratings(TOY), "toy", space, n_trials=2, timeout=None, seed=0)
+    assert job.scheduled.wait(60)
+    rows = tuning.table(job.study())
+    assert [row["state"] for row in rows] == ["failed", "failed"]
+    assert all("over the 200.0 kB cap per job" in row["reason"] and row["epochs run"] == 0 for row in rows)
+    assert job.error == "no trial has completed yet, so there is no best configuration to score."
