@@ -80,16 +80,40 @@ def widget(container, name: str, key: str, value=None, label: str | None = None,
     if value is None:
         value = param.default if table is not None and name in table else default(name)
     label = label or LABELS[name]
+    tip = param.help if table is not None and name in table else help_text(name)  # a ranking kind's own
     if param.kind is bool:
-        return container.checkbox(label, value=bool(value), key=key, help=param.help)
+        return container.checkbox(label, value=bool(value), key=key, help=tip)
     if param.choices is not None:
         options = list(param.allowed())
-        return container.selectbox(label, options, index=options.index(value), key=key, help=param.help)
+        return container.selectbox(label, options, index=options.index(value), key=key, help=tip)
     low, high, value = param.kind(param.low), param.kind(param.high), param.kind(value)
     if name in SLIDERS:
-        return container.slider(label, low, high, value=value, step=param.step, key=key, help=param.help)
+        return container.slider(label, low, high, value=value, step=param.step, key=key, help=tip)
     return container.number_input(label, low, high, value=value, step=param.step or 1,
-                                  format=FORMATS.get(name), key=key, help=param.help)
+                                  format=FORMATS.get(name), key=key, help=tip)
+
+
+GUI_HELP = {"lr": (f"learning rate γ; the form starts at the default error schedule's rate "
+                  f"({default_lr(PARAMETERS['schedule'].default):g})")}
+"""Tooltips where the table's help speaks of the command line (``lr`` None is not a form value)."""
+
+
+def help_text(name: str) -> str:
+    """The tooltip of setting ``name``'s widget."""
+    return GUI_HELP.get(name, TABLE[name].help)
+
+
+def differences(values: dict, reference: dict, reference_name: str = "Train") -> str:
+    """Where ``values`` differ from ``reference`` (e.g. Train's settings), in the form's names:
+    "Factors K 32 (Train: 100), Epochs 10 (Train: 20)"; empty when they agree."""
+    return ", ".join(f"{LABELS.get(name, name)} {_shown(value)} ({reference_name}: {_shown(reference[name])})"
+                     for name, value in values.items() if name in reference and reference[name] != value)
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _parse(name: str, text: str):

@@ -17,18 +17,18 @@ Trials train on one thread (``n_threads=1``): bit-reproducible, and a search hol
 
 from __future__ import annotations
 
-import threading
-
 import optuna
 
 from ..evaluation import topn
 from ..evaluation.protocol import Holdout
 from ..models.als import ALSFactorizer
+from ..evaluation.resources import MemoryGuardError, check_training_memory
 from ..models.base import TrainingDiverged
 from ..models.bpr import BPRFactorizer
 from .pruning import DEFAULT_PRUNER, first_judged_epoch
 from .space import Range, ranking_space, suggest
 from .storage import create_study
+from .study import SearchStopped
 
 __all__ = ["K", "MODELS", "VALIDATION_USERS", "ranking_final_scores", "ranking_objective", "ranking_search"]
 
@@ -40,24 +40,33 @@ VALIDATION_USERS = 1000
 
 
 def ranking_objective(model: str, split: Holdout, space: dict[str, Range], fixed: dict | None = None,
-                      judge_from: int = 1):
+                      judge_from: int = 1, stop=None):
     """An Optuna objective for ranking model ``model`` (``bpr``, ``als``): train ``fixed`` + the
     suggested parameters on ``split.train``, report the validation NDCG@:data:`K` every epoch, ask the
-    pruner from epoch ``judge_from`` on, return the best epoch's NDCG. User attributes: ``best_epoch``,
-    and ``fail_reason`` on divergence."""
+    pruner from epoch ``judge_from`` on, return the best epoch's NDCG. Under the same guards as the
+    rating model's trials: the peak memory is estimated first (a trial over the cap is failed with
+    the sentence), and ``stop`` (anything with ``is_set()``) is looked at after every epoch
+    (:class:`~mfcore.tuning.study.SearchStopped`). User attributes: ``best_epoch``, and
+    ``fail_reason`` on divergence, the memory cap or a stop."""
+    train = split.train
+
     def run(trial: optuna.Trial) -> float:
         params = {**(fixed or {}), **suggest(trial, space), "n_threads": 1}
         estimator = MODELS[model](**params)
         best, best_epoch = float("-inf"), 0
         try:
-            for result in estimator.fit_iter(split.train, split.validation, k=K, max_users=VALIDATION_USERS):
+            check_training_memory(train.n_users, train.n_items, len(train), estimator.n_factors, 0.0)
+            for result in estimator.fit_iter(train, split.validation, k=K, max_users=VALIDATION_USERS):
                 value = result.validation_ndcg
                 trial.report(value, result.epoch)
                 if value > best:
                     best, best_epoch = value, result.epoch
+                if stop is not None and stop.is_set():
+                    trial.set_user_attr("fail_reason", f"the search was stopped at epoch {result.epoch}")
+                    raise SearchStopped(f"stopped at epoch {result.epoch}")
                 if result.epoch >= judge_from and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at epoch {result.epoch}")
-        except TrainingDiverged as exc:
+        except (TrainingDiverged, MemoryGuardError) as exc:
             trial.set_user_attr("fail_reason", str(exc))
             raise
         trial.set_user_attr("best_epoch", best_epoch)
@@ -68,7 +77,7 @@ def ranking_objective(model: str, split: Holdout, space: dict[str, Range], fixed
 def ranking_search(model: str, split: Holdout, study_name: str, storage: str | None = None,
                    n_trials: int | None = None, timeout: float | None = None, space: dict[str, Range] | None = None,
                    seed: int = 0, pruner: str = DEFAULT_PRUNER, fixed: dict | None = None,
-                   stop: threading.Event | None = None) -> optuna.Study:
+                   stop=None, worker: int | None = None) -> optuna.Study:
     """Create (or load) the study, direction maximize, and run the search until ``n_trials``,
     ``timeout`` or ``stop``; diverged trials are recorded as failed. Returns the study."""
     space = space or ranking_space(model)
@@ -77,15 +86,15 @@ def ranking_search(model: str, split: Holdout, study_name: str, storage: str | N
     if n_trials is None and timeout is None:
         raise ValueError("give a budget: a number of trials or of seconds.")
     max_epochs = int(space["n_epochs"].high) if "n_epochs" in space else int((fixed or {}).get("n_epochs", 20))
-    study = create_study(study_name, storage, seed, pruner, max_epochs, direction="maximize")
+    study = create_study(study_name, storage, seed, pruner, max_epochs, worker=worker, direction="maximize")
 
     def stop_when_asked(study, trial):
         if stop is not None and stop.is_set():
             study.stop()
 
     if stop is None or not stop.is_set():
-        study.optimize(ranking_objective(model, split, space, fixed, first_judged_epoch(pruner)),
-                       n_trials=n_trials, timeout=timeout, catch=(TrainingDiverged,),
+        study.optimize(ranking_objective(model, split, space, fixed, first_judged_epoch(pruner), stop),
+                       n_trials=n_trials, timeout=timeout, catch=(TrainingDiverged, MemoryGuardError),
                        callbacks=[stop_when_asked], gc_after_trial=False)
     return study
 
