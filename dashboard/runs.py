@@ -88,7 +88,7 @@ def table(runs: list[Run]) -> pd.DataFrame:
 
 NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "best test NDCG@10": "{:.4f}", "final RMSE": "{:.4f}",
                   "final MAE": "{:.4f}", LABELS["positive_level"]: "{:g}", LABELS["alpha"]: "{:g}",
-                  LABELS["reg_exponent"]: "{:g}",
+                  LABELS["reg_exponent"]: "{:g}", LABELS["negatives"]: "{:.0f}", LABELS["cg_steps"]: "{:.0f}",
                   "seconds": "{:.3f}", "best epoch": "{:.0f}", LABELS["lr"]: "{:g}",
                   LABELS["reg"]: "{:g}", LABELS["test_size"]: "{:g}", LABELS["init_std"]: "{:g}"}
 ALWAYS_SHOWN = ("n_factors", "lr", "reg")
@@ -103,7 +103,7 @@ def display_table(runs: list[Run]) -> pd.DataFrame:
     frame = table(runs).drop(columns=["updates/s"])
     ranking = any(run.ranking for run in runs)
     varying = [name for name in FIELDS if name in frame and name != "n_epochs"
-               and (name in ALWAYS_SHOWN or frame[name].astype(str).nunique() > 1)]
+               and (name in ALWAYS_SHOWN or frame[name].isna().any() or frame[name].astype(str).nunique() > 1)]
     own = [name for name in frame.columns if ranking and name not in FIELDS and name in LABELS]
     frame = frame[["run", *(["model"] if ranking else []), "dataset", "status", "epochs", "best test RMSE",
                    *(["best test NDCG@10"] if ranking else []), "best epoch", "final RMSE", "final MAE", "seconds",
@@ -115,7 +115,7 @@ def shared_settings(runs: list[Run]) -> str:
     """The settings every run shares that :func:`display_table` leaves out, in the form's names."""
     frame = table(runs)
     same = [name for name in FIELDS if name in frame and name != "n_epochs" and name not in ALWAYS_SHOWN
-            and frame[name].astype(str).nunique() == 1]
+            and frame[name].notna().all() and frame[name].astype(str).nunique() == 1]
     if not same:
         return ""
     shown = ", ".join(f"{LABELS[name]} {_text(frame[name].iloc[0])}" for name in same)
