@@ -22,6 +22,7 @@ from mfcore.models.base import is_fitted
 
 from . import jobs, training
 from .run import KIND_NAMES
+from .texts import escape_markdown
 
 RATING = "rating model"
 KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARAMETERS)}
@@ -66,14 +67,15 @@ def join_train_runs(subject, run, all_runs) -> None:
 def train(subject, kind: str, params: dict, progress) -> str | None:
     """Train a ``kind`` ranking model with ``params`` (table defaults for the rest, one thread) on
     ``subject.train`` as a job of the shared scheduler, drawing ``progress(fraction, text)`` while it
-    runs; keeps it for the subject. Returns None, or the sentence saying why there is no model."""
+    runs; keeps it for the subject. Returns None, or the sentence saying why there is no model
+    (Markdown: the exception's text escaped)."""
     cls, _ = KINDS[kind]
     model = cls(**{**params, "n_threads": 1})
     try:
         model.validate_params()
         training.check_memory(subject.train, model.n_factors, 0.0)
     except (MemoryGuardError, ValueError) as exc:
-        return f"{kind} was not trained: {exc}"
+        return f"{kind} was not trained: {escape_markdown(exc)}"
 
     def steps(job):
         yield from model.fit_iter(subject.train)
@@ -93,7 +95,7 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
         models(subject)[kind] = model
         return None
     if job.state == jobs.FAILED:
-        return (f"{kind} was not trained: {job.error}" if isinstance(job.error, ValueError)
+        return (f"{kind} was not trained: {escape_markdown(job.error)}" if isinstance(job.error, ValueError)
                 else f"{kind} was not trained: an internal error ended it (the server log has the details).")
     return f"{kind} was not trained: it {jobs.end_sentence(job, len(job.results))}."
 

@@ -87,7 +87,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                                  lambda fraction, text: progress.progress(fraction, text=text))
             progress.empty()
             if problem:
-                st.error(escape_markdown(problem))
+                st.error(problem)
         for name, trained_model in rank.models(subject).items():
             st.caption(rank.model_caption(name, trained_model))
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import data
 from dashboard.run import Run
-from mfcore import SGDFactorizer, random_split
+from mfcore import BPRFactorizer, SGDFactorizer, random_split
 
 SETTINGS = {"n_factors": 8, "lr": 0.01, "reg": 0.05, "n_epochs": 5, "engine": "numba", "test_size": 0.2,
             "seed": 0, "biased": True}
@@ -81,3 +81,28 @@ def test_ranking_models_trained_on_explore_sit_beside_the_rating_model():
     assert list(mine.columns) == ["rank", "rating model", "BPR", "ALS", "popularity"] and len(mine) == 10
     rated = set(model.item_ids_[np.argsort(-np.bincount(model.rated_pairs()[1]), kind="stable")[:3]])
     assert not {cell.rsplit(" (", 1)[0] for column in mine.columns[1:] for cell in mine[column]} & rated
+
+
+def test_train_runs_of_bpr_with_the_same_split_join_and_the_memory_guard_refuses_in_one_sentence(monkeypatch):
+    app, model = sample_run()
+    run = app.session_state["runs"][0]
+    dataset = app.session_state["dataset"]
+    train_set, test = random_split(dataset.ratings, SETTINGS["test_size"], seed=SETTINGS["seed"])
+    bpr = BPRFactorizer(n_factors=8, n_epochs=2, n_threads=1).fit(train_set)
+    other_split = BPRFactorizer(n_factors=8, n_epochs=1, n_threads=1).fit(train_set)
+    app.session_state["runs"] = [
+        run, Run(2, {"kind": "bpr", "test_size": 0.2, "seed": 0}, dataset.name, dataset.path, bpr, test,
+                 status="done", history=list(bpr.history_)),
+        Run(3, {"kind": "bpr", "test_size": 0.3, "seed": 0}, dataset.name, dataset.path, other_split, test,
+            status="done", history=list(other_split.history_))]
+    app.run()
+    no_exception(app)
+    assert app.radio(key="explore_source").options == ["run 1", "Upload a model file"]  # no ranking run
+    assert app.radio(key="explore_model").options == ["rating model", "BPR"]
+    assert any("BPR: K = 8, 2 epochs" in c.value for c in app.caption)  # run 2 (same split), not run 3
+
+    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "1000")
+    app = train(app, "ALS", 2)
+    no_exception(app)
+    assert len(app.error) == 1 and app.error[0].value.startswith("ALS was not trained: training K=16")
+    assert app.radio(key="explore_model").options == ["rating model", "BPR"]
