@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..models.params import SPLIT_PARAMETERS
 from .common import UsageError, add_table_options, data_argument, emit, model_params, number_or_none
@@ -31,10 +32,15 @@ def load_and_split(args, *, cached: bool):
     ``args.test_size`` / ``args.seed``: (train, test, n_users, n_items). ``cached`` keeps the parsed
     file as a binary cache (:mod:`mfcore.data.cache`) so the next run does not parse it again."""
     from ..data import load_ratings
-    from ..data.cache import load_ratings_cached
-    from ..evaluation.resources import CLI_CAP_FRACTION, check_training_memory, memory_cap_bytes
+    from ..data.cache import cache_file, load_ratings_cached
+    from ..evaluation.resources import CLI_CAP_FRACTION, check_parse_memory, check_training_memory, memory_cap_bytes
     from ..evaluation.split import random_split
 
+    path = Path(args.data)
+    cache_hit = cached and args.items is None and cache_file(path, duplicates="last", columns=None) is not None \
+        and cache_file(path, duplicates="last", columns=None).exists()
+    if path.is_file() and not cache_hit:
+        check_parse_memory(path, cap=memory_cap_bytes(CLI_CAP_FRACTION))  # before the text is read
     if cached:
         ratings, _ = load_ratings_cached(args.data, items=args.items)
     else:

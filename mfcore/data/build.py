@@ -243,10 +243,13 @@ def _dense_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(ids) == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int64)
     low, high = int(ids.min()), int(ids.max())
-    span = high - low + 1
-    if span > DENSE_SPAN_PER_ROW * len(ids) + (1 << 20):
+    limit = DENSE_SPAN_PER_ROW * len(ids) + (1 << 20)
+    if high - low + 1 > limit:
         codes, uniques = pd.factorize(ids, sort=True)
         return codes.astype(np.int32), np.asarray(uniques, dtype=np.int64)
+    if low >= 0 and high + 1 <= limit:  # index by the id itself: no shifted copy of the column
+        low = 0
+    span = high - low + 1
     offset = ids if low == 0 else ids - np.asarray(low, ids.dtype)
     present = np.zeros(span, bool)
     present[offset] = True
@@ -272,13 +275,21 @@ def _unified(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     return indices, column.chunk(0).dictionary
 
 
+def _pair_keys(users: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarray:
+    """``user * n_items + item`` per rating as int64, one array allocated (no int64 copies of the
+    codes first): 8 bytes per rating."""
+    keys = np.multiply(users, n_items, dtype=np.int64)
+    keys += items
+    return keys
+
+
 def _resolve_duplicates(users, items, values, timestamps, n_items, policy, where):
     """Apply the duplicates policy; returns the kept arrays and how many rows were merged away."""
-    keys = users.astype(np.int64) * n_items + items
-    sorted_keys = np.sort(keys)  # a plain sort finds repeats faster than the stable argsort below
-    if not (sorted_keys[1:] == sorted_keys[:-1]).any():
+    keys = _pair_keys(users, items, n_items)
+    keys.sort()  # in place: a plain sort finds repeats faster than the stable argsort below
+    if not (keys[1:] == keys[:-1]).any():
         return users, items, values, timestamps, 0
-    del sorted_keys
+    keys = _pair_keys(users, items, n_items)  # again in file order (repeats are rare)
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     repeat = sorted_keys[1:] == sorted_keys[:-1]
