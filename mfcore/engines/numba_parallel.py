@@ -196,11 +196,14 @@ def _share(sizes: np.ndarray, cells: np.ndarray, n_threads: int) -> list[np.ndar
     return [np.asarray(share, np.int64) for share in shares if share]
 
 
-def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, order=None):
+def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, order=None,
+             n_cells=None):
     """The ratings ``order`` (all of them in their order by default) regrouped cell by cell (a stable
     counting sort on the cell number, split over ``n_threads`` chunks: same result for any count),
-    and the cells' bounds. Reading through ``order`` saves a shuffled copy of every rating."""
-    n_cells = n_blocks * n_blocks
+    and the cells' bounds. Reading through ``order`` saves a shuffled copy of every rating. The cell of
+    a rating is ``user_block[u] * n_blocks + item_block[i]``, ``n_cells`` of them (default
+    ``n_blocks ** 2``)."""
+    n_cells = n_blocks * n_blocks if n_cells is None else n_cells
     if order is None:
         order = np.arange(len(ratings), dtype=np.int64)
     edges = np.linspace(0, len(order), n_threads + 1).astype(np.int64)
@@ -215,6 +218,24 @@ def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=
     _run_all(pool, scatter_cells, [(users, items, ratings, order, cell, edges[t], edges[t + 1], fill[t], *out)
                                    for t in range(n_threads)])
     return (*out, bounds)
+
+
+def sub_blocks(n_users: int, n_items: int, n_factors: int, n_blocks: int, block_bytes: int | None = None) -> int:
+    r"""S, the user sub-blocks per block: the ratings of a block are visited sub-block by sub-block, each
+    sub-block's users' rows plus the block's item rows within ``block_bytes`` (default
+    :data:`BLOCK_CACHE_BYTES`, half the measured L2). When the users far outnumber the items (Netflix:
+    480k x 17.8k) no square grid of at most :data:`MAX_GRID` makes a user block's rows fit (G=32: 15k
+    users, 6 MB at K=100), and a user's ~6 ratings in a block would each miss the cache; in its
+    sub-block they come within a few thousand ratings of each other, the row still in L2. A block runs
+    in one thread, so the order inside it is free: this changes which random order SGD sees (the
+    ratings stay shuffled inside each sub-block), not what may run in parallel; S does not depend on
+    the thread count, so 1 and 2 threads still give identical factors. 1 when the user block fits
+    (ML-1M)."""
+    block_bytes = BLOCK_CACHE_BYTES if block_bytes is None else block_bytes
+    row = 4 * n_factors
+    users_bytes = np.ceil(n_users / n_blocks) * row
+    room = max(block_bytes - np.ceil(n_items / n_blocks) * row, block_bytes / 2)
+    return max(1, int(np.ceil(users_bytes / room)))
 
 
 def _threads(n_threads) -> int:
@@ -233,12 +254,18 @@ class BlockPlan(EpochPlan):
         super().__init__(users, items, ratings, rng, **kwargs)
         n_threads = _threads(self.options.get("n_threads"))
         self.n_blocks = g = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
+        self.n_sub_blocks = sub = sub_blocks(self.n_users, self.n_items, self.n_factors, g)
         order = epoch_order(rng, len(ratings))
-        user_block = balanced_blocks(users, self.n_users, g)
+        fine = balanced_blocks(users, self.n_users, g * sub)  # user sub-block of every user
         item_block = balanced_blocks(items, self.n_items, g)
+        # cell (b, b') of user block b = fine // sub and item block b' holds the sub-cells
+        # (b G + b') sub + fine % sub: one counting sort groups them cell by cell, sub-block by sub-block
+        user_key = ((fine // sub) * g * sub + fine % sub).astype(np.int32)
+        item_key = (item_block * sub).astype(np.int32)
         pool = _pool(n_threads) if n_threads > 1 else None
-        *self.arrays, self.bounds = stratify(users, items, ratings, user_block, item_block, g, n_threads,
-                                             pool, order)
+        *self.arrays, bounds = stratify(users, items, ratings, user_key, item_key, 1, n_threads, pool, order,
+                                        n_cells=g * g * sub)
+        self.bounds = np.ascontiguousarray(bounds[::sub])
 
     def visit(self, epoch: int) -> dict:
         """The grouped ``users, items, ratings``, the cells' ``bounds`` and the epoch's ``schedule``:
