@@ -31,7 +31,6 @@ def load_and_split(args, *, cached: bool):
     """``args.data`` (with ``args.items``) loaded, checked against the memory cap and split by
     ``args.test_size`` / ``args.seed``: (train, test, n_users, n_items). ``cached`` keeps the parsed
     file as a binary cache (:mod:`mfcore.data.cache`) so the next run does not parse it again."""
-    from ..data import load_ratings
     from ..data.cache import cache_file, load_ratings_cached
     from ..evaluation.resources import CLI_CAP_FRACTION, check_parse_memory, check_training_memory, memory_cap_bytes
     from ..evaluation.split import random_split
@@ -44,6 +43,7 @@ def load_and_split(args, *, cached: bool):
     if cached:
         ratings, _ = load_ratings_cached(args.data, items=args.items)
     else:
+        from ..data import load_ratings
         ratings = load_ratings(args.data, items=args.items)
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
                           args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION))

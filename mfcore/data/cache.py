@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .loader import load_ratings
 from .ratings import Ratings
 
 FORMAT_VERSION = 1
@@ -88,6 +87,7 @@ def load_ratings_cached(source, *, duplicates: str = "last", columns: dict | Non
     target = None if items is not None else cache_file(source, duplicates=duplicates, columns=columns)
     if target is not None and target.exists():
         return load(target), True
+    from .loader import load_ratings  # pandas and pyarrow: only when there is text to parse
     ratings = load_ratings(source, duplicates=duplicates, columns=columns, items=items)
     if target is not None and ratings.item_info is None:
         with contextlib.suppress(OSError):  # a read-only or full cache folder costs the next run a parse

@@ -25,8 +25,9 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..data import Ratings
 from ..engines import get_engine, row_dots
@@ -35,6 +36,9 @@ from .base import EpochResult, NotFittedError, TrainingDiverged, best_codes, che
 from .early_stopping import EarlyStopping
 from .errors import mae, rmse
 from .params import PARAMETERS, default_lr, numpydoc_parameters, validate
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SGDFactorizer", "EpochResult", "TrainingDiverged", "NotFittedError", "check_is_fitted",
            "default_lr"]
@@ -345,6 +349,7 @@ class SGDFactorizer:
                 scores[rated.indices[rated.indptr[code]:rated.indptr[code + 1]]] = -np.inf
         scores[~rated_items] = -np.inf  # items never trained have no factors to rank them by
         top = best_codes(scores, n)
+        import pandas as pd  # imported here: training needs no pandas
         return pd.DataFrame({"item": self.item_ids_[top], "score": np.clip(scores[top], *self.scale_)})
 
     def _rated_index(self):
