@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import charts, data
+from dashboard.texts import escape_markdown
 from mfcore.data import DUPLICATE_POLICIES, DataError, sniff_columns
 
 st.set_page_config(page_title="Factorization Playground", layout="wide")
@@ -17,8 +18,8 @@ st.markdown(
 SOURCES = ("Bundled sample", "Upload a file")
 linked = data.current()
 if data.missing():
-    st.warning(f"The link names dataset {data.missing()}, which this server no longer keeps (it stores "
-               "recently loaded datasets only): upload the file again. Meanwhile the pages use the "
+    st.warning(f"The link names dataset {escape_markdown(data.missing())}, which this server no longer keeps "
+               "(it stores recently loaded datasets only): upload the file again. Meanwhile the pages use the "
                "bundled sample.")
 kept = st.session_state.get("home_source_kept", SOURCES[1] if linked.key or data.missing() else SOURCES[0])
 choice = st.radio("Dataset", SOURCES, index=SOURCES.index(kept), key="home_source", horizontal=True)
@@ -59,20 +60,22 @@ else:
                 "Timestamp column", [None] + positions, format_func=lambda p: "(none)" if p is None
                 else label(p), index=0 if stamp is None else stamp + 1, key="home_map_timestamp")
         names = upload.name + (f" + {items_upload.name}" if items_upload is not None else "")
+        shown = escape_markdown(names)  # file names are the user's: never Markdown
         try:
-            with st.status(f"Loading {names}...", expanded=False) as status:
+            with st.status(f"Loading {shown}...", expanded=False) as status:
                 dataset = data.load(names, upload.name, raw, columns, duplicates,
                                     items_upload.getvalue() if items_upload is not None else None,
-                                    report=status.write)
-                status.update(label=f"Loaded {names}: {len(dataset.ratings):,} ratings", state="complete")
+                                    report=lambda text: status.write(escape_markdown(text)))
+                status.update(label=f"Loaded {shown}: {len(dataset.ratings):,} ratings", state="complete")
             data.use(dataset)
         except DataError as exc:
-            status.update(label=f"Could not load {names}", state="error")
-            st.error(f"Could not load {names}: {exc} Still using {data.current().name}.")
+            status.update(label=f"Could not load {shown}", state="error")
+            st.error(f"Could not load {shown}: {escape_markdown(exc)} Still using "
+                     f"{escape_markdown(data.current().name)}.")
 
 dataset = data.current()
 ratings = dataset.ratings
-st.subheader(f"Dataset in use: {dataset.name}")
+st.subheader(f"Dataset in use: {escape_markdown(dataset.name)}")
 cells = st.columns(6)
 cells[0].metric("Ratings", f"{len(ratings):,}")
 cells[1].metric("Users", f"{ratings.n_users:,}")
@@ -85,7 +88,7 @@ left, right = st.columns(2)
 left.plotly_chart(charts.rating_histogram(ratings), key="home_histogram")
 right.plotly_chart(charts.long_tail(ratings), key="home_long_tail")
 for sentence in ratings.summary.sentences(len(ratings), ratings.n_items):
-    (st.warning if sentence in ratings.summary.warnings else st.caption)(sentence)
+    (st.warning if sentence in ratings.summary.warnings else st.caption)(escape_markdown(sentence))
 with st.expander("First rows"):
     st.dataframe(ratings.take(slice(0, 20)).to_frame(titles=True), hide_index=True)
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import streamlit as st
 
 from mfcore import DataError, Ratings, load_ratings
-from mfcore.evaluation.resources import MemoryGuardError, check_dataset_memory
+from mfcore.evaluation.resources import MemoryGuardError, check_dataset_memory, memory_cap_bytes
 
 from . import store
+from .texts import escape_markdown
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ratings.csv"
 SAMPLE_SNIPPET_PATH = "sample_data/ratings.csv"
@@ -42,9 +43,10 @@ class Dataset:
 
     @property
     def caption(self) -> str:
-        """The line each page opens with: what the data is, and where to change it."""
-        return (f"Dataset: {self.name}, {len(self.ratings):,} ratings ({self.ratings.n_users:,} users x "
-                f"{self.ratings.n_items:,} items). Change it on Home.")
+        """The line each page opens with: what the data is, and where to change it (Markdown: the name
+        is escaped)."""
+        return (f"Dataset: {escape_markdown(self.name)}, {len(self.ratings):,} ratings "
+                f"({self.ratings.n_users:,} users x {self.ratings.n_items:,} items). Change it on Home.")
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)
@@ -73,7 +75,9 @@ def load(name: str, path: str, raw: bytes, columns: dict | None = None, duplicat
         return Dataset(name, path, key, stored[2])
     say(f"Parsing {name}: {len(raw) / 1e6:,.1f} MB...")
     start = time.perf_counter()
-    ratings = load_ratings(raw, columns=columns or None, duplicates=duplicates, items=items)
+    # an archive may unpack to at most the server's cap per upload, checked while it inflates
+    ratings = load_ratings(raw, columns=columns or None, duplicates=duplicates, items=items,
+                           max_unpacked_bytes=memory_cap_bytes())
     if guard:
         check_size(ratings)
     say(f"Parsed {len(ratings):,} ratings in {time.perf_counter() - start:.2f} s; storing them as {key}.")

@@ -16,6 +16,7 @@ from mfcore import Ratings, SGDFactorizer, explore
 from mfcore.models.persist import ModelBundle, model_bytes
 
 from . import training
+from .texts import escape_label, escape_markdown
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
 SELECT_LIMIT = 20_000  # above it, a search box narrows a selectbox's options
@@ -118,7 +119,7 @@ def pick(container, label: str, codes: np.ndarray, names: np.ndarray, key: str, 
     query = container.text_input(f"{label}: search ({len(codes):,}; type part of the name)", key=f"{key}_query")
     found = codes[pd.Series(names[codes]).astype(str).str.contains(query, case=False, regex=False).to_numpy()]
     if not len(found):
-        container.caption(f"No name contains {query!r}.")
+        container.caption(f"No name contains {escape_markdown(repr(query))}.")
         return None
     return container.selectbox(f"{label} ({len(found):,} match; the first 100)", found[:100],
                                format_func=lambda code: str(names[code]), key=key)
@@ -179,7 +180,8 @@ def explanation_sentence(table: pd.DataFrame) -> str:
     if table.empty:
         return "No item is left to recommend."
     top = table.iloc[0]
-    return (f"The top recommendation, {top['title']}, scores {top['μ + b_u + b_i'] + top['p_u · q_i']:.2f} "
+    return (f"The top recommendation, {escape_markdown(top['title'])}, scores "
+            f"{top['μ + b_u + b_i'] + top['p_u · q_i']:.2f} "
             f"before clipping: {top['μ + b_u + b_i']:.2f} from the mean and biases and "
             f"{top['p_u · q_i']:+.2f} from the factor dot product.")
 
@@ -229,6 +231,7 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
     ``customdata`` is its position in ``labels`` (what a selection reports); points at positions
     ``highlight`` are ringed (trace ``selected``), the first one named."""
     figure = go.Figure()
+    labels = np.array([escape_label(label) for label in labels], dtype=object)  # Plotly renders HTML tags
     positions = np.arange(len(labels))
     if colour.dtype.kind in "fiu":
         log_scale = colour_name == "ratings"
@@ -243,8 +246,8 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
         for group in pd.unique(colour):
             rows = np.flatnonzero(colour == group)
             figure.add_trace(go.Scattergl(x=coords[rows, 0], y=coords[rows, 1], mode="markers",
-                                          name=str(group), text=labels[rows], customdata=rows,
-                                          hovertemplate="%{text}<extra>" + str(group) + "</extra>",
+                                          name=escape_label(group), text=labels[rows], customdata=rows,
+                                          hovertemplate="%{text}<extra>" + escape_label(group) + "</extra>",
                                           marker={"size": 6, "opacity": 0.75}))
     if highlight:
         names = labels[highlight]

@@ -2,7 +2,8 @@
 script thread.
 
 At most ``capacity`` slots (default: the machine's cores) are busy at once; a job takes ``cost`` slots
-(a parallel engine with two threads takes two) and waits in a first-in first-out queue otherwise
+(a parallel engine takes the threads it will really run: two threads, two slots; on data too small to
+feed them, one) and waits in a first-in first-out queue otherwise
 (:attr:`Job.position` says where). Jobs whose engine holds Python's GIL (the ``python`` and ``numpy``
 engines) run one at a time whatever the capacity, so page scripts of other sessions keep the
 interpreter. Each job runs in its own worker thread; the page's script thread only polls the job and
@@ -104,12 +105,12 @@ class Job:
             self.scheduler._drop_queued(self)
 
     def status_line(self, progress: str = "") -> str:
-        """One line saying where the job is: its queue position, or ``progress`` and its seconds."""
+        """One line saying where the job is: its queue position and what it waits for, from the
+        scheduler's real slot counts (:meth:`Scheduler.waiting_for`), or ``progress`` and its seconds."""
         position = self.position  # 0 once it has left the queue
         if position and self.scheduler is not None:
-            waiting, slots = max(position, len(self.scheduler.queued())), self.scheduler.capacity
-            return (f"{self.label}: queued, position {position} of {waiting} waiting for one of the "
-                    f"{slots} training slot{'s' * (slots != 1)} on this server")
+            waiting = max(position, len(self.scheduler.queued()))
+            return f"{self.label}: queued, position {position} of {waiting}, {self.scheduler.waiting_for(self)}"
         return f"{self.label}: {self.state}{', ' + progress if progress else ''} ({self.elapsed:.1f} s)"
 
     def fraction(self, steps_done: int, steps: int, last_step_seconds: float | None) -> float:
@@ -159,6 +160,26 @@ class Scheduler:
     def running(self) -> list[Job]:
         with self._lock:
             return list(self._running)
+
+    def busy_slots(self) -> int:
+        """Slots held by the running jobs (the sum of their costs)."""
+        with self._lock:
+            return sum(job.cost for job in self._running)
+
+    def waiting_for(self, job: Job) -> str:
+        """What queued ``job`` waits for, in words, from the slot counts now: e.g. "waiting for 2 free
+        training slots (this server has 2; 2 in use by 1 running job)"."""
+        with self._lock:
+            busy, running = sum(other.cost for other in self._running), len(self._running)
+            gil_busy = sum(other.holds_gil for other in self._running)
+        in_use = f"{busy} in use by {running} running job{'s' * (running != 1)}"
+        if job.holds_gil and gil_busy >= self.gil_capacity and busy + job.cost <= self.capacity:
+            return ("waiting for the running python or numpy job to end (those engines hold Python's "
+                    f"interpreter and run one at a time; {in_use})")
+        if busy + job.cost <= self.capacity:  # fits now: the next dispatch starts it
+            return f"starting ({in_use} of {self.capacity} training slots)"
+        return (f"waiting for {job.cost} free training slot{'s' * (job.cost != 1)} "
+                f"(this server has {self.capacity}; {in_use})")
 
     def cancel_owner(self, owner: str) -> int:
         """Cancel every queued or running job of ``owner`` (a session); returns how many."""
@@ -278,18 +299,27 @@ def session_owner() -> str:
     return context.session_id if context is not None else ""
 
 
-def engine_cost(engine: str, n_threads: int | None, capacity: int) -> int:
-    """Slots a training with ``engine`` occupies: its threads for ``numba-parallel`` (all cores when
-    None), else one."""
-    return (n_threads or capacity) if engine == "numba-parallel" else 1
+def engine_cost(engine: str, n_threads: int | None, capacity: int, n_ratings: int | None = None,
+                schedule: str = "per-rating") -> int:
+    """Slots a training with ``engine`` occupies: the threads it will run
+    (:func:`mfcore.engines.threads_used`: for ``numba-parallel``'s per-rating kernel ``n_threads``, all
+    cores when None, but at most one per 100 000 of the ``n_ratings`` training ratings), else one.
+    When ``n_ratings`` is unknown (None), every thread asked for (``capacity`` when None)."""
+    if n_ratings is None:
+        parallel = engine == "numba-parallel" and schedule == "per-rating"
+        return (n_threads or capacity) if parallel else 1
+    from mfcore.engines import threads_used
+
+    return threads_used(engine, schedule, n_ratings, n_threads)
 
 
 def submit(steps: Callable[[Job], Iterator], label: str, engines=("numba",),
-           n_threads: int | None = None) -> Job:
+           n_threads: int | None = None, n_ratings: int | None = None, schedule: str = "per-rating") -> Job:
     """Queue ``steps`` on the process-wide scheduler for this session; ``engines`` decide the cost
-    and whether the job holds the GIL (:data:`GIL_ENGINES`)."""
+    (the most threads any of them runs on ``n_ratings`` training ratings under ``schedule``:
+    :func:`engine_cost`) and whether the job holds the GIL (:data:`GIL_ENGINES`)."""
     shared = scheduler()
-    cost = max(engine_cost(engine, n_threads, shared.capacity) for engine in engines)
+    cost = max(engine_cost(engine, n_threads, shared.capacity, n_ratings, schedule) for engine in engines)
     return shared.submit(steps, label, owner=session_owner(), cost=cost,
                          holds_gil=any(engine in GIL_ENGINES for engine in engines))
 

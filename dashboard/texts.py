@@ -1,7 +1,11 @@
 """Explanations a student reads, written once: the error schedules and the engines.
 
-Sentences about measured numbers are not here: the pages generate those from the numbers.
+Sentences about measured numbers are not here: the pages generate those from the numbers. Every
+user-derived string a page puts in Markdown goes through :func:`escape_markdown`.
 """
+
+import html
+import re
 
 SCHEDULES = {
     "per-rating": "the standard (Koren, Surprise, LibMF): compute the error of one rating, move its "
@@ -42,7 +46,36 @@ ENGINES = {
              "instructions (packed fused multiply-adds).",
     "numba-parallel": "The default engine. Block-stratified SGD (DSGD/FPSGD, as in LibMF): users and "
                       "items are cut into blocks so that threads train blocks that share no user and "
-                      "no item, without locks; the ratings are grouped into blocks once per fit "
-                      "instead of reshuffled every epoch.",
+                      "no item, without locks; the ratings are shuffled and grouped into blocks once "
+                      "per fit, and each epoch only draws a new order of the blocks instead of "
+                      "reshuffling every rating.",
 }
 """Why each engine is as fast or as slow as it is, in plain words."""
+
+
+_MARKUP = re.compile(r"[\\`*\[\]<>$~|:@&{}]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|(?i:(?<=www)\.)")
+_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
+
+
+def escape_markdown(text) -> str:
+    r"""``text`` (any user-derived value: a title, an id, a file name, a URL value, an error message
+    quoting a file) made inert in Streamlit Markdown, so that it renders as the characters it holds.
+
+    Every character that starts Markdown or HTML or a Streamlit directive gets a backslash: links and
+    images (``[ ]``), emphasis and code (``* ` ~`` and ``_`` at a word's edge; an underscore inside a
+    word, as in ``rating_nan.csv``, never emphasizes and is left alone), HTML and entities
+    (``< > &``), math (``$``), tables (``|``), colored text, emoji and icons (``:red[...]``,
+    ``:smile:``, ``:material/...:``) and autolinks (``http://``, ``a@b``, ``www.``); a line that would
+    start a heading, quote or list gets its marker escaped, and line breaks become spaces so one value
+    cannot start a new block. CommonMark lets any ASCII punctuation be backslash-escaped, so the text
+    reads the same. Apply it to the user's part only, never to the app's own Markdown around it."""
+    text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    text = _MARKUP.sub(lambda match: "\\" + match.group(), text)
+    return _LINE_START.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2).isdigit() else "\\" + m.group(2)),
+                           text, count=1)
+
+
+def escape_label(text) -> str:
+    """``text`` for a Plotly label or hover text, which render a subset of HTML (``<a href>``,
+    ``<b>``, ``<br>``) but not Markdown: the HTML-significant characters become entities."""
+    return html.escape(str(text), quote=True)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from mfcore import Ratings, SGDFactorizer, TrainingDiverged, random_split
+from mfcore.evaluation import protocol
 from mfcore.evaluation.resources import check_training_memory, work_sample
 
 from . import jobs
@@ -26,8 +27,9 @@ from .run import JOB_END_WAIT, Run
 
 RENDER_EVERY = 0.25
 """Seconds between two renders while training (the last epoch is always rendered)."""
-VALIDATION_SIZE = 0.1
-"""Fraction of the training ratings held out to drive early stopping (:func:`validation_split`)."""
+VALIDATION_SIZE = protocol.VALIDATION_SIZE
+"""Fraction of the training ratings held out to drive early stopping (:func:`validation_split`): the
+split table's ``validation_size`` (:data:`mfcore.models.params.SPLIT_PARAMETERS`)."""
 SETTLE_SECONDS = 600.0
 """How long :func:`settle` waits at most for an interrupted run to end its current epoch."""
 
@@ -38,8 +40,9 @@ def split(ratings: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
 
 
 def validation_split(train: Ratings, settings: dict) -> tuple[Ratings, Ratings]:
-    """``train`` less the validation ratings that drive early stopping, and those ratings."""
-    return random_split(train, VALIDATION_SIZE, seed=settings["seed"] + 1)
+    """``train`` less the validation ratings that drive early stopping, and those ratings: the split of
+    :func:`mfcore.evaluation.protocol.holdout` (the CLI's ``train --patience`` carves the same one)."""
+    return protocol.validation_split(train, settings.get("validation_size", VALIDATION_SIZE), settings["seed"])
 
 
 def prepare(ratings: Ratings, settings: dict, early_stopping: bool = False
@@ -81,7 +84,7 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
     def steps(job):
         yield from model.fit_iter(train, run.test if len(run.test) else None, validation)
 
-    job = run.job = _submit(steps, run.label, model)
+    job = run.job = _submit(steps, run.label, model, len(train))
     run.history = job.results
     drawn = {"epochs": 0, "at": -math.inf}
 
@@ -103,9 +106,11 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
     return run
 
 
-def _submit(steps, label: str, model) -> jobs.Job:
-    """Queue ``steps`` on the shared scheduler at the cost of training ``model``."""
-    return jobs.submit(steps, label, engines=(model.engine,), n_threads=model.n_threads)
+def _submit(steps, label: str, model, n_ratings: int) -> jobs.Job:
+    """Queue ``steps`` on the shared scheduler at the cost of training ``model`` on ``n_ratings``
+    ratings: the threads its engine will run on them (:func:`dashboard.jobs.engine_cost`)."""
+    return jobs.submit(steps, label, engines=(model.engine,), n_threads=model.n_threads, n_ratings=n_ratings,
+                       schedule=model.schedule)
 
 
 def refit(run: Run, ratings: Ratings | None, tick: Callable[[float, str], None] | None = None) -> Run:
@@ -135,7 +140,7 @@ def refit(run: Run, ratings: Ratings | None, tick: Callable[[float, str], None] 
             if cut and result.epoch >= target:  # the recorded run was stopped after this epoch
                 return
 
-    job = _submit(steps, f"retraining {run.label}", model)
+    job = _submit(steps, f"retraining {run.label}", model, len(train))
 
     def poll(job: jobs.Job) -> None:
         if tick is not None:

@@ -21,12 +21,13 @@ import plotly.graph_objects as go
 from dashboard import jobs, settings
 from mfcore import Ratings, tuning
 from mfcore.evaluation.protocol import Holdout, holdout
+from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS
 
 KEY = "tune_job"
-TEST_SIZE = 0.1
+TEST_SIZE = SPLIT_PARAMETERS["test_size"].default
 """Fraction of the ratings held out as the test set (random, seeded by the search's seed)."""
-VALIDATION_SIZE = 0.1
-"""Fraction of the remaining training ratings held out to judge the trials."""
+VALIDATION_SIZE = SPLIT_PARAMETERS["validation_size"].default
+"""Fraction of the remaining training ratings held out to judge the trials (the split table's)."""
 LABELS = {"n_factors": "factors K", "lr": "learning rate", "reg": "regularization",
           "n_epochs": "max epochs", "biased": "biases", "init_std": "init std"}
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -100,7 +101,10 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     name = f"session-{uuid.uuid4().hex[:12]}"
     job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset)
     tuning.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
-    job.scheduled = jobs.submit(job._steps, f"search {name}")
+    trial = PARAMETERS  # the trials train with the table's engine, schedule and threads
+    job.scheduled = jobs.submit(job._steps, f"search {name}", engines=(trial["engine"].default,),
+                                n_threads=trial["n_threads"].default, n_ratings=len(split.train),
+                                schedule=trial["schedule"].default)
     return job
 
 

@@ -17,7 +17,8 @@ from ._lazy import lazy_exports
 _EXPORTS = {
     "DataError": ".data", "Ratings": ".data", "from_arrays": ".data", "load_ratings": ".data",
     "ENGINES": ".engines",
-    "SGDFactorizer": ".models", "EpochResult": ".models", "NotFittedError": ".models",
+    "SGDFactorizer": ".models", "BPRFactorizer": ".models",
+    "ALSFactorizer": ".models", "EpochResult": ".models", "NotFittedError": ".models",
     "TrainingDiverged": ".models", "check_is_fitted": ".models",
     "PARAMETERS": ".models", "SPLIT_PARAMETERS": ".models",
     "per_user_split": ".evaluation", "random_split": ".evaluation", "temporal_split": ".evaluation",

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import charts, data, downloads, run_store, runs, settings, training
 from dashboard.run import Run
+from dashboard.texts import escape_markdown
 from mfcore import SGDFactorizer, tuning
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 from mfcore.models.base import is_fitted
@@ -20,7 +21,7 @@ if training.interrupted(runs.all_runs()):
 
 from_url, ignored = settings.from_query(st.query_params.to_dict())
 if ignored:
-    st.error(f"Ignored link settings: {'; '.join(ignored)}.")
+    st.error(f"Ignored link settings: {escape_markdown('; '.join(ignored))}.")
 chosen = settings.current()
 if any(chosen[name] != value for name, value in from_url.items()):
     chosen = {**chosen, **from_url}
@@ -95,7 +96,7 @@ elif latest is not None:
         message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
                            f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
     elif latest.status == "failed":
-        message_slot.error(f"Could not train: {latest.message}")
+        message_slot.error(f"Could not train: {escape_markdown(latest.message)}")
     elif latest.status == "done" and latest.model.patience is not None and is_fitted(latest.model):
         best = latest.history[latest.model.best_epoch_ - 1]
         message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
@@ -139,7 +140,7 @@ if runs.all_runs():
                            tick=lambda fraction, text: retrain_slot.progress(fraction, text=text))
         except ValueError as exc:
             retrain_slot.empty()
-            st.error(f"Could not retrain {picked.label}: {exc}")
+            st.error(f"Could not retrain {picked.label}: {escape_markdown(exc)}")
         else:
             runs.hold(picked, runs.all_runs())
             retrain_slot.empty()

@@ -38,7 +38,7 @@ if submitted:
             raise ValueError("pick at least one engine to time.")
         training.check_memory(ratings, k, chosen["test_size"])
     except ValueError as exc:
-        st.error(f"Not started: {exc}")
+        st.error(f"Not started: {texts.escape_markdown(exc)}")
     else:
         params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
         train, test = training.split(ratings, chosen)
@@ -51,7 +51,7 @@ if submitted:
                 yield bench.max_factor_difference(train, params, n_ratings=AGREEMENT_RATINGS,
                                                   n_epochs=AGREEMENT_EPOCHS)
 
-        job = jobs.submit(steps, "timing", engines=engines)
+        job = jobs.submit(steps, "timing", engines=engines, n_threads=params.get("n_threads"), n_ratings=len(train))
         cancel_column, progress_column = st.columns([1, 5])
         cancel = cancel_column.empty()
         cancel.button("Cancel", help="Ends the timing after the engine in progress (or leaves the "
@@ -71,7 +71,7 @@ if submitted:
             st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
                                      "dataset": dataset.name, "n_train": len(train)}
         elif isinstance(job.error, ValueError):
-            st.error(f"Could not time the engines: {job.error}")
+            st.error(f"Could not time the engines: {texts.escape_markdown(job.error)}")
         elif job.state == jobs.FAILED:
             st.error("Could not time the engines: an internal error ended the job (the server log has "
                      "the details).")
@@ -84,7 +84,7 @@ saved = st.session_state.get(KEY)
 if saved is None:
     st.info("Press **Time engines**: each engine trains on the same split with the same random seed.")
 else:
-    st.subheader(f"{saved['dataset']}: {saved['n_train']:,} training ratings, K={saved['k']}")
+    st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, K={saved['k']}")
     st.caption("Seconds per epoch are each model's training time (`fit_seconds_`: its once-per-fit "
                "preparation, such as numba-parallel's shuffle and grouping into blocks, plus every epoch) "
                "divided by the epochs timed; JIT compile and test evaluation are not counted.")

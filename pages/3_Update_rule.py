@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import data, teaching
 from dashboard.settings import widget_param
+from dashboard.texts import escape_markdown
 from mfcore import PARAMETERS, DataError, TrainingDiverged, load_ratings
 from mfcore.teaching import UpdateStepper, dense_slice
 
@@ -53,7 +54,7 @@ if reset_clicked or state is None or state["settings"] != wanted:
         ratings = toy_ratings() if source == SOURCES[0] else dense_slice(data.current().ratings)
         stepper = UpdateStepper(ratings, n_factors=k, lr=lr, reg=reg, biased=biased, seed=int(seed))
     except (DataError, ValueError) as exc:
-        st.error(f"Cannot set up the stepper: {exc}")
+        st.error(f"Cannot set up the stepper: {escape_markdown(exc)}")
         st.stop()
     state = {"settings": wanted, "stepper": stepper, "last": None, "steps": [0], "rmse": [stepper.rmse()]}
     st.session_state[KEY] = state
@@ -67,7 +68,7 @@ try:
     else:
         records = []
 except TrainingDiverged as exc:
-    st.error(f"{exc} Press Reset to start again.")
+    st.error(f"{escape_markdown(exc)} Press Reset to start again.")
     st.stop()
 for record in records:
     state["steps"].append(record.step)
@@ -85,17 +86,18 @@ if last is None:
             "them all. The outlined cells are the rating taken and the rows it changes.")
 else:
     st.markdown(
-        f"**Step {last.step}** (epoch {last.epoch}, rating {last.position + 1} of {n}): user **{last.user}** "
-        f"(u = {last.u}) rated item **{last.item}** (i = {last.i}) **r = {last.rating:g}**; "
+        f"**Step {last.step}** (epoch {last.epoch}, rating {last.position + 1} of {n}): "
+        f"user **{escape_markdown(last.user)}** "
+        f"(u = {last.u}) rated item **{escape_markdown(last.item)}** (i = {last.i}) **r = {last.rating:g}**; "
         f"prediction **{last.prediction:.4f}**, error **{last.error:.4f}**.")
     if len(records) > 1:
         st.caption(f"One epoch took {len(records)} updates; the formulas show the last of them.")
     for line in teaching.update_latex(last):
         st.latex(line)
     columns = st.columns(3 if last.biased else 2)
-    columns[0].markdown(f"**p_u**, user {last.user}")
+    columns[0].markdown(f"**p_u**, user {escape_markdown(last.user)}")
     columns[0].table(teaching.before_after(last.p_old, last.p_new))
-    columns[1].markdown(f"**q_i**, item {last.item}")
+    columns[1].markdown(f"**q_i**, item {escape_markdown(last.item)}")
     columns[1].table(teaching.before_after(last.q_old, last.q_new))
     if last.biased:
         biases = pd.DataFrame({"before": [last.bu_old, last.bi_old], "after": [last.bu_new, last.bi_new]},

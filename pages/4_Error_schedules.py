@@ -40,7 +40,7 @@ if submitted:
     try:
         training.check_memory(ratings, values["n_factors"], test_size, "funk")
     except MemoryGuardError as exc:
-        st.error(f"Not started: {exc}")
+        st.error(f"Not started: {texts.escape_markdown(exc)}")
         submitted = False
 if submitted:
     params = {**settings.model_params(chosen), **values, "engine": ENGINE}
@@ -69,7 +69,7 @@ if submitted:
         training.execute(run, train, render, tick=tick)
         if run.status == "failed":
             schedule_runs.remove(run)
-            st.error(f"Cannot train: {run.message}")
+            st.error(f"Cannot train: {texts.escape_markdown(run.message)}")
             break
     status_slot.empty()
     cancel.empty()
@@ -85,8 +85,9 @@ else:
     schedule_runs, params = saved["runs"], saved["params"]
     for run in schedule_runs:
         if run.status == "diverged":
-            st.warning(f"{run.label}: {run.message}")
-    st.subheader(f"{saved['dataset']}: {saved['n_train']:,} training ratings, K={params['n_factors']}, "
+            st.warning(f"{run.label}: {texts.escape_markdown(run.message)}")
+    st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
+                 f"K={params['n_factors']}, "
                  f"lr {params['lr']}, reg {params['reg']}")
     columns = st.columns(2)
     columns[0].markdown("**Test RMSE per epoch**")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, jobs, tuning
+from dashboard.texts import escape_markdown
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range, default_space
 
 RENDER_EVERY = 1.0  # seconds between live updates
@@ -61,7 +62,7 @@ if start:
                            timeout=float(budget) if budget_kind == "seconds" else None, seed=int(seed))
         st.session_state[tuning.KEY] = job
     except ValueError as exc:
-        message_slot.error(f"Could not start the search: {exc}")
+        message_slot.error(f"Could not start the search: {escape_markdown(exc)}")
 if stop_clicked and job is not None and job.running:
     job.stop.set()
 
@@ -100,7 +101,7 @@ if job is not None:
         time.sleep(0.05)
     study = render(job, final=True)
     if job.error:
-        message_slot.error(f"The search ended without a result: {job.error}")
+        message_slot.error(f"The search ended without a result: {escape_markdown(job.error)}")
     elif job.result is not None:
         result = job.result
         st.subheader("Best configuration on the test set")

@@ -8,7 +8,9 @@ import streamlit as st
 
 from dashboard import data, runs, store
 from dashboard import explore as view
+from dashboard.texts import escape_markdown
 from mfcore import explore
+from mfcore.evaluation.resources import memory_cap_bytes
 from mfcore.models.base import is_fitted
 from mfcore.models.persist import ModelFileError, load_bundle
 
@@ -24,7 +26,7 @@ UPLOAD = "Upload a model file"
 choices = [run.label for run in reversed(fitted)] + [UPLOAD]
 kept = st.session_state.get("explore_source_kept")
 source = st.radio("Model", choices, index=choices.index(kept) if kept in choices else 0, horizontal=True,
-                  key="explore_source")
+                  key="explore_source", format_func=escape_markdown)
 st.session_state["explore_source_kept"] = source
 
 subject = None
@@ -37,9 +39,9 @@ if source == UPLOAD:
         opened = st.session_state.get("explore_file")
         if opened is None or opened[1] != digest:
             try:
-                st.session_state["explore_file"] = (upload.name, digest, load_bundle(raw))
+                st.session_state["explore_file"] = (upload.name, digest, load_bundle(raw, memory_cap_bytes()))
             except ModelFileError as exc:
-                st.error(f"Could not open {upload.name}: {exc}")
+                st.error(f"Could not open {escape_markdown(upload.name)}: {escape_markdown(exc)}")
     if "explore_file" in st.session_state:
         name, digest, bundle = st.session_state["explore_file"]
         subject = view.remembered(f"file-{digest}", lambda: view.from_bundle(name, digest, bundle))
@@ -55,8 +57,8 @@ if subject is None:
 model = subject.model
 k_factors = model.Q_.shape[1]
 test_text = f", {len(subject.test):,} test ratings" if subject.test is not None else ", no test ratings"
-st.caption(f"{subject.label}: K = {k_factors}, {len(model.user_ids_):,} users x {len(model.item_ids_):,} "
-           f"items, {model.n_train_ratings_:,} training ratings{test_text}.")
+st.caption(f"{escape_markdown(subject.label)}: K = {k_factors}, {len(model.user_ids_):,} users x "
+           f"{len(model.item_ids_):,} items, {model.n_train_ratings_:,} training ratings{test_text}.")
 if not subject.has_values:
     st.caption("This model file has no training ratings, only which items each user rated: ratings "
                "and mean ratings are not shown.")
@@ -76,10 +78,10 @@ with tabs[0]:
         table = view.recommendations(subject, model.P_[user_position], float(model.bu_[user_position]),
                                      rated, values, n)
         history, recommended = st.columns([1, 2])
-        history.subheader(f"Rated by user {user_ids[user_position]}")
+        history.subheader(f"Rated by user {escape_markdown(user_ids[user_position])}")
         history.caption(f"{len(rated)} training ratings, highest first.")
         history.dataframe(view.rated_table(subject, rated, values), hide_index=True, key="explore_rated")
-        recommended.subheader(f"Top {len(table)} for user {user_ids[user_position]}")
+        recommended.subheader(f"Top {len(table)} for user {escape_markdown(user_ids[user_position])}")
         recommended.caption("Items they did not rate, by predicted rating = μ + b_u + b_i + p_u · q_i; "
                             "'because you rated' lists their rated items nearest in factor space (cosine).")
         recommended.dataframe(table, hide_index=True, key="explore_recommendations",
@@ -98,7 +100,7 @@ with tabs[1]:
         neighbours["ratings"] = stats["ratings"].to_numpy()[similar["code"]]
         if subject.has_values:
             neighbours["mean rating"] = stats["mean"].to_numpy()[similar["code"]]
-        st.caption(f"Nearest to {titles[item]} by the cosine of their {k_factors} item factors.")
+        st.caption(f"Nearest to {escape_markdown(titles[item])} by the cosine of their {k_factors} item factors.")
         st.dataframe(neighbours, hide_index=True, key="explore_similar",
                      column_config={"cosine": st.column_config.NumberColumn(format="%.3f"),
                                     "mean rating": st.column_config.NumberColumn(format="%.2f")})
@@ -142,7 +144,7 @@ with tabs[2]:
                "point and its nearest neighbours by cosine of all factors."
                + (" Colour: each item's first listed genre." if colour == "genre" else ""))
     if selected is not None:
-        st.markdown(f"**Nearest to {name_of[selected]}** (cosine of all {k_factors} factors):")
+        st.markdown(f"**Nearest to {escape_markdown(name_of[selected])}** (cosine of all {k_factors} factors):")
         if kind == "items":
             neighbours = view.neighbour_table(subject, neighbours)
         st.dataframe(neighbours, hide_index=True, key=f"explore_map_neighbours_{kind}")

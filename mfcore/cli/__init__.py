@@ -1,6 +1,9 @@
 """Command line: ``python -m mfcore train|bench|sample|...`` (the contract in README "Command line").
 
-Bad input or arguments exit with status 2 and one line ``error: ...`` on stderr, never a traceback.
+Bad input or arguments exit with status 2 and one line ``error: ...`` on stderr, never a traceback:
+also running out of memory, too deep a recursion and operating-system errors (a missing or unreadable
+file, a full disk); Ctrl-C exits 130 with ``error: interrupted``; anything else unexpected exits 1 with
+``error: internal error ...``, one line too.
 The model options (``--factors``, ``--lr``, ...), their checks, defaults and help are generated from
 :data:`mfcore.models.params.PARAMETERS` by :func:`add_table_options`. To add a subcommand, write its
 ``add_arguments(parser)`` and ``run(args)`` in a module of this package (one module per command
@@ -10,6 +13,7 @@ and register it in :data:`COMMANDS` below. Modules import their heavy dependenci
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from . import explore, sample, train, tune
@@ -45,12 +49,31 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command].run(args)
     except (UsageError, ValueError) as exc:  # DataError and TrainingDiverged are ValueErrors
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+        return _error(_first_line(exc), 2)
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        return _error("interrupted", 130)
     except BrokenPipeError:
         return 0
+    except RecursionError:
+        return _error("the input is nested too deeply to process (Python's recursion limit).", 2)
+    except MemoryError:
+        return _error("out of memory: the data or the model is too large for this machine; use fewer "
+                      "ratings, a smaller K or fewer threads.", 2)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(f"{where}{exc.strerror or _first_line(exc)}", 2)
+    except Exception as exc:  # noqa: BLE001 - the contract: one line, never a traceback
+        return _error(f"internal error ({type(exc).__name__}: {_first_line(exc)}); please report it.", 1)
     return 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
+def _error(message: str, status: int) -> int:
+    """Print ``error: message`` as one line (ending with a newline) on stderr; return ``status``."""
+    with contextlib.suppress(OSError, ValueError):  # stderr closed: the status still says it
+        print(f"error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    return status

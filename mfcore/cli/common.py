@@ -7,8 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..models.params import PARAMETERS, Param
 
@@ -87,6 +90,28 @@ def model_params(args: argparse.Namespace) -> dict:
 def data_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="ratings file (CSV/TSV/u.data/ratings.dat/ratings.csv, .gz, .zip) or folder")
     parser.add_argument("--items", default=None, help="items file with titles (movies.csv, u.item, movies.dat)")
+
+
+def write_atomically(path, write: Callable, text: bool = False) -> None:
+    """Call ``write(stream)`` on a temporary file beside ``path``, then rename it onto ``path``: the
+    file appears whole or not at all (an interrupted or failed write removes the temporary file, so
+    no partial file is left to be read as if complete). The file gets the usual mode (0666 less the
+    umask). An OSError becomes a :class:`UsageError` saying why (its ``strerror``, else its text)."""
+    target, partial = Path(path), None
+    try:
+        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        with os.fdopen(handle, "w" if text else "wb", **({"newline": ""} if text else {})) as stream:
+            write(stream)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(partial, 0o666 & ~mask)
+        os.replace(partial, target)
+        partial = None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if partial is not None:
+            Path(partial).unlink(missing_ok=True)
 
 
 def emit(obj: dict, as_json: bool, text: str) -> None:

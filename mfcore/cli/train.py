@@ -1,39 +1,85 @@
-"""``train`` (report RMSE per epoch) and ``bench`` (time engines on the same data and settings).
+"""``train`` (report RMSE per epoch; ``--patience`` holds out a validation set for early stopping,
+``--save`` writes the model file) and ``bench`` (time engines on the same data and settings).
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..models.params import SPLIT_PARAMETERS
-from .common import UsageError, add_table_options, data_argument, emit, model_params, number_or_none
+from .common import (UsageError, add_table_options, data_argument, emit, model_params, number_or_none,
+                     write_atomically)
+
+if TYPE_CHECKING:
+    from ..data import Ratings
 
 
 def train_arguments(parser: argparse.ArgumentParser) -> None:
     data_argument(parser)
     add_table_options(parser)
     add_table_options(parser, SPLIT_PARAMETERS)
+    parser.add_argument("--save", default=None, metavar="MODEL.npz",
+                        help="write the trained model to this file, with its train/test split and the items' "
+                             "titles when --items or the data folder gave them (read it with recommend/similar)")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
 
 
 def bench_arguments(parser: argparse.ArgumentParser) -> None:
     data_argument(parser)
-    add_table_options(parser, exclude=("engine",))
-    add_table_options(parser, SPLIT_PARAMETERS)
+    add_table_options(parser, exclude=("engine", "patience", "min_delta"))  # bench times every epoch
+    add_table_options(parser, SPLIT_PARAMETERS, exclude=("validation_size",))
     parser.add_argument("--engines", default=None,
                         help="comma-separated (default: every engine that has the schedule)")
     parser.add_argument("--budget", type=float, default=10.0, help="seconds per engine before sampling")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
 
 
-def load_and_split(args, *, cached: bool):
-    """``args.data`` (with ``args.items``) loaded, checked against the memory cap and split by
-    ``args.test_size`` / ``args.seed``: (train, test, n_users, n_items). ``cached`` keeps the parsed
-    file as a binary cache (:mod:`mfcore.data.cache`) so the next run does not parse it again."""
+def engine_threads(args) -> int:
+    """The threads the chosen engine will run: ``--threads`` (default every core) for the parallel
+    engine, 1 for the others. More threads than this process's cores are refused: they cannot run
+    at once, and the parallel engine's block grid takes memory growing with the cube of the thread
+    count (see :func:`mfcore.evaluation.resources.training_peak_bytes`)."""
+    from ..engines.numba_parallel import available_cores
+
+    cores = available_cores()
+    threads = getattr(args, "n_threads", None)
+    if threads is not None and threads > cores:
+        raise UsageError(f"--threads {threads} is more than the {cores} core{'s' * (cores != 1)} this process "
+                         f"may use: give at most {cores} (extra threads only add memory)")
+    engine = getattr(args, "engine", None)
+    return (threads or cores) if engine == "numba-parallel" else 1
+
+
+@dataclass
+class Loaded:
+    """What a command trains on: the ``train`` ratings (less the ``validation`` ones under early
+    stopping), the ``test`` ratings (maybe empty), the table's sizes and its ``items`` (titles indexed
+    by item id, or None)."""
+
+    train: Ratings
+    validation: Ratings | None
+    test: Ratings
+    n_users: int
+    n_items: int
+    items: object = None
+    said: tuple = ()  # what loading merged, skipped or ignored, as sentences
+
+
+def load_and_split(args, *, cached: bool, validation: bool = False, threads: int = 1) -> Loaded:
+    """``args.data`` (with ``args.items``) loaded, checked against the memory cap (with ``threads`` of
+    the parallel engine) and split by
+    ``args.test_size`` / ``args.seed`` as :func:`mfcore.evaluation.protocol.holdout` does; with
+    ``validation``, a random ``args.validation_size`` of the training ratings is held out too (the
+    same split as the dashboard's Train under early stopping). ``cached`` keeps the parsed file as a
+    binary cache (:mod:`mfcore.data.cache`) so the next run does not parse it again."""
     from ..data.cache import cache_file, load_ratings_cached
+    from ..evaluation.protocol import holdout
     from ..evaluation.resources import CLI_CAP_FRACTION, check_parse_memory, check_training_memory, memory_cap_bytes
     from ..evaluation.split import random_split
+    from ..explore import ratings_items
 
     path = Path(args.data)
     cache_hit = cached and args.items is None and cache_file(path, duplicates="last", columns=None) is not None \
@@ -46,36 +92,79 @@ def load_and_split(args, *, cached: bool):
         from ..data import load_ratings
         ratings = load_ratings(args.data, items=args.items)
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
-                          args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION))
-    train, test = random_split(ratings, args.test_size, args.seed)
+                          args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION),
+                          n_threads=threads)
+    said = tuple(ratings.summary.sentences(len(ratings), ratings.n_items)[1:])  # merged, skipped, ignored
+    if validation:
+        split = holdout(ratings, args.test_size, args.validation_size, args.seed)
+        train, held_out, test = split.train, split.validation, split.test
+        if len(held_out) == 0 or len(train) == 0:
+            raise UsageError(f"--validation-size {args.validation_size} of {len(split.train_full)} training "
+                             "ratings leaves no validation or no training ratings: give more ratings or "
+                             "another --validation-size")
+    else:
+        (train, test), held_out = random_split(ratings, args.test_size, args.seed), None
     if args.test_size > 0 and len(test) == 0:
         raise UsageError(f"--test-size {args.test_size} of {len(ratings)} ratings leaves no test ratings: give "
                          "more ratings, a larger --test-size, or --test-size 0 to train without a test set")
-    return train, test, ratings.n_users, ratings.n_items
+    return Loaded(train, held_out, test, ratings.n_users, ratings.n_items, ratings_items(ratings), said)
+
+
+def _check_writable(path: str) -> None:
+    """Fail before training when ``path`` cannot be written: its folder is missing, or it is a folder."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--save {path} is a folder; give a file name such as model.npz")
+    if not target.parent.is_dir():
+        raise UsageError(f"--save {path}: the folder {target.parent} does not exist")
 
 
 def train(args) -> None:
+    from ..models.persist import save_model
     from ..models.sgd import SGDFactorizer
 
     model = SGDFactorizer(**model_params(args))
     model.validate_params()
+    if args.save is not None:
+        _check_writable(args.save)
     # the whole table is freed on return: the split halves hold every rating (100M are 1.2 GB per copy)
-    train, test, n_users, n_items = load_and_split(args, cached=True)
+    threads = engine_threads(args)
+    data = load_and_split(args, cached=True, validation=model.patience is not None, threads=threads)
+    train, test, validation = data.train, data.test, data.validation
     if not args.json:
-        print(f"{len(train)} training and {len(test)} test ratings, {n_users} users, "
-              f"{n_items} items; engine {args.engine}", flush=True)
-    for result in model.fit_iter(train, test if len(test) else None):
+        for sentence in data.said:  # e.g. "Merged 3 repeated (user, item) ratings into one per pair ..."
+            print(sentence, flush=True)
+        held = f", {len(validation)} validation" if validation is not None else ""
+        print(f"{len(train)} training{held} and {len(test)} test ratings, {data.n_users} users, "
+              f"{data.n_items} items; engine {args.engine}", flush=True)
+    for result in model.fit_iter(train, test if len(test) else None, validation):
         line = f"epoch {result.epoch:3d}  train RMSE {result.train_rmse:.4f}"
+        row = {"epoch": result.epoch, "train_rmse": result.train_rmse, "test_rmse": result.test_rmse,
+               "seconds": result.seconds}
+        if result.validation_rmse is not None:
+            line += f"  validation RMSE {result.validation_rmse:.4f}"
+            row["validation_rmse"] = result.validation_rmse
         if result.test_rmse is not None:
             line += f"  test RMSE {result.test_rmse:.4f}"
-        emit({"epoch": result.epoch, "train_rmse": result.train_rmse, "test_rmse": result.test_rmse,
-               "seconds": result.seconds}, args.json, line + f"  {result.seconds:.3f} s")
+        emit(row, args.json, line + f"  {result.seconds:.3f} s")
     scores = model.evaluate(test) if len(test) else {"rmse": None, "mae": None}
     final = {"final": True, "test_rmse": scores["rmse"], "test_mae": scores["mae"],
              "fit_seconds": model.fit_seconds_, "updates_per_second": model.updates_per_second_}
     text = f"fit {model.fit_seconds_:.2f} s, {model.updates_per_second_ / 1e6:.1f} M updates/s"
     if scores["rmse"] is not None:
         text = f"test RMSE {scores['rmse']:.4f}  MAE {scores['mae']:.4f}  " + text
+    if model.patience is not None:
+        best = model.history_[model.best_epoch_ - 1]
+        final["best_epoch"] = model.best_epoch_
+        text = (f"early stopping (patience {model.patience}): ran {len(model.history_)} of {model.n_epochs} "
+                f"epochs, kept epoch {model.best_epoch_} (validation RMSE {best.validation_rmse:.4f})\n") + text
+    if args.save is not None:
+        write_atomically(args.save, lambda stream: save_model(model, stream, train, test if len(test) else None,
+                                                              data.items))
+        final["model_file"] = args.save
+        bundled = "train/test split" if len(test) else "training ratings"
+        text += f"\nsaved the model to {args.save} with its {bundled}" + (
+            " and the items' titles" if data.items is not None else "")
     emit(final, args.json, text)
 
 
@@ -95,7 +184,9 @@ def bench(args) -> None:
         raise UsageError(f"--budget {args.budget} must be > 0")
     params = model_params(args)
     SGDFactorizer(**params).validate_params()
-    train, test, _, _ = load_and_split(args, cached=False)
+    parallel = argparse.Namespace(**{**vars(args), "engine": "numba-parallel"})
+    data = load_and_split(args, cached=False, threads=engine_threads(parallel if "numba-parallel" in names else args))
+    train, test = data.train, data.test
     if not args.json:
         print(f"{'engine':16} {'s/epoch':>10} {'M updates/s':>12} {'test RMSE':>10} {'compile s':>10}")
     for name in names:

@@ -13,6 +13,7 @@ import sys
 import warnings
 
 from ..models.params import SPLIT_PARAMETERS
+from .common import add_table_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,10 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: mfcore.tuning.DEFAULT_PRUNER, the one benchmarks/tune.py --pruners "
                              "found fastest to a good RMSE)")
     parser.add_argument("--jobs", type=int, default=1, help="trials run at once in this process")
-    parser.add_argument("--test-size", type=float, default=SPLIT_PARAMETERS["test_size"].default,
-                        help="random test holdout fraction")
-    parser.add_argument("--validation-size", type=float, default=0.1,
-                        help="fraction of the training ratings held out for validation")
+    add_table_options(parser, SPLIT_PARAMETERS)  # --test-size, --validation-size
     parser.add_argument("--seed", type=int, default=0,
                         help="random seed of the splits, the models and the TPE sampler")
     parser.add_argument("--json", action="store_true", help="print one JSON line per trial, then a summary")

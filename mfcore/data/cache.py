@@ -12,6 +12,7 @@ are not files on disk (bytes, DataFrames), and loads with an items file, are not
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .ratings import Ratings
+from .ratings import LoadSummary, Ratings
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the load summary is kept (what was merged, skipped, ignored)
 _ARRAYS = ("users", "items", "values", "user_ids", "item_ids")
 
 
@@ -66,6 +67,7 @@ def save(ratings: Ratings, target: Path) -> None:
     arrays["scale"] = np.asarray(ratings.scale, np.float64)
     if ratings.timestamps is not None:
         arrays["timestamps"] = ratings.timestamps
+    arrays["summary"] = np.frombuffer(json.dumps(dataclasses.asdict(ratings.summary)).encode(), np.uint8)
     partial = target.with_name(f"{target.stem}.{os.getpid()}.partial.npz")
     np.savez(partial, **arrays)
     os.replace(partial, target)
@@ -75,9 +77,12 @@ def load(target: Path) -> Ratings:
     """The :class:`Ratings` stored in ``target`` by :func:`save`."""
     with np.load(target, allow_pickle=False) as stored:
         timestamps = stored["timestamps"] if "timestamps" in stored.files else None
+        fields = json.loads(stored["summary"].tobytes()) if "summary" in stored.files else {}
+        summary = LoadSummary(**{name: tuple(value) if isinstance(value, list) else value
+                                 for name, value in fields.items()})
         return Ratings(users=stored["users"], items=stored["items"], values=stored["values"],
                        user_ids=stored["user_ids"], item_ids=stored["item_ids"],
-                       scale=tuple(float(x) for x in stored["scale"]), timestamps=timestamps)
+                       scale=tuple(float(x) for x in stored["scale"]), timestamps=timestamps, summary=summary)
 
 
 def load_ratings_cached(source, *, duplicates: str = "last", columns: dict | None = None,

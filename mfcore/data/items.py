@@ -36,9 +36,10 @@ _TITLE_NAMES = {"title", "name", "movie_title", "book_title", "product_name", "m
 _GENRE_NAMES = {"genres", "genre", "category", "categories"}
 
 
-def load_items(source) -> pd.DataFrame:
-    """Titles and genres from an items file (path or bytes), indexed by item id (see module docstring)."""
-    raw = plain_bytes(read_bytes(source), role="items")
+def load_items(source, max_unpacked_bytes: int | None = None) -> pd.DataFrame:
+    """Titles and genres from an items file (path or bytes), indexed by item id (see module docstring);
+    a ``.gz`` unpacks within ``max_unpacked_bytes`` (:func:`mfcore.data.archive.unpacked_limit`)."""
+    raw = plain_bytes(read_bytes(source), role="items", max_unpacked_bytes=max_unpacked_bytes)
     text = decoded_head(raw)
     first = next((line for line in text.splitlines() if line.strip()), "")
     sep = detect_separator(first)

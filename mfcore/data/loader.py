@@ -33,7 +33,7 @@ from .sniff import (
 
 
 def load_ratings(source, *, duplicates: str = "last", columns: dict | None = None,
-                 items=None) -> Ratings:
+                 items=None, max_unpacked_bytes: int | None = None) -> Ratings:
     """Load ratings from a path, bytes, file object or DataFrame (formats and rules: module docstring).
 
     ``columns`` maps ``user``/``item``/``rating``/``timestamp`` to column names (a header's names) or
@@ -41,6 +41,10 @@ def load_ratings(source, *, duplicates: str = "last", columns: dict | None = Non
     ``items`` is an optional items file (path or bytes: ``movies.csv``, ``u.item``, ``movies.dat`` or a
     CSV with id and title columns) joined by item id into ``item_info`` / ``item_titles``. A MovieLens
     zip or folder brings its own items file unless ``items`` is given.
+
+    A ``.gz`` or ``.zip`` may unpack to at most ``max_unpacked_bytes`` (default: the memory cap of one
+    user's process, :func:`mfcore.data.archive.unpacked_limit`) and at most 100 times its own size;
+    either limit is checked while inflating, in constant memory (see :mod:`mfcore.data.archive`).
     """
     if duplicates not in DUPLICATE_POLICIES:
         raise DataError(f"duplicates == {duplicates!r}, must be one of {', '.join(DUPLICATE_POLICIES)}.")
@@ -48,13 +52,17 @@ def load_ratings(source, *, duplicates: str = "last", columns: dict | None = Non
         ratings = _build_from_dataframe(source, columns, duplicates)
         bundled_items = None
     else:
-        raw, bundled_items, origin = ratings_bytes(source)
-        ratings = _build_from_text(raw, columns, duplicates, origin)
+        raw, bundled_items, origin = ratings_bytes(source, max_unpacked_bytes)
+        try:
+            ratings = _build_from_text(raw, columns, duplicates, origin)
+        except MemoryError:  # pyarrow's ArrowMemoryError included: one sentence, never a traceback
+            raise DataError("the file is too large to load in the memory available: give a smaller "
+                            "file.") from None
     if items is not None:
         bundled_items = (Path(items).name if isinstance(items, (str, os.PathLike)) else "the items file", items)
     if bundled_items is not None:
         name, items_source = bundled_items
-        ratings = ratings.with_items(load_items(items_source), name)
+        ratings = ratings.with_items(load_items(items_source, max_unpacked_bytes), name)
     return ratings
 
 

@@ -175,6 +175,9 @@ def parse(raw: bytes, sep: str | None, n_columns: int, *, header: bool, what: st
         else:
             table = pa.Table.from_batches(list(reader), schema=reader.schema)
             columns, n_rows = None, table.num_rows
+    except (pa.ArrowMemoryError, MemoryError):  # the parsed columns do not fit: one sentence, no traceback
+        raise DataError(f"the {what} is too large to parse in the memory available: give a smaller "
+                        "file.") from None
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
         if use_threads:  # again on one thread: the first bad row in file order
             return parse(raw, sep, n_columns, header=header, what=what, include=include,

@@ -164,12 +164,15 @@ class Ratings:
 
 
 def _codes(index: pd.Index, ids) -> np.ndarray:
+    """Codes of ``ids`` in ``index`` (-1 where unknown). Text ids (an object index, or pandas 3's
+    ``str`` dtype) are matched as text, number ids as numbers, whatever array or list holds them."""
     import pandas as pd
     scalar = np.ndim(ids) == 0
-    wanted = np.atleast_1d(np.asarray(ids, dtype=object if index.dtype == object else None))
-    if index.dtype != object and wanted.dtype == object:
-        wanted = pd.to_numeric(pd.Series(wanted), errors="coerce").to_numpy()
-    elif index.dtype == object:
+    textual = not pd.api.types.is_numeric_dtype(index.dtype)
+    wanted = np.atleast_1d(np.asarray(ids, dtype=object if textual else None))
+    if not textual and wanted.dtype.kind not in "iuf":
+        wanted = pd.to_numeric(pd.Series(wanted, dtype=object), errors="coerce").to_numpy()
+    elif textual:
         wanted = wanted.astype(str).astype(object)
     codes = index.get_indexer(wanted).astype(np.int32)
     return codes[0] if scalar else codes

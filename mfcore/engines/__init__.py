@@ -10,6 +10,14 @@ gets: the engine's own options (named in :attr:`Engine.options`, read from the e
 the kernels that have a parameter of that name), the state an error schedule carries between epochs
 (only ``funk``), and anything else the engine needs
 (``numba-parallel``: block bounds and the epoch's block schedule).
+
+Randomness: the model draws the initial factors from its ``np.random.default_rng(seed)`` before the
+plan is made, so every engine starts from the same factors; the plan then draws the visiting order
+from the same ``rng``. :class:`~mfcore.engines.plan.EpochPlan` (``python``, ``numpy``, ``numba``,
+``cython``, and ``numba-parallel``'s non-``per-rating`` schedules) draws a fresh permutation of all
+ratings every epoch, the same one for the same seed; ``numba-parallel``'s per-rating
+:class:`~mfcore.engines.numba_parallel.BlockPlan` shuffles once per fit and then draws only a random
+pairing and order of its blocks each epoch, so its factors differ from the others' (equally good).
 """
 
 from __future__ import annotations
@@ -138,6 +146,17 @@ def get_engine(name: str) -> Engine:
         if name in unavailable:
             raise ValueError(f"engine == {name!r} is unavailable here: {unavailable[name]}") from None
         raise ValueError(f"engine == {name!r}, must be one of {', '.join(engines)}.") from None
+
+
+def threads_used(engine: str, schedule: str, n_ratings: int, n_threads: int | None = None) -> int:
+    """The threads a training with ``engine`` and ``schedule`` on ``n_ratings`` training ratings runs
+    on: :func:`mfcore.engines.numba_parallel.effective_threads` for ``numba-parallel``'s block-stratified
+    ``per-rating`` kernel, 1 for every other kernel (its other schedules run the serial ``numba`` ones)."""
+    if engine == "numba-parallel" and schedule == "per-rating":
+        from .numba_parallel import effective_threads
+
+        return effective_threads(n_ratings, n_threads)
+    return 1
 
 
 def row_dots(users, items, P, Q):

@@ -26,9 +26,11 @@ L2 cache for the whole block.
 
 Deterministic: each block's updates depend only on the factors left by the previous sub-epoch, and the
 epoch's squared error is summed block by block in a fixed order, so a seed gives bit-identical factors
-run after run whatever the thread timing. The grid does not depend on the thread count as long as
-:math:`G \ge 2 \cdot` ``n_threads`` (:func:`grid_size`): 1 and 2 threads give identical factors; more
-threads than that may refine the grid and then give slightly different (equally good) factors.
+run after run whatever the thread timing. The threads used are :func:`effective_threads`:
+``n_threads`` (None: every core), but at most one per :data:`MIN_RATINGS_PER_THREAD` ratings. The grid
+does not depend on that count as long as :math:`G \ge 2 \cdot` threads (:func:`grid_size`): 1 and 2
+threads give identical factors; more threads than that may refine the grid and then give slightly
+different (equally good) factors.
 
 Thread safety: the threads are a :class:`concurrent.futures.ThreadPoolExecutor` owned by this module
 (one per thread count, shared by all trainings in the process) running ``@njit(nogil=True)`` kernels;
@@ -82,8 +84,9 @@ block's ratings streaming through and the other data."""
 MAX_GRID = 32
 MIN_RATINGS_PER_BLOCK = 2048
 MIN_RATINGS_PER_THREAD = 100_000
-"""Below this many ratings per thread an epoch runs in the calling thread: waking the pool costs more
-than it saves (ML-100k). The factors are the same either way, since the grid does not change."""
+"""The ratings one thread needs to be worth its wake-ups: a training uses at most one thread per this
+many ratings (:func:`effective_threads`), so ML-100k runs in the calling thread and ML-1M (900k
+training ratings) on up to 9 threads."""
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
@@ -295,8 +298,21 @@ def sub_blocks(n_users: int, n_items: int, n_factors: int, n_blocks: int, block_
     return max(1, int(np.ceil(users_bytes / room)))
 
 
-def _threads(n_threads) -> int:
-    return available_cores() if n_threads is None else int(n_threads)
+def effective_threads(n_ratings: int, n_threads: int | None = None) -> int:
+    r"""The threads a ``per-rating`` epoch of ``n_ratings`` ratings runs on:
+
+    .. math::  \max\bigl(1, \min(T, \lfloor n_{\text{ratings}} / M \rfloor)\bigr)
+
+    with :math:`T` = ``n_threads`` (None: :func:`available_cores`) and :math:`M` =
+    :data:`MIN_RATINGS_PER_THREAD` (100 000): as many threads as asked, but no more than the data can
+    feed. One thread runs the epoch in the calling thread, without the pool. The training scheduler of
+    the dashboard (``dashboard.jobs``) reserves this many slots, so it never holds cores that will idle.
+    The grid (:func:`grid_size`) is cut for this count too, so the factors depend on it, not on the
+    thread count asked for beyond it."""
+    requested = available_cores() if n_threads is None else int(n_threads)
+    if MIN_RATINGS_PER_THREAD <= 0:
+        return max(1, requested)
+    return max(1, min(requested, int(n_ratings) // MIN_RATINGS_PER_THREAD))
 
 
 class BlockPlan(EpochPlan):
@@ -313,7 +329,7 @@ class BlockPlan(EpochPlan):
 
     def __init__(self, users, items, ratings, rng: np.random.Generator, **kwargs):
         super().__init__(users, items, ratings, rng, **kwargs)
-        n_threads = _threads(self.options.get("n_threads"))
+        n_threads = effective_threads(len(ratings), self.options.get("n_threads"))
         self.n_blocks = g = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
         self.n_sub_blocks = sub = sub_blocks(self.n_users, self.n_items, self.n_factors, g)
         fine = balanced_blocks(users, self.n_users, g * sub)  # user sub-block of every user
@@ -345,11 +361,9 @@ class BlockPlan(EpochPlan):
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,
               n_threads=None):
     """One block-stratified epoch (see the module docstring): the sub-epochs ``schedule[0], ...`` in
-    turn, each one's blocks spread over the threads; updates ``bu, bi, P, Q`` in place and returns
-    the sum of the squared errors met."""
-    n_threads = _threads(n_threads)
-    if ratings.shape[0] < MIN_RATINGS_PER_THREAD * n_threads:
-        n_threads = 1
+    turn, each one's blocks spread over :func:`effective_threads` threads; updates ``bu, bi, P, Q`` in
+    place and returns the sum of the squared errors met."""
+    n_threads = effective_threads(ratings.shape[0], n_threads)
     pool = _pool(n_threads) if n_threads > 1 else None
     sizes = np.diff(bounds)
     sse = np.zeros(len(sizes), np.float64)

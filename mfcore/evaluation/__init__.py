@@ -3,8 +3,9 @@ ranking metrics, engine timing and the memory guards.
 
 Owns: :mod:`.split` (random, per-user, temporal), :mod:`.protocol` (holdout, baselines, the one test
 score, cross-validation), :mod:`.metrics` (top-N ranking metrics; RMSE/MAE re-exported),
-:mod:`.bench` (timing engines), :mod:`.resources` (memory estimates and caps, the python engine's
-work sample). May import: :mod:`mfcore.models`, :mod:`mfcore.engines`, :mod:`mfcore.data`.
+:mod:`.bench` (timing engines), :mod:`.estimate` (a fit's seconds, known before it starts),
+:mod:`.resources` (memory estimates and caps, the python engine's work sample).
+May import: :mod:`mfcore.models`, :mod:`mfcore.engines`, :mod:`mfcore.data`.
 """
 
 from .._lazy import lazy_exports
@@ -27,6 +28,7 @@ _EXPORTS = {
     "BenchResult": ".bench",
     "time_engine": ".bench",
     "max_factor_difference": ".bench",
+    "estimate_seconds": ".estimate",
     "MemoryGuardError": ".resources",
     "check_training_memory": ".resources",
     "check_dataset_memory": ".resources",

@@ -21,9 +21,13 @@ from ..data import Ratings
 from ..models.params import SPLIT_PARAMETERS
 from ..models.sgd import SGDFactorizer
 from . import metrics
-from .split import random_split
+from .split import TEST_SIZE, random_split
 
-__all__ = ["Holdout", "baselines", "biases_only", "cross_validate", "holdout", "score_on_test"]
+__all__ = ["Holdout", "VALIDATION_SIZE", "baselines", "biases_only", "cross_validate", "holdout",
+           "score_on_test", "validation_split"]
+
+VALIDATION_SIZE = SPLIT_PARAMETERS["validation_size"].default
+"""The default fraction of the training ratings held out for validation (the split table's)."""
 
 
 @dataclass(frozen=True)
@@ -36,15 +40,27 @@ class Holdout:
     test: Ratings
 
 
-def holdout(ratings: Ratings, test_size: float = SPLIT_PARAMETERS["test_size"].default, validation_size: float = 0.1,
+def validation_split(train: Ratings, validation_size: float = VALIDATION_SIZE,
+                     seed: int = 0) -> tuple[Ratings, Ratings]:
+    """``train`` less a random ``validation_size`` fraction of its ratings, and that fraction: the
+    validation set of :func:`holdout` (seeded ``seed + 1``, so it differs from the test split's draw).
+    For callers that hold the training set of ``random_split(ratings, test_size, seed)`` already
+    (Train in the dashboard): the result is the ``(train, validation)`` of ``holdout(ratings,
+    test_size, validation_size, seed)``."""
+    SPLIT_PARAMETERS["validation_size"].check(validation_size)
+    return random_split(train, validation_size, seed + 1)
+
+
+def holdout(ratings: Ratings, test_size: float = TEST_SIZE, validation_size: float = VALIDATION_SIZE,
             seed: int = 0) -> Holdout:
     """A random ``test_size`` holdout (the same one :func:`~mfcore.random_split` gives with ``seed``),
     then a random ``validation_size`` fraction of the remaining training ratings (seeded ``seed + 1``)
-    as the validation set."""
-    if not 0 < validation_size < 1:
-        raise ValueError(f"validation_size == {validation_size}, must be in (0, 1).")
+    as the validation set (:func:`validation_split`). The defaults are the split table's
+    (:data:`mfcore.models.params.SPLIT_PARAMETERS`): 0.1 and 0.1. The CLI's ``train --patience`` and
+    ``tune``, and the dashboard's Train and Tune, all split this way."""
+    SPLIT_PARAMETERS["validation_size"].check(validation_size)
     train_full, test = random_split(ratings, test_size, seed)
-    train, validation = random_split(train_full, validation_size, seed + 1)
+    train, validation = validation_split(train_full, validation_size, seed)
     return Holdout(train_full, train, validation, test)
 
 

@@ -12,10 +12,11 @@ cap it is checked against.
     \text{init} &= \max(12 U K,\ 4 U K + 12 I K) &&\text{each factor matrix drawn in float64, cast} \\
     \text{index} &= 23 N + 4 U &&\text{the seen-pairs CSR matrix, built on the first recommendation} \\
     \text{epoch} &= 24 N + 4 N\,[\text{per-epoch, funk}] &&\text{the visiting order and its gathered copies} \\
-    \text{evaluation} &= 56 T &&\text{the test predictions after each epoch}
+    \text{evaluation} &= 56 T &&\text{the test predictions after each epoch} \\
+    \text{grid} &= 32\, H \max(4, 2H)^2 &&\text{the block counts of } H > 1 \text{ threads (numba-parallel)}
 
 and the peak is :math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{index},\ \text{epoch},\
-\text{evaluation}))`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
+\text{evaluation}) + \text{grid})`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
 coefficients are the arrays the code allocates in each phase (``split.random_split``,
 ``model.initial_parameters``, the model's seen-pairs index, an epoch's plan with its evaluation);
 ``tests/test_resources.py`` checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes
@@ -37,7 +38,8 @@ with its converted columns, about as large as its text), times ``1 + MARGIN``.
 size; the CLI checks it before parsing a file (:func:`check_parse_memory`, :math:`M` estimated from
 the first lines' length).
 
-The cap (:func:`memory_cap_bytes`) is ``MF_MEMORY_CAP_BYTES`` if set, else :data:`CAP_FRACTION` of the
+The cap (:func:`memory_cap_bytes`, defined in :mod:`mfcore.data.memory` so that the loader and the
+model files use the same rule) is ``MF_MEMORY_CAP_BYTES`` if set, else :data:`CAP_FRACTION` of the
 machine's physical memory: a shared server holds several sessions' datasets and jobs at once. The CLI,
 one user's process, allows :data:`CLI_CAP_FRACTION` of it.
 """
@@ -45,6 +47,8 @@ one user's process, allows :data:`CLI_CAP_FRACTION` of it.
 from __future__ import annotations
 
 import os
+
+from ..data.memory import CAP_FRACTION, CLI_CAP_FRACTION, memory_cap_bytes, physical_memory_bytes  # noqa: F401 (re-exported)
 
 from ..models.params import SPLIT_PARAMETERS
 
@@ -62,12 +66,6 @@ __all__ = [
 ]
 
 MARGIN = 0.25
-CAP_FRACTION = 1 / 32
-"""Default cap of one job or one upload: 1/32 of physical memory (768 MiB on a 24 GiB machine), so a
-classroom of thirty sessions, each with a dataset and a job, fits together."""
-CLI_CAP_FRACTION = 3 / 4
-"""Default cap of a command-line training: one user owns the process, so 3/4 of physical memory (18 GiB
-on a 24 GiB machine; Netflix-size data, 100M ratings at K=100, needs about 5 GB)."""
 
 
 class MemoryGuardError(ValueError):
@@ -85,8 +83,12 @@ def human_bytes(n: float) -> str:
 
 def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: int,
                         test_size: float = SPLIT_PARAMETERS["test_size"].default, schedule: str = "per-rating",
-                        timestamps: bool = False) -> int:
-    """The estimated peak bytes one training allocates (the formula in the module docstring)."""
+                        timestamps: bool = False, n_threads: int = 1) -> int:
+    """The estimated peak bytes one training allocates (the formula in the module docstring).
+    ``n_threads`` is the parallel engine's thread count :math:`H` (1 for the other engines): its
+    block grid has at least :math:`2H` blocks a side and each thread counts every cell, four
+    ``int64`` arrays of :math:`H \times G^2` (counts, fills and their sums), so the memory grows with
+    the cube of the thread count (300 threads: about 3.5 GB whatever the data)."""
     U, I, M, K = int(n_users), int(n_items), int(n_ratings), int(n_factors)
     T = round(test_size * M)
     N = M - T
@@ -98,7 +100,9 @@ def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: i
     schedule_state = 4 * N if schedule in ("per-epoch", "funk") else 0
     epoch = 24 * N + schedule_state
     evaluation = 56 * T
-    peak = max(split, data + init, data + factors + max(index, epoch, evaluation))
+    H = max(1, int(n_threads))
+    grid = 32 * H * max(4, 2 * H) ** 2 if H > 1 else 0
+    peak = max(split, data + init, data + factors + max(index, epoch, evaluation) + grid)
     return int(peak * (1 + MARGIN))
 
 
@@ -155,35 +159,20 @@ def check_parse_memory(path, cap: int | None = None) -> int:
     return need
 
 
-def physical_memory_bytes() -> int:
-    """The machine's physical memory (Linux ``sysconf``), or 8 GiB when it cannot be read."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not Linux
-        return 8 << 30
-
-
-def memory_cap_bytes(fraction: float = CAP_FRACTION) -> int:
-    """The cap: ``MF_MEMORY_CAP_BYTES`` when set, else ``fraction`` of physical memory (default
-    :data:`CAP_FRACTION`, the shared server's; the CLI passes :data:`CLI_CAP_FRACTION`)."""
-    configured = os.environ.get("MF_MEMORY_CAP_BYTES")
-    if configured:
-        return int(float(configured))
-    return int(physical_memory_bytes() * fraction)
-
-
 def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors: int,
                           test_size: float = SPLIT_PARAMETERS["test_size"].default, schedule: str = "per-rating",
-                          timestamps: bool = False, cap: int | None = None) -> int:
+                          timestamps: bool = False, cap: int | None = None, n_threads: int = 1) -> int:
     """The estimated peak bytes; raises :class:`MemoryGuardError` naming the numbers when over ``cap``
     (default :func:`memory_cap_bytes`). Allocates nothing."""
     cap = memory_cap_bytes() if cap is None else cap
-    need = training_peak_bytes(n_users, n_items, n_ratings, n_factors, test_size, schedule, timestamps)
+    need = training_peak_bytes(n_users, n_items, n_ratings, n_factors, test_size, schedule, timestamps,
+                               n_threads)
     if need > cap:
         raise MemoryGuardError(
-            f"training K={n_factors} on {n_ratings:,} ratings ({n_users:,} users x {n_items:,} items) "
+            f"training K={n_factors} on {n_ratings:,} ratings ({n_users:,} users x {n_items:,} items"
+            f"{f', {n_threads} threads' if n_threads > 1 else ''}) "
             f"needs an estimated {human_bytes(need)} ({need:,} bytes), over the {human_bytes(cap)} cap "
-            "per job: lower K or use fewer ratings.")
+            f"per job: lower K{', use fewer threads' if n_threads > 1 else ''} or use fewer ratings.")
     return need
 
 

@@ -2,7 +2,10 @@
 model shares (per-epoch results, the fitted check, top-n selection), model files and exports.
 
 Owns: :mod:`.params` (the hyperparameter table the estimator, CLI and dashboard all read),
-:mod:`.sgd` (:class:`SGDFactorizer`, the one training loop), :mod:`.base`, :mod:`.early_stopping`,
+:mod:`.sgd` (:class:`SGDFactorizer`, the one training loop), the ranking
+models :mod:`.bpr` (:class:`BPRFactorizer`) and :mod:`.als` (:class:`ALSFactorizer`) on
+:mod:`.ranking` (positives, their loop, the scoring contract) and :mod:`.topn_metrics` (the top-N
+numbers their epochs report), :mod:`.base`, :mod:`.early_stopping`,
 :mod:`.errors` (RMSE, MAE), :mod:`.persist` (``.npz`` model files, never pickle), :mod:`.export`
 (factors, history, a reproduction script) and :mod:`.warm` (compiles every kernel once).
 May import: :mod:`mfcore.engines` and :mod:`mfcore.data`.
@@ -12,6 +15,11 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "SGDFactorizer": ".sgd",
+    "BPRFactorizer": ".bpr",
+    "ALSFactorizer": ".als",
+    "RankingEpochResult": ".ranking",
+    "BPR_PARAMETERS": ".params",
+    "ALS_PARAMETERS": ".params",
     "initial_parameters": ".sgd",
     "EpochResult": ".base",
     "TrainingDiverged": ".base",

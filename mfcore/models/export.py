@@ -10,6 +10,7 @@ import pandas as pd
 
 from .base import check_is_fitted
 from .model_file import plain_ids
+from .params import SPLIT_PARAMETERS
 from .sgd import SGDFactorizer
 
 __all__ = ["factors_npz", "factors_csv", "history_frame", "reproduction_snippet"]
@@ -52,16 +53,38 @@ def history_frame(history) -> pd.DataFrame:
                         columns=["epoch", "train_rmse", "test_rmse", "seconds"])
 
 
-def reproduction_snippet(params: dict, data_path: str, test_size: float, split_seed: int) -> str:
+def reproduction_snippet(params: dict, data_path: str, test_size: float, split_seed: int,
+                         validation_size: float = SPLIT_PARAMETERS["validation_size"].default) -> str:
     """Python source that loads ``data_path``, splits it the same way and trains with ``params``,
-    every parameter written out (a default may differ between versions or from a page's default)."""
+    every parameter written out (a default may differ between versions or from a page's default).
+
+    The split is ``random_split(ratings, test_size, split_seed)``; under early stopping
+    (``params["patience"]`` not None) it is :func:`mfcore.evaluation.protocol.holdout`, which also
+    holds out a random ``validation_size`` of the training ratings (seeded ``split_seed + 1``) as the
+    validation set ``fit_iter`` scores every epoch: the split the dashboard's Train and the CLI's
+    ``train --patience`` make, so the script gets the same epochs and keeps the same best one."""
     arguments = "".join(f"\n    {name}={value!r}," for name, value in params.items())
+    if params.get("patience") is None:
+        return (
+            "from mfcore import SGDFactorizer, load_ratings, random_split\n\n"
+            f"ratings = load_ratings({data_path!r})\n"
+            f"train, test = random_split(ratings, test_size={test_size!r}, seed={split_seed!r})\n"
+            f"model = SGDFactorizer({arguments}\n)\n"
+            "for epoch in model.fit_iter(train, test):\n"
+            "    print(epoch)\n"
+            "print(model.evaluate(test) if len(test) else 'no test set')\n"
+        )
     return (
-        "from mfcore import SGDFactorizer, load_ratings, random_split\n\n"
+        "from mfcore import SGDFactorizer, load_ratings\n"
+        "from mfcore.evaluation.protocol import holdout\n\n"
         f"ratings = load_ratings({data_path!r})\n"
-        f"train, test = random_split(ratings, test_size={test_size!r}, seed={split_seed!r})\n"
+        "# the test set, then the validation set (out of the training ratings) that early stopping watches\n"
+        f"split = holdout(ratings, test_size={test_size!r}, validation_size={validation_size!r}, "
+        f"seed={split_seed!r})\n"
+        "train, validation, test = split.train, split.validation, split.test\n"
         f"model = SGDFactorizer({arguments}\n)\n"
-        "for epoch in model.fit_iter(train, test):\n"
+        "for epoch in model.fit_iter(train, test, validation=validation):\n"
         "    print(epoch)\n"
+        "print(f'kept epoch {model.best_epoch_} (the lowest validation RMSE)')\n"
         "print(model.evaluate(test) if len(test) else 'no test set')\n"
     )

@@ -16,6 +16,13 @@
 Anything else (not a zip, not an ``.npz`` of this format, truncated, inconsistent shapes) raises
 :class:`ModelFileError`, a ``ValueError`` with a one-line message.
 
+A model file is read as untrusted input (Explore accepts uploads): its entries together may unpack to
+at most the memory cap (a caller's ``max_bytes``, by default that of one user's process) and 100 times
+the file's size, checked on the zip directory and each ``.npy`` header before any array is allocated
+(:func:`_open`); the ``meta`` JSON is at most :data:`MAX_META_BYTES` and :data:`MAX_META_DEPTH` levels
+deep; every array is checked for its dimensions, dtype and finiteness (:func:`entry`) and every meta
+field for its type and range (:func:`number`; the rating scale finite with low < high) before use.
+
 This module knows the container and the bundled ratings and items, not any model class: a model
 writes itself with :func:`write` (its ``_file_state()`` gives its fields and arrays) and reads itself
 back from :func:`read`'s :class:`FileContents` (``_from_file``). :mod:`.persist` picks the class by kind.
@@ -25,6 +32,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -35,6 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..data import Ratings
+from ..data.archive import ZIP_MAGICS, Budget, declared_entries, unpacked_limit
 from .base import check_is_fitted
 
 if TYPE_CHECKING:
@@ -113,56 +124,170 @@ def write(target, model, train: Ratings | None = None, test: Ratings | None = No
     np.savez_compressed(target, **arrays)
 
 
-def _open(source) -> dict:
-    """Every array of the archive, read eagerly so that a damaged member fails here."""
+MAX_ENTRIES = 64
+"""Most entries a model file may hold (it writes at most 15)."""
+MAX_META_BYTES = 4 << 20
+"""Largest ``meta`` entry: the fields and a per-epoch history take a few kB, 4 MiB is thousands of epochs."""
+MAX_META_DEPTH = 8
+"""Deepest nesting of ``meta`` (the file writes 3: ``history`` is a list of objects); deeper JSON would
+cost the parser's recursion, so it is refused before parsing."""
+ARRAY_KINDS = "biufU"
+"""The dtype kinds an entry may have (booleans, integers, floats, fixed-width unicode); objects,
+bytes, structures and dates are refused before anything is read."""
+
+
+def _open(source, max_bytes: int | None = None) -> dict:
+    """Every array of the archive, read eagerly so that a damaged member fails here.
+
+    Nothing is inflated before it is bounded: the zip directory's sizes of all entries together must
+    fit :class:`mfcore.data.archive.Budget` (``max_bytes``, default the memory cap of one user's
+    process, and 100x the file's size), each entry's ``.npy`` header must declare exactly the bytes
+    the directory says, and its dtype must be one of :data:`ARRAY_KINDS`; only then is the array
+    allocated and filled by streaming (the zip reader stops at the declared size)."""
+    name = file_name(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        source = io.BytesIO(bytes(source))
-    name = Path(source).name if isinstance(source, (str, Path)) else "the file"
-    try:
-        archive = np.load(source, allow_pickle=False)
-    except FileNotFoundError:
-        raise ModelFileError(f"{name}: no such file.") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{name} is a folder, not a model file.") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ModelFileError(f"{name} is not an mfcore model file (.npz): {_reason(exc)}.") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ModelFileError(f"{name} is a single NumPy array, not an mfcore model file (.npz).")
-    with archive:
+        stream = io.BytesIO(bytes(source))
+    else:  # read from the file as the zip reader needs it, never the whole file at once
+        path = Path(source)
+        if path.is_dir():
+            raise ModelFileError(f"{name} is a folder, not a model file.")
         try:
-            return {key: archive[key] for key in archive.files}
-        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-            raise ModelFileError(f"{name} is damaged or truncated: {_reason(exc)}.") from None
+            stream = path.open("rb")
+        except FileNotFoundError:
+            raise ModelFileError(f"{name}: no such file.") from None
+        except OSError as exc:
+            raise ModelFileError(f"{name} cannot be read: {_reason(exc)}.") from None
+    with stream:
+        return _read_archive(stream, name, max_bytes)
+
+
+def _read_archive(stream, name: str, max_bytes: int | None) -> dict:
+    """:func:`_open`'s checks and reads on a seekable binary ``stream``."""
+    head = stream.read(8)
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(max(0, size - (1 << 16) - 22))
+    tail = stream.read()
+    stream.seek(0)
+    if head[:6] == b"\x93NUMPY":
+        raise ModelFileError(f"{name} is a single NumPy array, not an mfcore model file (.npz).")
+    if head[:4] not in ZIP_MAGICS:
+        raise ModelFileError(f"{name} is not an mfcore model file (.npz): its content is neither a zip "
+                             "archive nor a NumPy array.")
+    if declared_entries(tail) > MAX_ENTRIES:
+        raise ModelFileError(f"{name} declares {declared_entries(tail):,} entries; a model file has at most "
+                             f"{MAX_ENTRIES}.")
+    try:
+        archive = zipfile.ZipFile(stream)
+        infos = archive.infolist()
+    except (*_ZIP_READ_ERRORS, zipfile.BadZipFile) as exc:
+        raise ModelFileError(f"{name} is not an mfcore model file (.npz): {_reason(exc)}.") from None
+    if len(infos) > MAX_ENTRIES:
+        raise ModelFileError(f"{name} holds {len(infos):,} entries; a model file has at most {MAX_ENTRIES}.")
+    budget = Budget(unpacked_limit(max_bytes), size)
+    for info in infos:
+        budget.count(info.file_size, name, ModelFileError)
+    arrays = {}
+    with archive:
+        for info in infos:
+            key = info.filename.removesuffix(".npy")
+            if not info.filename.endswith(".npy") or key in arrays:
+                raise ModelFileError(f"{name} is not an mfcore model file: entry {info.filename[:80]!r} is "
+                                     "not a NumPy array.")
+            try:
+                arrays[key] = _read_entry(archive, info, key)
+            except ModelFileError as exc:
+                raise ModelFileError(f"{name}: {exc}") from None
+            except (*_ZIP_READ_ERRORS, zipfile.BadZipFile) as exc:
+                raise ModelFileError(f"{name} is damaged or truncated: {_reason(exc)}.") from None
+    return arrays
+
+
+_ZIP_READ_ERRORS = (ValueError, OSError, EOFError, KeyError, IndexError, RuntimeError, NotImplementedError,
+                    zlib.error, struct.error, zipfile.LargeZipFile)
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.ndarray:
+    """One ``.npy`` entry, its header checked (module :func:`_open`) before its array is allocated."""
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ModelFileError(f"entry {key!r} is a NumPy array of format version {version}, not 1.0 or 2.0.")
+        if dtype.hasobject:
+            raise ModelFileError(f"entry {key!r} holds Python objects (pickled), which are never loaded.")
+        if dtype.kind not in ARRAY_KINDS or dtype.itemsize == 0:
+            raise ModelFileError(f"entry {key!r} has dtype {dtype.str}, not numbers or text.")
+        count = math.prod(int(n) for n in shape)
+        size = count * dtype.itemsize
+        header = member.tell()
+        if header + size != info.file_size:
+            raise ModelFileError(f"entry {key!r} declares {size:,} bytes of data (shape {tuple(shape)}, "
+                                 f"{dtype.str}) but the archive holds {max(0, info.file_size - header):,}.")
+        if key == "meta" and size > MAX_META_BYTES:
+            raise ModelFileError(f"its 'meta' entry has {size:,} bytes, more than the {MAX_META_BYTES:,} "
+                                 "a model's fields take.")
+        array = np.empty(count, dtype)
+        buffer, filled = memoryview(array.view(np.uint8)), 0
+        while filled < size:
+            got = member.readinto(buffer[filled:filled + (1 << 20)])
+            if not got:
+                raise ModelFileError(f"entry {key!r} ends early (truncated).")
+            filled += got
+    if not dtype.isnative:
+        array = array.astype(dtype.newbyteorder("="))
+    return array.reshape(shape[::-1]).transpose() if fortran else array.reshape(shape)
 
 
 def _reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "pickled" in text:
-        return "its content is neither a zip archive nor a NumPy array"
     if isinstance(exc, zipfile.BadZipFile):
         return f"it is not a complete zip archive, perhaps truncated ({text.rstrip('.')})"
     return text.rstrip(".")
 
 
-def read(source) -> FileContents:
-    """Read and check a model file (a path, or its bytes) written by :func:`write`."""
-    arrays = _open(source)
-    name = Path(source).name if isinstance(source, (str, Path)) else "the file"
+def json_depth(text: str) -> int:
+    """The deepest nesting of brackets in JSON ``text`` (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif bracket in "]}":
+            depth -= 1
+    return deepest
+
+
+def read(source, max_bytes: int | None = None) -> FileContents:
+    """Read and check a model file (a path, or its bytes) written by :func:`write`; its entries may
+    unpack to at most ``max_bytes`` (default: the memory cap of one user's process; see :func:`_open`).
+    Every field is checked before use: a :class:`ModelFileError` of one line names the first bad one."""
+    arrays = _open(source, max_bytes)
+    name = file_name(source)
     if "meta" not in arrays:
         raise ModelFileError(f"{name} is an .npz archive but not an mfcore model (no 'meta' entry).")
+    if arrays["meta"].dtype != np.uint8 or arrays["meta"].ndim != 1:
+        raise ModelFileError(f"{name}: its 'meta' entry is not JSON text (bytes).")
+    text = arrays["meta"].tobytes().decode(errors="replace")
+    if json_depth(text) > MAX_META_DEPTH:
+        raise ModelFileError(f"{name}: its 'meta' JSON is nested more than {MAX_META_DEPTH} levels deep; "
+                             "a model's fields are not.")
     try:
         meta = json.loads(arrays["meta"].tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or a number of more than 4300 digits
         raise ModelFileError(f"{name}: its 'meta' entry is not JSON.") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{name} is an .npz archive but not an mfcore model (format is not "
                              f"{FORMAT!r}).")
     if meta.get("version") != VERSION:
-        raise ModelFileError(f"{name} is an mfcore model of version {meta.get('version')!r}; this "
+        raise ModelFileError(f"{name} is an mfcore model of version {str(meta.get('version'))[:40]}; this "
                              f"mfcore reads version {VERSION}.")
     try:
         return _contents(arrays, meta)
-    except (KeyError, ValueError, TypeError, IndexError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError, OverflowError) as exc:
         raise inconsistent(name, exc) from None
 
 
@@ -181,33 +306,81 @@ def _ids(array: np.ndarray) -> np.ndarray:
     return array.astype(object) if array.dtype.kind == "U" else array
 
 
-def _contents(arrays: dict, meta: dict) -> FileContents:
-    user_ids, item_ids = _ids(arrays["user_ids"]), _ids(arrays["item_ids"])
-    n_users, n_items = len(user_ids), len(item_ids)
-    scale = tuple(float(v) for v in meta["scale"])
+_KIND_NAMES = {"b": "booleans", "i": "integers", "u": "integers", "f": "floating-point numbers", "U": "text"}
 
-    def ratings(users, items, values) -> Ratings:
-        users, items = users.astype(np.int32), items.astype(np.int32)
+
+def entry(arrays: dict, key: str, ndim: int, kinds: str, finite: bool = True) -> np.ndarray:
+    """``arrays[key]`` checked: ``ndim`` dimensions, a dtype kind in ``kinds`` and, for floats with
+    ``finite``, no NaN or infinity; a ValueError saying which check failed otherwise."""
+    array = arrays[key]
+    if array.ndim != ndim:
+        raise ValueError(f"{key} has {array.ndim} dimension{'s' * (array.ndim != 1)} {tuple(array.shape)}, "
+                         f"expected {ndim}")
+    if array.dtype.kind not in kinds:
+        wanted = " or ".join(dict.fromkeys(_KIND_NAMES[k] for k in kinds))
+        raise ValueError(f"{key} holds {_KIND_NAMES.get(array.dtype.kind, array.dtype.str)}, not {wanted}")
+    if finite and array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{key} holds NaN or infinite values")
+    return array
+
+
+def number(meta: dict, key: str, integer: bool = False, minimum: float | None = None) -> float:
+    """``meta[key]`` checked: a finite number (a whole one with ``integer``), at least ``minimum``."""
+    value = meta[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"meta field {key!r} is {str(value)[:40]!r}, not a finite number")
+    if integer and value != int(value):
+        raise ValueError(f"meta field {key!r} is {value!r}, not a whole number")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"meta field {key!r} is {value!r}, below {minimum}")
+    return int(value) if integer else float(value)
+
+
+def _flag(meta: dict, key: str) -> bool:
+    if not isinstance(meta[key], bool):
+        raise ValueError(f"meta field {key!r} is {str(meta[key])[:40]!r}, not true or false")
+    return meta[key]
+
+
+def _scale(meta: dict) -> tuple[float, float]:
+    scale = meta["scale"]
+    if not isinstance(scale, list) or len(scale) != 2:
+        raise ValueError(f"the rating scale {str(scale)[:40]!r} is not a pair [low, high]")
+    low, high = (number({"scale": value}, "scale") for value in scale)
+    if not low < high:
+        raise ValueError(f"the rating scale [{low:g}, {high:g}] does not have low < high")
+    return low, high
+
+
+def _contents(arrays: dict, meta: dict) -> FileContents:
+    user_ids = _ids(entry(arrays, "user_ids", 1, "iuU"))
+    item_ids = _ids(entry(arrays, "item_ids", 1, "iuU"))
+    n_users, n_items = len(user_ids), len(item_ids)
+    scale = _scale(meta)
+    has_train_values, has_test, has_items = (_flag(meta, key) for key in ("has_train_values", "has_test",
+                                                                          "has_items"))
+
+    def ratings(prefix, values) -> Ratings:
+        users, items = (entry(arrays, f"{prefix}_{role}", 1, "iu") for role in ("users", "items"))
         if len(users) != len(items) or len(users) != len(values):
-            raise ValueError("rating arrays of different lengths")
+            raise ValueError(f"{prefix} rating arrays of different lengths")
         if len(users) and (users.min() < 0 or users.max() >= n_users or items.min() < 0
-                           or items.max() >= n_items):
+                           or items.max() >= n_items):  # checked before the cast, which could wrap
             raise ValueError("a rating refers to a user or item outside the id maps")
+        users, items = users.astype(np.int32), items.astype(np.int32)
         return Ratings(users=users, items=items, values=values.astype(np.float32), user_ids=user_ids,
                        item_ids=item_ids, scale=scale)
 
-    rated_users, rated_items = arrays["rated_users"], arrays["rated_items"]
-    train_values = arrays["train_values"] if meta["has_train_values"] else np.zeros(len(rated_users),
-                                                                                   np.float32)
-    train = ratings(rated_users, rated_items, train_values)
-    test = (ratings(arrays["test_users"], arrays["test_items"], arrays["test_values"])
-            if meta["has_test"] else None)
+    n_rated = len(entry(arrays, "rated_users", 1, "iu"))
+    train_values = entry(arrays, "train_values", 1, "f") if has_train_values else np.zeros(n_rated, np.float32)
+    train = ratings("rated", train_values)
+    test = ratings("test", entry(arrays, "test_values", 1, "f")) if has_test else None
     items = None
-    if meta["has_items"]:
-        titles, genres = arrays["item_titles"], arrays["item_genres"]
+    if has_items:
+        titles, genres = entry(arrays, "item_titles", 1, "U"), entry(arrays, "item_genres", 1, "U")
         if len(titles) != n_items or len(genres) != n_items:
             raise ValueError("item titles do not match the item ids")
         import pandas as pd
         items = pd.DataFrame({"title": titles.astype(object), "genres": genres.astype(object)},
                              index=pd.Index(item_ids, name="item"))
-    return FileContents(meta, arrays, train, bool(meta["has_train_values"]), test, items)
+    return FileContents(meta, arrays, train, has_train_values, test, items)

@@ -11,7 +11,7 @@ Public API (stable; other modules and branches build on it):
 
 - :data:`PARAMETERS`: ``{name: Param}`` for the estimator, in ``__init__`` order.
 - :data:`SPLIT_PARAMETERS`: ``{name: Param}`` for the data-level settings of a train/test split
-  (``test_size``); the split's random seed is the estimator's ``seed``.
+  (``test_size``, ``validation_size``); the split's random seed is the estimator's ``seed``.
 - :func:`defaults` ``(table=PARAMETERS) -> dict`` of the default values.
 - :func:`validate` ``(values, table=PARAMETERS)`` raises ``ValueError("name == value, must be rule.")``
   for the first value breaking its rule; :meth:`Param.check` does it for one value.
@@ -31,7 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
 
-__all__ = ["Param", "PARAMETERS", "SPLIT_PARAMETERS", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
+__all__ = ["Param", "PARAMETERS", "SPLIT_PARAMETERS", "BPR_PARAMETERS", "ALS_PARAMETERS",
+           "POSITIVE_LEVEL", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
            "defaults", "numpydoc_parameters", "validate"]
 
 DEFAULT_LR = 0.007
@@ -165,7 +166,7 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("min_delta", float, 0.0, "early stopping: the smallest fall of the validation RMSE that counts "
           "as an improvement", low=0, widget_high=0.1, step=0.0005),
     Param("seed", int, 0,
-          "random seed of the initial factors and every epoch's order (and of the split in the CLI and dashboard)",
+          "random seed of the initial factors and the visiting order (and of the split in the CLI and dashboard)",
           low=0, widget_high=2**31 - 1),
 )}
 """The estimator's hyperparameters, in ``SGDFactorizer.__init__`` order."""
@@ -173,8 +174,69 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
 SPLIT_PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("test_size", float, 0.1, "fraction of the ratings held out at random as the test set",
           low=0, high=1, high_inclusive=False, widget_high=0.5, step=0.05),
+    Param("validation_size", float, 0.1, "fraction of the training ratings held out at random as the "
+          "validation set that early stopping (patience) and tuning look at",
+          low=0, high=1, low_inclusive=False, high_inclusive=False, widget_low=0.05, widget_high=0.5,
+          step=0.05),
 )}
-"""Data-level settings: how the ratings are split before training (the split uses ``seed`` too)."""
+"""Data-level settings: how the ratings are split before training. The test set is a random
+``test_size`` fraction of the ratings (seeded ``seed``); under early stopping or tuning, the validation
+set is a random ``validation_size`` fraction of the remaining training ratings (seeded ``seed + 1``),
+never taken from the test set: :func:`mfcore.evaluation.protocol.holdout`."""
+
+
+# --- the ranking models (issue 17) ----------------------------------------------------------------
+
+POSITIVE_LEVEL = 0.75
+"""Default position of the positive threshold on the rating scale: ``min + 0.75 (max - min)``, i.e.
+ratings >= 4 on 1..5 and >= 4 on 0.5..5 (whose threshold 3.875 admits 4, 4.5 and 5)."""
+
+_COMMON = {
+    "positive_level": Param(
+        "positive_level", float, POSITIVE_LEVEL,
+        "which ratings are positives (interactions): those >= min + level (max - min) of the rating "
+        "scale (0.75: >= 4 of 1..5); None: every rating is an interaction", low=0, high=1,
+        none_allowed=True, step=0.05),
+    "n_threads": Param("n_threads", int, None, "threads (None: every available core)", low=1,
+                       none_allowed=True, widget_high=64, cli=("--threads",)),
+    "seed": Param("seed", int, 0, "random seed of the initial factors and of every sample and order",
+                  low=0, widget_high=2**31 - 1),
+}
+
+BPR_PARAMETERS: dict[str, Param] = {p.name: p for p in (
+    Param("n_factors", int, 64, "K, the number of latent factors per user and per item", low=1,
+          widget_high=500, cli=("--factors",)),
+    Param("n_epochs", int, 30, "passes over the positives", low=1, widget_high=500, cli=("--epochs",)),
+    Param("lr", float, 0.05, "learning rate γ of the pairwise SGD step", low=0, low_inclusive=False,
+          widget_low=0.0001, widget_high=1.0, step=0.005),
+    Param("reg", float, 0.002, "L2 regularization λ of the factors and item biases", low=0,
+          widget_high=1.0, step=0.001),
+    Param("negatives", int, 1, "sampled negative items per positive and epoch", low=1, widget_high=20),
+    Param("init_std", float, 0.1, "standard deviation of the random initial factors", low=0,
+          widget_high=1.0, step=0.01),
+    _COMMON["positive_level"], _COMMON["n_threads"], _COMMON["seed"],
+)}
+""":class:`~mfcore.models.bpr.BPRFactorizer`'s hyperparameters, in ``__init__`` order."""
+
+ALS_PARAMETERS: dict[str, Param] = {p.name: p for p in (
+    Param("n_factors", int, 64, "K, the number of latent factors per user and per item", low=1,
+          widget_high=500, cli=("--factors",)),
+    Param("n_epochs", int, 10, "ALS iterations (each solves all users, then all items)", low=1,
+          widget_high=100, cli=("--epochs",)),
+    Param("reg", float, 1.0, "L2 regularization λ of the factors (scaled per row by reg_exponent)", low=0,
+          widget_high=100.0, step=0.05),
+    Param("reg_exponent", float, 1.0, "ν: a user's (item's) regularization is λ times its number of "
+          "positives to the power ν (0: constant λ as in Hu et al.; 1: weighted-λ of Zhou et al.)",
+          low=0, high=2, step=0.25),
+    Param("alpha", float, 10.0, "confidence of a positive: c = 1 + α (every other cell has c = 1)",
+          low=0, widget_high=200.0, step=1.0),
+    Param("cg_steps", int, 3, "conjugate-gradient steps per user and item solve (warm-started)",
+          low=1, widget_high=20),
+    Param("init_std", float, 0.01, "standard deviation of the random initial factors", low=0,
+          widget_high=1.0, step=0.01),
+    _COMMON["positive_level"], _COMMON["n_threads"], _COMMON["seed"],
+)}
+""":class:`~mfcore.models.als.ALSFactorizer`'s hyperparameters, in ``__init__`` order."""
 
 
 def defaults(table: dict[str, Param] = PARAMETERS) -> dict:

@@ -15,11 +15,13 @@ import pandas as pd
 
 from ..data import Ratings
 from .model_file import ModelFileError, file_name, inconsistent, read, write
+from .als import ALSFactorizer
+from .bpr import BPRFactorizer
 from .sgd import SGDFactorizer
 
 __all__ = ["KINDS", "ModelBundle", "ModelFileError", "load_bundle", "load_model", "model_bytes", "save_model"]
 
-KINDS: dict[str, type] = {"sgd": SGDFactorizer}
+KINDS: dict[str, type] = {"sgd": SGDFactorizer, "bpr": BPRFactorizer, "als": ALSFactorizer}
 """The model classes by the ``kind`` their files record."""
 
 
@@ -51,9 +53,11 @@ def model_bytes(model, train: Ratings | None = None, test: Ratings | None = None
     return buffer.getvalue()
 
 
-def load_bundle(source) -> ModelBundle:
-    """Read a model file (a path, or its bytes) of any kind, with what was bundled with it."""
-    contents = read(source)
+def load_bundle(source, max_bytes: int | None = None) -> ModelBundle:
+    """Read a model file (a path, or its bytes) of any kind, with what was bundled with it; its
+    entries may unpack to at most ``max_bytes`` (default: the memory cap of one user's process; the
+    dashboard passes the server's), see :func:`mfcore.models.model_file.read`."""
+    contents = read(source, max_bytes)
     model_class = KINDS.get(contents.kind)
     if model_class is None:
         raise ModelFileError(f"{file_name(source)} holds a model of kind {contents.kind!r}; this mfcore "
@@ -66,6 +70,6 @@ def load_bundle(source) -> ModelBundle:
                        contents.items)
 
 
-def load_model(source):
-    """The model of a file written by :func:`save_model` (a path, or its bytes)."""
-    return load_bundle(source).model
+def load_model(source, max_bytes: int | None = None):
+    """The model of a file written by :func:`save_model` (a path, or its bytes); see :func:`load_bundle`."""
+    return load_bundle(source, max_bytes).model

@@ -5,7 +5,7 @@ The model (Koren, Bell & Volinsky 2009; Funk 2006 without the biases):
 .. math::
     \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
 
-For each training rating, in a fresh random order every epoch (the ``per-rating`` schedule):
+For each training rating, in the engine's visiting order (the ``per-rating`` schedule):
 
 .. math::
     e_{ui} &= r_{ui} - \hat r_{ui} \\
@@ -16,6 +16,13 @@ For each training rating, in a fresh random order every epoch (the ``per-rating`
 
 with :math:`\gamma` = ``lr`` and :math:`\lambda` = ``reg``; the right-hand sides use the values from
 before the update. ``biased=False`` fixes :math:`\mu = b_u = b_i = 0` (Funk's original model).
+
+Randomness: one ``np.random.default_rng(seed)`` per fit draws the initial factors first
+(:func:`initial_parameters`: the same for every engine), then the visiting order, which the engine's
+plan decides: ``python``, ``numpy``, ``numba`` and ``cython`` visit a fresh uniform permutation of all
+training ratings every epoch; the default ``numba-parallel`` shuffles once per fit, groups the ratings
+into user x item blocks, and every epoch draws only a random pairing and order of the blocks
+(:mod:`mfcore.engines.numba_parallel`).
 """
 
 from __future__ import annotations
@@ -65,8 +72,10 @@ class SGDFactorizer:
     r"""Matrix factorization by SGD, in the style of a scikit-learn estimator.
 
     The model predicts :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`. Under the default
-    ``per-rating`` schedule each epoch visits the training ratings in a fresh random order and, for
-    each rating, computes :math:`e_{ui} = r_{ui} - \hat r_{ui}` and steps
+    ``per-rating`` schedule each epoch visits the training ratings in the engine's random order (a
+    fresh permutation every epoch, or under ``numba-parallel`` a shuffle once per fit and a new order of
+    its blocks every epoch; see the module docstring) and, for each rating, computes
+    :math:`e_{ui} = r_{ui} - \hat r_{ui}` and steps
 
     .. math::
         b_u &\leftarrow b_u + \gamma (e_{ui} - \lambda b_u), \qquad
@@ -164,7 +173,12 @@ class SGDFactorizer:
 
         ``validation`` (ratings held out of ``train``) is scored after every epoch and drives early
         stopping (``patience``). Stopping the iteration early leaves a usable model: the best epoch's
-        parameters under early stopping, else those of the epochs done so far.
+        parameters (and ``best_epoch_``) under early stopping, else those of the last epoch done. The
+        best epoch is put back in a ``finally``, so it happens on every way out: the last epoch, early
+        stopping, an exception, or the consumer closing the generator (``close()``, which a ``for``
+        loop's ``break`` does when the generator was not kept in a variable, ``yield from`` in a
+        closed outer generator, or garbage collection). A consumer that keeps the generator alive
+        after leaving the loop holds the last epoch's parameters until it calls ``close()``.
         Raises :class:`TrainingDiverged` (and forgets the fitted state) if the error stops being finite.
         """
         self.validate_params()
@@ -195,32 +209,38 @@ class SGDFactorizer:
                                           epochs_per_feature=self.epochs_per_feature, options=options)
         self.fit_seconds_ = time.perf_counter() - start  # numba-parallel shuffles and blocks here
         stopper = EarlyStopping(self.patience, self.min_delta) if self.patience is not None else None
-        for epoch in range(1, self.n_epochs + 1):
-            start = time.perf_counter()
-            sse = run_epoch(mu=mu, bu=self.bu_, bi=self.bi_, P=P, Q=Q, lr=lr, reg=reg,
-                            biased=bool(self.biased), **plan.next_epoch(epoch))
-            seconds = time.perf_counter() - start
-            self.fit_seconds_ += seconds
-            train_rmse = float(np.sqrt(sse / len(train)))
-            if not np.isfinite(train_rmse) or not (np.isfinite(P).all() and np.isfinite(Q).all()):
-                self._forget()
-                raise TrainingDiverged(
-                    f"training diverged at epoch {epoch} (the error is no longer a finite number): "
-                    f"lower the learning rate (lr == {self.lr_}), e.g. to {self.lr_ / 5:.3g}."
-                )
-            test_rmse = self._evaluate_rmse(test) if test is not None and len(test) else None
-            validation_rmse = (self._evaluate_rmse(validation)
-                               if validation is not None and len(validation) else None)
-            result = EpochResult(epoch, train_rmse, test_rmse, seconds, validation_rmse)
-            self.history_.append(result)
-            self.best_epoch_ = epoch
-            stop = stopper is not None and stopper.update(epoch, validation_rmse, self)
-            log.debug("epoch %d: %s", epoch, result)
-            yield result
-            if stop:
-                break
-        if stopper is not None:
-            self.best_epoch_ = stopper.restore(self)
+        diverged = False
+        try:
+            for epoch in range(1, self.n_epochs + 1):
+                start = time.perf_counter()
+                sse = run_epoch(mu=mu, bu=self.bu_, bi=self.bi_, P=P, Q=Q, lr=lr, reg=reg,
+                                biased=bool(self.biased), **plan.next_epoch(epoch))
+                seconds = time.perf_counter() - start
+                self.fit_seconds_ += seconds
+                train_rmse = float(np.sqrt(sse / len(train)))
+                if not np.isfinite(train_rmse) or not (np.isfinite(P).all() and np.isfinite(Q).all()):
+                    diverged = True
+                    self._forget()
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch} (the error is no longer a finite number): "
+                        f"lower the learning rate (lr == {self.lr_}), e.g. to {self.lr_ / 5:.3g}."
+                    )
+                test_rmse = self._evaluate_rmse(test) if test is not None and len(test) else None
+                validation_rmse = (self._evaluate_rmse(validation)
+                                   if validation is not None and len(validation) else None)
+                result = EpochResult(epoch, train_rmse, test_rmse, seconds, validation_rmse)
+                self.history_.append(result)
+                self.best_epoch_ = epoch
+                stop = stopper is not None and stopper.update(epoch, validation_rmse, self)
+                log.debug("epoch %d: %s", epoch, result)
+                yield result
+                if stop:
+                    break
+        finally:
+            # every way out (the last epoch, early stopping, an error, or the consumer closing the
+            # generator: a Stop, a cancel, a timeout, a ``break``) leaves the best epoch's parameters
+            if stopper is not None and not diverged and stopper.saved is not None:
+                self.best_epoch_ = stopper.restore(self)
 
     def _index_training(self, train: Ratings) -> None:
         """Keep what prediction and :meth:`recommend` need from the training set: the id maps and
@@ -244,9 +264,10 @@ class SGDFactorizer:
         model_file.write(path, self, train, test, items)
 
     @classmethod
-    def load(cls, path) -> SGDFactorizer:
-        """Read a model written by :meth:`save`; raises :class:`mfcore.models.model_file.ModelFileError`."""
-        contents = model_file.read(path)
+    def load(cls, path, max_bytes: int | None = None) -> SGDFactorizer:
+        """Read a model written by :meth:`save`; raises :class:`mfcore.models.model_file.ModelFileError`
+        (also for a file unpacking beyond ``max_bytes``: see :func:`mfcore.models.model_file.read`)."""
+        contents = model_file.read(path, max_bytes)
         if contents.kind != "sgd":
             raise model_file.ModelFileError(f"{model_file.file_name(path)} holds a {contents.kind} model, "
                                             "not an SGDFactorizer: use mfcore.models.persist.load_model.")
@@ -272,24 +293,39 @@ class SGDFactorizer:
     def _from_file(cls, contents: model_file.FileContents) -> SGDFactorizer:
         """The model :meth:`_file_state` described, with the file's id maps and training pairs."""
         arrays, meta, train = contents.arrays, contents.meta, contents.train
-        P, Q, bu, bi = arrays["P"], arrays["Q"], arrays["bu"], arrays["bi"]
-        if P.ndim != 2 or Q.ndim != 2 or P.shape[1] != Q.shape[1]:
+        entry, number = model_file.entry, model_file.number
+        P, Q = entry(arrays, "P", 2, "f"), entry(arrays, "Q", 2, "f")
+        bu, bi = entry(arrays, "bu", 1, "f"), entry(arrays, "bi", 1, "f")
+        if P.shape[1] != Q.shape[1]:
             raise ValueError(f"factor shapes {P.shape} and {Q.shape} do not match")
         if (P.shape[0], len(bu), Q.shape[0], len(bi)) != (train.n_users, train.n_users, train.n_items,
                                                           train.n_items):
             raise ValueError("factor and bias lengths do not match the id maps")
+        if not isinstance(meta["params"], dict):
+            raise ValueError("meta field 'params' is not an object")
         model = cls(**{k: v for k, v in meta["params"].items() if k in PARAMETERS})
-        model.P_, model.Q_, model.bu_, model.bi_ = P, Q, bu, bi
-        model.global_mean_ = float(meta["global_mean"])
+        model.validate_params()
+        if model.n_factors != P.shape[1]:
+            raise ValueError(f"n_factors is {model.n_factors!r} but the factors have {P.shape[1]} columns")
+        model.P_, model.Q_, model.bu_, model.bi_ = (a.astype(np.float32, copy=False) for a in (P, Q, bu, bi))
+        model.global_mean_ = number(meta, "global_mean")
         model.scale_ = train.scale
-        model.lr_ = float(meta["lr"])
-        model.fit_seconds_ = float(meta["fit_seconds"])
-        model.compile_seconds_ = float(meta["compile_seconds"])
-        model.history_ = [EpochResult(int(r["epoch"]), r["train_rmse"], r["test_rmse"], r["seconds"],
-                                      r.get("validation_rmse")) for r in meta["history"]]
-        model.best_epoch_ = int(meta.get("best_epoch", len(model.history_)))  # absent from older files
+        model.lr_ = number(meta, "lr", minimum=0)
+        model.fit_seconds_ = number(meta, "fit_seconds", minimum=0)
+        model.compile_seconds_ = number(meta, "compile_seconds", minimum=0)
+        if not isinstance(meta["history"], list) or not all(isinstance(r, dict) for r in meta["history"]):
+            raise ValueError("meta field 'history' is not a list of epochs")
+
+        def maybe(record: dict, key: str) -> float | None:
+            return None if record.get(key) is None else number(record, key)
+
+        model.history_ = [EpochResult(number(r, "epoch", integer=True, minimum=1), number(r, "train_rmse"),
+                                      maybe(r, "test_rmse"), number(r, "seconds"), maybe(r, "validation_rmse"))
+                          for r in meta["history"]]
+        model.best_epoch_ = (number(meta, "best_epoch", integer=True, minimum=0) if "best_epoch" in meta
+                             else len(model.history_))  # absent from older files
         model._index_training(train)
-        model.n_train_ratings_ = int(meta["n_train_ratings"])
+        model.n_train_ratings_ = number(meta, "n_train_ratings", integer=True, minimum=0)
         return model
 
     def _warm_up(self, engine, run_epoch, options: dict, dtype) -> float:

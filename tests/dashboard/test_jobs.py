@@ -32,7 +32,8 @@ def test_at_most_capacity_run_and_the_rest_queue_in_order():
     assert [job.state for job in submitted] == ["running"] * 2 + ["queued"] * 3
     assert [job.position for job in submitted] == [0, 0, 1, 2, 3]
     line = submitted[3].status_line()
-    assert line == "job 3: queued, position 2 of 3 waiting for one of the 2 training slots on this server"
+    assert line == ("job 3: queued, position 2 of 3, waiting for 1 free training slot "
+                    "(this server has 2; 2 in use by 2 running jobs)")
     assert submitted[3].fraction(0, 3, None) == 0.0
     assert submitted[0].status_line("epoch 1/3").startswith("job 0: running, epoch 1/3 (")
     assert 0 < submitted[0].fraction(1, 3, 1e-9) <= (1 + 0.95) / 3
@@ -204,3 +205,45 @@ def test_an_unexpected_failure_is_logged_and_bad_input_is_not(caplog):
     assert bug.wait(5) and user.wait(5)
     logged = [record for record in caplog.records if record.name == "dashboard.jobs"]
     assert [record.getMessage() for record in logged] == ["training job 'bug' failed"]
+
+
+def test_queue_text_counts_the_real_slots_one_job_holding_both():
+    """Issue 19: no "waiting for one of the 2 training slots" while one run trains alone on both."""
+    scheduler, gate = jobs.Scheduler(capacity=2), threading.Event()
+    first = scheduler.submit(gated(gate), label="run 1", cost=2)
+    second = scheduler.submit(gated(gate), label="run 2", cost=2)
+    assert second.status_line() == ("run 2: queued, position 1 of 1, waiting for 2 free training slots "
+                                     "(this server has 2; 2 in use by 1 running job)")
+    assert scheduler.busy_slots() == 2
+    gate.set()
+    assert first.wait(5) and second.wait(5)
+
+
+def test_queue_text_names_the_gil_when_slots_are_free():
+    scheduler, gate = jobs.Scheduler(capacity=4), threading.Event()
+    first = scheduler.submit(gated(gate), label="python 1", holds_gil=True)
+    second = scheduler.submit(gated(gate), label="python 2", holds_gil=True)
+    assert "run one at a time" in second.status_line() and "1 in use by 1 running job" in second.status_line()
+    gate.set()
+    assert first.wait(5) and second.wait(5)
+
+
+@pytest.mark.parametrize("engine, schedule, n_ratings, n_threads, cost", [
+    ("numba-parallel", "per-rating", 90_000, 8, 1),       # the bundled sample runs on one thread
+    ("numba-parallel", "per-rating", 250_000, 8, 2),      # 100 000 ratings per thread
+    ("numba-parallel", "per-rating", 900_000, 4, 4),      # ML-1M: every thread asked for
+    ("numba-parallel", "per-factor", 900_000, 4, 1),      # serial kernels under the other schedules
+    ("numba", "per-rating", 900_000, 4, 1),
+    ("numba-parallel", "per-rating", None, 3, 3),         # size unknown: every thread asked for
+])
+def test_engine_cost_is_the_threads_the_engine_will_run(engine, schedule, n_ratings, n_threads, cost):
+    assert jobs.engine_cost(engine, n_threads, 16, n_ratings, schedule) == cost
+
+
+def test_engine_cost_and_the_engine_agree_through_one_function():
+    from mfcore.engines import numba_parallel
+
+    for n_ratings in (0, 99_999, 100_000, 350_000, 10**7):
+        for n_threads in (None, 1, 3, 64):
+            assert jobs.engine_cost("numba-parallel", n_threads, 16, n_ratings) == \
+                numba_parallel.effective_threads(n_ratings, n_threads)

@@ -8,6 +8,7 @@ from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
 from dashboard.runs import start
+from dashboard.texts import escape_markdown
 from mfcore import PARAMETERS, SGDFactorizer, load_ratings, random_split
 
 
@@ -75,8 +76,8 @@ def test_link_settings_fill_the_form_and_bad_ones_are_reported():
     assert app.checkbox(key="train_biased").value is False
     assert app.selectbox(key="train_engine").value == "numpy"
     assert len(app.error) == 1
-    assert "n_epochs='oops' (must be an integer >= 1 and <= 200)" in app.error[0].value
-    assert "reg='-1' (must be >= 0 and <= 1)" in app.error[0].value
+    assert escape_markdown("n_epochs='oops' (must be an integer >= 1 and <= 200)") in app.error[0].value
+    assert escape_markdown("reg='-1' (must be >= 0 and <= 1)") in app.error[0].value
     assert app.slider(key="train_n_epochs").value == SGDFactorizer().n_epochs
 
 

@@ -3,6 +3,8 @@
 from apptest_helpers import TOY, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
+from dashboard.texts import escape_markdown
+
 
 def tune_page(tmp_path, monkeypatch) -> AppTest:
     """The Tune page on the toy data (50 ratings), studies in ``tmp_path``."""
@@ -40,7 +42,7 @@ def test_an_empty_range_is_one_error_and_nothing_starts(tmp_path, monkeypatch):
     app.button(key="FormSubmitter:tune_form-Start search").click().run()
     no_exception(app)
     assert [e.value for e in app.error] == [
-        "Could not start the search: lr range [0.5, 0.05] is empty: low > high."]
+        "Could not start the search: " + escape_markdown("lr range [0.5, 0.05] is empty: low > high.")]
     assert not app.dataframe
 
 

@@ -62,6 +62,18 @@ def test_mixed_string_ids_and_unknown_lookup():
     assert r.to_frame().shape == (3, 3)
 
 
+def test_id_lookup_takes_any_container():
+    """Text ids match as text and number ids as numbers from a list, a scalar or any NumPy array
+    (an object array of strings too: pandas 3 stores text ids with the ``str`` dtype)."""
+    text = load_ratings(b"u,i,r\nalice,x,5\nbob,x,4\nbob,y,3\n")
+    for ids in (["bob", "eve"], np.array(["bob", "eve"]), np.array(["bob", "eve"], dtype=object)):
+        assert text.user_codes(ids).tolist() == [1, -1]
+    numbers = load_ratings(b"1,5,4\n2,5,3\n2,6,1\n")
+    for ids in ([2, 7], np.array([2, 7]), np.array([2.0, 7.0]), np.array(["2", "x"], dtype=object)):
+        assert numbers.user_codes(ids).tolist() == [1, -1]
+    assert numbers.user_codes(2) == 1 and text.user_codes("alice") == 0
+
+
 @pytest.mark.parametrize("policy, expected", [("last", [2.0, 5.0]), ("mean", [3.0, 5.0])])
 def test_duplicate_policy(policy, expected):
     r = load_ratings(b"a,x,4\nb,x,5\na,x,2\nb,y,1\n", duplicates=policy)

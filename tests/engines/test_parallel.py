@@ -204,3 +204,31 @@ def test_block_order_visits_every_block_once_per_epoch_without_shared_rows():
         schedules.append(schedule)
     assert any((a != b).any() for a, b in zip(schedules, schedules[1:]))  # the order changes by epoch
     assert sorted(zip(users.tolist(), items.tolist())) == sorted(zip(train.users.tolist(), train.items.tolist()))
+
+
+def test_effective_threads_is_what_the_data_can_feed(monkeypatch):
+    """min(n_threads, ratings // MIN_RATINGS_PER_THREAD), at least 1; None asks for every core."""
+    monkeypatch.setattr(numba_parallel, "MIN_RATINGS_PER_THREAD", per := 100_000)
+    assert numba_parallel.effective_threads(0, 8) == 1
+    assert numba_parallel.effective_threads(per - 1, 8) == 1
+    assert numba_parallel.effective_threads(3 * per, 8) == 3
+    assert numba_parallel.effective_threads(900_000, 16) == 900_000 // per  # ML-1M on 16 cores: not 1
+    assert numba_parallel.effective_threads(10**9, 2) == 2
+    assert numba_parallel.effective_threads(10**9, None) == numba_parallel.available_cores()
+
+
+def test_the_epoch_runs_on_the_effective_threads(monkeypatch):
+    """The kernel spreads an epoch over effective_threads() threads: 3 pool tasks per sub-epoch here."""
+    train, _ = problem()
+    monkeypatch.setattr(numba_parallel, "MIN_RATINGS_PER_THREAD", len(train) // 3)
+    used = []
+    real = numba_parallel._run_all
+
+    def spy(pool, function, calls):
+        if function not in (numba_parallel.count_cells, numba_parallel.scatter_cells):  # the epoch's blocks
+            used.append(len(calls))
+        return real(pool, function, calls)
+
+    monkeypatch.setattr(numba_parallel, "_run_all", spy)
+    fit("numba-parallel", train, n_threads=8)
+    assert used and max(used) == 3

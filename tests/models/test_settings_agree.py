@@ -13,7 +13,7 @@ from mfcore.cli.common import flags
 from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS, default_lr
 
 TABLE = {**PARAMETERS, **SPLIT_PARAMETERS}
-EXPECTED = {**SGDFactorizer().get_params(), "test_size": SPLIT_PARAMETERS["test_size"].default}
+EXPECTED = {**SGDFactorizer().get_params(), **{name: param.default for name, param in SPLIT_PARAMETERS.items()}}
 
 
 def option_help(help_text: str, param) -> str:
