@@ -79,8 +79,6 @@ def load_and_split(args, *, cached: bool, validation: bool = False, threads: int
     from ..evaluation.protocol import holdout
     from ..evaluation.resources import CLI_CAP_FRACTION, check_parse_memory, check_training_memory, memory_cap_bytes
     from ..evaluation.split import random_split
-    from ..explore import ratings_items
-
     path = Path(args.data)
     cache_hit = cached and args.items is None and cache_file(path, duplicates="last", columns=None) is not None \
         and cache_file(path, duplicates="last", columns=None).exists()
@@ -107,7 +105,10 @@ def load_and_split(args, *, cached: bool, validation: bool = False, threads: int
     if args.test_size > 0 and len(test) == 0:
         raise UsageError(f"--test-size {args.test_size} of {len(ratings)} ratings leaves no test ratings: give "
                          "more ratings, a larger --test-size, or --test-size 0 to train without a test set")
-    return Loaded(train, held_out, test, ratings.n_users, ratings.n_items, ratings_items(ratings), said)
+    if ratings.item_info is not None:
+        from ..explore import ratings_items
+    items = ratings_items(ratings) if ratings.item_info is not None else None  # no pandas without titles
+    return Loaded(train, held_out, test, ratings.n_users, ratings.n_items, items, said)
 
 
 def _check_writable(path: str) -> None:
@@ -120,7 +121,6 @@ def _check_writable(path: str) -> None:
 
 
 def train(args) -> None:
-    from ..models.persist import save_model
     from ..models.sgd import SGDFactorizer
 
     model = SGDFactorizer(**model_params(args))
@@ -159,6 +159,7 @@ def train(args) -> None:
         text = (f"early stopping (patience {model.patience}): ran {len(model.history_)} of {model.n_epochs} "
                 f"epochs, kept epoch {model.best_epoch_} (validation RMSE {best.validation_rmse:.4f})\n") + text
     if args.save is not None:
+        from ..models.persist import save_model  # pandas: only when a model file is written
         write_atomically(args.save, lambda stream: save_model(model, stream, train, test if len(test) else None,
                                                               data.items))
         final["model_file"] = args.save
