@@ -30,6 +30,24 @@ RECOMMENDATION_COLUMNS = {
 }
 
 
+SEEN_KEY = "explore_seen"
+
+
+def follow_session(dataset_key: str, newest_run: str | None) -> None:
+    """Make Explore follow the session: when the dataset changed since Explore last drew, forget the
+    model choice and the uploaded model file (they belong to the other data); when a new run was
+    trained, pick it. Call before drawing the model choice."""
+    seen = st.session_state.get(SEEN_KEY)
+    if seen == (dataset_key, newest_run):
+        return
+    if seen is None or seen[0] != dataset_key:
+        for key in ("explore_file", "explore_upload"):
+            st.session_state.pop(key, None)
+    for key in ("explore_source_kept", "explore_source"):
+        st.session_state.pop(key, None)
+    st.session_state[SEEN_KEY] = (dataset_key, newest_run)
+
+
 @dataclass
 class Subject:
     """A fitted ``model`` and what Explore shows beside it: the ``train`` ratings (their values are NaN

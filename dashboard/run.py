@@ -45,10 +45,12 @@ class Run:
     note: str = ""  # what the work guard cut, e.g. the python engine's sample
     job: object = None  # the dashboard.jobs.Job training it, until it ends
     # kept by dashboard.run_store: the store key of the dataset it trains on (None until recorded),
-    # and the session name and list of runs it is stored with
+    # the session that made it, its own store key (its file), and whether this browser session only
+    # shows it (restored from a link or a reload: never written again from here)
     data_key: str | None = None
     session_name: str = field(default="", repr=False, compare=False)
-    session_runs: list | None = field(default=None, repr=False, compare=False)
+    store_key: str = field(default="", repr=False, compare=False)
+    read_only: bool = field(default=False, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -132,7 +134,8 @@ class Run:
         return run
 
     def save_session(self) -> None:
-        """Store the runs of this run's session (set by :func:`dashboard.run_store.save`). It touches
-        no Streamlit state: the thread that trained the run may be stopping (Stop, page change)."""
-        if self.session_runs is not None:
-            store.save_runs(self.session_name, [other.record() for other in self.session_runs])
+        """Store this run in its own file (its key is set by :func:`dashboard.run_store.save`), never
+        a read-only run. It touches no Streamlit state: the thread that trained the run may be
+        stopping (Stop, page change), and it rewrites no other run, so two tabs never collide."""
+        if self.store_key and not self.read_only:
+            store.save_run(self.store_key, self.record())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -14,7 +15,7 @@ from mfcore.models.base import is_fitted
 
 from . import run_store
 from .run import Run
-from .settings import FIELDS
+from .settings import FIELDS, LABELS
 
 KEY = "runs"
 MAX_RUNS = 12
@@ -76,13 +77,44 @@ def table(runs: list[Run]) -> pd.DataFrame:
 
 
 NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "final RMSE": "{:.4f}", "final MAE": "{:.4f}",
-                  "seconds": "{:.3f}", "updates/s": "{:,.0f}", "best epoch": "{:.0f}", "lr": "{:g}",
-                  "reg": "{:g}", "test_size": "{:g}"}
+                  "seconds": "{:.3f}", "best epoch": "{:.0f}", LABELS["lr"]: "{:g}",
+                  LABELS["reg"]: "{:g}", LABELS["test_size"]: "{:g}", LABELS["init_std"]: "{:g}"}
+ALWAYS_SHOWN = ("n_factors", "lr", "reg")
+"""Settings the runs table always shows; the others only when they differ between runs."""
+
+
+def display_table(runs: list[Run]) -> pd.DataFrame:
+    """:func:`table` as the page shows it: the form's names, the dataset next to the run, no
+    updates/s (Speed measures those), and besides K, lr and reg only the settings that differ
+    between the runs (:func:`shared_settings` says the others)."""
+    frame = table(runs).drop(columns=["updates/s"])
+    varying = [name for name in FIELDS if name in frame and name != "n_epochs"
+               and (name in ALWAYS_SHOWN or frame[name].astype(str).nunique() > 1)]
+    frame = frame[["run", "dataset", "status", "epochs", "best test RMSE", "best epoch", "final RMSE",
+                   "final MAE", "seconds", *varying]]
+    return frame.rename(columns={name: LABELS[name] for name in varying})
+
+
+def shared_settings(runs: list[Run]) -> str:
+    """The settings every run shares that :func:`display_table` leaves out, in the form's names."""
+    frame = table(runs)
+    same = [name for name in FIELDS if name in frame and name != "n_epochs" and name not in ALWAYS_SHOWN
+            and frame[name].astype(str).nunique() == 1]
+    if not same:
+        return ""
+    shown = ", ".join(f"{LABELS[name]} {_text(frame[name].iloc[0])}" for name in same)
+    return f"Every run: {shown}."
+
+
+def _text(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def styled_table(runs: list[Run]):
-    """:func:`table` formatted for display as a static table, which wraps instead of truncating."""
-    frame = table(runs)
+    """:func:`display_table` formatted for display as a static table, which wraps instead of truncating."""
+    frame = display_table(runs)
     formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
     return frame.style.format(formats, na_rep="-").hide(axis="index")
 

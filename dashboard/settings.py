@@ -57,15 +57,38 @@ def widget(container, name: str, key: str, value=None, label: str | None = None)
     value = default(name) if value is None else value
     label = label or LABELS[name]
     if param.kind is bool:
-        return container.checkbox(label, value=bool(value), key=key, help=param.help)
+        return container.checkbox(label, value=bool(value), key=key, help=help_text(name))
     if param.choices is not None:
         options = list(param.allowed())
-        return container.selectbox(label, options, index=options.index(value), key=key, help=param.help)
+        return container.selectbox(label, options, index=options.index(value), key=key, help=help_text(name))
     low, high, value = param.kind(param.low), param.kind(param.high), param.kind(value)
     if name in SLIDERS:
-        return container.slider(label, low, high, value=value, step=param.step, key=key, help=param.help)
+        return container.slider(label, low, high, value=value, step=param.step, key=key, help=help_text(name))
     return container.number_input(label, low, high, value=value, step=param.step or 1,
-                                  format=FORMATS.get(name), key=key, help=param.help)
+                                  format=FORMATS.get(name), key=key, help=help_text(name))
+
+
+GUI_HELP = {"lr": (f"learning rate γ; the form starts at the default error schedule's rate "
+                  f"({default_lr(PARAMETERS['schedule'].default):g})")}
+"""Tooltips where the table's help speaks of the command line (``lr`` None is not a form value)."""
+
+
+def help_text(name: str) -> str:
+    """The tooltip of setting ``name``'s widget."""
+    return GUI_HELP.get(name, TABLE[name].help)
+
+
+def differences(values: dict, reference: dict, reference_name: str = "Train") -> str:
+    """Where ``values`` differ from ``reference`` (e.g. Train's settings), in the form's names:
+    "Factors K 32 (Train: 100), Epochs 10 (Train: 20)"; empty when they agree."""
+    return ", ".join(f"{LABELS.get(name, name)} {_shown(value)} ({reference_name}: {_shown(reference[name])})"
+                     for name, value in values.items() if name in reference and reference[name] != value)
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _parse(name: str, text: str):

@@ -193,16 +193,22 @@ def shuffle_cells(bounds, first, last, uniforms, users, items, ratings):
 
 @njit(cache=True, nogil=True, fastmath=True)
 def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
-    """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, compiled for ``n_factors`` = ``P.shape[1]`` as a
-    constant) over the blocks ``cells`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``.
-    The blocks must share no user and no item with any block another thread runs."""
-    literally(n_factors)
+    """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, ``n_factors`` = ``P.shape[1]``) over the blocks
+    ``cells`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``. The blocks must share no
+    user and no item with any block another thread runs."""
     for j in range(cells.shape[0]):
         c = cells[j]
         start, stop = bounds[c], bounds[c + 1]
         sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
                           P, Q, lr, reg, biased, n_factors)
 
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def run_blocks_k(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
+    """:func:`run_blocks` compiled for ``n_factors`` as a constant (see :func:`~.numba_jit.constant_k`)."""
+    literally(n_factors)
+    run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors)
 
 def _pool(n_threads: int) -> ThreadPoolExecutor:
     with _pools_lock:
@@ -368,8 +374,8 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     sizes = np.diff(bounds)
     sse = np.zeros(len(sizes), np.float64)
     k = P.shape[1]
-    kernel = specialized(run_blocks, (users, items, ratings, bounds, schedule[0], mu, bu, bi, P, Q, lr, reg,
-                                      biased, sse), k)
+    kernel = specialized(run_blocks_k, run_blocks, (users, items, ratings, bounds, schedule[0], mu, bu, bi, P, Q,
+                                                    lr, reg, biased, sse), k, ratings.shape[0])
     if pool is None:  # one call for the whole epoch: the sub-epochs' blocks in the same order
         cells = np.concatenate([_share(sizes, cells, 1)[0] for cells in schedule])
         kernel(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, k)

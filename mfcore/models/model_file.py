@@ -147,6 +147,8 @@ def _open(source, max_bytes: int | None = None) -> dict:
     name = file_name(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
         stream = io.BytesIO(bytes(source))
+    elif hasattr(source, "read") and hasattr(source, "seek"):  # an open binary file: the caller closes it
+        return _read_archive(source, name, max_bytes)
     else:  # read from the file as the zip reader needs it, never the whole file at once
         path = Path(source)
         if path.is_dir():
@@ -262,7 +264,7 @@ def json_depth(text: str) -> int:
 
 
 def read(source, max_bytes: int | None = None) -> FileContents:
-    """Read and check a model file (a path, or its bytes) written by :func:`write`; its entries may
+    """Read and check a model file (a path, its bytes or an open binary file) written by :func:`write`; its entries may
     unpack to at most ``max_bytes`` (default: the memory cap of one user's process; see :func:`_open`).
     Every field is checked before use: a :class:`ModelFileError` of one line names the first bad one."""
     arrays = _open(source, max_bytes)

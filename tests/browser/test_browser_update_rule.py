@@ -8,7 +8,7 @@ from conftest import ROOT, full_page_screenshot
 from mfcore import load_ratings
 from mfcore.teaching import UpdateStepper
 
-SUMMARY = re.compile(r"Step (\d+) \(epoch (\d+), rating (\d+) of (\d+)\): user (.+?) \(u = (\d+)\) rated item "
+SUMMARY = re.compile(r"Step (\d+) \(epoch (\d+), rating (\d+) of (\d+)\): user (.+?) \(u = (\d+)\) rated "
                      r"(.+?) \(i = (\d+)\) r = (\S+); prediction (\S+), error (\S+)\.")
 
 

@@ -115,3 +115,25 @@ def test_the_model_file_of_a_train_run_reopens_the_same_model():
     items = np.tile(model.item_ids_, len(model.user_ids_))
     assert np.array_equal(bundle.model.predict(users, items), model.predict(users, items))
     assert np.array_equal(bundle.train.values, train.values) and np.array_equal(bundle.test.users, test.users)
+
+
+def test_the_model_choice_follows_the_dataset_and_new_runs():
+    """An uploaded model is forgotten when the dataset changes; a new run on it is picked (issue 19)."""
+    ratings = load_ratings(TOY)
+    train, test = random_split(ratings, 0.2, seed=0)
+    uploaded = SGDFactorizer(n_factors=4, n_epochs=3).fit(train, test)
+    app = explore_page().run()
+    app.radio(key="explore_source").set_value("Upload a model file").run()
+    app.get("file_uploader")[0].set_value(("model.npz", model_bytes(uploaded, train, test),
+                                           "application/octet-stream"))
+    app.run()
+    assert "K = 4" in app.caption[1].value
+    app, model, _, _ = with_toy_run(app)  # another dataset, and a run trained on it
+    app.run()
+    no_exception(app)
+    assert app.radio(key="explore_source").value == "run 1"
+    assert "K = 6" in app.caption[1].value
+    app.radio(key="explore_source").set_value("Upload a model file").run()
+    no_exception(app)
+    assert "explore_file" not in app.session_state  # the old file's model is not shown
+    assert app.info and "Train a model" in app.info[0].value
