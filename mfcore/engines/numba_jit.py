@@ -143,3 +143,26 @@ def row_dots(users, items, P, Q):
         for k in range(n_factors):
             out[n] += P[u, k] * Q[i, k]
     return out
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def clipped_error_sums(users, items, values, mu, bu, bi, P, Q, low, high):
+    r"""``(sum of squared errors, sum of absolute errors)`` of the clipped predictions
+    :math:`\min(\max(\mu + b_u + b_i + p_u^\top q_i, \text{low}), \text{high})` against ``values``,
+    in one pass (float32 predictions as :meth:`~mfcore.models.SGDFactorizer.predict_codes` makes them,
+    float64 sums). Codes must be valid (>= 0). The NumPy way materialises five temporary arrays per
+    call, which at 10M test ratings made the per-epoch test RMSE cost about 3 epochs of training."""
+    n_factors = P.shape[1]
+    squared = 0.0
+    absolute = 0.0
+    for n in range(users.shape[0]):
+        u = users[n]
+        i = items[n]
+        dot = np.float32(0)
+        for k in range(n_factors):
+            dot += P[u, k] * Q[i, k]
+        prediction = min(max(mu + bu[u] + bi[i] + dot, low), high)
+        error = np.float64(values[n]) - np.float64(prediction)
+        squared += error * error
+        absolute += abs(error)
+    return squared, absolute
