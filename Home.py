@@ -2,95 +2,96 @@
 
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import boundary, charts, data
 from dashboard.texts import escape_markdown
 from mfcore.data import DUPLICATE_POLICIES, DataError, sniff_columns
 
-st.set_page_config(page_title="Factorization Playground", layout="wide")
-st.title("Factorization Playground")
-st.markdown(
-    "Learn and tune **SGD matrix factorization** of rating matrices (Funk SVD, Koren's biased MF) on "
-    "the fast `mfcore` library. Pick the ratings here, then **Train** to watch the RMSE curves live "
-    "and compare runs, **Speed** to measure how much faster the compiled engines are on these ratings, "
-    "**Tune** to search hyperparameters and **Explore** to see what a trained model recommends and why."
-)
+with boundary.page("Home"):  # one st.error sentence for any failure (dashboard/boundary.py)
+    st.set_page_config(page_title="Factorization Playground", layout="wide")
+    st.title("Factorization Playground")
+    st.markdown(
+        "Learn and tune **SGD matrix factorization** of rating matrices (Funk SVD, Koren's biased MF) on "
+        "the fast `mfcore` library. Pick the ratings here, then **Train** to watch the RMSE curves live "
+        "and compare runs, **Speed** to measure how much faster the compiled engines are on these ratings, "
+        "**Tune** to search hyperparameters and **Explore** to see what a trained model recommends and why."
+    )
 
-SOURCES = ("Bundled sample", "Upload a file")
-linked = data.current()
-if data.missing():
-    st.warning(f"The link names dataset {escape_markdown(data.missing())}, which this server no longer keeps "
-               "(it stores recently loaded datasets only): upload the file again. Meanwhile the pages use the "
-               "bundled sample.")
-kept = st.session_state.get("home_source_kept", SOURCES[1] if linked.key or data.missing() else SOURCES[0])
-choice = st.radio("Dataset", SOURCES, index=SOURCES.index(kept), key="home_source", horizontal=True)
-st.session_state["home_source_kept"] = choice
+    SOURCES = ("Bundled sample", "Upload a file")
+    linked = data.current()
+    if data.missing():
+        st.warning(f"The link names dataset {escape_markdown(data.missing())}, which this server no longer keeps "
+                   "(it stores recently loaded datasets only): upload the file again. Meanwhile the pages use the "
+                   "bundled sample.")
+    kept = st.session_state.get("home_source_kept", SOURCES[1] if linked.key or data.missing() else SOURCES[0])
+    choice = st.radio("Dataset", SOURCES, index=SOURCES.index(kept), key="home_source", horizontal=True)
+    st.session_state["home_source_kept"] = choice
 
-if choice == SOURCES[0]:
-    data.use(data.sample())
-else:
-    limit = st.get_option("server.maxUploadSize")
-    upload = st.file_uploader(
-        f"Ratings file, up to {limit} MB: CSV/TSV with or without a header, MovieLens u.data, "
-        "ratings.dat or ratings.csv, a .gz of one, or a .zip (a MovieLens zip brings its titles)",
-        key="home_upload")
-    items_upload = st.file_uploader(
-        "Items file with titles (optional): movies.csv, u.item, movies.dat or a CSV with id and title columns",
-        key="home_items")
-    st.caption(f"Size limit: {limit} MB per file. Columns are user, item, rating and an optional "
-               "timestamp; ids may be numbers or text. Loaded datasets are kept for a while in the "
-               "server's temporary store so that a reload or a copied link finds them again.")
-    duplicates = st.selectbox("When a user rated the same item twice", DUPLICATE_POLICIES,
-                              format_func={"last": "keep the last rating", "mean": "average them",
-                                           "error": "refuse the file"}.get, key="home_duplicates")
-    if upload is not None:
-        raw = upload.getvalue()
-        guess = sniff_columns(raw)
-        columns = None
-        if guess.header and guess.ambiguous:
-            st.warning("The header does not clearly name the user, item and rating columns: pick them.")
-            positions = list(range(len(guess.fields)))
-            label = dict(enumerate(guess.fields)).get
-            picks = st.columns(4)
-            columns = {role: picks[n].selectbox(f"{role.capitalize()} column", positions,
-                                                index=guess.roles.get(role, n), format_func=label,
-                                                key=f"home_map_{role}")
-                       for n, role in enumerate(("user", "item", "rating"))}
-            stamp = guess.roles.get("timestamp")
-            columns["timestamp"] = picks[3].selectbox(
-                "Timestamp column", [None] + positions, format_func=lambda p: "(none)" if p is None
-                else label(p), index=0 if stamp is None else stamp + 1, key="home_map_timestamp")
-        names = upload.name + (f" + {items_upload.name}" if items_upload is not None else "")
-        shown = escape_markdown(names)  # file names are the user's: never Markdown
-        try:
-            with st.status(f"Loading {shown}...", expanded=False) as status:
-                dataset = data.load(names, upload.name, raw, columns, duplicates,
-                                    items_upload.getvalue() if items_upload is not None else None,
-                                    report=lambda text: status.write(escape_markdown(text)))
-                status.update(label=f"Loaded {shown}: {len(dataset.ratings):,} ratings", state="complete")
-            data.use(dataset)
-        except DataError as exc:
-            status.update(label=f"Could not load {shown}", state="error")
-            st.error(f"Could not load {shown}: {escape_markdown(exc)} Still using "
-                     f"{escape_markdown(data.current().name)}.")
+    if choice == SOURCES[0]:
+        data.use(data.sample())
+    else:
+        limit = st.get_option("server.maxUploadSize")
+        upload = st.file_uploader(
+            f"Ratings file, up to {limit} MB: CSV/TSV with or without a header, MovieLens u.data, "
+            "ratings.dat or ratings.csv, a .gz of one, or a .zip (a MovieLens zip brings its titles)",
+            key="home_upload")
+        items_upload = st.file_uploader(
+            "Items file with titles (optional): movies.csv, u.item, movies.dat or a CSV with id and title columns",
+            key="home_items")
+        st.caption(f"Size limit: {limit} MB per file. Columns are user, item, rating and an optional "
+                   "timestamp; ids may be numbers or text. Loaded datasets are kept for a while in the "
+                   "server's temporary store so that a reload or a copied link finds them again.")
+        duplicates = st.selectbox("When a user rated the same item twice", DUPLICATE_POLICIES,
+                                  format_func={"last": "keep the last rating", "mean": "average them",
+                                               "error": "refuse the file"}.get, key="home_duplicates")
+        if upload is not None:
+            raw = upload.getvalue()
+            guess = sniff_columns(raw)
+            columns = None
+            if guess.header and guess.ambiguous:
+                st.warning("The header does not clearly name the user, item and rating columns: pick them.")
+                positions = list(range(len(guess.fields)))
+                label = dict(enumerate(guess.fields)).get
+                picks = st.columns(4)
+                columns = {role: picks[n].selectbox(f"{role.capitalize()} column", positions,
+                                                    index=guess.roles.get(role, n), format_func=label,
+                                                    key=f"home_map_{role}")
+                           for n, role in enumerate(("user", "item", "rating"))}
+                stamp = guess.roles.get("timestamp")
+                columns["timestamp"] = picks[3].selectbox(
+                    "Timestamp column", [None] + positions, format_func=lambda p: "(none)" if p is None
+                    else label(p), index=0 if stamp is None else stamp + 1, key="home_map_timestamp")
+            names = upload.name + (f" + {items_upload.name}" if items_upload is not None else "")
+            shown = escape_markdown(names)  # file names are the user's: never Markdown
+            try:
+                with st.status(f"Loading {shown}...", expanded=False) as status:
+                    dataset = data.load(names, upload.name, raw, columns, duplicates,
+                                        items_upload.getvalue() if items_upload is not None else None,
+                                        report=lambda text: status.write(escape_markdown(text)))
+                    status.update(label=f"Loaded {shown}: {len(dataset.ratings):,} ratings", state="complete")
+                data.use(dataset)
+            except DataError as exc:
+                status.update(label=f"Could not load {shown}", state="error")
+                st.error(f"Could not load {shown}: {escape_markdown(exc)} Still using "
+                         f"{escape_markdown(data.current().name)}.")
 
-dataset = data.current()
-ratings = dataset.ratings
-st.subheader(f"Dataset in use: {escape_markdown(dataset.name)}")
-cells = st.columns(6)
-cells[0].metric("Ratings", f"{len(ratings):,}")
-cells[1].metric("Users", f"{ratings.n_users:,}")
-cells[2].metric("Items", f"{ratings.n_items:,}")
-cells[3].metric("Density", f"{ratings.density:.2%}")
-cells[4].metric("Rating scale", f"{ratings.scale[0]:g} to {ratings.scale[1]:g}")
-cells[5].metric("Timestamps", "yes" if ratings.timestamps is not None else "no")
+    dataset = data.current()
+    ratings = dataset.ratings
+    st.subheader(f"Dataset in use: {escape_markdown(dataset.name)}")
+    cells = st.columns(6)
+    cells[0].metric("Ratings", f"{len(ratings):,}")
+    cells[1].metric("Users", f"{ratings.n_users:,}")
+    cells[2].metric("Items", f"{ratings.n_items:,}")
+    cells[3].metric("Density", f"{ratings.density:.2%}")
+    cells[4].metric("Rating scale", f"{ratings.scale[0]:g} to {ratings.scale[1]:g}")
+    cells[5].metric("Timestamps", "yes" if ratings.timestamps is not None else "no")
 
-left, right = st.columns(2)
-left.plotly_chart(charts.rating_histogram(ratings), key="home_histogram")
-right.plotly_chart(charts.long_tail(ratings), key="home_long_tail")
-for sentence in ratings.summary.sentences(len(ratings), ratings.n_items):
-    (st.warning if sentence in ratings.summary.warnings else st.caption)(escape_markdown(sentence))
-with st.expander("First rows"):
-    st.dataframe(ratings.take(slice(0, 20)).to_frame(titles=True), hide_index=True)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.rating_histogram(ratings), key="home_histogram")
+    right.plotly_chart(charts.long_tail(ratings), key="home_long_tail")
+    for sentence in ratings.summary.sentences(len(ratings), ratings.n_items):
+        (st.warning if sentence in ratings.summary.warnings else st.caption)(escape_markdown(sentence))
+    with st.expander("First rows"):
+        st.dataframe(ratings.take(slice(0, 20)).to_frame(titles=True), hide_index=True)
 
-st.page_link("pages/1_Train.py", label="Train a model on these ratings", icon=":material/play_arrow:")
-st.page_link("pages/2_Speed.py", label="Time the engines", icon=":material/speed:")
+    st.page_link("pages/1_Train.py", label="Train a model on these ratings", icon=":material/play_arrow:")
+    st.page_link("pages/2_Speed.py", label="Time the engines", icon=":material/speed:")

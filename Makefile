@@ -11,8 +11,10 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	@echo "Installing the requirements into $(VENV) (the first time takes a minute or two; pip shows its progress)..."
+	$(BIN)/pip install -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
+	@echo "Compiling the engines once (Numba caches the machine code)..."
 	$(BIN)/python -m mfcore.models.warm
 	touch $@
 

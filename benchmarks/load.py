@@ -4,6 +4,7 @@ large upload must be refused by the memory guard.
 
     .venv/bin/python benchmarks/load.py               # every part, prints the Must-show figures
     .venv/bin/python benchmarks/load.py --part load   # or --part soak, --part guard
+    .venv/bin/python benchmarks/load.py --part mixed  # 30 sessions: Train, Speed, Tune, Explore, a bomb
 
 It starts its own ``streamlit run Home.py`` on a free loopback port (killed at the end), and drives it
 with browser-less clients that speak Streamlit's websocket protocol (the protobuf ``BackMsg`` /
@@ -492,6 +493,10 @@ def report_soak(soak: dict, args) -> None:
 
 
 async def main_async(args) -> None:
+    if args.part == "mixed":  # issue 18's mixed load, in benchmarks/load_mixed.py
+        import load_mixed
+        args.sessions = args.mixed_sessions
+        return await load_mixed.main_async(args)
     server = Server()
     sampler = None
     try:
@@ -520,7 +525,8 @@ async def main_async(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("load", "soak", "guard", "all"), default="all")
+    parser.add_argument("--part", choices=("load", "soak", "guard", "all", "mixed"), default="all")
+    parser.add_argument("--mixed-sessions", type=int, default=30, help="sessions of --part mixed")
     parser.add_argument("--sessions", type=int, default=6, help="sessions training at once (at most 12)")
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=100)
@@ -537,6 +543,8 @@ def main() -> None:
     parser.add_argument("--big-items", type=int, default=40_000)
     parser.add_argument("--big-k", type=int, default=500)
     parser.add_argument("--deadline", type=float, default=600, help="seconds each part may take at most")
+    import load_mixed
+    load_mixed.add_arguments(parser)
     args = parser.parse_args()
     args.sessions = max(1, min(args.sessions, 12))
     asyncio.run(main_async(args))

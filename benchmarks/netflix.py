@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+import native_libmf
+
 ROOT = Path(__file__).resolve().parents[1]
 NETFLIX_USERS, NETFLIX_ITEMS = 480_189, 17_770
 
@@ -122,15 +124,17 @@ def main(argv=None) -> None:
     env = dict(os.environ)
     if args.fresh_cache:
         env["MFCORE_CACHE_DIR"] = tempfile.mkdtemp(prefix="mfcore-cache-")
+    cpu = native_libmf.cpu_info()
     print(f"{args.ratings:,} ratings, {args.users:,} users x {args.items:,} items; K=100, 20 epochs, "
-          f"default engine, {os.cpu_count()} cores, whole CLI process")
-    print("| run | wall s | fit s | M updates/s | test RMSE | peak RSS GB |")
-    print("|---|---|---|---|---|---|")
+          f"default engine, whole CLI process; CPU {cpu['model']} ({cpu['vector_unit']}), {os.cpu_count()} cores")
+    print("| run | wall s | fit s | M updates/s | test RMSE | peak RSS GB | load average (start..end) |")
+    print("|---|---|---|---|---|---|---|")
     for run in range(1, args.runs + 1):
+        load = os.getloadavg()[0]
         row = train_once(path, env)
         print(f"| {run}{' (parse + cache)' if run == 1 and args.fresh_cache else ''} | {row['wall']:.1f} | "
               f"{row['fit_seconds']:.1f} | {row['updates_per_second'] / 1e6:.1f} | {row['test_rmse']:.4f} "
-              f"| {row['peak_gb']:.2f} |", flush=True)
+              f"| {row['peak_gb']:.2f} | {load:.1f}..{os.getloadavg()[0]:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+import native_libmf
+
 ROOT = Path(__file__).resolve().parents[1]
 ML100K = ROOT.parent / "shared" / "data" / "ml-100k" / "u.data"
 CHROMIUM = "/usr/bin/chromium"
+MARGIN = 0.8
+"""Issue 20: the targets met with a 20% margin, i.e. the median under 0.8 x the target."""
 FIRST_TEST_POINT = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .some(plot => plot.data.some(trace => trace.name == 'run 1 test' && trace.x.length >= 1))"""
 
@@ -92,6 +96,7 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args(argv)
+    load_at_start = os.getloadavg()[0]
     python = [sys.executable, "-m", "mfcore"]
     rows = {"python -m mfcore --help": ([], 0.5), "python -m mfcore train ML-100k (K=100, 20 epochs)": ([], 1.5)}
     wall(python + ["train", str(ML100K)])  # the binary cache of ML-100k exists from here on
@@ -111,13 +116,16 @@ def main(argv=None) -> None:
                 rows[render_key][0].append(render)
                 rows[point_key][0].append(point)
             browser.close()
-    print(f"Start-up, {os.cpu_count()} cores, medians of {args.runs} fresh starts (wall seconds)")
+    cpu = native_libmf.cpu_info()
+    print(f"Start-up on {cpu['model']} ({cpu['vector_unit']}), {os.cpu_count()} cores, load average "
+          f"{load_at_start:.2f} at start, {os.getloadavg()[0]:.2f} at the end; medians of {args.runs} fresh "
+          "starts (wall seconds); 'met' needs the 20% margin (median < 0.8 x target)")
     print("| what | median s | min..max | target s | met |")
     print("|---|---|---|---|---|")
     for name, (times, target) in rows.items():
         median = float(np.median(times))
-        print(f"| {name} | {median:.2f} | {min(times):.2f}..{max(times):.2f} | < {target:g} | "
-              f"{'yes' if median < target else 'no'} |", flush=True)
+        print(f"| {name} | {median:.2f} | {min(times):.2f}..{max(times):.2f} | < {target:g} "
+              f"(margin: < {MARGIN * target:.2f}) | {'yes' if median < MARGIN * target else 'no'} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,16 @@ import plotly.graph_objects as go
 from mfcore import Ratings
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+RUN_COLORS = COLORS + ["#bcbd22", "#7f7f7f", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+                       "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#9c9ede", "#cedb9c",
+                       "#e7969c", "#de9ed6"]
+"""One colour per run: 24, twice the runs a session keeps (``dashboard.runs.MAX_RUNS``), so the
+runs on a chart never share one."""
+
+
+def run_color(number: int) -> str:
+    """The colour of run ``number`` on every chart."""
+    return RUN_COLORS[(number - 1) % len(RUN_COLORS)]
 
 
 def rating_histogram(ratings: Ratings) -> go.Figure:
@@ -34,7 +44,7 @@ def long_tail(ratings: Ratings) -> go.Figure:
                                     hovertemplate="top %{x:.1f}%: %{y:.0f} ratings"))
     figure.update_layout(title="Long tail: ratings per user and per item", height=320,
                          xaxis_title="users / items, most rated first (%)", yaxis_title="ratings",
-                         yaxis_type="log", margin=dict(t=50, b=40, l=50, r=20),
+                         yaxis=dict(type="log", dtick=1, tickformat=",d"), margin=dict(t=50, b=40, l=50, r=20),
                          legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     return figure
 
@@ -50,9 +60,9 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
         figure.add_trace(go.Scatter(
             x=[r.epoch for r in tested], y=[r.test_rmse for r in tested], mode="lines",
             name=f"{run.label} test", opacity=0.6,
-            line=dict(color=COLORS[(run.number - 1) % len(COLORS)], width=1.5, dash="dot")))
+            line=dict(color=run_color(run.number), width=1.5, dash="dot")))
     if current is not None:
-        color = COLORS[(current.number - 1) % len(COLORS)]
+        color = run_color(current.number)
         epochs = [r.epoch for r in current.history]
         figure.add_trace(go.Scatter(x=epochs, y=[r.train_rmse for r in current.history],
                                     mode="lines+markers", name=f"{current.label} train",
@@ -78,9 +88,53 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
     return figure
 
 
+def ranking_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figure:
+    """Test NDCG@k per epoch of the ``current`` ranking run (thick) over ``earlier`` ranking runs'
+    (thin, dotted); higher is better. The x axis spans ``n_epochs``."""
+    figure = go.Figure()
+    k = 10
+    for run in [*earlier, current]:
+        scored = [r for r in run.history if r.validation_ndcg is not None]
+        if scored:
+            k = scored[-1].k
+        mine = run is current
+        figure.add_trace(go.Scatter(
+            x=[r.epoch for r in scored], y=[r.validation_ndcg for r in scored],
+            mode="lines+markers" if mine else "lines", name=f"{run.label} ({run.kind.upper()}) test NDCG",
+            opacity=1.0 if mine else 0.6, marker=dict(size=6),
+            line=dict(color=COLORS[(run.number - 1) % len(COLORS)], width=3 if mine else 1.5,
+                      dash="solid" if mine else "dot")))
+    shown = n_epochs or max([1] + [len(run.history) for run in earlier])
+    if shown <= 12:
+        figure.update_xaxes(dtick=1)
+    figure.update_layout(height=420, xaxis_range=[0.5, shown + 0.5], xaxis_title="epoch",
+                         yaxis_title=f"test NDCG@{k} (higher is better)", margin=dict(t=30, b=40, l=50, r=20),
+                         legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return figure
+
+
+def label_side(x: float, x_max: float) -> str:
+    """Where a vertical line's label goes so that it stays inside the chart: left of a line in the
+    right half, right of one in the left half (at the top, where learning curves have come down;
+    shift it below the top edge, clear of the legend)."""
+    return "top left" if x > x_max / 2 else "top right"
+
+
+def ratio_text(ratio: float) -> str:
+    """A speed-up as the Speed page writes it in its table and on its bars: 0.8x, 3.4x, 412x."""
+    return f"{ratio:,.1f}x" if ratio < 10 else f"{ratio:,.0f}x"
+
+
+def rmse_after(rmse, epochs: int) -> str:
+    """A timed engine's test RMSE and the epochs it trained, or why there is none."""
+    if rmse is None or rmse != rmse:
+        return "- (timed on a sample)"
+    return f"{rmse:.4f} after {epochs} epoch{'s' * (epochs > 1)}"
+
+
 def speed_bars(table) -> go.Figure:
     """Speed-up over the python engine per engine, log scale, extrapolated timings labelled."""
-    labels = [f"{speedup:,.0f}x" + (" (extrapolated)" if extrapolated else "")
+    labels = [ratio_text(speedup) + (" (extrapolated)" if extrapolated else "")
               for speedup, extrapolated in zip(table["speed-up"], table["extrapolated"])]
     figure = go.Figure(go.Bar(x=table["engine"], y=table["speed-up"], text=labels,
                               textposition="outside", cliponaxis=False,

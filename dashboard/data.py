@@ -4,6 +4,11 @@ A loaded dataset is kept in the server's on-disk store (:mod:`dashboard.store`) 
 fingerprint, and the page URL carries it as ``?data=<fingerprint>``; the session's runs are named by
 ``?session=<name>``. A fresh session (a reload, a shared link) reads both from the URL. A link whose
 dataset the server no longer has falls back to the bundled sample and says so (:func:`missing`).
+
+A session name read from the URL is *linked*, not owned: the browser session shows its runs but
+writes none under it. Its first run forks it (:func:`session_name` with ``create``: a new name,
+seeded with the linked session's runs by :mod:`dashboard.run_store`), so two tabs, a duplicated tab
+or a copied link never write the same session, and a visitor never changes the owner's runs.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ SAMPLE_SNIPPET_PATH = "sample_data/ratings.csv"
 KEY = "dataset"
 MISSING_KEY = "dataset_missing"
 SESSION_KEY = "runs_session"
+OWNED_KEY = "runs_session_owned"
 DATA_PARAM = "data"
 SESSION_PARAM = "session"
 URL_PARAMS = (DATA_PARAM, SESSION_PARAM)
@@ -132,9 +138,12 @@ def use(dataset: Dataset) -> None:
 
 
 def session_name(create: bool = False) -> str:
-    """The name under which this session's runs are stored (made on first need when ``create``)."""
-    if not st.session_state.get(SESSION_KEY) and create:
+    """The name under which this session's runs are stored or read. With ``create`` (before a write):
+    a name this browser session owns, made on first need; a name that came with the URL is replaced
+    by a new one (the fork; the URL follows)."""
+    if create and not (st.session_state.get(SESSION_KEY) and st.session_state.get(OWNED_KEY)):
         st.session_state[SESSION_KEY] = store.new_session()
+        st.session_state[OWNED_KEY] = True
         sync_url()
     return st.session_state.get(SESSION_KEY, "")
 

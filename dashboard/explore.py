@@ -30,6 +30,24 @@ RECOMMENDATION_COLUMNS = {
 }
 
 
+SEEN_KEY = "explore_seen"
+
+
+def follow_session(dataset_key: str, newest_run: str | None) -> None:
+    """Make Explore follow the session: when the dataset changed since Explore last drew, forget the
+    model choice and the uploaded model file (they belong to the other data); when a new run was
+    trained, pick it. Call before drawing the model choice."""
+    seen = st.session_state.get(SEEN_KEY)
+    if seen == (dataset_key, newest_run):
+        return
+    if seen is None or seen[0] != dataset_key:
+        for key in ("explore_file", "explore_upload"):
+            st.session_state.pop(key, None)
+    for key in ("explore_source_kept", "explore_source"):
+        st.session_state.pop(key, None)
+    st.session_state[SEEN_KEY] = (dataset_key, newest_run)
+
+
 @dataclass
 class Subject:
     """A fitted ``model`` and what Explore shows beside it: the ``train`` ratings (their values are NaN
@@ -139,13 +157,14 @@ def _because(subject: Subject, parts: dict) -> str:
 
 
 def recommendations(subject: Subject, p: np.ndarray, bu: float, rated: np.ndarray,
-                    rated_values: np.ndarray, n: int) -> pd.DataFrame:
-    """Top-``n`` items for factors ``p`` and bias ``bu``, leaving out ``rated`` (codes): title,
-    genres, predicted score (clipped to the scale), its parts and the explanation."""
+                    rated_values: np.ndarray, n: int, min_ratings: int = 0) -> pd.DataFrame:
+    """Top-``n`` items for factors ``p`` and bias ``bu``, leaving out ``rated`` (codes) and items with
+    fewer than ``min_ratings`` training ratings (the minimum support): title, genres, predicted score
+    (clipped to the scale), its parts and the explanation."""
     model = subject.model
     scores = explore.recommend_scores(model, p, bu)
     rows = []
-    for rank, code in enumerate(explore.top_items(model, scores, rated, n, subject.counts), 1):
+    for rank, code in enumerate(explore.top_items(model, scores, rated, n, subject.counts, min_ratings), 1):
         parts = explore.explain(model, p, bu, code, rated, rated_values)
         rows.append({"rank": rank, "title": subject.titles[code], "genres": subject.info["genres"].iat[code],
                      "predicted": float(np.clip(parts["score"], *model.scale_)),
@@ -153,6 +172,16 @@ def recommendations(subject: Subject, p: np.ndarray, bu: float, rated: np.ndarra
                      "p_u · q_i": parts["dot"], "because you rated": _because(subject, parts)})
     table = pd.DataFrame(rows, columns=["rank", "title", "genres", "predicted", "μ + b_u + b_i", "p_u · q_i",
                                         "because you rated"])
+    return _without_empty_genres(subject, table)
+
+
+def ranked_table(subject: Subject, found: pd.DataFrame) -> pd.DataFrame:
+    """A ranking model's ``recommend``/``recommend_new`` rows (``item`` ids, ``score``) with rank, title,
+    genres and the items' numbers of training ratings."""
+    codes = explore.item_codes(subject.model, found["item"].to_numpy())
+    table = pd.DataFrame({"rank": np.arange(1, len(found) + 1), "title": subject.titles[codes],
+                          "genres": subject.info["genres"].to_numpy()[codes], "score": found["score"].to_numpy(),
+                          "ratings": subject.counts[codes]})
     return _without_empty_genres(subject, table)
 
 
@@ -188,30 +217,62 @@ def explanation_sentence(table: pd.DataFrame) -> str:
 
 # --- maps -------------------------------------------------------------------------------------------
 
-def map_points(subject: Subject, kind: str) -> tuple[np.ndarray, np.ndarray, float]:
-    """Codes drawn on the ``kind`` ("items" or "users") map (the ``MAP_POINTS`` most rated ones with a
-    training rating), their 2-D PCA coordinates and the variance share the two axes keep; computed
-    once per subject and kind."""
-    if kind not in subject.maps:
-        subject.maps[kind] = _map_points(subject, kind)
-    return subject.maps[kind]
+MAP_METHODS = ("t-SNE", "PCA")
 
 
-def _map_points(subject: Subject, kind: str) -> tuple[np.ndarray, np.ndarray, float]:
+def map_points(subject: Subject, kind: str, factors: np.ndarray, method: str = "PCA", name: str = "",
+               min_ratings: int = 1) -> tuple[np.ndarray, np.ndarray, float]:
+    """Codes drawn on the ``kind`` ("items" or "users") map of ``factors`` (rows by code; ``name``
+    names the model they come from), their 2-D coordinates and the variance share PCA's two axes keep
+    (NaN for t-SNE): the ``MAP_POINTS`` most rated codes for PCA; for t-SNE the ``EMBED_POINTS`` most
+    rated among those with at least ``min_ratings`` training ratings (the minimum support: a thinly
+    rated item's factors are still mostly their random start, and place it anywhere). Computed once
+    per subject, model, kind, method and support (t-SNE takes seconds)."""
+    key = (name, kind, method, min_ratings if method == "t-SNE" else 1)
+    if key not in subject.maps:
+        subject.maps[key] = _map_points(subject, kind, factors, method, key[-1])
+    return subject.maps[key]
+
+
+def _map_points(subject: Subject, kind: str, factors: np.ndarray, method: str, min_ratings: int):
+    from mfcore.explore.embed import EMBED_POINTS
+
     codes = subject.train.items if kind == "items" else subject.train.users
     size = subject.train.n_items if kind == "items" else subject.train.n_users
     counts = np.bincount(codes, minlength=size)
-    chosen = np.flatnonzero(counts > 0)
-    if len(chosen) > MAP_POINTS:
-        chosen = np.sort(chosen[np.argsort(-counts[chosen], kind="stable")[:MAP_POINTS]])
-    factors = subject.model.Q_ if kind == "items" else subject.model.P_
+    chosen = np.flatnonzero((counts >= max(min_ratings, 1)) & (np.linalg.norm(factors, axis=1) > 0))
+    limit = EMBED_POINTS if method == "t-SNE" else MAP_POINTS
+    if len(chosen) > limit:
+        chosen = np.sort(chosen[np.argsort(-counts[chosen], kind="stable")[:limit]])
+    if method == "t-SNE":
+        return chosen, explore.tsne_2d(factors[chosen]), float("nan")
     coords, share = explore.project_2d(factors[chosen])
     return chosen, coords, share
 
 
+def map_points_sentence(subject: Subject, kind: str, method: str, codes: np.ndarray, support: int) -> str:
+    """Which points a map draws, from the numbers."""
+    rated = int((np.bincount(subject.train.items if kind == "items" else subject.train.users) > 0).sum())
+    if method == "t-SNE" and kind == "items" and support > 1:
+        return f"the {len(codes):,} most rated of the items with at least {support} training ratings"
+    return f"the {len(codes):,} most rated {kind}" if len(codes) < rated else f"all {len(codes):,} rated {kind}"
+
+
+SEVERAL = "several"
+GENRE_PALETTE = ["#0067A5", "#F38400", "#008856", "#BE0032", "#875692", "#F3C300", "#A1CAF1", "#E68FAC",
+                 "#882D17", "#8DB600", "#604E97", "#F99379", "#C2B280", "#B3446C", "#DCD300", "#654522",
+                 "#E25822", "#2B3D26", "#F6A600"]
+"""A qualitative palette, one colour per genre: Kelly's colours of maximum contrast (1965) less white,
+black and grey, strongest first (the commonest genres get them); MovieLens has 18 or 19 genres, so
+no two share a colour. The greys are kept for ``several`` genres and ``(none)``."""
+GREYS = {SEVERAL: "#c7c7c7", "(none)": "#7f7f7f"}
+
+
 def colour_values(subject: Subject, kind: str, colour: str, codes: np.ndarray) -> np.ndarray:
-    """The value each point is coloured by: ``ratings`` (count), ``mean rating`` or ``genre`` (the
-    first listed genre; items only)."""
+    """The value each point is coloured by: ``ratings`` (count), ``mean rating``, or for items
+    ``main genre`` (the rarest of an item's genres across all items: Animation for
+    Animation|Children's|Comedy, War for Drama|War), ``genre`` (the one genre of a single-genre item,
+    :data:`SEVERAL` for more) or ``first genre``."""
     column = subject.train.items if kind == "items" else subject.train.users
     size = subject.train.n_items if kind == "items" else subject.train.n_users
     counts = np.bincount(column, minlength=size)
@@ -221,12 +282,26 @@ def colour_values(subject: Subject, kind: str, colour: str, codes: np.ndarray) -
         sums = np.bincount(column, weights=subject.train.values, minlength=size)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (sums / counts)[codes]
-    first = subject.info["genres"].str.split("|").str[0].replace("", "(none)")
-    return first.to_numpy()[codes]
+    genres = subject.info["genres"].str.split("|")
+    if colour == "main genre":
+        frequency = genres.explode().value_counts()
+        named = genres.map(lambda names: min(names, key=lambda name: (frequency.get(name, 0), name)))
+    else:
+        named = genres.str[0].where(genres.str.len() == 1, SEVERAL) if colour == "genre" else genres.str[0]
+    return named.replace("", "(none)").to_numpy()[codes]
+
+
+def genre_colours(values: np.ndarray) -> dict:
+    """``{genre: colour}``: the genres of ``values`` by frequency, each its own colour of
+    :data:`GENRE_PALETTE` (cycling past 19), greys for several and none."""
+    names, counts = np.unique(values, return_counts=True)
+    ordered = [name for name in names[np.argsort(-counts, kind="stable")] if name not in GREYS]
+    colours = {name: GENRE_PALETTE[n % len(GENRE_PALETTE)] for n, name in enumerate(ordered)}
+    return {**colours, **{name: grey for name, grey in GREYS.items() if name in set(names)}}
 
 
 def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colour_name: str,
-               highlight: list[int], share: float, kind: str) -> go.Figure:
+               highlight: list[int], share: float, kind: str, method: str = "PCA", model: str = "") -> go.Figure:
     """Scatter of the 2-D projection with labels and colour values on hover; every point's
     ``customdata`` is its position in ``labels`` (what a selection reports); points at positions
     ``highlight`` are ringed (trace ``selected``), the first one named."""
@@ -243,12 +318,13 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
             marker={"size": 6, "color": shown, "colorscale": "Viridis", "showscale": True, "opacity": 0.75,
                         "colorbar": {"title": "log10 ratings" if log_scale else colour_name}}))
     else:
-        for group in pd.unique(colour):
+        for group, hue in genre_colours(colour).items():
             rows = np.flatnonzero(colour == group)
             figure.add_trace(go.Scattergl(x=coords[rows, 0], y=coords[rows, 1], mode="markers",
-                                          name=escape_label(group), text=labels[rows], customdata=rows,
+                                          name=f"{escape_label(group)} ({len(rows)})", text=labels[rows],
+                                          customdata=rows,
                                           hovertemplate="%{text}<extra>" + escape_label(group) + "</extra>",
-                                          marker={"size": 6, "opacity": 0.75}))
+                                          marker={"size": 6, "opacity": 0.8, "color": hue}))
     if highlight:
         names = labels[highlight]
         figure.add_trace(go.Scatter(x=coords[highlight, 0], y=coords[highlight, 1], mode="markers+text",
@@ -257,10 +333,15 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
                                     customdata=positions[highlight], hoverinfo="text",
                                     marker={"size": 14, "color": "rgba(0,0,0,0)",
                                             "line": {"color": "crimson", "width": 2}}))
-    figure.update_layout(height=560, legend={"orientation": "h", "y": -0.15},
-                         margin={"t": 40, "b": 40, "l": 40, "r": 20},
-                         title=f"{kind[:-1].capitalize()} factors, PCA: the two axes keep {share:.0%} of the variance",
-                         xaxis_title="first principal axis", yaxis_title="second principal axis")
+    whose = f"{model}: " if model else ""
+    if method == "t-SNE":
+        title = f"{whose}{kind[:-1]} factors, t-SNE: nearby points are neighbours by cosine (axes have no meaning)"
+        axes = {"xaxis_title": "t-SNE 1", "yaxis_title": "t-SNE 2"}
+    else:
+        title = f"{whose}{kind[:-1]} factors, PCA: the two axes keep {share:.0%} of the variance"
+        axes = {"xaxis_title": "first principal axis", "yaxis_title": "second principal axis"}
+    figure.update_layout(height=620, legend={"orientation": "v", "x": 1.02, "y": 1, "itemsizing": "constant"},
+                         margin={"t": 40, "b": 40, "l": 40, "r": 20}, title=title[0].upper() + title[1:], **axes)
     return figure
 
 

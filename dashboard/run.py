@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from mfcore import EpochResult, Ratings, SGDFactorizer
 from mfcore.models.base import is_fitted
+from mfcore.models.persist import KINDS
+from mfcore.models.ranking import RankingEpochResult
 
 from . import store
 
@@ -20,6 +22,18 @@ JOB_END_WAIT = 30
 """Seconds a stopped run waits for its training job to finish the epoch it is in."""
 REFITTABLE = ("done", "stopped")
 """Statuses whose model can be trained again exactly (a diverged or failed run has none)."""
+KIND_NAMES = {"sgd": "rating MF", "bpr": "BPR", "als": "ALS"}
+"""How the runs table and the charts name a model kind (``persist.KINDS``'s keys)."""
+
+
+def model_kind(model) -> str:
+    """``sgd``, ``bpr`` or ``als``: the model file kind of ``model``."""
+    return getattr(model, "KIND", "sgd") if not isinstance(model, SGDFactorizer) else "sgd"
+
+
+def is_ranking(model) -> bool:
+    """Whether ``model`` is a ranking model (BPR, ALS): its curve is NDCG@k, not RMSE."""
+    return model_kind(model) != "sgd"
 
 
 @dataclass
@@ -45,14 +59,24 @@ class Run:
     note: str = ""  # what the work guard cut, e.g. the python engine's sample
     job: object = None  # the dashboard.jobs.Job training it, until it ends
     # kept by dashboard.run_store: the store key of the dataset it trains on (None until recorded),
-    # and the session name and list of runs it is stored with
+    # the session that made it, its own store key (its file), and whether this browser session only
+    # shows it (restored from a link or a reload: never written again from here)
     data_key: str | None = None
     session_name: str = field(default="", repr=False, compare=False)
-    session_runs: list | None = field(default=None, repr=False, compare=False)
+    store_key: str = field(default="", repr=False, compare=False)
+    read_only: bool = field(default=False, repr=False, compare=False)
 
     @property
     def label(self) -> str:
         return self.name or f"run {self.number}"
+
+    @property
+    def kind(self) -> str:
+        return model_kind(self.model)
+
+    @property
+    def ranking(self) -> bool:
+        return is_ranking(self.model)
 
     @property
     def progress_text(self) -> str:
@@ -64,7 +88,12 @@ class Run:
         if self.status == "running" and not done:
             return f"{self.label}: epoch 1/{planned} running" + (f" ({job.elapsed:.1f} s)" if job else "")
         text = f"{self.label}: epoch {done}/{planned}"
-        if done:
+        if done and self.ranking:
+            last = self.history[-1]
+            text += f", loss {last.loss:.4f}" if last.loss is not None else ""
+            if last.validation_ndcg is not None:
+                text += f", test NDCG@{last.k} {last.validation_ndcg:.4f}"
+        elif done:
             last = self.history[-1]
             text += f", train RMSE {last.train_rmse:.4f}"
             if last.test_rmse is not None:
@@ -95,26 +124,30 @@ class Run:
         """Record the end of the run and score the model (as it is after its last completed epoch)
         on the test set when there is one."""
         self.status, self.message, self.job = status, message, None
-        if is_fitted(self.model) and self.test is not None and len(self.test) and self.history:
+        if self.ranking and self.history and self.history[-1].validation_ndcg is not None:
+            last = self.history[-1]  # the test NDCG of the model after its last completed epoch
+            self.scores = {f"ndcg@{last.k}": last.validation_ndcg, f"recall@{last.k}": last.validation_recall}
+        elif is_fitted(self.model) and self.test is not None and len(self.test) and self.history:
             self.scores = self.model.evaluate(self.test)
         if self.history:
             self.scores.update({"seconds": self.model.fit_seconds_,
-                                "updates/s": self.model.updates_per_second_})
+                                "updates/s": getattr(self.model, "updates_per_second_", None)})
         self.save_session()
 
     def release_model(self) -> None:
         """Drop the fitted factors and the test set; the settings and seed reproduce them exactly
         (the engines are deterministic). The curve and the scores stay."""
-        self.model = SGDFactorizer(**self.model.get_params())
+        self.model = type(self.model)(**self.model.get_params())
         self.test = None
 
     def record(self) -> dict:
         """A JSON-able record of the run (what :mod:`dashboard.store` keeps; :meth:`from_record`)."""
         return {"number": self.number, "settings": self.settings, "dataset": self.dataset,
                 "data_path": self.data_path, "data_key": self.data_key or "",
-                "params": dict(self.model.get_params()),
+                "params": dict(self.model.get_params()), "kind": self.kind,
                 "status": self.status, "message": self.message, "scores": self.scores,
-                "history": [[r.epoch, r.train_rmse, r.test_rmse, r.seconds, r.validation_rmse]
+                "history": [[r.epoch, r.loss, r.seconds, r.validation_ndcg, r.validation_recall, r.k]
+                            if self.ranking else [r.epoch, r.train_rmse, r.test_rmse, r.seconds, r.validation_rmse]
                             for r in self.history]}
 
     @classmethod
@@ -122,9 +155,11 @@ class Run:
         """The run of a :meth:`record`, with an unfitted model of the same parameters and seed; a
         run recorded as running (its session ended mid-run) is stopped. Raises KeyError, TypeError or
         ValueError on a damaged record."""
+        kind = rec.get("kind", "sgd")
+        result = EpochResult if kind == "sgd" else RankingEpochResult
         run = cls(rec["number"], rec["settings"], rec["dataset"], rec["data_path"],
-                  SGDFactorizer(**rec["params"]), None, status=rec["status"], message=rec["message"],
-                  scores=rec["scores"], history=[EpochResult(*row) for row in rec["history"]])
+                  KINDS[kind](**rec["params"]), None, status=rec["status"], message=rec["message"],
+                  scores=rec["scores"], history=[result(*row) for row in rec["history"]])
         run.data_key = rec.get("data_key", "")
         if run.status == "running":
             run.status, run.message = "stopped", f"stopped after epoch {len(run.history)}"
@@ -132,7 +167,8 @@ class Run:
         return run
 
     def save_session(self) -> None:
-        """Store the runs of this run's session (set by :func:`dashboard.run_store.save`). It touches
-        no Streamlit state: the thread that trained the run may be stopping (Stop, page change)."""
-        if self.session_runs is not None:
-            store.save_runs(self.session_name, [other.record() for other in self.session_runs])
+        """Store this run in its own file (its key is set by :func:`dashboard.run_store.save`), never
+        a read-only run. It touches no Streamlit state: the thread that trained the run may be
+        stopping (Stop, page change), and it rewrites no other run, so two tabs never collide."""
+        if self.store_key and not self.read_only:
+            store.save_run(self.store_key, self.record())

@@ -1,5 +1,13 @@
 """The session's runs on disk (:mod:`dashboard.store`), so a reload or a shared link finds them.
 
+One file per run and an index per session (:func:`dashboard.store.save_run`,
+:func:`~dashboard.store.save_index`), each written atomically. A browser session writes only under
+a session name it owns: a session opened from a link (a reload, a second tab, a copied link) shows
+the linked session's runs read-only, and its first run forks it (:func:`dashboard.data.session_name`),
+the new session's index starting with references to those runs. So two tabs never overwrite each
+other, and nobody's ``MAX_RUNS`` trimming removes anything but references from their own index:
+run files are only ever removed by age (:func:`dashboard.store.evict_runs`).
+
 A run is kept as JSON (:meth:`dashboard.run.Run.record`): its number, settings, dataset name and
 fingerprint, status, message, every epoch's figures and its scores (with fit seconds and updates/s).
 A restored run gets an unfitted model with the same parameters and seed;
@@ -19,26 +27,35 @@ from .run import Run
 
 
 def save(runs: list[Run]) -> None:
-    """Store the session's runs under the session's name (made on the first run); called from the
-    script (a run's start). Each run is tagged with the dataset in use (the one it trains on), the
-    session name and the session's list of runs, so that :meth:`Run.finish` needs no Streamlit call."""
+    """Store the session's runs under a session name this browser session owns (made, or forked from
+    the linked one, on the first run); called from the script (a run's start). Each new run gets its
+    own file, tagged with the dataset in use (the one it trains on), so that :meth:`Run.finish`
+    rewrites that one file with no Streamlit call; runs seeded from another session stay read-only
+    references. The index lists them all, in order."""
     session = data.session_name(create=bool(runs))
+    if not session:
+        return
     for run in runs:
         if run.data_key is None:
             run.data_key = data.current().key
-        run.session_name, run.session_runs = session, runs
-    store.save_runs(session, [run.record() for run in runs])
+        if not run.store_key:
+            run.session_name, run.store_key = session, store.run_key(session, run.number)
+            run.save_session()
+    store.save_index(session, [run.store_key for run in runs])
+    store.evict_runs()
 
 
 def restore() -> list[Run]:
-    """The runs stored for this session's name, oldest first (damaged records are skipped)."""
+    """The runs the session's (linked) name shows, oldest first, read-only (damaged or missing records
+    are skipped)."""
     restored = []
-    for rec in store.load_runs(data.session_name()):
+    for key in store.load_index(data.session_name()):
+        rec = store.load_run(key)
         try:
             run = Run.from_record(rec)
         except (KeyError, TypeError, ValueError):
             continue
-        run.session_name, run.session_runs = data.session_name(), restored
+        run.store_key, run.read_only = key, True
         restored.append(run)
     return restored
 

@@ -3,8 +3,10 @@ how a new run joins it, which models stay held, and the table that compares them
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import PurePath
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -13,8 +15,8 @@ from mfcore.models.export import history_frame
 from mfcore.models.base import is_fitted
 
 from . import run_store
-from .run import Run
-from .settings import FIELDS
+from .run import KIND_NAMES, Run
+from .settings import FIELDS, LABELS
 
 KEY = "runs"
 MAX_RUNS = 12
@@ -54,44 +56,91 @@ def by_label(runs: list[Run], label: str | None) -> Run | None:
 
 
 def table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: status, epochs done, best test RMSE and its epoch, final RMSE/MAE, seconds,
-    updates/s, then every setting under the estimator's name."""
+    """One row per run: its model kind, status, epochs done, best test RMSE (rating runs) or test
+    NDCG@10 (ranking runs) and its epoch, final RMSE/MAE, seconds, updates/s, then every setting under
+    the estimator's name (a ranking kind's own settings after the rating model's)."""
     rows = []
     for run in runs:
-        tested = [r for r in run.history if r.test_rmse is not None]
-        best = min(tested, key=lambda r: r.test_rmse) if tested else None
+        if run.ranking:
+            tested = [r for r in run.history if r.validation_ndcg is not None]
+            best = max(tested, key=lambda r: r.validation_ndcg) if tested else None
+        else:
+            tested = [r for r in run.history if r.test_rmse is not None]
+            best = min(tested, key=lambda r: r.test_rmse) if tested else None
         seconds = run.scores.get("seconds", 0.0)
         row = {
-            "run": run.number, "status": run.status,
+            "run": run.number, "model": KIND_NAMES[run.kind], "status": run.status,
             "epochs": f"{len(run.history)}/{run.model.n_epochs}",
-            "best test RMSE": best.test_rmse if best else None, "best epoch": best.epoch if best else None,
+            "best test RMSE": best.test_rmse if best and not run.ranking else None,
+            "best test NDCG@10": best.validation_ndcg if best and run.ranking else None,
+            "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
             "updates/s": run.scores.get("updates/s") if seconds else None,
         }
         row.update({name: run.settings[name] for name in FIELDS
                     if name in run.settings and name != "n_epochs"})
+        row.update({name: value for name, value in run.settings.items()
+                    if name not in FIELDS and name not in ("kind", "n_epochs")})
         row["dataset"] = PurePath(run.data_path).name  # the file; the page caption gives the full name
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "final RMSE": "{:.4f}", "final MAE": "{:.4f}",
-                  "seconds": "{:.3f}", "updates/s": "{:,.0f}", "best epoch": "{:.0f}", "lr": "{:g}",
-                  "reg": "{:g}", "test_size": "{:g}"}
+NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "best test NDCG@10": "{:.4f}", "final RMSE": "{:.4f}",
+                  "final MAE": "{:.4f}", LABELS["positive_level"]: "{:g}", LABELS["alpha"]: "{:g}",
+                  LABELS["reg_exponent"]: "{:g}", LABELS["negatives"]: "{:.0f}", LABELS["cg_steps"]: "{:.0f}",
+                  "seconds": "{:.3f}", "best epoch": "{:.0f}", LABELS["lr"]: "{:g}",
+                  LABELS["reg"]: "{:g}", LABELS["test_size"]: "{:g}", LABELS["init_std"]: "{:g}"}
+ALWAYS_SHOWN = ("n_factors", "lr", "reg")
+"""Settings the runs table always shows; the others only when they differ between runs."""
+
+
+def display_table(runs: list[Run]) -> pd.DataFrame:
+    """:func:`table` as the page shows it: the form's names, the dataset next to the run, no
+    updates/s (Speed measures those), and besides K, lr and reg only the settings that differ
+    between the runs (:func:`shared_settings` says the others). With a ranking run among them, the
+    model kind, the best test NDCG@10 and the ranking kinds' own settings too."""
+    frame = table(runs).drop(columns=["updates/s"])
+    ranking = any(run.ranking for run in runs)
+    varying = [name for name in FIELDS if name in frame and name != "n_epochs"
+               and (name in ALWAYS_SHOWN or frame[name].isna().any() or frame[name].astype(str).nunique() > 1)]
+    own = [name for name in frame.columns if ranking and name not in FIELDS and name in LABELS]
+    frame = frame[["run", *(["model"] if ranking else []), "dataset", "status", "epochs", "best test RMSE",
+                   *(["best test NDCG@10"] if ranking else []), "best epoch", "final RMSE", "final MAE", "seconds",
+                   *varying, *own]]
+    return frame.rename(columns={name: LABELS[name] for name in [*varying, *own]})
+
+
+def shared_settings(runs: list[Run]) -> str:
+    """The settings every run shares that :func:`display_table` leaves out, in the form's names."""
+    frame = table(runs)
+    same = [name for name in FIELDS if name in frame and name != "n_epochs" and name not in ALWAYS_SHOWN
+            and frame[name].notna().all() and frame[name].astype(str).nunique() == 1]
+    if not same:
+        return ""
+    shown = ", ".join(f"{LABELS[name]} {_text(frame[name].iloc[0])}" for name in same)
+    return f"Every run: {shown}."
+
+
+def _text(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def styled_table(runs: list[Run]):
-    """:func:`table` formatted for display as a static table, which wraps instead of truncating."""
-    frame = table(runs)
+    """:func:`display_table` formatted for display as a static table, which wraps instead of truncating."""
+    frame = display_table(runs)
     formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
-    return frame.style.format(formats, na_rep="-").hide(axis="index")
+    return frame.style.format(formats, na_rep="–").hide(axis="index")  # a lone "-" renders as a list bullet
 
 
 def history_csv(runs: list[Run]) -> bytes:
     """Every epoch of every run, with the run's settings, as CSV."""
     frames = []
     for run in runs:
-        frame = history_frame(run.history)
+        frame = (pd.DataFrame([asdict(r) for r in run.history]) if run.ranking
+                 else history_frame(run.history))
         for name, value in run.settings.items():
             frame[name] = value
         frame.insert(0, "run", run.number)

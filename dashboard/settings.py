@@ -12,7 +12,7 @@ import dataclasses
 
 import streamlit as st
 
-from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
+from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS, PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
 
 from . import data
 
@@ -38,10 +38,31 @@ def default(name: str):
 
 DEFAULTS = {name: default(name) for name in FIELDS}
 
+RANKING_TABLES: dict[str, dict[str, Param]] = {"bpr": BPR_PARAMETERS, "als": ALS_PARAMETERS}
+"""The ranking models' parameter tables, by model file kind."""
+RANKING_FIXED = {"n_threads": 1}
+"""Ranking runs of the dashboard train on one thread: bit-reproducible (BPR's Hogwild threads are
+not), so a reload retrains the same model, and fair to the other sessions of the shared server."""
+LABELS.update({"negatives": "Negatives per positive", "positive_level": "Positive level",
+               "reg_exponent": "Regularization exponent ν", "alpha": "Confidence α",
+               "cg_steps": "CG steps"})
 
-def widget_param(name: str) -> Param:
-    """Setting ``name``'s table entry narrowed to the widget range (values a widget can show)."""
-    param = TABLE[name]
+
+def ranking_fields(kind: str) -> tuple[str, ...]:
+    """The settings a ranking run of ``kind`` (``bpr``, ``als``) shows in the Train form: its table's
+    parameters (less :data:`RANKING_FIXED`) and the test size."""
+    return (*[name for name in RANKING_TABLES[kind] if name not in RANKING_FIXED], "test_size")
+
+
+def ranking_params(kind: str, settings: dict) -> dict:
+    """Keyword arguments for a ranking model of ``kind`` among ``settings``, with :data:`RANKING_FIXED`."""
+    return {**{name: value for name, value in settings.items() if name in RANKING_TABLES[kind]}, **RANKING_FIXED}
+
+
+def widget_param(name: str, table: dict[str, Param] | None = None) -> Param:
+    """Setting ``name``'s entry in ``table`` (default: the rating model's and the split's) narrowed to
+    the widget range (values a widget can show)."""
+    param = (TABLE if table is None or name not in table else table)[name]
     low, high = param.widget_range
     if param.kind not in (int, float):
         return dataclasses.replace(param, none_allowed=False)
@@ -50,22 +71,49 @@ def widget_param(name: str) -> Param:
                                high_inclusive=param.high_inclusive or high != param.high)
 
 
-def widget(container, name: str, key: str, value=None, label: str | None = None):
-    """Render setting ``name``'s widget in ``container`` (``st`` or a column) with the table's range,
-    step and help tooltip; ``value`` defaults to the table's default. Returns the widget's value."""
-    param = widget_param(name)
-    value = default(name) if value is None else value
+def widget(container, name: str, key: str, value=None, label: str | None = None,
+           table: dict[str, Param] | None = None):
+    """Render setting ``name``'s widget in ``container`` (``st`` or a column) with the range, step and
+    help tooltip of ``table`` (default: the rating model's and the split's); ``value`` defaults to
+    the table's default. Returns the widget's value."""
+    param = widget_param(name, table)
+    if value is None:
+        value = param.default if table is not None and name in table else default(name)
     label = label or LABELS[name]
+    tip = param.help if table is not None and name in table else help_text(name)  # a ranking kind's own
     if param.kind is bool:
-        return container.checkbox(label, value=bool(value), key=key, help=param.help)
+        return container.checkbox(label, value=bool(value), key=key, help=tip)
     if param.choices is not None:
         options = list(param.allowed())
-        return container.selectbox(label, options, index=options.index(value), key=key, help=param.help)
+        return container.selectbox(label, options, index=options.index(value), key=key, help=tip)
     low, high, value = param.kind(param.low), param.kind(param.high), param.kind(value)
     if name in SLIDERS:
-        return container.slider(label, low, high, value=value, step=param.step, key=key, help=param.help)
+        return container.slider(label, low, high, value=value, step=param.step, key=key, help=tip)
     return container.number_input(label, low, high, value=value, step=param.step or 1,
-                                  format=FORMATS.get(name), key=key, help=param.help)
+                                  format=FORMATS.get(name), key=key, help=tip)
+
+
+GUI_HELP = {"lr": (f"learning rate γ; the form starts at the default error schedule's rate "
+                  f"({default_lr(PARAMETERS['schedule'].default):g})")}
+"""Tooltips where the table's help speaks of the command line (``lr`` None is not a form value)."""
+
+
+def help_text(name: str) -> str:
+    """The tooltip of setting ``name``'s widget."""
+    return GUI_HELP.get(name, TABLE[name].help)
+
+
+def differences(values: dict, reference: dict, reference_name: str = "Train") -> str:
+    """Where ``values`` differ from ``reference`` (e.g. Train's settings), in the form's names:
+    "Factors K 32 (Train: 100), Epochs 10 (Train: 20)"; empty when they agree."""
+    return ", ".join(f"{LABELS.get(name, name)} {_shown(value)} ({reference_name}: {_shown(reference[name])})"
+                     for name, value in values.items() if name in reference and reference[name] != value)
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _parse(name: str, text: str):

@@ -8,7 +8,17 @@ Layout under :data:`ROOT` (a directory in the system temp dir; ``MFP_STORE_DIR``
   (display name, reproduction path, scale, load summary). The fingerprint is the first
   :data:`FINGERPRINT_CHARS` hex digits of the SHA-256 of the uploaded bytes and the load options, so
   the same file loaded the same way always gets the same short name in the URL.
-- ``runs/<session>.json``: the runs of one session (settings, curves, statuses, final scores).
+- ``runs/<session>/<number>.json``: one file per run (settings, curve, status, final scores), and
+  ``runs/<session>/index.json``: the list of run keys (``<session>/<number>``) the session shows, its
+  own runs and the ones it was seeded with. Every file is written to a temporary file and renamed
+  into place (``os.replace``), so a reader never sees half a file.
+
+Runs are never overwritten by another session and never deleted by one (issue 18: two tabs on one
+link rewrote the same whole list, last writer winning, and a visitor training past ``MAX_RUNS``
+erased the owner's runs). Only the browser session that made a session name writes under it
+(:mod:`dashboard.run_store` forks a linked session before its first write), a run file is written by
+its own run only, and a session's index merely *refers* to runs of other sessions. Session folders
+untouched for :data:`RUN_DAYS` days are removed (reading a session touches the folders it refers to).
 
 Datasets are evicted least recently used first (a read refreshes a dataset's time) once their total
 size passes :data:`MAX_BYTES` (1 GiB; ``MFP_STORE_MB`` overrides it); the newest one always stays.
@@ -17,6 +27,7 @@ Nothing here is pickled.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -142,22 +153,87 @@ def new_session() -> str:
         :FINGERPRINT_CHARS]
 
 
-def save_runs(session: str, records: list[dict]) -> None:
-    """Keep the session's runs (JSON records)."""
-    if not is_fingerprint(session):
-        return
-    folder = ROOT / "runs"
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = folder / f".{session}.{os.getpid()}.tmp"
-    staging.write_text(json.dumps(records))
-    staging.replace(folder / f"{session}.json")
+RUN_DAYS = float(os.environ.get("MFP_RUN_DAYS", 14))
+"""Days a session's runs are kept after the last time the session (or one referring to it) was read."""
 
 
-def load_runs(session: str) -> list[dict]:
-    """The session's runs, or an empty list."""
+def run_key(session: str, number: int) -> str:
+    """The store key of run ``number`` of ``session``: ``<session>/<number>``."""
+    return f"{session}/{int(number):04d}"
+
+
+def _run_path(key: str) -> Path | None:
+    """The file of run ``key``, or None when ``key`` is not of the shape :func:`run_key` makes."""
+    session, _, number = str(key).partition("/")
+    if not (is_fingerprint(session) and number.isdigit() and len(number) <= 9):
+        return None
+    return ROOT / "runs" / session / f"{number}.json"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a fresh temporary file beside ``path``, then rename it into place: a reader sees
+    the old file or the new one, never a mix, and two writers of different files never collide."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+        os.replace(staging, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(staging)
+        raise
+
+
+def save_run(key: str, record: dict) -> None:
+    """Keep one run's JSON record under ``key`` (:func:`run_key`)."""
+    path = _run_path(key)
+    if path is not None:
+        _write_atomic(path, json.dumps(record))
+
+
+def load_run(key: str) -> dict | None:
+    """The record stored under ``key``, or None when there is none (or it is damaged)."""
+    path = _run_path(key)
+    try:
+        return json.loads(path.read_text()) if path is not None else None
+    except (OSError, ValueError):
+        return None
+
+
+def save_index(session: str, keys: list[str]) -> None:
+    """Keep the list of run keys ``session`` shows (its own runs and those it refers to)."""
+    if is_fingerprint(session):
+        _write_atomic(ROOT / "runs" / session / "index.json", json.dumps(list(keys)))
+
+
+def load_index(session: str) -> list[str]:
+    """The run keys ``session`` shows, oldest first (empty when unknown); touches the folders they are
+    in, so the runs a session refers to live as long as it is used."""
     if not is_fingerprint(session):
         return []
     try:
-        return json.loads((ROOT / "runs" / f"{session}.json").read_text())
+        keys = json.loads((ROOT / "runs" / session / "index.json").read_text())
     except (OSError, ValueError):
         return []
+    keys = [key for key in keys if isinstance(key, str) and _run_path(key) is not None]
+    for folder in {ROOT / "runs" / key.partition("/")[0] for key in keys} | {ROOT / "runs" / session}:
+        with contextlib.suppress(OSError):
+            os.utime(folder)
+    return keys
+
+
+def evict_runs(max_days: float | None = None) -> list[str]:
+    """Remove the run folders of sessions untouched for ``max_days`` (default :data:`RUN_DAYS`);
+    returns their names."""
+    root = ROOT / "runs"
+    if not root.is_dir():
+        return []
+    cutoff = time.time() - 86400 * (RUN_DAYS if max_days is None else max_days)
+    removed = []
+    for folder in root.iterdir():
+        with contextlib.suppress(OSError):
+            if folder.is_dir() and is_fingerprint(folder.name) and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+    return removed

@@ -43,6 +43,35 @@ def heatmap(frame: pd.DataFrame, rows=(), columns=(), cell=None, colorscale="RdB
     return figure
 
 
+def item_name(ratings, code: int) -> str:
+    """Item ``code`` of ``ratings`` as the page names it: its title (and id) when the data has
+    titles, a text id as it is, else "item <id>"."""
+    title, item_id = str(ratings.item_titles[code]), str(ratings.item_ids[code])
+    if title == item_id:
+        return f"item {item_id}" if item_id.lstrip("-").isdigit() else item_id
+    return f"{title} (item {item_id})"
+
+
+def item_labels(ratings, width: int = 30) -> list[str]:
+    """One column label per item code: its title (cut to ``width`` characters) or id; a label two
+    items share gets its id appended, so every column stays its own."""
+    labels = [str(title) if len(str(title)) <= width else str(title)[:width - 1] + "…"
+              for title in ratings.item_titles]
+    seen = pd.Series(labels).duplicated(keep=False).to_numpy()
+    return [f"{label} ({item_id})" if twice else label
+            for label, item_id, twice in zip(labels, ratings.item_ids, seen)]
+
+
+def epoch_sentence(records: list, n_ratings: int) -> str:
+    """What One epoch ran: the whole epoch, or the rest of one that Next update had begun."""
+    first = records[0].position + 1
+    if first == 1 and len(records) == n_ratings:
+        return (f"One epoch: {len(records)} updates, one per rating of the epoch's order; the formulas show "
+                "the last of them.")
+    return (f"Finished epoch {records[-1].epoch}: {len(records)} updates, ratings {first} to {n_ratings} of "
+            f"its {n_ratings} (Next update had taken the first {first - 1}); the formulas show the last of them.")
+
+
 def before_after(old: np.ndarray, new: np.ndarray):
     """A styled before/after/change table of one factor vector: changed cells highlighted, green
     where the value rose and red where it fell."""
@@ -75,11 +104,14 @@ def schedule_curves(runs: list, x: str) -> go.Figure:
     """Test RMSE of every schedule's run (:class:`~dashboard.run.Run`, labelled by schedule) against
     ``x`` = "epoch" or "seconds" (cumulative training time). Each curve has its own dash and marker,
     and earlier curves are drawn wider, so a later curve lying on top of one leaves its edges visible.
-    The y range runs from the lowest point to the highest first point, so a run that blows up leaves
-    the top edge; a run that diverged ends in a large x marker pinned to the top edge where it
-    diverged (the epoch after its last), labelled "diverged"."""
+    The y range runs from the lowest point to the highest first point of the runs that did not
+    diverge (all runs when every one did), so a run that blows up leaves the top edge; a run that
+    diverged ends in a large x marker pinned to the top edge where it diverged (the epoch after its
+    last), labelled "diverged"."""
     figure = go.Figure()
-    curves = [[r.test_rmse for r in run.history if r.test_rmse is not None] for run in runs]
+    steady = [run for run in runs if run.status != "diverged"] or runs
+    curves = [[r.test_rmse for r in run.history if r.test_rmse is not None and np.isfinite(r.test_rmse)]
+              for run in steady]
     drawn = [curve for curve in curves if curve]
     low = min(min(curve) for curve in drawn) if drawn else 0.0
     high = max(max(curve[0], min(curve)) for curve in drawn) if drawn else 1.0
@@ -98,7 +130,8 @@ def schedule_curves(runs: list, x: str) -> go.Figure:
         if run.status == "diverged":
             where = len(run.history) + 1 if x == "epoch" else (elapsed[-1] if elapsed else 0.0)
             figure.add_trace(go.Scatter(
-                x=[where], y=[top], mode="markers+text", text=["diverged"], textposition="middle right",
+                x=[where], y=[top], mode="markers+text", text=[f"{run.label} diverged"],
+                textposition="middle left",
                 name=f"{run.label} diverged", showlegend=False, cliponaxis=False,
                 marker=dict(size=14, symbol="x", color=color)))
     figure.update_yaxes(range=[low - 0.02 * pad, top])
@@ -106,6 +139,36 @@ def schedule_curves(runs: list, x: str) -> go.Figure:
                          yaxis_title="test RMSE", margin=dict(t=30, b=40, l=50, r=10),
                          legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     return figure
+
+
+STALE_STEP = 2.0
+"""The largest learning rate x ratings-per-row the per-epoch schedule is given by default. Its stale
+errors add a row's steps up over the epoch, so it diverges once lr times the most ratings of one
+user or item passes about 2 to 3 (measured on 90% training splits, K=32, 10 epochs: the bundled
+sample's 862 x 0.002 = 1.7 trains; ML-1M's 3,079 x 0.001 = 3.1 diverges; its cap 2.0 / 3,428 =
+0.00058 trains 20 epochs at K=32 and K=100)."""
+
+
+def schedule_rates(ratings) -> dict[str, float]:
+    """Each schedule's own learning rate on ``ratings``: its default (``default_lr``), and for
+    per-epoch at most :data:`STALE_STEP` over the most ratings a user or an item has (2 significant
+    digits, rounded down), so that a first race does not diverge on data with very busy rows."""
+    from mfcore.engines import SCHEDULES
+    from mfcore.models.params import default_lr
+    busiest = max(np.bincount(ratings.users).max(), np.bincount(ratings.items).max())
+    rates = {name: default_lr(name) for name in SCHEDULES}
+    cap = STALE_STEP / busiest
+    if cap < rates["per-epoch"]:
+        digits = -int(np.floor(np.log10(cap))) + 1
+        rates["per-epoch"] = float(np.floor(cap * 10 ** digits) / 10 ** digits)
+    return rates
+
+
+def rates_text(rates: dict[str, float]) -> str:
+    """``rates`` in a few words: "per-epoch 0.002, the others 0.007"."""
+    common = max(set(rates.values()), key=list(rates.values()).count)
+    others = [f"{name} {value:g}" for name, value in rates.items() if value != common]
+    return ", ".join(others + [f"the others {common:g}" if others else f"all {common:g}"])
 
 
 def _number(x: float) -> str:
@@ -137,6 +200,35 @@ def update_latex(record: StepRecord) -> list[str]:
             f"{name} \\leftarrow {name} + \\gamma (e_{{ui}} {other} - \\lambda {name}) = " + _vector(old)
             + f" + {_number(lr)}" + r"\left(" + _number(e) + _vector(other_old) + f" - {_number(reg)}"
             + _vector(old) + r"\right) = " + _vector(new))
+    return lines
+
+
+def bpr_latex(record) -> list[str]:
+    """BPR's pairwise step (:class:`mfcore.teaching.BPRStepRecord`) as LaTeX lines with its numbers
+    substituted: the two scores, their difference, the sigmoid and z, then the three factor
+    gradients and updates and the two bias updates."""
+    r, n = record, _number
+    lines = [
+        r"\hat x_{ui} = b_i + p_u^\top q_i = " + f"{n(r.bi_old)} + ({n(r.x_ui - r.bi_old)}) = {n(r.x_ui)}",
+        r"\hat x_{uj} = b_j + p_u^\top q_j = " + f"{n(r.bj_old)} + ({n(r.x_uj - r.bj_old)}) = {n(r.x_uj)}",
+        r"\hat x_{uij} = \hat x_{ui} - \hat x_{uj} = " + f"{n(r.x_ui)} - ({n(r.x_uj)}) = {n(r.x_uij)}",
+        r"\sigma(\hat x_{uij}) = \frac{1}{1 + e^{-\hat x_{uij}}} = " + n(r.sigmoid)
+        + r", \quad z = 1 - \sigma(\hat x_{uij}) = " + n(r.z)
+        + r", \quad -\ln \sigma(\hat x_{uij}) = " + n(r.loss),
+        r"g_{p_u} = z (q_i - q_j) - \lambda p_u = " + n(r.z) + r"\left(" + _vector(r.qi_old) + " - "
+        + _vector(r.qj_old) + r"\right) - " + n(r.reg) + _vector(r.p_old) + " = " + _vector(r.grad_p),
+        r"g_{q_i} = z\, p_u - \lambda q_i = " + n(r.z) + _vector(r.p_old) + f" - {n(r.reg)}" + _vector(r.qi_old)
+        + " = " + _vector(r.grad_qi),
+        r"g_{q_j} = -z\, p_u - \lambda q_j = -" + n(r.z) + _vector(r.p_old) + f" - {n(r.reg)}"
+        + _vector(r.qj_old) + " = " + _vector(r.grad_qj),
+    ]
+    for name, grad, old, new in (("p_u", r.grad_p, r.p_old, r.p_new), ("q_i", r.grad_qi, r.qi_old, r.qi_new),
+                                 ("q_j", r.grad_qj, r.qj_old, r.qj_new)):
+        lines.append(f"{name} \\leftarrow {name} + \\gamma\\, g_{{{name}}} = " + _vector(old) + f" + {n(r.lr)}"
+                     + _vector(grad) + " = " + _vector(new))
+    for name, sign, old, new in (("b_i", "", r.bi_old, r.bi_new), ("b_j", "-", r.bj_old, r.bj_new)):
+        lines.append(f"{name} \\leftarrow {name} + \\gamma ({sign}z - \\lambda {name}) = {n(old)} + {n(r.lr)} "
+                     f"({sign}{n(r.z)} - {n(r.reg)} \\cdot ({n(old)})) = {n(new)}")
     return lines
 
 
@@ -202,8 +294,8 @@ def schedule_findings(runs: list, n_factors: int) -> list[str]:
         findings.append("**Stability:** " + "; ".join(f"{run.label} {run_status(run)}" for run in diverged)
                         + ". Its curve stops where its run stopped (the x marks where it diverged).")
     else:
-        findings.append("**Stability:** no schedule diverged at this learning rate; raise it to find "
-                        "where each one breaks.")
+        findings.append("**Stability:** no schedule diverged at these learning rates; raise them to "
+                        "find where each one breaks.")
     return findings
 
 

@@ -5,31 +5,60 @@ slot like every training, in its own thread), writing every trial and every epoc
 to its study in Optuna's storage (a SQLite file per session under ``mfcore-data/studies/``); the page
 only reads the study and renders, so a Stop click or a rerun never interrupts a trial half-written.
 Each session has its own study name and file, so concurrent sessions never share trials.
+
+A search is under the same guards as every training: each trial's memory is estimated before it
+starts (a trial over the cap is recorded as failed with the reason, not run), trials train with one
+thread (the job holds one slot of the scheduler, so it may use one core), and Stop, the scheduler's
+cancel and the work time limit (:data:`dashboard.jobs.MAX_SECONDS`) end the running trial after its
+current epoch (:class:`mfcore.tuning.SearchStopped`), not after the whole trial.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
+import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import jobs, settings
-from mfcore import Ratings, tuning
+from dashboard import estimate, jobs, runs, settings, training
+from mfcore import Ratings, SGDFactorizer, tuning
+from mfcore.tuning.storage import data_dir
 from mfcore.evaluation.protocol import Holdout, holdout
 from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS
+from mfcore.tuning import Range
+from mfcore.tuning.storage import identity as study_identity
 
 KEY = "tune_job"
 TEST_SIZE = SPLIT_PARAMETERS["test_size"].default
 """Fraction of the ratings held out as the test set (random, seeded by the search's seed)."""
 VALIDATION_SIZE = SPLIT_PARAMETERS["validation_size"].default
 """Fraction of the remaining training ratings held out to judge the trials (the split table's)."""
-LABELS = {"n_factors": "factors K", "lr": "learning rate", "reg": "regularization",
-          "n_epochs": "max epochs", "biased": "biases", "init_std": "init std"}
+TRIAL_THREADS = 1
+"""Threads per trial: the search holds one slot of the shared scheduler, so it may use one core."""
+LABELS = {**{name: settings.LABELS[name] for name in ("n_factors", "lr", "reg", "init_std", "alpha")},
+          "n_epochs": "Max epochs", "biased": "Learn biases"}
+"""The form's names of the searched settings (a trial's epoch count is a cap: early stopping and
+pruning end it sooner)."""
+STUDY_PARAM = "study"
+"""The URL parameter naming the session's search, so that a reload or a copied link reopens it."""
+_STUDY_NAME = re.compile(r"^session-[0-9a-f]{12}$")
+_LIVE: dict[str, TuneJob] = {}
+"""Searches started by this server process, by study name: a reload during a search follows it."""
+_LIVE_KEPT = 20
+MODELS = {"sgd": "rating MF (validation RMSE, minimised)", "bpr": "BPR (validation NDCG@10, maximised)",
+          "als": "implicit ALS (validation NDCG@10, maximised)"}
+"""The models Tune searches, by model file kind (issue 17: ranking models by their NDCG@10)."""
+
+
+def default_space(model: str = "sgd") -> dict:
+    """The search ranges the form starts from for ``model``."""
+    return tuning.default_space() if model == "sgd" else tuning.ranking_space(model)
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
@@ -45,11 +74,20 @@ class TuneJob:
     timeout: float | None
     seed: int
     dataset: str
+    dataset_key: str = ""
+    model: str = "sgd"
     stop: threading.Event = field(default_factory=threading.Event)
     scheduled: jobs.Job | None = None
     error: str | None = None
     result: dict | None = None
+    stored_elapsed: float = 0.0
+    timed_out: bool = False
     _reader: object = None
+
+    @property
+    def fixed(self) -> dict:
+        """The estimator settings every trial shares: the seed and :data:`TRIAL_THREADS`."""
+        return {"seed": self.seed, "n_threads": TRIAL_THREADS}
 
     @property
     def running(self) -> bool:
@@ -58,20 +96,41 @@ class TuneJob:
 
     @property
     def elapsed(self) -> float:
-        """Seconds the search has run (0 while it waits for a training slot)."""
-        return self.scheduled.elapsed if self.scheduled is not None else 0.0
+        """Seconds the search has run (0 while it waits for a training slot; a search reopened from
+        storage: the seconds it ran)."""
+        return self.scheduled.elapsed if self.scheduled is not None else self.stored_elapsed
 
     def _steps(self, scheduled: jobs.Job):
         """The search as a job of the shared scheduler: it holds one training slot, and its work is
-        bounded by the scheduler's limit (the search is stopped after the trial in progress then)."""
-        limit = threading.Timer(scheduled.max_seconds, self.stop.set)
+        bounded by the scheduler's limit; the limit, the scheduler's cancel and Stop all end the running
+        trial after its current epoch (the search checks :meth:`stopping` after every epoch)."""
+        limit = threading.Timer(scheduled.max_seconds, self._time_up)
         limit.daemon = True
         limit.start()
         try:
             self._run()
         finally:
             limit.cancel()
+            self._record(scheduled.elapsed)
+            self.split = None  # the ratings are not needed any more; the study keeps the trials
         yield self.result
+
+    def _record(self, elapsed: float) -> None:
+        """Keep how the search ended in its study, so that a reload or a link reopens it."""
+        with contextlib.suppress(Exception):  # a failed write only costs the reopening
+            study = optuna.load_study(study_name=self.study_name, storage=tuning.open_storage(self.storage))
+            study.set_user_attr("dashboard_end", {"elapsed": float(elapsed), "stopped": self.is_set(),
+                                                  "timed_out": self.timed_out, "error": self.error,
+                                                  "result": _plain(self.result)})
+
+    def _time_up(self) -> None:
+        self.timed_out = True
+        self.stop.set()
+
+    def is_set(self) -> bool:
+        """True once the search must stop: Stop clicked, the job cancelled, or the work limit reached
+        (the search's ``stop`` event is this object)."""
+        return self.stop.is_set() or (self.scheduled is not None and self.scheduled.cancelled)
 
     def study(self) -> optuna.Study:
         """The study as stored now (read through one storage connection kept by the job)."""
@@ -80,18 +139,28 @@ class TuneJob:
         return optuna.load_study(study_name=self.study_name, storage=self._reader)
 
     def _run(self) -> None:
+        if self.model != "sgd":  # a ranking model: validation NDCG@10, maximised (mfcore.tuning.ranking)
+            try:
+                study = tuning.ranking_search(self.model, self.split, self.study_name, self.storage,
+                                              n_trials=self.n_trials, timeout=self.timeout, space=self.space,
+                                              seed=self.seed, fixed=self.fixed, stop=self, worker=0)
+                self.result = tuning.ranking_final_scores(self.model, study, self.split, self.fixed)
+            except ValueError as exc:
+                self.error = str(exc)
+            return
         try:
             study = tuning.search(self.split, self.study_name, self.storage, n_trials=self.n_trials,
-                                timeout=self.timeout, space=self.space, seed=self.seed,
-                                fixed={"seed": self.seed}, stop=self.stop)
-            self.result = tuning.final_scores(study, self.split, {"seed": self.seed})
+                                  timeout=self.timeout, space=self.space, seed=self.seed,
+                                  fixed=self.fixed, stop=self, worker=0)
+            self.result = tuning.final_scores(study, self.split, self.fixed)
         except ValueError as exc:
             self.error = str(exc)
 
 
 def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, timeout: float | None,
-          seed: int, test_size: float = TEST_SIZE) -> TuneJob:
-    """Split ``ratings`` (test, then validation out of train) and queue a search on the scheduler.
+          seed: int, test_size: float = TEST_SIZE, dataset_key: str = "", model: str = "sgd") -> TuneJob:
+    """Split ``ratings`` (test, then validation out of train) and queue a search of ``model`` (``sgd``:
+    validation RMSE; ``bpr``, ``als``: validation NDCG@10, maximised) on the scheduler.
     Raises ValueError for a bad range or budget before anything starts."""
     for rng in space.values():
         rng.check()
@@ -99,12 +168,74 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
         raise ValueError("give a budget: a number of trials or of seconds.")
     split = holdout(ratings, test_size, VALIDATION_SIZE, seed)
     name = f"session-{uuid.uuid4().hex[:12]}"
-    job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset)
-    tuning.create_study(name, job.storage, seed)  # tables and study exist before the page reads them
-    trial = PARAMETERS  # the trials train with the table's engine, schedule and threads
-    job.scheduled = jobs.submit(job._steps, f"search {name}", engines=(trial["engine"].default,),
-                                n_threads=trial["n_threads"].default, n_ratings=len(split.train),
-                                schedule=trial["schedule"].default)
+    job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset,
+                  dataset_key, model)
+    # tables and study exist before the page reads them; this session's search is its only worker (0)
+    study = tuning.create_study(name, job.storage, seed, worker=0,
+                                identity=study_identity(tuning.fingerprint(split), seed, space),
+                                direction="minimize" if model == "sgd" else "maximize")
+    study.set_user_attr("dashboard_start", {
+        "dataset": dataset, "dataset_key": dataset_key, "seed": seed, "n_trials": n_trials, "model": model,
+        "timeout": timeout, "space": {key: [rng.low, rng.high, rng.log] for key, rng in space.items()}})
+    # Optuna's bookkeeping is Python (every epoch's report and prune question, the sampler): a search
+    # holds the GIL most of its time, so it runs as a GIL-bound job, one at a time, like the python
+    # engine; two at once starved every page's script (the mixed load test: page loads up to 20 s).
+    job.scheduled = jobs.scheduler().submit(job._steps, f"search {name}", owner=jobs.session_owner(),
+                                            cost=TRIAL_THREADS, holds_gil=True)
+    _LIVE[name] = job
+    for old in list(_LIVE)[:-_LIVE_KEPT]:
+        _LIVE.pop(old, None)
+    return job
+
+
+def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, n_ratings: int) -> float:
+    """How long a search should take at most: its seconds budget, else every trial running its
+    middle epoch count at its middle K on the training ratings (pruning and early stopping cut that)."""
+    if timeout is not None:
+        return float(timeout)
+    epochs = (space["n_epochs"].low + space["n_epochs"].high) / 2 if "n_epochs" in space else 20
+    k = float(np.sqrt(space["n_factors"].low * space["n_factors"].high)) if "n_factors" in space else 100
+    n_train = int(n_ratings * (1 - TEST_SIZE) * (1 - VALIDATION_SIZE))
+    trial = PARAMETERS  # the trials train with the table's engine and schedule, on TRIAL_THREADS
+    return n_trials * estimate.training_seconds(n_train, int(epochs), int(k), trial["engine"].default,
+                                                trial["schedule"].default, TRIAL_THREADS)
+
+
+def _plain(value):
+    """``value`` with NumPy numbers made Python ones (JSON for the study's attributes)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def reopen(name: str) -> TuneJob | None:
+    """The search named ``name`` (a URL's ``?study=``): the live one when this server runs it, else
+    the finished one read back from its study file; None when the name is not a search's name or the
+    server no longer has it."""
+    if not _STUDY_NAME.match(name or ""):
+        return None
+    if name in _LIVE:
+        return _LIVE[name]
+    if not (data_dir() / "studies" / f"{name}.sqlite3").is_file():
+        return None
+    storage = tuning.default_storage(name)
+    try:
+        attrs = optuna.load_study(study_name=name, storage=tuning.open_storage(storage)).user_attrs
+    except (KeyError, ValueError, RuntimeError):
+        return None
+    begun, end = attrs.get("dashboard_start"), attrs.get("dashboard_end")
+    if begun is None:
+        return None
+    end = end or {"elapsed": 0.0, "stopped": True, "error": None, "result": None}  # the server stopped
+    model = begun.get("model", "sgd")
+    space = {key: Range(key, low, high, log, model) for key, (low, high, log) in begun["space"].items()}
+    job = TuneJob(name, storage, None, space, begun["n_trials"], begun["timeout"], begun["seed"],
+                  begun["dataset"], begun["dataset_key"], model, error=end["error"], result=end["result"],
+                  stored_elapsed=end["elapsed"], timed_out=end.get("timed_out", False))
+    if end["stopped"]:
+        job.stop.set()
     return job
 
 
@@ -115,27 +246,37 @@ def table(study: optuna.Study) -> list[dict]:
 
 def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
     """Every trial's validation RMSE per epoch in one chart: completed trials in blue, pruned ones
-    grey and dashed (they stop where the pruner cut them), failed ones red, the best one thick."""
+    grey and dashed (they stop where the pruner cut them), failed ones red, the best one thick. The
+    x axis spans the longest trial so far (at most ``max_epochs``, at least 5 epochs)."""
     figure = go.Figure()
     best = _best_number(study)
     style = {"complete": {"color": "#1f77b4", "width": 1.5},
              "pruned": {"color": "#999999", "width": 1, "dash": "dot"},
              "failed": {"color": "#d62728", "width": 1}, "running": {"color": "#ff7f0e", "width": 2}}
-    finite = []
+    finite, longest = [], 0
     for number, (state, epochs, values) in tuning.curves(study).items():
         if not len(epochs):
             continue
+        longest = max(longest, int(epochs.max()))
         line = {"color": "#2ca02c", "width": 4} if number == best else style.get(state, style["running"])
         figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines", line=line,
                                     name=f"trial {number} ({state})", showlegend=False,
                                     hovertemplate=f"trial {number} ({state})<br>"
                                                   "epoch %{x}: %{y:.4f}<extra></extra>"))
         finite.extend(values[np.isfinite(values)])
+    metric = tuning.metric_name(study)
+    title = f"{metric[0].upper()}{metric[1:]} of every trial (dotted grey: pruned; thick green: best)"
+    figure.update_layout(title=title,
+                         xaxis_title="epoch", yaxis_title=metric, height=420,
+                         xaxis_range=[0.5, min(max(longest, 5), max_epochs) + 0.5],
+                         margin={"t": 50, "b": 40, "l": 60, "r": 20})
+    if metric.endswith("NDCG@10"):  # higher is better: keep the top 90% of the values in view
+        bottom, top = (float(np.quantile(finite, 0.1)), float(max(finite))) if finite else (None, None)
+        if top is not None and top > bottom:
+            figure.update_yaxes(range=[bottom, top + 0.01 * (top - bottom) + 0.002])
+        return figure
     top = float(np.quantile(finite, 0.9)) if finite else None
     bottom = float(min(finite)) if finite else None
-    figure.update_layout(title="Validation RMSE of every trial (dotted grey: pruned; thick green: best)",
-                         xaxis_title="epoch", yaxis_title="validation RMSE", height=420,
-                         xaxis_range=[0, max_epochs + 1], margin={"t": 50, "b": 40, "l": 60, "r": 20})
     if top is not None and top > bottom:
         figure.update_yaxes(range=[bottom - 0.01 * (top - bottom) - 0.002, top])
     return figure
@@ -150,15 +291,44 @@ def _best_number(study: optuna.Study) -> int | None:
 
 def optuna_figures(study: optuna.Study) -> dict[str, go.Figure]:
     """Optuna's own figures: optimization history, parameter importances (with 2+ completed trials
-    whose parameters vary) and parallel coordinates."""
+    whose parameters vary) and parallel coordinates. Importances by mean decrease in impurity
+    (scikit-learn's forest, in C) rather than Optuna's default fANOVA, whose trees are Python: it held
+    the GIL about 6x longer, and seven Tune pages finishing at once stalled every other page."""
     from optuna import visualization
-    figures = {"Optimization history": visualization.plot_optimization_history(study)}
+    metric = tuning.metric_name(study)
+    history = visualization.plot_optimization_history(study, target_name=metric)
+    figures = {"Optimization history": history}
     completed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if len(completed) >= 2:
         with contextlib.suppress(ValueError, RuntimeError):  # e.g. every trial drew the same values
-            figures["Parameter importances"] = visualization.plot_param_importances(study)
-        figures["Parallel coordinates"] = visualization.plot_parallel_coordinate(study)
+            figures["Parameter importances"] = visualization.plot_param_importances(
+                study, target_name=metric,
+                evaluator=optuna.importance.MeanDecreaseImpurityImportanceEvaluator(seed=0))
+        figures["Parallel coordinates"] = visualization.plot_parallel_coordinate(study, target_name=metric)
+    for figure in figures.values():
+        _relabel(figure)
+        figure.update_layout(title=None, margin={"t": 60, "l": 150, "r": 60, "b": 50})
+        figure.update_xaxes(automargin=True)
+        figure.update_yaxes(automargin=True)
     return figures
+
+
+def _relabel(figure: go.Figure) -> None:
+    """Put the form's names (:data:`LABELS`) where Optuna's figures write the estimator's: bar
+    categories, axis tick texts and parallel-coordinate dimensions."""
+    def name(text):
+        return LABELS.get(text, text) if isinstance(text, str) else text
+
+    for trace in figure.data:
+        if isinstance(trace, go.Bar) and trace.y is not None:
+            trace.y = [name(value) for value in trace.y]
+        if isinstance(trace, go.Parcoords):
+            trace.dimensions = [{**dimension.to_plotly_json(), "label": name(dimension.label)}
+                                for dimension in trace.dimensions]
+    figure.for_each_xaxis(lambda axis: axis.update(ticktext=[name(t) for t in axis.ticktext])
+                          if axis.ticktext else None)
+    figure.for_each_yaxis(lambda axis: axis.update(ticktext=[name(t) for t in axis.ticktext])
+                          if axis.ticktext else None)
 
 
 def train_query(result: dict, test_size: float) -> dict[str, str]:
@@ -166,12 +336,68 @@ def train_query(result: dict, test_size: float) -> dict[str, str]:
     its sampled settings, its best epoch as the epoch count, and the same test size and random seed,
     so Train scores the same test set the search's result was scored on."""
     params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
+    params.pop("n_threads", None)  # the search's one thread per trial is this server's, not a setting
     return settings.to_query({name: float(f"{value:.6g}") if isinstance(value, float) else value
                               for name, value in params.items()})
 
 
+def train_settings(result: dict, base: dict, test_size: float = TEST_SIZE) -> dict:
+    """Train form settings (``base``, e.g. the session's, for what the search did not decide) that
+    reproduce the best configuration: its sampled settings, its best epoch as the epoch count, the
+    search's seed and test size (so the same test set is scored)."""
+    params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
+    return {**base, **{name: value for name, value in params.items() if name in settings.FIELDS}}
+
+
+def best_in_words(result: dict) -> str:
+    """The best configuration in the Train form's names, as one sentence."""
+    params = result["params"]
+    parts = [f"{settings.LABELS['n_factors']} {params['n_factors']}" if "n_factors" in params else None,
+             f"{settings.LABELS['lr']} {params['lr']:.4g}" if "lr" in params else None,
+             f"{settings.LABELS['reg']} {params['reg']:.4g}" if "reg" in params else None,
+             f"{settings.LABELS['n_epochs']} {result['best_epoch']} (the trial's best epoch)",
+             f"biases {'on' if params.get('biased', True) else 'off (Funk)'}",
+             f"{settings.LABELS['init_std']} {params['init_std']:.4g}" if "init_std" in params else None]
+    return (f"**Best configuration** (trial {result['best_trial']}): "
+            + ", ".join(part for part in parts if part) + ".")
+
+
+def explore_run(result: dict, dataset, tick) -> runs.Run:
+    """Train the best configuration as a new run of the session (Train's split: the search's seed and
+    test size give the same test set), calling ``tick(run)`` while it trains; the run ends ``done``
+    or says why not."""
+    chosen = train_settings(result, settings.current())
+    training.check_memory(dataset.ratings, chosen["n_factors"], chosen["test_size"])
+    train, test = training.split(dataset.ratings, chosen)
+    run = runs.start(chosen, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(chosen)), test)
+    return training.execute(run, train, tick=tick)
+
+
+def scores_table(result: dict) -> tuple[pd.DataFrame, str]:
+    """The best configuration's test score beside the baselines', and the score's column name."""
+    metric = "test NDCG@10" if "test_ndcg" in result else "test RMSE"
+    best = result["test_ndcg"] if "test_ndcg" in result else result["test_rmse"]
+    rows = [{"model": f"best trial {result['best_trial']}", metric: best}]
+    return pd.DataFrame(rows + [{"model": name, metric: value} for name, value in result["baselines"].items()]), metric
+
+
+def settings_sentence(result: dict, model: str) -> str:
+    """Where a ranking model's best settings go: Train's form of that kind, with the values."""
+    values = ", ".join(f"{name} = {value:.4g}" if isinstance(value, float) else f"{name} = {value}"
+                       for name, value in result["params"].items() if name != "n_threads")
+    return f"To train it, pick {MODELS[model].split(' (')[0]} on Train and set: {values}."
+
+
 def summary(result: dict) -> str:
-    """One sentence comparing the best configuration's test RMSE with the baselines, from the numbers."""
+    """One sentence comparing the best configuration's test RMSE (or a ranking model's test NDCG@10)
+    with the baselines, from the numbers."""
+    if "test_ndcg" in result:
+        popular = result["baselines"]["popularity"]
+        versus = (f"{result['test_ndcg'] / popular:.1f} times popularity's {popular:.4f}" if popular > 0
+                  else f"popularity {popular:.4f}")
+        return (f"Best trial {result['best_trial']} (validation NDCG@10 {result['validation_ndcg']:.4f}), "
+                f"retrained on train + validation for {result['best_epoch']} epochs: test NDCG@10 "
+                f"{result['test_ndcg']:.4f} (recall@10 {result['test_recall']:.4f}), {versus}.")
     baselines = result["baselines"]
     factors_gain = baselines["biases only"] - result["test_rmse"]
     verb = "lower" if factors_gain > 0 else "higher"

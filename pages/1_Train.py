@@ -1,154 +1,204 @@
 """Train: set hyperparameters, watch train and test RMSE per epoch, compare runs, download results."""
 
+import itertools
+
 import streamlit as st
 
-from dashboard import charts, data, downloads, run_store, runs, settings, training
-from dashboard.run import Run
+from dashboard import boundary, charts, data, downloads, estimate, run_store, runs, settings, training
+from dashboard.run import KIND_NAMES, Run
 from dashboard.texts import escape_markdown
 from mfcore import SGDFactorizer, tuning
+from mfcore.models.persist import KINDS
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 from mfcore.models.base import is_fitted
 
+RENDERS = itertools.count()
 EARLY_PATIENCE, EARLY_VALIDATION = tuning.DEFAULT_PATIENCE, training.VALIDATION_SIZE
 
-st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
-st.title("Train")
-dataset = data.current()
-st.caption(dataset.caption)
-if training.interrupted(runs.all_runs()):
-    with st.spinner("Stopping: waiting for the current epoch to end..."):
-        training.settle(runs.all_runs())
+with boundary.page("Train"):  # one st.error sentence for any failure (dashboard/boundary.py)
+    st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
+    st.title("Train")
+    dataset = data.current()
+    st.caption(dataset.caption)
+    if training.interrupted(runs.all_runs()):
+        with st.spinner("Stopping: waiting for the current epoch to end..."):
+            training.settle(runs.all_runs())
 
-from_url, ignored = settings.from_query(st.query_params.to_dict())
-if ignored:
-    st.error(f"Ignored link settings: {escape_markdown('; '.join(ignored))}.")
-chosen = settings.current()
-if any(chosen[name] != value for name, value in from_url.items()):
-    chosen = {**chosen, **from_url}
-    for name in from_url:
-        st.session_state.pop(f"train_{name}", None)
-settings.save(chosen)
+    from_url, ignored = settings.from_query(st.query_params.to_dict())
+    if ignored:
+        st.error(f"Ignored link settings: {escape_markdown('; '.join(ignored))}.")
+    chosen = settings.current()
+    if any(chosen[name] != value for name, value in from_url.items()):
+        chosen = {**chosen, **from_url}
+        for name in from_url:
+            st.session_state.pop(f"train_{name}", None)
+    settings.save(chosen)
 
-with st.form("train_form"):
-    cells = [*st.columns(4), *st.columns(4), *st.columns(4)]
-    for cell, name in zip(cells, settings.FIELDS):
-        settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
-    early = st.checkbox(f"Early stopping: hold out {EARLY_VALIDATION:.0%} of the training ratings, stop after "
-                        f"{EARLY_PATIENCE} epochs without a better validation RMSE, keep the best epoch",
-                        key="train_early_stopping")
-    submitted = st.form_submit_button("Train", type="primary")
-    st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
-               "measures by how much on these ratings): on this shared server it trains on at most "
-               f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
-               "or Stop training.")
-
-stop_column, status_column = st.columns([1, 5])
-stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
-                   "scores and downloads are those of the model after that epoch.")
-progress_slot = status_column.empty()
-message_slot = st.empty()
-chart_slot = st.empty()
-
-
-def tick(run: Run) -> None:
-    """Draw the progress bar of ``run`` (its queue position while it waits for a training slot)."""
-    progress_slot.progress(run.progress_fraction, text=run.progress_text)
-
-
-def render(run: Run) -> None:
-    """Draw the progress bar and the curves of ``run`` over the earlier runs on the same dataset."""
-    tick(run)
-    earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
-               and other.number < run.number]
-    shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
-    figure = charts.learning_curves(run, earlier, shown_epochs)
-    if run.model.patience is not None:  # early stopping: its validation curve and the epoch kept
-        validated = [r for r in run.history if r.validation_rmse is not None]
-        figure.add_scatter(x=[r.epoch for r in validated], y=[r.validation_rmse for r in validated],
-                           mode="lines", name=f"{run.label} validation", line={"width": 2, "dash": "dot"})
-        if run.status == "done" and validated and is_fitted(run.model):  # restored runs: after Retrain
-            figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
-                             annotation_text=f"best epoch {run.model.best_epoch_} (kept)")
-    chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{len(run.history)}-{run.status}")
-
-
-refusal = ""
-if submitted:
-    new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
-    settings.save(new)
-    try:
-        training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
-    except MemoryGuardError as exc:
-        refusal = f"Not started: {exc}"
+    KIND_HELP = {"sgd": "rating MF (SGD: predicts ratings; RMSE curve)", "bpr": "BPR (ranking; NDCG@10 curve)",
+                 "als": "implicit ALS (ranking; NDCG@10 curve)"}
+    kind = st.radio("Model", list(KIND_NAMES), format_func=KIND_HELP.get, horizontal=True, key="train_kind")
+    submitted = early = False
+    if kind == "sgd":
+        with st.form("train_form"):
+            cells = [*st.columns(4), *st.columns(4), *st.columns(4)]
+            for cell, name in zip(cells, settings.FIELDS):
+                settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
+            early = st.checkbox(f"Early stopping: hold out {EARLY_VALIDATION:.0%} of the training ratings, stop after "
+                                f"{EARLY_PATIENCE} epochs without a better validation RMSE, keep the best epoch",
+                                key="train_early_stopping")
+            submitted = st.form_submit_button("Train", type="primary")
+            st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
+                       "measures by how much on these ratings): on this shared server it trains on at most "
+                       f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
+                       "or Stop training.")
     else:
-        train, test, validation = training.prepare(dataset.ratings, new, early)
-        patience = {"patience": EARLY_PATIENCE} if early else {}
-        run = runs.start(new, dataset.name, dataset.path,
-                         SGDFactorizer(**settings.model_params(new), **patience), test)
+        with st.form(f"train_form_{kind}"):
+            fields = settings.ranking_fields(kind)
+            cells = [cell for _ in range(0, len(fields), 4) for cell in st.columns(4)]
+            for cell, name in zip(cells, fields):
+                settings.widget(cell, name, key=f"train_{kind}_{name}", table=settings.RANKING_TABLES[kind])
+            submitted = st.form_submit_button("Train", type="primary")
+            st.caption(f"{KIND_NAMES[kind]} learns from positives (ratings at or above the positive level of the "
+                       "rating scale: 0.75 gives >= 4 of 5) and is scored after every epoch by its test NDCG@10, "
+                       "the held-out positives ranked among all unseen items, on at most "
+                       f"{training.RANKING_EVAL_USERS:,} test users. It trains on one thread: bit-reproducible, "
+                       "and fair to the other users of this server.")
+
+    stop_column, status_column = st.columns([1, 5])
+    stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
+                       "scores and downloads are those of the model after that epoch.")
+    progress_slot = status_column.empty()
+    message_slot = st.empty()
+    chart_slot = st.empty()
+
+
+    def tick(run: Run) -> None:
+        """Draw the progress bar of ``run`` (its queue position while it waits for a training slot)."""
+        progress_slot.progress(run.progress_fraction, text=run.progress_text)
+
+
+    def render(run: Run) -> None:
+        """Draw the progress bar and the curves of ``run`` over the earlier runs on the same dataset."""
         tick(run)
-        training.execute(run, train, render, tick=tick, validation=validation)
+        earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
+                   and other.number < run.number]
+        shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
+        if run.ranking:
+            figure = charts.ranking_curves(run, [other for other in earlier if other.ranking], shown_epochs)
+            chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")
+            return
+        figure = charts.learning_curves(run, [other for other in earlier if not other.ranking], shown_epochs)
+        if run.model.patience is not None:  # early stopping: its validation curve and the epoch kept
+            validated = [r for r in run.history if r.validation_rmse is not None]
+            figure.add_scatter(x=[r.epoch for r in validated], y=[r.validation_rmse for r in validated],
+                               mode="lines", name=f"{run.label} validation",
+                               line={"width": 2, "dash": "dashdot", "color": charts.run_color(run.number)})
+            if run.status == "done" and validated and is_fitted(run.model):  # restored runs: after Retrain
+                figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
+                                 annotation_text=f"best epoch {run.model.best_epoch_} (kept)",
+                                 annotation_position=charts.label_side(run.model.best_epoch_, shown_epochs),
+                                 annotation_yshift=-24, annotation_bgcolor="rgba(255,255,255,0.85)")
+        # a new key per render: the job thread may add an epoch between two renders' reads of the history
+        chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")
 
-latest = runs.all_runs()[-1] if runs.all_runs() else None
-if refusal:
-    message_slot.error(refusal)
-elif latest is not None:
-    if latest.status == "diverged":
-        message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
-                           f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
-    elif latest.status == "failed":
-        message_slot.error(f"Could not train: {escape_markdown(latest.message)}")
-    elif latest.status == "done" and latest.model.patience is not None and is_fitted(latest.model):
-        best = latest.history[latest.model.best_epoch_ - 1]
-        message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
-                          f"epochs and kept epoch {best.epoch}, whose validation RMSE {best.validation_rmse:.4f} "
-                          f"was the lowest (test RMSE {best.test_rmse:.4f}).")
-    elif latest.status == "stopped":
-        scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if latest.scores else "")
-        message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
-                          f"scores and downloads are those of the model after epoch {len(latest.history)}"
-                          f"{scored}.")
-    elif latest.note:
-        message_slot.info(latest.note)
-if latest is not None:
-    render(latest)
-else:
-    chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
 
-if runs.all_runs():
-    st.subheader("Runs in this session")
-    st.table(runs.styled_table(runs.all_runs()))
-
-    st.subheader("Reproduce and share")
-    st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
-    pick_column, all_column = st.columns([2, 3])
-    labels = [run.label for run in runs.all_runs()]
-    label = pick_column.selectbox("Files of run", labels, index=len(labels) - 1,
-                                  help="Every run's history, factors, model and script: pick a run, "
-                                       "then download its files.")
-    all_column.download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),
-                               file_name="run_history.csv", mime="text/csv", on_click="ignore",
-                               help="Every epoch of every run in this session, with its settings.")
-    picked = runs.by_label(runs.all_runs(), label)
-    retrain_slot = st.empty()
-    if picked.needs_refit and retrain_slot.button(
-            f"Retrain {picked.label} for its downloads",
-            help="Only the newest run and the last one retrained keep their models (runs reloaded from "
-                 "the link keep only their curves); this trains the model again, with the same "
-                 "settings, split and seed, so its files are this run's."):
+    refusal = ""
+    if submitted and kind != "sgd":
+        new = {"kind": kind,
+               **{name: st.session_state[f"train_{kind}_{name}"] for name in settings.ranking_fields(kind)}}
         try:
-            training.refit(picked, run_store.ratings_of(picked),
-                           tick=lambda fraction, text: retrain_slot.progress(fraction, text=text))
-        except ValueError as exc:
-            retrain_slot.empty()
-            st.error(f"Could not retrain {picked.label}: {escape_markdown(exc)}")
+            training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
+        except MemoryGuardError as exc:
+            refusal = f"Not started: {exc}"
         else:
-            runs.hold(picked, runs.all_runs())
-            retrain_slot.empty()
-    files = downloads.of_run(picked, run_store.ratings_source(picked))
-    for cell, file in zip(st.columns(len(files)), files):
-        cell.download_button(file.label, file.data, file_name=file.file_name, mime=file.mime,
-                             on_click="ignore")
-    if downloads.no_model(picked):
-        st.caption(downloads.no_model(picked))
-    with st.expander(f"Python that reproduces {picked.label}"):
-        st.code(downloads.script(picked), language="python")
+            train, test, _ = training.prepare(dataset.ratings, new)
+            run = runs.start(new, dataset.name, dataset.path, KINDS[kind](**settings.ranking_params(kind, new)), test)
+            tick(run)
+            training.execute(run, train, render, tick=tick)
+    elif submitted:
+        new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
+        settings.save(new)
+        try:
+            training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
+        except MemoryGuardError as exc:
+            refusal = f"Not started: {exc}"
+        else:
+            train, test, validation = training.prepare(dataset.ratings, new, early)
+            patience = {"patience": EARLY_PATIENCE} if early else {}
+            with st.spinner("Estimating the time..."):
+                seconds = estimate.training_seconds(len(train), new["n_epochs"], new["n_factors"], new["engine"],
+                                                    threads=new.get("n_threads"))
+            if estimate.is_long(seconds):
+                message_slot.warning(estimate.sentence(seconds, "This run") + " Stop training ends it after the "
+                                     "current epoch, keeping its curve.")
+            run = runs.start(new, dataset.name, dataset.path,
+                             SGDFactorizer(**settings.model_params(new), **patience), test)
+            tick(run)
+            training.execute(run, train, render, tick=tick, validation=validation)
+
+    latest = runs.all_runs()[-1] if runs.all_runs() else None
+    if refusal:
+        message_slot.error(refusal)
+    elif latest is not None:
+        if latest.status == "diverged":
+            message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
+                               f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
+        elif latest.status == "failed":
+            message_slot.error(f"Could not train: {escape_markdown(latest.message)}")
+        elif (latest.status == "done" and getattr(latest.model, "patience", None) is not None
+              and is_fitted(latest.model)):
+            best = latest.history[latest.model.best_epoch_ - 1]
+            message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
+                              f"epochs and kept epoch {best.epoch}, whose validation RMSE {best.validation_rmse:.4f} "
+                              f"was the lowest (test RMSE {best.test_rmse:.4f}).")
+        elif latest.status == "stopped":
+            scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if "rmse" in latest.scores else "")
+            message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
+                              f"scores and downloads are those of the model after epoch {len(latest.history)}"
+                              f"{scored}.")
+        elif latest.note:
+            message_slot.info(latest.note)
+    if latest is not None:
+        render(latest)
+    else:
+        chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
+
+    if runs.all_runs():
+        st.subheader("Runs in this session")
+        st.table(runs.styled_table(runs.all_runs()))
+        if runs.shared_settings(runs.all_runs()):
+            st.caption(runs.shared_settings(runs.all_runs()))
+
+        st.subheader("Reproduce and share")
+        st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
+        pick_column, all_column = st.columns([2, 3])
+        labels = [run.label for run in runs.all_runs()]
+        label = pick_column.selectbox("Files of run", labels, index=len(labels) - 1,
+                                      help="Every run's history, factors, model and script: pick a run, "
+                                           "then download its files.")
+        all_column.download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),
+                                   file_name="run_history.csv", mime="text/csv", on_click="ignore",
+                                   help="Every epoch of every run in this session, with its settings.")
+        picked = runs.by_label(runs.all_runs(), label)
+        retrain_slot = st.empty()
+        if picked.needs_refit and retrain_slot.button(
+                f"Retrain {picked.label} for its downloads",
+                help="Only the newest run and the last one retrained keep their models (runs reloaded from "
+                     "the link keep only their curves); this trains the model again, with the same "
+                     "settings, split and seed, so its files are this run's."):
+            try:
+                training.refit(picked, run_store.ratings_of(picked),
+                               tick=lambda fraction, text: retrain_slot.progress(fraction, text=text))
+            except ValueError as exc:
+                retrain_slot.empty()
+                st.error(f"Could not retrain {picked.label}: {escape_markdown(exc)}")
+            else:
+                runs.hold(picked, runs.all_runs())
+                retrain_slot.empty()
+        files = downloads.of_run(picked, run_store.ratings_source(picked))
+        for cell, file in zip(st.columns(len(files)), files):
+            downloads.button(cell, file, key=f"download-{picked.number}-{file.file_name}")
+        if downloads.no_model(picked):
+            st.caption(downloads.no_model(picked))
+        with st.expander(f"Python that reproduces {picked.label}"):
+            st.code(downloads.script(picked), language="python")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, jobs, settings, texts, training
+from dashboard import boundary, charts, data, estimate, jobs, settings, texts, training
 from dashboard.speed import cython_verdict
 from mfcore import ENGINES
 from mfcore.evaluation import bench
@@ -12,143 +12,157 @@ from mfcore.engines import UNAVAILABLE
 AGREEMENT_TOLERANCE = 1e-4
 AGREEMENT_RATINGS, AGREEMENT_EPOCHS = 2000, 2
 KEY = "speed_results"
+OWN = {"n_factors": 32, "n_epochs": 3}  # the page's own defaults: every engine is timed in turn
 
-st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
-st.title("Speed")
-dataset = data.current()
-chosen = settings.current()
-st.caption(f"{dataset.caption} Learning rate, regularization, biases, test size and random seed "
-           f"come from the Train page (lr {chosen['lr']}, reg {chosen['reg']}, "
-           f"biases {'on' if chosen['biased'] else 'off'}, test size {chosen['test_size']:g}, "
-           f"random seed {chosen['seed']}).")
+with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard/boundary.py)
+    st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
+    st.title("Speed")
+    dataset = data.current()
+    chosen = settings.current()
+    st.caption(f"{dataset.caption} Learning rate, regularization, biases, test size and random seed "
+               f"come from the Train page (lr {chosen['lr']}, reg {chosen['reg']}, "
+               f"biases {'on' if chosen['biased'] else 'off'}, test size {chosen['test_size']:g}, "
+               f"random seed {chosen['seed']}).")
 
-with st.form("speed_form"):
-    engines = st.multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
-    row = st.columns(3)
-    k = settings.widget(row[0], "n_factors", key="speed_k", value=chosen["n_factors"])
-    epochs = row[1].slider("Epochs to time", 1, 20, value=min(chosen["n_epochs"], 3), key="speed_epochs")
-    budget = row[2].number_input("Time budget per engine (s)", 0.1, 60.0, value=3.0, step=0.5,
-                                 key="speed_budget")
-    submitted = st.form_submit_button("Time engines", type="primary")
+    with st.form("speed_form"):
+        engines = st.multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
+        row = st.columns(3)
+        k = settings.widget(row[0], "n_factors", key="speed_k", value=OWN["n_factors"])
+        epochs = row[1].slider("Epochs to time", 1, 20, value=OWN["n_epochs"], key="speed_epochs")
+        budget = row[2].number_input("Time budget per engine (s)", 0.1, 60.0, value=3.0, step=0.5,
+                                     key="speed_budget", help="An engine slower than this on the epochs asked "
+                                     "is timed on a sample of the ratings, and its time per epoch extrapolated.")
+        submitted = st.form_submit_button("Time engines", type="primary")
+    differ = settings.differences({"n_factors": k, "n_epochs": epochs}, chosen)
+    st.caption("This page has its own defaults (a small K and few epochs: every engine is timed in turn). "
+               + (f"Differs from Train: {differ}." if differ else "K and the epochs agree with Train's."))
 
-if submitted:
-    ratings = dataset.ratings
-    try:
-        if not engines:
-            raise ValueError("pick at least one engine to time.")
-        training.check_memory(ratings, k, chosen["test_size"])
-    except ValueError as exc:
-        st.error(f"Not started: {texts.escape_markdown(exc)}")
-    else:
-        params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
-        train, test = training.split(ratings, chosen)
-
-        def steps(job):
-            """Each engine's timing in turn, then the python/numba agreement check."""
-            for name in engines:
-                yield bench.time_engine(name, train, test if len(test) else None, params, budget)
-            if {"python", "numba"} <= set(ENGINES):
-                yield bench.max_factor_difference(train, params, n_ratings=AGREEMENT_RATINGS,
-                                                  n_epochs=AGREEMENT_EPOCHS)
-
-        job = jobs.submit(steps, "timing", engines=engines, n_threads=params.get("n_threads"), n_ratings=len(train))
-        cancel_column, progress_column = st.columns([1, 5])
-        cancel = cancel_column.empty()
-        cancel.button("Cancel", help="Ends the timing after the engine in progress (or leaves the "
-                             "queue); nothing is kept.")
-        progress = progress_column.progress(0.0, text="starting")
-
-        def tick(job):
-            done = len(job.results)
-            current = engines[done] if done < len(engines) else "the python/numba agreement check"
-            progress.progress(job.fraction(done, len(engines) + 1, None),
-                              text=job.status_line(f"timing {current}"))
-
-        jobs.follow(job, tick)
-        if job.state == jobs.DONE:
-            results = [result for result in job.results if isinstance(result, bench.BenchResult)]
-            agreement = job.results[-1] if len(job.results) > len(engines) else None
-            st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
-                                     "dataset": dataset.name, "n_train": len(train)}
-        elif isinstance(job.error, ValueError):
-            st.error(f"Could not time the engines: {texts.escape_markdown(job.error)}")
-        elif job.state == jobs.FAILED:
-            st.error("Could not time the engines: an internal error ended the job (the server log has "
-                     "the details).")
+    if submitted:
+        ratings = dataset.ratings
+        try:
+            if not engines:
+                raise ValueError("pick at least one engine to time.")
+            training.check_memory(ratings, k, chosen["test_size"])
+        except ValueError as exc:
+            st.error(f"Not started: {texts.escape_markdown(exc)}")
         else:
-            st.error(f"Timing {jobs.end_sentence(job, len(job.results), 'engine')}; nothing was kept.")
-        progress.empty()
-        cancel.empty()
+            params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
+            train, test = training.split(ratings, chosen)
+            with st.spinner("Estimating the time..."):
+                seconds = estimate.timing_seconds(engines, len(train), epochs, k, budget)
+            if estimate.is_long(seconds):
+                st.warning(estimate.sentence(seconds, "Timing the engines")
+                           + " Cancel ends it after the engine in progress; fewer engines, a smaller K or a "
+                           "smaller time budget shorten it.")
 
-saved = st.session_state.get(KEY)
-if saved is None:
-    st.info("Press **Time engines**: each engine trains on the same split with the same random seed.")
-else:
-    st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, K={saved['k']}")
-    st.caption("Seconds per epoch are each model's training time (`fit_seconds_`: its once-per-fit "
-               "preparation, such as numba-parallel's shuffle and grouping into blocks, plus every epoch) "
-               "divided by the epochs timed; JIT compile and test evaluation are not counted.")
-    table = pd.DataFrame([result.as_dict() for result in saved["results"]])
-    python = table.loc[table["engine"] == "python", "seconds_per_epoch"]
-    table["speed-up"] = python.iloc[0] / table["seconds_per_epoch"] if len(python) else float("nan")
-    table["µs/rating"] = 1e6 / table["updates_per_second"]
-    fastest = table.loc[table["seconds_per_epoch"].idxmin()]
-    if len(python) and fastest["engine"] != "python":
-        slow = table.loc[table["engine"] == "python"].iloc[0]
-        st.markdown(f"**In short:** {fastest['engine']} trains {fastest['speed-up']:,.0f} times faster than "
-                    f"the plain Python loop on these ratings: {fastest['µs/rating']:.3f} µs per rating "
-                    f"against {slow['µs/rating']:.1f} µs.")
+            def steps(job):
+                """Each engine's timing in turn, then the python/numba agreement check."""
+                for name in engines:
+                    yield bench.time_engine(name, train, test if len(test) else None, params, budget)
+                if {"python", "numba"} <= set(ENGINES):
+                    yield bench.max_factor_difference(train, params, n_ratings=AGREEMENT_RATINGS,
+                                                      n_epochs=AGREEMENT_EPOCHS)
+
+            job = jobs.submit(steps, "timing", engines=engines, n_threads=params.get("n_threads"), n_ratings=len(train))
+            cancel_column, progress_column = st.columns([1, 5])
+            cancel = cancel_column.empty()
+            cancel.button("Cancel", help="Ends the timing after the engine in progress (or leaves the "
+                                 "queue); nothing is kept.")
+            progress = progress_column.progress(0.0, text="starting")
+
+            def tick(job):
+                done = len(job.results)
+                current = engines[done] if done < len(engines) else "the python/numba agreement check"
+                progress.progress(job.fraction(done, len(engines) + 1, None),
+                                  text=job.status_line(f"timing {current}"))
+
+            jobs.follow(job, tick)
+            if job.state == jobs.DONE:
+                results = [result for result in job.results if isinstance(result, bench.BenchResult)]
+                agreement = job.results[-1] if len(job.results) > len(engines) else None
+                st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
+                                         "dataset": dataset.name, "n_train": len(train)}
+            elif isinstance(job.error, ValueError):
+                st.error(f"Could not time the engines: {texts.escape_markdown(job.error)}")
+            elif job.state == jobs.FAILED:
+                st.error("Could not time the engines: an internal error ended the job (the server log has "
+                         "the details).")
+            else:
+                st.error(f"Timing {jobs.end_sentence(job, len(job.results), 'engine')}; nothing was kept.")
+            progress.empty()
+            cancel.empty()
+
+    saved = st.session_state.get(KEY)
+    if saved is None:
+        st.info("Press **Time engines**: each engine trains on the same split with the same random seed.")
     else:
-        st.markdown(f"**In short:** the fastest engine here is {fastest['engine']}, at "
-                    f"{fastest['µs/rating']:.3f} µs per rating.")
-    shown = table.rename(columns={"seconds_per_epoch": "seconds/epoch", "updates_per_second": "updates/s",
-                                  "epochs_timed": "epochs timed", "test_rmse": "test RMSE",
-                                  "compile_seconds": "JIT compile (s)"})
-    shown["timed on"] = [f"a sample of {size:,} ratings, extrapolated" if flag
-                         else f"{n} full epoch{'s' * (n > 1)}"
-                         for flag, n, size in zip(shown["extrapolated"], shown["epochs timed"],
-                                                  shown["ratings_timed"])]
-    st.dataframe(shown[["engine", "seconds/epoch", "µs/rating", "updates/s", "speed-up", "timed on",
-                        "test RMSE"]], hide_index=True,
-                 column_config={"seconds/epoch": st.column_config.NumberColumn(format="%.4f"),
-                                "updates/s": st.column_config.NumberColumn(format="compact"),
-                                "µs/rating": st.column_config.NumberColumn(format="%.3f"),
-                                "speed-up": st.column_config.NumberColumn(format="%.1fx"),
-                                "test RMSE": st.column_config.NumberColumn(format="%.4f")})
-    if len(python):
-        st.plotly_chart(charts.speed_bars(table), key="speed_chart")
-    else:
-        st.info("Include the python engine to see the speed-up over it.")
+        st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
+                     f"K={saved['k']}")
+        st.caption("Seconds per epoch are each model's training time (`fit_seconds_`: its once-per-fit "
+                   "preparation, such as numba-parallel's shuffle and grouping into blocks, plus every epoch) "
+                   "divided by the epochs timed; JIT compile and test evaluation are not counted.")
+        table = pd.DataFrame([result.as_dict() for result in saved["results"]])
+        python = table.loc[table["engine"] == "python", "seconds_per_epoch"]
+        table["speed-up"] = python.iloc[0] / table["seconds_per_epoch"] if len(python) else float("nan")
+        table["µs/rating"] = 1e6 / table["updates_per_second"]
+        fastest = table.loc[table["seconds_per_epoch"].idxmin()]
+        if len(python) and fastest["engine"] != "python":
+            slow = table.loc[table["engine"] == "python"].iloc[0]
+            st.markdown(f"**In short:** {fastest['engine']} trains {fastest['speed-up']:,.0f} times faster than "
+                        f"the plain Python loop on these ratings: {fastest['µs/rating']:.3f} µs per rating "
+                        f"against {slow['µs/rating']:.1f} µs.")
+        else:
+            st.markdown(f"**In short:** the fastest engine here is {fastest['engine']}, at "
+                        f"{fastest['µs/rating']:.3f} µs per rating.")
+        shown = table.rename(columns={"seconds_per_epoch": "seconds/epoch", "updates_per_second": "updates/s",
+                                      "epochs_timed": "epochs timed", "compile_seconds": "compile (s)"})
+        shown["timed on"] = [f"a sample of {size:,} ratings, extrapolated" if flag
+                             else f"{n} full epoch{'s' * (n > 1)}"
+                             for flag, n, size in zip(shown["extrapolated"], shown["epochs timed"],
+                                                      shown["ratings_timed"])]
+        shown["test RMSE"] = [charts.rmse_after(rmse, n) for rmse, n in zip(shown["test_rmse"], shown["epochs timed"])]
+        shown["speed-up"] = [charts.ratio_text(value) for value in shown["speed-up"]]
+        st.dataframe(shown[["engine", "seconds/epoch", "µs/rating", "updates/s", "speed-up", "timed on",
+                            "test RMSE"]], hide_index=True,
+                     column_config={"seconds/epoch": st.column_config.NumberColumn(format="%.4f"),
+                                    "updates/s": st.column_config.NumberColumn(format="compact"),
+                                    "µs/rating": st.column_config.NumberColumn(format="%.3f")})
+        if len(python):
+            st.plotly_chart(charts.speed_bars(table), key="speed_chart")
+        else:
+            st.info("Include the python engine to see the speed-up over it.")
 
-    verdict = cython_verdict(dict(zip(table["engine"], table["seconds_per_epoch"])),
-                             dict(zip(table["engine"], table["compile_seconds"])))
-    if verdict:
-        st.markdown(verdict)
+        verdict = cython_verdict(dict(zip(table["engine"], table["seconds_per_epoch"])),
+                                 dict(zip(table["engine"], table["compile_seconds"])))
+        if verdict:
+            st.markdown(verdict)
 
-    compiled = shown[shown["JIT compile (s)"] > 0]
-    if len(compiled):
-        st.markdown("**JIT compile time**, paid once per process and excluded from the timings above "
-                    "(near zero when Numba loads the machine code from its on-disk cache):")
-        cells = st.columns(max(len(compiled), 3))
-        for cell, (_, row) in zip(cells, compiled.iterrows()):
-            cell.metric(row["engine"], f"{row['JIT compile (s)']:.2f} s")
+        compiled = shown[shown["compile (s)"] > 0]
+        if len(compiled):
+            st.markdown("**Compile time** (Numba's just-in-time compilation; Cython's build of its C "
+                        "extension, or its load when built before), paid once per process and excluded from "
+                        "the timings above (near zero when the machine code comes from an on-disk cache):")
+            cells = st.columns(max(len(compiled), 3))
+            for cell, (_, row) in zip(cells, compiled.iterrows()):
+                cell.metric(row["engine"], f"{row['compile (s)']:.2f} s",
+                            help="Cython: build or load" if row["engine"] == "cython" else "Numba: JIT compile")
 
-    st.markdown(f"**Correctness check**: python and numba trained with the same random seed on the "
-                f"same {min(AGREEMENT_RATINGS, saved['n_train']):,} training ratings for "
-                f"{AGREEMENT_EPOCHS} epochs should give the same factors.")
-    agreement = saved["agreement"]
-    if agreement is None:
-        st.info("Needs both the python and the numba engine.")
-    elif agreement <= AGREEMENT_TOLERANCE:
-        st.success(f"Same factors: max |python - numba| = {agreement:.2e} over P, Q, b_u, b_i "
-                   f"(float32 rounding; tolerance {AGREEMENT_TOLERANCE:g}).")
-    else:
-        st.error(f"The engines disagree: max |python - numba| = {agreement:.2e} "
-                 f"(tolerance {AGREEMENT_TOLERANCE:g}).")
+        st.markdown(f"**Correctness check**: python and numba trained with the same random seed on the "
+                    f"same {min(AGREEMENT_RATINGS, saved['n_train']):,} training ratings for "
+                    f"{AGREEMENT_EPOCHS} epochs should give the same factors.")
+        agreement = saved["agreement"]
+        if agreement is None:
+            st.info("Needs both the python and the numba engine.")
+        elif agreement <= AGREEMENT_TOLERANCE:
+            st.success(f"Same factors: max |python - numba| = {agreement:.2e} over P, Q, b_u, b_i "
+                       f"(float32 rounding; tolerance {AGREEMENT_TOLERANCE:g}).")
+        else:
+            st.error(f"The engines disagree: max |python - numba| = {agreement:.2e} "
+                     f"(tolerance {AGREEMENT_TOLERANCE:g}).")
 
-for name, reason in UNAVAILABLE.items():
-    st.info(f"The {name} engine is unavailable here: {reason}")
+    for name, reason in UNAVAILABLE.items():
+        st.info(f"The {name} engine is unavailable here: {reason}")
 
-st.subheader("Why each engine is as fast as it is")
-for name in ENGINES:
-    st.markdown(f"**{name}**: {texts.ENGINES[name]}")
+    st.subheader("Why each engine is as fast as it is")
+    for name in ENGINES:
+        st.markdown(f"**{name}**: {texts.ENGINES[name]}")

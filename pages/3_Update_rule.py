@@ -6,121 +6,157 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, teaching
-from dashboard.settings import widget_param
+from dashboard import boundary, data, teaching
+from dashboard.settings import help_text, widget_param
 from dashboard.texts import escape_markdown
 from mfcore import PARAMETERS, DataError, TrainingDiverged, load_ratings
-from mfcore.teaching import UpdateStepper, dense_slice
+from mfcore.teaching import BPRStepper, UpdateStepper, dense_slice
 
 TOY = Path(__file__).resolve().parent.parent / "sample_data" / "toy.csv"
 KEY = "update_rule"
 MAX_TOY_FACTORS = 6  # every factor is a column of the heatmaps
 SOURCES = ("Toy set (8 users x 10 items)", "Slice of the loaded dataset (busiest 10 users x 12 items)")
 
-st.set_page_config(page_title="Update rule · Factorization Playground", layout="wide")
-st.title("Update rule")
-st.caption("Per-rating SGD one rating at a time: press **Next update** to take the next rating of the "
-           "epoch's random order, see its prediction and error, and watch p_u, q_i and the biases move. "
-           "The steps are exactly the ones mfcore's engines take with the same settings and random seed.")
+with boundary.page("Update rule"):  # one st.error sentence for any failure (dashboard/boundary.py)
+    st.set_page_config(page_title="Update rule · Factorization Playground", layout="wide")
+    st.title("Update rule")
+    st.caption("Per-rating SGD one rating at a time: press **Next update** to take the next rating of the "
+               "epoch's random order, see its prediction and error, and watch p_u, q_i and the biases move. "
+               "The steps are exactly the ones mfcore's engines take with the same settings and random seed.")
 
 
-@st.cache_data(show_spinner=False)
-def toy_ratings():
-    return load_ratings(TOY)
+    @st.cache_data(show_spinner=False)
+    def toy_ratings():
+        return load_ratings(TOY)
 
 
-row = st.columns([2.4, 1, 1.2, 1.3, 1.1, 1.3])
-source = row[0].radio("Ratings", SOURCES, key="ur_source")
-toy = {name: p.default for name, p in inspect.signature(UpdateStepper).parameters.items()}
-k = row[1].slider("Factors K", 1, MAX_TOY_FACTORS, toy["n_factors"], key="ur_k", help=PARAMETERS["n_factors"].help)
-lr = row[2].number_input("Learning rate γ", *widget_param("lr").widget_range, toy["lr"], step=0.01,
-                         format="%.4f", key="ur_lr", help=PARAMETERS["lr"].help)
-reg = row[3].number_input("Regularization λ", *map(float, widget_param("reg").widget_range), toy["reg"],
-                          step=0.01, format="%.3f", key="ur_reg", help=PARAMETERS["reg"].help)
-seed = row[4].number_input("Random seed", *widget_param("seed").widget_range, toy["seed"], step=1,
-                           key="ur_seed", help=PARAMETERS["seed"].help)
-biased = row[5].checkbox("Learn biases", toy["biased"], key="ur_bias", help=PARAMETERS["biased"].help)
+    row = st.columns([2.4, 1, 1.2, 1.3, 1.1, 1.3])
+    source = row[0].radio("Ratings", SOURCES, key="ur_source")
+    toy = {name: p.default for name, p in inspect.signature(UpdateStepper).parameters.items()}
+    k = row[1].slider("Factors K", 1, MAX_TOY_FACTORS, toy["n_factors"], key="ur_k", help=PARAMETERS["n_factors"].help)
+    lr = row[2].number_input("Learning rate γ", *widget_param("lr").widget_range, toy["lr"], step=0.01,
+                             format="%.4f", key="ur_lr", help=help_text("lr"))
+    reg = row[3].number_input("Regularization λ", *map(float, widget_param("reg").widget_range), toy["reg"],
+                              step=0.01, format="%.3f", key="ur_reg", help=PARAMETERS["reg"].help)
+    seed = row[4].number_input("Random seed", *widget_param("seed").widget_range, toy["seed"], step=1,
+                               key="ur_seed", help=PARAMETERS["seed"].help)
+    biased = row[5].checkbox("Learn biases", toy["biased"], key="ur_bias", help=PARAMETERS["biased"].help)
 
-buttons = st.columns([1, 1, 1, 5])
-next_clicked = buttons[0].button("Next update", type="primary")
-epoch_clicked = buttons[1].button("One epoch")
-reset_clicked = buttons[2].button("Reset")
+    buttons = st.columns([1, 1, 1, 5])
+    next_clicked = buttons[0].button("Next update", type="primary")
+    epoch_clicked = buttons[1].button("One epoch")
+    reset_clicked = buttons[2].button("Reset")
 
-dataset_name = data.current().name if source == SOURCES[1] else "toy"
-wanted = (source, dataset_name, k, lr, reg, seed, biased)
-state = st.session_state.get(KEY)
-if reset_clicked or state is None or state["settings"] != wanted:
+    dataset_name = data.current().name if source == SOURCES[1] else "toy"
+    wanted = (source, dataset_name, k, lr, reg, seed, biased)
+    state = st.session_state.get(KEY)
+    if reset_clicked or state is None or state["settings"] != wanted:
+        try:
+            ratings = toy_ratings() if source == SOURCES[0] else dense_slice(data.current().ratings)
+            stepper = UpdateStepper(ratings, n_factors=k, lr=lr, reg=reg, biased=biased, seed=int(seed))
+        except (DataError, ValueError) as exc:
+            st.error(f"Cannot set up the stepper: {escape_markdown(exc)}")
+            st.stop()
+        state = {"settings": wanted, "stepper": stepper, "last": None, "steps": [0], "rmse": [stepper.rmse()]}
+        st.session_state[KEY] = state
+
+    stepper = state["stepper"]
     try:
-        ratings = toy_ratings() if source == SOURCES[0] else dense_slice(data.current().ratings)
-        stepper = UpdateStepper(ratings, n_factors=k, lr=lr, reg=reg, biased=biased, seed=int(seed))
-    except (DataError, ValueError) as exc:
-        st.error(f"Cannot set up the stepper: {escape_markdown(exc)}")
+        if next_clicked:
+            records = [stepper.step()]
+        elif epoch_clicked:
+            records = stepper.finish_epoch()
+        else:
+            records = []
+    except TrainingDiverged as exc:
+        st.error(f"{escape_markdown(exc)} Press Reset to start again.")
         st.stop()
-    state = {"settings": wanted, "stepper": stepper, "last": None, "steps": [0], "rmse": [stepper.rmse()]}
-    st.session_state[KEY] = state
+    for record in records:
+        state["steps"].append(record.step)
+        state["rmse"].append(record.rmse)
+    if records:
+        state["last"] = records[-1]
 
-stepper = state["stepper"]
-try:
-    if next_clicked:
-        records = [stepper.step()]
-    elif epoch_clicked:
-        records = stepper.finish_epoch()
+    ratings, last = stepper.ratings, state["last"]
+    n = len(ratings)
+    st.markdown(f"**{stepper.steps}** updates done ({stepper.epoch} epoch(s) started, {n} ratings per epoch) "
+                f"· training RMSE **{state['rmse'][-1]:.4f}** · μ = {stepper.mu:.4f}")
+
+    if last is None:
+        st.info("Press **Next update** to take the first rating of a random order, or **One epoch** to take "
+                "them all. The outlined cells are the rating taken and the rows it changes.")
     else:
-        records = []
-except TrainingDiverged as exc:
-    st.error(f"{escape_markdown(exc)} Press Reset to start again.")
-    st.stop()
-for record in records:
-    state["steps"].append(record.step)
-    state["rmse"].append(record.rmse)
-if records:
-    state["last"] = records[-1]
+        st.markdown(
+            f"**Step {last.step}** (epoch {last.epoch}, rating {last.position + 1} of {n}): "
+            f"user **{escape_markdown(last.user)}** (u = {last.u}) "
+            f"rated **{escape_markdown(teaching.item_name(ratings, last.i))}** (i = {last.i}) **r = {last.rating:g}**; "
+            f"prediction **{last.prediction:.4f}**, error **{last.error:.4f}**.")
+        if len(records) > 1:
+            st.caption(teaching.epoch_sentence(records, n))
+        for line in teaching.update_latex(last):
+            st.latex(line)
+        columns = st.columns(3 if last.biased else 2)
+        columns[0].markdown(f"**p_u**, user {escape_markdown(last.user)}")
+        columns[0].table(teaching.before_after(last.p_old, last.p_new))
+        columns[1].markdown(f"**q_i**, {escape_markdown(teaching.item_name(ratings, last.i))}")
+        columns[1].table(teaching.before_after(last.q_old, last.q_new))
+        if last.biased:
+            biases = pd.DataFrame({"before": [last.bu_old, last.bi_old], "after": [last.bu_new, last.bi_new]},
+                                  index=["b_u", "b_i"])
+            biases["change"] = biases["after"] - biases["before"]
+            columns[2].markdown("**biases**")
+            columns[2].table(biases.style.format("{:.4f}"))
 
-ratings, last = stepper.ratings, state["last"]
-n = len(ratings)
-st.markdown(f"**{stepper.steps}** updates done ({stepper.epoch} epoch(s) started, {n} ratings per epoch) "
-            f"· training RMSE **{state['rmse'][-1]:.4f}** · μ = {stepper.mu:.4f}")
+    items = teaching.item_labels(ratings)  # titles when the dataset has them, else ids
+    users = [str(user) for user in ratings.user_ids]
+    R = stepper.rating_matrix().set_axis(items, axis=1)
+    P = pd.DataFrame(stepper.P, index=users, columns=[f"k={k + 1}" for k in range(stepper.n_factors)])
+    Qt = pd.DataFrame(stepper.Q.T, index=[f"k={k + 1}" for k in range(stepper.n_factors)], columns=items)
+    top = st.columns([1, 3])
+    top[0].markdown("**P** (users x K)")
+    top[0].plotly_chart(teaching.heatmap(P, rows=[last.u] if last else (), zmid=0), key="ur_P")
+    top[1].markdown("**R** (users x items), the ratings")
+    top[1].plotly_chart(teaching.heatmap(R, cell=(last.u, last.i) if last else None, colorscale="Blues"),
+                        key="ur_R")
+    bottom = st.columns([1, 3])
+    bottom[0].plotly_chart(teaching.rmse_steps(state["steps"], state["rmse"]), key="ur_rmse")
+    bottom[1].markdown("**Qᵀ** (K x items), same columns as R")
+    bottom[1].plotly_chart(teaching.heatmap(Qt, columns=[last.i] if last else (), zmid=0, row_height=32,
+                                            show_x=False), key="ur_Q")
+    st.caption("R ≈ μ + b_u + b_i + P Qᵀ: row u of P times column i of Qᵀ is the dot product in the "
+               "prediction. Red outlines: the rating taken and the row of P and column of Qᵀ it updates.")
 
-if last is None:
-    st.info("Press **Next update** to take the first rating of a random order, or **One epoch** to take "
-            "them all. The outlined cells are the rating taken and the rows it changes.")
-else:
-    st.markdown(
-        f"**Step {last.step}** (epoch {last.epoch}, rating {last.position + 1} of {n}): "
-        f"user **{escape_markdown(last.user)}** "
-        f"(u = {last.u}) rated item **{escape_markdown(last.item)}** (i = {last.i}) **r = {last.rating:g}**; "
-        f"prediction **{last.prediction:.4f}**, error **{last.error:.4f}**.")
-    if len(records) > 1:
-        st.caption(f"One epoch took {len(records)} updates; the formulas show the last of them.")
-    for line in teaching.update_latex(last):
-        st.latex(line)
-    columns = st.columns(3 if last.biased else 2)
-    columns[0].markdown(f"**p_u**, user {escape_markdown(last.user)}")
-    columns[0].table(teaching.before_after(last.p_old, last.p_new))
-    columns[1].markdown(f"**q_i**, item {escape_markdown(last.item)}")
-    columns[1].table(teaching.before_after(last.q_old, last.q_new))
-    if last.biased:
-        biases = pd.DataFrame({"before": [last.bu_old, last.bi_old], "after": [last.bu_new, last.bi_new]},
-                              index=["b_u", "b_i"])
-        biases["change"] = biases["after"] - biases["before"]
-        columns[2].markdown("**biases**")
-        columns[2].table(biases.style.format("{:.4f}"))
-
-items = list(ratings.item_titles)  # titles when the dataset has them, else ids
-users = [str(user) for user in ratings.user_ids]
-R = stepper.rating_matrix()
-P = pd.DataFrame(stepper.P, index=users, columns=[f"k={k + 1}" for k in range(stepper.n_factors)])
-Qt = pd.DataFrame(stepper.Q.T, index=[f"k={k + 1}" for k in range(stepper.n_factors)], columns=items)
-top = st.columns([1, 3])
-top[0].markdown("**P** (users x K)")
-top[0].plotly_chart(teaching.heatmap(P, rows=[last.u] if last else (), zmid=0), key="ur_P")
-top[1].markdown("**R** (users x items), the ratings")
-top[1].plotly_chart(teaching.heatmap(R, cell=(last.u, last.i) if last else None, colorscale="Blues"),
-                    key="ur_R")
-bottom = st.columns([1, 3])
-bottom[0].plotly_chart(teaching.rmse_steps(state["steps"], state["rmse"]), key="ur_rmse")
-bottom[1].markdown("**Qᵀ** (K x items), same columns as R")
-bottom[1].plotly_chart(teaching.heatmap(Qt, columns=[last.i] if last else (), zmid=0, row_height=32,
-                                        show_x=False), key="ur_Q")
-st.caption("R ≈ μ + b_u + b_i + P Qᵀ: row u of P times column i of Qᵀ is the dot product in the "
-           "prediction. Red outlines: the rating taken and the row of P and column of Qᵀ it updates.")
+    st.subheader("Beside it: BPR's pairwise step, for ranking")
+    st.caption("A ranking model learns an order, not ratings: BPR takes a user u, an item i they liked (rated "
+               "at or above the positive threshold) and an item j they did not, and nudges p_u, q_i and q_j so "
+               "that i scores above j. Same γ, λ, K and seed as above, on the same ratings; the steps are those "
+               "of BPRFactorizer's kernel (tests/teaching/test_bpr_step.py checks the numbers).")
+    bpr_buttons = st.columns([1.6, 1.2, 5])
+    bpr_next = bpr_buttons[0].button("Next BPR step", type="primary")
+    bpr_reset = bpr_buttons[1].button("Reset BPR")
+    bpr_state = st.session_state.get(f"{KEY}_bpr")
+    if bpr_reset or bpr_state is None or bpr_state["settings"] != wanted:
+        try:
+            bpr_state = {"settings": wanted, "last": None,
+                         "stepper": BPRStepper(ratings, n_factors=k, lr=lr, reg=reg, seed=int(seed))}
+        except ValueError as exc:
+            st.error(f"Cannot set up BPR on these ratings: {escape_markdown(exc)}")
+            st.stop()
+        st.session_state[f"{KEY}_bpr"] = bpr_state
+    bpr = bpr_state["stepper"]
+    if bpr_next:
+        try:
+            bpr_state["last"] = bpr.step()
+        except ValueError as exc:
+            st.error(f"Cannot take a BPR step: {escape_markdown(exc)}")
+    step = bpr_state["last"]
+    st.markdown(f"**{bpr.steps}** BPR steps done · positives: ratings >= {bpr.threshold:g} · the share of "
+                f"(liked, not liked) pairs ordered right (AUC) **{bpr.auc():.3f}**")
+    if step is None:
+        st.info("Press **Next BPR step** to draw a (user, liked item, other item) triple and take its step.")
+    else:
+        st.markdown(f"User **{escape_markdown(ratings.user_ids[step.u])}** (u = {step.u}) liked "
+                    f"**{escape_markdown(teaching.item_name(ratings, step.i))}** (i = {step.i}); drawn as not liked: "
+                    f"**{escape_markdown(teaching.item_name(ratings, step.j))}** (j = {step.j}).")
+        for line in teaching.bpr_latex(step):
+            st.latex(line)

@@ -5,115 +5,183 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, jobs, tuning
+from dashboard import boundary, data, estimate, jobs, tuning
 from dashboard.texts import escape_markdown
-from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range, default_space
+from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range
 
 RENDER_EVERY = 1.0  # seconds between live updates
 
-st.set_page_config(page_title="Tune · Factorization Playground", layout="wide")
-st.title("Tune")
-dataset = data.current()
-st.caption(f"{dataset.caption} {tuning.TEST_SIZE:.0%} of the ratings are the test set. "
-           f"Each trial trains on the other ratings minus {tuning.VALIDATION_SIZE:.0%} held out for validation, "
-           "and is judged on that validation RMSE only, reported every epoch: "
-           f"{DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short, and early stopping ends "
-           f"a trial after {DEFAULT_PATIENCE} epochs without a better validation RMSE. The test set is "
-           "scored once, for the best configuration.")
+with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/boundary.py)
+    st.set_page_config(page_title="Tune · Factorization Playground", layout="wide")
+    st.title("Tune")
+    dataset = data.current()
+    st.caption(f"{dataset.caption} {tuning.TEST_SIZE:.0%} of the ratings are the test set. "
+               f"Each trial trains on the other ratings minus {tuning.VALIDATION_SIZE:.0%} held out for validation, "
+               "and is judged on that validation RMSE only, reported every epoch: "
+               f"{DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short, and early stopping ends "
+               f"a trial after {DEFAULT_PATIENCE} epochs without a better validation RMSE. The test set is "
+               "scored once, for the best configuration.")
 
-space = default_space()
-with st.form("tune_form"):
-    st.markdown("**Search ranges** (numbers between low and high; the ones marked log are sampled on a log scale)")
-    chosen = {}
-    columns = st.columns(5)
-    for column, (name, rng) in zip(columns, [(n, r) for n, r in space.items() if r.kind is not bool]):
-        label = tuning.LABELS[name] + (" (log)" if rng.log else "")
-        step = 1 if rng.kind is int else 0.001
-        fmt = None if rng.kind is int else "%.4f"
-        low = column.number_input(f"{label}: low", value=rng.low, step=step, format=fmt, key=f"tune_{name}_low")
-        high = column.number_input(f"{label}: high", value=rng.high, step=step, format=fmt, key=f"tune_{name}_high")
-        chosen[name] = Range(name, low, high, rng.log)
-    try_unbiased = st.checkbox("Also try the unbiased model (Funk's p_u·q_i, no μ, b_u, b_i)", value=True,
-                               key="tune_try_unbiased")
-    row = st.columns(3)
-    budget_kind = row[0].radio("Budget", ["trials", "seconds"], horizontal=True, key="tune_budget_kind")
-    budget = row[1].number_input("Trials or seconds", min_value=1, max_value=5000, value=100, step=10,
-                                 key="tune_budget")
-    seed = row[2].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="tune_seed")
-    start = st.form_submit_button("Start search", type="primary")
+    model = st.radio("Model to tune", list(tuning.MODELS), format_func=tuning.MODELS.get, horizontal=True,
+                     key="tune_model")
+    if model != "sgd":
+        st.caption("A ranking model is judged by its validation NDCG@10 (the validation positives, ratings >= 4 "
+                   "of 5, ranked among every unseen item, on at most 1,000 validation users), reported every "
+                   "epoch: the same pruning cuts trials whose NDCG is low; the test NDCG is scored once, for the "
+                   "best configuration, beside popularity's. Trials run on one thread.")
+    space = tuning.default_space(model)
+    with st.form("tune_form" if model == "sgd" else f"tune_form_{model}"):
+        st.markdown("**Search ranges** (numbers between low and high; the ones marked log are sampled on a log scale)")
+        chosen = {}
+        columns = st.columns(5)
+        for column, (name, rng) in zip(columns, [(n, r) for n, r in space.items() if r.kind is not bool]):
+            label = tuning.LABELS[name] + (" (log)" if rng.log else "")
+            step = 1 if rng.kind is int else 0.001
+            fmt = None if rng.kind is int else "%.4f"
+            prefix = "tune" if model == "sgd" else f"tune_{model}"
+            low = column.number_input(f"{label}: low", value=rng.low, step=step, format=fmt, key=f"{prefix}_{name}_low")
+            high = column.number_input(f"{label}: high", value=rng.high, step=step, format=fmt,
+                                       key=f"{prefix}_{name}_high")
+            chosen[name] = Range(name, low, high, rng.log, model)
+        try_unbiased = model == "sgd" and st.checkbox("Also try the unbiased model (Funk's p_u·q_i, no μ, b_u, b_i)",
+                                                      value=True, key="tune_try_unbiased")
+        row = st.columns(3)
+        budget_kind = row[0].radio("Budget", ["trials", "seconds"], horizontal=True, key="tune_budget_kind")
+        budget = row[1].number_input("Trials or seconds", min_value=1, max_value=5000, value=100, step=10,
+                                     key="tune_budget")
+        seed = row[2].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="tune_seed")
+        start = st.form_submit_button("Start search", type="primary")
 
-stop_column, status_column = st.columns([1, 5])
-stop_clicked = stop_column.button("Stop search",
-                                  help="Ends the search after the running trial; finished trials are kept.")
-status_slot = status_column.empty()
-message_slot = st.empty()
-table_slot = st.empty()
-chart_slot = st.empty()
+    stop_column, status_column = st.columns([1, 5])
+    stop_clicked = stop_column.button("Stop search",
+                                      help="Ends the search after the running trial's current epoch; "
+                                      "finished trials are kept.")
+    status_slot = status_column.empty()
+    message_slot = st.empty()
+    table_slot = st.empty()
+    chart_slot = st.empty()
 
-job = st.session_state.get(tuning.KEY)
-if start:
-    if job is not None and job.running:
-        job.stop.set()
-    if try_unbiased:
-        chosen["biased"] = Range("biased")
-    try:
-        job = tuning.start(dataset.ratings, dataset.name, chosen,
-                           n_trials=int(budget) if budget_kind == "trials" else None,
-                           timeout=float(budget) if budget_kind == "seconds" else None, seed=int(seed))
+    job = st.session_state.get(tuning.KEY)
+    linked = st.query_params.get(tuning.STUDY_PARAM)
+    if linked and (job is None or job.study_name != linked):  # a reload or a copied link
+        job = tuning.reopen(linked)
+        if job is None:
+            message_slot.error(f"The link names search {escape_markdown(linked)}, which this server does not keep: "
+                               "start a new one.")
+            del st.query_params[tuning.STUDY_PARAM]
         st.session_state[tuning.KEY] = job
-    except ValueError as exc:
-        message_slot.error(f"Could not start the search: {escape_markdown(exc)}")
-if stop_clicked and job is not None and job.running:
-    job.stop.set()
+    if start:
+        if job is not None and job.running:
+            job.stop.set()
+        if try_unbiased:
+            chosen["biased"] = Range("biased")
+        n_trials, timeout = (int(budget), None) if budget_kind == "trials" else (None, float(budget))
+        with st.spinner("Estimating the time..."):
+            seconds = tuning.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings))
+        if estimate.is_long(seconds):
+            basis = ("its budget in seconds" if timeout else "at most, if no trial is pruned or stopped early; "
+                     "estimated from its measured speed and load")
+            message_slot.warning(estimate.sentence(seconds, "This search", basis)
+                                 + " Stop search ends it after the running trial, keeping the finished ones.")
+        try:
+            job = tuning.start(dataset.ratings, dataset.name, chosen,
+                               n_trials=int(budget) if budget_kind == "trials" else None,
+                               timeout=float(budget) if budget_kind == "seconds" else None, seed=int(seed),
+                               dataset_key=dataset.key, model=model)
+            st.session_state[tuning.KEY] = job
+        except ValueError as exc:
+            message_slot.error(f"Could not start the search: {escape_markdown(exc)}")
+    if stop_clicked and job is not None and job.running:
+        job.stop.set()
+    if job is not None and st.query_params.get(tuning.STUDY_PARAM) != job.study_name:
+        st.query_params[tuning.STUDY_PARAM] = job.study_name  # a reload or a copied link reopens it
 
 
-def render(job, final: bool):
-    """Draw the search's status line, trial table and curves; returns the study it read (None while queued)."""
-    if not final and job.scheduled.state == jobs.QUEUED:
-        status_slot.markdown(job.scheduled.status_line())
-        return
-    study = job.study()
-    rows = tuning.table(study)
-    counts = pd.Series([row["state"] for row in rows]).value_counts().to_dict() if rows else {}
-    elapsed = job.elapsed
-    state = ("stopped" if job.stop.is_set() else "finished") if final else "running"
-    status_slot.markdown(f"Search **{state}**: {len(rows)} trials in {elapsed:.1f} s ("
-                         + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + ")")
-    frame = pd.DataFrame(rows)
-    if not frame.empty:
-        frame = frame.sort_values("trial", ascending=False)
-    table_slot.dataframe(frame, hide_index=True, height=300, key=f"trials-{len(rows)}-{final}",
-                         column_config={"validation RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                        "learning rate": st.column_config.NumberColumn(format="%.4f"),
-                                        "regularization": st.column_config.NumberColumn(format="%.4f"),
-                                        "init std": st.column_config.NumberColumn(format="%.4f")})
-    max_epochs = int(job.space["n_epochs"].high) if "n_epochs" in job.space else 20
-    chart_slot.plotly_chart(tuning.curves_figure(study, max_epochs), key=f"curves-{len(rows)}-{final}-{elapsed:.2f}")
-    return study
+    def render(job, final: bool):
+        """Draw the search's status line, trial table and curves; returns the study it read (None while queued)."""
+        if not final and job.scheduled.state == jobs.QUEUED:
+            status_slot.markdown(job.scheduled.status_line())
+            return
+        study = job.study()
+        rows = tuning.table(study)
+        counts = pd.Series([row["state"] for row in rows]).value_counts().to_dict() if rows else {}
+        elapsed = job.elapsed
+        state = ("stopped at the work limit" if job.timed_out else "stopped" if job.stop.is_set()
+                 else "finished") if final else "running"
+        status_slot.markdown(f"Search **{state}**: {len(rows)} trials in {elapsed:.1f} s ("
+                             + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + ")")
+        frame = pd.DataFrame(rows)
+        if not frame.empty:
+            frame = frame.sort_values("trial", ascending=False)
+        table_slot.dataframe(frame, hide_index=True, height=300, key=f"trials-{len(rows)}-{final}",
+                             column_config={"validation RMSE": st.column_config.NumberColumn(format="%.4f"),
+                                            "validation NDCG@10": st.column_config.NumberColumn(format="%.4f"),
+                                            "learning rate": st.column_config.NumberColumn(format="%.4f"),
+                                            "regularization": st.column_config.NumberColumn(format="%.4f"),
+                                            "init std": st.column_config.NumberColumn(format="%.4f")})
+        max_epochs = int(job.space["n_epochs"].high) if "n_epochs" in job.space else 20
+        chart_slot.plotly_chart(tuning.curves_figure(study, max_epochs),
+                                key=f"curves-{len(rows)}-{final}-{elapsed:.2f}")
+        return study
 
 
-if job is not None:
-    last = 0.0
-    while job.running:
-        if time.perf_counter() - last > RENDER_EVERY:
-            render(job, final=False)
-            last = time.perf_counter()
-        time.sleep(0.05)
-    study = render(job, final=True)
-    if job.error:
-        message_slot.error(f"The search ended without a result: {escape_markdown(job.error)}")
-    elif job.result is not None:
-        result = job.result
-        st.subheader("Best configuration on the test set")
-        st.write(tuning.summary(result))
-        scores = pd.DataFrame([{"model": f"best trial {result['best_trial']}", "test RMSE": result["test_rmse"]}]
-                              + [{"model": name, "test RMSE": value} for name, value in result["baselines"].items()])
-        st.dataframe(scores, hide_index=True, key="tune_scores",
-                     column_config={"test RMSE": st.column_config.NumberColumn(format="%.4f")})
-        st.page_link("pages/1_Train.py", label="Open Train with the best settings", icon="➡️",
-                     query_params=tuning.train_query(result, test_size=tuning.TEST_SIZE))
-        for title, figure in tuning.optuna_figures(study).items():
-            st.subheader(title)
-            st.plotly_chart(figure, key=f"optuna-{title}")
-else:
-    status_slot.markdown("Set the ranges and the budget, then **Start search**.")
+    if job is not None:
+        last = 0.0
+        while job.running:
+            if time.perf_counter() - last > RENDER_EVERY:
+                render(job, final=False)
+                last = time.perf_counter()
+            time.sleep(0.05)
+        study = render(job, final=True)
+        if job.error:
+            message_slot.error(f"The search ended without a result: {escape_markdown(job.error)}")
+        elif job.result is not None and job.model != "sgd":  # a ranking model: NDCG@10 beside popularity
+            result = job.result
+            st.subheader("Best configuration on the test set")
+            st.write(tuning.summary(result))
+            scores, metric = tuning.scores_table(result)
+            st.dataframe(scores, hide_index=True, key="tune_scores",
+                         column_config={metric: st.column_config.NumberColumn(format="%.4f")})
+            st.caption(tuning.settings_sentence(result, job.model))
+            for title, figure in tuning.optuna_figures(study).items():
+                st.subheader(title)
+                st.plotly_chart(figure, key=f"optuna-{title}")
+        elif job.result is not None:
+            result = job.result
+            st.subheader("Best configuration on the test set")
+            if job.dataset != dataset.name:
+                st.warning(f"This search ran on {escape_markdown(job.dataset)}; the pages now use "
+                           f"{escape_markdown(dataset.name)}, so Train it "
+                           "and Explore it train on that instead.")
+            st.markdown(tuning.best_in_words(result))
+            train_it, explore_it, _ = st.columns([1, 1, 4])
+            train_it.page_link("pages/1_Train.py", label="Train it", icon="➡️",
+                               query_params=tuning.train_query(result, test_size=tuning.TEST_SIZE),
+                               help="Opens Train with these settings (and the search's seed and test size); "
+                                    "press Train there.")
+            explore_clicked = explore_it.button("Explore it", help="Trains these settings as a new run, then "
+                                                "opens Explore on it.")
+            st.write(tuning.summary(result))
+            scores = pd.DataFrame(
+                [{"model": f"best trial {result['best_trial']}", "test RMSE": result["test_rmse"]}]
+                + [{"model": name, "test RMSE": value} for name, value in result["baselines"].items()])
+            st.dataframe(scores, hide_index=True, key="tune_scores",
+                         column_config={"test RMSE": st.column_config.NumberColumn(format="%.4f")})
+            if explore_clicked:
+                progress = st.progress(0.0, text="Training the best configuration...")
+                try:
+                    run = tuning.explore_run(result, dataset,
+                                             lambda run: progress.progress(run.progress_fraction,
+                                                                           text=run.progress_text))
+                except ValueError as exc:
+                    st.error(f"Could not train it: {escape_markdown(exc)}")
+                else:
+                    if run.status == "done":
+                        st.switch_page("pages/6_Explore.py")
+                    st.error(f"Could not train it: {run.label} ended {run.status}"
+                             + (f" ({escape_markdown(run.message)})." if run.message else "."))
+            for title, figure in tuning.optuna_figures(study).items():
+                st.subheader(title)
+                st.plotly_chart(figure, key=f"optuna-{title}")
+    else:
+        status_slot.markdown("Set the ranges and the budget, then **Start search**.")

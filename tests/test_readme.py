@@ -34,3 +34,20 @@ def test_help_imports_neither_pandas_nor_numba():
              "print('HEAVY', heavy)")
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_help_imports_no_numpy_and_train_from_the_cache_no_pandas(tmp_path):
+    """Start-up (issue 20): ``--help`` loads no NumPy either, and ``train`` on a file already in the
+    binary cache loads neither pandas nor pyarrow (they are for parsing text, item titles and model
+    files)."""
+    env = {**__import__("os").environ, "MFCORE_CACHE_DIR": str(tmp_path)}
+    probe = ("import runpy, sys\nsys.argv = ['mfcore', *sys.argv[1:]]\ntry:\n"
+             "    runpy.run_module('mfcore', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print('HEAVY', sorted(m for m in ('numpy', 'pandas', 'pyarrow') if m in sys.modules))")
+    run = [sys.executable, "-c", probe]
+    result = subprocess.run([*run, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    train = ["train", "sample_data/toy.csv", "--epochs", "1", "--factors", "2"]
+    subprocess.run([*run, *train], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env, check=True)
+    result = subprocess.run([*run, *train], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert "HEAVY ['numpy']" in result.stdout, result.stdout + result.stderr

@@ -90,16 +90,19 @@ def load_and_split(args, *, cached: bool, validation: bool = False, threads: int
     ``validation``, a random ``args.validation_size`` of the training ratings is held out too (the
     same split as the dashboard's Train under early stopping). ``cached`` keeps the parsed file as a
     binary cache (:mod:`mfcore.data.cache`) so the next run does not parse it again."""
-    from ..data import load_ratings
-    from ..data.cache import load_ratings_cached
+    from ..data.cache import cache_file, load_ratings_cached
     from ..evaluation.protocol import holdout
-    from ..evaluation.resources import CLI_CAP_FRACTION, check_training_memory, memory_cap_bytes
+    from ..evaluation.resources import CLI_CAP_FRACTION, check_parse_memory, check_training_memory, memory_cap_bytes
     from ..evaluation.split import random_split
-    from ..explore import ratings_items
-
+    path = Path(args.data)
+    cache_hit = cached and args.items is None and cache_file(path, duplicates="last", columns=None) is not None \
+        and cache_file(path, duplicates="last", columns=None).exists()
+    if path.is_file() and not cache_hit:
+        check_parse_memory(path, cap=memory_cap_bytes(CLI_CAP_FRACTION))  # before the text is read
     if cached:
         ratings, _ = load_ratings_cached(args.data, items=args.items)
     else:
+        from ..data import load_ratings
         ratings = load_ratings(args.data, items=args.items)
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
                           args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION),
@@ -117,7 +120,10 @@ def load_and_split(args, *, cached: bool, validation: bool = False, threads: int
     if args.test_size > 0 and len(test) == 0:
         raise UsageError(f"--test-size {args.test_size} of {len(ratings)} ratings leaves no test ratings: give "
                          "more ratings, a larger --test-size, or --test-size 0 to train without a test set")
-    return Loaded(train, held_out, test, ratings.n_users, ratings.n_items, ratings_items(ratings), said)
+    if ratings.item_info is not None:
+        from ..explore import ratings_items
+    items = ratings_items(ratings) if ratings.item_info is not None else None  # no pandas without titles
+    return Loaded(train, held_out, test, ratings.n_users, ratings.n_items, items, said)
 
 
 def _check_writable(path: str) -> None:
@@ -203,7 +209,6 @@ def train_ranking(args) -> None:
 
 
 def train(args) -> None:
-    from ..models.persist import save_model
     from ..models.sgd import SGDFactorizer
 
     if args.model != "sgd":
@@ -250,6 +255,7 @@ def train(args) -> None:
         text = (f"early stopping (patience {model.patience}): ran {len(model.history_)} of {model.n_epochs} "
                 f"epochs, kept epoch {model.best_epoch_} (validation RMSE {best.validation_rmse:.4f})\n") + text
     if args.save is not None:
+        from ..models.persist import save_model  # pandas: only when a model file is written
         write_atomically(args.save, lambda stream: save_model(model, stream, train, test if len(test) else None,
                                                               data.items))
         final["model_file"] = args.save

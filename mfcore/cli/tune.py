@@ -1,7 +1,10 @@
 """``python -m mfcore tune DATA``: a hyperparameter search from the command line (see mfcore.tuning).
 
 Several processes (on one machine or many) that run it with the same ``--storage`` URL and
-``--study`` share one study: each runs its own ``--trials``, and the study ends with their sum.
+``--study`` share one study: each runs its own ``--trials``, and the study ends with their sum. Each process samples
+with its own seed (no two draw the same configuration), a study made for other data, seed or ranges is
+refused, and a killed process's running trial is failed and retried after the heartbeat grace period
+(see :mod:`mfcore.tuning.storage`). Trials are estimated against the command line's memory cap.
 """
 
 from __future__ import annotations
@@ -35,6 +38,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON line per trial, then a summary")
 
 
+def redact_text(text: str, url: str | None) -> str:
+    """``text`` with ``url``'s password, if any, replaced by ``***`` (a driver may echo it)."""
+    if not url:
+        return text
+    from sqlalchemy.engine import make_url
+    try:
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001 - unparsable: open_storage already refused it
+        return text
+    return text.replace(str(password), "***") if password else text
+
+
 def run(args: argparse.Namespace) -> None:
     """Search, print each finished trial (a progress bar instead on a terminal without ``--json``),
     then the best configuration's test RMSE beside the baselines. Bad input raises ValueError."""
@@ -50,7 +65,8 @@ def run(args: argparse.Namespace) -> None:
 
     from ..data import load_ratings
     from ..evaluation.protocol import holdout
-    from ..tuning import DEFAULT_PRUNER, final_scores, make_pruner, search
+    from ..evaluation.resources import CLI_CAP_FRACTION, memory_cap_bytes
+    from ..tuning import DEFAULT_PRUNER, final_scores, make_pruner, redact, search
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     logging.getLogger("sqlalchemy").setLevel(logging.ERROR)
@@ -75,10 +91,12 @@ def run(args: argparse.Namespace) -> None:
     try:
         study = search(split, args.study, args.storage, n_trials=args.trials, timeout=args.timeout,
                        seed=args.seed, pruner=pruner, n_jobs=args.jobs, fixed=fixed,
-                       callbacks=[report], show_progress_bar=progress_bar)
-    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.OperationalError, ImportError) as exc:
+                       callbacks=[report], show_progress_bar=progress_bar,
+                       memory_cap=memory_cap_bytes(CLI_CAP_FRACTION))
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, OSError) as exc:  # mid-search: the server went away
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"cannot open storage {args.storage or 'default SQLite file'}: {first}") from None
+        where = redact(args.storage) if args.storage else "default SQLite file"
+        raise ValueError(f"storage {where} failed: {redact_text(first, args.storage)}") from None
     result = final_scores(study, split, fixed)
     summary = {"final": True, "study": args.study, "trials": len(study.trials), **result}
     if args.json:

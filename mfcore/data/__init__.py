@@ -50,11 +50,10 @@ The package owns everything about ratings before a model sees them; it imports n
 - :mod:`.errors`: :class:`DataError`.
 """
 
-from .build import DUPLICATE_POLICIES, MAX_ABS_RATING, MIN_ITEMS, MIN_USERS
-from .errors import DataError
-from .loader import from_arrays, load_ratings
-from .ratings import LoadSummary, Ratings
-from .sniff import ColumnGuess, sniff_columns
+from .._lazy import lazy_exports
 
-__all__ = ["DataError", "Ratings", "LoadSummary", "load_ratings", "from_arrays", "sniff_columns", "ColumnGuess",
-           "DUPLICATE_POLICIES", "MAX_ABS_RATING", "MIN_USERS", "MIN_ITEMS"]
+# the parser's modules (pandas, pyarrow) load on first use: training from the binary cache needs neither
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "DataError": ".errors", "Ratings": ".ratings", "LoadSummary": ".ratings", "load_ratings": ".loader",
+    "from_arrays": ".loader", "sniff_columns": ".sniff", "ColumnGuess": ".sniff", "DUPLICATE_POLICIES": ".build",
+    "MAX_ABS_RATING": ".build", "MIN_USERS": ".build", "MIN_ITEMS": ".build"})

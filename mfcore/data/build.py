@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import DataError
+from .parse import NumericColumn
 from .ratings import LoadSummary, Ratings
 from .sniff import integral
 
@@ -32,6 +33,14 @@ def _series(column) -> pd.Series:
     if isinstance(column, pd.Series):
         return column.reset_index(drop=True)
     return column.to_pandas()
+
+
+def _first_missing(column) -> int | None:
+    """Row of the first missing value (null, or empty/blank text), or None when nothing is missing."""
+    if isinstance(column, NumericColumn):
+        return column.first_null
+    missing = _missing(column)
+    return None if missing is None else int(np.argmax(missing))
 
 
 def _missing(column) -> np.ndarray | None:
@@ -55,6 +64,19 @@ def _missing(column) -> np.ndarray | None:
     if series.dtype == object or pd.api.types.is_string_dtype(series):
         mask = mask | (series.astype(str).str.strip() == "").to_numpy()
     return mask if mask.any() else None
+
+
+def _streamed_ratings(column: NumericColumn, where) -> np.ndarray:
+    """The float32 ratings of a streamed column, after the same checks as the other columns get (the
+    first non-finite rating, then the first over :data:`MAX_ABS_RATING`, both on the parsed float64)."""
+    if column.first_not_finite is not None:
+        row, value = column.first_not_finite
+        raise DataError(f"{where(row)}rating {value} is not a finite number.")
+    if column.first_too_large is not None:
+        row, value = column.first_too_large
+        raise DataError(f"{where(row)}rating {value:g} is too large: ratings must "
+                        f"be within +-{MAX_ABS_RATING:g}.")
+    return column.values.astype(np.float32, copy=False)
 
 
 def _ratings_array(column, where, decimal_comma: bool) -> np.ndarray:
@@ -91,11 +113,16 @@ def build_ratings(by_role: dict, where, duplicates: str, summary: LoadSummary, *
         if isinstance(by_role[role], pa.ChunkedArray) and pa.types.is_dictionary(by_role[role].type):
             by_role[role] = _unified(by_role[role])
     for role in ("user", "item", "rating"):
-        missing = _missing(by_role[role])
+        missing = _first_missing(by_role[role])
         if missing is not None:
-            raise DataError(f"{where(int(np.argmax(missing)))}the {role} is missing.")
+            raise DataError(f"{where(missing)}the {role} is missing.")
 
-    values = _ratings_array(by_role.pop("rating"), where, decimal_comma)
+    rating = by_role.pop("rating")
+    if isinstance(rating, NumericColumn):  # streamed: checked block by block on the float64 values
+        values = _streamed_ratings(rating, where)
+    else:
+        values = _ratings_array(rating, where, decimal_comma)
+    del rating
     not_finite = ~np.isfinite(values)
     if not_finite.any():
         position = int(np.argmax(not_finite))
@@ -139,6 +166,12 @@ def build_ratings(by_role: dict, where, duplicates: str, summary: LoadSummary, *
 
 def _timestamps(column, where) -> np.ndarray:
     """Timestamps as int64 seconds: numbers (epoch seconds) are taken as they are, dates are parsed."""
+    if isinstance(column, NumericColumn):
+        if column.first_null is not None:  # what the general path below says of an empty field
+            raise DataError(f"{where(column.first_null)}timestamp 'nan' is not a number or a date.")
+        if column.values.dtype.kind in "iu":
+            return column.values.astype(np.int64, copy=False)
+        column = pa.chunked_array([column.values.astype(np.float64)])
     if isinstance(column, (pa.ChunkedArray, pa.Array)):
         if pa.types.is_integer(column.type) and column.null_count == 0:
             return column.to_numpy().astype(np.int64, copy=False)
@@ -163,6 +196,10 @@ def _timestamps(column, where) -> np.ndarray:
 
 def _encode(column) -> tuple[np.ndarray, np.ndarray]:
     """Sorted codes for a column of ids; integral floats (``1.0``) become ints, others strings."""
+    if isinstance(column, NumericColumn):
+        if column.values.dtype.kind in "iu":
+            return _dense_codes(column.values)
+        column = pa.chunked_array([column.values.astype(np.float64)])
     if isinstance(column, tuple):  # (indices, dictionary) of a dictionary-encoded column
         indices, dictionary = column
         texts = pd.Index(dictionary.to_numpy(zero_copy_only=False).astype(object)).astype(str).str.strip()
@@ -192,6 +229,35 @@ def _encode(column) -> tuple[np.ndarray, np.ndarray]:
 
 
 
+DENSE_SPAN_PER_ROW = 4
+"""Integer ids are coded through a table indexed by id when their span (max - min + 1) is at most this
+many times the row count (plus 1M): O(rows), no hash table and no sort; wider spans use pandas."""
+
+
+def _dense_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Sorted codes of integer ``ids`` (what ``pd.factorize(ids, sort=True)`` gives) by a presence
+    table over the id span: :math:`\text{present}[v - v_{\min}] = 1` for every id :math:`v`, the code of
+    :math:`v` is the number of present ids below it (a cumulative sum), read back per row. Memory: the
+    span's table (1 + 4 bytes per possible id) and the int32 codes, instead of factorize's hash table
+    and int64 codes."""
+    if len(ids) == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.int64)
+    low, high = int(ids.min()), int(ids.max())
+    limit = DENSE_SPAN_PER_ROW * len(ids) + (1 << 20)
+    if high - low + 1 > limit:
+        codes, uniques = pd.factorize(ids, sort=True)
+        return codes.astype(np.int32), np.asarray(uniques, dtype=np.int64)
+    if low >= 0 and high + 1 <= limit:  # index by the id itself: no shifted copy of the column
+        low = 0
+    span = high - low + 1
+    offset = ids if low == 0 else ids - np.asarray(low, ids.dtype)
+    present = np.zeros(span, bool)
+    present[offset] = True
+    code_of = np.cumsum(present, dtype=np.int32) - 1
+    codes = code_of[offset]
+    return codes, np.flatnonzero(present).astype(np.int64) + low
+
+
 def _sorted_text_ids(codes: np.ndarray, uniques) -> tuple[np.ndarray, np.ndarray]:
     """``codes`` into ``uniques`` re-coded into the sorted, stripped text ids (two spellings of one
     id, such as ``" 7"`` and ``"7"``, become one)."""
@@ -209,13 +275,21 @@ def _unified(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     return indices, column.chunk(0).dictionary
 
 
+def _pair_keys(users: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarray:
+    """``user * n_items + item`` per rating as int64, one array allocated (no int64 copies of the
+    codes first): 8 bytes per rating."""
+    keys = np.multiply(users, n_items, dtype=np.int64)
+    keys += items
+    return keys
+
+
 def _resolve_duplicates(users, items, values, timestamps, n_items, policy, where):
     """Apply the duplicates policy; returns the kept arrays and how many rows were merged away."""
-    keys = users.astype(np.int64) * n_items + items
-    sorted_keys = np.sort(keys)  # a plain sort finds repeats faster than the stable argsort below
-    if not (sorted_keys[1:] == sorted_keys[:-1]).any():
+    keys = _pair_keys(users, items, n_items)
+    keys.sort()  # in place: a plain sort finds repeats faster than the stable argsort below
+    if not (keys[1:] == keys[:-1]).any():
         return users, items, values, timestamps, 0
-    del sorted_keys
+    keys = _pair_keys(users, items, n_items)  # again in file order (repeats are rare)
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     repeat = sorted_keys[1:] == sorted_keys[:-1]

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .archive import ratings_bytes
-from .build import DUPLICATE_POLICIES, build_ratings
+from .build import DUPLICATE_POLICIES, MAX_ABS_RATING, build_ratings
 from .errors import DataError, TypeGuessError
 from .items import ITEM_ID_MAP_FILES, load_item_id_map, load_items, through_id_map
 from .parse import parse
@@ -121,12 +121,14 @@ def _build_from_text(raw: bytes, columns: dict | None, duplicates: str, origin: 
     text = pa.dictionary(pa.int32(), pa.string())
     guessed = {n: text for n in ids if not is_integer(first_row, n)} | {roles["rating"]: pa.float64()}
     try:  # integer ids parse fastest as integers; text ids come out of the parse dictionary-encoded
-        parsed = parse(raw, sep, len(fields), header=has_header, include=include, column_types=guessed)
+        parsed = parse(raw, sep, len(fields), header=has_header, include=include, column_types=guessed,
+                       stream=True, float_limit=MAX_ABS_RATING)
     except TypeGuessError:  # a later value does not fit the guess: read it all as text, then check
         as_text = {n: text for n in ids} | {roles[r]: pa.string() for r in ("rating", "timestamp") if r in roles}
-        parsed = parse(raw, sep, len(fields), header=has_header, include=include, column_types=as_text)
-    by_role = {role: parsed.table.column(f"c{roles[role]}") for role in picked}
-    parsed.table = None  # each column is freed as soon as build_ratings has converted it: peak memory
+        parsed = parse(raw, sep, len(fields), header=has_header, include=include, column_types=as_text,
+                       stream=True)
+    by_role = {role: parsed.columns[f"c{roles[role]}"] for role in picked}
+    parsed.columns = None  # each column is freed as soon as build_ratings has converted it: peak memory
 
     def where(row: int) -> str:
         return f"line {parsed.line_of_row(row)}: "

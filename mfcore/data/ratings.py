@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from .items import join_items
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,16 @@ class Ratings:
     _user_index: pd.Index = field(default=None, repr=False)
     _item_index: pd.Index = field(default=None, repr=False)
 
-    def __post_init__(self):
-        if self._user_index is None:
-            object.__setattr__(self, "_user_index", pd.Index(self.user_ids))
-        if self._item_index is None:
-            object.__setattr__(self, "_item_index", pd.Index(self.item_ids))
+    def _index(self, name: str) -> pd.Index:
+        """The id-to-code lookup ``_user_index`` or ``_item_index``, built on first use (pandas is
+        imported only then: training from the binary cache never looks an id up) and kept; copies made
+        by :meth:`take` after it exists share it."""
+        index = getattr(self, name)
+        if index is None:
+            import pandas as pd
+            index = pd.Index(self.user_ids if name == "_user_index" else self.item_ids)
+            object.__setattr__(self, name, index)
+        return index
 
     @property
     def n_users(self) -> int:
@@ -113,11 +120,11 @@ class Ratings:
 
     def user_codes(self, ids) -> np.ndarray:
         """Codes of original user ids; ``-1`` where an id is unknown."""
-        return _codes(self._user_index, ids)
+        return _codes(self._index("_user_index"), ids)
 
     def item_codes(self, ids) -> np.ndarray:
         """Codes of original item ids; ``-1`` where an id is unknown."""
-        return _codes(self._item_index, ids)
+        return _codes(self._index("_item_index"), ids)
 
     def take(self, rows: np.ndarray) -> Ratings:
         """The ratings at ``rows`` (indices or boolean mask), with the same id maps, metadata and scale."""
@@ -135,6 +142,7 @@ class Ratings:
 
     def with_items(self, info: pd.DataFrame, items_file: str) -> Ratings:
         """These ratings with item metadata ``info`` (indexed by item id) joined by item id."""
+        from .items import join_items
         joined = join_items(self.item_ids, info)
         matched = int((joined["title"] != "").sum())
         return replace(self, item_info=joined,
@@ -143,6 +151,7 @@ class Ratings:
     def to_frame(self, titles: bool = False) -> pd.DataFrame:
         """Original ids and ratings as a DataFrame (``user, item, rating[, timestamp]``); with
         ``titles`` and item metadata, ``title`` and ``genres`` columns follow ``item``."""
+        import pandas as pd
         frame = pd.DataFrame({
             "user": self.user_ids[self.users], "item": self.item_ids[self.items], "rating": self.values,
         })
@@ -157,6 +166,7 @@ class Ratings:
 def _codes(index: pd.Index, ids) -> np.ndarray:
     """Codes of ``ids`` in ``index`` (-1 where unknown). Text ids (an object index, or pandas 3's
     ``str`` dtype) are matched as text, number ids as numbers, whatever array or list holds them."""
+    import pandas as pd
     scalar = np.ndim(ids) == 0
     textual = not pd.api.types.is_numeric_dtype(index.dtype)
     wanted = np.atleast_1d(np.asarray(ids, dtype=object if textual else None))

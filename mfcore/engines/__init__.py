@@ -166,6 +166,14 @@ def row_dots(users, items, P, Q):
     return numba_jit.row_dots(users, items, P, Q)
 
 
+def clipped_error_sums(users, items, values, mu, bu, bi, P, Q, low, high):
+    """(sum of squared, sum of absolute) errors of clipped predictions for valid codes, compiled
+    (:func:`.numba_jit.clipped_error_sums`)."""
+    from . import numba_jit
+
+    return numba_jit.clipped_error_sums(users, items, values, mu, bu, bi, P, Q, low, high)
+
+
 SCHEDULES: tuple[str, ...] = ("per-rating", "per-factor", "per-epoch", "funk")
 """The error schedules (*how often is the error recomputed?*); each kernel's docstring states its
 equations, and ``dashboard/texts.py`` explains them to a student."""

@@ -80,29 +80,55 @@ def run_epoch_k(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_fact
     return sgd_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors)
 
 
+CONSTANT_K_FACTORS = (16, 32, 50, 64, 100, 128, 200, 256)
+"""The K values that get a kernel compiled for their K (``make install`` compiles them all:
+:mod:`mfcore.models.warm`). Another K runs the same loop compiled for any K, unless the data is big
+enough (:data:`CONSTANT_K_MIN_RATINGS`): a new K's compile holds the interpreter for about a second,
+which a shared server's other pages and a search trying many K would feel."""
+CONSTANT_K_MIN_RATINGS = 2_000_000
+"""Ratings per epoch from which any K gets its own kernel: at about 30% fewer cycles per update, the
+compile (once per K and machine, then read from Numba's disk cache) is paid back within one fit."""
+
+
+def constant_k(n_factors: int, n_ratings: int) -> bool:
+    """Whether the kernel for ``n_factors`` is compiled with K as a constant (see
+    :data:`CONSTANT_K_FACTORS`). The choice depends only on K and the data size, so a fit gives the
+    same numbers wherever it runs; the two versions differ only in the order of a dot product's
+    float additions."""
+    return n_factors in CONSTANT_K_FACTORS or n_ratings >= CONSTANT_K_MIN_RATINGS
+
+
 _entries: dict = {}
 
 
-def specialized(dispatcher, arguments: tuple, n_factors: int):
-    """``dispatcher``'s machine code for these arguments' types with its last parameter
-    ``n_factors`` typed as the constant ``Literal[int](n_factors)``, compiled (or loaded from the
-    disk cache) once and then called directly: a plain call with an int would go through Numba's
-    literal-dispatch path, about 2.5 ms per call, on every call. Under ``NUMBA_DISABLE_JIT`` the
-    Python function itself."""
+def specialized(dispatcher, generic, arguments: tuple, n_factors: int, n_ratings: int):
+    """The machine code to call with ``arguments`` and ``n_factors``: ``dispatcher``'s (whose last
+    parameter ``n_factors`` it types as the constant ``Literal[int](n_factors)``) when
+    :func:`constant_k`, else ``generic``'s (the same loop with K a plain integer). Compiled (or
+    loaded from the disk cache) once and then called directly: a plain call with an int would go
+    through Numba's literal-dispatch path, about 2.5 ms per call, on every call. Under
+    ``NUMBA_DISABLE_JIT`` the Python function itself."""
     if not hasattr(dispatcher, "compile"):
         return dispatcher
-    key = (dispatcher, tuple(typeof(argument) for argument in arguments), n_factors)
+    literal = constant_k(n_factors, n_ratings)
+    key = (dispatcher, tuple(typeof(argument) for argument in arguments), n_factors if literal else None)
     entry = _entries.get(key)
     if entry is None:
-        entry = _entries[key] = dispatcher.compile((*key[1], types.IntegerLiteral(n_factors)))
+        if literal:
+            entry = dispatcher.compile((*key[1], types.IntegerLiteral(n_factors)))
+        else:
+            entry = generic.compile((*key[1], types.intp))
+        _entries[key] = entry
     return entry
 
 
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
     """Per-rating SGD, same equations and order as :func:`mfcore.engines.python.run_epoch` (the
-    kernel contract's signature; the loop is :func:`sgd_pass`, compiled for K = ``P.shape[1]``)."""
+    kernel contract's signature; the loop is :func:`sgd_pass`, compiled for K = ``P.shape[1]`` when
+    :func:`constant_k`)."""
     arguments = (users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased)
-    return specialized(run_epoch_k, arguments, P.shape[1])(*arguments, P.shape[1])
+    kernel = specialized(run_epoch_k, sgd_pass, arguments, P.shape[1], ratings.shape[0])
+    return kernel(*arguments, P.shape[1])
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -117,3 +143,26 @@ def row_dots(users, items, P, Q):
         for k in range(n_factors):
             out[n] += P[u, k] * Q[i, k]
     return out
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def clipped_error_sums(users, items, values, mu, bu, bi, P, Q, low, high):
+    r"""``(sum of squared errors, sum of absolute errors)`` of the clipped predictions
+    :math:`\min(\max(\mu + b_u + b_i + p_u^\top q_i, \text{low}), \text{high})` against ``values``,
+    in one pass (float32 predictions as :meth:`~mfcore.models.SGDFactorizer.predict_codes` makes them,
+    float64 sums). Codes must be valid (>= 0). The NumPy way materialises five temporary arrays per
+    call, which at 10M test ratings made the per-epoch test RMSE cost about 3 epochs of training."""
+    n_factors = P.shape[1]
+    squared = 0.0
+    absolute = 0.0
+    for n in range(users.shape[0]):
+        u = users[n]
+        i = items[n]
+        dot = np.float32(0)
+        for k in range(n_factors):
+            dot += P[u, k] * Q[i, k]
+        prediction = min(max(mu + bu[u] + bi[i] + dot, low), high)
+        error = np.float64(values[n]) - np.float64(prediction)
+        squared += error * error
+        absolute += abs(error)
+    return squared, absolute

@@ -49,7 +49,6 @@ import numpy as np
 from numba import literally, njit
 
 from .numba_jit import sgd_pass, specialized
-from .order import epoch_order
 from .plan import EpochPlan
 
 FALLBACK_L2_BYTES = 1 << 20
@@ -155,18 +154,61 @@ def scatter_cells(users, items, ratings, order, cell, start, stop, fill, out_use
         fill[c] = at + 1
 
 
+@njit(cache=True, nogil=True)
+def count_cells_in_order(users, items, user_block, item_block, n_blocks, start, stop, cell, counts):
+    """:func:`count_cells` for the ratings ``start:stop`` in their stored order (sequential reads)."""
+    for j in range(start, stop):
+        c = user_block[users[j]] * n_blocks + item_block[items[j]]
+        cell[j] = c
+        counts[c] += 1
+
+
+@njit(cache=True, nogil=True)
+def scatter_cells_in_order(users, items, ratings, cell, start, stop, fill, out_users, out_items, out_ratings):
+    """:func:`scatter_cells` for the ratings ``start:stop`` in their stored order (sequential reads)."""
+    for j in range(start, stop):
+        c = cell[j]
+        at = fill[c]
+        out_users[at] = users[j]
+        out_items[at] = items[j]
+        out_ratings[at] = ratings[j]
+        fill[c] = at + 1
+
+
+@njit(cache=True, nogil=True)
+def shuffle_cells(bounds, first, last, uniforms, users, items, ratings):
+    r"""Fisher-Yates shuffle, in place, of each cell ``c`` in ``first..last-1``: its slice
+    ``bounds[c]:bounds[c + 1]`` of the three columns, driven by the same slice of ``uniforms``: for
+    :math:`k` from the end down, swap position :math:`k` with :math:`j = \lfloor x_k (k + 1) \rfloor`
+    (positions counted from the cell's start). Each cell's slice is a few thousand ratings, in cache."""
+    for c in range(first, last):
+        start = bounds[c]
+        for k in range(bounds[c + 1] - start - 1, 0, -1):
+            j = start + min(np.int64(uniforms[start + k] * (k + 1)), k)
+            at = start + k
+            users[at], users[j] = users[j], users[at]
+            items[at], items[j] = items[j], items[at]
+            ratings[at], ratings[j] = ratings[j], ratings[at]
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
-    """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, compiled for ``n_factors`` = ``P.shape[1]`` as a
-    constant) over the blocks ``cells`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``.
-    The blocks must share no user and no item with any block another thread runs."""
-    literally(n_factors)
+    """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, ``n_factors`` = ``P.shape[1]``) over the blocks
+    ``cells`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``. The blocks must share no
+    user and no item with any block another thread runs."""
     for j in range(cells.shape[0]):
         c = cells[j]
         start, stop = bounds[c], bounds[c + 1]
         sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
                           P, Q, lr, reg, biased, n_factors)
 
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def run_blocks_k(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
+    """:func:`run_blocks` compiled for ``n_factors`` as a constant (see :func:`~.numba_jit.constant_k`)."""
+    literally(n_factors)
+    run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors)
 
 def _pool(n_threads: int) -> ThreadPoolExecutor:
     with _pools_lock:
@@ -199,25 +241,67 @@ def _share(sizes: np.ndarray, cells: np.ndarray, n_threads: int) -> list[np.ndar
     return [np.asarray(share, np.int64) for share in shares if share]
 
 
-def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, order=None):
+def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, order=None,
+             n_cells=None):
     """The ratings ``order`` (all of them in their order by default) regrouped cell by cell (a stable
     counting sort on the cell number, split over ``n_threads`` chunks: same result for any count),
-    and the cells' bounds. Reading through ``order`` saves a shuffled copy of every rating."""
-    n_cells = n_blocks * n_blocks
-    if order is None:
-        order = np.arange(len(ratings), dtype=np.int64)
-    edges = np.linspace(0, len(order), n_threads + 1).astype(np.int64)
-    cell = np.empty(len(order), np.int32)
+    and the cells' bounds. Reading through ``order`` saves a shuffled copy of every rating. The cell of
+    a rating is ``user_block[u] * n_blocks + item_block[i]``, ``n_cells`` of them (default
+    ``n_blocks ** 2``)."""
+    n_cells = n_blocks * n_blocks if n_cells is None else n_cells
+    n = len(ratings) if order is None else len(order)
+    edges = np.linspace(0, n, n_threads + 1).astype(np.int64)
+    cell = np.empty(n, np.int32)
     counts = np.zeros((n_threads, n_cells), np.int64)
-    _run_all(pool, count_cells, [(users, items, order, user_block, item_block, n_blocks, edges[t],
-                                  edges[t + 1], cell, counts[t]) for t in range(n_threads)])
+    if order is None:  # the stored order: sequential reads
+        _run_all(pool, count_cells_in_order, [(users, items, user_block, item_block, n_blocks, edges[t],
+                                               edges[t + 1], cell, counts[t]) for t in range(n_threads)])
+    else:
+        _run_all(pool, count_cells, [(users, items, order, user_block, item_block, n_blocks, edges[t],
+                                      edges[t + 1], cell, counts[t]) for t in range(n_threads)])
     bounds = np.zeros(n_cells + 1, np.int64)
     np.cumsum(counts.sum(axis=0), out=bounds[1:])
     fill = bounds[:-1] + np.cumsum(counts, axis=0) - counts  # chunk t starts after chunks < t
     out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
-    _run_all(pool, scatter_cells, [(users, items, ratings, order, cell, edges[t], edges[t + 1], fill[t], *out)
-                                   for t in range(n_threads)])
+    if order is None:
+        _run_all(pool, scatter_cells_in_order, [(users, items, ratings, cell, edges[t], edges[t + 1], fill[t], *out)
+                                                for t in range(n_threads)])
+    else:
+        _run_all(pool, scatter_cells, [(users, items, ratings, order, cell, edges[t], edges[t + 1], fill[t],
+                                        *out) for t in range(n_threads)])
     return (*out, bounds)
+
+
+def shuffle_within_cells(rng: np.random.Generator, arrays, bounds: np.ndarray, n_threads: int = 1,
+                         pool=None) -> None:
+    """Every cell's ratings put in a uniformly random order, in place (:func:`shuffle_cells`), from
+    one draw of float32 uniforms from ``rng`` (4 bytes per rating; with a cell under 2^24 ratings the
+    rounding bias of a float32 draw is below 1e-7 per swap); the cells are split over ``n_threads``
+    with about equal ratings each, which does not change the result."""
+    uniforms = rng.random(len(arrays[2]), dtype=np.float32)
+    n_cells = len(bounds) - 1
+    cuts = np.searchsorted(bounds, np.linspace(0, bounds[-1], n_threads + 1)).clip(0, n_cells)
+    cuts[0], cuts[-1] = 0, n_cells
+    _run_all(pool, shuffle_cells, [(bounds, cuts[t], cuts[t + 1], uniforms, *arrays) for t in range(n_threads)
+                                   if cuts[t] < cuts[t + 1]])
+
+
+def sub_blocks(n_users: int, n_items: int, n_factors: int, n_blocks: int, block_bytes: int | None = None) -> int:
+    r"""S, the user sub-blocks per block: the ratings of a block are visited sub-block by sub-block, each
+    sub-block's users' rows plus the block's item rows within ``block_bytes`` (default
+    :data:`BLOCK_CACHE_BYTES`, half the measured L2). When the users far outnumber the items (Netflix:
+    480k x 17.8k) no square grid of at most :data:`MAX_GRID` makes a user block's rows fit (G=32: 15k
+    users, 6 MB at K=100), and a user's ~6 ratings in a block would each miss the cache; in its
+    sub-block they come within a few thousand ratings of each other, the row still in L2. A block runs
+    in one thread, so the order inside it is free: this changes which random order SGD sees (the
+    ratings stay shuffled inside each sub-block), not what may run in parallel; S does not depend on
+    the thread count, so 1 and 2 threads still give identical factors. 1 when the user block fits
+    (ML-1M)."""
+    block_bytes = BLOCK_CACHE_BYTES if block_bytes is None else block_bytes
+    row = 4 * n_factors
+    users_bytes = np.ceil(n_users / n_blocks) * row
+    room = max(block_bytes - np.ceil(n_items / n_blocks) * row, block_bytes / 2)
+    return max(1, int(np.ceil(users_bytes / room)))
 
 
 def effective_threads(n_ratings: int, n_threads: int | None = None) -> int:
@@ -238,10 +322,14 @@ def effective_threads(n_ratings: int, n_threads: int | None = None) -> int:
 
 
 class BlockPlan(EpochPlan):
-    """FPSGD's visiting order. Once per fit: the ratings are shuffled (:func:`~.order.epoch_order`),
-    the users and items cut into ``G`` balanced blocks each (:func:`grid_size`,
-    :func:`balanced_blocks`) and the ratings grouped block by block, keeping the shuffled order inside
-    a block (:func:`stratify`). Every epoch: a random pairing of user blocks with item blocks and a
+    """FPSGD's visiting order. Once per fit: the users and items cut into ``G`` balanced blocks each
+    (:func:`grid_size`, :func:`balanced_blocks`; users into ``S`` sub-blocks per block,
+    :func:`sub_blocks`), the ratings grouped cell by cell in their stored order (:func:`stratify`,
+    sequential reads) and then each cell shuffled in place (:func:`shuffle_within_cells`): every
+    cell's ratings in a uniformly random order, as a global shuffle followed by a stable grouping gave,
+    but without reading all ratings through a random permutation (a cache miss per rating and column
+    once the ratings outgrow the cache: at 9M ratings that plan cost ~5 epochs of CPU). Every epoch:
+    a random pairing of user blocks with item blocks and a
     random order of the ``G`` sub-epochs, both drawn from the model's ``rng``. Regrouping once instead
     of every epoch is what LibMF does; it saves a pass over all ratings per epoch."""
 
@@ -249,12 +337,18 @@ class BlockPlan(EpochPlan):
         super().__init__(users, items, ratings, rng, **kwargs)
         n_threads = effective_threads(len(ratings), self.options.get("n_threads"))
         self.n_blocks = g = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
-        order = epoch_order(rng, len(ratings))
-        user_block = balanced_blocks(users, self.n_users, g)
+        self.n_sub_blocks = sub = sub_blocks(self.n_users, self.n_items, self.n_factors, g)
+        fine = balanced_blocks(users, self.n_users, g * sub)  # user sub-block of every user
         item_block = balanced_blocks(items, self.n_items, g)
+        # cell (b, b') of user block b = fine // sub and item block b' holds the sub-cells
+        # (b G + b') sub + fine % sub: one counting sort groups them cell by cell, sub-block by sub-block
+        user_key = ((fine // sub) * g * sub + fine % sub).astype(np.int32)
+        item_key = (item_block * sub).astype(np.int32)
         pool = _pool(n_threads) if n_threads > 1 else None
-        *self.arrays, self.bounds = stratify(users, items, ratings, user_block, item_block, g, n_threads,
-                                             pool, order)
+        *self.arrays, bounds = stratify(users, items, ratings, user_key, item_key, 1, n_threads, pool,
+                                        n_cells=g * g * sub)
+        shuffle_within_cells(rng, self.arrays, bounds, n_threads, pool)
+        self.bounds = np.ascontiguousarray(bounds[::sub])
 
     def visit(self, epoch: int) -> dict:
         """The grouped ``users, items, ratings``, the cells' ``bounds`` and the epoch's ``schedule``:
@@ -280,8 +374,8 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     sizes = np.diff(bounds)
     sse = np.zeros(len(sizes), np.float64)
     k = P.shape[1]
-    kernel = specialized(run_blocks, (users, items, ratings, bounds, schedule[0], mu, bu, bi, P, Q, lr, reg,
-                                      biased, sse), k)
+    kernel = specialized(run_blocks_k, run_blocks, (users, items, ratings, bounds, schedule[0], mu, bu, bi, P, Q,
+                                                    lr, reg, biased, sse), k, ratings.shape[0])
     if pool is None:  # one call for the whole epoch: the sub-epochs' blocks in the same order
         cells = np.concatenate([_share(sizes, cells, 1)[0] for cells in schedule])
         kernel(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, k)

@@ -5,7 +5,7 @@ seed. JIT compile time is reported apart (``compile_seconds``, from the model's 
 engine whose first epoch would not fit in ``budget_seconds`` is timed on a random sample of the
 training ratings instead, and its full-epoch time is extrapolated linearly (``extrapolated=True``; no
 test RMSE then, since it did not train on everything). One that fits only some of the epochs in the
-budget is timed on those (no test RMSE either).
+budget, or stops fitting as it goes, is timed on those (its test RMSE is after them).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ class BenchResult:
     engine's once-per-fit plan, e.g. numba-parallel's shuffle and grouping into blocks, plus every
     epoch; no evaluation, no JIT compile) divided by the ``epochs_timed`` full epochs, so an engine that
     prepares once and one that reshuffles every epoch are compared like with like; with
-    ``extrapolated`` it is a one-epoch fit on a sample scaled up linearly. ``test_rmse`` only when every
-    epoch ran; ``ratings_timed`` is the number of ratings in each timed epoch (the sample's size when
+    ``extrapolated`` it is a one-epoch fit on a sample scaled up linearly. ``test_rmse`` after the
+    ``epochs_timed`` full epochs (None when extrapolated: a sample's model is not the one asked for);
+    ``ratings_timed`` is the number of ratings in each timed epoch (the sample's size when
     extrapolated)."""
 
     engine: str
@@ -44,10 +45,10 @@ class BenchResult:
 
 def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
                 budget_seconds: float = 10.0, probe_ratings: int = 2000) -> BenchResult:
-    """Time one engine: full epochs when one fits in the budget, else a sample, extrapolated. The
-    seconds per epoch are ``fit_seconds_ / E``, the model's training time (plan + E epochs) over its E
-    epochs, so the ratio of two engines' ``seconds_per_epoch`` is the ratio of their ``fit_seconds_``
-    for the same settings."""
+    """Time one engine: full epochs when one fits in the budget (as many as were asked for and fit,
+    checked after every epoch: at least one), else a sample, extrapolated. The seconds per epoch are
+    ``fit_seconds_ / E``, the model's training time (plan + E epochs) over its E epochs, so the ratio
+    of two engines' ``seconds_per_epoch`` is the ratio of their ``fit_seconds_`` for the same settings."""
     params = {**defaults(), **params, "engine": engine}
     probe = train.sample(probe_ratings, params["seed"])
     probe_model = SGDFactorizer(**{**params, "n_epochs": 1}).fit(probe)
@@ -61,11 +62,15 @@ def time_engine(engine: str, train: Ratings, test: Ratings | None, params: dict,
         return BenchResult(engine, seconds, len(train) / seconds, None, True, 1, compile_seconds, len(sample))
     epochs = params["n_epochs"]
     affordable = max(1, int(budget_seconds / max(per_rating * len(train), 1e-9)))
-    timed_epochs = min(epochs, affordable)
-    model = SGDFactorizer(**{**params, "n_epochs": timed_epochs}).fit(train, test)
-    seconds = model.fit_seconds_ / len(model.history_)  # the plan amortised over the epochs
-    test_rmse = model.history_[-1].test_rmse if timed_epochs == epochs else None
-    return BenchResult(engine, seconds, len(train) / seconds, test_rmse, False, timed_epochs,
+    model = SGDFactorizer(**{**params, "n_epochs": min(epochs, affordable)})
+    timed = []
+    for result in model.fit_iter(train, test):  # the probe may misjudge: the budget is checked as it goes
+        timed.append(result)
+        spent = model.fit_seconds_
+        if spent + spent / len(timed) > budget_seconds:  # the next epoch would pass the budget
+            break
+    seconds = model.fit_seconds_ / len(timed)  # the plan amortised over the epochs
+    return BenchResult(engine, seconds, len(train) / seconds, timed[-1].test_rmse, False, len(timed),
                        compile_seconds, len(train))
 
 

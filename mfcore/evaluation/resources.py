@@ -24,6 +24,20 @@ coefficients are the arrays the code allocates in each phase (``split.random_spl
 it (noisier: NumPy asks for transparent huge pages, granted as the machine's state allows). The loaded ratings are not
 counted here: :func:`dataset_bytes` counts them when a file is uploaded.
 
+Parsing a text file of :math:`B` bytes holding :math:`M` ratings (:func:`parse_peak_bytes`) keeps the
+text, the streamed columns and then the duplicate check's keys (:mod:`mfcore.data.parse`,
+:mod:`mfcore.data.build`):
+
+.. math::
+    \text{parse} = B + 1.05 \cdot 12 M\ (+\, 8 M \text{ with timestamps}) + 8 M + 2 \min(B,\ 4 \cdot 2^{23})
+
+(the text; int32 user and item ids and float32 ratings presized 5% over the first block's rows per
+byte; the int64 pair keys sorted in place; up to four 8 MiB blocks in flight on pyarrow's threads, each
+with its converted columns, about as large as its text), times ``1 + MARGIN``.
+:func:`check_dataset_memory` takes the larger of it and :func:`dataset_bytes` when it knows the file's
+size; the CLI checks it before parsing a file (:func:`check_parse_memory`, :math:`M` estimated from
+the first lines' length).
+
 The cap (:func:`memory_cap_bytes`, defined in :mod:`mfcore.data.memory` so that the loader and the
 model files use the same rule) is ``MF_MEMORY_CAP_BYTES`` if set, else :data:`CAP_FRACTION` of the
 machine's physical memory: a shared server holds several sessions' datasets and jobs at once. The CLI,
@@ -32,6 +46,8 @@ one user's process, allows :data:`CLI_CAP_FRACTION` of it.
 
 from __future__ import annotations
 
+import os
+
 from ..data.memory import CAP_FRACTION, CLI_CAP_FRACTION, memory_cap_bytes, physical_memory_bytes  # noqa: F401 (re-exported)
 
 from ..models.params import SPLIT_PARAMETERS
@@ -39,6 +55,9 @@ from ..models.params import SPLIT_PARAMETERS
 __all__ = [
     "MemoryGuardError",
     "check_dataset_memory",
+    "check_parse_memory",
+    "estimate_rows",
+    "parse_peak_bytes",
     "check_training_memory",
     "dataset_bytes",
     "human_bytes",
@@ -94,6 +113,52 @@ def dataset_bytes(n_ratings: int, n_users: int, n_items: int, timestamps: bool =
     return 12 * n_ratings + (8 * n_ratings if timestamps else 0) + id_bytes * (n_users + n_items)
 
 
+PARSE_BLOCK_BYTES = 8 << 20
+PARSE_BLOCKS_IN_FLIGHT = 4
+
+
+def parse_peak_bytes(n_bytes: int, n_ratings: int, timestamps: bool = False) -> int:
+    """The estimated peak bytes of parsing ``n_bytes`` of text holding ``n_ratings`` ratings into a
+    dataset (the formula in the module docstring)."""
+    B, M = int(n_bytes), int(n_ratings)
+    columns = 1.05 * (12 * M + (8 * M if timestamps else 0))
+    in_flight = min(B, PARSE_BLOCKS_IN_FLIGHT * PARSE_BLOCK_BYTES) * 2
+    return int((B + columns + 8 * M + in_flight) * (1 + MARGIN))
+
+
+def estimate_rows(path, sample_bytes: int = 1 << 20) -> int:
+    """The number of lines in the text file ``path``: its size over the mean length of the lines in its
+    first ``sample_bytes`` (exact for a file that short)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        head = handle.read(sample_bytes)
+    lines = head.count(b"\n")
+    if size <= len(head) or lines == 0:
+        return lines + (0 if head.endswith(b"\n") or not head else 1)
+    return int(size / (len(head[:head.rfind(b"\n") + 1]) / lines))
+
+
+def check_parse_memory(path, cap: int | None = None) -> int:
+    """The estimated peak bytes of parsing the plain text file ``path`` (:func:`parse_peak_bytes`,
+    the rows from :func:`estimate_rows`); raises :class:`MemoryGuardError` over ``cap``. Reads only the
+    first MiB; 0 for a gzip or zip file (its unpacked size is not known up front)."""
+    cap = memory_cap_bytes() if cap is None else cap
+    with open(path, "rb") as handle:
+        if handle.read(4)[:2] in (b"\x1f\x8b", b"PK"):  # gzip, zip: the size says little of the text's
+            return 0
+        first = handle.readline() + handle.readline()  # a header, or the first rating, and one more
+    fields = max(len(line.replace(b"::", b",").replace(b"\t", b",").replace(b";", b",").split(b","))
+                 for line in first.splitlines() or [b""])
+    n_bytes, n_rows = os.path.getsize(path), estimate_rows(path)
+    need = parse_peak_bytes(n_bytes, n_rows, timestamps=fields >= 4)  # a 4th column: the timestamps
+    if need > cap:
+        raise MemoryGuardError(
+            f"parsing {os.path.basename(path)} ({human_bytes(n_bytes)}, about {n_rows:,} ratings) needs an "
+            f"estimated {human_bytes(need)} ({need:,} bytes), over the {human_bytes(cap)} cap: use a smaller "
+            "sample.")
+    return need
+
+
 def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors: int,
                           test_size: float = SPLIT_PARAMETERS["test_size"].default, schedule: str = "per-rating",
                           timestamps: bool = False, cap: int | None = None, n_threads: int = 1) -> int:
@@ -112,10 +177,13 @@ def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors:
 
 
 def check_dataset_memory(n_ratings: int, n_users: int, n_items: int, timestamps: bool = False,
-                         cap: int | None = None) -> int:
-    """The dataset's bytes; raises :class:`MemoryGuardError` naming the numbers when over ``cap``."""
+                         cap: int | None = None, source_bytes: int | None = None) -> int:
+    """The dataset's bytes, or its parse's peak when larger and ``source_bytes`` (the text's size) is
+    given; raises :class:`MemoryGuardError` naming the numbers when over ``cap``."""
     cap = memory_cap_bytes() if cap is None else cap
     need = dataset_bytes(n_ratings, n_users, n_items, timestamps)
+    if source_bytes is not None:
+        need = max(need, parse_peak_bytes(source_bytes, n_ratings, timestamps))
     if need > cap:
         raise MemoryGuardError(
             f"the file holds {n_ratings:,} ratings ({n_users:,} users x {n_items:,} items), which take "

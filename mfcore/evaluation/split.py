@@ -22,7 +22,13 @@ def random_split(ratings: Ratings, test_size: float = TEST_SIZE, seed: int = 0) 
     if n_test == 0:
         return ratings, ratings.take(np.zeros(0, dtype=np.int64))
     rows = np.random.default_rng(seed).permutation(len(ratings))
-    return ratings.take(np.sort(rows[n_test:])), ratings.take(np.sort(rows[:n_test]))
+    # the test rows are the permutation's first n_test; both halves keep the file order, which a mask
+    # gives without sorting either half (the same rows as sorting rows[n_test:] and rows[:n_test]:
+    # at 100M ratings the two sorts and the gathers took ~5 s)
+    test_mask = np.zeros(len(ratings), dtype=bool)
+    test_mask[rows[:n_test]] = True
+    del rows
+    return ratings.take(~test_mask), ratings.take(test_mask)
 
 
 def per_user_split(ratings: Ratings, n_test: int = 1, seed: int = 0) -> tuple[Ratings, Ratings]:

@@ -90,12 +90,13 @@ def recommend_scores(model: SGDFactorizer, p: np.ndarray, bu: float) -> np.ndarr
 
 
 def top_items(model: SGDFactorizer, scores: np.ndarray, exclude=(), n: int = 10,
-              counts: np.ndarray | None = None) -> np.ndarray:
-    """Codes of the ``n`` best-scored items, best first, leaving out ``exclude`` (codes) and items the
-    model never trained (they have no factors to rank them by). ``counts`` is
-    :func:`training_counts` when the caller has it already."""
+              counts: np.ndarray | None = None, min_ratings: int = 0) -> np.ndarray:
+    """Codes of the ``n`` best-scored items, best first, leaving out ``exclude`` (codes), items the
+    model never trained (they have no factors to rank them by) and items with fewer than
+    ``min_ratings`` training ratings (the minimum support, :mod:`mfcore.explore.support`). ``counts``
+    is :func:`training_counts` when the caller has it already."""
     scores = np.array(scores, dtype=np.float64)
-    scores[(training_counts(model) if counts is None else counts) == 0] = -np.inf
+    scores[(training_counts(model) if counts is None else counts) < max(int(min_ratings), 1)] = -np.inf
     scores[np.asarray(exclude, dtype=np.int64)] = -np.inf
     return best_codes(scores, n)
 

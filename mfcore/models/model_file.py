@@ -40,12 +40,16 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..data import Ratings
 from ..data.archive import ZIP_MAGICS, Budget, declared_entries, unpacked_limit
 from .base import check_is_fitted
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMAT = "mfcore-model"
 VERSION = 1
@@ -112,6 +116,7 @@ def write(target, model, train: Ratings | None = None, test: Ratings | None = No
         arrays.update(test_users=test.users.astype(np.int32), test_items=test.items.astype(np.int32),
                       test_values=test.values.astype(np.float32))
     if items is not None:
+        import pandas as pd  # only with item metadata: a plain model file needs no pandas
         aligned = items.reindex(pd.Index(model.item_ids_))
         arrays["item_titles"] = aligned["title"].fillna("").astype(str).to_numpy().astype(str)
         genres = aligned["genres"] if "genres" in aligned else pd.Series("", index=aligned.index)
@@ -142,6 +147,8 @@ def _open(source, max_bytes: int | None = None) -> dict:
     name = file_name(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
         stream = io.BytesIO(bytes(source))
+    elif hasattr(source, "read") and hasattr(source, "seek"):  # an open binary file: the caller closes it
+        return _read_archive(source, name, max_bytes)
     else:  # read from the file as the zip reader needs it, never the whole file at once
         path = Path(source)
         if path.is_dir():
@@ -257,7 +264,7 @@ def json_depth(text: str) -> int:
 
 
 def read(source, max_bytes: int | None = None) -> FileContents:
-    """Read and check a model file (a path, or its bytes) written by :func:`write`; its entries may
+    """Read and check a model file (a path, its bytes or an open binary file) written by :func:`write`; its entries may
     unpack to at most ``max_bytes`` (default: the memory cap of one user's process; see :func:`_open`).
     Every field is checked before use: a :class:`ModelFileError` of one line names the first bad one."""
     arrays = _open(source, max_bytes)
@@ -375,6 +382,7 @@ def _contents(arrays: dict, meta: dict) -> FileContents:
         titles, genres = entry(arrays, "item_titles", 1, "U"), entry(arrays, "item_genres", 1, "U")
         if len(titles) != n_items or len(genres) != n_items:
             raise ValueError("item titles do not match the item ids")
+        import pandas as pd
         items = pd.DataFrame({"title": titles.astype(object), "genres": genres.astype(object)},
                              index=pd.Index(item_ids, name="item"))
     return FileContents(meta, arrays, train, has_train_values, test, items)

@@ -26,11 +26,10 @@ Public API (stable; other modules and branches build on it):
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
-
-import numpy as np
 
 __all__ = ["Param", "PARAMETERS", "SPLIT_PARAMETERS", "BPR_PARAMETERS", "ALS_PARAMETERS",
            "POSITIVE_LEVEL", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
@@ -118,7 +117,8 @@ class Param:
         """Whether ``value`` obeys :attr:`rule` (bools are not numbers here, numbers not bools)."""
         if value is None:
             return self.none_allowed
-        is_flag = isinstance(value, (bool, np.bool_))
+        numpy = sys.modules.get("numpy")  # not imported here: ``--help`` should not pay for NumPy
+        is_flag = isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_))
         if self.kind is bool:
             return is_flag
         if self.kind is str:

@@ -3,8 +3,8 @@
 Numba writes each compiled kernel to its on-disk cache (``cache=True``) and the Cython kernel is
 built into the user cache folder, so the first training in the app or the CLI loads machine code
 instead of compiling it. Each (engine, schedule) pair trains a tiny model for one epoch, in float32
-as the estimator does. The per-rating kernels are compiled per K (K a compile-time constant, see
-``mfcore.engines.numba_jit.run_epoch_k``), so they are warmed at the default K as well.
+as the estimator does. The per-rating kernels are also compiled with K as a constant for each K of
+``mfcore.engines.numba_jit.CONSTANT_K_FACTORS``, so a training at one of those K loads them too.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ def warm() -> list[tuple[str, str, float]]:
     took (compilation or cache loading included)."""
     from ..data import from_arrays
     from ..engines import ENGINES
+    from ..engines.numba_jit import CONSTANT_K_FACTORS
     from .sgd import SGDFactorizer
 
-    from .params import PARAMETERS
-
     data = from_arrays(np.array([0, 1, 1]), np.array([0, 0, 1]), np.array([1.0, 2.0, 3.0]))
-    default_k = PARAMETERS["n_factors"].default
     timings = []
     for name, engine in ENGINES.items():
         if not engine.compiled:
@@ -32,7 +30,8 @@ def warm() -> list[tuple[str, str, float]]:
         for schedule in engine.kernels:
             start = time.perf_counter()
             try:
-                for k in dict.fromkeys((4, default_k)):
+                factors = (4, *CONSTANT_K_FACTORS) if schedule == "per-rating" else (4,)
+                for k in factors:
                     SGDFactorizer(engine=name, schedule=schedule, n_factors=k, n_epochs=1).fit(data)
             except RuntimeError as exc:  # a failed Cython build must not fail the install
                 print(f"could not compile {name}: {str(exc).splitlines()[0]}")

@@ -15,10 +15,17 @@ scores the best configuration once, retrained on train + validation for its best
 Studies live in Optuna's storage: by default one SQLite file per study in :func:`data_dir`
 (``mfcore-data/studies/`` in the working directory, or ``$MFCORE_DATA_DIR/studies``), visible and
 safe to delete; any SQLAlchemy URL otherwise (``postgresql://user@host/db``), where several
-processes on several machines can share one study.
+processes on several machines can share one study. Each worker samples with its own seed, a study
+refuses workers with another dataset, seed or search space, and heartbeats fail (and retry) a dead
+worker's trial (:mod:`.storage`). Each trial is estimated against the memory cap before it runs and
+stops within an epoch when the search is stopped (:mod:`.study`).
+
+Ranking models (BPR, ALS) are tuned for NDCG@10 on the same validation split, direction maximize
+(:mod:`.ranking`).
 
 Owns: :mod:`.space` (search ranges), :mod:`.pruning`, :mod:`.storage`, :mod:`.study` (objective,
-loop, results). May import: :mod:`mfcore.evaluation`, :mod:`mfcore.models`, :mod:`mfcore.data`.
+loop, results), :mod:`.ranking` (the ranking models' objective and final scores).
+May import: :mod:`mfcore.evaluation`, :mod:`mfcore.models`, :mod:`mfcore.data`.
 """
 
 from .._lazy import lazy_exports
@@ -38,6 +45,17 @@ _EXPORTS = {
     "default_storage": ".storage",
     "open_storage": ".storage",
     "create_study": ".storage",
+    "join_study": ".storage",
+    "redact": ".storage",
+    "fail_stale": ".storage",
+    "sampler_seed": ".storage",
+    "StorageError": ".storage",
+    "StudyMismatch": ".storage",
+    "HEARTBEAT_SECONDS": ".storage",
+    "GRACE_SECONDS": ".storage",
+    "SearchStopped": ".study",
+    "fingerprint": ".study",
+    "available_cores": ".study",
     "objective": ".study",
     "optimize": ".study",
     "best_params": ".study",
@@ -45,5 +63,9 @@ _EXPORTS = {
     "curves": ".study",
     "search": ".study",
     "final_scores": ".study",
+    "metric_name": ".study",
+    "ranking_space": ".space",
+    "ranking_search": ".ranking",
+    "ranking_final_scores": ".ranking",
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

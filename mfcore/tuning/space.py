@@ -7,29 +7,38 @@ from dataclasses import dataclass, replace
 
 import optuna
 
-from ..models.params import PARAMETERS
+from ..models.params import ALS_PARAMETERS, BPR_PARAMETERS, PARAMETERS
+
+TABLES = {"sgd": PARAMETERS, "bpr": BPR_PARAMETERS, "als": ALS_PARAMETERS}
+"""The parameter table of each model kind (the model file kinds)."""
 
 
 @dataclass(frozen=True)
 class Range:
     """The search range of one hyperparameter: ``[low, high]`` (sampled on a log scale when ``log``)
-    for numbers; both values for a bool. ``name`` is the estimator's parameter name."""
+    for numbers; both values for a bool. ``name`` is the estimator's parameter name, ``model`` the
+    model kind whose table holds it (``sgd``, ``bpr``, ``als``)."""
 
     name: str
     low: float | None = None
     high: float | None = None
     log: bool = False
+    model: str = "sgd"
+
+    @property
+    def param(self):
+        return TABLES[self.model][self.name]
 
     @property
     def kind(self) -> type:
-        return PARAMETERS[self.name].kind
+        return self.param.kind
 
     def check(self) -> None:
         """Raise ValueError unless both ends are valid values of the parameter and low <= high."""
         if self.kind is bool:
             return
         for end in (self.low, self.high):
-            PARAMETERS[self.name].check(self.kind(end) if end is not None else end)
+            self.param.check(self.kind(end) if end is not None else end)
         if self.low > self.high:
             raise ValueError(f"{self.name} range [{self.low}, {self.high}] is empty: low > high.")
         if self.log and self.low <= 0:
@@ -51,6 +60,20 @@ def default_space() -> dict[str, Range]:
     (:data:`mfcore.models.params.PARAMETERS`) with ranges that hold MovieLens's optimum. ``n_epochs`` is the
     most epochs a trial may run; early stopping and pruning decide how many it does."""
     return {name: replace(value) for name, value in _SEARCH_DEFAULTS.items() if name in PARAMETERS}
+
+
+_RANKING_DEFAULTS = {
+    "bpr": (Range("n_factors", 16, 256, log=True, model="bpr"), Range("lr", 0.005, 0.2, log=True, model="bpr"),
+            Range("reg", 0.0001, 0.05, log=True, model="bpr"), Range("n_epochs", 10, 100, model="bpr")),
+    "als": (Range("n_factors", 16, 256, log=True, model="als"), Range("reg", 0.01, 10.0, log=True, model="als"),
+            Range("alpha", 1.0, 100.0, log=True, model="als"), Range("n_epochs", 3, 30, model="als")),
+}
+
+
+def ranking_space(model: str) -> dict[str, Range]:
+    """The default search space of a ranking model (``bpr`` or ``als``): the parameters that move
+    its NDCG@10 most, with ranges that hold MovieLens's optimum; ``n_epochs`` is the most a trial runs."""
+    return {rng.name: replace(rng) for rng in _RANKING_DEFAULTS[model]}
 
 
 def suggest(trial: optuna.Trial, space: dict[str, Range]) -> dict:

@@ -1,8 +1,15 @@
 """The objective, the search loop and what a finished study reports.
+
+Every trial runs under the guards every training of the dashboard runs under: before it allocates
+anything its peak memory is estimated (:func:`mfcore.evaluation.resources.check_training_memory`, with
+the trial's K and threads) and a trial over the cap is recorded as failed with that sentence, not run;
+its threads are capped to the cores; and a ``stop`` event (a Stop click, the work time limit) is
+looked at after every epoch, so a search ends within an epoch, not after the trial in progress.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from collections.abc import Callable
@@ -11,31 +18,78 @@ import numpy as np
 import optuna
 
 from ..evaluation.protocol import Holdout
+from ..evaluation.resources import MemoryGuardError, check_training_memory
 from ..models.base import TrainingDiverged
 from ..models.sgd import SGDFactorizer
 from .pruning import DEFAULT_PATIENCE, DEFAULT_PRUNER, first_judged_epoch
 from .space import Range, default_space, suggest
-from .storage import create_study
+from .storage import GRACE_SECONDS, HEARTBEAT_SECONDS, StudyMismatch, fail_stale, identity, join_study
 
+__all__ = ["SearchStopped", "StudyMismatch", "available_cores", "fingerprint", "objective", "optimize",
+           "search", "best_params", "trials_table", "curves", "final_scores"]
+
+
+class SearchStopped(optuna.TrialPruned):
+    """The search was stopped (Stop, the work time limit) while this trial ran: the trial ends after
+    its current epoch, recorded as pruned with ``fail_reason`` saying so, and no trial starts after it."""
+
+
+def available_cores() -> int:
+    """The cores this process may run on: the most threads a trial gets."""
+    import os
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def fingerprint(split: Holdout) -> str:
+    """A sha256 of the split's ratings (codes and values of train, validation and test, in order): two
+    workers with this fingerprint tune on the same data, split the same way."""
+    digest = hashlib.sha256()
+    for part in (split.train, split.validation, split.test):
+        for array in (part.users, part.items, part.values):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def _threads(requested: int | None) -> int:
+    """``requested`` threads capped to the cores (None: every core)."""
+    cores = available_cores()
+    return cores if requested is None else max(1, min(int(requested), cores))
 
 def objective(split: Holdout, space: dict[str, Range], fixed: dict | None = None,
               patience: int | None = DEFAULT_PATIENCE, min_delta: float = 0.0,
-              on_epoch: Callable[[optuna.Trial, int, float], None] | None = None, judge_from: int = 1):
+              on_epoch: Callable[[optuna.Trial, int, float], None] | None = None, judge_from: int = 1,
+              stop: threading.Event | None = None, memory_cap: int | None = None, worker: int | None = None):
     """An Optuna objective: train ``fixed`` + the suggested parameters on ``split.train``, report the
     validation RMSE every epoch (the epochs a trial ran are its reported steps), ask the pruner from
     epoch ``judge_from`` on (it prunes no earlier epoch; each question reads the storage), return the
-    best validation RMSE. User attributes: ``best_epoch``, and ``fail_reason`` on divergence."""
+    best validation RMSE. User attributes: ``best_epoch``; ``fail_reason`` on divergence, on a memory
+    estimate over ``memory_cap`` (default :func:`memory_cap_bytes`; the trial is not run) and when
+    ``stop`` was set during the trial (:class:`SearchStopped`); ``worker`` when given."""
+    train, validation = split.train, split.validation
+    held_out = len(validation) / max(1, len(train) + len(validation))
+
     def run(trial: optuna.Trial) -> float:
+        if worker is not None:
+            trial.set_user_attr("worker", str(worker))
         params = {**(fixed or {}), **suggest(trial, space), "patience": patience, "min_delta": min_delta}
+        params["n_threads"] = _threads(params.get("n_threads"))
         model = SGDFactorizer(**params)
         try:
-            for result in model.fit_iter(split.train, validation=split.validation):
+            check_training_memory(train.n_users, train.n_items, len(train) + len(validation), model.n_factors,
+                                  held_out, model.schedule, train.timestamps is not None,
+                                  cap=memory_cap, n_threads=model.n_threads if model.engine == "numba-parallel"
+                                  else 1)
+            for result in model.fit_iter(train, validation=validation):
                 trial.report(result.validation_rmse, result.epoch)
                 if on_epoch is not None:
                     on_epoch(trial, result.epoch, result.validation_rmse)
+                if stop is not None and stop.is_set():
+                    trial.set_user_attr("fail_reason", f"the search was stopped after epoch {result.epoch}")
+                    raise SearchStopped(f"stopped at epoch {result.epoch}")
                 if result.epoch >= judge_from and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at epoch {result.epoch}")
-        except TrainingDiverged as exc:
+        except (TrainingDiverged, MemoryGuardError) as exc:
             trial.set_user_attr("fail_reason", str(exc))
             raise
         trial.set_user_attr("best_epoch", model.best_epoch_)
@@ -47,10 +101,12 @@ def optimize(study: optuna.Study, split: Holdout, space: dict[str, Range] | None
              n_trials: int | None = None, timeout: float | None = None, n_jobs: int = 1,
              fixed: dict | None = None, patience: int | None = DEFAULT_PATIENCE,
              stop: threading.Event | None = None, callbacks=(), show_progress_bar: bool = False,
-             on_epoch=None, judge_from: int = 1) -> optuna.Study:
+             on_epoch=None, judge_from: int = 1, memory_cap: int | None = None,
+             worker: int | None = None) -> optuna.Study:
     """Run up to ``n_trials`` trials or ``timeout`` seconds in this process (``n_jobs`` threads:
-    the kernels release the GIL), until ``stop`` is set (finished trials are kept). Diverged trials
-    are recorded as failed and the search goes on. Returns ``study``."""
+    the kernels release the GIL), until ``stop`` is set (the running trials end after their epoch;
+    finished trials are kept). Diverged trials and trials over the memory cap are recorded as failed
+    and the search goes on. Returns ``study``."""
     space = space or default_space()
     for rng in space.values():
         rng.check()
@@ -65,9 +121,11 @@ def optimize(study: optuna.Study, split: Holdout, space: dict[str, Range] | None
 
     if stop is not None and stop.is_set():
         return study
-    study.optimize(objective(split, space, fixed, patience, on_epoch=on_epoch, judge_from=judge_from),
+    fail_stale(study)
+    study.optimize(objective(split, space, fixed, patience, on_epoch=on_epoch, judge_from=judge_from,
+                             stop=stop, memory_cap=memory_cap, worker=worker),
                    n_trials=n_trials,
-                   timeout=timeout, n_jobs=n_jobs, catch=(TrainingDiverged,),
+                   timeout=timeout, n_jobs=n_jobs, catch=(TrainingDiverged, MemoryGuardError),
                    callbacks=[stop_when_asked, *callbacks], show_progress_bar=show_progress_bar,
                    gc_after_trial=False)
     return study
@@ -87,16 +145,25 @@ _STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNIN
 """Optuna's trial state names as the tables and curves say them."""
 
 
+def metric_name(study: optuna.Study) -> str:
+    """What the study's values are: ``validation RMSE`` (minimised) or ``validation NDCG@10``
+    (maximised, a ranking model's search: :mod:`mfcore.tuning.ranking`)."""
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    return "validation NDCG@10" if maximize else "validation RMSE"
+
+
 def trials_table(study: optuna.Study) -> list[dict]:
     """One row per finished or running trial: ``trial``, ``state`` (complete, pruned, failed,
-    running), ``validation RMSE`` (the best one; None if none), ``epochs run``, then its parameters,
-    and ``reason`` for a failed trial."""
+    running), the best value of :func:`metric_name` (None if none), ``epochs run``, then its
+    parameters, and ``reason`` for a failed trial."""
     rows = []
+    name = metric_name(study)
+    best_of = max if name.endswith("NDCG@10") else min
     for trial in study.get_trials(deepcopy=False):
         curve = trial.intermediate_values
-        value = trial.value if trial.value is not None else (min(curve.values()) if curve else None)
+        value = trial.value if trial.value is not None else (best_of(curve.values()) if curve else None)
         rows.append({"trial": trial.number, "state": _STATES[trial.state.name],
-                     "validation RMSE": None if value is None or not math.isfinite(value) else value,
+                     name: None if value is None or not math.isfinite(value) else value,
                      "epochs run": len(curve),
                      **trial.params, "reason": trial.user_attrs.get("fail_reason", "")})
     return rows
@@ -117,13 +184,19 @@ def search(split: Holdout, study_name: str, storage: str | None = None, n_trials
            timeout: float | None = None, space: dict[str, Range] | None = None, seed: int = 0,
            pruner: str = DEFAULT_PRUNER, n_jobs: int = 1, fixed: dict | None = None,
            patience: int | None = DEFAULT_PATIENCE, stop: threading.Event | None = None,
-           callbacks=(), show_progress_bar: bool = False) -> optuna.Study:
-    """:func:`create_study` then :func:`optimize`: the whole search in one call."""
+           callbacks=(), show_progress_bar: bool = False, worker: int | None = None,
+           memory_cap: int | None = None,
+           heartbeat: tuple[int, int] | None = (HEARTBEAT_SECONDS, GRACE_SECONDS)) -> optuna.Study:
+    """Join (or create) the study, then :func:`optimize`: the whole search in one call. The study is
+    refused (:class:`StudyMismatch`) when it was made for another dataset (:func:`fingerprint`), seed
+    or search space; this worker samples with its own seed (:func:`mfcore.tuning.storage.join_study`)."""
     space = space or default_space()
     max_epochs = int(space["n_epochs"].high) if "n_epochs" in space else int((fixed or {}).get("n_epochs", 20))
-    study = create_study(study_name, storage, seed, pruner, max_epochs)
+    study, worker = join_study(study_name, storage, seed, pruner, max_epochs, worker,
+                               identity(fingerprint(split), seed, space), heartbeat)
     return optimize(study, split, space, n_trials, timeout, n_jobs, fixed, patience, stop, callbacks,
-                    show_progress_bar, judge_from=first_judged_epoch(pruner))
+                    show_progress_bar, judge_from=first_judged_epoch(pruner), memory_cap=memory_cap,
+                    worker=worker)
 
 
 def final_scores(study: optuna.Study, split: Holdout, fixed: dict | None = None) -> dict:
@@ -131,6 +204,7 @@ def final_scores(study: optuna.Study, split: Holdout, fixed: dict | None = None)
     validation RMSE, then its test RMSE and MAE retrained on train + validation for that many
     epochs (the test set's only use), and the baselines' test RMSE on the same split."""
     from ..evaluation.protocol import baselines, score_on_test
+    fail_stale(study)
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
         raise ValueError("no trial has completed yet, so there is no best configuration to score.")
     params, best_epoch = best_params(study, fixed)

@@ -95,7 +95,7 @@ def test_stop_keeps_the_partial_curve(streamlit_server, browser_page):
 def test_speed_page(streamlit_server, browser_page):
     page = browser_page
     page.goto(f"{streamlit_server}/Speed")
-    page.get_by_label("Time budget per engine (s)").fill("0.2")
+    page.get_by_role("spinbutton", name="Time budget per engine (s)").fill("0.2")
     page.get_by_role("button", name="Time engines").click()
     page.get_by_text("Same factors: max |python - numba|").wait_for(timeout=60_000)
     if "cython" in ENGINES:

@@ -1,5 +1,6 @@
 """Real-browser test of the Tune page: a 20-trial search on the bundled sample shows pruned trials in
-its table, then the best settings open on Train."""
+its table, survives a reload, its best settings open on Train, and on a copied link (a new session)
+"Explore it" trains them and opens Explore on that run."""
 
 import re
 
@@ -9,13 +10,13 @@ CELLS = """() => Array.from(document.querySelectorAll('[data-testid=stDataFrame]
     .map(cell => cell.textContent)"""
 
 
-def test_search_prunes_and_applies_the_best_settings_to_train(streamlit_server, browser_page):
+def test_search_prunes_survives_a_reload_and_applies_the_best_settings(streamlit_server, browser_page, _chromium):
     page = browser_page
     page.goto(f"{streamlit_server}/Tune")
     page.get_by_text("Dataset: bundled sample").wait_for()
     page.get_by_label("Trials or seconds").fill("20")
-    page.get_by_label("max epochs: high").fill("20")  # cheaper trials: CI time
-    page.get_by_label("factors K (log): high").fill("64")
+    page.get_by_label("Max epochs: high").fill("20")  # cheaper trials: CI time
+    page.get_by_label("Factors K (log): high").fill("64")
     page.get_by_role("button", name="Start search").click()
     page.get_by_text(re.compile(r"Search finished: 20 trials")).wait_for(timeout=120_000)
     wait_idle(page)
@@ -26,9 +27,21 @@ def test_search_prunes_and_applies_the_best_settings_to_train(streamlit_server, 
     cells = page.evaluate(CELLS)  # the grid draws only the rows in view
     assert "pruned" in cells and "19" in cells
     page.get_by_text("Best configuration on the test set").wait_for()
+    words = page.get_by_text(re.compile(r"^Best configuration \(trial")).inner_text()
+    assert "Factors K" in words and "Learning rate γ" in words
     full_page_screenshot(page, "tune.png")
 
-    link = page.get_by_role("link", name="Open Train with the best settings")
+    assert "study=session-" in page.url
+    link_to_search = page.url
+    page.reload()  # the search is read back, not lost
+    page.get_by_text(re.compile(r"Search finished: 20 trials")).wait_for(timeout=60_000)
+    page.get_by_text("Best configuration on the test set").wait_for()
+    wait_idle(page)
+    no_exception(page)
+    assert page.get_by_text(re.compile(r"^Best configuration \(trial")).inner_text() == words
+    full_page_screenshot(page, "tune-reloaded.png")
+
+    link = page.get_by_role("link", name="Train it")
     href = link.get_attribute("href")
     wanted = dict(pair.split("=") for pair in href.split("?", 1)[1].split("&"))
     link.click()
@@ -40,3 +53,19 @@ def test_search_prunes_and_applies_the_best_settings_to_train(streamlit_server, 
         assert f"{name}={wanted[name]}" in page.url
     assert page.get_by_role("spinbutton", name="Learning rate γ").input_value() == f"{float(wanted['lr']):.4f}"
     assert page.get_by_role("spinbutton", name="Initial factor std").input_value() == f"{float(wanted['init_std']):.3f}"
+
+    context = _chromium.new_context(viewport={"width": 1400, "height": 1000})  # a copied link: new session
+    try:
+        other = context.new_page()
+        other.set_default_timeout(30_000)
+        other.goto(link_to_search)
+        other.get_by_text(re.compile(r"Search finished: 20 trials")).wait_for(timeout=60_000)
+        other.get_by_role("button", name="Explore it").click()
+        other.get_by_text(re.compile(r"What the model learned")).wait_for(timeout=120_000)
+        wait_idle(other)
+        no_exception(other)
+        assert "/Explore" in other.url
+        assert other.get_by_role("radio", name="run 1").is_checked()
+        full_page_screenshot(other, "tune-explore-it.png")
+    finally:
+        context.close()

@@ -8,7 +8,7 @@ from conftest import ROOT, full_page_screenshot
 from mfcore import load_ratings
 from mfcore.teaching import UpdateStepper
 
-SUMMARY = re.compile(r"Step (\d+) \(epoch (\d+), rating (\d+) of (\d+)\): user (.+?) \(u = (\d+)\) rated item "
+SUMMARY = re.compile(r"Step (\d+) \(epoch (\d+), rating (\d+) of (\d+)\): user (.+?) \(u = (\d+)\) rated "
                      r"(.+?) \(i = (\d+)\) r = (\S+); prediction (\S+), error (\S+)\.")
 
 
@@ -70,3 +70,24 @@ def test_error_schedules_page_draws_four_curves(streamlit_server, browser_page):
     assert page.get_by_text("68.3 GB").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
     full_page_screenshot(page, "error_schedules.png")
+
+
+def test_bprs_pairwise_step_shows_the_steppers_numbers(streamlit_server, browser_page):
+    from mfcore.teaching import BPRStepper
+
+    page = browser_page
+    page.goto(f"{streamlit_server}/Update_rule")
+    page.get_by_text("Beside it: BPR's pairwise step, for ranking").wait_for()
+    _idle(page)
+    expected = BPRStepper(load_ratings(ROOT / "sample_data" / "toy.csv"), n_factors=3, lr=0.05, reg=0.02, seed=0)
+    for steps in (1, 2):
+        page.get_by_role("button", name="Next BPR step").click()
+        page.get_by_text(re.compile(rf"^{steps} BPR steps done")).wait_for()
+        _idle(page)
+        record = expected.step()
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    assert f"(u = {record.u}) liked" in text and f"(j = {record.j})" in text
+    shown = " ".join(page.locator(".katex-mathml annotation").all_text_contents())
+    assert f"= {record.x_uij:.4f}" in shown and f"z = 1 - \\sigma(\\hat x_{{uij}}) = {record.z:.4f}" in shown
+    assert page.locator('[data-testid="stException"]').count() == 0
+    full_page_screenshot(page, "update_rule_bpr.png")

@@ -45,6 +45,8 @@ def test_the_cli_estimate_uses_the_parallel_engines_threads(capsys, monkeypatch)
     alone = training_peak_bytes(toy.n_users, toy.n_items, len(toy), 2, 0.1, "per-rating",
                                 toy.timestamps is not None, n_threads=1)
     monkeypatch.setenv("MF_MEMORY_CAP_BYTES", str(alone + 10))  # one thread fits, two do not
+    from mfcore.evaluation import resources  # the parse's own guard is tested in test_resources: this cap is
+    monkeypatch.setattr(resources, "check_parse_memory", lambda path, cap=None: 0)  # the training's only
     argv = ["train", TOY, "--factors", "2", "--epochs", "1", "--engine", "numba-parallel", "--threads"]
     one_error_line(capsys, main([*argv, "2"]), contains="2 threads")
     assert main([*argv, "1"]) == 0

@@ -19,6 +19,8 @@ def traces(app, key) -> dict:
 
 
 def run(app, **widgets):
+    if "lr" in widgets:  # one learning rate for all four, not each schedule's own
+        app.checkbox(key="sch_own_lr").uncheck()
     for name, value in widgets.items():
         (app.slider if name in ("n_factors", "n_epochs") else app.number_input)(key=f"sch_{name}").set_value(value)
     return button(app, "Run all four schedules").click().run()
@@ -58,3 +60,24 @@ def test_movielens_100k_four_curves(ml100k_path):
     no_exception(app)
     assert traces(app, "sch_epoch") == {name: list(range(1, 21)) for name in SCHEDULES}
     assert app.dataframe[0].value["training s"].sum() < 5
+
+
+def test_defaults_are_the_pages_own_and_per_epoch_keeps_its_learning_rate(monkeypatch):
+    """Small K and few epochs of its own, said where they differ from Train; each schedule's own
+    learning rate, so the first click on the sample does not diverge; the time is estimated first."""
+    from dashboard import estimate, settings
+    from mfcore.models.params import default_lr
+    monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)  # every race counts as long here
+    app = schedules_page()
+    assert app.slider(key="sch_n_factors").value == 16 and app.slider(key="sch_n_epochs").value == 10
+    differ = next(c.value for c in app.caption if c.value.startswith("This page has its own defaults"))
+    assert f"Factors K 16 (Train: {settings.DEFAULTS['n_factors']})" in differ
+    assert f"per-epoch {default_lr('per-epoch'):g}" in differ
+    app = button(app, "Run all four schedules").click().run()
+    no_exception(app)
+    assert not app.error
+    assert len(app.warning) == 1 and "should take about" in app.warning[0].value
+    table = app.dataframe[0].value
+    assert list(table["status"]) == ["finished"] * 4
+    runs = app.session_state["schedule_results"]["runs"]
+    assert {run.label: run.model.lr for run in runs}["per-epoch"] == default_lr("per-epoch")

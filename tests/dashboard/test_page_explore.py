@@ -4,14 +4,13 @@ with explanations, similar items, maps, ranking metrics and folded-in ratings; b
 import json
 
 import numpy as np
-import pytest
 from apptest_helpers import ROOT, TOY, no_exception
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
 from dashboard import explore as explore_view
 from dashboard.run import Run
-from mfcore import SGDFactorizer, load_ratings, random_split
+from mfcore import SGDFactorizer, explore, load_ratings, random_split
 from mfcore.models.persist import load_bundle, model_bytes
 
 SETTINGS = {"n_factors": 6, "lr": 0.01, "reg": 0.05, "n_epochs": 5, "engine": "numba", "test_size": 0.2,
@@ -49,9 +48,17 @@ def test_a_run_is_explored():
     app.run()
     no_exception(app)
     assert app.radio(key="explore_source").value == "run 1"
+    support = app.number_input(key="explore_support").value
+    assert support == explore.min_support(np.bincount(train.items, minlength=train.n_items)) > 1
     app.selectbox(key="explore_user").set_value(list(model.user_ids_).index("Ana")).run()
+    counts = dict(zip(model.item_ids_, np.bincount(train.items, minlength=train.n_items)))
+    assert all(counts[title] >= support for title in frames(app)[1]["title"])
+    app.number_input(key="explore_support").set_value(1).run()  # off: the model's own recommend
     rated, recommended, similar, ranking = frames(app)
+    side = app.table[0].value
     assert list(recommended["title"]) == list(model.recommend("Ana", 10)["item"])
+    assert list(side.columns) == ["rank", "rating model", "popularity"]
+    assert [cell.rsplit(" (", 1)[0] for cell in side["rating model"]] == list(recommended["title"])
     parts = recommended["μ + b_u + b_i"] + recommended["p_u · q_i"]
     assert np.allclose(np.clip(parts, *model.scale_), recommended["predicted"], atol=1e-5)
     assert len(rated) == int((train.users == list(model.user_ids_).index("Ana")).sum())
@@ -60,10 +67,13 @@ def test_a_run_is_explored():
 
     assert len(similar) == min(10, train.n_items - 1) and similar["cosine"].is_monotonic_decreasing
 
-    assert list(ranking["ranker"]) == ["model", "popularity", "random"]
-    assert ranking["test RMSE"].iloc[0] == pytest.approx(model.evaluate(test)["rmse"])
-    assert any("NDCG@10" in m.value for m in app.markdown)
+    # the toy scale is 2..5, so positives are >= 4.25 and no test rating is one (the sample's test below)
+    assert list(ranking["model"]) == ["rating model", "popularity", "random"]
+    assert any("nothing to rank" in m.value for m in app.markdown)
+    bars = json.loads(app.get("plotly_chart")[1].proto.spec)["data"]
+    assert [bar["name"] for bar in bars] == list(ranking["model"])
 
+    app.radio(key="explore_map_method").set_value("PCA").run()
     app.selectbox(key="explore_map_pick_items").set_value(3).run()
     ringed = next(trace for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
                   if trace.get("name") == "selected")
@@ -83,8 +93,10 @@ def test_a_run_is_explored():
         app = next(b for b in app.button if b.label == "Add rating").click().run()
     no_exception(app)
     mine, for_me = frames(app)[-2:]
+    side = app.table[-1].value
     assert list(mine["rating"]) == [5.0, 2.0]
     assert len(for_me) and not {"Glass Empire (1987)", "Stolen Journey (1976)"} & set(for_me["title"])
+    assert [cell.rsplit(" (", 1)[0] for cell in side["rating model"]] == list(for_me["title"])
 
 
 def test_an_uploaded_model_file_opens_and_a_bad_one_is_refused():
@@ -98,7 +110,7 @@ def test_an_uploaded_model_file_opens_and_a_bad_one_is_refused():
     no_exception(app)
     assert not app.error
     assert "K = 4" in app.caption[1].value
-    assert list(frames(app)[-1]["ranker"]) == ["model", "popularity", "random"]
+    assert list(frames(app)[-1]["model"])[::2] == ["rating model", "popularity"]
     raw = model_bytes(model, train, test)
     app.get("file_uploader")[0].set_value(("cut.npz", raw[: len(raw) // 2], "application/octet-stream"))
     app.run()
@@ -115,3 +127,25 @@ def test_the_model_file_of_a_train_run_reopens_the_same_model():
     items = np.tile(model.item_ids_, len(model.user_ids_))
     assert np.array_equal(bundle.model.predict(users, items), model.predict(users, items))
     assert np.array_equal(bundle.train.values, train.values) and np.array_equal(bundle.test.users, test.users)
+
+
+def test_the_model_choice_follows_the_dataset_and_new_runs():
+    """An uploaded model is forgotten when the dataset changes; a new run on it is picked (issue 19)."""
+    ratings = load_ratings(TOY)
+    train, test = random_split(ratings, 0.2, seed=0)
+    uploaded = SGDFactorizer(n_factors=4, n_epochs=3).fit(train, test)
+    app = explore_page().run()
+    app.radio(key="explore_source").set_value("Upload a model file").run()
+    app.get("file_uploader")[0].set_value(("model.npz", model_bytes(uploaded, train, test),
+                                           "application/octet-stream"))
+    app.run()
+    assert "K = 4" in app.caption[1].value
+    app, model, _, _ = with_toy_run(app)  # another dataset, and a run trained on it
+    app.run()
+    no_exception(app)
+    assert app.radio(key="explore_source").value == "run 1"
+    assert "K = 6" in app.caption[1].value
+    app.radio(key="explore_source").set_value("Upload a model file").run()
+    no_exception(app)
+    assert "explore_file" not in app.session_state  # the old file's model is not shown
+    assert app.info and "Train a model" in app.info[0].value

@@ -31,11 +31,18 @@ def test_times_every_engine_and_checks_agreement():
     assert list(table["engine"]) == list(ENGINES)
     assert (table["seconds/epoch"] > 0).all()
     python = table[table["engine"] == "python"].iloc[0]
-    assert python["speed-up"] == 1.0
+    assert python["speed-up"] == "1.0x"
+    assert python["test RMSE"] == "- (timed on a sample)"
+    full = table[~table["timed on"].str.startswith("a sample")]
+    assert full["test RMSE"].str.fullmatch(r"\d\.\d{4} after 1 epoch").all()  # never None after an epoch
+    import json
+    bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert [label.split(" ")[0] for label in bars["text"]] == list(table["speed-up"])  # bars say the rows' ratios
     assert python["timed on"].startswith("a sample of ") and python["timed on"].endswith(" ratings, extrapolated")
     assert "**In short:**" in " ".join(m.value for m in app.markdown)
     assert len(app.get("plotly_chart")) == 1
     assert any(m.label == "numba" and m.value.endswith(" s") for m in app.metric)
+    assert not any("JIT compile time" in m.value for m in app.markdown)
     assert "max |python - numba|" in app.success[0].value
 
 
@@ -72,3 +79,15 @@ def test_answers_whether_cython_was_worth_it_from_its_own_numbers():
         assert "Yes" in verdict and f"{ratio:.2f}x" in verdict
     else:
         assert "No gain" in verdict
+
+
+def test_own_defaults_said_against_train_and_a_long_timing_is_announced(monkeypatch):
+    from dashboard import estimate, settings
+    monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)
+    app = speed_page()
+    assert app.slider(key="speed_k").value == 32 and app.slider(key="speed_epochs").value == 3
+    caption = next(c.value for c in app.caption if c.value.startswith("This page has its own defaults"))
+    assert f"Factors K 32 (Train: {settings.DEFAULTS['n_factors']})" in caption
+    app = time_them(app, engines=["numba"], budget=1.0)
+    no_exception(app)
+    assert len(app.warning) == 1 and "should take about" in app.warning[0].value

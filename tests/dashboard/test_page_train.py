@@ -51,9 +51,11 @@ def test_trains_on_the_sample_and_records_the_run():
     table = app.table[0].value
     assert len(table) == 1
     row = table.iloc[0]
-    assert row["status"] == "done" and row["epochs"] == "3/3" and row["n_factors"] == 8
+    assert row["status"] == "done" and row["epochs"] == "3/3" and row["Factors K"] == 8
     assert 0.5 < row["final RMSE"] < 1.2 and row["final MAE"] < row["final RMSE"]
-    assert row["best epoch"] in (1, 2, 3) and row["updates/s"] > 0
+    assert row["best epoch"] in (1, 2, 3) and row["dataset"] == "ratings.csv"
+    assert "n_factors" not in table and "updates/s" not in table and len(table.columns) <= 12
+    assert any(c.value.startswith("Every run: Engine numba-parallel") for c in app.caption)
     assert app.query_params["n_factors"] == "8" and app.query_params["n_epochs"] == "3"
 
 
@@ -64,7 +66,7 @@ def test_a_second_run_overlays_the_first_and_both_are_in_the_table():
     assert curve_points(app, "run 1 test") == [1, 2]
     assert curve_points(app, "run 2 test") == [1, 2, 3]
     table = app.table[0].value
-    assert list(table["run"]) == [1, 2] and list(table["n_factors"]) == [4, 6]
+    assert list(table["run"]) == [1, 2] and list(table["Factors K"]) == [4, 6]
 
 
 def test_link_settings_fill_the_form_and_bad_ones_are_reported():
@@ -135,3 +137,22 @@ def test_downloads_are_offered_and_the_snippet_reproduces_the_run(tmp_path):
     namespace = {}
     exec(compile(script.read_text(), str(script), "exec"), namespace)
     np.testing.assert_allclose(namespace["model"].P_, model.P_, atol=1e-6)
+
+
+def test_a_big_factors_csv_is_prepared_on_request_and_a_long_run_is_announced(monkeypatch):
+    """Issue 19: a download over a few MB is built only when asked (under a spinner); a run estimated
+    over the warning threshold says so before it starts."""
+    from dashboard import downloads, estimate
+    monkeypatch.setattr(downloads, "BIG_BYTES", 0)
+    monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)
+    app = train(train_page(), n_factors=4, n_epochs=2)
+    no_exception(app)
+    assert any("This run should take about" in w.value for w in app.warning)
+    prepare = button(app, "Prepare Factors of run 1 (CSV) (about 0 MB)")
+    assert "download-1-factors_run1.csv-data" not in app.session_state  # nothing built yet
+    app = prepare.click().run()
+    no_exception(app)
+    built = app.session_state["download-1-factors_run1.csv-data"]
+    assert built.startswith(b"kind,id,bias,f0")
+    labels = [element.proto.label for element in app.get("download_button")]
+    assert any(label.startswith("Factors of run 1 (CSV): ") and label.endswith(" MB ready") for label in labels)

@@ -1,6 +1,6 @@
 """AppTest for the Tune page: a small search on the toy data runs to the end, bad input says one thing."""
 
-from apptest_helpers import TOY, home, no_exception, upload
+from apptest_helpers import ROOT, TOY, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
 from dashboard.texts import escape_markdown
@@ -65,3 +65,107 @@ def test_two_sessions_tune_their_own_studies_and_stop_keeps_finished_trials(tmp_
     kept = second.study().trials
     assert 3 <= len(kept) < 1000 and all(trial.state.is_finished() for trial in kept)
     assert second.result is not None and second.result["best_trial"] < len(kept)
+
+
+def test_a_finished_search_reopens_from_the_url_and_names_the_best_configuration(tmp_path, monkeypatch):
+    """The study is named in the URL; a new session (a reload, a copied link) reads it from storage."""
+    app = tune_page(tmp_path, monkeypatch)
+    app.number_input(key="tune_n_epochs_high").set_value(10)
+    app.number_input(key="tune_budget").set_value(6)
+    app.button(key="FormSubmitter:tune_form-Start search").click().run()
+    no_exception(app)
+    name = app.query_params["study"][0] if isinstance(app.query_params["study"], list) else app.query_params["study"]
+    words = next(m.value for m in app.markdown if m.value.startswith("**Best configuration**"))
+    assert "Factors K" in words and "Learning rate γ" in words and "Epochs" in words
+    assert [b.label for b in app.button if b.label == "Explore it"]
+
+    from dashboard import tuning
+    tuning._LIVE.clear()  # as after a server restart: read back from the study file
+    again = upload(home(), "toy.csv", TOY)
+    again.query_params["study"] = name
+    again.switch_page("pages/5_Tune.py").run()
+    no_exception(again)
+    assert not again.error
+    assert any("Search **finished**: 6 trials" in m.value for m in again.markdown), [m.value for m in again.markdown]
+    assert words in [m.value for m in again.markdown]
+    assert len(again.dataframe[0].value) == 6
+
+    bad = AppTest.from_file(str(ROOT / "pages" / "5_Tune.py"), default_timeout=60)
+    bad.query_params["study"] = "../../etc/passwd"
+    bad.run()
+    no_exception(bad)
+    assert len(bad.error) == 1 and "does not keep" in bad.error[0].value
+
+
+def test_a_long_search_is_announced_before_it_starts(tmp_path, monkeypatch):
+    from dashboard import estimate
+    monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)
+    app = tune_page(tmp_path, monkeypatch)
+    app.number_input(key="tune_n_epochs_high").set_value(10)
+    app.number_input(key="tune_budget").set_value(3)
+    app.button(key="FormSubmitter:tune_form-Start search").click().run()
+    no_exception(app)
+    assert len(app.warning) == 1 and "This search should take about" in app.warning[0].value
+    assert "at most, if no trial is pruned" in app.warning[0].value
+
+
+def test_the_work_limit_and_stop_act_inside_a_trial(tmp_path, monkeypatch):
+    """A trial longer than the work limit is cut after the epoch in progress, not run to its end."""
+    from dashboard import jobs, tuning
+    from mfcore import from_arrays
+    from mfcore.data.synthetic import make_ratings
+    from mfcore.tuning import Range
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "MAX_SECONDS", 1.5)
+    frame = make_ratings(3000, 2000, 300_000, rank=5, noise_std=0.5, seed=1)
+    ratings = from_arrays(frame["user"].to_numpy(), frame["item"].to_numpy(), frame["rating"].to_numpy())
+    space = {"n_factors": Range("n_factors", 16, 16), "lr": Range("lr", 0.0005, 0.0005),
+             "n_epochs": Range("n_epochs", 200, 200)}
+    job = tuning.start(ratings, "big", space, n_trials=5, timeout=None, seed=0)
+    assert job.scheduled.wait(60)
+    assert job.elapsed < 1.5 + 1.0, "the search ran on past the work limit"
+    assert job.timed_out
+    trial = job.study().trials[-1]
+    assert trial.state.name == "PRUNED" and len(trial.intermediate_values) < 200
+    assert trial.user_attrs["fail_reason"].startswith("the search was stopped after epoch")
+
+
+def test_a_trial_over_the_memory_cap_is_failed_with_the_reason(tmp_path, monkeypatch):
+    from dashboard import tuning
+    from mfcore import load_ratings
+    from mfcore.tuning import Range, default_space
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "200000")
+    space = {**default_space(), "n_factors": Range("n_factors", 2000, 2000), "n_epochs": Range("n_epochs", 5, 5)}
+    job = tuning.start(load_ratings(TOY), "toy", space, n_trials=2, timeout=None, seed=0)
+    assert job.scheduled.wait(60)
+    rows = tuning.table(job.study())
+    assert [row["state"] for row in rows] == ["failed", "failed"]
+    assert all("over the 200.0 kB cap per job" in row["reason"] and row["epochs run"] == 0 for row in rows)
+    assert job.error == "no trial has completed yet, so there is no best configuration to score."
+
+
+def test_a_ranking_search_maximises_ndcg_and_scores_it_beside_popularity(tmp_path, monkeypatch):
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    app = home()  # the bundled sample: its validation ratings hold positives
+    app.default_timeout = 180
+    app = app.switch_page("pages/5_Tune.py").run()
+    app.radio(key="tune_model").set_value("bpr").run()
+    no_exception(app)
+    assert app.number_input(key="tune_bpr_lr_low").value == 0.005
+    app.number_input(key="tune_bpr_n_epochs_low").set_value(2)
+    app.number_input(key="tune_bpr_n_epochs_high").set_value(3)
+    app.number_input(key="tune_bpr_n_factors_high").set_value(16)
+    app.number_input(key="tune_budget").set_value(3)
+    app.button(key="FormSubmitter:tune_form_bpr-Start search").click().run()
+    no_exception(app)
+    assert not app.error, [e.value for e in app.error]
+    trials = app.dataframe[0].value
+    assert len(trials) == 3 and "validation NDCG@10" in trials.columns
+    scores = app.dataframe[1].value
+    assert list(scores["model"])[1:] == ["popularity"] and list(scores.columns) == ["model", "test NDCG@10"]
+    sentence = next(m.value for m in app.markdown if m.value.startswith("Best trial"))
+    assert f"test NDCG@10 {scores['test NDCG@10'].iloc[0]:.4f}" in sentence and "popularity's" in sentence
+    assert any(c.value.startswith("To train it, pick BPR on Train and set: ") for c in app.caption)
+    spec = app.get("plotly_chart")[0].proto.spec
+    assert "Validation NDCG@10 of every trial" in spec

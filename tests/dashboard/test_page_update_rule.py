@@ -5,7 +5,7 @@ import json
 from apptest_helpers import TOY, button, home, no_exception, upload
 
 from mfcore import load_ratings
-from mfcore.teaching import UpdateStepper
+from mfcore.teaching import BPRStepper, UpdateStepper
 
 
 def update_page(app=None):
@@ -36,9 +36,11 @@ def test_steps_match_mfcore_then_epoch_and_reset():
     app = button(app, "One epoch").click().run()
     no_exception(app)
     assert summary(app).startswith("**Step 50** (epoch 1, rating 50 of 50)")
+    assert any(c.value.startswith("Finished epoch 1: 48 updates, ratings 3 to 50 of its 50") for c in app.caption)
     assert rmse_points(app) == list(range(51))
     app = button(app, "One epoch").click().run()
     assert summary(app).startswith("**Step 100** (epoch 2, rating 50 of 50)")
+    assert any(c.value.startswith("One epoch: 50 updates") for c in app.caption)
     app = button(app, "Reset").click().run()
     assert rmse_points(app) == [0] and not app.latex
 
@@ -65,3 +67,38 @@ def test_slice_of_the_loaded_dataset_and_divergence_message():
     no_exception(app)
     assert len(app.error) == 1 and "lower the learning rate" in app.error[0].value
     assert "\n" not in app.error[0].value
+
+
+def test_a_slice_of_movielens_names_items_by_title(ml100k_path):
+    """Titles, not ids, in the sentence and the heatmap columns (issue 19)."""
+    from dashboard.data import Dataset
+    items = ml100k_path.parent / "u.item"
+    app = home()
+    app.session_state["dataset"] = Dataset("ml-100k", str(ml100k_path), "-",
+                                           load_ratings(ml100k_path, items=items))
+    app = update_page(app)
+    app.radio(key="ur_source").set_value(app.radio(key="ur_source").options[1]).run()
+    app = button(app, "Next update").click().run()
+    no_exception(app)
+    assert "Star Wars (1977) (item 50)" in " ".join(m.value for m in app.markdown) or "(item " in summary(app)
+    spec = json.loads(next(c for c in app.get("plotly_chart") if "ur_R" in c.proto.id).proto.spec)
+    assert "Star Wars (1977)" in spec["data"][0]["x"]
+
+
+def test_bpr_pairwise_step_beside_the_rating_step():
+    app = update_page()
+    assert any("Next BPR step" in i.value for i in app.info)
+    expected = BPRStepper(load_ratings(TOY), n_factors=3, lr=0.05, reg=0.02, seed=0)
+    for _ in range(2):
+        app = button(app, "Next BPR step").click().run()
+        record = expected.step()
+    no_exception(app)
+    assert not app.error
+    lines = [latex.value.strip("$\n") for latex in app.latex]
+    assert len(lines) == 12  # no rating step taken: only BPR's 4 + 3 gradients + 5 updates
+    assert lines[2].endswith(f"= {record.x_uij:.4f}")
+    assert f"z = 1 - \\sigma(\\hat x_{{uij}}) = {record.z:.4f}" in lines[3]
+    assert lines[6].endswith(r"\end{bmatrix}") and f"{record.grad_qj[0]:.4f}" in lines[6]
+    assert any(m.value.startswith("**2** BPR steps done") for m in app.markdown)
+    app = button(app, "Reset BPR").click().run()
+    assert any(m.value.startswith("**0** BPR steps done") for m in app.markdown)

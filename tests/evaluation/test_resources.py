@@ -74,14 +74,20 @@ def test_dataset_guard_and_the_configurable_cap(monkeypatch):
     assert memory_cap_bytes() > 0
 
 
-def test_cli_refuses_over_the_cap_with_one_error_line():
+def test_cli_refuses_over_the_cap_with_one_error_line(tmp_path):
     root = __file__.rsplit("/tests/", 1)[0]
     done = subprocess.run([sys.executable, "-m", "mfcore", "train", "sample_data/ratings.csv", "--factors", "500"],
                           capture_output=True, text=True, cwd=root, timeout=120, check=False,
-                          env={**__import__("os").environ, "MF_MEMORY_CAP_BYTES": "5e6"})
-    estimate = training_peak_bytes(1_000, 1_700, 100_000, 500, 0.1, timestamps=True)
+                          env={**__import__("os").environ, "MF_MEMORY_CAP_BYTES": "5e6",
+                               "MFCORE_CACHE_DIR": str(tmp_path)})  # no cached parse: the text is parsed
+    assert done.returncode == 2 and done.stdout == ""  # the parse is refused first, before reading the file
+    assert done.stderr.startswith("error: parsing ratings.csv (3.8 MB, about 1") and len(done.stderr.splitlines()) == 1
+    done = subprocess.run([sys.executable, "-m", "mfcore", "train", "sample_data/ratings.csv", "--factors", "1500"],
+                          capture_output=True, text=True, cwd=root, timeout=120, check=False,
+                          env={**__import__("os").environ, "MF_MEMORY_CAP_BYTES": "3e7"})
+    estimate = training_peak_bytes(1_000, 1_700, 100_000, 1500, 0.1, timestamps=True)
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith("error: training K=500 on 100,000 ratings")
+    assert done.stderr.startswith("error: training K=1500 on 100,000 ratings")
     assert f"{estimate:,} bytes" in done.stderr and len(done.stderr.splitlines()) == 1
 
 
@@ -94,3 +100,16 @@ def test_python_engine_work_is_sampled_and_says_so(monkeypatch):
     again, _ = resources.work_sample(ratings, "python", seed=3)
     assert np.array_equal(sampled.values, again.values) and np.array_equal(sampled.users, again.users)
     assert resources.work_sample(ratings, "numba", seed=3) == (ratings, "")
+
+
+def test_parse_estimate_covers_the_text_the_columns_and_the_keys(tmp_path):
+    from mfcore.evaluation.resources import check_parse_memory, estimate_rows, parse_peak_bytes
+    path = tmp_path / "r.csv"
+    path.write_text("user,item,rating\n" + "".join(f"{u},{u % 7},3\n" for u in range(100_000)))
+    assert abs(estimate_rows(path) - 100_001) < 2_000
+    need = parse_peak_bytes(path.stat().st_size, 100_000)
+    assert need > path.stat().st_size + 20 * 100_000
+    assert check_parse_memory(path, cap=10**10) == parse_peak_bytes(path.stat().st_size, estimate_rows(path))
+    with pytest.raises(MemoryGuardError, match="parsing r.csv"):
+        check_parse_memory(path, cap=1_000_000)
+    assert check_dataset_memory(100_000, 1_000, 7, cap=10**10, source_bytes=path.stat().st_size) == need

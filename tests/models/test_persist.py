@@ -67,6 +67,17 @@ def test_a_bundle_keeps_train_test_and_titles(toy):
     assert plain.train is None and plain.test is None and plain.items is None
 
 
+def test_a_model_file_reads_from_a_path_bytes_or_an_open_file(toy, tmp_path):
+    model, _, _ = toy
+    path = tmp_path / "model.npz"
+    save_model(model, path)
+    with path.open("rb") as handle:
+        from_handle = load_model(handle)
+    for loaded in (load_model(path), load_model(path.read_bytes()), load_model(io.BytesIO(path.read_bytes())),
+                   from_handle):
+        np.testing.assert_array_equal(loaded.P_, model.P_)
+
+
 def test_the_file_is_plain_arrays_and_json(toy, tmp_path):
     model, train, _ = toy
     path = tmp_path / "model.npz"

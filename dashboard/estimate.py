@@ -1,0 +1,62 @@
+"""How long work will take, said before it starts; pages warn above :data:`WARN_SECONDS`.
+
+The training time comes from :func:`mfcore.evaluation.estimate.estimate_seconds` (a per-process
+calibration of each engine's cost per update); this module adds what a page does besides training
+(queueing, the per-epoch scoring and renders: :data:`RUN_OVERHEAD`), the server's current load (the
+machine is shared: :func:`load_factor`), the Speed page's budget rule, and the sentence the warning
+says.
+"""
+
+from __future__ import annotations
+
+import os
+
+from mfcore.evaluation.estimate import estimate_seconds
+from mfcore.evaluation.resources import PYTHON_MAX_RATINGS
+
+WARN_SECONDS = 10.0
+"""Work estimated above this many seconds is announced with a warning before it starts."""
+RUN_OVERHEAD = 0.25
+"""Seconds a training run spends besides its epochs (queueing, the epoch plan, the page's renders)."""
+TIMING_OVERHEAD = 0.5
+"""Seconds per engine the Speed page spends besides its timed epochs on an idle machine (the probe
+fit, scoring after every epoch, its share of the python/numba agreement check)."""
+
+
+def load_factor() -> float:
+    """How many times slower than on an idle machine work runs now: the last minute's load average
+    per core, at least 1 (a calibration measured earlier does not see today's neighbours)."""
+    try:
+        return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    except OSError:  # no load average on this platform
+        return 1.0
+
+
+def training_seconds(n_train: int, n_epochs: int, n_factors: int, engine: str, schedule: str = "per-rating",
+                     threads: int | None = None) -> float:
+    """Estimated seconds of a run of ``n_epochs`` over ``n_train`` training ratings (the python
+    engine's sample when it is capped)."""
+    if engine == "python":
+        n_train = min(n_train, PYTHON_MAX_RATINGS)
+    return load_factor() * (RUN_OVERHEAD + estimate_seconds(engine, n_train, n_factors, n_epochs, schedule, threads))
+
+
+def timing_seconds(engines, n_train: int, n_epochs: int, n_factors: int, budget: float) -> float:
+    """Estimated seconds of the Speed page's timings (``mfcore.evaluation.bench.time_engine``): per
+    engine, its epochs, stopped once the next would pass the budget (at least one), or half the
+    budget on a sample when one epoch would not fit in it."""
+    total, load = 0.0, load_factor()
+    for engine in engines:
+        epoch = load * estimate_seconds(engine, n_train, n_factors, 1)
+        total += load * TIMING_OVERHEAD + (budget / 2 if epoch > budget else min(n_epochs * epoch, max(budget, epoch)))
+    return total
+
+
+def sentence(seconds: float, what: str, basis: str = "estimated from its measured speed and load") -> str:
+    """``what`` will take about ``seconds``, said in words, with what the number rests on."""
+    shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} minutes"
+    return f"{what} should take about {shown} on this server ({basis})."
+
+
+def is_long(seconds: float) -> bool:
+    return seconds > WARN_SECONDS

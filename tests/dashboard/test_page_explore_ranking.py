@@ -1,0 +1,108 @@
+"""AppTest of Explore's ranking side on the bundled sample: BPR and ALS trained from the page (the
+shared scheduler), their lists beside the rating model's and popularity's, the metrics chart and its
+reading, the minimum support's sentence, the t-SNE map coloured by genre."""
+
+import json
+
+import numpy as np
+from apptest_helpers import ROOT, no_exception
+from streamlit.testing.v1 import AppTest
+
+from dashboard import data
+from dashboard.run import Run
+from mfcore import BPRFactorizer, SGDFactorizer, random_split
+
+SETTINGS = {"n_factors": 8, "lr": 0.01, "reg": 0.05, "n_epochs": 5, "engine": "numba", "test_size": 0.2,
+            "seed": 0, "biased": True}
+
+
+def sample_run() -> tuple[AppTest, SGDFactorizer]:
+    app = AppTest.from_file(str(ROOT / "pages" / "6_Explore.py"), default_timeout=120)
+    raw = (ROOT / "sample_data" / "ratings.csv").read_bytes()
+    dataset = data.load("ratings.csv", "ratings.csv", raw)
+    train, test = random_split(dataset.ratings, SETTINGS["test_size"], seed=SETTINGS["seed"])
+    model = SGDFactorizer(**{k: v for k, v in SETTINGS.items() if k != "test_size"}).fit(train, test)
+    app.session_state["dataset"] = dataset
+    app.session_state["runs"] = [Run(1, dict(SETTINGS), dataset.name, dataset.path, model, test,
+                                     status="done", history=list(model.history_))]
+    return app, model
+
+
+def frame(app: AppTest, columns: set):
+    return next(element.value for element in app.dataframe if columns <= set(element.value.columns))
+
+
+def train(app: AppTest, kind: str, epochs: int) -> AppTest:
+    app.radio(key="explore_rank_kind").set_value(kind).run()
+    app.number_input(key=f"explore_{kind}_n_factors").set_value(16)
+    app.number_input(key=f"explore_{kind}_n_epochs").set_value(epochs)
+    return next(b for b in app.button if b.label == f"Train {kind}").click().run()
+
+
+def test_ranking_models_trained_on_explore_sit_beside_the_rating_model():
+    app, model = sample_run()
+    app.run()
+    no_exception(app)
+    support = app.number_input(key="explore_support").value
+    assert any(f"Minimum support {support} ratings (the mean number of training ratings per item" in c.value
+               and "It hides" in c.value for c in app.caption)
+    app = train(app, "BPR", 5)
+    app = train(app, "ALS", 3)
+    no_exception(app)
+    assert not app.error
+    assert sum("K = 16" in c.value for c in app.caption) == 2
+    assert app.radio(key="explore_model").options == ["rating model", "BPR", "ALS"]
+
+    side = app.table[0].value
+    assert list(side.columns) == ["rank", "rating model", "BPR", "ALS", "popularity"] and len(side) == 10
+    ranking = frame(app, {"model", "NDCG@10"}).rename(columns={"NDCG@10": "ndcg"})
+    assert list(ranking["model"]) == ["rating model", f"rating model, support >= {support}", "BPR", "ALS",
+                                      "popularity", "random"]
+    bars = next(json.loads(chart.proto.spec)["data"] for chart in app.get("plotly_chart")
+                if json.loads(chart.proto.spec)["data"][0]["type"] == "bar")
+    assert [bar["name"] for bar in bars] == list(ranking["model"])
+    assert bars[2]["y"][0] == ranking.loc[2, "ndcg"]
+    best = ranking.loc[ranking["model"] != "random"].sort_values("ndcg", ascending=False)["model"].iloc[0]
+    said = "Popularity" if best == "popularity" else best
+    assert any(m.value.startswith(f"{said} ranks best: NDCG@10 {ranking['ndcg'].max():.3f}") for m in app.markdown)
+
+    app.radio(key="explore_model").set_value("ALS").run()  # the lists and the map of ALS
+    no_exception(app)
+    assert "ALS's top 10 for user" in [h.value for h in app.subheader][1]
+    assert app.radio(key="explore_map_method").value == "t-SNE"
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["title"]["text"].startswith("ALS: item factors, t-SNE")
+
+    for code in np.argsort(-np.bincount(model.rated_pairs()[1]), kind="stable")[:3]:  # three popular items
+        app.selectbox(key="explore_rate_item").set_value(int(code))
+        app = next(b for b in app.button if b.label == "Add rating").click().run()
+    no_exception(app)
+    mine = app.table[-1].value
+    assert list(mine.columns) == ["rank", "rating model", "BPR", "ALS", "popularity"] and len(mine) == 10
+    rated = set(model.item_ids_[np.argsort(-np.bincount(model.rated_pairs()[1]), kind="stable")[:3]])
+    assert not {cell.rsplit(" (", 1)[0] for column in mine.columns[1:] for cell in mine[column]} & rated
+
+
+def test_train_runs_of_bpr_with_the_same_split_join_and_the_memory_guard_refuses_in_one_sentence(monkeypatch):
+    app, model = sample_run()
+    run = app.session_state["runs"][0]
+    dataset = app.session_state["dataset"]
+    train_set, test = random_split(dataset.ratings, SETTINGS["test_size"], seed=SETTINGS["seed"])
+    bpr = BPRFactorizer(n_factors=8, n_epochs=2, n_threads=1).fit(train_set)
+    other_split = BPRFactorizer(n_factors=8, n_epochs=1, n_threads=1).fit(train_set)
+    app.session_state["runs"] = [
+        run, Run(2, {"kind": "bpr", "test_size": 0.2, "seed": 0}, dataset.name, dataset.path, bpr, test,
+                 status="done", history=list(bpr.history_)),
+        Run(3, {"kind": "bpr", "test_size": 0.3, "seed": 0}, dataset.name, dataset.path, other_split, test,
+            status="done", history=list(other_split.history_))]
+    app.run()
+    no_exception(app)
+    assert app.radio(key="explore_source").options == ["run 1", "Upload a model file"]  # no ranking run
+    assert app.radio(key="explore_model").options == ["rating model", "BPR"]
+    assert any("BPR: K = 8, 2 epochs" in c.value for c in app.caption)  # run 2 (same split), not run 3
+
+    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "1000")
+    app = train(app, "ALS", 2)
+    no_exception(app)
+    assert len(app.error) == 1 and app.error[0].value.startswith("ALS was not trained: training K=16")
+    assert app.radio(key="explore_model").options == ["rating model", "BPR"]

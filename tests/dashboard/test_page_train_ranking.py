@@ -1,0 +1,78 @@
+"""AppTest of Train's ranking models: the model kind picks the form (that kind's parameters from its
+table), a BPR or ALS run draws its test NDCG@10 per epoch, and runs of different kinds share the runs
+table, the history CSV and Explore."""
+
+import json
+
+import numpy as np
+import pandas as pd
+from apptest_helpers import ROOT, button, home, no_exception
+from streamlit.testing.v1 import AppTest
+
+from dashboard import runs as session_runs
+from dashboard import settings
+from dashboard.run import Run
+from mfcore import BPRFactorizer, load_ratings, random_split
+from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
+
+
+def train_page() -> AppTest:
+    return home().switch_page("pages/1_Train.py").run()
+
+
+def train(app: AppTest, kind: str, **widgets) -> AppTest:
+    app.radio(key="train_kind").set_value(kind).run()
+    for name, value in widgets.items():
+        widget = getattr(app, "slider" if name in settings.SLIDERS else "number_input")
+        widget(key=f"train_{kind}_{name}").set_value(value)
+    return button(app, "Train").click().run()
+
+
+def test_the_form_shows_the_kinds_own_parameters():
+    app = train_page()
+    app.radio(key="train_kind").set_value("als").run()
+    shown = {w.key.removeprefix("train_als_") for w in [*app.number_input, *app.slider]
+             if w.key.startswith("train_als_")}
+    assert shown == set(ALS_PARAMETERS) - {"n_threads"} | {"test_size"}
+    assert app.number_input(key="train_als_alpha").value == ALS_PARAMETERS["alpha"].default
+    app.radio(key="train_kind").set_value("bpr").run()
+    assert app.number_input(key="train_bpr_negatives").value == BPR_PARAMETERS["negatives"].default
+
+
+def test_bpr_and_als_runs_draw_ndcg_and_join_the_runs_table():
+    app = train(train_page(), "bpr", n_factors=8, n_epochs=3)
+    no_exception(app)
+    assert not app.error
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][-1]["name"] == "run 1 (BPR) test NDCG" and spec["data"][-1]["x"] == [1, 2, 3]
+    assert spec["layout"]["yaxis"]["title"]["text"].startswith("test NDCG@10")
+    run = app.session_state["runs"][-1]
+    assert run.status == "done" and run.scores["ndcg@10"] == run.history[-1].validation_ndcg > 0
+
+    ratings = load_ratings(ROOT / "sample_data" / "ratings.csv")  # the same run again, by hand
+    train_set, test = random_split(ratings, run.settings["test_size"], seed=run.settings["seed"])
+    again = BPRFactorizer(**settings.ranking_params("bpr", run.settings))
+    np.testing.assert_array_equal([r.validation_ndcg for r in again.fit_iter(train_set, test, k=10, max_users=1000)],
+                                  [r.validation_ndcg for r in run.history])
+
+    app = train(app, "als", n_factors=8, n_epochs=2)
+    no_exception(app)
+    app.radio(key="train_kind").set_value("sgd").run()
+    app = button(app, "Train").click().run()
+    table = app.table[0].value
+    assert list(table["model"]) == ["BPR", "ALS", "rating MF"]
+    assert table["best test NDCG@10"].notna().tolist()[:2] == [True, True]
+    history = pd.read_csv(pd.io.common.BytesIO(session_runs.history_csv(app.session_state["runs"])))
+    assert {"validation_ndcg", "train_rmse"} <= set(history.columns) and len(history) == 3 + 2 + 20
+
+
+def test_a_ranking_run_survives_a_reload_record():
+    model = BPRFactorizer(n_factors=4, n_epochs=2, n_threads=1)
+    ratings = load_ratings(ROOT / "sample_data" / "toy.csv")
+    train_set, test = random_split(ratings, 0.2, seed=0)
+    history = list(model.fit_iter(train_set, test, k=10))
+    run = Run(1, {"kind": "bpr", "test_size": 0.2, "seed": 0}, "toy", "toy.csv", model, test, status="done",
+              history=history)
+    again = Run.from_record(json.loads(json.dumps(run.record())))
+    assert isinstance(again.model, BPRFactorizer) and again.needs_refit
+    assert [(r.epoch, r.loss, r.k) for r in again.history] == [(r.epoch, r.loss, r.k) for r in history]
