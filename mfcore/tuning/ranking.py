@@ -28,7 +28,7 @@ from ..models.bpr import BPRFactorizer
 from .pruning import DEFAULT_PRUNER, first_judged_epoch
 from .space import Range, ranking_space, suggest
 from .storage import create_study
-from .study import SearchStopped
+from .study import judge_epoch
 
 __all__ = ["K", "MODELS", "VALIDATION_USERS", "ranking_final_scores", "ranking_objective", "ranking_search"]
 
@@ -58,14 +58,9 @@ def ranking_objective(model: str, split: Holdout, space: dict[str, Range], fixed
             check_training_memory(train.n_users, train.n_items, len(train), estimator.n_factors, 0.0)
             for result in estimator.fit_iter(train, split.validation, k=K, max_users=VALIDATION_USERS):
                 value = result.validation_ndcg
-                trial.report(value, result.epoch)
                 if value > best:
                     best, best_epoch = value, result.epoch
-                if stop is not None and stop.is_set():
-                    trial.set_user_attr("fail_reason", f"the search was stopped at epoch {result.epoch}")
-                    raise SearchStopped(f"stopped at epoch {result.epoch}")
-                if result.epoch >= judge_from and trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned at epoch {result.epoch}")
+                judge_epoch(trial, result.epoch, value, stop, judge_from)
         except (TrainingDiverged, MemoryGuardError) as exc:
             trial.set_user_attr("fail_reason", str(exc))
             raise

@@ -56,6 +56,19 @@ def _threads(requested: int | None) -> int:
     cores = available_cores()
     return cores if requested is None else max(1, min(int(requested), cores))
 
+def judge_epoch(trial: optuna.Trial, epoch: int, value: float, stop, judge_from: int) -> None:
+    """Report a trial's validation ``value`` at ``epoch`` to Optuna, then end the trial when ``stop``
+    (anything with ``is_set()``) is set (:class:`SearchStopped`, the reason kept as ``fail_reason``)
+    or when the pruner says so from epoch ``judge_from`` on (``optuna.TrialPruned``). Every objective
+    calls it after every epoch, so Stop and the work limit act within one epoch."""
+    trial.report(value, epoch)
+    if stop is not None and stop.is_set():
+        trial.set_user_attr("fail_reason", f"the search was stopped after epoch {epoch}")
+        raise SearchStopped(f"stopped at epoch {epoch}")
+    if epoch >= judge_from and trial.should_prune():
+        raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+
+
 def objective(split: Holdout, space: dict[str, Range], fixed: dict | None = None,
               patience: int | None = DEFAULT_PATIENCE, min_delta: float = 0.0,
               on_epoch: Callable[[optuna.Trial, int, float], None] | None = None, judge_from: int = 1,
@@ -81,14 +94,9 @@ def objective(split: Holdout, space: dict[str, Range], fixed: dict | None = None
                                   cap=memory_cap, n_threads=model.n_threads if model.engine == "numba-parallel"
                                   else 1)
             for result in model.fit_iter(train, validation=validation):
-                trial.report(result.validation_rmse, result.epoch)
                 if on_epoch is not None:
                     on_epoch(trial, result.epoch, result.validation_rmse)
-                if stop is not None and stop.is_set():
-                    trial.set_user_attr("fail_reason", f"the search was stopped after epoch {result.epoch}")
-                    raise SearchStopped(f"stopped at epoch {result.epoch}")
-                if result.epoch >= judge_from and trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned at epoch {result.epoch}")
+                judge_epoch(trial, result.epoch, result.validation_rmse, stop, judge_from)
         except (TrainingDiverged, MemoryGuardError) as exc:
             trial.set_user_attr("fail_reason", str(exc))
             raise
