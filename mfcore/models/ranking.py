@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..data import Ratings
 from . import model_file
-from .base import NotFittedError, TrainingDiverged, best_codes
+from .base import NotFittedError, TrainingDiverged, TrainingIndex, best_codes
 from .params import POSITIVE_LEVEL, numpydoc_parameters, validate
 from .topn_metrics import topn_metrics
 
@@ -82,7 +82,7 @@ class RankingEpochResult:
     k: int = 10
 
 
-class RankingFactorizer:
+class RankingFactorizer(TrainingIndex):
     """Base of the ranking models (module docstring): scikit-learn-style parameters from the class's
     ``PARAMETERS`` table, the training loop and the scoring contract. Subclasses define ``KIND``,
     ``PARAMETERS``, ``_start(train, users, items, rng)``, ``_epoch(rng) -> loss | None``,
@@ -191,34 +191,12 @@ class RankingFactorizer:
         self.Q_[self._popularity == 0] = 0
 
     def _index_training(self, train: Ratings) -> None:
-        """Keep the id maps and which (user, item) pairs were rated (not the ratings): what scoring
-        and ``recommend`` need. Persistence restores a model through it."""
-        self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
-        self._id_maps = train.take(slice(0, 0))
-        self._rated_pairs = (train.users, train.items)
-        self._rated = None
+        """:meth:`TrainingIndex._index_training`, plus each user's positives and each item's
+        popularity (positives per item): what scoring and the fallback for users without one need."""
+        super()._index_training(train)
         keep = positive_mask(train.values, self.positive_threshold_)
         self._user_positives = np.bincount(train.users[keep], minlength=train.n_users)
         self._popularity = np.bincount(train.items[keep], minlength=train.n_items).astype(np.float64)
-        self.n_train_ratings_ = len(train)
-
-    def _rated_index(self):
-        """The training pairs as a users x items CSR matrix (built on first use) and the mask of items
-        with a training rating."""
-        if self._rated is None:
-            import scipy.sparse as sp
-
-            users, items = self._rated_pairs
-            matrix = sp.csr_matrix((np.ones(len(users), np.int8), (users, items)),
-                                   shape=(len(self.user_ids_), len(self.item_ids_)))
-            self._rated, self._rated_pairs = (matrix, matrix.getnnz(axis=0) > 0), None
-        return self._rated
-
-    def rated_pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """The (user codes, item codes) of the training ratings, sorted by user then item."""
-        self._check_fitted()
-        rated, _ = self._rated_index()
-        return np.repeat(np.arange(rated.shape[0], dtype=np.int32), np.diff(rated.indptr)), rated.indices
 
     # --- model files (.npz, no pickle: mfcore.models.model_file) ----------------------------------
 

@@ -39,7 +39,7 @@ import numpy as np
 from ..data import Ratings
 from ..engines import clipped_error_sums, get_engine, row_dots
 from . import model_file
-from .base import EpochResult, NotFittedError, TrainingDiverged, best_codes, check_is_fitted
+from .base import EpochResult, NotFittedError, TrainingDiverged, TrainingIndex, best_codes, check_is_fitted
 from .early_stopping import EarlyStopping
 from .errors import mae, rmse
 from .params import PARAMETERS, default_lr, numpydoc_parameters, validate
@@ -68,7 +68,7 @@ def initial_parameters(train: Ratings, n_factors: int, init_std: float, biased: 
     return P, Q, np.zeros(train.n_users, dtype), np.zeros(train.n_items, dtype), mu
 
 
-class SGDFactorizer:
+class SGDFactorizer(TrainingIndex):
     r"""Matrix factorization by SGD, in the style of a scikit-learn estimator.
 
     The model predicts :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`. Under the default
@@ -242,22 +242,6 @@ class SGDFactorizer:
             if stopper is not None and not diverged and stopper.saved is not None:
                 self.best_epoch_ = stopper.restore(self)
 
-    def _index_training(self, train: Ratings) -> None:
-        """Keep what prediction and :meth:`recommend` need from the training set: the id maps and
-        which (user, item) pairs were rated (not the ratings). :mod:`mfcore.models.persist` restores a model
-        through it."""
-        self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
-        self._id_maps = train.take(slice(0, 0))  # no ratings: the id maps and their lookup index
-        self._rated_pairs = (train.users, train.items)  # the rated-items index is built on first use
-        self._rated = None
-        self.n_train_ratings_ = len(train)
-
-    def rated_pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """The (user codes, item codes) of the training ratings, sorted by user then item."""
-        check_is_fitted(self)
-        rated, _ = self._rated_index()
-        return np.repeat(np.arange(rated.shape[0], dtype=np.int32), np.diff(rated.indptr)), rated.indices
-
     def save(self, path, train: Ratings | None = None, test: Ratings | None = None, items=None) -> None:
         """Write the fitted model to ``path`` (``.npz`` arrays and JSON metadata, no pickle), optionally
         with the ``train``/``test`` ratings and ``items`` titles; see :mod:`mfcore.models.model_file`."""
@@ -389,18 +373,6 @@ class SGDFactorizer:
         top = best_codes(scores, n)
         import pandas as pd  # imported here: training needs no pandas
         return pd.DataFrame({"item": self.item_ids_[top], "score": np.clip(scores[top], *self.scale_)})
-
-    def _rated_index(self):
-        """The training pairs as a users x items CSR matrix and the mask of items with a training
-        rating, built from the codes kept by ``fit_iter`` the first time :meth:`recommend` needs them."""
-        if self._rated is None:
-            users, items = self._rated_pairs
-            import scipy.sparse as sp  # only here: importing it costs start-up time
-
-            matrix = sp.csr_matrix((np.ones(len(users), np.int8), (users, items)),
-                                   shape=(len(self.user_ids_), len(self.item_ids_)))
-            self._rated, self._rated_pairs = (matrix, matrix.getnnz(axis=0) > 0), None
-        return self._rated
 
     def evaluate(self, test: Ratings) -> dict:
         """``{"rmse": ..., "mae": ...}`` of clipped predictions on ``test``."""
