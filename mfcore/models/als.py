@@ -9,6 +9,7 @@ import numpy as np
 
 from ..data import Ratings
 from ..engines import als as kernels
+from .base import check_is_fitted
 from .params import ALS_PARAMETERS
 from .ranking import RankingFactorizer, finish_class, positives_csr
 
@@ -109,7 +110,7 @@ class ALSFactorizer(RankingFactorizer):
         :math:`x = (Y^\top Y + \lambda |I|^\nu I + \alpha \sum_{i \in I} y_i y_i^\top)^{-1} (1 + \alpha)
         \sum_{i \in I} y_i` (a dense K x K solve in float64). Unknown items are ignored; no positive
         gives the zero vector."""
-        self._check_fitted()
+        check_is_fitted(self)
         positives = self._new_user_positives(items, ratings)
         conf = np.full(len(positives), 1.0 + self.alpha)
         return kernels.exact_row(positives, conf, self.Q_, self.reg, self.reg_exponent).astype(np.float32)

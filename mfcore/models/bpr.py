@@ -9,6 +9,7 @@ import numpy as np
 from ..data import Ratings
 from ..engines import bpr as kernels
 from ..engines.numba_parallel import available_cores
+from .base import check_is_fitted
 from .params import BPR_PARAMETERS
 from .ranking import RankingFactorizer, finish_class, positives_csr
 
@@ -151,7 +152,7 @@ class BPRFactorizer(RankingFactorizer):
         the result is the mean of the iterates after each pass of the second half (Polyak averaging:
         the constant-step SGD noise averages out, so the same positives give a stable vector).
         Unknown items are ignored; no positive gives the zero vector (scores = item biases)."""
-        self._check_fitted()
+        check_is_fitted(self)
         positives = self._new_user_positives(items, ratings).astype(np.int32)
         p = np.zeros(self.Q_.shape[1], np.float32)
         if len(positives) == 0:

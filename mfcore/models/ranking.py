@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..data import Ratings
 from . import model_file
-from .base import NotFittedError, TrainingDiverged, TrainingIndex, best_codes
+from .base import TrainingDiverged, TrainingIndex, best_codes, check_is_fitted
 from .params import POSITIVE_LEVEL, numpydoc_parameters, validate
 from .topn_metrics import topn_metrics
 
@@ -274,10 +274,6 @@ class RankingFactorizer(TrainingIndex):
                                              r["validation_recall"], int(r["k"])) for r in meta["history"]]
         return model
 
-    def _check_fitted(self) -> None:
-        if getattr(self, "P_", None) is None:
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet, call fit first.")
-
     # --- scoring --------------------------------------------------------------------------------
 
     def _item_bias(self) -> np.ndarray | float:
@@ -302,13 +298,13 @@ class RankingFactorizer(TrainingIndex):
     def scores(self, users) -> np.ndarray:
         """``(len(users), n_items)`` scores for ORIGINAL user ids, columns in ``item_ids_`` order
         (module docstring: unknown users get the popularity scores)."""
-        self._check_fitted()
+        check_is_fitted(self)
         return self.score_codes(np.atleast_1d(self._id_maps.user_codes(np.atleast_1d(users).tolist())))
 
     def vector_scores(self, vector: np.ndarray) -> np.ndarray:
         r"""Scores of every item for a user factor vector (e.g. from :meth:`fold_in`):
         :math:`b_i + x^\top q_i`."""
-        self._check_fitted()
+        check_is_fitted(self)
         return (self.Q_ @ np.asarray(vector, self.Q_.dtype)).astype(np.float64) + self._item_bias()
 
     def _top(self, scores: np.ndarray, exclude, n: int) -> pd.DataFrame:
@@ -323,7 +319,7 @@ class RankingFactorizer(TrainingIndex):
         """The ``n`` best-scored items for ``user`` (an original id) as a DataFrame of ``item`` and
         ``score``, leaving out the items the user rated in training (``exclude_seen``) and items
         without any training rating. An unknown user gets the most popular items."""
-        self._check_fitted()
+        check_is_fitted(self)
         code = int(np.atleast_1d(self._id_maps.user_codes(np.atleast_1d(user).tolist()))[0])
         rated, _ = self._rated_index()
         seen = rated.indices[rated.indptr[code]:rated.indptr[code + 1]] if code >= 0 and exclude_seen else []
@@ -333,7 +329,7 @@ class RankingFactorizer(TrainingIndex):
         r"""The ``n`` items nearest to ``item`` (an original id) by the cosine of item factors,
         :math:`q_i^\top q_j / (\lVert q_i\rVert \lVert q_j\rVert)`, as a DataFrame of ``item`` and
         ``score``; the item itself and items without a training positive are left out."""
-        self._check_fitted()
+        check_is_fitted(self)
         code = int(np.atleast_1d(self._id_maps.item_codes(np.atleast_1d(item).tolist()))[0])
         if code < 0:
             raise KeyError(f"item {item!r} is not known to the model.")
