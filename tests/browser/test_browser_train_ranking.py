@@ -4,6 +4,7 @@ Screenshot: test-artifacts/train-ranking.png."""
 
 import re
 
+from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
 from conftest import full_page_screenshot, no_exception, wait_idle, wait_rows
 
 
@@ -14,8 +15,8 @@ def test_train_bpr_and_als_beside_a_rating_run(streamlit_server, browser_page):
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text(re.compile(r"run \d+: epoch 20/20")).wait_for(timeout=120_000)
     wait_idle(page)
-    for kind, label, epochs in (("bpr", "BPR (ranking; NDCG@10 curve)", 30),
-                                ("als", "implicit ALS (ranking; NDCG@10 curve)", 10)):
+    for kind, label, epochs in (("bpr", "BPR (ranking; NDCG@10 curve)", BPR_PARAMETERS["n_epochs"].default),
+                                ("als", "implicit ALS (ranking; NDCG@10 curve)", ALS_PARAMETERS["n_epochs"].default)):
         page.get_by_text(label).click()
         wait_idle(page)
         page.get_by_role("button", name="Train", exact=True).click()
