@@ -120,10 +120,10 @@ TUNE_K = {"low": 8, "high": 32}
 
 async def do_tune(session: Session, n: int) -> dict:
     await load_page(session, "Tune")
-    states = [double(session, "number_input", "factors K (log): high", TUNE_K["high"]),
-              double(session, "number_input", "factors K (log): low", TUNE_K["low"]),
-              double(session, "number_input", "max epochs: high", 10),
-              double(session, "number_input", "max epochs: low", 5),
+    states = [double(session, "number_input", "Factors K (log): high", TUNE_K["high"]),
+              double(session, "number_input", "Factors K (log): low", TUNE_K["low"]),
+              double(session, "number_input", "Max epochs: high", 10),
+              double(session, "number_input", "Max epochs: low", 5),
               double(session, "number_input", "Trials or seconds", 4),
               press(session, "Start search")]
     start = time.monotonic()

@@ -217,7 +217,9 @@ def explanation_sentence(table: pd.DataFrame) -> str:
 
 # --- maps -------------------------------------------------------------------------------------------
 
-MAP_METHODS = ("t-SNE", "PCA")
+MAP_METHODS = ("PCA", "t-SNE")
+"""The map layouts, the first the default: PCA is instant, t-SNE (seconds, cached per model) is asked
+for, so opening Explore never waits for it (every tab renders on each run of the page)."""
 
 
 def map_points(subject: Subject, kind: str, factors: np.ndarray, method: str = "PCA", name: str = "",

@@ -68,7 +68,9 @@ def test_train_then_explore_and_rate_three_items(streamlit_server, browser_page)
 
     page.get_by_role("tab", name="Map").click()
     page.wait_for_selector(".js-plotly-plot")
-    page.get_by_text(re.compile(r"Rating model: item factors, t-SNE: nearby points are neighbours")).wait_for()
+    page.locator('[data-testid="stRadio"]', has_text="Layout").get_by_text("t-SNE", exact=True).click()
+    page.get_by_text(re.compile(r"Rating model: item factors, t-SNE: nearby points are neighbours")).wait_for(
+        timeout=120_000)
     choose(page, "Show the neighbours of (or click a point)", "Quiet")
     page.get_by_text(re.compile(r"Nearest to Quiet")).wait_for()
     page.wait_for_function("() => document.querySelector('.js-plotly-plot').data.some(t => t.name == 'selected')")

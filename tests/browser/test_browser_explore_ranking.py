@@ -111,6 +111,7 @@ def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, brow
     full_page_screenshot(page, "explore-your-ratings-side-by-side.png")
 
     page.get_by_role("tab", name="Map").click()
+    page.locator('[data-testid="stRadio"]', has_text="Layout").get_by_text("t-SNE", exact=True).click()
     page.get_by_text(re.compile(r"Rating model: item factors, t-SNE")).wait_for(timeout=120_000)
     wait_idle(page)
     page.locator('[data-testid="stRadio"]', has_text="Lists and map of").get_by_text("ALS", exact=True).click()

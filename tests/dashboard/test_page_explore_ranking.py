@@ -69,7 +69,8 @@ def test_ranking_models_trained_on_explore_sit_beside_the_rating_model():
     app.radio(key="explore_model").set_value("ALS").run()  # the lists and the map of ALS
     no_exception(app)
     assert "ALS's top 10 for user" in [h.value for h in app.subheader][1]
-    assert app.radio(key="explore_map_method").value == "t-SNE"
+    assert app.radio(key="explore_map_method").value == "PCA"  # instant; t-SNE is asked for
+    app = app.radio(key="explore_map_method").set_value("t-SNE").run()
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["title"]["text"].startswith("ALS: item factors, t-SNE")
 
