@@ -34,6 +34,7 @@ def test_reload_and_copied_link_keep_dataset_runs_and_settings(streamlit_server,
     wait_rows(page, 1)
     wait_idle(page)
     no_exception(page)
+    page.wait_for_function(f"() => ({PLOT_TRACES})().flat().length > 0")  # the restored curves draw after the table
     assert page.evaluate(PLOT_TRACES) == [["run 1 train", "run 1 test"]]
     assert page.get_by_role("spinbutton", name="Learning rate γ").input_value() == "0.0200"
     full_page_screenshot(page, "train-after-reload.png")
