@@ -95,13 +95,8 @@ class ALSFactorizer(RankingFactorizer):
         kernels.half_step(*self._by_item, self._conf_item, self.Q_, self.P_, reg, nu, steps, self.n_threads)
         return None
 
-    def fit_iter(self, train, validation=None, **kwargs):
-        try:
-            yield from super().fit_iter(train, validation, **kwargs)
-        finally:
-            self._by_user = self._by_item = self._conf_user = self._conf_item = None
-
-    fit_iter.__doc__ = RankingFactorizer.fit_iter.__doc__
+    def _release_training_state(self) -> None:
+        self._by_user = self._by_item = self._conf_user = self._conf_item = None
 
     def fold_in(self, items, ratings=None) -> np.ndarray:
         r"""The factor vector of a new user from ``items`` (original ids) and optional ``ratings``

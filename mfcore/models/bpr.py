@@ -134,13 +134,8 @@ class BPRFactorizer(RankingFactorizer):
                                          np.float32(self.lr), np.float32(self.reg), seeds, self.n_threads)
         return loss / len(order)
 
-    def fit_iter(self, train, validation=None, **kwargs):
-        try:
-            yield from super().fit_iter(train, validation, **kwargs)
-        finally:
-            self._users = self._items = self._positives = self._bits = None
-
-    fit_iter.__doc__ = RankingFactorizer.fit_iter.__doc__
+    def _release_training_state(self) -> None:
+        self._users = self._items = self._positives = self._bits = None
 
     def fold_in(self, items, ratings=None) -> np.ndarray:
         r"""The factor vector of a new user from ``items`` (original ids) and optional ``ratings``

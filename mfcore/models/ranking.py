@@ -159,26 +159,32 @@ class RankingFactorizer(TrainingIndex):
         users, items = train.users[keep], train.items[keep]
         self.n_positives_ = int(keep.sum())
         self._popularity = np.bincount(items, minlength=train.n_items).astype(np.float64)
-        self._start(train, users, items, rng)
-        self.fit_seconds_ = time.perf_counter() - start
-        for epoch in range(1, self.n_epochs + 1):
-            start = time.perf_counter()
-            loss = self._epoch(rng)
-            seconds = time.perf_counter() - start
-            self.fit_seconds_ += seconds
-            if not (np.isfinite(self.P_).all() and np.isfinite(self.Q_).all()):
-                self._forget()
-                raise TrainingDiverged(f"training diverged at epoch {epoch} (a factor is no longer a "
-                                       "finite number): lower the learning rate or raise reg.")
-            ndcg = recall = None
-            if validation is not None and len(validation):
-                found = topn_metrics(self._code_scorer(), train, validation, k, self.positive_threshold_,
-                                     max_users=max_users, seed=self.seed)
-                ndcg, recall = found["ndcg"], found["recall"]
-            result = RankingEpochResult(epoch, loss, seconds, ndcg, recall, k)
-            self.history_.append(result)
-            yield result
-        self._clear_untrained()
+        try:
+            self._start(train, users, items, rng)
+            self.fit_seconds_ = time.perf_counter() - start
+            for epoch in range(1, self.n_epochs + 1):
+                start = time.perf_counter()
+                loss = self._epoch(rng)
+                seconds = time.perf_counter() - start
+                self.fit_seconds_ += seconds
+                if not (np.isfinite(self.P_).all() and np.isfinite(self.Q_).all()):
+                    self._forget()
+                    raise TrainingDiverged(f"training diverged at epoch {epoch} (a factor is no longer a "
+                                           "finite number): lower the learning rate or raise reg.")
+                ndcg = recall = None
+                if validation is not None and len(validation):
+                    found = topn_metrics(self._code_scorer(), train, validation, k, self.positive_threshold_,
+                                         max_users=max_users, seed=self.seed)
+                    ndcg, recall = found["ndcg"], found["recall"]
+                result = RankingEpochResult(epoch, loss, seconds, ndcg, recall, k)
+                self.history_.append(result)
+                yield result
+            self._clear_untrained()
+        finally:  # every way out, a closed generator too: the training-only arrays are let go
+            self._release_training_state()
+
+    def _release_training_state(self) -> None:
+        """Drop what only training needs (a subclass's grouped ratings, confidences, samplers)."""
 
     def _forget(self) -> None:
         for name in ("P_", "Q_", "bi_"):
