@@ -131,32 +131,10 @@ def balanced_blocks(codes, n_codes, n_blocks):
 
 
 @njit(cache=True, nogil=True)
-def count_cells(users, items, order, user_block, item_block, n_blocks, start, stop, cell, counts):
-    """Block ("cell") of the ratings ``order[start:stop]`` into ``cell[start:stop]``, and how many per
-    cell into ``counts``; cell ``b * n_blocks + b'`` is user block ``b`` and item block ``b'``."""
-    for n in range(start, stop):
-        j = order[n]
-        c = user_block[users[j]] * n_blocks + item_block[items[j]]
-        cell[n] = c
-        counts[c] += 1
-
-
-@njit(cache=True, nogil=True)
-def scatter_cells(users, items, ratings, order, cell, start, stop, fill, out_users, out_items, out_ratings):
-    """Copy the ratings ``order[start:stop]`` to their cell's next free place ``fill[cell]``, in order."""
-    for n in range(start, stop):
-        j = order[n]
-        c = cell[n]
-        at = fill[c]
-        out_users[at] = users[j]
-        out_items[at] = items[j]
-        out_ratings[at] = ratings[j]
-        fill[c] = at + 1
-
-
-@njit(cache=True, nogil=True)
-def count_cells_in_order(users, items, user_block, item_block, n_blocks, start, stop, cell, counts):
-    """:func:`count_cells` for the ratings ``start:stop`` in their stored order (sequential reads)."""
+def count_cells(users, items, user_block, item_block, n_blocks, start, stop, cell, counts):
+    """Block ("cell") of the ratings ``start:stop`` into ``cell[start:stop]``, and how many per cell into
+    ``counts``; cell ``b * n_blocks + b'`` is user block ``b`` and item block ``b'``. The ratings are
+    read in their stored order (sequential reads)."""
     for j in range(start, stop):
         c = user_block[users[j]] * n_blocks + item_block[items[j]]
         cell[j] = c
@@ -164,8 +142,8 @@ def count_cells_in_order(users, items, user_block, item_block, n_blocks, start, 
 
 
 @njit(cache=True, nogil=True)
-def scatter_cells_in_order(users, items, ratings, cell, start, stop, fill, out_users, out_items, out_ratings):
-    """:func:`scatter_cells` for the ratings ``start:stop`` in their stored order (sequential reads)."""
+def scatter_cells(users, items, ratings, cell, start, stop, fill, out_users, out_items, out_ratings):
+    """Copy the ratings ``start:stop`` to their cell's next free place ``fill[cell]``, in order."""
     for j in range(start, stop):
         c = cell[j]
         at = fill[c]
@@ -241,34 +219,24 @@ def _share(sizes: np.ndarray, cells: np.ndarray, n_threads: int) -> list[np.ndar
     return [np.asarray(share, np.int64) for share in shares if share]
 
 
-def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, order=None,
-             n_cells=None):
-    """The ratings ``order`` (all of them in their order by default) regrouped cell by cell (a stable
-    counting sort on the cell number, split over ``n_threads`` chunks: same result for any count),
-    and the cells' bounds. Reading through ``order`` saves a shuffled copy of every rating. The cell of
-    a rating is ``user_block[u] * n_blocks + item_block[i]``, ``n_cells`` of them (default
+def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, n_cells=None):
+    """The ratings regrouped cell by cell in their stored order (a stable counting sort on the cell
+    number, split over ``n_threads`` chunks: same result for any count), and the cells' bounds. The
+    cell of a rating is ``user_block[u] * n_blocks + item_block[i]``, ``n_cells`` of them (default
     ``n_blocks ** 2``)."""
     n_cells = n_blocks * n_blocks if n_cells is None else n_cells
-    n = len(ratings) if order is None else len(order)
+    n = len(ratings)
     edges = np.linspace(0, n, n_threads + 1).astype(np.int64)
     cell = np.empty(n, np.int32)
     counts = np.zeros((n_threads, n_cells), np.int64)
-    if order is None:  # the stored order: sequential reads
-        _run_all(pool, count_cells_in_order, [(users, items, user_block, item_block, n_blocks, edges[t],
-                                               edges[t + 1], cell, counts[t]) for t in range(n_threads)])
-    else:
-        _run_all(pool, count_cells, [(users, items, order, user_block, item_block, n_blocks, edges[t],
-                                      edges[t + 1], cell, counts[t]) for t in range(n_threads)])
+    _run_all(pool, count_cells, [(users, items, user_block, item_block, n_blocks, edges[t], edges[t + 1], cell,
+                                  counts[t]) for t in range(n_threads)])
     bounds = np.zeros(n_cells + 1, np.int64)
     np.cumsum(counts.sum(axis=0), out=bounds[1:])
     fill = bounds[:-1] + np.cumsum(counts, axis=0) - counts  # chunk t starts after chunks < t
     out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
-    if order is None:
-        _run_all(pool, scatter_cells_in_order, [(users, items, ratings, cell, edges[t], edges[t + 1], fill[t], *out)
-                                                for t in range(n_threads)])
-    else:
-        _run_all(pool, scatter_cells, [(users, items, ratings, order, cell, edges[t], edges[t + 1], fill[t],
-                                        *out) for t in range(n_threads)])
+    _run_all(pool, scatter_cells, [(users, items, ratings, cell, edges[t], edges[t + 1], fill[t], *out)
+                                   for t in range(n_threads)])
     return (*out, bounds)
 
 
