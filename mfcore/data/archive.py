@@ -33,6 +33,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
+import numpy as np
+
 from .errors import DataError
 from .memory import CLI_CAP_FRACTION, memory_cap_bytes
 
@@ -287,3 +289,15 @@ def check_not_blank(text: bytes, role: str) -> None:
     """Refuse a text without a single non-space character."""
     if re.search(rb"\S", text) is None:
         raise DataError("the file is empty." if role == "ratings" else "the items file is empty.")
+
+
+def read_npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` of the ``.npy`` array that starts at ``stream``'s position,
+    which is left at the array's first byte; a ValueError names a format version other than 1.0 or
+    2.0. Only the header is read: callers check it before anything is allocated."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(stream)
+    raise ValueError(f"a NumPy array of format version {version}, not 1.0 or 2.0")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .archive import read_npy_header
 from .ratings import LoadSummary, Ratings
 
 FORMAT_VERSION = 2  # 2: the load summary is kept (what was merged, skipped, ignored)
@@ -93,13 +94,7 @@ def _read_members(target: Path) -> dict[str, np.ndarray]:
                 raise ValueError(f"{info.filename}: no local header")
             name_length, extra_length = struct.unpack("<HH", local[26:30])
             handle.seek(info.header_offset + 30 + name_length + extra_length)
-            version = np.lib.format.read_magic(handle)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
-            elif version == (2, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
-            else:
-                raise ValueError(f"{info.filename}: .npy version {version}")
+            shape, fortran, dtype = read_npy_header(handle)
             if dtype.hasobject or fortran:
                 raise ValueError(f"{info.filename}: object or Fortran-ordered array")
             count = int(np.prod(shape, dtype=np.int64))

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..data import Ratings
-from ..data.archive import ZIP_MAGICS, Budget, declared_entries, unpacked_limit
+from ..data.archive import ZIP_MAGICS, Budget, declared_entries, read_npy_header, unpacked_limit
 from .base import check_is_fitted
 
 if TYPE_CHECKING:
@@ -211,13 +211,10 @@ _ZIP_READ_ERRORS = (ValueError, OSError, EOFError, KeyError, IndexError, Runtime
 def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.ndarray:
     """One ``.npy`` entry, its header checked (module :func:`_open`) before its array is allocated."""
     with archive.open(info) as member:
-        version = np.lib.format.read_magic(member)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
-        else:
-            raise ModelFileError(f"entry {key!r} is a NumPy array of format version {version}, not 1.0 or 2.0.")
+        try:
+            shape, fortran, dtype = read_npy_header(member)
+        except ValueError as exc:
+            raise ModelFileError(f"entry {key!r} is {exc}.") from None
         if dtype.hasobject:
             raise ModelFileError(f"entry {key!r} holds Python objects (pickled), which are never loaded.")
         if dtype.kind not in ARRAY_KINDS or dtype.itemsize == 0:
