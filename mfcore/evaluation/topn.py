@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import Ratings
-from ..models.ranking import POSITIVE_LEVEL, positive_mask, positive_threshold
+from ..models.ranking import POSITIVE_LEVEL, item_positive_counts, positive_mask, positive_threshold
 from ..models.topn_metrics import TOPN_COLUMNS, topn_metrics
 from .metrics import random_scorer
 
@@ -72,8 +72,7 @@ def model_scorer(model, train: Ratings):
 def popularity_scorer(train: Ratings, threshold: float | None = None):
     """Every user gets the same scores: each item's number of training positives (ratings >=
     ``threshold``; every rating when None)."""
-    keep = positive_mask(train.values, threshold)
-    counts = np.bincount(train.items[keep], minlength=train.n_items).astype(np.float64)
+    counts = item_positive_counts(train, threshold)
     return lambda users: np.broadcast_to(counts, (len(users), len(counts)))
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..data import Ratings
 from ..evaluation import metrics, topn
-from ..models.ranking import positive_mask
+from ..models.ranking import item_positive_counts
 from ..models.sgd import SGDFactorizer
 from .lookup import item_codes
 from .recommend import fold_in, recommend_scores, top_items
@@ -28,8 +28,7 @@ METRIC_NAMES = {"ndcg": "NDCG", "recall": "recall", "precision": "precision", "m
 
 
 def _positive_counts(train: Ratings) -> np.ndarray:
-    keep = positive_mask(train.values, topn.scale_threshold(train))
-    return np.bincount(train.items[keep], minlength=train.n_items).astype(np.float64)
+    return item_positive_counts(train, topn.scale_threshold(train))
 
 
 def _best(scores: np.ndarray, counts: np.ndarray, exclude: np.ndarray, n: int, min_ratings: int = 0):

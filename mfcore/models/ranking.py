@@ -38,8 +38,8 @@ from .base import TrainingDiverged, TrainingIndex, best_codes, check_is_fitted
 from .params import POSITIVE_LEVEL, numpydoc_parameters, validate
 from .topn_metrics import topn_metrics
 
-__all__ = ["POSITIVE_LEVEL", "RankingEpochResult", "RankingFactorizer", "positive_mask", "positive_threshold",
-           "positives_csr"]
+__all__ = ["POSITIVE_LEVEL", "RankingEpochResult", "RankingFactorizer", "item_positive_counts", "positive_mask",
+           "positive_threshold", "positives_csr"]
 
 
 def positive_threshold(scale: tuple[float, float], level: float | None) -> float | None:
@@ -56,6 +56,13 @@ def positive_mask(values: np.ndarray, threshold: float | None) -> np.ndarray:
     if threshold is None:
         return np.ones(len(values), bool)
     return values >= np.float32(threshold) - np.float32(1e-6)
+
+
+def item_positive_counts(ratings: Ratings, threshold: float | None) -> np.ndarray:
+    """Each item's number of positives in ``ratings`` (ratings >= ``threshold``; every rating when
+    None), as float64: popularity, the baseline every ranking is compared with."""
+    keep = positive_mask(ratings.values, threshold)
+    return np.bincount(ratings.items[keep], minlength=ratings.n_items).astype(np.float64)
 
 
 def positives_csr(users: np.ndarray, items: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -152,13 +159,11 @@ class RankingFactorizer(TrainingIndex):
             raise ValueError(f"no training rating is a positive (>= {self.positive_threshold_:g}); "
                              "lower positive_level, or None to use every rating.")
         self.history_ = []
-        start = time.perf_counter()
         self.compile_seconds_ = self._warm_up()
         self.fit_seconds_ = 0.0
         start = time.perf_counter()
         users, items = train.users[keep], train.items[keep]
         self.n_positives_ = int(keep.sum())
-        self._popularity = np.bincount(items, minlength=train.n_items).astype(np.float64)
         try:
             self._start(train, users, items, rng)
             self.fit_seconds_ = time.perf_counter() - start
@@ -202,7 +207,7 @@ class RankingFactorizer(TrainingIndex):
         super()._index_training(train)
         keep = positive_mask(train.values, self.positive_threshold_)
         self._user_positives = np.bincount(train.users[keep], minlength=train.n_users)
-        self._popularity = np.bincount(train.items[keep], minlength=train.n_items).astype(np.float64)
+        self._popularity = item_positive_counts(train, self.positive_threshold_)
 
     # --- model files (.npz, no pickle: mfcore.models.model_file) ----------------------------------
 
