@@ -3,7 +3,7 @@ the one mfcore's UpdateStepper computes for the same step; the Error schedules p
 
 import re
 
-from conftest import ROOT, full_page_screenshot
+from conftest import ROOT, full_page_screenshot, wait_idle
 
 from mfcore import load_ratings
 from mfcore.teaching import UpdateStepper
@@ -12,16 +12,18 @@ SUMMARY = re.compile(r"Step (\d+) \(epoch (\d+), rating (\d+) of (\d+)\): user (
                      r"(.+?) \(i = (\d+)\) r = (\S+); prediction (\S+), error (\S+)\.")
 
 
-
-
-def _idle(page):
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
-
-
-def _table_row(page, table: int, row: str) -> list[str]:
+def _table_row(page, table: int, row: str, expected: list[str]) -> list[str]:
+    """The row's cells, polled for up to 10 s until they read `expected`: the summary line is replaced
+    before the tables below it, so a table can still hold the previous step for a moment."""
     cells = page.locator('[data-testid="stTable"]').nth(table).locator("tbody tr", has_text=row).first
     cells.locator("td").first.wait_for()
-    return [text.strip() for text in cells.locator("td").all_inner_texts()]
+    shown = []
+    for _ in range(100):
+        shown = [text.strip() for text in cells.locator("td").all_inner_texts()][:len(expected)]
+        if shown == expected:
+            break
+        page.wait_for_timeout(100)
+    return shown
 
 
 def _four(values) -> list[str]:
@@ -37,7 +39,7 @@ def test_three_updates_show_mfcores_numbers(streamlit_server, browser_page):
     for step in (1, 2, 3):
         page.get_by_role("button", name="Next update").click()
         page.get_by_text(f"Step {step} (epoch 1").wait_for()
-        _idle(page)
+        wait_idle(page)
         record = expected.step()
         text = page.locator('[data-testid="stMarkdownContainer"]', has_text=f"Step {step} (epoch").inner_text()
         found = SUMMARY.search(" ".join(text.split()))
@@ -47,10 +49,9 @@ def test_three_updates_show_mfcores_numbers(streamlit_server, browser_page):
         assert (user, int(u), item, int(i)) == (record.user, record.u, record.item, record.i)
         assert float(rating) == record.rating
         assert prediction == f"{record.prediction:.4f}" and error == f"{record.error:.4f}"
-        assert _table_row(page, 0, "before") == _four(record.p_old)
-        assert _table_row(page, 0, "after") == _four(record.p_new)
-        assert _table_row(page, 1, "after") == _four(record.q_new)
-        assert _table_row(page, 2, "b_u")[:2] == _four([record.bu_old, record.bu_new])
+        for table, row, values in ((0, "before", record.p_old), (0, "after", record.p_new),
+                                   (1, "after", record.q_new), (2, "b_u", [record.bu_old, record.bu_new])):
+            assert _table_row(page, table, row, _four(values)) == _four(values), (step, row)
         assert page.locator(".katex").count() >= 6
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator(".js-plotly-plot").count() == 4
@@ -62,7 +63,7 @@ def test_error_schedules_page_draws_four_curves(streamlit_server, browser_page):
     page.goto(f"{streamlit_server}/Error_schedules")
     page.get_by_role("button", name="Run all four schedules").click()
     page.get_by_text("Per second:").wait_for(timeout=60_000)
-    _idle(page)
+    wait_idle(page)
     names = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
                           ".map(plot => plot.data.map(trace => trace.name))")
     curves = [[name for name in plot if not name.endswith(" diverged")] for plot in names]  # x markers
@@ -78,12 +79,12 @@ def test_bprs_pairwise_step_shows_the_steppers_numbers(streamlit_server, browser
     page = browser_page
     page.goto(f"{streamlit_server}/Update_rule")
     page.get_by_text("Beside it: BPR's pairwise step, for ranking").wait_for()
-    _idle(page)
+    wait_idle(page)
     expected = BPRStepper(load_ratings(ROOT / "sample_data" / "toy.csv"), n_factors=3, lr=0.05, reg=0.02, seed=0)
     for steps in (1, 2):
         page.get_by_role("button", name="Next BPR step").click()
         page.get_by_text(re.compile(rf"^{steps} BPR steps done")).wait_for()
-        _idle(page)
+        wait_idle(page)
         record = expected.step()
     text = page.locator('[data-testid="stMain"]').inner_text()
     assert f"(u = {record.u}) liked" in text and f"(j = {record.j})" in text
