@@ -81,3 +81,4 @@ def test_the_server_is_configured_for_a_shared_deployment():
     assert config["client"]["showErrorDetails"] == "none" and config["client"]["toolbarMode"] == "viewer"
     assert config["server"]["enableXsrfProtection"] is True and config["server"]["fileWatcherType"] == "none"
     assert config["server"]["maxUploadSize"] == 200 and config["browser"]["gatherUsageStats"] is False
+    assert config["runner"]["postScriptGC"] is False  # a full collection per script run stalled every page
