@@ -125,16 +125,25 @@ def ratings_bytes(source, max_unpacked_bytes: int | None = None) -> tuple[bytes,
 
 def declared_entries(raw: bytes) -> int:
     """The entry count a zip's end record declares, read before its directory is (0 when there is no
-    end record: zipfile then says what is wrong; 65535 for a zip64 archive, which may hold more)."""
+    end record: zipfile then says what is wrong). A zip64 archive writes 0xFFFF there and the true
+    count in its zip64 end record, just before the zip64 locator that precedes the end record; that
+    count is returned (0xFFFF when the zip64 record is missing from ``raw``)."""
     end = raw.rfind(b"PK\x05\x06", max(0, len(raw) - (1 << 16) - 22))
     if end < 0 or end + 22 > len(raw):
         return 0
-    return struct.unpack("<H", raw[end + 10:end + 12])[0]
+    count = struct.unpack("<H", raw[end + 10:end + 12])[0]
+    locator = end - 20
+    if count != 0xFFFF or locator < 0 or raw[locator:locator + 4] != b"PK\x06\x07":
+        return count
+    record = raw.rfind(b"PK\x06\x06", max(0, locator - (1 << 16)), locator)
+    if record < 0 or record + 40 > locator:
+        return count
+    return struct.unpack("<Q", raw[record + 32:record + 40])[0]
 
 
 def _from_zip(raw: bytes, budget: Budget) -> tuple[bytes, tuple[str, bytes] | None, str]:
     declared = declared_entries(raw)
-    if declared > MAX_MEMBERS or declared == 0xFFFF:
+    if declared > MAX_MEMBERS:
         raise DataError(f"the zip archive declares {declared:,} entries, more than the {MAX_MEMBERS:,} this "
                         "loader reads: give the ratings file itself.")
     try:

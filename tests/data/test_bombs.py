@@ -168,6 +168,33 @@ def test_a_zip_declaring_too_many_entries_is_refused_before_its_directory_is_rea
         load_ratings(buffer.getvalue())
 
 
+def _as_zip64(raw: bytes, declared: int) -> bytes:
+    """``raw`` (a zip) with a zip64 end record declaring ``declared`` entries and 0xFFFF in the
+    classic end record, as zip64 writers leave it."""
+    import struct
+
+    end = raw.rfind(b"PK\x05\x06")
+    entries, directory_size, directory_offset = struct.unpack("<HII", raw[end + 10:end + 20])
+    record = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, declared, declared,
+                         directory_size, directory_offset)
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, end, 1)
+    classic = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return raw[:end] + record + locator + classic
+
+
+def test_a_zip64_archive_is_read_by_its_true_entry_count():
+    """A zip64 end record's count is read (a zip64 archive of one ratings file loads; one declaring
+    more than MAX_MEMBERS entries there is refused with that count, not with 65,535)."""
+    rows = b"user,item,rating\n" + b"".join(b"%d,%d,4\n" % (n, n % 7) for n in range(50))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive_file:
+        archive_file.writestr("ratings.csv", rows)
+    assert archive.declared_entries(_as_zip64(buffer.getvalue(), 1)) == 1
+    assert len(load_ratings(_as_zip64(buffer.getvalue(), 1))) == 50
+    with pytest.raises(DataError, match="declares 20,000 entries"):
+        load_ratings(_as_zip64(buffer.getvalue(), 20_000))
+
+
 def test_arrow_running_out_of_memory_is_one_sentence(monkeypatch):
     import pyarrow as pa
 
