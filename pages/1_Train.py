@@ -196,7 +196,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                 runs.hold(picked, runs.all_runs())
                 retrain_slot.empty()
         files = downloads.of_run(picked, run_store.ratings_source(picked))
-        for cell, file in zip(st.columns(len(files)), files):
+        cells = [cell for _ in range(0, len(files), 3) for cell in st.columns(3)]  # room for whole labels
+        for cell, file in zip(cells, files):
             downloads.button(cell, file, key=f"download-{picked.number}-{file.file_name}")
         if downloads.no_model(picked):
             st.caption(downloads.no_model(picked))

@@ -24,8 +24,9 @@ def test_search_prunes_survives_a_reload_and_applies_the_best_settings(streamlit
     status = page.get_by_text(re.compile(r"Search finished: 20 trials")).inner_text()
     pruned = int(re.search(r"(\d+) pruned", status).group(1))
     assert pruned >= 1, status
-    cells = page.evaluate(CELLS)  # the grid draws only the rows in view
-    assert "pruned" in cells and "19" in cells
+    # the grid draws only the rows in view, and fills its cells after the script ends
+    page.wait_for_function(f"() => {{ const cells = ({CELLS})(); "
+                           "return cells.includes('pruned') && cells.includes('19'); }", timeout=30_000)
     page.get_by_text("Best configuration on the test set").wait_for()
     words = page.get_by_text(re.compile(r"^Best configuration \(trial")).inner_text()
     assert "Factors K" in words and "Learning rate γ" in words
