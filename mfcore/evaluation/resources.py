@@ -19,10 +19,41 @@ and the peak is :math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{
 \text{evaluation}) + \text{grid})`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
 coefficients are the arrays the code allocates in each phase (``split.random_split``,
 ``model.initial_parameters``, the model's seen-pairs index, an epoch's plan with its evaluation);
-``tests/test_resources.py`` checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes
+``tests/evaluation/test_resources.py`` checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes
 (by at most 1.6x); ``benchmarks/memory_estimate.py`` also prints a fresh process's peak RSS growth beside
 it (noisier: NumPy asks for transparent huge pages, granted as the machine's state allows). The loaded ratings are not
 counted here: :func:`dataset_bytes` counts them when a file is uploaded.
+
+The ranking models (:func:`ranking_peak_bytes`: ``BPRFactorizer``, ``ALSFactorizer``, whose
+``fit_iter`` ranks the test users' unseen items after every epoch) allocate other arrays. With
+:math:`\Pi` the training positives (at most :math:`N`; the ratings at or above the positive level,
+counted over the whole dataset when known, which bounds those of any split), :math:`T_+ = \min(T, \Pi)`
+the test positives, :math:`\nu` BPR's ``negatives``, :math:`H` threads and :math:`B = \min(1024,\ U,\
+\text{eval users})` the users scored at once (``topn_metrics``' batch,
+:data:`~mfcore.models.topn_metrics.BATCH_USERS`; 0 without an evaluation):
+
+.. math::
+    S &= N + 8 \Pi + 8 (U + I) &&\text{fit\_iter's positive mask and pairs; positives per user, item} \\
+    C_{bpr} &= 4 I + 8 U + 4 \Pi + \lceil U I / 8 \rceil\,[\le 64\text{ MiB}]
+        &&\text{biases; the users' positives (CSR); the sampler's bitset} \\
+    C_{als} &= 8 (U + I) + 12 \Pi &&\text{the positives by user and by item (CSR), their confidences} \\
+    \text{build} &= 8 \Pi + 8 \max(U, I) &&\text{sorting the pairs into a CSR} \\
+    \text{epoch}_{bpr} &= 16 \nu \Pi &&\text{the visiting order, its permutations, then its users, items} \\
+    \text{epoch}_{als} &= 4 K^2 + [H > 1]\,(24 \max(U, I) + 16 K H)
+        &&\text{the Gram matrix; the chunk plan; the CG vectors} \\
+    \text{check} &= K \max(U, I) &&\text{the finiteness test of a factor matrix} \\
+    \text{evaluation} &= 24 B I + 8 N + 24 T_+ + 8 U + 24 I
+        &&\text{a batch's scores, their negation, its argpartition; seen and relevant CSRs}
+
+and the peak is :math:`\max(\text{split},\ D + S + \text{init},\ D + S + F + C + \max(\text{build},\
+\text{epoch}, \text{check}, \text{evaluation}))` with the split, :math:`D`, :math:`F` and init of the
+rating model, times ``1 + MARGIN``. The evaluation's :math:`24 B I` is the largest term on catalogues of
+many items (100,000 items: 2.4 GB before the margin for the dashboard's 1,000 users), whatever the ratings. The CLI's
+``train --model`` splits with ``holdout_positives`` (split :math:`= 14 M + 48 \Pi`: the positives'
+rows, keys, order and ranks, the masks and the copies; :math:`N \le M`, :math:`T_+ \le \min(\Pi,\ t\Pi
++ U)`). ``tests/evaluation/test_resources_ranking.py`` checks the estimate against ``tracemalloc``'s
+peak of ``fit_iter`` with the dashboard's evaluation (by at most 2x). Numba's own allocations (ALS's
+four K-vectors per chunk) are not seen by ``tracemalloc``; they are counted in :math:`16 K H`.
 
 Parsing a text file of :math:`B` bytes holding :math:`M` ratings (:func:`parse_peak_bytes`) keeps the
 text, the streamed columns and then the duplicate check's keys (:mod:`mfcore.data.parse`,
@@ -46,7 +77,10 @@ one user's process, allows :data:`CLI_CAP_FRACTION` of it.
 
 from __future__ import annotations
 
+import math
 import os
+
+import numpy as np
 
 from ..data.memory import CAP_FRACTION, CLI_CAP_FRACTION, memory_cap_bytes, physical_memory_bytes  # noqa: F401 (re-exported)
 
@@ -59,6 +93,8 @@ __all__ = [
     "estimate_rows",
     "parse_peak_bytes",
     "check_training_memory",
+    "count_positives",
+    "ranking_peak_bytes",
     "dataset_bytes",
     "human_bytes",
     "memory_cap_bytes",
@@ -104,6 +140,69 @@ def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: i
     grid = 32 * H * max(4, 2 * H) ** 2 if H > 1 else 0
     peak = max(split, data + init, data + factors + max(index, epoch, evaluation) + grid)
     return int(peak * (1 + MARGIN))
+
+
+RANKING_KINDS = ("bpr", "als")
+"""The ranking models :func:`ranking_peak_bytes` knows (``KIND`` of their classes)."""
+
+
+def ranking_peak_bytes(kind: str, n_users: int, n_items: int, n_ratings: int, n_factors: int,
+                       test_size: float = SPLIT_PARAMETERS["test_size"].default, timestamps: bool = False,
+                       n_threads: int = 1, n_positives: int | None = None, negatives: int = 1,
+                       eval_users: int | None = None, split: str = "random") -> int:
+    r"""The estimated peak bytes of training ranking model ``kind`` (``bpr``, ``als``) with its per-epoch
+    evaluation (the formula in the module docstring). ``n_positives``: the ratings that are positives
+    (None: every rating); ``negatives``: BPR's :math:`\nu`; ``n_threads``: :math:`H` (resolved, not
+    None); ``eval_users``: at most this many test users ranked after each epoch (None: all of them; 0:
+    no evaluation); ``split``: ``random`` (``random_split``, the dashboard's and Tune's) or
+    ``positives`` (``holdout_positives``, the CLI's)."""
+    if kind not in RANKING_KINDS:
+        raise ValueError(f"kind == {kind!r}, must be one of {', '.join(RANKING_KINDS)}.")
+    from ..engines.bpr import BITSET_MAX_BYTES
+    from ..models.topn_metrics import BATCH_USERS
+
+    U, I, M, K, H = int(n_users), int(n_items), int(n_ratings), int(n_factors), max(1, int(n_threads))
+    every = M if n_positives is None else min(M, int(n_positives))
+    data = 12 * M + (8 * M if timestamps else 0)
+    if split == "positives":
+        N, T = M, min(every, math.ceil(test_size * every) + U) if test_size > 0 else 0
+        split_peak = 14 * M + 48 * every + (8 * M if timestamps else 0) if T else 0
+    else:
+        T = round(test_size * M)
+        N = M - T
+        split_peak = 8 * M + 20 * N + 12 * T if T else 0
+    positives = min(N, every)
+    test_positives = min(T, every)
+    held = data + N + 8 * positives + 8 * (U + I)
+    init = max(12 * U * K, 4 * U * K + 12 * I * K)
+    factors = 4 * (U + I) * K
+    build = 8 * positives + 8 * max(U, I)
+    if kind == "bpr":
+        bits = (U * I + 7) >> 3
+        state = 4 * I + 8 * U + 4 * positives + (bits if bits <= BITSET_MAX_BYTES else 0)
+        epoch = 16 * max(1, int(negatives)) * positives
+    else:
+        state = 8 * (U + I) + 12 * positives
+        epoch = 4 * K * K + (24 * max(U, I) + 16 * K * H if H > 1 else 0)
+    check = K * max(U, I)
+    batch = min(BATCH_USERS, U, BATCH_USERS if eval_users is None else int(eval_users))
+    evaluation = 24 * batch * I + 8 * N + 24 * test_positives + 8 * U + 24 * I if T and batch > 0 else 0
+    peak = max(split_peak, held + init, held + factors + state + max(build, epoch, check, evaluation))
+    return int(peak * (1 + MARGIN))
+
+
+def count_positives(ratings, positive_level: float | None, chunk: int = 1 << 20) -> int:
+    """How many of ``ratings`` are positives for a ranking model of ``positive_level`` (its
+    ``positive_mask``); counted ``chunk`` ratings at a time, so the count allocates at most ``chunk``
+    bytes."""
+    from ..models.ranking import positive_mask, positive_threshold
+
+    threshold = positive_threshold(ratings.scale, positive_level)
+    if threshold is None:
+        return len(ratings)
+    values = ratings.values
+    return sum(int(np.count_nonzero(positive_mask(values[start:start + chunk], threshold)))
+               for start in range(0, len(values), chunk))
 
 
 def dataset_bytes(n_ratings: int, n_users: int, n_items: int, timestamps: bool = False,
@@ -161,18 +260,29 @@ def check_parse_memory(path, cap: int | None = None) -> int:
 
 def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors: int,
                           test_size: float = SPLIT_PARAMETERS["test_size"].default, schedule: str = "per-rating",
-                          timestamps: bool = False, cap: int | None = None, n_threads: int = 1) -> int:
-    """The estimated peak bytes; raises :class:`MemoryGuardError` naming the numbers when over ``cap``
-    (default :func:`memory_cap_bytes`). Allocates nothing."""
+                          timestamps: bool = False, cap: int | None = None, n_threads: int = 1, *,
+                          kind: str = "sgd", n_positives: int | None = None, negatives: int = 1,
+                          eval_users: int | None = None, split: str = "random") -> int:
+    """The estimated peak bytes of training a model of ``kind`` (``sgd``: :func:`training_peak_bytes`;
+    ``bpr``, ``als``: :func:`ranking_peak_bytes` with ``n_positives``, ``negatives``, ``eval_users``
+    and ``split``); raises :class:`MemoryGuardError` naming the numbers when over ``cap`` (default
+    :func:`memory_cap_bytes`). The one guard every training (Train, refit, Tune, Explore, the CLI)
+    passes; allocates nothing."""
     cap = memory_cap_bytes() if cap is None else cap
-    need = training_peak_bytes(n_users, n_items, n_ratings, n_factors, test_size, schedule, timestamps,
-                               n_threads)
+    if kind == "sgd":
+        need = training_peak_bytes(n_users, n_items, n_ratings, n_factors, test_size, schedule, timestamps,
+                                   n_threads)
+    else:
+        need = ranking_peak_bytes(kind, n_users, n_items, n_ratings, n_factors, test_size, timestamps, n_threads,
+                                  n_positives, negatives, eval_users, split)
     if need > cap:
+        name = "" if kind == "sgd" else f"{kind.upper()} "
         raise MemoryGuardError(
-            f"training K={n_factors} on {n_ratings:,} ratings ({n_users:,} users x {n_items:,} items"
+            f"training {name}K={n_factors} on {n_ratings:,} ratings ({n_users:,} users x {n_items:,} items"
             f"{f', {n_threads} threads' if n_threads > 1 else ''}) "
             f"needs an estimated {human_bytes(need)} ({need:,} bytes), over the {human_bytes(cap)} cap "
-            f"per job: lower K{', use fewer threads' if n_threads > 1 else ''} or use fewer ratings.")
+            f"per job: lower K{', use fewer threads' if n_threads > 1 else ''} or use fewer ratings"
+            f"{'' if kind == 'sgd' else ' or items'}.")
     return need
 
 

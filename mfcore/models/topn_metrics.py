@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TOPN_COLUMNS", "topn_metrics"]
+__all__ = ["BATCH_USERS", "TOPN_COLUMNS", "topn_metrics"]
 
 TOPN_COLUMNS = ("precision", "recall", "ndcg", "map", "coverage", "popularity")
 """The quality numbers :func:`topn_metrics` returns, in the order tables show them."""
+BATCH_USERS = 1024
+"""Users scored at once by :func:`topn_metrics`: its float64 score matrix is this many rows by every
+item (:func:`mfcore.evaluation.resources.ranking_peak_bytes` counts it)."""
 
 
 def topn_metrics(scorer, train, test, k: int = 10, threshold: float | None = 4.0,
-                 batch_size: int = 1024, max_users: int | None = None, seed: int = 0) -> dict:
+                 batch_size: int = BATCH_USERS, max_users: int | None = None, seed: int = 0) -> dict:
     r"""Top-``k`` ranking quality of ``scorer`` (user codes -> a users x items score matrix) on ``test``.
 
     Protocol: every user with at least one relevant test rating (rating >= ``threshold``; every test
