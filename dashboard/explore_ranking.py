@@ -73,7 +73,7 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
     model = cls(**{**params, "n_threads": 1})
     try:
         model.validate_params()
-        training.check_memory(subject.train, model.n_factors, 0.0)
+        training.check_memory(subject.train, model.n_factors, 0.0, model=model, eval_users=0)
     except (MemoryGuardError, ValueError) as exc:
         return f"{kind} was not trained: {escape_markdown(exc)}"
 

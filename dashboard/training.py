@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from mfcore import Ratings, SGDFactorizer, TrainingDiverged, random_split
 from mfcore.evaluation import protocol
-from mfcore.evaluation.resources import check_training_memory, work_sample
+from mfcore.evaluation.resources import check_training_memory, ranking_options, work_sample
 
 from . import jobs
 from .run import JOB_END_WAIT, Run, is_ranking
@@ -64,10 +64,17 @@ def prepare(ratings: Ratings, settings: dict, early_stopping: bool = False
     return train, test, validation
 
 
-def check_memory(ratings: Ratings, n_factors: int, test_size: float, schedule: str = "per-rating") -> int:
-    """The estimated peak bytes of training on ``ratings``; raises
+def check_memory(ratings: Ratings, n_factors: int, test_size: float, schedule: str = "per-rating", *,
+                 model=None, eval_users: int | None = RANKING_EVAL_USERS) -> int:
+    """The estimated peak bytes of training on ``ratings`` (split by ``test_size``); raises
     :class:`mfcore.evaluation.resources.MemoryGuardError` (a ValueError naming the numbers) over the cap, before
-    anything is allocated."""
+    anything is allocated. A ranking ``model`` (BPR, ALS) is estimated as such (its kind, positives,
+    negatives and threads: :func:`mfcore.evaluation.resources.ranking_options`), with its per-epoch
+    NDCG on at most ``eval_users`` test users (:func:`fit_steps`; 0: no evaluation, as Explore's)."""
+    if model is not None and is_ranking(model):
+        return check_training_memory(ratings.n_users, ratings.n_items, len(ratings), model.n_factors, test_size,
+                                     timestamps=ratings.timestamps is not None, eval_users=eval_users,
+                                     **ranking_options(model, ratings))
     return check_training_memory(ratings.n_users, ratings.n_items, len(ratings), n_factors, test_size,
                                  schedule, ratings.timestamps is not None)
 
@@ -150,7 +157,7 @@ def refit(run: Run, ratings: Ratings | None, tick: Callable[[float, str], None] 
     if not run.history:
         raise ValueError(f"{run.label} completed no epoch, so it has no model to train again.")
     model = (type(run.model) if is_ranking(run.model) else SGDFactorizer)(**run.model.get_params())
-    check_memory(ratings, model.n_factors, run.settings["test_size"])
+    check_memory(ratings, model.n_factors, run.settings["test_size"], model=model)
     train, test, validation = prepare(ratings, run.settings, getattr(model, "patience", None) is not None)
     note = ""
     if not is_ranking(model):

@@ -106,13 +106,14 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
     if submitted and kind != "sgd":
         new = {"kind": kind,
                **{name: st.session_state[f"train_{kind}_{name}"] for name in settings.ranking_fields(kind)}}
+        model = KINDS[kind](**settings.ranking_params(kind, new))
         try:
-            training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
+            training.check_memory(dataset.ratings, new["n_factors"], new["test_size"], model=model)
         except MemoryGuardError as exc:
             refusal = f"Not started: {exc}"
         else:
             train, test, _ = training.prepare(dataset.ratings, new)
-            run = runs.start(new, dataset.name, dataset.path, KINDS[kind](**settings.ranking_params(kind, new)), test)
+            run = runs.start(new, dataset.name, dataset.path, model, test)
             tick(run)
             training.execute(run, train, render, tick=tick)
     elif submitted:

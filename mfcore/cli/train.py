@@ -161,6 +161,8 @@ def ranking_params(args) -> dict:
 def train_ranking(args) -> None:
     """``train --model bpr|als``: fit on the top-N split, NDCG@10 per epoch, the final scores, --save."""
     from ..data import load_ratings
+    from ..evaluation.resources import (CLI_CAP_FRACTION, check_parse_memory, check_training_memory,
+                                        memory_cap_bytes, ranking_options)
     from ..evaluation.topn import evaluate, holdout_positives, popularity_scorer, scale_threshold
     from ..explore import ratings_items
     from ..models.persist import KINDS, save_model
@@ -170,7 +172,13 @@ def train_ranking(args) -> None:
     engine_threads(args)  # more threads than cores are refused, as for the rating model
     if args.save is not None:
         _check_writable(args.save)
+    cap = memory_cap_bytes(CLI_CAP_FRACTION)
+    if Path(args.data).is_file():
+        check_parse_memory(Path(args.data), cap=cap)  # before the text is read
     ratings = load_ratings(args.data, items=args.items)
+    check_training_memory(ratings.n_users, ratings.n_items, len(ratings), model.n_factors, args.test_size,
+                          timestamps=ratings.timestamps is not None, cap=cap, eval_users=None, split="positives",
+                          **ranking_options(model, ratings))
     threshold = scale_threshold(ratings, model.positive_level)
     if args.test_size > 0:
         train, test = holdout_positives(ratings, args.test_size, threshold, seed=args.seed)

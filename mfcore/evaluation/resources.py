@@ -94,6 +94,7 @@ __all__ = [
     "parse_peak_bytes",
     "check_training_memory",
     "count_positives",
+    "ranking_options",
     "ranking_peak_bytes",
     "dataset_bytes",
     "human_bytes",
@@ -203,6 +204,18 @@ def count_positives(ratings, positive_level: float | None, chunk: int = 1 << 20)
     values = ratings.values
     return sum(int(np.count_nonzero(positive_mask(values[start:start + chunk], threshold)))
                for start in range(0, len(values), chunk))
+
+
+def ranking_options(model, *ratings) -> dict:
+    """The keyword arguments :func:`check_training_memory` needs for the ranking ``model`` (a
+    ``BPRFactorizer`` or ``ALSFactorizer``, fitted or not) trained on ``ratings`` (every part of the
+    data it is split from): its ``kind``, the positives among ``ratings`` (:func:`count_positives` at its
+    ``positive_level``), BPR's ``negatives`` and its threads (``n_threads`` None: every available core)."""
+    from ..engines.numba_parallel import available_cores
+
+    return {"kind": model.KIND, "negatives": int(getattr(model, "negatives", 1)),
+            "n_threads": available_cores() if model.n_threads is None else int(model.n_threads),
+            "n_positives": sum(count_positives(part, model.positive_level) for part in ratings)}
 
 
 def dataset_bytes(n_ratings: int, n_users: int, n_items: int, timestamps: bool = False,

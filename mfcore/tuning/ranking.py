@@ -22,7 +22,7 @@ import optuna
 from ..evaluation import topn
 from ..evaluation.protocol import Holdout
 from ..models.als import ALSFactorizer
-from ..evaluation.resources import MemoryGuardError, check_training_memory
+from ..evaluation.resources import MemoryGuardError, check_training_memory, ranking_options
 from ..models.base import TrainingDiverged
 from ..models.bpr import BPRFactorizer
 from .pruning import DEFAULT_PRUNER, first_judged_epoch
@@ -44,18 +44,23 @@ def ranking_objective(model: str, split: Holdout, space: dict[str, Range], fixed
     """An Optuna objective for ranking model ``model`` (``bpr``, ``als``): train ``fixed`` + the
     suggested parameters on ``split.train``, report the validation NDCG@:data:`K` every epoch, ask the
     pruner from epoch ``judge_from`` on, return the best epoch's NDCG. Under the same guards as the
-    rating model's trials: the peak memory is estimated first (a trial over the cap is failed with
+    rating model's trials: the peak memory is estimated first, as this model's training with its
+    per-epoch ranking of :data:`VALIDATION_USERS` users
+    (:func:`mfcore.evaluation.resources.ranking_peak_bytes`; a trial over the cap is failed with
     the sentence), and ``stop`` (anything with ``is_set()``) is looked at after every epoch
     (:class:`~mfcore.tuning.study.SearchStopped`). User attributes: ``best_epoch``, and
     ``fail_reason`` on divergence, the memory cap or a stop."""
-    train = split.train
+    train, validation = split.train, split.validation
+    held_out = len(validation) / max(1, len(train) + len(validation))
 
     def run(trial: optuna.Trial) -> float:
         params = {**(fixed or {}), **suggest(trial, space), "n_threads": 1}
         estimator = MODELS[model](**params)
         best, best_epoch = float("-inf"), 0
         try:
-            check_training_memory(train.n_users, train.n_items, len(train), estimator.n_factors, 0.0)
+            check_training_memory(train.n_users, train.n_items, len(train) + len(validation), estimator.n_factors,
+                                  held_out, timestamps=train.timestamps is not None, eval_users=VALIDATION_USERS,
+                                  **ranking_options(estimator, train, validation))
             for result in estimator.fit_iter(train, split.validation, k=K, max_users=VALIDATION_USERS):
                 value = result.validation_ndcg
                 if value > best:

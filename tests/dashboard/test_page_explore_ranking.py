@@ -105,5 +105,5 @@ def test_train_runs_of_bpr_with_the_same_split_join_and_the_memory_guard_refuses
     monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "1000")
     app = train(app, "ALS", 2)
     no_exception(app)
-    assert len(app.error) == 1 and app.error[0].value.startswith("ALS was not trained: training K=16")
+    assert len(app.error) == 1 and app.error[0].value.startswith("ALS was not trained: training ALS K=16")
     assert app.radio(key="explore_model").options == ["rating model", "BPR"]
