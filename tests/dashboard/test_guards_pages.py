@@ -82,3 +82,48 @@ def test_the_server_is_configured_for_a_shared_deployment():
     assert config["server"]["enableXsrfProtection"] is True and config["server"]["fileWatcherType"] == "none"
     assert config["server"]["maxUploadSize"] == 200 and config["browser"]["gatherUsageStats"] is False
     assert config["runner"]["postScriptGC"] is False  # a full collection per script run stalled every page
+
+
+def test_train_refuses_a_ranking_run_by_its_own_estimate(monkeypatch):
+    """BPR with the Train page's defaults needs several times the rating model's estimate (its test
+    NDCG ranks 1,000 users x 1,700 items after every epoch): a cap between the two refuses it."""
+    from mfcore import BPRFactorizer, load_ratings
+    from mfcore.evaluation.resources import ranking_options, ranking_peak_bytes
+
+    from apptest_helpers import ROOT
+    from dashboard import settings
+    from dashboard.training import RANKING_EVAL_USERS
+
+    model = BPRFactorizer(**settings.ranking_params("bpr", {}))
+    options = {key: value for key, value in
+               ranking_options(model, load_ratings(ROOT / "sample_data" / "ratings.csv")).items() if key != "kind"}
+    estimate = ranking_peak_bytes("bpr", 1_000, 1_700, 100_000, model.n_factors, 0.1, timestamps=True,
+                                  eval_users=RANKING_EVAL_USERS, **options)
+    assert training_peak_bytes(1_000, 1_700, 100_000, model.n_factors, 0.1, timestamps=True) < 20e6 < estimate
+    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "20e6")
+    app = train_page()
+    app.radio(key="train_kind").set_value("bpr").run()
+    app = button(app, "Train").click().run()
+    no_exception(app)
+    assert len(app.error) == 1 and app.error[0].value.startswith(f"Not started: training BPR K={model.n_factors} on")
+    assert f"{estimate:,} bytes" in app.error[0].value and "20.0 MB cap" in app.error[0].value
+    assert "runs" not in app.session_state or not app.session_state["runs"]
+
+
+def test_refit_of_a_ranking_run_is_refused_over_the_cap(monkeypatch):
+    import pytest
+
+    from apptest_helpers import ROOT
+    from dashboard.run import Run
+    from dashboard.training import refit
+    from mfcore import ALSFactorizer, load_ratings
+    from mfcore.evaluation.resources import MemoryGuardError
+    from mfcore.models.ranking import RankingEpochResult
+
+    ratings = load_ratings(ROOT / "sample_data" / "ratings.csv")
+    run = Run(1, {"kind": "als", "test_size": 0.1, "seed": 0}, "sample", "ratings.csv",
+              ALSFactorizer(n_factors=8, n_epochs=2, n_threads=1), ratings.take(slice(0, 0)), status="done",
+              history=[RankingEpochResult(1, None, 0.1), RankingEpochResult(2, None, 0.1)])
+    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "20e6")
+    with pytest.raises(MemoryGuardError, match=r"^training ALS K=8 on 100,000 ratings .* over the 20.0 MB cap"):
+        refit(run, ratings)

@@ -172,3 +172,25 @@ def test_a_ranking_search_maximises_ndcg_and_scores_it_beside_popularity(tmp_pat
     assert any(c.value.startswith("To train it, pick BPR on Train and set: ") for c in app.caption)
     spec = app.get("plotly_chart")[0].proto.spec
     assert "Validation NDCG@10 of every trial" in spec
+
+
+def test_a_ranking_trial_over_the_memory_cap_is_failed_with_the_reason(tmp_path, monkeypatch):
+    """The Tune page's BPR search: each trial is estimated as a BPR training (not as the rating
+    model's), so a 20 MB cap that a rating trial of the same K fits under refuses it (its validation
+    NDCG ranks 1,000 users x 1,700 items after every epoch)."""
+    from dashboard import tuning
+    from mfcore import load_ratings
+    from mfcore.evaluation.resources import training_peak_bytes
+    from mfcore.tuning import Range, ranking_space
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "20e6")
+    ratings = load_ratings(ROOT / "sample_data" / "ratings.csv")
+    assert training_peak_bytes(ratings.n_users, ratings.n_items, len(ratings), 8, timestamps=True) < 20e6
+    space = {**ranking_space("bpr"), "n_factors": Range("n_factors", 8, 8, model="bpr"),
+             "n_epochs": Range("n_epochs", 2, 2, model="bpr")}
+    job = tuning.start(ratings, "sample", space, n_trials=2, timeout=None, seed=0, model="bpr")
+    assert job.scheduled.wait(60)
+    rows = tuning.table(job.study())
+    assert [row["state"] for row in rows] == ["failed", "failed"]
+    assert all(row["reason"].startswith("training BPR K=8") and "over the 20.0 MB cap per job" in row["reason"]
+               and row["epochs run"] == 0 for row in rows)

@@ -109,3 +109,28 @@ def test_a_data_dir_that_is_a_file_is_one_error_line(capsys, tmp_path, monkeypat
     err = capsys.readouterr().err
     assert err.startswith("error: cannot make the study folder ") and "MFCORE_DATA_DIR=" in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("model", ["bpr", "als"])
+def test_a_ranking_trial_is_guarded_by_the_ranking_estimate(split, model, monkeypatch):
+    """A cap the rating model's estimate of the same trial fits under: the ranking trial's own
+    estimate (its positives, its per-epoch ranking of the validation users) is over it."""
+    from mfcore.evaluation.resources import ranking_options, ranking_peak_bytes, training_peak_bytes
+    from mfcore.tuning.ranking import MODELS, VALIDATION_USERS
+
+    train, validation = split.train, split.validation
+    n = len(train) + len(validation)
+    estimator = MODELS[model](n_factors=8, n_threads=1)
+    options = {key: value for key, value in ranking_options(estimator, train, validation).items() if key != "kind"}
+    need = ranking_peak_bytes(model, train.n_users, train.n_items, n, 8, len(validation) / n,
+                              eval_users=VALIDATION_USERS, **options)
+    cap = (need + training_peak_bytes(train.n_users, train.n_items, n, 8, len(validation) / n)) // 2
+    assert training_peak_bytes(train.n_users, train.n_items, n, 8, len(validation) / n) < cap < need
+    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", str(cap))
+    space = {"n_factors": tuning.Range("n_factors", 8, 8, model=model),
+             "n_epochs": tuning.Range("n_epochs", 2, 2, model=model)}
+    study = tuning.ranking_search(model, split, "cap", "sqlite:///:memory:", n_trials=2, space=space)
+    rows = tuning.trials_table(study)
+    assert [row["state"] for row in rows] == ["failed", "failed"]
+    assert all(row["epochs run"] == 0 and row["reason"].startswith(f"training {model.upper()} K=8 on {n:,} ratings")
+               and f"{need:,} bytes" in row["reason"] for row in rows)
