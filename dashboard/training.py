@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from mfcore import Ratings, SGDFactorizer, TrainingDiverged, random_split
+from mfcore.engines import threads_used
 from mfcore.evaluation import protocol
 from mfcore.evaluation.resources import check_training_memory, ranking_options, work_sample
 
@@ -65,8 +66,9 @@ def prepare(ratings: Ratings, settings: dict, early_stopping: bool = False
 
 
 def check_memory(ratings: Ratings, n_factors: int, test_size: float, schedule: str = "per-rating", *,
-                 model=None, eval_users: int | None = RANKING_EVAL_USERS) -> int:
-    """The estimated peak bytes of training on ``ratings`` (split by ``test_size``); raises
+                 engine: str = "numba", model=None, eval_users: int | None = RANKING_EVAL_USERS) -> int:
+    """The estimated peak bytes of training on ``ratings`` (split by ``test_size``) with ``engine`` on
+    the threads it will run (:func:`mfcore.engines.threads_used`, every core asked for); raises
     :class:`mfcore.evaluation.resources.MemoryGuardError` (a ValueError naming the numbers) over the cap, before
     anything is allocated. A ranking ``model`` (BPR, ALS) is estimated as such (its kind, positives,
     negatives and threads: :func:`mfcore.evaluation.resources.ranking_options`), with its per-epoch
@@ -75,8 +77,9 @@ def check_memory(ratings: Ratings, n_factors: int, test_size: float, schedule: s
         return check_training_memory(ratings.n_users, ratings.n_items, len(ratings), model.n_factors, test_size,
                                      timestamps=ratings.timestamps is not None, eval_users=eval_users,
                                      **ranking_options(model, ratings))
+    threads = threads_used(engine, schedule, round(len(ratings) * (1 - test_size)))
     return check_training_memory(ratings.n_users, ratings.n_items, len(ratings), n_factors, test_size,
-                                 schedule, ratings.timestamps is not None)
+                                 schedule, ratings.timestamps is not None, n_threads=threads)
 
 
 def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = None,
@@ -157,7 +160,8 @@ def refit(run: Run, ratings: Ratings | None, tick: Callable[[float, str], None] 
     if not run.history:
         raise ValueError(f"{run.label} completed no epoch, so it has no model to train again.")
     model = (type(run.model) if is_ranking(run.model) else SGDFactorizer)(**run.model.get_params())
-    check_memory(ratings, model.n_factors, run.settings["test_size"], model=model)
+    check_memory(ratings, model.n_factors, run.settings["test_size"], getattr(model, "schedule", "per-rating"),
+                 engine=getattr(model, "engine", "numba"), model=model)
     train, test, validation = prepare(ratings, run.settings, getattr(model, "patience", None) is not None)
     note = ""
     if not is_ranking(model):

@@ -367,7 +367,7 @@ def explore_run(result: dict, dataset, tick) -> runs.Run:
     test size give the same test set), calling ``tick(run)`` while it trains; the run ends ``done``
     or says why not."""
     chosen = train_settings(result, settings.current())
-    training.check_memory(dataset.ratings, chosen["n_factors"], chosen["test_size"])
+    training.check_memory(dataset.ratings, chosen["n_factors"], chosen["test_size"], engine=chosen["engine"])
     train, test = training.split(dataset.ratings, chosen)
     run = runs.start(chosen, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(chosen)), test)
     return training.execute(run, train, tick=tick)

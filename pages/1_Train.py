@@ -120,7 +120,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
         settings.save(new)
         try:
-            training.check_memory(dataset.ratings, new["n_factors"], new["test_size"])
+            training.check_memory(dataset.ratings, new["n_factors"], new["test_size"], engine=new["engine"])
         except MemoryGuardError as exc:
             refusal = f"Not started: {exc}"
         else:
