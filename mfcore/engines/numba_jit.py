@@ -80,22 +80,30 @@ def run_epoch_k(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_fact
     return sgd_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors)
 
 
-CONSTANT_K_FACTORS = (16, 32, 50, 64, 100, 128, 200, 256)
+CONSTANT_K_FACTORS = (64, 100, 128, 200, 256)
 """The K values that get a kernel compiled for their K (``make install`` compiles them all:
 :mod:`mfcore.models.warm`). Another K runs the same loop compiled for any K, unless the data is big
 enough (:data:`CONSTANT_K_MIN_RATINGS`): a new K's compile holds the interpreter for about a second,
 which a shared server's other pages and a search trying many K would feel."""
+CONSTANT_K_MIN_FACTORS = 64
+"""Below this K the kernel compiled for its K is slower than the one for any K, so it is never used:
+ns per update on ML-1M, one thread, AMD EPYC with AVX-512 (``benchmarks/constant_k.py``), K
+compiled in / any K: K=16 14.9 / 6.6, K=32 15.4 / 8.1, K=50 25.5 / 13.9; from K=64 the constant
+wins: 10.9 / 14.0, K=100 15.9 / 21.6, K=256 40.6 / 45.2. (LLVM unrolls a short constant loop
+into scalar code where the any-K loop keeps whole vectors.)"""
 CONSTANT_K_MIN_RATINGS = 2_000_000
-"""Ratings per epoch from which any K gets its own kernel: at about 30% fewer cycles per update, the
-compile (once per K and machine, then read from Numba's disk cache) is paid back within one fit."""
+"""Ratings per epoch from which any K >= :data:`CONSTANT_K_MIN_FACTORS` gets its own kernel: at up to
+30% fewer cycles per update, the compile (once per K and machine, then read from Numba's disk
+cache) is paid back within one fit."""
 
 
 def constant_k(n_factors: int, n_ratings: int) -> bool:
-    """Whether the kernel for ``n_factors`` is compiled with K as a constant (see
-    :data:`CONSTANT_K_FACTORS`). The choice depends only on K and the data size, so a fit gives the
-    same numbers wherever it runs; the two versions differ only in the order of a dot product's
-    float additions."""
-    return n_factors in CONSTANT_K_FACTORS or n_ratings >= CONSTANT_K_MIN_RATINGS
+    """Whether the kernel for ``n_factors`` is compiled with K as a constant: K at least
+    :data:`CONSTANT_K_MIN_FACTORS` and listed in :data:`CONSTANT_K_FACTORS` or trained on big data.
+    The choice depends only on K and the data size, so a fit gives the same numbers wherever it runs;
+    the two versions differ only in the order of a dot product's float additions."""
+    return n_factors >= CONSTANT_K_MIN_FACTORS and (
+        n_factors in CONSTANT_K_FACTORS or n_ratings >= CONSTANT_K_MIN_RATINGS)
 
 
 _entries: dict = {}
