@@ -1,6 +1,7 @@
 """The binary cache of parsed rating files: same Ratings back, keyed by the file's size and mtime."""
 
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -45,3 +46,17 @@ def test_a_changed_file_is_parsed_again(tmp_path):
 
 def test_bytes_are_not_cached():
     assert cache.cache_file(b"user,item,rating\n1,1,4\n") is None
+
+
+def test_the_cache_file_is_what_np_savez_writes(tmp_path):
+    path = write(tmp_path / "r.csv", "user,item,rating,timestamp\nann,x,4.5,10\nbob,y,2,11\nann,y,5,12\n")
+    ratings, _ = cache.load_ratings_cached(path)
+    target = cache.cache_file(path, duplicates="last", columns=None)
+    with zipfile.ZipFile(target) as written, np.load(target) as loaded:
+        members = {name: loaded[name] for name in loaded.files}
+        np.savez(tmp_path / "reference.npz", **members)
+        with zipfile.ZipFile(tmp_path / "reference.npz") as reference:
+            assert written.namelist() == reference.namelist()
+            for name in written.namelist():
+                assert written.read(name) == reference.read(name)  # CRCs checked by read
+    same(cache.load(target), ratings)
