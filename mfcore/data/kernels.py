@@ -66,7 +66,7 @@ def _scan_span(buf, start, stop, sep, kinds, row, ints0, ints1, ints2, floats, l
                 value = 0
                 digits = 0
                 while position < stop and 48 <= buf[position] <= 57:
-                    value = value * 10 + (buf[position] - 48)
+                    value = value * 10 + (np.int64(buf[position]) - 48)
                     digits += 1
                     position += 1
                     if value > _SIGNIFICAND_LIMIT:
@@ -78,7 +78,7 @@ def _scan_span(buf, start, stop, sep, kinds, row, ints0, ints1, ints2, floats, l
                     if position < stop and buf[position] == 46:
                         position += 1
                         while position < stop and 48 <= buf[position] <= 57:
-                            value = value * 10 + (buf[position] - 48)
+                            value = value * 10 + (np.int64(buf[position]) - 48)
                             decimals += 1
                             position += 1
                             if value > _SIGNIFICAND_LIMIT or decimals > 22:
