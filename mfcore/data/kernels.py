@@ -10,7 +10,7 @@ importing Numba and loading the compiled kernels costs more than they save below
 
 The scan accepts, after the header, lines of exactly ``len(kinds)`` fields separated by one byte and
 ended by ``\\n`` or ``\\r\\n`` (the last line may lack it). A field read as an integer is ``-?[0-9]+``
-within int32; a field read as a float is ``-?[0-9]+(\\.[0-9]+)?`` with a significand below
+within int32; a field read as a float is ``-?[0-9]+(\\.[0-9]+)?`` with a significand of at most
 :math:`2^{53}` and at most 22 decimals, so :math:`m / 10^d` in float64 is exact before its one
 rounding: the correctly rounded value pyarrow's parser gives too, then cast to float32 as the stream
 does; its magnitude must not be over the caller's limit. A skipped field may hold anything but a
