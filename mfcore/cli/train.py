@@ -90,20 +90,25 @@ def load_and_split(args, *, cached: bool, validation: bool = False, threads: int
     ``validation``, a random ``args.validation_size`` of the training ratings is held out too (the
     same split as the dashboard's Train under early stopping). ``cached`` keeps the parsed file as a
     binary cache (:mod:`mfcore.data.cache`) so the next run does not parse it again."""
-    from ..data.cache import cache_file, load_ratings_cached
-    from ..evaluation.protocol import holdout
-    from ..evaluation.resources import CLI_CAP_FRACTION, check_parse_memory, check_training_memory, memory_cap_bytes
-    from ..evaluation.split import random_split
+    from ..data.cache import cache_file, ratings_cached
+    from ..evaluation.resources import CLI_CAP_FRACTION, check_parse_memory, memory_cap_bytes
     path = Path(args.data)
     cache_hit = cached and args.items is None and cache_file(path, duplicates="last", columns=None) is not None \
         and cache_file(path, duplicates="last", columns=None).exists()
     if path.is_file() and not cache_hit:
         check_parse_memory(path, cap=memory_cap_bytes(CLI_CAP_FRACTION))  # before the text is read
-    if cached:
-        ratings, _ = load_ratings_cached(args.data, items=args.items)
-    else:
-        from ..data import load_ratings
-        ratings = load_ratings(args.data, items=args.items)
+    if cached:  # the cache is written while the ratings are split (ratings_cached)
+        with ratings_cached(args.data, items=args.items) as (ratings, _):
+            return _split(args, ratings, validation, threads)
+    from ..data import load_ratings
+    return _split(args, load_ratings(args.data, items=args.items), validation, threads)
+
+
+def _split(args, ratings, validation: bool, threads: int) -> Loaded:
+    """The rest of :func:`load_and_split`, once the ratings are loaded."""
+    from ..evaluation.protocol import holdout
+    from ..evaluation.resources import CLI_CAP_FRACTION, check_training_memory, memory_cap_bytes
+    from ..evaluation.split import random_split
     check_training_memory(ratings.n_users, ratings.n_items, len(ratings), args.n_factors, args.test_size,
                           args.schedule, ratings.timestamps is not None, cap=memory_cap_bytes(CLI_CAP_FRACTION),
                           n_threads=threads)

@@ -27,8 +27,10 @@ Rules; each broken one raises :class:`DataError` naming the 1-based line (the he
 - the file holds at least ``MIN_USERS`` (2) users and ``MIN_ITEMS`` (2) items: with one user or one
   item there is nothing to factorize. Constant ratings load, with a warning in :attr:`Ratings.summary`.
 
-Parsing uses pyarrow's streaming CSV reader (one thread, 8 MiB blocks): the cost is linear in the
-bytes, and a malformed row stops it at once (a 1 MB line of 500,000 fields is refused in milliseconds).
+Parsing uses pyarrow's streaming CSV reader (8 MiB blocks): the cost is linear in the bytes, and a
+malformed row stops it at once (a 1 MB line of 500,000 fields is refused in milliseconds). A big text
+of plain numbers is first scanned by a compiled kernel (:mod:`.kernels`) into the same arrays; any
+line it does not accept hands the whole text to pyarrow.
 
 Duplicate (user, item) pairs: by default the **last** occurrence in the file wins (a re-rating
 replaces the earlier one); ``duplicates="mean"`` averages them, ``duplicates="error"`` refuses them.
@@ -44,6 +46,7 @@ The package owns everything about ratings before a model sees them; it imports n
 - :mod:`.sniff`: encoding, separator, header and column roles from the first lines;
 - :mod:`.parse`: the pyarrow CSV parse and line numbers for errors;
 - :mod:`.build`: validation, id encoding, the duplicates policy;
+- :mod:`.kernels`: Numba shortcuts for big inputs (numeric scan, ids to codes, repeated pairs);
 - :mod:`.items`: titles and genres from an items file;
 - :mod:`.cache`: a binary cache of parsed files (and :func:`cache_dir`, mfcore's cache folder);
 - :mod:`.synthetic`: the seeded generator of the bundled sample data;

@@ -79,6 +79,22 @@ def _streamed_ratings(column: NumericColumn, where) -> np.ndarray:
     return column.values.astype(np.float32, copy=False)
 
 
+def _checked_ratings(values: np.ndarray, where) -> np.ndarray:
+    """``values`` after the checks a streamed column had block by block: the first non-finite rating,
+    then the first over :data:`MAX_ABS_RATING`. (A streamed column needs them no more: its float64
+    values passed them, and a float32 cast of a value within +-1e6 stays finite.)"""
+    not_finite = ~np.isfinite(values)
+    if not_finite.any():
+        position = int(np.argmax(not_finite))
+        raise DataError(f"{where(position)}rating {float(values[position])} is not a finite number.")
+    too_large = np.abs(values) > MAX_ABS_RATING
+    if too_large.any():
+        position = int(np.argmax(too_large))
+        raise DataError(f"{where(position)}rating {float(values[position]):g} is too large: ratings must "
+                        f"be within +-{MAX_ABS_RATING:g}.")
+    return values
+
+
 def _ratings_array(column, where, decimal_comma: bool) -> np.ndarray:
     if isinstance(column, (pa.ChunkedArray, pa.Array)) and (
             pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
@@ -121,17 +137,8 @@ def build_ratings(by_role: dict, where, duplicates: str, summary: LoadSummary, *
     if isinstance(rating, NumericColumn):  # streamed: checked block by block on the float64 values
         values = _streamed_ratings(rating, where)
     else:
-        values = _ratings_array(rating, where, decimal_comma)
+        values = _checked_ratings(_ratings_array(rating, where, decimal_comma), where)
     del rating
-    not_finite = ~np.isfinite(values)
-    if not_finite.any():
-        position = int(np.argmax(not_finite))
-        raise DataError(f"{where(position)}rating {float(values[position])} is not a finite number.")
-    too_large = np.abs(values) > MAX_ABS_RATING
-    if too_large.any():
-        position = int(np.argmax(too_large))
-        raise DataError(f"{where(position)}rating {float(values[position]):g} is too large: ratings must "
-                        f"be within +-{MAX_ABS_RATING:g}.")
 
     timestamps = None
     if "timestamp" in by_role:
@@ -143,11 +150,11 @@ def build_ratings(by_role: dict, where, duplicates: str, summary: LoadSummary, *
     item_codes, item_ids = _encode(by_role.pop("item"))
     items = item_codes.astype(np.int32, copy=False)
     del item_codes
-    values32 = values.astype(np.float32)
+    values32 = values.astype(np.float32, copy=False)  # streamed ratings are float32 already
     del values
 
     users, items, values32, timestamps, merged = _resolve_duplicates(
-        users, items, values32, timestamps, len(item_ids), duplicates, where)
+        users, items, values32, timestamps, len(user_ids), len(item_ids), duplicates, where)
     warnings = []
     if check_size and (len(user_ids) < MIN_USERS or len(item_ids) < MIN_ITEMS):
         raise DataError(f"the file has {len(user_ids)} user{'s' * (len(user_ids) != 1)} and "
@@ -229,6 +236,11 @@ def _encode(column) -> tuple[np.ndarray, np.ndarray]:
 
 
 
+KERNELS_MIN_ROWS = 5_000_000
+"""From this many ratings, integer ids are coded and repeated pairs looked for by the compiled kernels
+of :mod:`mfcore.data.kernels` (below it, importing Numba costs more than they save)."""
+
+
 DENSE_SPAN_PER_ROW = 4
 """Integer ids are coded through a table indexed by id when their span (max - min + 1) is at most this
 many times the row count (plus 1M): O(rows), no hash table and no sort; wider spans use pandas."""
@@ -239,7 +251,9 @@ def _dense_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     table over the id span: :math:`\text{present}[v - v_{\min}] = 1` for every id :math:`v`, the code of
     :math:`v` is the number of present ids below it (a cumulative sum), read back per row. Memory: the
     span's table (1 + 4 bytes per possible id) and the int32 codes, instead of factorize's hash table
-    and int64 codes."""
+    and int64 codes. From :data:`KERNELS_MIN_ROWS` int32 ids the compiled kernel writes the codes over
+    ``ids`` (a streamed column's array, which its caller gives up) and nothing row-sized is
+    allocated."""
     if len(ids) == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int64)
     low, high = int(ids.min()), int(ids.max())
@@ -250,6 +264,9 @@ def _dense_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if low >= 0 and high + 1 <= limit:  # index by the id itself: no shifted copy of the column
         low = 0
     span = high - low + 1
+    if len(ids) >= KERNELS_MIN_ROWS and ids.dtype == np.int32 and ids.flags.writeable:
+        from .kernels import dense_codes_in_place  # Numba: only for inputs big enough to pay for it
+        return ids, dense_codes_in_place(ids, low, span)
     offset = ids if low == 0 else ids - np.asarray(low, ids.dtype)
     present = np.zeros(span, bool)
     present[offset] = True
@@ -283,11 +300,21 @@ def _pair_keys(users: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarray
     return keys
 
 
-def _resolve_duplicates(users, items, values, timestamps, n_items, policy, where):
-    """Apply the duplicates policy; returns the kept arrays and how many rows were merged away."""
+def _has_repeated_pair(users, items, n_users: int, n_items: int) -> bool:
+    """Whether some (user, item) code pair occurs twice: from :data:`KERNELS_MIN_ROWS` ratings by the
+    compiled check (:func:`mfcore.data.kernels.has_repeated_pair`: one pass, no 8-byte keys), else
+    by an in-place sort of the pair keys."""
+    if len(users) >= KERNELS_MIN_ROWS:
+        from .kernels import has_repeated_pair  # Numba: only for inputs big enough to pay for it
+        return has_repeated_pair(users, items, n_users, n_items)
     keys = _pair_keys(users, items, n_items)
     keys.sort()  # in place: a plain sort finds repeats faster than the stable argsort below
-    if not (keys[1:] == keys[:-1]).any():
+    return bool((keys[1:] == keys[:-1]).any())
+
+
+def _resolve_duplicates(users, items, values, timestamps, n_users, n_items, policy, where):
+    """Apply the duplicates policy; returns the kept arrays and how many rows were merged away."""
+    if not _has_repeated_pair(users, items, n_users, n_items):
         return users, items, values, timestamps, 0
     keys = _pair_keys(users, items, n_items)  # again in file order (repeats are rare)
     order = np.argsort(keys, kind="stable")

@@ -4,7 +4,8 @@ Numba writes each compiled kernel to its on-disk cache (``cache=True``) and the 
 built into the user cache folder, so the first training in the app or the CLI loads machine code
 instead of compiling it. Each (engine, schedule) pair trains a tiny model for one epoch, in float32
 as the estimator does. The per-rating kernels are also compiled with K as a constant for each K of
-``mfcore.engines.numba_jit.CONSTANT_K_FACTORS``, so a training at one of those K loads them too.
+``mfcore.engines.numba_jit.CONSTANT_K_FACTORS``, so a training at one of those K loads them too. The
+loader's kernels for big files (:mod:`mfcore.data.kernels`) are compiled last.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import numpy as np
 
 
 def warm() -> list[tuple[str, str, float]]:
-    """Train one epoch of a 2 x 2 problem with every (engine, schedule) pair; returns the seconds each
-    took (compilation or cache loading included)."""
+    """Train one epoch of a 2 x 2 problem with every (engine, schedule) pair, then compile the loader's
+    kernels; returns the seconds each took (compilation or cache loading included)."""
     from ..data import from_arrays
+    from ..data.kernels import compile_all as compile_loader_kernels
     from ..engines import ENGINES
     from ..engines.numba_jit import CONSTANT_K_FACTORS
     from .sgd import SGDFactorizer
@@ -37,6 +39,9 @@ def warm() -> list[tuple[str, str, float]]:
                 print(f"could not compile {name}: {str(exc).splitlines()[0]}")
                 break
             timings.append((name, schedule, time.perf_counter() - start))
+    start = time.perf_counter()
+    compile_loader_kernels()
+    timings.append(("loader", "kernels", time.perf_counter() - start))
     return timings
 
 
