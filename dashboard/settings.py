@@ -116,9 +116,10 @@ def _shown(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _parse(name: str, text: str):
-    """The value of setting ``name`` written as ``text`` in a URL; a ValueError holds the rule."""
-    param = widget_param(name)
+def _parse(name: str, text: str, table: dict[str, Param] | None = None):
+    """The value of setting ``name`` (in ``table``, default the rating model's) written as ``text`` in a
+    URL; a ValueError holds the rule."""
+    param = widget_param(name, table)
     if param.kind is bool:
         if text.lower() not in ("0", "1", "true", "false"):
             raise ValueError("true or false")
@@ -142,6 +143,37 @@ def from_query(params: dict[str, str]) -> tuple[dict, list[str]]:
             except ValueError as exc:
                 problems.append(f"{name}={params[name]!r} (must be {exc})")
     return settings, problems
+
+
+RANKING_MODEL = "model"
+"""The URL parameter that opens Train on a ranking model's form (``model=bpr`` or ``model=als``)."""
+
+
+def ranking_from_query(params: dict[str, str]) -> tuple[str | None, dict, list[str]]:
+    """The ranking kind a URL names in ``model`` (None when it names none), that kind's form settings
+    among ``params`` (:func:`ranking_fields`, each checked against its table) and a note for each value
+    that was ignored."""
+    kind = params.get(RANKING_MODEL)
+    if kind is None:
+        return None, {}, []
+    if kind not in RANKING_TABLES:
+        return None, {}, [f"{RANKING_MODEL}={kind!r} (must be one of {', '.join(RANKING_TABLES)})"]
+    chosen, problems = {}, []
+    for name in ranking_fields(kind):
+        if name in params:
+            try:
+                chosen[name] = _parse(name, params[name], RANKING_TABLES[kind])
+            except ValueError as exc:
+                problems.append(f"{name}={params[name]!r} (must be {exc})")
+    return kind, chosen, problems
+
+
+def ranking_query(kind: str, settings: dict) -> dict[str, str]:
+    """URL parameters that open Train on ``kind``'s form with ``settings`` (its :func:`ranking_fields`)."""
+    fields = ranking_fields(kind)
+    table = {**TABLE, **RANKING_TABLES[kind]}
+    return {RANKING_MODEL: kind, **{name: ("true" if value else "false") if table[name].kind is bool else str(value)
+                                    for name, value in settings.items() if name in fields and value is not None}}
 
 
 def to_query(settings: dict) -> dict[str, str]:

@@ -341,6 +341,14 @@ def train_query(result: dict, test_size: float) -> dict[str, str]:
                               for name, value in params.items()})
 
 
+def ranking_train_query(result: dict, model: str, test_size: float = TEST_SIZE) -> dict[str, str]:
+    """Train page URL parameters that open ranking model ``model``'s form (``bpr``, ``als``) with the
+    best configuration: its settings, its best epoch as the epoch count, the search's seed and test size."""
+    params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
+    return settings.ranking_query(model, {name: float(f"{value:.6g}") if isinstance(value, float) else value
+                                          for name, value in params.items()})
+
+
 def train_settings(result: dict, base: dict, test_size: float = TEST_SIZE) -> dict:
     """Train form settings (``base``, e.g. the session's, for what the search did not decide) that
     reproduce the best configuration: its sampled settings, its best epoch as the epoch count, the
@@ -382,10 +390,12 @@ def scores_table(result: dict) -> tuple[pd.DataFrame, str]:
 
 
 def settings_sentence(result: dict, model: str) -> str:
-    """Where a ranking model's best settings go: Train's form of that kind, with the values."""
-    values = ", ".join(f"{name} = {value:.4g}" if isinstance(value, float) else f"{name} = {value}"
-                       for name, value in result["params"].items() if name != "n_threads")
-    return f"To train it, pick {MODELS[model].split(' (')[0]} on Train and set: {values}."
+    """A ranking model's best settings in the Train form's names, for the "Train it" link beside it."""
+    params = result["params"]
+    values = ", ".join(f"{settings.LABELS.get(name, name)} {params[name]:.4g}" if isinstance(params[name], float)
+                       else f"{settings.LABELS.get(name, name)} {params[name]}"
+                       for name in settings.ranking_fields(model) if name in params)
+    return f"Best {MODELS[model].split(' (')[0]} settings: {values}."
 
 
 def summary(result: dict) -> str:

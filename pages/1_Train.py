@@ -24,7 +24,16 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         with st.spinner("Stopping: waiting for the current epoch to end..."):
             training.settle(runs.all_runs())
 
-    from_url, ignored = settings.from_query(st.query_params.to_dict())
+    ranking_kind, ranking_from_url, ranking_ignored = settings.ranking_from_query(st.query_params.to_dict())
+    if ranking_kind is not None:  # a link to a ranking model's form (Tune's "Train it"): it opens that form
+        from_url, ignored = {}, ranking_ignored
+        st.session_state["train_kind"] = ranking_kind
+        st.session_state.setdefault("train_ranking_chosen", {})[ranking_kind] = ranking_from_url
+        for name in ranking_from_url:
+            st.session_state.pop(f"train_{ranking_kind}_{name}", None)
+    else:
+        from_url, ignored = settings.from_query(st.query_params.to_dict())
+        ignored += ranking_ignored
     if ignored:
         st.error(f"Ignored link settings: {escape_markdown('; '.join(ignored))}.")
     chosen = settings.current()
@@ -56,7 +65,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             fields = settings.ranking_fields(kind)
             cells = [cell for _ in range(0, len(fields), 4) for cell in st.columns(4)]
             for cell, name in zip(cells, fields):
-                settings.widget(cell, name, key=f"train_{kind}_{name}", table=settings.RANKING_TABLES[kind])
+                settings.widget(cell, name, key=f"train_{kind}_{name}", table=settings.RANKING_TABLES[kind],
+                                value=st.session_state.get("train_ranking_chosen", {}).get(kind, {}).get(name))
             submitted = st.form_submit_button("Train", type="primary")
             st.caption(f"{KIND_NAMES[kind]} learns from positives (ratings at or above the positive level of the "
                        "rating scale: 0.75 gives >= 4 of 5) and is scored after every epoch by its test NDCG@10, "

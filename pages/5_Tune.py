@@ -138,11 +138,15 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         elif job.result is not None and job.model != "sgd":  # a ranking model: NDCG@10 beside popularity
             result = job.result
             st.subheader("Best configuration on the test set")
+            st.caption(tuning.settings_sentence(result, job.model))
+            st.page_link("pages/1_Train.py", label="Train it", icon="➡️",
+                         query_params=tuning.ranking_train_query(result, job.model),
+                         help="Opens Train's form for this model with these settings (and the search's seed and "
+                              "test size); press Train there.")
             st.write(tuning.summary(result))
             scores, metric = tuning.scores_table(result)
             st.dataframe(scores, hide_index=True, key="tune_scores",
                          column_config={metric: st.column_config.NumberColumn(format="%.4f")})
-            st.caption(tuning.settings_sentence(result, job.model))
             for title, figure in tuning.optuna_figures(study).items():
                 st.subheader(title)
                 st.plotly_chart(figure, key=f"optuna-{title}")

@@ -39,6 +39,30 @@ def test_the_form_shows_the_kinds_own_parameters():
     assert app.number_input(key="train_bpr_negatives").value == BPR_PARAMETERS["negatives"].default
 
 
+def test_a_ranking_link_opens_that_kinds_form_filled_and_reports_bad_values():
+    """Tune's "Train it" for a ranking model: ``model=als`` and the settings in the URL pick ALS and
+    fill its form; a value outside its table's range is reported and left at the default."""
+    app = home()
+    query = {**settings.ranking_query("als", {"n_factors": 24, "alpha": 12.5, "n_epochs": 6, "test_size": 0.2}),
+             "cg_steps": "999"}
+    for name, value in query.items():
+        app.query_params[name] = value
+    app = app.switch_page("pages/1_Train.py").run()
+    no_exception(app)
+    assert app.radio(key="train_kind").value == "als"
+    assert app.slider(key="train_als_n_factors").value == 24 and app.slider(key="train_als_n_epochs").value == 6
+    assert app.number_input(key="train_als_alpha").value == 12.5
+    assert app.slider(key="train_als_test_size").value == 0.2
+    assert app.number_input(key="train_als_cg_steps").value == ALS_PARAMETERS["cg_steps"].default
+    assert len(app.error) == 1 and "cg_steps" in app.error[0].value
+    assert "model" not in app.query_params  # the form took the link's settings; the URL is Train's again
+    app = button(app, "Train").click().run()
+    no_exception(app)
+    run = app.session_state["runs"][-1]
+    assert run.status == "done" and len(run.history) == 6
+    assert (run.model.n_factors, run.model.alpha, run.settings["test_size"]) == (24, 12.5, 0.2)
+
+
 def test_bpr_and_als_runs_draw_ndcg_and_join_the_runs_table():
     app = train(train_page(), "bpr", n_factors=8, n_epochs=3)
     no_exception(app)
