@@ -162,6 +162,20 @@ def random_ratings(n_users=40, n_items=50, n_ratings=1500, seed=0):
     return users.astype(np.int32), items.astype(np.int32), rng.integers(1, 6, n_ratings).astype(np.float32)
 
 
+def uniform_ratings(n_users, n_items, n_ratings):
+    """A :class:`mfcore.Ratings` of ``n_ratings`` uniform draws of (user, item) codes (repeats allowed)
+    and ratings 1..5, seed 0: the shape the memory estimates are checked on."""
+    import numpy as np
+
+    from mfcore import Ratings
+
+    rng = np.random.default_rng(0)
+    return Ratings(rng.integers(0, n_users, n_ratings).astype(np.int32),
+                   rng.integers(0, n_items, n_ratings).astype(np.int32),
+                   rng.integers(1, 6, n_ratings).astype(np.float32),
+                   np.arange(n_users), np.arange(n_items), (1.0, 5.0))
+
+
 def model_state(n_users, n_items, n_factors=6, dtype=None, seed=1, mu=3.0):
     """Keyword arguments ``mu, bu, bi, P, Q`` of a kernel call: factors N(0, 0.1), biases 0."""
     import numpy as np

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mfcore import SGDFactorizer, random_split
-from mfcore.data import Ratings
+from conftest import uniform_ratings
 from mfcore.evaluation.resources import (
     MemoryGuardError,
     check_dataset_memory,
@@ -18,14 +18,6 @@ from mfcore.evaluation.resources import (
 )
 
 GIB = 1 << 30
-
-
-def random_ratings(n_users, n_items, n_ratings):
-    rng = np.random.default_rng(0)
-    return Ratings(rng.integers(0, n_users, n_ratings).astype(np.int32),
-                   rng.integers(0, n_items, n_ratings).astype(np.int32),
-                   rng.integers(1, 6, n_ratings).astype(np.float32),
-                   np.arange(n_users), np.arange(n_items), (1.0, 5.0))
 
 
 def traced_training_peak(ratings, k, schedule):
@@ -46,7 +38,7 @@ def traced_training_peak(ratings, k, schedule):
     (3_000, 2_000, 300_000, 8, "per-epoch"),      # with the schedule's per-rating state
 ])
 def test_estimate_bounds_the_traced_peak_closely(users, items, n, k, schedule):
-    measured = traced_training_peak(random_ratings(users, items, n), k, schedule)
+    measured = traced_training_peak(uniform_ratings(users, items, n), k, schedule)
     estimate = training_peak_bytes(users, items, n, k, 0.1, schedule)
     assert measured <= estimate <= 1.6 * measured, (estimate, measured)
 
@@ -94,7 +86,7 @@ def test_cli_refuses_over_the_cap_with_one_error_line(tmp_path):
 def test_python_engine_work_is_sampled_and_says_so(monkeypatch):
     from mfcore.evaluation import resources
     monkeypatch.setattr(resources, "PYTHON_MAX_RATINGS", 1_000)
-    ratings = random_ratings(100, 50, 5_000)
+    ratings = uniform_ratings(100, 50, 5_000)
     sampled, note = resources.work_sample(ratings, "python", seed=3)
     assert len(sampled) == 1_000 and "1,000 of the 5,000 training ratings" in note
     again, _ = resources.work_sample(ratings, "python", seed=3)

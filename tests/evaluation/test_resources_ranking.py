@@ -10,7 +10,7 @@ import pytest
 
 from dashboard.training import RANKING_EVAL_USERS, fit_steps
 from mfcore import ALSFactorizer, BPRFactorizer, random_split
-from mfcore.data import Ratings
+from conftest import uniform_ratings
 from mfcore.evaluation.resources import (
     MemoryGuardError,
     check_training_memory,
@@ -25,14 +25,6 @@ BOUND = 1.6
 """The estimate is at most this many times the traced peak: it counts each phase's arrays as the code
 allocates them (measured 1.25-1.45x on these sizes: the 25% MARGIN, plus the positives counted over the
 whole dataset and the larger of two temporaries where NumPy frees one first)."""
-
-
-def random_ratings(n_users, n_items, n_ratings):
-    rng = np.random.default_rng(0)
-    return Ratings(rng.integers(0, n_users, n_ratings).astype(np.int32),
-                   rng.integers(0, n_items, n_ratings).astype(np.int32),
-                   rng.integers(1, 6, n_ratings).astype(np.float32),
-                   np.arange(n_users), np.arange(n_items), (1.0, 5.0))
 
 
 def traced_dashboard_run(model, ratings):
@@ -60,7 +52,7 @@ def test_estimate_bounds_the_traced_peak_of_a_dashboard_run(kind, users, items, 
     if kind == "bpr" and extra:
         params["negatives"] = 3
     model = MODELS[kind](**params)
-    ratings = random_ratings(users, items, n)
+    ratings = uniform_ratings(users, items, n)
     measured = traced_dashboard_run(model, ratings)
     estimate = ranking_peak_bytes(kind, users, items, n, k, 0.1, eval_users=RANKING_EVAL_USERS,
                                   **{key: value for key, value in ranking_options(model, ratings).items()
@@ -79,7 +71,7 @@ def test_a_large_catalogue_is_counted_where_the_rating_models_formula_missed_it(
 
 
 def test_the_guard_names_the_model_and_the_numbers_before_allocating():
-    ratings = random_ratings(100, 50, 1_000)
+    ratings = uniform_ratings(100, 50, 1_000)
     options = ranking_options(ALSFactorizer(n_threads=2), ratings)
     assert options == {"kind": "als", "negatives": 1, "n_threads": 2,
                        "n_positives": int((ratings.values >= 4).sum())}
