@@ -172,7 +172,12 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             st.dataframe(scores, hide_index=True, key="tune_scores",
                          column_config={"test RMSE": st.column_config.NumberColumn(format="%.4f")})
             if explore_clicked:
-                progress = st.progress(0.0, text="Training the best configuration...")
+                stop_column, progress_column = st.columns([1, 5])
+                # a click reruns the page, which cancels the job (jobs.follow)
+                stop_column.button("Stop training", key="tune_explore_stop",
+                                   help="Stops this training after its current epoch; the run stays on Train "
+                                        "as stopped, and Explore is not opened.")
+                progress = progress_column.progress(0.0, text="Training the best configuration...")
                 try:
                     run = tuning.explore_run(result, dataset,
                                              lambda run: progress.progress(run.progress_fraction,

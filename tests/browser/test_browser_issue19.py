@@ -109,3 +109,29 @@ def test_update_rule_titles_on_movielens_and_home_ticks(streamlit_server, browse
     text = page.locator('[data-testid="stMarkdownContainer"]', has_text="Step ").first.inner_text()
     assert re.search(r"rated .+ \(item \d+\) \(i = \d+\)", text), text
     full_page_screenshot(page, "update_rule-ml100k.png")
+
+
+def test_tunes_explore_it_can_be_stopped(streamlit_server, browser_page, ml1m_path):
+    """Tune's "Explore it" trains the best configuration as a run; its Stop button ends that training
+    after the current epoch, leaves Explore closed, and Train lists the run as stopped."""
+    page = browser_page
+    upload(page, streamlit_server, ml1m_path, name="ratings.dat")
+    go(page, streamlit_server, "Tune")
+    for label, value in (("Trials or seconds", "2"), ("Factors K (log): low", "256"), ("Factors K (log): high", "256"),
+                         ("Max epochs: low", "60"), ("Max epochs: high", "60")):
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Start search").click()
+    page.get_by_text(re.compile(r"Search finished: 2 trials")).wait_for(timeout=300_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Explore it").click()
+    page.get_by_text(re.compile(r"epoch \d+/\d+")).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Stop training").click()
+    wait_idle(page)
+    no_exception(page)
+    assert "/Tune" in page.url
+    go(page, streamlit_server, "Train")
+    wait_rows(page, 1)
+    statuses = page.evaluate("() => Array.from(document.querySelectorAll('[data-testid=stTable] tbody tr'))"
+                             ".map(row => row.innerText)")
+    assert len(statuses) == 1 and "stopped" in statuses[0], statuses
+    full_page_screenshot(page, "train-after-explore-stop.png")
