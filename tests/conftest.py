@@ -162,6 +162,12 @@ def random_ratings(n_users=40, n_items=50, n_ratings=1500, seed=0):
     return users.astype(np.int32), items.astype(np.int32), rng.integers(1, 6, n_ratings).astype(np.float32)
 
 
+def cli(*args, cwd=ROOT) -> subprocess.CompletedProcess:
+    """``python -m mfcore *args`` in a fresh process (text output captured, 300 s at most)."""
+    return subprocess.run([sys.executable, "-m", "mfcore", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
 def uniform_ratings(n_users, n_items, n_ratings):
     """A :class:`mfcore.Ratings` of ``n_ratings`` uniform draws of (user, item) codes (repeats allowed)
     and ratings 1..5, seed 0: the shape the memory estimates are checked on."""
@@ -189,6 +195,25 @@ def model_state(n_users, n_items, n_factors=6, dtype=None, seed=1, mu=3.0):
 
 TABLE_ROWS = """() => Array.from(document.querySelectorAll('[data-testid=stTable] table'))
     .map(table => table.querySelectorAll('tbody tr').length)"""
+
+
+# the data grids (st.dataframe) of the open tab only (the others are hidden): the row count, and each
+# row as its cells' texts
+GRID_ROWS = """(index) => (Array.from(document.querySelectorAll('[data-testid=stDataFrame]'))
+    .filter(frame => frame.offsetParent !== null)[index]?.querySelectorAll('table tbody tr') ?? []).length"""
+GRID_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stDataFrame]'))
+    .filter(frame => frame.offsetParent !== null)[index]
+    .querySelectorAll('table tbody tr')).map(row => Array.from(row.querySelectorAll('td')).map(c => c.innerText))"""
+
+
+def choose(page, label: str, text: str):
+    """Type ``text`` into the searchable selectbox ``label`` and take the first match."""
+    box = page.get_by_role("combobox", name=label)
+    box.click()
+    page.keyboard.type(text)
+    page.get_by_role("option").first.wait_for()
+    page.keyboard.press("Enter")
+    wait_idle(page)
 
 
 def wait_rows(page, rows):

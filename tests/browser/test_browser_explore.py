@@ -3,24 +3,7 @@ recommendations folded in from them; then open the model file downloaded from Tr
 
 import re
 
-from conftest import ARTIFACTS, full_page_screenshot, no_exception, wait_idle
-
-GRID_ROWS = """(index) => (Array.from(document.querySelectorAll('[data-testid=stDataFrame]'))
-    .filter(frame => frame.offsetParent !== null)[index]?.querySelectorAll('table tbody tr') ?? []).length"""
-# the tables of the open tab only (the others are hidden), each row as its cells' texts
-GRID_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stDataFrame]'))
-    .filter(frame => frame.offsetParent !== null)[index]
-    .querySelectorAll('table tbody tr')).map(row => Array.from(row.querySelectorAll('td')).map(c => c.innerText))"""
-
-
-def choose(page, label: str, text: str):
-    """Type ``text`` into the searchable selectbox ``label`` and take the first match."""
-    box = page.get_by_role("combobox", name=label)
-    box.click()
-    page.keyboard.type(text)
-    page.get_by_role("option").first.wait_for()
-    page.keyboard.press("Enter")
-    wait_idle(page)
+from conftest import ARTIFACTS, GRID_ROWS, GRID_TEXT, choose, full_page_screenshot, no_exception, wait_idle
 
 
 def test_train_then_explore_and_rate_three_items(streamlit_server, browser_page):

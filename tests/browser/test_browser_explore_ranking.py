@@ -7,13 +7,7 @@ explore-your-ratings-side-by-side.png and explore-tsne-genres.png."""
 import re
 
 import pytest
-from conftest import full_page_screenshot, no_exception, wait_idle
-
-GRID_ROWS = """(index) => (Array.from(document.querySelectorAll('[data-testid=stDataFrame]'))
-    .filter(frame => frame.offsetParent !== null)[index]?.querySelectorAll('table tbody tr') ?? []).length"""
-GRID_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stDataFrame]'))
-    .filter(frame => frame.offsetParent !== null)[index]
-    .querySelectorAll('table tbody tr')).map(row => Array.from(row.querySelectorAll('td')).map(c => c.innerText))"""
+from conftest import GRID_ROWS, GRID_TEXT, choose, full_page_screenshot, no_exception, wait_idle
 
 ANIMATED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beauty and the Beast (1991)",
             "Pocahontas (1995)")
@@ -23,21 +17,12 @@ ANIMATED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beau
 def ml100k_items(ml100k_path):
     return ml100k_path.parent / "u.item"
 
+
 # the static tables (st.table) of the open tab, each row as its cells' texts
 TABLE_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stTable]'))
     .filter(table => table.offsetParent !== null)[index]
     ?.querySelectorAll('tbody tr') ?? [])
     .map(row => Array.from(row.querySelectorAll('th, td')).map(c => c.innerText))"""
-
-
-def choose(page, label: str, text: str):
-    """Type ``text`` into the searchable selectbox ``label`` and take the first match."""
-    box = page.get_by_role("combobox", name=label)
-    box.click()
-    page.keyboard.type(text)
-    page.get_by_role("option").first.wait_for()
-    page.keyboard.press("Enter")
-    wait_idle(page)
 
 
 def train_ranking(page, kind: str) -> None:

@@ -32,6 +32,19 @@ def go(page, server, path):
     wait_idle(page)
 
 
+def timed_defaults(page, button: str, done: str) -> tuple[float, bool]:
+    """Press ``button`` on a page left at its own defaults and wait for ``done``: the seconds from the
+    click to the end of the script, and whether the page warned of a long wait."""
+    page.get_by_text("This page has its own defaults").wait_for()
+    start = time.perf_counter()
+    page.get_by_role("button", name=button).click()
+    page.get_by_text(done).wait_for(timeout=300_000)
+    wait_idle(page)
+    seconds = time.perf_counter() - start
+    no_exception(page)
+    return seconds, page.get_by_text("should take about").count() > 0
+
+
 def test_error_schedules_and_speed_defaults_on_ml1m_are_short_or_warned(streamlit_server, browser_page, ml1m_path):
     page = browser_page
     upload(page, streamlit_server, ml1m_path, name="ratings.dat")
@@ -39,28 +52,14 @@ def test_error_schedules_and_speed_defaults_on_ml1m_are_short_or_warned(streamli
     timings = []
 
     go(page, streamlit_server, "Error_schedules")
-    page.get_by_text("This page has its own defaults").wait_for()
-    start = time.perf_counter()
-    page.get_by_role("button", name="Run all four schedules").click()
-    page.get_by_text("Per second:").wait_for(timeout=300_000)
-    wait_idle(page)
-    seconds = time.perf_counter() - start
-    warned = page.get_by_text("should take about").count() > 0
-    no_exception(page)
+    seconds, warned = timed_defaults(page, "Run all four schedules", "Per second:")
     assert page.get_by_text("diverged at epoch").count() == 0  # each schedule's own learning rate
     timings.append(f"Error schedules, defaults, ML-1M: {seconds:.1f} s (warning shown: {warned})")
     full_page_screenshot(page, "error_schedules-ml1m.png")
     assert seconds < 10 or warned
 
     go(page, streamlit_server, "Speed")
-    page.get_by_text("This page has its own defaults").wait_for()
-    start = time.perf_counter()
-    page.get_by_role("button", name="Time engines").click()
-    page.get_by_text("Correctness check").wait_for(timeout=300_000)
-    wait_idle(page)
-    seconds = time.perf_counter() - start
-    warned = page.get_by_text("should take about").count() > 0
-    no_exception(page)
+    seconds, warned = timed_defaults(page, "Time engines", "Correctness check")
     timings.append(f"Speed, defaults, ML-1M: {seconds:.1f} s (warning shown: {warned})")
     full_page_screenshot(page, "speed-ml1m.png")
     (ARTIFACTS / "timings-ml1m.txt").write_text("\n".join(timings) + "\n")

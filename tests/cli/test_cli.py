@@ -1,16 +1,9 @@
 """The command line contract: JSON lines, exit codes and one-line errors."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-from paths import ROOT
-
-
-def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "mfcore", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+from conftest import cli
 
 
 @pytest.fixture(scope="module")

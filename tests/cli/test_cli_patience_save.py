@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cli
 from paths import ROOT, TOY_CSV
 
 from mfcore import SGDFactorizer, load_ratings
@@ -24,11 +25,6 @@ TRAIN = ["--factors", 8, "--epochs", 60, "--lr", 0.02, "--reg", 0.0, "--init-std
          "--patience", 3]
 PARAMS = {"n_factors": 8, "n_epochs": 60, "lr": 0.02, "reg": 0.0, "init_std": 0.1, "engine": "numba",
           "patience": 3}
-
-
-def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "mfcore", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -2,21 +2,14 @@
 `recommend` and `similar` read the file of every kind and print titles (issue 17)."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-from paths import ROOT
+from conftest import cli
 
 from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
 from mfcore.models.persist import load_bundle
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "mfcore", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
