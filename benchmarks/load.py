@@ -492,35 +492,36 @@ def report_soak(soak: dict, args) -> None:
           f"{growth < 50e6})")
 
 
+@contextlib.asynccontextmanager
+async def serving(env: dict | None = None):
+    """A :class:`Server` started and healthy, its RSS sampled while the block runs, stopped after it."""
+    server = Server(env)
+    sampler = None
+    try:
+        await asyncio.to_thread(server.wait_ready)
+        sampler = asyncio.create_task(server.sample_rss())
+        yield server
+    finally:
+        if sampler is not None:
+            sampler.cancel()
+        server.stop()
+
+
 async def main_async(args) -> None:
     if args.part == "mixed":  # issue 18's mixed load, in benchmarks/load_mixed.py
         import load_mixed
         args.sessions = args.mixed_sessions
         return await load_mixed.main_async(args)
-    server = Server()
-    sampler = None
-    try:
-        await asyncio.to_thread(server.wait_ready)
-        sampler = asyncio.create_task(server.sample_rss())
-        if args.part in ("load", "all"):
+    if args.part in ("load", "all"):
+        async with serving() as server:
             load = await asyncio.wait_for(load_part(server, args), args.deadline)
             report_load(load, args)
             if any(r["exceptions"] for r in load["results"]):
                 print("server log tail:\n" + server.log_tail())
-        for part, run, report in (("soak", soak_part, report_soak), ("guard", guard_part, report_guard)):
-            if args.part not in (part, "all"):
-                continue
-            if args.part == "all":  # a fresh server for each part, so each starts from a clean process
-                sampler.cancel()
-                server.stop()
-                server = Server()
-                await asyncio.to_thread(server.wait_ready)
-                sampler = asyncio.create_task(server.sample_rss())
-            report(await asyncio.wait_for(run(server, args), args.deadline), args)
-    finally:
-        if sampler is not None:
-            sampler.cancel()
-        server.stop()
+    for part, run, report in (("soak", soak_part, report_soak), ("guard", guard_part, report_guard)):
+        if args.part in (part, "all"):
+            async with serving() as server:  # a fresh server for each part: each starts from a clean process
+                report(await asyncio.wait_for(run(server, args), args.deadline), args)
 
 
 def main() -> None:

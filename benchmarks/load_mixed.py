@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import HOME, Server, Session, mb, settings_query  # noqa: E402
+from load import HOME, Server, Session, mb, serving, settings_query  # noqa: E402
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
 KINDS = ("train", "speed", "tune", "explore")
@@ -261,16 +261,8 @@ def report_mixed(mixed: dict, args) -> None:
 
 
 async def main_async(args) -> None:
-    server = Server()
-    sampler = None
-    try:
-        await asyncio.to_thread(server.wait_ready)
-        sampler = asyncio.create_task(server.sample_rss())
+    async with serving() as server:
         report_mixed(await asyncio.wait_for(mixed_part(server, args), args.deadline), args)
-    finally:
-        if sampler is not None:
-            sampler.cancel()
-        server.stop()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -45,6 +45,10 @@ sys.path.insert(0, str(ROOT))
 DATA = Path(os.environ.get("MFCORE_DATA", ROOT.parent / "shared" / "data"))
 DATASETS = {"ml-100k": DATA / "ml-100k" / "u.data", "ml-1m": DATA / "ml-1m" / "ratings.dat"}
 
+BPR_GRID = ((64, 0.05, 0.002, 30), (128, 0.05, 0.002, 30), (64, 0.1, 0.01, 30), (64, 0.02, 0.001, 60),
+            (32, 0.05, 0.002, 30), (64, 0.05, 0.02, 30), (128, 0.1, 0.005, 50), (100, 0.01, 0.01, 100))
+"""BPR's grid, (factors, learning rate, regularization, epochs): the same settings for both libraries."""
+
 GRIDS = {
     # name -> settings in that library's own terms, tried in this order (the first --budget of them)
     "mfcore ALS": [dict(n_factors=f, reg=r, alpha=a, reg_exponent=nu) for f, r, a, nu in (
@@ -53,12 +57,8 @@ GRIDS = {
     "implicit ALS": [dict(factors=f, regularization=r, alpha=a, iterations=e) for f, r, a, e in (
         (100, 0.01, 1.0, 15), (64, 0.1, 11.0, 15), (128, 1.0, 11.0, 15), (64, 1.0, 5.0, 15),
         (128, 0.1, 21.0, 15), (64, 10.0, 41.0, 15), (32, 0.1, 11.0, 15), (128, 10.0, 11.0, 15))],
-    "mfcore BPR": [dict(n_factors=f, lr=lr, reg=r, n_epochs=e) for f, lr, r, e in (
-        (64, 0.05, 0.002, 30), (128, 0.05, 0.002, 30), (64, 0.1, 0.01, 30), (64, 0.02, 0.001, 60),
-        (32, 0.05, 0.002, 30), (64, 0.05, 0.02, 30), (128, 0.1, 0.005, 50), (100, 0.01, 0.01, 100))],
-    "implicit BPR": [dict(factors=f, learning_rate=lr, regularization=r, iterations=e) for f, lr, r, e in (
-        (64, 0.05, 0.002, 30), (128, 0.05, 0.002, 30), (64, 0.1, 0.01, 30), (64, 0.02, 0.001, 60),
-        (32, 0.05, 0.002, 30), (64, 0.05, 0.02, 30), (128, 0.1, 0.005, 50), (100, 0.01, 0.01, 100))],
+    "mfcore BPR": [dict(n_factors=f, lr=lr, reg=r, n_epochs=e) for f, lr, r, e in BPR_GRID],
+    "implicit BPR": [dict(factors=f, learning_rate=lr, regularization=r, iterations=e) for f, lr, r, e in BPR_GRID],
 }
 """Tuning grids, the same number of settings for every model. implicit's ALS confidence is ``alpha *
 value`` on the binary matrix (so its ``alpha`` 11 is mfcore's ``alpha`` 10: c = 11), and it has no
