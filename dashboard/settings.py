@@ -171,15 +171,20 @@ def ranking_from_query(params: dict[str, str]) -> tuple[str | None, dict, list[s
 def ranking_query(kind: str, settings: dict) -> dict[str, str]:
     """URL parameters that open Train on ``kind``'s form with ``settings`` (its :func:`ranking_fields`)."""
     fields = ranking_fields(kind)
-    table = {**TABLE, **RANKING_TABLES[kind]}
-    return {RANKING_MODEL: kind, **{name: ("true" if value else "false") if table[name].kind is bool else str(value)
-                                    for name, value in settings.items() if name in fields and value is not None}}
+    return {RANKING_MODEL: kind, **_url_values({name: value for name, value in settings.items()
+                                                if name in fields and value is not None},
+                                               {**TABLE, **RANKING_TABLES[kind]})}
 
 
 def to_query(settings: dict) -> dict[str, str]:
     """Settings as URL query parameters."""
-    return {name: ("true" if value else "false") if TABLE[name].kind is bool else str(value)
-            for name, value in settings.items() if name in FIELDS}
+    return _url_values({name: value for name, value in settings.items() if name in FIELDS}, TABLE)
+
+
+def _url_values(settings: dict, table: dict[str, Param]) -> dict[str, str]:
+    """``settings`` as URL text: booleans as true/false, anything else as ``str``."""
+    return {name: ("true" if value else "false") if table[name].kind is bool else str(value)
+            for name, value in settings.items()}
 
 
 def model_params(settings: dict) -> dict:

@@ -331,22 +331,25 @@ def _relabel(figure: go.Figure) -> None:
                           if axis.ticktext else None)
 
 
+def _best_settings(result: dict, test_size: float) -> dict:
+    """The best configuration as form settings: its sampled settings (floats to 6 significant
+    digits), its best epoch as the epoch count, and ``test_size``."""
+    params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
+    return {name: float(f"{value:.6g}") if isinstance(value, float) else value for name, value in params.items()}
+
+
 def train_query(result: dict, test_size: float) -> dict[str, str]:
     """Train page URL parameters (the estimator's own names) that reproduce the best configuration:
     its sampled settings, its best epoch as the epoch count, and the same test size and random seed,
-    so Train scores the same test set the search's result was scored on."""
-    params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
-    params.pop("n_threads", None)  # the search's one thread per trial is this server's, not a setting
-    return settings.to_query({name: float(f"{value:.6g}") if isinstance(value, float) else value
-                              for name, value in params.items()})
+    so Train scores the same test set the search's result was scored on. (``n_threads``, the search's
+    one thread per trial, is this server's, not a setting: the URL does not carry it.)"""
+    return settings.to_query(_best_settings(result, test_size))
 
 
 def ranking_train_query(result: dict, model: str, test_size: float = TEST_SIZE) -> dict[str, str]:
     """Train page URL parameters that open ranking model ``model``'s form (``bpr``, ``als``) with the
     best configuration: its settings, its best epoch as the epoch count, the search's seed and test size."""
-    params = {**result["params"], "n_epochs": result["best_epoch"], "test_size": test_size}
-    return settings.ranking_query(model, {name: float(f"{value:.6g}") if isinstance(value, float) else value
-                                          for name, value in params.items()})
+    return settings.ranking_query(model, _best_settings(result, test_size))
 
 
 def train_settings(result: dict, base: dict, test_size: float = TEST_SIZE) -> dict:
