@@ -29,6 +29,7 @@ import plotly.graph_objects as go
 from dashboard import estimate, jobs, runs, settings, training
 from mfcore import Ratings, SGDFactorizer, tuning
 from mfcore.tuning.storage import data_dir
+from mfcore.evaluation import metrics
 from mfcore.evaluation.protocol import Holdout, holdout
 from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS
 from mfcore.tuning import Range
@@ -401,22 +402,26 @@ def settings_sentence(result: dict, model: str) -> str:
     return f"Best {MODELS[model].split(' (')[0]} settings: {values}."
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'s' * (n != 1)}"
+
+
 def summary(result: dict) -> str:
     """One sentence comparing the best configuration's test RMSE (or a ranking model's test NDCG@10)
     with the baselines, from the numbers."""
     if "test_ndcg" in result:
         popular = result["baselines"]["popularity"]
-        versus = (f"{result['test_ndcg'] / popular:.1f} times popularity's {popular:.4f}" if popular > 0
+        versus = (f"{metrics.times(result['test_ndcg'], popular)} popularity's {popular:.4f}" if popular > 0
                   else f"popularity {popular:.4f}")
         return (f"Best trial {result['best_trial']} (validation NDCG@10 {result['validation_ndcg']:.4f}), "
-                f"retrained on train + validation for {result['best_epoch']} epochs: test NDCG@10 "
+                f"retrained on train + validation for {_epochs(result['best_epoch'])}: test NDCG@10 "
                 f"{result['test_ndcg']:.4f} (recall@10 {result['test_recall']:.4f}), {versus}.")
     baselines = result["baselines"]
     factors_gain = baselines["biases only"] - result["test_rmse"]
     verb = "lower" if factors_gain > 0 else "higher"
     mean_gain = baselines["global mean"] - result["test_rmse"]
     return (f"Best trial {result['best_trial']} (validation RMSE {result['validation_rmse']:.4f}), retrained "
-            f"on train + validation for {result['best_epoch']} epochs: test RMSE {result['test_rmse']:.4f}, "
+            f"on train + validation for {_epochs(result['best_epoch'])}: test RMSE {result['test_rmse']:.4f}, "
             f"{abs(factors_gain):.4f} {verb} than biases only ({baselines['biases only']:.4f}) and "
             f"{abs(mean_gain):.4f} {'lower' if mean_gain > 0 else 'higher'} than the global mean "
             f"({baselines['global mean']:.4f}).")

@@ -11,11 +11,18 @@ from ..models.errors import mae, rmse
 from ..models.topn_metrics import topn_metrics
 
 __all__ = ["rmse", "mae", "RANKING_COLUMNS", "model_scorer", "popularity_scorer", "random_scorer",
-           "ranking_metrics"]
+           "ranking_metrics", "times"]
 
 
 RANKING_COLUMNS = ("precision", "recall", "ndcg", "map", "coverage")
 """The five numbers of :func:`ranking_metrics` (the first five of ``TOPN_COLUMNS``)."""
+
+
+def times(a: float, b: float) -> str:
+    """``a`` as a multiple of ``b`` > 0 in words: "2.0 times", or with two decimals below 1.1
+    ("0.98 times"), where one decimal would make a score just under ``b`` read "1.0 times"."""
+    ratio = a / b
+    return f"{ratio:.2f} times" if ratio < 1.1 else f"{ratio:.1f} times"
 
 
 def model_scorer(model):

@@ -114,7 +114,7 @@ def topn_comparison(models: dict, train: Ratings, test: Ratings, k: int = 10, ma
 
 
 def _times(a: float, b: float) -> str:
-    return f"{a / b:.1f} times" if b > 0 else "above"
+    return metrics.times(a, b) if b > 0 else "above"
 
 
 def topn_reading(table: pd.DataFrame, k: int = 10, rating_model: str | None = None) -> str:

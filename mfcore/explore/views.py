@@ -61,7 +61,7 @@ def ranking_reading(table: pd.DataFrame, k: int) -> str:
     if not np.isfinite(model):
         return "No test rating reaches the relevance threshold, so there is nothing to rank."
     rmse_text = f" (test RMSE {rmse:.3f})" if np.isfinite(rmse) else ""
-    versus_random = (f"{model / random:.1f} times random's {random:.3f}" if random > 0
+    versus_random = (f"{metrics.times(model, random)} random's {random:.3f}" if random > 0
                      else f"random scores {random:.3f}")
     if model > popular:
         return (f"The model{rmse_text} ranks better than popularity: NDCG@{k} {model:.3f} against "

@@ -70,3 +70,32 @@ def test_search_prunes_survives_a_reload_and_applies_the_best_settings(streamlit
         full_page_screenshot(other, "tune-explore-it.png")
     finally:
         context.close()
+
+
+def test_a_ranking_searchs_train_it_opens_trains_bpr_form_filled(streamlit_server, browser_page):
+    """Tune a BPR model briefly; its "Train it" link opens Train on the BPR form with the best
+    settings filled in (screenshot: test-artifacts/tune-bpr-train-it.png, then train-bpr-from-tune.png)."""
+    page = browser_page
+    page.goto(f"{streamlit_server}/Tune")
+    page.get_by_text("Dataset: bundled sample").wait_for()
+    page.get_by_text("BPR (validation NDCG@10, maximised)").click()
+    wait_idle(page)
+    for label, value in (("Trials or seconds", "3"), ("Max epochs: low", "2"), ("Max epochs: high", "3"),
+                         ("Factors K (log): high", "16")):
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Start search").click()
+    page.get_by_text(re.compile(r"Search finished: 3 trials")).wait_for(timeout=120_000)
+    wait_idle(page)
+    no_exception(page)
+    settings_line = page.get_by_text(re.compile(r"^Best BPR settings: ")).inner_text()
+    factors = re.search(r"Factors K (\d+)", settings_line).group(1)
+    epochs = re.search(r"Epochs (\d+)", settings_line).group(1)
+    full_page_screenshot(page, "tune-bpr-train-it.png")
+    page.get_by_role("link", name="Train it").click()
+    page.get_by_role("button", name="Train", exact=True).wait_for()
+    wait_idle(page)
+    no_exception(page)
+    assert page.get_by_role("radio", name="BPR (ranking; NDCG@10 curve)").is_checked()
+    assert page.get_by_role("slider", name="Factors K").input_value() == factors
+    assert page.get_by_role("slider", name="Epochs").input_value() == epochs
+    full_page_screenshot(page, "train-bpr-from-tune.png")

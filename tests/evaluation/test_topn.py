@@ -62,3 +62,13 @@ def test_table_has_the_baselines():
     assert list(table["model"]) == ["popularity", "random"]
     assert evaluate(random_scorer(train.n_items, 0), train, test, k=5)["users"] > 0
     assert evaluate(popularity_scorer(train, 4.0), train, test, k=5)["coverage"] <= 1
+
+
+def test_a_score_just_under_another_never_reads_as_equal_to_it():
+    """Tune's and Explore's sentences say "x times popularity's": 0.2142 against 0.2183 is 0.98 times,
+    which one decimal would round to a misleading 1.0."""
+    from mfcore.evaluation.metrics import times
+
+    assert times(0.2142, 0.2183) == "0.98 times"
+    assert times(0.21, 0.2) == "1.05 times"
+    assert times(0.3, 0.15) == "2.0 times"
