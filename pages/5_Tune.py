@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import boundary, data, estimate, jobs, tuning
 from dashboard.texts import escape_markdown
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range
+from mfcore.tuning.ranking import VALIDATION_USERS
 
 RENDER_EVERY = 1.0  # seconds between live updates
 
@@ -15,20 +16,20 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
     st.set_page_config(page_title="Tune · Factorization Playground", layout="wide")
     st.title("Tune")
     dataset = data.current()
-    st.caption(f"{dataset.caption} {tuning.TEST_SIZE:.0%} of the ratings are the test set. "
-               f"Each trial trains on the other ratings minus {tuning.VALIDATION_SIZE:.0%} held out for validation, "
-               "and is judged on that validation RMSE only, reported every epoch: "
-               f"{DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short, and early stopping ends "
-               f"a trial after {DEFAULT_PATIENCE} epochs without a better validation RMSE. The test set is "
-               "scored once, for the best configuration.")
-
     model = st.radio("Model to tune", list(tuning.MODELS), format_func=tuning.MODELS.get, horizontal=True,
                      key="tune_model")
-    if model != "sgd":
-        st.caption("A ranking model is judged by its validation NDCG@10 (the validation positives, ratings >= 4 "
-                   "of 5, ranked among every unseen item, on at most 1,000 validation users), reported every "
-                   "epoch: the same pruning cuts trials whose NDCG is low; the test NDCG is scored once, for the "
-                   "best configuration, beside popularity's. Trials run on one thread.")
+    score = "validation RMSE" if model == "sgd" else "validation NDCG@10"
+    st.caption(f"{dataset.caption} {tuning.TEST_SIZE:.0%} of the ratings are the test set. "
+               f"Each trial trains on the other ratings minus {tuning.VALIDATION_SIZE:.0%} held out for validation, "
+               f"and is judged on that {score} only, reported every epoch: "
+               f"{DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short"
+               + (f", and early stopping ends a trial after {DEFAULT_PATIENCE} epochs without a better {score}"
+                  if model == "sgd" else "")
+               + ". The test set is scored once, for the best configuration"
+               + ("." if model == "sgd" else
+                  f", beside popularity's. A ranking model's NDCG@10 ranks the validation positives (ratings at "
+                  f"or above the positive level, >= 4 of 5 by default) among every unseen item, on at most "
+                  f"{VALIDATION_USERS:,} validation users; its trials run on one thread."))
     space = tuning.default_space(model)
     with st.form("tune_form" if model == "sgd" else f"tune_form_{model}"):
         st.markdown("**Search ranges** (numbers between low and high; the ones marked log are sampled on a log scale)")
