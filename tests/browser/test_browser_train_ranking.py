@@ -18,6 +18,9 @@ def test_train_bpr_and_als_beside_a_rating_run(streamlit_server, browser_page):
     for kind, label, epochs in (("bpr", "BPR (ranking; NDCG@10 curve)", BPR_PARAMETERS["n_epochs"].default),
                                 ("als", "implicit ALS (ranking; NDCG@10 curve)", ALS_PARAMETERS["n_epochs"].default)):
         page.get_by_text(label).click()
+        # the rerun has replaced the form (wait_idle alone can pass before the click's rerun starts, and
+        # a click on the old form's Train is then lost: CI saw it)
+        page.get_by_text(f"{kind.upper()} learns from positives").wait_for()
         wait_idle(page)
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text(re.compile(rf"run \d+: epoch {epochs}/{epochs}, .*test NDCG@10 0\.\d{{4}}")).wait_for(

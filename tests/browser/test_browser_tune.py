@@ -79,6 +79,7 @@ def test_a_ranking_searchs_train_it_opens_trains_bpr_form_filled(streamlit_serve
     page.goto(f"{streamlit_server}/Tune")
     page.get_by_text("Dataset: bundled sample").wait_for()
     page.get_by_text("BPR (validation NDCG@10, maximised)").click()
+    page.get_by_text(re.compile(r"judged on that validation NDCG@10")).wait_for()  # the BPR form replaced it
     wait_idle(page)
     for label, value in (("Trials or seconds", "3"), ("Max epochs: low", "2"), ("Max epochs: high", "3"),
                          ("Factors K (log): high", "16")):
