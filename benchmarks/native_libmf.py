@@ -20,7 +20,6 @@ with ``perf stat`` when the kernel exposes a cycles counter, else the nominal "c
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +31,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+import results
 
 LIBMF_VERSION = "0.9.2"
 """The PyPI ``libmf`` source distribution whose ``src_cpp/mf.cpp`` we build (LibMF 2.x's C++)."""
@@ -138,32 +139,8 @@ def run(executable: Path, train: Path, test: Path, *, k: int, iters: int, thread
 
 # --- the machine -----------------------------------------------------------------------------------
 
-VECTOR_UNITS = (("avx512f", "AVX-512", 16), ("avx2", "AVX2", 8), ("avx", "AVX", 8), ("sse2", "SSE2", 4))
-"""(cpuinfo flag, name, float32 lanes), widest first. AVX2 counts only with ``fma`` for our kernels'
-fused multiply-adds; the lanes are what one vector instruction holds."""
-
-
-def cpu_info() -> dict:
-    """``model``, ``vector_unit``, ``lanes`` (float32 per vector), ``mhz`` (nominal, /proc/cpuinfo),
-    read from this machine; "unknown"/None where there is no /proc/cpuinfo."""
-    info = {"model": "unknown", "vector_unit": "unknown", "lanes": 4, "mhz": None}
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return info
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    flags = set(fields.get("flags", "").split())
-    info["model"] = fields.get("model name", "unknown")
-    for flag, name, lanes in VECTOR_UNITS:
-        if flag in flags:
-            info["vector_unit"], info["lanes"] = name, lanes
-            break
-    with contextlib.suppress(ValueError):
-        info["mhz"] = float(fields.get("cpu MHz", ""))
-    return info
+cpu_info = results.cpu_info
+"""This machine's CPU model, vector unit and nominal clock (:func:`results.cpu_info`)."""
 
 
 def measured_ghz(seconds: float = 0.3) -> float | None:
