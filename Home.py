@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from dashboard import boundary, charts, data
-from dashboard.texts import escape_markdown
+from dashboard.render import boundary
+from dashboard.render import charts
+from dashboard.server import datasets
+from dashboard.render.texts import escape_markdown
 from mfcore.data import DUPLICATE_POLICIES, DataError, sniff_columns
 
 with boundary.page("Home"):  # one st.error sentence for any failure (dashboard/boundary.py)
@@ -17,17 +19,17 @@ with boundary.page("Home"):  # one st.error sentence for any failure (dashboard/
     )
 
     SOURCES = ("Bundled sample", "Upload a file")
-    linked = data.current()
-    if data.missing():
-        st.warning(f"The link names dataset {escape_markdown(data.missing())}, which this server no longer keeps "
+    linked = datasets.current()
+    if datasets.missing():
+        st.warning(f"The link names dataset {escape_markdown(datasets.missing())}, which this server no longer keeps "
                    "(it stores recently loaded datasets only): upload the file again. Meanwhile the pages use the "
                    "bundled sample.")
-    kept = st.session_state.get("home_source_kept", SOURCES[1] if linked.key or data.missing() else SOURCES[0])
+    kept = st.session_state.get("home_source_kept", SOURCES[1] if linked.key or datasets.missing() else SOURCES[0])
     choice = st.radio("Dataset", SOURCES, index=SOURCES.index(kept), key="home_source", horizontal=True)
     st.session_state["home_source_kept"] = choice
 
     if choice == SOURCES[0]:
-        data.use(data.sample())
+        datasets.use(datasets.sample())
     else:
         limit = st.get_option("server.maxUploadSize")
         upload = st.file_uploader(
@@ -64,17 +66,17 @@ with boundary.page("Home"):  # one st.error sentence for any failure (dashboard/
             shown = escape_markdown(names)  # file names are the user's: never Markdown
             try:
                 with st.status(f"Loading {shown}...", expanded=False) as status:
-                    dataset = data.load(names, upload.name, raw, columns, duplicates,
+                    dataset = datasets.load(names, upload.name, raw, columns, duplicates,
                                         items_upload.getvalue() if items_upload is not None else None,
                                         report=lambda text: status.write(escape_markdown(text)))
                     status.update(label=f"Loaded {shown}: {len(dataset.ratings):,} ratings", state="complete")
-                data.use(dataset)
+                datasets.use(dataset)
             except DataError as exc:
                 status.update(label=f"Could not load {shown}", state="error")
                 st.error(f"Could not load {shown}: {escape_markdown(exc)} Still using "
-                         f"{escape_markdown(data.current().name)}.")
+                         f"{escape_markdown(datasets.current().name)}.")
 
-    dataset = data.current()
+    dataset = datasets.current()
     ratings = dataset.ratings
     st.subheader(f"Dataset in use: {escape_markdown(dataset.name)}")
     cells = st.columns(6)

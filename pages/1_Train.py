@@ -4,25 +4,33 @@ import itertools
 
 import streamlit as st
 
-from dashboard import boundary, charts, data, downloads, estimate, run_store, runs, settings, training
-from dashboard.run import KIND_NAMES, Run
-from dashboard.texts import escape_markdown
+from dashboard.render import boundary
+from dashboard.render import charts
+from dashboard.server import datasets
+from dashboard.logic import downloads
+from dashboard.logic import long_work
+from dashboard.server import saved_runs
+from dashboard.logic import session_runs
+from dashboard.logic import settings
+from dashboard.logic import run_driver
+from dashboard.server.run_record import KIND_NAMES, Run
+from dashboard.render.texts import escape_markdown
 from mfcore import SGDFactorizer, tuning
 from mfcore.models.persist import KINDS
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS, MemoryGuardError
 from mfcore.models.base import is_fitted
 
 RENDERS = itertools.count()
-EARLY_PATIENCE, EARLY_VALIDATION = tuning.DEFAULT_PATIENCE, training.VALIDATION_SIZE
+EARLY_PATIENCE, EARLY_VALIDATION = tuning.DEFAULT_PATIENCE, run_driver.VALIDATION_SIZE
 
 with boundary.page("Train"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
     st.title("Train")
-    dataset = data.current()
+    dataset = datasets.current()
     st.caption(dataset.caption)
-    if training.interrupted(runs.all_runs()):
+    if run_driver.interrupted(session_runs.all_runs()):
         with st.spinner("Stopping: waiting for the current epoch to end..."):
-            training.settle(runs.all_runs())
+            run_driver.settle(session_runs.all_runs())
 
     ranking_kind, ranking_from_url, ranking_ignored = settings.ranking_from_query(st.query_params.to_dict())
     if ranking_kind is not None:  # a link to a ranking model's form (Tune's "Train it"): it opens that form
@@ -59,7 +67,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
                        "measures by how much on these ratings): on this shared server it trains on at most "
                        f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
-                       "or Stop training.")
+                       "or Stop run_driver.")
     else:
         with st.form(f"train_form_{kind}"):
             fields = settings.ranking_fields(kind)
@@ -71,7 +79,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             st.caption(f"{KIND_NAMES[kind]} learns from positives (ratings at or above the positive level of the "
                        "rating scale: 0.75 gives >= 4 of 5) and is scored after every epoch by its test NDCG@10, "
                        "the held-out positives ranked among all unseen items, on at most "
-                       f"{training.RANKING_EVAL_USERS:,} test users. It trains on one thread: bit-reproducible, "
+                       f"{run_driver.RANKING_EVAL_USERS:,} test users. It trains on one thread: bit-reproducible, "
                        "and fair to the other users of this server.")
 
     stop_column, status_column = st.columns([1, 5])
@@ -90,7 +98,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
     def render(run: Run) -> None:
         """Draw the progress bar and the curves of ``run`` over the earlier runs on the same dataset."""
         tick(run)
-        earlier = [other for other in runs.all_runs() if other.dataset == run.dataset and other is not run
+        earlier = [other for other in session_runs.all_runs() if other.dataset == run.dataset and other is not run
                    and other.number < run.number]
         shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
         if run.ranking:
@@ -118,36 +126,36 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                **{name: st.session_state[f"train_{kind}_{name}"] for name in settings.ranking_fields(kind)}}
         model = KINDS[kind](**settings.ranking_params(kind, new))
         try:
-            training.check_memory(dataset.ratings, new["n_factors"], new["test_size"], model=model)
+            run_driver.check_memory(dataset.ratings, new["n_factors"], new["test_size"], model=model)
         except MemoryGuardError as exc:
             refusal = f"Not started: {exc}"
         else:
-            train, test, _ = training.prepare(dataset.ratings, new)
-            run = runs.start(new, dataset.name, dataset.path, model, test)
+            train, test, _ = run_driver.prepare(dataset.ratings, new)
+            run = session_runs.start(new, dataset.name, dataset.path, model, test)
             tick(run)
-            training.execute(run, train, render, tick=tick)
+            run_driver.execute(run, train, render, tick=tick)
     elif submitted:
         new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
         settings.save(new)
         try:
-            training.check_memory(dataset.ratings, new["n_factors"], new["test_size"], engine=new["engine"])
+            run_driver.check_memory(dataset.ratings, new["n_factors"], new["test_size"], engine=new["engine"])
         except MemoryGuardError as exc:
             refusal = f"Not started: {exc}"
         else:
-            train, test, validation = training.prepare(dataset.ratings, new, early)
+            train, test, validation = run_driver.prepare(dataset.ratings, new, early)
             patience = {"patience": EARLY_PATIENCE} if early else {}
             with st.spinner("Estimating the time..."):
-                seconds = estimate.training_seconds(len(train), new["n_epochs"], new["n_factors"], new["engine"],
+                seconds = long_work.training_seconds(len(train), new["n_epochs"], new["n_factors"], new["engine"],
                                                     threads=new.get("n_threads"))
-            if estimate.is_long(seconds):
-                message_slot.warning(estimate.sentence(seconds, "This run") + " Stop training ends it after the "
+            if long_work.is_long(seconds):
+                message_slot.warning(long_work.sentence(seconds, "This run") + " Stop training ends it after the "
                                      "current epoch, keeping its curve.")
-            run = runs.start(new, dataset.name, dataset.path,
+            run = session_runs.start(new, dataset.name, dataset.path,
                              SGDFactorizer(**settings.model_params(new), **patience), test)
             tick(run)
-            training.execute(run, train, render, tick=tick, validation=validation)
+            run_driver.execute(run, train, render, tick=tick, validation=validation)
 
-    latest = runs.all_runs()[-1] if runs.all_runs() else None
+    latest = session_runs.all_runs()[-1] if session_runs.all_runs() else None
     if refusal:
         message_slot.error(refusal)
     elif latest is not None:
@@ -174,23 +182,23 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
     else:
         chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
 
-    if runs.all_runs():
+    if session_runs.all_runs():
         st.subheader("Runs in this session")
-        st.table(runs.styled_table(runs.all_runs()))
-        if runs.shared_settings(runs.all_runs()):
-            st.caption(runs.shared_settings(runs.all_runs()))
+        st.table(session_runs.styled_table(session_runs.all_runs()))
+        if session_runs.shared_settings(session_runs.all_runs()):
+            st.caption(session_runs.shared_settings(session_runs.all_runs()))
 
         st.subheader("Reproduce and share")
         st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
         pick_column, all_column = st.columns([2, 3])
-        labels = [run.label for run in runs.all_runs()]
+        labels = [run.label for run in session_runs.all_runs()]
         label = pick_column.selectbox("Files of run", labels, index=len(labels) - 1,
                                       help="Every run's history, factors, model and script: pick a run, "
                                            "then download its files.")
-        all_column.download_button("Run history (CSV)", runs.history_csv(runs.all_runs()),
+        all_column.download_button("Run history (CSV)", session_runs.history_csv(session_runs.all_runs()),
                                    file_name="run_history.csv", mime="text/csv", on_click="ignore",
                                    help="Every epoch of every run in this session, with its settings.")
-        picked = runs.by_label(runs.all_runs(), label)
+        picked = session_runs.by_label(session_runs.all_runs(), label)
         retrain_slot = st.empty()
         if picked.needs_refit and retrain_slot.button(
                 f"Retrain {picked.label} for its downloads",
@@ -198,15 +206,15 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                      "the link keep only their curves); this trains the model again, with the same "
                      "settings, split and seed, so its files are this run's."):
             try:
-                training.refit(picked, run_store.ratings_of(picked),
+                run_driver.refit(picked, saved_runs.ratings_of(picked),
                                tick=lambda fraction, text: retrain_slot.progress(fraction, text=text))
             except ValueError as exc:
                 retrain_slot.empty()
                 st.error(f"Could not retrain {picked.label}: {escape_markdown(exc)}")
             else:
-                runs.hold(picked, runs.all_runs())
+                session_runs.hold(picked, session_runs.all_runs())
                 retrain_slot.empty()
-        files = downloads.of_run(picked, run_store.ratings_source(picked))
+        files = downloads.of_run(picked, saved_runs.ratings_source(picked))
         cells = [cell for _ in range(0, len(files), 3) for cell in st.columns(3)]  # room for whole labels
         for cell, file in zip(cells, files):
             downloads.button(cell, file, key=f"download-{picked.number}-{file.file_name}")

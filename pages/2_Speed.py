@@ -3,8 +3,15 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import boundary, charts, data, estimate, jobs, settings, texts, training
-from dashboard.speed import cython_verdict
+from dashboard.render import boundary
+from dashboard.render import charts
+from dashboard.server import datasets
+from dashboard.logic import long_work
+from dashboard.server import jobs
+from dashboard.logic import settings
+from dashboard.render import texts
+from dashboard.logic import run_driver
+from dashboard.logic.speed_verdicts import cython_verdict
 from mfcore import ENGINES
 from mfcore.evaluation import bench
 from mfcore.engines import UNAVAILABLE
@@ -17,7 +24,7 @@ OWN = {"n_factors": 32, "n_epochs": 3}  # the page's own defaults: every engine 
 with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
     st.title("Speed")
-    dataset = data.current()
+    dataset = datasets.current()
     chosen = settings.current()
     st.caption(f"{dataset.caption} Learning rate, regularization, biases, test size and random seed "
                f"come from the Train page (lr {chosen['lr']}, reg {chosen['reg']}, "
@@ -42,16 +49,16 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
         try:
             if not engines:
                 raise ValueError("pick at least one engine to time.")
-            training.check_memory(ratings, k, chosen["test_size"])
+            run_driver.check_memory(ratings, k, chosen["test_size"])
         except ValueError as exc:
             st.error(f"Not started: {texts.escape_markdown(exc)}")
         else:
             params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
-            train, test = training.split(ratings, chosen)
+            train, test = run_driver.split(ratings, chosen)
             with st.spinner("Estimating the time..."):
-                seconds = estimate.timing_seconds(engines, len(train), epochs, k, budget)
-            if estimate.is_long(seconds):
-                st.warning(estimate.sentence(seconds, "Timing the engines")
+                seconds = long_work.timing_seconds(engines, len(train), epochs, k, budget)
+            if long_work.is_long(seconds):
+                st.warning(long_work.sentence(seconds, "Timing the engines")
                            + " Cancel ends it after the engine in progress; fewer engines, a smaller K or a "
                            "smaller time budget shorten it.")
 

@@ -6,9 +6,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import boundary, data, teaching
-from dashboard.settings import help_text, widget_param
-from dashboard.texts import escape_markdown
+from dashboard.render import boundary
+from dashboard.server import datasets
+from dashboard.logic import lesson_figures
+from dashboard.logic.settings import help_text, widget_param
+from dashboard.render.texts import escape_markdown
 from mfcore import PARAMETERS, DataError, TrainingDiverged, load_ratings
 from mfcore.teaching import BPRStepper, UpdateStepper, dense_slice
 
@@ -47,12 +49,12 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
     epoch_clicked = buttons[1].button("One epoch")
     reset_clicked = buttons[2].button("Reset")
 
-    dataset_name = data.current().name if source == SOURCES[1] else "toy"
+    dataset_name = datasets.current().name if source == SOURCES[1] else "toy"
     wanted = (source, dataset_name, k, lr, reg, seed, biased)
     state = st.session_state.get(KEY)
     if reset_clicked or state is None or state["settings"] != wanted:
         try:
-            ratings = toy_ratings() if source == SOURCES[0] else dense_slice(data.current().ratings)
+            ratings = toy_ratings() if source == SOURCES[0] else dense_slice(datasets.current().ratings)
             stepper = UpdateStepper(ratings, n_factors=k, lr=lr, reg=reg, biased=biased, seed=int(seed))
         except (DataError, ValueError) as exc:
             st.error(f"Cannot set up the stepper: {escape_markdown(exc)}")
@@ -89,17 +91,18 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
         st.markdown(
             f"**Step {last.step}** (epoch {last.epoch}, rating {last.position + 1} of {n}): "
             f"user **{escape_markdown(last.user)}** (u = {last.u}) "
-            f"rated **{escape_markdown(teaching.item_name(ratings, last.i))}** (i = {last.i}) **r = {last.rating:g}**; "
+            f"rated **{escape_markdown(lesson_figures.item_name(ratings, last.i))}** (i = {last.i}) "
+            f"**r = {last.rating:g}**; "
             f"prediction **{last.prediction:.4f}**, error **{last.error:.4f}**.")
         if len(records) > 1:
-            st.caption(teaching.epoch_sentence(records, n))
-        for line in teaching.update_latex(last):
+            st.caption(lesson_figures.epoch_sentence(records, n))
+        for line in lesson_figures.update_latex(last):
             st.latex(line)
         columns = st.columns(3 if last.biased else 2)
         columns[0].markdown(f"**p_u**, user {escape_markdown(last.user)}")
-        columns[0].table(teaching.before_after(last.p_old, last.p_new))
-        columns[1].markdown(f"**q_i**, {escape_markdown(teaching.item_name(ratings, last.i))}")
-        columns[1].table(teaching.before_after(last.q_old, last.q_new))
+        columns[0].table(lesson_figures.before_after(last.p_old, last.p_new))
+        columns[1].markdown(f"**q_i**, {escape_markdown(lesson_figures.item_name(ratings, last.i))}")
+        columns[1].table(lesson_figures.before_after(last.q_old, last.q_new))
         if last.biased:
             biases = pd.DataFrame({"before": [last.bu_old, last.bi_old], "after": [last.bu_new, last.bi_new]},
                                   index=["b_u", "b_i"])
@@ -107,21 +110,21 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
             columns[2].markdown("**biases**")
             columns[2].table(biases.style.format("{:.4f}"))
 
-    items = teaching.item_labels(ratings)  # titles when the dataset has them, else ids
+    items = lesson_figures.item_labels(ratings)  # titles when the dataset has them, else ids
     users = [str(user) for user in ratings.user_ids]
     R = stepper.rating_matrix().set_axis(items, axis=1)
     P = pd.DataFrame(stepper.P, index=users, columns=[f"k={k + 1}" for k in range(stepper.n_factors)])
     Qt = pd.DataFrame(stepper.Q.T, index=[f"k={k + 1}" for k in range(stepper.n_factors)], columns=items)
     top = st.columns([1, 3])
     top[0].markdown("**P** (users x K)")
-    top[0].plotly_chart(teaching.heatmap(P, rows=[last.u] if last else (), zmid=0), key="ur_P")
+    top[0].plotly_chart(lesson_figures.heatmap(P, rows=[last.u] if last else (), zmid=0), key="ur_P")
     top[1].markdown("**R** (users x items), the ratings")
-    top[1].plotly_chart(teaching.heatmap(R, cell=(last.u, last.i) if last else None, colorscale="Blues"),
+    top[1].plotly_chart(lesson_figures.heatmap(R, cell=(last.u, last.i) if last else None, colorscale="Blues"),
                         key="ur_R")
     bottom = st.columns([1, 3])
-    bottom[0].plotly_chart(teaching.rmse_steps(state["steps"], state["rmse"]), key="ur_rmse")
+    bottom[0].plotly_chart(lesson_figures.rmse_steps(state["steps"], state["rmse"]), key="ur_rmse")
     bottom[1].markdown("**Qᵀ** (K x items), same columns as R")
-    bottom[1].plotly_chart(teaching.heatmap(Qt, columns=[last.i] if last else (), zmid=0, row_height=32,
+    bottom[1].plotly_chart(lesson_figures.heatmap(Qt, columns=[last.i] if last else (), zmid=0, row_height=32,
                                             show_x=False), key="ur_Q")
     st.caption("R ≈ μ + b_u + b_i + P Qᵀ: row u of P times column i of Qᵀ is the dot product in the "
                "prediction. Red outlines: the rating taken and the row of P and column of Qᵀ it updates.")
@@ -156,7 +159,8 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
         st.info("Press **Next BPR step** to draw a (user, liked item, other item) triple and take its step.")
     else:
         st.markdown(f"User **{escape_markdown(ratings.user_ids[step.u])}** (u = {step.u}) liked "
-                    f"**{escape_markdown(teaching.item_name(ratings, step.i))}** (i = {step.i}); drawn as not liked: "
-                    f"**{escape_markdown(teaching.item_name(ratings, step.j))}** (j = {step.j}).")
-        for line in teaching.bpr_latex(step):
+                    f"**{escape_markdown(lesson_figures.item_name(ratings, step.i))}** (i = {step.i}); "
+                    "drawn as not liked: "
+                    f"**{escape_markdown(lesson_figures.item_name(ratings, step.j))}** (j = {step.j}).")
+        for line in lesson_figures.bpr_latex(step):
             st.latex(line)

@@ -5,8 +5,14 @@ import itertools
 import pandas as pd
 import streamlit as st
 
-from dashboard import boundary, data, estimate, settings, teaching, texts, training
-from dashboard.run import Run
+from dashboard.render import boundary
+from dashboard.server import datasets
+from dashboard.logic import long_work
+from dashboard.logic import settings
+from dashboard.logic import lesson_figures
+from dashboard.render import texts
+from dashboard.logic import run_driver
+from dashboard.server.run_record import Run
 from mfcore import SGDFactorizer
 from mfcore.engines import SCHEDULES
 from mfcore.evaluation.resources import MemoryGuardError
@@ -19,7 +25,7 @@ OWN = {"n_factors": 16, "n_epochs": 10}  # the page's own defaults: four schedul
 with boundary.page("Error schedules"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Error schedules · Factorization Playground", layout="wide")
     st.title("Error schedules")
-    dataset = data.current()
+    dataset = datasets.current()
     ratings = dataset.ratings
     chosen = settings.current()
     test_size = chosen["test_size"] or settings.default("test_size")  # the curves need a test set
@@ -31,16 +37,16 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
                 "e = r − r̂ be recomputed?** Four answers, each one epoch = one pass over the training ratings:\n"
                 + "\n".join(f"- **{name}**: {texts.SCHEDULES[name]}" for name in SCHEDULES))
 
-    own_rates = teaching.schedule_rates(ratings)
+    own_rates = lesson_figures.schedule_rates(ratings)
     with st.form("schedules_form"):
         row = st.columns(len(FIELDS))
         for cell, name in zip(row, FIELDS):
             settings.widget(cell, name, key=f"sch_{name}", value=OWN.get(name, chosen.get(name)))
-        own_lr = st.checkbox(f"Learning rate: each schedule's own ({teaching.rates_text(own_rates)}), so that no "
+        own_lr = st.checkbox(f"Learning rate: each schedule's own ({lesson_figures.rates_text(own_rates)}), so that no "
                              "schedule starts diverging; untick to use the learning rate above for all four",
                              value=True, key="sch_own_lr", help="per-epoch's stale errors add a user's or an "
                              "item's steps up over the epoch: its rate is lower, and lower still on data where "
-                             f"one user or item has many ratings (at most {teaching.STALE_STEP:g} / the most "
+                             f"one user or item has many ratings (at most {lesson_figures.STALE_STEP:g} / the most "
                              "ratings of one row).")
         submitted = st.form_submit_button("Run all four schedules", type="primary")
     form_values = {name: st.session_state[f"sch_{name}"] for name in FIELDS}
@@ -48,26 +54,26 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
                                    if name != "lr" or not own_lr}, chosen)
     st.caption("This page has its own defaults (a small K and few epochs: four schedules train in turn). "
                + (f"Differs from Train: {differ}." if differ else "The form agrees with Train's settings.")
-               + (f" Learning rate: each schedule's own ({teaching.rates_text(own_rates)})." if own_lr else ""))
+               + (f" Learning rate: each schedule's own ({lesson_figures.rates_text(own_rates)})." if own_lr else ""))
 
     cancel_column, status_column = st.columns([1, 5])
     cancel, status_slot, live = cancel_column.empty(), status_column.empty(), st.empty()
     if submitted:
         values = dict(form_values)
         try:
-            training.check_memory(ratings, values["n_factors"], test_size, "funk")
+            run_driver.check_memory(ratings, values["n_factors"], test_size, "funk")
         except MemoryGuardError as exc:
             st.error(f"Not started: {texts.escape_markdown(exc)}")
             submitted = False
     if submitted:
         params = {**settings.model_params(chosen), **values, "engine": ENGINE}
-        train, test = training.split(ratings, {"test_size": test_size, "seed": values["seed"]})
+        train, test = run_driver.split(ratings, {"test_size": test_size, "seed": values["seed"]})
         rates = own_rates if own_lr else {name: values["lr"] for name in SCHEDULES}
         with st.spinner("Estimating the time..."):
-            seconds = sum(estimate.training_seconds(len(train), values["n_epochs"], values["n_factors"], ENGINE, name)
+            seconds = sum(long_work.training_seconds(len(train), values["n_epochs"], values["n_factors"], ENGINE, name)
                           for name in SCHEDULES)
-        if estimate.is_long(seconds):
-            st.warning(estimate.sentence(seconds, "The race of the four schedules")
+        if long_work.is_long(seconds):
+            st.warning(long_work.sentence(seconds, "The race of the four schedules")
                        + " Cancel ends it after the current epoch; a smaller K or fewer epochs shorten it.")
         schedule_runs = []
         st.session_state[KEY] = {"runs": schedule_runs, "params": params, "dataset": dataset.name,
@@ -85,14 +91,14 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
             with live.container():
                 columns = st.columns(2)
                 for column, axis in zip(columns, ("epoch", "seconds")):
-                    column.plotly_chart(teaching.schedule_curves(schedule_runs, axis),
+                    column.plotly_chart(lesson_figures.schedule_curves(schedule_runs, axis),
                                         key=f"sch_live_{axis}_{next(renders)}")
 
         for number, name in enumerate(SCHEDULES, start=1):
             run = Run(number, {**params, "schedule": name, "lr": rates[name]}, dataset.name, dataset.path,
                       SGDFactorizer(**{**params, "schedule": name, "lr": rates[name]}), test, name=name)
             schedule_runs.append(run)
-            training.execute(run, train, render, tick=tick)
+            run_driver.execute(run, train, render, tick=tick)
             if run.status == "failed":
                 schedule_runs.remove(run)
                 st.error(f"Cannot train: {texts.escape_markdown(run.message)}")
@@ -102,12 +108,12 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
         live.empty()
 
     saved = st.session_state.get(KEY)
-    if saved and training.interrupted(saved["runs"]):
+    if saved and run_driver.interrupted(saved["runs"]):
         with st.spinner("Stopping: waiting for the current epoch to end..."):
-            training.settle(saved["runs"])
+            run_driver.settle(saved["runs"])
     if not saved or not saved["runs"]:
         st.info("Press **Run all four schedules**: the page says first if it should take more than "
-                f"{estimate.WARN_SECONDS:.0f} s.")
+                f"{long_work.WARN_SECONDS:.0f} s.")
     else:
         schedule_runs, params = saved["runs"], saved["params"]
         for run in schedule_runs:
@@ -120,15 +126,15 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
                      f"K={params['n_factors']}, {params['n_epochs']} epochs, {rate_text}, reg {params['reg']:g}")
         columns = st.columns(2)
         columns[0].markdown("**Test RMSE per epoch**")
-        columns[0].plotly_chart(teaching.schedule_curves(schedule_runs, "epoch"), key="sch_epoch")
+        columns[0].plotly_chart(lesson_figures.schedule_curves(schedule_runs, "epoch"), key="sch_epoch")
         columns[1].markdown("**Test RMSE against training time** (evaluation excluded)")
-        columns[1].plotly_chart(teaching.schedule_curves(schedule_runs, "seconds"), key="sch_seconds")
-        st.dataframe(teaching.schedule_table(schedule_runs), hide_index=True,
+        columns[1].plotly_chart(lesson_figures.schedule_curves(schedule_runs, "seconds"), key="sch_seconds")
+        st.dataframe(lesson_figures.schedule_table(schedule_runs), hide_index=True,
                      column_config={"last test RMSE": st.column_config.NumberColumn(format="%.4f"),
                                     "best test RMSE": st.column_config.NumberColumn(format="%.4f"),
                                     "s/epoch": st.column_config.NumberColumn(format="%.4f"),
                                     "training s": st.column_config.NumberColumn(format="%.3f")})
-        for finding in teaching.schedule_findings(schedule_runs, params["n_factors"]):
+        for finding in lesson_figures.schedule_findings(schedule_runs, params["n_factors"]):
             st.markdown(finding)
         st.markdown(texts.SCHEDULE_MECHANISMS)
 
@@ -139,9 +145,10 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
     rows = []
     for label, users, items, n_ratings in (
             (f"{dataset.name}", ratings.n_users, ratings.n_items, len(ratings)),
-            ("Netflix Prize size", teaching.NETFLIX_USERS, teaching.NETFLIX_ITEMS, teaching.NETFLIX_RATINGS)):
+            ("Netflix Prize size", lesson_figures.NETFLIX_USERS, lesson_figures.NETFLIX_ITEMS,
+             lesson_figures.NETFLIX_RATINGS)):
         rows.append({"data": label, "users x items": f"{users:,} x {items:,}",
-                     "dense float64": teaching.human_bytes(teaching.dense_matrix_bytes(users, items, 8)),
-                     "dense float32": teaching.human_bytes(teaching.dense_matrix_bytes(users, items, 4)),
-                     "one float32 per rating": teaching.human_bytes(4 * n_ratings)})
+                     "dense float64": lesson_figures.human_bytes(lesson_figures.dense_matrix_bytes(users, items, 8)),
+                     "dense float32": lesson_figures.human_bytes(lesson_figures.dense_matrix_bytes(users, items, 4)),
+                     "one float32 per rating": lesson_figures.human_bytes(4 * n_ratings)})
     st.table(pd.DataFrame(rows).set_index("data"))

@@ -5,8 +5,12 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard import boundary, data, estimate, jobs, tuning
-from dashboard.texts import escape_markdown
+from dashboard.render import boundary
+from dashboard.server import datasets
+from dashboard.logic import long_work
+from dashboard.server import jobs
+from dashboard.logic import search
+from dashboard.render.texts import escape_markdown
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range
 from mfcore.tuning.ranking import VALIDATION_USERS
 
@@ -15,12 +19,12 @@ RENDER_EVERY = 1.0  # seconds between live updates
 with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Tune · Factorization Playground", layout="wide")
     st.title("Tune")
-    dataset = data.current()
-    model = st.radio("Model to tune", list(tuning.MODELS), format_func=tuning.MODELS.get, horizontal=True,
+    dataset = datasets.current()
+    model = st.radio("Model to tune", list(search.MODELS), format_func=search.MODELS.get, horizontal=True,
                      key="tune_model")
     score = "validation RMSE" if model == "sgd" else "validation NDCG@10"
-    st.caption(f"{dataset.caption} {tuning.TEST_SIZE:.0%} of the ratings are the test set. "
-               f"Each trial trains on the other ratings minus {tuning.VALIDATION_SIZE:.0%} held out for validation, "
+    st.caption(f"{dataset.caption} {search.TEST_SIZE:.0%} of the ratings are the test set. "
+               f"Each trial trains on the other ratings minus {search.VALIDATION_SIZE:.0%} held out for validation, "
                f"and is judged on that {score} only, reported every epoch: "
                f"{DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short"
                + (f", and early stopping ends a trial after {DEFAULT_PATIENCE} epochs without a better {score}"
@@ -30,13 +34,13 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                   f", beside popularity's. A ranking model's NDCG@10 ranks the validation positives (ratings at "
                   f"or above the positive level, >= 4 of 5 by default) among every unseen item, on at most "
                   f"{VALIDATION_USERS:,} validation users; its trials run on one thread."))
-    space = tuning.default_space(model)
+    space = search.default_space(model)
     with st.form("tune_form" if model == "sgd" else f"tune_form_{model}"):
         st.markdown("**Search ranges** (numbers between low and high; the ones marked log are sampled on a log scale)")
         chosen = {}
         columns = st.columns(5)
         for column, (name, rng) in zip(columns, [(n, r) for n, r in space.items() if r.kind is not bool]):
-            label = tuning.LABELS[name] + (" (log)" if rng.log else "")
+            label = search.LABELS[name] + (" (log)" if rng.log else "")
             step = 1 if rng.kind is int else 0.001
             fmt = None if rng.kind is int else "%.4f"
             prefix = "tune" if model == "sgd" else f"tune_{model}"
@@ -62,15 +66,15 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
     table_slot = st.empty()
     chart_slot = st.empty()
 
-    job = st.session_state.get(tuning.KEY)
-    linked = st.query_params.get(tuning.STUDY_PARAM)
+    job = st.session_state.get(search.KEY)
+    linked = st.query_params.get(search.STUDY_PARAM)
     if linked and (job is None or job.study_name != linked):  # a reload or a copied link
-        job = tuning.reopen(linked)
+        job = search.reopen(linked)
         if job is None:
             message_slot.error(f"The link names search {escape_markdown(linked)}, which this server does not keep: "
                                "start a new one.")
-            del st.query_params[tuning.STUDY_PARAM]
-        st.session_state[tuning.KEY] = job
+            del st.query_params[search.STUDY_PARAM]
+        st.session_state[search.KEY] = job
     if start:
         if job is not None and job.running:
             job.stop.set()
@@ -78,24 +82,24 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             chosen["biased"] = Range("biased")
         n_trials, timeout = (int(budget), None) if budget_kind == "trials" else (None, float(budget))
         with st.spinner("Estimating the time..."):
-            seconds = tuning.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings))
-        if estimate.is_long(seconds):
+            seconds = search.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings))
+        if long_work.is_long(seconds):
             basis = ("its budget in seconds" if timeout else "at most, if no trial is pruned or stopped early; "
                      "estimated from its measured speed and load")
-            message_slot.warning(estimate.sentence(seconds, "This search", basis)
+            message_slot.warning(long_work.sentence(seconds, "This search", basis)
                                  + " Stop search ends it after the running trial, keeping the finished ones.")
         try:
-            job = tuning.start(dataset.ratings, dataset.name, chosen,
+            job = search.start(dataset.ratings, dataset.name, chosen,
                                n_trials=int(budget) if budget_kind == "trials" else None,
                                timeout=float(budget) if budget_kind == "seconds" else None, seed=int(seed),
                                dataset_key=dataset.key, model=model)
-            st.session_state[tuning.KEY] = job
+            st.session_state[search.KEY] = job
         except ValueError as exc:
             message_slot.error(f"Could not start the search: {escape_markdown(exc)}")
     if stop_clicked and job is not None and job.running:
         job.stop.set()
-    if job is not None and st.query_params.get(tuning.STUDY_PARAM) != job.study_name:
-        st.query_params[tuning.STUDY_PARAM] = job.study_name  # a reload or a copied link reopens it
+    if job is not None and st.query_params.get(search.STUDY_PARAM) != job.study_name:
+        st.query_params[search.STUDY_PARAM] = job.study_name  # a reload or a copied link reopens it
 
 
     def render(job, final: bool):
@@ -104,7 +108,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             status_slot.markdown(job.scheduled.status_line())
             return
         study = job.study()
-        rows = tuning.table(study)
+        rows = search.table(study)
         counts = pd.Series([row["state"] for row in rows]).value_counts().to_dict() if rows else {}
         elapsed = job.elapsed
         state = ("stopped at the work limit" if job.timed_out else "stopped" if job.stop.is_set()
@@ -121,7 +125,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                             "regularization": st.column_config.NumberColumn(format="%.4f"),
                                             "init std": st.column_config.NumberColumn(format="%.4f")})
         max_epochs = int(job.space["n_epochs"].high) if "n_epochs" in job.space else 20
-        chart_slot.plotly_chart(tuning.curves_figure(study, max_epochs),
+        chart_slot.plotly_chart(search.curves_figure(study, max_epochs),
                                 key=f"curves-{len(rows)}-{final}-{elapsed:.2f}")
         return study
 
@@ -139,16 +143,16 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         elif job.result is not None and job.model != "sgd":  # a ranking model: NDCG@10 beside popularity
             result = job.result
             st.subheader("Best configuration on the test set")
-            st.caption(tuning.settings_sentence(result, job.model))
+            st.caption(search.settings_sentence(result, job.model))
             st.page_link("pages/1_Train.py", label="Train it", icon="➡️",
-                         query_params=tuning.ranking_train_query(result, job.model),
+                         query_params=search.ranking_train_query(result, job.model),
                          help="Opens Train's form for this model with these settings (and the search's seed and "
                               "test size); press Train there.")
-            st.write(tuning.summary(result))
-            scores, metric = tuning.scores_table(result)
+            st.write(search.summary(result))
+            scores, metric = search.scores_table(result)
             st.dataframe(scores, hide_index=True, key="tune_scores",
                          column_config={metric: st.column_config.NumberColumn(format="%.4f")})
-            for title, figure in tuning.optuna_figures(study).items():
+            for title, figure in search.optuna_figures(study).items():
                 st.subheader(title)
                 st.plotly_chart(figure, key=f"optuna-{title}")
         elif job.result is not None:
@@ -158,15 +162,15 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                 st.warning(f"This search ran on {escape_markdown(job.dataset)}; the pages now use "
                            f"{escape_markdown(dataset.name)}, so Train it "
                            "and Explore it train on that instead.")
-            st.markdown(tuning.best_in_words(result))
+            st.markdown(search.best_in_words(result))
             train_it, explore_it, _ = st.columns([1, 1, 4])
             train_it.page_link("pages/1_Train.py", label="Train it", icon="➡️",
-                               query_params=tuning.train_query(result, test_size=tuning.TEST_SIZE),
+                               query_params=search.train_query(result, test_size=search.TEST_SIZE),
                                help="Opens Train with these settings (and the search's seed and test size); "
                                     "press Train there.")
             explore_clicked = explore_it.button("Explore it", help="Trains these settings as a new run, then "
                                                 "opens Explore on it.")
-            st.write(tuning.summary(result))
+            st.write(search.summary(result))
             scores = pd.DataFrame(
                 [{"model": f"best trial {result['best_trial']}", "test RMSE": result["test_rmse"]}]
                 + [{"model": name, "test RMSE": value} for name, value in result["baselines"].items()])
@@ -180,7 +184,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                         "as stopped, and Explore is not opened.")
                 progress = progress_column.progress(0.0, text="Training the best configuration...")
                 try:
-                    run = tuning.explore_run(result, dataset,
+                    run = search.explore_run(result, dataset,
                                              lambda run: progress.progress(run.progress_fraction,
                                                                            text=run.progress_text))
                 except ValueError as exc:
@@ -190,7 +194,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                         st.switch_page("pages/6_Explore.py")
                     st.error(f"Could not train it: {run.label} ended {run.status}"
                              + (f" ({escape_markdown(run.message)})." if run.message else "."))
-            for title, figure in tuning.optuna_figures(study).items():
+            for title, figure in search.optuna_figures(study).items():
                 st.subheader(title)
                 st.plotly_chart(figure, key=f"optuna-{title}")
     else:

@@ -6,10 +6,13 @@ import time
 import numpy as np
 import streamlit as st
 
-from dashboard import boundary, data, runs, store
-from dashboard import explore as view
-from dashboard import explore_ranking as rank
-from dashboard.texts import escape_markdown
+from dashboard.render import boundary
+from dashboard.server import datasets
+from dashboard.logic import session_runs
+from dashboard.server import store
+from dashboard.logic import model_views as view
+from dashboard.logic import ranking_views as rank
+from dashboard.render.texts import escape_markdown
 from mfcore import explore
 from mfcore.evaluation.resources import memory_cap_bytes
 from mfcore.models.base import is_fitted
@@ -21,8 +24,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
     st.caption("What the model learned: whom it recommends what and why, which items it puts together, "
                "and how its top-N lists do against ranking models (BPR, ALS) and popularity.")
 
-    dataset = data.current()
-    fitted = [run for run in runs.all_runs() if is_fitted(run.model) and run.status != "running"
+    dataset = datasets.current()
+    fitted = [run for run in session_runs.all_runs() if is_fitted(run.model) and run.status != "running"
               and run.dataset == dataset.name and not run.ranking]
     UPLOAD = "Upload a model file"
     choices = [run.label for run in reversed(fitted)] + [UPLOAD]
@@ -51,7 +54,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
     else:
         run = next(run for run in fitted if run.label == source)
         subject = view.remembered(view.run_key(run), lambda: view.from_run(run, dataset.ratings))
-        rank.join_train_runs(subject, run, runs.all_runs())
+        rank.join_train_runs(subject, run, session_runs.all_runs())
 
     if subject is None:
         st.info("Train a model on the Train page (runs on the current dataset appear above), or upload a "

@@ -280,7 +280,7 @@ def effective_threads(n_ratings: int, n_threads: int | None = None) -> int:
     with :math:`T` = ``n_threads`` (None: :func:`available_cores`) and :math:`M` =
     :data:`MIN_RATINGS_PER_THREAD` (100 000): as many threads as asked, but no more than the data can
     feed. One thread runs the epoch in the calling thread, without the pool. The training scheduler of
-    the dashboard (``dashboard.jobs``) reserves this many slots, so it never holds cores that will idle.
+    the dashboard (``dashboard.server.jobs``) reserves this many slots, so it never holds cores that will idle.
     The grid (:func:`grid_size`) is cut for this count too, so the factors depend on it, not on the
     thread count asked for beyond it."""
     requested = available_cores() if n_threads is None else int(n_threads)

@@ -17,13 +17,14 @@ def exceptions(app) -> list[str]:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_a_failing_backend_is_one_error_sentence(page, monkeypatch, caplog):
-    from dashboard import data, teaching
+    from dashboard.server import datasets
+    from dashboard.logic import lesson_figures
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret detail /srv/internal/path")
-    monkeypatch.setattr(data, "current", broken)  # every page but Update rule reads its dataset first
-    monkeypatch.setattr(teaching, "heatmap", broken)  # Update rule starts on its own toy matrix
-    with caplog.at_level(logging.ERROR, logger="dashboard.boundary"):
+    monkeypatch.setattr(datasets, "current", broken)  # every page but Update rule reads its dataset first
+    monkeypatch.setattr(lesson_figures, "heatmap", broken)  # Update rule starts on its own toy matrix
+    with caplog.at_level(logging.ERROR, logger="dashboard.render.boundary"):
         app = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
     assert exceptions(app) == []
     errors = [e.value for e in app.error]
@@ -35,11 +36,11 @@ def test_a_failing_backend_is_one_error_sentence(page, monkeypatch, caplog):
 
 
 def test_a_value_error_says_its_own_sentence(monkeypatch):
-    from dashboard import data
+    from dashboard.server import datasets
 
     def refused():
         raise ValueError("the dataset store is full.\nsecond line")
-    monkeypatch.setattr(data, "current", refused)
+    monkeypatch.setattr(datasets, "current", refused)
     app = AppTest.from_file(str(ROOT / "pages/1_Train.py"), default_timeout=60).run()
     assert exceptions(app) == []
     assert [e.value for e in app.error] == ["Train could not finish: the dataset store is full."]
@@ -48,7 +49,7 @@ def test_a_value_error_says_its_own_sentence(monkeypatch):
 def test_streamlit_stop_and_rerun_pass_through():
     from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
-    from dashboard import boundary
+    from dashboard.render import boundary
     for control in (StopException(), RerunException(None)):
         with pytest.raises(type(control)), boundary.page("Test"):
             raise control

@@ -47,7 +47,7 @@ def test_an_upload_over_the_memory_cap_is_refused_and_the_previous_dataset_kept(
 
 
 def test_a_run_over_the_work_limit_is_stopped_and_says_so(monkeypatch):
-    from dashboard import jobs
+    from dashboard.server import jobs
     monkeypatch.setattr(jobs, "MAX_SECONDS", 0.0)
     app = train_page()
     app.slider(key="train_n_epochs").set_value(5)
@@ -61,13 +61,14 @@ def test_a_run_over_the_work_limit_is_stopped_and_says_so(monkeypatch):
 def test_a_tune_search_is_a_scheduled_job_bounded_by_the_work_limit(tmp_path, monkeypatch):
     from apptest_helpers import TOY
 
-    from dashboard import jobs, tuning
+    from dashboard.server import jobs
+    from dashboard.logic import search
     from mfcore import load_ratings
     from mfcore.tuning import Range, default_space
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(jobs, "MAX_SECONDS", 1.0)
     space = {**default_space(), "n_epochs": Range("n_epochs", 2, 3)}
-    search = tuning.start(load_ratings(TOY), "toy", space, n_trials=100_000, timeout=None, seed=0)
+    search = search.start(load_ratings(TOY), "toy", space, n_trials=100_000, timeout=None, seed=0)
     assert search.scheduled in jobs.scheduler().running() + jobs.scheduler().queued()
     assert search.scheduled.wait(60) and search.stop.is_set() and not search.running
     assert 1 <= len(search.study().trials) < 100_000
@@ -91,8 +92,8 @@ def test_train_refuses_a_ranking_run_by_its_own_estimate(monkeypatch):
     from mfcore.evaluation.resources import ranking_options, ranking_peak_bytes
 
     from apptest_helpers import ROOT
-    from dashboard import settings
-    from dashboard.training import RANKING_EVAL_USERS
+    from dashboard.logic import settings
+    from dashboard.logic.run_driver import RANKING_EVAL_USERS
 
     model = BPRFactorizer(**settings.ranking_params("bpr", {}))
     options = {key: value for key, value in
@@ -114,8 +115,8 @@ def test_refit_of_a_ranking_run_is_refused_over_the_cap(monkeypatch):
     import pytest
 
     from apptest_helpers import ROOT
-    from dashboard.run import Run
-    from dashboard.training import refit
+    from dashboard.server.run_record import Run
+    from dashboard.logic.run_driver import refit
     from mfcore import ALSFactorizer, load_ratings
     from mfcore.evaluation.resources import MemoryGuardError
     from mfcore.models.ranking import RankingEpochResult

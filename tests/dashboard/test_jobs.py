@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dashboard import jobs
+from dashboard.server import jobs
 
 
 def gated(gate: threading.Event, steps: int = 3):
@@ -203,7 +203,7 @@ def test_an_unexpected_failure_is_logged_and_bad_input_is_not(caplog):
     bug = scheduler.submit(failing(KeyError("P_")), label="bug")
     user = scheduler.submit(failing(ValueError("lr == 5, must be < 1.")), label="user")
     assert bug.wait(5) and user.wait(5)
-    logged = [record for record in caplog.records if record.name == "dashboard.jobs"]
+    logged = [record for record in caplog.records if record.name == "dashboard.server.jobs"]
     assert [record.getMessage() for record in logged] == ["training job 'bug' failed"]
 
 

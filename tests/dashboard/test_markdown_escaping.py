@@ -1,7 +1,7 @@
 """Issue 18: user-derived strings (file names, dataset names, ids, titles, URL values, ids of uploaded
 model files) never render as Markdown or HTML. A dataset whose name, ids and titles are hostile is
 shown on every page through AppTest; the raw Markdown every element sends must hold them escaped
-(dashboard.texts.escape_markdown), and the Explore map's Plotly labels HTML-escaped."""
+(dashboard.render.texts.escape_markdown), and the Explore map's Plotly labels HTML-escaped."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from apptest_helpers import ROOT, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
-from dashboard.runs import Run
-from dashboard.texts import escape_label, escape_markdown
+from dashboard.server import datasets
+from dashboard.logic.session_runs import Run
+from dashboard.render.texts import escape_label, escape_markdown
 from mfcore import SGDFactorizer, random_split
 from mfcore.models.persist import model_bytes
 
@@ -66,7 +66,7 @@ def assert_escaped(app: AppTest, must_show: str | None = None) -> None:
 
 @pytest.fixture(scope="module")
 def dataset():
-    return data.load(NAME, NAME, hostile_csv(), items=hostile_items())
+    return datasets.load(NAME, NAME, hostile_csv(), items=hostile_items())
 
 
 def on_page(page: str, dataset, **state) -> AppTest:

@@ -24,19 +24,21 @@ def imports_streamlit(path: Path) -> bool:
 
 def test_dashboard_has_no_import_cycle():
     graph = module_graph(ROOT, "dashboard")
-    assert {"dashboard.run", "dashboard.runs", "dashboard.run_store", "dashboard.training"} <= set(graph)
+    assert {"dashboard.server.run_record", "dashboard.logic.session_runs", "dashboard.server.saved_runs",
+            "dashboard.logic.run_driver"} <= set(graph)
     assert cycles(graph) == []
 
 
 def test_the_check_finds_a_cycle_put_in_on_purpose(tmp_path):
     shutil.copytree(ROOT / "dashboard", tmp_path / "dashboard")
     assert cycles(module_graph(tmp_path, "dashboard")) == []
-    # the old shape: refit in run_store reaching the run driver, the driver reaching the session's runs
-    for name, line in (("run_store", "from . import training"), ("training", "from .runs import all_runs")):
+    # saved runs reaching the run driver for a refit, the driver reaching the session's runs
+    for name, line in (("server/saved_runs", "from ..logic import run_driver"),
+                       ("logic/run_driver", "from .session_runs import all_runs")):
         path = tmp_path / "dashboard" / f"{name}.py"
         path.write_text(path.read_text(encoding="utf-8") + f"\n\ndef _late():\n    {line}\n", encoding="utf-8")
     assert cycles(module_graph(tmp_path, "dashboard")) == [
-        ["dashboard.run_store", "dashboard.runs", "dashboard.training"]]
+        ["dashboard.logic.run_driver", "dashboard.logic.session_runs", "dashboard.server.saved_runs"]]
 
 
 def test_the_check_reads_absolute_and_relative_imports(tmp_path):
@@ -52,8 +54,8 @@ def test_the_check_reads_absolute_and_relative_imports(tmp_path):
 
 def test_run_reaches_no_streamlit_import():
     graph = module_graph(ROOT, "dashboard")
-    reached = reachable(graph, "dashboard.run")
-    assert reached == {"dashboard.run", "dashboard.store"}  # and dashboard/__init__ imports nothing
+    reached = reachable(graph, "dashboard.server.run_record")
+    assert reached == {"dashboard.server.run_record", "dashboard.server.store"}  # dashboard/__init__ imports nothing
     for module in reached | {"dashboard"}:
         path = ROOT / Path(*module.split("."))
         path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")

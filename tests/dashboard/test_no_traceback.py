@@ -7,7 +7,7 @@ import pytest
 from apptest_helpers import TOY, button, home, upload
 from paths import CORPUS
 
-from dashboard import settings
+from dashboard.logic import settings
 
 EDGE_FILES = {
     "two_by_two.csv": b"user,item,rating\n1,a,5\n2,b,1\n1,b,3\n",

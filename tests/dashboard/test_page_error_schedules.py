@@ -4,7 +4,7 @@ import json
 
 from apptest_helpers import TOY, button, home, no_exception, upload
 
-from dashboard.data import Dataset
+from dashboard.server.datasets import Dataset
 from mfcore import load_ratings
 from mfcore.engines import SCHEDULES
 
@@ -65,9 +65,10 @@ def test_movielens_100k_four_curves(ml100k_path):
 def test_defaults_are_the_pages_own_and_per_epoch_keeps_its_learning_rate(monkeypatch):
     """Small K and few epochs of its own, said where they differ from Train; each schedule's own
     learning rate, so the first click on the sample does not diverge; the time is estimated first."""
-    from dashboard import estimate, settings
+    from dashboard.logic import long_work
+    from dashboard.logic import settings
     from mfcore.models.params import default_lr
-    monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)  # every race counts as long here
+    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)  # every race counts as long here
     app = schedules_page()
     assert app.slider(key="sch_n_factors").value == 16 and app.slider(key="sch_n_epochs").value == 10
     differ = next(c.value for c in app.caption if c.value.startswith("This page has its own defaults"))

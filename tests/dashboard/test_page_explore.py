@@ -7,9 +7,9 @@ import numpy as np
 from apptest_helpers import ROOT, TOY, no_exception
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
-from dashboard import explore as explore_view
-from dashboard.run import Run
+from dashboard.server import datasets
+from dashboard.logic import model_views as explore_view
+from dashboard.server.run_record import Run
 from mfcore import SGDFactorizer, explore, load_ratings, random_split
 from mfcore.models.persist import load_bundle, model_bytes
 
@@ -23,7 +23,7 @@ def explore_page() -> AppTest:
 
 def with_toy_run(app: AppTest):
     """The session holds the toy dataset and one finished Train run on it (as Train leaves them)."""
-    dataset = data.load("toy.csv", "toy.csv", TOY)
+    dataset = datasets.load("toy.csv", "toy.csv", TOY)
     train, test = random_split(dataset.ratings, SETTINGS["test_size"], seed=SETTINGS["seed"])
     model = SGDFactorizer(n_factors=6, n_epochs=5, lr=0.01).fit(train, test)
     app.session_state["dataset"] = dataset

@@ -8,8 +8,8 @@ import numpy as np
 from apptest_helpers import ROOT, no_exception
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
-from dashboard.run import Run
+from dashboard.server import datasets
+from dashboard.server.run_record import Run
 from mfcore import BPRFactorizer, SGDFactorizer, random_split
 
 SETTINGS = {"n_factors": 8, "lr": 0.01, "reg": 0.05, "n_epochs": 5, "engine": "numba", "test_size": 0.2,
@@ -19,7 +19,7 @@ SETTINGS = {"n_factors": 8, "lr": 0.01, "reg": 0.05, "n_epochs": 5, "engine": "n
 def sample_run() -> tuple[AppTest, SGDFactorizer]:
     app = AppTest.from_file(str(ROOT / "pages" / "6_Explore.py"), default_timeout=120)
     raw = (ROOT / "sample_data" / "ratings.csv").read_bytes()
-    dataset = data.load("ratings.csv", "ratings.csv", raw)
+    dataset = datasets.load("ratings.csv", "ratings.csv", raw)
     train, test = random_split(dataset.ratings, SETTINGS["test_size"], seed=SETTINGS["seed"])
     model = SGDFactorizer(**{k: v for k, v in SETTINGS.items() if k != "test_size"}).fit(train, test)
     app.session_state["dataset"] = dataset

@@ -82,8 +82,9 @@ def test_answers_whether_cython_was_worth_it_from_its_own_numbers():
 
 
 def test_own_defaults_said_against_train_and_a_long_timing_is_announced(monkeypatch):
-    from dashboard import estimate, settings
-    monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)
+    from dashboard.logic import long_work
+    from dashboard.logic import settings
+    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
     app = speed_page()
     assert app.slider(key="speed_k").value == 32 and app.slider(key="speed_epochs").value == 3
     caption = next(c.value for c in app.caption if c.value.startswith("This page has its own defaults"))

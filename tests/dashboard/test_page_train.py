@@ -7,8 +7,8 @@ import numpy as np
 from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
-from dashboard.runs import start
-from dashboard.texts import escape_markdown
+from dashboard.logic.session_runs import start
+from dashboard.render.texts import escape_markdown
 from mfcore import PARAMETERS, SGDFactorizer, load_ratings, random_split
 
 
@@ -142,9 +142,10 @@ def test_downloads_are_offered_and_the_snippet_reproduces_the_run(tmp_path):
 def test_a_big_factors_csv_is_prepared_on_request_and_a_long_run_is_announced(monkeypatch):
     """Issue 19: a download over a few MB is built only when asked (under a spinner); a run estimated
     over the warning threshold says so before it starts."""
-    from dashboard import downloads, estimate
+    from dashboard.logic import downloads
+    from dashboard.logic import long_work
     monkeypatch.setattr(downloads, "BIG_BYTES", 0)
-    monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)
+    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
     app = train(train_page(), n_factors=4, n_epochs=2)
     no_exception(app)
     assert any("This run should take about" in w.value for w in app.warning)

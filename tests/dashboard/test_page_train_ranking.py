@@ -9,9 +9,9 @@ import pandas as pd
 from apptest_helpers import ROOT, button, home, no_exception
 from streamlit.testing.v1 import AppTest
 
-from dashboard import runs as session_runs
-from dashboard import settings
-from dashboard.run import Run
+from dashboard.logic import session_runs
+from dashboard.logic import settings
+from dashboard.server.run_record import Run
 from mfcore import BPRFactorizer, load_ratings, random_split
 from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
 

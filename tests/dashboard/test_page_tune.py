@@ -3,7 +3,7 @@
 from apptest_helpers import ROOT, TOY, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
-from dashboard.texts import escape_markdown
+from dashboard.render.texts import escape_markdown
 
 
 def tune_page(tmp_path, monkeypatch) -> AppTest:
@@ -47,14 +47,14 @@ def test_an_empty_range_is_one_error_and_nothing_starts(tmp_path, monkeypatch):
 
 
 def test_two_sessions_tune_their_own_studies_and_stop_keeps_finished_trials(tmp_path, monkeypatch):
-    from dashboard import tuning
+    from dashboard.logic import search
     from mfcore import load_ratings
     from mfcore.tuning import Range, default_space
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
     ratings = load_ratings(TOY)
     space = {**default_space(), "n_epochs": Range("n_epochs", 5, 10)}
-    first = tuning.start(ratings, "toy", space, n_trials=6, timeout=None, seed=0)
-    second = tuning.start(ratings, "toy", space, n_trials=1000, timeout=None, seed=1)
+    first = search.start(ratings, "toy", space, n_trials=6, timeout=None, seed=0)
+    second = search.start(ratings, "toy", space, n_trials=1000, timeout=None, seed=1)
     while len(second.study().trials) < 3:
         second.scheduled.wait(0.05)
     second.stop.set()
@@ -79,8 +79,8 @@ def test_a_finished_search_reopens_from_the_url_and_names_the_best_configuration
     assert "Factors K" in words and "Learning rate γ" in words and "Epochs" in words
     assert [b.label for b in app.button if b.label == "Explore it"]
 
-    from dashboard import tuning
-    tuning._LIVE.clear()  # as after a server restart: read back from the study file
+    from dashboard.logic import search
+    search._LIVE.clear()  # as after a server restart: read back from the study file
     again = upload(home(), "toy.csv", TOY)
     again.query_params["study"] = name
     again.switch_page("pages/5_Tune.py").run()
@@ -98,8 +98,8 @@ def test_a_finished_search_reopens_from_the_url_and_names_the_best_configuration
 
 
 def test_a_long_search_is_announced_before_it_starts(tmp_path, monkeypatch):
-    from dashboard import estimate
-    monkeypatch.setattr(estimate, "WARN_SECONDS", 0.0)
+    from dashboard.logic import long_work
+    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
     app = tune_page(tmp_path, monkeypatch)
     app.number_input(key="tune_n_epochs_high").set_value(10)
     app.number_input(key="tune_budget").set_value(3)
@@ -111,7 +111,8 @@ def test_a_long_search_is_announced_before_it_starts(tmp_path, monkeypatch):
 
 def test_the_work_limit_and_stop_act_inside_a_trial(tmp_path, monkeypatch):
     """A trial longer than the work limit is cut after the epoch in progress, not run to its end."""
-    from dashboard import jobs, tuning
+    from dashboard.server import jobs
+    from dashboard.logic import search
     from mfcore import SGDFactorizer, from_arrays
     from mfcore.data.synthetic import make_ratings
     from mfcore.tuning import Range
@@ -124,7 +125,7 @@ def test_the_work_limit_and_stop_act_inside_a_trial(tmp_path, monkeypatch):
     # the kernel's one-off load from Numba's cache happens here, not inside the timed search: what is
     # tested is that epochs stop at the limit, not how long a fresh process takes to load machine code
     SGDFactorizer(n_factors=16, n_epochs=1, n_threads=1).fit(ratings.sample(2000))
-    job = tuning.start(ratings, "big", space, n_trials=5, timeout=None, seed=0)
+    job = search.start(ratings, "big", space, n_trials=5, timeout=None, seed=0)
     assert job.scheduled.wait(60)
     assert job.elapsed < 1.5 + 1.0, "the search ran on past the work limit"
     assert job.timed_out
@@ -134,15 +135,15 @@ def test_the_work_limit_and_stop_act_inside_a_trial(tmp_path, monkeypatch):
 
 
 def test_a_trial_over_the_memory_cap_is_failed_with_the_reason(tmp_path, monkeypatch):
-    from dashboard import tuning
+    from dashboard.logic import search
     from mfcore import load_ratings
     from mfcore.tuning import Range, default_space
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "200000")
     space = {**default_space(), "n_factors": Range("n_factors", 2000, 2000), "n_epochs": Range("n_epochs", 5, 5)}
-    job = tuning.start(load_ratings(TOY), "toy", space, n_trials=2, timeout=None, seed=0)
+    job = search.start(load_ratings(TOY), "toy", space, n_trials=2, timeout=None, seed=0)
     assert job.scheduled.wait(60)
-    rows = tuning.table(job.study())
+    rows = search.table(job.study())
     assert [row["state"] for row in rows] == ["failed", "failed"]
     assert all("over the 200.0 kB cap per job" in row["reason"] and row["epochs run"] == 0 for row in rows)
     assert job.error == "no trial has completed yet, so there is no best configuration to score."
@@ -180,7 +181,7 @@ def test_a_ranking_trial_over_the_memory_cap_is_failed_with_the_reason(tmp_path,
     """The Tune page's BPR search: each trial is estimated as a BPR training (not as the rating
     model's), so a 20 MB cap that a rating trial of the same K fits under refuses it (its validation
     NDCG ranks 1,000 users x 1,700 items after every epoch)."""
-    from dashboard import tuning
+    from dashboard.logic import search
     from mfcore import load_ratings
     from mfcore.evaluation.resources import training_peak_bytes
     from mfcore.tuning import Range, ranking_space
@@ -190,9 +191,9 @@ def test_a_ranking_trial_over_the_memory_cap_is_failed_with_the_reason(tmp_path,
     assert training_peak_bytes(ratings.n_users, ratings.n_items, len(ratings), 8, timestamps=True) < 20e6
     space = {**ranking_space("bpr"), "n_factors": Range("n_factors", 8, 8, model="bpr"),
              "n_epochs": Range("n_epochs", 2, 2, model="bpr")}
-    job = tuning.start(ratings, "sample", space, n_trials=2, timeout=None, seed=0, model="bpr")
+    job = search.start(ratings, "sample", space, n_trials=2, timeout=None, seed=0, model="bpr")
     assert job.scheduled.wait(60)
-    rows = tuning.table(job.study())
+    rows = search.table(job.study())
     assert [row["state"] for row in rows] == ["failed", "failed"]
     assert all(row["reason"].startswith("training BPR K=8") and "over the 20.0 MB cap per job" in row["reason"]
                and row["epochs run"] == 0 for row in rows)

@@ -71,7 +71,7 @@ def test_slice_of_the_loaded_dataset_and_divergence_message():
 
 def test_a_slice_of_movielens_names_items_by_title(ml100k_path):
     """Titles, not ids, in the sentence and the heatmap columns (issue 19)."""
-    from dashboard.data import Dataset
+    from dashboard.server.datasets import Dataset
     items = ml100k_path.parent / "u.item"
     app = home()
     app.session_state["dataset"] = Dataset("ml-100k", str(ml100k_path), "-",

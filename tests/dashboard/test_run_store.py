@@ -9,8 +9,8 @@ import threading
 from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
-from dashboard import runs as runs_module
-from dashboard import store
+from dashboard.logic import session_runs as runs_module
+from dashboard.server import store
 
 
 def fresh(page: str, **params) -> AppTest:

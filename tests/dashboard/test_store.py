@@ -10,7 +10,7 @@ from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
 from paths import CORPUS
 from streamlit.testing.v1 import AppTest
 
-from dashboard import store
+from dashboard.server import store
 from mfcore import load_ratings
 
 ZIP_LAYOUT = (b"userId,movieId,rating,timestamp\n1,1,4.5,964982703\n1,3,4.0,964981247\n2,1,2.5,964982224\n"

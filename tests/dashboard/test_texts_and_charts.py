@@ -6,7 +6,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from dashboard import charts, settings, teaching
+from dashboard.render import charts
+from dashboard.logic import settings
+from dashboard.logic import lesson_figures
 from mfcore import load_ratings
 from mfcore.models.params import default_lr
 from paths import ROOT
@@ -19,14 +21,14 @@ def run(label, values, status="done"):
 
 def test_a_diverged_curve_does_not_set_the_y_range_and_is_marked():
     runs = [run("per-rating", [0.95, 0.92, 0.91]), run("per-epoch", [0.97, 40.0, 9e6], status="diverged")]
-    figure = teaching.schedule_curves(runs, "epoch")
+    figure = lesson_figures.schedule_curves(runs, "epoch")
     low, high = figure.layout.yaxis.range
     assert low < 0.91 and 0.95 < high < 1.0
     assert any(trace.text and trace.text[0] == "per-epoch diverged" for trace in figure.data)
 
 
 def test_every_kept_run_has_its_own_colour():
-    from dashboard.runs import MAX_RUNS
+    from dashboard.logic.session_runs import MAX_RUNS
     for first in range(1, 40):
         colours = [charts.run_color(number) for number in range(first, first + MAX_RUNS)]
         assert len(set(colours)) == MAX_RUNS
@@ -57,20 +59,20 @@ def test_differences_use_the_forms_names():
 
 def test_per_epoch_rate_is_its_default_unless_a_row_is_very_busy():
     toy = load_ratings(ROOT / "sample_data" / "toy.csv")
-    assert teaching.schedule_rates(toy)["per-epoch"] == default_lr("per-epoch")
+    assert lesson_figures.schedule_rates(toy)["per-epoch"] == default_lr("per-epoch")
     busy = SimpleNamespace(users=np.zeros(4000, np.int32), items=np.arange(4000, dtype=np.int32))
-    rates = teaching.schedule_rates(busy)
+    rates = lesson_figures.schedule_rates(busy)
     assert rates["per-epoch"] == 0.0005 and rates["per-rating"] == default_lr("per-rating")
-    assert teaching.rates_text(rates) == f"per-epoch 0.0005, the others {default_lr('per-rating'):g}"
+    assert lesson_figures.rates_text(rates) == f"per-epoch 0.0005, the others {default_lr('per-rating'):g}"
 
 
 def test_the_estimate_scales_with_the_servers_load(monkeypatch):
-    from dashboard import estimate
+    from dashboard.logic import long_work
     cores = __import__("os").cpu_count()
-    monkeypatch.setattr(estimate.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
-    idle = estimate.training_seconds(100_000, 10, 32, "numba")
-    monkeypatch.setattr(estimate.os, "getloadavg", lambda: (4.0 * cores, 0.0, 0.0))
-    busy = estimate.training_seconds(100_000, 10, 32, "numba")
+    monkeypatch.setattr(long_work.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    idle = long_work.training_seconds(100_000, 10, 32, "numba")
+    monkeypatch.setattr(long_work.os, "getloadavg", lambda: (4.0 * cores, 0.0, 0.0))
+    busy = long_work.training_seconds(100_000, 10, 32, "numba")
     assert abs(busy / idle - 4.0) < 1e-9
-    assert estimate.sentence(75, "This run") == ("This run should take about 75 s on this server (estimated "
+    assert long_work.sentence(75, "This run") == ("This run should take about 75 s on this server (estimated "
                                                  "from its measured speed and load).")

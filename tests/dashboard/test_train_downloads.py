@@ -14,8 +14,10 @@ import pytest
 from streamlit.delta_generator import DeltaGenerator
 
 from apptest_helpers import ROOT, button, home, no_exception
-from dashboard import downloads, jobs, training
-from dashboard.run import Run
+from dashboard.logic import downloads
+from dashboard.server import jobs
+from dashboard.logic import run_driver
+from dashboard.server.run_record import Run
 from mfcore import EpochResult, SGDFactorizer, load_ratings
 from mfcore.models.persist import load_bundle
 
@@ -111,8 +113,8 @@ def recorded(ratings, status="done", early=False, **params):
     """A run trained by the driver, then released as after a reload (curve kept, model dropped)."""
     settings = {"test_size": 0.2, "seed": 0}
     model = SGDFactorizer(**params, **({"patience": 2} if early else {}))
-    train, test, validation = training.prepare(ratings, settings, early)
-    run = training.execute(Run(1, settings, "toy", "toy.csv", model, test), train, validation=validation)
+    train, test, validation = run_driver.prepare(ratings, settings, early)
+    run = run_driver.execute(Run(1, settings, "toy", "toy.csv", model, test), train, validation=validation)
     kept = run.model
     run.release_model()
     run.status = status
@@ -123,20 +125,20 @@ def recorded(ratings, status="done", early=False, **params):
 def test_refit_gives_the_same_factors_epoch_by_epoch_through_a_job(ratings, engine):
     run, kept = recorded(ratings, n_factors=3, n_epochs=4, engine=engine)
     drawn = []
-    training.refit(run, ratings, tick=lambda fraction, text: drawn.append((fraction, text)))
+    run_driver.refit(run, ratings, tick=lambda fraction, text: drawn.append((fraction, text)))
     np.testing.assert_array_equal(run.model.P_, kept.P_)
     assert run.test is not None and len(run.history) == 4 and drawn[-1][0] == 1.0
     assert drawn[-1][1].startswith("retraining run 1: done")
 
 
 def test_refit_samples_the_python_engine_like_the_driver(ratings, monkeypatch):
-    train, _ = training.split(ratings, {"test_size": 0.2, "seed": 0})
-    resources = sys.modules[training.work_sample.__module__]  # mfcore's work guard
+    train, _ = run_driver.split(ratings, {"test_size": 0.2, "seed": 0})
+    resources = sys.modules[run_driver.work_sample.__module__]  # mfcore's work guard
     monkeypatch.setattr(resources, "PYTHON_MAX_RATINGS", len(train) // 2)
     run, kept = recorded(ratings, n_factors=3, n_epochs=3, engine="python")
     assert "random sample" in run.note
     run.note = ""
-    training.refit(run, ratings)
+    run_driver.refit(run, ratings)
     np.testing.assert_array_equal(run.model.P_, kept.P_)
     assert "random sample" in run.note
     unsampled = SGDFactorizer(**run.model.get_params()).fit(train)
@@ -147,9 +149,9 @@ def test_refit_of_a_stopped_run_stops_at_its_epoch_and_early_stopping_keeps_its_
     run, _ = recorded(ratings, n_factors=3, n_epochs=6, engine="numba")
     del run.history[3:]  # as if Stop had ended it after epoch 3
     run.status = "stopped"
-    training.refit(run, ratings)
+    run_driver.refit(run, ratings)
     model = SGDFactorizer(**run.model.get_params())
-    train, test = training.split(ratings, run.settings)
+    train, test = run_driver.split(ratings, run.settings)
     epochs = model.fit_iter(train, test)
     for _ in range(3):
         next(epochs)
@@ -158,7 +160,7 @@ def test_refit_of_a_stopped_run_stops_at_its_epoch_and_early_stopping_keeps_its_
 
     early, kept = recorded(ratings, early=True, n_factors=3, n_epochs=30, lr=0.05, engine="numba")
     assert early.status == "done" and len(early.history) < 30  # it stopped early
-    training.refit(early, ratings)
+    run_driver.refit(early, ratings)
     assert early.model.best_epoch_ == kept.best_epoch_
     np.testing.assert_array_equal(early.model.P_, kept.P_)
 
@@ -166,7 +168,7 @@ def test_refit_of_a_stopped_run_stops_at_its_epoch_and_early_stopping_keeps_its_
 def test_refit_is_a_cancellable_job_and_failures_are_one_sentence(ratings, monkeypatch):
     run, _ = recorded(ratings, n_factors=3, n_epochs=4, engine="numba")
     with pytest.raises(ValueError, match="no longer on this server; upload it again"):
-        training.refit(run, None)
+        run_driver.refit(run, None)
 
     class Interrupted(BaseException):
         """Stands in for Streamlit's StopException raised at an st call."""
@@ -177,7 +179,7 @@ def test_refit_is_a_cancellable_job_and_failures_are_one_sentence(ratings, monke
                 time.sleep(jobs.POLL)
                 yield result
 
-    monkeypatch.setattr(training, "SGDFactorizer", Slow)
+    monkeypatch.setattr(run_driver, "SGDFactorizer", Slow)
     submitted = []
     real_submit = jobs.submit
     monkeypatch.setattr(jobs, "submit", lambda *a, **k: submitted.append(real_submit(*a, **k)) or submitted[-1])
@@ -186,7 +188,7 @@ def test_refit_is_a_cancellable_job_and_failures_are_one_sentence(ratings, monke
         raise Interrupted
 
     with pytest.raises(Interrupted):
-        training.refit(run, ratings, tick=stop)
+        run_driver.refit(run, ratings, tick=stop)
     assert submitted[-1].cancelled and submitted[-1].wait(30) and submitted[-1].state == jobs.CANCELLED
     assert run.needs_refit  # a cut retraining leaves no half-trained model behind
 
@@ -194,7 +196,7 @@ def test_refit_is_a_cancellable_job_and_failures_are_one_sentence(ratings, monke
                         lambda steps, label, **k: jobs.scheduler().submit(steps, label, max_seconds=0.0))
     limit = r"^the retraining stopped at the work limit of 0 s per job after epoch 1 of 4\.$"
     with pytest.raises(ValueError, match=limit):
-        training.refit(run, ratings)
+        run_driver.refit(run, ratings)
     assert run.needs_refit
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from apptest_helpers import ROOT
 
-from dashboard.run import Run
-from dashboard.training import execute, settle, split
+from dashboard.server.run_record import Run
+from dashboard.logic.run_driver import execute, settle, split
 from mfcore import SGDFactorizer, load_ratings
 
 

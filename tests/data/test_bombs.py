@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard.texts import escape_markdown
+from dashboard.render.texts import escape_markdown
 from mfcore import DataError, load_ratings
 from mfcore.data import archive
 
@@ -131,12 +131,12 @@ def test_the_size_limit_is_checked_while_inflating():
 
 def test_the_server_cap_is_the_default_of_uploads(monkeypatch):
     """The dashboard passes memory_cap_bytes(); MF_MEMORY_CAP_BYTES sets it, as for every guard."""
-    from dashboard import data
+    from dashboard.server import datasets
 
     text = b"user,item,rating\n" + b"".join(b"%d,%d,4\n" % (n % 300, n // 300) for n in range(100_000))
     monkeypatch.setenv("MF_MEMORY_CAP_BYTES", str(len(text) - 1))
     with pytest.raises(DataError, match="the memory limit for one file"):
-        data.load("x.csv.gz", "x.csv.gz", gzip.compress(text))
+        datasets.load("x.csv.gz", "x.csv.gz", gzip.compress(text))
 
 
 def test_concatenated_gzip_members_and_a_gz_in_a_zip_still_load():

@@ -3,7 +3,7 @@ compiler, and the Speed page's verdict follows the numbers."""
 
 import pytest
 
-from dashboard.speed import cython_verdict
+from dashboard.logic.speed_verdicts import cython_verdict
 from mfcore.engines import ENGINES, cython_engine
 
 

@@ -8,7 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from dashboard.training import RANKING_EVAL_USERS, fit_steps
+from dashboard.logic.run_driver import RANKING_EVAL_USERS, fit_steps
 from mfcore import ALSFactorizer, BPRFactorizer, random_split
 from conftest import uniform_ratings
 from mfcore.evaluation.resources import (

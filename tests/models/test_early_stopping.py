@@ -77,7 +77,7 @@ def test_closed_before_any_improvement_is_recorded_leaves_the_model_alone(split)
 
 def test_scheduler_cancel_keeps_the_best_epoch(split, reference):
     """The dashboard's path: a job yielding from ``fit_iter``, cancelled after the best epoch."""
-    jobs = pytest.importorskip("dashboard.jobs")
+    jobs = pytest.importorskip("dashboard.server.jobs")
     model = SGDFactorizer(**PARAMS)
     scheduler = jobs.Scheduler(capacity=1)
 

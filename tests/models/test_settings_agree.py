@@ -6,7 +6,7 @@ import re
 import pytest
 from apptest_helpers import home, no_exception
 
-from dashboard import settings
+from dashboard.logic import settings
 from mfcore import SGDFactorizer
 from mfcore.cli import main
 from mfcore.cli.common import flags

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dashboard.teaching import NETFLIX_ITEMS, NETFLIX_USERS, dense_matrix_bytes, update_latex
+from dashboard.logic.lesson_figures import NETFLIX_ITEMS, NETFLIX_USERS, dense_matrix_bytes, update_latex
 from mfcore import SGDFactorizer, load_ratings
 from mfcore.teaching import UpdateStepper, dense_slice
 

@@ -15,8 +15,8 @@ import streamlit as st
 from mfcore import Ratings, SGDFactorizer, explore
 from mfcore.models.persist import ModelBundle, model_bytes
 
-from . import training
-from .texts import escape_label, escape_markdown
+from dashboard.logic import run_driver
+from dashboard.render.texts import escape_label, escape_markdown
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
 SELECT_LIMIT = 20_000  # above it, a search box narrows a selectbox's options
@@ -93,7 +93,7 @@ def run_key(run) -> str:
 
 def run_split(run, ratings: Ratings) -> tuple[Ratings, Ratings]:
     """The train/test split a Train run used: the run driver's split of the same ratings."""
-    return training.split(ratings, run.settings)
+    return run_driver.split(ratings, run.settings)
 
 
 def from_run(run, ratings: Ratings) -> Subject:
@@ -113,7 +113,7 @@ def run_file(run, ratings: Ratings, model: SGDFactorizer | None = None) -> bytes
 
 
 def from_bundle(name: str, digest: str, bundle: ModelBundle) -> Subject:
-    """The subject of a loaded model file (``digest``: :func:`dashboard.store.fingerprint` of its
+    """The subject of a loaded model file (``digest``: :func:`dashboard.server.store.fingerprint` of its
     bytes); without bundled training ratings, the rated pairs with NaN values stand in for them."""
     model = bundle.model
     train = bundle.train

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from mfcore.teaching import StepRecord
 
-from .charts import COLORS
+from dashboard.render.charts import COLORS
 
 HIGHLIGHT = "#d62728"
 NETFLIX_USERS, NETFLIX_ITEMS, NETFLIX_RATINGS = 480_189, 17_770, 100_480_507
@@ -101,7 +101,7 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 
 def schedule_curves(runs: list, x: str) -> go.Figure:
-    """Test RMSE of every schedule's run (:class:`~dashboard.run.Run`, labelled by schedule) against
+    """Test RMSE of every schedule's run (:class:`~dashboard.server.run_record.Run`, labelled by schedule) against
     ``x`` = "epoch" or "seconds" (cumulative training time). Each curve has its own dash and marker,
     and earlier curves are drawn wider, so a later curve lying on top of one leaves its edges visible.
     The y range runs from the lowest point to the highest first point of the runs that did not

@@ -20,9 +20,10 @@ from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
 
 from mfcore.models.base import is_fitted
 
-from . import jobs, training
-from .run import KIND_NAMES
-from .texts import escape_markdown
+from dashboard.server import jobs
+from dashboard.logic import run_driver
+from dashboard.server.run_record import KIND_NAMES
+from dashboard.render.texts import escape_markdown
 
 RATING = "rating model"
 KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARAMETERS)}
@@ -73,7 +74,7 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
     model = cls(**{**params, "n_threads": 1})
     try:
         model.validate_params()
-        training.check_memory(subject.train, model.n_factors, 0.0, model=model, eval_users=0)
+        run_driver.check_memory(subject.train, model.n_factors, 0.0, model=model, eval_users=0)
     except (MemoryGuardError, ValueError) as exc:
         return f"{kind} was not trained: {escape_markdown(exc)}"
 

@@ -1,4 +1,4 @@
-"""The session's training runs (:class:`dashboard.run.Run`): the list kept in ``st.session_state``,
+"""The session's training runs (:class:`dashboard.server.run_record.Run`): the list kept in ``st.session_state``,
 how a new run joins it, which models stay held, and the table that compares them."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from mfcore import Ratings, SGDFactorizer
 from mfcore.models.export import history_frame
 from mfcore.models.base import is_fitted
 
-from . import run_store
-from .run import KIND_NAMES, Run
-from .settings import FIELDS, LABELS
+from dashboard.server import saved_runs
+from dashboard.server.run_record import KIND_NAMES, Run
+from dashboard.logic.settings import FIELDS, LABELS
 
 KEY = "runs"
 MAX_RUNS = 12
@@ -25,7 +25,7 @@ MAX_RUNS = 12
 def all_runs() -> list[Run]:
     """The session's runs, oldest first (a new session restores them from the store, see run_store)."""
     if KEY not in st.session_state:
-        st.session_state[KEY] = run_store.restore()
+        st.session_state[KEY] = saved_runs.restore()
     return st.session_state[KEY]
 
 
@@ -38,7 +38,7 @@ def start(settings: dict, dataset: str, data_path: str, model: SGDFactorizer, te
     run = Run(runs[-1].number + 1 if runs else 1, dict(settings), dataset, data_path, model, test)
     runs.append(run)
     del runs[:-MAX_RUNS]
-    run_store.save(runs)
+    saved_runs.save(runs)
     return run
 
 

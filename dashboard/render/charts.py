@@ -11,7 +11,7 @@ COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
 RUN_COLORS = COLORS + ["#bcbd22", "#7f7f7f", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
                        "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#9c9ede", "#cedb9c",
                        "#e7969c", "#de9ed6"]
-"""One colour per run: 24, twice the runs a session keeps (``dashboard.runs.MAX_RUNS``), so the
+"""One colour per run: 24, twice the runs a session keeps (``dashboard.logic.session_runs.MAX_RUNS``), so the
 runs on a chart never share one."""
 
 

@@ -2,8 +2,9 @@
 status and scores (:class:`Run`). No Streamlit here: a training job's thread ends a run
 (:meth:`Run.finish`) and stores it without touching a session.
 
-The session's list of runs is kept by :mod:`dashboard.runs`, on disk by :mod:`dashboard.run_store`;
-the run driver that trains (and retrains) a run's model is :mod:`dashboard.training`.
+The session's list of runs is kept by :mod:`dashboard.logic.session_runs`, on disk by
+:mod:`dashboard.server.saved_runs`;
+the run driver that trains (and retrains) a run's model is :mod:`dashboard.logic.run_driver`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from mfcore.models.base import is_fitted
 from mfcore.models.persist import KINDS
 from mfcore.models.ranking import RankingEpochResult
 
-from . import store
+from dashboard.server import store
 
 JOB_END_WAIT = 30
 """Seconds a stopped run waits for its training job to finish the epoch it is in."""
@@ -41,7 +42,7 @@ class Run:
     """One training run: its settings, the dataset it used, and what it produced so far. ``status`` is
     running, done, stopped (by the user or by leaving the page), diverged or failed. ``name`` labels
     it in charts (default ``run N``). ``driven`` is set while a script thread trains it (see
-    :func:`dashboard.training.execute`) and ``ended`` once that thread is done with it."""
+    :func:`dashboard.logic.run_driver.execute`) and ``ended`` once that thread is done with it."""
 
     number: int
     settings: dict
@@ -57,8 +58,8 @@ class Run:
     driven: bool = False
     ended: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     note: str = ""  # what the work guard cut, e.g. the python engine's sample
-    job: object = None  # the dashboard.jobs.Job training it, until it ends
-    # kept by dashboard.run_store: the store key of the dataset it trains on (None until recorded),
+    job: object = None  # the dashboard.server.jobs.Job training it, until it ends
+    # kept by dashboard.server.saved_runs: the store key of the dataset it trains on (None until recorded),
     # the session that made it, its own store key (its file), and whether this browser session only
     # shows it (restored from a link or a reload: never written again from here)
     data_key: str | None = None
@@ -116,7 +117,7 @@ class Run:
     @property
     def needs_refit(self) -> bool:
         """Whether the run ended with a model (done or stopped) that is not held now: restored after
-        a reload, or released to keep the session small; :func:`dashboard.training.refit` trains it
+        a reload, or released to keep the session small; :func:`dashboard.logic.run_driver.refit` trains it
         again exactly."""
         return bool(self.history) and self.status in REFITTABLE and not is_fitted(self.model)
 
@@ -141,7 +142,7 @@ class Run:
         self.test = None
 
     def record(self) -> dict:
-        """A JSON-able record of the run (what :mod:`dashboard.store` keeps; :meth:`from_record`)."""
+        """A JSON-able record of the run (what :mod:`dashboard.server.store` keeps; :meth:`from_record`)."""
         return {"number": self.number, "settings": self.settings, "dataset": self.dataset,
                 "data_path": self.data_path, "data_key": self.data_key or "",
                 "params": dict(self.model.get_params()), "kind": self.kind,
@@ -167,7 +168,7 @@ class Run:
         return run
 
     def save_session(self) -> None:
-        """Store this run in its own file (its key is set by :func:`dashboard.run_store.save`), never
+        """Store this run in its own file (its key is set by :func:`dashboard.server.saved_runs.save`), never
         a read-only run. It touches no Streamlit state: the thread that trained the run may be
         stopping (Stop, page change), and it rewrites no other run, so two tabs never collide."""
         if self.store_key and not self.read_only:

@@ -13,7 +13,7 @@ promises, and on Explore it came back at every rerun. Each page script is one bl
 derive from ``BaseException`` in Streamlit 1.67, and are re-raised explicitly in case a later version
 makes them ``Exception``s, because swallowing one would keep a stopped run alive (DESIGN.md 6: never
 catch BaseException around the loop). The traceback goes to the server log (logger
-``dashboard.boundary``), the sentence to the page: a ``ValueError``'s own message (bad input, already a
+``dashboard.render.boundary``), the sentence to the page: a ``ValueError``'s own message (bad input, already a
 sentence written for the user), else a generic sentence naming the exception's type.
 """
 

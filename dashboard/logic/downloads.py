@@ -16,8 +16,9 @@ from mfcore import Ratings
 from mfcore.models.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.models.base import is_fitted
 
-from . import explore, runs
-from .run import Run
+from dashboard.logic import model_views
+from dashboard.logic import session_runs
+from dashboard.server.run_record import Run
 
 OCTET, CSV = "application/octet-stream", "text/csv"
 BIG_BYTES = 5_000_000
@@ -82,10 +83,10 @@ def script(run: Run) -> str:
 
 def of_run(run: Run, ratings: Callable[[], Ratings | None]) -> list[Download]:
     """``run``'s own files: its history CSV and script always, its factors and model file when its
-    model is held (else see :func:`dashboard.training.refit`). ``ratings()`` gives the ratings the run
-    trained on (:func:`dashboard.run_store.ratings_source`), read only for the model file."""
+    model is held (else see :func:`dashboard.logic.run_driver.refit`). ``ratings()`` gives the ratings the run
+    trained on (:func:`dashboard.server.saved_runs.ratings_source`), read only for the model file."""
     n = run.number
-    files = [Download(f"History of {run.label} (CSV)", runs.history_csv([run]), f"history_run{n}.csv", CSV)]
+    files = [Download(f"History of {run.label} (CSV)", session_runs.history_csv([run]), f"history_run{n}.csv", CSV)]
     model = run.model
     if is_fitted(model) and not run.ranking:  # a ranking model's factors are in its model file
         files += [Download(f"Factors of {run.label} (.npz)", lambda: factors_npz(model),
@@ -102,7 +103,7 @@ def of_run(run: Run, ratings: Callable[[], Ratings | None]) -> list[Download]:
 
 def no_model(run: Run) -> str:
     """Why ``run`` offers no factors or model file even after retraining (it ended without a
-    model), or "" when it has them or :func:`dashboard.training.refit` can give them."""
+    model), or "" when it has them or :func:`dashboard.logic.run_driver.refit` can give them."""
     if is_fitted(run.model) or run.needs_refit or run.status == "running":
         return ""
     ended = "completed no epoch" if not run.history else run.status
@@ -113,4 +114,4 @@ def _model_file(run: Run, model, ratings: Callable[[], Ratings | None]) -> bytes
     held = ratings()
     if held is None:
         raise ValueError(f"the dataset of {run.label} is no longer on this server; upload it again.")
-    return explore.run_file(run, held, model)
+    return model_views.run_file(run, held, model)

@@ -1,6 +1,6 @@
 """The Tune page's engine: one background search per browser session, its table and figures.
 
-A search runs as a job of the server's training scheduler (:mod:`dashboard.jobs`: it waits for a free
+A search runs as a job of the server's training scheduler (:mod:`dashboard.server.jobs`: it waits for a free
 slot like every training, in its own thread), writing every trial and every epoch
 to its study in Optuna's storage (a SQLite file per session under ``mfcore-data/studies/``); the page
 only reads the study and renders, so a Stop click or a rerun never interrupts a trial half-written.
@@ -9,7 +9,7 @@ Each session has its own study name and file, so concurrent sessions never share
 A search is under the same guards as every training: each trial's memory is estimated before it
 starts (a trial over the cap is recorded as failed with the reason, not run), trials train with one
 thread (the job holds one slot of the scheduler, so it may use one core), and Stop, the scheduler's
-cancel and the work time limit (:data:`dashboard.jobs.MAX_SECONDS`) end the running trial after its
+cancel and the work time limit (:data:`dashboard.server.jobs.MAX_SECONDS`) end the running trial after its
 current epoch (:class:`mfcore.tuning.SearchStopped`), not after the whole trial.
 """
 
@@ -26,7 +26,11 @@ import optuna
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import estimate, jobs, runs, settings, training
+from dashboard.logic import long_work
+from dashboard.server import jobs
+from dashboard.logic import session_runs
+from dashboard.logic import settings
+from dashboard.logic import run_driver
 from mfcore import Ratings, SGDFactorizer, tuning
 from mfcore.tuning.storage import data_dir
 from mfcore.evaluation import metrics
@@ -198,7 +202,7 @@ def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, 
     k = float(np.sqrt(space["n_factors"].low * space["n_factors"].high)) if "n_factors" in space else 100
     n_train = int(n_ratings * (1 - TEST_SIZE) * (1 - VALIDATION_SIZE))
     trial = PARAMETERS  # the trials train with the table's engine and schedule, on TRIAL_THREADS
-    return n_trials * estimate.training_seconds(n_train, int(epochs), int(k), trial["engine"].default,
+    return n_trials * long_work.training_seconds(n_train, int(epochs), int(k), trial["engine"].default,
                                                 trial["schedule"].default, TRIAL_THREADS)
 
 
@@ -374,15 +378,15 @@ def best_in_words(result: dict) -> str:
             + ", ".join(part for part in parts if part) + ".")
 
 
-def explore_run(result: dict, dataset, tick) -> runs.Run:
+def explore_run(result: dict, dataset, tick) -> session_runs.Run:
     """Train the best configuration as a new run of the session (Train's split: the search's seed and
     test size give the same test set), calling ``tick(run)`` while it trains; the run ends ``done``
     or says why not."""
     chosen = train_settings(result, settings.current())
-    training.check_memory(dataset.ratings, chosen["n_factors"], chosen["test_size"], engine=chosen["engine"])
-    train, test = training.split(dataset.ratings, chosen)
-    run = runs.start(chosen, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(chosen)), test)
-    return training.execute(run, train, tick=tick)
+    run_driver.check_memory(dataset.ratings, chosen["n_factors"], chosen["test_size"], engine=chosen["engine"])
+    train, test = run_driver.split(dataset.ratings, chosen)
+    run = session_runs.start(chosen, dataset.name, dataset.path, SGDFactorizer(**settings.model_params(chosen)), test)
+    return run_driver.execute(run, train, tick=tick)
 
 
 def scores_table(result: dict) -> tuple[pd.DataFrame, str]:

@@ -1,13 +1,13 @@
 """The session's dataset, shared by every page and named in the URL so that it survives a reload.
 
-A loaded dataset is kept in the server's on-disk store (:mod:`dashboard.store`) under a short content
+A loaded dataset is kept in the server's on-disk store (:mod:`dashboard.server.store`) under a short content
 fingerprint, and the page URL carries it as ``?data=<fingerprint>``; the session's runs are named by
 ``?session=<name>``. A fresh session (a reload, a shared link) reads both from the URL. A link whose
 dataset the server no longer has falls back to the bundled sample and says so (:func:`missing`).
 
 A session name read from the URL is *linked*, not owned: the browser session shows its runs but
 writes none under it. Its first run forks it (:func:`session_name` with ``create``: a new name,
-seeded with the linked session's runs by :mod:`dashboard.run_store`), so two tabs, a duplicated tab
+seeded with the linked session's runs by :mod:`dashboard.server.saved_runs`), so two tabs, a duplicated tab
 or a copied link never write the same session, and a visitor never changes the owner's runs.
 """
 
@@ -22,10 +22,10 @@ import streamlit as st
 from mfcore import DataError, Ratings, load_ratings
 from mfcore.evaluation.resources import MemoryGuardError, check_dataset_memory, memory_cap_bytes
 
-from . import store
-from .texts import escape_markdown
+from dashboard.server import store
+from dashboard.render.texts import escape_markdown
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ratings.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "ratings.csv"
 SAMPLE_SNIPPET_PATH = "sample_data/ratings.csv"
 KEY = "dataset"
 MISSING_KEY = "dataset_missing"

@@ -14,7 +14,7 @@ import streamlit as st
 
 from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS, PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
 
-from . import data
+from dashboard.server import datasets
 
 KEY = "train_settings"
 TABLE: dict[str, Param] = {**PARAMETERS, **SPLIT_PARAMETERS}
@@ -200,6 +200,6 @@ def current() -> dict:
 def save(settings: dict) -> None:
     """Keep ``settings`` for the session and show them in the URL."""
     st.session_state[KEY] = dict(settings)
-    wanted = {**to_query(settings), **data.url_params()}  # the dataset and runs stay named in the URL
+    wanted = {**to_query(settings), **datasets.url_params()}  # the dataset and runs stay named in the URL
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

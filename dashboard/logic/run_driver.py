@@ -1,5 +1,5 @@
-"""The one run driver of the dashboard: split the ratings, train a :class:`~dashboard.run.Run`'s model
-epoch by epoch on the server's training scheduler (:mod:`dashboard.jobs`), render at most every
+"""The one run driver of the dashboard: split the ratings, train a :class:`~dashboard.server.run_record.Run`'s model
+epoch by epoch on the server's training scheduler (:mod:`dashboard.server.jobs`), render at most every
 :data:`RENDER_EVERY` seconds, and record how the run ended; and train a run's model again
 (:func:`refit`) through the same split, sample, loop and scheduler when its model is not held.
 
@@ -23,8 +23,8 @@ from mfcore.engines import threads_used
 from mfcore.evaluation import protocol
 from mfcore.evaluation.resources import check_training_memory, ranking_options, work_sample
 
-from . import jobs
-from .run import JOB_END_WAIT, Run, is_ranking
+from dashboard.server import jobs
+from dashboard.server.run_record import JOB_END_WAIT, Run, is_ranking
 
 RENDER_EVERY = 0.25
 """Seconds between two renders while training (the last epoch is always rendered)."""
@@ -135,7 +135,7 @@ def fit_steps(model, train: Ratings, test: Ratings | None, validation: Ratings |
 
 def _submit(steps, label: str, model, n_ratings: int) -> jobs.Job:
     """Queue ``steps`` on the shared scheduler at the cost of training ``model`` on ``n_ratings``
-    ratings: the threads its engine will run on them (:func:`dashboard.jobs.engine_cost`; a ranking
+    ratings: the threads its engine will run on them (:func:`dashboard.server.jobs.engine_cost`; a ranking
     model's kernels run ``n_threads`` like numba-parallel's)."""
     if is_ranking(model):
         return jobs.submit(steps, label, engines=("numba-parallel",), n_threads=model.n_threads,
@@ -223,7 +223,7 @@ def settle(runs: list[Run], timeout: float = SETTLE_SECONDS) -> None:
 
     Streamlit starts the new script run at once (``runner.fastReruns``) while the interrupted one
     still runs in its own thread until its next Streamlit call (a poll of its job, every
-    :data:`dashboard.jobs.POLL` seconds); it then cancels the job, waits for it to end the epoch in
+    :data:`dashboard.server.jobs.POLL` seconds); it then cancels the job, waits for it to end the epoch in
     progress and records the run as stopped. So a run being trained is waited for (up to
     ``timeout`` seconds), never scored while its kernel is still moving the factors; a run that no
     thread trains is marked stopped at once."""
