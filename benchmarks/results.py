@@ -106,8 +106,15 @@ def write(name: str, tables: list[dict[str, Any]], data: dict[str, Any], package
               "cpu": cpu_info(), "versions": versions(*packages), "tables": tables, "data": data}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    path.write_text(json.dumps(record, indent=1, default=_plain) + "\n")
     return path
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays as plain JSON values; anything else as its text."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
 
 
 def escape_cell(text: str) -> str:

@@ -1,9 +1,12 @@
 """Hyperparameter search: mfcore.tuning (Optuna, pruning, early stopping) against Surprise's
 RandomizedSearchCV on the same space and budget, and which pruner reaches a good RMSE sooner.
 
-    python benchmarks/tuning.py                    # ML-100k: 100 trials each, then ML-1M: 50 trials
-    python benchmarks/tuning.py --skip-surprise --skip-ml1m --trials 100
-    python benchmarks/tuning.py --pruners          # hyperband vs median vs none, seeds 0-2, medians
+    python benchmarks/tune.py                    # ML-100k: 100 trials each, then ML-1M: 50 trials
+    python benchmarks/tune.py --skip-surprise --skip-ml1m --trials 100
+    python benchmarks/tune.py --pruners          # hyperband vs median vs none, seeds 0-2, medians
+
+The first form writes ``benchmarks/results/tune.json``, ``--pruners`` writes
+``benchmarks/results/tune_pruners.json`` (:mod:`results`); ``docs/benchmarks.md`` renders both.
 
 Protocol (mfcore.evaluation.protocol): the 90/10 random split with seed 0 (the same test set as every other
 benchmark); 10% of the training ratings are the validation set every trial is judged on; the best
@@ -31,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import results
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -130,27 +134,35 @@ def _seconds_to(reached, target: float) -> float | None:
 
 
 def pruners(split, trials: int, seeds: list[int], names: list[str], targets: list[float] | None) -> None:
-    results = {}
+    outcomes: dict[str, list[dict]] = {}
     for seed in seeds:  # alternate the pruners within each seed, so load drifts hit them all alike
         for name in names:
-            results.setdefault(name, []).append(run_mfcore(split, trials, name, seed))
-            print(f"  {name} seed {seed}: wall {results[name][-1]['wall_seconds']:.1f} s, best validation "
-                  f"{results[name][-1]['validation_rmse']:.4f}", flush=True)
-    best = min(run["validation_rmse"] for runs in results.values() for run in runs)
+            outcomes.setdefault(name, []).append(run_mfcore(split, trials, name, seed))
+            print(f"  {name} seed {seed}: wall {outcomes[name][-1]['wall_seconds']:.1f} s, best validation "
+                  f"{outcomes[name][-1]['validation_rmse']:.4f}", flush=True)
+    best = min(run["validation_rmse"] for runs in outcomes.values() for run in runs)
     targets = targets or [round(best * factor, 4) for factor in (1.01, 1.005, 1.002)]
     print(f"\nPruners, {trials} trials, seeds {seeds}: median seconds until the best validation RMSE so "
           f"far is <= each target (runs that got there), median wall, best validation and test RMSE")
     print(f"{'pruner':12} " + " ".join(f"{'<= ' + format(t, '.4f'):>14}" for t in targets)
           + f" {'wall s':>8} {'best val':>9} {'test':>7}")
-    for name, runs in results.items():
+    rows = []
+    for name, runs in outcomes.items():
         cells = []
         for target in targets:
             hit = [t for t in (_seconds_to(run["reached"], target) for run in runs) if t is not None]
-            cells.append(f"{statistics.median(hit):8.1f} ({len(hit)}/{len(runs)})" if hit else f"{'-':>14}")
-        print(f"{name:12} " + " ".join(f"{cell:>14}" for cell in cells)
-              + f" {statistics.median(r['wall_seconds'] for r in runs):8.1f}"
-              f" {statistics.median(r['validation_rmse'] for r in runs):9.4f}"
-              f" {statistics.median(r['test_rmse'] for r in runs):7.4f}", flush=True)
+            cells.append(f"{statistics.median(hit):.1f} ({len(hit)}/{len(runs)})" if hit else "-")
+        rows.append([name, *cells, f"{statistics.median(r['wall_seconds'] for r in runs):.1f}",
+                     f"{statistics.median(r['validation_rmse'] for r in runs):.4f}",
+                     f"{statistics.median(r['test_rmse'] for r in runs):.4f}"])
+        print(f"{name:12} " + " ".join(f"{cell:>14}" for cell in rows[-1][1:len(targets) + 1])
+              + " ".join(f"{cell:>9}" for cell in rows[-1][len(targets) + 1:]), flush=True)
+    columns = ["pruner", *(f"s to <= {t:.4f}" for t in targets), "wall s", "best validation", "test"]
+    path = results.write("tune_pruners", [results.table(
+        f"ML-100k, {trials} trials, seeds {', '.join(map(str, seeds))}: median seconds until the best validation "
+        "RMSE so far reached each target (runs that got there), median wall time, best validation and test RMSE",
+        columns, rows)], {"targets": targets, "runs": outcomes})
+    print(f"wrote {path.relative_to(ROOT)}")
 
 
 def main() -> None:
@@ -197,6 +209,27 @@ def main() -> None:
         rows.append({"data": "ml-1m", "contender": f"mfcore.tuning ({args.pruner}, {args.jobs} job)",
                      "trials": args.ml1m_trials, **{k: big[k] for k in REPORTED}})
         _print(rows[-1], args.json)
+    path = results.write("tune", [results.table(
+        "Search on a 90/10 split (seed 0), validation tenth of the training ratings; the best configuration "
+        "retrained on train + validation and scored on the test set once",
+        ["data", "search", "trials", "wall s", "best validation RMSE", "test RMSE", "baselines (global mean / biases)"],
+        [[row["data"], row["contender"], _trials_cell(row), f"{row['wall_seconds']:.1f}",
+          f"{row['validation_rmse']:.4f}", f"{row['test_rmse']:.4f}", _baselines_cell(row)] for row in rows],
+        notes=f"JIT warm-up before the searches (not counted): {warm:.2f} s.")],
+        {"rows": rows, "warm_seconds": warm}, packages=("optuna", "scikit-surprise"))
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def _trials_cell(row: dict) -> str:
+    states = row.get("states")
+    if not states:
+        return str(row["trials"])
+    return f"{row['trials']} (" + ", ".join(f"{count} {state.lower()}" for state, count in states.items()) + ")"
+
+
+def _baselines_cell(row: dict) -> str:
+    baselines = row.get("baselines")
+    return " / ".join(f"{value:.4f}" for value in baselines.values()) if baselines else ""
 
 
 def _print(row: dict, as_json: bool) -> None:
