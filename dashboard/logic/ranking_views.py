@@ -96,8 +96,7 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
         models(subject)[kind] = model
         return None
     if job.state == jobs.FAILED:
-        return (f"{kind} was not trained: {escape_markdown(job.error)}" if isinstance(job.error, ValueError)
-                else f"{kind} was not trained: an internal error ended it (the server log has the details).")
+        return f"{kind} was not trained: {escape_markdown(jobs.failure(job))}."
     return f"{kind} was not trained: it {jobs.end_sentence(job, len(job.results))}."
 
 
