@@ -12,7 +12,7 @@ from dashboard.logic import session_runs
 from dashboard.server import store
 from dashboard.logic import model_views as view
 from dashboard.logic import ranking_views as rank
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import escape_markdown, positives
 from mfcore import explore
 from mfcore.evaluation.resources import memory_cap_bytes
 from mfcore.models.base import is_fitted
@@ -74,8 +74,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                      expanded=len(rank.models(subject)) < len(rank.KINDS)):
         st.caption("A rating model is trained for a low RMSE, a ranking model for a good top-N: BPR by SGD on "
                    "(user, liked item, other item) triples, implicit ALS by alternating least squares on which "
-                   "items each user liked (ratings >= 4 of 5). Both train here on the rating model's training "
-                   "ratings, on one thread of the shared server.")
+                   f"items each user liked (positives: {positives(subject.train.scale)}). Both train here on the "
+                   "rating model's training ratings, on one thread of the shared server.")
         rank_kind = st.radio("Ranking model", list(rank.KINDS), horizontal=True, key="explore_rank_kind")
         param_table = rank.KINDS[rank_kind][1]
         with st.form("explore_rank_form"):
@@ -243,10 +243,10 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                    f"Each of a random sample of {evaluated:,} of the {eligible:,} test users with a positive test "
                    "rating (the same sample for every model)")
             st.caption(f"{who} gets a top-{k} list from the items with a training rating that they did not rate "
-                       "in training; relevant items are their test ratings >= 4 of 5 (the positives). Every model "
-                       "trained on the same training ratings. Popularity ranks by training positives, random at "
-                       "random (seed 0); coverage is the share of items in any list; the mean popularity of a list is "
-                       "the mean training positives of its items." + ("" if rank.models(subject) else
+                       f"in training; relevant items are their test positives, {positives(subject.train.scale)}. "
+                       "Every model trained on the same training ratings. Popularity ranks by training positives, "
+                       "random at random (seed 0); coverage is the share of items in any list; the mean popularity "
+                       "of a list is the mean training positives of its items." + ("" if rank.models(subject) else
                                                          " Train BPR or ALS above to add them."))
 
     with tabs[5]:

@@ -23,7 +23,7 @@ from mfcore.models.base import is_fitted
 from dashboard.server import jobs
 from dashboard.logic import run_driver
 from dashboard.server.run_record import KIND_NAMES
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import escape_markdown, positives
 
 RATING = "rating model"
 KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARAMETERS)}
@@ -108,7 +108,7 @@ def field_range(param) -> tuple[int, int, int]:
 
 def model_caption(kind: str, model) -> str:
     return (f"{kind}: K = {model.n_factors}, {len(model.history_)} epochs, {model.fit_seconds_:.1f} s, "
-            f"{model.n_positives_:,} positives (ratings >= {model.positive_threshold_:g}).")
+            f"{model.n_positives_:,} positives ({positives(model.scale_, model.positive_level)}).")
 
 
 # --- the minimum support ------------------------------------------------------------------------------
