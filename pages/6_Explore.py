@@ -59,7 +59,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             restoring.progress(0.0, text=f"retraining {escape_markdown(run.label)}: starting")
             problem = explore_runs.restore(run, session_runs.all_runs(),
                                            lambda fraction, text: restoring.progress(fraction, text=text))
-            sentence.empty(), restoring.empty()
+            sentence.empty()
+            restoring.empty()
             if problem:
                 st.error(problem)
                 st.stop()

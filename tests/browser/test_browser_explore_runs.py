@@ -68,4 +68,5 @@ def test_explore_offers_every_run_after_a_reload_and_restores_run_1(streamlit_se
                 "seed, which gives the same factors.") in seen
         assert any(line.startswith(f"retraining run {number}") for line in seen), seen
     assert page.get_by_text("is not held on the server").count() == 0  # the sentence goes once trained
+    assert "DeltaGenerator" not in page.inner_text("body")  # no stray value written by Streamlit's magic
     full_page_screenshot(page, "explore-run1-restored.png")

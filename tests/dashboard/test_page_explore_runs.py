@@ -64,6 +64,7 @@ def test_a_run_not_held_is_restored_with_a_sentence_and_its_own_factors():
     app.run()
     no_exception(app)
     assert app.radio(key="explore_source").value == "run 3"
+    assert not app.get("help") and not app.get("json")  # no stray value written by Streamlit's magic
     assert not [info for info in app.info if "not held" in info.value]  # gone once trained (the browser test
     # sees the sentence and the bar while it trains)
     np.testing.assert_array_equal(runs[2].model.P_, fitted[2].P_)  # the run's own factors, exactly
