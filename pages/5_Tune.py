@@ -140,6 +140,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         study = render(job, final=True)
         if job.error:
             message_slot.error(f"The search ended without a result: {escape_markdown(job.error)}")
+        elif job.scheduled is not None and job.scheduled.state == jobs.FAILED:  # logged with its traceback
+            message_slot.error(f"The search ended without a result: {escape_markdown(jobs.failure(job.scheduled))}.")
         elif job.result is not None and job.model != "sgd":  # a ranking model: NDCG@10 beside popularity
             result = job.result
             st.subheader("Best configuration on the test set")
