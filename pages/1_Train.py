@@ -14,7 +14,7 @@ from dashboard.logic import session_runs
 from dashboard.logic import settings
 from dashboard.logic import run_driver
 from dashboard.server.run_record import KIND_NAMES, Run
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import escape_markdown, positives
 from mfcore import SGDFactorizer, tuning
 from mfcore.models.persist import KINDS
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS, MemoryGuardError
@@ -76,8 +76,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                 settings.widget(cell, name, key=f"train_{kind}_{name}", table=settings.RANKING_TABLES[kind],
                                 value=st.session_state.get("train_ranking_chosen", {}).get(kind, {}).get(name))
             submitted = st.form_submit_button("Train", type="primary")
-            st.caption(f"{KIND_NAMES[kind]} learns from positives (ratings at or above the positive level of the "
-                       "rating scale: 0.75 gives >= 4 of 5) and is scored after every epoch by its test NDCG@10, "
+            st.caption(f"{KIND_NAMES[kind]} learns from positives, {positives(dataset.ratings.scale)} "
+                       "by default, and is scored after every epoch by its test NDCG@10, "
                        "the held-out positives ranked among all unseen items, on at most "
                        f"{run_driver.RANKING_EVAL_USERS:,} test users. It trains on one thread: bit-reproducible, "
                        "and fair to the other users of this server.")

@@ -89,11 +89,8 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
                 agreement = job.results[-1] if len(job.results) > len(engines) else None
                 st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
                                          "dataset": dataset.name, "n_train": len(train)}
-            elif isinstance(job.error, ValueError):
-                st.error(f"Could not time the engines: {texts.escape_markdown(job.error)}")
             elif job.state == jobs.FAILED:
-                st.error("Could not time the engines: an internal error ended the job (the server log has "
-                         "the details).")
+                st.error(f"Could not time the engines: {texts.escape_markdown(jobs.failure(job))}.")
             else:
                 st.error(f"Timing {jobs.end_sentence(job, len(job.results), 'engine')}; nothing was kept.")
             progress.empty()

@@ -10,7 +10,7 @@ from dashboard.render import boundary
 from dashboard.server import datasets
 from dashboard.logic import lesson_figures
 from dashboard.logic.settings import help_text, widget_param
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import escape_markdown, positives
 from mfcore import PARAMETERS, DataError, TrainingDiverged, load_ratings
 from mfcore.teaching import BPRStepper, UpdateStepper, dense_slice
 
@@ -153,8 +153,8 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
         except ValueError as exc:
             st.error(f"Cannot take a BPR step: {escape_markdown(exc)}")
     step = bpr_state["last"]
-    st.markdown(f"**{bpr.steps}** BPR steps done · positives: ratings >= {bpr.threshold:g} · the share of "
-                f"(liked, not liked) pairs ordered right (AUC) **{bpr.auc():.3f}**")
+    st.markdown(f"**{bpr.steps}** BPR steps done · positives: {positives(ratings.scale, bpr.positive_level)} · "
+                f"the share of (liked, not liked) pairs ordered right (AUC) **{bpr.auc():.3f}**")
     if step is None:
         st.info("Press **Next BPR step** to draw a (user, liked item, other item) triple and take its step.")
     else:

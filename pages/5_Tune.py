@@ -10,7 +10,7 @@ from dashboard.server import datasets
 from dashboard.logic import long_work
 from dashboard.server import jobs
 from dashboard.logic import search
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import escape_markdown, positives
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range
 from mfcore.tuning.ranking import VALIDATION_USERS
 
@@ -31,8 +31,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                   if model == "sgd" else "")
                + ". The test set is scored once, for the best configuration"
                + ("." if model == "sgd" else
-                  f", beside popularity's. A ranking model's NDCG@10 ranks the validation positives (ratings at "
-                  f"or above the positive level, >= 4 of 5 by default) among every unseen item, on at most "
+                  f", beside popularity's. A ranking model's NDCG@10 ranks the validation positives "
+                  f"({positives(dataset.ratings.scale)} by default) among every unseen item, on at most "
                   f"{VALIDATION_USERS:,} validation users; its trials run on one thread."))
     space = search.default_space(model)
     with st.form("tune_form" if model == "sgd" else f"tune_form_{model}"):
@@ -140,6 +140,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         study = render(job, final=True)
         if job.error:
             message_slot.error(f"The search ended without a result: {escape_markdown(job.error)}")
+        elif job.scheduled is not None and job.scheduled.state == jobs.FAILED:  # logged with its traceback
+            message_slot.error(f"The search ended without a result: {escape_markdown(jobs.failure(job.scheduled))}.")
         elif job.result is not None and job.model != "sgd":  # a ranking model: NDCG@10 beside popularity
             result = job.result
             st.subheader("Best configuration on the test set")

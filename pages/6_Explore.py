@@ -8,11 +8,11 @@ import streamlit as st
 
 from dashboard.render import boundary
 from dashboard.server import datasets
-from dashboard.logic import session_runs
+from dashboard.logic import explore_runs, session_runs
 from dashboard.server import store
 from dashboard.logic import model_views as view
 from dashboard.logic import ranking_views as rank
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import escape_markdown, positives
 from mfcore import explore
 from mfcore.evaluation.resources import memory_cap_bytes
 from mfcore.models.base import is_fitted
@@ -25,14 +25,14 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                "and how its top-N lists do against ranking models (BPR, ALS) and popularity.")
 
     dataset = datasets.current()
-    fitted = [run for run in session_runs.all_runs() if is_fitted(run.model) and run.status != "running"
-              and run.dataset == dataset.name and not run.ranking]
+    offered = explore_runs.explorable(session_runs.all_runs(), dataset.name)
     UPLOAD = "Upload a model file"
-    choices = [run.label for run in reversed(fitted)] + [UPLOAD]
-    view.follow_session(f"{dataset.name} {dataset.key}", choices[0] if fitted else None)
+    choices = [run.label for run in offered] + [UPLOAD]
+    texts = {run.label: explore_runs.choice_text(run) for run in offered}
+    view.follow_session(f"{dataset.name} {dataset.key}", choices[0] if offered else None)
     kept = st.session_state.get("explore_source_kept")
     source = st.radio("Model", choices, index=choices.index(kept) if kept in choices else 0, horizontal=True,
-                      key="explore_source", format_func=escape_markdown)
+                      key="explore_source", format_func=lambda label: escape_markdown(texts.get(label, label)))
     st.session_state["explore_source_kept"] = source
 
     subject = None
@@ -52,7 +52,18 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             name, digest, bundle = st.session_state["explore_file"]
             subject = view.remembered(f"file-{digest}", lambda: view.from_bundle(name, digest, bundle))
     else:
-        run = next(run for run in fitted if run.label == source)
+        run = next(run for run in offered if run.label == source)
+        if not is_fitted(run.model):
+            sentence, restoring = st.empty(), st.empty()
+            sentence.info(explore_runs.restore_sentence(run))
+            restoring.progress(0.0, text=f"retraining {escape_markdown(run.label)}: starting")
+            problem = explore_runs.restore(run, session_runs.all_runs(),
+                                           lambda fraction, text: restoring.progress(fraction, text=text))
+            sentence.empty()
+            restoring.empty()
+            if problem:
+                st.error(problem)
+                st.stop()
         subject = view.remembered(view.run_key(run), lambda: view.from_run(run, dataset.ratings))
         rank.join_train_runs(subject, run, session_runs.all_runs())
 
@@ -74,8 +85,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                      expanded=len(rank.models(subject)) < len(rank.KINDS)):
         st.caption("A rating model is trained for a low RMSE, a ranking model for a good top-N: BPR by SGD on "
                    "(user, liked item, other item) triples, implicit ALS by alternating least squares on which "
-                   "items each user liked (ratings >= 4 of 5). Both train here on the rating model's training "
-                   "ratings, on one thread of the shared server.")
+                   f"items each user liked (positives: {positives(subject.train.scale)}). Both train here on the "
+                   "explored model's training ratings, on one thread of the shared server.")
         rank_kind = st.radio("Ranking model", list(rank.KINDS), horizontal=True, key="explore_rank_kind")
         param_table = rank.KINDS[rank_kind][1]
         with st.form("explore_rank_form"):
@@ -96,14 +107,15 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
 
     every_model = rank.all_models(subject)
     left, middle, right = st.columns([2, 2, 3])
-    default_support = rank.default_support(subject)
-    support = int(left.number_input("Minimum support (training ratings)", 0, int(subject.counts.max()) + 1,
-                                    default_support, key="explore_support",
-                                    help="The rating model's lists leave out items with fewer training ratings."))
+    support = 0  # the minimum support filters a rating model's lists only
+    if subject.kind == "sgd":
+        support = int(left.number_input("Minimum support (training ratings)", 0, int(subject.counts.max()) + 1,
+                                        rank.default_support(subject), key="explore_support",
+                                        help="The rating model's lists leave out items with fewer training ratings."))
+        right.caption(rank.support_sentence(subject, support))
     shown_name = middle.radio("Lists and map of", list(every_model), horizontal=True, key="explore_model")
     shown = every_model[shown_name]
     is_rating = shown_name == rank.RATING
-    right.caption(rank.support_sentence(subject, support))
     shown_support = support if is_rating else 0
 
     tabs = st.tabs(["Recommendations", "Side by side", "Similar items", "Map", "Ranking metrics", "Your ratings"])
@@ -243,10 +255,10 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                    f"Each of a random sample of {evaluated:,} of the {eligible:,} test users with a positive test "
                    "rating (the same sample for every model)")
             st.caption(f"{who} gets a top-{k} list from the items with a training rating that they did not rate "
-                       "in training; relevant items are their test ratings >= 4 of 5 (the positives). Every model "
-                       "trained on the same training ratings. Popularity ranks by training positives, random at "
-                       "random (seed 0); coverage is the share of items in any list; the mean popularity of a list is "
-                       "the mean training positives of its items." + ("" if rank.models(subject) else
+                       f"in training; relevant items are their test positives, {positives(subject.train.scale)}. "
+                       "Every model trained on the same training ratings. Popularity ranks by training positives, "
+                       "random at random (seed 0); coverage is the share of items in any list; the mean popularity "
+                       "of a list is the mean training positives of its items." + ("" if rank.models(subject) else
                                                          " Train BPR or ALS above to add them."))
 
     with tabs[5]:
@@ -274,16 +286,18 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             if right.button("Clear my ratings", key="explore_clear"):
                 ratings.clear()
                 st.rerun()
-            start = time.perf_counter()
-            folded = explore.fold_in(model, model.item_ids_[codes], list(ratings.values()))
-            table = view.recommendations(subject, folded.p, folded.bu, folded.items, folded.ratings, 10, support)
-            seconds = time.perf_counter() - start
-            st.subheader("Recommended for you by the rating model")
-            st.dataframe(table, hide_index=True, key="explore_mine_recommendations",
-                         column_config=view.RECOMMENDATION_COLUMNS)
-            st.caption(f"Folded in {len(ratings)} rating{'s' if len(ratings) != 1 else ''} and ranked "
-                       f"{len(trained):,} items in {seconds * 1000:.0f} ms; your bias b_u = {folded.bu:+.2f}. "
-                       + view.explanation_sentence(table))
+            if subject.kind == "sgd":  # a rating model predicts ratings and explains them
+                start = time.perf_counter()
+                folded = explore.fold_in(model, model.item_ids_[codes], list(ratings.values()))
+                table = view.recommendations(subject, folded.p, folded.bu, folded.items, folded.ratings, 10,
+                                             support)
+                seconds = time.perf_counter() - start
+                st.subheader("Recommended for you by the rating model")
+                st.dataframe(table, hide_index=True, key="explore_mine_recommendations",
+                             column_config=view.RECOMMENDATION_COLUMNS)
+                st.caption(f"Folded in {len(ratings)} rating{'s' if len(ratings) != 1 else ''} and ranked "
+                           f"{len(trained):,} items in {seconds * 1000:.0f} ms; your bias b_u = {folded.bu:+.2f}. "
+                           + view.explanation_sentence(table))
             lists = explore.lists_for_new_user(every_model, subject.train, model.item_ids_[codes],
                                                list(ratings.values()), 10, support)
             st.subheader("Your top 10, model by model")

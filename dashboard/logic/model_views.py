@@ -16,6 +16,7 @@ from mfcore import Ratings, SGDFactorizer, explore
 from mfcore.models.persist import ModelBundle, model_bytes
 
 from dashboard.logic import run_driver
+from dashboard.server.run_record import model_kind
 from dashboard.render.texts import escape_label, escape_markdown
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
@@ -52,7 +53,8 @@ def follow_session(dataset_key: str, newest_run: str | None) -> None:
 class Subject:
     """A fitted ``model`` and what Explore shows beside it: the ``train`` ratings (their values are NaN
     when a model file did not bundle them, ``has_values`` False), the ``test`` ratings or None,
-    ``info`` (title and genres per item code) and ``stats`` (ratings count and mean per item code)."""
+    ``info`` (title and genres per item code), ``stats`` (ratings count and mean per item code) and
+    the model's ``kind`` (``sgd``: a rating model; ``bpr``, ``als``: a ranking model)."""
 
     key: str
     label: str
@@ -61,6 +63,7 @@ class Subject:
     test: Ratings | None
     info: pd.DataFrame
     has_values: bool
+    kind: str = "sgd"
     maps: dict = field(default_factory=dict)
 
     @cached_property
@@ -101,7 +104,7 @@ def from_run(run, ratings: Ratings) -> Subject:
     train, test = run_split(run, ratings)
     info = explore.item_info(run.model.item_ids_, explore.ratings_items(ratings))
     return Subject(run_key(run), run.label, run.model, train,
-                   test if len(test) else None, info, True)
+                   test if len(test) else None, info, True, model_kind(run.model))
 
 
 def run_file(run, ratings: Ratings, model: SGDFactorizer | None = None) -> bytes:
@@ -122,7 +125,8 @@ def from_bundle(name: str, digest: str, bundle: ModelBundle) -> Subject:
         train = Ratings(users=users, items=items, values=np.full(len(users), np.nan, np.float32),
                         user_ids=model.user_ids_, item_ids=model.item_ids_, scale=model.scale_)
     info = explore.item_info(model.item_ids_, bundle.items)
-    return Subject(f"file-{digest}", name, model, train, bundle.test, info, bundle.train is not None)
+    return Subject(f"file-{digest}", name, model, train, bundle.test, info, bundle.train is not None,
+                   model_kind(model))
 
 
 def pick(container, label: str, codes: np.ndarray, names: np.ndarray, key: str, default: int | None = None):

@@ -23,7 +23,7 @@ from mfcore.models.base import is_fitted
 from dashboard.server import jobs
 from dashboard.logic import run_driver
 from dashboard.server.run_record import KIND_NAMES
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import escape_markdown, positives
 
 RATING = "rating model"
 KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARAMETERS)}
@@ -47,17 +47,25 @@ def models(subject) -> dict:
     return kept[1]
 
 
+def subject_name(subject) -> str:
+    """How lists and tables name the subject's own model: :data:`RATING` for a rating model, else its
+    kind and label (e.g. "BPR (run 2)"), apart from the ranking models trained beside it."""
+    return RATING if subject.kind == "sgd" else f"{KIND_NAMES[subject.kind]} ({subject.label})"
+
+
 def all_models(subject) -> dict:
-    """The rating model first, then the ranking models trained for ``subject``."""
-    return {RATING: subject.model, **models(subject)}
+    """The subject's own model first, then the ranking models trained for ``subject``."""
+    return {subject_name(subject): subject.model, **models(subject)}
 
 
 def join_train_runs(subject, run, all_runs) -> None:
     """Ranking runs of the Train page that split the same dataset the same way as ``run`` (the
-    subject's rating run: same test size and seed, so the same training ratings) join the subject's
-    ranking models (the newest of each kind, unless one was trained here)."""
+    subject's run: same test size and seed, so the same training ratings) join the subject's
+    ranking models (the newest of each kind, unless one was trained here; never ``run`` itself)."""
     kept = models(subject)
     for other in reversed(all_runs):
+        if other is run:
+            continue
         same_split = all(other.settings.get(name) == run.settings.get(name) for name in ("test_size", "seed"))
         name = KIND_NAMES[other.kind] if other.ranking else None
         if (name in KINDS and name not in kept and same_split and other.dataset == run.dataset
@@ -96,8 +104,7 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
         models(subject)[kind] = model
         return None
     if job.state == jobs.FAILED:
-        return (f"{kind} was not trained: {escape_markdown(job.error)}" if isinstance(job.error, ValueError)
-                else f"{kind} was not trained: an internal error ended it (the server log has the details).")
+        return f"{kind} was not trained: {escape_markdown(jobs.failure(job))}."
     return f"{kind} was not trained: it {jobs.end_sentence(job, len(job.results))}."
 
 
@@ -109,7 +116,7 @@ def field_range(param) -> tuple[int, int, int]:
 
 def model_caption(kind: str, model) -> str:
     return (f"{kind}: K = {model.n_factors}, {len(model.history_)} epochs, {model.fit_seconds_:.1f} s, "
-            f"{model.n_positives_:,} positives (ratings >= {model.positive_threshold_:g}).")
+            f"{model.n_positives_:,} positives ({positives(model.scale_, model.positive_level)}).")
 
 
 # --- the minimum support ------------------------------------------------------------------------------

@@ -189,10 +189,8 @@ def refit(run: Run, ratings: Ratings | None, tick: Callable[[float, str], None] 
     if job.state == jobs.DONE and len(job.results) == target:
         run.model, run.test, run.note = model, test, note
         return run
-    if job.state == jobs.FAILED and isinstance(job.error, ValueError):
-        raise ValueError(str(job.error))
     if job.state == jobs.FAILED:
-        raise ValueError("an internal error ended the retraining (the server log has the details).")
+        raise ValueError(f"{jobs.failure(job)}.")
     if job.state == jobs.DONE:
         raise ValueError(f"the retraining ran {len(job.results)} epochs where {run.label} ran {target}, "
                          "so its model would not be the run's.")
@@ -205,10 +203,8 @@ def _finish(run: Run, job: jobs.Job) -> None:
         run.finish("done")
     elif isinstance(job.error, TrainingDiverged):
         run.finish("diverged", str(job.error))
-    elif isinstance(job.error, ValueError):
-        run.finish("failed", str(job.error))
-    elif job.state == jobs.FAILED:  # the scheduler logged it
-        run.finish("failed", "an internal error ended the run (the server log has the details).")
+    elif job.state == jobs.FAILED:  # the scheduler logged it with its traceback
+        run.finish("failed", f"{jobs.failure(job)}.")
     else:
         run.finish("stopped", jobs.end_sentence(job, len(run.history)))
 

@@ -151,6 +151,7 @@ class TuneJob:
                                               seed=self.seed, fixed=self.fixed, stop=self, worker=0)
                 self.result = tuning.ranking_final_scores(self.model, study, self.split, self.fixed)
             except ValueError as exc:
+                jobs.log_failure(self.study_name, exc)
                 self.error = str(exc)
             return
         try:
@@ -159,6 +160,7 @@ class TuneJob:
                                   fixed=self.fixed, stop=self, worker=0)
             self.result = tuning.final_scores(study, self.split, self.fixed)
         except ValueError as exc:
+            jobs.log_failure(self.study_name, exc)
             self.error = str(exc)
 
 

@@ -1,4 +1,4 @@
-"""Explanations a student reads, written once: the error schedules and the engines.
+"""Explanations a student reads, written once: the error schedules, the engines, what a positive is.
 
 Sentences about measured numbers are not here: the pages generate those from the numbers. Every
 user-derived string a page puts in Markdown goes through :func:`escape_markdown`.
@@ -6,6 +6,9 @@ user-derived string a page puts in Markdown goes through :func:`escape_markdown`
 
 import html
 import re
+
+from mfcore.models.params import POSITIVE_LEVEL
+from mfcore.models.ranking import positive_threshold
 
 SCHEDULES = {
     "per-rating": "the standard (Koren, Surprise, LibMF): compute the error of one rating, move its "
@@ -79,3 +82,15 @@ def escape_label(text) -> str:
     """``text`` for a Plotly label or hover text, which render a subset of HTML (``<a href>``,
     ``<b>``, ``<br>``) but not Markdown: the HTML-significant characters become entities."""
     return html.escape(str(text), quote=True)
+
+
+def positives(scale: tuple[float, float], level: float | None = POSITIVE_LEVEL) -> str:
+    """Which ratings a ranking model takes as positives, in the words every page uses: "ratings >= 4
+    (the positive level 0.75 of the rating scale 1 to 5)". The threshold is
+    :func:`mfcore.models.ranking.positive_threshold` (``min + level * (max - min)`` of the data's scale),
+    the one rule the models, the metrics and the teaching steppers apply; ``level`` None: every rating."""
+    if level is None:
+        return "every rating (no positive level)"
+    low, high = (float(value) for value in scale)
+    return (f"ratings >= {positive_threshold(scale, level):g} (the positive level {level:g} of the rating "
+            f"scale {low:g} to {high:g})")

@@ -57,7 +57,9 @@ class Dataset:
 
 @st.cache_resource(show_spinner=False, max_entries=1)
 def _sample_ratings() -> Ratings:
-    return load_ratings(SAMPLE)
+    """The bundled sample, one object shared by every session: its id lookups are built before it
+    is shared (:meth:`mfcore.Ratings.indexed`), so nothing about it changes afterwards."""
+    return load_ratings(SAMPLE).indexed()
 
 
 def load(name: str, path: str, raw: bytes, columns: dict | None = None, duplicates: str = "last",

@@ -3,10 +3,23 @@ script thread.
 
 At most ``capacity`` slots (default: the machine's cores) are busy at once; a job takes ``cost`` slots
 (a parallel engine takes the threads it will really run: two threads, two slots; on data too small to
-feed them, one) and waits in a first-in first-out queue otherwise
-(:attr:`Job.position` says where). Jobs whose engine holds Python's GIL (the ``python`` and ``numpy``
-engines) run one at a time whatever the capacity, so page scripts of other sessions keep the
-interpreter. Each job runs in its own worker thread; the page's script thread only polls the job and
+feed them, one; clipped to ``capacity``) and waits in the queue otherwise (:attr:`Job.position` says
+where). Jobs whose engine holds Python's GIL (the ``python`` and ``numpy`` engines, Tune's searches)
+run one at a time whatever the capacity, so page scripts of other sessions keep the interpreter.
+
+The order is first come, first served with bounded overtaking. Queued jobs are considered in the
+order they were submitted; a job starts as soon as it *fits* (its cost in free slots, and for a
+GIL-bound job no other GIL-bound job running) unless a job submitted before it, still queued, has
+already been overtaken ``max_overtakes`` times (:data:`MAX_OVERTAKES`). Each start counts one
+overtaking against every job submitted before it that is still queued. So:
+
+- no job is ever overtaken more than ``max_overtakes`` times (one-slot jobs pass a waiting two-slot
+  job, or compiled jobs a waiting GIL-bound one, at most that often, never forever);
+- once a job has been overtaken that often, nothing submitted after it starts before it: it starts
+  when the running jobs, each ended by its work limit, free its slots, so every job starts;
+- with ``max_overtakes=0`` the order is plain FIFO: no job starts before one submitted earlier.
+
+Each job runs in its own worker thread; the page's script thread only polls the job and
 renders (:func:`follow`), so it reaches an ``st.*`` call a few times a second: when Streamlit stops
 that script (a Stop click, a rerun, leaving the page, closing the tab) the job is cancelled and
 ends after its current step. A job also ends when it has run for ``max_seconds`` (the work guard).
@@ -19,9 +32,13 @@ follow it, so leaving the page does not stop a search)::
 
 where :func:`submit` derives the owner, the cost and whether the job holds the GIL for
 ``scheduler().submit``, and ``steps(job)`` is a generator: each item it yields is appended to
-``job.results`` and is a point at which the job may stop (an epoch, or a slice of one). Exceptions it
-raises end the job with state ``failed`` and are kept in ``job.error`` for the page to turn into an
-``st.error`` sentence.
+``job.results`` and is a point at which the job may stop (an epoch, or a slice of one). Every
+exception it raises ends the job with state ``failed``, is logged with its traceback (a ValueError, bad
+input, as a warning; anything else as an error) and is kept in ``job.error``; :func:`failure` is the one
+sentence its owner reads.
+
+The scheduler's state (queue, running jobs, each job's state) changes only under one
+``threading.Condition``, which :meth:`Scheduler.wait_idle` waits on.
 """
 
 from __future__ import annotations
@@ -37,6 +54,9 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between two renders of a followed job
+MAX_OVERTAKES = 2
+"""How many jobs submitted later may start before a queued job (see the module docstring): enough for
+one-slot jobs to use a slot a waiting two-slot job cannot, few enough that it waits for at most two."""
 MAX_SECONDS = float(os.environ.get("MF_JOB_MAX_SECONDS", "300"))  # the work guard: wall seconds per job
 NICENESS = int(os.environ.get("MF_JOB_NICENESS", "10"))
 """Added to the niceness of every job's thread (Linux threads have their own): training yields the
@@ -69,6 +89,10 @@ class Job:
     state: str = QUEUED
     results: list = field(default_factory=list)
     error: BaseException | None = None
+    overtaken: int = 0
+    """How many jobs submitted after this one started while it was queued (at most the bound)."""
+    start_number: int | None = None
+    """The scheduler's count of the jobs started before this one (0 for the first; None while queued)."""
     submitted_at: float = field(default_factory=time.monotonic)
     started_at: float | None = None
     finished_at: float | None = None
@@ -129,61 +153,74 @@ class Job:
 
 
 class Scheduler:
-    """A bounded pool of training slots with a FIFO queue (see the module docstring)."""
+    """A bounded pool of training slots, first come first served with at most ``max_overtakes``
+    overtakings per job (see the module docstring)."""
 
-    def __init__(self, capacity: int | None = None, gil_capacity: int = 1):
+    def __init__(self, capacity: int | None = None, gil_capacity: int = 1, max_overtakes: int = MAX_OVERTAKES):
         self.capacity = capacity or default_capacity()
         self.gil_capacity = gil_capacity
-        self._lock = threading.Lock()
+        self.max_overtakes = max_overtakes
+        self._changed = threading.Condition()
         self._queue: list[Job] = []
         self._running: list[Job] = []
+        self._starts = 0
 
     def submit(self, steps: Callable[[Job], Iterator], label: str, owner: str = "", cost: int = 1,
                holds_gil: bool = False, max_seconds: float | None = None) -> Job:
-        """Queue ``steps`` (a generator function of the job) and start it as soon as slots are free.
-        ``cost`` is clipped to ``[1, capacity]`` so that every job can run eventually."""
+        """Queue ``steps`` (a generator function of the job) and start it in its turn (the module
+        docstring's order). ``cost`` is clipped to ``[1, capacity]`` so that every job can run."""
         job = Job(label, owner, steps, max(1, min(int(cost), self.capacity)), holds_gil,
                   MAX_SECONDS if max_seconds is None else max_seconds, scheduler=self)
-        with self._lock:
+        with self._changed:
             self._queue.append(job)
-        self._dispatch()
+            self._start_turns()
         return job
 
     def position(self, job: Job) -> int:
-        with self._lock:
+        with self._changed:
             return self._queue.index(job) + 1 if job in self._queue else 0
 
     def queued(self) -> list[Job]:
-        with self._lock:
+        with self._changed:
             return list(self._queue)
 
     def running(self) -> list[Job]:
-        with self._lock:
+        with self._changed:
             return list(self._running)
 
     def busy_slots(self) -> int:
         """Slots held by the running jobs (the sum of their costs)."""
-        with self._lock:
+        with self._changed:
             return sum(job.cost for job in self._running)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job is queued or running (or ``timeout`` seconds); True when idle."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._queue and not self._running, timeout)
 
     def waiting_for(self, job: Job) -> str:
         """What queued ``job`` waits for, in words, from the slot counts now: e.g. "waiting for 2 free
         training slots (this server has 2; 2 in use by 1 running job)"."""
-        with self._lock:
+        with self._changed:
             busy, running = sum(other.cost for other in self._running), len(self._running)
             gil_busy = sum(other.holds_gil for other in self._running)
+            ahead = self._queue[:self._queue.index(job)] if job in self._queue else []
         in_use = f"{busy} in use by {running} running job{'s' * (running != 1)}"
         if job.holds_gil and gil_busy >= self.gil_capacity and busy + job.cost <= self.capacity:
             return ("waiting for the running python or numpy job to end (those engines hold Python's "
                     f"interpreter and run one at a time; {in_use})")
-        if busy + job.cost <= self.capacity:  # fits now: the next dispatch starts it
+        if busy + job.cost <= self.capacity:
+            if any(other.overtaken >= self.max_overtakes for other in ahead):
+                times = f"{self.max_overtakes} time{'s' * (self.max_overtakes != 1)}"
+                return (f"waiting for a job ahead of it, which needs more slots and has been passed {times}, "
+                        f"to start first ({in_use} of {self.capacity} training slots)")
             return f"starting ({in_use} of {self.capacity} training slots)"
         return (f"waiting for {job.cost} free training slot{'s' * (job.cost != 1)} "
                 f"(this server has {self.capacity}; {in_use})")
 
     def cancel_owner(self, owner: str) -> int:
         """Cancel every queued or running job of ``owner`` (a session); returns how many."""
-        with self._lock:
+        with self._changed:
             mine = [job for job in self._queue + self._running if job.owner == owner]
         for job in mine:
             job.cancel()
@@ -194,28 +231,34 @@ class Scheduler:
         gil_busy = sum(running.holds_gil for running in self._running)
         return busy + job.cost <= self.capacity and (not job.holds_gil or gil_busy < self.gil_capacity)
 
-    def _dispatch(self) -> None:
-        """Start queued jobs in order while they fit; a job that does not fit lets later ones pass
-        only if they fit without it (so a GIL-bound job never blocks the compiled ones behind it)."""
-        with self._lock:
-            for job in list(self._queue):
-                if self._fits(job):
-                    self._queue.remove(job)
-                    self._running.append(job)
-                    job.state, job.started_at = RUNNING, time.monotonic()
-                    threading.Thread(target=self._work, args=(job,), name=f"job {job.label}",
-                                     daemon=True).start()
+    def _start_turns(self) -> None:
+        """Start the queued jobs whose turn it is (the module docstring's order); the caller holds
+        ``_changed``."""
+        passed: list[Job] = []  # queued jobs, submitted before the one considered, that stay queued
+        for job in list(self._queue):
+            if not self._fits(job) or any(other.overtaken >= self.max_overtakes for other in passed):
+                passed.append(job)
+                continue
+            for other in passed:
+                other.overtaken += 1
+            self._queue.remove(job)
+            self._running.append(job)
+            job.state, job.started_at, job.start_number = RUNNING, time.monotonic(), self._starts
+            self._starts += 1
+            threading.Thread(target=self._work, args=(job,), name=f"job {job.label}", daemon=True).start()
+        self._changed.notify_all()
 
     def _drop_queued(self, job: Job) -> None:
-        with self._lock:
+        with self._changed:
             if job not in self._queue:
                 return
             self._queue.remove(job)
-        job.state, job.finished_at = CANCELLED, time.monotonic()
+            job.state, job.finished_at = CANCELLED, time.monotonic()
+            self._start_turns()  # a job that held the later ones back may have left
         job._finished.set()
 
     def _work(self, job: Job) -> None:
-        steps = None
+        steps, state, error = None, DONE, None
         _lower_priority(NICENESS)
         try:
             steps = job.steps(job)
@@ -223,28 +266,44 @@ class Scheduler:
                 job.results.append(item)
                 job.last_step_at = time.monotonic()
                 if job.cancelled:
-                    job.state = CANCELLED
+                    state = CANCELLED
                     break
                 if job.elapsed > job.max_seconds:
-                    job.state = TIMED_OUT
+                    state = TIMED_OUT
                     break
             else:
-                job.state = CANCELLED if job.cancelled else DONE
-        except Exception as exc:  # noqa: BLE001 - kept in job.error; the page shows one st.error sentence
-            job.state, job.error = FAILED, exc
-            if not isinstance(exc, ValueError):  # bad input is the user's to fix; anything else is ours
-                log.error("training job %r failed", job.label, exc_info=exc)
+                state = CANCELLED if job.cancelled else DONE
+        except Exception as exc:  # noqa: BLE001 - logged here; its owner reads failure(job)
+            state, error = FAILED, exc
         finally:
             if steps is not None and hasattr(steps, "close"):
                 try:
                     steps.close()
                 except Exception as exc:  # noqa: BLE001 - a failing clean-up is the job's failure
-                    job.state, job.error = FAILED, exc
-            job.finished_at = time.monotonic()
-            with self._lock:
+                    state, error = FAILED, error or exc
+            if error is not None:
+                log_failure(job.label, error)
+            with self._changed:
+                job.state, job.error, job.finished_at = state, error, time.monotonic()
                 self._running.remove(job)
+                self._start_turns()
             job._finished.set()
-            self._dispatch()
+
+
+def log_failure(label: str, error: BaseException) -> None:
+    """Log the exception that ended job ``label`` with its traceback: a ValueError (bad input, its
+    sentence shown to the owner) as a warning, anything else as an error. A job that catches its own
+    exceptions to keep their sentence (a search) calls this too."""
+    level = logging.WARNING if isinstance(error, ValueError) else logging.ERROR
+    log.log(level, "training job %r failed: %s", label, error, exc_info=error)
+
+
+def failure(job: Job) -> str:
+    """The one sentence (without its full stop) that tells ``job``'s owner why it failed: a ValueError
+    says what to change in its own words; anything else is ours, named with where its traceback is."""
+    if isinstance(job.error, ValueError):
+        return str(job.error).rstrip(".")
+    return (f"an internal error ({type(job.error).__name__}) ended it; the server log has its traceback")
 
 
 def _lower_priority(increment: int) -> None:

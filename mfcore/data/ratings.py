@@ -66,6 +66,12 @@ class Ratings:
     always available: one display label per item code, the title when known, else the id as text;
     show ``ratings.item_titles[code]`` wherever an item is shown. ``summary`` (:class:`LoadSummary`)
     says what loading skipped, merged and warned about; every split keeps both.
+
+    A ``Ratings`` never changes once made, so one object may be shared by every thread and session.
+    The id-to-code lookups (:meth:`user_codes`, :meth:`item_codes`) use the indexes that
+    :meth:`indexed` builds into a new object (pandas is imported only then: training from the binary
+    cache never looks an id up); without them each lookup builds a throwaway index. Build them before
+    sharing an object that will be looked up in often.
     """
 
     users: np.ndarray
@@ -81,15 +87,25 @@ class Ratings:
     _item_index: pd.Index = field(default=None, repr=False)
 
     def _index(self, name: str) -> pd.Index:
-        """The id-to-code lookup ``_user_index`` or ``_item_index``, built on first use (pandas is
-        imported only then: training from the binary cache never looks an id up) and kept; copies made
-        by :meth:`take` after it exists share it."""
+        """The id-to-code lookup ``_user_index`` or ``_item_index``: the one :meth:`indexed` built,
+        else a new one for this call only (this object is never changed)."""
         index = getattr(self, name)
         if index is None:
             import pandas as pd
             index = pd.Index(self.user_ids if name == "_user_index" else self.item_ids)
-            object.__setattr__(self, name, index)
         return index
+
+    @property
+    def is_indexed(self) -> bool:
+        """True when the id lookups are built in (:meth:`indexed`)."""
+        return self._user_index is not None and self._item_index is not None
+
+    def indexed(self) -> Ratings:
+        """These ratings with both id-to-code lookups built in (itself when they are); copies made by
+        :meth:`take` share them."""
+        if self.is_indexed:
+            return self
+        return replace(self, _user_index=self._index("_user_index"), _item_index=self._index("_item_index"))
 
     @property
     def n_users(self) -> int:

@@ -60,10 +60,16 @@ class TrainingIndex:
 
     def _index_training(self, train) -> None:
         self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
-        self._id_maps = train.take(slice(0, 0))  # no ratings: the id maps and their lookup index
+        self._id_maps = train.take(slice(0, 0))  # no ratings: the id maps (indexed by _id_lookup)
         self._rated_pairs = (train.users, train.items)  # the rated-items index is built on first use
         self._rated = None
         self.n_train_ratings_ = len(train)
+
+    def _id_lookup(self):
+        """The id maps with their id-to-code indexes, built on the first lookup and kept by the model."""
+        if not self._id_maps.is_indexed:
+            self._id_maps = self._id_maps.indexed()
+        return self._id_maps
 
     def _rated_index(self):
         """The training pairs as a users x items CSR matrix and the mask of items with a training

@@ -310,7 +310,7 @@ class RankingFactorizer(TrainingIndex):
         """``(len(users), n_items)`` scores for ORIGINAL user ids, columns in ``item_ids_`` order
         (module docstring: unknown users get the popularity scores)."""
         check_is_fitted(self)
-        return self.score_codes(np.atleast_1d(self._id_maps.user_codes(np.atleast_1d(users).tolist())))
+        return self.score_codes(np.atleast_1d(self._id_lookup().user_codes(np.atleast_1d(users).tolist())))
 
     def vector_scores(self, vector: np.ndarray) -> np.ndarray:
         r"""Scores of every item for a user factor vector (e.g. from :meth:`fold_in`):
@@ -331,7 +331,7 @@ class RankingFactorizer(TrainingIndex):
         ``score``, leaving out the items the user rated in training (``exclude_seen``) and items
         without any training rating. An unknown user gets the most popular items."""
         check_is_fitted(self)
-        code = int(np.atleast_1d(self._id_maps.user_codes(np.atleast_1d(user).tolist()))[0])
+        code = int(np.atleast_1d(self._id_lookup().user_codes(np.atleast_1d(user).tolist()))[0])
         rated, _ = self._rated_index()
         seen = rated.indices[rated.indptr[code]:rated.indptr[code + 1]] if code >= 0 and exclude_seen else []
         return self._top(self.score_codes(np.array([code]))[0], seen, n)
@@ -341,7 +341,7 @@ class RankingFactorizer(TrainingIndex):
         :math:`q_i^\top q_j / (\lVert q_i\rVert \lVert q_j\rVert)`, as a DataFrame of ``item`` and
         ``score``; the item itself and items without a training positive are left out."""
         check_is_fitted(self)
-        code = int(np.atleast_1d(self._id_maps.item_codes(np.atleast_1d(item).tolist()))[0])
+        code = int(np.atleast_1d(self._id_lookup().item_codes(np.atleast_1d(item).tolist()))[0])
         if code < 0:
             raise KeyError(f"item {item!r} is not known to the model.")
         Q = self.Q_.astype(np.float64)
@@ -353,7 +353,7 @@ class RankingFactorizer(TrainingIndex):
     def _new_user_positives(self, items, ratings=None) -> np.ndarray:
         """Codes of the known ``items`` (original ids) that are positives by ``ratings`` (all when
         None), each once."""
-        codes = np.atleast_1d(self._id_maps.item_codes(np.atleast_1d(items).tolist())).astype(np.int64)
+        codes = np.atleast_1d(self._id_lookup().item_codes(np.atleast_1d(items).tolist())).astype(np.int64)
         if ratings is not None:
             values = np.atleast_1d(np.asarray(ratings, np.float32))
             if len(values) != len(codes):
@@ -368,7 +368,7 @@ class RankingFactorizer(TrainingIndex):
         """Top-``n`` for a user the model was not trained on, from their ``items`` (original ids) and
         optional ``ratings``: :meth:`fold_in`, then :meth:`vector_scores`, leaving out ``items``."""
         vector = self.fold_in(items, ratings)
-        exclude = np.atleast_1d(self._id_maps.item_codes(np.atleast_1d(items).tolist()))
+        exclude = np.atleast_1d(self._id_lookup().item_codes(np.atleast_1d(items).tolist()))
         return self._top(self.vector_scores(vector), exclude[exclude >= 0], n)
 
 

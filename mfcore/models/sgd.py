@@ -352,7 +352,7 @@ class SGDFactorizer(TrainingIndex):
         rating scale. Unknown ids fall back to the biases and the global mean."""
         check_is_fitted(self)
         scalar = np.ndim(users) == 0 and np.ndim(items) == 0
-        index = self._id_maps
+        index = self._id_lookup()
         result = self.predict_codes(np.atleast_1d(index.user_codes(users)),
                                     np.atleast_1d(index.item_codes(items)), clip)
         return float(result[0]) if scalar else result
@@ -362,7 +362,7 @@ class SGDFactorizer(TrainingIndex):
         DataFrame with columns ``item`` and ``score``. An unknown user gets the items with the highest
         mean + item bias. ``exclude_seen`` drops the items the user rated in training."""
         check_is_fitted(self)
-        code = int(self._id_maps.user_codes(user))
+        code = int(self._id_lookup().user_codes(user))
         rated, rated_items = self._rated_index()
         scores = self.global_mean_ + self.bi_.astype(np.float64)
         if code >= 0:

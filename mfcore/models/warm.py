@@ -5,6 +5,8 @@ built into the user cache folder, so the first training in the app or the CLI lo
 instead of compiling it. Each (engine, schedule) pair trains a tiny model for one epoch, in float32
 as the estimator does. The per-rating kernels are also compiled with K as a constant for each K of
 ``mfcore.engines.numba_jit.CONSTANT_K_FACTORS``, so a training at one of those K loads them too. The
+ranking models' kernels (BPR's SGD on triples, sampled or not, and its fold-in step; ALS's conjugate
+gradient half-steps) are compiled by one epoch of each, ranked after it as Train ranks them. The
 loader's kernels for big files (:mod:`mfcore.data.kernels`) are compiled last.
 """
 
@@ -16,12 +18,15 @@ import numpy as np
 
 
 def warm() -> list[tuple[str, str, float]]:
-    """Train one epoch of a 2 x 2 problem with every (engine, schedule) pair, then compile the loader's
-    kernels; returns the seconds each took (compilation or cache loading included)."""
+    """Train one epoch of a 2 x 2 problem with every (engine, schedule) pair, then with BPR and ALS,
+    then compile the loader's kernels; returns the seconds each took (compilation or cache loading
+    included)."""
     from ..data import from_arrays
     from ..data.kernels import compile_all as compile_loader_kernels
     from ..engines import ENGINES
     from ..engines.numba_jit import CONSTANT_K_FACTORS
+    from .als import ALSFactorizer
+    from .bpr import BPRFactorizer
     from .sgd import SGDFactorizer
 
     data = from_arrays(np.array([0, 1, 1]), np.array([0, 0, 1]), np.array([1.0, 2.0, 3.0]))
@@ -39,6 +44,10 @@ def warm() -> list[tuple[str, str, float]]:
                 print(f"could not compile {name}: {str(exc).splitlines()[0]}")
                 break
             timings.append((name, schedule, time.perf_counter() - start))
+    for kind in (BPRFactorizer, ALSFactorizer):  # their kernels, compiled in _warm_up, then an epoch
+        start = time.perf_counter()
+        kind(n_factors=4, n_epochs=1, n_threads=1).fit(data, data)
+        timings.append((kind.__name__, "kernels", time.perf_counter() - start))
     start = time.perf_counter()
     compile_loader_kernels()
     timings.append(("loader", "kernels", time.perf_counter() - start))

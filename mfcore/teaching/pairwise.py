@@ -94,6 +94,7 @@ class BPRStepper:
                  seed: int = 0, init_std: float = 0.1,
                  positive_level: float | None = BPR_PARAMETERS["positive_level"].default):
         self.ratings, self.lr, self.reg = ratings, float(lr), float(reg)
+        self.positive_level = positive_level
         self.threshold = positive_threshold(ratings.scale, positive_level)
         keep = positive_mask(ratings.values, self.threshold)
         self.users, self.items = ratings.users[keep], ratings.items[keep]

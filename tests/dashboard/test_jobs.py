@@ -191,7 +191,7 @@ def test_jobs_run_at_a_lower_priority_than_the_page_scripts():
     assert job.results == [min(19, here + jobs.NICENESS)]
 
 
-def test_an_unexpected_failure_is_logged_and_bad_input_is_not(caplog):
+def test_every_failure_is_logged_with_its_traceback_and_told_in_one_sentence(caplog):
     scheduler = jobs.Scheduler(capacity=1)
 
     def failing(error):
@@ -203,8 +203,29 @@ def test_an_unexpected_failure_is_logged_and_bad_input_is_not(caplog):
     bug = scheduler.submit(failing(KeyError("P_")), label="bug")
     user = scheduler.submit(failing(ValueError("lr == 5, must be < 1.")), label="user")
     assert bug.wait(5) and user.wait(5)
-    logged = [record for record in caplog.records if record.name == "dashboard.server.jobs"]
-    assert [record.getMessage() for record in logged] == ["training job 'bug' failed"]
+    logged = {record.getMessage(): record for record in caplog.records if record.name == "dashboard.server.jobs"}
+    assert set(logged) == {"training job 'bug' failed: 'P_'", "training job 'user' failed: lr == 5, must be < 1."}
+    assert logged["training job 'bug' failed: 'P_'"].levelname == "ERROR"
+    assert logged["training job 'user' failed: lr == 5, must be < 1."].levelname == "WARNING"
+    for record in logged.values():  # the traceback reaches the log, down to the raising line
+        assert "raise error" in caplog.text and record.exc_info[2] is not None
+    assert jobs.failure(user) == "lr == 5, must be < 1"
+    assert jobs.failure(bug) == "an internal error (KeyError) ended it; the server log has its traceback"
+
+
+def test_a_failing_clean_up_is_the_jobs_failure_and_logged(caplog):
+    scheduler = jobs.Scheduler(capacity=1)
+
+    def steps(job):
+        try:
+            yield 1
+        finally:
+            raise RuntimeError("could not close the study")
+
+    job = scheduler.submit(steps, label="closing")
+    job.cancel()
+    assert job.wait(5) and job.state == "failed" and isinstance(job.error, RuntimeError)
+    assert "training job 'closing' failed: could not close the study" in caplog.text
 
 
 def test_queue_text_counts_the_real_slots_one_job_holding_both():

@@ -98,7 +98,9 @@ def test_train_runs_of_bpr_with_the_same_split_join_and_the_memory_guard_refuses
             status="done", history=list(other_split.history_))]
     app.run()
     no_exception(app)
-    assert app.radio(key="explore_source").options == ["run 1", "Upload a model file"]  # no ranking run
+    assert app.radio(key="explore_source").options == ["run 3 (BPR)", "run 2 (BPR)", "run 1 (rating MF)",
+                                                       "Upload a model file"]  # every run, newest first
+    app.radio(key="explore_source").set_value("run 1").run()
     assert app.radio(key="explore_model").options == ["rating model", "BPR"]
     assert any("BPR: K = 8, 2 epochs" in c.value for c in app.caption)  # run 2 (same split), not run 3
 

@@ -197,3 +197,19 @@ def test_a_ranking_trial_over_the_memory_cap_is_failed_with_the_reason(tmp_path,
     assert [row["state"] for row in rows] == ["failed", "failed"]
     assert all(row["reason"].startswith("training BPR K=8") and "over the 20.0 MB cap per job" in row["reason"]
                and row["epochs run"] == 0 for row in rows)
+
+
+def test_an_internal_error_in_a_search_is_logged_and_told_in_one_sentence(tmp_path, monkeypatch, caplog):
+    from dashboard.logic import search
+
+    def broken(*args, **kwargs):
+        raise KeyError("trial_id")
+
+    monkeypatch.setattr(search.tuning, "search", broken)
+    app = tune_page(tmp_path, monkeypatch)
+    app.number_input(key="tune_budget").set_value(2)
+    app.button(key="FormSubmitter:tune_form-Start search").click().run()
+    no_exception(app)
+    assert [e.value for e in app.error] == ["The search ended without a result: an internal error (KeyError) ended "
+                                            "it; the server log has its traceback."]
+    assert "KeyError: 'trial_id'" in caplog.text and "raise KeyError" in caplog.text

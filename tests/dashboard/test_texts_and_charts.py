@@ -76,3 +76,20 @@ def test_the_estimate_scales_with_the_servers_load(monkeypatch):
     assert abs(busy / idle - 4.0) < 1e-9
     assert long_work.sentence(75, "This run") == ("This run should take about 75 s on this server (estimated "
                                                  "from its measured speed and load).")
+
+
+def test_every_page_says_which_ratings_are_positives_with_the_models_threshold():
+    """One rule (the models' positive_threshold of the data's scale), one phrase: the toy data's 2..5
+    scale gives 4.25, MovieLens's 1..5 gives 4, and no page writes a threshold of its own."""
+    from mfcore.models.ranking import positive_threshold
+    from mfcore.models.params import POSITIVE_LEVEL
+    from dashboard.render.texts import positives
+
+    toy = load_ratings(ROOT / "sample_data" / "toy.csv")
+    assert positives(toy.scale) == "ratings >= 4.25 (the positive level 0.75 of the rating scale 2 to 5)"
+    assert positives((1.0, 5.0)) == "ratings >= 4 (the positive level 0.75 of the rating scale 1 to 5)"
+    assert f">= {positive_threshold(toy.scale, POSITIVE_LEVEL):g} " in positives(toy.scale)
+    texts_module = ROOT / "dashboard" / "render" / "texts.py"
+    for page in [*(ROOT / "pages").glob("*.py"), ROOT / "Home.py", *(ROOT / "dashboard").rglob("*.py")]:
+        if page != texts_module:
+            assert "of 5)" not in page.read_text() and "ratings >= 4" not in page.read_text(), page
