@@ -67,7 +67,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
                        "measures by how much on these ratings): on this shared server it trains on at most "
                        f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
-                       "or Stop run_driver.")
+                       "or Stop training.")
     else:
         with st.form(f"train_form_{kind}"):
             fields = settings.ranking_fields(kind)
@@ -114,7 +114,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             if run.status == "done" and validated and is_fitted(run.model):  # restored runs: after Retrain
                 figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
                                  annotation_text=f"best epoch {run.model.best_epoch_} (kept)",
-                                 annotation_position=charts.label_side(run.model.best_epoch_, shown_epochs),
+                                 annotation_position=charts.label_side(run.model.best_epoch_,
+                                                                          charts.epoch_span([run, *earlier], shown_epochs)),
                                  annotation_yshift=-24, annotation_bgcolor="rgba(255,255,255,0.85)")
         # a new key per render: the job thread may add an epoch between two renders' reads of the history
         chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")

@@ -76,3 +76,28 @@ def test_the_estimate_scales_with_the_servers_load(monkeypatch):
     assert abs(busy / idle - 4.0) < 1e-9
     assert long_work.sentence(75, "This run") == ("This run should take about 75 s on this server (estimated "
                                                  "from its measured speed and load).")
+
+
+def test_the_overlay_draws_every_run_whole():
+    """A 30-epoch run beside a current 8-epoch one: the x axis reaches epoch 30, and every earlier
+    run's trace holds all of its epochs."""
+    long_run = SimpleNamespace(number=1, **vars(run("run 1", [1.0 - 0.01 * n for n in range(30)])))
+    current = SimpleNamespace(number=2, **vars(run("run 2", [0.9] * 8)))
+    for history in (long_run.history, current.history):
+        for record in history:
+            record.train_rmse = record.test_rmse
+    figure = charts.learning_curves(current, [long_run], 8)
+    assert figure.layout.xaxis.range == (0.5, 30.5)
+    assert [len(trace.x) for trace in figure.data] == [30, 8, 8]
+    assert charts.epoch_span([current], 20) == 20 and charts.epoch_span([None, long_run], 8) == 30
+
+
+def test_the_ranking_overlay_draws_every_run_whole():
+    def ranking_run(number, epochs):
+        history = [SimpleNamespace(epoch=n + 1, validation_ndcg=0.1 + 0.001 * n, k=10) for n in range(epochs)]
+        return SimpleNamespace(number=number, label=f"run {number}", kind="bpr", history=history)
+    bpr, als = ranking_run(1, 30), ranking_run(2, 8)
+    figure = charts.ranking_curves(als, [bpr], 8)
+    assert figure.layout.xaxis.range == (0.5, 30.5)
+    assert [len(trace.x) for trace in figure.data] == [30, 8]
+    assert figure.data[0].line.color == charts.run_color(1)
