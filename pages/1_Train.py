@@ -185,9 +185,16 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
 
     if session_runs.all_runs():
         st.subheader("Runs in this session")
-        st.table(session_runs.styled_table(session_runs.all_runs()))
-        if session_runs.shared_settings(session_runs.all_runs()):
-            st.caption(session_runs.shared_settings(session_runs.all_runs()))
+        shown_columns, more_columns = session_runs.column_choice(session_runs.all_runs())
+        if "train_runs_more" in st.session_state:  # a column chosen before may have become a shown one
+            st.session_state["train_runs_more"] = [name for name in st.session_state["train_runs_more"]
+                                                   if name in more_columns]
+        extra = st.multiselect("More columns", more_columns, key="train_runs_more", format_func=session_runs.header,
+                               help="The table shows the scores, the times and the settings that differ between "
+                                    "runs, as many as fit the page; add any other column here.")
+        st.table(session_runs.styled_table(session_runs.all_runs(), extra))
+        st.caption(" ".join(filter(None, [session_runs.shared_settings(session_runs.all_runs()),
+                                          session_runs.SECONDS_SENTENCE])))
 
         st.subheader("Reproduce and share")
         st.caption("The page URL holds the current settings: copy it to reopen this configuration.")

@@ -103,6 +103,9 @@ class Run:
             return f"{self.label}: diverged in epoch {done + 1}/{planned}"
         if self.status == "running":
             return text + (f" ({job.elapsed:.1f} s)" if job is not None else "")
+        wall, fit = self.scores.get("wall seconds"), self.scores.get("seconds")
+        if wall is not None and fit is not None:
+            return f"{text} ({self.status} in {wall:.1f} s, {fit:.1f} s of it training)"
         return f"{text} ({self.status})"
 
     @property
@@ -124,6 +127,7 @@ class Run:
     def finish(self, status: str, message: str = "") -> None:
         """Record the end of the run and score the model (as it is after its last completed epoch)
         on the test set when there is one."""
+        job = self.job
         self.status, self.message, self.job = status, message, None
         if self.ranking and self.history and self.history[-1].validation_ndcg is not None:
             last = self.history[-1]  # the test NDCG of the model after its last completed epoch
@@ -133,6 +137,8 @@ class Run:
         if self.history:
             self.scores.update({"seconds": self.model.fit_seconds_,
                                 "updates/s": getattr(self.model, "updates_per_second_", None)})
+            if job is not None and getattr(job, "started_at", None) is not None:
+                self.scores["wall seconds"] = job.elapsed  # what the progress line counted
         self.save_session()
 
     def release_model(self) -> None:

@@ -52,10 +52,17 @@ def test_trains_on_the_sample_and_records_the_run():
     assert len(table) == 1
     row = table.iloc[0]
     assert row["status"] == "done" and row["epochs"] == "3/3" and row["Factors K"] == 8
-    assert 0.5 < row["final RMSE"] < 1.2 and row["final MAE"] < row["final RMSE"]
-    assert row["best epoch"] in (1, 2, 3) and row["dataset"] == "ratings.csv"
-    assert "n_factors" not in table and "updates/s" not in table and len(table.columns) <= 12
+    assert row["best epoch"] in (1, 2, 3) and 0 < row["training s"] <= row["wall s"]
+    assert "n_factors" not in table and "updates/s" not in table and "final RMSE" not in table
     assert any(c.value.startswith("Every run: Engine numba-parallel") for c in app.caption)
+    assert any("training s: the model's own training time" in c.value for c in app.caption)
+    text = app.get("progress")[0].proto.text  # the progress line says the table's two times
+    assert f"(done in {row['wall s']:.1f} s, {row['training s']:.1f} s of it training)" in text
+    assert {"final RMSE", "final MAE", "dataset", "Engine"} <= set(app.multiselect(key="train_runs_more").options)
+    app.multiselect(key="train_runs_more").set_value(["final RMSE", "final MAE", "dataset"]).run()
+    row = app.table[0].value.iloc[0]
+    assert 0.5 < row["final RMSE"] < 1.2 and row["final MAE"] < row["final RMSE"]
+    assert row["dataset"] == "ratings.csv"
     assert app.query_params["n_factors"] == "8" and app.query_params["n_epochs"] == "3"
 
 
@@ -90,6 +97,7 @@ def test_trains_on_an_uploaded_file_after_a_bad_one():
     app = train(app, n_factors=2, n_epochs=4, test_size=0.2)
     no_exception(app)
     assert curve_points(app, "run 1 test") == [1, 2, 3, 4]
+    app.multiselect(key="train_runs_more").set_value(["dataset"]).run()
     assert app.table[0].value.iloc[0]["dataset"] == "toy.csv"
 
 
@@ -115,7 +123,7 @@ def test_an_interrupted_run_is_kept_as_stopped():
     app.run()
     no_exception(app)
     row = app.table[0].value.iloc[0]
-    assert row["status"] == "stopped" and row["epochs"] == "2/10" and row["final RMSE"] > 0
+    assert row["status"] == "stopped" and row["epochs"] == "2/10" and row["best test RMSE"] > 0
     assert "partial curve" in app.info[0].value
     assert curve_points(app, "run 1 test") == [1, 2]
     assert layout(app)["xaxis"]["range"] == [0.5, 2.5]  # the 2 epochs done, not the 10 planned
