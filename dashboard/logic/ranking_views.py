@@ -174,11 +174,10 @@ def metrics_table(subject, support: int, k: int = 10) -> pd.DataFrame:
     return cache[key]
 
 
-def metric_columns(k: int = 10) -> dict:
-    """Column formats of :func:`display_metrics`."""
-    return {**{name: st.column_config.NumberColumn(format="%.4f")
-               for name in (f"precision@{k}", f"recall@{k}", f"NDCG@{k}", f"MAP@{k}", "coverage")},
-            "mean popularity of the list": st.column_config.NumberColumn(format="%.1f")}
+def metric_formats(k: int = 10) -> dict:
+    """Number formats of :func:`display_metrics`' columns."""
+    return {**{name: "{:.4f}" for name in (f"precision@{k}", f"recall@{k}", f"NDCG@{k}", f"MAP@{k}", "coverage")},
+            "mean popularity of the list": "{:.1f}", "users": "{:,.0f}"}
 
 
 def display_metrics(table: pd.DataFrame, k: int = 10) -> pd.DataFrame:
