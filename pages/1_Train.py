@@ -161,10 +161,10 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         message_slot.error(refusal)
     elif latest is not None:
         if latest.status == "diverged":
-            message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
+            message_slot.error(f"{escape_markdown(settings.form_words(latest.message))} A smaller K or a larger regularization also helps; the "
                                f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
         elif latest.status == "failed":
-            message_slot.error(f"Could not train: {escape_markdown(latest.message)}")
+            message_slot.error(f"Could not train: {escape_markdown(settings.form_words(latest.message))}")
         elif (latest.status == "done" and getattr(latest.model, "patience", None) is not None
               and is_fitted(latest.model)):
             best = latest.history[latest.model.best_epoch_ - 1]
@@ -173,7 +173,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                               f"was the lowest (test RMSE {best.test_rmse:.4f}).")
         elif latest.status == "stopped":
             scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if "rmse" in latest.scores else "")
-            message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
+            message_slot.info(f"{latest.label} {escape_markdown(settings.form_words(latest.message))}; its partial curve is kept below, and its "
                               f"scores and downloads are those of the model after epoch {len(latest.history)}"
                               f"{scored}.")
         elif latest.note:
@@ -218,7 +218,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                                tick=lambda fraction, text: retrain_slot.progress(fraction, text=text))
             except ValueError as exc:
                 retrain_slot.empty()
-                st.error(f"Could not retrain {picked.label}: {escape_markdown(exc)}")
+                st.error(f"Could not retrain {picked.label}: {escape_markdown(settings.form_words(exc))}")
             else:
                 session_runs.hold(picked, session_runs.all_runs())
                 retrain_slot.empty()

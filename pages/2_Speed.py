@@ -26,10 +26,9 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
     st.title("Speed")
     dataset = datasets.current()
     chosen = settings.current()
-    st.caption(f"{dataset.caption} Learning rate, regularization, biases, test size and random seed "
-               f"come from the Train page (lr {chosen['lr']}, reg {chosen['reg']}, "
-               f"biases {'on' if chosen['biased'] else 'off'}, test size {chosen['test_size']:g}, "
-               f"random seed {chosen['seed']}).")
+    st.caption(f"{dataset.caption} These settings come from the Train page: "
+               + settings.described({name: chosen[name] for name in ("lr", "reg", "biased", "test_size", "seed")})
+               + ".")
 
     with st.form("speed_form"):
         engines = st.multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
@@ -51,7 +50,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
                 raise ValueError("pick at least one engine to time.")
             run_driver.check_memory(ratings, k, chosen["test_size"])
         except ValueError as exc:
-            st.error(f"Not started: {texts.escape_markdown(exc)}")
+            st.error(f"Not started: {texts.escape_markdown(settings.form_words(exc))}")
         else:
             params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
             train, test = run_driver.split(ratings, chosen)
@@ -90,7 +89,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
                 st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
                                          "dataset": dataset.name, "n_train": len(train)}
             elif isinstance(job.error, ValueError):
-                st.error(f"Could not time the engines: {texts.escape_markdown(job.error)}")
+                st.error(f"Could not time the engines: {texts.escape_markdown(settings.form_words(job.error))}")
             elif job.state == jobs.FAILED:
                 st.error("Could not time the engines: an internal error ended the job (the server log has "
                          "the details).")

@@ -63,7 +63,7 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
         try:
             run_driver.check_memory(ratings, values["n_factors"], test_size, "funk")
         except MemoryGuardError as exc:
-            st.error(f"Not started: {texts.escape_markdown(exc)}")
+            st.error(f"Not started: {texts.escape_markdown(settings.form_words(exc))}")
             submitted = False
     if submitted:
         params = {**settings.model_params(chosen), **values, "engine": ENGINE}
@@ -101,7 +101,7 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
             run_driver.execute(run, train, render, tick=tick)
             if run.status == "failed":
                 schedule_runs.remove(run)
-                st.error(f"Cannot train: {texts.escape_markdown(run.message)}")
+                st.error(f"Cannot train: {texts.escape_markdown(settings.form_words(run.message))}")
                 break
         status_slot.empty()
         cancel.empty()
@@ -118,12 +118,13 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
         schedule_runs, params = saved["runs"], saved["params"]
         for run in schedule_runs:
             if run.status == "diverged":
-                st.warning(f"{run.label}: {texts.escape_markdown(run.message)}")
+                st.warning(f"{run.label}: {texts.escape_markdown(settings.form_words(run.message))}")
         rates = sorted(set(saved["rates"].values()))
-        rate_text = (f"lr {rates[0]:g}" if len(rates) == 1 else
-                     "lr " + ", ".join(f"{name} {value:g}" for name, value in saved["rates"].items()))
+        rate_text = (f"{rates[0]:g}" if len(rates) == 1 else
+                     ", ".join(f"{name} {value:g}" for name, value in saved["rates"].items()))
         st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
-                     f"K={params['n_factors']}, {params['n_epochs']} epochs, {rate_text}, reg {params['reg']:g}")
+                     + settings.described({name: params[name] for name in ("n_factors", "n_epochs")})
+                     + f", {settings.LABELS['lr']} {rate_text}, {settings.described({'reg': params['reg']})}")
         columns = st.columns(2)
         columns[0].markdown("**Test RMSE per epoch**")
         columns[0].plotly_chart(lesson_figures.schedule_curves(schedule_runs, "epoch"), key="sch_epoch")

@@ -10,6 +10,7 @@ from dashboard.server import datasets
 from dashboard.logic import long_work
 from dashboard.server import jobs
 from dashboard.logic import search
+from dashboard.logic import settings
 from dashboard.render.texts import escape_markdown
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range
 from mfcore.tuning.ranking import VALIDATION_USERS
@@ -95,7 +96,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                dataset_key=dataset.key, model=model)
             st.session_state[search.KEY] = job
         except ValueError as exc:
-            message_slot.error(f"Could not start the search: {escape_markdown(exc)}")
+            message_slot.error(f"Could not start the search: {escape_markdown(settings.form_words(exc))}")
     if stop_clicked and job is not None and job.running:
         job.stop.set()
     if job is not None and st.query_params.get(search.STUDY_PARAM) != job.study_name:
@@ -139,7 +140,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             time.sleep(0.05)
         study = render(job, final=True)
         if job.error:
-            message_slot.error(f"The search ended without a result: {escape_markdown(job.error)}")
+            message_slot.error(f"The search ended without a result: {escape_markdown(settings.form_words(job.error))}")
         elif job.result is not None and job.model != "sgd":  # a ranking model: NDCG@10 beside popularity
             result = job.result
             st.subheader("Best configuration on the test set")
@@ -188,12 +189,12 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                              lambda run: progress.progress(run.progress_fraction,
                                                                            text=run.progress_text))
                 except ValueError as exc:
-                    st.error(f"Could not train it: {escape_markdown(exc)}")
+                    st.error(f"Could not train it: {escape_markdown(settings.form_words(exc))}")
                 else:
                     if run.status == "done":
                         st.switch_page("pages/6_Explore.py")
                     st.error(f"Could not train it: {run.label} ended {run.status}"
-                             + (f" ({escape_markdown(run.message)})." if run.message else "."))
+                             + (f" ({escape_markdown(settings.form_words(run.message))})." if run.message else "."))
             for title, figure in search.optuna_figures(study).items():
                 st.subheader(title)
                 st.plotly_chart(figure, key=f"optuna-{title}")

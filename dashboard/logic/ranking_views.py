@@ -23,6 +23,7 @@ from mfcore.models.base import is_fitted
 from dashboard.server import jobs
 from dashboard.logic import run_driver
 from dashboard.server.run_record import KIND_NAMES
+from dashboard.logic import settings
 from dashboard.render.texts import escape_markdown
 
 RATING = "rating model"
@@ -76,7 +77,7 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
         model.validate_params()
         run_driver.check_memory(subject.train, model.n_factors, 0.0, model=model, eval_users=0)
     except (MemoryGuardError, ValueError) as exc:
-        return f"{kind} was not trained: {escape_markdown(exc)}"
+        return f"{kind} was not trained: {escape_markdown(settings.form_words(exc))}"
 
     def steps(job):
         yield from model.fit_iter(subject.train)
@@ -96,7 +97,7 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
         models(subject)[kind] = model
         return None
     if job.state == jobs.FAILED:
-        return (f"{kind} was not trained: {escape_markdown(job.error)}" if isinstance(job.error, ValueError)
+        return (f"{kind} was not trained: {escape_markdown(settings.form_words(job.error))}" if isinstance(job.error, ValueError)
                 else f"{kind} was not trained: an internal error ended it (the server log has the details).")
     return f"{kind} was not trained: it {jobs.end_sentence(job, len(job.results))}."
 

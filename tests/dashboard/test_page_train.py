@@ -85,8 +85,9 @@ def test_link_settings_fill_the_form_and_bad_ones_are_reported():
     assert app.checkbox(key="train_biased").value is False
     assert app.selectbox(key="train_engine").value == "numpy"
     assert len(app.error) == 1
-    assert escape_markdown("n_epochs='oops' (must be an integer >= 1 and <= 200)") in app.error[0].value
-    assert escape_markdown("reg='-1' (must be >= 0 and <= 1)") in app.error[0].value
+    assert escape_markdown("Epochs='oops' (must be a whole number from 1 to 200)") in app.error[0].value
+    assert escape_markdown("Regularization λ='-1' (must be a number from 0 to 1)") in app.error[0].value
+    assert "n_epochs" not in app.error[0].value and "reg=" not in app.error[0].value
     assert app.slider(key="train_n_epochs").value == SGDFactorizer().n_epochs
 
 

@@ -42,7 +42,7 @@ def test_an_empty_range_is_one_error_and_nothing_starts(tmp_path, monkeypatch):
     app.button(key="FormSubmitter:tune_form-Start search").click().run()
     no_exception(app)
     assert [e.value for e in app.error] == [
-        "Could not start the search: " + escape_markdown("lr range [0.5, 0.05] is empty: low > high.")]
+        "Could not start the search: " + escape_markdown("Learning rate γ range [0.5, 0.05] is empty: low > high.")]
     assert not app.dataframe
 
 

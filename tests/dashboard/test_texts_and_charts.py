@@ -101,3 +101,21 @@ def test_the_ranking_overlay_draws_every_run_whole():
     assert figure.layout.xaxis.range == (0.5, 30.5)
     assert [len(trace.x) for trace in figure.data] == [30, 8]
     assert figure.data[0].line.color == charts.run_color(1)
+
+
+def test_messages_name_settings_as_the_form_does():
+    """A bad link and a model's own error speak of "Factors K" and "Learning rate γ", never of
+    n_factors or lr: one mapping, settings.LABELS."""
+    _, problems = settings.from_query({"n_factors": "abc", "lr": "5", "test_size": "0.9", "biased": "maybe"})
+    assert problems == ["Factors K='abc' (must be a whole number from 1 to 500)",
+                        "Learning rate γ='5' (must be a number from 0.0001 to 1)",
+                        "Test size='0.9' (must be a number from 0 to 0.5)",
+                        "Learn biases (μ, b_u, b_i)='maybe' (must be true or false)"]
+    kind, _, problems = settings.ranking_from_query({"model": "bpr", "negatives": "0", "alpha": "x"})
+    assert kind == "bpr" and problems == ["Negatives per positive='0' (must be a whole number from 1 to 20)"]
+    assert settings.ranking_from_query({"model": "svd"})[2] == ["Model='svd' (must be one of bpr, als)"]
+    assert (settings.form_words("training diverged at epoch 3: lower the learning rate (lr == 1.0), e.g. to 0.2.")
+            == "training diverged at epoch 3: lower the learning rate (Learning rate γ = 1.0), e.g. to 0.2.")
+    assert settings.form_words("n_factors range [8, 4] is empty.") == "Factors K range [8, 4] is empty."
+    assert settings.form_words("a rating of 5 (no setting)") == "a rating of 5 (no setting)"
+    assert settings.described({"lr": 0.007, "biased": True}) == "Learning rate γ 0.007, Learn biases (μ, b_u, b_i) on"
