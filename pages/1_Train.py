@@ -114,8 +114,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             if run.status == "done" and validated and is_fitted(run.model):  # restored runs: after Retrain
                 figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
                                  annotation_text=f"best epoch {run.model.best_epoch_} (kept)",
-                                 annotation_position=charts.label_side(run.model.best_epoch_,
-                                                                          charts.epoch_span([run, *earlier], shown_epochs)),
+                                 annotation_position=charts.label_side(
+                                     run.model.best_epoch_, charts.epoch_span([run, *earlier], shown_epochs)),
                                  annotation_yshift=-24, annotation_bgcolor="rgba(255,255,255,0.85)")
         # a new key per render: the job thread may add an epoch between two renders' reads of the history
         chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")
@@ -161,8 +161,9 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         message_slot.error(refusal)
     elif latest is not None:
         if latest.status == "diverged":
-            message_slot.error(f"{escape_markdown(settings.form_words(latest.message))} A smaller K or a larger regularization also helps; the "
-                               f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
+            message_slot.error(f"{escape_markdown(settings.form_words(latest.message))} A smaller K or a larger "
+                               f"regularization also helps; the curve shows the {len(latest.history)} epoch(s) "
+                               "before it diverged.")
         elif latest.status == "failed":
             message_slot.error(f"Could not train: {escape_markdown(settings.form_words(latest.message))}")
         elif (latest.status == "done" and getattr(latest.model, "patience", None) is not None
@@ -173,9 +174,9 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                               f"was the lowest (test RMSE {best.test_rmse:.4f}).")
         elif latest.status == "stopped":
             scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if "rmse" in latest.scores else "")
-            message_slot.info(f"{latest.label} {escape_markdown(settings.form_words(latest.message))}; its partial curve is kept below, and its "
-                              f"scores and downloads are those of the model after epoch {len(latest.history)}"
-                              f"{scored}.")
+            message_slot.info(f"{latest.label} {escape_markdown(settings.form_words(latest.message))}; its partial "
+                              "curve is kept below, and its scores and downloads are those of the model after "
+                              f"epoch {len(latest.history)}{scored}.")
         elif latest.note:
             message_slot.info(latest.note)
     if latest is not None:

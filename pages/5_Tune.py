@@ -96,7 +96,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                dataset_key=dataset.key, model=model)
             st.session_state[search.KEY] = job
         except ValueError as exc:
-            message_slot.error(f"Could not start the search: {escape_markdown(settings.form_words(exc))}")
+            message_slot.error("Could not start the search: "
+                               + escape_markdown(settings.form_words(exc, search.LABELS)))
     if stop_clicked and job is not None and job.running:
         job.stop.set()
     if job is not None and st.query_params.get(search.STUDY_PARAM) != job.study_name:
@@ -140,7 +141,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             time.sleep(0.05)
         study = render(job, final=True)
         if job.error:
-            message_slot.error(f"The search ended without a result: {escape_markdown(settings.form_words(job.error))}")
+            message_slot.error("The search ended without a result: "
+                               + escape_markdown(settings.form_words(job.error, search.LABELS)))
         elif job.result is not None and job.model != "sgd":  # a ranking model: NDCG@10 beside popularity
             result = job.result
             st.subheader("Best configuration on the test set")
@@ -189,7 +191,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                              lambda run: progress.progress(run.progress_fraction,
                                                                            text=run.progress_text))
                 except ValueError as exc:
-                    st.error(f"Could not train it: {escape_markdown(settings.form_words(exc))}")
+                    st.error(f"Could not train it: {escape_markdown(settings.form_words(exc, search.LABELS))}")
                 else:
                     if run.status == "done":
                         st.switch_page("pages/6_Explore.py")

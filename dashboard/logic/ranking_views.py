@@ -97,8 +97,9 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
         models(subject)[kind] = model
         return None
     if job.state == jobs.FAILED:
-        return (f"{kind} was not trained: {escape_markdown(settings.form_words(job.error))}" if isinstance(job.error, ValueError)
-                else f"{kind} was not trained: an internal error ended it (the server log has the details).")
+        if isinstance(job.error, ValueError):
+            return f"{kind} was not trained: {escape_markdown(settings.form_words(job.error))}"
+        return f"{kind} was not trained: an internal error ended it (the server log has the details)."
     return f"{kind} was not trained: it {jobs.end_sentence(job, len(job.results))}."
 
 

@@ -148,11 +148,13 @@ def link_problem(name: str, text: str, rule: str) -> str:
 _NAMED = re.compile(r"\b(" + "|".join(sorted(map(re.escape, LABELS), key=len, reverse=True)) + r")(\s*==\s*| range\b)")
 
 
-def form_words(message) -> str:
+def form_words(message, labels: dict[str, str] | None = None) -> str:
     """``message`` (e.g. a model's or the search space's ValueError) with each setting it names by the
-    estimator's name written as the form labels it: "lower the learning rate (lr == 0.5)" becomes
-    "... (Learning rate γ = 0.5)", "n_factors range [8, 4] ..." becomes "Factors K range [8, 4] ..."."""
-    return _NAMED.sub(lambda match: LABELS[match.group(1)] + (" = " if "=" in match.group(2) else match.group(2)),
+    estimator's name written as the form labels it (``labels`` over :data:`LABELS`, for a form that
+    names a setting its own way): "lower the learning rate (lr == 0.5)" becomes "... (Learning rate
+    γ = 0.5)", "n_factors range [8, 4] ..." becomes "Factors K range [8, 4] ..."."""
+    named = {**LABELS, **(labels or {})}
+    return _NAMED.sub(lambda match: named[match.group(1)] + (" = " if "=" in match.group(2) else match.group(2)),
                       str(message))
 
 
