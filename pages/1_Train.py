@@ -86,6 +86,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
     stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
                        "scores and downloads are those of the model after that epoch.")
     progress_slot = status_column.empty()
+    confirm_slot = st.empty()  # a long run's estimate and its Start button, before it starts
     message_slot = st.empty()
     chart_slot = st.empty()
 
@@ -122,7 +123,9 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
 
 
     refusal = ""
+    confirmed = None if submitted else long_work.gate(confirm_slot, "train")  # a long run Start was clicked for
     if submitted and kind != "sgd":
+        long_work.forget("train")
         new = {"kind": kind,
                **{name: st.session_state[f"train_{kind}_{name}"] for name in settings.ranking_fields(kind)}}
         model = KINDS[kind](**settings.ranking_params(kind, new))
@@ -135,8 +138,11 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             run = session_runs.start(new, dataset.name, dataset.path, model, test)
             tick(run)
             run_driver.execute(run, train, render, tick=tick)
-    elif submitted:
-        new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
+    elif submitted or confirmed is not None:
+        if submitted:
+            new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
+        else:
+            new, early = confirmed[0]["settings"], confirmed[0]["early"]
         settings.save(new)
         try:
             run_driver.check_memory(dataset.ratings, new["n_factors"], new["test_size"], engine=new["engine"])
@@ -145,16 +151,25 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         else:
             train, test, validation = run_driver.prepare(dataset.ratings, new, early)
             patience = {"patience": EARLY_PATIENCE} if early else {}
-            with st.spinner("Estimating the time..."):
-                seconds = long_work.training_seconds(len(train), new["n_epochs"], new["n_factors"], new["engine"],
-                                                    threads=new.get("n_threads"))
-            if long_work.is_long(seconds):
-                message_slot.warning(long_work.sentence(seconds, "This run") + " Stop training ends it after the "
-                                     "current epoch, keeping its curve.")
-            run = session_runs.start(new, dataset.name, dataset.path,
-                             SGDFactorizer(**settings.model_params(new), **patience), test)
-            tick(run)
-            run_driver.execute(run, train, render, tick=tick, validation=validation)
+            seconds = confirmed[1] if confirmed else None
+            if submitted:
+                with st.spinner("Estimating the time..."):
+                    seconds = long_work.training_seconds(len(train), new["n_epochs"], new["n_factors"],
+                                                        new["engine"], threads=new.get("n_threads"))
+                request = {"settings": new, "early": early}
+                advice = "Stop training ends it after the current epoch, keeping its curve; fewer epochs or a " \
+                         "smaller K shorten it."
+                if long_work.gate(confirm_slot, "train", request, seconds,
+                                  f"{long_work.sentence(seconds, 'This run')} {advice}", "This run") is None:
+                    new = None
+            if new is not None:
+                if long_work.is_long(seconds):
+                    message_slot.info(long_work.sentence(seconds, "This run") + " Stop training ends it after the "
+                                      "current epoch, keeping its curve.")
+                run = session_runs.start(new, dataset.name, dataset.path,
+                                         SGDFactorizer(**settings.model_params(new), **patience), test)
+                tick(run)
+                run_driver.execute(run, train, render, tick=tick, validation=validation)
 
     latest = session_runs.all_runs()[-1] if session_runs.all_runs() else None
     if refusal:

@@ -157,7 +157,12 @@ def test_a_big_factors_csv_is_prepared_on_request_and_a_long_run_is_announced(mo
     monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
     app = train(train_page(), n_factors=4, n_epochs=2)
     no_exception(app)
-    assert any("This run should take about" in w.value for w in app.warning)
+    assert any("This run should take about" in w.value and w.value.endswith("Start it?") for w in app.warning)
+    assert not app.session_state["runs"]  # asked first: nothing started
+    app = next(b for b in app.button if b.label.startswith("Start (")).click().run()
+    no_exception(app)
+    assert len(app.session_state["runs"]) == 1 and not app.warning
+    assert any("This run should take about" in i.value for i in app.info)
     prepare = button(app, "Prepare Factors of run 1 (CSV) (about 0 MB)")
     assert "download-1-factors_run1.csv-data" not in app.session_state  # nothing built yet
     app = prepare.click().run()
