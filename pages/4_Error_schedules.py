@@ -57,24 +57,30 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
                + (f" Learning rate: each schedule's own ({lesson_figures.rates_text(own_rates)})." if own_lr else ""))
 
     cancel_column, status_column = st.columns([1, 5])
-    cancel, status_slot, live = cancel_column.empty(), status_column.empty(), st.empty()
-    if submitted:
-        values = dict(form_values)
+    cancel, status_slot, confirm_slot, live = cancel_column.empty(), status_column.empty(), st.empty(), st.empty()
+    confirmed = None if submitted else long_work.gate(confirm_slot, "schedules")  # Start clicked for a long race
+    values = dict(form_values) if submitted else confirmed[0]["values"] if confirmed else None
+    own_lr = own_lr if submitted else confirmed[0]["own_lr"] if confirmed else own_lr
+    if values is not None:
         try:
             run_driver.check_memory(ratings, values["n_factors"], test_size, "funk")
         except MemoryGuardError as exc:
             st.error(f"Not started: {texts.escape_markdown(settings.form_words(exc))}")
-            submitted = False
-    if submitted:
-        params = {**settings.model_params(chosen), **values, "engine": ENGINE}
+            values = None
+    if values is not None:
         train, test = run_driver.split(ratings, {"test_size": test_size, "seed": values["seed"]})
-        rates = own_rates if own_lr else {name: values["lr"] for name in SCHEDULES}
+    if values is not None and submitted:
         with st.spinner("Estimating the time..."):
             seconds = sum(long_work.training_seconds(len(train), values["n_epochs"], values["n_factors"], ENGINE, name)
                           for name in SCHEDULES)
-        if long_work.is_long(seconds):
-            st.warning(long_work.sentence(seconds, "The race of the four schedules")
-                       + " Cancel ends it after the current epoch; a smaller K or fewer epochs shorten it.")
+        text = (long_work.sentence(seconds, "The race of the four schedules")
+                + " Cancel ends it after the current epoch; a smaller K or fewer epochs shorten it.")
+        if long_work.gate(confirm_slot, "schedules", {"values": values, "own_lr": own_lr}, seconds, text,
+                          "The race") is None:
+            values = None
+    if values is not None:
+        params = {**settings.model_params(chosen), **values, "engine": ENGINE}
+        rates = own_rates if own_lr else {name: values["lr"] for name in SCHEDULES}
         schedule_runs = []
         st.session_state[KEY] = {"runs": schedule_runs, "params": params, "dataset": dataset.name,
                                  "n_train": len(train), "rates": rates}
