@@ -219,3 +219,28 @@ def choose(page, label: str, text: str):
 def wait_rows(page, rows):
     """Wait until the runs table shows ``rows`` rows (the grid draws after the script ends)."""
     page.wait_for_function(f"() => ({TABLE_ROWS})()[0] == {rows}")
+
+
+# the static tables (st.table) of the open tab only: each one's rows of cell texts
+TABLE_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stTable]'))
+    .filter(table => table.offsetParent !== null)[index]
+    .querySelectorAll('tbody tr')).map(row => Array.from(row.querySelectorAll('td')).map(c => c.innerText))"""
+
+# every visible static table, its frame and every element inside it that could scroll or clip sideways: the
+# ones whose content is wider than their box ([] when nothing is cut off or hidden behind a scroll)
+OVERFLOWING = """() => Array.from(document.querySelectorAll('[data-testid=stTable]'))
+    .filter(table => table.offsetParent !== null)
+    .flatMap(table => [table, table.parentElement, ...table.querySelectorAll('*')])
+    .filter(el => el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0)
+    .map(el => [el.tagName, el.getAttribute('data-testid'), el.innerText.slice(0, 40), el.scrollWidth, el.clientWidth])"""
+
+
+def screenshot_at(page, name: str, width: int) -> None:
+    """A screenshot of the whole app ``width`` pixels wide into test-artifacts/ (the window grows to
+    the page's height first, then returns to ``width`` x 1000)."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": width, "height": max(1000, min(height + 100, 6000))})
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')")
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.set_viewport_size({"width": width, "height": 1000})
