@@ -221,10 +221,10 @@ def wait_rows(page, rows):
     page.wait_for_function(f"() => ({TABLE_ROWS})()[0] == {rows}")
 
 
-# the static tables (st.table) of the open tab only: each one's rows of cell texts
+# the static tables (st.table) of the open tab only: each one's rows of cell texts (row headers included)
 TABLE_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stTable]'))
     .filter(table => table.offsetParent !== null)[index]
-    .querySelectorAll('tbody tr')).map(row => Array.from(row.querySelectorAll('td')).map(c => c.innerText))"""
+    .querySelectorAll('tbody tr')).map(row => Array.from(row.querySelectorAll('th, td')).map(c => c.innerText))"""
 
 # every visible static table, its frame and every element inside it that could scroll or clip sideways: the
 # ones whose content is wider than their box ([] when nothing is cut off or hidden behind a scroll)
@@ -232,7 +232,8 @@ OVERFLOWING = """() => Array.from(document.querySelectorAll('[data-testid=stTabl
     .filter(table => table.offsetParent !== null)
     .flatMap(table => [table, table.parentElement, ...table.querySelectorAll('*')])
     .filter(el => el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0)
-    .map(el => [el.tagName, el.getAttribute('data-testid'), el.innerText.slice(0, 40), el.scrollWidth, el.clientWidth])"""
+    .map(el => [el.tagName, el.getAttribute('data-testid'), el.innerText.slice(0, 40), el.scrollWidth,
+                el.clientWidth])"""
 
 
 def screenshot_at(page, name: str, width: int) -> None:

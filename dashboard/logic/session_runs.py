@@ -15,7 +15,7 @@ from mfcore.models.export import history_frame
 from mfcore.models.base import is_fitted
 
 from dashboard.server import saved_runs
-from dashboard.server.run_record import KIND_NAMES, Run
+from dashboard.server.run_record import KIND_NAMES, Run, seconds_text
 from dashboard.logic.settings import FIELDS, LABELS
 
 KEY = "runs"
@@ -96,9 +96,10 @@ SECONDS_SENTENCE = (f"{TRAINING_SECONDS}: the model's own training time (its epo
 NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "best test NDCG@10": "{:.4f}", "final RMSE": "{:.4f}",
                   "final MAE": "{:.4f}", LABELS["positive_level"]: "{:g}", LABELS["alpha"]: "{:g}",
                   LABELS["reg_exponent"]: "{:g}", LABELS["negatives"]: "{:.0f}", LABELS["cg_steps"]: "{:.0f}",
-                  TRAINING_SECONDS: "{:.2f}", WALL_SECONDS: "{:.1f}", "best epoch": "{:.0f}", LABELS["lr"]: "{:g}",
-                  LABELS["reg"]: "{:g}", LABELS["test_size"]: "{:g}", LABELS["init_std"]: "{:g}",
-                  "updates/s": "{:,.0f}", LABELS["n_factors"]: "{:.0f}", LABELS["seed"]: "{:.0f}"}
+                  TRAINING_SECONDS: seconds_text, WALL_SECONDS: seconds_text, "best epoch": "{:.0f}",
+                  LABELS["lr"]: "{:g}", LABELS["reg"]: "{:g}", LABELS["test_size"]: "{:g}", LABELS["init_std"]: "{:g}",
+                  "updates/s": "{:,.0f}", LABELS["n_factors"]: "{:.0f}", LABELS["seed"]: "{:.0f}",
+                  LABELS["biased"]: lambda on: "on" if on else "off"}
 ALWAYS_SHOWN = ("n_factors", "lr", "reg")
 """Settings the runs table shows when they fit even if every run shares them."""
 FIT_PIXELS = 820
@@ -136,6 +137,8 @@ def _cell_text(name: str, value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "–"
     fmt = NUMBER_FORMATS.get(header(name))
+    if callable(fmt):
+        return fmt(value)
     return fmt.format(value) if fmt and isinstance(value, (int, float, np.number)) else str(value)
 
 

@@ -46,7 +46,7 @@ RANKING_FIXED = {"n_threads": 1}
 not), so a reload retrains the same model, and fair to the other sessions of the shared server."""
 LABELS.update({"negatives": "Negatives per positive", "positive_level": "Positive level",
                "reg_exponent": "Regularization exponent ν", "alpha": "Confidence α",
-               "cg_steps": "CG steps", "model": "Model"})
+               "cg_steps": "CG steps"})
 
 
 def ranking_fields(kind: str) -> tuple[str, ...]:
@@ -200,7 +200,7 @@ def ranking_from_query(params: dict[str, str]) -> tuple[str | None, dict, list[s
     if kind is None:
         return None, {}, []
     if kind not in RANKING_TABLES:
-        return None, {}, [link_problem(RANKING_MODEL, kind, "one of " + ", ".join(RANKING_TABLES))]
+        return None, {}, [link_problem("Model", kind, "one of " + ", ".join(RANKING_TABLES))]  # Train's kind choice
     chosen, problems = {}, []
     for name in ranking_fields(kind):
         if name in params:

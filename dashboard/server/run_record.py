@@ -37,6 +37,11 @@ def is_ranking(model) -> bool:
     return model_kind(model) != "sgd"
 
 
+def seconds_text(seconds: float) -> str:
+    """Seconds as the progress line and the runs table both write them: 2 decimals below 10 s, 1 above."""
+    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
+
+
 @dataclass
 class Run:
     """One training run: its settings, the dataset it used, and what it produced so far. ``status`` is
@@ -105,7 +110,7 @@ class Run:
             return text + (f" ({job.elapsed:.1f} s)" if job is not None else "")
         wall, fit = self.scores.get("wall seconds"), self.scores.get("seconds")
         if wall is not None and fit is not None:
-            return f"{text} ({self.status} in {wall:.1f} s, {fit:.1f} s of it training)"
+            return f"{text} ({self.status} in {seconds_text(wall)} s, {seconds_text(fit)} s of it training)"
         return f"{text} ({self.status})"
 
     @property

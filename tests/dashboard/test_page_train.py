@@ -8,6 +8,7 @@ from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
 from dashboard.logic.session_runs import start
+from dashboard.server.run_record import seconds_text
 from dashboard.render.texts import escape_markdown
 from mfcore import PARAMETERS, SGDFactorizer, load_ratings, random_split
 
@@ -57,7 +58,7 @@ def test_trains_on_the_sample_and_records_the_run():
     assert any(c.value.startswith("Every run: Engine numba-parallel") for c in app.caption)
     assert any("training s: the model's own training time" in c.value for c in app.caption)
     text = app.get("progress")[0].proto.text  # the progress line says the table's two times
-    assert f"(done in {row['wall s']:.1f} s, {row['training s']:.1f} s of it training)" in text
+    assert f"(done in {seconds_text(row['wall s'])} s, {seconds_text(row['training s'])} s of it training)" in text
     assert {"final RMSE", "final MAE", "dataset", "Engine"} <= set(app.multiselect(key="train_runs_more").options)
     app.multiselect(key="train_runs_more").set_value(["final RMSE", "final MAE", "dataset"]).run()
     row = app.table[0].value.iloc[0]

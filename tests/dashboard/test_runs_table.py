@@ -65,5 +65,7 @@ def test_the_runs_two_times_are_named_and_the_progress_line_agrees():
     run = rating_run(1, n_epochs=3)
     row = session_runs.table([run]).iloc[0]
     assert (row["training s"], row["wall s"]) == (0.2, 0.9)
-    assert run.progress_text.endswith("(done in 0.9 s, 0.2 s of it training)")
+    assert run.progress_text.endswith("(done in 0.90 s, 0.20 s of it training)")
+    shown = session_runs.styled_table([run]).to_html()
+    assert ">0.20<" in shown and ">0.90<" in shown  # the table writes them as the progress line does
     assert "training s: the model's own training time" in session_runs.SECONDS_SENTENCE
