@@ -224,7 +224,8 @@ def wait_rows(page, rows):
 # the static tables (st.table) of the open tab only: each one's rows of cell texts (row headers included)
 TABLE_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stTable]'))
     .filter(table => table.offsetParent !== null)[index]
-    .querySelectorAll('tbody tr')).map(row => Array.from(row.querySelectorAll('th, td')).map(c => c.innerText))"""
+    ?.querySelectorAll('tbody tr') ?? [])
+    .map(row => Array.from(row.querySelectorAll('th, td')).map(c => c.innerText))"""
 
 # every visible static table, its frame and every element inside it that could scroll or clip sideways: the
 # ones whose content is wider than their box ([] when nothing is cut off or hidden behind a scroll)
@@ -245,3 +246,19 @@ def screenshot_at(page, name: str, width: int) -> None:
     page.wait_for_function("() => !document.querySelector('[data-stale=true]')")
     page.screenshot(path=str(ARTIFACTS / name))
     page.set_viewport_size({"width": width, "height": 1000})
+
+
+def start_when_asked(page, done, timeout: float = 300_000) -> bool:
+    """After a click that starts work, wait for the locator ``done``; when the page asks first (work
+    estimated over its threshold, which depends on the shared machine's load), press its Start button
+    and wait on. Returns whether the page asked."""
+    import re
+
+    start = page.get_by_role("button", name=re.compile(r"^Start \("))
+    done.or_(start).first.wait_for(timeout=timeout)
+    if start.count() and start.first.is_visible():
+        page.get_by_text("Start it?").wait_for()
+        start.first.click()
+        done.first.wait_for(timeout=timeout)
+        return True
+    return False
