@@ -262,3 +262,15 @@ def start_when_asked(page, done, timeout: float = 300_000) -> bool:
         done.first.wait_for(timeout=timeout)
         return True
     return False
+
+
+def train_then_explore(page, epochs: int = 20) -> None:
+    """On Train (open, its form at ``epochs`` epochs): train a run, then open Explore on it."""
+    import re
+
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text(re.compile(rf"run \d+: epoch {epochs}/{epochs}")).wait_for(timeout=120_000)
+    wait_idle(page)
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Explore").click()
+    page.get_by_text("Rated by user").first.wait_for()
+    wait_idle(page)

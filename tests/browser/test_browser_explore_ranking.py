@@ -7,7 +7,7 @@ explore-your-ratings-side-by-side.png and explore-tsne-genres.png."""
 import re
 
 import pytest
-from conftest import TABLE_TEXT, choose, full_page_screenshot, no_exception, wait_idle
+from conftest import TABLE_TEXT, choose, full_page_screenshot, no_exception, train_then_explore, wait_idle
 
 ANIMATED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beauty and the Beast (1991)",
             "Pocahontas (1995)")
@@ -40,13 +40,7 @@ def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, brow
     wait_idle(page)
 
     page.locator('[data-testid="stSidebarNav"] a', has_text="Train").click()
-    page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(re.compile(r"run \d+: epoch 20/20")).wait_for(timeout=120_000)
-    wait_idle(page)
-
-    page.locator('[data-testid="stSidebarNav"] a', has_text="Explore").click()
-    page.get_by_text("Rated by user").first.wait_for()
-    wait_idle(page)
+    train_then_explore(page)
     support_text = page.get_by_text(re.compile(r"^Minimum support \d+ ratings \(the mean number of training "
                                                r"ratings per item, \d+\).*It hides [\d,]+ of [\d,]+ rated items"))
     support = int(re.search(r"\d+", support_text.inner_text()).group())  # Train's split: 90,000 of 100,000

@@ -5,8 +5,8 @@ words. Screenshots: test-artifacts/pages-*.png."""
 
 import re
 
-from conftest import (OVERFLOWING, TABLE_TEXT, choose, no_exception, screenshot_at, wait_idle,
-                      wait_rows)
+from conftest import (OVERFLOWING, TABLE_TEXT, choose, no_exception, screenshot_at, train_then_explore,
+                      wait_idle, wait_rows)
 
 from dashboard.logic import run_driver, settings
 from mfcore import SGDFactorizer, explore, load_ratings
@@ -89,12 +89,7 @@ def test_explores_tables_show_everything_and_say_what_is_clipped(streamlit_serve
     user = clipping_user()
     page = browser_page
     open_train(page, streamlit_server)
-    page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(re.compile(r"run 1: epoch 20/20, .*\(done in")).wait_for(timeout=120_000)
-    wait_idle(page)
-    page.locator('[data-testid="stSidebarNav"] a', has_text="Explore").click()
-    page.get_by_text("Rated by user").first.wait_for()
-    wait_idle(page)
+    train_then_explore(page)
     choose(page, "User (type to search)", user)
     page.get_by_text(f"Top 10 for user {user}", exact=True).wait_for()
     wait_idle(page)
