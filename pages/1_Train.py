@@ -124,20 +124,27 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
 
     refusal = ""
     confirmed = None if submitted else long_work.gate(confirm_slot, "train")  # a long run Start was clicked for
-    if submitted and kind != "sgd":
-        long_work.forget("train")
-        new = {"kind": kind,
-               **{name: st.session_state[f"train_{kind}_{name}"] for name in settings.ranking_fields(kind)}}
-        model = KINDS[kind](**settings.ranking_params(kind, new))
+    if (submitted and kind != "sgd") or (confirmed is not None and "kind" in confirmed[0]["settings"]):
+        new = confirmed[0]["settings"] if confirmed else {
+            "kind": kind, **{name: st.session_state[f"train_{kind}_{name}"] for name in settings.ranking_fields(kind)}}
+        model = KINDS[new["kind"]](**settings.ranking_params(new["kind"], new))
         try:
             run_driver.check_memory(dataset.ratings, new["n_factors"], new["test_size"], model=model)
         except MemoryGuardError as exc:
             refusal = f"Not started: {exc}"
         else:
             train, test, _ = run_driver.prepare(dataset.ratings, new)
-            run = session_runs.start(new, dataset.name, dataset.path, model, test)
-            tick(run)
-            run_driver.execute(run, train, render, tick=tick)
+            if submitted:
+                with st.spinner("Estimating the time..."):
+                    seconds = long_work.ranking_seconds(new["kind"], len(train), new["n_epochs"], new["n_factors"])
+                text = (f"{long_work.sentence(seconds, 'This run')} Stop training ends it after the current epoch, "
+                        "keeping its curve; fewer epochs or a smaller K shorten it.")
+                if long_work.gate(confirm_slot, "train", {"settings": new}, seconds, text, "This run") is None:
+                    new = None
+            if new is not None:
+                run = session_runs.start(new, dataset.name, dataset.path, model, test)
+                tick(run)
+                run_driver.execute(run, train, render, tick=tick)
     elif submitted or confirmed is not None:
         if submitted:
             new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard.render import boundary
 from dashboard.server import datasets
+from dashboard.logic import long_work
 from dashboard.logic import session_runs
 from dashboard.server import store
 from dashboard.logic import model_views as view
@@ -84,9 +85,17 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                                               key=f"explore_{rank_kind}_{name}", help=param_table[name].help)
                       for cell, name in zip(cells, rank.FORM_FIELDS)}
             train_clicked = cells[-1].form_submit_button(f"Train {rank_kind}", type="primary")
-        progress = st.empty()
+        confirm_slot, progress = st.empty(), st.empty()
+        asked = None
         if train_clicked:
-            problem = rank.train(subject, rank_kind, params,
+            with st.spinner("Estimating the time..."):
+                seconds = rank.estimated_seconds(subject, rank_kind, params)
+            asked = (f"{long_work.sentence(seconds, f'Training {rank_kind}')} Fewer epochs or a smaller K shorten "
+                     "it.")
+        go = long_work.gate(confirm_slot, f"explore_{subject.key}", {"kind": rank_kind, "params": params} if asked
+                            else None, seconds if asked else 0.0, asked or "", f"Training {rank_kind}")
+        if go is not None:
+            problem = rank.train(subject, go[0]["kind"], go[0]["params"],
                                  lambda fraction, text: progress.progress(fraction, text=text))
             progress.empty()
             if problem:

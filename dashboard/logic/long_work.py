@@ -13,7 +13,7 @@ import os
 
 import streamlit as st
 
-from mfcore.evaluation.estimate import estimate_seconds
+from mfcore.evaluation.estimate import estimate_ranking_seconds, estimate_seconds
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS
 
 WARN_SECONDS = 10.0
@@ -43,6 +43,13 @@ def training_seconds(n_train: int, n_epochs: int, n_factors: int, engine: str, s
     if engine == "python":
         n_train = min(n_train, PYTHON_MAX_RATINGS)
     return load_factor() * (RUN_OVERHEAD + estimate_seconds(engine, n_train, n_factors, n_epochs, schedule, threads))
+
+
+def ranking_seconds(kind: str, n_train: int, n_epochs: int, n_factors: int) -> float:
+    """Estimated seconds of a one-thread ranking run (``bpr``, ``als``) of ``n_epochs`` over ``n_train``
+    training ratings (:func:`mfcore.evaluation.estimate.estimate_ranking_seconds`, the page's overhead
+    and the load)."""
+    return load_factor() * (RUN_OVERHEAD + estimate_ranking_seconds(kind, n_train, n_factors, n_epochs))
 
 
 def timing_seconds(engines, n_train: int, n_epochs: int, n_factors: int, budget: float) -> float:

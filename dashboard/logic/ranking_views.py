@@ -23,6 +23,7 @@ from mfcore.models.base import is_fitted
 from dashboard.server import jobs
 from dashboard.logic import run_driver
 from dashboard.server.run_record import KIND_NAMES
+from dashboard.logic import long_work
 from dashboard.logic import settings
 from dashboard.render.texts import escape_markdown
 
@@ -31,7 +32,7 @@ KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARA
 """The ranking models Explore trains, with their parameter tables."""
 FORM_FIELDS = ("n_factors", "n_epochs")
 """The parameters Explore's training form shows; the others keep the table's defaults."""
-FORM_LABELS = {"n_factors": "Factors K", "n_epochs": "Epochs"}
+FORM_LABELS = {name: settings.LABELS[name] for name in FORM_FIELDS}
 KEY = "explore_ranking_models"
 METRIC_USERS = 2000  # top-N metrics on a seeded sample of at most this many test users
 MODEL_COLOURS = {RATING: "#1f77b4", "BPR": "#ff7f0e", "ALS": "#2ca02c", POPULARITY: "#7f7f7f",
@@ -64,6 +65,12 @@ def join_train_runs(subject, run, all_runs) -> None:
         if (name in KINDS and name not in kept and same_split and other.dataset == run.dataset
                 and other.status != "running" and is_fitted(other.model)):
             kept[name] = other.model
+
+
+def estimated_seconds(subject, kind: str, params: dict) -> float:
+    """Estimated seconds of :func:`train` of ``kind`` with ``params`` on ``subject.train``."""
+    return long_work.ranking_seconds(kind.lower(), len(subject.train), int(params["n_epochs"]),
+                                     int(params["n_factors"]))
 
 
 def train(subject, kind: str, params: dict, progress) -> str | None:

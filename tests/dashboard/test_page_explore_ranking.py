@@ -107,3 +107,18 @@ def test_train_runs_of_bpr_with_the_same_split_join_and_the_memory_guard_refuses
     no_exception(app)
     assert len(app.error) == 1 and app.error[0].value.startswith("ALS was not trained: training ALS K=16")
     assert app.radio(key="explore_model").options == ["rating model", "BPR"]
+
+
+def test_a_long_ranking_training_on_explore_asks_first(monkeypatch):
+    from dashboard.logic import long_work
+    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
+    app, _ = sample_run()
+    app.run()
+    app = train(app, "ALS", 2)
+    no_exception(app)
+    assert any(w.value.startswith("Training ALS should take about") and w.value.endswith("Start it?")
+               for w in app.warning)
+    assert app.radio(key="explore_model").options == ["rating model"]  # nothing trained yet
+    app = next(b for b in app.button if b.label.startswith("Start (")).click().run()
+    no_exception(app)
+    assert app.radio(key="explore_model").options == ["rating model", "ALS"] and not app.warning
