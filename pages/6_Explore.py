@@ -86,14 +86,13 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                       for cell, name in zip(cells, rank.FORM_FIELDS)}
             train_clicked = cells[-1].form_submit_button(f"Train {rank_kind}", type="primary")
         confirm_slot, progress = st.empty(), st.empty()
-        asked = None
-        if train_clicked:
+        request, seconds, asked = None, 0.0, ""
+        if train_clicked:  # long training waits for Start under its estimate
+            request = {"kind": rank_kind, "params": params}
             with st.spinner("Estimating the time..."):
                 seconds = rank.estimated_seconds(subject, rank_kind, params)
-            asked = (f"{long_work.sentence(seconds, f'Training {rank_kind}')} Fewer epochs or a smaller K shorten "
-                     "it.")
-        go = long_work.gate(confirm_slot, f"explore_{subject.key}", {"kind": rank_kind, "params": params} if asked
-                            else None, seconds if asked else 0.0, asked or "", f"Training {rank_kind}")
+            asked = f"{long_work.sentence(seconds, f'Training {rank_kind}')} Fewer epochs or a smaller K shorten it."
+        go = long_work.gate(confirm_slot, f"explore_{subject.key}", request, seconds, asked, f"Training {rank_kind}")
         if go is not None:
             problem = rank.train(subject, go[0]["kind"], go[0]["params"],
                                  lambda fraction, text: progress.progress(fraction, text=text))
