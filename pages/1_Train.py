@@ -67,7 +67,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
                        "measures by how much on these ratings): on this shared server it trains on at most "
                        f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
-                       "or Stop run_driver.")
+                       "or Stop training.")
     else:
         with st.form(f"train_form_{kind}"):
             fields = settings.ranking_fields(kind)
@@ -86,6 +86,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
     stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
                        "scores and downloads are those of the model after that epoch.")
     progress_slot = status_column.empty()
+    confirm_slot = st.empty()  # a long run's estimate and its Start button, before it starts
     message_slot = st.empty()
     chart_slot = st.empty()
 
@@ -114,28 +115,41 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             if run.status == "done" and validated and is_fitted(run.model):  # restored runs: after Retrain
                 figure.add_vline(x=run.model.best_epoch_, line_dash="dash", line_color="#2ca02c",
                                  annotation_text=f"best epoch {run.model.best_epoch_} (kept)",
-                                 annotation_position=charts.label_side(run.model.best_epoch_, shown_epochs),
+                                 annotation_position=charts.label_side(
+                                     run.model.best_epoch_, charts.epoch_span([run, *earlier], shown_epochs)),
                                  annotation_yshift=-24, annotation_bgcolor="rgba(255,255,255,0.85)")
         # a new key per render: the job thread may add an epoch between two renders' reads of the history
         chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")
 
 
     refusal = ""
-    if submitted and kind != "sgd":
-        new = {"kind": kind,
-               **{name: st.session_state[f"train_{kind}_{name}"] for name in settings.ranking_fields(kind)}}
-        model = KINDS[kind](**settings.ranking_params(kind, new))
+    confirmed = None if submitted else long_work.gate(confirm_slot, "train")  # a long run Start was clicked for
+    if (submitted and kind != "sgd") or (confirmed is not None and "kind" in confirmed[0]["settings"]):
+        new = confirmed[0]["settings"] if confirmed else {
+            "kind": kind, **{name: st.session_state[f"train_{kind}_{name}"] for name in settings.ranking_fields(kind)}}
+        model = KINDS[new["kind"]](**settings.ranking_params(new["kind"], new))
         try:
             run_driver.check_memory(dataset.ratings, new["n_factors"], new["test_size"], model=model)
         except MemoryGuardError as exc:
             refusal = f"Not started: {exc}"
         else:
             train, test, _ = run_driver.prepare(dataset.ratings, new)
-            run = session_runs.start(new, dataset.name, dataset.path, model, test)
-            tick(run)
-            run_driver.execute(run, train, render, tick=tick)
-    elif submitted:
-        new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
+            if submitted:
+                with st.spinner("Estimating the time..."):
+                    seconds = long_work.ranking_seconds(new["kind"], len(train), new["n_epochs"], new["n_factors"])
+                text = (f"{long_work.sentence(seconds, 'This run')} Stop training ends it after the current epoch, "
+                        "keeping its curve; fewer epochs or a smaller K shorten it.")
+                if long_work.gate(confirm_slot, "train", {"settings": new}, seconds, text, "This run") is None:
+                    new = None
+            if new is not None:
+                run = session_runs.start(new, dataset.name, dataset.path, model, test)
+                tick(run)
+                run_driver.execute(run, train, render, tick=tick)
+    elif submitted or confirmed is not None:
+        if submitted:
+            new = {name: st.session_state[f"train_{name}"] for name in settings.FIELDS}
+        else:
+            new, early = confirmed[0]["settings"], confirmed[0]["early"]
         settings.save(new)
         try:
             run_driver.check_memory(dataset.ratings, new["n_factors"], new["test_size"], engine=new["engine"])
@@ -144,26 +158,36 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         else:
             train, test, validation = run_driver.prepare(dataset.ratings, new, early)
             patience = {"patience": EARLY_PATIENCE} if early else {}
-            with st.spinner("Estimating the time..."):
-                seconds = long_work.training_seconds(len(train), new["n_epochs"], new["n_factors"], new["engine"],
-                                                    threads=new.get("n_threads"))
-            if long_work.is_long(seconds):
-                message_slot.warning(long_work.sentence(seconds, "This run") + " Stop training ends it after the "
-                                     "current epoch, keeping its curve.")
-            run = session_runs.start(new, dataset.name, dataset.path,
-                             SGDFactorizer(**settings.model_params(new), **patience), test)
-            tick(run)
-            run_driver.execute(run, train, render, tick=tick, validation=validation)
+            seconds = confirmed[1] if confirmed else None
+            if submitted:
+                with st.spinner("Estimating the time..."):
+                    seconds = long_work.training_seconds(len(train), new["n_epochs"], new["n_factors"],
+                                                        new["engine"], threads=new.get("n_threads"))
+                request = {"settings": new, "early": early}
+                advice = "Stop training ends it after the current epoch, keeping its curve; fewer epochs or a " \
+                         "smaller K shorten it."
+                if long_work.gate(confirm_slot, "train", request, seconds,
+                                  f"{long_work.sentence(seconds, 'This run')} {advice}", "This run") is None:
+                    new = None
+            if new is not None:
+                if long_work.is_long(seconds):
+                    message_slot.info(long_work.sentence(seconds, "This run") + " Stop training ends it after the "
+                                      "current epoch, keeping its curve.")
+                run = session_runs.start(new, dataset.name, dataset.path,
+                                         SGDFactorizer(**settings.model_params(new), **patience), test)
+                tick(run)
+                run_driver.execute(run, train, render, tick=tick, validation=validation)
 
     latest = session_runs.all_runs()[-1] if session_runs.all_runs() else None
     if refusal:
         message_slot.error(refusal)
     elif latest is not None:
         if latest.status == "diverged":
-            message_slot.error(f"{latest.message} A smaller K or a larger regularization also helps; the "
-                               f"curve shows the {len(latest.history)} epoch(s) before it diverged.")
+            message_slot.error(f"{escape_markdown(settings.form_words(latest.message))} A smaller K or a larger "
+                               f"regularization also helps; the curve shows the {len(latest.history)} epoch(s) "
+                               "before it diverged.")
         elif latest.status == "failed":
-            message_slot.error(f"Could not train: {escape_markdown(latest.message)}")
+            message_slot.error(f"Could not train: {escape_markdown(settings.form_words(latest.message))}")
         elif (latest.status == "done" and getattr(latest.model, "patience", None) is not None
               and is_fitted(latest.model)):
             best = latest.history[latest.model.best_epoch_ - 1]
@@ -172,9 +196,9 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                               f"was the lowest (test RMSE {best.test_rmse:.4f}).")
         elif latest.status == "stopped":
             scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if "rmse" in latest.scores else "")
-            message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
-                              f"scores and downloads are those of the model after epoch {len(latest.history)}"
-                              f"{scored}.")
+            message_slot.info(f"{latest.label} {escape_markdown(settings.form_words(latest.message))}; its partial "
+                              "curve is kept below, and its scores and downloads are those of the model after "
+                              f"epoch {len(latest.history)}{scored}.")
         elif latest.note:
             message_slot.info(latest.note)
     if latest is not None:
@@ -184,9 +208,16 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
 
     if session_runs.all_runs():
         st.subheader("Runs in this session")
-        st.table(session_runs.styled_table(session_runs.all_runs()))
-        if session_runs.shared_settings(session_runs.all_runs()):
-            st.caption(session_runs.shared_settings(session_runs.all_runs()))
+        shown_columns, more_columns = session_runs.column_choice(session_runs.all_runs())
+        if "train_runs_more" in st.session_state:  # a column chosen before may have become a shown one
+            st.session_state["train_runs_more"] = [name for name in st.session_state["train_runs_more"]
+                                                   if name in more_columns]
+        extra = st.multiselect("More columns", more_columns, key="train_runs_more", format_func=session_runs.header,
+                               help="The table shows the scores, the times and the settings that differ between "
+                                    "runs, as many as fit the page; add any other column here.")
+        st.table(session_runs.styled_table(session_runs.all_runs(), extra))
+        st.caption(" ".join(filter(None, [session_runs.shared_settings(session_runs.all_runs()),
+                                          session_runs.SECONDS_SENTENCE])))
 
         st.subheader("Reproduce and share")
         st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
@@ -210,7 +241,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                                tick=lambda fraction, text: retrain_slot.progress(fraction, text=text))
             except ValueError as exc:
                 retrain_slot.empty()
-                st.error(f"Could not retrain {picked.label}: {escape_markdown(exc)}")
+                st.error(f"Could not retrain {picked.label}: {escape_markdown(settings.form_words(exc))}")
             else:
                 session_runs.hold(picked, session_runs.all_runs())
                 retrain_slot.empty()

@@ -11,7 +11,7 @@ from dashboard.server import jobs
 from dashboard.logic import settings
 from dashboard.render import texts
 from dashboard.logic import run_driver
-from dashboard.logic.speed_verdicts import cython_verdict
+from dashboard.logic.speed_verdicts import cancel_sentence, cython_verdict
 from mfcore import ENGINES
 from mfcore.evaluation import bench
 from mfcore.engines import UNAVAILABLE
@@ -21,15 +21,26 @@ AGREEMENT_RATINGS, AGREEMENT_EPOCHS = 2000, 2
 KEY = "speed_results"
 OWN = {"n_factors": 32, "n_epochs": 3}  # the page's own defaults: every engine is timed in turn
 
+CANCELLED, CANCELLED_JOB = "speed_cancelled", "speed_job"
+CANCEL_WAIT = 30.0  # seconds Cancel waits for the engine in progress before saying what it kept
+
+
+def cancelled() -> None:
+    """Cancel's click: cancel the timing now (the script run that follows it says so)."""
+    timing = st.session_state.get(CANCELLED_JOB)
+    if timing is not None:
+        timing["job"].cancel()
+    st.session_state[CANCELLED] = True
+
+
 with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
     st.title("Speed")
     dataset = datasets.current()
     chosen = settings.current()
-    st.caption(f"{dataset.caption} Learning rate, regularization, biases, test size and random seed "
-               f"come from the Train page (lr {chosen['lr']}, reg {chosen['reg']}, "
-               f"biases {'on' if chosen['biased'] else 'off'}, test size {chosen['test_size']:g}, "
-               f"random seed {chosen['seed']}).")
+    st.caption(f"{dataset.caption} These settings come from the Train page: "
+               + settings.described({name: chosen[name] for name in ("lr", "reg", "biased", "test_size", "seed")})
+               + ".")
 
     with st.form("speed_form"):
         engines = st.multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
@@ -44,57 +55,71 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
     st.caption("This page has its own defaults (a small K and few epochs: every engine is timed in turn). "
                + (f"Differs from Train: {differ}." if differ else "K and the epochs agree with Train's."))
 
-    if submitted:
+    confirm_slot, cancelled_slot = st.empty(), st.empty()
+    confirmed = None if submitted else long_work.gate(confirm_slot, "speed")  # Start clicked for long timings
+    if st.session_state.pop(CANCELLED, None) is not None:
+        timing = st.session_state.get(CANCELLED_JOB)
+        if timing is not None:
+            timing["job"].wait(CANCEL_WAIT)  # the engine in progress ends first
+        cancelled_slot.info(cancel_sentence(timing, st.session_state.get(KEY)))
+    if submitted or confirmed is not None:
         ratings = dataset.ratings
+        if confirmed is not None:
+            engines, k, epochs, budget = (confirmed[0][name] for name in ("engines", "k", "epochs", "budget"))
         try:
             if not engines:
                 raise ValueError("pick at least one engine to time.")
             run_driver.check_memory(ratings, k, chosen["test_size"])
         except ValueError as exc:
-            st.error(f"Not started: {texts.escape_markdown(exc)}")
-        else:
-            params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
-            train, test = run_driver.split(ratings, chosen)
+            st.error(f"Not started: {texts.escape_markdown(settings.form_words(exc))}")
+            engines = []
+        params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
+        train, test = run_driver.split(ratings, chosen)
+        if engines and submitted:
             with st.spinner("Estimating the time..."):
                 seconds = long_work.timing_seconds(engines, len(train), epochs, k, budget)
-            if long_work.is_long(seconds):
-                st.warning(long_work.sentence(seconds, "Timing the engines")
-                           + " Cancel ends it after the engine in progress; fewer engines, a smaller K or a "
-                           "smaller time budget shorten it.")
+            text = (long_work.sentence(seconds, "Timing the engines") + " Cancel ends it after the engine in progress; "
+                    "fewer engines, a smaller K or a smaller time budget shorten it.")
+            if long_work.gate(confirm_slot, "speed", {"engines": engines, "k": k, "epochs": epochs, "budget": budget},
+                              seconds, text, "The timing") is None:
+                engines = []
+    if (submitted or confirmed is not None) and engines:
 
-            def steps(job):
-                """Each engine's timing in turn, then the python/numba agreement check."""
-                for name in engines:
-                    yield bench.time_engine(name, train, test if len(test) else None, params, budget)
-                if {"python", "numba"} <= set(ENGINES):
-                    yield bench.max_factor_difference(train, params, n_ratings=AGREEMENT_RATINGS,
-                                                      n_epochs=AGREEMENT_EPOCHS)
+        def steps(job):
+            """Each engine's timing in turn, then the python/numba agreement check."""
+            for name in engines:
+                yield bench.time_engine(name, train, test if len(test) else None, params, budget)
+            if {"python", "numba"} <= set(ENGINES):
+                yield bench.max_factor_difference(train, params, n_ratings=AGREEMENT_RATINGS,
+                                                  n_epochs=AGREEMENT_EPOCHS)
 
-            job = jobs.submit(steps, "timing", engines=engines, n_threads=params.get("n_threads"), n_ratings=len(train))
-            cancel_column, progress_column = st.columns([1, 5])
-            cancel = cancel_column.empty()
-            cancel.button("Cancel", help="Ends the timing after the engine in progress (or leaves the "
-                                 "queue); nothing is kept.")
-            progress = progress_column.progress(0.0, text="starting")
+        job = jobs.submit(steps, "timing", engines=engines, n_threads=params.get("n_threads"), n_ratings=len(train))
+        st.session_state[CANCELLED_JOB] = {"job": job, "engines": list(engines)}
+        cancel_column, progress_column = st.columns([1, 5])
+        cancel = cancel_column.empty()
+        cancel.button("Cancel", on_click=cancelled, help="Ends the timing after the engine in progress (or "
+                      "leaves the queue); nothing of it is kept, and the results shown before stay.")
+        progress = progress_column.progress(0.0, text="starting")
 
-            def tick(job):
-                done = len(job.results)
-                current = engines[done] if done < len(engines) else "the python/numba agreement check"
-                progress.progress(job.fraction(done, len(engines) + 1, None),
-                                  text=job.status_line(f"timing {current}"))
+        def tick(job):
+            done = len(job.results)
+            current = engines[done] if done < len(engines) else "the python/numba agreement check"
+            progress.progress(job.fraction(done, len(engines) + 1, None),
+                              text=job.status_line(f"timing {current}"))
 
-            jobs.follow(job, tick)
-            if job.state == jobs.DONE:
-                results = [result for result in job.results if isinstance(result, bench.BenchResult)]
-                agreement = job.results[-1] if len(job.results) > len(engines) else None
-                st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
-                                         "dataset": dataset.name, "n_train": len(train)}
-            elif job.state == jobs.FAILED:
-                st.error(f"Could not time the engines: {texts.escape_markdown(jobs.failure(job))}.")
-            else:
-                st.error(f"Timing {jobs.end_sentence(job, len(job.results), 'engine')}; nothing was kept.")
-            progress.empty()
-            cancel.empty()
+        jobs.follow(job, tick)
+        if job.state == jobs.DONE:
+            results = [result for result in job.results if isinstance(result, bench.BenchResult)]
+            agreement = job.results[-1] if len(job.results) > len(engines) else None
+            st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
+                                     "dataset": dataset.name, "n_train": len(train)}
+        elif job.state == jobs.FAILED:
+            st.error("Could not time the engines: "
+                     f"{texts.escape_markdown(settings.form_words(jobs.failure(job)))}.")
+        else:
+            st.error(f"Timing {jobs.end_sentence(job, len(job.results), 'engine')}; nothing was kept.")
+        progress.empty()
+        cancel.empty()
 
     saved = st.session_state.get(KEY)
     if saved is None:

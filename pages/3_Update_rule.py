@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard.render import boundary
 from dashboard.server import datasets
 from dashboard.logic import lesson_figures
+from dashboard.logic import settings
 from dashboard.logic.settings import help_text, widget_param
 from dashboard.render.texts import escape_markdown, positives
 from mfcore import PARAMETERS, DataError, TrainingDiverged, load_ratings
@@ -57,7 +58,7 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
             ratings = toy_ratings() if source == SOURCES[0] else dense_slice(datasets.current().ratings)
             stepper = UpdateStepper(ratings, n_factors=k, lr=lr, reg=reg, biased=biased, seed=int(seed))
         except (DataError, ValueError) as exc:
-            st.error(f"Cannot set up the stepper: {escape_markdown(exc)}")
+            st.error(f"Cannot set up the stepper: {escape_markdown(settings.form_words(exc))}")
             st.stop()
         state = {"settings": wanted, "stepper": stepper, "last": None, "steps": [0], "rmse": [stepper.rmse()]}
         st.session_state[KEY] = state
@@ -71,7 +72,7 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
         else:
             records = []
     except TrainingDiverged as exc:
-        st.error(f"{escape_markdown(exc)} Press Reset to start again.")
+        st.error(f"{escape_markdown(settings.form_words(exc))} Press Reset to start again.")
         st.stop()
     for record in records:
         state["steps"].append(record.step)
@@ -143,7 +144,7 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
             bpr_state = {"settings": wanted, "last": None,
                          "stepper": BPRStepper(ratings, n_factors=k, lr=lr, reg=reg, seed=int(seed))}
         except ValueError as exc:
-            st.error(f"Cannot set up BPR on these ratings: {escape_markdown(exc)}")
+            st.error(f"Cannot set up BPR on these ratings: {escape_markdown(settings.form_words(exc))}")
             st.stop()
         st.session_state[f"{KEY}_bpr"] = bpr_state
     bpr = bpr_state["stepper"]
@@ -151,7 +152,7 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
         try:
             bpr_state["last"] = bpr.step()
         except ValueError as exc:
-            st.error(f"Cannot take a BPR step: {escape_markdown(exc)}")
+            st.error(f"Cannot take a BPR step: {escape_markdown(settings.form_words(exc))}")
     step = bpr_state["last"]
     st.markdown(f"**{bpr.steps}** BPR steps done · positives: {positives(ratings.scale, bpr.positive_level)} · "
                 f"the share of (liked, not liked) pairs ordered right (AUC) **{bpr.auc():.3f}**")

@@ -57,24 +57,30 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
                + (f" Learning rate: each schedule's own ({lesson_figures.rates_text(own_rates)})." if own_lr else ""))
 
     cancel_column, status_column = st.columns([1, 5])
-    cancel, status_slot, live = cancel_column.empty(), status_column.empty(), st.empty()
-    if submitted:
-        values = dict(form_values)
+    cancel, status_slot, confirm_slot, live = cancel_column.empty(), status_column.empty(), st.empty(), st.empty()
+    confirmed = None if submitted else long_work.gate(confirm_slot, "schedules")  # Start clicked for a long race
+    values = dict(form_values) if submitted else confirmed[0]["values"] if confirmed else None
+    own_lr = own_lr if submitted else confirmed[0]["own_lr"] if confirmed else own_lr
+    if values is not None:
         try:
             run_driver.check_memory(ratings, values["n_factors"], test_size, "funk")
         except MemoryGuardError as exc:
-            st.error(f"Not started: {texts.escape_markdown(exc)}")
-            submitted = False
-    if submitted:
-        params = {**settings.model_params(chosen), **values, "engine": ENGINE}
+            st.error(f"Not started: {texts.escape_markdown(settings.form_words(exc))}")
+            values = None
+    if values is not None:
         train, test = run_driver.split(ratings, {"test_size": test_size, "seed": values["seed"]})
-        rates = own_rates if own_lr else {name: values["lr"] for name in SCHEDULES}
+    if values is not None and submitted:
         with st.spinner("Estimating the time..."):
             seconds = sum(long_work.training_seconds(len(train), values["n_epochs"], values["n_factors"], ENGINE, name)
                           for name in SCHEDULES)
-        if long_work.is_long(seconds):
-            st.warning(long_work.sentence(seconds, "The race of the four schedules")
-                       + " Cancel ends it after the current epoch; a smaller K or fewer epochs shorten it.")
+        text = (long_work.sentence(seconds, "The race of the four schedules")
+                + " Cancel ends it after the current epoch; a smaller K or fewer epochs shorten it.")
+        if long_work.gate(confirm_slot, "schedules", {"values": values, "own_lr": own_lr}, seconds, text,
+                          "The race") is None:
+            values = None
+    if values is not None:
+        params = {**settings.model_params(chosen), **values, "engine": ENGINE}
+        rates = own_rates if own_lr else {name: values["lr"] for name in SCHEDULES}
         schedule_runs = []
         st.session_state[KEY] = {"runs": schedule_runs, "params": params, "dataset": dataset.name,
                                  "n_train": len(train), "rates": rates}
@@ -101,7 +107,7 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
             run_driver.execute(run, train, render, tick=tick)
             if run.status == "failed":
                 schedule_runs.remove(run)
-                st.error(f"Cannot train: {texts.escape_markdown(run.message)}")
+                st.error(f"Cannot train: {texts.escape_markdown(settings.form_words(run.message))}")
                 break
         status_slot.empty()
         cancel.empty()
@@ -118,12 +124,13 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
         schedule_runs, params = saved["runs"], saved["params"]
         for run in schedule_runs:
             if run.status == "diverged":
-                st.warning(f"{run.label}: {texts.escape_markdown(run.message)}")
+                st.warning(f"{run.label}: {texts.escape_markdown(settings.form_words(run.message))}")
         rates = sorted(set(saved["rates"].values()))
-        rate_text = (f"lr {rates[0]:g}" if len(rates) == 1 else
-                     "lr " + ", ".join(f"{name} {value:g}" for name, value in saved["rates"].items()))
+        rate_text = (f"{rates[0]:g}" if len(rates) == 1 else
+                     ", ".join(f"{name} {value:g}" for name, value in saved["rates"].items()))
         st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
-                     f"K={params['n_factors']}, {params['n_epochs']} epochs, {rate_text}, reg {params['reg']:g}")
+                     + settings.described({name: params[name] for name in ("n_factors", "n_epochs")})
+                     + f", {settings.LABELS['lr']} {rate_text}, {settings.described({'reg': params['reg']})}")
         columns = st.columns(2)
         columns[0].markdown("**Test RMSE per epoch**")
         columns[0].plotly_chart(lesson_figures.schedule_curves(schedule_runs, "epoch"), key="sch_epoch")

@@ -10,6 +10,7 @@ from dashboard.server import datasets
 from dashboard.logic import long_work
 from dashboard.server import jobs
 from dashboard.logic import search
+from dashboard.logic import settings
 from dashboard.render.texts import escape_markdown, positives
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range
 from mfcore.tuning.ranking import VALIDATION_USERS
@@ -62,6 +63,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                       help="Ends the search after the running trial's current epoch; "
                                       "finished trials are kept.")
     status_slot = status_column.empty()
+    confirm_slot = st.empty()  # a long search's estimate and its Start button, before it starts
     message_slot = st.empty()
     table_slot = st.empty()
     chart_slot = st.empty()
@@ -75,27 +77,43 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                "start a new one.")
             del st.query_params[search.STUDY_PARAM]
         st.session_state[search.KEY] = job
+    confirmed = None if start else long_work.gate(confirm_slot, "tune")  # Start clicked for a long search
+    request = None
     if start:
-        if job is not None and job.running:
-            job.stop.set()
         if try_unbiased:
             chosen["biased"] = Range("biased")
         n_trials, timeout = (int(budget), None) if budget_kind == "trials" else (None, float(budget))
+        request = {"space": chosen, "n_trials": n_trials, "timeout": timeout, "seed": int(seed), "model": model}
+        try:
+            for rng in chosen.values():
+                rng.check()
+        except ValueError as exc:
+            message_slot.error("Could not start the search: "
+                               + escape_markdown(settings.form_words(exc, search.LABELS)))
+            request = None
+    if request is not None:
         with st.spinner("Estimating the time..."):
             seconds = search.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings))
-        if long_work.is_long(seconds):
-            basis = ("its budget in seconds" if timeout else "at most, if no trial is pruned or stopped early; "
-                     "estimated from its measured speed and load")
-            message_slot.warning(long_work.sentence(seconds, "This search", basis)
-                                 + " Stop search ends it after the running trial, keeping the finished ones.")
+        basis = ("its budget in seconds" if timeout else "at most, if no trial is pruned or stopped early; "
+                 "estimated from its measured speed and load")
+        text = (long_work.sentence(seconds, "This search", basis)
+                + " Stop search ends it after the running trial, keeping the finished ones.")
+        confirmed = long_work.gate(confirm_slot, "tune", request, seconds, text, "The search")
+    if confirmed is not None:
+        request = confirmed[0]
+        if job is not None and job.running:
+            job.stop.set()
+        if long_work.is_long(confirmed[1]):
+            message_slot.info(long_work.sentence(confirmed[1], "This search", "at most")
+                              + " Stop search ends it after the running trial, keeping the finished ones.")
         try:
-            job = search.start(dataset.ratings, dataset.name, chosen,
-                               n_trials=int(budget) if budget_kind == "trials" else None,
-                               timeout=float(budget) if budget_kind == "seconds" else None, seed=int(seed),
-                               dataset_key=dataset.key, model=model)
+            job = search.start(dataset.ratings, dataset.name, request["space"], n_trials=request["n_trials"],
+                               timeout=request["timeout"], seed=request["seed"], dataset_key=dataset.key,
+                               model=request["model"])
             st.session_state[search.KEY] = job
         except ValueError as exc:
-            message_slot.error(f"Could not start the search: {escape_markdown(exc)}")
+            message_slot.error("Could not start the search: "
+                               + escape_markdown(settings.form_words(exc, search.LABELS)))
     if stop_clicked and job is not None and job.running:
         job.stop.set()
     if job is not None and st.query_params.get(search.STUDY_PARAM) != job.study_name:
@@ -139,9 +157,12 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             time.sleep(0.05)
         study = render(job, final=True)
         if job.error:
-            message_slot.error(f"The search ended without a result: {escape_markdown(job.error)}")
+            message_slot.error("The search ended without a result: "
+                               + escape_markdown(settings.form_words(job.error, search.LABELS)))
         elif job.scheduled is not None and job.scheduled.state == jobs.FAILED:  # logged with its traceback
-            message_slot.error(f"The search ended without a result: {escape_markdown(jobs.failure(job.scheduled))}.")
+            message_slot.error("The search ended without a result: "
+                               + escape_markdown(settings.form_words(jobs.failure(job.scheduled), search.LABELS))
+                               + ".")
         elif job.result is not None and job.model != "sgd":  # a ranking model: NDCG@10 beside popularity
             result = job.result
             st.subheader("Best configuration on the test set")
@@ -190,12 +211,12 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                              lambda run: progress.progress(run.progress_fraction,
                                                                            text=run.progress_text))
                 except ValueError as exc:
-                    st.error(f"Could not train it: {escape_markdown(exc)}")
+                    st.error(f"Could not train it: {escape_markdown(settings.form_words(exc, search.LABELS))}")
                 else:
                     if run.status == "done":
                         st.switch_page("pages/6_Explore.py")
                     st.error(f"Could not train it: {run.label} ended {run.status}"
-                             + (f" ({escape_markdown(run.message)})." if run.message else "."))
+                             + (f" ({escape_markdown(settings.form_words(run.message))})." if run.message else "."))
             for title, figure in search.optuna_figures(study).items():
                 st.subheader(title)
                 st.plotly_chart(figure, key=f"optuna-{title}")

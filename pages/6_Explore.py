@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard.render import boundary
 from dashboard.server import datasets
-from dashboard.logic import explore_runs, session_runs
+from dashboard.logic import explore_runs, long_work, session_runs
 from dashboard.server import store
 from dashboard.logic import model_views as view
 from dashboard.logic import ranking_views as rank
@@ -95,9 +95,16 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                                               key=f"explore_{rank_kind}_{name}", help=param_table[name].help)
                       for cell, name in zip(cells, rank.FORM_FIELDS)}
             train_clicked = cells[-1].form_submit_button(f"Train {rank_kind}", type="primary")
-        progress = st.empty()
-        if train_clicked:
-            problem = rank.train(subject, rank_kind, params,
+        confirm_slot, progress = st.empty(), st.empty()
+        request, seconds, asked = None, 0.0, ""
+        if train_clicked:  # long training waits for Start under its estimate
+            request = {"kind": rank_kind, "params": params}
+            with st.spinner("Estimating the time..."):
+                seconds = rank.estimated_seconds(subject, rank_kind, params)
+            asked = f"{long_work.sentence(seconds, f'Training {rank_kind}')} Fewer epochs or a smaller K shorten it."
+        go = long_work.gate(confirm_slot, f"explore_{subject.key}", request, seconds, asked, f"Training {rank_kind}")
+        if go is not None:
+            problem = rank.train(subject, go[0]["kind"], go[0]["params"],
                                  lambda fraction, text: progress.progress(fraction, text=text))
             progress.empty()
             if problem:
@@ -133,7 +140,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             history, recommended = st.columns([1, 2])
             history.subheader(f"Rated by user {escape_markdown(user_ids[user_position])}")
             history.caption(f"{len(rated)} training ratings, highest first.")
-            history.dataframe(view.rated_table(subject, rated, values), hide_index=True, key="explore_rated")
+            view.static_table(history, view.rated_table(subject, rated, values))
             if is_rating:
                 table = view.recommendations(subject, model.P_[user_position], float(model.bu_[user_position]),
                                              rated, values, n, support)
@@ -141,16 +148,16 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                 recommended.caption("Items they did not rate, with at least the minimum support, by predicted "
                                     "rating = μ + b_u + b_i + p_u · q_i; 'because you rated' lists their rated "
                                     "items nearest in factor space (cosine).")
-                recommended.dataframe(table, hide_index=True, key="explore_recommendations",
-                                      column_config=view.RECOMMENDATION_COLUMNS)
-                recommended.caption(view.explanation_sentence(table))
+                view.static_table(recommended, view.recommendation_view(table, model.scale_))
+                recommended.caption(" ".join(filter(None, [view.explanation_sentence(table),
+                                                           view.clipped_sentence(table, model.scale_)])))
             else:
                 table = view.ranked_table(subject, shown.recommend(user_ids[user_position], n))
                 recommended.subheader(f"{shown_name}'s top {len(table)} for user "
                                       f"{escape_markdown(user_ids[user_position])}")
                 recommended.caption("Items they did not rate, by the ranking score b_i + p_u · q_i (BPR) or "
                                     "p_u · q_i (ALS): a score orders items, it is not a rating.")
-                recommended.dataframe(table, hide_index=True, key="explore_recommendations")
+                view.static_table(recommended, table)
 
     with tabs[1]:
         if user_position is not None:
@@ -174,9 +181,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             st.caption(f"Nearest to {escape_markdown(titles[item])} by the cosine of {shown_name}'s "
                        f"{shown.Q_.shape[1]} item factors"
                        + (f", among items with at least {support} training ratings." if shown_support > 1 else "."))
-            st.dataframe(neighbours, hide_index=True, key="explore_similar",
-                         column_config={"cosine": st.column_config.NumberColumn(format="%.3f"),
-                                        "mean rating": st.column_config.NumberColumn(format="%.2f")})
+            view.static_table(st, neighbours)
 
     with tabs[3]:
         left, middle, right = st.columns(3)
@@ -236,7 +241,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             st.markdown(f"**Nearest to {escape_markdown(name_of[selected])}** (cosine of all {k_shown} factors):")
             if kind == "items":
                 neighbours = view.neighbour_table(subject, neighbours)
-            st.dataframe(neighbours, hide_index=True, key=f"explore_map_neighbours_{kind}")
+            view.static_table(st, neighbours)
 
     with tabs[4]:
         if subject.test is None:
@@ -248,8 +253,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             st.plotly_chart(rank.metrics_figure(ranking, k), key="explore_metrics_chart")
             st.markdown(explore.topn_reading(ranking, k, rank.RATING))
             shown_table = rank.display_metrics(ranking, k)
-            st.dataframe(shown_table, hide_index=True, key="explore_ranking_table",
-                         column_config=rank.metric_columns(k))
+            view.static_table(st, shown_table, rank.metric_formats(k))
             evaluated, eligible = int(ranking["users"].iloc[0]), int(ranking["eligible"].iloc[0])
             who = (f"Each of the {evaluated:,} test users with a positive test rating" if evaluated == eligible else
                    f"Each of a random sample of {evaluated:,} of the {eligible:,} test users with a positive test "
@@ -282,7 +286,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             mine_table = view.rated_table(subject, codes, np.array(list(ratings.values()), np.float32))
             st.subheader("Your ratings")
             left, right = st.columns([2, 1])
-            left.dataframe(mine_table, hide_index=True, key="explore_mine_table")
+            view.static_table(left, mine_table)
             if right.button("Clear my ratings", key="explore_clear"):
                 ratings.clear()
                 st.rerun()
@@ -293,11 +297,11 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                                              support)
                 seconds = time.perf_counter() - start
                 st.subheader("Recommended for you by the rating model")
-                st.dataframe(table, hide_index=True, key="explore_mine_recommendations",
-                             column_config=view.RECOMMENDATION_COLUMNS)
+                view.static_table(st, view.recommendation_view(table, model.scale_))
                 st.caption(f"Folded in {len(ratings)} rating{'s' if len(ratings) != 1 else ''} and ranked "
                            f"{len(trained):,} items in {seconds * 1000:.0f} ms; your bias b_u = {folded.bu:+.2f}. "
-                           + view.explanation_sentence(table))
+                           + " ".join(filter(None, [view.explanation_sentence(table),
+                                                    view.clipped_sentence(table, model.scale_)])))
             lists = explore.lists_for_new_user(every_model, subject.train, model.item_ids_[codes],
                                                list(ratings.values()), 10, support)
             st.subheader("Your top 10, model by model")

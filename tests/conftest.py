@@ -219,3 +219,58 @@ def choose(page, label: str, text: str):
 def wait_rows(page, rows):
     """Wait until the runs table shows ``rows`` rows (the grid draws after the script ends)."""
     page.wait_for_function(f"() => ({TABLE_ROWS})()[0] == {rows}")
+
+
+# the static tables (st.table) of the open tab only: each one's rows of cell texts (row headers included)
+TABLE_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stTable]'))
+    .filter(table => table.offsetParent !== null)[index]
+    ?.querySelectorAll('tbody tr') ?? [])
+    .map(row => Array.from(row.querySelectorAll('th, td')).map(c => c.innerText))"""
+
+# every visible static table, its frame and every element inside it that could scroll or clip sideways: the
+# ones whose content is wider than their box ([] when nothing is cut off or hidden behind a scroll)
+OVERFLOWING = """() => Array.from(document.querySelectorAll('[data-testid=stTable]'))
+    .filter(table => table.offsetParent !== null)
+    .flatMap(table => [table, table.parentElement, ...table.querySelectorAll('*')])
+    .filter(el => el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0)
+    .map(el => [el.tagName, el.getAttribute('data-testid'), el.innerText.slice(0, 40), el.scrollWidth,
+                el.clientWidth])"""
+
+
+def screenshot_at(page, name: str, width: int) -> None:
+    """A screenshot of the whole app ``width`` pixels wide into test-artifacts/ (the window grows to
+    the page's height first, then returns to ``width`` x 1000)."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": width, "height": max(1000, min(height + 100, 6000))})
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')")
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.set_viewport_size({"width": width, "height": 1000})
+
+
+def start_when_asked(page, done, timeout: float = 300_000) -> bool:
+    """After a click that starts work, wait for the locator ``done``; when the page asks first (work
+    estimated over its threshold, which depends on the shared machine's load), press its Start button
+    and wait on. Returns whether the page asked."""
+    import re
+
+    start = page.get_by_role("button", name=re.compile(r"^Start \("))
+    done.or_(start).first.wait_for(timeout=timeout)
+    if start.count() and start.first.is_visible():
+        page.get_by_text("Start it?").wait_for()
+        start.first.click()
+        done.first.wait_for(timeout=timeout)
+        return True
+    return False
+
+
+def train_then_explore(page, epochs: int = 20) -> None:
+    """On Train (open, its form at ``epochs`` epochs): train a run, then open Explore on it."""
+    import re
+
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text(re.compile(rf"run \d+: epoch {epochs}/{epochs}")).wait_for(timeout=120_000)
+    wait_idle(page)
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Explore").click()
+    page.get_by_text("Rated by user").first.wait_for()
+    wait_idle(page)

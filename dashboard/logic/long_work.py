@@ -1,4 +1,4 @@
-"""How long work will take, said before it starts; pages warn above :data:`WARN_SECONDS`.
+"""How long work will take, said before it starts; above :data:`WARN_SECONDS` a page asks first (:func:`gate`).
 
 The training time comes from :func:`mfcore.evaluation.estimate.estimate_seconds` (a per-process
 calibration of each engine's cost per update); this module adds what a page does besides training
@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import os
 
-from mfcore.evaluation.estimate import estimate_seconds
+import streamlit as st
+
+from mfcore.evaluation.estimate import estimate_ranking_seconds, estimate_seconds
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS
 
 WARN_SECONDS = 10.0
-"""Work estimated above this many seconds is announced with a warning before it starts."""
+"""Work estimated above this many seconds waits for a Start click under its estimate (:func:`gate`)."""
+PENDING = "long_work_pending"
+"""Session key of the work that waits for its Start click, by page."""
 RUN_OVERHEAD = 0.25
 """Seconds a training run spends besides its epochs (queueing, the epoch plan, the page's renders)."""
 TIMING_OVERHEAD = 0.5
@@ -41,6 +45,13 @@ def training_seconds(n_train: int, n_epochs: int, n_factors: int, engine: str, s
     return load_factor() * (RUN_OVERHEAD + estimate_seconds(engine, n_train, n_factors, n_epochs, schedule, threads))
 
 
+def ranking_seconds(kind: str, n_train: int, n_epochs: int, n_factors: int) -> float:
+    """Estimated seconds of a one-thread ranking run (``bpr``, ``als``) of ``n_epochs`` over ``n_train``
+    training ratings (:func:`mfcore.evaluation.estimate.estimate_ranking_seconds`, the page's overhead
+    and the load)."""
+    return load_factor() * (RUN_OVERHEAD + estimate_ranking_seconds(kind, n_train, n_factors, n_epochs))
+
+
 def timing_seconds(engines, n_train: int, n_epochs: int, n_factors: int, budget: float) -> float:
     """Estimated seconds of the Speed page's timings (``mfcore.evaluation.bench.time_engine``): per
     engine, its epochs, stopped once the next would pass the budget (at least one), or half the
@@ -54,9 +65,50 @@ def timing_seconds(engines, n_train: int, n_epochs: int, n_factors: int, budget:
 
 def sentence(seconds: float, what: str, basis: str = "estimated from its measured speed and load") -> str:
     """``what`` will take about ``seconds``, said in words, with what the number rests on."""
-    shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} minutes"
-    return f"{what} should take about {shown} on this server ({basis})."
+    return f"{what} should take about {about(seconds)} on this server ({basis})."
 
 
 def is_long(seconds: float) -> bool:
     return seconds > WARN_SECONDS
+
+
+def about(seconds: float) -> str:
+    """``seconds`` as the estimates say them: "75 s", "2.5 minutes"."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} minutes"
+
+
+def gate(slot, key: str, request=None, seconds: float = 0.0, text: str = "", what: str = "The work"):
+    """Whether work may start now: ``(request, seconds)`` to start it, or None.
+
+    A page calls it on every run. With a new ``request`` (whatever the page needs to start the work,
+    e.g. its form's settings) estimated at ``seconds``: short work is returned at once; long work
+    (:func:`is_long`) waits under ``key`` while ``slot`` shows ``text`` (the estimate, from
+    :func:`sentence`, and how to shorten it) and two buttons, Start and Don't start. Without one, a
+    waiting request is shown again, and returned on the run its Start click starts; Don't start
+    forgets it and says that ``what`` was not started. So the estimate and the choice come before the
+    work, never after it has begun."""
+    waiting = st.session_state.setdefault(PENDING, {})
+    if request is not None:
+        if not is_long(seconds):
+            waiting.pop(key, None)
+            return request, seconds
+        waiting[key] = (request, seconds, text, what)
+    if key not in waiting:
+        return None
+    request, seconds, text, what = waiting[key]
+    box = slot.container()
+    box.warning(f"{text} Start it?")
+    start_column, drop_column, _ = box.columns([2, 2, 5])
+    if start_column.button(f"Start ({about(seconds)})", key=f"{key}_long_start", type="primary"):
+        del waiting[key]
+        slot.empty()
+        return request, seconds
+    if drop_column.button("Don't start", key=f"{key}_long_drop"):
+        del waiting[key]
+        slot.info(f"{what} was not started.")
+    return None
+
+
+def forget(key: str) -> None:
+    """Drop the work waiting under ``key`` for its Start click (the page started other work)."""
+    st.session_state.get(PENDING, {}).pop(key, None)

@@ -22,13 +22,13 @@ from dashboard.render.texts import escape_label, escape_markdown
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
 SELECT_LIMIT = 20_000  # above it, a search box narrows a selectbox's options
 RANKING_USERS = 5000  # ranking metrics on a random sample of at most this many test users
-RECOMMENDATION_COLUMNS = {
-    "rank": st.column_config.NumberColumn(width="small"),
-    "title": st.column_config.TextColumn(width="medium"),
-    **{name: st.column_config.NumberColumn(format="%.3f", width="small")
-       for name in ("predicted", "μ + b_u + b_i", "p_u · q_i")},
-    "because you rated": st.column_config.TextColumn(width="large"),
-}
+TABLE_FORMATS = {"rating": "{:g}", "μ + b_u + b_i": "{:.3f}", "p_u · q_i": "{:.3f}", "cosine": "{:.3f}",
+                 "score": "{:.3f}", "mean rating": "{:.2f}", "ratings": "{:,.0f}"}
+"""How Explore's tables write their numbers."""
+CLIPPED_MARK = " *"
+"""Follows a predicted rating clipped to the rating scale."""
+SCROLL_ROWS, SCROLL_HEIGHT = 12, 460
+"""A table of more rows scrolls inside a frame this many pixels high (its scroll bar shows)."""
 
 
 SEEN_KEY = "explore_seen"
@@ -202,6 +202,48 @@ def neighbour_table(subject: Subject, similar: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame({"title": subject.titles[codes], "genres": subject.info["genres"].to_numpy()[codes],
                           "cosine": similar["cosine"].to_numpy()})
     return _without_empty_genres(subject, table)
+
+
+def static_table(container, frame: pd.DataFrame, formats: dict | None = None) -> None:
+    """``frame`` as a static table in ``container``, sized to its content: every column as wide as
+    its words, long text wraps, nothing is clipped; more than :data:`SCROLL_ROWS` rows scroll in a
+    frame of :data:`SCROLL_HEIGHT` pixels."""
+    shown = {**TABLE_FORMATS, **(formats or {})}
+    styled = frame.style.format({name: text for name, text in shown.items() if name in frame},
+                                na_rep="–").hide(axis="index")  # a lone "-" renders as a list bullet
+    (container.container(height=SCROLL_HEIGHT) if len(frame) > SCROLL_ROWS else container).table(styled)
+
+
+def clipped(table: pd.DataFrame, scale: tuple[float, float]) -> np.ndarray:
+    """Which rows of :func:`recommendations`' ``table`` have a score outside the rating ``scale``,
+    so that their predicted rating is the scale's end."""
+    score = (table["μ + b_u + b_i"] + table["p_u · q_i"]).to_numpy()
+    return (score < scale[0]) | (score > scale[1])
+
+
+def recommendation_view(table: pd.DataFrame, scale: tuple[float, float]) -> pd.DataFrame:
+    """:func:`recommendations`' ``table`` as the page shows it: each predicted rating to 3 decimals,
+    followed by :data:`CLIPPED_MARK` when it was clipped to the scale."""
+    view = table.copy()
+    view["predicted"] = [f"{value:.3f}{CLIPPED_MARK if mark else ''}"
+                         for value, mark in zip(table["predicted"], clipped(table, scale))]
+    return view
+
+
+def clipped_sentence(table: pd.DataFrame, scale: tuple[float, float]) -> str:
+    """What the :data:`CLIPPED_MARK` on predicted ratings means, with how many there are; empty when
+    none was clipped."""
+    marks = clipped(table, scale)
+    if not marks.any():
+        return ""
+    scores = (table["μ + b_u + b_i"] + table["p_u · q_i"]).to_numpy()[marks]
+    low, high = (float(v) for v in scale)
+    above = scores > high
+    beyond = (f"above {high:g} (up to {scores.max():.2f})" if above.all() else
+              f"below {low:g} (down to {scores.min():.2f})" if not above.any() else f"outside {low:g} to {high:g}")
+    return (f"\\* {int(marks.sum())} of these {len(table)} predicted ratings are clipped to the rating scale "
+            f"({low:g} to {high:g}): the model scores them {beyond}, so the table shows the scale's end; "
+            "their order comes from the unclipped scores, μ + b_u + b_i + p_u · q_i.")
 
 
 def _without_empty_genres(subject: Subject, table: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,8 @@ from mfcore.models.base import is_fitted
 from dashboard.server import jobs
 from dashboard.logic import run_driver
 from dashboard.server.run_record import KIND_NAMES
+from dashboard.logic import long_work
+from dashboard.logic import settings
 from dashboard.render.texts import escape_markdown, positives
 
 RATING = "rating model"
@@ -30,7 +32,7 @@ KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARA
 """The ranking models Explore trains, with their parameter tables."""
 FORM_FIELDS = ("n_factors", "n_epochs")
 """The parameters Explore's training form shows; the others keep the table's defaults."""
-FORM_LABELS = {"n_factors": "Factors K", "n_epochs": "Epochs"}
+FORM_LABELS = {name: settings.LABELS[name] for name in FORM_FIELDS}
 KEY = "explore_ranking_models"
 METRIC_USERS = 2000  # top-N metrics on a seeded sample of at most this many test users
 MODEL_COLOURS = {RATING: "#1f77b4", "BPR": "#ff7f0e", "ALS": "#2ca02c", POPULARITY: "#7f7f7f",
@@ -73,6 +75,12 @@ def join_train_runs(subject, run, all_runs) -> None:
             kept[name] = other.model
 
 
+def estimated_seconds(subject, kind: str, params: dict) -> float:
+    """Estimated seconds of :func:`train` of ``kind`` with ``params`` on ``subject.train``."""
+    return long_work.ranking_seconds(kind.lower(), len(subject.train), int(params["n_epochs"]),
+                                     int(params["n_factors"]))
+
+
 def train(subject, kind: str, params: dict, progress) -> str | None:
     """Train a ``kind`` ranking model with ``params`` (table defaults for the rest, one thread) on
     ``subject.train`` as a job of the shared scheduler, drawing ``progress(fraction, text)`` while it
@@ -84,7 +92,7 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
         model.validate_params()
         run_driver.check_memory(subject.train, model.n_factors, 0.0, model=model, eval_users=0)
     except (MemoryGuardError, ValueError) as exc:
-        return f"{kind} was not trained: {escape_markdown(exc)}"
+        return f"{kind} was not trained: {escape_markdown(settings.form_words(exc))}"
 
     def steps(job):
         yield from model.fit_iter(subject.train)
@@ -104,7 +112,7 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
         models(subject)[kind] = model
         return None
     if job.state == jobs.FAILED:
-        return f"{kind} was not trained: {escape_markdown(jobs.failure(job))}."
+        return f"{kind} was not trained: {escape_markdown(settings.form_words(jobs.failure(job)))}."
     return f"{kind} was not trained: it {jobs.end_sentence(job, len(job.results))}."
 
 
@@ -181,11 +189,10 @@ def metrics_table(subject, support: int, k: int = 10) -> pd.DataFrame:
     return cache[key]
 
 
-def metric_columns(k: int = 10) -> dict:
-    """Column formats of :func:`display_metrics`."""
-    return {**{name: st.column_config.NumberColumn(format="%.4f")
-               for name in (f"precision@{k}", f"recall@{k}", f"NDCG@{k}", f"MAP@{k}", "coverage")},
-            "mean popularity of the list": st.column_config.NumberColumn(format="%.1f")}
+def metric_formats(k: int = 10) -> dict:
+    """Number formats of :func:`display_metrics`' columns."""
+    return {**{name: "{:.4f}" for name in (f"precision@{k}", f"recall@{k}", f"NDCG@{k}", f"MAP@{k}", "coverage")},
+            "mean popularity of the list": "{:.1f}", "users": "{:,.0f}"}
 
 
 def display_metrics(table: pd.DataFrame, k: int = 10) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from mfcore.models.export import history_frame
 from mfcore.models.base import is_fitted
 
 from dashboard.server import saved_runs
-from dashboard.server.run_record import KIND_NAMES, Run
+from dashboard.server.run_record import KIND_NAMES, Run, seconds_text
 from dashboard.logic.settings import FIELDS, LABELS
 
 KEY = "runs"
@@ -57,8 +57,9 @@ def by_label(runs: list[Run], label: str | None) -> Run | None:
 
 def table(runs: list[Run]) -> pd.DataFrame:
     """One row per run: its model kind, status, epochs done, best test RMSE (rating runs) or test
-    NDCG@10 (ranking runs) and its epoch, final RMSE/MAE, seconds, updates/s, then every setting under
-    the estimator's name (a ranking kind's own settings after the rating model's)."""
+    NDCG@10 (ranking runs) and its epoch, final RMSE/MAE, the model's training seconds and the job's
+    wall seconds, updates/s, the dataset, then every setting under the estimator's name (a ranking
+    kind's own settings after the rating model's)."""
     rows = []
     for run in runs:
         if run.ranking:
@@ -74,52 +75,118 @@ def table(runs: list[Run]) -> pd.DataFrame:
             "best test RMSE": best.test_rmse if best and not run.ranking else None,
             "best test NDCG@10": best.validation_ndcg if best and run.ranking else None,
             "best epoch": best.epoch if best else None,
-            "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"), "seconds": seconds,
+            "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"),
+            TRAINING_SECONDS: seconds, WALL_SECONDS: run.scores.get("wall seconds"),
             "updates/s": run.scores.get("updates/s") if seconds else None,
+            "dataset": PurePath(run.data_path).name,  # the file; the page caption gives the full name
         }
         row.update({name: run.settings[name] for name in FIELDS
                     if name in run.settings and name != "n_epochs"})
         row.update({name: value for name, value in run.settings.items()
                     if name not in FIELDS and name not in ("kind", "n_epochs")})
-        row["dataset"] = PurePath(run.data_path).name  # the file; the page caption gives the full name
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+TRAINING_SECONDS, WALL_SECONDS = "training s", "wall s"
+SECONDS_SENTENCE = (f"{TRAINING_SECONDS}: the model's own training time (its epochs and their preparation); "
+                    f"{WALL_SECONDS}: the run from its start to its end, the seconds its progress line counts "
+                    "(with the test scores after every epoch and the page's drawing).")
+"""What the runs table's two times measure, in the words the page prints under it."""
 NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "best test NDCG@10": "{:.4f}", "final RMSE": "{:.4f}",
                   "final MAE": "{:.4f}", LABELS["positive_level"]: "{:g}", LABELS["alpha"]: "{:g}",
                   LABELS["reg_exponent"]: "{:g}", LABELS["negatives"]: "{:.0f}", LABELS["cg_steps"]: "{:.0f}",
-                  "seconds": "{:.3f}", "best epoch": "{:.0f}", LABELS["lr"]: "{:g}",
-                  LABELS["reg"]: "{:g}", LABELS["test_size"]: "{:g}", LABELS["init_std"]: "{:g}"}
+                  TRAINING_SECONDS: seconds_text, WALL_SECONDS: seconds_text, "best epoch": "{:.0f}",
+                  LABELS["lr"]: "{:g}", LABELS["reg"]: "{:g}", LABELS["test_size"]: "{:g}", LABELS["init_std"]: "{:g}",
+                  "updates/s": "{:,.0f}", LABELS["n_factors"]: "{:.0f}", LABELS["seed"]: "{:.0f}",
+                  LABELS["biased"]: lambda on: "on" if on else "off"}
 ALWAYS_SHOWN = ("n_factors", "lr", "reg")
-"""Settings the runs table always shows; the others only when they differ between runs."""
+"""Settings the runs table shows when they fit even if every run shares them."""
+FIT_PIXELS = 820
+"""The runs table's width budget: the page's main column in a 1280 px window with the sidebar open.
+Columns beyond it wait in the "More columns" chooser, so the table never scrolls sideways unasked."""
+CHAR_PIXELS, CELL_PIXELS = 8.5, 14
+"""Pixels per character of the table's text, and per cell besides its text (padding, border)."""
+OPTIONAL = ("dataset", "final RMSE", "final MAE", "updates/s")
+"""Columns shown only when chosen (or, for the dataset, when runs differ in it)."""
 
 
-def display_table(runs: list[Run]) -> pd.DataFrame:
-    """:func:`table` as the page shows it: the form's names, the dataset next to the run, no
-    updates/s (Speed measures those), and besides K, lr and reg only the settings that differ
-    between the runs (:func:`shared_settings` says the others). With a ranking run among them, the
-    model kind, the best test NDCG@10 and the ranking kinds' own settings too."""
-    frame = table(runs).drop(columns=["updates/s"])
-    ranking = any(run.ranking for run in runs)
-    varying = [name for name in FIELDS if name in frame and name != "n_epochs"
-               and (name in ALWAYS_SHOWN or frame[name].isna().any() or frame[name].astype(str).nunique() > 1)]
-    own = [name for name in frame.columns if ranking and name not in FIELDS and name in LABELS]
-    frame = frame[["run", *(["model"] if ranking else []), "dataset", "status", "epochs", "best test RMSE",
-                   *(["best test NDCG@10"] if ranking else []), "best epoch", "final RMSE", "final MAE", "seconds",
-                   *varying, *own]]
-    return frame.rename(columns={name: LABELS[name] for name in [*varying, *own]})
+def _core(runs: list[Run]) -> list[str]:
+    ranking, rating = any(run.ranking for run in runs), any(not run.ranking for run in runs)
+    return ["run", *(["model"] if ranking else []), "status", "epochs", *(["best test RMSE"] if rating else []),
+            *(["best test NDCG@10"] if ranking else []), "best epoch", TRAINING_SECONDS, WALL_SECONDS]
+
+
+def _settings(frame: pd.DataFrame) -> list[str]:
+    """The setting columns of :func:`table`'s ``frame``: the rating model's form order, then the
+    ranking kinds' own, then the dataset."""
+    own = [name for name in frame.columns if name not in FIELDS and name in LABELS]
+    return [*[name for name in FIELDS if name in frame and name != "n_epochs"], *own, "dataset"]
+
+
+def _varies(column: pd.Series) -> bool:
+    return bool(column.isna().any() or column.astype(str).nunique() > 1)
+
+
+def header(name: str) -> str:
+    """Column ``name`` of :func:`table` as the page heads it (a setting by its form label)."""
+    return LABELS.get(name, name)
+
+
+def _cell_text(name: str, value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    fmt = NUMBER_FORMATS.get(header(name))
+    if callable(fmt):
+        return fmt(value)
+    return fmt.format(value) if fmt and isinstance(value, (int, float, np.number)) else str(value)
+
+
+def column_pixels(frame: pd.DataFrame, name: str) -> float:
+    """About how wide column ``name`` of :func:`table`'s ``frame`` is drawn: its header wraps at
+    spaces, so its longest word or its longest cell, whichever is wider."""
+    words = max(len(word) for word in header(name).split())
+    cells = max([len(_cell_text(name, value)) for value in frame[name]] + [0])
+    return CHAR_PIXELS * max(words, cells) + CELL_PIXELS
+
+
+def column_choice(runs: list[Run]) -> tuple[list[str], list[str]]:
+    """``(shown, more)`` columns of :func:`table` by estimator name: the scores and times, then the
+    settings that differ between the runs (and K, lr, reg) while the table fits :data:`FIT_PIXELS`;
+    ``more`` the rest a chooser offers (settings every run shares, those that did not fit, final
+    RMSE/MAE, updates/s)."""
+    frame = table(runs)
+    shown = [name for name in _core(runs) if name in frame]
+    width = sum(column_pixels(frame, name) for name in shown)
+    settings = [name for name in _settings(frame) if name in frame]
+    wanted = [name for name in settings if _varies(frame[name]) or name in ALWAYS_SHOWN]
+    for name in wanted:
+        if width + column_pixels(frame, name) <= FIT_PIXELS:
+            shown.append(name)
+            width += column_pixels(frame, name)
+    more = [name for name in [*OPTIONAL, *settings] if name in frame and name not in shown]
+    return shown, list(dict.fromkeys(more))
+
+
+def display_table(runs: list[Run], extra: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+    """:func:`table` as the page shows it: the columns :func:`column_choice` shows, plus ``extra``
+    (picked from its ``more``), under the form's names."""
+    frame = table(runs)
+    shown, more = column_choice(runs)
+    columns = [*shown, *[name for name in more if name in extra]]
+    return frame[columns].rename(columns={name: header(name) for name in columns})
 
 
 def shared_settings(runs: list[Run]) -> str:
-    """The settings every run shares that :func:`display_table` leaves out, in the form's names."""
+    """The settings every run shares that the table leaves out, in the form's names."""
     frame = table(runs)
-    same = [name for name in FIELDS if name in frame and name != "n_epochs" and name not in ALWAYS_SHOWN
-            and frame[name].notna().all() and frame[name].astype(str).nunique() == 1]
+    shown, _ = column_choice(runs)
+    same = [name for name in _settings(frame) if name in frame and name not in shown and name != "dataset"
+            and frame[name].notna().all() and not _varies(frame[name])]
     if not same:
         return ""
-    shown = ", ".join(f"{LABELS[name]} {_text(frame[name].iloc[0])}" for name in same)
-    return f"Every run: {shown}."
+    listed = ", ".join(f"{LABELS[name]} {_text(frame[name].iloc[0])}" for name in same)
+    return f"Every run: {listed}."
 
 
 def _text(value) -> str:
@@ -128,9 +195,9 @@ def _text(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def styled_table(runs: list[Run]):
+def styled_table(runs: list[Run], extra: tuple[str, ...] | list[str] = ()):
     """:func:`display_table` formatted for display as a static table, which wraps instead of truncating."""
-    frame = display_table(runs)
+    frame = display_table(runs, extra)
     formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
     return frame.style.format(formats, na_rep="–").hide(axis="index")  # a lone "-" renders as a list bullet
 

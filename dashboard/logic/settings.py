@@ -9,6 +9,7 @@ here: its default is the one the default schedule uses when ``lr`` is None.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import streamlit as st
 
@@ -110,38 +111,80 @@ def differences(values: dict, reference: dict, reference_name: str = "Train") ->
                      for name, value in values.items() if name in reference and reference[name] != value)
 
 
+def described(values: dict) -> str:
+    """``values`` in the form's names: "Learning rate γ 0.007, Learn biases (μ, b_u, b_i) on"."""
+    return ", ".join(f"{LABELS.get(name, name)} {_shown(value)}" for name, value in values.items())
+
+
 def _shown(value) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def form_rule(param: Param) -> str:
+    """What a form accepts for ``param`` (narrowed by :func:`widget_param`), in a student's words:
+    "a whole number from 1 to 500", "a number from 0.0001 to 1", "on or off", "one of a, b"."""
+    if param.kind is bool:
+        return "true or false"
+    if param.choices is not None:
+        return "one of " + ", ".join(param.allowed())
+    what = "a whole number" if param.kind is int else "a number"
+    low = None if param.low is None else f"{param.low:g}"
+    high = None if param.high is None else f"{param.high:g}"
+    if low is not None and high is not None and param.low_inclusive and param.high_inclusive:
+        return f"{what} from {low} to {high}"
+    bounds = [text for text in (None if low is None else f"{'at least' if param.low_inclusive else 'above'} {low}",
+                                None if high is None else f"{'at most' if param.high_inclusive else 'below'} {high}")
+              if text]
+    return f"{what} {' and '.join(bounds)}" if bounds else what
+
+
+def link_problem(name: str, text: str, rule: str) -> str:
+    """A link's ignored value, in the form's words: "Factors K='abc' (must be a whole number from 1 to 500)"."""
+    return f"{LABELS.get(name, name)}={text!r} (must be {rule})"
+
+
+_NAMED = re.compile(r"\b(" + "|".join(sorted(map(re.escape, LABELS), key=len, reverse=True)) + r")(\s*==\s*| range\b)")
+
+
+def form_words(message, labels: dict[str, str] | None = None) -> str:
+    """``message`` (e.g. a model's or the search space's ValueError) with each setting it names by the
+    estimator's name written as the form labels it (``labels`` over :data:`LABELS`, for a form that
+    names a setting its own way): "lower the learning rate (lr == 0.5)" becomes "... (Learning rate
+    γ = 0.5)", "n_factors range [8, 4] ..." becomes "Factors K range [8, 4] ..."."""
+    named = {**LABELS, **(labels or {})}
+    return _NAMED.sub(lambda match: named[match.group(1)] + (" = " if "=" in match.group(2) else match.group(2)),
+                      str(message))
+
+
 def _parse(name: str, text: str, table: dict[str, Param] | None = None):
     """The value of setting ``name`` (in ``table``, default the rating model's) written as ``text`` in a
-    URL; a ValueError holds the rule."""
+    URL; a ValueError holds the form's rule (:func:`form_rule`)."""
     param = widget_param(name, table)
     if param.kind is bool:
         if text.lower() not in ("0", "1", "true", "false"):
-            raise ValueError("true or false")
+            raise ValueError(form_rule(param))
         return text.lower() in ("1", "true")
     try:
         value = param.kind(text)
     except ValueError:
-        raise ValueError(param.rule) from None
+        raise ValueError(form_rule(param)) from None
     if not param.valid(value):
-        raise ValueError(param.rule)
+        raise ValueError(form_rule(param))
     return value
 
 
 def from_query(params: dict[str, str]) -> tuple[dict, list[str]]:
-    """Settings named in ``params`` (URL values as strings) and a note for each one that was ignored."""
+    """Settings named in ``params`` (URL values as strings) and a note for each one that was ignored,
+    in the form's words (:func:`link_problem`)."""
     settings, problems = {}, []
     for name in FIELDS:
         if name in params:
             try:
                 settings[name] = _parse(name, params[name])
             except ValueError as exc:
-                problems.append(f"{name}={params[name]!r} (must be {exc})")
+                problems.append(link_problem(name, params[name], str(exc)))
     return settings, problems
 
 
@@ -157,14 +200,14 @@ def ranking_from_query(params: dict[str, str]) -> tuple[str | None, dict, list[s
     if kind is None:
         return None, {}, []
     if kind not in RANKING_TABLES:
-        return None, {}, [f"{RANKING_MODEL}={kind!r} (must be one of {', '.join(RANKING_TABLES)})"]
+        return None, {}, [link_problem("Model", kind, "one of " + ", ".join(RANKING_TABLES))]  # Train's kind choice
     chosen, problems = {}, []
     for name in ranking_fields(kind):
         if name in params:
             try:
                 chosen[name] = _parse(name, params[name], RANKING_TABLES[kind])
             except ValueError as exc:
-                problems.append(f"{name}={params[name]!r} (must be {exc})")
+                problems.append(link_problem(name, params[name], str(exc)))
     return kind, chosen, problems
 
 

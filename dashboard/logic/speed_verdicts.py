@@ -1,6 +1,8 @@
-"""Sentences for the Speed page, generated from the timings it just measured."""
+"""Sentences for the Speed page, generated from the timings it just measured (and from what Cancel did)."""
 
 from __future__ import annotations
+
+from dashboard.render.texts import escape_markdown
 
 CLOSE = 0.05
 """Relative difference in seconds per epoch under which two engines count as equally fast."""
@@ -34,3 +36,15 @@ def cython_verdict(seconds_per_epoch: dict[str, float], compile_seconds: dict[st
                       if blocked > max(1.0, numba / cython) else
                       "here it did not beat the serial kernels."))
     return answer
+
+
+def cancel_sentence(timing: dict | None, saved: dict | None) -> str:
+    """What Cancel did: the engines timed before it, not kept, and which results the page still shows."""
+    done = [] if timing is None else timing["engines"][:len(timing["job"].results)]
+    planned = 0 if timing is None else len(timing["engines"])
+    timed = (f"after {len(done)} of {planned} engine{'s' * (planned != 1)} ({', '.join(done)})" if done
+             else "before the first engine was timed")
+    kept = (f"The results below are the earlier timing's ({escape_markdown(saved['dataset'])}, "
+            f"K={saved['k']}), unchanged."
+            if saved else "There are no earlier results to show.")
+    return f"Cancelled: the timing stopped {timed}; nothing of it was kept. {kept}"

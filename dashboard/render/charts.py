@@ -49,11 +49,17 @@ def long_tail(ratings: Ratings) -> go.Figure:
     return figure
 
 
+def epoch_span(runs, n_epochs: int | None = None) -> int:
+    """The epochs an x axis spans so that every one of ``runs`` is drawn whole: the most epochs any of
+    them reached, and at least ``n_epochs`` (the current run's plan, so its curve grows into a fixed frame)."""
+    return max([n_epochs or 1] + [run.history[-1].epoch for run in runs if run is not None and run.history])
+
+
 def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figure:
     """Train (dashed) and test (solid) RMSE per epoch of the ``current`` run, over the test curves of
-    ``earlier`` runs (thin, dotted; click a legend entry to hide one). The x axis spans the current
-    run's ``n_epochs`` (longer earlier runs continue past the edge: zoom out to see them); with no run
-    at all the chart is an empty frame with a hint, no axes."""
+    ``earlier`` runs (thin, dotted; click a legend entry to hide one). The x axis spans every run whole
+    (:func:`epoch_span`: the current run's ``n_epochs`` or the longest run); with no run at all the
+    chart is an empty frame with a hint, no axes."""
     figure = go.Figure()
     for run in earlier:
         tested = [r for r in run.history if r.test_rmse is not None]
@@ -80,7 +86,7 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
         figure.update_yaxes(visible=False)
     else:
         figure.update_layout(xaxis_title="epoch", yaxis_title="RMSE")
-    shown = n_epochs or max([1] + [len(run.history) for run in earlier])
+    shown = epoch_span([current, *earlier], n_epochs)
     if shown <= 12:
         figure.update_xaxes(dtick=1)  # whole epochs only
     figure.update_layout(height=420, xaxis_range=[0.5, shown + 0.5], margin=dict(t=30, b=40, l=50, r=20),
@@ -90,7 +96,7 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
 
 def ranking_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figure:
     """Test NDCG@k per epoch of the ``current`` ranking run (thick) over ``earlier`` ranking runs'
-    (thin, dotted); higher is better. The x axis spans ``n_epochs``."""
+    (thin, dotted); higher is better. The x axis spans every run whole (:func:`epoch_span`)."""
     figure = go.Figure()
     k = 10
     for run in [*earlier, current]:
@@ -102,9 +108,9 @@ def ranking_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figur
             x=[r.epoch for r in scored], y=[r.validation_ndcg for r in scored],
             mode="lines+markers" if mine else "lines", name=f"{run.label} ({run.kind.upper()}) test NDCG",
             opacity=1.0 if mine else 0.6, marker=dict(size=6),
-            line=dict(color=COLORS[(run.number - 1) % len(COLORS)], width=3 if mine else 1.5,
+            line=dict(color=run_color(run.number), width=3 if mine else 1.5,
                       dash="solid" if mine else "dot")))
-    shown = n_epochs or max([1] + [len(run.history) for run in earlier])
+    shown = epoch_span([current, *earlier], n_epochs)
     if shown <= 12:
         figure.update_xaxes(dtick=1)
     figure.update_layout(height=420, xaxis_range=[0.5, shown + 0.5], xaxis_title="epoch",

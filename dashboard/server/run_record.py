@@ -37,6 +37,11 @@ def is_ranking(model) -> bool:
     return model_kind(model) != "sgd"
 
 
+def seconds_text(seconds: float) -> str:
+    """Seconds as the progress line and the runs table both write them: 2 decimals below 10 s, 1 above."""
+    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
+
+
 @dataclass
 class Run:
     """One training run: its settings, the dataset it used, and what it produced so far. ``status`` is
@@ -103,6 +108,9 @@ class Run:
             return f"{self.label}: diverged in epoch {done + 1}/{planned}"
         if self.status == "running":
             return text + (f" ({job.elapsed:.1f} s)" if job is not None else "")
+        wall, fit = self.scores.get("wall seconds"), self.scores.get("seconds")
+        if wall is not None and fit is not None:
+            return f"{text} ({self.status} in {seconds_text(wall)} s, {seconds_text(fit)} s of it training)"
         return f"{text} ({self.status})"
 
     @property
@@ -124,6 +132,7 @@ class Run:
     def finish(self, status: str, message: str = "") -> None:
         """Record the end of the run and score the model (as it is after its last completed epoch)
         on the test set when there is one."""
+        job = self.job
         self.status, self.message, self.job = status, message, None
         if self.ranking and self.history and self.history[-1].validation_ndcg is not None:
             last = self.history[-1]  # the test NDCG of the model after its last completed epoch
@@ -133,6 +142,8 @@ class Run:
         if self.history:
             self.scores.update({"seconds": self.model.fit_seconds_,
                                 "updates/s": getattr(self.model, "updates_per_second_", None)})
+            if job is not None and getattr(job, "started_at", None) is not None:
+                self.scores["wall seconds"] = job.elapsed  # what the progress line counted
         self.save_session()
 
     def release_model(self) -> None:

@@ -21,6 +21,11 @@ a second), and is cached for the process
 scoring the test and validation sets after every epoch (a few percent), and the machine's load at the
 time; the figure is a rough scale (within a factor of 2 or 3), meant to say "about a minute" before a
 page starts work, not to time it.
+
+The ranking models (:func:`estimate_ranking_seconds`) follow the same line per training rating,
+:math:`t \approx E\,N\,(c_0 + c_1 K)`, on one thread (how the dashboard trains them), with
+:math:`c_0, c_1` measured the same way on fits of that model (BPR's pairwise SGD over the positives,
+ALS's alternating solves); their per-epoch NDCG scoring is left out too.
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ from ..data import from_arrays
 from ..engines import threads_used
 from ..models.sgd import SGDFactorizer
 
-__all__ = ["CALIBRATION_EPOCHS", "PARALLEL_EFFICIENCY", "UpdateCost", "calibrate", "clear_calibration",
-           "estimate_seconds"]
+__all__ = ["CALIBRATION_EPOCHS", "PARALLEL_EFFICIENCY", "RANKING_KINDS", "UpdateCost", "calibrate",
+           "clear_calibration", "estimate_ranking_seconds", "estimate_seconds"]
 
 PARALLEL_EFFICIENCY = 0.6
 """Speed-up per thread beyond the first (README "Performance": ML-1M on 2 threads runs 1.6x one)."""
@@ -46,6 +51,8 @@ CALIBRATION_FACTORS = (8, 64)
 CALIBRATION_RATINGS = {"python": 2_000, "numpy": 20_000}
 """Ratings of a calibration sample for the slow engines; the compiled ones use :data:`COMPILED_RATINGS`."""
 COMPILED_RATINGS = 100_000
+RANKING_KINDS = ("bpr", "als")
+"""Ranking model kinds (model file kinds) :func:`calibrate` times under the schedule ``"ranking"``."""
 
 _cache: dict[tuple[str, str], UpdateCost] = {}
 _lock = threading.Lock()
@@ -78,16 +85,27 @@ def _epoch_seconds(engine: str, schedule: str, train, n_factors: int) -> float:
     return min(result.seconds for result in model.history_)
 
 
+def _ranking_epoch_seconds(kind: str, train, n_factors: int) -> float:
+    from ..models.persist import KINDS
+
+    model = KINDS[kind](n_factors=n_factors, n_epochs=CALIBRATION_EPOCHS, n_threads=1, seed=0)
+    model.fit(train)
+    return min(result.seconds for result in model.history_)
+
+
 def calibrate(engine: str, schedule: str = "per-rating") -> UpdateCost:
     """The measured one-thread :class:`UpdateCost` of ``engine`` under ``schedule`` (timed once per
-    process, then cached; see the module docstring)."""
+    process, then cached; see the module docstring); a ranking kind of :data:`RANKING_KINDS` as
+    ``engine`` with ``schedule`` ``"ranking"`` times that model, per training rating."""
     key = (engine, schedule)
     with _lock:
         if key in _cache:
             return _cache[key]
         train = _sample(CALIBRATION_RATINGS.get(engine, COMPILED_RATINGS))
         small, large = CALIBRATION_FACTORS
-        per_rating = [_epoch_seconds(engine, schedule, train, k) / len(train) for k in (small, large)]
+        epoch = _ranking_epoch_seconds if engine in RANKING_KINDS else (
+            lambda kind, train, k: _epoch_seconds(kind, schedule, train, k))
+        per_rating = [epoch(engine, train, k) / len(train) for k in (small, large)]
         per_factor = max(0.0, (per_rating[1] - per_rating[0]) / (large - small))
         per_update = max(per_rating[0] - per_factor * small, 0.1 * per_rating[0])
         _cache[key] = cost = UpdateCost(per_update, per_factor)
@@ -115,3 +133,16 @@ def estimate_seconds(engine: str, n_ratings: int, n_factors: int, n_epochs: int,
     cost = calibrate(engine, schedule)
     used = threads_used(engine, schedule, n_ratings, threads)
     return n_epochs * n_ratings * cost.seconds(n_factors) / (1 + PARALLEL_EFFICIENCY * (used - 1))
+
+
+def estimate_ranking_seconds(kind: str, n_ratings: int, n_factors: int, n_epochs: int) -> float:
+    r"""Seconds a one-thread fit of the ranking model ``kind`` (``bpr`` or ``als``) of ``n_epochs``
+    epochs over ``n_ratings`` training ratings with ``n_factors`` factors will take:
+    :math:`E\,N\,(c_0 + c_1 K)` with the costs :func:`calibrate` measures for that model. A rough
+    scale, as :func:`estimate_seconds`; the per-epoch NDCG scoring and compilation are not included."""
+    if kind not in RANKING_KINDS:
+        raise ValueError(f"kind == {kind!r}, must be one of {', '.join(RANKING_KINDS)}.")
+    if n_ratings < 0 or n_factors < 1 or n_epochs < 0:
+        raise ValueError(f"n_ratings == {n_ratings}, n_factors == {n_factors}, n_epochs == {n_epochs}: "
+                         "must be >= 0, >= 1 and >= 0.")
+    return n_epochs * n_ratings * calibrate(kind, "ranking").seconds(n_factors)

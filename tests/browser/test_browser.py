@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from conftest import ARTIFACTS, ROOT, full_page_screenshot, no_exception, wait_idle, wait_rows
+from conftest import ARTIFACTS, ROOT, full_page_screenshot, no_exception, start_when_asked, wait_idle, wait_rows
 
 from mfcore import ENGINES, SGDFactorizer
 
@@ -76,6 +76,10 @@ def test_stop_keeps_the_partial_curve(streamlit_server, browser_page):
     page.goto(f"{streamlit_server}/Train?engine=python&n_epochs=200&n_factors=10")
     page.get_by_text("Dataset: bundled sample").wait_for()
     page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text(re.compile(r"This run should take about .* Start it\?")).wait_for()  # asked before it starts
+    wait_idle(page)
+    assert page.evaluate(PLOTLY_TRACES) == [[]]  # nothing trained yet
+    page.get_by_role("button", name=re.compile(r"^Start \(")).click()
     page.wait_for_function(f"() => ({PLOTLY_TRACES})().flat().some(t => t[0] == 'run 1 test' && t[1] >= 2)",
                            timeout=60_000)
     page.get_by_role("button", name="Stop training").click()
@@ -97,7 +101,7 @@ def test_speed_page(streamlit_server, browser_page):
     page.goto(f"{streamlit_server}/Speed")
     page.get_by_role("spinbutton", name="Time budget per engine (s)").fill("0.2")
     page.get_by_role("button", name="Time engines").click()
-    page.get_by_text("Same factors: max |python - numba|").wait_for(timeout=60_000)
+    start_when_asked(page, page.get_by_text("Same factors: max |python - numba|"), timeout=60_000)
     if "cython" in ENGINES:
         page.get_by_text("Was Cython worth it?").wait_for()
     wait_idle(page)

@@ -7,7 +7,7 @@ explore-your-ratings-side-by-side.png and explore-tsne-genres.png."""
 import re
 
 import pytest
-from conftest import GRID_ROWS, GRID_TEXT, choose, full_page_screenshot, no_exception, wait_idle
+from conftest import TABLE_TEXT, choose, full_page_screenshot, no_exception, train_then_explore, wait_idle
 
 ANIMATED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beauty and the Beast (1991)",
             "Pocahontas (1995)")
@@ -16,13 +16,6 @@ ANIMATED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beau
 @pytest.fixture
 def ml100k_items(ml100k_path):
     return ml100k_path.parent / "u.item"
-
-
-# the static tables (st.table) of the open tab, each row as its cells' texts
-TABLE_TEXT = """(index) => Array.from(Array.from(document.querySelectorAll('[data-testid=stTable]'))
-    .filter(table => table.offsetParent !== null)[index]
-    ?.querySelectorAll('tbody tr') ?? [])
-    .map(row => Array.from(row.querySelectorAll('th, td')).map(c => c.innerText))"""
 
 
 def train_ranking(page, kind: str) -> None:
@@ -47,13 +40,7 @@ def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, brow
     wait_idle(page)
 
     page.locator('[data-testid="stSidebarNav"] a', has_text="Train").click()
-    page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(re.compile(r"run \d+: epoch 20/20")).wait_for(timeout=120_000)
-    wait_idle(page)
-
-    page.locator('[data-testid="stSidebarNav"] a', has_text="Explore").click()
-    page.get_by_text("Rated by user").first.wait_for()
-    wait_idle(page)
+    train_then_explore(page)
     support_text = page.get_by_text(re.compile(r"^Minimum support \d+ ratings \(the mean number of training "
                                                r"ratings per item, \d+\).*It hides [\d,]+ of [\d,]+ rated items"))
     support = int(re.search(r"\d+", support_text.inner_text()).group())  # Train's split: 90,000 of 100,000
@@ -75,8 +62,8 @@ def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, brow
     wait_idle(page)
     page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
                            ".some(plot => plot.offsetParent !== null && plot.data.length == 6)")
-    page.wait_for_function(f"() => ({GRID_ROWS})(0) == 6")
-    ranking = page.evaluate(GRID_TEXT, 0)
+    page.wait_for_function(f"() => ({TABLE_TEXT})(0).length == 6")
+    ranking = page.evaluate(TABLE_TEXT, 0)
     assert [row[0] for row in ranking] == ["rating model", f"rating model, support >= {support}", "BPR", "ALS",
                                            "popularity", "random"]
     ndcg = {row[0]: float(row[3]) for row in ranking}
@@ -90,8 +77,8 @@ def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, brow
         wait_idle(page)
     no_exception(page)
     page.get_by_text("Your top 10, model by model").wait_for()
-    page.wait_for_function(f"() => ({GRID_ROWS})(0) == 5 && ({TABLE_TEXT})(0).length == 10")
-    mine = page.evaluate(TABLE_TEXT, 0)
+    page.wait_for_function(f"() => ({TABLE_TEXT})(0).length == 5 && ({TABLE_TEXT})(2).length == 10")
+    mine = page.evaluate(TABLE_TEXT, 2)
     assert all(len(row) == 5 for row in mine)
     full_page_screenshot(page, "explore-your-ratings-side-by-side.png")
 

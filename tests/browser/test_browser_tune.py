@@ -4,7 +4,7 @@ its table, survives a reload, its best settings open on Train, and on a copied l
 
 import re
 
-from conftest import full_page_screenshot, no_exception, wait_idle
+from conftest import full_page_screenshot, no_exception, start_when_asked, wait_idle
 
 CELLS = """() => Array.from(document.querySelectorAll('[data-testid=stDataFrame] table td'))
     .map(cell => cell.textContent)"""
@@ -18,7 +18,7 @@ def test_search_prunes_survives_a_reload_and_applies_the_best_settings(streamlit
     page.get_by_label("Max epochs: high").fill("20")  # cheaper trials: CI time
     page.get_by_label("Factors K (log): high").fill("64")
     page.get_by_role("button", name="Start search").click()
-    page.get_by_text(re.compile(r"Search finished: 20 trials")).wait_for(timeout=120_000)
+    start_when_asked(page, page.get_by_text(re.compile(r"Search finished: 20 trials")), timeout=120_000)
     wait_idle(page)
     no_exception(page)
     status = page.get_by_text(re.compile(r"Search finished: 20 trials")).inner_text()
@@ -85,7 +85,7 @@ def test_a_ranking_searchs_train_it_opens_trains_bpr_form_filled(streamlit_serve
                          ("Factors K (log): high", "16")):
         page.get_by_label(label).fill(value)
     page.get_by_role("button", name="Start search").click()
-    page.get_by_text(re.compile(r"Search finished: 3 trials")).wait_for(timeout=120_000)
+    start_when_asked(page, page.get_by_text(re.compile(r"Search finished: 3 trials")), timeout=120_000)
     wait_idle(page)
     no_exception(page)
     settings_line = page.get_by_text(re.compile(r"^Best BPR settings: ")).inner_text()

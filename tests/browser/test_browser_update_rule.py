@@ -3,7 +3,7 @@ the one mfcore's UpdateStepper computes for the same step; the Error schedules p
 
 import re
 
-from conftest import ROOT, full_page_screenshot, wait_idle
+from conftest import ROOT, full_page_screenshot, start_when_asked, wait_idle
 
 from mfcore import load_ratings
 from mfcore.teaching import UpdateStepper
@@ -62,7 +62,7 @@ def test_error_schedules_page_draws_four_curves(streamlit_server, browser_page):
     page = browser_page
     page.goto(f"{streamlit_server}/Error_schedules")
     page.get_by_role("button", name="Run all four schedules").click()
-    page.get_by_text("Per second:").wait_for(timeout=60_000)
+    start_when_asked(page, page.get_by_text("Per second:"), timeout=60_000)
     wait_idle(page)
     names = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
                           ".map(plot => plot.data.map(trace => trace.name))")

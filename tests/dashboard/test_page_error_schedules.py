@@ -78,6 +78,10 @@ def test_defaults_are_the_pages_own_and_per_epoch_keeps_its_learning_rate(monkey
     no_exception(app)
     assert not app.error
     assert len(app.warning) == 1 and "should take about" in app.warning[0].value
+    assert app.warning[0].value.endswith("Start it?") and not app.dataframe  # asked first, nothing trained
+    app = next(b for b in app.button if b.label.startswith("Start (")).click().run()
+    no_exception(app)
+    assert not app.warning
     table = app.dataframe[0].value
     assert list(table["status"]) == ["finished"] * 4
     runs = app.session_state["schedule_results"]["runs"]

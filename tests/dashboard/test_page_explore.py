@@ -33,8 +33,13 @@ def with_toy_run(app: AppTest):
 
 
 def frames(app: AppTest) -> list:
-    """The page's tables in page order (AppTest does not expose a dataframe's key)."""
-    return [element.value for element in app.dataframe]
+    """The page's tables in page order, but the side-by-side lists (:func:`sides`)."""
+    return [element.value for element in app.table if "popularity" not in element.value.columns]
+
+
+def sides(app: AppTest) -> list:
+    """The side-by-side lists, model by model."""
+    return [element.value for element in app.table if "popularity" in element.value.columns]
 
 
 def test_without_a_model_it_says_what_to_do():
@@ -55,12 +60,15 @@ def test_a_run_is_explored():
     assert all(counts[title] >= support for title in frames(app)[1]["title"])
     app.number_input(key="explore_support").set_value(1).run()  # off: the model's own recommend
     rated, recommended, similar, ranking = frames(app)
-    side = app.table[0].value
+    side = sides(app)[0]
     assert list(recommended["title"]) == list(model.recommend("Ana", 10)["item"])
     assert list(side.columns) == ["rank", "rating model", "popularity"]
     assert [cell.rsplit(" (", 1)[0] for cell in side["rating model"]] == list(recommended["title"])
     parts = recommended["μ + b_u + b_i"] + recommended["p_u · q_i"]
-    assert np.allclose(np.clip(parts, *model.scale_), recommended["predicted"], atol=1e-5)
+    predicted = recommended["predicted"].str.removesuffix(explore_view.CLIPPED_MARK).astype(float)
+    assert np.allclose(np.clip(parts, *model.scale_), predicted, atol=1e-3)
+    marked = recommended["predicted"].str.endswith(explore_view.CLIPPED_MARK)
+    assert list(marked) == list((parts > model.scale_[1]) | (parts < model.scale_[0]))
     assert len(rated) == int((train.users == list(model.user_ids_).index("Ana")).sum())
     assert not set(rated["title"]) & set(recommended["title"])
     assert list(rated["rating"]) == sorted(rated["rating"], reverse=True)
@@ -93,7 +101,7 @@ def test_a_run_is_explored():
         app = next(b for b in app.button if b.label == "Add rating").click().run()
     no_exception(app)
     mine, for_me = frames(app)[-2:]
-    side = app.table[-1].value
+    side = sides(app)[-1]
     assert list(mine["rating"]) == [5.0, 2.0]
     assert len(for_me) and not {"Glass Empire (1987)", "Stolen Journey (1976)"} & set(for_me["title"])
     assert [cell.rsplit(" (", 1)[0] for cell in side["rating model"]] == list(for_me["title"])

@@ -29,7 +29,7 @@ def sample_run() -> tuple[AppTest, SGDFactorizer]:
 
 
 def frame(app: AppTest, columns: set):
-    return next(element.value for element in app.dataframe if columns <= set(element.value.columns))
+    return next(element.value for element in app.table if columns <= set(element.value.columns))
 
 
 def train(app: AppTest, kind: str, epochs: int) -> AppTest:
@@ -53,7 +53,7 @@ def test_ranking_models_trained_on_explore_sit_beside_the_rating_model():
     assert sum("K = 16" in c.value for c in app.caption) == 2
     assert app.radio(key="explore_model").options == ["rating model", "BPR", "ALS"]
 
-    side = app.table[0].value
+    side = frame(app, {"rank", "popularity"})
     assert list(side.columns) == ["rank", "rating model", "BPR", "ALS", "popularity"] and len(side) == 10
     ranking = frame(app, {"model", "NDCG@10"}).rename(columns={"NDCG@10": "ndcg"})
     assert list(ranking["model"]) == ["rating model", f"rating model, support >= {support}", "BPR", "ALS",
@@ -78,7 +78,7 @@ def test_ranking_models_trained_on_explore_sit_beside_the_rating_model():
         app.selectbox(key="explore_rate_item").set_value(int(code))
         app = next(b for b in app.button if b.label == "Add rating").click().run()
     no_exception(app)
-    mine = app.table[-1].value
+    mine = [element.value for element in app.table if "popularity" in element.value.columns][-1]
     assert list(mine.columns) == ["rank", "rating model", "BPR", "ALS", "popularity"] and len(mine) == 10
     rated = set(model.item_ids_[np.argsort(-np.bincount(model.rated_pairs()[1]), kind="stable")[:3]])
     assert not {cell.rsplit(" (", 1)[0] for column in mine.columns[1:] for cell in mine[column]} & rated
@@ -109,3 +109,18 @@ def test_train_runs_of_bpr_with_the_same_split_join_and_the_memory_guard_refuses
     no_exception(app)
     assert len(app.error) == 1 and app.error[0].value.startswith("ALS was not trained: training ALS K=16")
     assert app.radio(key="explore_model").options == ["rating model", "BPR"]
+
+
+def test_a_long_ranking_training_on_explore_asks_first(monkeypatch):
+    from dashboard.logic import long_work
+    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
+    app, _ = sample_run()
+    app.run()
+    app = train(app, "ALS", 2)
+    no_exception(app)
+    assert any(w.value.startswith("Training ALS should take about") and w.value.endswith("Start it?")
+               for w in app.warning)
+    assert app.radio(key="explore_model").options == ["rating model"]  # nothing trained yet
+    app = next(b for b in app.button if b.label.startswith("Start (")).click().run()
+    no_exception(app)
+    assert app.radio(key="explore_model").options == ["rating model", "ALS"] and not app.warning

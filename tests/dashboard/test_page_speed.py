@@ -92,3 +92,37 @@ def test_own_defaults_said_against_train_and_a_long_timing_is_announced(monkeypa
     app = time_them(app, engines=["numba"], budget=1.0)
     no_exception(app)
     assert len(app.warning) == 1 and "should take about" in app.warning[0].value
+    assert app.warning[0].value.endswith("Start it?") and not app.dataframe  # asked first, nothing timed yet
+    app = next(b for b in app.button if b.label.startswith("Start (")).click().run()
+    no_exception(app)
+    assert not app.warning and list(app.dataframe[0].value["engine"]) == ["numba"]
+    app = time_them(app, engines=["numba"], budget=1.0)
+    app = button(app, "Don't start").click().run()
+    assert "The timing was not started." in [i.value for i in app.info]
+    assert list(app.dataframe[0].value["engine"]) == ["numba"]  # the earlier results stay
+
+
+class FinishedJob:
+    def __init__(self, results):
+        self.results = results
+
+    def wait(self, timeout=None):
+        return True
+
+
+def test_cancel_says_what_it_did_and_what_became_of_the_old_results():
+    from dashboard.logic.speed_verdicts import cancel_sentence
+    timing = {"job": FinishedJob(["numba result"]), "engines": ["numba", "python"]}
+    assert cancel_sentence(timing, None) == ("Cancelled: the timing stopped after 1 of 2 engines (numba); nothing "
+                                             "of it was kept. There are no earlier results to show.")
+    saved = {"dataset": "toy.csv", "k": 8}
+    assert cancel_sentence({**timing, "job": FinishedJob([])}, saved).endswith(
+        "stopped before the first engine was timed; nothing of it was kept. The results below are the earlier "
+        "timing's (toy.csv, K=8), unchanged.")
+    app = time_them(speed_page(), engines=["numba"])
+    app.session_state["speed_cancelled"] = True  # as Cancel's click leaves it
+    app.session_state["speed_job"] = timing
+    app.run()
+    no_exception(app)
+    assert any(i.value.startswith("Cancelled: the timing stopped after 1 of 2 engines") for i in app.info)
+    assert list(app.dataframe[0].value["engine"]) == ["numba"]

@@ -8,6 +8,7 @@ from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
 from dashboard.logic.session_runs import start
+from dashboard.server.run_record import seconds_text
 from dashboard.render.texts import escape_markdown
 from mfcore import PARAMETERS, SGDFactorizer, load_ratings, random_split
 
@@ -52,10 +53,17 @@ def test_trains_on_the_sample_and_records_the_run():
     assert len(table) == 1
     row = table.iloc[0]
     assert row["status"] == "done" and row["epochs"] == "3/3" and row["Factors K"] == 8
-    assert 0.5 < row["final RMSE"] < 1.2 and row["final MAE"] < row["final RMSE"]
-    assert row["best epoch"] in (1, 2, 3) and row["dataset"] == "ratings.csv"
-    assert "n_factors" not in table and "updates/s" not in table and len(table.columns) <= 12
+    assert row["best epoch"] in (1, 2, 3) and 0 < row["training s"] <= row["wall s"]
+    assert "n_factors" not in table and "updates/s" not in table and "final RMSE" not in table
     assert any(c.value.startswith("Every run: Engine numba-parallel") for c in app.caption)
+    assert any("training s: the model's own training time" in c.value for c in app.caption)
+    text = app.get("progress")[0].proto.text  # the progress line says the table's two times
+    assert f"(done in {seconds_text(row['wall s'])} s, {seconds_text(row['training s'])} s of it training)" in text
+    assert {"final RMSE", "final MAE", "dataset", "Engine"} <= set(app.multiselect(key="train_runs_more").options)
+    app.multiselect(key="train_runs_more").set_value(["final RMSE", "final MAE", "dataset"]).run()
+    row = app.table[0].value.iloc[0]
+    assert 0.5 < row["final RMSE"] < 1.2 and row["final MAE"] < row["final RMSE"]
+    assert row["dataset"] == "ratings.csv"
     assert app.query_params["n_factors"] == "8" and app.query_params["n_epochs"] == "3"
 
 
@@ -78,8 +86,9 @@ def test_link_settings_fill_the_form_and_bad_ones_are_reported():
     assert app.checkbox(key="train_biased").value is False
     assert app.selectbox(key="train_engine").value == "numpy"
     assert len(app.error) == 1
-    assert escape_markdown("n_epochs='oops' (must be an integer >= 1 and <= 200)") in app.error[0].value
-    assert escape_markdown("reg='-1' (must be >= 0 and <= 1)") in app.error[0].value
+    assert escape_markdown("Epochs='oops' (must be a whole number from 1 to 200)") in app.error[0].value
+    assert escape_markdown("Regularization λ='-1' (must be a number from 0 to 1)") in app.error[0].value
+    assert "n_epochs" not in app.error[0].value and "reg=" not in app.error[0].value
     assert app.slider(key="train_n_epochs").value == SGDFactorizer().n_epochs
 
 
@@ -90,6 +99,7 @@ def test_trains_on_an_uploaded_file_after_a_bad_one():
     app = train(app, n_factors=2, n_epochs=4, test_size=0.2)
     no_exception(app)
     assert curve_points(app, "run 1 test") == [1, 2, 3, 4]
+    app.multiselect(key="train_runs_more").set_value(["dataset"]).run()
     assert app.table[0].value.iloc[0]["dataset"] == "toy.csv"
 
 
@@ -115,7 +125,7 @@ def test_an_interrupted_run_is_kept_as_stopped():
     app.run()
     no_exception(app)
     row = app.table[0].value.iloc[0]
-    assert row["status"] == "stopped" and row["epochs"] == "2/10" and row["final RMSE"] > 0
+    assert row["status"] == "stopped" and row["epochs"] == "2/10" and row["best test RMSE"] > 0
     assert "partial curve" in app.info[0].value
     assert curve_points(app, "run 1 test") == [1, 2]
     assert layout(app)["xaxis"]["range"] == [0.5, 2.5]  # the 2 epochs done, not the 10 planned
@@ -148,7 +158,12 @@ def test_a_big_factors_csv_is_prepared_on_request_and_a_long_run_is_announced(mo
     monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
     app = train(train_page(), n_factors=4, n_epochs=2)
     no_exception(app)
-    assert any("This run should take about" in w.value for w in app.warning)
+    assert any("This run should take about" in w.value and w.value.endswith("Start it?") for w in app.warning)
+    assert not app.session_state["runs"]  # asked first: nothing started
+    app = next(b for b in app.button if b.label.startswith("Start (")).click().run()
+    no_exception(app)
+    assert len(app.session_state["runs"]) == 1 and not app.warning
+    assert any("This run should take about" in i.value for i in app.info)
     prepare = button(app, "Prepare Factors of run 1 (CSV) (about 0 MB)")
     assert "download-1-factors_run1.csv-data" not in app.session_state  # nothing built yet
     app = prepare.click().run()

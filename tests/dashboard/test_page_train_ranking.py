@@ -54,7 +54,7 @@ def test_a_ranking_link_opens_that_kinds_form_filled_and_reports_bad_values():
     assert app.number_input(key="train_als_alpha").value == 12.5
     assert app.slider(key="train_als_test_size").value == 0.2
     assert app.number_input(key="train_als_cg_steps").value == ALS_PARAMETERS["cg_steps"].default
-    assert len(app.error) == 1 and "cg_steps" in app.error[0].value
+    assert len(app.error) == 1 and "CG steps='999' (must be a whole number from 1 to 20)" in app.error[0].value
     assert "model" not in app.query_params  # the form took the link's settings; the URL is Train's again
     app = button(app, "Train").click().run()
     no_exception(app)
@@ -100,3 +100,16 @@ def test_a_ranking_run_survives_a_reload_record():
     again = Run.from_record(json.loads(json.dumps(run.record())))
     assert isinstance(again.model, BPRFactorizer) and again.needs_refit
     assert [(r.epoch, r.loss, r.k) for r in again.history] == [(r.epoch, r.loss, r.k) for r in history]
+
+
+def test_a_long_ranking_run_asks_before_it_starts(monkeypatch):
+    from dashboard.logic import long_work
+    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
+    app = train(train_page(), "als", n_epochs=2)
+    no_exception(app)
+    assert any("This run should take about" in w.value and w.value.endswith("Start it?") for w in app.warning)
+    assert not app.session_state["runs"]
+    app = next(b for b in app.button if b.label.startswith("Start (")).click().run()
+    no_exception(app)
+    runs = app.session_state["runs"]
+    assert len(runs) == 1 and runs[0].kind == "als" and len(runs[0].history) == 2 and not app.warning

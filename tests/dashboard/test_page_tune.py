@@ -7,8 +7,11 @@ from dashboard.render.texts import escape_markdown
 
 
 def tune_page(tmp_path, monkeypatch) -> AppTest:
-    """The Tune page on the toy data (50 ratings), studies in ``tmp_path``."""
+    """The Tune page on the toy data (50 ratings), studies in ``tmp_path``; no search asks to be
+    confirmed first however loaded the machine is (a test that wants it lowers the threshold)."""
+    from dashboard.logic import long_work
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(long_work, "WARN_SECONDS", float("inf"))
     app = upload(home(), "toy.csv", TOY)
     app.default_timeout = 120
     return app.switch_page("pages/5_Tune.py").run()
@@ -42,7 +45,7 @@ def test_an_empty_range_is_one_error_and_nothing_starts(tmp_path, monkeypatch):
     app.button(key="FormSubmitter:tune_form-Start search").click().run()
     no_exception(app)
     assert [e.value for e in app.error] == [
-        "Could not start the search: " + escape_markdown("lr range [0.5, 0.05] is empty: low > high.")]
+        "Could not start the search: " + escape_markdown("Learning rate γ range [0.5, 0.05] is empty: low > high.")]
     assert not app.dataframe
 
 
@@ -99,14 +102,24 @@ def test_a_finished_search_reopens_from_the_url_and_names_the_best_configuration
 
 def test_a_long_search_is_announced_before_it_starts(tmp_path, monkeypatch):
     from dashboard.logic import long_work
-    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
     app = tune_page(tmp_path, monkeypatch)
+    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
     app.number_input(key="tune_n_epochs_high").set_value(10)
     app.number_input(key="tune_budget").set_value(3)
     app.button(key="FormSubmitter:tune_form-Start search").click().run()
     no_exception(app)
     assert len(app.warning) == 1 and "This search should take about" in app.warning[0].value
     assert "at most, if no trial is pruned" in app.warning[0].value
+    assert app.warning[0].value.endswith("Start it?") and search_job(app) is None  # asked first
+    app = next(b for b in app.button if b.label.startswith("Start (")).click().run()
+    no_exception(app)
+    assert not app.warning and search_job(app) is not None
+    search_job(app).stop.set()
+
+
+def search_job(app):
+    from dashboard.logic import search
+    return app.session_state[search.KEY] if search.KEY in app.session_state else None  # noqa: SIM401
 
 
 def test_the_work_limit_and_stop_act_inside_a_trial(tmp_path, monkeypatch):

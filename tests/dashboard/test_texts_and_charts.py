@@ -93,3 +93,44 @@ def test_every_page_says_which_ratings_are_positives_with_the_models_threshold()
     for page in [*(ROOT / "pages").glob("*.py"), ROOT / "Home.py", *(ROOT / "dashboard").rglob("*.py")]:
         if page != texts_module:
             assert "of 5)" not in page.read_text() and "ratings >= 4" not in page.read_text(), page
+def test_the_overlay_draws_every_run_whole():
+    """A 30-epoch run beside a current 8-epoch one: the x axis reaches epoch 30, and every earlier
+    run's trace holds all of its epochs."""
+    long_run = SimpleNamespace(number=1, **vars(run("run 1", [1.0 - 0.01 * n for n in range(30)])))
+    current = SimpleNamespace(number=2, **vars(run("run 2", [0.9] * 8)))
+    for history in (long_run.history, current.history):
+        for record in history:
+            record.train_rmse = record.test_rmse
+    figure = charts.learning_curves(current, [long_run], 8)
+    assert figure.layout.xaxis.range == (0.5, 30.5)
+    assert [len(trace.x) for trace in figure.data] == [30, 8, 8]
+    assert charts.epoch_span([current], 20) == 20 and charts.epoch_span([None, long_run], 8) == 30
+
+
+def test_the_ranking_overlay_draws_every_run_whole():
+    def ranking_run(number, epochs):
+        history = [SimpleNamespace(epoch=n + 1, validation_ndcg=0.1 + 0.001 * n, k=10) for n in range(epochs)]
+        return SimpleNamespace(number=number, label=f"run {number}", kind="bpr", history=history)
+    bpr, als = ranking_run(1, 30), ranking_run(2, 8)
+    figure = charts.ranking_curves(als, [bpr], 8)
+    assert figure.layout.xaxis.range == (0.5, 30.5)
+    assert [len(trace.x) for trace in figure.data] == [30, 8]
+    assert figure.data[0].line.color == charts.run_color(1)
+
+
+def test_messages_name_settings_as_the_form_does():
+    """A bad link and a model's own error speak of "Factors K" and "Learning rate γ", never of
+    n_factors or lr: one mapping, settings.LABELS."""
+    _, problems = settings.from_query({"n_factors": "abc", "lr": "5", "test_size": "0.9", "biased": "maybe"})
+    assert problems == ["Factors K='abc' (must be a whole number from 1 to 500)",
+                        "Learning rate γ='5' (must be a number from 0.0001 to 1)",
+                        "Test size='0.9' (must be a number from 0 to 0.5)",
+                        "Learn biases (μ, b_u, b_i)='maybe' (must be true or false)"]
+    kind, _, problems = settings.ranking_from_query({"model": "bpr", "negatives": "0", "alpha": "x"})
+    assert kind == "bpr" and problems == ["Negatives per positive='0' (must be a whole number from 1 to 20)"]
+    assert settings.ranking_from_query({"model": "svd"})[2] == ["Model='svd' (must be one of bpr, als)"]
+    assert (settings.form_words("training diverged at epoch 3: lower the learning rate (lr == 1.0), e.g. to 0.2.")
+            == "training diverged at epoch 3: lower the learning rate (Learning rate γ = 1.0), e.g. to 0.2.")
+    assert settings.form_words("n_factors range [8, 4] is empty.") == "Factors K range [8, 4] is empty."
+    assert settings.form_words("a rating of 5 (no setting)") == "a rating of 5 (no setting)"
+    assert settings.described({"lr": 0.007, "biased": True}) == "Learning rate γ 0.007, Learn biases (μ, b_u, b_i) on"

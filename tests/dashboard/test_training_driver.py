@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from apptest_helpers import ROOT
 
-from dashboard.server.run_record import Run
+from dashboard.server.run_record import Run, seconds_text
 from dashboard.logic.run_driver import execute, settle, split
 from mfcore import SGDFactorizer, load_ratings
 
@@ -31,7 +31,9 @@ def test_done_run_renders_first_and_last_epoch_and_scores_the_model(data):
     assert run.status == "done" and [r.epoch for r in run.history] == [1, 2, 3, 4, 5]
     assert rendered[-1] == 5 and len(rendered) <= 2  # polled: the first news, then (throttled) the last
     assert run.scores["rmse"] == pytest.approx(run.history[-1].test_rmse)
-    assert run.progress_text.endswith("(done)") and "epoch 5/5" in run.progress_text
+    wall, fit = run.scores["wall seconds"], run.scores["seconds"]
+    assert 0 < fit <= wall and "epoch 5/5" in run.progress_text
+    assert run.progress_text.endswith(f"(done in {seconds_text(wall)} s, {seconds_text(fit)} s of it training)")
 
 
 def test_an_interrupted_run_keeps_the_model_of_its_last_completed_epoch(data):

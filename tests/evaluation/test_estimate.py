@@ -68,3 +68,18 @@ def test_the_estimate_has_the_right_order_of_magnitude(engine, n, k, epochs):
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError, match="n_factors"):
         estimate_seconds("numba", 100, 0, 1)
+
+
+@pytest.mark.parametrize("kind, k, epochs", [("bpr", 32, 3), ("als", 32, 2)])
+def test_the_ranking_estimate_has_the_right_order_of_magnitude(kind, k, epochs):
+    """Against a real one-thread fit of the model, within a factor of 10 either way (the machine is shared)."""
+    from mfcore.models.persist import KINDS
+    from mfcore.evaluation.estimate import estimate_ranking_seconds
+    train = ratings(300_000)
+    model = KINDS[kind](n_factors=k, n_epochs=epochs, n_threads=1, seed=0).fit(train)
+    predicted = estimate_ranking_seconds(kind, len(train), k, epochs)
+    assert abs(math.log10(predicted / model.fit_seconds_)) < 1, (predicted, model.fit_seconds_)
+    assert estimate_ranking_seconds(kind, 2 * len(train), k, epochs) == pytest.approx(2 * predicted)
+    assert estimate_ranking_seconds(kind, len(train), 2 * k, epochs) > predicted
+    with pytest.raises(ValueError, match="kind"):
+        estimate_ranking_seconds("svd", 100, 8, 1)
