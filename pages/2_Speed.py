@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard.render import boundary
 from dashboard.render import charts
+from dashboard.render import safe
 from dashboard.server import datasets
 from dashboard.logic import long_work
 from dashboard.server import jobs
@@ -135,7 +136,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
                                     "updates/s": st.column_config.NumberColumn(format="compact"),
                                     "µs/rating": st.column_config.NumberColumn(format="%.3f")})
         if len(python):
-            st.plotly_chart(charts.speed_bars(table), key="speed_chart")
+            safe.plotly_chart(st, charts.speed_bars(table), key="speed_chart")
         else:
             st.info("Include the python engine to see the speed-up over it.")
 
@@ -151,7 +152,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
                         "the timings above (near zero when the machine code comes from an on-disk cache):")
             cells = st.columns(max(len(compiled), 3))
             for cell, (_, row) in zip(cells, compiled.iterrows()):
-                cell.metric(row["engine"], f"{row['compile (s)']:.2f} s",
+                safe.metric(cell, row["engine"], f"{row['compile (s)']:.2f} s",
                             help="Cython: build or load" if row["engine"] == "cython" else "Numba: JIT compile")
 
         st.markdown(f"**Correctness check**: python and numba trained with the same random seed on the "

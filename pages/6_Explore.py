@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.render import boundary
+from dashboard.render import safe
 from dashboard.server import datasets
 from dashboard.logic import session_runs
 from dashboard.server import store
@@ -144,7 +145,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         if user_position is not None:
             lists = explore.lists_for_user(every_model, subject.train, user_position, 10, support)
             st.subheader(f"Top 10 for user {escape_markdown(user_ids[user_position])}, model by model")
-            st.table(rank.side_by_side_table(subject, lists))
+            safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
             st.caption(rank.overlap_sentence(lists) + " Pick the user on the Recommendations tab."
                        + ("" if rank.models(subject) else " Train BPR or ALS above to add their lists."))
 
@@ -205,7 +206,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         highlight = [at[code] for code in ringed if code in at]
         figure = view.map_figure(labels, coords, view.colour_values(subject, kind, colour, codes), colour,
                                  highlight, share, kind, method, shown_name)
-        st.plotly_chart(figure, key=f"explore_map_{kind}", on_select="rerun", selection_mode="points")
+        safe.plotly_chart(st, figure, key=f"explore_map_{kind}", on_select="rerun", selection_mode="points")
         shown_points = view.map_points_sentence(subject, kind, method, codes, support)
         k_shown = factors.shape[1]
         placed = (f"placed by t-SNE so that each one's nearest neighbours by cosine of its {k_shown} factors stay "
@@ -233,7 +234,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             k = st.slider("k (list length)", 1, 50, 10, key="explore_k")
             with st.spinner("Ranking every sampled test user's unrated items, model by model..."):
                 ranking = rank.metrics_table(subject, support, k)
-            st.plotly_chart(rank.metrics_figure(ranking, k), key="explore_metrics_chart")
+            safe.plotly_chart(st, rank.metrics_figure(ranking, k), key="explore_metrics_chart")
             st.markdown(explore.topn_reading(ranking, k, rank.RATING))
             shown_table = rank.display_metrics(ranking, k)
             st.dataframe(shown_table, hide_index=True, key="explore_ranking_table",
@@ -287,7 +288,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             lists = explore.lists_for_new_user(every_model, subject.train, model.item_ids_[codes],
                                                list(ratings.values()), 10, support)
             st.subheader("Your top 10, model by model")
-            st.table(rank.side_by_side_table(subject, lists))
+            safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
             st.caption(rank.overlap_sentence(lists))
         else:
             st.info("No ratings yet: pick an item, set your rating and press Add rating.")
