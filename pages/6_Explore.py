@@ -46,9 +46,10 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             opened = st.session_state.get("explore_file")
             if opened is None or opened[1] != digest:
                 try:
-                    st.session_state["explore_file"] = (upload.name, digest, load_bundle(raw, memory_cap_bytes()))
-                except ModelFileError as exc:
-                    st.error(f"Could not open {escape_markdown(upload.name)}: {escape_markdown(exc)}")
+                    st.session_state["explore_file"] = (upload.name, digest,
+                                                        load_bundle(raw, memory_cap_bytes(), name=upload.name))
+                except ModelFileError as exc:  # a sentence that names the file
+                    st.error(f"{escape_markdown(exc)} Upload a model file downloaded from Train.")
         if "explore_file" in st.session_state:
             name, digest, bundle = st.session_state["explore_file"]
             subject = view.remembered(f"file-{digest}", lambda: view.from_bundle(name, digest, bundle))
