@@ -79,7 +79,7 @@ with boundary.page("Home"):  # one st.error sentence for any failure (dashboard/
 
     dataset = datasets.current()
     ratings = dataset.ratings
-    st.subheader(f"Dataset in use: {escape_markdown(dataset.name)}")
+    st.subheader(f"Dataset in use: {escape_markdown(dataset.name)}", anchor=False)
     cells = st.columns(6)
     safe.metric(cells[0], "Ratings", f"{len(ratings):,}")
     safe.metric(cells[1], "Users", f"{ratings.n_users:,}")

@@ -105,7 +105,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
         st.info("Press **Time engines**: each engine trains on the same split with the same random seed.")
     else:
         st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
-                     f"K={saved['k']}")
+                     f"K={saved['k']}", anchor=False)
         st.caption("Seconds per epoch are each model's training time (`fit_seconds_`: its once-per-fit "
                    "preparation, such as numba-parallel's shuffle and grouping into blocks, plus every epoch) "
                    "divided by the epochs timed; JIT compile and test evaluation are not counted.")

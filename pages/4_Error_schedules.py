@@ -124,7 +124,8 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
         rate_text = (f"lr {rates[0]:g}" if len(rates) == 1 else
                      "lr " + ", ".join(f"{name} {value:g}" for name, value in saved["rates"].items()))
         st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
-                     f"K={params['n_factors']}, {params['n_epochs']} epochs, {rate_text}, reg {params['reg']:g}")
+                     f"K={params['n_factors']}, {params['n_epochs']} epochs, {rate_text}, reg {params['reg']:g}",
+                     anchor=False)
         columns = st.columns(2)
         columns[0].markdown("**Test RMSE per epoch**")
         safe.plotly_chart(columns[0], lesson_figures.schedule_curves(schedule_runs, "epoch"), key="sch_epoch")

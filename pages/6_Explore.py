@@ -121,13 +121,14 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         if user_position is not None:
             rated, values = explore.user_ratings(subject.train, user_position)
             history, recommended = st.columns([1, 2])
-            history.subheader(f"Rated by user {escape_markdown(user_ids[user_position])}")
+            history.subheader(f"Rated by user {escape_markdown(user_ids[user_position])}", anchor=False)
             history.caption(f"{len(rated)} training ratings, highest first.")
             history.dataframe(view.rated_table(subject, rated, values), hide_index=True, key="explore_rated")
             if is_rating:
                 table = view.recommendations(subject, model.P_[user_position], float(model.bu_[user_position]),
                                              rated, values, n, support)
-                recommended.subheader(f"Top {len(table)} for user {escape_markdown(user_ids[user_position])}")
+                recommended.subheader(f"Top {len(table)} for user {escape_markdown(user_ids[user_position])}",
+                                      anchor=False)
                 recommended.caption("Items they did not rate, with at least the minimum support, by predicted "
                                     "rating = μ + b_u + b_i + p_u · q_i; 'because you rated' lists their rated "
                                     "items nearest in factor space (cosine).")
@@ -137,7 +138,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             else:
                 table = view.ranked_table(subject, shown.recommend(user_ids[user_position], n))
                 recommended.subheader(f"{shown_name}'s top {len(table)} for user "
-                                      f"{escape_markdown(user_ids[user_position])}")
+                                      f"{escape_markdown(user_ids[user_position])}", anchor=False)
                 recommended.caption("Items they did not rate, by the ranking score b_i + p_u · q_i (BPR) or "
                                     "p_u · q_i (ALS): a score orders items, it is not a rating.")
                 recommended.dataframe(table, hide_index=True, key="explore_recommendations")
@@ -145,7 +146,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
     with tabs[1]:
         if user_position is not None:
             lists = explore.lists_for_user(every_model, subject.train, user_position, 10, support)
-            st.subheader(f"Top 10 for user {escape_markdown(user_ids[user_position])}, model by model")
+            st.subheader(f"Top 10 for user {escape_markdown(user_ids[user_position])}, model by model", anchor=False)
             safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
             st.caption(rank.overlap_sentence(lists) + " Pick the user on the Recommendations tab."
                        + ("" if rank.models(subject) else " Train BPR or ALS above to add their lists."))

@@ -22,6 +22,9 @@ from dashboard.render.texts import WORD_JOINER, escape_markdown
 RENDERERS = {"table", "plotly_chart", "download_button", "metric", "html", "altair_chart", "vega_lite_chart",
              "pyplot", "bokeh_chart", "pydeck_chart", "graphviz_chart", "iframe"}
 """Streamlit calls that render markup or fetch from an address: only dashboard/render/safe.py makes them."""
+HEADINGS = {"title", "header", "subheader"}
+"""Headings get a link to themselves whose address is made from their text: one that holds a value (an
+f-string) passes ``anchor=False``, so no link on the page is made from the data."""
 FORBIDDEN_NAMES = {"unsafe_allow_html", "LinkColumn", "ImageColumn", "components"}
 SOURCES = [ROOT / "Home.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "dashboard").rglob("*.py"))]
 SAFE = ROOT / "dashboard" / "render" / "safe.py"
@@ -39,6 +42,10 @@ def direct_calls(path: Path) -> list[str]:
             receiver = node.func.value
             if not (isinstance(receiver, ast.Name) and receiver.id in modules):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.func.attr}(")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in HEADINGS
+                and node.args and isinstance(node.args[0], ast.JoinedStr)
+                and not any(k.arg == "anchor" and getattr(k.value, "value", None) is False for k in node.keywords)):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.func.attr}( with a link to itself")
         names = ({node.attr} if isinstance(node, ast.Attribute) else {node.id} if isinstance(node, ast.Name)
                  else {keyword.arg for keyword in node.keywords} if isinstance(node, ast.Call) else set())
         found += [f"{path.relative_to(ROOT)}:{node.lineno} {name}" for name in names & FORBIDDEN_NAMES]
@@ -53,11 +60,12 @@ def test_no_page_or_module_calls_a_markup_renderer_directly():
 def test_the_source_check_finds_a_direct_call(tmp_path):
     page = tmp_path / "page.py"
     page.write_text("import streamlit as st\nfrom dashboard.logic import search\nsearch.table(1)\n"
-                    "st.table(frame)\ncolumns[0].plotly_chart(figure)\nst.markdown('x', unsafe_allow_html=True)\n")
+                    "st.table(frame)\ncolumns[0].plotly_chart(figure)\nst.markdown('x', unsafe_allow_html=True)\n"
+                    "st.subheader(f'{name}')\nst.subheader(f'{name}', anchor=False)\n")
     page = page.rename(ROOT / "tests" / "dashboard" / "_direct_call_probe.py")
     try:
-        assert [call.split(" ", 1)[1] for call in direct_calls(page)] == [".table(", ".plotly_chart(",
-                                                                          "unsafe_allow_html"]
+        assert [call.split(" ", 1)[1] for call in direct_calls(page)] == [
+            ".table(", ".plotly_chart(", "unsafe_allow_html", ".subheader( with a link to itself"]
     finally:
         page.unlink()
 
