@@ -35,7 +35,7 @@ CREATED = """(tokens) => {
         if (attributes.includes('""" + EVIL + """')) found.push(element.tagName + ' points at the host: ' + attributes);
         const heading = element.tagName === 'A' && element.closest('h1, h2, h3, h4, h5, h6');
         if (heading && Object.keys(tokens).some(token => plain(heading.textContent).includes(token))) {
-            found.push('A link to a heading made from the data: ' + element.getAttribute('href').slice(0, 80));
+            found.push('A link to a heading made from the data: ' + (element.getAttribute('href') || '').slice(0, 80));
         }
     }
     return found;
