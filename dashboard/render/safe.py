@@ -41,11 +41,15 @@ def inert_frame(frame: pd.DataFrame) -> pd.DataFrame:
     def text(value):
         return escape_markdown(value) if isinstance(value, str) else value
 
+    def texts(values) -> bool:
+        return values.dtype == object or pd.api.types.is_string_dtype(values)
+
     escaped = frame.copy()
     for column in escaped.columns:
-        if escaped[column].dtype == object or pd.api.types.is_string_dtype(escaped[column]):
+        if texts(escaped[column]):
             escaped[column] = escaped[column].map(text)
-    escaped.index = escaped.index.map(text)
+    if texts(escaped.index):  # a range or numbers stay as they are (Streamlit leaves a range index out)
+        escaped.index = escaped.index.map(text)
     escaped.columns = escaped.columns.map(text)
     return escaped
 
@@ -55,7 +59,7 @@ def table(container, frame: pd.DataFrame, formats: dict | str | None = None, na_
     """``frame`` as a static table in ``container`` (``st`` or a column), its text inert. ``formats``
     (a format string, or one per column by the column's name), ``na_rep``, ``hide_index`` and ``style``
     (a function given to ``Styler.apply`` along ``style_axis``) are pandas Styler's."""
-    escaped = inert_frame(frame)
+    escaped = inert_frame(frame.reset_index(drop=True) if hide_index else frame)
     styler = escaped.style
     if formats is not None or na_rep is not None:
         if isinstance(formats, dict):
