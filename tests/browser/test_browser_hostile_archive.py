@@ -143,7 +143,7 @@ def test_a_hostile_archive_on_every_page_creates_no_element_and_no_request(strea
         full_page_screenshot(page, "hostile-explore-recommendations.png")
         if not page.get_by_role("button", name="Train BPR").is_visible():  # the expander opens by itself
             page.get_by_text("Ranking models on the same training ratings").click()
-        page.get_by_label("Epochs").fill("5")
+        page.get_by_role("spinbutton", name="Epochs").fill("5")
         page.get_by_role("button", name="Train BPR").click()
         page.get_by_text(re.compile(r"^BPR: K = ")).wait_for(timeout=180_000)
         for tab in ("Side by side", "Similar items", "Map", "Ranking metrics"):
