@@ -156,7 +156,7 @@ def test_a_hostile_archive_on_every_page_creates_no_element_and_no_request(strea
                                        ".some(plot => plot.offsetParent !== null && plot.data.length > 2)")
                 page.get_by_role("combobox", name="Show the neighbours of (or click a point)").click()
                 page.get_by_role("option").nth(1).click()
-                page.get_by_text(re.compile(r"^Nearest to ")).wait_for()
+                page.get_by_text(re.compile(r"\(cosine of all \d+ factors\):")).wait_for()
             clean(page, tokens, f"Explore: {tab}")
             full_page_screenshot(page, f"hostile-explore-{tab.lower().replace(' ', '-')}.png")
         assert "T1" in page.locator('[data-testid="stTable"]').first.inner_text()  # titles side by side
