@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard.render import boundary
 from dashboard.render import charts
+from dashboard.render import safe
 from dashboard.server import datasets
 from dashboard.render.texts import escape_markdown
 from mfcore.data import DUPLICATE_POLICIES, DataError, sniff_columns
@@ -78,18 +79,18 @@ with boundary.page("Home"):  # one st.error sentence for any failure (dashboard/
 
     dataset = datasets.current()
     ratings = dataset.ratings
-    st.subheader(f"Dataset in use: {escape_markdown(dataset.name)}")
+    st.subheader(f"Dataset in use: {escape_markdown(dataset.name)}", anchor=False)
     cells = st.columns(6)
-    cells[0].metric("Ratings", f"{len(ratings):,}")
-    cells[1].metric("Users", f"{ratings.n_users:,}")
-    cells[2].metric("Items", f"{ratings.n_items:,}")
-    cells[3].metric("Density", f"{ratings.density:.2%}")
-    cells[4].metric("Rating scale", f"{ratings.scale[0]:g} to {ratings.scale[1]:g}")
-    cells[5].metric("Timestamps", "yes" if ratings.timestamps is not None else "no")
+    safe.metric(cells[0], "Ratings", f"{len(ratings):,}")
+    safe.metric(cells[1], "Users", f"{ratings.n_users:,}")
+    safe.metric(cells[2], "Items", f"{ratings.n_items:,}")
+    safe.metric(cells[3], "Density", f"{ratings.density:.2%}")
+    safe.metric(cells[4], "Rating scale", f"{ratings.scale[0]:g} to {ratings.scale[1]:g}")
+    safe.metric(cells[5], "Timestamps", "yes" if ratings.timestamps is not None else "no")
 
     left, right = st.columns(2)
-    left.plotly_chart(charts.rating_histogram(ratings), key="home_histogram")
-    right.plotly_chart(charts.long_tail(ratings), key="home_long_tail")
+    safe.plotly_chart(left, charts.rating_histogram(ratings), key="home_histogram")
+    safe.plotly_chart(right, charts.long_tail(ratings), key="home_long_tail")
     for sentence in ratings.summary.sentences(len(ratings), ratings.n_items):
         (st.warning if sentence in ratings.summary.warnings else st.caption)(escape_markdown(sentence))
     with st.expander("First rows"):

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard.render import boundary
 from dashboard.render import charts
+from dashboard.render import safe
 from dashboard.server import datasets
 from dashboard.logic import downloads
 from dashboard.logic import long_work
@@ -104,7 +105,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         shown_epochs = run.model.n_epochs if run.status == "running" else max(len(run.history), 1)
         if run.ranking:
             figure = charts.ranking_curves(run, [other for other in earlier if other.ranking], shown_epochs)
-            chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")
+            safe.plotly_chart(chart_slot, figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")
             return
         figure = charts.learning_curves(run, [other for other in earlier if not other.ranking], shown_epochs)
         if run.model.patience is not None:  # early stopping: its validation curve and the epoch kept
@@ -119,7 +120,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                                      run.model.best_epoch_, charts.epoch_span([run, *earlier], shown_epochs)),
                                  annotation_yshift=-24, annotation_bgcolor="rgba(255,255,255,0.85)")
         # a new key per render: the job thread may add an epoch between two renders' reads of the history
-        chart_slot.plotly_chart(figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")
+        safe.plotly_chart(chart_slot, figure, key=f"curve-{run.number}-{run.status}-{next(RENDERS)}")
 
 
     refusal = ""
@@ -204,7 +205,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
     if latest is not None:
         render(latest)
     else:
-        chart_slot.plotly_chart(charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
+        safe.plotly_chart(chart_slot, charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
 
     if session_runs.all_runs():
         st.subheader("Runs in this session")
@@ -215,7 +216,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         extra = st.multiselect("More columns", more_columns, key="train_runs_more", format_func=session_runs.header,
                                help="The table shows the scores, the times and the settings that differ between "
                                     "runs, as many as fit the page; add any other column here.")
-        st.table(session_runs.styled_table(session_runs.all_runs(), extra))
+        session_runs.show_table(st, session_runs.all_runs(), extra)
         st.caption(" ".join(filter(None, [session_runs.shared_settings(session_runs.all_runs()),
                                           session_runs.SECONDS_SENTENCE])))
 
@@ -226,9 +227,9 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         label = pick_column.selectbox("Files of run", labels, index=len(labels) - 1,
                                       help="Every run's history, factors, model and script: pick a run, "
                                            "then download its files.")
-        all_column.download_button("Run history (CSV)", session_runs.history_csv(session_runs.all_runs()),
-                                   file_name="run_history.csv", mime="text/csv", on_click="ignore",
-                                   help="Every epoch of every run in this session, with its settings.")
+        safe.download_button(all_column, "Run history (CSV)", session_runs.history_csv(session_runs.all_runs()),
+                             "run_history.csv", mime="text/csv", on_click="ignore",
+                             help="Every epoch of every run in this session, with its settings.")
         picked = session_runs.by_label(session_runs.all_runs(), label)
         retrain_slot = st.empty()
         if picked.needs_refit and retrain_slot.button(

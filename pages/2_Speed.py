@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard.render import boundary
 from dashboard.render import charts
+from dashboard.render import safe
 from dashboard.server import datasets
 from dashboard.logic import long_work
 from dashboard.server import jobs
@@ -126,7 +127,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
         st.info("Press **Time engines**: each engine trains on the same split with the same random seed.")
     else:
         st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
-                     f"K={saved['k']}")
+                     f"K={saved['k']}", anchor=False)
         st.caption("Seconds per epoch are each model's training time (`fit_seconds_`: its once-per-fit "
                    "preparation, such as numba-parallel's shuffle and grouping into blocks, plus every epoch) "
                    "divided by the epochs timed; JIT compile and test evaluation are not counted.")
@@ -157,7 +158,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
                                     "updates/s": st.column_config.NumberColumn(format="compact"),
                                     "µs/rating": st.column_config.NumberColumn(format="%.3f")})
         if len(python):
-            st.plotly_chart(charts.speed_bars(table), key="speed_chart")
+            safe.plotly_chart(st, charts.speed_bars(table), key="speed_chart")
         else:
             st.info("Include the python engine to see the speed-up over it.")
 
@@ -173,7 +174,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
                         "the timings above (near zero when the machine code comes from an on-disk cache):")
             cells = st.columns(max(len(compiled), 3))
             for cell, (_, row) in zip(cells, compiled.iterrows()):
-                cell.metric(row["engine"], f"{row['compile (s)']:.2f} s",
+                safe.metric(cell, row["engine"], f"{row['compile (s)']:.2f} s",
                             help="Cython: build or load" if row["engine"] == "cython" else "Numba: JIT compile")
 
         st.markdown(f"**Correctness check**: python and numba trained with the same random seed on the "

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.render import boundary
+from dashboard.render import safe
 from dashboard.server import datasets
 from dashboard.logic import lesson_figures
 from dashboard.logic import settings
@@ -101,15 +102,15 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
             st.latex(line)
         columns = st.columns(3 if last.biased else 2)
         columns[0].markdown(f"**p_u**, user {escape_markdown(last.user)}")
-        columns[0].table(lesson_figures.before_after(last.p_old, last.p_new))
+        lesson_figures.before_after_table(columns[0], last.p_old, last.p_new)
         columns[1].markdown(f"**q_i**, {escape_markdown(lesson_figures.item_name(ratings, last.i))}")
-        columns[1].table(lesson_figures.before_after(last.q_old, last.q_new))
+        lesson_figures.before_after_table(columns[1], last.q_old, last.q_new)
         if last.biased:
             biases = pd.DataFrame({"before": [last.bu_old, last.bi_old], "after": [last.bu_new, last.bi_new]},
                                   index=["b_u", "b_i"])
             biases["change"] = biases["after"] - biases["before"]
             columns[2].markdown("**biases**")
-            columns[2].table(biases.style.format("{:.4f}"))
+            safe.table(columns[2], biases, formats="{:.4f}")
 
     items = lesson_figures.item_labels(ratings)  # titles when the dataset has them, else ids
     users = [str(user) for user in ratings.user_ids]
@@ -118,14 +119,14 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
     Qt = pd.DataFrame(stepper.Q.T, index=[f"k={k + 1}" for k in range(stepper.n_factors)], columns=items)
     top = st.columns([1, 3])
     top[0].markdown("**P** (users x K)")
-    top[0].plotly_chart(lesson_figures.heatmap(P, rows=[last.u] if last else (), zmid=0), key="ur_P")
+    safe.plotly_chart(top[0], lesson_figures.heatmap(P, rows=[last.u] if last else (), zmid=0), key="ur_P")
     top[1].markdown("**R** (users x items), the ratings")
-    top[1].plotly_chart(lesson_figures.heatmap(R, cell=(last.u, last.i) if last else None, colorscale="Blues"),
+    safe.plotly_chart(top[1], lesson_figures.heatmap(R, cell=(last.u, last.i) if last else None, colorscale="Blues"),
                         key="ur_R")
     bottom = st.columns([1, 3])
-    bottom[0].plotly_chart(lesson_figures.rmse_steps(state["steps"], state["rmse"]), key="ur_rmse")
+    safe.plotly_chart(bottom[0], lesson_figures.rmse_steps(state["steps"], state["rmse"]), key="ur_rmse")
     bottom[1].markdown("**Qᵀ** (K x items), same columns as R")
-    bottom[1].plotly_chart(lesson_figures.heatmap(Qt, columns=[last.i] if last else (), zmid=0, row_height=32,
+    safe.plotly_chart(bottom[1], lesson_figures.heatmap(Qt, columns=[last.i] if last else (), zmid=0, row_height=32,
                                             show_x=False), key="ur_Q")
     st.caption("R ≈ μ + b_u + b_i + P Qᵀ: row u of P times column i of Qᵀ is the dot product in the "
                "prediction. Red outlines: the rating taken and the row of P and column of Qᵀ it updates.")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.render import boundary
+from dashboard.render import safe
 from dashboard.server import datasets
 from dashboard.logic import long_work
 from dashboard.logic import settings
@@ -97,7 +98,7 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
             with live.container():
                 columns = st.columns(2)
                 for column, axis in zip(columns, ("epoch", "seconds")):
-                    column.plotly_chart(lesson_figures.schedule_curves(schedule_runs, axis),
+                    safe.plotly_chart(column, lesson_figures.schedule_curves(schedule_runs, axis),
                                         key=f"sch_live_{axis}_{next(renders)}")
 
         for number, name in enumerate(SCHEDULES, start=1):
@@ -130,12 +131,13 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
                      ", ".join(f"{name} {value:g}" for name, value in saved["rates"].items()))
         st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
                      + settings.described({name: params[name] for name in ("n_factors", "n_epochs")})
-                     + f", {settings.LABELS['lr']} {rate_text}, {settings.described({'reg': params['reg']})}")
+                     + f", {settings.LABELS['lr']} {rate_text}, {settings.described({'reg': params['reg']})}",
+                     anchor=False)
         columns = st.columns(2)
         columns[0].markdown("**Test RMSE per epoch**")
-        columns[0].plotly_chart(lesson_figures.schedule_curves(schedule_runs, "epoch"), key="sch_epoch")
+        safe.plotly_chart(columns[0], lesson_figures.schedule_curves(schedule_runs, "epoch"), key="sch_epoch")
         columns[1].markdown("**Test RMSE against training time** (evaluation excluded)")
-        columns[1].plotly_chart(lesson_figures.schedule_curves(schedule_runs, "seconds"), key="sch_seconds")
+        safe.plotly_chart(columns[1], lesson_figures.schedule_curves(schedule_runs, "seconds"), key="sch_seconds")
         st.dataframe(lesson_figures.schedule_table(schedule_runs), hide_index=True,
                      column_config={"last test RMSE": st.column_config.NumberColumn(format="%.4f"),
                                     "best test RMSE": st.column_config.NumberColumn(format="%.4f"),
@@ -158,4 +160,4 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
                      "dense float64": lesson_figures.human_bytes(lesson_figures.dense_matrix_bytes(users, items, 8)),
                      "dense float32": lesson_figures.human_bytes(lesson_figures.dense_matrix_bytes(users, items, 4)),
                      "one float32 per rating": lesson_figures.human_bytes(4 * n_ratings)})
-    st.table(pd.DataFrame(rows).set_index("data"))
+    safe.table(st, pd.DataFrame(rows).set_index("data"))

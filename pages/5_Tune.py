@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.render import boundary
+from dashboard.render import safe
 from dashboard.server import datasets
 from dashboard.logic import long_work
 from dashboard.server import jobs
@@ -143,7 +144,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                             "regularization": st.column_config.NumberColumn(format="%.4f"),
                                             "init std": st.column_config.NumberColumn(format="%.4f")})
         max_epochs = int(job.space["n_epochs"].high) if "n_epochs" in job.space else 20
-        chart_slot.plotly_chart(search.curves_figure(study, max_epochs),
+        safe.plotly_chart(chart_slot, search.curves_figure(study, max_epochs),
                                 key=f"curves-{len(rows)}-{final}-{elapsed:.2f}")
         return study
 
@@ -177,7 +178,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                          column_config={metric: st.column_config.NumberColumn(format="%.4f")})
             for title, figure in search.optuna_figures(study).items():
                 st.subheader(title)
-                st.plotly_chart(figure, key=f"optuna-{title}")
+                safe.plotly_chart(st, figure, key=f"optuna-{title}")
         elif job.result is not None:
             result = job.result
             st.subheader("Best configuration on the test set")
@@ -219,6 +220,6 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                              + (f" ({escape_markdown(settings.form_words(run.message))})." if run.message else "."))
             for title, figure in search.optuna_figures(study).items():
                 st.subheader(title)
-                st.plotly_chart(figure, key=f"optuna-{title}")
+                safe.plotly_chart(st, figure, key=f"optuna-{title}")
     else:
         status_slot.markdown("Set the ranges and the budget, then **Start search**.")

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.render import boundary
+from dashboard.render import safe
 from dashboard.server import datasets
 from dashboard.logic import explore_runs, long_work, session_runs
 from dashboard.server import store
@@ -45,9 +46,10 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             opened = st.session_state.get("explore_file")
             if opened is None or opened[1] != digest:
                 try:
-                    st.session_state["explore_file"] = (upload.name, digest, load_bundle(raw, memory_cap_bytes()))
-                except ModelFileError as exc:
-                    st.error(f"Could not open {escape_markdown(upload.name)}: {escape_markdown(exc)}")
+                    st.session_state["explore_file"] = (upload.name, digest,
+                                                        load_bundle(raw, memory_cap_bytes(), name=upload.name))
+                except ModelFileError as exc:  # a sentence that names the file
+                    st.error(f"{escape_markdown(exc)} Upload a model file downloaded from Train.")
         if "explore_file" in st.session_state:
             name, digest, bundle = st.session_state["explore_file"]
             subject = view.remembered(f"file-{digest}", lambda: view.from_bundle(name, digest, bundle))
@@ -138,13 +140,14 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         if user_position is not None:
             rated, values = explore.user_ratings(subject.train, user_position)
             history, recommended = st.columns([1, 2])
-            history.subheader(f"Rated by user {escape_markdown(user_ids[user_position])}")
+            history.subheader(f"Rated by user {escape_markdown(user_ids[user_position])}", anchor=False)
             history.caption(f"{len(rated)} training ratings, highest first.")
             view.static_table(history, view.rated_table(subject, rated, values))
             if is_rating:
                 table = view.recommendations(subject, model.P_[user_position], float(model.bu_[user_position]),
                                              rated, values, n, support)
-                recommended.subheader(f"Top {len(table)} for user {escape_markdown(user_ids[user_position])}")
+                recommended.subheader(f"Top {len(table)} for user {escape_markdown(user_ids[user_position])}",
+                                      anchor=False)
                 recommended.caption("Items they did not rate, with at least the minimum support, by predicted "
                                     "rating = μ + b_u + b_i + p_u · q_i; 'because you rated' lists their rated "
                                     "items nearest in factor space (cosine).")
@@ -154,7 +157,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             else:
                 table = view.ranked_table(subject, shown.recommend(user_ids[user_position], n))
                 recommended.subheader(f"{shown_name}'s top {len(table)} for user "
-                                      f"{escape_markdown(user_ids[user_position])}")
+                                      f"{escape_markdown(user_ids[user_position])}", anchor=False)
                 recommended.caption("Items they did not rate, by the ranking score b_i + p_u · q_i (BPR) or "
                                     "p_u · q_i (ALS): a score orders items, it is not a rating.")
                 view.static_table(recommended, table)
@@ -162,8 +165,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
     with tabs[1]:
         if user_position is not None:
             lists = explore.lists_for_user(every_model, subject.train, user_position, 10, support)
-            st.subheader(f"Top 10 for user {escape_markdown(user_ids[user_position])}, model by model")
-            st.table(rank.side_by_side_table(subject, lists))
+            st.subheader(f"Top 10 for user {escape_markdown(user_ids[user_position])}, model by model", anchor=False)
+            safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
             st.caption(rank.overlap_sentence(lists) + " Pick the user on the Recommendations tab."
                        + ("" if rank.models(subject) else " Train BPR or ALS above to add their lists."))
 
@@ -222,7 +225,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         highlight = [at[code] for code in ringed if code in at]
         figure = view.map_figure(labels, coords, view.colour_values(subject, kind, colour, codes), colour,
                                  highlight, share, kind, method, shown_name)
-        st.plotly_chart(figure, key=f"explore_map_{kind}", on_select="rerun", selection_mode="points")
+        safe.plotly_chart(st, figure, key=f"explore_map_{kind}", on_select="rerun", selection_mode="points")
         shown_points = view.map_points_sentence(subject, kind, method, codes, support)
         k_shown = factors.shape[1]
         placed = (f"placed by t-SNE so that each one's nearest neighbours by cosine of its {k_shown} factors stay "
@@ -250,7 +253,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             k = st.slider("k (list length)", 1, 50, 10, key="explore_k")
             with st.spinner("Ranking every sampled test user's unrated items, model by model..."):
                 ranking = rank.metrics_table(subject, support, k)
-            st.plotly_chart(rank.metrics_figure(ranking, k), key="explore_metrics_chart")
+            safe.plotly_chart(st, rank.metrics_figure(ranking, k), key="explore_metrics_chart")
             st.markdown(explore.topn_reading(ranking, k, rank.RATING))
             shown_table = rank.display_metrics(ranking, k)
             view.static_table(st, shown_table, rank.metric_formats(k))
@@ -305,7 +308,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             lists = explore.lists_for_new_user(every_model, subject.train, model.item_ids_[codes],
                                                list(ratings.values()), 10, support)
             st.subheader("Your top 10, model by model")
-            st.table(rank.side_by_side_table(subject, lists))
+            safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
             st.caption(rank.overlap_sentence(lists))
         else:
             st.info("No ratings yet: pick an item, set your rating and press Add rating.")

@@ -1,5 +1,6 @@
 """Helpers for the AppTest page tests."""
 
+import re
 
 from paths import ROOT
 from streamlit.testing.v1 import AppTest
@@ -24,6 +25,23 @@ def upload(app: AppTest, name: str, content: bytes) -> AppTest:
         app.radio(key="home_source").set_value("Upload a file").run()
     app.get("file_uploader")[0].set_value((name, content, "text/csv"))
     return app.run()
+
+
+def plain(text: str) -> str:
+    """Markdown-escaped ``text`` (dashboard.render.texts.escape_markdown) as a reader sees it: the
+    backslashes before punctuation and the word joiners dropped."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", str(text)).replace("\u2060", "")
+
+
+def shown_table(element):
+    """The frame an ``st.table`` element shows (``safe.table`` escapes its text), as a reader sees it."""
+    frame = element.value.copy()
+    frame.columns = frame.columns.map(plain)
+    frame.index = frame.index.map(lambda label: plain(label) if isinstance(label, str) else label)
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(lambda value: plain(value) if isinstance(value, str) else value)
+    return frame
 
 
 def no_exception(app: AppTest) -> None:

@@ -17,6 +17,7 @@ from mfcore.models.export import factors_csv, factors_npz, reproduction_snippet
 from mfcore.models.base import is_fitted
 
 from dashboard.logic import model_views
+from dashboard.render import safe
 from dashboard.logic import session_runs
 from dashboard.server.run_record import Run
 
@@ -49,7 +50,7 @@ def button(container, file: Download, key: str) -> None:
     """A download button for ``file``. Up to :data:`BIG_BYTES` its data is built when the button is
     clicked; above, a first button builds it under a spinner (held until it is downloaded)."""
     if file.size <= BIG_BYTES:
-        container.download_button(file.label, file.data, file_name=file.file_name, mime=file.mime,
+        safe.download_button(container, file.label, file.data, file.file_name, mime=file.mime,
                                   on_click="ignore", key=key)
         return
     held = f"{key}-data"
@@ -60,8 +61,8 @@ def button(container, file: Download, key: str) -> None:
         with container, st.spinner(f"Building {file.label} ({size})..."):
             ready = st.session_state[held] = file.data() if callable(file.data) else file.data
     if ready is not None:
-        container.download_button(f"{file.label}: {len(ready) / 1e6:,.1f} MB ready", ready,
-                                  file_name=file.file_name, mime=file.mime, key=key,
+        safe.download_button(container, f"{file.label}: {len(ready) / 1e6:,.1f} MB ready", ready,
+                             file.file_name, mime=file.mime, key=key,
                                   on_click=lambda: st.session_state.pop(held, None))
 
 

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from mfcore.teaching import StepRecord
 
+from dashboard.render import safe
 from dashboard.render.charts import COLORS
 
 HIGHLIGHT = "#d62728"
@@ -72,19 +73,23 @@ def epoch_sentence(records: list, n_ratings: int) -> str:
             f"its {n_ratings} (Next update had taken the first {first - 1}); the formulas show the last of them.")
 
 
-def before_after(old: np.ndarray, new: np.ndarray):
-    """A styled before/after/change table of one factor vector: changed cells highlighted, green
-    where the value rose and red where it fell."""
-    table = pd.DataFrame([old, new, new - old], index=["before", "after", "change"],
-                         columns=[f"k={k + 1}" for k in range(len(old))]).astype(float)
+def before_after(old: np.ndarray, new: np.ndarray) -> pd.DataFrame:
+    """The before/after/change table of one factor vector."""
+    return pd.DataFrame([old, new, new - old], index=["before", "after", "change"],
+                        columns=[f"k={k + 1}" for k in range(len(old))]).astype(float)
 
-    def colour(column):
-        change = column["change"]
-        shade = "" if change == 0 else ("background-color: #c8f0c8" if change > 0
-                                        else "background-color: #f6c9c9")
-        return ["", shade, shade]
 
-    return table.style.apply(colour, axis=0).format("{:.4f}")
+def change_colours(column: pd.Series) -> list[str]:
+    """The cell styles of one column of :func:`before_after`: a changed factor's after and change cells
+    green where the value rose and red where it fell."""
+    change = column["change"]
+    shade = "" if change == 0 else ("background-color: #c8f0c8" if change > 0 else "background-color: #f6c9c9")
+    return ["", shade, shade]
+
+
+def before_after_table(container, old: np.ndarray, new: np.ndarray) -> None:
+    """:func:`before_after` as a static table in ``container``, four decimals, changes coloured."""
+    safe.table(container, before_after(old, new), formats="{:.4f}", style=change_colours)
 
 
 def rmse_steps(steps, values) -> go.Figure:

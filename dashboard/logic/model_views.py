@@ -17,7 +17,7 @@ from mfcore.models.persist import ModelBundle, model_bytes
 
 from dashboard.logic import run_driver
 from dashboard.server.run_record import model_kind
-from dashboard.render.texts import escape_label, escape_markdown
+from dashboard.render.texts import escape_markdown
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
 SELECT_LIMIT = 20_000  # above it, a search box narrows a selectbox's options
@@ -354,12 +354,12 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
     ``customdata`` is its position in ``labels`` (what a selection reports); points at positions
     ``highlight`` are ringed (trace ``selected``), the first one named."""
     figure = go.Figure()
-    labels = np.array([escape_label(label) for label in labels], dtype=object)  # Plotly renders HTML tags
+    labels = np.asarray(labels, dtype=object)
     positions = np.arange(len(labels))
     if colour.dtype.kind in "fiu":
         log_scale = colour_name == "ratings"
         shown = np.log10(np.maximum(colour, 1)) if log_scale else colour
-        hover = [f"{label}<br>{colour_name} {value:.3g}" for label, value in zip(labels, colour)]
+        hover = [f"{label}\n{colour_name} {value:.3g}" for label, value in zip(labels, colour)]
         figure.add_trace(go.Scattergl(
             x=coords[:, 0], y=coords[:, 1], mode="markers", text=hover, customdata=positions,
             hovertemplate="%{text}<extra></extra>", showlegend=False,
@@ -369,9 +369,9 @@ def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colou
         for group, hue in genre_colours(colour).items():
             rows = np.flatnonzero(colour == group)
             figure.add_trace(go.Scattergl(x=coords[rows, 0], y=coords[rows, 1], mode="markers",
-                                          name=f"{escape_label(group)} ({len(rows)})", text=labels[rows],
+                                          name=f"{group} ({len(rows)})", text=labels[rows],
                                           customdata=rows,
-                                          hovertemplate="%{text}<extra>" + escape_label(group) + "</extra>",
+                                          hovertemplate="%{text}<extra>" + group + "</extra>",
                                           marker={"size": 6, "opacity": 0.8, "color": hue}))
     if highlight:
         names = labels[highlight]

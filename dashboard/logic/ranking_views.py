@@ -151,19 +151,14 @@ def support_sentence(subject, support: int) -> str:
 
 def side_by_side(subject, lists: dict) -> pd.DataFrame:
     """One column per model (and popularity) of ``lists`` (``{name: item codes}``), one row per rank:
-    each item's title with its number of training ratings."""
+    each item's title with its number of training ratings. The page shows it as a static table
+    (``safe.table``), which wraps long titles instead of truncating them, so four lists read in full."""
     n = max((len(codes) for codes in lists.values()), default=0)
     table = {"rank": np.arange(1, n + 1)}
     for name, codes in lists.items():
         cells = [f"{subject.titles[code]} ({subject.counts[code]:,})" for code in codes]
         table[name] = cells + [""] * (n - len(cells))
     return pd.DataFrame(table)
-
-
-def side_by_side_table(subject, lists: dict):
-    """:func:`side_by_side` styled for ``st.table``: a static table wraps long titles instead of
-    truncating them, so four lists fit side by side and read in full."""
-    return side_by_side(subject, lists).style.hide(axis="index")
 
 
 def overlap_sentence(lists: dict) -> str:

@@ -268,7 +268,7 @@ def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
         line = {"color": "#2ca02c", "width": 4} if number == best else style.get(state, style["running"])
         figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines", line=line,
                                     name=f"trial {number} ({state})", showlegend=False,
-                                    hovertemplate=f"trial {number} ({state})<br>"
+                                    hovertemplate=f"trial {number} ({state})\n"
                                                   "epoch %{x}: %{y:.4f}<extra></extra>"))
         finite.extend(values[np.isfinite(values)])
     metric = tuning.metric_name(study)

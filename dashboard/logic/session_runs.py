@@ -14,6 +14,7 @@ from mfcore import Ratings, SGDFactorizer
 from mfcore.models.export import history_frame
 from mfcore.models.base import is_fitted
 
+from dashboard.render import safe
 from dashboard.server import saved_runs
 from dashboard.server.run_record import KIND_NAMES, Run, seconds_text
 from dashboard.logic.settings import FIELDS, LABELS
@@ -195,11 +196,12 @@ def _text(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def styled_table(runs: list[Run], extra: tuple[str, ...] | list[str] = ()):
-    """:func:`display_table` formatted for display as a static table, which wraps instead of truncating."""
+def show_table(container, runs: list[Run], extra: tuple[str, ...] | list[str] = ()) -> None:
+    """:func:`display_table` (with the ``extra`` columns) as a static table in ``container``, which wraps
+    instead of truncating."""
     frame = display_table(runs, extra)
     formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
-    return frame.style.format(formats, na_rep="–").hide(axis="index")  # a lone "-" renders as a list bullet
+    safe.table(container, frame, formats, na_rep="–", hide_index=True)  # a lone "-" renders as a list bullet
 
 
 def history_csv(runs: list[Run]) -> bytes:

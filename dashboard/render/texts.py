@@ -57,7 +57,14 @@ ENGINES = {
 
 
 _MARKUP = re.compile(r"[\\`*\[\]<>$~|:@&{}]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|(?i:(?<=www)\.)")
-_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)](?:\s|$)))", re.MULTILINE)
+
+
+_AUTOLINK = re.compile(r"(?<=\\:)(?=//)|(?i:(?<=w)(?=ww\\\.))|(?=\\@)")
+WORD_JOINER = "\u2060"
+"""An invisible character that breaks no line: put inside ``://``, ``www.`` and before ``@`` it stops
+GitHub-flavoured Markdown from turning a URL or an address into a link (its autolink literals are found
+in the text after the backslash escapes are read, so an escape alone does not stop them)."""
 
 
 def escape_markdown(text) -> str:
@@ -68,20 +75,24 @@ def escape_markdown(text) -> str:
     images (``[ ]``), emphasis and code (``* ` ~`` and ``_`` at a word's edge; an underscore inside a
     word, as in ``rating_nan.csv``, never emphasizes and is left alone), HTML and entities
     (``< > &``), math (``$``), tables (``|``), colored text, emoji and icons (``:red[...]``,
-    ``:smile:``, ``:material/...:``) and autolinks (``http://``, ``a@b``, ``www.``); a line that would
-    start a heading, quote or list gets its marker escaped, and line breaks become spaces so one value
-    cannot start a new block. CommonMark lets any ASCII punctuation be backslash-escaped, so the text
-    reads the same. Apply it to the user's part only, never to the app's own Markdown around it."""
+    ``:smile:``, ``:material/...:``); a line that would start a heading, quote or list gets its marker
+    escaped, and line breaks become spaces so one value cannot start a new block. CommonMark lets any
+    ASCII punctuation be backslash-escaped, so the text reads the same. Autolinks (``http://``, ``www.``,
+    ``a@b``) get a :data:`WORD_JOINER` besides. Apply it to the user's part only, never to the app's own
+    Markdown around it."""
     text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
     text = _MARKUP.sub(lambda match: "\\" + match.group(), text)
+    text = _AUTOLINK.sub(WORD_JOINER, text)
     return _LINE_START.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2).isdigit() else "\\" + m.group(2)),
                            text, count=1)
 
 
 def escape_label(text) -> str:
-    """``text`` for a Plotly label or hover text, which render a subset of HTML (``<a href>``,
-    ``<b>``, ``<br>``) but not Markdown: the HTML-significant characters become entities."""
-    return html.escape(str(text), quote=True)
+    """``text`` for Plotly, which renders a subset of HTML (``<a href>``, ``<b>``, ``<span style>``, ``<br>``)
+    and, with MathJax, ``$...$``, but no Markdown: ``& < > $`` become entities, which Plotly draws as the
+    characters, and a newline becomes Plotly's line break ``<br>``."""
+    text = html.escape(str(text), quote=False).replace("$", "&#36;")
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
 
 
 def positives(scale: tuple[float, float], level: float | None = POSITIVE_LEVEL) -> str:

@@ -28,6 +28,7 @@ import io
 import os
 import re
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -155,7 +156,7 @@ def _from_zip(raw: bytes, budget: Budget) -> tuple[bytes, tuple[str, bytes] | No
                    and not PurePosixPath(info.filename).name.startswith(".")
                    and "__MACOSX" not in info.filename]
     except _ZIP_ERRORS as exc:
-        raise DataError(f"the zip archive is damaged ({exc}).") from None
+        raise DataError(f"the zip archive is damaged: {_damage(exc)}; download or zip it again.") from None
     names = {PurePosixPath(info.filename).name.lower(): info for info in members}
     if "[content_types].xml" in names or any(info.filename.startswith("xl/") for info in members):
         raise DataError("this is an Excel workbook: save it as CSV first (File > Save As > CSV).")
@@ -190,9 +191,25 @@ def _unzip(archive: zipfile.ZipFile, info: zipfile.ZipInfo, role: str, budget: B
                 while chunk := member.read(CHUNK):
                     yield chunk
         except _ZIP_ERRORS as exc:
-            raise DataError(f"cannot unpack {name} from the zip ({_first_line(exc)}).") from None
+            raise DataError(f"cannot unpack {name} from the zip: {_damage(exc)}; download or zip it again.") from None
 
     return _unpack(chunks, name, role, budget, inner_gzip=True)
+
+
+def _damage(exc: Exception) -> str:
+    """What a zip or gzip reading error ``exc`` means, in words (never the library's text)."""
+    text = str(exc).lower()
+    if isinstance(exc, zipfile.BadZipFile) and "crc" in text:
+        return "its data fails the archive's checksum (changed or cut after it was written)"
+    if isinstance(exc, zipfile.BadZipFile):
+        return "its table of contents is missing or broken (an incomplete download?)"
+    if "encrypt" in text or "password" in text:
+        return "it is password-protected; give an archive without a password"
+    if isinstance(exc, NotImplementedError) or "compression method" in text:
+        return "it uses a compression method that cannot be read here (zip it with the usual deflate)"
+    if isinstance(exc, zlib.error) or "decompress" in text:
+        return "its compressed data cannot be unpacked"
+    return "it cannot be read"
 
 
 def _first_line(exc: Exception) -> str:
@@ -223,7 +240,7 @@ def _gunzip(compressed: Iterator[bytes], name: str) -> Iterator[bytes]:
         if fed and not inflater.eof:
             raise DataError(f"{name} is damaged (the gzip stream ends early: truncated?).")
     except zlib.error as exc:
-        raise DataError(f"{name} is damaged ({_first_line(exc)}).") from None
+        raise DataError(f"{name} is damaged: {_damage(exc)}; download it again.") from None
 
 
 def _unpack(open_chunks: Callable[[], Iterator[bytes]], name: str, role: str, budget: Budget,
@@ -304,9 +321,14 @@ def read_npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
     """``(shape, fortran_order, dtype)`` of the ``.npy`` array that starts at ``stream``'s position,
     which is left at the array's first byte; a ValueError names a format version other than 1.0 or
     2.0. Only the header is read: callers check it before anything is allocated."""
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(stream)
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(stream)
-    raise ValueError(f"a NumPy array of format version {version}, not 1.0 or 2.0")
+    try:
+        version = np.lib.format.read_magic(stream)
+    except ValueError:
+        raise ValueError("not a NumPy array (it does not start with NumPy's header)") from None
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"a NumPy array of format version {version[0]}.{version[1]}, not 1.0 or 2.0")
+    try:
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        return read(stream)
+    except (ValueError, SyntaxError, TypeError, KeyError, tokenize.TokenError, UnicodeDecodeError):
+        raise ValueError("a NumPy array whose header is damaged (its shape or type cannot be read)") from None

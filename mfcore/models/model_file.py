@@ -136,7 +136,7 @@ ARRAY_KINDS = "biufU"
 bytes, structures and dates are refused before anything is read."""
 
 
-def _open(source, max_bytes: int | None = None) -> dict:
+def _open(source, max_bytes: int | None = None, name: str | None = None) -> dict:
     """Every array of the archive, read eagerly so that a damaged member fails here.
 
     Nothing is inflated before it is bounded: the zip directory's sizes of all entries together must
@@ -144,7 +144,7 @@ def _open(source, max_bytes: int | None = None) -> dict:
     process, and 100x the file's size), each entry's ``.npy`` header must declare exactly the bytes
     the directory says, and its dtype must be one of :data:`ARRAY_KINDS`; only then is the array
     allocated and filled by streaming (the zip reader stops at the declared size)."""
-    name = file_name(source)
+    name = name or file_name(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
         stream = io.BytesIO(bytes(source))
     elif hasattr(source, "read") and hasattr(source, "seek"):  # an open binary file: the caller closes it
@@ -198,7 +198,7 @@ def _read_archive(stream, name: str, max_bytes: int | None) -> dict:
             try:
                 arrays[key] = _read_entry(archive, info, key)
             except ModelFileError as exc:
-                raise ModelFileError(f"{name}: {exc}") from None
+                raise ModelFileError(f"{name} is damaged or not an mfcore model file: {exc}") from None
             except (*_ZIP_READ_ERRORS, zipfile.BadZipFile) as exc:
                 raise ModelFileError(f"{name} is damaged or truncated: {_reason(exc)}.") from None
     return arrays
@@ -214,17 +214,17 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np
         try:
             shape, fortran, dtype = read_npy_header(member)
         except ValueError as exc:
-            raise ModelFileError(f"entry {key!r} is {exc}.") from None
+            raise ModelFileError(f"its entry {key!r} is {exc}.") from None
         if dtype.hasobject:
-            raise ModelFileError(f"entry {key!r} holds Python objects (pickled), which are never loaded.")
+            raise ModelFileError(f"its entry {key!r} holds Python objects (pickled), which are never loaded.")
         if dtype.kind not in ARRAY_KINDS or dtype.itemsize == 0:
-            raise ModelFileError(f"entry {key!r} has dtype {dtype.str}, not numbers or text.")
+            raise ModelFileError(f"its entry {key!r} holds values of type {dtype.str}, not numbers or text.")
         count = math.prod(int(n) for n in shape)
         size = count * dtype.itemsize
         header = member.tell()
         if header + size != info.file_size:
-            raise ModelFileError(f"entry {key!r} declares {size:,} bytes of data (shape {tuple(shape)}, "
-                                 f"{dtype.str}) but the archive holds {max(0, info.file_size - header):,}.")
+            raise ModelFileError(f"its entry {key!r} should hold {size:,} bytes of data (shape {tuple(shape)}, "
+                                 f"{dtype.str}) but holds {max(0, info.file_size - header):,}.")
         if key == "meta" and size > MAX_META_BYTES:
             raise ModelFileError(f"its 'meta' entry has {size:,} bytes, more than the {MAX_META_BYTES:,} "
                                  "a model's fields take.")
@@ -233,7 +233,7 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np
         while filled < size:
             got = member.readinto(buffer[filled:filled + (1 << 20)])
             if not got:
-                raise ModelFileError(f"entry {key!r} ends early (truncated).")
+                raise ModelFileError(f"its entry {key!r} ends early (truncated).")
             filled += got
     if not dtype.isnative:
         array = array.astype(dtype.newbyteorder("="))
@@ -243,7 +243,7 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np
 def _reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, zipfile.BadZipFile):
-        return f"it is not a complete zip archive, perhaps truncated ({text.rstrip('.')})"
+        return "it is not a complete zip archive (truncated, perhaps an incomplete download)"
     return text.rstrip(".")
 
 
@@ -260,24 +260,27 @@ def json_depth(text: str) -> int:
     return deepest
 
 
-def read(source, max_bytes: int | None = None) -> FileContents:
+def read(source, max_bytes: int | None = None, name: str | None = None) -> FileContents:
     """Read and check a model file (a path, its bytes or an open binary file) written by :func:`write`; its entries may
     unpack to at most ``max_bytes`` (default: the memory cap of one user's process; see :func:`_open`).
-    Every field is checked before use: a :class:`ModelFileError` of one line names the first bad one."""
-    arrays = _open(source, max_bytes)
-    name = file_name(source)
+    Every field is checked before use: a :class:`ModelFileError` of one sentence names the file (``name``, default
+    its path's file name, "the file" for bytes) and the first bad field."""
+    name = name or file_name(source)
+    arrays = _open(source, max_bytes, name)
     if "meta" not in arrays:
         raise ModelFileError(f"{name} is an .npz archive but not an mfcore model (no 'meta' entry).")
     if arrays["meta"].dtype != np.uint8 or arrays["meta"].ndim != 1:
-        raise ModelFileError(f"{name}: its 'meta' entry is not JSON text (bytes).")
+        raise ModelFileError(f"{name} is damaged or not an mfcore model file: its 'meta' entry is not JSON text "
+                             "(bytes).")
     text = arrays["meta"].tobytes().decode(errors="replace")
     if json_depth(text) > MAX_META_DEPTH:
-        raise ModelFileError(f"{name}: its 'meta' JSON is nested more than {MAX_META_DEPTH} levels deep; "
+        raise ModelFileError(f"{name} is damaged or not an mfcore model file: its 'meta' JSON is nested more than "
+                             f"{MAX_META_DEPTH} levels deep; "
                              "a model's fields are not.")
     try:
         meta = json.loads(arrays["meta"].tobytes().decode())
     except (ValueError, RecursionError):  # not UTF-8, not JSON, or a number of more than 4300 digits
-        raise ModelFileError(f"{name}: its 'meta' entry is not JSON.") from None
+        raise ModelFileError(f"{name} is damaged or not an mfcore model file: its 'meta' entry is not JSON.") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{name} is an .npz archive but not an mfcore model (format is not "
                              f"{FORMAT!r}).")

@@ -53,19 +53,21 @@ def model_bytes(model, train: Ratings | None = None, test: Ratings | None = None
     return buffer.getvalue()
 
 
-def load_bundle(source, max_bytes: int | None = None) -> ModelBundle:
+def load_bundle(source, max_bytes: int | None = None, name: str | None = None) -> ModelBundle:
     """Read a model file (a path, or its bytes) of any kind, with what was bundled with it; its
     entries may unpack to at most ``max_bytes`` (default: the memory cap of one user's process; the
-    dashboard passes the server's), see :func:`mfcore.models.model_file.read`."""
-    contents = read(source, max_bytes)
+    dashboard passes the server's), see :func:`mfcore.models.model_file.read`; messages name the file
+    ``name`` (default: its path's file name, "the file" for bytes)."""
+    name = name or file_name(source)
+    contents = read(source, max_bytes, name)
     model_class = KINDS.get(contents.kind)
     if model_class is None:
-        raise ModelFileError(f"{file_name(source)} holds a model of kind {contents.kind!r}; this mfcore "
+        raise ModelFileError(f"{name} holds a model of kind {str(contents.kind)[:40]!r}; this mfcore "
                              f"reads {', '.join(KINDS)}.")
     try:
         model = model_class._from_file(contents)
     except (KeyError, ValueError, TypeError, IndexError) as exc:
-        raise inconsistent(file_name(source), exc) from None
+        raise inconsistent(name, exc) from None
     return ModelBundle(model, contents.train if contents.has_train_values else None, contents.test,
                        contents.items)
 

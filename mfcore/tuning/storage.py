@@ -113,11 +113,17 @@ def open_storage(url: str, heartbeat: tuple[int, int] | None = (HEARTBEAT_SECOND
     password hidden, when it cannot be opened."""
     import sqlalchemy.exc
     from sqlalchemy.engine import make_url
+    bad_port = StorageError("cannot open the storage URL: the port after its host is not a number from 1 to "
+                            "65535 (e.g. postgresql://user@host:5432/db).")
     try:
         parsed = make_url(url)
     except sqlalchemy.exc.ArgumentError:
         raise StorageError(f"cannot open storage {redact(url)}: not a SQLAlchemy URL "
                            "(e.g. sqlite:///path.sqlite3 or postgresql://user@host/db).") from None
+    except ValueError:  # SQLAlchemy reads the port with int(); its text is never echoed (it may be a secret)
+        raise bad_port from None
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise bad_port
     kwargs: dict = {}
     in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
     if parsed.get_backend_name() == "sqlite" and not in_memory:

@@ -2,6 +2,7 @@
 shared scheduler), their lists beside the rating model's and popularity's, the metrics chart and its
 reading, the minimum support's sentence, the t-SNE map coloured by genre."""
 
+import html
 import json
 
 import numpy as np
@@ -60,7 +61,7 @@ def test_ranking_models_trained_on_explore_sit_beside_the_rating_model():
                                       "popularity", "random"]
     bars = next(json.loads(chart.proto.spec)["data"] for chart in app.get("plotly_chart")
                 if json.loads(chart.proto.spec)["data"][0]["type"] == "bar")
-    assert [bar["name"] for bar in bars] == list(ranking["model"])
+    assert [html.unescape(bar["name"]) for bar in bars] == list(ranking["model"])  # Plotly shows entities as text
     assert bars[2]["y"][0] == ranking.loc[2, "ndcg"]
     best = ranking.loc[ranking["model"] != "random"].sort_values("ndcg", ascending=False)["model"].iloc[0]
     said = "Popularity" if best == "popularity" else best

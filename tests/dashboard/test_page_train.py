@@ -4,7 +4,7 @@ the settings, divergence and stopped runs are shown, downloads are offered."""
 import json
 
 import numpy as np
-from apptest_helpers import ROOT, TOY, button, home, no_exception, upload
+from apptest_helpers import ROOT, TOY, button, home, no_exception, plain, upload
 from streamlit.testing.v1 import AppTest
 
 from dashboard.logic.session_runs import start
@@ -133,7 +133,7 @@ def test_an_interrupted_run_is_kept_as_stopped():
 
 def test_downloads_are_offered_and_the_snippet_reproduces_the_run(tmp_path):
     app = train(train_page(), n_factors=4, n_epochs=2)
-    labels = [element.proto.label for element in app.get("download_button")]
+    labels = [plain(element.proto.label) for element in app.get("download_button")]
     assert labels == ["Run history (CSV)", "History of run 1 (CSV)", "Factors of run 1 (.npz)",
                       "Factors of run 1 (CSV)", "Python script for run 1",
                       "Model of run 1 (.npz, opens on Explore)"]
@@ -170,5 +170,5 @@ def test_a_big_factors_csv_is_prepared_on_request_and_a_long_run_is_announced(mo
     no_exception(app)
     built = app.session_state["download-1-factors_run1.csv-data"]
     assert built.startswith(b"kind,id,bias,f0")
-    labels = [element.proto.label for element in app.get("download_button")]
+    labels = [plain(element.proto.label) for element in app.get("download_button")]
     assert any(label.startswith("Factors of run 1 (CSV): ") and label.endswith(" MB ready") for label in labels)

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from apptest_helpers import ROOT, button, home, no_exception
+from apptest_helpers import ROOT, button, home, no_exception, shown_table
 from streamlit.testing.v1 import AppTest
 
 from dashboard.logic import session_runs
@@ -83,7 +83,7 @@ def test_bpr_and_als_runs_draw_ndcg_and_join_the_runs_table():
     no_exception(app)
     app.radio(key="train_kind").set_value("sgd").run()
     app = button(app, "Train").click().run()
-    table = app.table[0].value
+    table = shown_table(app.table[0])
     assert list(table["model"]) == ["BPR", "ALS", "rating MF"]
     assert table["best test NDCG@10"].notna().tolist()[:2] == [True, True]
     history = pd.read_csv(pd.io.common.BytesIO(session_runs.history_csv(app.session_state["runs"])))

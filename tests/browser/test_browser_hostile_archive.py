@@ -1,0 +1,175 @@
+"""Real browser: a MovieLens-shaped archive whose file name, user ids, item ids, titles and genres are
+Markdown, HTML, links, images, LaTeX, colour directives, newlines and a 5,000-character title
+(tests/hostile.py) is loaded and shown on every page: Home, Train (a run and its table), Speed, Update
+rule (the dataset's slice: heatmaps and steps), Error schedules (the race and its table), Tune (a
+search) and every tab of Explore. In every state the page holds no element the data made (a link,
+image, bold, emphasis, coloured or styled span, heading, list item, code, formula, SVG link or styled
+SVG text whose text is a payload's token without the payload's own characters around it), no link or
+source pointing at the payloads' host, and the browser asked for nothing outside 127.0.0.1.
+Screenshots: test-artifacts/hostile-*.png."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from conftest import ARTIFACTS, full_page_screenshot, no_exception, wait_idle
+from hostile import EVIL, hostile_archive
+
+CREATED = """(tokens) => {
+    const plain = text => text.replace(/[\\u2060\\\\]/g, '');  // drop word joiners and backslashes
+    const selector = 'a, img, b, strong, em, i, u, s, del, ins, code, mark, sup, sub, h1, h2, h3, h4, h5, h6, '
+        + 'li, blockquote, pre, span, .katex, svg a, svg image, tspan[style], iframe, video, audio, source, '
+        + 'object, embed';
+    const found = [];
+    for (const element of document.querySelectorAll(selector)) {
+        const text = plain(element.textContent || '');
+        const attributes = ['href', 'src', 'srcset', 'alt', 'title', 'xlink:href', 'style', 'data']
+            .map(name => element.getAttribute(name) || '').join(' ');
+        for (const [token, payload] of Object.entries(tokens)) {
+            if ((text.includes(token) && !text.includes(plain(payload))) || attributes.includes(token)) {
+                found.push(element.tagName + ' ' + token + ': ' + text.slice(0, 120));
+                break;
+            }
+        }
+        if (attributes.includes('""" + EVIL + """')) found.push(element.tagName + ' points at the host: ' + attributes);
+        const heading = element.tagName === 'A' && element.closest('h1, h2, h3, h4, h5, h6');
+        if (heading && Object.keys(tokens).some(token => plain(heading.textContent).includes(token))) {
+            found.push('A link to a heading made from the data: ' + (element.getAttribute('href') || '').slice(0, 80));
+        }
+    }
+    return found;
+}"""
+"""Elements the data created: each one's tag, the token and its text (empty when the page is clean)."""
+
+ADDRESSES = """() => Array.from(document.querySelectorAll('[href], [src], [srcset], [data]'))
+    .map(element => element.getAttribute('href') || element.getAttribute('src') || element.getAttribute('srcset')
+         || element.getAttribute('data'))"""
+
+
+def local(url: str) -> bool:
+    """Whether ``url`` stays on this machine (or in the page: data:, blob:, a fragment or a relative path)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("", "data", "blob", "about") or parts.hostname in ("127.0.0.1", "localhost")
+
+
+def clean(page, tokens: dict[str, str], where: str) -> None:
+    """Nothing on ``page`` came from the data, no address on it leaves the host, no exception shown."""
+    wait_idle(page)
+    no_exception(page)
+    created = page.evaluate(CREATED, tokens)
+    assert not created, (where, created)
+    outside = [address for address in page.evaluate(ADDRESSES) if address and not local(address)]
+    assert all(EVIL not in address for address in outside), (where, outside)
+
+
+def open_page(page, name: str, ready: str | re.Pattern) -> None:
+    """Open page ``name`` from the sidebar (the session keeps its dataset) and wait for ``ready``."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=name).click()
+    page.get_by_text(ready).first.wait_for(timeout=60_000)
+    wait_idle(page)
+
+
+def test_a_hostile_archive_on_every_page_creates_no_element_and_no_request(streamlit_server, _chromium):
+    name, raw, tokens = hostile_archive()
+    context = _chromium.new_context(viewport={"width": 1400, "height": 1000})
+    requested: list[str] = []
+
+    def route(request_route):
+        requested.append(request_route.request.url)
+        if local(request_route.request.url):
+            request_route.continue_()
+        else:
+            request_route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.on("websocket", lambda socket: requested.append(socket.url))
+    try:
+        page.goto(streamlit_server)
+        page.get_by_text("Dataset in use: bundled sample").wait_for()
+        page.get_by_text("Upload a file").click()
+        page.locator('input[type="file"]').first.set_input_files(
+            {"name": name, "mimeType": "application/zip", "buffer": raw})
+        page.get_by_text("Titles from movies.csv: 40 of 40 items matched.").wait_for(timeout=60_000)
+        page.get_by_text("First rows").click()
+        clean(page, tokens, "Home")
+        assert page.get_by_text("T500Q").count() >= 1  # the file name is shown, as text
+        full_page_screenshot(page, "hostile-home.png")
+
+        open_page(page, "Train", "Stop training")
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.get_by_text("Runs in this session").wait_for(timeout=120_000)
+        page.get_by_text(re.compile(r"run 1: epoch (\d+)/\1")).wait_for(timeout=120_000)
+        clean(page, tokens, "Train")
+        assert "T500Q" in page.locator('[data-testid="stTable"]').first.inner_text()  # the file in the runs table
+        full_page_screenshot(page, "hostile-train.png")
+
+        open_page(page, "Speed", "Time engines")
+        clean(page, tokens, "Speed")
+
+        open_page(page, "Update rule", "Next update")
+        page.get_by_text("Slice of the loaded dataset").click()
+        wait_idle(page)
+        for button in ("Next update", "Next update", "Next BPR step"):
+            page.get_by_role("button", name=button).click()
+            wait_idle(page)
+        page.get_by_text(re.compile(r"^Step 2 \(epoch 1")).wait_for()
+        assert page.locator(".js-plotly-plot").count() == 4
+        assert "T1" in page.locator(".js-plotly-plot").nth(1).inner_text()  # titles label the heatmap's columns
+        clean(page, tokens, "Update rule")
+        full_page_screenshot(page, "hostile-update-rule.png")
+
+        open_page(page, "Error schedules", "Run all four schedules")
+        page.get_by_role("button", name="Run all four schedules").click()
+        page.get_by_text("Per second:").wait_for(timeout=120_000)
+        clean(page, tokens, "Error schedules")
+        assert "T500Q" in page.locator('[data-testid="stTable"]').last.inner_text()
+        full_page_screenshot(page, "hostile-error-schedules.png")
+
+        open_page(page, "Tune", "Start search")
+        page.get_by_label("Trials or seconds").fill("4")
+        page.get_by_label("Max epochs: high").fill("12")  # cheap trials
+        page.get_by_label("Factors K (log): high").fill("16")
+        page.get_by_role("button", name="Start search").click()
+        page.get_by_text(re.compile(r"Search finished: 4 trials")).wait_for(timeout=180_000)
+        page.get_by_text("Best configuration on the test set").wait_for(timeout=60_000)
+        clean(page, tokens, "Tune")
+        full_page_screenshot(page, "hostile-tune.png")
+
+        open_page(page, "Explore", "Rated by user")
+        clean(page, tokens, "Explore: recommendations")
+        full_page_screenshot(page, "hostile-explore-recommendations.png")
+        if not page.get_by_role("button", name="Train BPR").is_visible():  # the expander opens by itself
+            page.get_by_text("Ranking models on the same training ratings").click()
+        page.get_by_role("spinbutton", name="Epochs").fill("5")
+        page.get_by_role("button", name="Train BPR").click()
+        page.get_by_text(re.compile(r"^BPR: K = ")).wait_for(timeout=180_000)
+        for tab in ("Side by side", "Similar items", "Map", "Ranking metrics"):
+            page.get_by_role("tab", name=tab).click()
+            wait_idle(page)
+            if tab == "Map":
+                page.locator('[data-testid="stRadio"]', has_text="Colour by").get_by_text("genre", exact=True).click()
+                page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0 && "
+                                       "Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                                       ".some(plot => plot.offsetParent !== null && plot.data.length > 2)")
+                page.get_by_role("combobox", name="Show the neighbours of (or click a point)").click()
+                page.get_by_role("option").nth(1).click()
+                page.get_by_text(re.compile(r"\(cosine of all \d+ factors\):")).wait_for()
+            clean(page, tokens, f"Explore: {tab}")
+            full_page_screenshot(page, f"hostile-explore-{tab.lower().replace(' ', '-')}.png")
+        assert "T1" in page.locator('[data-testid="stTable"]').first.inner_text()  # titles side by side
+        page.get_by_role("tab", name="Your ratings").click()
+        page.get_by_role("button", name="Add rating").click()
+        page.get_by_text("Your top 10, model by model").wait_for()
+        clean(page, tokens, "Explore: your ratings")
+        full_page_screenshot(page, "hostile-explore-your-ratings.png")
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "failed-hostile-archive.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+    outside = sorted({url for url in requested if not local(url)})
+    assert not outside, outside
+    assert any("127.0.0.1" in url for url in requested)  # the recording saw the page's own requests
