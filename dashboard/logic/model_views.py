@@ -17,6 +17,7 @@ from mfcore.models.persist import ModelBundle, model_bytes
 
 from dashboard.logic import run_driver
 from dashboard.server.run_record import model_kind
+from dashboard.render import safe
 from dashboard.render.texts import escape_markdown
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
@@ -209,9 +210,9 @@ def static_table(container, frame: pd.DataFrame, formats: dict | None = None) ->
     its words, long text wraps, nothing is clipped; more than :data:`SCROLL_ROWS` rows scroll in a
     frame of :data:`SCROLL_HEIGHT` pixels."""
     shown = {**TABLE_FORMATS, **(formats or {})}
-    styled = frame.style.format({name: text for name, text in shown.items() if name in frame},
-                                na_rep="–").hide(axis="index")  # a lone "-" renders as a list bullet
-    (container.container(height=SCROLL_HEIGHT) if len(frame) > SCROLL_ROWS else container).table(styled)
+    safe.table(container.container(height=SCROLL_HEIGHT) if len(frame) > SCROLL_ROWS else container, frame,
+               {name: text for name, text in shown.items() if name in frame},
+               na_rep="–", hide_index=True)  # a lone "-" renders as a list bullet
 
 
 def clipped(table: pd.DataFrame, scale: tuple[float, float]) -> np.ndarray:
