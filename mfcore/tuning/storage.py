@@ -18,7 +18,8 @@ Several workers (processes, machines) may share one study. Three things keep suc
   ``RetryHeartbeatStaleTrialCallback``, which replaced ``RetryFailedTrialCallback``). Without it a
   ``kill -9`` leaves a trial RUNNING forever, counted in every total.
 
-Storage URLs may carry a password: every message that names one uses :func:`redact`.
+Storage URLs may carry a password: every message that names one uses :func:`redact`, and any
+other text that may quote one (a driver's error) goes through :func:`mfcore.tuning.redaction.scrub`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
+from . import redaction
 from .pruning import DEFAULT_PRUNER, make_pruner
 
 HEARTBEAT_SECONDS = 10
@@ -69,13 +71,30 @@ _STUDY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (SQLAlchemy's own rendering); an unparsable URL
-    is cut at its first ``@`` instead, so no message ever echoes a password."""
-    try:
-        from sqlalchemy.engine import make_url
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - any unparsable text: hide whatever precedes the host
-        return re.sub(r"//[^/@]*@", "//***@", str(url))
+    """``url`` with its user-info, query, fragment and a non-numeric port shown as ``***``, for any
+    text (the rule: :mod:`mfcore.tuning.redaction`)."""
+    return redaction.redact(url)
+
+
+def _parse(url: str):
+    """SQLAlchemy's URL object of ``url``; :class:`StorageError`, one sentence naming the redacted URL
+    and what is wrong, when it is not one. The error is raised outside any ``except``, so no
+    exception carrying the text is chained to it."""
+    from sqlalchemy.engine import make_url
+    parts = redaction.split_url(url)
+    problem, parsed = "", None
+    if "@" in parts["userinfo"]:
+        problem = "its user name or password holds a raw '@' (write it as %40)"
+    else:
+        try:
+            parsed = make_url(url)
+        except Exception:  # noqa: BLE001 - any text that is no URL: the sentence below
+            problem = (f"its port is not a number up to {redaction.MAX_PORT}"
+                       if parts["scheme"] and redaction.is_secret_port(parts["port"]) else
+                       "not a SQLAlchemy URL (e.g. sqlite:///path.sqlite3 or postgresql://user@host/db)")
+    if parsed is None:
+        raise StorageError(f"cannot open storage {redact(url)}: {problem}.")
+    return parsed
 
 
 def default_storage(study_name: str) -> str:
@@ -112,12 +131,7 @@ def open_storage(url: str, heartbeat: tuple[int, int] | None = (HEARTBEAT_SECOND
     database, which only one connection sees). Raises :class:`StorageError`, one sentence with the
     password hidden, when it cannot be opened."""
     import sqlalchemy.exc
-    from sqlalchemy.engine import make_url
-    try:
-        parsed = make_url(url)
-    except sqlalchemy.exc.ArgumentError:
-        raise StorageError(f"cannot open storage {redact(url)}: not a SQLAlchemy URL "
-                           "(e.g. sqlite:///path.sqlite3 or postgresql://user@host/db).") from None
+    parsed = _parse(url)
     kwargs: dict = {}
     in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
     if parsed.get_backend_name() == "sqlite" and not in_memory:
@@ -125,6 +139,7 @@ def open_storage(url: str, heartbeat: tuple[int, int] | None = (HEARTBEAT_SECOND
     if heartbeat is not None and not in_memory:
         kwargs.update(heartbeat_interval=int(heartbeat[0]), grace_period=int(heartbeat[1]),
                       heartbeat_stale_trial_callback=_retry_stale())
+    failure = ""
     for attempt in range(5):
         try:
             with warnings.catch_warnings():
@@ -133,12 +148,14 @@ def open_storage(url: str, heartbeat: tuple[int, int] | None = (HEARTBEAT_SECOND
         except sqlalchemy.exc.DBAPIError as exc:
             # another process or thread created the same tables or types at the same moment
             racing = isinstance(exc, sqlalchemy.exc.IntegrityError) or "already exists" in str(exc)
+            failure = _first_line(exc.orig or exc)
             if attempt == 4 or not racing:
-                raise StorageError(f"cannot open storage {redact(url)}: {_first_line(exc.orig or exc)}") from None
-            time.sleep(0.2 * (attempt + 1))
-        except (sqlalchemy.exc.SQLAlchemyError, ImportError, OSError, RuntimeError, ValueError) as exc:
-            raise StorageError(f"cannot open storage {redact(url)}: {_first_line(exc)}") from None
-    raise AssertionError("unreachable")
+                break
+        except Exception as exc:  # noqa: BLE001 - a driver, a dialect or the file system: one sentence
+            failure = _first_line(exc)
+            break
+        time.sleep(0.2 * (attempt + 1))
+    raise StorageError(f"cannot open storage {redact(url)}: {redaction.scrub(failure, url)}")
 
 
 def _retry_stale():
