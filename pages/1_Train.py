@@ -170,11 +170,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
                               f"epochs and kept epoch {best.epoch}, whose validation RMSE {best.validation_rmse:.4f} "
                               f"was the lowest (test RMSE {best.test_rmse:.4f}).")
-        elif latest.status == "stopped":
-            scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if "rmse" in latest.scores else "")
-            message_slot.info(f"{latest.label} {latest.message}; its partial curve is kept below, and its "
-                              f"scores and downloads are those of the model after epoch {len(latest.history)}"
-                              f"{scored}.")
+        elif latest.status in ("stopped", "interrupted"):
+            message_slot.info(session_runs.ending(latest))
         elif latest.note:
             message_slot.info(latest.note)
     if latest is not None:
