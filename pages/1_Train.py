@@ -27,6 +27,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
     st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
     st.title("Train")
     dataset = datasets.current()
+    datasets.store_warning()
     st.caption(dataset.caption)
     if run_driver.interrupted(session_runs.all_runs()):
         with st.spinner("Stopping: waiting for the current epoch to end..."):

@@ -25,6 +25,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
     st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
     st.title("Speed")
     dataset = datasets.current()
+    datasets.store_warning()
     chosen = settings.current()
     st.caption(f"{dataset.caption} Learning rate, regularization, biases, test size and random seed "
                f"come from the Train page (lr {chosen['lr']}, reg {chosen['reg']}, "

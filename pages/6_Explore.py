@@ -25,6 +25,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                "and how its top-N lists do against ranking models (BPR, ALS) and popularity.")
 
     dataset = datasets.current()
+    datasets.store_warning()
     fitted = [run for run in session_runs.all_runs() if is_fitted(run.model) and run.status != "running"
               and run.dataset == dataset.name and not run.ranking]
     UPLOAD = "Upload a model file"

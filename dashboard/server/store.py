@@ -81,8 +81,7 @@ def problem() -> str:
             ROOT.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=ROOT) as probe:
                 probe.write(b"\0" * 65536)
-                probe.flush()
-                os.fsync(probe.fileno())
+                probe.flush()  # a full disk refuses the blocks here (no fsync: a page load never waits)
         except OSError as exc:
             _state["probe"] = _sentence(exc)
     return _state["probe"]

@@ -128,9 +128,12 @@ def open_storage(url: str, heartbeat: tuple[int, int] | None = (HEARTBEAT_SECOND
                  ) -> optuna.storages.BaseStorage:
     """Optuna's relational storage for the SQLAlchemy ``url`` (a SQLite file made fast, see above),
     with heartbeats ``(interval, grace)`` in seconds (None: none; never for an in-memory SQLite
-    database, which only one connection sees). Raises :class:`StorageError`, one sentence with the
-    password hidden, when it cannot be opened."""
+    database, which only one connection sees). A storage object (e.g. Optuna's in-memory storage) is
+    returned as it is. Raises :class:`StorageError`, one sentence with the password hidden, when it
+    cannot be opened."""
     import sqlalchemy.exc
+    if isinstance(url, optuna.storages.BaseStorage):
+        return url
     parsed = _parse(url)
     kwargs: dict = {}
     in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
@@ -214,7 +217,7 @@ def join_study(study_name: str, storage: str | None = None, seed: int = 0, prune
     63-bit id for a joiner (``worker`` forces one). The TPE sampler is seeded by
     :func:`sampler_seed`. ``identity`` (:func:`identity`) is recorded by the first worker and checked
     against every later one (:class:`StudyMismatch`)."""
-    url = storage or default_storage(study_name)
+    url = storage if storage is not None else default_storage(study_name)
     backend = open_storage(url, heartbeat)
     created = False
     try:
