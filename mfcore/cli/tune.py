@@ -112,13 +112,14 @@ def _search(args: argparse.Namespace) -> None:
     if failure:
         raise ValueError(f"storage {where} failed: {failure}")
     result = final_scores(study, split, fixed)
-    summary = {"final": True, "study": args.study, "trials": len(study.trials), **result}
+    summary = {"final": True, "study": args.study, **result}  # one snapshot: final_scores read it once
     if args.json:
         print(json.dumps(summary), flush=True)
         return
     params = ", ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
                        for name, value in result["params"].items())
     baselines = ", ".join(f"{name} {value:.4f}" for name, value in result["baselines"].items())
-    print(f"study {args.study}: {summary['trials']} trials; best trial {result['best_trial']}: {params}; "
+    states = ", ".join(f"{count} {state}" for state, count in sorted(result["states"].items()))
+    print(f"study {args.study}: {summary['trials']} trials ({states}); best trial {result['best_trial']}: {params}; "
           f"best epoch {result['best_epoch']}, validation RMSE {result['validation_rmse']:.4f}")
     print(f"test RMSE {result['test_rmse']:.4f} (retrained on train + validation); baselines: {baselines}")

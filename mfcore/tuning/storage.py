@@ -13,8 +13,8 @@ Several workers (processes, machines) may share one study. Three things keep suc
   and its sampler seed is derived from the study's seed, the study's name and that id
   (:func:`sampler_seed`).
 - **Heartbeats.** A trial's worker writes a heartbeat every :data:`HEARTBEAT_SECONDS`; a trial whose
-  heartbeat is older than :data:`GRACE_SECONDS` (its worker was killed) is marked failed at the
-  next trial any worker starts (or :func:`fail_stale`), and retried once (Optuna's
+  heartbeat is older than :data:`GRACE_SECONDS` (its worker was killed) is marked failed by the next
+  live worker's epoch, trial start or report (:func:`fail_stale`), and retried once (Optuna's
   ``RetryHeartbeatStaleTrialCallback``, which replaced ``RetryFailedTrialCallback``). Without it a
   ``kill -9`` leaves a trial RUNNING forever, counted in every total.
 
@@ -41,11 +41,14 @@ import optuna
 from . import redaction
 from .pruning import DEFAULT_PRUNER, make_pruner
 
-HEARTBEAT_SECONDS = 10
-"""Seconds between two heartbeats of a running trial."""
-GRACE_SECONDS = 60
-"""A running trial whose last heartbeat is older than this is its dead worker's: marked failed and
-retried (a trial's worker writes a heartbeat every :data:`HEARTBEAT_SECONDS` even in a long epoch)."""
+HEARTBEAT_SECONDS = 5
+"""Seconds between two heartbeats of a running trial (Optuna's ``RDBStorage(heartbeat_interval=)``,
+written by a thread of the trial's worker, so even a long epoch beats: the kernels release the GIL)."""
+GRACE_SECONDS = 20
+"""A running trial whose last heartbeat is older than this (Optuna's ``grace_period``: four missed
+beats) is its dead worker's: marked failed and retried. Any live worker of the study checks after
+every epoch (at most every :data:`HEARTBEAT_SECONDS`), at every trial start and before its report, so
+a killed worker's trial is failed within ``GRACE_SECONDS + HEARTBEAT_SECONDS`` plus one epoch."""
 MAX_RETRY = 1
 """How many times a trial failed by a dead worker is run again (by whichever worker is next)."""
 IDENTITY = ("dataset", "seed", "space")
