@@ -21,6 +21,7 @@ with boundary.page("Home"):  # one st.error sentence for any failure (dashboard/
 
     SOURCES = ("Bundled sample", "Upload a file")
     linked = datasets.current()
+    datasets.store_warning()
     if datasets.missing():
         st.warning(f"The link names dataset {escape_markdown(datasets.missing())}, which this server no longer keeps "
                    "(it stores recently loaded datasets only): upload the file again. Meanwhile the pages use the "

@@ -28,6 +28,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
     st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
     st.title("Train")
     dataset = datasets.current()
+    datasets.store_warning()
     st.caption(dataset.caption)
     if run_driver.interrupted(session_runs.all_runs()):
         with st.spinner("Stopping: waiting for the current epoch to end..."):
@@ -195,11 +196,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
                               f"epochs and kept epoch {best.epoch}, whose validation RMSE {best.validation_rmse:.4f} "
                               f"was the lowest (test RMSE {best.test_rmse:.4f}).")
-        elif latest.status == "stopped":
-            scored = (f" (test RMSE {latest.scores['rmse']:.4f})" if "rmse" in latest.scores else "")
-            message_slot.info(f"{latest.label} {escape_markdown(settings.form_words(latest.message))}; its partial "
-                              "curve is kept below, and its scores and downloads are those of the model after "
-                              f"epoch {len(latest.history)}{scored}.")
+        elif latest.status in ("stopped", "interrupted"):
+            message_slot.info(escape_markdown(settings.form_words(session_runs.ending(latest))))
         elif latest.note:
             message_slot.info(latest.note)
     if latest is not None:

@@ -38,6 +38,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
     st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
     st.title("Speed")
     dataset = datasets.current()
+    datasets.store_warning()
     chosen = settings.current()
     st.caption(f"{dataset.caption} These settings come from the Train page: "
                + settings.described({name: chosen[name] for name in ("lr", "reg", "biased", "test_size", "seed")})

@@ -27,6 +27,7 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
     st.set_page_config(page_title="Error schedules · Factorization Playground", layout="wide")
     st.title("Error schedules")
     dataset = datasets.current()
+    datasets.store_warning()
     ratings = dataset.ratings
     chosen = settings.current()
     test_size = chosen["test_size"] or settings.default("test_size")  # the curves need a test set

@@ -22,6 +22,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
     st.set_page_config(page_title="Tune · Factorization Playground", layout="wide")
     st.title("Tune")
     dataset = datasets.current()
+    datasets.store_warning()
     model = st.radio("Model to tune", list(search.MODELS), format_func=search.MODELS.get, horizontal=True,
                      key="tune_model")
     score = "validation RMSE" if model == "sgd" else "validation NDCG@10"
@@ -46,9 +47,11 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             step = 1 if rng.kind is int else 0.001
             fmt = None if rng.kind is int else "%.4f"
             prefix = "tune" if model == "sgd" else f"tune_{model}"
-            low = column.number_input(f"{label}: low", value=rng.low, step=step, format=fmt, key=f"{prefix}_{name}_low")
+            bounds = dict(zip(("min_value", "max_value"), map(rng.kind, rng.param.widget_range)))  # Train's
+            low = column.number_input(f"{label}: low", value=rng.low, step=step, format=fmt, key=f"{prefix}_{name}_low",
+                                      **bounds)
             high = column.number_input(f"{label}: high", value=rng.high, step=step, format=fmt,
-                                       key=f"{prefix}_{name}_high")
+                                       key=f"{prefix}_{name}_high", **bounds)
             chosen[name] = Range(name, low, high, rng.log, model)
         try_unbiased = model == "sgd" and st.checkbox("Also try the unbiased model (Funk's p_u·q_i, no μ, b_u, b_i)",
                                                       value=True, key="tune_try_unbiased")
@@ -59,25 +62,32 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         seed = row[2].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="tune_seed")
         start = st.form_submit_button("Start search", type="primary")
 
+    job = st.session_state.get(search.KEY)
+    linked = st.query_params.get(search.STUDY_PARAM)
+    reopen_failed = False
+    if linked and (job is None or job.study_name != linked):  # a reload or a copied link
+        job = search.reopen(linked)
+        reopen_failed = job is None
+        if job is None:
+            del st.query_params[search.STUDY_PARAM]
+        st.session_state[search.KEY] = job
     stop_column, status_column = st.columns([1, 5])
-    stop_clicked = stop_column.button("Stop search",
-                                      help="Ends the search after the running trial's current epoch; "
-                                      "finished trials are kept.")
+    watching = job is not None and not search.owns(job)  # another session's search: watch and copy only
+    stop_clicked = stop_column.button("Stop search", disabled=watching,
+                                      help="This search belongs to the session that started it: you can watch it "
+                                      "and copy its best settings." if watching else "Ends the search after the "
+                                      "running trial's current epoch; finished trials are kept.")
     status_slot = status_column.empty()
     confirm_slot = st.empty()  # a long search's estimate and its Start button, before it starts
     message_slot = st.empty()
     table_slot = st.empty()
     chart_slot = st.empty()
-
-    job = st.session_state.get(search.KEY)
-    linked = st.query_params.get(search.STUDY_PARAM)
-    if linked and (job is None or job.study_name != linked):  # a reload or a copied link
-        job = search.reopen(linked)
-        if job is None:
-            message_slot.error(f"The link names search {escape_markdown(linked)}, which this server does not keep: "
-                               "start a new one.")
-            del st.query_params[search.STUDY_PARAM]
-        st.session_state[search.KEY] = job
+    if reopen_failed:
+        message_slot.error(f"The link names search {escape_markdown(linked)}, which this server does not keep: "
+                           "start a new one.")
+    elif watching and job.running:
+        message_slot.info("This search was started in another session: you can watch it and copy its best "
+                          "settings; Start search starts a search of your own.")
     confirmed = None if start else long_work.gate(confirm_slot, "tune")  # Start clicked for a long search
     request = None
     if start:
@@ -102,7 +112,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         confirmed = long_work.gate(confirm_slot, "tune", request, seconds, text, "The search")
     if confirmed is not None:
         request = confirmed[0]
-        if job is not None and job.running:
+        if search.owns(job) and job.running:  # a session replaces only its own search
             job.stop.set()
         if long_work.is_long(confirmed[1]):
             message_slot.info(long_work.sentence(confirmed[1], "This search", "at most")
@@ -115,8 +125,10 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         except ValueError as exc:
             message_slot.error("Could not start the search: "
                                + escape_markdown(settings.form_words(exc, search.LABELS)))
-    if stop_clicked and job is not None and job.running:
+    if stop_clicked and search.owns(job) and job.running:
         job.stop.set()
+    if job is not None and job.memory_note:
+        st.warning(job.memory_note)
     if job is not None and st.query_params.get(search.STUDY_PARAM) != job.study_name:
         st.query_params[search.STUDY_PARAM] = job.study_name  # a reload or a copied link reopens it
 

@@ -26,6 +26,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                "and how its top-N lists do against ranking models (BPR, ALS) and popularity.")
 
     dataset = datasets.current()
+    datasets.store_warning()
     offered = explore_runs.explorable(session_runs.all_runs(), dataset.name)
     UPLOAD = "Upload a model file"
     choices = [run.label for run in offered] + [UPLOAD]

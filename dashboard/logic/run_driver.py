@@ -100,7 +100,9 @@ def execute(run: Run, train: Ratings, render: Callable[[Run], None] | None = Non
         train, run.note = work_sample(train, model.engine, model.seed)
 
     def steps(job):
-        yield from fit_steps(model, train, run.test if len(run.test) else None, validation)
+        for result in fit_steps(model, train, run.test if len(run.test) else None, validation):
+            run.append_epoch(result)  # on disk before the page sees it: a killed server keeps the curve
+            yield result
 
     job = run.job = _submit(steps, run.label, model, len(train))
     run.history = job.results

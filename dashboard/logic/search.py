@@ -4,7 +4,13 @@ A search runs as a job of the server's training scheduler (:mod:`dashboard.serve
 slot like every training, in its own thread), writing every trial and every epoch
 to its study in Optuna's storage (a SQLite file per session under ``mfcore-data/studies/``); the page
 only reads the study and renders, so a Stop click or a rerun never interrupts a trial half-written.
-Each session has its own study name and file, so concurrent sessions never share trials.
+Each session has its own study name and file, so concurrent sessions never share trials. A search
+belongs to the browser session that started it (:func:`owns`): others holding its ``?study=`` link
+watch it and copy its best settings, but only its owner stops it or replaces it. When the study
+folder cannot be written the study lives in memory (:mod:`dashboard.server.study_store`).
+
+Each range is bounded by the table's widget range, which Train's form and URL accept
+(:meth:`mfcore.tuning.Range.check`), so "Train it" never carries a value Train refuses.
 
 A search is under the same guards as every training: each trial's memory is estimated before it
 starts (a trial over the cap is recorded as failed with the reason, not run), trials train with one
@@ -28,6 +34,7 @@ import plotly.graph_objects as go
 
 from dashboard.logic import long_work
 from dashboard.server import jobs
+from dashboard.server import study_store
 from dashboard.logic import session_runs
 from dashboard.logic import settings
 from dashboard.logic import run_driver
@@ -87,6 +94,8 @@ class TuneJob:
     result: dict | None = None
     stored_elapsed: float = 0.0
     timed_out: bool = False
+    owner: str = ""
+    memory_note: str = ""
     _reader: object = None
 
     @property
@@ -170,17 +179,15 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     validation RMSE; ``bpr``, ``als``: validation NDCG@10, maximised) on the scheduler.
     Raises ValueError for a bad range or budget before anything starts."""
     for rng in space.values():
-        rng.check()
+        rng.check(bounded=True)
     if n_trials is None and timeout is None:
         raise ValueError("give a budget: a number of trials or of seconds.")
     split = holdout(ratings, test_size, VALIDATION_SIZE, seed)
     name = f"session-{uuid.uuid4().hex[:12]}"
-    job = TuneJob(name, tuning.default_storage(name), split, space, n_trials, timeout, seed, dataset,
-                  dataset_key, model)
-    # tables and study exist before the page reads them; this session's search is its only worker (0)
-    study = tuning.create_study(name, job.storage, seed, worker=0,
-                                identity=study_identity(tuning.fingerprint(split), seed, space),
-                                direction="minimize" if model == "sgd" else "maximize")
+    storage, study, problem = study_store.create(name, seed, study_identity(tuning.fingerprint(split), seed, space),
+                                                 "minimize" if model == "sgd" else "maximize")
+    job = TuneJob(name, storage, split, space, n_trials, timeout, seed, dataset, dataset_key, model,
+                  owner=jobs.session_owner(), memory_note=problem)
     study.set_user_attr("dashboard_start", {
         "dataset": dataset, "dataset_key": dataset_key, "seed": seed, "n_trials": n_trials, "model": model,
         "timeout": timeout, "space": {key: [rng.low, rng.high, rng.log] for key, rng in space.items()}})
@@ -193,6 +200,11 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
     for old in list(_LIVE)[:-_LIVE_KEPT]:
         _LIVE.pop(old, None)
     return job
+
+
+def owns(job: TuneJob | None) -> bool:
+    """Whether this browser session started ``job`` (only it may stop or replace it)."""
+    return job is not None and bool(job.owner) and job.owner == jobs.session_owner()
 
 
 def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, n_ratings: int) -> float:

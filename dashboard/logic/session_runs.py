@@ -51,6 +51,22 @@ def hold(run: Run, runs: list[Run]) -> None:
             other.release_model()
 
 
+def ending(run: Run) -> str:
+    """The sentence under a stopped or interrupted run's chart, from the run itself: the epochs it
+    completed are the points its chart shows."""
+    done = len(run.history)
+    if run.status == "interrupted":
+        return (f"{run.label} was interrupted at epoch {done} of {run.model.n_epochs}: the server stopped while "
+                "it trained. " + (f"Its curve of those {done} epochs is kept below; retrain it under Reproduce "
+                                  "and share for its model and files." if done else
+                                  "It had completed no epoch, so it has no curve."))
+    if not done:
+        return f"{run.label} {run.message}: it completed no epoch, so it has no curve and no model."
+    scored = f" (test RMSE {run.scores['rmse']:.4f})" if "rmse" in run.scores else ""
+    return (f"{run.label} {run.message}; its partial curve ({done} epochs) is kept below, and its scores and "
+            f"downloads are those of the model after epoch {done}{scored}.")
+
+
 def by_label(runs: list[Run], label: str | None) -> Run | None:
     """The run labelled ``label``, or the newest one when there is none such."""
     return next((run for run in runs if run.label == label), runs[-1] if runs else None)

@@ -126,6 +126,14 @@ def current() -> Dataset:
     return st.session_state[KEY]
 
 
+def store_warning() -> None:
+    """One ``st.warning`` sentence, naming ``MFP_STORE_DIR``, when the server's store cannot be written
+    (:func:`dashboard.server.store.problem`): the session then keeps its dataset and runs in memory."""
+    problem = store.problem()
+    if problem:
+        st.warning(escape_markdown(problem))
+
+
 def missing() -> str:
     """The fingerprint a link asked for that the server no longer has, or ``""``."""
     return st.session_state.get(MISSING_KEY, "")

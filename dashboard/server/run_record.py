@@ -9,6 +9,7 @@ the run driver that trains (and retrains) a run's model is :mod:`dashboard.logic
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -21,8 +22,11 @@ from dashboard.server import store
 
 JOB_END_WAIT = 30
 """Seconds a stopped run waits for its training job to finish the epoch it is in."""
-REFITTABLE = ("done", "stopped")
+REFITTABLE = ("done", "stopped", "interrupted")
 """Statuses whose model can be trained again exactly (a diverged or failed run has none)."""
+SERVER = os.urandom(6).hex()
+"""This server process's name in run records: a record still ``running`` under another name was cut
+short by a server that stopped (killed, crashed, restarted) and is restored ``interrupted``."""
 KIND_NAMES = {"sgd": "rating MF", "bpr": "BPR", "als": "ALS"}
 """How the runs table and the charts name a model kind (``persist.KINDS``'s keys)."""
 
@@ -45,7 +49,8 @@ def seconds_text(seconds: float) -> str:
 @dataclass
 class Run:
     """One training run: its settings, the dataset it used, and what it produced so far. ``status`` is
-    running, done, stopped (by the user or by leaving the page), diverged or failed. ``name`` labels
+    running, done, stopped (by the user or by leaving the page), diverged, failed or interrupted (the
+    server stopped during the run: restored from its record and curve file). ``name`` labels
     it in charts (default ``run N``). ``driven`` is set while a script thread trains it (see
     :func:`dashboard.logic.run_driver.execute`) and ``ended`` once that thread is done with it."""
 
@@ -152,28 +157,46 @@ class Run:
         self.model = type(self.model)(**self.model.get_params())
         self.test = None
 
+    def _row(self, result) -> list:
+        if self.ranking:
+            return [result.epoch, result.loss, result.seconds, result.validation_ndcg, result.validation_recall,
+                    result.k]
+        return [result.epoch, result.train_rmse, result.test_rmse, result.seconds, result.validation_rmse]
+
     def record(self) -> dict:
         """A JSON-able record of the run (what :mod:`dashboard.server.store` keeps; :meth:`from_record`)."""
         return {"number": self.number, "settings": self.settings, "dataset": self.dataset,
                 "data_path": self.data_path, "data_key": self.data_key or "",
                 "params": dict(self.model.get_params()), "kind": self.kind,
-                "status": self.status, "message": self.message, "scores": self.scores,
-                "history": [[r.epoch, r.loss, r.seconds, r.validation_ndcg, r.validation_recall, r.k]
-                            if self.ranking else [r.epoch, r.train_rmse, r.test_rmse, r.seconds, r.validation_rmse]
-                            for r in self.history]}
+                "status": self.status, "message": self.message, "scores": self.scores, "server": SERVER,
+                "history": [self._row(result) for result in self.history]}
+
+    def append_epoch(self, result) -> None:
+        """Append ``result`` (the epoch just trained) to the run's curve file
+        (:func:`dashboard.server.store.append_epoch`), from the training job's thread; a read-only run
+        or one not recorded writes nothing."""
+        if self.store_key and not self.read_only:
+            store.append_epoch(self.store_key, self._row(result))
 
     @classmethod
-    def from_record(cls, rec: dict) -> Run:
-        """The run of a :meth:`record`, with an unfitted model of the same parameters and seed; a
-        run recorded as running (its session ended mid-run) is stopped. Raises KeyError, TypeError or
+    def from_record(cls, rec: dict, curve: list | None = None) -> Run:
+        """The run of a :meth:`record`, with an unfitted model of the same parameters and seed. A run
+        recorded as running takes its curve from ``curve`` (the rows :meth:`append_epoch` wrote) when
+        that is longer; it is ``interrupted`` when another server process recorded it (this one was
+        restarted), else ``stopped`` (its session ended mid-run). Raises KeyError, TypeError or
         ValueError on a damaged record."""
         kind = rec.get("kind", "sgd")
         result = EpochResult if kind == "sgd" else RankingEpochResult
+        rows = rec["history"]
+        if rec["status"] == "running" and curve and len(curve) > len(rows):
+            rows = curve
         run = cls(rec["number"], rec["settings"], rec["dataset"], rec["data_path"],
                   KINDS[kind](**rec["params"]), None, status=rec["status"], message=rec["message"],
-                  scores=rec["scores"], history=[result(*row) for row in rec["history"]])
+                  scores=rec["scores"], history=[result(*row) for row in rows])
         run.data_key = rec.get("data_key", "")
-        if run.status == "running":
+        if run.status == "running" and rec.get("server") != SERVER:
+            run.status, run.message = "interrupted", f"interrupted at epoch {len(run.history)}"
+        elif run.status == "running":
             run.status, run.message = "stopped", f"stopped after epoch {len(run.history)}"
         run.ended.set()
         return run
@@ -183,4 +206,4 @@ class Run:
         a read-only run. It touches no Streamlit state: the thread that trained the run may be
         stopping (Stop, page change), and it rewrites no other run, so two tabs never collide."""
         if self.store_key and not self.read_only:
-            store.save_run(self.store_key, self.record())
+            store.save_run(self.store_key, self.record())  # False: store.problem() says why

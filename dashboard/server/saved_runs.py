@@ -53,7 +53,7 @@ def restore() -> list[Run]:
     for key in store.load_index(datasets.session_name()):
         rec = store.load_run(key)
         try:
-            run = Run.from_record(rec)
+            run = Run.from_record(rec, store.load_curve(key) if rec and rec.get("status") == "running" else None)
         except (KeyError, TypeError, ValueError):
             continue
         run.store_key, run.read_only = key, True

@@ -20,6 +20,12 @@ erased the owner's runs). Only the browser session that made a session name writ
 its own run only, and a session's index merely *refers* to runs of other sessions. Session folders
 untouched for :data:`RUN_DAYS` days are removed (reading a session touches the folders it refers to).
 
+A store that cannot be written (a read-only or full disk) never fails a page: every write catches the
+``OSError``, and :func:`problem` gives the one sentence the pages show (naming ``MFP_STORE_DIR``)
+while the session keeps its dataset and runs in memory only. A run's curve grows on disk epoch by
+epoch (:func:`append_epoch`: one JSON line per epoch appended to ``runs/<session>/<number>.curve``,
+one ``write`` each; a torn last line is dropped when read), so a server killed mid-run still has it.
+
 Datasets are evicted least recently used first (a read refreshes a dataset's time) once their total
 size passes :data:`MAX_BYTES` (1 GiB; ``MFP_STORE_MB`` overrides it); the newest one always stays.
 Nothing here is pickled.
@@ -43,6 +49,42 @@ import pandas as pd
 from mfcore.data import LoadSummary, Ratings
 
 ROOT = Path(os.environ.get("MFP_STORE_DIR") or Path(tempfile.gettempdir()) / "factorization-playground")
+SETTING = "MFP_STORE_DIR"
+PROBE_SECONDS = 30.0
+"""How long a probe of the store's writability (:func:`problem`) is trusted."""
+_state = {"failure": "", "probed_at": -float("inf"), "probe": ""}
+
+
+def _sentence(exc: OSError) -> str:
+    return (f"The server's store cannot be written ({SETTING}={ROOT}: {exc.strerror or type(exc).__name__}), "
+            "so this session keeps its dataset and runs in memory only and a reload or a copied link will not "
+            "find them.")
+
+
+def _failed(exc: OSError) -> None:
+    """Remember that a write failed (:func:`problem` says so until a write succeeds)."""
+    _state["failure"] = _sentence(exc)
+
+
+def _wrote() -> None:
+    _state["failure"] = ""
+
+
+def problem() -> str:
+    """One sentence when the store cannot be written (the last write failed, or a probe, repeated at
+    most every :data:`PROBE_SECONDS`, could not write 64 KiB under :data:`ROOT`), else ``""``."""
+    if _state["failure"]:
+        return _state["failure"]
+    if time.monotonic() - _state["probed_at"] > PROBE_SECONDS:
+        _state["probed_at"], _state["probe"] = time.monotonic(), ""
+        try:
+            ROOT.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=ROOT) as probe:
+                probe.write(b"\0" * 65536)
+                probe.flush()  # a full disk refuses the blocks here (no fsync: a page load never waits)
+        except OSError as exc:
+            _state["probe"] = _sentence(exc)
+    return _state["probe"]
 MAX_BYTES = int(float(os.environ.get("MFP_STORE_MB", 1024)) * 2**20)
 FINGERPRINT_CHARS = 12
 _SAFE = set("0123456789abcdef")
@@ -68,8 +110,19 @@ def _id_array(ids: np.ndarray) -> np.ndarray:
     return ids if ids.dtype.kind in "iu" else np.asarray(ids, dtype=str)
 
 
-def save_dataset(key: str, name: str, path: str, ratings: Ratings) -> None:
-    """Keep ``ratings`` under ``key`` (written to a temporary directory, then renamed into place)."""
+def save_dataset(key: str, name: str, path: str, ratings: Ratings) -> bool:
+    """Keep ``ratings`` under ``key`` (written to a temporary directory, then renamed into place);
+    False when the store cannot be written (:func:`problem` says why)."""
+    try:
+        _save_dataset(key, name, path, ratings)
+    except OSError as exc:
+        _failed(exc)
+        return False
+    _wrote()
+    return True
+
+
+def _save_dataset(key: str, name: str, path: str, ratings: Ratings) -> None:
     final = _dataset_dir(key)
     if final.is_dir():
         os.utime(final)
@@ -109,7 +162,8 @@ def load_dataset(key: str) -> tuple[str, str, Ratings] | None:
         item_info = pd.read_parquet(items_file) if items_file.is_file() else None
     except (OSError, ValueError, KeyError):
         return None
-    os.utime(folder)
+    with contextlib.suppress(OSError):  # a read-only store still serves what it has
+        os.utime(folder)
 
     def ids(values):
         return values if values.dtype.kind in "iu" else values.astype(object)
@@ -185,11 +239,68 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def save_run(key: str, record: dict) -> None:
-    """Keep one run's JSON record under ``key`` (:func:`run_key`)."""
+def _write(path: Path, text: str) -> bool:
+    """:func:`_write_atomic`, False (and :func:`problem` set) when the store cannot be written."""
+    try:
+        _write_atomic(path, text)
+    except OSError as exc:
+        _failed(exc)
+        return False
+    _wrote()
+    return True
+
+
+def save_run(key: str, record: dict) -> bool:
+    """Keep one run's JSON record under ``key`` (:func:`run_key`); a record that is no longer running
+    makes its curve file (:func:`append_epoch`) redundant, which is removed. False when the store
+    cannot be written."""
     path = _run_path(key)
-    if path is not None:
-        _write_atomic(path, json.dumps(record))
+    if path is None or not _write(path, json.dumps(record)):
+        return False
+    if record.get("status") != "running":
+        with contextlib.suppress(OSError):
+            path.with_suffix(".curve").unlink()
+    return True
+
+
+def append_epoch(key: str, row: list) -> bool:
+    """Append one epoch's row to run ``key``'s curve file (one JSON line, one ``write`` on a file opened
+    for appending, so a kill leaves at most a torn last line, which :func:`load_curve` drops). False
+    when the store cannot be written."""
+    path = _run_path(key)
+    if path is None:
+        return False
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(path.with_suffix(".curve"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(handle, (json.dumps(row) + "\n").encode())
+        finally:
+            os.close(handle)
+    except OSError as exc:
+        _failed(exc)
+        return False
+    return True
+
+
+def load_curve(key: str) -> list[list]:
+    """The rows :func:`append_epoch` wrote for run ``key``, in order, up to the first torn or damaged
+    line; empty when there are none."""
+    path = _run_path(key)
+    try:
+        lines = path.with_suffix(".curve").read_text().split("\n") if path is not None else []
+    except (OSError, ValueError):
+        return []
+    rows = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            break
+        if not isinstance(row, list):
+            break
+        rows.append(row)
+    return rows
 
 
 def load_run(key: str) -> dict | None:
@@ -201,10 +312,10 @@ def load_run(key: str) -> dict | None:
         return None
 
 
-def save_index(session: str, keys: list[str]) -> None:
-    """Keep the list of run keys ``session`` shows (its own runs and those it refers to)."""
-    if is_fingerprint(session):
-        _write_atomic(ROOT / "runs" / session / "index.json", json.dumps(list(keys)))
+def save_index(session: str, keys: list[str]) -> bool:
+    """Keep the list of run keys ``session`` shows (its own runs and those it refers to); False when
+    the store cannot be written."""
+    return is_fingerprint(session) and _write(ROOT / "runs" / session / "index.json", json.dumps(list(keys)))
 
 
 def load_index(session: str) -> list[str]:

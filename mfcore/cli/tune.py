@@ -38,21 +38,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON line per trial, then a summary")
 
 
-def redact_text(text: str, url: str | None) -> str:
-    """``text`` with ``url``'s password, if any, replaced by ``***`` (a driver may echo it)."""
-    if not url:
-        return text
-    from sqlalchemy.engine import make_url
-    try:
-        password = make_url(url).password
-    except Exception:  # noqa: BLE001 - unparsable: open_storage already refused it
-        return text
-    return text.replace(str(password), "***") if password else text
-
-
 def run(args: argparse.Namespace) -> None:
     """Search, print each finished trial (a progress bar instead on a terminal without ``--json``),
-    then the best configuration's test RMSE beside the baselines. Bad input raises ValueError."""
+    then the best configuration's test RMSE beside the baselines. Bad input raises ValueError. Any
+    error whose text holds a secret of ``--storage`` (:func:`mfcore.tuning.redaction.secrets_of`)
+    becomes one ValueError sentence with the secret scrubbed, chained to nothing."""
+    from ..tuning import StorageError, redaction
+    try:
+        _search(args)
+        return
+    except StorageError:  # its sentence shows the URL redacted and the driver's text scrubbed
+        raise
+    except Exception as exc:  # noqa: BLE001 - only to look at its text; re-raised when it holds no secret
+        text = f"{exc} {getattr(exc, 'filename', '') or ''}"
+        if not args.storage or redaction.scrub(text, args.storage) == text:
+            raise
+        message = redaction.scrub(_first_line(exc), args.storage)
+    raise ValueError(f"storage {redaction.redact(args.storage)} failed: {message}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _search(args: argparse.Namespace) -> None:
+    """:func:`run`'s work."""
     if args.trials < 1:
         raise ValueError(f"--trials {args.trials} must be >= 1")
     if args.timeout is not None and args.timeout <= 0:
@@ -66,7 +77,7 @@ def run(args: argparse.Namespace) -> None:
     from ..data import load_ratings
     from ..evaluation.protocol import holdout
     from ..evaluation.resources import CLI_CAP_FRACTION, memory_cap_bytes
-    from ..tuning import DEFAULT_PRUNER, final_scores, make_pruner, redact, search
+    from ..tuning import DEFAULT_PRUNER, final_scores, make_pruner, redact, redaction, search
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     logging.getLogger("sqlalchemy").setLevel(logging.ERROR)
@@ -94,17 +105,21 @@ def run(args: argparse.Namespace) -> None:
                        callbacks=[report], show_progress_bar=progress_bar,
                        memory_cap=memory_cap_bytes(CLI_CAP_FRACTION))
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, OSError) as exc:  # mid-search: the server went away
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = redact(args.storage) if args.storage else "default SQLite file"
-        raise ValueError(f"storage {where} failed: {redact_text(first, args.storage)}") from None
+        failure = redaction.scrub(_first_line(exc), args.storage)
+    else:
+        failure = ""
+    if failure:
+        raise ValueError(f"storage {where} failed: {failure}")
     result = final_scores(study, split, fixed)
-    summary = {"final": True, "study": args.study, "trials": len(study.trials), **result}
+    summary = {"final": True, "study": args.study, **result}  # one snapshot: final_scores read it once
     if args.json:
         print(json.dumps(summary), flush=True)
         return
     params = ", ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
                        for name, value in result["params"].items())
     baselines = ", ".join(f"{name} {value:.4f}" for name, value in result["baselines"].items())
-    print(f"study {args.study}: {summary['trials']} trials; best trial {result['best_trial']}: {params}; "
+    states = ", ".join(f"{count} {state}" for state, count in sorted(result["states"].items()))
+    print(f"study {args.study}: {summary['trials']} trials ({states}); best trial {result['best_trial']}: {params}; "
           f"best epoch {result['best_epoch']}, validation RMSE {result['validation_rmse']:.4f}")
     print(f"test RMSE {result['test_rmse']:.4f} (retrained on train + validation); baselines: {baselines}")

@@ -27,8 +27,8 @@ from ..models.base import TrainingDiverged
 from ..models.bpr import BPRFactorizer
 from .pruning import DEFAULT_PRUNER, first_judged_epoch
 from .space import Range, ranking_space, suggest
-from .storage import create_study
-from .study import judge_epoch
+from .storage import create_study, fail_stale
+from .study import best_trial, judge_epoch, state_counts
 
 __all__ = ["K", "MODELS", "VALIDATION_USERS", "ranking_final_scores", "ranking_objective", "ranking_search"]
 
@@ -103,9 +103,9 @@ def ranking_final_scores(model: str, study: optuna.Study, split: Holdout, fixed:
     """The best trial's parameters and best epoch, its validation NDCG@:data:`K`, then its test NDCG and
     recall retrained on train + validation for that many epochs (the test set's only use), and
     popularity's test NDCG on the same split."""
-    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
-        raise ValueError("no trial has completed yet, so there is no best configuration to score.")
-    trial = study.best_trial
+    fail_stale(study)
+    trials = study.get_trials(deepcopy=False)  # the one read the whole report comes from
+    trial = best_trial(study, trials)
     best_epoch = int(trial.user_attrs.get("best_epoch", trial.params.get("n_epochs", 10)))
     params = {**(fixed or {}), **trial.params, "n_epochs": best_epoch, "n_threads": 1}
     estimator = MODELS[model](**params).fit(split.train_full)
@@ -113,5 +113,5 @@ def ranking_final_scores(model: str, study: optuna.Study, split: Holdout, fixed:
     popularity = topn.evaluate(topn.popularity_scorer(split.train_full, topn.scale_threshold(split.train_full)),
                                split.train_full, split.test, K)
     return {"best_trial": trial.number, "params": params, "best_epoch": best_epoch,
-            "validation_ndcg": study.best_value, "test_ndcg": found["ndcg"], "test_recall": found["recall"],
-            "baselines": {"popularity": popularity["ndcg"]}}
+            "validation_ndcg": trial.value, "test_ndcg": found["ndcg"], "test_recall": found["recall"],
+            "baselines": {"popularity": popularity["ndcg"]}, "trials": len(trials), "states": state_counts(trials)}

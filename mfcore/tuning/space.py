@@ -33,12 +33,18 @@ class Range:
     def kind(self) -> type:
         return self.param.kind
 
-    def check(self) -> None:
-        """Raise ValueError unless both ends are valid values of the parameter and low <= high."""
+    def check(self, bounded: bool = False) -> None:
+        """Raise ValueError unless both ends are valid values of the parameter and low <= high; with
+        ``bounded``, also unless both lie within the parameter's widget range
+        (:meth:`mfcore.models.params.Param.widget_range`: what the dashboard's forms and URLs accept)."""
         if self.kind is bool:
             return
         for end in (self.low, self.high):
             self.param.check(self.kind(end) if end is not None else end)
+        low, high = self.param.widget_range
+        if bounded and ((low is not None and self.low < low) or (high is not None and self.high > high)):
+            raise ValueError(f"{self.name} range [{self.low:g}, {self.high:g}] must lie within [{low}, {high}], "
+                             "the values a training form accepts.")
         if self.low > self.high:
             raise ValueError(f"{self.name} range [{self.low}, {self.high}] is empty: low > high.")
         if self.log and self.low <= 0:

@@ -13,12 +13,13 @@ Several workers (processes, machines) may share one study. Three things keep suc
   and its sampler seed is derived from the study's seed, the study's name and that id
   (:func:`sampler_seed`).
 - **Heartbeats.** A trial's worker writes a heartbeat every :data:`HEARTBEAT_SECONDS`; a trial whose
-  heartbeat is older than :data:`GRACE_SECONDS` (its worker was killed) is marked failed at the
-  next trial any worker starts (or :func:`fail_stale`), and retried once (Optuna's
+  heartbeat is older than :data:`GRACE_SECONDS` (its worker was killed) is marked failed by the next
+  live worker's epoch, trial start or report (:func:`fail_stale`), and retried once (Optuna's
   ``RetryHeartbeatStaleTrialCallback``, which replaced ``RetryFailedTrialCallback``). Without it a
   ``kill -9`` leaves a trial RUNNING forever, counted in every total.
 
-Storage URLs may carry a password: every message that names one uses :func:`redact`.
+Storage URLs may carry a password: every message that names one uses :func:`redact`, and any
+other text that may quote one (a driver's error) goes through :func:`mfcore.tuning.redaction.scrub`.
 """
 
 from __future__ import annotations
@@ -37,13 +38,17 @@ from pathlib import Path
 import numpy as np
 import optuna
 
+from . import redaction
 from .pruning import DEFAULT_PRUNER, make_pruner
 
-HEARTBEAT_SECONDS = 10
-"""Seconds between two heartbeats of a running trial."""
-GRACE_SECONDS = 60
-"""A running trial whose last heartbeat is older than this is its dead worker's: marked failed and
-retried (a trial's worker writes a heartbeat every :data:`HEARTBEAT_SECONDS` even in a long epoch)."""
+HEARTBEAT_SECONDS = 5
+"""Seconds between two heartbeats of a running trial (Optuna's ``RDBStorage(heartbeat_interval=)``,
+written by a thread of the trial's worker, so even a long epoch beats: the kernels release the GIL)."""
+GRACE_SECONDS = 20
+"""A running trial whose last heartbeat is older than this (Optuna's ``grace_period``: four missed
+beats) is its dead worker's: marked failed and retried. Any live worker of the study checks after
+every epoch (at most every :data:`HEARTBEAT_SECONDS`), at every trial start and before its report, so
+a killed worker's trial is failed within ``GRACE_SECONDS + HEARTBEAT_SECONDS`` plus one epoch."""
 MAX_RETRY = 1
 """How many times a trial failed by a dead worker is run again (by whichever worker is next)."""
 IDENTITY = ("dataset", "seed", "space")
@@ -69,13 +74,30 @@ _STUDY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (SQLAlchemy's own rendering); an unparsable URL
-    is cut at its first ``@`` instead, so no message ever echoes a password."""
-    try:
-        from sqlalchemy.engine import make_url
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - any unparsable text: hide whatever precedes the host
-        return re.sub(r"//[^/@]*@", "//***@", str(url))
+    """``url`` with its user-info, query, fragment and a non-numeric port shown as ``***``, for any
+    text (the rule: :mod:`mfcore.tuning.redaction`)."""
+    return redaction.redact(url)
+
+
+def _parse(url: str):
+    """SQLAlchemy's URL object of ``url``; :class:`StorageError`, one sentence naming the redacted URL
+    and what is wrong, when it is not one. The error is raised outside any ``except``, so no
+    exception carrying the text is chained to it."""
+    from sqlalchemy.engine import make_url
+    parts = redaction.split_url(url)
+    problem, parsed = "", None
+    if "@" in parts["userinfo"]:
+        problem = "its user name or password holds a raw '@' (write it as %40)"
+    else:
+        try:
+            parsed = make_url(url)
+        except Exception:  # noqa: BLE001 - any text that is no URL: the sentence below
+            problem = (f"its port is not a number up to {redaction.MAX_PORT}"
+                       if parts["scheme"] and redaction.is_secret_port(parts["port"]) else
+                       "not a SQLAlchemy URL (e.g. sqlite:///path.sqlite3 or postgresql://user@host/db)")
+    if parsed is None:
+        raise StorageError(f"cannot open storage {redact(url)}: {problem}.")
+    return parsed
 
 
 def default_storage(study_name: str) -> str:
@@ -109,21 +131,15 @@ def open_storage(url: str, heartbeat: tuple[int, int] | None = (HEARTBEAT_SECOND
                  ) -> optuna.storages.BaseStorage:
     """Optuna's relational storage for the SQLAlchemy ``url`` (a SQLite file made fast, see above),
     with heartbeats ``(interval, grace)`` in seconds (None: none; never for an in-memory SQLite
-    database, which only one connection sees). Raises :class:`StorageError`, one sentence with the
-    password hidden, when it cannot be opened."""
+    database, which only one connection sees). A storage object (e.g. Optuna's in-memory storage) is
+    returned as it is. Raises :class:`StorageError`, one sentence with the password hidden, when it
+    cannot be opened."""
     import sqlalchemy.exc
-    from sqlalchemy.engine import make_url
-    bad_port = StorageError("cannot open the storage URL: the port after its host is not a number from 1 to "
-                            "65535 (e.g. postgresql://user@host:5432/db).")
-    try:
-        parsed = make_url(url)
-    except sqlalchemy.exc.ArgumentError:
-        raise StorageError(f"cannot open storage {redact(url)}: not a SQLAlchemy URL "
-                           "(e.g. sqlite:///path.sqlite3 or postgresql://user@host/db).") from None
-    except ValueError:  # SQLAlchemy reads the port with int(); its text is never echoed (it may be a secret)
-        raise bad_port from None
+    if isinstance(url, optuna.storages.BaseStorage):
+        return url
+    parsed = _parse(url)
     if parsed.port is not None and not 0 < parsed.port < 65536:
-        raise bad_port
+        raise StorageError(f"cannot open storage {redact(url)}: its port is not a number from 1 to 65535.")
     kwargs: dict = {}
     in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
     if parsed.get_backend_name() == "sqlite" and not in_memory:
@@ -131,6 +147,7 @@ def open_storage(url: str, heartbeat: tuple[int, int] | None = (HEARTBEAT_SECOND
     if heartbeat is not None and not in_memory:
         kwargs.update(heartbeat_interval=int(heartbeat[0]), grace_period=int(heartbeat[1]),
                       heartbeat_stale_trial_callback=_retry_stale())
+    failure = ""
     for attempt in range(5):
         try:
             with warnings.catch_warnings():
@@ -139,12 +156,14 @@ def open_storage(url: str, heartbeat: tuple[int, int] | None = (HEARTBEAT_SECOND
         except sqlalchemy.exc.DBAPIError as exc:
             # another process or thread created the same tables or types at the same moment
             racing = isinstance(exc, sqlalchemy.exc.IntegrityError) or "already exists" in str(exc)
+            failure = _first_line(exc.orig or exc)
             if attempt == 4 or not racing:
-                raise StorageError(f"cannot open storage {redact(url)}: {_first_line(exc.orig or exc)}") from None
-            time.sleep(0.2 * (attempt + 1))
-        except (sqlalchemy.exc.SQLAlchemyError, ImportError, OSError, RuntimeError, ValueError) as exc:
-            raise StorageError(f"cannot open storage {redact(url)}: {_first_line(exc)}") from None
-    raise AssertionError("unreachable")
+                break
+        except Exception as exc:  # noqa: BLE001 - a driver, a dialect or the file system: one sentence
+            failure = _first_line(exc)
+            break
+        time.sleep(0.2 * (attempt + 1))
+    raise StorageError(f"cannot open storage {redact(url)}: {redaction.scrub(failure, url)}")
 
 
 def _retry_stale():
@@ -203,7 +222,7 @@ def join_study(study_name: str, storage: str | None = None, seed: int = 0, prune
     63-bit id for a joiner (``worker`` forces one). The TPE sampler is seeded by
     :func:`sampler_seed`. ``identity`` (:func:`identity`) is recorded by the first worker and checked
     against every later one (:class:`StudyMismatch`)."""
-    url = storage or default_storage(study_name)
+    url = storage if storage is not None else default_storage(study_name)
     backend = open_storage(url, heartbeat)
     created = False
     try:

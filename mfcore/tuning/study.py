@@ -26,7 +26,7 @@ from .space import Range, default_space, suggest
 from .storage import GRACE_SECONDS, HEARTBEAT_SECONDS, StudyMismatch, fail_stale, identity, join_study
 
 __all__ = ["SearchStopped", "StudyMismatch", "available_cores", "fingerprint", "objective", "optimize",
-           "search", "best_params", "trials_table", "curves", "final_scores"]
+           "search", "best_params", "best_trial", "state_counts", "trials_table", "curves", "final_scores"]
 
 
 class SearchStopped(optuna.TrialPruned):
@@ -56,12 +56,27 @@ def _threads(requested: int | None) -> int:
     cores = available_cores()
     return cores if requested is None else max(1, min(int(requested), cores))
 
+_LAST_STALE_CHECK: dict[int, float] = {}
+
+
+def _fail_stale_now_and_then(study: optuna.Study) -> None:
+    import time
+    now, key = time.monotonic(), id(study._storage)
+    if now - _LAST_STALE_CHECK.get(key, -math.inf) >= HEARTBEAT_SECONDS:
+        _LAST_STALE_CHECK[key] = now
+        fail_stale(study)
+
+
 def judge_epoch(trial: optuna.Trial, epoch: int, value: float, stop, judge_from: int) -> None:
     """Report a trial's validation ``value`` at ``epoch`` to Optuna, then end the trial when ``stop``
     (anything with ``is_set()``) is set (:class:`SearchStopped`, the reason kept as ``fail_reason``)
     or when the pruner says so from epoch ``judge_from`` on (``optuna.TrialPruned``). Every objective
-    calls it after every epoch, so Stop and the work limit act within one epoch."""
+    calls it after every epoch, so Stop and the work limit act within one epoch; it also fails dead
+    workers' trials (:func:`fail_stale`, at most every :data:`HEARTBEAT_SECONDS` per study), so a trial
+    whose worker was killed is failed within :data:`GRACE_SECONDS` + :data:`HEARTBEAT_SECONDS` + one
+    epoch of any live worker, not only when a trial starts."""
     trial.report(value, epoch)
+    _fail_stale_now_and_then(trial.study)
     if stop is not None and stop.is_set():
         trial.set_user_attr("fail_reason", f"the search was stopped after epoch {epoch}")
         raise SearchStopped(f"stopped at epoch {epoch}")
@@ -139,11 +154,33 @@ def optimize(study: optuna.Study, split: Holdout, space: dict[str, Range] | None
     return study
 
 
-def best_params(study: optuna.Study, fixed: dict | None = None) -> tuple[dict, int]:
-    """The best trial's estimator parameters (``fixed`` + its sampled ones) and its best epoch."""
-    trial = study.best_trial
+def best_trial(study: optuna.Study, trials: list | None = None) -> optuna.trial.FrozenTrial:
+    """The best completed trial of ``trials`` (default: one read of the study), the first of equals;
+    ValueError when none completed. Everything a report says about the best trial is taken from this
+    one snapshot, so another worker writing meanwhile cannot mix two trials in one report."""
+    trials = study.get_trials(deepcopy=False) if trials is None else trials
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None]
+    if not complete:
+        raise ValueError("no trial has completed yet, so there is no best configuration to score.")
+    sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
+    return min(complete, key=lambda t: (sign * t.value, t.number))
+
+
+def best_params(study: optuna.Study, fixed: dict | None = None,
+                trial: optuna.trial.FrozenTrial | None = None) -> tuple[dict, int]:
+    """The best trial's (or ``trial``'s) estimator parameters (``fixed`` + its sampled ones) and its
+    best epoch."""
+    trial = best_trial(study) if trial is None else trial
     best_epoch = trial.user_attrs.get("best_epoch", trial.params.get("n_epochs", 20))
     return {**(fixed or {}), **trial.params}, int(best_epoch)
+
+
+def state_counts(trials: list) -> dict[str, int]:
+    """How many of ``trials`` are in each state (complete, pruned, failed, running, waiting)."""
+    counts: dict[str, int] = {}
+    for trial in trials:
+        counts[_STATES[trial.state.name]] = counts.get(_STATES[trial.state.name], 0) + 1
+    return counts
 
 
 _STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
@@ -210,13 +247,16 @@ def search(split: Holdout, study_name: str, storage: str | None = None, n_trials
 def final_scores(study: optuna.Study, split: Holdout, fixed: dict | None = None) -> dict:
     """The honest result of a finished search: the best trial's parameters and best epoch, its
     validation RMSE, then its test RMSE and MAE retrained on train + validation for that many
-    epochs (the test set's only use), and the baselines' test RMSE on the same split."""
+    epochs (the test set's only use), and the baselines' test RMSE on the same split; ``trials`` and
+    ``states`` count the trials. All of it from one read of the study (:func:`best_trial`), after
+    dead workers' trials are failed."""
     from ..evaluation.protocol import baselines, score_on_test
     fail_stale(study)
-    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
-        raise ValueError("no trial has completed yet, so there is no best configuration to score.")
-    params, best_epoch = best_params(study, fixed)
+    trials = study.get_trials(deepcopy=False)  # the one read the whole report comes from
+    best = best_trial(study, trials)
+    params, best_epoch = best_params(study, fixed, best)
     scores = score_on_test(params, split, best_epoch)
-    return {"best_trial": study.best_trial.number, "params": params, "best_epoch": best_epoch,
-            "validation_rmse": study.best_value, "test_rmse": scores["rmse"], "test_mae": scores["mae"],
-            "baselines": baselines(split.train_full, split.test, seed=int((fixed or {}).get("seed", 0)))}
+    return {"best_trial": best.number, "params": params, "best_epoch": best_epoch,
+            "validation_rmse": best.value, "test_rmse": scores["rmse"], "test_mae": scores["mae"],
+            "baselines": baselines(split.train_full, split.test, seed=int((fixed or {}).get("seed", 0))),
+            "trials": len(trials), "states": state_counts(trials)}

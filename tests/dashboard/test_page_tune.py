@@ -1,5 +1,6 @@
 """AppTest for the Tune page: a small search on the toy data runs to the end, bad input says one thing."""
 
+import pytest
 from apptest_helpers import ROOT, TOY, home, no_exception, upload
 from streamlit.testing.v1 import AppTest
 
@@ -152,14 +153,36 @@ def test_a_trial_over_the_memory_cap_is_failed_with_the_reason(tmp_path, monkeyp
     from mfcore import load_ratings
     from mfcore.tuning import Range, default_space
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "200000")
-    space = {**default_space(), "n_factors": Range("n_factors", 2000, 2000), "n_epochs": Range("n_epochs", 5, 5)}
+    monkeypatch.setenv("MF_MEMORY_CAP_BYTES", "20000")
+    space = {**default_space(), "n_factors": Range("n_factors", 500, 500), "n_epochs": Range("n_epochs", 5, 5)}
     job = search.start(load_ratings(TOY), "toy", space, n_trials=2, timeout=None, seed=0)
     assert job.scheduled.wait(60)
     rows = search.table(job.study())
     assert [row["state"] for row in rows] == ["failed", "failed"]
-    assert all("over the 200.0 kB cap per job" in row["reason"] and row["epochs run"] == 0 for row in rows)
+    assert all("over the 20.0 kB cap per job" in row["reason"] and row["epochs run"] == 0 for row in rows)
     assert job.error == "no trial has completed yet, so there is no best configuration to score."
+
+
+def test_ranges_are_bounded_by_what_train_accepts(tmp_path, monkeypatch):
+    """The form's range inputs stop at the table's widget range (Train's), and a range past it is refused
+    with one sentence before anything starts, so the best trial's "Train it" carries only values Train takes."""
+    from mfcore.models.params import PARAMETERS
+    app = tune_page(tmp_path, monkeypatch)
+    for name in ("n_factors", "n_epochs", "lr", "reg", "init_std"):
+        for end in ("low", "high"):
+            widget = app.number_input(key=f"tune_{name}_{end}")
+            assert (widget.proto.min, widget.proto.max) == pytest.approx(PARAMETERS[name].widget_range)
+    from dashboard.logic import search
+    from mfcore import load_ratings
+    from mfcore.tuning import Range, default_space
+    space = {**default_space(), "n_factors": Range("n_factors", 8, 100_000, log=True)}
+    try:
+        search.start(load_ratings(TOY), "toy", space, n_trials=1, timeout=None, seed=0)
+    except ValueError as exc:
+        assert str(exc) == ("n_factors range [8, 100000] must lie within [1, 500], the values a training form "
+                            "accepts.")
+    else:
+        raise AssertionError("a range past Train's bounds started a search")
 
 
 def test_a_ranking_search_maximises_ndcg_and_scores_it_beside_popularity(tmp_path, monkeypatch):

@@ -109,3 +109,27 @@ def test_old_sessions_are_evicted_by_age_only(tmp_path, monkeypatch):
     os.utime(tmp_path / "runs" / old, (past, past))
     assert store.evict_runs(14) == [old]
     assert store.load_run(store.run_key(new, 1)) == {"n": 1}
+
+
+def test_a_curve_file_keeps_every_epoch_and_drops_a_torn_last_line(tmp_path, monkeypatch):
+    from dashboard.server import run_record, store as run_store
+    from dashboard.logic.session_runs import ending
+    from mfcore import SGDFactorizer
+    monkeypatch.setattr(run_store, "ROOT", tmp_path)
+    key = run_store.run_key("0123456789ab", 1)
+    for epoch in (1, 2, 3):
+        assert run_store.append_epoch(key, [epoch, 1.0 / epoch, 1.1 / epoch, 0.1, None])
+    with open(tmp_path / "runs" / "0123456789ab" / "0001.curve", "a") as file:
+        file.write('[4, 0.2')  # the kill came in the middle of a write
+    assert [row[0] for row in run_store.load_curve(key)] == [1, 2, 3]
+    model = SGDFactorizer(n_epochs=10)
+    record = {"number": 1, "settings": {}, "dataset": "d", "data_path": "d", "params": model.get_params(),
+              "kind": "sgd", "status": "running", "message": "", "scores": {}, "history": [],
+              "server": "another process"}
+    run = run_record.Run.from_record(record, run_store.load_curve(key))
+    assert run.status == "interrupted" and len(run.history) == 3 and run.needs_refit
+    assert ending(run).startswith("run 1 was interrupted at epoch 3 of 10: ") and "those 3 epochs" in ending(run)
+    same_server = run_record.Run.from_record({**record, "server": run_record.SERVER}, [])
+    assert same_server.status == "stopped" and "no curve" in ending(same_server)
+    run_store.save_run(key, {**record, "status": "done"})
+    assert run_store.load_curve(key) == []  # the final record holds the curve; its file is gone
