@@ -6,7 +6,8 @@ import html
 import json
 
 import numpy as np
-from apptest_helpers import ROOT, no_exception
+from pandas.api.types import is_numeric_dtype
+from apptest_helpers import ROOT, no_exception, plain
 from streamlit.testing.v1 import AppTest
 
 from dashboard.server import datasets
@@ -30,7 +31,11 @@ def sample_run() -> tuple[AppTest, SGDFactorizer]:
 
 
 def frame(app: AppTest, columns: set):
-    return next(element.value for element in app.table if columns <= set(element.value.columns))
+    """The first table holding ``columns``, its headers and text as the reader sees them (escaping undone)."""
+    tables = (element.value.rename(columns=plain).apply(lambda column: column.map(plain)
+                                                       if not is_numeric_dtype(column) else column)
+              for element in app.table)
+    return next(table for table in tables if columns <= set(table.columns))
 
 
 def train(app: AppTest, kind: str, epochs: int) -> AppTest:
