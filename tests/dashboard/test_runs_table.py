@@ -1,6 +1,8 @@
 """Train's runs table: the scores, the two times and the settings that differ between runs, as many as
 fit the page (:data:`dashboard.logic.session_runs.FIT_PIXELS`); every other column in the chooser."""
 
+from types import SimpleNamespace
+
 from mfcore import ALSFactorizer, BPRFactorizer, EpochResult, SGDFactorizer
 from mfcore.models.ranking import RankingEpochResult
 
@@ -66,6 +68,8 @@ def test_the_runs_two_times_are_named_and_the_progress_line_agrees():
     row = session_runs.table([run]).iloc[0]
     assert (row["training s"], row["wall s"]) == (0.2, 0.9)
     assert run.progress_text.endswith("(done in 0.90 s, 0.20 s of it training)")
-    shown = session_runs.styled_table([run]).to_html()
+    drawn = SimpleNamespace(table=lambda styler: setattr(drawn, "styler", styler))  # a container's table()
+    session_runs.show_table(drawn, [run])
+    shown = drawn.styler.to_html()
     assert ">0.20<" in shown and ">0.90<" in shown  # the table writes them as the progress line does
     assert "training s: the model's own training time" in session_runs.SECONDS_SENTENCE

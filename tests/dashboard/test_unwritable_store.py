@@ -76,7 +76,7 @@ def test_every_page_works_in_memory_and_says_so_once(bad_disk):
     app.switch_page("pages/6_Explore.py").run()  # Explore: the run trained above
     no_exception(app)
     assert not app.error, [e.value for e in app.error]
-    assert app.radio(key="explore_source").value == "run 1" and len(app.dataframe) >= 2
+    assert app.radio(key="explore_source").value == "run 1" and len(app.table) >= 2
     assert len([w for w in warnings_of(app) if "MFP" in w]) == 1
 
     app.default_timeout = 120
