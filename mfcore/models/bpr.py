@@ -11,7 +11,8 @@ from ..engines import bpr as kernels
 from ..engines.numba_parallel import available_cores
 from .base import check_is_fitted
 from .params import BPR_PARAMETERS
-from .ranking import RankingFactorizer, finish_class, positives_csr
+from .estimator import finish_class
+from .ranking import RankingFactorizer, positives_csr
 
 __all__ = ["BPRFactorizer", "sample_negatives"]
 
