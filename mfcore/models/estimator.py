@@ -21,14 +21,12 @@ import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator
 
+from .._optional import MissingExtra, require
 from ..data.coerce import as_ratings
 from ..data.errors import DataError
 from .params import numpydoc_parameters, validate
 
 __all__ = ["Estimator", "finish_class", "in_notebook", "progress_bar"]
-
-NOTEBOOK_EXTRA = "pip install 'mfcore[notebook]'"
-
 
 def in_notebook() -> bool:
     """Whether this process is a Jupyter kernel (IPython's ``ZMQInteractiveShell``)."""
@@ -43,11 +41,11 @@ def progress_bar(results: Iterable, total: int, progress: bool | None, label: st
     if not wanted:
         return results
     try:
-        from tqdm.auto import tqdm
-    except ImportError:
+        tqdm = require("tqdm.auto", "progress=True").tqdm
+    except MissingExtra:
         if progress is None:
             return results
-        raise ImportError(f"progress=True needs tqdm, which is not installed: {NOTEBOOK_EXTRA}.") from None
+        raise
     return tqdm(results, total=total, desc=label, unit="epoch")
 
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from .._optional import require
+
 __all__ = ["History", "plot_history", "curve_columns"]
-
-PLOT_EXTRA = "pip install 'mfcore[notebook]'"
-
 
 class History(list):
     """The epoch results of a fit, in order (module docstring)."""
@@ -52,10 +51,7 @@ def plot_history(history, title: str | None = None):
     """A Plotly figure of a model's curves per epoch (``history`` is a fitted model or its
     ``history_``): every RMSE, NDCG and recall column that holds a value; the best epoch marked when
     the model kept one (early stopping). Needs plotly (one sentence naming the extra otherwise)."""
-    try:
-        import plotly.graph_objects as go
-    except ImportError:
-        raise ImportError(f"plot_history needs plotly, which is not installed: {PLOT_EXTRA}.") from None
+    go = require("plotly.graph_objects", "plot_history")
     model = None if isinstance(history, list) else history
     frame = History(history if model is None else model.history_).to_frame()
     if frame.empty:
