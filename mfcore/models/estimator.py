@@ -41,11 +41,14 @@ def progress_bar(results: Iterable, total: int, progress: bool | None, label: st
     if not wanted:
         return results
     try:
-        tqdm = require("tqdm.auto", "progress=True").tqdm
+        require("tqdm", "progress=True")
     except MissingExtra:
         if progress is None:
             return results
         raise
+    import importlib.util
+    widgets = in_notebook() and importlib.util.find_spec("ipywidgets") is not None
+    tqdm = require("tqdm.notebook" if widgets else "tqdm.std", "progress=True").tqdm  # text bar without widgets
     return tqdm(results, total=total, desc=label, unit="epoch")
 
 

@@ -1,0 +1,176 @@
+"""The compiled engine: the reference loop compiled by Numba to float32 machine code.
+
+Fast because (1) nothing goes through the interpreter, (2) the loop over the K factors compiles to
+packed SIMD fused multiply-adds (``fastmath`` lets LLVM reassociate the dot product), (3) everything is
+float32, so twice as many lanes per vector and half the memory traffic, and (4) the training loop hands
+the kernel ratings already permuted for the epoch, so ``users, items, ratings`` are read sequentially,
+and (5) the factor rows of the rating a few positions ahead are prefetched, so their cache misses
+overlap the current rating's arithmetic (the rows are visited in random order and do not fit in L2).
+Scalars must arrive as float32 (the training loop casts them): a float64 ``lr`` would promote the
+inner loop to float64 and halve its speed.
+"""
+
+import numpy as np
+from numba import literally, njit, typeof, types
+
+from ._prefetch import prefetch_row
+from ._update import decay_factor, factor_steps, sgd_step
+
+PREFETCH_DISTANCE = 8
+"""How many ratings ahead :func:`sgd_pass` prefetches factor rows (best of 2, 4 and 8 measured on ML-1M;
+4 and 16 measured again with the pipelined loop: within 3%)."""
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def sgd_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors):
+    r"""Per-rating SGD over ``users, items, ratings`` in order, same equations as
+    :func:`mfcore.engines.python.run_epoch`; returns the sum of squared errors.
+
+    Software-pipelined: the dot product :math:`p_{u'}^\top q_{i'}` of the *next* rating is computed
+    before the current rating's update, so its loads and multiply-adds overlap the current update
+    instead of waiting behind it. When the next rating shares the user (:math:`u' = u`) or the item
+    (:math:`i' = i`) it is computed again after the update, so every error is taken with the factors
+    exactly as the one-at-a-time loop leaves them: same numbers, up to the order of the dot product's
+    float additions. Call it through :func:`run_epoch_k` so that ``n_factors`` is a compile-time
+    constant: LLVM then unrolls each factor loop into whole vectors (K=100 on AVX-512: six 16-float
+    FMAs and a 4-float tail; measured on ML-1M: 60 -> 40 cycles per update). The dot product is written
+    out where it is needed rather than in a helper taking the arrays, which would reference-count them
+    per rating."""
+    n_ratings = ratings.shape[0]
+    squared_error_sum = 0.0
+    decay = decay_factor(lr, reg)
+    dot = np.float32(0)
+    if n_ratings > 0:
+        u, i = np.uintp(users[0]), np.uintp(items[0])
+        for k in range(n_factors):
+            dot += P[u, k] * Q[i, k]
+    for n in range(n_ratings):
+        if n + PREFETCH_DISTANCE < n_ratings:
+            prefetch_row(P, users[n + PREFETCH_DISTANCE])
+            prefetch_row(Q, items[n + PREFETCH_DISTANCE])
+        u = np.uintp(users[n])  # unsigned: no negative-index wraparound code per access
+        i = np.uintp(items[n])
+        following = min(n + 1, n_ratings - 1)
+        next_u = np.uintp(users[following])
+        next_i = np.uintp(items[following])
+        next_dot = np.float32(0)
+        for k in range(n_factors):
+            next_dot += P[next_u, k] * Q[next_i, k]
+        error = ratings[n] - (mu + bu[u] + bi[i] + dot)
+        squared_error_sum += error * error
+        if biased:
+            bu[u] = sgd_step(bu[u], error, lr, reg)
+            bi[i] = sgd_step(bi[i], error, lr, reg)
+        step = lr * error
+        for k in range(n_factors):
+            P[u, k], Q[i, k] = factor_steps(P[u, k], Q[i, k], decay, step)
+        if next_u == u or next_i == i:  # the next rating's row just changed
+            next_dot = np.float32(0)
+            for k in range(n_factors):
+                next_dot += P[next_u, k] * Q[next_i, k]
+        dot = next_dot
+    return squared_error_sum
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def run_epoch_k(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors):
+    """:func:`sgd_pass` compiled for ``n_factors`` (= ``P.shape[1]``) as a constant: one machine-code
+    version per K, each compiled once and kept in Numba's disk cache."""
+    literally(n_factors)
+    return sgd_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors)
+
+
+CONSTANT_K_FACTORS = (64, 100, 128, 200, 256)
+"""The K values that get a kernel compiled for their K (``make install`` compiles them all:
+:mod:`mfcore.models.warm`). Another K runs the same loop compiled for any K, unless the data is big
+enough (:data:`CONSTANT_K_MIN_RATINGS`): a new K's compile holds the interpreter for about a second,
+which a shared server's other pages and a search trying many K would feel."""
+CONSTANT_K_MIN_FACTORS = 64
+"""Below this K the kernel compiled for its K is slower than the one for any K, so it is never used:
+ns per update on ML-1M, one thread, AMD EPYC with AVX-512 (``benchmarks/constant_k.py``), K
+compiled in / any K: K=16 14.9 / 6.6, K=32 15.4 / 8.1, K=50 25.5 / 13.9; from K=64 the constant
+wins: 10.9 / 14.0, K=100 15.9 / 21.6, K=256 40.6 / 45.2. (LLVM unrolls a short constant loop
+into scalar code where the any-K loop keeps whole vectors.)"""
+CONSTANT_K_MIN_RATINGS = 2_000_000
+"""Ratings per epoch from which any K >= :data:`CONSTANT_K_MIN_FACTORS` gets its own kernel: at up to
+30% fewer cycles per update, the compile (once per K and machine, then read from Numba's disk
+cache) is paid back within one fit."""
+
+
+def constant_k(n_factors: int, n_ratings: int) -> bool:
+    """Whether the kernel for ``n_factors`` is compiled with K as a constant: K at least
+    :data:`CONSTANT_K_MIN_FACTORS` and listed in :data:`CONSTANT_K_FACTORS` or trained on big data.
+    The choice depends only on K and the data size, so a fit gives the same numbers wherever it runs;
+    the two versions differ only in the order of a dot product's float additions."""
+    return n_factors >= CONSTANT_K_MIN_FACTORS and (
+        n_factors in CONSTANT_K_FACTORS or n_ratings >= CONSTANT_K_MIN_RATINGS)
+
+
+_entries: dict = {}
+
+
+def specialized(dispatcher, generic, arguments: tuple, n_factors: int, n_ratings: int):
+    """The machine code to call with ``arguments`` and ``n_factors``: ``dispatcher``'s (whose last
+    parameter ``n_factors`` it types as the constant ``Literal[int](n_factors)``) when
+    :func:`constant_k`, else ``generic``'s (the same loop with K a plain integer). Compiled (or
+    loaded from the disk cache) once and then called directly: a plain call with an int would go
+    through Numba's literal-dispatch path, about 2.5 ms per call, on every call. Under
+    ``NUMBA_DISABLE_JIT`` the Python function itself."""
+    if not hasattr(dispatcher, "compile"):
+        return dispatcher
+    literal = constant_k(n_factors, n_ratings)
+    key = (dispatcher, tuple(typeof(argument) for argument in arguments), n_factors if literal else None)
+    entry = _entries.get(key)
+    if entry is None:
+        if literal:
+            entry = dispatcher.compile((*key[1], types.IntegerLiteral(n_factors)))
+        else:
+            entry = generic.compile((*key[1], types.intp))
+        _entries[key] = entry
+    return entry
+
+
+def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
+    """Per-rating SGD, same equations and order as :func:`mfcore.engines.python.run_epoch` (the
+    kernel contract's signature; the loop is :func:`sgd_pass`, compiled for K = ``P.shape[1]`` when
+    :func:`constant_k`)."""
+    arguments = (users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased)
+    kernel = specialized(run_epoch_k, sgd_pass, arguments, P.shape[1], ratings.shape[0])
+    return kernel(*arguments, P.shape[1])
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def row_dots(users, items, P, Q):
+    """p_u . q_i for each pair (users[n], items[n]); codes must be valid."""
+    out = np.empty(users.shape[0], dtype=P.dtype)
+    n_factors = P.shape[1]
+    for n in range(users.shape[0]):
+        u = users[n]
+        i = items[n]
+        out[n] = 0
+        for k in range(n_factors):
+            out[n] += P[u, k] * Q[i, k]
+    return out
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def clipped_error_sums(users, items, values, mu, bu, bi, P, Q, low, high):
+    r"""``(sum of squared errors, sum of absolute errors)`` of the clipped predictions
+    :math:`\min(\max(\mu + b_u + b_i + p_u^\top q_i, \text{low}), \text{high})` against ``values``,
+    in one pass (float32 predictions as :meth:`~mfcore.models.SGDFactorizer.predict_codes` makes them,
+    float64 sums). Codes must be valid (>= 0). The NumPy way materialises five temporary arrays per
+    call, which at 10M test ratings made the per-epoch test RMSE cost about 3 epochs of training."""
+    n_factors = P.shape[1]
+    squared = 0.0
+    absolute = 0.0
+    for n in range(users.shape[0]):
+        u = users[n]
+        i = items[n]
+        dot = np.float32(0)
+        for k in range(n_factors):
+            dot += P[u, k] * Q[i, k]
+        prediction = min(max(mu + bu[u] + bi[i] + dot, low), high)
+        error = np.float64(values[n]) - np.float64(prediction)
+        squared += error * error
+        absolute += abs(error)
+    return squared, absolute

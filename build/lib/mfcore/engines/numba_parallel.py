@@ -1,0 +1,354 @@
+r"""The parallel engine: block-stratified SGD (DSGD / FPSGD) on a thread pool of nogil Numba kernels.
+
+The users are cut into :math:`G` blocks of consecutive codes and the items likewise, each block holding
+about the same number of training ratings, which splits the rating matrix into a :math:`G \times G`
+grid. Blocks :math:`(b, b')` and :math:`(c, c')` with :math:`b \ne c` and :math:`b' \ne c'` share no
+user and no item, so SGD can run on them at the same time without locks and without one thread ever
+touching a row another is updating. The ratings are shuffled and grouped block by block once per fit
+(:class:`BlockPlan`, as LibMF does). An epoch is :math:`G` sub-epochs; each epoch draws from the
+model's ``rng`` a random pairing :math:`\pi` of user blocks with item blocks and a random order
+:math:`\sigma` of the sub-epochs, and sub-epoch :math:`s` runs the :math:`G` blocks
+:math:`(b, \pi((b + \sigma_s) \bmod G))` spread over the threads, then waits for all of them. Every
+block is visited once per epoch, its ratings in their shuffled order, with the same per-rating update
+as ``numba``:
+
+.. math::
+    e_{ui} = r_{ui} - (\mu + b_u + b_i + p_u^\top q_i), \quad
+    p_u \leftarrow p_u + \gamma (e_{ui} q_i - \lambda p_u), \quad
+    q_i \leftarrow q_i + \gamma (e_{ui} p_u - \lambda q_i)
+
+(and the biases likewise), so it differs from ``numba`` only in the order the ratings are visited.
+
+Fast because the threads never wait on each other inside a sub-epoch, because nothing is copied or
+regrouped between epochs (``numba`` reshuffles all ratings every epoch), and because a block's rows are
+a contiguous slice of ``P`` and of ``Q`` chosen small enough (:func:`grid_size`) to stay in one core's
+L2 cache for the whole block.
+
+Deterministic: each block's updates depend only on the factors left by the previous sub-epoch, and the
+epoch's squared error is summed block by block in a fixed order, so a seed gives bit-identical factors
+run after run whatever the thread timing. The threads used are :func:`effective_threads`:
+``n_threads`` (None: every core), but at most one per :data:`MIN_RATINGS_PER_THREAD` ratings. The grid
+does not depend on that count as long as :math:`G \ge 2 \cdot` threads (:func:`grid_size`): 1 and 2
+threads give identical factors; more threads than that may refine the grid and then give slightly
+different (equally good) factors.
+
+Thread safety: the threads are a :class:`concurrent.futures.ThreadPoolExecutor` owned by this module
+(one per thread count, shared by all trainings in the process) running ``@njit(nogil=True)`` kernels;
+Numba's own threading layer is never used, so several dashboard sessions may train at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from numba import literally, njit
+
+from .numba_jit import sgd_pass, specialized
+from .plan import EpochPlan
+
+FALLBACK_L2_BYTES = 1 << 20
+"""The per-core L2 size assumed when neither /sys nor ``os.sysconf`` tells it (not Linux)."""
+
+
+def l2_cache_bytes() -> int:
+    """One core's level-2 cache in bytes, as this machine reports it: the level-2 data or unified
+    cache of cpu0 in /sys/devices/system/cpu/cpu0/cache/index*/ (``size`` as "1024K"), else
+    ``os.sysconf("SC_LEVEL2_CACHE_SIZE")``, else :data:`FALLBACK_L2_BYTES`."""
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip().upper()
+        except OSError:
+            continue
+        if level == "2" and kind in ("Data", "Unified") and size:
+            scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1], 1)
+            with contextlib.suppress(ValueError):
+                return int(size.rstrip("KMG")) * scale
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        size = os.sysconf("SC_LEVEL2_CACHE_SIZE")
+        if size > 0:
+            return int(size)
+    return FALLBACK_L2_BYTES
+
+
+BLOCK_CACHE_BYTES = l2_cache_bytes() // 2
+"""Target bytes of factor rows (a user block's plus an item block's) per block: half of one core's
+L2 cache as measured on this machine (:func:`l2_cache_bytes`), leaving the other half for the
+block's ratings streaming through and the other data."""
+MAX_GRID = 32
+MIN_RATINGS_PER_BLOCK = 2048
+MIN_RATINGS_PER_THREAD = 100_000
+"""The ratings one thread needs to be worth its wake-ups: a training uses at most one thread per this
+many ratings (:func:`effective_threads`), so ML-100k runs in the calling thread and ML-1M (900k
+training ratings) on up to 9 threads."""
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def available_cores() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_threads: int,
+              block_bytes: int | None = None) -> int:
+    r"""G, the number of user blocks and of item blocks: enough for a block's factor rows,
+    :math:`(m + n) \cdot 4K / G` bytes, to fit in ``block_bytes`` (default :data:`BLOCK_CACHE_BYTES`,
+    half the measured L2), but at most :data:`MAX_GRID` and no more than keeps about
+    :data:`MIN_RATINGS_PER_BLOCK` ratings per block; then at least 4 and at least 2 ``n_threads`` (two
+    blocks per thread and sub-epoch, for load balance). So 1 and 2 threads always get the same grid
+    (on one machine: the grid, hence the factors, follow its cache size)."""
+    block_bytes = BLOCK_CACHE_BYTES if block_bytes is None else block_bytes
+    fits = int(np.ceil((n_users + n_items) * 4 * n_factors / block_bytes))
+    by_cache = min(fits, MAX_GRID, int(np.sqrt(n_ratings / MIN_RATINGS_PER_BLOCK)))
+    return max(4, 2 * n_threads, by_cache)
+
+
+@njit(cache=True, nogil=True)
+def balanced_blocks(codes, n_codes, n_blocks):
+    """Block of every code: ``n_blocks`` runs of consecutive codes with about equal rating counts."""
+    counts = np.zeros(n_codes, np.int64)
+    for n in range(codes.shape[0]):
+        counts[codes[n]] += 1
+    block_of = np.empty(n_codes, np.int32)
+    total = codes.shape[0]
+    running = 0
+    for c in range(n_codes):
+        block = (running * n_blocks) // max(total, 1)
+        block_of[c] = min(block, n_blocks - 1)
+        running += counts[c]
+    return block_of
+
+
+@njit(cache=True, nogil=True)
+def count_cells(users, items, user_block, item_block, n_blocks, start, stop, cell, counts):
+    """Block ("cell") of the ratings ``start:stop`` into ``cell[start:stop]``, and how many per cell into
+    ``counts``; cell ``b * n_blocks + b'`` is user block ``b`` and item block ``b'``. The ratings are
+    read in their stored order (sequential reads)."""
+    for j in range(start, stop):
+        c = user_block[users[j]] * n_blocks + item_block[items[j]]
+        cell[j] = c
+        counts[c] += 1
+
+
+@njit(cache=True, nogil=True)
+def scatter_cells(users, items, ratings, cell, start, stop, fill, out_users, out_items, out_ratings):
+    """Copy the ratings ``start:stop`` to their cell's next free place ``fill[cell]``, in order."""
+    for j in range(start, stop):
+        c = cell[j]
+        at = fill[c]
+        out_users[at] = users[j]
+        out_items[at] = items[j]
+        out_ratings[at] = ratings[j]
+        fill[c] = at + 1
+
+
+@njit(cache=True, nogil=True)
+def shuffle_cells(bounds, first, last, uniforms, users, items, ratings):
+    r"""Fisher-Yates shuffle, in place, of each cell ``c`` in ``first..last-1``: its slice
+    ``bounds[c]:bounds[c + 1]`` of the three columns, driven by the same slice of ``uniforms``: for
+    :math:`k` from the end down, swap position :math:`k` with :math:`j = \lfloor x_k (k + 1) \rfloor`
+    (positions counted from the cell's start). Each cell's slice is a few thousand ratings, in cache."""
+    for c in range(first, last):
+        start = bounds[c]
+        for k in range(bounds[c + 1] - start - 1, 0, -1):
+            j = start + min(np.int64(uniforms[start + k] * (k + 1)), k)
+            at = start + k
+            users[at], users[j] = users[j], users[at]
+            items[at], items[j] = items[j], items[at]
+            ratings[at], ratings[j] = ratings[j], ratings[at]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
+    """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, ``n_factors`` = ``P.shape[1]``) over the blocks
+    ``cells`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``. The blocks must share no
+    user and no item with any block another thread runs."""
+    for j in range(cells.shape[0]):
+        c = cells[j]
+        start, stop = bounds[c], bounds[c + 1]
+        sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
+                          P, Q, lr, reg, biased, n_factors)
+
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def run_blocks_k(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
+    """:func:`run_blocks` compiled for ``n_factors`` as a constant (see :func:`~.numba_jit.constant_k`)."""
+    literally(n_factors)
+    run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors)
+
+def _pool(n_threads: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        pool = _pools.get(n_threads)
+        if pool is None:
+            pool = _pools[n_threads] = ThreadPoolExecutor(n_threads, thread_name_prefix="mfcore-sgd")
+        return pool
+
+
+def _run_all(pool: ThreadPoolExecutor | None, function, calls: list[tuple]) -> None:
+    """``function(*arguments)`` for each tuple in ``calls``, on ``pool`` when there is one; returns
+    when all are done (re-raising the first error)."""
+    if pool is None or len(calls) == 1:
+        for arguments in calls:
+            function(*arguments)
+        return
+    for future in [pool.submit(function, *arguments) for arguments in calls]:
+        future.result()
+
+
+def _share(sizes: np.ndarray, cells: np.ndarray, n_threads: int) -> list[np.ndarray]:
+    """Split ``cells`` over ``n_threads`` with about equal ratings each (largest first, to the
+    least loaded thread); which thread runs a block does not change the result."""
+    loads = np.zeros(n_threads, np.int64)
+    shares: list[list[int]] = [[] for _ in range(n_threads)]
+    for c in cells[np.argsort(-sizes[cells], kind="stable")]:
+        t = int(np.argmin(loads))
+        shares[t].append(int(c))
+        loads[t] += sizes[c]
+    return [np.asarray(share, np.int64) for share in shares if share]
+
+
+def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, n_cells=None):
+    """The ratings regrouped cell by cell in their stored order (a stable counting sort on the cell
+    number, split over ``n_threads`` chunks: same result for any count), and the cells' bounds. The
+    cell of a rating is ``user_block[u] * n_blocks + item_block[i]``, ``n_cells`` of them (default
+    ``n_blocks ** 2``)."""
+    n_cells = n_blocks * n_blocks if n_cells is None else n_cells
+    n = len(ratings)
+    edges = np.linspace(0, n, n_threads + 1).astype(np.int64)
+    cell = np.empty(n, np.int32)
+    counts = np.zeros((n_threads, n_cells), np.int64)
+    _run_all(pool, count_cells, [(users, items, user_block, item_block, n_blocks, edges[t], edges[t + 1], cell,
+                                  counts[t]) for t in range(n_threads)])
+    bounds = np.zeros(n_cells + 1, np.int64)
+    np.cumsum(counts.sum(axis=0), out=bounds[1:])
+    fill = bounds[:-1] + np.cumsum(counts, axis=0) - counts  # chunk t starts after chunks < t
+    out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
+    _run_all(pool, scatter_cells, [(users, items, ratings, cell, edges[t], edges[t + 1], fill[t], *out)
+                                   for t in range(n_threads)])
+    return (*out, bounds)
+
+
+def shuffle_within_cells(rng: np.random.Generator, arrays, bounds: np.ndarray, n_threads: int = 1,
+                         pool=None) -> None:
+    """Every cell's ratings put in a uniformly random order, in place (:func:`shuffle_cells`), from
+    one draw of float32 uniforms from ``rng`` (4 bytes per rating; with a cell under 2^24 ratings the
+    rounding bias of a float32 draw is below 1e-7 per swap); the cells are split over ``n_threads``
+    with about equal ratings each, which does not change the result."""
+    uniforms = rng.random(len(arrays[2]), dtype=np.float32)
+    n_cells = len(bounds) - 1
+    cuts = np.searchsorted(bounds, np.linspace(0, bounds[-1], n_threads + 1)).clip(0, n_cells)
+    cuts[0], cuts[-1] = 0, n_cells
+    _run_all(pool, shuffle_cells, [(bounds, cuts[t], cuts[t + 1], uniforms, *arrays) for t in range(n_threads)
+                                   if cuts[t] < cuts[t + 1]])
+
+
+def sub_blocks(n_users: int, n_items: int, n_factors: int, n_blocks: int, block_bytes: int | None = None) -> int:
+    r"""S, the user sub-blocks per block: the ratings of a block are visited sub-block by sub-block, each
+    sub-block's users' rows plus the block's item rows within ``block_bytes`` (default
+    :data:`BLOCK_CACHE_BYTES`, half the measured L2). When the users far outnumber the items (Netflix:
+    480k x 17.8k) no square grid of at most :data:`MAX_GRID` makes a user block's rows fit (G=32: 15k
+    users, 6 MB at K=100), and a user's ~6 ratings in a block would each miss the cache; in its
+    sub-block they come within a few thousand ratings of each other, the row still in L2. A block runs
+    in one thread, so the order inside it is free: this changes which random order SGD sees (the
+    ratings stay shuffled inside each sub-block), not what may run in parallel; S does not depend on
+    the thread count, so 1 and 2 threads still give identical factors. 1 when the user block fits
+    (ML-1M)."""
+    block_bytes = BLOCK_CACHE_BYTES if block_bytes is None else block_bytes
+    row = 4 * n_factors
+    users_bytes = np.ceil(n_users / n_blocks) * row
+    room = max(block_bytes - np.ceil(n_items / n_blocks) * row, block_bytes / 2)
+    return max(1, int(np.ceil(users_bytes / room)))
+
+
+def effective_threads(n_ratings: int, n_threads: int | None = None) -> int:
+    r"""The threads a ``per-rating`` epoch of ``n_ratings`` ratings runs on:
+
+    .. math::  \max\bigl(1, \min(T, \lfloor n_{\text{ratings}} / M \rfloor)\bigr)
+
+    with :math:`T` = ``n_threads`` (None: :func:`available_cores`) and :math:`M` =
+    :data:`MIN_RATINGS_PER_THREAD` (100 000): as many threads as asked, but no more than the data can
+    feed. One thread runs the epoch in the calling thread, without the pool. The training scheduler of
+    the dashboard (``dashboard.jobs``) reserves this many slots, so it never holds cores that will idle.
+    The grid (:func:`grid_size`) is cut for this count too, so the factors depend on it, not on the
+    thread count asked for beyond it."""
+    requested = available_cores() if n_threads is None else int(n_threads)
+    if MIN_RATINGS_PER_THREAD <= 0:
+        return max(1, requested)
+    return max(1, min(requested, int(n_ratings) // MIN_RATINGS_PER_THREAD))
+
+
+class BlockPlan(EpochPlan):
+    """FPSGD's visiting order. Once per fit: the users and items cut into ``G`` balanced blocks each
+    (:func:`grid_size`, :func:`balanced_blocks`; users into ``S`` sub-blocks per block,
+    :func:`sub_blocks`), the ratings grouped cell by cell in their stored order (:func:`stratify`,
+    sequential reads) and then each cell shuffled in place (:func:`shuffle_within_cells`): every
+    cell's ratings in a uniformly random order, as a global shuffle followed by a stable grouping gave,
+    but without reading all ratings through a random permutation (a cache miss per rating and column
+    once the ratings outgrow the cache: at 9M ratings that plan cost ~5 epochs of CPU). Every epoch:
+    a random pairing of user blocks with item blocks and a
+    random order of the ``G`` sub-epochs, both drawn from the model's ``rng``. Regrouping once instead
+    of every epoch is what LibMF does; it saves a pass over all ratings per epoch."""
+
+    def __init__(self, users, items, ratings, rng: np.random.Generator, **kwargs):
+        super().__init__(users, items, ratings, rng, **kwargs)
+        n_threads = effective_threads(len(ratings), self.options.get("n_threads"))
+        self.n_blocks = g = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
+        self.n_sub_blocks = sub = sub_blocks(self.n_users, self.n_items, self.n_factors, g)
+        fine = balanced_blocks(users, self.n_users, g * sub)  # user sub-block of every user
+        item_block = balanced_blocks(items, self.n_items, g)
+        # cell (b, b') of user block b = fine // sub and item block b' holds the sub-cells
+        # (b G + b') sub + fine % sub: one counting sort groups them cell by cell, sub-block by sub-block
+        user_key = ((fine // sub) * g * sub + fine % sub).astype(np.int32)
+        item_key = (item_block * sub).astype(np.int32)
+        pool = _pool(n_threads) if n_threads > 1 else None
+        *self.arrays, bounds = stratify(users, items, ratings, user_key, item_key, 1, n_threads, pool,
+                                        n_cells=g * g * sub)
+        shuffle_within_cells(rng, self.arrays, bounds, n_threads, pool)
+        self.bounds = np.ascontiguousarray(bounds[::sub])
+
+    def visit(self, epoch: int) -> dict:
+        """The grouped ``users, items, ratings``, the cells' ``bounds`` and the epoch's ``schedule``:
+        ``schedule[s]`` lists the cells of the ``s``-th sub-epoch, one per user block, no two sharing
+        an item block."""
+        g = self.n_blocks
+        pairing = self.rng.permutation(g)
+        shifts = self.rng.permutation(g)
+        user_blocks = np.arange(g)
+        schedule = user_blocks * g + pairing[(user_blocks[None, :] + shifts[:, None]) % g]
+        users, items, ratings = self.arrays
+        return {"users": users, "items": items, "ratings": ratings, "bounds": self.bounds,
+                "schedule": schedule.astype(np.int64)}
+
+
+def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,
+              n_threads=None):
+    """One block-stratified epoch (see the module docstring): the sub-epochs ``schedule[0], ...`` in
+    turn, each one's blocks spread over :func:`effective_threads` threads; updates ``bu, bi, P, Q`` in
+    place and returns the sum of the squared errors met."""
+    n_threads = effective_threads(ratings.shape[0], n_threads)
+    pool = _pool(n_threads) if n_threads > 1 else None
+    sizes = np.diff(bounds)
+    sse = np.zeros(len(sizes), np.float64)
+    k = P.shape[1]
+    kernel = specialized(run_blocks_k, run_blocks, (users, items, ratings, bounds, schedule[0], mu, bu, bi, P, Q,
+                                                    lr, reg, biased, sse), k, ratings.shape[0])
+    if pool is None:  # one call for the whole epoch: the sub-epochs' blocks in the same order
+        cells = np.concatenate([_share(sizes, cells, 1)[0] for cells in schedule])
+        kernel(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, k)
+        return float(sse.sum())
+    for cells in schedule:
+        _run_all(pool, kernel, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg, biased, sse, k)
+                                for share in _share(sizes, cells, n_threads)])
+    return float(sse.sum())
