@@ -72,7 +72,7 @@ class ALSFactorizer(RankingFactorizer):
         The lowest rating counted as a positive (None: every rating).
     n_positives_, n_train_ratings_ : int
         Training positives and training ratings.
-    history_ : list of RankingEpochResult
+    history_ : History of RankingEpochResult
         One entry per epoch (loss None).
     fit_seconds_, compile_seconds_ : float
         Training time (setup and epochs, no evaluation) and the JIT warm-up before it.

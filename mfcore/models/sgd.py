@@ -109,8 +109,9 @@ class SGDFactorizer(Estimator, TrainingIndex):
         Original ids of the user and item codes (the model keeps these maps, not the ratings).
     scale_ : tuple of float
         ``(min, max)`` rating of the training data; predictions are clipped to it.
-    history_ : list of EpochResult
-        One entry per completed epoch (with its validation RMSE when ``fit`` got a validation set).
+    history_ : History of EpochResult
+        One entry per completed epoch (with its validation RMSE when ``fit`` got a validation set); a
+        list that also reads as a DataFrame (:mod:`mfcore.models.history`).
     best_epoch_ : int
         The epoch whose parameters the model holds: under early stopping (``patience``) the one with
         the lowest validation RMSE, else the last one run.

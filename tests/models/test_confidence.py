@@ -55,3 +55,14 @@ def test_weighted_als_beats_binary_on_counts():
     train, test = holdout_positives(ratings, 0.2, threshold=1.0, seed=0)
     found = tuned_scores(train, test, [1.0, 3.0, 10.0], seed=0)
     assert max(found["linear"]["test_ndcg"], found["log"]["test_ndcg"]) > found["binary"]["test_ndcg"]
+
+
+def test_the_command_line_writes_counts_and_trains_weighted_als(tmp_path, capsys):
+    from mfcore.cli import main
+    data = tmp_path / "plays.csv"
+    assert main(["sample", "--counts", "--users", "60", "--items", "50", "--ratings", "800", "--out", str(data)]) == 0
+    assert main(["train", str(data), "--model", "als", "--confidence", "log", "--epsilon", "0.5",
+                 "--positive-level", "None", "--epochs", "2", "--json"]) == 0
+    assert '"final": true' in capsys.readouterr().out
+    assert main(["train", str(data), "--model", "als", "--confidence", "square"]) == 2
+    assert "confidence" in capsys.readouterr().err
