@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import sys
 
 import numpy as np
 import pytest
@@ -98,3 +99,15 @@ def test_fit_from_a_sparse_matrix_like_the_classic_question():
     model = SGDFactorizer(n_factors=3, n_epochs=2).fit(R)
     assert model.P_.shape == (50, 3) and len(rows) == model.n_train_ratings_
     assert model.predict(int(rows[0]), int(cols[0])) > 0
+
+
+def test_a_missing_extra_is_one_sentence(split, monkeypatch):
+    from mfcore._optional import MissingExtra
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # an import of tqdm now fails as if it were not installed
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
+    model = SGDFactorizer(n_factors=2, n_epochs=1).fit(split.train)  # no bar wanted: no tqdm needed
+    with pytest.raises(MissingExtra, match=r"^progress=True needs tqdm, which is not installed: "
+                                           r"pip install 'mfcore\[notebook\]'\.$"):
+        model.fit(split.train, progress=True)
+    with pytest.raises(MissingExtra, match=r"^plot_history needs plotly, .* 'mfcore\[notebook\]'\.$"):
+        plot_history(model)
