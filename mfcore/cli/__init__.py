@@ -17,6 +17,7 @@ import contextlib
 import sys
 from pathlib import Path
 
+from .. import __version__
 from .._optional import MissingExtra
 from . import explore, sample, train, tune
 from .common import Command, UsageError, _Parser
@@ -43,6 +44,7 @@ PROG = "mfcore" if Path(sys.argv[0]).name == "mfcore" else "python -m mfcore"
 def build_parser():
     """The parser of every registered command."""
     parser = _Parser(prog=PROG, description="SGD matrix factorization of rating files.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, command in COMMANDS.items():
         command.add_arguments(commands.add_parser(name, help=command.help, description=command.help))
