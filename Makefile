@@ -35,5 +35,5 @@ bench: install-dev
 	$(BIN)/python benchmarks/engines.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts build dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

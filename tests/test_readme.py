@@ -51,3 +51,9 @@ def test_help_imports_no_numpy_and_train_from_the_cache_no_pandas(tmp_path):
     subprocess.run([*run, *train], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env, check=True)
     result = subprocess.run([*run, *train], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert "HEAVY ['numpy']" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_first_python_block_runs_from_a_sparse_matrix():
+    """The block `.ci/package` also runs against the installed wheel: a scipy sparse matrix in."""
+    assert "scipy.sparse" in PYTHON_BLOCKS[0] and ".fit(R)" in PYTHON_BLOCKS[0]
+    subprocess.run([sys.executable, "-c", PYTHON_BLOCKS[0]], cwd=ROOT, check=True, timeout=300)

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
 
+from .. import __version__
+from .._optional import MissingExtra
 from . import explore, sample, train, tune
 from .common import Command, UsageError, _Parser
 
@@ -34,9 +37,14 @@ COMMANDS: dict[str, Command] = {
 """The subcommands, in ``--help`` order."""
 
 
+PROG = "mfcore" if Path(sys.argv[0]).name == "mfcore" else "python -m mfcore"
+"""The name ``--help`` shows: ``mfcore`` when run as the installed console command."""
+
+
 def build_parser():
     """The parser of every registered command."""
-    parser = _Parser(prog="python -m mfcore", description="SGD matrix factorization of rating files.")
+    parser = _Parser(prog=PROG, description="SGD matrix factorization of rating files.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, command in COMMANDS.items():
         command.add_arguments(commands.add_parser(name, help=command.help, description=command.help))
@@ -50,7 +58,7 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         args.argv = argv  # what was spelled, for commands whose defaults depend on another option
         COMMANDS[args.command].run(args)
-    except (UsageError, ValueError) as exc:  # DataError and TrainingDiverged are ValueErrors
+    except (UsageError, ValueError, MissingExtra) as exc:  # DataError and TrainingDiverged are ValueErrors
         return _error(_first_line(exc), 2)
     except KeyboardInterrupt:
         return _error("interrupted", 130)

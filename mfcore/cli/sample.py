@@ -36,6 +36,8 @@ def sample_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise", type=finite_non_negative, default=0.6,
                         help="std of the Gaussian noise (a finite number >= 0)")
     parser.add_argument("--named-users", action="store_true", help="first names as user ids (tiny sets)")
+    parser.add_argument("--counts", action="store_true",
+                        help="implicit feedback: a count column (plays, clicks) instead of 1-5 stars")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the generator")
     parser.add_argument("--out", required=True, help="CSV file to write")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
@@ -64,6 +66,7 @@ def sample(args) -> None:
                          "give smaller sizes")
     start = time.perf_counter()
     frame = make_ratings(args.users, args.items, args.ratings, rank=args.rank, noise_std=args.noise,
-                         seed=args.seed, named_users=args.named_users)
+                         seed=args.seed, named_users=args.named_users, counts=args.counts)
     write_atomically(out, lambda stream: frame.to_csv(stream, index=False), text=True)
-    print(f"wrote {len(frame)} ratings to {out} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    what = "interactions" if args.counts else "ratings"
+    print(f"wrote {len(frame)} {what} to {out} in {time.perf_counter() - start:.1f} s", file=sys.stderr)

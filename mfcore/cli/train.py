@@ -194,14 +194,13 @@ def train_ranking(args) -> None:
               f"{ratings.n_users} users, {ratings.n_items} items; positives: ratings >= "
               f"{'any' if threshold is None else f'{threshold:g}'}", flush=True)
     for result in model.fit_iter(train, test if len(test) else None):
-        row = {"epoch": result.epoch, "loss": result.loss, "test_ndcg": result.validation_ndcg,
-               "test_recall": result.validation_recall, "seconds": result.seconds}
+        row = {"epoch": result.epoch, "loss": result.loss, "test_ndcg": result.test_ndcg,
+               "test_recall": result.test_recall, "seconds": result.seconds}
         line = f"epoch {result.epoch:3d}"
         if result.loss is not None:
             line += f"  BPR loss {result.loss:.4f}"
-        if result.validation_ndcg is not None:
-            line += f"  test NDCG@{result.k} {result.validation_ndcg:.4f}  recall@{result.k} " \
-                    f"{result.validation_recall:.4f}"
+        if result.test_ndcg is not None:
+            line += f"  test NDCG@{result.k} {result.test_ndcg:.4f}  recall@{result.k} {result.test_recall:.4f}"
         emit(row, args.json, line + f"  {result.seconds:.3f} s")
     final = {"final": True, "fit_seconds": model.fit_seconds_}
     text = f"fit {model.fit_seconds_:.2f} s"

@@ -71,7 +71,8 @@ def _search(args: argparse.Namespace) -> None:
     if args.jobs < 1:
         raise ValueError(f"--jobs {args.jobs} must be >= 1")
     warnings.simplefilter("ignore")
-    import optuna
+    from .._optional import require
+    optuna = require("optuna", "the tune command")
     import sqlalchemy.exc
 
     from ..data import load_ratings

@@ -49,7 +49,9 @@ The package owns everything about ratings before a model sees them; it imports n
 - :mod:`.kernels`: Numba shortcuts for big inputs (numeric scan, ids to codes, repeated pairs);
 - :mod:`.items`: titles and genres from an items file;
 - :mod:`.cache`: a binary cache of parsed files (and :func:`cache_dir`, mfcore's cache folder);
-- :mod:`.synthetic`: the seeded generator of the bundled sample data;
+- :mod:`.synthetic`: the seeded generator of the bundled sample data (ratings, or counts);
+- :mod:`.coerce`: :func:`as_ratings`, what a model's ``fit`` is given (scipy.sparse, DataFrame,
+  arrays) as :class:`Ratings`;
 - :mod:`.errors`: :class:`DataError`.
 """
 
@@ -59,4 +61,4 @@ from .._lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "DataError": ".errors", "Ratings": ".ratings", "LoadSummary": ".ratings", "load_ratings": ".loader",
     "from_arrays": ".loader", "sniff_columns": ".sniff", "ColumnGuess": ".sniff", "DUPLICATE_POLICIES": ".build",
-    "MAX_ABS_RATING": ".build", "MIN_USERS": ".build", "MIN_ITEMS": ".build"})
+    "MAX_ABS_RATING": ".build", "MIN_USERS": ".build", "MIN_ITEMS": ".build", "as_ratings": ".coerce"})

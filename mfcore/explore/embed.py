@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._optional import require
+
 __all__ = ["EMBED_POINTS", "ITERATIONS", "PCA_DIMENSIONS", "tsne_2d"]
 
 EMBED_POINTS = 1000
@@ -36,7 +38,7 @@ PCA_DIMENSIONS = 30
 def tsne_2d(factors: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
     """``(n, 2)`` t-SNE coordinates of the rows of ``factors`` by cosine distance, seeded, initialised
     by PCA. Raises ValueError over :data:`EMBED_POINTS` rows."""
-    from openTSNE import TSNE
+    TSNE = require("openTSNE", "the t-SNE map").TSNE
 
     rows = np.asarray(factors, dtype=np.float64)
     n = len(rows)

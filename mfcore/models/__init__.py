@@ -5,7 +5,9 @@ Owns: :mod:`.params` (the hyperparameter table the estimator, CLI and dashboard 
 :mod:`.sgd` (:class:`SGDFactorizer`, the one training loop), the ranking
 models :mod:`.bpr` (:class:`BPRFactorizer`) and :mod:`.als` (:class:`ALSFactorizer`) on
 :mod:`.ranking` (positives, their loop, the scoring contract) and :mod:`.topn_metrics` (the top-N
-numbers their epochs report), :mod:`.base`, :mod:`.early_stopping`,
+numbers their epochs report), :mod:`.estimator` (what every model's estimator API shares: the one
+``fit`` signature and its inputs, scikit-learn's parameters, the progress bar), :mod:`.history`
+(``history_`` and its plot), :mod:`.base`, :mod:`.early_stopping`,
 :mod:`.errors` (RMSE, MAE), :mod:`.persist` (``.npz`` model files, never pickle), :mod:`.export`
 (factors, history, a reproduction script) and :mod:`.warm` (compiles every kernel once).
 May import: :mod:`mfcore.engines` and :mod:`mfcore.data`.
@@ -18,6 +20,9 @@ _EXPORTS = {
     "BPRFactorizer": ".bpr",
     "ALSFactorizer": ".als",
     "RankingEpochResult": ".ranking",
+    "Estimator": ".estimator",
+    "History": ".history",
+    "plot_history": ".history",
     "BPR_PARAMETERS": ".params",
     "ALS_PARAMETERS": ".params",
     "initial_parameters": ".sgd",

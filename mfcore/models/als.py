@@ -11,7 +11,8 @@ from ..data import Ratings
 from ..engines import als as kernels
 from .base import check_is_fitted
 from .params import ALS_PARAMETERS
-from .ranking import RankingFactorizer, finish_class, positives_csr
+from .estimator import finish_class
+from .ranking import RankingFactorizer, positive_mask, positives_csr
 
 __all__ = ["ALSFactorizer"]
 
@@ -21,7 +22,16 @@ class ALSFactorizer(RankingFactorizer):
     scikit-learn estimator.
 
     Every (user, item) cell counts: :math:`p_{ui} = 1` for a positive, 0 for every other cell, with
-    confidence :math:`c_{ui} = 1 + \alpha` on positives and 1 elsewhere. The model scores
+    confidence 1 on every other cell and, on a positive of value :math:`r_{ui}` (a rating, a count, a
+    weight), by ``confidence``:
+
+    .. math::
+        \text{binary: } c_{ui} = 1 + \alpha, \qquad
+        \text{linear: } c_{ui} = 1 + \alpha\, r_{ui}, \qquad
+        \text{log: } c_{ui} = 1 + \alpha \ln(1 + r_{ui} / \varepsilon)
+
+    (the two weightings of Hu, Koren and Volinsky; :math:`\varepsilon` = ``epsilon``). Weighting
+    needs values >= 0. The model scores
     :math:`\hat p_{ui} = x_u^\top y_i` and minimises
 
     .. math::
@@ -34,7 +44,7 @@ class ALSFactorizer(RankingFactorizer):
 
     Each epoch solves every user with the items fixed, then every item with the users fixed. With
     :math:`Y` fixed a user's minimiser solves :math:`(Y^\top Y + \lambda |I_u|^\nu I + \sum_{i \in I_u}
-    \alpha\, y_i y_i^\top)\, x_u = (1 + \alpha) \sum_{i \in I_u} y_i`; :math:`Y^\top Y` is computed
+    (c_{ui} - 1)\, y_i y_i^\top)\, x_u = \sum_{i \in I_u} c_{ui}\, y_i`; :math:`Y^\top Y` is computed
     once per half-epoch (the YtY trick) and the system is solved approximately by ``cg_steps`` steps
     of conjugate gradient warm-started from the current :math:`x_u` (kernel:
     :mod:`mfcore.engines.als`), which costs :math:`O(K^2 + |I_u| K)` per step instead of the
@@ -62,7 +72,7 @@ class ALSFactorizer(RankingFactorizer):
         The lowest rating counted as a positive (None: every rating).
     n_positives_, n_train_ratings_ : int
         Training positives and training ratings.
-    history_ : list of RankingEpochResult
+    history_ : History of RankingEpochResult
         One entry per epoch (loss None).
     fit_seconds_, compile_seconds_ : float
         Training time (setup and epochs, no evaluation) and the JIT warm-up before it.
@@ -85,9 +95,22 @@ class ALSFactorizer(RankingFactorizer):
         self.Q_ = rng.normal(0.0, self.init_std, (train.n_items, k)).astype(np.float32)
         self._by_user = positives_csr(users, items, train.n_users)
         self._by_item = positives_csr(items, users, train.n_items)
-        confidence = np.float32(1.0 + self.alpha)
-        self._conf_user = np.full(len(users), confidence, np.float32)
-        self._conf_item = self._conf_user  # every positive has the same confidence
+        values = train.values[positive_mask(train.values, self.positive_threshold_)]
+        confidence = self.confidences(values)  # in the order of each side's CSR (positives_csr's sort)
+        self._conf_user = confidence[np.lexsort((items, users))]
+        self._conf_item = confidence[np.lexsort((users, items))]
+
+    def confidences(self, values) -> np.ndarray:
+        r"""The confidence :math:`c` of positives of ``values`` under ``confidence`` (class docstring),
+        float32; a ValueError for a negative value when the values are weighed."""
+        values = np.asarray(values, np.float64)
+        if self.confidence == "binary":
+            return np.full(len(values), 1.0 + self.alpha, np.float32)
+        if len(values) and values.min() < 0:
+            raise ValueError(f"confidence == {self.confidence!r} weighs the values, which must be >= 0: found "
+                             f"{values.min():g}; use confidence='binary' or shift the values.")
+        scaled = values if self.confidence == "linear" else np.log1p(values / self.epsilon)
+        return (1.0 + self.alpha * scaled).astype(np.float32)
 
     def _epoch(self, rng: np.random.Generator) -> None:
         reg, nu, steps = float(self.reg), float(self.reg_exponent), int(self.cg_steps)
@@ -100,14 +123,14 @@ class ALSFactorizer(RankingFactorizer):
 
     def fold_in(self, items, ratings=None) -> np.ndarray:
         r"""The factor vector of a new user from ``items`` (original ids) and optional ``ratings``
-        (positives: ratings >= ``positive_threshold_``; all ``items`` when None): the exact
-        minimiser with the item factors fixed, the closed form
-        :math:`x = (Y^\top Y + \lambda |I|^\nu I + \alpha \sum_{i \in I} y_i y_i^\top)^{-1} (1 + \alpha)
-        \sum_{i \in I} y_i` (a dense K x K solve in float64). Unknown items are ignored; no positive
-        gives the zero vector."""
+        (positives: ratings >= ``positive_threshold_``; all ``items``, each of value 1, when None):
+        the exact minimiser with the item factors fixed, the closed form
+        :math:`x = (Y^\top Y + \lambda |I|^\nu I + \sum_{i \in I} (c_i - 1) y_i y_i^\top)^{-1}
+        \sum_{i \in I} c_i y_i` with each positive's confidence :math:`c_i` (:meth:`confidences`), a
+        dense K x K solve in float64. Unknown items are ignored; no positive gives the zero vector."""
         check_is_fitted(self)
-        positives = self._new_user_positives(items, ratings)
-        conf = np.full(len(positives), 1.0 + self.alpha)
+        positives, values = self._new_user_positives(items, ratings, with_values=True)
+        conf = self.confidences(values).astype(np.float64)
         return kernels.exact_row(positives, conf, self.Q_, self.reg, self.reg_exponent).astype(np.float32)
 
 

@@ -11,7 +11,8 @@ from ..engines import bpr as kernels
 from ..engines.numba_parallel import available_cores
 from .base import check_is_fitted
 from .params import BPR_PARAMETERS
-from .ranking import RankingFactorizer, finish_class, positives_csr
+from .estimator import finish_class
+from .ranking import RankingFactorizer, positives_csr
 
 __all__ = ["BPRFactorizer", "sample_negatives"]
 
@@ -90,7 +91,7 @@ class BPRFactorizer(RankingFactorizer):
         The lowest rating counted as a positive (None: every rating).
     n_positives_, n_train_ratings_ : int
         Training positives and training ratings.
-    history_ : list of RankingEpochResult
+    history_ : History of RankingEpochResult
         One entry per epoch (loss: mean BPR loss of the epoch's triples).
     fit_seconds_, compile_seconds_ : float
         Training time (setup and epochs, no evaluation) and the JIT warm-up before it.

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 __all__ = ["Param", "PARAMETERS", "SPLIT_PARAMETERS", "BPR_PARAMETERS", "ALS_PARAMETERS",
-           "POSITIVE_LEVEL", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
+           "CONFIDENCES", "POSITIVE_LEVEL", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
            "defaults", "numpydoc_parameters", "validate"]
 
 DEFAULT_LR = 0.007
@@ -187,6 +187,9 @@ never taken from the test set: :func:`mfcore.evaluation.protocol.holdout`."""
 
 # --- the ranking models (issue 17) ----------------------------------------------------------------
 
+CONFIDENCES = ("binary", "linear", "log")
+"""ALS's confidence weightings of a positive of value r: 1 + α, 1 + α r, 1 + α ln(1 + r / ε)."""
+
 POSITIVE_LEVEL = 0.75
 """Default position of the positive threshold on the rating scale: ``min + 0.75 (max - min)``, i.e.
 ratings >= 4 on 1..5 and >= 4 on 0.5..5 (whose threshold 3.875 admits 4, 4.5 and 5)."""
@@ -228,8 +231,15 @@ ALS_PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("reg_exponent", float, 1.0, "ν: a user's (item's) regularization is λ times its number of "
           "positives to the power ν (0: constant λ as in Hu et al.; 1: weighted-λ of Zhou et al.)",
           low=0, high=2, step=0.25),
-    Param("alpha", float, 10.0, "confidence of a positive: c = 1 + α (every other cell has c = 1)",
+    Param("alpha", float, 10.0, "confidence scale α of a positive (every other cell has c = 1): "
+          "binary c = 1 + α, linear c = 1 + α r, log c = 1 + α ln(1 + r / ε)",
           low=0, widget_high=200.0, step=1.0),
+    Param("confidence", str, "binary", "how a positive's value r (a rating, count or weight) sets its "
+          "confidence c: binary ignores r; linear and log weigh it (Hu, Koren and Volinsky 2008)",
+          choices=lambda: CONFIDENCES),
+    Param("epsilon", float, 1.0, "ε of the log confidence 1 + α ln(1 + r / ε): the value at which "
+          "confidence starts growing like a logarithm", low=0, low_inclusive=False, widget_low=0.01,
+          widget_high=100.0, step=0.1),
     Param("cg_steps", int, 3, "conjugate-gradient steps per user and item solve (warm-started)",
           low=1, widget_high=20),
     Param("init_std", float, 0.01, "standard deviation of the random initial factors", low=0,

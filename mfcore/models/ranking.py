@@ -16,17 +16,18 @@ The scoring contract (the same for every model, rating or ranking):
 - ``fold_in(items, ratings=None)``: the factor vector of a new user from their ratings (each model
   says how), and ``recommend_new(items, ratings=None, n=10)`` its top-``n``.
 
-The loop: ``fit_iter(train, validation=None)`` yields a :class:`RankingEpochResult` after every epoch,
-with the validation NDCG@k and recall@k (:func:`mfcore.models.topn_metrics.topn_metrics`, relevant =
-validation ratings that are positives) when a validation set is given. All randomness is drawn in
+The loop: ``fit_iter(X, test=None, validation=None)`` (the one signature of every model:
+:mod:`mfcore.models.estimator`) yields a :class:`RankingEpochResult` after every epoch, with the
+NDCG@k and recall@k (:func:`mfcore.models.topn_metrics.topn_metrics`, relevant = that set's ratings
+that are positives) of the test set and of the validation set, each when given. All randomness is drawn in
 Python from ``np.random.default_rng(seed)``.
 """
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,9 @@ import pandas as pd
 from ..data import Ratings
 from . import model_file
 from .base import TrainingDiverged, TrainingIndex, best_codes, check_is_fitted
-from .params import POSITIVE_LEVEL, numpydoc_parameters, validate
+from .estimator import Estimator
+from .history import History
+from .params import POSITIVE_LEVEL
 from .topn_metrics import topn_metrics
 
 __all__ = ["POSITIVE_LEVEL", "RankingEpochResult", "RankingFactorizer", "item_positive_counts", "positive_mask",
@@ -78,8 +81,8 @@ class RankingEpochResult:
     """What one epoch of a ranking model produced. ``loss`` is the model's training objective over the
     epoch (BPR: the mean of :math:`-\\ln\\sigma(\\hat x_{uij})` over the epoch's triples, each before
     its step; ALS: None, not computed); ``validation_ndcg`` and ``validation_recall`` are NDCG@``k`` and
-    recall@``k`` on the validation set after the epoch (None without one); ``seconds`` is the epoch's
-    training time, evaluation excluded."""
+    recall@``k`` on the validation set after the epoch, ``test_ndcg`` and ``test_recall`` on the test
+    set (each None without that set); ``seconds`` is the epoch's training time, evaluation excluded."""
 
     epoch: int
     loss: float | None
@@ -87,9 +90,11 @@ class RankingEpochResult:
     validation_ndcg: float | None = None
     validation_recall: float | None = None
     k: int = 10
+    test_ndcg: float | None = None
+    test_recall: float | None = None
 
 
-class RankingFactorizer(TrainingIndex):
+class RankingFactorizer(Estimator, TrainingIndex):
     """Base of the ranking models (module docstring): scikit-learn-style parameters from the class's
     ``PARAMETERS`` table, the training loop and the scoring contract. Subclasses define ``KIND``,
     ``PARAMETERS``, ``_start(train, users, items, rng)``, ``_epoch(rng) -> loss | None``,
@@ -99,57 +104,20 @@ class RankingFactorizer(TrainingIndex):
     PARAMETERS: dict = {}
     FITTED_ARRAYS: tuple[str, ...] = ("P_", "Q_")
 
-    def __init__(self, **params):
-        unknown = params.keys() - self.PARAMETERS.keys()
-        if unknown:
-            raise TypeError(f"unknown parameter {sorted(unknown)[0]!r}; known: {', '.join(self.PARAMETERS)}.")
-        for name, param in self.PARAMETERS.items():
-            setattr(self, name, params.get(name, param.default))
-
-    def get_params(self, deep: bool = True) -> dict:
-        """The hyperparameters as given to ``__init__`` (every name of the table, in its order)."""
-        return {name: getattr(self, name) for name in self.PARAMETERS}
-
-    def set_params(self, **params):
-        """Set hyperparameters by name; a ValueError lists the known names for an unknown one."""
-        for name, value in params.items():
-            if name not in self.PARAMETERS:
-                raise ValueError(f"unknown parameter {name!r}; known: {', '.join(self.PARAMETERS)}.")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        changed = [f"{name}={value!r}" for name, value in self.get_params().items()
-                   if value != self.PARAMETERS[name].default]
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def validate_params(self) -> None:
-        """Raise a ValueError naming the first hyperparameter outside its range in the table."""
-        validate(self.get_params(), self.PARAMETERS)
-
-    # --- training -------------------------------------------------------------------------------
-
-    def fit(self, train: Ratings, validation: Ratings | None = None,
-            callbacks: list[Callable[[RankingEpochResult], object]] | None = None):
-        """Train for ``n_epochs``; each callback gets every :class:`RankingEpochResult`. Returns self."""
-        for result in self.fit_iter(train, validation):
-            for callback in callbacks or ():
-                callback(result)
-        return self
-
-    def fit_iter(self, train: Ratings, validation: Ratings | None = None, *, k: int = 10,
+    def fit_iter(self, X, test=None, validation=None, *, k: int = 10,
                  max_users: int | None = None) -> Iterator[RankingEpochResult]:
-        """Train epoch by epoch, yielding a :class:`RankingEpochResult` after each.
+        """Train on ``X`` epoch by epoch, yielding a :class:`RankingEpochResult` after each.
 
-        ``validation`` (ratings held out of ``train``, same id maps) is ranked after every epoch:
-        NDCG@``k`` and recall@``k`` with its positives as the relevant items, on all its users or on a
-        seeded sample of ``max_users`` of them (to keep evaluation cheaper than an epoch). Stopping
-        the iteration early leaves the model of the last yielded epoch. A non-finite factor raises
-        :class:`~mfcore.model.TrainingDiverged` (and the fitted state is forgotten).
+        ``X``, ``test`` and ``validation`` may be anything :func:`mfcore.data.coerce.as_ratings`
+        takes. ``test`` and ``validation`` (ratings held out of the training set; coded with its id
+        maps) are each ranked after every epoch: NDCG@``k`` and recall@``k`` with their positives as
+        the relevant items, on all their users or on a seeded sample of ``max_users`` of them (to keep
+        evaluation cheaper than an epoch). Stopping the iteration early leaves the model of the last
+        yielded epoch. A non-finite factor raises :class:`~mfcore.model.TrainingDiverged` (and the
+        fitted state is forgotten).
         """
         self.validate_params()
-        if len(train) == 0:
-            raise ValueError("the training set is empty.")
+        train, test, validation = self._inputs(X, test, validation)
         rng = np.random.default_rng(self.seed)
         self.scale_ = train.scale
         self.positive_threshold_ = positive_threshold(train.scale, self.positive_level)
@@ -158,7 +126,7 @@ class RankingFactorizer(TrainingIndex):
         if not keep.any():
             raise ValueError(f"no training rating is a positive (>= {self.positive_threshold_:g}); "
                              "lower positive_level, or None to use every rating.")
-        self.history_ = []
+        self.history_ = History()
         self.compile_seconds_ = self._warm_up()
         self.fit_seconds_ = 0.0
         start = time.perf_counter()
@@ -176,12 +144,13 @@ class RankingFactorizer(TrainingIndex):
                     self._forget()
                     raise TrainingDiverged(f"training diverged at epoch {epoch} (a factor is no longer a "
                                            "finite number): lower the learning rate or raise reg.")
-                ndcg = recall = None
-                if validation is not None and len(validation):
-                    found = topn_metrics(self._code_scorer(), train, validation, k, self.positive_threshold_,
-                                         max_users=max_users, seed=self.seed)
-                    ndcg, recall = found["ndcg"], found["recall"]
-                result = RankingEpochResult(epoch, loss, seconds, ndcg, recall, k)
+                scored = {}
+                for name, held_out in (("validation", validation), ("test", test)):
+                    if held_out is not None and len(held_out):
+                        found = topn_metrics(self._code_scorer(), train, held_out, k, self.positive_threshold_,
+                                             max_users=max_users, seed=self.seed)
+                        scored |= {f"{name}_ndcg": found["ndcg"], f"{name}_recall": found["recall"]}
+                result = RankingEpochResult(epoch, loss, seconds, k=k, **scored)
                 self.history_.append(result)
                 yield result
             self._clear_untrained()
@@ -240,9 +209,7 @@ class RankingFactorizer(TrainingIndex):
             "positive_threshold": self.positive_threshold_, "fit_seconds": float(self.fit_seconds_),
             "compile_seconds": float(self.compile_seconds_), "n_train_ratings": int(self.n_train_ratings_),
             "n_positives": int(self.n_positives_),
-            "history": [{"epoch": r.epoch, "loss": r.loss, "seconds": r.seconds,
-                         "validation_ndcg": r.validation_ndcg, "validation_recall": r.validation_recall,
-                         "k": r.k} for r in self.history_],
+            "history": [dataclasses.asdict(r) for r in self.history_],
         }
         bias = getattr(self, "bi_", None)
         arrays = {"P": self.P_, "Q": self.Q_,
@@ -281,8 +248,9 @@ class RankingFactorizer(TrainingIndex):
         model.n_positives_ = number(meta, "n_positives", integer=True, minimum=0)
         if not isinstance(meta["history"], list) or not all(isinstance(r, dict) for r in meta["history"]):
             raise ValueError("meta field 'history' is not a list of epochs")
-        model.history_ = [RankingEpochResult(int(r["epoch"]), r["loss"], r["seconds"], r["validation_ndcg"],
-                                             r["validation_recall"], int(r["k"])) for r in meta["history"]]
+        model.history_ = History([RankingEpochResult(
+            int(r["epoch"]), r["loss"], r["seconds"], r["validation_ndcg"], r["validation_recall"], int(r["k"]),
+            r.get("test_ndcg"), r.get("test_recall")) for r in meta["history"]])
         return model
 
     # --- scoring --------------------------------------------------------------------------------
@@ -350,16 +318,22 @@ class RankingFactorizer(TrainingIndex):
         cosine[norms == 0] = -np.inf
         return self._top(cosine, [code], n)
 
-    def _new_user_positives(self, items, ratings=None) -> np.ndarray:
+    def _new_user_positives(self, items, ratings=None, with_values: bool = False):
         """Codes of the known ``items`` (original ids) that are positives by ``ratings`` (all when
-        None), each once."""
+        None), each once (the last rating of an item repeated); ``with_values`` also gives their
+        ratings (1 each when ``ratings`` is None)."""
         codes = np.atleast_1d(self._id_lookup().item_codes(np.atleast_1d(items).tolist())).astype(np.int64)
+        values = np.ones(len(codes), np.float32)
         if ratings is not None:
             values = np.atleast_1d(np.asarray(ratings, np.float32))
             if len(values) != len(codes):
                 raise ValueError(f"{len(codes)} items but {len(values)} ratings.")
-            codes = codes[positive_mask(values, self.positive_threshold_)]
-        return np.unique(codes[codes >= 0])
+            keep = positive_mask(values, self.positive_threshold_)
+            codes, values = codes[keep], values[keep]
+        known = codes >= 0
+        codes, values = codes[known], values[known]
+        unique, last = np.unique(codes[::-1], return_index=True)
+        return (unique, values[::-1][last]) if with_values else unique
 
     def fold_in(self, items, ratings=None) -> np.ndarray:  # pragma: no cover - each model defines it
         raise NotImplementedError
@@ -370,20 +344,3 @@ class RankingFactorizer(TrainingIndex):
         vector = self.fold_in(items, ratings)
         exclude = np.atleast_1d(self._id_lookup().item_codes(np.atleast_1d(items).tolist()))
         return self._top(self.vector_scores(vector), exclude[exclude >= 0], n)
-
-
-def finish_class(cls) -> None:
-    """Give ``cls`` a signature and a numpydoc ``Parameters`` section from its ``PARAMETERS`` table."""
-    cls.__init__ = _init_for(cls)
-    cls.__doc__ = cls.__doc__.replace("{parameters}", numpydoc_parameters(cls.PARAMETERS, indent=4))
-
-
-def _init_for(cls):
-    def __init__(self, **params):
-        RankingFactorizer.__init__(self, **params)
-    __init__.__signature__ = inspect.Signature(
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=param.default)
-           for name, param in cls.PARAMETERS.items()])
-    __init__.__doc__ = f"Store the hyperparameters (validated by ``fit``); see :class:`{cls.__name__}`."
-    return __init__

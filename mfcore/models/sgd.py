@@ -27,10 +27,9 @@ into user x item blocks, and every epoch draws only a random pairing and order o
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from typing import TYPE_CHECKING
 
@@ -42,7 +41,9 @@ from . import model_file
 from .base import EpochResult, NotFittedError, TrainingDiverged, TrainingIndex, best_codes, check_is_fitted
 from .early_stopping import EarlyStopping
 from .errors import mae, rmse
-from .params import PARAMETERS, default_lr, numpydoc_parameters, validate
+from .estimator import Estimator, finish_class
+from .history import History
+from .params import PARAMETERS, default_lr
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +69,7 @@ def initial_parameters(train: Ratings, n_factors: int, init_std: float, biased: 
     return P, Q, np.zeros(train.n_users, dtype), np.zeros(train.n_items, dtype), mu
 
 
-class SGDFactorizer(TrainingIndex):
+class SGDFactorizer(Estimator, TrainingIndex):
     r"""Matrix factorization by SGD, in the style of a scikit-learn estimator.
 
     The model predicts :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`. Under the default
@@ -108,8 +109,9 @@ class SGDFactorizer(TrainingIndex):
         Original ids of the user and item codes (the model keeps these maps, not the ratings).
     scale_ : tuple of float
         ``(min, max)`` rating of the training data; predictions are clipped to it.
-    history_ : list of EpochResult
-        One entry per completed epoch (with its validation RMSE when ``fit`` got a validation set).
+    history_ : History of EpochResult
+        One entry per completed epoch (with its validation RMSE when ``fit`` got a validation set); a
+        list that also reads as a DataFrame (:mod:`mfcore.models.history`).
     best_epoch_ : int
         The epoch whose parameters the model holds: under early stopping (``patience``) the one with
         the lowest validation RMSE, else the last one run.
@@ -123,56 +125,23 @@ class SGDFactorizer(TrainingIndex):
         JIT compile or cache load before the first epoch (once per process and engine).
     """
 
-    def __init__(self, **params):
-        unknown = params.keys() - PARAMETERS.keys()
-        if unknown:
-            raise TypeError(f"unknown parameter {sorted(unknown)[0]!r}; known: {', '.join(PARAMETERS)}.")
-        for name, param in PARAMETERS.items():
-            setattr(self, name, params.get(name, param.default))
-
-    # --- scikit-learn-style plumbing ------------------------------------------------------------
-
-    def get_params(self, deep: bool = True) -> dict:
-        """The hyperparameters as given to ``__init__`` (every name of the table, in its order)."""
-        return {name: getattr(self, name) for name in PARAMETERS}
-
-    def set_params(self, **params) -> SGDFactorizer:
-        """Set hyperparameters by name; a ValueError lists the known names for an unknown one."""
-        for name, value in params.items():
-            if name not in PARAMETERS:
-                raise ValueError(f"unknown parameter {name!r}; known: {', '.join(PARAMETERS)}.")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        changed = [f"{name}={value!r}" for name, value in self.get_params().items()
-                   if value != PARAMETERS[name].default]
-        return f"SGDFactorizer({', '.join(changed)})"
+    PARAMETERS = PARAMETERS
 
     def validate_params(self) -> None:
         """Raise a ValueError naming the first hyperparameter outside its range in
         :data:`mfcore.models.params.PARAMETERS`, or an engine without the chosen schedule."""
-        validate(self.get_params())
+        super().validate_params()
         get_engine(self.engine).kernel(self.schedule)
 
     # --- training -------------------------------------------------------------------------------
 
-    def fit(self, train: Ratings, test: Ratings | None = None,
-            callbacks: list[Callable[[EpochResult], object]] | None = None,
-            validation: Ratings | None = None) -> SGDFactorizer:
-        """Train for ``n_epochs`` (fewer under early stopping); each callback gets every
-        :class:`EpochResult`. Returns ``self``."""
-        for result in self.fit_iter(train, test, validation):
-            for callback in callbacks or ():
-                callback(result)
-        return self
+    def fit_iter(self, X, test=None, validation=None) -> Iterator[EpochResult]:
+        """Train on ``X`` epoch by epoch, yielding an :class:`EpochResult` after each.
 
-    def fit_iter(self, train: Ratings, test: Ratings | None = None,
-                 validation: Ratings | None = None) -> Iterator[EpochResult]:
-        """Train epoch by epoch, yielding an :class:`EpochResult` after each.
-
-        ``validation`` (ratings held out of ``train``) is scored after every epoch and drives early
-        stopping (``patience``). Stopping the iteration early leaves a usable model: the best epoch's
+        ``X``, ``test`` and ``validation`` may be anything :func:`mfcore.data.coerce.as_ratings` takes
+        (:mod:`mfcore.models.estimator`); ``test`` is scored after every epoch. ``validation`` (ratings
+        held out of the training set) is scored after every epoch and drives early stopping
+        (``patience``). Stopping the iteration early leaves a usable model: the best epoch's
         parameters (and ``best_epoch_``) under early stopping, else those of the last epoch done. The
         best epoch is put back in a ``finally``, so it happens on every way out: the last epoch, early
         stopping, an exception, or the consumer closing the generator (``close()``, which a ``for``
@@ -182,8 +151,7 @@ class SGDFactorizer(TrainingIndex):
         Raises :class:`TrainingDiverged` (and forgets the fitted state) if the error stops being finite.
         """
         self.validate_params()
-        if len(train) == 0:
-            raise ValueError("the training set is empty.")
+        train, test, validation = self._inputs(X, test, validation)
         if self.patience is not None and (validation is None or len(validation) == 0):
             raise ValueError("early stopping (patience) needs a validation set: fit(..., validation=...).")
         engine = get_engine(self.engine)
@@ -197,7 +165,7 @@ class SGDFactorizer(TrainingIndex):
         self.P_, self.Q_ = P, Q
         self.scale_ = train.scale
         self._index_training(train)
-        self.history_ = []
+        self.history_ = History()
 
         self.lr_ = default_lr(self.schedule) if self.lr is None else self.lr
         mu, lr, reg = dtype(self.global_mean_), dtype(self.lr_), dtype(self.reg)
@@ -303,9 +271,9 @@ class SGDFactorizer(TrainingIndex):
         def maybe(record: dict, key: str) -> float | None:
             return None if record.get(key) is None else number(record, key)
 
-        model.history_ = [EpochResult(number(r, "epoch", integer=True, minimum=1), number(r, "train_rmse"),
-                                      maybe(r, "test_rmse"), number(r, "seconds"), maybe(r, "validation_rmse"))
-                          for r in meta["history"]]
+        model.history_ = History([EpochResult(number(r, "epoch", integer=True, minimum=1), number(r, "train_rmse"),
+                                              maybe(r, "test_rmse"), number(r, "seconds"),
+                                              maybe(r, "validation_rmse")) for r in meta["history"]])
         model.best_epoch_ = (number(meta, "best_epoch", integer=True, minimum=0) if "best_epoch" in meta
                              else len(model.history_))  # absent from older files
         model._index_training(train)
@@ -409,10 +377,4 @@ class SGDFactorizer(TrainingIndex):
         return done * self.n_train_ratings_ / self.fit_seconds_ if self.fit_seconds_ else float("nan")
 
 
-SGDFactorizer.__init__.__signature__ = inspect.Signature(
-    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=param.default)
-       for name, param in PARAMETERS.items()])
-
-
-SGDFactorizer.__doc__ = SGDFactorizer.__doc__.replace("{parameters}", numpydoc_parameters(indent=4))
+finish_class(SGDFactorizer)

@@ -61,7 +61,7 @@ def ranking_objective(model: str, split: Holdout, space: dict[str, Range], fixed
             check_training_memory(train.n_users, train.n_items, len(train) + len(validation), estimator.n_factors,
                                   held_out, timestamps=train.timestamps is not None, eval_users=VALIDATION_USERS,
                                   **ranking_options(estimator, train, validation))
-            for result in estimator.fit_iter(train, split.validation, k=K, max_users=VALIDATION_USERS):
+            for result in estimator.fit_iter(train, validation=split.validation, k=K, max_users=VALIDATION_USERS):
                 value = result.validation_ndcg
                 if value > best:
                     best, best_epoch = value, result.epoch

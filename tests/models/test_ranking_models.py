@@ -63,7 +63,7 @@ def test_fit_iter_yields_each_epoch_with_validation_ndcg(cls, ratings):
 
     train, validation = holdout_positives(ratings, 0.25, seed=0)
     model = cls(**SMALL[cls], n_threads=1)
-    results = list(model.fit_iter(train, validation))
+    results = list(model.fit_iter(train, validation=validation))
     assert [r.epoch for r in results] == list(range(1, model.n_epochs + 1))
     assert all(0 <= r.validation_ndcg <= 1 and r.seconds >= 0 for r in results)
     assert results[-1].validation_recall > 0.6  # random: about 10 of 30 candidates
