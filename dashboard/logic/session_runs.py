@@ -80,8 +80,8 @@ def table(runs: list[Run]) -> pd.DataFrame:
     rows = []
     for run in runs:
         if run.ranking:
-            tested = [r for r in run.history if r.validation_ndcg is not None]
-            best = max(tested, key=lambda r: r.validation_ndcg) if tested else None
+            tested = [r for r in run.history if r.test_ndcg is not None]
+            best = max(tested, key=lambda r: r.test_ndcg) if tested else None
         else:
             tested = [r for r in run.history if r.test_rmse is not None]
             best = min(tested, key=lambda r: r.test_rmse) if tested else None
@@ -90,7 +90,7 @@ def table(runs: list[Run]) -> pd.DataFrame:
             "run": run.number, "model": KIND_NAMES[run.kind], "status": run.status,
             "epochs": f"{len(run.history)}/{run.model.n_epochs}",
             "best test RMSE": best.test_rmse if best and not run.ranking else None,
-            "best test NDCG@10": best.validation_ndcg if best and run.ranking else None,
+            "best test NDCG@10": best.test_ndcg if best and run.ranking else None,
             "best epoch": best.epoch if best else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"),
             TRAINING_SECONDS: seconds, WALL_SECONDS: run.scores.get("wall seconds"),

@@ -46,7 +46,7 @@ RANKING_FIXED = {"n_threads": 1}
 not), so a reload retrains the same model, and fair to the other sessions of the shared server."""
 LABELS.update({"negatives": "Negatives per positive", "positive_level": "Positive level",
                "reg_exponent": "Regularization exponent ν", "alpha": "Confidence α",
-               "cg_steps": "CG steps"})
+               "cg_steps": "CG steps", "confidence": "Confidence weighting", "epsilon": "Log confidence ε"})
 
 
 def ranking_fields(kind: str) -> tuple[str, ...]:

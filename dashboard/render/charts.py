@@ -100,12 +100,12 @@ def ranking_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figur
     figure = go.Figure()
     k = 10
     for run in [*earlier, current]:
-        scored = [r for r in run.history if r.validation_ndcg is not None]
+        scored = [r for r in run.history if r.test_ndcg is not None]
         if scored:
             k = scored[-1].k
         mine = run is current
         figure.add_trace(go.Scatter(
-            x=[r.epoch for r in scored], y=[r.validation_ndcg for r in scored],
+            x=[r.epoch for r in scored], y=[r.test_ndcg for r in scored],
             mode="lines+markers" if mine else "lines", name=f"{run.label} ({run.kind.upper()}) test NDCG",
             opacity=1.0 if mine else 0.6, marker=dict(size=6),
             line=dict(color=run_color(run.number), width=3 if mine else 1.5,

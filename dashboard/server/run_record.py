@@ -102,8 +102,8 @@ class Run:
         if done and self.ranking:
             last = self.history[-1]
             text += f", loss {last.loss:.4f}" if last.loss is not None else ""
-            if last.validation_ndcg is not None:
-                text += f", test NDCG@{last.k} {last.validation_ndcg:.4f}"
+            if last.test_ndcg is not None:
+                text += f", test NDCG@{last.k} {last.test_ndcg:.4f}"
         elif done:
             last = self.history[-1]
             text += f", train RMSE {last.train_rmse:.4f}"
@@ -139,9 +139,9 @@ class Run:
         on the test set when there is one."""
         job = self.job
         self.status, self.message, self.job = status, message, None
-        if self.ranking and self.history and self.history[-1].validation_ndcg is not None:
+        if self.ranking and self.history and self.history[-1].test_ndcg is not None:
             last = self.history[-1]  # the test NDCG of the model after its last completed epoch
-            self.scores = {f"ndcg@{last.k}": last.validation_ndcg, f"recall@{last.k}": last.validation_recall}
+            self.scores = {f"ndcg@{last.k}": last.test_ndcg, f"recall@{last.k}": last.test_recall}
         elif is_fitted(self.model) and self.test is not None and len(self.test) and self.history:
             self.scores = self.model.evaluate(self.test)
         if self.history:
@@ -159,8 +159,7 @@ class Run:
 
     def _row(self, result) -> list:
         if self.ranking:
-            return [result.epoch, result.loss, result.seconds, result.validation_ndcg, result.validation_recall,
-                    result.k]
+            return [result.epoch, result.loss, result.seconds, result.test_ndcg, result.test_recall, result.k]
         return [result.epoch, result.train_rmse, result.test_rmse, result.seconds, result.validation_rmse]
 
     def record(self) -> dict:
@@ -186,7 +185,7 @@ class Run:
         restarted), else ``stopped`` (its session ended mid-run). Raises KeyError, TypeError or
         ValueError on a damaged record."""
         kind = rec.get("kind", "sgd")
-        result = EpochResult if kind == "sgd" else RankingEpochResult
+        result = EpochResult if kind == "sgd" else _ranking_result
         rows = rec["history"]
         if rec["status"] == "running" and curve and len(curve) > len(rows):
             rows = curve
@@ -207,3 +206,8 @@ class Run:
         stopping (Stop, page change), and it rewrites no other run, so two tabs never collide."""
         if self.store_key and not self.read_only:
             store.save_run(self.store_key, self.record())  # False: store.problem() says why
+
+
+def _ranking_result(epoch, loss, seconds, ndcg, recall, k) -> RankingEpochResult:
+    """A ranking run's curve row ``[epoch, loss, seconds, test NDCG, test recall, k]`` as its result."""
+    return RankingEpochResult(epoch, loss, seconds, k=k, test_ndcg=ndcg, test_recall=recall)

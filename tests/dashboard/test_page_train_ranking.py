@@ -31,7 +31,7 @@ def train(app: AppTest, kind: str, **widgets) -> AppTest:
 def test_the_form_shows_the_kinds_own_parameters():
     app = train_page()
     app.radio(key="train_kind").set_value("als").run()
-    shown = {w.key.removeprefix("train_als_") for w in [*app.number_input, *app.slider]
+    shown = {w.key.removeprefix("train_als_") for w in [*app.number_input, *app.slider, *app.selectbox]
              if w.key.startswith("train_als_")}
     assert shown == set(ALS_PARAMETERS) - {"n_threads"} | {"test_size"}
     assert app.number_input(key="train_als_alpha").value == ALS_PARAMETERS["alpha"].default
@@ -71,13 +71,13 @@ def test_bpr_and_als_runs_draw_ndcg_and_join_the_runs_table():
     assert spec["data"][-1]["name"] == "run 1 (BPR) test NDCG" and spec["data"][-1]["x"] == [1, 2, 3]
     assert spec["layout"]["yaxis"]["title"]["text"].startswith("test NDCG@10")
     run = app.session_state["runs"][-1]
-    assert run.status == "done" and run.scores["ndcg@10"] == run.history[-1].validation_ndcg > 0
+    assert run.status == "done" and run.scores["ndcg@10"] == run.history[-1].test_ndcg > 0
 
     ratings = load_ratings(ROOT / "sample_data" / "ratings.csv")  # the same run again, by hand
     train_set, test = random_split(ratings, run.settings["test_size"], seed=run.settings["seed"])
     again = BPRFactorizer(**settings.ranking_params("bpr", run.settings))
-    np.testing.assert_array_equal([r.validation_ndcg for r in again.fit_iter(train_set, test, k=10, max_users=1000)],
-                                  [r.validation_ndcg for r in run.history])
+    np.testing.assert_array_equal([r.test_ndcg for r in again.fit_iter(train_set, test, k=10, max_users=1000)],
+                                  [r.test_ndcg for r in run.history])
 
     app = train(app, "als", n_factors=8, n_epochs=2)
     no_exception(app)
@@ -87,7 +87,7 @@ def test_bpr_and_als_runs_draw_ndcg_and_join_the_runs_table():
     assert list(table["model"]) == ["BPR", "ALS", "rating MF"]
     assert table["best test NDCG@10"].notna().tolist()[:2] == [True, True]
     history = pd.read_csv(pd.io.common.BytesIO(session_runs.history_csv(app.session_state["runs"])))
-    assert {"validation_ndcg", "train_rmse"} <= set(history.columns) and len(history) == 3 + 2 + 20
+    assert {"test_ndcg", "train_rmse"} <= set(history.columns) and len(history) == 3 + 2 + 20
 
 
 def test_a_ranking_run_survives_a_reload_record():

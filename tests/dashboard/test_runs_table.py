@@ -26,7 +26,7 @@ def ranking_run(number, kind, **changed):
               "test_size": 0.1, **changed}
     run = Run(number, chosen, "ratings.csv", "sample_data/ratings.csv",
               model_class(**settings.ranking_params(kind, chosen)), None, status="done")
-    run.history = [RankingEpochResult(n + 1, None, 0.01, 0.1 + 0.001 * n) for n in range(chosen["n_epochs"])]
+    run.history = [RankingEpochResult(n + 1, None, 0.01, test_ndcg=0.1 + 0.001 * n) for n in range(chosen["n_epochs"])]
     run.scores = {"ndcg@10": 0.12, "seconds": 0.5, "wall seconds": 2.5}
     return run
 

@@ -109,7 +109,7 @@ def test_the_overlay_draws_every_run_whole():
 
 def test_the_ranking_overlay_draws_every_run_whole():
     def ranking_run(number, epochs):
-        history = [SimpleNamespace(epoch=n + 1, validation_ndcg=0.1 + 0.001 * n, k=10) for n in range(epochs)]
+        history = [SimpleNamespace(epoch=n + 1, test_ndcg=0.1 + 0.001 * n, k=10) for n in range(epochs)]
         return SimpleNamespace(number=number, label=f"run {number}", kind="bpr", history=history)
     bpr, als = ranking_run(1, 30), ranking_run(2, 8)
     figure = charts.ranking_curves(als, [bpr], 8)
