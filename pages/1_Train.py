@@ -229,12 +229,22 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                              "run_history.csv", mime="text/csv", on_click="ignore",
                              help="Every epoch of every run in this session, with its settings.")
         picked = session_runs.by_label(session_runs.all_runs(), label)
-        retrain_slot = st.empty()
+        retrain_slot, retrain_confirm = st.empty(), st.empty()
+        request, seconds, asked = None, 0.0, ""
         if picked.needs_refit and retrain_slot.button(
                 f"Retrain {picked.label} for its downloads",
                 help="Only the newest run and the last one retrained keep their models (runs reloaded from "
                      "the link keep only their curves); this trains the model again, with the same "
                      "settings, split and seed, so its files are this run's."):
+            source = saved_runs.ratings_of(picked)
+            request = {"label": picked.label}
+            if source is not None:  # else refit says the dataset is gone
+                with st.spinner("Estimating the time..."):
+                    seconds = long_work.refit_seconds(picked, len(source))
+                asked = f"{long_work.sentence(seconds, f'Retraining {picked.label}')} Stop training ends it."
+        go = long_work.gate(retrain_confirm, "retrain", request, seconds, asked, "The retraining")
+        if go is not None:
+            picked = session_runs.by_label(session_runs.all_runs(), go[0]["label"])
             try:
                 run_driver.refit(picked, saved_runs.ratings_of(picked),
                                tick=lambda fraction, text: retrain_slot.progress(fraction, text=text))

@@ -269,7 +269,7 @@ def train_then_explore(page, epochs: int = 20) -> None:
     import re
 
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(re.compile(rf"run \d+: epoch {epochs}/{epochs}")).wait_for(timeout=120_000)
+    start_when_asked(page, page.get_by_text(re.compile(rf"run \d+: epoch {epochs}/{epochs}")), timeout=120_000)
     wait_idle(page)
     page.locator('[data-testid="stSidebarNav"] a', has_text="Explore").click()
     page.get_by_text("Rated by user").first.wait_for()

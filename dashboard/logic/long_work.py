@@ -52,6 +52,16 @@ def ranking_seconds(kind: str, n_train: int, n_epochs: int, n_factors: int) -> f
     return load_factor() * (RUN_OVERHEAD + estimate_ranking_seconds(kind, n_train, n_factors, n_epochs))
 
 
+def refit_seconds(run, n_ratings: int) -> float:
+    """Estimated seconds of training ``run`` (a :class:`dashboard.server.run_record.Run`) again on its
+    dataset of ``n_ratings`` ratings: its epochs done, its K, engine or kind, less its test set."""
+    n_train = int(n_ratings * (1 - run.settings.get("test_size", 0.0)))
+    epochs, model = max(len(run.history), 1), run.model
+    if run.ranking:
+        return ranking_seconds(run.kind, n_train, epochs, model.n_factors)
+    return training_seconds(n_train, epochs, model.n_factors, model.engine, model.schedule, model.n_threads)
+
+
 def timing_seconds(engines, n_train: int, n_epochs: int, n_factors: int, budget: float) -> float:
     """Estimated seconds of the Speed page's timings (``mfcore.evaluation.bench.time_engine``): per
     engine, its epochs, stopped once the next would pass the budget (at least one), or half the

@@ -7,7 +7,8 @@ explore-your-ratings-side-by-side.png and explore-tsne-genres.png."""
 import re
 
 import pytest
-from conftest import TABLE_TEXT, choose, full_page_screenshot, no_exception, train_then_explore, wait_idle
+from conftest import (TABLE_TEXT, choose, full_page_screenshot, no_exception, start_when_asked, train_then_explore,
+                      wait_idle)
 
 ANIMATED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beauty and the Beast (1991)",
             "Pocahontas (1995)")
@@ -24,7 +25,7 @@ def train_ranking(page, kind: str) -> None:
     page.get_by_text(kind, exact=True).first.click()
     wait_idle(page)
     page.get_by_role("button", name=f"Train {kind}").click()
-    page.get_by_text(re.compile(rf"^{kind}: K = 64, \d+ epochs")).wait_for(timeout=180_000)
+    start_when_asked(page, page.get_by_text(re.compile(rf"^{kind}: K = 64, \d+ epochs")), timeout=180_000)
     wait_idle(page)
 
 

@@ -5,8 +5,8 @@ words. Screenshots: test-artifacts/pages-*.png."""
 
 import re
 
-from conftest import (OVERFLOWING, TABLE_TEXT, choose, no_exception, screenshot_at, train_then_explore,
-                      wait_idle, wait_rows)
+from conftest import (OVERFLOWING, TABLE_TEXT, choose, no_exception, screenshot_at, start_when_asked,
+                      train_then_explore, wait_idle, wait_rows)
 
 from dashboard.logic import run_driver, settings
 from mfcore import SGDFactorizer, explore, load_ratings
@@ -29,7 +29,8 @@ def train_ranking(page, kind, label, epochs):
     page.get_by_text(f"{kind.upper()} learns from positives").wait_for()  # the kind's form replaced the old one
     wait_idle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(re.compile(rf"run \d+: epoch {epochs}/{epochs}, .*\(done in")).wait_for(timeout=240_000)
+    start_when_asked(page, page.get_by_text(re.compile(rf"run \d+: epoch {epochs}/{epochs}, .*\(done in")),
+                     timeout=240_000)
     wait_idle(page)
 
 

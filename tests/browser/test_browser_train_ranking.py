@@ -5,7 +5,7 @@ Screenshot: test-artifacts/train-ranking.png."""
 import re
 
 from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
-from conftest import full_page_screenshot, no_exception, wait_idle, wait_rows
+from conftest import full_page_screenshot, no_exception, start_when_asked, wait_idle, wait_rows
 
 
 def test_train_bpr_and_als_beside_a_rating_run(streamlit_server, browser_page):
@@ -23,8 +23,8 @@ def test_train_bpr_and_als_beside_a_rating_run(streamlit_server, browser_page):
         page.get_by_text(f"{kind.upper()} learns from positives").wait_for()
         wait_idle(page)
         page.get_by_role("button", name="Train", exact=True).click()
-        page.get_by_text(re.compile(rf"run \d+: epoch {epochs}/{epochs}, .*test NDCG@10 0\.\d{{4}}")).wait_for(
-            timeout=180_000)
+        start_when_asked(page, page.get_by_text(re.compile(rf"run \d+: epoch {epochs}/{epochs}, .*test NDCG@10 "
+                                                           r"0\.\d{4}")), timeout=180_000)
         wait_idle(page)
         no_exception(page)
         traces = page.evaluate("() => document.querySelector('.js-plotly-plot').data"

@@ -208,3 +208,21 @@ def test_a_diverged_run_offers_its_history_and_script_and_says_why_not_more():
     files = downloads.of_run(run, lambda: None)
     assert [file.label for file in files] == ["History of run 4 (CSV)", "Python script for run 4"]
     assert downloads.no_model(run) == "run 4 diverged, so it has no model: its history and script are its only files."
+
+
+
+def test_a_long_retraining_asks_first(monkeypatch):
+    from dashboard.logic import long_work
+    app = home().switch_page("pages/1_Train.py").run()
+    for settings in SETTINGS:
+        app = train(app, **settings)
+    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
+    files_picker(app).set_value("run 1").run()
+    button(app, "Retrain run 1 for its downloads").click().run()
+    no_exception(app)
+    assert any(w.value.startswith("Retraining run 1 should take about") and w.value.endswith("Start it?")
+               for w in app.warning)
+    assert app.session_state["runs"][0].needs_refit  # nothing retrained yet
+    app = next(b for b in app.button if b.label.startswith("Start (")).click().run()
+    no_exception(app)
+    assert not app.session_state["runs"][0].needs_refit and not app.warning
