@@ -51,7 +51,7 @@ def button(container, file: Download, key: str) -> None:
     clicked; above, a first button builds it under a spinner (held until it is downloaded)."""
     if file.size <= BIG_BYTES:
         safe.download_button(container, file.label, file.data, file.file_name, mime=file.mime,
-                                  on_click="ignore", key=key)
+                             on_click="ignore", key=key)
         return
     held = f"{key}-data"
     ready = st.session_state.get(held)
@@ -63,7 +63,7 @@ def button(container, file: Download, key: str) -> None:
     if ready is not None:
         safe.download_button(container, f"{file.label}: {len(ready) / 1e6:,.1f} MB ready", ready,
                              file.file_name, mime=file.mime, key=key,
-                                  on_click=lambda: st.session_state.pop(held, None))
+                             on_click=lambda: st.session_state.pop(held, None))
 
 
 def script(run: Run) -> str:
