@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -103,6 +104,19 @@ def browser_page(_chromium, request):
     if getattr(request.node, "call_failed", False):
         page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"))
     context.close()
+
+
+@contextlib.contextmanager
+def fresh_page(chromium, timeout: int = 30_000):
+    """A page in a new browser context (1400x1000): another browser session, with no cookie or state of
+    the others, as a copied link opened elsewhere; the context is closed on exit."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout)
+        yield page
+    finally:
+        context.close()
 
 
 def _shared_file(relative: str) -> Path:

@@ -88,6 +88,8 @@ def _parse(url: str):
     problem, parsed = "", None
     if "@" in parts["userinfo"]:
         problem = "its user name or password holds a raw '@' (write it as %40)"
+    elif parts["ambiguous"]:
+        problem = "a '?' or '#' comes before its last '@' (in a password, write them as %3F and %23)"
     else:
         try:
             parsed = make_url(url)

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import ARTIFACTS, ROOT, _free_port, _healthy, full_page_screenshot, no_exception, wait_idle
+from conftest import ARTIFACTS, ROOT, _free_port, _healthy, fresh_page, full_page_screenshot, no_exception, wait_idle
 
 TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .flatMap(plot => plot.data.map(trace => [trace.name, trace.x.length]))"""
@@ -44,39 +44,38 @@ def curve_lines(store_dir) -> int:
 
 def test_a_server_killed_mid_run_shows_the_run_interrupted_with_its_curve(tmp_path, _chromium):
     store_dir = tmp_path / "store"
-    process, url = start_server(store_dir, "crash-1")
-    context = _chromium.new_context(viewport={"width": 1400, "height": 1000})
+    servers = [start_server(store_dir, "crash-1")]
     try:
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/Train?engine=python&n_epochs=60")  # the python engine: about a second an epoch
-        page.get_by_text("Dataset: bundled sample").wait_for()
-        wait_idle(page)
-        page.get_by_role("button", name="Train", exact=True).click()
-        page.wait_for_function("() => /session=[0-9a-f]{12}/.test(location.href)")
-        link = page.url
-        deadline = time.monotonic() + 120
-        while curve_lines(store_dir) < 3:  # let it complete a few epochs, then kill it within the next one
-            assert time.monotonic() < deadline and process.poll() is None, "no epochs were written"
-            time.sleep(0.05)
-        time.sleep(0.3)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        epochs = curve_lines(store_dir)  # what the killed server had completed and written
-        assert 3 <= epochs < 60
+        with fresh_page(_chromium, 60_000) as page:
+            process, url = servers[0]
+            page.goto(f"{url}/Train?engine=python&n_epochs=60")  # the python engine: about a second an epoch
+            page.get_by_text("Dataset: bundled sample").wait_for()
+            wait_idle(page)
+            page.get_by_role("button", name="Train", exact=True).click()
+            page.wait_for_function("() => /session=[0-9a-f]{12}/.test(location.href)")
+            link = page.url
+            deadline = time.monotonic() + 120
+            while curve_lines(store_dir) < 3:  # a few epochs completed, then the kill within the next one
+                assert time.monotonic() < deadline and process.poll() is None, "no epochs were written"
+                time.sleep(0.05)
+            time.sleep(0.3)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+            epochs = curve_lines(store_dir)  # what the killed server had completed and written
+            assert 3 <= epochs < 60
 
-        process, url = start_server(store_dir, "crash-2")
-        page.goto(re.sub(r"^http://127\.0\.0\.1:\d+", url, link))
-        page.get_by_text(f"run 1 was interrupted at epoch {epochs} of 60").wait_for()
-        wait_idle(page)
-        no_exception(page)
-        page.wait_for_function(f"() => ({TRACES})().length >= 2")
-        traces = dict(page.evaluate(TRACES))
-        assert traces["run 1 train"] == traces["run 1 test"] == epochs  # the chart agrees with the sentence
-        assert "interrupted" in page.evaluate(TABLE_STATUS)
-        assert page.get_by_text(f"Its curve of those {epochs} epochs is kept below").count() == 1
-        full_page_screenshot(page, "train-after-server-kill.png")
+            servers.append(start_server(store_dir, "crash-2"))
+            page.goto(re.sub(r"^http://127\.0\.0\.1:\d+", servers[1][1], link))
+            page.get_by_text(f"run 1 was interrupted at epoch {epochs} of 60").wait_for()
+            wait_idle(page)
+            no_exception(page)
+            page.wait_for_function(f"() => ({TRACES})().length >= 2")
+            traces = dict(page.evaluate(TRACES))
+            assert traces["run 1 train"] == traces["run 1 test"] == epochs  # the chart agrees with the sentence
+            assert "interrupted" in page.evaluate(TABLE_STATUS)
+            assert page.get_by_text(f"Its curve of those {epochs} epochs is kept below").count() == 1
+            full_page_screenshot(page, "train-after-server-kill.png")
     finally:
-        context.close()
-        process.kill()
-        process.wait()
+        for process, _ in servers:
+            process.kill()
+            process.wait()

@@ -3,7 +3,7 @@ opened in a fresh browser context shows the same dataset and settings (issue 9).
 
 import re
 
-from conftest import ROOT, full_page_screenshot, no_exception, wait_idle, wait_rows
+from conftest import ROOT, fresh_page, full_page_screenshot, no_exception, wait_idle, wait_rows
 
 TOY = ROOT / "sample_data" / "toy.csv"
 PLOT_TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -44,10 +44,7 @@ def test_reload_and_copied_link_keep_dataset_runs_and_settings(streamlit_server,
     wait_idle(page)
     assert f"data={key}" in page.url
 
-    fresh = _chromium.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        other = fresh.new_page()
-        other.set_default_timeout(30_000)
+    with fresh_page(_chromium) as other:
         other.goto(link)
         other.get_by_text("Dataset: toy.csv").wait_for()
         wait_idle(other)
@@ -60,5 +57,3 @@ def test_reload_and_copied_link_keep_dataset_runs_and_settings(streamlit_server,
         other.get_by_text("which this server no longer keeps").wait_for()
         other.get_by_text("Dataset in use: bundled sample").wait_for()
         no_exception(other)
-    finally:
-        fresh.close()

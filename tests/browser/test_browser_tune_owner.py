@@ -5,7 +5,7 @@ stops it. (A reload is a new browser session, so it watches too, as a reload's r
 
 import re
 
-from conftest import full_page_screenshot, no_exception, wait_idle
+from conftest import fresh_page, full_page_screenshot, no_exception, wait_idle
 
 RUNNING = re.compile(r"Search running: (\d+) trials")
 
@@ -27,10 +27,7 @@ def test_a_second_context_with_only_the_link_cannot_stop_the_search(streamlit_se
     link = owner.url
     trials_running(owner)
 
-    context = _chromium.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        visitor = context.new_page()
-        visitor.set_default_timeout(60_000)
+    with fresh_page(_chromium, 60_000) as visitor:  # only the link: another browser session
         visitor.goto(link)
         visitor.get_by_text("This search was started in another session").wait_for()
         stop = visitor.get_by_role("button", name="Stop search")
@@ -49,8 +46,6 @@ def test_a_second_context_with_only_the_link_cannot_stop_the_search(streamlit_se
             f"() => {{ const m = document.body.innerText.match(/Search running: (\\d+) trials/); "
             f"return m && Number(m[1]) > {before}; }}", timeout=120_000)
         assert visitor.get_by_role("button", name="Stop search").is_disabled()
-    finally:
-        context.close()
 
     assert trials_running(owner) > before  # the owner's page, followed all along
     owner_stop = owner.get_by_role("button", name="Stop search")
