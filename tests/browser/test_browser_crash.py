@@ -52,6 +52,7 @@ def test_a_server_killed_mid_run_shows_the_run_interrupted_with_its_curve(tmp_pa
             page.get_by_text("Dataset: bundled sample").wait_for()
             wait_idle(page)
             page.get_by_role("button", name="Train", exact=True).click()
+            page.get_by_role("button", name=re.compile(r"^Start \(\d")).click()  # a long run asks first
             page.wait_for_function("() => /session=[0-9a-f]{12}/.test(location.href)")
             link = page.url
             deadline = time.monotonic() + 120
