@@ -8,15 +8,16 @@ Accepted inputs, and the rule each follows:
   shape is kept, so ``model.P_[r]`` is row ``r``), each stored value is a rating, count or weight.
   A stored zero is not a rating, as ``R.nonzero()`` says: it is left out (the summary counts it).
   A COO (or non-canonical CSR/CSC) holding one (row, column) twice is refused: scipy would add the
-  two, which is rarely what two ratings mean (``R.sum_duplicates()`` first, if it is);
+  two, which is rarely what two ratings mean (``R.sum_duplicates()`` first, if it is). A canonical CSR
+  (sorted, no duplicates) is taken without a sort;
 - a :class:`pandas.DataFrame`: the user, item and value columns by name (``user``/``userId``/...,
   ``item``/``movieId``/..., ``rating``/``value``/``score``/...: :data:`mfcore.data.sniff.COLUMN_ALIASES`),
   else the first three columns in that order. Ids of any type are kept (``recommend`` takes them);
 - ``(users, items, values)``: three parallel arrays of ids of any type; with ``shape=(n_users,
   n_items)`` the ids are row and column indices, as in ``scipy.sparse.coo_array((values, (rows,
-  cols)), shape)``.
+  cols)), shape)``, and follow the sparse rules (a zero is kept: every given value is a rating).
 
-Every row of a DataFrame or of the arrays is a rating (a 0 too); a repeated (user, item) pair keeps its
+Every row of a DataFrame or of the id arrays is a rating (a 0 too); a repeated (user, item) pair keeps its
 last value (:func:`mfcore.data.load_ratings`'s default). Refused, each with one sentence
 (:class:`DataError`): an empty input, a value that is NaN or infinite or beyond ``MAX_ABS_RATING``, a
 negative or non-integer shape, an index outside the shape, a dense 2-D array (ambiguous: which zeros
@@ -130,13 +131,16 @@ def _indexed(data, shape, what: str):
         kind = "arrays"
     values = _values(values, what, lambda n: f"the value at (row {rows[n]}, column {cols[n]})")
     stored_zeros = 0
+    keys = rows.astype(np.int64) * n_cols + cols
+    if not np.all(keys[1:] > keys[:-1]):  # a canonical CSR is sorted and unique already: no sort needed
+        order = np.argsort(keys, kind="stable")
+        keys, rows, cols, values = keys[order], rows[order], cols[order], values[order]
+        repeated = np.flatnonzero(keys[1:] == keys[:-1])
+        if len(repeated):
+            at = repeated[0]
+            raise DataError(f"{what} stores (row {rows[at]}, column {cols[at]}) more than once: scipy would "
+                            "add them up; call sum_duplicates() first if that is meant, else keep one.")
     if shape is None:
-        keys = rows.astype(np.int64) * n_cols + cols
-        unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        if len(unique) < len(keys):
-            at = first[np.argmax(counts > 1)]
-            raise DataError(f"{what} stores (row {rows[at]}, column {cols[at]}) more than once: scipy would add "
-                            "them up; call sum_duplicates() first if that is meant, else keep one.")
         nonzero = values != 0
         stored_zeros = int(len(values) - nonzero.sum())
         rows, cols, values = rows[nonzero], cols[nonzero], values[nonzero]
@@ -151,9 +155,9 @@ def _indexed(data, shape, what: str):
 
 
 def _ratings(users, items, values, ids, summary: LoadSummary) -> Ratings:
-    order = np.lexsort((items, users))  # the order the loader gives: by user, then item
-    values32 = values[order].astype(np.float32)
-    return Ratings(users=users[order], items=items[order], values=values32, user_ids=ids[0], item_ids=ids[1],
+    """Ratings of codes already sorted by user, then item (the order the loader gives)."""
+    values32 = values.astype(np.float32)
+    return Ratings(users=users, items=items, values=values32, user_ids=ids[0], item_ids=ids[1],
                    scale=(float(values32.min()), float(values32.max())), summary=summary)
 
 
