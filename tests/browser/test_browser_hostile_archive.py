@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from conftest import ARTIFACTS, full_page_screenshot, no_exception, wait_idle
+from conftest import ARTIFACTS, choose, full_page_screenshot, no_exception, wait_idle
 from hostile import EVIL, hostile_archive
 
 CREATED = """(tokens) => {
@@ -154,8 +154,7 @@ def test_a_hostile_archive_on_every_page_creates_no_element_and_no_request(strea
                 page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0 && "
                                        "Array.from(document.querySelectorAll('.js-plotly-plot'))"
                                        ".some(plot => plot.offsetParent !== null && plot.data.length > 2)")
-                page.get_by_role("combobox", name="Show the neighbours of (or click a point)").click()
-                page.get_by_role("option").nth(1).click()
+                choose(page, "Show the neighbours of (or click a point)", "line two")
                 page.get_by_text(re.compile(r"\(cosine of all \d+ factors\):")).wait_for()
             clean(page, tokens, f"Explore: {tab}")
             full_page_screenshot(page, f"hostile-explore-{tab.lower().replace(' ', '-')}.png")
