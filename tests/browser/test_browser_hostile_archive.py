@@ -172,3 +172,14 @@ def test_a_hostile_archive_on_every_page_creates_no_element_and_no_request(strea
     outside = sorted({url for url in requested if not local(url)})
     assert not outside, outside
     assert any("127.0.0.1" in url for url in requested)  # the recording saw the page's own requests
+
+
+def test_the_check_finds_an_element_the_data_made_and_passes_the_same_text_shown_literally(browser_page):
+    page = browser_page
+    tokens = {"T001Q": "<b>T001Q</b>", "T002Q": "[T002Q](https://" + EVIL + "/x)", "T003Q": "**T003Q**"}
+    page.set_content("<h3>Dataset <span>&lt;b&gt;T001Q&lt;/b&gt;</span></h3><p><b>T001Q</b></p>"
+                     "<p><strong>user **T003Q**</strong></p><p>[T002Q](https:\u2060//" + EVIL + "/x)</p>"
+                     "<svg><a href='https://" + EVIL + "/y'><text>link</text></a></svg>")
+    found = page.evaluate(CREATED, tokens)
+    assert len(found) == 2 and found[0] == "B T001Q: T001Q", found  # the bold the data made, not the literal ones
+    assert found[1].startswith("A points at the host: https://" + EVIL + "/y"), found
