@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from conftest import ARTIFACTS, full_page_screenshot, no_exception, wait_idle
+from conftest import ARTIFACTS, choose, full_page_screenshot, no_exception, wait_idle
 from hostile import EVIL, hostile_archive
 
 CREATED = """(tokens) => {
@@ -154,8 +154,7 @@ def test_a_hostile_archive_on_every_page_creates_no_element_and_no_request(strea
                 page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0 && "
                                        "Array.from(document.querySelectorAll('.js-plotly-plot'))"
                                        ".some(plot => plot.offsetParent !== null && plot.data.length > 2)")
-                page.get_by_role("combobox", name="Show the neighbours of (or click a point)").click()
-                page.get_by_role("option").nth(1).click()
+                choose(page, "Show the neighbours of (or click a point)", "line two")
                 page.get_by_text(re.compile(r"\(cosine of all \d+ factors\):")).wait_for()
             clean(page, tokens, f"Explore: {tab}")
             full_page_screenshot(page, f"hostile-explore-{tab.lower().replace(' ', '-')}.png")
@@ -173,3 +172,14 @@ def test_a_hostile_archive_on_every_page_creates_no_element_and_no_request(strea
     outside = sorted({url for url in requested if not local(url)})
     assert not outside, outside
     assert any("127.0.0.1" in url for url in requested)  # the recording saw the page's own requests
+
+
+def test_the_check_finds_an_element_the_data_made_and_passes_the_same_text_shown_literally(browser_page):
+    page = browser_page
+    tokens = {"T001Q": "<b>T001Q</b>", "T002Q": "[T002Q](https://" + EVIL + "/x)", "T003Q": "**T003Q**"}
+    page.set_content("<h3>Dataset <span>&lt;b&gt;T001Q&lt;/b&gt;</span></h3><p><b>T001Q</b></p>"
+                     "<p><strong>user **T003Q**</strong></p><p>[T002Q](https:\u2060//" + EVIL + "/x)</p>"
+                     "<svg><a href='https://" + EVIL + "/y'><text>link</text></a></svg>")
+    found = page.evaluate(CREATED, tokens)
+    assert len(found) == 2 and found[0] == "B T001Q: T001Q", found  # the bold the data made, not the literal ones
+    assert found[1].startswith("A points at the host: https://" + EVIL + "/y"), found
