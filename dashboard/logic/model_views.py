@@ -16,7 +16,7 @@ from mfcore import Ratings, SGDFactorizer, explore
 from mfcore.models.persist import ModelBundle, model_bytes
 
 from dashboard.logic import run_driver
-from dashboard.render.texts import escape_label, escape_markdown
+from dashboard.render.texts import escape_label, escape_markdown, table_style
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
 SELECT_LIMIT = 20_000  # above it, a search box narrows a selectbox's options
@@ -205,8 +205,7 @@ def static_table(container, frame: pd.DataFrame, formats: dict | None = None) ->
     its words, long text wraps, nothing is clipped; more than :data:`SCROLL_ROWS` rows scroll in a
     frame of :data:`SCROLL_HEIGHT` pixels."""
     shown = {**TABLE_FORMATS, **(formats or {})}
-    styled = frame.style.format({name: text for name, text in shown.items() if name in frame},
-                                na_rep="–").hide(axis="index")  # a lone "-" renders as a list bullet
+    styled = table_style(frame, {name: text for name, text in shown.items() if name in frame})
     (container.container(height=SCROLL_HEIGHT) if len(frame) > SCROLL_ROWS else container).table(styled)
 
 

@@ -25,7 +25,7 @@ from dashboard.logic import run_driver
 from dashboard.server.run_record import KIND_NAMES
 from dashboard.logic import long_work
 from dashboard.logic import settings
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import escape_markdown, table_style
 
 RATING = "rating model"
 KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARAMETERS)}
@@ -157,7 +157,7 @@ def side_by_side(subject, lists: dict) -> pd.DataFrame:
 def side_by_side_table(subject, lists: dict):
     """:func:`side_by_side` styled for ``st.table``: a static table wraps long titles instead of
     truncating them, so four lists fit side by side and read in full."""
-    return side_by_side(subject, lists).style.hide(axis="index")
+    return table_style(side_by_side(subject, lists))
 
 
 def overlap_sentence(lists: dict) -> str:

@@ -17,6 +17,7 @@ from mfcore.models.base import is_fitted
 from dashboard.server import saved_runs
 from dashboard.server.run_record import KIND_NAMES, Run, seconds_text
 from dashboard.logic.settings import FIELDS, LABELS
+from dashboard.render.texts import table_style
 
 KEY = "runs"
 MAX_RUNS = 12
@@ -198,8 +199,7 @@ def _text(value) -> str:
 def styled_table(runs: list[Run], extra: tuple[str, ...] | list[str] = ()):
     """:func:`display_table` formatted for display as a static table, which wraps instead of truncating."""
     frame = display_table(runs, extra)
-    formats = {name: text for name, text in NUMBER_FORMATS.items() if name in frame}
-    return frame.style.format(formats, na_rep="–").hide(axis="index")  # a lone "-" renders as a list bullet
+    return table_style(frame, {name: text for name, text in NUMBER_FORMATS.items() if name in frame})
 
 
 def history_csv(runs: list[Run]) -> bytes:

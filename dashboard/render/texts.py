@@ -75,6 +75,16 @@ def escape_markdown(text) -> str:
                            text, count=1)
 
 
+def table_style(frame, formats: dict | None = None):
+    """``frame`` styled for ``st.table``, whose cells render Markdown: every text cell through
+    :func:`escape_markdown` (a title reads as the characters it holds, ">=" stays ">="), numbers in
+    ``formats`` (``{column: format string or callable}``), a missing value as "–" (a lone "-" renders
+    as a list bullet), no index."""
+    shown = dict(formats or {})
+    text = {name: escape_markdown for name in frame.columns if name not in shown and frame[name].dtype.kind == "O"}
+    return frame.style.format({**text, **shown}, na_rep="–").hide(axis="index")
+
+
 def escape_label(text) -> str:
     """``text`` for a Plotly label or hover text, which render a subset of HTML (``<a href>``,
     ``<b>``, ``<br>``) but not Markdown: the HTML-significant characters become entities."""
