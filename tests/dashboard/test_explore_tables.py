@@ -27,3 +27,16 @@ def test_nothing_clipped_says_nothing():
     assert list(view.recommendation_view(recommended, (1.0, 5.0))["predicted"]) == ["3.900", "3.700"]
     low = table([(1.2, -0.5)])
     assert "below 1 (down to 0.70)" in view.clipped_sentence(low, (1.0, 5.0))
+
+
+def test_static_tables_show_titles_as_written():
+    """st.table renders Markdown in its cells: a hostile title is escaped, numbers keep their format."""
+    from types import SimpleNamespace
+
+    from dashboard.render import safe
+    frame = pd.DataFrame({"title": ["[click](http://x) **bold**", "support >= 5"], "cosine": [0.5, 0.25]})
+    drawn = SimpleNamespace(table=lambda styler: setattr(drawn, "styler", styler))  # a container's table()
+    safe.table(drawn, frame, {"cosine": "{:.3f}"}, hide_index=True)
+    html = drawn.styler.to_html()
+    assert "\\[click\\](http\\:\u2060//x) \\*\\*bold\\*\\*" in html and "support \\>= 5" in html
+    assert "0.500" in html and "[click](" not in html
