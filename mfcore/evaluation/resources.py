@@ -143,15 +143,18 @@ def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: i
     return int(peak * (1 + MARGIN))
 
 
-RANKING_KINDS = ("bpr", "als")
+RANKING_KINDS = ("bpr", "als", "ease", "itemknn")
 """The ranking models :func:`ranking_peak_bytes` knows (``KIND`` of their classes)."""
+ITEM_KINDS = ("ease", "itemknn")
+"""The item-item models among them: memory grows with the items squared, not with K."""
 
 
 def ranking_peak_bytes(kind: str, n_users: int, n_items: int, n_ratings: int, n_factors: int,
                        test_size: float = SPLIT_PARAMETERS["test_size"].default, timestamps: bool = False,
                        n_threads: int = 1, n_positives: int | None = None, negatives: int = 1,
                        eval_users: int | None = None, split: str = "random") -> int:
-    r"""The estimated peak bytes of training ranking model ``kind`` (``bpr``, ``als``) with its per-epoch
+    r"""The estimated peak bytes of training ranking model ``kind`` (``bpr``, ``als``; ``ease`` and
+    ``itemknn`` count their dense item-item matrices instead of factors) with its per-epoch
     evaluation (the formula in the module docstring). ``n_positives``: the ratings that are positives
     (None: every rating); ``negatives``: BPR's :math:`\nu`; ``n_threads``: :math:`H` (resolved, not
     None); ``eval_users``: at most this many test users ranked after each epoch (None: all of them; 0:
@@ -178,7 +181,12 @@ def ranking_peak_bytes(kind: str, n_users: int, n_items: int, n_ratings: int, n_
     init = max(12 * U * K, 4 * U * K + 12 * I * K)
     factors = 4 * (U + I) * K
     build = 8 * positives + 8 * max(U, I)
-    if kind == "bpr":
+    if kind in ITEM_KINDS:  # no factors: the item-item matrix, built densely (mfcore.models.neighbors)
+        from ..models.neighbors import gram_peak_bytes
+        factors = init = 0
+        state = 4 * I * I + 8 * (U + positives)
+        epoch = gram_peak_bytes(I)
+    elif kind == "bpr":
         bits = (U * I + 7) >> 3
         state = 4 * I + 8 * U + 4 * positives + (bits if bits <= BITSET_MAX_BYTES else 0)
         epoch = 16 * max(1, int(negatives)) * positives
@@ -214,7 +222,7 @@ def ranking_options(model, *ratings) -> dict:
     from ..engines.numba_parallel import available_cores
 
     return {"kind": model.KIND, "negatives": int(getattr(model, "negatives", 1)),
-            "n_threads": available_cores() if model.n_threads is None else int(model.n_threads),
+            "n_threads": available_cores() if getattr(model, "n_threads", 1) is None else int(getattr(model, "n_threads", 1)),
             "n_positives": sum(count_positives(part, model.positive_level) for part in ratings)}
 
 
@@ -288,6 +296,11 @@ def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors:
     else:
         need = ranking_peak_bytes(kind, n_users, n_items, n_ratings, n_factors, test_size, timestamps, n_threads,
                                   n_positives, negatives, eval_users, split)
+    if need > cap and kind in ITEM_KINDS:
+        raise MemoryGuardError(
+            f"{kind.upper() if kind == 'ease' else 'item-kNN'} on {n_items:,} items needs its {n_items:,} x "
+            f"{n_items:,} item-item matrix, an estimated {human_bytes(need)} in all, over the {human_bytes(cap)} "
+            "cap per job: use ALS or BPR, whose memory grows with K instead of the items squared.")
     if need > cap:
         name = "" if kind == "sgd" else f"{kind.upper()} "
         raise MemoryGuardError(

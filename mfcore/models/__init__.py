@@ -3,7 +3,8 @@ model shares (per-epoch results, the fitted check, top-n selection), model files
 
 Owns: :mod:`.params` (the hyperparameter table the estimator, CLI and dashboard all read),
 :mod:`.sgd` (:class:`SGDFactorizer`, the one training loop), the ranking
-models :mod:`.bpr` (:class:`BPRFactorizer`) and :mod:`.als` (:class:`ALSFactorizer`) on
+models :mod:`.bpr` (:class:`BPRFactorizer`) and :mod:`.als` (:class:`ALSFactorizer`), the item-item models :mod:`.neighbors` (:class:`EASE`,
+:class:`ItemKNN`), all on
 :mod:`.ranking` (positives, their loop, the scoring contract) and :mod:`.topn_metrics` (the top-N
 numbers their epochs report), :mod:`.base`, :mod:`.early_stopping`,
 :mod:`.errors` (RMSE, MAE), :mod:`.persist` (``.npz`` model files, never pickle), :mod:`.export`
@@ -17,9 +18,13 @@ _EXPORTS = {
     "SGDFactorizer": ".sgd",
     "BPRFactorizer": ".bpr",
     "ALSFactorizer": ".als",
+    "EASE": ".neighbors",
+    "ItemKNN": ".neighbors",
     "RankingEpochResult": ".ranking",
     "BPR_PARAMETERS": ".params",
     "ALS_PARAMETERS": ".params",
+    "EASE_PARAMETERS": ".params",
+    "ITEMKNN_PARAMETERS": ".params",
     "initial_parameters": ".sgd",
     "EpochResult": ".base",
     "TrainingDiverged": ".base",

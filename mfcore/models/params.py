@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 __all__ = ["Param", "PARAMETERS", "SPLIT_PARAMETERS", "BPR_PARAMETERS", "ALS_PARAMETERS",
-           "POSITIVE_LEVEL", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
+           "EASE_PARAMETERS", "ITEMKNN_PARAMETERS", "POSITIVE_LEVEL", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
            "defaults", "numpydoc_parameters", "validate"]
 
 DEFAULT_LR = 0.007
@@ -228,6 +228,9 @@ ALS_PARAMETERS: dict[str, Param] = {p.name: p for p in (
     Param("reg_exponent", float, 1.0, "ν: a user's (item's) regularization is λ times its number of "
           "positives to the power ν (0: constant λ as in Hu et al.; 1: weighted-λ of Zhou et al.)",
           low=0, high=2, step=0.25),
+    Param("reg_unobserved", float, 0.0, "w: a user's (item's) regularization counts w times the number "
+          "of items (users) besides its positives, λ (|I_u| + w n_items)^ν: the frequency-scaled "
+          "regularization of Rendle et al. 2021 (0: λ |I_u|^ν)", low=0, widget_high=1.0, step=0.01),
     Param("alpha", float, 10.0, "confidence of a positive: c = 1 + α (every other cell has c = 1)",
           low=0, widget_high=200.0, step=1.0),
     Param("cg_steps", int, 3, "conjugate-gradient steps per user and item solve (warm-started)",
@@ -242,6 +245,24 @@ the training positives, seed 1; the test set untouched): validation NDCG@10 at e
 of epoch 10 on ML-100k and ML-1M at K=64 and K=128, for 20% less time; 2 CG steps lost 0.001-0.003
 on ML-1M, so 3 stay."""
 
+
+EASE_PARAMETERS: dict[str, Param] = {p.name: p for p in (
+    Param("reg", float, 500.0, "L2 regularization λ of the item-item weights (added to the Gram matrix's "
+          "diagonal)", low=0, low_inclusive=False, widget_low=1.0, widget_high=5000.0, step=10.0),
+    _COMMON["positive_level"],
+    Param("seed", int, 0, "random seed of the validation users' sample", low=0, widget_high=2**31 - 1),
+)}
+""":class:`~mfcore.models.neighbors.EASE`'s hyperparameters, in ``__init__`` order."""
+
+ITEMKNN_PARAMETERS: dict[str, Param] = {p.name: p for p in (
+    Param("n_neighbors", int, 100, "k, the most similar items each item keeps", low=1, widget_high=1000,
+          cli=("--neighbors",)),
+    Param("shrinkage", float, 10.0, "h in the cosine |U_i ∩ U_j| / (sqrt(|U_i| |U_j|) + h): damps "
+          "similarities resting on few users", low=0, widget_high=500.0, step=1.0),
+    _COMMON["positive_level"],
+    EASE_PARAMETERS["seed"],
+)}
+""":class:`~mfcore.models.neighbors.ItemKNN`'s hyperparameters, in ``__init__`` order."""
 
 def defaults(table: dict[str, Param] = PARAMETERS) -> dict:
     """``{name: default}`` of ``table``."""

@@ -147,18 +147,8 @@ class RankingFactorizer(TrainingIndex):
         the iteration early leaves the model of the last yielded epoch. A non-finite factor raises
         :class:`~mfcore.model.TrainingDiverged` (and the fitted state is forgotten).
         """
-        self.validate_params()
-        if len(train) == 0:
-            raise ValueError("the training set is empty.")
+        keep = self._prepare(train)
         rng = np.random.default_rng(self.seed)
-        self.scale_ = train.scale
-        self.positive_threshold_ = positive_threshold(train.scale, self.positive_level)
-        self._index_training(train)
-        keep = positive_mask(train.values, self.positive_threshold_)
-        if not keep.any():
-            raise ValueError(f"no training rating is a positive (>= {self.positive_threshold_:g}); "
-                             "lower positive_level, or None to use every rating.")
-        self.history_ = []
         self.compile_seconds_ = self._warm_up()
         self.fit_seconds_ = 0.0
         start = time.perf_counter()
@@ -187,6 +177,22 @@ class RankingFactorizer(TrainingIndex):
             self._clear_untrained()
         finally:  # every way out, a closed generator too: the training-only arrays are let go
             self._release_training_state()
+
+    def _prepare(self, train: Ratings) -> np.ndarray:
+        """Validate, index ``train`` and find its positives (the mask is returned); a ValueError for an
+        empty set or one without a positive."""
+        self.validate_params()
+        if len(train) == 0:
+            raise ValueError("the training set is empty.")
+        self.scale_ = train.scale
+        self.positive_threshold_ = positive_threshold(train.scale, self.positive_level)
+        self._index_training(train)
+        keep = positive_mask(train.values, self.positive_threshold_)
+        if not keep.any():
+            raise ValueError(f"no training rating is a positive (>= {self.positive_threshold_:g}); "
+                             "lower positive_level, or None to use every rating.")
+        self.history_ = []
+        return keep
 
     def _release_training_state(self) -> None:
         """Drop what only training needs (a subclass's grouped ratings, confidences, samplers)."""
@@ -232,9 +238,16 @@ class RankingFactorizer(TrainingIndex):
 
     def _file_state(self) -> tuple[str, dict, dict]:
         """(kind, JSON fields, arrays) of this fitted model for :func:`mfcore.models.model_file.write`:
-        the hyperparameters, scale, threshold, history and timings; the factors ``P``, ``Q``, the item
-        bias ``bi`` (zeros for ALS), and the per-user and per-item positive counts (so a file without
-        the training values still knows who is cold and what is popular)."""
+        :meth:`_common_state`, the factors ``P``, ``Q`` and the item bias ``bi`` (zeros for ALS)."""
+        fields, arrays = self._common_state()
+        bias = getattr(self, "bi_", None)
+        arrays.update(P=self.P_, Q=self.Q_, bi=np.zeros(len(self.Q_), np.float32) if bias is None else bias)
+        return self.KIND, fields, arrays
+
+    def _common_state(self) -> tuple[dict, dict]:
+        """The JSON fields and arrays every ranking model's file holds: the hyperparameters, scale,
+        threshold, history and timings, and the per-user and per-item positive counts (so a file
+        without the training values still knows who is cold and what is popular)."""
         fields = {
             "params": self.get_params(), "scale": [float(v) for v in self.scale_],
             "positive_threshold": self.positive_threshold_, "fit_seconds": float(self.fit_seconds_),
@@ -244,29 +257,34 @@ class RankingFactorizer(TrainingIndex):
                          "validation_ndcg": r.validation_ndcg, "validation_recall": r.validation_recall,
                          "k": r.k} for r in self.history_],
         }
-        bias = getattr(self, "bi_", None)
-        arrays = {"P": self.P_, "Q": self.Q_,
-                  "bi": np.zeros(len(self.Q_), np.float32) if bias is None else bias,
-                  "user_positives": self._user_positives.astype(np.int64),
+        arrays = {"user_positives": self._user_positives.astype(np.int64),
                   "item_positives": self._popularity.astype(np.int64)}
-        return self.KIND, fields, arrays
+        return fields, arrays
 
     @classmethod
     def _from_file(cls, contents):
         """The model :meth:`_file_state` described, with the file's id maps and training pairs."""
-        arrays, meta, train = contents.arrays, contents.meta, contents.train
-        entry, number = model_file.entry, model_file.number
+        arrays, train = contents.arrays, contents.train
+        entry = model_file.entry
         P, Q, bi = entry(arrays, "P", 2, "f"), entry(arrays, "Q", 2, "f"), entry(arrays, "bi", 1, "f")
         if P.shape[1] != Q.shape[1]:
             raise ValueError(f"factor shapes {P.shape} and {Q.shape} do not match")
         if (P.shape[0], Q.shape[0], len(bi)) != (train.n_users, train.n_items, train.n_items):
             raise ValueError("factor and bias lengths do not match the id maps")
-        if not isinstance(meta["params"], dict):
-            raise ValueError("meta field 'params' is not an object")
-        model = cls(**{k: v for k, v in meta["params"].items() if k in cls.PARAMETERS})
+        model = cls._restore(contents)
         model.P_, model.Q_ = P, Q
         if "bi_" in cls.FITTED_ARRAYS:
             model.bi_ = bi
+        return model
+
+    @classmethod
+    def _restore(cls, contents):
+        """A model of this class with what :meth:`_common_state` wrote, every field checked."""
+        arrays, meta, train = contents.arrays, contents.meta, contents.train
+        entry, number = model_file.entry, model_file.number
+        if not isinstance(meta["params"], dict):
+            raise ValueError("meta field 'params' is not an object")
+        model = cls(**{k: v for k, v in meta["params"].items() if k in cls.PARAMETERS})
         model.scale_ = train.scale
         model.positive_threshold_ = (None if meta["positive_threshold"] is None
                                      else number(meta, "positive_threshold"))
@@ -361,15 +379,35 @@ class RankingFactorizer(TrainingIndex):
             codes = codes[positive_mask(values, self.positive_threshold_)]
         return np.unique(codes[codes >= 0])
 
-    def fold_in(self, items, ratings=None) -> np.ndarray:  # pragma: no cover - each model defines it
+    def fold_in(self, items, ratings=None) -> np.ndarray:
+        """The vector of a new user from their ``items`` (original ids) and optional ``ratings``
+        (positives: ratings >= ``positive_threshold_``; all ``items`` when None): the model's
+        ``_fold_in_codes`` (each model says how) of the known positives."""
+        check_is_fitted(self)
+        return self._fold_in_codes(self._new_user_positives(items, ratings))
+
+    def _fold_in_codes(self, positives: np.ndarray) -> np.ndarray:  # pragma: no cover - each model defines it
         raise NotImplementedError
+
+    def fold_in_scores(self, positives: list[np.ndarray]) -> np.ndarray:
+        """``(len(positives), n_items)`` scores of new users, each given by the item codes of their
+        positives: :meth:`vector_scores` of the fold-in, or the popularity scores for a user with no
+        positive (as :meth:`scores` gives a user without a training positive)."""
+        check_is_fitted(self)
+        out = np.empty((len(positives), len(self.item_ids_)), np.float64)
+        for row, codes in enumerate(positives):
+            codes = np.asarray(codes, np.int64)
+            out[row] = self._popularity if len(codes) == 0 else self.vector_scores(self._fold_in_codes(codes))
+        return out
 
     def recommend_new(self, items, ratings=None, n: int = 10) -> pd.DataFrame:
         """Top-``n`` for a user the model was not trained on, from their ``items`` (original ids) and
-        optional ``ratings``: :meth:`fold_in`, then :meth:`vector_scores`, leaving out ``items``."""
-        vector = self.fold_in(items, ratings)
+        optional ``ratings``: :meth:`fold_in_scores` of their known positives (popularity when there is
+        none), leaving out ``items`` and items without a training rating, as :meth:`recommend` does."""
+        check_is_fitted(self)
+        scores = self.fold_in_scores([self._new_user_positives(items, ratings)])[0]
         exclude = np.atleast_1d(self._id_maps.item_codes(np.atleast_1d(items).tolist()))
-        return self._top(self.vector_scores(vector), exclude[exclude >= 0], n)
+        return self._top(scores, exclude[exclude >= 0], n)
 
 
 def finish_class(cls) -> None:
