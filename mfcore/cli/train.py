@@ -1,11 +1,13 @@
 """``train`` (report RMSE per epoch; ``--patience`` holds out a validation set for early stopping,
 ``--save`` writes the model file) and ``bench`` (time engines on the same data and settings).
 
-``train --model bpr|als|ease|itemknn`` trains a ranking model instead (:class:`~mfcore.models.bpr.BPRFactorizer`,
+``train --model bpr|als|ease|itemknn`` trains a ranking model instead
+(:class:`~mfcore.models.bpr.BPRFactorizer`,
 :class:`~mfcore.models.als.ALSFactorizer`, :class:`~mfcore.models.neighbors.EASE`,
 :class:`~mfcore.models.neighbors.ItemKNN`) with the hyperparameters of its table
-(``BPR_PARAMETERS``, ``ALS_PARAMETERS``, ``EASE_PARAMETERS``, ``ITEMKNN_PARAMETERS``: an option the user does not give takes that table's
-default, and an option of another model's table is refused); the split is the top-N protocol's
+(``BPR_PARAMETERS``, ``ALS_PARAMETERS``, ``EASE_PARAMETERS``, ``ITEMKNN_PARAMETERS``: an option the
+user does not give takes that table's default, and an option of another model's table is refused);
+the split is the top-N protocol's
 (:func:`mfcore.evaluation.topn.holdout_positives`: ``--test-size`` of each user's positives held
 out, ``--seed``), and every epoch prints NDCG@10 and recall@10 on the held-out positives.
 """

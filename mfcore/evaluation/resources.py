@@ -221,8 +221,9 @@ def ranking_options(model, *ratings) -> dict:
     ``positive_level``), BPR's ``negatives`` and its threads (``n_threads`` None: every available core)."""
     from ..engines.numba_parallel import available_cores
 
+    threads = getattr(model, "n_threads", 1)  # the item-item models run on one thread
     return {"kind": model.KIND, "negatives": int(getattr(model, "negatives", 1)),
-            "n_threads": available_cores() if getattr(model, "n_threads", 1) is None else int(getattr(model, "n_threads", 1)),
+            "n_threads": available_cores() if threads is None else int(threads),
             "n_positives": sum(count_positives(part, model.positive_level) for part in ratings)}
 
 
