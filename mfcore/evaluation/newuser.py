@@ -27,6 +27,7 @@ import numpy as np
 
 from ..data import Ratings
 from ..models.ranking import positive_mask
+from ..models.topn_metrics import top_lists
 from .topn import scale_threshold
 
 __all__ = ["NEW_USER_COLUMNS", "POPULAR_ITEMS", "NewUserSplit", "evaluate_new_users", "genre_matrix",
@@ -142,12 +143,7 @@ def list_metrics(score_batch, seen, relevant, counts: np.ndarray, known, genres=
     totals = dict.fromkeys(NEW_USER_COLUMNS, 0.0)
     for start in range(0, len(positions), batch_size):
         batch = positions[start:start + batch_size]
-        scores = np.array(score_batch(batch), dtype=np.float64)
-        scores[:, ~candidates] = -np.inf
-        scores[seen[batch].toarray()] = -np.inf
-        top = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
-        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1,
-                                                 kind="stable"), axis=1)
+        _, top = top_lists(score_batch(batch), candidates, seen[batch], depth)
         hits = np.take_along_axis(relevant[batch].toarray(), top, axis=1)
         count = n_relevant[batch]
         totals["ndcg"] += float(((hits[:, :k] * discounts).sum(axis=1) / ideal[np.minimum(k, count) - 1]).sum())

@@ -77,4 +77,4 @@ def test_train_item_models_and_save(tmp_path):
         final = json.loads(done.stdout.splitlines()[-1])
         assert final["model_file"] == str(path) and final["fit_seconds"] >= 0
         from mfcore.models.persist import load_model
-        assert load_model(path).KIND == kind
+        assert kind == load_model(path).KIND
