@@ -29,9 +29,10 @@ __all__ = ["EASE", "ItemKNN", "gram_peak_bytes", "check_gram_memory"]
 
 
 def gram_peak_bytes(n_items: int) -> int:
-    """Peak bytes of fitting an item-item model on ``n_items`` items: the float64 Gram matrix, its
-    inverse (EASE) or similarity (item-kNN) and one temporary of the same size, 24 bytes per pair."""
-    return 24 * int(n_items) ** 2
+    """Peak bytes of fitting an item-item model on ``n_items`` items, 32 per item pair: the float64
+    Gram matrix with the inversion's copy and result (EASE), or the similarities with their negation
+    and the int64 partition indices (item-kNN)."""
+    return 32 * int(n_items) ** 2
 
 
 def check_gram_memory(n_items: int, cap: int | None = None) -> None:
@@ -210,9 +211,10 @@ class EASE(ItemModel):
         G = np.asarray((X.T @ X).toarray(), np.float64)
         G[np.diag_indices_from(G)] += float(self.reg)
         P = np.linalg.inv(G)
-        B = P / -np.diag(P)
-        np.fill_diagonal(B, 0.0)
-        return B.astype(np.float32)
+        del G
+        P /= -np.diag(P)
+        np.fill_diagonal(P, 0.0)
+        return P.astype(np.float32)
 
 
 class ItemKNN(ItemModel):

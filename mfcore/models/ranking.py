@@ -1,5 +1,6 @@
 r"""What the ranking models (:class:`~mfcore.models.bpr.BPRFactorizer`,
-:class:`~mfcore.models.als.ALSFactorizer`) share: positives, the training loop, the scoring contract.
+:class:`~mfcore.models.als.ALSFactorizer`, and the item-item :class:`~mfcore.models.neighbors.EASE` and
+:class:`~mfcore.models.neighbors.ItemKNN`) share: positives, the training loop, the scoring contract.
 
 Positives. A ranking model learns from interactions, not rating values: the training ratings at or
 above ``positive_threshold_ = min + positive_level * (max - min)`` of the rating scale (``scale_``;
@@ -12,9 +13,12 @@ The scoring contract (the same for every model, rating or ranking):
   positive) gets the popularity scores: each item's number of training positives;
 - ``recommend(user, n=10, exclude_seen=True)``: a DataFrame of ``item`` (original ids) and ``score``,
   best first, leaving out what the user rated in training and items without a training rating;
-- ``similar_items(item, n=10)``: a DataFrame of ``item`` and ``score`` (cosine of item factors);
-- ``fold_in(items, ratings=None)``: the factor vector of a new user from their ratings (each model
-  says how), and ``recommend_new(items, ratings=None, n=10)`` its top-``n``.
+- ``similar_items(item, n=10)``: a DataFrame of ``item`` and ``score`` (cosine of item factors; the
+  item-item weights for the item-item models);
+- ``fold_in(items, ratings=None)``: the vector of a new user from their ratings (each model says
+  how), ``fold_in_scores`` the scores of many new users, and ``recommend_new(items, ratings=None,
+  n=10)`` a new user's top-``n``, leaving out what they rated; a new user without a known positive
+  gets the popularity scores, as ``scores`` gives a user without a training positive.
 
 The loop: ``fit_iter(train, validation=None)`` yields a :class:`RankingEpochResult` after every epoch,
 with the validation NDCG@k and recall@k (:func:`mfcore.models.topn_metrics.topn_metrics`, relevant =

@@ -125,8 +125,8 @@ def test_a_damaged_weight_matrix_is_refused(ratings, tmp_path):
 
 
 def test_the_gram_guard_refuses_with_one_sentence(ratings, monkeypatch):
-    assert gram_peak_bytes(1000) == 24_000_000
-    check_gram_memory(1000, cap=24_000_000)
+    assert gram_peak_bytes(1000) == 32_000_000
+    check_gram_memory(1000, cap=32_000_000)
     with pytest.raises(ValueError) as found:
         check_gram_memory(30_000, cap=1 << 30)
     message = str(found.value)
@@ -141,7 +141,7 @@ def test_the_training_guard_knows_the_item_models():
 
     with pytest.raises(MemoryGuardError, match=r"EASE on 27,000 items needs its 27,000 x 27,000"):
         check_training_memory(100_000, 27_000, 1_000_000, 0, 0.2, kind="ease", cap=4 << 30)
-    assert check_training_memory(943, 1682, 100_000, 0, 0.2, kind="itemknn", cap=4 << 30) > 24 * 1682 ** 2
+    assert check_training_memory(943, 1682, 100_000, 0, 0.2, kind="itemknn", cap=4 << 30) > 32 * 1682 ** 2
 
 
 def test_bad_parameters_are_named(ratings):
