@@ -50,8 +50,9 @@ and the peak is :math:`\max(\text{split},\ D + S + \text{init},\ D + S + F + C +
 rating model, times ``1 + MARGIN``. The item-item models (``ease``, ``itemknn``) have no factors
 (:math:`F = \text{init} = 0`): :math:`C = 4 I^2 + 8 (U + \Pi)` (the float32 weights, the positives'
 CSR) and the epoch is :func:`mfcore.models.neighbors.gram_peak_bytes`, :math:`32 I^2`; over the cap,
-:func:`check_training_memory` says so in one sentence naming the item count. The evaluation's :math:`24 B I` is the largest term on catalogues of
-many items (100,000 items: 2.4 GB before the margin for the dashboard's 1,000 users), whatever the ratings. The CLI's
+:func:`check_training_memory` says so in one sentence naming the item count. The evaluation's
+:math:`24 B I` is the largest term on catalogues of many items (100,000 items: 2.4 GB before the margin
+for the dashboard's 1,000 users), whatever the ratings. The CLI's
 ``train --model`` splits with ``holdout_positives`` (split :math:`= 14 M + 48 \Pi`: the positives'
 rows, keys, order and ranks, the masks and the copies; :math:`N \le M`, :math:`T_+ \le \min(\Pi,\ t\Pi
 + U)`). ``tests/evaluation/test_resources_ranking.py`` checks the estimate against ``tracemalloc``'s

@@ -239,11 +239,11 @@ ALS_PARAMETERS: dict[str, Param] = {p.name: p for p in (
           widget_high=1.0, step=0.01),
     _COMMON["positive_level"], _COMMON["n_threads"], _COMMON["seed"],
 )}
-""":class:`~mfcore.models.als.ALSFactorizer`'s hyperparameters, in ``__init__`` order. ``n_epochs`` 8
-(was 10) and ``cg_steps`` 3 were chosen on the validation split of ``benchmarks/ranking.py`` (20% of
-the training positives, seed 1; the test set untouched): validation NDCG@10 at epoch 8 is within 0.001
-of epoch 10 on ML-100k and ML-1M at K=64 and K=128, for 20% less time; 2 CG steps lost 0.001-0.003
-on ML-1M, so 3 stay."""
+""":class:`~mfcore.models.als.ALSFactorizer`'s hyperparameters, in ``__init__`` order. The defaults
+of K, epochs, ``reg``, ``reg_exponent``, ``reg_unobserved`` and ``alpha`` are the best setting of
+``python benchmarks/als_defaults.py`` (rounded to two digits): the smallest margin of ALS's validation
+NDCG@10 over EASE's, across the standard and the new-user protocols' validation splits of ML-100k and
+ML-1M (the test sets untouched); ``cg_steps`` 3 is implicit's default too."""
 
 
 EASE_PARAMETERS: dict[str, Param] = {p.name: p for p in (
