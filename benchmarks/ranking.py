@@ -132,17 +132,16 @@ class Fitted:
         import scipy.sparse as sp
         model = self.model
         V = np.asarray(model.item_factors)
-        out = np.empty((len(rows), self.n_items))
-        if self.name == "implicit ALS":
-            for r, codes in enumerate(rows):
-                items = sp.csr_matrix((np.ones(len(codes), np.float32), (np.zeros(len(codes), int), codes)),
-                                      shape=(1, self.n_items))
-                out[r] = V @ np.asarray(model.recalculate_user(0, items)).ravel()
-            return out
+        if self.name == "implicit ALS":  # its own exact solve, all the rows at once
+            indptr = np.concatenate([[0], np.cumsum([len(codes) for codes in rows])])
+            indices = np.concatenate([np.asarray(codes) for codes in rows]) if rows else np.zeros(0, int)
+            items = sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=(len(rows), self.n_items))
+            return np.asarray(model.recalculate_user(np.arange(len(rows)), items)) @ V.T
         from mfcore import BPRFactorizer
         shell = BPRFactorizer(lr=model.learning_rate, reg=model.regularization)
         shell.Q_, shell.bi_ = np.ascontiguousarray(V[:, :-1]), np.ascontiguousarray(V[:, -1])
         shell.item_ids_ = np.arange(self.n_items)
+        out = np.empty((len(rows), self.n_items))
         for r, codes in enumerate(rows):
             out[r] = shell.Q_ @ shell._fold_in_codes(np.asarray(codes)) + shell.bi_
         return out
