@@ -182,7 +182,10 @@ def tune(name: str, ratings, protocol: str, trials: int, threads: int) -> tuple[
         for key, kind, low, high, log in SPACES[name]:
             params[key] = (trial.suggest_int(key, low, high, log=log) if kind is int
                            else trial.suggest_float(key, low, high, log=log))
-        return score(Fitted(name, params, fit_on, threads, 0), protocol, validation, None)["ndcg"]
+        try:
+            return score(Fitted(name, params, fit_on, threads, 0), protocol, validation, None)["ndcg"]
+        except ValueError:  # mfcore's TrainingDiverged: the setting is as bad as a list with no hit
+            return 0.0
 
     study.optimize(objective, n_trials=trials)
     history = [(t.params, t.value) for t in study.trials]
@@ -206,8 +209,13 @@ def quality(data: str, ratings, genres, args) -> tuple[list, dict]:
             for seed in args.seeds:
                 for setting in runs:
                     split, train = splits(ratings, protocol, seed, 5 if setting == "5" else 0.8)
-                    fitted = Fitted(name, best, train, args.threads, seed)
-                    runs[setting].append(score(fitted, protocol, split, genres))
+                    try:
+                        fitted = Fitted(name, best, train, args.threads, seed)
+                        runs[setting].append(score(fitted, protocol, split, genres))
+                    except ValueError as exc:  # diverged on this seed: counted as no hit, and said
+                        print(f"{data} {protocol} {name} seed {seed}: {exc}")
+                        runs[setting].append({"ndcg": 0.0, "recall": 0.0, "popular_share": float("nan"),
+                                              "genre_share": float("nan"), "users": 0, "failed": str(exc)})
             found[name] = {"params": best, "trials": history, "runs": runs}
             main = runs["0.8" if protocol == "new-user" else ""]
             cells = [name, spread([r["ndcg"] for r in main]), spread([r["recall"] for r in main])]
