@@ -149,3 +149,14 @@ def test_bad_parameters_are_named(ratings):
         EASE(reg=0.0).fit(ratings)
     with pytest.raises(ValueError, match="n_neighbors == 0"):
         ItemKNN(n_neighbors=0).fit(ratings)
+
+
+@pytest.mark.parametrize("cls", [ALSFactorizer, BPRFactorizer])
+def test_factor_models_fold_in_many_users_as_one(cls, ratings):
+    model = cls(**SMALL[cls], n_threads=1).fit(ratings)
+    rows = [np.array([1, 3, 5]), np.array([], np.int64), np.array([2])]
+    batch = model.fold_in_scores(rows)
+    for row, codes in zip(batch, rows):
+        expected = (model._popularity if len(codes) == 0
+                    else model.vector_scores(model.fold_in(ratings.item_ids[codes])))
+        np.testing.assert_allclose(row, expected, rtol=1e-5, atol=1e-6)

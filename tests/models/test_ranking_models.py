@@ -112,13 +112,14 @@ def test_fold_in_a_new_user(cls, ratings):
     assert not model.fold_in(liked, [1, 1, 1, 1]).any()  # no positive: the zero vector
 
 
-def test_als_fold_in_solves_the_normal_equations(ratings):
-    model = ALSFactorizer(**SMALL[ALSFactorizer], n_threads=1).fit(ratings)
+@pytest.mark.parametrize("unobserved", [0.0, 0.05])
+def test_als_fold_in_solves_the_normal_equations(ratings, unobserved):
+    model = ALSFactorizer(**SMALL[ALSFactorizer], reg_unobserved=unobserved, n_threads=1).fit(ratings)
     codes = ratings.item_codes([101, 103])
     x = model.fold_in([101, 103]).astype(np.float64)
     Y = model.Q_.astype(np.float64)
     c = 1 + model.alpha
-    lam = model.reg * 2 ** model.reg_exponent
+    lam = model.reg * (2 + unobserved * ratings.n_items) ** model.reg_exponent
     A = Y.T @ Y + lam * np.eye(Y.shape[1]) + (c - 1) * Y[codes].T @ Y[codes]
     np.testing.assert_allclose(A @ x, c * Y[codes].sum(axis=0), rtol=1e-4, atol=1e-5)
 
