@@ -43,9 +43,6 @@ def test_the_benchmark_runs_on_a_small_data_set(monkeypatch):
     args = argparse.Namespace(trials=1, seeds=[0, 1], threads=1, rounds=1)
     monkeypatch.setattr(bench, "TIMING", [("ALS", dict(n_factors=8, n_epochs=2), dict(factors=8, iterations=2)),
                                           ("BPR", dict(n_factors=8, n_epochs=2), dict(factors=8, iterations=2))])
-    monkeypatch.setattr(bench, "SPACES", {name: [(k, kind, low, min(high, 20) if k in ("n_epochs", "iterations")
-                                                  else high, log) for k, kind, low, high, log in space]
-                                          for name, space in bench.SPACES.items()})
     tables, raw = bench.quality("small", ratings, genres, args)
     assert [t["title"].split(":")[0] for t in tables] == ["small, standard protocol", "small, new-user protocol"]
     for table in tables:
