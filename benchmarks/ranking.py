@@ -1,38 +1,42 @@
-"""mfcore's ranking models against the ``implicit`` library on the one top-N protocol.
+"""Ranking models of every library on the same data, each tuned the same way: quality and fit time.
 
-    python benchmarks/ranking.py [--data ml-100k,ml-1m] [--rounds 3] [--threads 1,2] [--no-tune]
-                                 [--budget 6] [--lightfm]
+    python benchmarks/ranking.py [--data ml-100k,ml-1m] [--trials 10] [--seeds 0,1,2] [--threads 2]
+                                 [--rounds 3] [--quick] [--no-write]
 
-Protocol (:mod:`mfcore.evaluation.topn`): positives are ratings >= 4 (of 1..5); 20% of each user's
-positives are held out (seed 0); every item the user did not rate in training is ranked; NDCG@10
-and Recall@10 on the held-out positives. Every contender trains on the same matrix: the training
-positives as binary interactions (implicit gets them as a CSR matrix of ones, mfcore as the
-training ratings with its default threshold, which selects the same cells).
+Contenders: popularity, item-kNN and EASE (:mod:`mfcore.models.neighbors`), mfcore ALS and BPR,
+``implicit``'s ALS and BPR. Every contender trains on the same cells: the training positives
+(ratings >= 4 of 1..5) as binary interactions.
 
-Contenders, all on the same split:
-- ``mfcore ALS`` and ``mfcore BPR``: :class:`mfcore.ALSFactorizer` / :class:`mfcore.BPRFactorizer`;
-- ``implicit ALS`` and ``implicit BPR``: ``implicit.cpu.als.AlternatingLeastSquares`` and
-  ``implicit.cpu.bpr.BayesianPersonalizedRanking``;
-- popularity (training positives per item), for reference; LightFM's WARP with ``--lightfm`` when
-  it is installed.
+Protocols (both on each data set):
 
-Each model runs with its library's defaults and, unless ``--no-tune``, tuned: ``--budget``
-configurations per model drawn from the grids in :data:`GRIDS` (the same number for every model;
-ALS grids are the same settings in each library's terms), each fitted on 80% of the training
-positives and scored on the other 20% (a validation split, seed 1); the best is refitted on the whole
-training set and scored on the test set once.
+- standard: 20% of each user's positives held out (:func:`mfcore.evaluation.topn.holdout_positives`,
+  seed s); every unseen item ranked; NDCG@10 and Recall@20 (:func:`mfcore.evaluation.newuser.standard_lists`);
+- new-user: 15% of the users held out entirely (:func:`mfcore.evaluation.newuser.new_user_split`,
+  seed s), folded in from 80% of their positives (and, a second column, from 5 of them), the rest
+  ranked against. implicit's ALS folds in with its own ``recalculate_user``; implicit's BPR has no
+  fold-in, so its new users get mfcore's BPR fold-in (SGD on the user's vector, items fixed) with
+  implicit's own learning rate and regularization on implicit's factors and biases.
 
-Timing: fit seconds (wall clock of ``fit``, data already in memory and in each library's input
-format; JIT compilation warmed up first) for ``--threads`` thread counts (mfcore's ``n_threads``,
-implicit's ``num_threads``; BLAS limited to 1 thread for everyone with threadpoolctl), medians of
-``--rounds`` rounds in alternating order. The machine is shared: the numbers are indicative.
+Tuning, the same for every contender but popularity (which has nothing to tune): an Optuna TPE search
+(sampler seed 0) of ``--trials`` trials over the contender's OWN parameters (:data:`SPACES`: factors or
+neighbours, iterations, regularization, confidence, learning rate ... in that library's terms and
+ranges), the first trial being the library's defaults (enqueued), judged by NDCG@10 on a validation
+split carved out of seed 0's training part exactly as the test split was carved out of the data
+(seed 100): the test set is never looked at. The best trial is then fitted and scored on the test set
+of seeds ``--seeds`` (each seed a new split and a new model seed): mean and spread (standard
+deviation over seeds).
+
+Fit time: mfcore ALS against implicit ALS, and mfcore BPR against implicit BPR, at equal K and equal
+iterations (:data:`TIMING`), ``--threads`` threads, BLAS limited to 1 thread for everyone, JIT and
+thread pools warmed first, medians of ``--rounds`` alternating rounds.
+
+Writes ``benchmarks/results/ranking.json`` (:mod:`benchmarks.results`) unless ``--no-write``; the
+tables of ``docs/benchmarks.md`` are rendered from it by ``python benchmarks/render_tables.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 import warnings
@@ -42,221 +46,287 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = Path(os.environ.get("MFCORE_DATA", ROOT.parent / "shared" / "data"))
-DATASETS = {"ml-100k": DATA / "ml-100k" / "u.data", "ml-1m": DATA / "ml-1m" / "ratings.dat"}
+sys.path.insert(0, str(ROOT / "benchmarks"))
+DATA = ROOT.parent / "shared" / "data"
+DATASETS = {"ml-100k": DATA / "ml-100k", "ml-1m": DATA / "ml-1m"}
+CONTENDERS = ("popularity", "item-kNN", "EASE", "mfcore ALS", "mfcore BPR", "implicit ALS", "implicit BPR")
 
-BPR_GRID = ((64, 0.05, 0.002, 30), (128, 0.05, 0.002, 30), (64, 0.1, 0.01, 30), (64, 0.02, 0.001, 60),
-            (32, 0.05, 0.002, 30), (64, 0.05, 0.02, 30), (128, 0.1, 0.005, 50), (100, 0.01, 0.01, 100))
-"""BPR's grid, (factors, learning rate, regularization, epochs): the same settings for both libraries."""
-
-GRIDS = {
-    # name -> settings in that library's own terms, tried in this order (the first --budget of them)
-    "mfcore ALS": [dict(n_factors=f, reg=r, alpha=a, reg_exponent=nu) for f, r, a, nu in (
-        (64, 1.0, 10.0, 1.0), (128, 1.0, 10.0, 1.0), (64, 0.5, 10.0, 1.0), (64, 1.0, 20.0, 1.0),
-        (32, 1.0, 10.0, 1.0), (64, 0.1, 10.0, 0.0), (64, 2.0, 10.0, 1.0), (128, 0.5, 5.0, 1.0))],
-    "implicit ALS": [dict(factors=f, regularization=r, alpha=a, iterations=e) for f, r, a, e in (
-        (100, 0.01, 1.0, 15), (64, 0.1, 11.0, 15), (128, 1.0, 11.0, 15), (64, 1.0, 5.0, 15),
-        (128, 0.1, 21.0, 15), (64, 10.0, 41.0, 15), (32, 0.1, 11.0, 15), (128, 10.0, 11.0, 15))],
-    "mfcore BPR": [dict(n_factors=f, lr=lr, reg=r, n_epochs=e) for f, lr, r, e in BPR_GRID],
-    "implicit BPR": [dict(factors=f, learning_rate=lr, regularization=r, iterations=e) for f, lr, r, e in BPR_GRID],
+SPACES = {
+    # name -> [(parameter, kind, low, high, log)], in the library's own terms
+    "item-kNN": [("n_neighbors", int, 5, 1000, True), ("shrinkage", float, 0.0, 500.0, False)],
+    "EASE": [("reg", float, 1.0, 10000.0, True)],
+    "mfcore ALS": [("n_factors", int, 16, 256, True), ("n_epochs", int, 4, 30, False),
+                   ("reg", float, 0.01, 10.0, True), ("reg_unobserved", float, 0.0, 0.3, False),
+                   ("reg_exponent", float, 0.0, 1.0, False), ("alpha", float, 1.0, 50.0, True)],
+    "implicit ALS": [("factors", int, 16, 256, True), ("iterations", int, 4, 30, False),
+                     ("regularization", float, 0.001, 100.0, True), ("alpha", float, 0.1, 100.0, True)],
+    "mfcore BPR": [("n_factors", int, 16, 256, True), ("n_epochs", int, 10, 150, False),
+                   ("lr", float, 0.005, 0.2, True), ("reg", float, 1e-4, 0.1, True)],
+    "implicit BPR": [("factors", int, 16, 256, True), ("iterations", int, 10, 150, False),
+                     ("learning_rate", float, 0.005, 0.2, True), ("regularization", float, 1e-4, 0.1, True)],
 }
-"""Tuning grids, the same number of settings for every model. implicit's ALS confidence is ``alpha *
-value`` on the binary matrix (so its ``alpha`` 11 is mfcore's ``alpha`` 10: c = 11), and it has no
-per-row regularization exponent; its first ALS row is its defaults. The BPR grids are the same
-settings in both libraries."""
+"""Each contender's search space; its defaults lie inside it and are its first trial."""
+
+TIMING = [("ALS", dict(n_factors=64, n_epochs=15), dict(factors=64, iterations=15)),
+          ("ALS", dict(n_factors=128, n_epochs=15), dict(factors=128, iterations=15)),
+          ("BPR", dict(n_factors=64, n_epochs=50), dict(factors=64, iterations=50))]
+"""Fit-time settings (mfcore's, implicit's): the same K and iterations, each library's defaults otherwise."""
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+def defaults(name: str) -> dict:
+    """The library's default values of the parameters in ``SPACES[name]``."""
+    if name.startswith("implicit"):
+        import inspect
+
+        from implicit.cpu.als import AlternatingLeastSquares
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+        cls = AlternatingLeastSquares if name.endswith("ALS") else BayesianPersonalizedRanking
+        signature = inspect.signature(cls.__init__).parameters
+        return {p[0]: signature[p[0]].default for p in SPACES[name]}
+    from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS, EASE_PARAMETERS, ITEMKNN_PARAMETERS
+    table = {"item-kNN": ITEMKNN_PARAMETERS, "EASE": EASE_PARAMETERS, "mfcore ALS": ALS_PARAMETERS,
+             "mfcore BPR": BPR_PARAMETERS}[name]
+    return {p[0]: table[p[0]].default for p in SPACES[name]}
 
 
-# --- contenders -----------------------------------------------------------------------------------
+class Fitted:
+    """A fitted contender: ``codes(user codes) -> scores`` and ``fold(list of positive code arrays) ->
+    scores``, and its fit seconds."""
 
-class Contender:
-    """A model factory: ``fit(params, n_threads) -> scorer`` on the contender's own input."""
-
-    def __init__(self, name: str, train, threshold: float):
-        self.name, self.train, self.threshold = name, train, threshold
-        if name.startswith("implicit") or name.startswith("lightfm"):
+    def __init__(self, name: str, params: dict, train, threads: int, seed: int):
+        self.name = name
+        keep = train.values >= 4.0 - 1e-6
+        if name.startswith("implicit"):
             import scipy.sparse as sp
-
-            keep = train.values >= threshold
-            self.matrix = sp.csr_matrix((np.ones(int(keep.sum()), np.float32),
-                                         (train.users[keep], train.items[keep])),
-                                        shape=(train.n_users, train.n_items))
-
-    def make(self, params: dict, n_threads: int):
-        if self.name == "mfcore ALS":
-            from mfcore.models.als import ALSFactorizer
-            return ALSFactorizer(**params, n_threads=n_threads)
-        if self.name == "mfcore BPR":
-            from mfcore.models.bpr import BPRFactorizer
-            return BPRFactorizer(**params, n_threads=n_threads)
-        if self.name == "implicit ALS":
-            from implicit.cpu.als import AlternatingLeastSquares
-            return AlternatingLeastSquares(**params, num_threads=n_threads, random_state=0)
-        if self.name == "implicit BPR":
-            from implicit.cpu.bpr import BayesianPersonalizedRanking
-            return BayesianPersonalizedRanking(**params, num_threads=n_threads, random_state=0)
-        if self.name == "lightfm WARP":
-            from lightfm import LightFM
-            return LightFM(loss="warp", random_state=0, **params)
-        raise KeyError(self.name)
-
-    def fit(self, params: dict, n_threads: int):
-        """Fit once; returns (seconds, scorer)."""
-        model = self.make(params, n_threads)
-        if self.name.startswith("mfcore"):
+            matrix = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (train.users[keep], train.items[keep])),
+                                   shape=(train.n_users, train.n_items))
+            if name == "implicit ALS":
+                from implicit.cpu.als import AlternatingLeastSquares
+                model = AlternatingLeastSquares(**params, num_threads=threads, random_state=seed)
+            else:
+                from implicit.cpu.bpr import BayesianPersonalizedRanking
+                model = BayesianPersonalizedRanking(**params, num_threads=threads, random_state=seed)
             start = time.perf_counter()
-            model.fit(self.train)
-            seconds = time.perf_counter() - start - model.compile_seconds_
-            return seconds, model.score_codes
-        if self.name.startswith("implicit"):
-            start = time.perf_counter()
-            model.fit(self.matrix, show_progress=False)
-            seconds = time.perf_counter() - start
+            model.fit(matrix, show_progress=False)
+            self.seconds = time.perf_counter() - start
+            self.model, self.n_items = model, train.n_items
             U, V = np.asarray(model.user_factors), np.asarray(model.item_factors)
-            return seconds, lambda codes: U[codes] @ V.T
-        start = time.perf_counter()  # lightfm
-        model.fit(self.matrix, epochs=params.get("epochs", 30), num_threads=n_threads)
-        seconds = time.perf_counter() - start
-        U, V = model.user_embeddings, model.item_embeddings
-        bias = model.item_biases
-        return seconds, lambda codes: U[codes] @ V.T + bias
+            self.codes = lambda codes: U[codes] @ V.T
+            return
+        if name == "popularity":
+            counts = np.bincount(train.items[keep], minlength=train.n_items).astype(np.float64)
+            self.seconds = 0.0
+            self.codes = lambda codes: np.broadcast_to(counts, (len(codes), len(counts)))
+            self.fold = lambda rows: np.broadcast_to(counts, (len(rows), len(counts)))
+            return
+        from mfcore import ALSFactorizer, BPRFactorizer, EASE, ItemKNN
+        cls = {"item-kNN": ItemKNN, "EASE": EASE, "mfcore ALS": ALSFactorizer, "mfcore BPR": BPRFactorizer}[name]
+        extra = {"n_threads": threads} if name in ("mfcore ALS", "mfcore BPR") else {}
+        start = time.perf_counter()
+        model = cls(**params, seed=seed, **extra).fit(train)
+        self.seconds = time.perf_counter() - start - model.compile_seconds_  # as implicit's: all of fit
+        self.codes, self.fold = model.score_codes, model.fold_in_scores
+
+    def fold(self, rows: list) -> np.ndarray:
+        """implicit's new users (see the module docstring)."""
+        import scipy.sparse as sp
+        model = self.model
+        V = np.asarray(model.item_factors)
+        if self.name == "implicit ALS":  # its own exact solve, all the rows at once
+            indptr = np.concatenate([[0], np.cumsum([len(codes) for codes in rows])])
+            indices = np.concatenate([np.asarray(codes) for codes in rows]) if rows else np.zeros(0, int)
+            items = sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=(len(rows), self.n_items))
+            return np.asarray(model.recalculate_user(np.arange(len(rows)), items)) @ V.T
+        from mfcore import BPRFactorizer
+        shell = BPRFactorizer(lr=model.learning_rate, reg=model.regularization)
+        shell.Q_, shell.bi_ = np.ascontiguousarray(V[:, :-1]), np.ascontiguousarray(V[:, -1])
+        shell.item_ids_ = np.arange(self.n_items)
+        out = np.empty((len(rows), self.n_items))
+        for r, codes in enumerate(rows):
+            out[r] = shell.Q_ @ shell._fold_in_codes(np.asarray(codes)) + shell.bi_
+        return out
 
 
-def ndcg_recall(scorer, train, test, threshold) -> tuple[float, float]:
-    from mfcore.evaluation.topn import topn_metrics
-    found = topn_metrics(scorer, train, test, 10, threshold)
-    return found["ndcg"], found["recall"]
+def score(fitted: Fitted, protocol: str, split, genres) -> dict:
+    from mfcore.evaluation.newuser import evaluate_new_users, standard_lists
+    if protocol == "standard":
+        train, test = split
+        return standard_lists(fitted.codes, train, test, 4.0, genres)
+    return evaluate_new_users(fitted.fold, split, genres)
 
 
-def tune(name: str, fit_train, validation, threshold: float, budget: int) -> tuple[dict, float]:
-    """The best of the first ``budget`` settings of ``GRIDS[name]`` by validation NDCG@10."""
-    contender = Contender(name, fit_train, threshold)
-    best, best_ndcg = None, -1.0
-    for params in GRIDS[name][:budget]:
-        _, scorer = contender.fit(params, 2)
-        ndcg, _ = ndcg_recall(scorer, fit_train, validation, threshold)
-        print(f"    tune {name:<13} {params}: validation NDCG@10 {ndcg:.4f}", flush=True)
-        if ndcg > best_ndcg:
-            best, best_ndcg = params, ndcg
-    return best, best_ndcg
+def splits(ratings, protocol: str, seed: int, fold_in=0.8):
+    """(split, its training ratings) of ``protocol`` at ``seed``."""
+    from mfcore.evaluation.newuser import new_user_split
+    from mfcore.evaluation.topn import holdout_positives
+    if protocol == "standard":
+        split = holdout_positives(ratings, 0.2, 4.0, seed=seed)
+        return split, split[0]
+    split = new_user_split(ratings, 0.15, fold_in, 4.0, seed=seed)
+    return split, split.train
 
 
-def run(data: str, rounds: int, threads: list[int], budget: int, do_tune: bool, lightfm: bool) -> list[dict]:
-    from mfcore.data import load_ratings
-    from mfcore.evaluation.topn import holdout_positives, popularity_scorer, scale_threshold
+def tune(name: str, ratings, protocol: str, trials: int, threads: int) -> tuple[dict, list]:
+    """The best parameters of ``name`` by validation NDCG@10, and every trial's (params, NDCG)."""
+    if name == "popularity":
+        return {}, []
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _, train = splits(ratings, protocol, 0)
+    validation, fit_on = splits(train, protocol, 100)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
+    study.enqueue_trial(defaults(name))
 
-    ratings = load_ratings(DATASETS[data])
-    threshold = scale_threshold(ratings)
-    train, test = holdout_positives(ratings, 0.2, threshold, seed=0)
-    print(f"\n## {data}: {len(ratings):,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} items; "
-          f"positives >= {threshold:g}; train {len(train):,} ratings, test {len(test):,} held-out positives",
-          flush=True)
-    names = ["mfcore ALS", "mfcore BPR", "implicit ALS", "implicit BPR"]
-    if lightfm:
-        names.append("lightfm WARP")
-    configs = [(name, "defaults", {}) for name in names]
-    if do_tune:
-        fit_train, validation = holdout_positives(train, 0.2, threshold, seed=1)
-        for name in names:
-            if name in GRIDS:
-                params, _ = tune(name, fit_train, validation, threshold, budget)
-                configs.append((name, "tuned", params))
-    contenders = {name: Contender(name, train, threshold) for name in names}
-    for name, _, params in configs:  # warm up (JIT compile, thread pools)
-        contenders[name].fit(params, threads[0])
+    def objective(trial):
+        params = {}
+        for key, kind, low, high, log in SPACES[name]:
+            params[key] = (trial.suggest_int(key, low, high, log=log) if kind is int
+                           else trial.suggest_float(key, low, high, log=log))
+        try:
+            return score(Fitted(name, params, fit_on, threads, 0), protocol, validation, None)["ndcg"]
+        except ValueError:  # mfcore's TrainingDiverged: the setting is as bad as a list with no hit
+            return 0.0
+
+    study.optimize(objective, n_trials=trials)
+    history = [(t.params, t.value) for t in study.trials]
+    return study.best_params, history
+
+
+def spread(values: list[float]) -> str:
+    return f"{np.mean(values):.4f} ± {np.std(values):.4f}" if len(values) > 1 else f"{values[0]:.4f}"
+
+
+def quality(data: str, ratings, genres, args) -> tuple[list, dict]:
+    """Tables and raw numbers of both protocols on one data set."""
+    tables, raw = [], {}
+    from results import table
+    for protocol in ("standard", "new-user"):
+        rows, found = [], {}
+        for name in CONTENDERS:
+            start = time.perf_counter()
+            best, history = tune(name, ratings, protocol, args.trials, args.threads)
+            runs = {"0.8": [], "5": []} if protocol == "new-user" else {"": []}
+            for seed in args.seeds:
+                for setting in runs:
+                    split, train = splits(ratings, protocol, seed, 5 if setting == "5" else 0.8)
+                    try:
+                        fitted = Fitted(name, best, train, args.threads, seed)
+                        runs[setting].append(score(fitted, protocol, split, genres))
+                    except ValueError as exc:  # diverged on this seed: counted as no hit, and said
+                        print(f"{data} {protocol} {name} seed {seed}: {exc}")
+                        runs[setting].append({"ndcg": 0.0, "recall": 0.0, "popular_share": float("nan"),
+                                              "genre_share": float("nan"), "users": 0, "failed": str(exc)})
+            found[name] = {"params": best, "trials": history, "runs": runs}
+            main = runs["0.8" if protocol == "new-user" else ""]
+            cells = [name, spread([r["ndcg"] for r in main]), spread([r["recall"] for r in main])]
+            if protocol == "new-user":
+                cells.append(spread([r["ndcg"] for r in runs["5"]]))
+            settings = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in best.items())
+            cells += [f"{np.mean([r['popular_share'] for r in main]):.2f}",
+                      "-" if genres is None else f"{np.mean([r['genre_share'] for r in main]):.2f}", settings or "-"]
+            rows.append(cells)
+            print(f"{data} {protocol:8s} {name:12s} " + " | ".join(cells[1:])
+                  + f"  ({time.perf_counter() - start:.0f} s)", flush=True)
+        columns = ["model", "NDCG@10", "Recall@20"] + (["NDCG@10, 5 known"] if protocol == "new-user" else []) + [
+            "top-10 share popular", "top-10 share same genre", "tuned settings"]
+        notes = ("Standard protocol: 20% of each user's positives held out." if protocol == "standard" else
+                 "New-user protocol: 15% of users held out, folded in from 80% of their positives (the 5-known "
+                 "column: from 5 of them).")
+        tables.append(table(f"{data}, {protocol} protocol: mean ± sd over seeds {args.seeds}", columns, rows,
+                            notes + f" Each model tuned by {args.trials} Optuna trials on a validation split."))
+        raw[protocol] = found
+    return tables, raw
+
+
+def timing(data: str, ratings, args) -> tuple[list, dict]:
+    """Fit seconds at equal K and iterations, medians of alternating rounds."""
+    from mfcore.evaluation.topn import holdout_positives
+    train, _ = holdout_positives(ratings, 0.2, 4.0, seed=0)
+    jobs = []
+    for family, ours, theirs in TIMING:
+        jobs += [(f"mfcore {family}", ours), (f"implicit {family}", theirs)]
+    for name, params in jobs:  # warm-up: JIT, thread pools
+        Fitted(name, {**params, **({"n_epochs": 1} if name.startswith("mfcore") else {"iterations": 1})},
+               train, args.threads, 0)
+    seconds = {i: [] for i in range(len(jobs))}
+    for r in range(args.rounds):
+        order = range(len(jobs)) if r % 2 == 0 else reversed(range(len(jobs)))
+        for i in order:
+            seconds[i].append(Fitted(jobs[i][0], jobs[i][1], train, args.threads, 0).seconds)
     rows = []
-    quality = {}
-    times = {(c[0], c[1], t): [] for c in configs for t in threads}
-    for r in range(rounds):
-        order = configs if r % 2 == 0 else configs[::-1]
-        for t in threads:
-            for name, setting, params in order:
-                seconds, scorer = contenders[name].fit(params, t)
-                times[(name, setting, t)].append(seconds)
-                if t == threads[0] and (name, setting) not in quality:
-                    quality[(name, setting)] = ndcg_recall(scorer, train, test, threshold)
-    popular = ndcg_recall(popularity_scorer(train, threshold), train, test, threshold)
-    for name, setting, params in configs:
-        row = {"data": data, "model": name, "setting": setting, "params": params,
-               "ndcg": quality[(name, setting)][0], "recall": quality[(name, setting)][1]}
-        for t in threads:
-            row[f"seconds@{t}"] = float(np.median(times[(name, setting, t)]))
-        rows.append(row)
-    rows.append({"data": data, "model": "popularity", "setting": "-", "params": {}, "ndcg": popular[0],
-                 "recall": popular[1], **{f"seconds@{t}": float("nan") for t in threads}})
-    print_table(rows, threads)
-    verdict(rows, threads)
-    return rows
+    for i in range(0, len(jobs), 2):
+        name, params = jobs[i]
+        mine, theirs = np.median(seconds[i]), np.median(seconds[i + 1])
+        rows.append([data, f"K={params['n_factors']}, {params['n_epochs']} iterations", f"{mine:.2f}",
+                     f"{theirs:.2f}", f"{theirs / mine:.2f}x", name.split()[1]])
+        print(f"{data} fit time {rows[-1]}", flush=True)
+    return rows, {jobs[i][0] + " " + str(jobs[i][1]): seconds[i] for i in seconds}
 
 
-def print_table(rows: list[dict], threads: list[int]) -> None:
-    head = "| model | setting | NDCG@10 | Recall@10 | " + " | ".join(f"fit s, {t} thr" for t in threads) + " |"
-    print(head)
-    print("|" + "---|" * (4 + len(threads)))
-    for row in rows:
-        cells = [row["model"], row["setting"], f"{row['ndcg']:.4f}", f"{row['recall']:.4f}"]
-        cells += [f"{row[f'seconds@{t}']:.2f}" if np.isfinite(row[f"seconds@{t}"]) else "-" for t in threads]
-        print("| " + " | ".join(cells) + " |")
-    for row in rows:
-        if row["params"]:
-            print(f"  {row['model']} {row['setting']}: {row['params']}")
-
-
-def verdict(rows: list[dict], threads: list[int]) -> None:
-    """The issue's targets, read from this run's numbers."""
-    ours = [r for r in rows if r["model"].startswith("mfcore")]
-    best = max(ours, key=lambda r: r["ndcg"])
-    peers = [r for r in rows if r["model"] in ("implicit ALS", "implicit BPR")]
-    beaten = all(best["ndcg"] >= r["ndcg"] for r in peers)
-    peer_best = max(peers, key=lambda r: r["ndcg"])
-    print(f"Best mfcore model: {best['model']} ({best['setting']}), NDCG@10 {best['ndcg']:.4f}; best implicit: "
-          f"{peer_best['model']} ({peer_best['setting']}) {peer_best['ndcg']:.4f} -> "
-          f"{'at least as good' if beaten else 'WORSE'}.")
-    for t in threads:
-        als = [r[f"seconds@{t}"] for r in peers if r["model"] == "implicit ALS"]
-        mine = best[f"seconds@{t}"]
-        fastest_als = min(als)
-        print(f"  {t} thread(s): {best['model']} ({best['setting']}) fits in {mine:.2f} s, implicit ALS in "
-              + ", ".join(f"{s:.2f} s" for s in als) + f" -> {'not slower' if mine <= fastest_als else 'SLOWER'}"
-              " than implicit ALS's fastest setting.")
-
-
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="ml-100k,ml-1m")
+    parser.add_argument("--trials", type=int, default=10, help="Optuna trials per contender and protocol")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--budget", type=int, default=6, help="settings tried per model when tuning")
-    parser.add_argument("--no-tune", action="store_true")
-    parser.add_argument("--lightfm", action="store_true", help="add LightFM's WARP (if installed)")
+    parser.add_argument("--quick", action="store_true", help="smoke test: ML-100k, 2 trials, 1 seed, 1 round")
+    parser.add_argument("--no-write", action="store_true", help="print only, write no results file")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.data, args.trials, args.seeds, args.rounds = "ml-100k", 2, "0", 1
+    args.seeds = [int(s) for s in args.seeds.split(",")]
     warnings.filterwarnings("ignore")
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-    import implicit
-
-    print(f"CPU: {cpu_model()} ({os.cpu_count()} cores seen); Python {platform.python_version()}; "
-          f"implicit {implicit.__version__}; BLAS: "
-          + ", ".join(sorted({f"{i['internal_api']} {i.get('version')}" for i in threadpool_info()
-                              if i['user_api'] == 'blas'})) + " (limited to 1 thread)")
-    print("The machine is shared: timings are indicative.")
-    threads = [int(t) for t in args.threads.split(",")]
+    import results
+    from mfcore import load_ratings
+    cpu = results.cpu_info()
+    print(f"CPU: {cpu['model']} ({cpu['vector_unit']}, {cpu['cores']} cores); {args.threads} threads; BLAS 1 thread")
+    tables, data, timings = [], {}, []
     with threadpool_limits(limits=1, user_api="blas"):
-        for data in args.data.split(","):
-            if not DATASETS[data].exists():
-                print(f"{data}: {DATASETS[data]} is absent, skipped.")
+        for name in args.data.split(","):
+            if not DATASETS[name].exists():
+                print(f"{name}: {DATASETS[name]} is absent, skipped.")
                 continue
-            run(data, args.rounds, threads, args.budget, not args.no_tune, args.lightfm)
+            ratings = load_ratings(DATASETS[name])
+            genres = ratings.item_info["genres"].to_numpy() if ratings.item_info is not None else None
+            found, raw = quality(name, ratings, genres, args)
+            rows, seconds = timing(name, ratings, args)
+            tables += found
+            timings += rows
+            data[name] = {"quality": raw, "fit_seconds": seconds}
+    tables.append(results.table(f"Fit seconds at equal K and iterations ({args.threads} threads, medians of "
+                                f"{args.rounds} alternating rounds)",
+                                ["data", "setting", "mfcore", "implicit", "implicit / mfcore", "model"], timings))
+    verdict = must_show(data)
+    if not args.no_write:
+        path = results.write("ranking", tables, {**data, "must_show": verdict}, packages=("implicit", "optuna"))
+        print("wrote", path)
+    return 0
+
+
+def must_show(data: dict) -> dict:
+    """mfcore ALS's test NDCG@10 against EASE's on every data set and protocol (means over seeds), and
+    its fit time against implicit ALS's at equal settings, printed and returned."""
+    verdict = {}
+    for name, found in data.items():
+        for protocol, models in found["quality"].items():
+            for setting in models["mfcore ALS"]["runs"]:
+                ours = np.mean([r["ndcg"] for r in models["mfcore ALS"]["runs"][setting]])
+                ease = np.mean([r["ndcg"] for r in models["EASE"]["runs"][setting]])
+                key = f"{name} {protocol}{' ' + setting if setting else ''}"
+                verdict[key] = bool(ours >= ease)
+                print(f"{key}: mfcore ALS NDCG@10 {ours:.4f} vs EASE {ease:.4f} -> "
+                      f"{'met' if ours >= ease else 'NOT met'}")
+        labels = list(found["fit_seconds"])
+        for ours, theirs in zip(labels[::2], labels[1::2]):  # (mfcore, implicit) pairs at equal settings
+            if ours.startswith("mfcore ALS"):
+                mine, peer = np.median(found["fit_seconds"][ours]), np.median(found["fit_seconds"][theirs])
+                verdict[f"{name} time {ours}"] = bool(mine < peer)
+                print(f"{name} {ours}: {mine:.2f} s vs {theirs}: {peer:.2f} s -> {'met' if mine < peer else 'NOT met'}")
+    return verdict
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -45,8 +45,9 @@ RANKING_FIXED = {"n_threads": 1}
 """Ranking runs of the dashboard train on one thread: bit-reproducible (BPR's Hogwild threads are
 not), so a reload retrains the same model, and fair to the other sessions of the shared server."""
 LABELS.update({"negatives": "Negatives per positive", "positive_level": "Positive level",
-               "reg_exponent": "Regularization exponent ν", "alpha": "Confidence α",
-               "cg_steps": "CG steps", "confidence": "Confidence weighting", "epsilon": "Log confidence ε"})
+               "reg_exponent": "Regularization exponent ν", "reg_unobserved": "Unobserved weight w",
+               "alpha": "Confidence α", "cg_steps": "CG steps", "confidence": "Confidence weighting",
+               "epsilon": "Log confidence ε"})
 
 
 def ranking_fields(kind: str) -> tuple[str, ...]:

@@ -1,10 +1,13 @@
 """``train`` (report RMSE per epoch; ``--patience`` holds out a validation set for early stopping,
 ``--save`` writes the model file) and ``bench`` (time engines on the same data and settings).
 
-``train --model bpr|als`` trains a ranking model instead (:class:`~mfcore.models.bpr.BPRFactorizer`,
-:class:`~mfcore.models.als.ALSFactorizer`) with the hyperparameters of its table
-(``BPR_PARAMETERS``, ``ALS_PARAMETERS``: an option the user does not give takes that table's
-default, and an option of another model's table is refused); the split is the top-N protocol's
+``train --model bpr|als|ease|itemknn`` trains a ranking model instead
+(:class:`~mfcore.models.bpr.BPRFactorizer`,
+:class:`~mfcore.models.als.ALSFactorizer`, :class:`~mfcore.models.neighbors.EASE`,
+:class:`~mfcore.models.neighbors.ItemKNN`) with the hyperparameters of its table
+(``BPR_PARAMETERS``, ``ALS_PARAMETERS``, ``EASE_PARAMETERS``, ``ITEMKNN_PARAMETERS``: an option the
+user does not give takes that table's default, and an option of another model's table is refused);
+the split is the top-N protocol's
 (:func:`mfcore.evaluation.topn.holdout_positives`: ``--test-size`` of each user's positives held
 out, ``--seed``), and every epoch prints NDCG@10 and recall@10 on the held-out positives.
 """
@@ -16,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..models.params import ALS_PARAMETERS, BPR_PARAMETERS, PARAMETERS, SPLIT_PARAMETERS
+from ..models.params import (ALS_PARAMETERS, BPR_PARAMETERS, EASE_PARAMETERS, ITEMKNN_PARAMETERS, PARAMETERS,
+                             SPLIT_PARAMETERS)
 from .common import (UsageError, add_table_options, data_argument, emit, model_params, number_or_none,
                      write_atomically)
 
-MODEL_TABLES = {"sgd": PARAMETERS, "bpr": BPR_PARAMETERS, "als": ALS_PARAMETERS}
+MODEL_TABLES = {"sgd": PARAMETERS, "bpr": BPR_PARAMETERS, "als": ALS_PARAMETERS, "ease": EASE_PARAMETERS,
+                "itemknn": ITEMKNN_PARAMETERS}
 """``train --model``: each kind's hyperparameter table."""
 
 if TYPE_CHECKING:
@@ -31,9 +36,10 @@ def train_arguments(parser: argparse.ArgumentParser) -> None:
     data_argument(parser)
     parser.add_argument("--model", choices=tuple(MODEL_TABLES), default="sgd",
                         help="sgd: the rating model (RMSE per epoch); bpr, als: ranking models (NDCG@10 per "
-                             "epoch), each with its own table's defaults (default: %(default)s)")
+                             "epoch); ease, itemknn: item-item ranking models (one closed-form step); each with "
+                             "its own table's defaults (default: %(default)s)")
     add_table_options(parser)
-    ranking_only = {**BPR_PARAMETERS, **ALS_PARAMETERS}
+    ranking_only = {**BPR_PARAMETERS, **ALS_PARAMETERS, **EASE_PARAMETERS, **ITEMKNN_PARAMETERS}
     add_table_options(parser, {name: param for name, param in ranking_only.items() if name not in PARAMETERS})
     add_table_options(parser, SPLIT_PARAMETERS)
     parser.add_argument("--save", default=None, metavar="MODEL.npz",
@@ -145,7 +151,7 @@ def _given(args, names) -> set[str]:
     :func:`mfcore.cli.main`), or holding a value other than the option's default."""
     from .common import flags
 
-    table = {**BPR_PARAMETERS, **ALS_PARAMETERS, **PARAMETERS}  # an option's default: the first table's
+    table = {**ITEMKNN_PARAMETERS, **EASE_PARAMETERS, **BPR_PARAMETERS, **ALS_PARAMETERS, **PARAMETERS}  # SGD's first
     spelled = {word.split("=", 1)[0] for word in getattr(args, "argv", ())}
     return {name for name in names if any(flag in spelled for flag in flags(table[name]))
             or getattr(args, name, table[name].default) != table[name].default}
@@ -155,7 +161,8 @@ def ranking_params(args) -> dict:
     """The ranking model's keyword arguments: the options given, the table's defaults for the rest; a
     UsageError names an option the model does not have."""
     table = MODEL_TABLES[args.model]
-    foreign = sorted(_given(args, {**PARAMETERS, **BPR_PARAMETERS, **ALS_PARAMETERS}.keys() - table.keys()))
+    every = {**PARAMETERS, **BPR_PARAMETERS, **ALS_PARAMETERS, **EASE_PARAMETERS, **ITEMKNN_PARAMETERS}
+    foreign = sorted(_given(args, every.keys() - table.keys()))
     if foreign:
         raise UsageError(f"--model {args.model} has no option --{foreign[0].replace('_', '-')}; its options: "
                          + ", ".join("--" + name.replace("_", "-") for name in table))
@@ -164,7 +171,7 @@ def ranking_params(args) -> dict:
 
 
 def train_ranking(args) -> None:
-    """``train --model bpr|als``: fit on the top-N split, NDCG@10 per epoch, the final scores, --save."""
+    """``train --model bpr|als|ease|itemknn``: fit on the top-N split, NDCG@10 per epoch, the final scores, --save."""
     from ..data import load_ratings
     from ..evaluation.resources import (CLI_CAP_FRACTION, check_parse_memory, check_training_memory,
                                         memory_cap_bytes, ranking_options)
@@ -226,10 +233,12 @@ def train(args) -> None:
     if args.model != "sgd":
         train_ranking(args)
         return
-    foreign = sorted(_given(args, {**BPR_PARAMETERS, **ALS_PARAMETERS}.keys() - PARAMETERS.keys()))
+    ranking = {**BPR_PARAMETERS, **ALS_PARAMETERS, **EASE_PARAMETERS, **ITEMKNN_PARAMETERS}
+    foreign = sorted(_given(args, ranking.keys() - PARAMETERS.keys()))
     if foreign:
-        raise UsageError(f"--{foreign[0].replace('_', '-')} is an option of a ranking model: add --model bpr "
-                         "or --model als")
+        owners = [kind for kind, table in MODEL_TABLES.items() if foreign[0] in table]
+        raise UsageError(f"--{foreign[0].replace('_', '-')} is an option of a ranking model: add "
+                         + " or ".join(f"--model {kind}" for kind in owners))
 
     model = SGDFactorizer(**model_params(args))
     model.validate_params()

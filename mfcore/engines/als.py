@@ -10,8 +10,9 @@ elsewhere, :math:`x_u` minimises :math:`\sum_i c_{ui}(p_{ui} - x_u^\top y_i)^2 +
     A_u x_u = b_u, \qquad A_u = Y^\top Y + \lambda_u I + \sum_{i \in I_u} (c_{ui} - 1)\, y_i y_i^\top,
     \qquad b_u = \sum_{i \in I_u} c_{ui}\, y_i ,
 
-with :math:`\lambda_u = \lambda\, |I_u|^\nu` (``reg_exponent`` :math:`\nu`: 0 is the paper's
-constant :math:`\lambda`, 1 the weighted-:math:`\lambda` regularization of Zhou et al. 2008).
+with :math:`\lambda_u = \lambda\, (|I_u| + o)^\nu` (``reg_exponent`` :math:`\nu`: 0 is the paper's
+constant :math:`\lambda`, 1 with :math:`o = 0` the weighted-:math:`\lambda` regularization of Zhou et
+al. 2008; the offset :math:`o` is the frequency-scaled regularization of Rendle et al. 2021).
 
 The "YtY trick": :math:`G = Y^\top Y` is formed once per half-step (``gram``), so a
 product :math:`A_u v = G v + \lambda_u v + \sum_{i \in I_u} (c_{ui} - 1)(y_i^\top v)\, y_i` costs
@@ -85,7 +86,7 @@ def _gram_product(G, lam, v, out):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, start, stop):
+def solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, start, stop, offset=0.0):
     """Conjugate-gradient updates of rows ``start..stop-1`` of ``X`` (see the module docstring)."""
     k = X.shape[1]
     x = np.empty(k, np.float32)
@@ -100,7 +101,7 @@ def solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, start, 
             continue
         lam = reg
         if exponent != 0:
-            lam = reg * np.float32(hi - lo) ** exponent
+            lam = reg * (np.float32(hi - lo) + np.float32(offset)) ** exponent
         for a in range(k):
             x[a] = X[u, a]
         # r = b - A x
@@ -143,27 +144,33 @@ def solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, start, 
             X[u, a] = x[a]
 
 
-def half_step(indptr, indices, conf, X, Y, reg, exponent, cg_steps: int, n_threads: int | None = None) -> None:
+def half_step(indptr, indices, conf, X, Y, reg, exponent, cg_steps: int, n_threads: int | None = None,
+              offset: float = 0.0) -> None:
     """Update every row of ``X`` in place (``Y`` fixed): :func:`gram`, then :func:`solve_range` on
-    ``n_threads`` threads (None: every available core; 1: the calling thread)."""
+    ``n_threads`` threads (None: every available core; 1: the calling thread); ``offset`` :math:`o`
+    is added to each row's count in its regularization, :math:`\\lambda_u = \\lambda (|I_u| + o)^\\nu`."""
     G = gram(Y)
-    reg, exponent = np.float32(reg), np.float32(exponent)
+    reg, exponent, offset = np.float32(reg), np.float32(exponent), np.float32(offset)
     n_threads = available_cores() if n_threads is None else int(n_threads)
     if n_threads <= 1:
-        solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, 0, X.shape[0])
+        solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, 0, X.shape[0], offset)
         return
     bounds = balanced_chunks(indptr, X.shape[1], n_threads * CHUNKS_PER_THREAD)
     _run_all(_pool(n_threads), solve_range, [(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps,
-                                              bounds[c], bounds[c + 1])
+                                              bounds[c], bounds[c + 1], offset)
                                              for c in range(len(bounds) - 1)])
 
 
-def exact_row(items: np.ndarray, conf: np.ndarray, Y: np.ndarray, reg: float, exponent: float = 0.0) -> np.ndarray:
+def exact_row(items: np.ndarray, conf: np.ndarray, Y: np.ndarray, reg: float, exponent: float = 0.0,
+              gram: np.ndarray | None = None, offset: float = 0.0) -> np.ndarray:
     r"""The exact minimiser :math:`x = A^{-1} b` for one row (float64 dense solve): the closed form
-    used to fold in a new user, and the reference the CG kernel is tested against."""
+    used to fold in a new user, and the reference the CG kernel is tested against. ``gram``:
+    :math:`Y^\top Y` in float64 when the caller has it (computed here otherwise)."""
     Yi = Y[items].astype(np.float64)
     c = np.asarray(conf, np.float64)
-    Y64 = Y.astype(np.float64)
-    lam = reg * float(len(items)) ** exponent if len(items) else reg
-    A = Y64.T @ Y64 + lam * np.eye(Y.shape[1]) + (Yi * (c - 1)[:, None]).T @ Yi
+    if gram is None:
+        Y64 = Y.astype(np.float64)
+        gram = Y64.T @ Y64
+    lam = reg * (float(len(items)) + offset) ** exponent if len(items) else reg
+    A = gram + lam * np.eye(Y.shape[1]) + (Yi * (c - 1)[:, None]).T @ Yi
     return np.linalg.solve(A, Yi.T @ c)

@@ -35,9 +35,16 @@ def model_scorer(model):
     return scores
 
 
-def popularity_scorer(train):
-    """Every user gets the same scores: the items' numbers of training ratings."""
-    counts = np.bincount(train.items, minlength=train.n_items).astype(np.float64)
+def popularity_scorer(train, threshold: float | None | str = "scale"):
+    """Every user gets the same scores: each item's number of training positives, the popularity every
+    model falls back on for a user it knows no positive of. Positives are the ratings >= ``threshold``;
+    ``"scale"`` (the default) is the scale's default positive threshold (>= 4 of 1..5) and None counts
+    every rating."""
+    from ..models.ranking import POSITIVE_LEVEL, item_positive_counts, positive_threshold
+
+    if threshold == "scale":
+        threshold = positive_threshold(train.scale, POSITIVE_LEVEL)
+    counts = item_positive_counts(train, threshold)
     return lambda users: np.broadcast_to(counts, (len(users), len(counts)))
 
 

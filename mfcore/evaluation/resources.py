@@ -47,8 +47,12 @@ the test positives, :math:`\nu` BPR's ``negatives``, :math:`H` threads and :math
 
 and the peak is :math:`\max(\text{split},\ D + S + \text{init},\ D + S + F + C + \max(\text{build},\
 \text{epoch}, \text{check}, \text{evaluation}))` with the split, :math:`D`, :math:`F` and init of the
-rating model, times ``1 + MARGIN``. The evaluation's :math:`24 B I` is the largest term on catalogues of
-many items (100,000 items: 2.4 GB before the margin for the dashboard's 1,000 users), whatever the ratings. The CLI's
+rating model, times ``1 + MARGIN``. The item-item models (``ease``, ``itemknn``) have no factors
+(:math:`F = \text{init} = 0`): :math:`C = 4 I^2 + 8 (U + \Pi)` (the float32 weights, the positives'
+CSR) and the epoch is :func:`mfcore.models.neighbors.gram_peak_bytes`, :math:`32 I^2`; over the cap,
+:func:`check_training_memory` says so in one sentence naming the item count. The evaluation's
+:math:`24 B I` is the largest term on catalogues of many items (100,000 items: 2.4 GB before the margin
+for the dashboard's 1,000 users), whatever the ratings. The CLI's
 ``train --model`` splits with ``holdout_positives`` (split :math:`= 14 M + 48 \Pi`: the positives'
 rows, keys, order and ranks, the masks and the copies; :math:`N \le M`, :math:`T_+ \le \min(\Pi,\ t\Pi
 + U)`). ``tests/evaluation/test_resources_ranking.py`` checks the estimate against ``tracemalloc``'s
@@ -143,15 +147,18 @@ def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: i
     return int(peak * (1 + MARGIN))
 
 
-RANKING_KINDS = ("bpr", "als")
+RANKING_KINDS = ("bpr", "als", "ease", "itemknn")
 """The ranking models :func:`ranking_peak_bytes` knows (``KIND`` of their classes)."""
+ITEM_KINDS = ("ease", "itemknn")
+"""The item-item models among them: memory grows with the items squared, not with K."""
 
 
 def ranking_peak_bytes(kind: str, n_users: int, n_items: int, n_ratings: int, n_factors: int,
                        test_size: float = SPLIT_PARAMETERS["test_size"].default, timestamps: bool = False,
                        n_threads: int = 1, n_positives: int | None = None, negatives: int = 1,
                        eval_users: int | None = None, split: str = "random") -> int:
-    r"""The estimated peak bytes of training ranking model ``kind`` (``bpr``, ``als``) with its per-epoch
+    r"""The estimated peak bytes of training ranking model ``kind`` (``bpr``, ``als``; ``ease`` and
+    ``itemknn`` count their dense item-item matrices instead of factors) with its per-epoch
     evaluation (the formula in the module docstring). ``n_positives``: the ratings that are positives
     (None: every rating); ``negatives``: BPR's :math:`\nu`; ``n_threads``: :math:`H` (resolved, not
     None); ``eval_users``: at most this many test users ranked after each epoch (None: all of them; 0:
@@ -178,7 +185,12 @@ def ranking_peak_bytes(kind: str, n_users: int, n_items: int, n_ratings: int, n_
     init = max(12 * U * K, 4 * U * K + 12 * I * K)
     factors = 4 * (U + I) * K
     build = 8 * positives + 8 * max(U, I)
-    if kind == "bpr":
+    if kind in ITEM_KINDS:  # no factors: the item-item matrix, built densely (mfcore.models.neighbors)
+        from ..models.neighbors import gram_peak_bytes
+        factors = init = 0
+        state = 4 * I * I + 8 * (U + positives)
+        epoch = gram_peak_bytes(I)
+    elif kind == "bpr":
         bits = (U * I + 7) >> 3
         state = 4 * I + 8 * U + 4 * positives + (bits if bits <= BITSET_MAX_BYTES else 0)
         epoch = 16 * max(1, int(negatives)) * positives
@@ -213,8 +225,9 @@ def ranking_options(model, *ratings) -> dict:
     ``positive_level``), BPR's ``negatives`` and its threads (``n_threads`` None: every available core)."""
     from ..engines.numba_parallel import available_cores
 
+    threads = getattr(model, "n_threads", 1)  # the item-item models run on one thread
     return {"kind": model.KIND, "negatives": int(getattr(model, "negatives", 1)),
-            "n_threads": available_cores() if model.n_threads is None else int(model.n_threads),
+            "n_threads": available_cores() if threads is None else int(threads),
             "n_positives": sum(count_positives(part, model.positive_level) for part in ratings)}
 
 
@@ -288,6 +301,11 @@ def check_training_memory(n_users: int, n_items: int, n_ratings: int, n_factors:
     else:
         need = ranking_peak_bytes(kind, n_users, n_items, n_ratings, n_factors, test_size, timestamps, n_threads,
                                   n_positives, negatives, eval_users, split)
+    if need > cap and kind in ITEM_KINDS:
+        raise MemoryGuardError(
+            f"{kind.upper() if kind == 'ease' else 'item-kNN'} on {n_items:,} items needs its {n_items:,} x "
+            f"{n_items:,} item-item matrix, an estimated {human_bytes(need)} in all, over the {human_bytes(cap)} "
+            "cap per job: use ALS or BPR, whose memory grows with K instead of the items squared.")
     if need > cap:
         name = "" if kind == "sgd" else f"{kind.upper()} "
         raise MemoryGuardError(

@@ -11,8 +11,8 @@ r"""The one top-N protocol, for every model (rating or ranking) and baseline (po
 
 A model is anything with the scoring contract ``scores(user_ids) -> (n, n_items)`` over the
 training set's ``item_ids`` (:func:`model_scorer`); a scorer is a callable from user codes to such a
-matrix (:func:`popularity_scorer`, :func:`random_scorer`, or one written for another library's
-factors).
+matrix (:func:`~mfcore.evaluation.metrics.popularity_scorer`, the one popularity baseline,
+:func:`random_scorer`, or one written for another library's factors).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..data import Ratings
-from ..models.ranking import POSITIVE_LEVEL, item_positive_counts, positive_mask, positive_threshold
+from ..models.ranking import POSITIVE_LEVEL, positive_mask, positive_threshold
 from ..models.topn_metrics import TOPN_COLUMNS, topn_metrics
-from .metrics import random_scorer
+from .metrics import popularity_scorer, random_scorer
 
 __all__ = ["TOPN_COLUMNS", "evaluate", "holdout_positives", "model_scorer", "popularity_scorer",
            "random_scorer", "scale_threshold", "topn_metrics", "topn_table"]
@@ -67,13 +67,6 @@ def model_scorer(model, train: Ratings):
     if hasattr(model, "score_codes"):
         return model.score_codes
     return lambda codes: model.scores(train.user_ids[codes])
-
-
-def popularity_scorer(train: Ratings, threshold: float | None = None):
-    """Every user gets the same scores: each item's number of training positives (ratings >=
-    ``threshold``; every rating when None)."""
-    counts = item_positive_counts(train, threshold)
-    return lambda users: np.broadcast_to(counts, (len(users), len(counts)))
 
 
 def evaluate(model_or_scorer, train: Ratings, test: Ratings, k: int = 10, threshold: float | None = None,

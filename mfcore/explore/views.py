@@ -35,13 +35,14 @@ def project_2d(factors: np.ndarray) -> tuple[np.ndarray, float]:
 def ranking_table(model: SGDFactorizer, train: Ratings, test: Ratings, k: int = 10,
                   threshold: float = 4.0, seed: int = 0, max_users: int | None = None) -> pd.DataFrame:
     """Precision, recall, NDCG, MAP at ``k`` and coverage (see :func:`mfcore.evaluation.metrics.ranking_metrics`)
-    of the model, a popularity baseline (items by training count) and a random one (``seed``), with
+    of the model, a popularity baseline (items by training positives, ratings >=
+    ``threshold``) and a random one (``seed``), with
     the test RMSE beside them (the baselines rank without predicting ratings: no RMSE). With
     ``max_users``, all three rank the same random sample (``seed``) of at most that many test users;
     column ``users`` says how many were evaluated and ``eligible`` how many could have been."""
     rows = []
     for name, scorer in (("model", metrics.model_scorer(model)),
-                         ("popularity", metrics.popularity_scorer(train)),
+                         ("popularity", metrics.popularity_scorer(train, threshold)),
                          ("random", metrics.random_scorer(train.n_items, seed))):
         result = metrics.ranking_metrics(scorer, train, test, k, threshold, max_users=max_users, seed=seed)
         rows.append({"ranker": name, **{f"{c}@{k}" if c != "coverage" else c: result[c]

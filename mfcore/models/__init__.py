@@ -2,12 +2,13 @@
 model shares (per-epoch results, the fitted check, top-n selection), model files and exports.
 
 Owns: :mod:`.params` (the hyperparameter table the estimator, CLI and dashboard all read),
-:mod:`.sgd` (:class:`SGDFactorizer`, the one training loop), the ranking
-models :mod:`.bpr` (:class:`BPRFactorizer`) and :mod:`.als` (:class:`ALSFactorizer`) on
-:mod:`.ranking` (positives, their loop, the scoring contract) and :mod:`.topn_metrics` (the top-N
-numbers their epochs report), :mod:`.estimator` (what every model's estimator API shares: the one
-``fit`` signature and its inputs, scikit-learn's parameters, the progress bar), :mod:`.history`
-(``history_`` and its plot), :mod:`.base`, :mod:`.early_stopping`,
+:mod:`.sgd` (:class:`SGDFactorizer`, the one training loop), the ranking models :mod:`.bpr`
+(:class:`BPRFactorizer`), :mod:`.als` (:class:`ALSFactorizer`) and the item-item models
+:mod:`.neighbors` (:class:`EASE`, :class:`ItemKNN`), all on :mod:`.ranking` (positives, their
+loop, the scoring contract) and :mod:`.topn_metrics` (the top-N numbers their epochs report),
+:mod:`.estimator` (what every model's estimator API shares: the one ``fit`` signature and its
+inputs, scikit-learn's parameters, the progress bar), :mod:`.history` (``history_`` and its plot),
+:mod:`.base`, :mod:`.early_stopping`,
 :mod:`.errors` (RMSE, MAE), :mod:`.persist` (``.npz`` model files, never pickle), :mod:`.export`
 (factors, history, a reproduction script) and :mod:`.warm` (compiles every kernel once).
 May import: :mod:`mfcore.engines` and :mod:`mfcore.data`.
@@ -19,12 +20,16 @@ _EXPORTS = {
     "SGDFactorizer": ".sgd",
     "BPRFactorizer": ".bpr",
     "ALSFactorizer": ".als",
+    "EASE": ".neighbors",
+    "ItemKNN": ".neighbors",
     "RankingEpochResult": ".ranking",
     "Estimator": ".estimator",
     "History": ".history",
     "plot_history": ".history",
     "BPR_PARAMETERS": ".params",
     "ALS_PARAMETERS": ".params",
+    "EASE_PARAMETERS": ".params",
+    "ITEMKNN_PARAMETERS": ".params",
     "initial_parameters": ".sgd",
     "EpochResult": ".base",
     "TrainingDiverged": ".base",

@@ -36,15 +36,21 @@ class ALSFactorizer(RankingFactorizer):
 
     .. math::
         \sum_{u, i} c_{ui} (p_{ui} - x_u^\top y_i)^2
-        + \lambda \Big(\sum_u |I_u|^\nu \lVert x_u \rVert^2 + \sum_i |U_i|^\nu \lVert y_i \rVert^2\Big)
+        + \lambda \Big(\sum_u (|I_u| + w n_I)^\nu \lVert x_u \rVert^2
+        + \sum_i (|U_i| + w n_U)^\nu \lVert y_i \rVert^2\Big)
 
-    where :math:`I_u` are the user's positives, :math:`U_i` the item's, and ``reg_exponent``
-    :math:`\nu = 0` gives the paper's constant :math:`\lambda` (:math:`\nu = 1` is the
-    weighted-:math:`\lambda` regularization of Zhou et al. 2008).
+    where :math:`I_u` are the user's positives, :math:`U_i` the item's, :math:`n_I`, :math:`n_U` the
+    numbers of items and users, ``reg_exponent`` :math:`\nu` and ``reg_unobserved`` :math:`w`:
+    :math:`\nu = 0` gives the paper's constant :math:`\lambda`, :math:`\nu = 1, w = 0` the
+    weighted-:math:`\lambda` regularization of Zhou et al. 2008, and :math:`w > 0` the
+    frequency-scaled regularization of Rendle et al. 2021 (their unobserved weight :math:`\alpha_0`
+    is :math:`w`): a row's penalty grows with all the cells its loss sums over, so a user with few
+    positives is held near the origin, where the Gram term's shape, not the few items, orients it.
 
     Each epoch solves every user with the items fixed, then every item with the users fixed. With
-    :math:`Y` fixed a user's minimiser solves :math:`(Y^\top Y + \lambda |I_u|^\nu I + \sum_{i \in I_u}
-    (c_{ui} - 1)\, y_i y_i^\top)\, x_u = \sum_{i \in I_u} c_{ui}\, y_i`; :math:`Y^\top Y` is computed
+    :math:`Y` fixed a user's minimiser solves :math:`(Y^\top Y + \lambda_u I + \sum_{i \in I_u}
+    (c_{ui} - 1)\, y_i y_i^\top)\, x_u = \sum_{i \in I_u} c_{ui}\, y_i` with :math:`\lambda_u = \lambda
+    (|I_u| + w n_I)^\nu`; :math:`Y^\top Y` is computed
     once per half-epoch (the YtY trick) and the system is solved approximately by ``cg_steps`` steps
     of conjugate gradient warm-started from the current :math:`x_u` (kernel:
     :mod:`mfcore.engines.als`), which costs :math:`O(K^2 + |I_u| K)` per step instead of the
@@ -113,9 +119,11 @@ class ALSFactorizer(RankingFactorizer):
         return (1.0 + self.alpha * scaled).astype(np.float32)
 
     def _epoch(self, rng: np.random.Generator) -> None:
-        reg, nu, steps = float(self.reg), float(self.reg_exponent), int(self.cg_steps)
-        kernels.half_step(*self._by_user, self._conf_user, self.P_, self.Q_, reg, nu, steps, self.n_threads)
-        kernels.half_step(*self._by_item, self._conf_item, self.Q_, self.P_, reg, nu, steps, self.n_threads)
+        reg, nu, steps, w = float(self.reg), float(self.reg_exponent), int(self.cg_steps), float(self.reg_unobserved)
+        kernels.half_step(*self._by_user, self._conf_user, self.P_, self.Q_, reg, nu, steps, self.n_threads,
+                          offset=w * len(self.Q_))
+        kernels.half_step(*self._by_item, self._conf_item, self.Q_, self.P_, reg, nu, steps, self.n_threads,
+                          offset=w * len(self.P_))
         return None
 
     def _release_training_state(self) -> None:
@@ -124,14 +132,38 @@ class ALSFactorizer(RankingFactorizer):
     def fold_in(self, items, ratings=None) -> np.ndarray:
         r"""The factor vector of a new user from ``items`` (original ids) and optional ``ratings``
         (positives: ratings >= ``positive_threshold_``; all ``items``, each of value 1, when None):
-        the exact minimiser with the item factors fixed, the closed form
-        :math:`x = (Y^\top Y + \lambda |I|^\nu I + \sum_{i \in I} (c_i - 1) y_i y_i^\top)^{-1}
-        \sum_{i \in I} c_i y_i` with each positive's confidence :math:`c_i` (:meth:`confidences`), a
-        dense K x K solve in float64. Unknown items are ignored; no positive gives the zero vector."""
+        :meth:`_fold_in_codes` with each positive's confidence from its value (:meth:`confidences`).
+        Unknown items are ignored; no positive gives the zero vector."""
         check_is_fitted(self)
         positives, values = self._new_user_positives(items, ratings, with_values=True)
-        conf = self.confidences(values).astype(np.float64)
-        return kernels.exact_row(positives, conf, self.Q_, self.reg, self.reg_exponent).astype(np.float32)
+        return self._fold_in_codes(positives, self.confidences(values))
+
+    def _fold_in_codes(self, positives: np.ndarray, confidence: np.ndarray | None = None) -> np.ndarray:
+        r"""The factor vector of a new user from the item codes of their positives and their
+        confidences (binary ``1 + alpha`` each when None): the exact minimiser with the item factors
+        fixed, the closed form :math:`x = (Y^\top Y + \lambda (|I| + w n_I)^\nu I + \sum_{i \in I}
+        (c_i - 1) y_i y_i^\top)^{-1} \sum_{i \in I} c_i y_i` (a dense K x K solve in float64); no
+        positive gives the zero vector."""
+        conf = (np.full(len(positives), 1.0 + self.alpha) if confidence is None
+                else np.asarray(confidence, np.float64))
+        return kernels.exact_row(positives, conf, self.Q_, self.reg, self.reg_exponent,
+                                 offset=self.reg_unobserved * len(self.Q_)).astype(np.float32)
+
+    def fold_in_scores(self, positives: list[np.ndarray]) -> np.ndarray:
+        """Scores of new users given by their positives' item codes: :meth:`_fold_in_codes` for each
+        (the Gram matrix :math:`Y^\\top Y` formed once), popularity for a user with none."""
+        check_is_fitted(self)
+        Y = self.Q_.astype(np.float64)
+        G = Y.T @ Y
+        out = np.empty((len(positives), len(Y)), np.float64)
+        for row, codes in enumerate(positives):
+            codes = np.asarray(codes, np.int64)
+            if len(codes) == 0:
+                out[row] = self._popularity
+                continue
+            out[row] = Y @ kernels.exact_row(codes, np.full(len(codes), 1.0 + self.alpha), self.Q_, self.reg,
+                                             self.reg_exponent, gram=G, offset=self.reg_unobserved * len(Y))
+        return out
 
 
 finish_class(ALSFactorizer)

@@ -27,15 +27,17 @@ class NotFittedError(RuntimeError):
 
 
 def check_is_fitted(model) -> None:
-    """Raise :class:`NotFittedError` unless ``model`` holds fitted factors (``P_``): it was fitted,
+    """Raise :class:`NotFittedError` unless ``model`` holds fitted arrays (:func:`is_fitted`): it was fitted,
     or stopped after at least one epoch, and has not diverged since."""
     if not is_fitted(model):
         raise NotFittedError(f"this {type(model).__name__} is not fitted yet, call fit first.")
 
 
 def is_fitted(model) -> bool:
-    """Whether :func:`check_is_fitted` would pass."""
-    return getattr(model, "P_", None) is not None
+    """Whether :func:`check_is_fitted` would pass: the first of the class's ``FITTED_ARRAYS`` (``P_``
+    when it names none) is set."""
+    names = getattr(type(model), "FITTED_ARRAYS", ("P_",))
+    return getattr(model, names[0], None) is not None
 
 
 @dataclass(frozen=True)

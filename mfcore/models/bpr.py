@@ -9,7 +9,6 @@ import numpy as np
 from ..data import Ratings
 from ..engines import bpr as kernels
 from ..engines.numba_parallel import available_cores
-from .base import check_is_fitted
 from .params import BPR_PARAMETERS
 from .estimator import finish_class
 from .ranking import RankingFactorizer, positives_csr
@@ -138,18 +137,16 @@ class BPRFactorizer(RankingFactorizer):
     def _release_training_state(self) -> None:
         self._users = self._items = self._positives = self._bits = None
 
-    def fold_in(self, items, ratings=None) -> np.ndarray:
-        r"""The factor vector of a new user from ``items`` (original ids) and optional ``ratings``
-        (positives: ratings >= ``positive_threshold_``; all ``items`` when None): BPR's SGD on that
+    def _fold_in_codes(self, positives: np.ndarray) -> np.ndarray:
+        r"""The factor vector of a new user from the item codes of their positives: BPR's SGD on that
         vector alone, item factors and biases fixed, starting from 0, for :data:`FOLD_IN_PASSES`
         passes over the positives (each a fresh order and fresh negatives from
         ``default_rng(seed)``), with the model's ``lr`` and ``reg``:
         :math:`p \leftarrow p + \gamma(z (q_i - q_j) - \lambda p)`, :math:`z = \sigma(-\hat x_{uij})`;
         the result is the mean of the iterates after each pass of the second half (Polyak averaging:
         the constant-step SGD noise averages out, so the same positives give a stable vector).
-        Unknown items are ignored; no positive gives the zero vector (scores = item biases)."""
-        check_is_fitted(self)
-        positives = self._new_user_positives(items, ratings).astype(np.int32)
+        No positive gives the zero vector."""
+        positives = np.asarray(positives, np.int32)
         p = np.zeros(self.Q_.shape[1], np.float32)
         if len(positives) == 0:
             return p

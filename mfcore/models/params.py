@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 __all__ = ["Param", "PARAMETERS", "SPLIT_PARAMETERS", "BPR_PARAMETERS", "ALS_PARAMETERS",
-           "CONFIDENCES", "POSITIVE_LEVEL", "DEFAULT_LR", "SCHEDULE_LR", "default_lr",
+           "CONFIDENCES", "EASE_PARAMETERS", "ITEMKNN_PARAMETERS", "POSITIVE_LEVEL", "DEFAULT_LR", "SCHEDULE_LR",
+           "default_lr",
            "defaults", "numpydoc_parameters", "validate"]
 
 DEFAULT_LR = 0.007
@@ -222,15 +223,18 @@ BPR_PARAMETERS: dict[str, Param] = {p.name: p for p in (
 """:class:`~mfcore.models.bpr.BPRFactorizer`'s hyperparameters, in ``__init__`` order."""
 
 ALS_PARAMETERS: dict[str, Param] = {p.name: p for p in (
-    Param("n_factors", int, 64, "K, the number of latent factors per user and per item", low=1,
+    Param("n_factors", int, 192, "K, the number of latent factors per user and per item", low=1,
           widget_high=500, cli=("--factors",)),
-    Param("n_epochs", int, 8, "ALS iterations (each solves all users, then all items)", low=1,
+    Param("n_epochs", int, 20, "ALS iterations (each solves all users, then all items)", low=1,
           widget_high=100, cli=("--epochs",)),
     Param("reg", float, 1.0, "L2 regularization λ of the factors (scaled per row by reg_exponent)", low=0,
           widget_high=100.0, step=0.05),
-    Param("reg_exponent", float, 1.0, "ν: a user's (item's) regularization is λ times its number of "
+    Param("reg_exponent", float, 0.8, "ν: a user's (item's) regularization is λ times its number of "
           "positives to the power ν (0: constant λ as in Hu et al.; 1: weighted-λ of Zhou et al.)",
           low=0, high=2, step=0.25),
+    Param("reg_unobserved", float, 0.03, "w: a user's (item's) regularization counts w times the number "
+          "of items (users) besides its positives, λ (|I_u| + w n_items)^ν: the frequency-scaled "
+          "regularization of Rendle et al. 2021 (0: λ |I_u|^ν)", low=0, widget_high=1.0, step=0.01),
     Param("alpha", float, 10.0, "confidence scale α of a positive (every other cell has c = 1): "
           "binary c = 1 + α, linear c = 1 + α r, log c = 1 + α ln(1 + r / ε)",
           low=0, widget_high=200.0, step=1.0),
@@ -246,12 +250,30 @@ ALS_PARAMETERS: dict[str, Param] = {p.name: p for p in (
           widget_high=1.0, step=0.01),
     _COMMON["positive_level"], _COMMON["n_threads"], _COMMON["seed"],
 )}
-""":class:`~mfcore.models.als.ALSFactorizer`'s hyperparameters, in ``__init__`` order. ``n_epochs`` 8
-(was 10) and ``cg_steps`` 3 were chosen on the validation split of ``benchmarks/ranking.py`` (20% of
-the training positives, seed 1; the test set untouched): validation NDCG@10 at epoch 8 is within 0.001
-of epoch 10 on ML-100k and ML-1M at K=64 and K=128, for 20% less time; 2 CG steps lost 0.001-0.003
-on ML-1M, so 3 stay."""
+""":class:`~mfcore.models.als.ALSFactorizer`'s hyperparameters, in ``__init__`` order. The defaults
+of K, epochs, ``reg``, ``reg_exponent``, ``reg_unobserved`` and ``alpha`` are the best setting of
+``python benchmarks/als_defaults.py`` (rounded to two digits): the smallest margin of ALS's validation
+NDCG@10 over EASE's, across the standard and the new-user protocols' validation splits of ML-100k and
+ML-1M (the test sets untouched); ``cg_steps`` 3 is implicit's default too."""
 
+
+EASE_PARAMETERS: dict[str, Param] = {p.name: p for p in (
+    Param("reg", float, 500.0, "L2 regularization λ of the item-item weights (added to the Gram matrix's "
+          "diagonal)", low=0, low_inclusive=False, widget_low=1.0, widget_high=5000.0, step=10.0),
+    _COMMON["positive_level"],
+    Param("seed", int, 0, "random seed of the validation users' sample", low=0, widget_high=2**31 - 1),
+)}
+""":class:`~mfcore.models.neighbors.EASE`'s hyperparameters, in ``__init__`` order."""
+
+ITEMKNN_PARAMETERS: dict[str, Param] = {p.name: p for p in (
+    Param("n_neighbors", int, 100, "k, the most similar items each item keeps", low=1, widget_high=1000,
+          cli=("--neighbors",)),
+    Param("shrinkage", float, 10.0, "h in the cosine |U_i ∩ U_j| / (sqrt(|U_i| |U_j|) + h): damps "
+          "similarities resting on few users", low=0, widget_high=500.0, step=1.0),
+    _COMMON["positive_level"],
+    EASE_PARAMETERS["seed"],
+)}
+""":class:`~mfcore.models.neighbors.ItemKNN`'s hyperparameters, in ``__init__`` order."""
 
 def defaults(table: dict[str, Param] = PARAMETERS) -> dict:
     """``{name: default}`` of ``table``."""

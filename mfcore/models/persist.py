@@ -17,11 +17,13 @@ from ..data import Ratings
 from .model_file import ModelFileError, file_name, inconsistent, read, write
 from .als import ALSFactorizer
 from .bpr import BPRFactorizer
+from .neighbors import EASE, ItemKNN
 from .sgd import SGDFactorizer
 
 __all__ = ["KINDS", "ModelBundle", "ModelFileError", "load_bundle", "load_model", "model_bytes", "save_model"]
 
-KINDS: dict[str, type] = {"sgd": SGDFactorizer, "bpr": BPRFactorizer, "als": ALSFactorizer}
+KINDS: dict[str, type] = {"sgd": SGDFactorizer, "bpr": BPRFactorizer, "als": ALSFactorizer, "ease": EASE,
+                          "itemknn": ItemKNN}
 """The model classes by the ``kind`` their files record."""
 
 

@@ -1,5 +1,6 @@
 r"""What the ranking models (:class:`~mfcore.models.bpr.BPRFactorizer`,
-:class:`~mfcore.models.als.ALSFactorizer`) share: positives, the training loop, the scoring contract.
+:class:`~mfcore.models.als.ALSFactorizer`, and the item-item :class:`~mfcore.models.neighbors.EASE` and
+:class:`~mfcore.models.neighbors.ItemKNN`) share: positives, the training loop, the scoring contract.
 
 Positives. A ranking model learns from interactions, not rating values: the training ratings at or
 above ``positive_threshold_ = min + positive_level * (max - min)`` of the rating scale (``scale_``;
@@ -12,9 +13,12 @@ The scoring contract (the same for every model, rating or ranking):
   positive) gets the popularity scores: each item's number of training positives;
 - ``recommend(user, n=10, exclude_seen=True)``: a DataFrame of ``item`` (original ids) and ``score``,
   best first, leaving out what the user rated in training and items without a training rating;
-- ``similar_items(item, n=10)``: a DataFrame of ``item`` and ``score`` (cosine of item factors);
-- ``fold_in(items, ratings=None)``: the factor vector of a new user from their ratings (each model
-  says how), and ``recommend_new(items, ratings=None, n=10)`` its top-``n``.
+- ``similar_items(item, n=10)``: a DataFrame of ``item`` and ``score`` (cosine of item factors; the
+  item-item weights for the item-item models);
+- ``fold_in(items, ratings=None)``: the vector of a new user from their ratings (each model says
+  how), ``fold_in_scores`` the scores of many new users, and ``recommend_new(items, ratings=None,
+  n=10)`` a new user's top-``n``, leaving out what they rated; a new user without a known positive
+  gets the popularity scores, as ``scores`` gives a user without a training positive.
 
 The loop: ``fit_iter(X, test=None, validation=None)`` (the one signature of every model:
 :mod:`mfcore.models.estimator`) yields a :class:`RankingEpochResult` after every epoch, with the
@@ -116,17 +120,9 @@ class RankingFactorizer(Estimator, TrainingIndex):
         yielded epoch. A non-finite factor raises :class:`~mfcore.model.TrainingDiverged` (and the
         fitted state is forgotten).
         """
-        self.validate_params()
         train, test, validation = self._inputs(X, test, validation)
+        keep = self._prepare(train)
         rng = np.random.default_rng(self.seed)
-        self.scale_ = train.scale
-        self.positive_threshold_ = positive_threshold(train.scale, self.positive_level)
-        self._index_training(train)
-        keep = positive_mask(train.values, self.positive_threshold_)
-        if not keep.any():
-            raise ValueError(f"no training rating is a positive (>= {self.positive_threshold_:g}); "
-                             "lower positive_level, or None to use every rating.")
-        self.history_ = History()
         self.compile_seconds_ = self._warm_up()
         self.fit_seconds_ = 0.0
         start = time.perf_counter()
@@ -156,6 +152,22 @@ class RankingFactorizer(Estimator, TrainingIndex):
             self._clear_untrained()
         finally:  # every way out, a closed generator too: the training-only arrays are let go
             self._release_training_state()
+
+    def _prepare(self, train: Ratings) -> np.ndarray:
+        """Validate, index ``train`` and find its positives (the mask is returned); a ValueError for an
+        empty set or one without a positive."""
+        self.validate_params()
+        if len(train) == 0:
+            raise ValueError("the training set is empty.")
+        self.scale_ = train.scale
+        self.positive_threshold_ = positive_threshold(train.scale, self.positive_level)
+        self._index_training(train)
+        keep = positive_mask(train.values, self.positive_threshold_)
+        if not keep.any():
+            raise ValueError(f"no training rating is a positive (>= {self.positive_threshold_:g}); "
+                             "lower positive_level, or None to use every rating.")
+        self.history_ = History()
+        return keep
 
     def _release_training_state(self) -> None:
         """Drop what only training needs (a subclass's grouped ratings, confidences, samplers)."""
@@ -201,9 +213,16 @@ class RankingFactorizer(Estimator, TrainingIndex):
 
     def _file_state(self) -> tuple[str, dict, dict]:
         """(kind, JSON fields, arrays) of this fitted model for :func:`mfcore.models.model_file.write`:
-        the hyperparameters, scale, threshold, history and timings; the factors ``P``, ``Q``, the item
-        bias ``bi`` (zeros for ALS), and the per-user and per-item positive counts (so a file without
-        the training values still knows who is cold and what is popular)."""
+        :meth:`_common_state`, the factors ``P``, ``Q`` and the item bias ``bi`` (zeros for ALS)."""
+        fields, arrays = self._common_state()
+        bias = getattr(self, "bi_", None)
+        arrays.update(P=self.P_, Q=self.Q_, bi=np.zeros(len(self.Q_), np.float32) if bias is None else bias)
+        return self.KIND, fields, arrays
+
+    def _common_state(self) -> tuple[dict, dict]:
+        """The JSON fields and arrays every ranking model's file holds: the hyperparameters, scale,
+        threshold, history and timings, and the per-user and per-item positive counts (so a file
+        without the training values still knows who is cold and what is popular)."""
         fields = {
             "params": self.get_params(), "scale": [float(v) for v in self.scale_],
             "positive_threshold": self.positive_threshold_, "fit_seconds": float(self.fit_seconds_),
@@ -211,29 +230,34 @@ class RankingFactorizer(Estimator, TrainingIndex):
             "n_positives": int(self.n_positives_),
             "history": [dataclasses.asdict(r) for r in self.history_],
         }
-        bias = getattr(self, "bi_", None)
-        arrays = {"P": self.P_, "Q": self.Q_,
-                  "bi": np.zeros(len(self.Q_), np.float32) if bias is None else bias,
-                  "user_positives": self._user_positives.astype(np.int64),
+        arrays = {"user_positives": self._user_positives.astype(np.int64),
                   "item_positives": self._popularity.astype(np.int64)}
-        return self.KIND, fields, arrays
+        return fields, arrays
 
     @classmethod
     def _from_file(cls, contents):
         """The model :meth:`_file_state` described, with the file's id maps and training pairs."""
-        arrays, meta, train = contents.arrays, contents.meta, contents.train
-        entry, number = model_file.entry, model_file.number
+        arrays, train = contents.arrays, contents.train
+        entry = model_file.entry
         P, Q, bi = entry(arrays, "P", 2, "f"), entry(arrays, "Q", 2, "f"), entry(arrays, "bi", 1, "f")
         if P.shape[1] != Q.shape[1]:
             raise ValueError(f"factor shapes {P.shape} and {Q.shape} do not match")
         if (P.shape[0], Q.shape[0], len(bi)) != (train.n_users, train.n_items, train.n_items):
             raise ValueError("factor and bias lengths do not match the id maps")
-        if not isinstance(meta["params"], dict):
-            raise ValueError("meta field 'params' is not an object")
-        model = cls(**{k: v for k, v in meta["params"].items() if k in cls.PARAMETERS})
+        model = cls._restore(contents)
         model.P_, model.Q_ = P, Q
         if "bi_" in cls.FITTED_ARRAYS:
             model.bi_ = bi
+        return model
+
+    @classmethod
+    def _restore(cls, contents):
+        """A model of this class with what :meth:`_common_state` wrote, every field checked."""
+        arrays, meta, train = contents.arrays, contents.meta, contents.train
+        entry, number = model_file.entry, model_file.number
+        if not isinstance(meta["params"], dict):
+            raise ValueError("meta field 'params' is not an object")
+        model = cls(**{k: v for k, v in meta["params"].items() if k in cls.PARAMETERS})
         model.scale_ = train.scale
         model.positive_threshold_ = (None if meta["positive_threshold"] is None
                                      else number(meta, "positive_threshold"))
@@ -335,12 +359,32 @@ class RankingFactorizer(Estimator, TrainingIndex):
         unique, last = np.unique(codes[::-1], return_index=True)
         return (unique, values[::-1][last]) if with_values else unique
 
-    def fold_in(self, items, ratings=None) -> np.ndarray:  # pragma: no cover - each model defines it
+    def fold_in(self, items, ratings=None) -> np.ndarray:
+        """The vector of a new user from their ``items`` (original ids) and optional ``ratings``
+        (positives: ratings >= ``positive_threshold_``; all ``items`` when None): the model's
+        ``_fold_in_codes`` (each model says how) of the known positives."""
+        check_is_fitted(self)
+        return self._fold_in_codes(self._new_user_positives(items, ratings))
+
+    def _fold_in_codes(self, positives: np.ndarray) -> np.ndarray:  # pragma: no cover - each model defines it
         raise NotImplementedError
+
+    def fold_in_scores(self, positives: list[np.ndarray]) -> np.ndarray:
+        """``(len(positives), n_items)`` scores of new users, each given by the item codes of their
+        positives: :meth:`vector_scores` of the fold-in, or the popularity scores for a user with no
+        positive (as :meth:`scores` gives a user without a training positive)."""
+        check_is_fitted(self)
+        out = np.empty((len(positives), len(self.item_ids_)), np.float64)
+        for row, codes in enumerate(positives):
+            codes = np.asarray(codes, np.int64)
+            out[row] = self._popularity if len(codes) == 0 else self.vector_scores(self._fold_in_codes(codes))
+        return out
 
     def recommend_new(self, items, ratings=None, n: int = 10) -> pd.DataFrame:
         """Top-``n`` for a user the model was not trained on, from their ``items`` (original ids) and
-        optional ``ratings``: :meth:`fold_in`, then :meth:`vector_scores`, leaving out ``items``."""
-        vector = self.fold_in(items, ratings)
+        optional ``ratings``: :meth:`fold_in_scores` of their known positives (popularity when there is
+        none), leaving out ``items`` and items without a training rating, as :meth:`recommend` does."""
+        check_is_fitted(self)
+        scores = self.fold_in_scores([self._new_user_positives(items, ratings)])[0]
         exclude = np.atleast_1d(self._id_lookup().item_codes(np.atleast_1d(items).tolist()))
-        return self._top(self.vector_scores(vector), exclude[exclude >= 0], n)
+        return self._top(scores, exclude[exclude >= 0], n)

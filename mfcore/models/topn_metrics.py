@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BATCH_USERS", "TOPN_COLUMNS", "topn_metrics"]
+__all__ = ["BATCH_USERS", "TOPN_COLUMNS", "top_lists", "topn_metrics"]
 
 TOPN_COLUMNS = ("precision", "recall", "ndcg", "map", "coverage", "popularity")
 """The quality numbers :func:`topn_metrics` returns, in the order tables show them."""
 BATCH_USERS = 1024
 """Users scored at once by :func:`topn_metrics`: its float64 score matrix is this many rows by every
 item (:func:`mfcore.evaluation.resources.ranking_peak_bytes` counts it)."""
+
+
+def top_lists(scores, candidates: np.ndarray, seen, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, top)``: the float64 copy of a batch's ``scores`` with non-``candidates`` and the
+    ``seen`` items (a sparse batch x items matrix) set to -inf, and each row's ``k`` best item codes,
+    best first (ties by code order of the partition, stably sorted)."""
+    scores = np.array(scores, dtype=np.float64)
+    scores[:, ~candidates] = -np.inf
+    scores[seen.toarray()] = -np.inf
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+    return scores, np.take_along_axis(top, order, axis=1)
 
 
 def topn_metrics(scorer, train, test, k: int = 10, threshold: float | None = 4.0,
@@ -66,12 +78,7 @@ def topn_metrics(scorer, train, test, k: int = 10, threshold: float | None = 4.0
     popularity_sum, listed = 0.0, 0
     for start in range(0, len(users), batch_size):
         batch = users[start:start + batch_size]
-        scores = np.array(scorer(batch), dtype=np.float64)
-        scores[:, ~candidates] = -np.inf
-        scores[seen[batch].toarray()] = -np.inf
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
+        scores, top = top_lists(scorer(batch), candidates, seen[batch], k)
         finite = np.isfinite(np.take_along_axis(scores, top, axis=1))
         hits = np.take_along_axis(relevant[batch].toarray(), top, axis=1) & finite
         shown[top[finite]] = True

@@ -62,4 +62,19 @@ def test_options_of_another_model_are_refused():
     done = cli("train", "sample_data/toy.csv", "--model", "als", "--lr", 0.1)
     assert done.returncode == 2 and "--model als has no option --lr" in done.stderr
     done = cli("train", "sample_data/toy.csv", "--alpha", 3)
-    assert done.returncode == 2 and "add --model bpr or --model als" in done.stderr
+    assert done.returncode == 2 and done.stderr.endswith("add --model als\n")  # the model that has it
+    done = cli("train", "sample_data/toy.csv", "--shrinkage", 3)
+    assert done.returncode == 2 and done.stderr.endswith("add --model itemknn\n")
+    done = cli("train", "sample_data/toy.csv", "--model", "ease", "--neighbors", 5)
+    assert done.returncode == 2 and "--model ease has no option --n-neighbors" in done.stderr
+
+
+def test_train_item_models_and_save(tmp_path):
+    for kind in ("ease", "itemknn"):
+        path = tmp_path / f"{kind}.npz"
+        done = cli("train", "sample_data/toy.csv", "--model", kind, "--save", path, "--json")
+        assert done.returncode == 0, done.stderr
+        final = json.loads(done.stdout.splitlines()[-1])
+        assert final["model_file"] == str(path) and final["fit_seconds"] >= 0
+        from mfcore.models.persist import load_model
+        assert kind == load_model(path).KIND

@@ -54,8 +54,8 @@ def test_is_positive_binary_search():
     assert out.tolist() == [True, False, True, False, True, False, True]
 
 
-@pytest.mark.parametrize("exponent", [0.0, 1.0])
-def test_als_cg_converges_to_the_exact_solve(exponent):
+@pytest.mark.parametrize("exponent, offset", [(0.0, 0.0), (1.0, 0.0), (0.5, 7.0)])
+def test_als_cg_converges_to_the_exact_solve(exponent, offset):
     """With K conjugate-gradient steps (exact in exact arithmetic) every row equals the dense solve."""
     rng = np.random.default_rng(1)
     n_rows, n_items, k = 4, 9, 5
@@ -66,11 +66,14 @@ def test_als_cg_converges_to_the_exact_solve(exponent):
     conf = (1 + 5 * rng.random(len(indices))).astype(np.float32)
     X = rng.normal(0, 0.1, (n_rows, k)).astype(np.float32)
     reg = 0.3
-    als.half_step(indptr, indices, conf, X, Y, reg, exponent, cg_steps=3 * k, n_threads=1)
+    als.half_step(indptr, indices, conf, X, Y, reg, exponent, cg_steps=3 * k, n_threads=1, offset=offset)
     for u, items in enumerate(rows):
-        expected = als.exact_row(items, conf[indptr[u]:indptr[u + 1]], Y, reg, exponent)
+        expected = als.exact_row(items, conf[indptr[u]:indptr[u + 1]], Y, reg, exponent, offset=offset)
         np.testing.assert_allclose(X[u], expected, rtol=1e-3, atol=1e-4)
     assert not X[2].any()  # no positive: x = 0
+    if offset:  # the offset counts: lambda (n + o)^nu, not lambda n^nu
+        plain = als.exact_row(rows[0], conf[:3], Y, reg, exponent)
+        assert np.abs(plain - X[0]).max() > 1e-3
 
 
 def test_als_threads_do_not_change_the_result():

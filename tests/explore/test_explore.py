@@ -4,6 +4,8 @@ MovieLens 100K (skipped when absent): titles, plausible neighbours, the model ag
 from types import SimpleNamespace
 
 import numpy as np
+
+from mfcore.evaluation import topn
 import pandas as pd
 import pytest
 from paths import TOY_CSV
@@ -44,8 +46,11 @@ def test_ranking_metrics_by_hand():
 
 def test_popularity_and_random_scorers():
     train, _test = tiny()
-    popular = metrics.popularity_scorer(train)(np.array([0, 1]))
-    assert popular.shape == (2, 5) and list(popular[0]) == [1, 1, 1, 1, 1]
+    every = metrics.popularity_scorer(train, None)(np.array([0, 1]))
+    assert every.shape == (2, 5) and list(every[0]) == [1, 1, 1, 1, 1]
+    positives = metrics.popularity_scorer(train, 4.0)(np.array([0]))
+    assert list(positives[0]) == [1, 0, 0, 0, 0]  # only item 0 has a rating >= 4
+    assert topn.popularity_scorer is metrics.popularity_scorer  # one popularity, everywhere
     first, again = metrics.random_scorer(5, seed=3), metrics.random_scorer(5, seed=3)
     assert np.array_equal(first(np.array([0])), again(np.array([0])))
 

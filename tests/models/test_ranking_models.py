@@ -8,30 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mfcore.data import from_arrays
 from paths import SHARED_DATA
 from mfcore.models.als import ALSFactorizer
 from mfcore.models.bpr import BPRFactorizer
 from mfcore.models.ranking import positive_threshold
+from planted import SMALL, planted
 
 MODELS = [ALSFactorizer, BPRFactorizer]
-SMALL = {ALSFactorizer: dict(n_factors=8, n_epochs=5), BPRFactorizer: dict(n_factors=8, n_epochs=20, lr=0.1)}
-
-
-def planted(n_users=60, n_items=40, seed=0):
-    """Two groups of users, each liking (5 stars) one half of the items and rating a few of the
-    other half low; user ids are strings, item ids integers from 100."""
-    rng = np.random.default_rng(seed)
-    users, items, values = [], [], []
-    for u in range(n_users):
-        group = u % 2
-        liked = np.arange(n_items)[np.arange(n_items) % 2 == group]
-        other = np.arange(n_items)[np.arange(n_items) % 2 != group]
-        for i in rng.choice(liked, 8, replace=False):
-            users.append(f"u{u}"), items.append(100 + int(i)), values.append(5.0)
-        for i in rng.choice(other, 2, replace=False):
-            users.append(f"u{u}"), items.append(100 + int(i)), values.append(1.0)
-    return from_arrays(users, items, values)
 
 
 @pytest.fixture(scope="module")
@@ -129,13 +112,14 @@ def test_fold_in_a_new_user(cls, ratings):
     assert not model.fold_in(liked, [1, 1, 1, 1]).any()  # no positive: the zero vector
 
 
-def test_als_fold_in_solves_the_normal_equations(ratings):
-    model = ALSFactorizer(**SMALL[ALSFactorizer], n_threads=1).fit(ratings)
+@pytest.mark.parametrize("unobserved", [0.0, 0.05])
+def test_als_fold_in_solves_the_normal_equations(ratings, unobserved):
+    model = ALSFactorizer(**SMALL[ALSFactorizer], reg_unobserved=unobserved, n_threads=1).fit(ratings)
     codes = ratings.item_codes([101, 103])
     x = model.fold_in([101, 103]).astype(np.float64)
     Y = model.Q_.astype(np.float64)
     c = 1 + model.alpha
-    lam = model.reg * 2 ** model.reg_exponent
+    lam = model.reg * (2 + unobserved * ratings.n_items) ** model.reg_exponent
     A = Y.T @ Y + lam * np.eye(Y.shape[1]) + (c - 1) * Y[codes].T @ Y[codes]
     np.testing.assert_allclose(A @ x, c * Y[codes].sum(axis=0), rtol=1e-4, atol=1e-5)
 
