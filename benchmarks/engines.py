@@ -62,6 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
+import frontier
 import native_libmf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,6 +133,10 @@ def worker(contender: str, path: str, params: dict, budget: float, fast: dict | 
     train, test = _split(path)
     if contender == "surprise":
         row = _run_surprise(train, test, params)
+    elif contender == "frontier-grid":
+        row = {"points": frontier.our_validation_curves(train, params)}
+    elif contender.startswith("frontier-fits@"):
+        row = {"fits": frontier.our_fits(train, test, params, fast["settings"], threads_of(contender))}
     elif contender == "pick-fast":
         row = pick_fast_settings(train, params, fast["target"])
     else:
@@ -460,11 +465,9 @@ def main(argv=None) -> None:
     print("Contenders run one at a time, each in a fresh process; rounds alternate their order. The machine "
           "may be shared: figures are indicative, ratios from the same run are what to compare.")
     if args.must_show:
-        contenders = [f"{default_engine}@1", f"{default_engine}@2", "numba", "libmf@1", "libmf@2"]
-        rows = bench_dataset("ml-1m", DATASETS["ml-1m"], contenders, params, max(args.repeats, 4), args.budget,
-                             lam, args.target_rmse, machine)
-        must_show(rows, default_engine, machine, args.factors, args.target_rmse)
-        return
+        import must_show as even_handed
+        defaults = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs)
+        sys.exit(even_handed.run(DATASETS["ml-1m"], defaults, machine, max(args.repeats, 4), default_engine))
     names = args.engines.split(",") if args.engines else list(ENGINES)
     engines = [f"{name}@{t}" if "n_threads" in ENGINES[name.split("@")[0]].options and "@" not in name
                else name for name in names for t in (1, 2)]
