@@ -105,15 +105,12 @@ def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagr
     squared_error_sum = 0.0
     inverse_k = cast_like(lr, 1 / n_factors)
     zero = cast_like(lr, 0)  # the expansion of ||g||^2 can round below 0 when its terms nearly cancel
-    dot = np.float32(0)
-    pp = np.float32(0)
-    qq = np.float32(0)
+    dot, pp, qq = np.float32(0), np.float32(0), np.float32(0)
     if n_ratings > 0:
         u, i = np.uintp(users[0]), np.uintp(items[0])
         for k in range(n_factors):
-            dot += P[u, k] * Q[i, k]
-            pp += P[u, k] * P[u, k]
-            qq += Q[i, k] * Q[i, k]
+            p, q = P[u, k], Q[i, k]
+            dot, pp, qq = dot + p * q, pp + p * p, qq + q * q
     for n in range(n_ratings):
         if n + PREFETCH_DISTANCE < n_ratings:
             prefetch_row(P, users[n + PREFETCH_DISTANCE])
@@ -123,13 +120,10 @@ def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagr
         following = min(n + 1, n_ratings - 1)
         next_u = np.uintp(users[following])
         next_i = np.uintp(items[following])
-        next_dot = np.float32(0)
-        next_pp = np.float32(0)
-        next_qq = np.float32(0)
+        next_dot, next_pp, next_qq = np.float32(0), np.float32(0), np.float32(0)
         for k in range(n_factors):
-            next_dot += P[next_u, k] * Q[next_i, k]
-            next_pp += P[next_u, k] * P[next_u, k]
-            next_qq += Q[next_i, k] * Q[next_i, k]
+            p, q = P[next_u, k], Q[next_i, k]
+            next_dot, next_pp, next_qq = next_dot + p * q, next_pp + p * p, next_qq + q * q
         error = ratings[n] - (mu + bu[u] + bi[i] + dot)
         squared_error_sum += error * error
         if biased:
@@ -151,13 +145,10 @@ def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagr
             P[u, k] = p * decay_p + step_p * q
             Q[i, k] = q * decay_q + step_q * p
         if next_u == u or next_i == i:  # the next rating's row just changed
-            next_dot = np.float32(0)
-            next_pp = np.float32(0)
-            next_qq = np.float32(0)
+            next_dot, next_pp, next_qq = np.float32(0), np.float32(0), np.float32(0)
             for k in range(n_factors):
-                next_dot += P[next_u, k] * Q[next_i, k]
-                next_pp += P[next_u, k] * P[next_u, k]
-                next_qq += Q[next_i, k] * Q[next_i, k]
+                p, q = P[next_u, k], Q[next_i, k]
+                next_dot, next_pp, next_qq = next_dot + p * q, next_pp + p * p, next_qq + q * q
         dot, pp, qq = next_dot, next_pp, next_qq
     return squared_error_sum
 

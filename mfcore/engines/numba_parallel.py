@@ -25,10 +25,7 @@ by one core only and stay in its cache. A whole epoch is one compiled call per t
 thread runs the first chain, :func:`chains`), with no barrier between sub-epochs: the block on item
 block :math:`b'` in sub-epoch :math:`s` waits only for the block on :math:`b'` in sub-epoch
 :math:`s-1`, through a flag published with release ordering (:mod:`._atomic`); a thread that has
-polled for a while gives its core away and comes back. Profiled on ML-1M (``benchmarks/scaling.py``),
-a barrier after every sub-epoch handed from Python cost about as much as the blocks' work on two
-threads whenever a thread had to be woken or waited for a core, while an update's CPU time did not
-grow with the second thread (no sign of memory traffic or false sharing at this size).
+polled for a while gives its core away and comes back (why: ``docs/benchmarks.md``, "Two threads").
 
 Fast because a thread waits only for the one block that last wrote its item rows, because nothing is
 copied or regrouped between epochs (``numba`` reshuffles all ratings every epoch), and because a
@@ -62,6 +59,7 @@ import numpy as np
 from numba import literally, njit
 
 from ._atomic import observe, pause, publish
+from .chains import chains, owners
 from .numba_jit import adagrad_pass, sgd_pass, specialized
 from .plan import EpochPlan
 
@@ -389,41 +387,6 @@ class BlockPlan(EpochPlan):
         users, items, ratings = self.arrays
         return {"users": users, "items": items, "ratings": ratings, "bounds": self.bounds,
                 "schedule": schedule.astype(np.int64)}
-
-
-def chains(schedule: np.ndarray, owner: np.ndarray, n_threads: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per thread, the blocks it runs in order and the block each must wait for. ``schedule[s, b]`` is
-    sub-epoch ``s``'s block of user block ``b``; thread ``owner[b]`` runs every block of user block
-    ``b``, sub-epoch by sub-epoch, so its user rows are written by that thread alone and stay in its
-    cache. The block of sub-epoch ``s`` on item block ``b'`` waits for sub-epoch ``s - 1``'s block on
-    ``b'`` (when another thread runs it): every block then sees its rows exactly as the sub-epochs run
-    one after another would leave them, whatever the timing."""
-    n_sub, g = schedule.shape
-    item_of = schedule % g
-    on_item = np.empty((n_sub, g), np.int64)  # on_item[s, b']: sub-epoch s's block on item block b'
-    on_item[np.arange(n_sub)[:, None], item_of] = schedule
-    previous = np.full(schedule.shape, -1, np.int64)
-    previous[1:] = on_item[np.arange(n_sub - 1)[:, None], item_of[1:]]
-    thread_of = np.empty(schedule.size, np.int64)
-    thread_of[schedule.ravel()] = np.broadcast_to(owner, schedule.shape).ravel()
-    found = []
-    for t in range(n_threads):
-        mine = np.flatnonzero(owner == t)
-        cells, waits = schedule[:, mine].ravel(), previous[:, mine].ravel()
-        found.append((cells, np.where((waits >= 0) & (thread_of[np.maximum(waits, 0)] != t), waits, -1)))
-    return found
-
-
-def owners(sizes: np.ndarray, g: int, n_threads: int) -> np.ndarray:
-    """The thread of each user block: the blocks' ratings split as evenly as possible over the threads
-    (largest block first to the least loaded thread; ties to the lower thread)."""
-    loads = np.zeros(n_threads, np.int64)
-    owner = np.empty(g, np.int64)
-    per_block = sizes.reshape(g, g).sum(axis=1)
-    for b in np.argsort(-per_block, kind="stable"):
-        owner[b] = t = int(np.argmin(loads))
-        loads[t] += per_block[b]
-    return owner
 
 
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,

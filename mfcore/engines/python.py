@@ -35,6 +35,14 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_
     return squared_error_sum
 
 
+def _visits(users, items, ratings, mu, bu, bi, P, Q):
+    """``(u, i, p_u, q_i, e)`` for each rating in order: ``p_u, q_i`` views into ``P, Q`` and
+    ``e = r_ui - (mu + b_u + b_i + p_u . q_i)`` from the parameters as they are when it is reached."""
+    for u, i, r in zip(users.tolist(), items.tolist(), ratings.tolist()):
+        p_u, q_i = P[u], Q[i]
+        yield u, i, p_u, q_i, r - (mu + bu[u] + bi[i] + np.dot(p_u, q_i))
+
+
 def run_epoch_adagrad(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users, adagrad_items):
     """One SGD pass with AdaGrad step sizes per row (the ``adagrad`` step rule); updates ``bu, bi, P, Q``
     and the accumulators in place. ``adagrad_users[u]`` holds (G_u, H_u), the squared gradients of p_u
@@ -47,9 +55,7 @@ def run_epoch_adagrad(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, 
     Returns the sum of the squared errors seen during the pass.
     """
     squared_error_sum = 0.0
-    for u, i, r in zip(users.tolist(), items.tolist(), ratings.tolist()):
-        p_u, q_i = P[u], Q[i]
-        error = r - (mu + bu[u] + bi[i] + np.dot(p_u, q_i))
+    for u, i, p_u, q_i, error in _visits(users, items, ratings, mu, bu, bi, P, Q):
         squared_error_sum += float(error) * float(error)
         if biased:
             g_user, g_item = error - reg * bu[u], error - reg * bi[i]
@@ -83,9 +89,7 @@ def run_epoch_per_factor(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biase
     per factor instead of a fresh O(K) dot product. Returns the sum of the errors met first, squared.
     """
     squared_error_sum = 0.0
-    for u, i, r in zip(users.tolist(), items.tolist(), ratings.tolist()):
-        p_u, q_i = P[u], Q[i]
-        error = r - (mu + bu[u] + bi[i] + np.dot(p_u, q_i))
+    for u, i, p_u, q_i, error in _visits(users, items, ratings, mu, bu, bi, P, Q):
         squared_error_sum += float(error) * float(error)
         if biased:
             old_bu, old_bi = bu[u], bi[i]
