@@ -219,17 +219,25 @@ def test_effective_threads_is_what_the_data_can_feed(monkeypatch):
 
 
 def test_the_epoch_runs_on_the_effective_threads(monkeypatch):
-    """The kernel spreads an epoch over effective_threads() threads: 3 pool tasks per sub-epoch here."""
+    """The kernel spreads an epoch over effective_threads() threads: 3 chains of blocks per epoch here,
+    each thread owning whole user blocks, and every block of the epoch in exactly one chain."""
     train, _ = problem()
     monkeypatch.setattr(numba_parallel, "MIN_RATINGS_PER_THREAD", len(train) // 3)
     used = []
-    real = numba_parallel._run_all
+    real = numba_parallel.chains
 
-    def spy(pool, function, calls):
-        if function not in (numba_parallel.count_cells, numba_parallel.scatter_cells):  # the epoch's blocks
-            used.append(len(calls))
-        return real(pool, function, calls)
+    def spy(schedule, owner, n_threads):
+        found = real(schedule, owner, n_threads)
+        used.append((schedule, owner, found))
+        return found
 
-    monkeypatch.setattr(numba_parallel, "_run_all", spy)
+    monkeypatch.setattr(numba_parallel, "chains", spy)
     fit("numba-parallel", train, n_threads=8)
-    assert used and max(used) == 3
+    assert used
+    for schedule, owner, found in used[1:]:  # the first is the warm-up's 2 x 2 problem
+        assert len(found) == 3
+        g = schedule.shape[1]
+        assert sorted(np.concatenate([cells for cells, _ in found]).tolist()) == list(range(g * g))
+        for t, (cells, waits) in enumerate(found):
+            assert set(owner[cells // g]) == {t}
+            assert all(owner[w // g] != t for w in waits if w >= 0)
