@@ -1,7 +1,7 @@
 """Time mfcore's engines, native LibMF (built here from its C++ sources) and Surprise's SVD on the same
 split and settings, and say on which CPU.
 
-    python benchmarks/engines.py --must-show      # issue 20's ML-1M figures only (a few minutes)
+    python benchmarks/engines.py --must-show      # ML-1M against native LibMF, even-handed (benchmarks/must_show.py)
     python benchmarks/engines.py [--data ml-100k,ml-1m] [--big] [--factors 100] [--epochs 20]
                                  [--repeats 3] [--budget 20] [--engines ...] [--no-peers]
                                  [--libmf-lambda 0.05] [--target-rmse 0.86]
@@ -62,6 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
+import frontier
 import native_libmf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,8 +70,8 @@ DATA = ROOT.parent / "shared" / "data"
 DATASETS = {"ml-100k": DATA / "ml-100k" / "u.data", "ml-1m": DATA / "ml-1m" / "ratings.dat"}
 PEERS = ("surprise", "libmf@1", "libmf@2")
 TARGET_RATIO, TARGET_RMSE = 2.0, 0.856
-"""Issue 20's targets: the default engine at least 2x native LibMF's updates/s on 1 and on 2 threads,
-with a test RMSE at most 0.856 (ML-1M, K=100, 20 epochs)."""
+"""The full run's ML-1M summary targets: the default engine at least 2x native LibMF's updates/s on 1
+and on 2 threads, with a test RMSE at most 0.856 (K=100, 20 epochs). ``--must-show`` has its own."""
 
 
 # --- one contender, in a worker process ------------------------------------------------------------
@@ -117,7 +118,8 @@ def _run_surprise(train, test, params):
     frame = train.to_frame()
     trainset = Dataset.load_from_df(frame[["user", "item", "rating"]],
                                     Reader(rating_scale=train.scale)).build_full_trainset()
-    algo = SVD(n_factors=params["n_factors"], n_epochs=params["n_epochs"], lr_all=params["lr"],
+    from mfcore.models.params import DEFAULT_LR  # Surprise's SVD steps are constant: our constant-step rate
+    algo = SVD(n_factors=params["n_factors"], n_epochs=params["n_epochs"], lr_all=params["lr"] or DEFAULT_LR,
                reg_all=params["reg"], init_std_dev=params["init_std"], random_state=params["seed"])
     start = time.perf_counter()
     algo.fit(trainset)
@@ -132,6 +134,10 @@ def worker(contender: str, path: str, params: dict, budget: float, fast: dict | 
     train, test = _split(path)
     if contender == "surprise":
         row = _run_surprise(train, test, params)
+    elif contender == "frontier-grid":
+        row = {"points": frontier.our_validation_curves(train, params)}
+    elif contender.startswith("frontier-fits@"):
+        row = {"fits": frontier.our_fits(train, test, params, fast["settings"], threads_of(contender))}
     elif contender == "pick-fast":
         row = pick_fast_settings(train, params, fast["target"])
     else:
@@ -313,7 +319,7 @@ def print_table(title: str, rows: dict[str, dict], machine: Machine, target: flo
 
 
 def must_show(rows: dict[str, dict], default_engine: str, machine: Machine, k: int, target: float) -> None:
-    """Issue 20's "Must show" for ML-1M, all from this run: the default engine against native LibMF on
+    """The full run's ML-1M summary, all from this run: the default engine against native LibMF on
     1 and 2 threads (ratio of median updates/s, target 2x), test RMSE (target <= 0.856), core-cycles
     per update beside the arithmetic minimum, and seconds to the target test RMSE."""
     print(f"\nMust show (default engine {default_engine} against native LibMF, same run; "
@@ -436,8 +442,8 @@ def main(argv=None) -> None:
     parser.add_argument("--target-rmse", type=float, default=0.86,
                         help="test RMSE for the seconds-to-target measure")
     parser.add_argument("--must-show", action="store_true",
-                        help="only issue 20's figures: ML-1M, the default engine on 1 and 2 threads, numba "
-                             "and native LibMF on 1 and 2 threads, 4 alternating rounds")
+                        help="only the even-handed ML-1M comparison with native LibMF (benchmarks/must_show.py), "
+                             "4 alternating rounds; writes benchmarks/results/engines.json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-data", help=argparse.SUPPRESS)
     parser.add_argument("--worker-params", help=argparse.SUPPRESS)
@@ -450,9 +456,7 @@ def main(argv=None) -> None:
 
     sys.path.insert(0, str(ROOT))
     from mfcore import ENGINES, SGDFactorizer
-    from mfcore.models.params import default_lr
-    params = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs,
-                  lr=default_lr("per-rating"))
+    params = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs)
     lam = params["reg"] if args.libmf_lambda is None else args.libmf_lambda
     default_engine = SGDFactorizer().engine
     machine = Machine()
@@ -460,11 +464,9 @@ def main(argv=None) -> None:
     print("Contenders run one at a time, each in a fresh process; rounds alternate their order. The machine "
           "may be shared: figures are indicative, ratios from the same run are what to compare.")
     if args.must_show:
-        contenders = [f"{default_engine}@1", f"{default_engine}@2", "numba", "libmf@1", "libmf@2"]
-        rows = bench_dataset("ml-1m", DATASETS["ml-1m"], contenders, params, max(args.repeats, 4), args.budget,
-                             lam, args.target_rmse, machine)
-        must_show(rows, default_engine, machine, args.factors, args.target_rmse)
-        return
+        import must_show as even_handed
+        defaults = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs)
+        sys.exit(even_handed.run(DATASETS["ml-1m"], defaults, machine, max(args.repeats, 4), default_engine))
     names = args.engines.split(",") if args.engines else list(ENGINES)
     engines = [f"{name}@{t}" if "n_threads" in ENGINES[name.split("@")[0]].options and "@" not in name
                else name for name in names for t in (1, 2)]

@@ -2,7 +2,7 @@
 // built and run by benchmarks/native_libmf.py.
 //
 //   libmf_driver TRAIN TEST [-k K] [-t ITERS] [-s THREADS] [-n BINS] [-l2 LAMBDA] [-r ETA]
-//                           [--clip LOW HIGH] [--trace]
+//                           [--clip LOW HIGH] [--trace | --trace-only]
 //
 // TRAIN and TEST are binary files written by native_libmf.write_problem: three little-endian int64
 // (m, n, nnz) followed by nnz records {int32 u, int32 v, float32 r} (LibMF's own mf_node layout).
@@ -12,7 +12,7 @@
 // prediction p_u . q_i clipped to [LOW, HIGH] the way mfcore clips its own (rows LibMF never trained
 // predict its global average). --trace trains once more through mf_train_with_validation with LibMF's
 // per-iteration printout on (its tr/va RMSE, unclipped), for the seconds-to-target measure; that run
-// is not timed. The last line printed is one JSON object.
+// is not timed; --trace-only stops after it. The last line printed is one JSON object.
 
 #include <sys/resource.h>
 
@@ -82,14 +82,14 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         std::fprintf(stderr, "usage: %s TRAIN TEST [-k K] [-t ITERS] [-s THREADS] [-n BINS] [-l2 LAMBDA] "
-                             "[-r ETA] [--clip LOW HIGH] [--trace]\n", argv[0]);
+                             "[-r ETA] [--clip LOW HIGH] [--trace | --trace-only]\n", argv[0]);
         return 2;
     }
     mf_parameter param = mf_get_default_param();  // L2-loss MF, AdaGrad with eta 0.1, 26 bins
     param.quiet = true;
     param.copy_data = false;  // as LibMF's mf-train: the problem is ours to reorder
     float low = 1, high = 0;
-    bool trace = false;
+    bool trace = false, trace_only = false;
     for (int a = 3; a < argc; a++) {
         std::string option = argv[a];
         auto next = [&]() -> const char * {
@@ -104,6 +104,7 @@ int main(int argc, char **argv)
         else if (option == "-r") param.eta = (float)std::atof(next());
         else if (option == "--clip") { low = (float)std::atof(next()); high = (float)std::atof(next()); }
         else if (option == "--trace") trace = true;
+        else if (option == "--trace-only") trace = trace_only = true;
         else { std::fprintf(stderr, "unknown option %s\n", option.c_str()); return 2; }
     }
     std::vector<mf_node> train_nodes, test_nodes;
@@ -123,6 +124,10 @@ int main(int argc, char **argv)
         if (!traced) return 1;
         mf_destroy_model(&traced);
         std::cout << std::flush;
+        if (trace_only) {
+            std::printf("{\"trace_only\": true}\n");
+            return 0;
+        }
     }
 
     double cpu = cpu_seconds();

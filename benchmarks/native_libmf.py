@@ -116,17 +116,18 @@ def write_problem(path: Path, users, items, values, n_users: int, n_items: int) 
 
 def run(executable: Path, train: Path, test: Path, *, k: int, iters: int, threads: int,
         scale: tuple[float, float], lam: float | None = None, eta: float | None = None,
-        bins: int | None = None, trace: bool = False) -> dict:
+        bins: int | None = None, trace: bool = False, trace_only: bool = False) -> dict:
     """One training in a fresh process; the driver's JSON, plus ``trace``: LibMF's per-iteration
-    (iteration, va RMSE unclipped) when ``trace``. ``lam``/``eta``/``bins`` None keep LibMF's
-    defaults (``mf_get_default_param``: lambda 0.1, eta 0.1, 26 bins)."""
+    (iteration, va RMSE unclipped) when ``trace`` (``trace_only``: that traced training alone, nothing
+    timed). ``lam``/``eta``/``bins`` None keep LibMF's defaults (``mf_get_default_param``: lambda 0.1,
+    eta 0.1, 26 bins)."""
     command = [str(executable), str(train), str(test), "-k", str(k), "-t", str(iters), "-s", str(threads),
                "--clip", str(scale[0]), str(scale[1])]
     for flag, value in (("-l2", lam), ("-r", eta), ("-n", bins)):
         if value is not None:
             command += [flag, str(value)]
-    if trace:
-        command.append("--trace")
+    if trace or trace_only:
+        command.append("--trace-only" if trace_only else "--trace")
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"native LibMF failed ({done.returncode}): {done.stderr.strip()[-500:]}")

@@ -29,6 +29,18 @@ from dataclasses import dataclass, field
 ENGINE_NAMES = ("python", "numpy", "cython", "numba", "numba-parallel")
 """Every engine's name, known without importing any kernel (the registry, :data:`ENGINES`, is built
 on first use, so ``python -m mfcore --help`` never imports Numba)."""
+STEP_RULES = ("constant", "adagrad")
+r"""How an SGD step's size is set: ``constant`` (the learning rate :math:`\gamma` for every update) or
+``adagrad`` (per row, :math:`\eta / \sqrt{G}` with :math:`G` the row's squared gradients summed so
+far: :func:`mfcore.engines.numba_jit.adagrad_pass` states the equations)."""
+ADAGRAD_KERNELS = {"python": ("per-rating",), "numba": ("per-rating",), "numba-parallel": ("per-rating",)}
+"""The (engine, schedule) kernels that run the ``adagrad`` step rule (they take the accumulators
+``adagrad_users``, ``adagrad_items`` as keywords), known without importing any kernel."""
+
+
+def has_adagrad(engine: str, schedule: str) -> bool:
+    """Whether ``engine``'s kernel for ``schedule`` runs the ``adagrad`` step rule."""
+    return schedule in ADAGRAD_KERNELS.get(engine, ())
 
 
 @dataclass(frozen=True)

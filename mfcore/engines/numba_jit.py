@@ -14,7 +14,7 @@ import numpy as np
 from numba import literally, njit, typeof, types
 
 from ._prefetch import prefetch_row
-from ._update import decay_factor, factor_steps, sgd_step
+from ._update import cast_like, decay_factor, factor_steps, sgd_step
 
 PREFETCH_DISTANCE = 8
 """How many ratings ahead :func:`sgd_pass` prefetches factor rows (best of 2, 4 and 8 measured on ML-1M;
@@ -80,6 +80,88 @@ def run_epoch_k(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_fact
     return sgd_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors)
 
 
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users, adagrad_items,
+                 n_factors):
+    r"""Per-rating SGD with AdaGrad step sizes per row (as LibMF; Duchi et al. 2011, Chin et al. 2015),
+    in the order given; returns the sum of squared errors. Each user row keeps two accumulators in
+    ``adagrad_users[u]`` (:math:`G_u` for :math:`p_u`, :math:`H_u` for :math:`b_u`; each item likewise),
+    which start at 1. With :math:`e = r - (\mu + b_u + b_i + p_u^\top q_i)`, :math:`\eta` = ``lr``,
+    :math:`\lambda` = ``reg``, the gradients :math:`g_p = e q_i - \lambda p_u`,
+    :math:`g_q = e p_u - \lambda q_i` and old values on the right:
+
+    .. math::
+        p_u \leftarrow p_u + \frac{\eta}{\sqrt{G_u}} g_p, \quad
+        G_u \leftarrow G_u + \tfrac1K \lVert g_p \rVert^2, \quad
+        b_u \leftarrow b_u + \frac{\eta}{\sqrt{H_u}} (e - \lambda b_u), \quad
+        H_u \leftarrow H_u + (e - \lambda b_u)^2
+
+    and the same for :math:`q_i, G_i, b_i, H_i`. A row seen often takes ever smaller steps, a rare
+    one keeps large ones, so one :math:`\eta` suits every row. :math:`\lVert g_p \rVert^2 = e^2
+    \lVert q_i \rVert^2 - 2 e \lambda\, p_u^\top q_i + \lambda^2 \lVert p_u \rVert^2` comes from
+    three sums taken in the dot product's loop, so each factor still costs one multiply and one
+    fused multiply-add per row in the update. Software-pipelined and prefetched like :func:`sgd_pass`."""
+    n_ratings = ratings.shape[0]
+    squared_error_sum = 0.0
+    inverse_k = cast_like(lr, 1 / n_factors)
+    zero = cast_like(lr, 0)  # the expansion of ||g||^2 can round below 0 when its terms nearly cancel
+    dot, pp, qq = np.float32(0), np.float32(0), np.float32(0)
+    if n_ratings > 0:
+        u, i = np.uintp(users[0]), np.uintp(items[0])
+        for k in range(n_factors):
+            p, q = P[u, k], Q[i, k]
+            dot, pp, qq = dot + p * q, pp + p * p, qq + q * q
+    for n in range(n_ratings):
+        if n + PREFETCH_DISTANCE < n_ratings:
+            prefetch_row(P, users[n + PREFETCH_DISTANCE])
+            prefetch_row(Q, items[n + PREFETCH_DISTANCE])
+        u = np.uintp(users[n])
+        i = np.uintp(items[n])
+        following = min(n + 1, n_ratings - 1)
+        next_u = np.uintp(users[following])
+        next_i = np.uintp(items[following])
+        next_dot, next_pp, next_qq = np.float32(0), np.float32(0), np.float32(0)
+        for k in range(n_factors):
+            p, q = P[next_u, k], Q[next_i, k]
+            next_dot, next_pp, next_qq = next_dot + p * q, next_pp + p * p, next_qq + q * q
+        error = ratings[n] - (mu + bu[u] + bi[i] + dot)
+        squared_error_sum += error * error
+        if biased:
+            gu = error - reg * bu[u]
+            gi = error - reg * bi[i]
+            bu[u] += lr / np.sqrt(adagrad_users[u, 1]) * gu
+            bi[i] += lr / np.sqrt(adagrad_items[i, 1]) * gi
+            adagrad_users[u, 1] += gu * gu
+            adagrad_items[i, 1] += gi * gi
+        lr_p = lr / np.sqrt(adagrad_users[u, 0])
+        lr_q = lr / np.sqrt(adagrad_items[i, 0])
+        cross = (error + error) * reg * dot
+        adagrad_users[u, 0] += max((error * error * qq - cross + reg * reg * pp) * inverse_k, zero)
+        adagrad_items[i, 0] += max((error * error * pp - cross + reg * reg * qq) * inverse_k, zero)
+        decay_p, decay_q = decay_factor(lr_p, reg), decay_factor(lr_q, reg)
+        step_p, step_q = lr_p * error, lr_q * error
+        for k in range(n_factors):
+            p, q = P[u, k], Q[i, k]
+            P[u, k] = p * decay_p + step_p * q
+            Q[i, k] = q * decay_q + step_q * p
+        if next_u == u or next_i == i:  # the next rating's row just changed
+            next_dot, next_pp, next_qq = np.float32(0), np.float32(0), np.float32(0)
+            for k in range(n_factors):
+                p, q = P[next_u, k], Q[next_i, k]
+                next_dot, next_pp, next_qq = next_dot + p * q, next_pp + p * p, next_qq + q * q
+        dot, pp, qq = next_dot, next_pp, next_qq
+    return squared_error_sum
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def run_adagrad_k(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users, adagrad_items,
+                  n_factors):
+    """:func:`adagrad_pass` compiled for ``n_factors`` as a constant (see :func:`run_epoch_k`)."""
+    literally(n_factors)
+    return adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users, adagrad_items,
+                        n_factors)
+
+
 CONSTANT_K_FACTORS = (64, 100, 128, 200, 256)
 """The K values that get a kernel compiled for their K (``make install`` compiles them all:
 :mod:`mfcore.models.warm`). Another K runs the same loop compiled for any K, unless the data is big
@@ -130,12 +212,17 @@ def specialized(dispatcher, generic, arguments: tuple, n_factors: int, n_ratings
     return entry
 
 
-def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
+def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users=None, adagrad_items=None):
     """Per-rating SGD, same equations and order as :func:`mfcore.engines.python.run_epoch` (the
     kernel contract's signature; the loop is :func:`sgd_pass`, compiled for K = ``P.shape[1]`` when
-    :func:`constant_k`)."""
+    :func:`constant_k`); with the AdaGrad accumulators ``adagrad_users``, ``adagrad_items`` (the
+    ``adagrad`` step rule) it is :func:`adagrad_pass`."""
     arguments = (users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased)
-    kernel = specialized(run_epoch_k, sgd_pass, arguments, P.shape[1], ratings.shape[0])
+    if adagrad_users is not None:
+        arguments += (adagrad_users, adagrad_items)
+        kernel = specialized(run_adagrad_k, adagrad_pass, arguments, P.shape[1], ratings.shape[0])
+    else:
+        kernel = specialized(run_epoch_k, sgd_pass, arguments, P.shape[1], ratings.shape[0])
     return kernel(*arguments, P.shape[1])
 
 

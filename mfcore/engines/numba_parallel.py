@@ -7,10 +7,10 @@ user and no item, so SGD can run on them at the same time without locks and with
 touching a row another is updating. The ratings are shuffled and grouped block by block once per fit
 (:class:`BlockPlan`, as LibMF does). An epoch is :math:`G` sub-epochs; each epoch draws from the
 model's ``rng`` a random pairing :math:`\pi` of user blocks with item blocks and a random order
-:math:`\sigma` of the sub-epochs, and sub-epoch :math:`s` runs the :math:`G` blocks
-:math:`(b, \pi((b + \sigma_s) \bmod G))` spread over the threads, then waits for all of them. Every
-block is visited once per epoch, its ratings in their shuffled order, with the same per-rating update
-as ``numba``:
+:math:`\sigma` of the sub-epochs, and sub-epoch :math:`s` holds the :math:`G` blocks
+:math:`(b, \pi((b + \sigma_s) \bmod G))`. Every block is visited once per epoch, its ratings in
+their shuffled order, with the same per-rating update as ``numba`` (or its AdaGrad form under the
+``adagrad`` step rule, :func:`~.numba_jit.adagrad_pass`):
 
 .. math::
     e_{ui} = r_{ui} - (\mu + b_u + b_i + p_u^\top q_i), \quad
@@ -19,22 +19,32 @@ as ``numba``:
 
 (and the biases likewise), so it differs from ``numba`` only in the order the ratings are visited.
 
-Fast because the threads never wait on each other inside a sub-epoch, because nothing is copied or
-regrouped between epochs (``numba`` reshuffles all ratings every epoch), and because a block's rows are
-a contiguous slice of ``P`` and of ``Q`` chosen small enough (:func:`grid_size`) to stay in one core's
-L2 cache for the whole block.
+Threads: each user block belongs to one thread for the whole fit (:func:`owners`: equal ratings per
+thread), which runs that block's :math:`G` blocks sub-epoch by sub-epoch, so the user rows are written
+by one core only and stay in its cache. A whole epoch is one compiled call per thread (the calling
+thread runs the first chain, :func:`chains`), with no barrier between sub-epochs: the block on item
+block :math:`b'` in sub-epoch :math:`s` waits only for the block on :math:`b'` in sub-epoch
+:math:`s-1`, through a flag published with release ordering (:mod:`._atomic`); a thread that has
+polled for a while gives its core away and comes back (why: ``docs/benchmarks.md``, "Two threads").
 
-Deterministic: each block's updates depend only on the factors left by the previous sub-epoch, and the
-epoch's squared error is summed block by block in a fixed order, so a seed gives bit-identical factors
-run after run whatever the thread timing. The threads used are :func:`effective_threads`:
-``n_threads`` (None: every core), but at most one per :data:`MIN_RATINGS_PER_THREAD` ratings. The grid
-does not depend on that count as long as :math:`G \ge 2 \cdot` threads (:func:`grid_size`): 1 and 2
-threads give identical factors; more threads than that may refine the grid and then give slightly
-different (equally good) factors.
+Fast because a thread waits only for the one block that last wrote its item rows, because nothing is
+copied or regrouped between epochs (``numba`` reshuffles all ratings every epoch), and because a
+block's rows are a contiguous slice of ``P`` and of ``Q`` chosen small enough (:func:`grid_size`) to
+stay in one core's L2 cache for the whole block.
 
-Thread safety: the threads are a :class:`concurrent.futures.ThreadPoolExecutor` owned by this module
-(one per thread count, shared by all trainings in the process) running ``@njit(nogil=True)`` kernels;
-Numba's own threading layer is never used, so several dashboard sessions may train at once.
+Deterministic: every block starts from its rows exactly as running the sub-epochs one after the
+other leaves them (its user rows from the same thread's previous block, its item rows from the
+previous sub-epoch's block on them), and the epoch's squared error is summed block by block in a fixed
+order, so a seed gives bit-identical factors whatever the thread timing, and 1 and 2 threads give the
+same factors. The threads used are :func:`effective_threads`: ``n_threads`` (None: every core), but at
+most one per :data:`MIN_RATINGS_PER_THREAD` ratings. The grid does not depend on that count as long
+as :math:`G \ge 2 \cdot` threads (:func:`grid_size`): more threads than that may refine the grid and
+then give slightly different (equally good) factors.
+
+Thread safety: the threads come from :class:`concurrent.futures.ThreadPoolExecutor` pools owned by
+this module, each leased to one epoch at a time (:func:`_crew`: an epoch's chains wait on each other,
+so they never queue behind another training's) and running ``@njit(nogil=True)`` kernels; Numba's own
+threading layer is never used, so several dashboard sessions may train at once.
 """
 
 from __future__ import annotations
@@ -48,7 +58,9 @@ from pathlib import Path
 import numpy as np
 from numba import literally, njit
 
-from .numba_jit import sgd_pass, specialized
+from ._atomic import observe, pause, publish
+from .chains import chains, owners
+from .numba_jit import adagrad_pass, sgd_pass, specialized
 from .plan import EpochPlan
 
 FALLBACK_L2_BYTES = 1 << 20
@@ -106,12 +118,14 @@ def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_thre
     :math:`(m + n) \cdot 4K / G` bytes, to fit in ``block_bytes`` (default :data:`BLOCK_CACHE_BYTES`,
     half the measured L2), but at most :data:`MAX_GRID` and no more than keeps about
     :data:`MIN_RATINGS_PER_BLOCK` ratings per block; then at least 4 and at least 2 ``n_threads`` (two
-    blocks per thread and sub-epoch, for load balance). So 1 and 2 threads always get the same grid
-    (on one machine: the grid, hence the factors, follow its cache size)."""
+    blocks per thread and sub-epoch, for load balance), rounded up to an even number (so two threads
+    own as many user blocks each). So 1 and 2 threads always get the same grid (on one machine: the
+    grid, hence the factors, follow its cache size)."""
     block_bytes = BLOCK_CACHE_BYTES if block_bytes is None else block_bytes
     fits = int(np.ceil((n_users + n_items) * 4 * n_factors / block_bytes))
     by_cache = min(fits, MAX_GRID, int(np.sqrt(n_ratings / MIN_RATINGS_PER_BLOCK)))
-    return max(4, 2 * n_threads, by_cache)
+    g = max(4, 2 * n_threads, by_cache)
+    return g + g % 2
 
 
 @njit(cache=True, nogil=True)
@@ -169,24 +183,61 @@ def shuffle_cells(bounds, first, last, uniforms, users, items, ratings):
             ratings[at], ratings[j] = ratings[j], ratings[at]
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
-    """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, ``n_factors`` = ``P.shape[1]``) over the blocks
-    ``cells`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``. The blocks must share no
-    user and no item with any block another thread runs."""
-    for j in range(cells.shape[0]):
+SPINS = 20_000
+"""How many times a thread polls for the block it waits for (about 0.1-1 ms) before it leaves the
+compiled loop to give its core away (:func:`run_chain`): on a machine whose cores are busy with
+other work, the thread it waits for may be the one that needs this core."""
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased, sse,
+               adaptive, adagrad_users, adagrad_items, first, n_factors):
+    """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, or with ``adaptive``
+    :func:`~.numba_jit.adagrad_pass` and its accumulators; ``n_factors`` = ``P.shape[1]``) over the
+    blocks ``cells[first:]`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``. Before block
+    ``cells[j]`` it waits (polling :func:`~._atomic.observe`) until ``done[waits[j]]`` is at least
+    ``stamp`` (``waits[j]`` < 0: no wait); after it, it publishes ``done[c] = stamp``. So a block starts
+    only once the block it waits for, run by another thread, has written its rows. Returns the
+    position reached: ``len(cells)``, or the ``j`` still waiting after :data:`SPINS` polls."""
+    for j in range(first, cells.shape[0]):
+        before = waits[j]
+        if before >= 0:
+            spins = 0
+            while observe(done, before) < stamp:
+                spins += 1
+                if spins > SPINS:
+                    return j
+                pause()
         c = cells[j]
         start, stop = bounds[c], bounds[c + 1]
-        sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi,
-                          P, Q, lr, reg, biased, n_factors)
+        if adaptive:
+            sse[c] = adagrad_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
+                                  reg, biased, adagrad_users, adagrad_items, n_factors)
+        else:
+            sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
+                              reg, biased, n_factors)
+        publish(done, c, stamp)
+    return cells.shape[0]
 
 
-
-@njit(cache=True, nogil=True, fastmath=True)
-def run_blocks_k(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors):
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def run_blocks_k(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased, sse,
+                 adaptive, adagrad_users, adagrad_items, first, n_factors):
     """:func:`run_blocks` compiled for ``n_factors`` as a constant (see :func:`~.numba_jit.constant_k`)."""
     literally(n_factors)
-    run_blocks(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, n_factors)
+    return run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased,
+                      sse, adaptive, adagrad_users, adagrad_items, first, n_factors)
+
+
+def run_chain(kernel, arguments: tuple, n_factors: int) -> None:
+    """``kernel(*arguments, first, n_factors)`` from the first block to the last; whenever it comes back
+    still waiting, this thread yields its core (``os.sched_yield``, the GIL released) and goes on."""
+    first, end = 0, len(arguments[4])
+    while first < end:
+        first = kernel(*arguments, first, n_factors)
+        if first < end:
+            os.sched_yield()
+
 
 def _pool(n_threads: int) -> ThreadPoolExecutor:
     with _pools_lock:
@@ -194,6 +245,24 @@ def _pool(n_threads: int) -> ThreadPoolExecutor:
         if pool is None:
             pool = _pools[n_threads] = ThreadPoolExecutor(n_threads, thread_name_prefix="mfcore-sgd")
         return pool
+
+
+_idle_crews: dict[int, list[ThreadPoolExecutor]] = {}
+
+
+@contextlib.contextmanager
+def _crew(n_workers: int):
+    """A pool of ``n_workers`` threads for this caller alone while the block is open (an idle one is
+    reused, else one is made): an epoch's chains wait on each other, so they must all run at once,
+    never queued behind another training's chains in a shared pool."""
+    with _pools_lock:
+        idle = _idle_crews.setdefault(n_workers, [])
+        crew = idle.pop() if idle else ThreadPoolExecutor(n_workers, thread_name_prefix="mfcore-sgd")
+    try:
+        yield crew
+    finally:
+        with _pools_lock:
+            _idle_crews[n_workers].append(crew)
 
 
 def _run_all(pool: ThreadPoolExecutor | None, function, calls: list[tuple]) -> None:
@@ -205,18 +274,6 @@ def _run_all(pool: ThreadPoolExecutor | None, function, calls: list[tuple]) -> N
         return
     for future in [pool.submit(function, *arguments) for arguments in calls]:
         future.result()
-
-
-def _share(sizes: np.ndarray, cells: np.ndarray, n_threads: int) -> list[np.ndarray]:
-    """Split ``cells`` over ``n_threads`` with about equal ratings each (largest first, to the
-    least loaded thread); which thread runs a block does not change the result."""
-    loads = np.zeros(n_threads, np.int64)
-    shares: list[list[int]] = [[] for _ in range(n_threads)]
-    for c in cells[np.argsort(-sizes[cells], kind="stable")]:
-        t = int(np.argmin(loads))
-        shares[t].append(int(c))
-        loads[t] += sizes[c]
-    return [np.asarray(share, np.int64) for share in shares if share]
 
 
 def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, n_cells=None):
@@ -333,22 +390,36 @@ class BlockPlan(EpochPlan):
 
 
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,
-              n_threads=None):
-    """One block-stratified epoch (see the module docstring): the sub-epochs ``schedule[0], ...`` in
-    turn, each one's blocks spread over :func:`effective_threads` threads; updates ``bu, bi, P, Q`` in
-    place and returns the sum of the squared errors met."""
+              n_threads=None, adagrad_users=None, adagrad_items=None):
+    """One block-stratified epoch (see the module docstring) on :func:`effective_threads` threads:
+    each runs its chain of blocks (:func:`chains`) in one compiled call, the calling thread the
+    first; a block waits only for the one block before it on its item rows, never for a whole
+    sub-epoch. Updates ``bu, bi, P, Q`` in place and returns the sum of the squared errors met. With
+    the AdaGrad accumulators ``adagrad_users``, ``adagrad_items`` (the ``adagrad`` step rule) each
+    block runs :func:`~.numba_jit.adagrad_pass`."""
     n_threads = effective_threads(ratings.shape[0], n_threads)
-    pool = _pool(n_threads) if n_threads > 1 else None
     sizes = np.diff(bounds)
+    g = schedule.shape[1]
     sse = np.zeros(len(sizes), np.float64)
+    done = np.zeros(len(sizes), np.int64)
     k = P.shape[1]
-    kernel = specialized(run_blocks_k, run_blocks, (users, items, ratings, bounds, schedule[0], mu, bu, bi, P, Q,
-                                                    lr, reg, biased, sse), k, ratings.shape[0])
-    if pool is None:  # one call for the whole epoch: the sub-epochs' blocks in the same order
-        cells = np.concatenate([_share(sizes, cells, 1)[0] for cells in schedule])
-        kernel(users, items, ratings, bounds, cells, mu, bu, bi, P, Q, lr, reg, biased, sse, k)
+    adaptive = adagrad_users is not None
+    if not adaptive:
+        adagrad_users = adagrad_items = np.ones((1, 2), P.dtype)
+    work = chains(schedule, owners(sizes, g, n_threads) if n_threads > 1 else np.zeros(g, np.int64), n_threads)
+    work = [chain for chain in work if len(chain[0])]
+
+    def call(cells, waits):
+        return (users, items, ratings, bounds, cells, waits, done, 1, mu, bu, bi, P, Q, lr, reg, biased, sse,
+                adaptive, adagrad_users, adagrad_items)
+
+    kernel = specialized(run_blocks_k, run_blocks, (*call(*work[0]), 0), k, ratings.shape[0])
+    if len(work) == 1:
+        run_chain(kernel, call(*work[0]), k)
         return float(sse.sum())
-    for cells in schedule:
-        _run_all(pool, kernel, [(users, items, ratings, bounds, share, mu, bu, bi, P, Q, lr, reg, biased, sse, k)
-                                for share in _share(sizes, cells, n_threads)])
+    with _crew(len(work) - 1) as crew:
+        futures = [crew.submit(run_chain, kernel, call(*chain), k) for chain in work[1:]]
+        run_chain(kernel, call(*work[0]), k)
+        for future in futures:
+            future.result()
     return float(sse.sum())

@@ -8,14 +8,18 @@ because every rating goes through the interpreter.
 import numpy as np
 
 
-def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
+def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users=None, adagrad_items=None):
     """One SGD pass over the ratings in the given order; updates ``bu, bi, P, Q`` in place.
 
     For each rating r_ui:  e = r_ui - (mu + b_u + b_i + p_u . q_i), then
     b_u += lr (e - reg b_u),  b_i += lr (e - reg b_i),
     p_u += lr (e q_i - reg p_u),  q_i += lr (e p_u - reg q_i), with the *old* p_u and q_i on the right.
-    Returns the sum of the squared errors seen during the pass.
+    Returns the sum of the squared errors seen during the pass. With the AdaGrad accumulators
+    ``adagrad_users`` and ``adagrad_items`` (the ``adagrad`` step rule): :func:`run_epoch_adagrad`.
     """
+    if adagrad_users is not None:
+        return run_epoch_adagrad(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users,
+                                 adagrad_items)
     squared_error_sum = 0.0
     for u, i, r in zip(users.tolist(), items.tolist(), ratings.tolist()):
         p_u, q_i = P[u], Q[i]  # views: writing into them writes into P and Q
@@ -28,6 +32,42 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased):
         old_p_u = p_u.copy()  # q_i's step must use p_u as it was before this rating's update
         p_u += lr * (error * q_i - reg * p_u)
         q_i += lr * (error * old_p_u - reg * q_i)
+    return squared_error_sum
+
+
+def _visits(users, items, ratings, mu, bu, bi, P, Q):
+    """``(u, i, p_u, q_i, e)`` for each rating in order: ``p_u, q_i`` views into ``P, Q`` and
+    ``e = r_ui - (mu + b_u + b_i + p_u . q_i)`` from the parameters as they are when it is reached."""
+    for u, i, r in zip(users.tolist(), items.tolist(), ratings.tolist()):
+        p_u, q_i = P[u], Q[i]
+        yield u, i, p_u, q_i, r - (mu + bu[u] + bi[i] + np.dot(p_u, q_i))
+
+
+def run_epoch_adagrad(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users, adagrad_items):
+    """One SGD pass with AdaGrad step sizes per row (the ``adagrad`` step rule); updates ``bu, bi, P, Q``
+    and the accumulators in place. ``adagrad_users[u]`` holds (G_u, H_u), the squared gradients of p_u
+    (averaged over the K factors) and of b_u summed so far, starting at 1; items likewise.
+
+    For each rating r_ui:  e = r_ui - (mu + b_u + b_i + p_u . q_i),  g_b = e - reg b_u,
+    b_u += lr / sqrt(H_u) g_b,  H_u += g_b^2  (b_i likewise),
+    g_p = e q_i - reg p_u,  g_q = e p_u - reg q_i  (old values),
+    p_u += lr / sqrt(G_u) g_p,  G_u += mean(g_p^2),  q_i += lr / sqrt(G_i) g_q,  G_i += mean(g_q^2).
+    Returns the sum of the squared errors seen during the pass.
+    """
+    squared_error_sum = 0.0
+    for u, i, p_u, q_i, error in _visits(users, items, ratings, mu, bu, bi, P, Q):
+        squared_error_sum += float(error) * float(error)
+        if biased:
+            g_user, g_item = error - reg * bu[u], error - reg * bi[i]
+            bu[u] += lr / np.sqrt(adagrad_users[u, 1]) * g_user
+            bi[i] += lr / np.sqrt(adagrad_items[i, 1]) * g_item
+            adagrad_users[u, 1] += g_user * g_user
+            adagrad_items[i, 1] += g_item * g_item
+        g_p, g_q = error * q_i - reg * p_u, error * p_u - reg * q_i
+        p_u += lr / np.sqrt(adagrad_users[u, 0]) * g_p
+        q_i += lr / np.sqrt(adagrad_items[i, 0]) * g_q
+        adagrad_users[u, 0] += np.mean(g_p * g_p)
+        adagrad_items[i, 0] += np.mean(g_q * g_q)
     return squared_error_sum
 
 
@@ -49,9 +89,7 @@ def run_epoch_per_factor(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biase
     per factor instead of a fresh O(K) dot product. Returns the sum of the errors met first, squared.
     """
     squared_error_sum = 0.0
-    for u, i, r in zip(users.tolist(), items.tolist(), ratings.tolist()):
-        p_u, q_i = P[u], Q[i]
-        error = r - (mu + bu[u] + bi[i] + np.dot(p_u, q_i))
+    for u, i, p_u, q_i, error in _visits(users, items, ratings, mu, bu, bi, P, Q):
         squared_error_sum += float(error) * float(error)
         if biased:
             old_bu, old_bi = bu[u], bi[i]

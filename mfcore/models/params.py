@@ -15,7 +15,8 @@ Public API (stable; other modules and branches build on it):
 - :func:`defaults` ``(table=PARAMETERS) -> dict`` of the default values.
 - :func:`validate` ``(values, table=PARAMETERS)`` raises ``ValueError("name == value, must be rule.")``
   for the first value breaking its rule; :meth:`Param.check` does it for one value.
-- :func:`default_lr` ``(schedule) -> float``, the learning rate used when ``lr`` is None.
+- :func:`default_lr` ``(schedule, step_rule=None, engine=None) -> float``, the learning rate used when
+  ``lr`` is None; :func:`step_rule_of` the step rule used when ``step_rule`` is None.
 - :class:`Param` fields: ``name, kind, default, help, low, high, low_inclusive, high_inclusive,
   none_allowed, choices`` (a zero-argument callable returning the allowed strings, so the engine
   registry is imported only when asked), ``widget_low, widget_high, step, cli`` (extra command-line
@@ -33,7 +34,7 @@ from numbers import Integral, Real
 
 __all__ = ["Param", "PARAMETERS", "SPLIT_PARAMETERS", "BPR_PARAMETERS", "ALS_PARAMETERS",
            "CONFIDENCES", "EASE_PARAMETERS", "ITEMKNN_PARAMETERS", "POSITIVE_LEVEL", "DEFAULT_LR", "SCHEDULE_LR",
-           "default_lr",
+           "ADAGRAD_LR", "default_lr", "step_rule_of",
            "defaults", "numpydoc_parameters", "validate"]
 
 DEFAULT_LR = 0.007
@@ -43,10 +44,35 @@ SCHEDULE_LR = {"per-epoch": 0.002}
 add up across the epoch, and it diverges at 0.005 on MovieLens."""
 
 
-def default_lr(schedule: str) -> float:
-    """The learning rate used when ``lr`` is None: :data:`SCHEDULE_LR` for the schedules listed
-    there, else :data:`DEFAULT_LR`."""
+ADAGRAD_LR = 0.03
+r"""The AdaGrad step size :math:`\eta` when ``lr`` is None under the ``adagrad`` step rule. It, the
+``adagrad`` step rule itself (None picks it), ``reg`` 0.04 and ``init_std`` 0.01 are the point with the
+lowest validation RMSE after 20 epochs of ``benchmarks/step_rule.py``'s grid (ML-1M, K=100, the
+default engine; 24 points per step rule; the test set unused): ``benchmarks/results/step_rule.json``."""
+
+
+def step_rule_of(step_rule: str | None, engine: str, schedule: str) -> str:
+    """The step rule a training uses: ``step_rule``, or when None ``adagrad`` where the engine's kernel
+    for ``schedule`` has it (:func:`mfcore.engines.has_adagrad`), else ``constant``."""
+    from ..engines import has_adagrad
+    if step_rule is not None:
+        return step_rule
+    return "adagrad" if has_adagrad(engine, schedule) else "constant"
+
+
+def default_lr(schedule: str, step_rule: str | None = None, engine: str | None = None) -> float:
+    """The learning rate used when ``lr`` is None: :data:`ADAGRAD_LR` under the ``adagrad`` step rule
+    (``step_rule`` None: the one :func:`step_rule_of` picks for ``engine``, default the default
+    engine), else :data:`SCHEDULE_LR` for the schedules listed there, else :data:`DEFAULT_LR`."""
+    engine = PARAMETERS["engine"].default if engine is None else engine
+    if step_rule_of(step_rule, engine, schedule) == "adagrad":
+        return ADAGRAD_LR
     return SCHEDULE_LR.get(schedule, DEFAULT_LR)
+
+
+def _step_rules() -> tuple[str, ...]:
+    from ..engines import STEP_RULES
+    return STEP_RULES
 
 
 def _engines() -> tuple[str, ...]:
@@ -144,14 +170,19 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
           low=1, widget_high=500, cli=("--factors",)),
     Param("n_epochs", int, 20, "passes over the training ratings", low=1, widget_high=200,
           cli=("--epochs",)),
-    Param("lr", float, None, "learning rate γ; None picks the schedule's default "
-          f"({DEFAULT_LR:g}, or " + ", ".join(f"{v:g} under {k}" for k, v in SCHEDULE_LR.items()) + ")",
+    Param("lr", float, None, "learning rate γ; η under adagrad; None picks the default "
+          f"({ADAGRAD_LR:g} under adagrad, else {DEFAULT_LR:g}, or "
+          + ", ".join(f"{v:g} under {k}" for k, v in SCHEDULE_LR.items()) + ")",
           low=0, low_inclusive=False, none_allowed=True, widget_low=0.0001, widget_high=1.0, step=0.001),
-    Param("reg", float, 0.05, "L2 regularization λ of the factors and biases", low=0, widget_high=1.0,
+    Param("step_rule", str, None, "step size: constant (γ every update) or adagrad (η / √G per row, G its "
+          "squared gradients so far, as LibMF); None: adagrad where the engine and schedule have it "
+          "(per-rating on python, numba, numba-parallel), else constant",
+          choices=_step_rules, none_allowed=True),
+    Param("reg", float, 0.04, "L2 regularization λ of the factors and biases", low=0, widget_high=1.0,
           step=0.01),
     Param("biased", bool, True, "learn the global mean μ and the biases b_u, b_i (off: Funk's p_u·q_i)",
           cli=("--bias",)),
-    Param("init_std", float, 0.05, "standard deviation of the random initial factors", low=0,
+    Param("init_std", float, 0.01, "standard deviation of the random initial factors", low=0,
           widget_high=1.0, step=0.01),
     Param("engine", str, "numba-parallel", "which kernel runs an epoch", choices=_engines),
     Param("schedule", str, "per-rating", "when the error is recomputed", choices=_schedules),

@@ -36,14 +36,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..data import Ratings
-from ..engines import clipped_error_sums, get_engine, row_dots
+from ..engines import ADAGRAD_KERNELS, clipped_error_sums, get_engine, has_adagrad, row_dots
 from . import model_file
 from .base import EpochResult, NotFittedError, TrainingDiverged, TrainingIndex, best_codes, check_is_fitted
 from .early_stopping import EarlyStopping
 from .errors import mae, rmse
 from .estimator import Estimator, finish_class
 from .history import History
-from .params import PARAMETERS, default_lr
+from .params import PARAMETERS, default_lr, step_rule_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,7 +85,10 @@ class SGDFactorizer(Estimator, TrainingIndex):
         q_i \leftarrow q_i + \gamma (e_{ui} p_u - \lambda q_i)
 
     with :math:`\gamma` = ``lr``, :math:`\lambda` = ``reg`` and the old values on the right-hand
-    sides. The other schedules change when :math:`e_{ui}` is recomputed (each kernel's docstring
+    sides. Under the ``adagrad`` step rule (``step_rule``; None picks it wherever the kernel has it)
+    each row's step is :math:`\eta / \sqrt{G}` instead of :math:`\gamma`, :math:`G` its squared
+    gradients summed so far (:func:`mfcore.engines.numba_jit.adagrad_pass`). The other schedules change
+    when :math:`e_{ui}` is recomputed (each kernel's docstring
     states its equations): ``per-factor`` after every factor's step, ``per-epoch`` once per epoch from
     the factors at its start, ``funk`` trains one feature per epoch (features taking turns,
     ``epochs_per_feature`` epochs each) over cached residuals. Parameters are stored as given and
@@ -119,8 +122,11 @@ class SGDFactorizer(Estimator, TrainingIndex):
         The learning rate used (``lr``, or the schedule's default when ``lr`` is None).
     n_train_ratings_ : int
         Number of training ratings.
+    step_rule_ : str
+        The step rule used (``step_rule``, or the one it stands for when None).
     fit_seconds_ : float
-        Training time: every epoch plus the engine's once-per-fit ordering, no evaluation.
+        Training time: the initial parameters, the engine's once-per-fit ordering and every epoch,
+        no evaluation (and no JIT compilation: ``compile_seconds_``).
     compile_seconds_ : float
         JIT compile or cache load before the first epoch (once per process and engine).
     """
@@ -129,9 +135,14 @@ class SGDFactorizer(Estimator, TrainingIndex):
 
     def validate_params(self) -> None:
         """Raise a ValueError naming the first hyperparameter outside its range in
-        :data:`mfcore.models.params.PARAMETERS`, or an engine without the chosen schedule."""
+        :data:`mfcore.models.params.PARAMETERS`, an engine without the chosen schedule, or the
+        ``adagrad`` step rule asked of a kernel that does not have it."""
         super().validate_params()
         get_engine(self.engine).kernel(self.schedule)
+        if self.step_rule == "adagrad" and not has_adagrad(self.engine, self.schedule):
+            raise ValueError(f"step_rule == 'adagrad' is not available in the {self.engine} engine's "
+                             f"{self.schedule} schedule; only the per-rating schedule of "
+                             f"{', '.join(ADAGRAD_KERNELS)} has it.")
 
     # --- training -------------------------------------------------------------------------------
 
@@ -160,29 +171,36 @@ class SGDFactorizer(Estimator, TrainingIndex):
         dtype = np.float32
         n_users, n_items, k = train.n_users, train.n_items, self.n_factors
 
+        start = time.perf_counter()
         P, Q, self.bu_, self.bi_, self.global_mean_ = initial_parameters(
             train, k, self.init_std, self.biased, rng, dtype)
+        self.step_rule_ = step_rule_of(self.step_rule, self.engine, self.schedule)
+        step_state = ({"adagrad_users": np.ones((n_users, 2), dtype), "adagrad_items": np.ones((n_items, 2), dtype)}
+                      if self.step_rule_ == "adagrad" else {})
+        init_seconds = time.perf_counter() - start
         self.P_, self.Q_ = P, Q
         self.scale_ = train.scale
         self._index_training(train)
         self.history_ = History()
 
-        self.lr_ = default_lr(self.schedule) if self.lr is None else self.lr
+        self.lr_ = default_lr(self.schedule, self.step_rule_) if self.lr is None else self.lr
         mu, lr, reg = dtype(self.global_mean_), dtype(self.lr_), dtype(self.reg)
         options = {name: getattr(self, name) for name in engine.options_for(self.schedule)}
-        self.compile_seconds_ = self._warm_up(engine, run_epoch, options, dtype) if engine.compiled else 0.0
+        self.compile_seconds_ = (self._warm_up(engine, run_epoch, options, dtype, bool(step_state))
+                                 if engine.compiled else 0.0)
         start = time.perf_counter()
         plan = engine.plan(self.schedule)(train.users, train.items, train.values, rng, n_users=n_users,
                                           n_items=n_items, n_factors=k, schedule=self.schedule,
                                           epochs_per_feature=self.epochs_per_feature, options=options)
-        self.fit_seconds_ = time.perf_counter() - start  # numba-parallel shuffles and blocks here
+        # the initial parameters, and numba-parallel's shuffle and blocks, count as training
+        self.fit_seconds_ = init_seconds + time.perf_counter() - start
         stopper = EarlyStopping(self.patience, self.min_delta) if self.patience is not None else None
         diverged = False
         try:
             for epoch in range(1, self.n_epochs + 1):
                 start = time.perf_counter()
                 sse = run_epoch(mu=mu, bu=self.bu_, bi=self.bi_, P=P, Q=Q, lr=lr, reg=reg,
-                                biased=bool(self.biased), **plan.next_epoch(epoch))
+                                biased=bool(self.biased), **step_state, **plan.next_epoch(epoch))
                 seconds = time.perf_counter() - start
                 self.fit_seconds_ += seconds
                 train_rmse = float(np.sqrt(sse / len(train)))
@@ -233,7 +251,7 @@ class SGDFactorizer(Estimator, TrainingIndex):
         fields = {
             "params": self.get_params(),
             "global_mean": float(self.global_mean_), "scale": [float(v) for v in self.scale_],
-            "lr": float(self.lr_), "fit_seconds": float(self.fit_seconds_),
+            "lr": float(self.lr_), "step_rule": self.step_rule_, "fit_seconds": float(self.fit_seconds_),
             "compile_seconds": float(self.compile_seconds_), "n_train_ratings": int(self.n_train_ratings_),
             "history": [{"epoch": r.epoch, "train_rmse": r.train_rmse, "test_rmse": r.test_rmse,
                          "seconds": r.seconds, "validation_rmse": r.validation_rmse} for r in self.history_],
@@ -263,6 +281,7 @@ class SGDFactorizer(Estimator, TrainingIndex):
         model.global_mean_ = number(meta, "global_mean")
         model.scale_ = train.scale
         model.lr_ = number(meta, "lr", minimum=0)
+        model.step_rule_ = meta.get("step_rule", "constant")  # absent from files of constant-step models
         model.fit_seconds_ = number(meta, "fit_seconds", minimum=0)
         model.compile_seconds_ = number(meta, "compile_seconds", minimum=0)
         if not isinstance(meta["history"], list) or not all(isinstance(r, dict) for r in meta["history"]):
@@ -280,7 +299,7 @@ class SGDFactorizer(Estimator, TrainingIndex):
         model.n_train_ratings_ = number(meta, "n_train_ratings", integer=True, minimum=0)
         return model
 
-    def _warm_up(self, engine, run_epoch, options: dict, dtype) -> float:
+    def _warm_up(self, engine, run_epoch, options: dict, dtype, adagrad: bool = False) -> float:
         """Run the engine once on a 2 x 2 scratch problem, so that JIT compilation (or loading it from
         Numba's disk cache) is not counted in the first epoch's seconds; returns the seconds it took."""
         start = time.perf_counter()
@@ -290,8 +309,9 @@ class SGDFactorizer(Estimator, TrainingIndex):
                                           n_users=2, n_items=2, n_factors=k, schedule=self.schedule,
                                           epochs_per_feature=self.epochs_per_feature, options=options)
         P, Q = np.zeros((2, k), dtype), np.zeros((2, k), dtype)
+        state = {"adagrad_users": np.ones((2, 2), dtype), "adagrad_items": np.ones((2, 2), dtype)} if adagrad else {}
         run_epoch(mu=dtype(0), bu=np.zeros(2, dtype), bi=np.zeros(2, dtype), P=P, Q=Q, lr=dtype(0),
-                  reg=dtype(0), biased=bool(self.biased), **plan.next_epoch(1))
+                  reg=dtype(0), biased=bool(self.biased), **state, **plan.next_epoch(1))
         row_dots(users, items, P, Q)
         clipped_error_sums(users, items, np.ones(3, dtype), dtype(0), np.zeros(2, dtype), np.zeros(2, dtype), P, Q,
                            dtype(0), dtype(1))

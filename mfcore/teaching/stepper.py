@@ -1,6 +1,6 @@
 r"""One SGD update at a time, for teaching: the Update rule page drives :class:`UpdateStepper`.
 
-The stepper makes exactly the moves ``SGDFactorizer(engine="python", schedule="per-rating")`` makes
+The stepper makes exactly the moves ``SGDFactorizer(engine="python", step_rule="constant")`` makes
 with the same parameters and seed (the same initial factors and epoch orders, drawn the same way
 from ``np.random.default_rng(seed)``, float32, each step taken by
 :func:`mfcore.engines.python.run_epoch` on a single rating), but stops after every rating and

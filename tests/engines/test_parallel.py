@@ -141,9 +141,10 @@ def test_parallel_kernel_with_one_block_is_the_serial_kernel():
     serial = numba_jit.run_epoch(*args, **states[0], lr=np.float32(0.01), reg=np.float32(0.05), biased=True)
     bounds = np.array([0, len(train)], np.int64)
     sse = np.zeros(1)
-    numba_parallel.run_blocks(*args, bounds, np.zeros(1, np.int64), states[1]["mu"], states[1]["bu"],
-                              states[1]["bi"], states[1]["P"], states[1]["Q"], np.float32(0.01),
-                              np.float32(0.05), True, sse, 4)
+    numba_parallel.run_blocks(*args, bounds, np.zeros(1, np.int64), np.full(1, -1), np.zeros(1, np.int64), 1,
+                              states[1]["mu"], states[1]["bu"], states[1]["bi"], states[1]["P"], states[1]["Q"],
+                              np.float32(0.01), np.float32(0.05), True, sse, False, np.ones((1, 2), np.float32),
+                              np.ones((1, 2), np.float32), 0, 4)
     assert sse[0] == serial
     for name in ("bu", "bi", "P", "Q"):
         np.testing.assert_array_equal(states[0][name], states[1][name])
@@ -170,7 +171,7 @@ def test_grid_size_rules():
     assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 1, block_bytes=mib) == 4
     assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 2, block_bytes=mib) == 4
     assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 3, block_bytes=mib) == 6
-    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 1, block_bytes=mib // 4) == 15  # 512 KiB L2
+    assert numba_parallel.grid_size(6040, 3706, 100, 900_000, 1, block_bytes=mib // 4) == 16  # 512 KiB L2: 15, even
     big = numba_parallel.grid_size(200_000, 40_000, 50, 9_000_000, 2)
     fits = int(np.ceil((200_000 + 40_000) * 50 * 4 / numba_parallel.BLOCK_CACHE_BYTES))
     assert big == max(4, min(fits, numba_parallel.MAX_GRID))
@@ -218,17 +219,25 @@ def test_effective_threads_is_what_the_data_can_feed(monkeypatch):
 
 
 def test_the_epoch_runs_on_the_effective_threads(monkeypatch):
-    """The kernel spreads an epoch over effective_threads() threads: 3 pool tasks per sub-epoch here."""
+    """The kernel spreads an epoch over effective_threads() threads: 3 chains of blocks per epoch here,
+    each thread owning whole user blocks, and every block of the epoch in exactly one chain."""
     train, _ = problem()
     monkeypatch.setattr(numba_parallel, "MIN_RATINGS_PER_THREAD", len(train) // 3)
     used = []
-    real = numba_parallel._run_all
+    real = numba_parallel.chains
 
-    def spy(pool, function, calls):
-        if function not in (numba_parallel.count_cells, numba_parallel.scatter_cells):  # the epoch's blocks
-            used.append(len(calls))
-        return real(pool, function, calls)
+    def spy(schedule, owner, n_threads):
+        found = real(schedule, owner, n_threads)
+        used.append((schedule, owner, found))
+        return found
 
-    monkeypatch.setattr(numba_parallel, "_run_all", spy)
+    monkeypatch.setattr(numba_parallel, "chains", spy)
     fit("numba-parallel", train, n_threads=8)
-    assert used and max(used) == 3
+    assert used
+    for schedule, owner, found in used[1:]:  # the first is the warm-up's 2 x 2 problem
+        assert len(found) == 3
+        g = schedule.shape[1]
+        assert sorted(np.concatenate([cells for cells, _ in found]).tolist()) == list(range(g * g))
+        for t, (cells, waits) in enumerate(found):
+            assert set(owner[cells // g]) == {t}
+            assert all(owner[w // g] != t for w in waits if w >= 0)

@@ -67,7 +67,7 @@ def test_every_schedule_recovers_a_noiseless_low_rank_matrix(schedule):
     (funk takes turns of 50 epochs on each of its two features)."""
     data = _low_rank()
     model = SGDFactorizer(n_factors=2, n_epochs=300, lr=0.02, reg=0.0, biased=False, init_std=0.3,
-                          schedule=schedule, epochs_per_feature=50, seed=0).fit(data)
+                          schedule=schedule, epochs_per_feature=50, seed=0, step_rule="constant").fit(data)
     assert model.history_[-1].train_rmse < 1e-4
     assert model.evaluate(data)["rmse"] < 1e-4
 
@@ -85,7 +85,7 @@ def test_funk_with_one_feature_is_per_rating_sgd():
     """With K = 1 the cached rest of the prediction is empty, so funk takes the same steps."""
     users, items, ratings, _, _ = _problem()
     data = from_arrays(users, items, ratings)
-    a, b = (SGDFactorizer(n_factors=1, n_epochs=5, engine="numba", schedule=s, seed=2).fit(data)
+    a, b = (SGDFactorizer(n_factors=1, n_epochs=5, engine="numba", schedule=s, seed=2, step_rule="constant").fit(data)
             for s in ("funk", "per-rating"))
     np.testing.assert_allclose(a.P_, b.P_, atol=1e-6)
     np.testing.assert_allclose(a.bu_, b.bu_, atol=1e-6)
@@ -95,7 +95,7 @@ def test_per_factor_with_one_factor_and_no_biases_is_per_rating_sgd():
     users, items, ratings, _, _ = _problem()
     data = from_arrays(users, items, ratings)
     a, b = (SGDFactorizer(n_factors=1, n_epochs=5, biased=False, engine="numba", schedule=s,
-                                  seed=2).fit(data)
+                                  seed=2, step_rule="constant").fit(data)
             for s in ("per-factor", "per-rating"))
     np.testing.assert_allclose(a.Q_, b.Q_, atol=1e-6)
 

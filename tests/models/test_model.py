@@ -6,6 +6,7 @@ import pytest
 from mfcore import NotFittedError, SGDFactorizer, TrainingDiverged, from_arrays, random_split
 from mfcore.data import load_ratings
 from mfcore.data.synthetic import make_ratings
+from mfcore.models.params import ADAGRAD_LR
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ def test_not_fitted_guard():
 
 
 def test_divergence_stops_with_advice(split):
-    model = SGDFactorizer(n_factors=8, n_epochs=20, lr=5.0, init_std=1.0)
+    model = SGDFactorizer(n_factors=8, n_epochs=20, lr=5.0, init_std=1.0, step_rule="constant")
     with pytest.raises(TrainingDiverged, match=r"diverged at epoch \d+.*lower the learning rate"):
         model.fit(*split)
     assert all(np.isfinite(r.train_rmse) for r in model.history_)
@@ -135,7 +136,9 @@ def test_unbiased_model_has_no_biases(split):
     assert model.global_mean_ == 0 and not model.bu_.any() and not model.bi_.any()
 
 
-def test_default_learning_rate_follows_the_schedule(split):
-    assert fitted(split).lr_ == 0.007
+def test_default_learning_rate_follows_the_schedule_and_step_rule(split):
+    assert fitted(split).lr_ == ADAGRAD_LR and fitted(split).step_rule_ == "adagrad"
+    assert fitted(split, step_rule="constant").lr_ == 0.007
+    assert fitted(split, engine="numpy").step_rule_ == "constant"
     assert fitted(split, schedule="per-epoch").lr_ == 0.002
     assert fitted(split, schedule="per-epoch", lr=0.001).lr_ == 0.001

@@ -22,7 +22,7 @@ def test_two_epochs_of_steps_equal_the_python_engine_exactly(toy, biased):
     records = [stepper.step() for _ in range(3)] + stepper.finish_epoch() + stepper.finish_epoch()
     assert len(records) == 2 * len(toy) and [r.step for r in records] == list(range(1, 101))
     assert (stepper.epoch, stepper.position) == (2, len(toy))
-    model = SGDFactorizer(n_epochs=2, engine="python", biased=biased, **PARAMS).fit(toy)
+    model = SGDFactorizer(n_epochs=2, engine="python", step_rule="constant", biased=biased, **PARAMS).fit(toy)
     for mine, theirs in ((stepper.P, model.P_), (stepper.Q, model.Q_), (stepper.bu, model.bu_),
                          (stepper.bi, model.bi_)):
         np.testing.assert_array_equal(mine, theirs)

@@ -72,7 +72,7 @@ def test_baselines_and_what_the_factors_add(split):
     assert scores["biases only"] < scores["global mean"]
     mean = split.train_full.values.mean(dtype=np.float64)
     assert scores["global mean"] == pytest.approx(np.sqrt(np.mean((split.test.values - mean) ** 2)))
-    factors = score_on_test({"n_factors": 8, "reg": 0.05, "lr": 0.01}, split, n_epochs=30)
+    factors = score_on_test({"n_factors": 8, "reg": 0.05, "lr": 0.01, "step_rule": "constant"}, split, n_epochs=30)
     assert factors["rmse"] < scores["biases only"] and factors["n_epochs"] == 30
 
 
