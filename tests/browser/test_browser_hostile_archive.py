@@ -182,4 +182,4 @@ def test_the_check_finds_an_element_the_data_made_and_passes_the_same_text_shown
                      "<svg><a href='https://" + EVIL + "/y'><text>link</text></a></svg>")
     found = page.evaluate(CREATED, tokens)
     assert len(found) == 2 and found[0] == "B T001Q: T001Q", found  # the bold the data made, not the literal ones
-    assert found[1].startswith("A points at the host: https://" + EVIL + "/y"), found
+    assert found[1].lower().startswith("a points at the host: https://" + EVIL + "/y"), found  # an SVG <a>
