@@ -103,8 +103,8 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
                                         key=f"sch_live_{axis}_{next(renders)}")
 
         for number, name in enumerate(SCHEDULES, start=1):
-            run = Run(number, {**params, "schedule": name, "lr": rates[name]}, dataset.name, dataset.path,
-                      SGDFactorizer(**{**params, "schedule": name, "lr": rates[name]}), test, name=name)
+            race_params = {**params, "schedule": name, "lr": rates[name], "step_rule": lesson_figures.RACE_STEP_RULE}
+            run = Run(number, race_params, dataset.name, dataset.path, SGDFactorizer(**race_params), test, name=name)
             schedule_runs.append(run)
             run_driver.execute(run, train, render, tick=tick)
             if run.status == "failed":

@@ -154,14 +154,19 @@ sample's 862 x 0.002 = 1.7 trains; ML-1M's 3,079 x 0.001 = 3.1 diverges; its cap
 0.00058 trains 20 epochs at K=32 and K=100)."""
 
 
+RACE_STEP_RULE = "constant"
+"""The step rule of every schedule in the race: it compares when the error is computed, so each takes
+the same kind of step (AdaGrad exists for the per-rating kernels only)."""
+
+
 def schedule_rates(ratings) -> dict[str, float]:
-    """Each schedule's own learning rate on ``ratings``: its default (``default_lr``), and for
+    """Each schedule's own constant learning rate on ``ratings``: its default (``default_lr``), and for
     per-epoch at most :data:`STALE_STEP` over the most ratings a user or an item has (2 significant
     digits, rounded down), so that a first race does not diverge on data with very busy rows."""
     from mfcore.engines import SCHEDULES
     from mfcore.models.params import default_lr
     busiest = max(np.bincount(ratings.users).max(), np.bincount(ratings.items).max())
-    rates = {name: default_lr(name) for name in SCHEDULES}
+    rates = {name: default_lr(name, RACE_STEP_RULE) for name in SCHEDULES}
     cap = STALE_STEP / busiest
     if cap < rates["per-epoch"]:
         digits = -int(np.floor(np.log10(cap))) + 1

@@ -59,10 +59,10 @@ def test_differences_use_the_forms_names():
 
 def test_per_epoch_rate_is_its_default_unless_a_row_is_very_busy():
     toy = load_ratings(ROOT / "sample_data" / "toy.csv")
-    assert lesson_figures.schedule_rates(toy)["per-epoch"] == default_lr("per-epoch")
+    assert lesson_figures.schedule_rates(toy)["per-epoch"] == default_lr("per-epoch", "constant")
     busy = SimpleNamespace(users=np.zeros(4000, np.int32), items=np.arange(4000, dtype=np.int32))
     rates = lesson_figures.schedule_rates(busy)
-    assert rates["per-epoch"] == 0.0005 and rates["per-rating"] == default_lr("per-rating")
+    assert rates["per-epoch"] == 0.0005 and rates["per-rating"] == default_lr("per-rating", "constant")
     assert "per-epoch 0.0005" in lesson_figures.rates_text(rates)
 
 
