@@ -65,7 +65,7 @@ _LIVE: dict[str, TuneJob] = {}
 _LIVE_KEPT = 20
 MODELS = {"sgd": "rating MF (validation RMSE, minimised)", "bpr": "BPR (validation NDCG@10, maximised)",
           "als": "implicit ALS (validation NDCG@10, maximised)"}
-"""The models Tune searches, by model file kind (issue 17: ranking models by their NDCG@10)."""
+"""The models Tune searches, by model file kind (the ranking models by their validation NDCG@10)."""
 
 
 def default_space(model: str = "sgd") -> dict:

@@ -13,9 +13,9 @@ Layout under :data:`ROOT` (a directory in the system temp dir; ``MFP_STORE_DIR``
   own runs and the ones it was seeded with. Every file is written to a temporary file and renamed
   into place (``os.replace``), so a reader never sees half a file.
 
-Runs are never overwritten by another session and never deleted by one (issue 18: two tabs on one
-link rewrote the same whole list, last writer winning, and a visitor training past ``MAX_RUNS``
-erased the owner's runs). Only the browser session that made a session name writes under it
+Runs are never overwritten by another session and never deleted by one (two tabs on one link must
+not rewrite one whole list, last writer winning, nor a visitor training past ``MAX_RUNS`` erase the
+owner's runs). Only the browser session that made a session name writes under it
 (:mod:`dashboard.server.saved_runs` forks a linked session before its first write), a run file is written by
 its own run only, and a session's index merely *refers* to runs of other sessions. Session folders
 untouched for :data:`RUN_DAYS` days are removed (reading a session touches the folders it refers to).

@@ -217,7 +217,7 @@ set is a random ``validation_size`` fraction of the remaining training ratings (
 never taken from the test set: :func:`mfcore.evaluation.protocol.holdout`."""
 
 
-# --- the ranking models (issue 17) ----------------------------------------------------------------
+# --- the ranking models ----------------------------------------------------------------------------
 
 CONFIDENCES = ("binary", "linear", "log")
 """ALS's confidence weightings of a positive of value r: 1 + α, 1 + α r, 1 + α ln(1 + r / ε)."""

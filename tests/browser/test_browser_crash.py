@@ -10,7 +10,8 @@ import sys
 import time
 
 import pytest
-from conftest import ARTIFACTS, ROOT, _free_port, _healthy, fresh_page, full_page_screenshot, no_exception, wait_idle
+from conftest import (ARTIFACTS, ROOT, _free_port, _healthy, fresh_page, full_page_screenshot, no_exception,
+                      start_when_asked, wait_idle)
 
 TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .flatMap(plot => plot.data.map(trace => [trace.name, trace.x.length]))"""
@@ -52,7 +53,7 @@ def test_a_server_killed_mid_run_shows_the_run_interrupted_with_its_curve(tmp_pa
             page.get_by_text("Dataset: bundled sample").wait_for()
             wait_idle(page)
             page.get_by_role("button", name="Train", exact=True).click()
-            page.get_by_role("button", name=re.compile(r"^Start \(\d")).click()  # a long run asks first
+            start_when_asked(page, page.get_by_text(re.compile(r"run 1: epoch \d+/60")))  # a long run asks first
             page.wait_for_function("() => /session=[0-9a-f]{12}/.test(location.href)")
             link = page.url
             deadline = time.monotonic() + 120

@@ -7,6 +7,7 @@ explore-your-ratings-side-by-side.png and explore-tsne-genres.png."""
 import re
 
 import pytest
+from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
 from conftest import (TABLE_TEXT, choose, full_page_screenshot, no_exception, start_when_asked, train_then_explore,
                       wait_idle)
 
@@ -25,7 +26,8 @@ def train_ranking(page, kind: str) -> None:
     page.get_by_text(kind, exact=True).first.click()
     wait_idle(page)
     page.get_by_role("button", name=f"Train {kind}").click()
-    start_when_asked(page, page.get_by_text(re.compile(rf"^{kind}: K = 64, \d+ epochs")), timeout=180_000)
+    factors = {"BPR": BPR_PARAMETERS, "ALS": ALS_PARAMETERS}[kind]["n_factors"].default  # the form's default K
+    start_when_asked(page, page.get_by_text(re.compile(rf"^{kind}: K = {factors}, \d+ epochs")), timeout=180_000)
     wait_idle(page)
 
 

@@ -103,7 +103,7 @@ def test_a_hostile_archive_on_every_page_creates_no_element_and_no_request(strea
         page.get_by_text("Runs in this session").wait_for(timeout=120_000)
         page.get_by_text(re.compile(r"run 1: epoch (\d+)/\1")).wait_for(timeout=120_000)
         clean(page, tokens, "Train")
-        assert "T500Q" in page.locator('[data-testid="stTable"]').first.inner_text()  # the file in the runs table
+        assert page.get_by_text("T500Q").count() >= 1  # the file name shown on Train, as text
         full_page_screenshot(page, "hostile-train.png")
 
         open_page(page, "Speed", "Time engines")

@@ -10,6 +10,7 @@ from conftest import (OVERFLOWING, TABLE_TEXT, choose, no_exception, screenshot_
 
 from dashboard.logic import run_driver, settings
 from mfcore import SGDFactorizer, explore, load_ratings
+from mfcore.models.params import ALS_PARAMETERS
 from paths import ROOT
 
 WIDTH = 1280
@@ -55,20 +56,21 @@ def test_four_runs_of_different_lengths_are_drawn_whole_and_the_table_fits(strea
     assert page.evaluate(AXIS) == [0.5, 14.5]
 
     train_ranking(page, "bpr", "BPR (ranking; NDCG@10 curve)", 30)
-    train_ranking(page, "als", "implicit ALS (ranking; NDCG@10 curve)", 8)
+    als_epochs = ALS_PARAMETERS["n_epochs"].default
+    train_ranking(page, "als", "implicit ALS (ranking; NDCG@10 curve)", als_epochs)
     no_exception(page)
     traces = dict(page.evaluate(TRACES))
-    assert traces == {"run 3 (BPR) test NDCG": 30, "run 4 (ALS) test NDCG": 8}  # BPR's 30 epochs beside ALS's 8
+    assert traces == {"run 3 (BPR) test NDCG": 30, "run 4 (ALS) test NDCG": als_epochs}  # each run drawn whole
     assert page.evaluate(AXIS) == [0.5, 30.5]
 
     wait_rows(page, 4)
     header = page.evaluate("() => Array.from(document.querySelectorAll('[data-testid=stTable] thead th'))"
-                           ".map(th => th.innerText.replace(/\\s+/g, ' ').trim())")
+                           ".map(th => th.innerText.replace(/\\u2060/g, '').replace(/\\s+/g, ' ').trim())")  # as read
     assert header[:9] == ["run", "model", "status", "epochs", "best test RMSE", "best test NDCG@10", "best epoch",
                           "training s", "wall s"]
     assert "Learning rate γ" in header  # it differs between the runs
     rows = page.evaluate(TABLE_TEXT, 0)
-    assert [row[3] for row in rows] == ["14/14", "6/6", "30/30", "8/8"]
+    assert [row[3] for row in rows] == ["14/14", "6/6", "30/30", f"{als_epochs}/{als_epochs}"]
     assert page.evaluate(OVERFLOWING) == []  # no column behind a sideways scroll, no cell cut off
     page.get_by_text("training s: the model's own training time").wait_for()
     screenshot_at(page, "pages-train-four-runs.png", WIDTH)

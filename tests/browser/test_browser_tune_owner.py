@@ -5,7 +5,7 @@ stops it. (A reload is a new browser session, so it watches too, as a reload's r
 
 import re
 
-from conftest import fresh_page, full_page_screenshot, no_exception, wait_idle
+from conftest import fresh_page, full_page_screenshot, no_exception, start_when_asked, wait_idle
 
 RUNNING = re.compile(r"Search running: (\d+) trials")
 
@@ -23,6 +23,7 @@ def test_a_second_context_with_only_the_link_cannot_stop_the_search(streamlit_se
     owner.get_by_label("Max epochs: high").fill("20")
     owner.get_by_label("Factors K (log): high").fill("16")
     owner.get_by_role("button", name="Start search").click()
+    start_when_asked(owner, owner.get_by_text(RUNNING))  # 2,000 trials are long work: the page asks first
     owner.wait_for_function("() => /study=session-[0-9a-f]{12}/.test(location.href)")
     link = owner.url
     trials_running(owner)
