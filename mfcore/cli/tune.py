@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> None:
     then the best configuration's test RMSE beside the baselines. Bad input raises ValueError. Any
     error whose text holds a secret of ``--storage`` (:func:`mfcore.tuning.redaction.secrets_of`)
     becomes one ValueError sentence with the secret scrubbed, chained to nothing."""
+    from .._optional import require
+    require("optuna", "the tune command")  # before mfcore.tuning, which imports it
     from ..tuning import StorageError, redaction
     try:
         _search(args)
