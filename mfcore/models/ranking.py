@@ -382,9 +382,11 @@ class RankingFactorizer(Estimator, TrainingIndex):
 
     def recommend_new(self, items, ratings=None, n: int = 10) -> pd.DataFrame:
         """Top-``n`` for a user the model was not trained on, from their ``items`` (original ids) and
-        optional ``ratings``: :meth:`fold_in_scores` of their known positives (popularity when there is
-        none), leaving out ``items`` and items without a training rating, as :meth:`recommend` does."""
+        optional ``ratings``: :meth:`vector_scores` of the model's own :meth:`fold_in` (which may weigh
+        the ratings, as ALS's confidence does), popularity when no item is a known positive; leaving out
+        ``items`` and items without a training rating, as :meth:`recommend` does."""
         check_is_fitted(self)
-        scores = self.fold_in_scores([self._new_user_positives(items, ratings)])[0]
+        known = len(self._new_user_positives(items, ratings)) > 0
+        scores = self.vector_scores(self.fold_in(items, ratings)) if known else self._popularity
         exclude = np.atleast_1d(self._id_lookup().item_codes(np.atleast_1d(items).tolist()))
         return self._top(scores, exclude[exclude >= 0], n)

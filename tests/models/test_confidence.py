@@ -38,6 +38,10 @@ def test_linear_on_ones_is_binary_and_the_values_count():
     assert not np.allclose(weighted.P_, binary.P_)
     items = weighted.item_ids_[:5]
     assert not np.allclose(weighted.fold_in(items, [1, 1, 1, 1, 1]), weighted.fold_in(items, [1, 50, 1, 1, 1]))
+    heavy = weighted.recommend_new(items, [1, 50, 1, 1, 1], n=20)  # recommend_new weighs them as fold_in does
+    expected = weighted.vector_scores(weighted.fold_in(items, [1, 50, 1, 1, 1]))
+    codes = weighted._id_lookup().item_codes(heavy["item"].tolist())
+    np.testing.assert_allclose(heavy["score"].to_numpy(), expected[codes], rtol=1e-6)
 
 
 def test_counts_mode_counts():
