@@ -18,7 +18,17 @@ string they are given inert first:
   escaped. So a figure's own code writes plain text with ``"\\n"`` for a new line, and a title, id or
   genre it holds cannot become a tag;
 - :func:`download_button`: the label as Markdown-escaped text and the file name cut to a portable
-  set of characters (:func:`file_name`).
+  set of characters (:func:`file_name`);
+- Markdown text elements (:func:`markdown`, :func:`caption`, :func:`info`, :func:`warning`,
+  :func:`error`, :func:`success`, :func:`title`, :func:`header`, :func:`subheader`, :func:`toast`) and
+  :func:`radio`'s options. A text element takes a *template*, the page's own Markdown written in its
+  source (the source check requires a string literal), and *values* to put in its ``{}`` fields, as
+  :meth:`str.format` does: each value is shown as the characters it holds
+  (:func:`dashboard.render.texts.escape_markdown`, after its format spec and conversion are applied),
+  unless it is :class:`Markdown` already. A function that builds a sentence with markup returns
+  :func:`md`'s :class:`Markdown` (its template a literal as well); any plain ``str`` is text. So the
+  only Markdown that reaches Streamlit is written in the project's source, and no value can add any.
+  A widget label, ``help`` tooltip or progress text that holds a value is :func:`md` too.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.render.texts import escape_label, escape_markdown
+from dashboard.render.texts import escape_label, escape_markdown, inert_text, md
 
 _KEPT_IN_TEMPLATES = re.compile(r"&lt;(/?extra)&gt;")
 
@@ -131,3 +141,29 @@ def download_button(container, label: str, data, name: str, **kwargs):
 def metric(container, label: str, value, **kwargs):
     """``container.metric`` with ``label`` and ``value`` shown as text (both render Markdown)."""
     return container.metric(escape_markdown(label), escape_markdown(value), **kwargs)
+
+
+def _text(method: str, heading: bool = False):
+    def show(container, template: str, /, *values, **named):
+        kwargs = {name: named.pop(name) for name in list(named) if name in _STREAMLIT_KWARGS}
+        if heading and (values or named):
+            kwargs.setdefault("anchor", False)  # a heading's link to itself would be made from the values
+        return getattr(container, method)(md(template, *values, **named), **kwargs)
+
+    show.__name__ = method
+    show.__doc__ = (f"``container.{method}`` of :func:`md` ``(template, *values, **named)``; Streamlit's own "
+                    f"keywords ({', '.join(sorted(_STREAMLIT_KWARGS))}) go to Streamlit.")
+    return show
+
+
+_STREAMLIT_KWARGS = {"help", "icon", "width", "anchor", "divider", "unsafe_allow_html", "duration", "text_alignment"}
+markdown, caption, title, header, subheader = (_text("markdown"), _text("caption"), _text("title", True),
+                                               _text("header", True), _text("subheader", True))
+info, warning, error, success, toast = (_text("info"), _text("warning"), _text("error"), _text("success"),
+                                        _text("toast"))
+
+
+def radio(container, label: str, options, /, format_func: Callable = str, **kwargs):
+    """``container.radio`` whose option labels (``format_func`` of each option) are shown as text;
+    ``label`` is the page's own (a literal or :func:`md`); ``kwargs`` are Streamlit's."""
+    return container.radio(label, options, format_func=lambda option: inert_text(format_func(option)), **kwargs)

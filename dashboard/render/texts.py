@@ -1,14 +1,61 @@
 """Explanations a student reads, written once: the error schedules, the engines, what a positive is.
 
 Sentences about measured numbers are not here: the pages generate those from the numbers. Every
-user-derived string a page puts in Markdown goes through :func:`escape_markdown`.
+user-derived string a page puts in Markdown goes through :func:`escape_markdown`, by construction: the
+text elements (``dashboard.render.safe``) show a plain ``str`` as text and only :class:`Markdown` (a
+literal template, :func:`md`) as markup.
 """
+
+from __future__ import annotations
 
 import html
 import re
+import string
 
 from mfcore.models.params import POSITIVE_LEVEL
 from mfcore.models.ranking import positive_threshold
+
+
+class Markdown(str):
+    """Markdown the project wrote (a literal template with its values escaped, see :func:`md`): the text
+    elements show it as markup, where a plain ``str`` is shown as text. Joining keeps the type only
+    through :meth:`join` and ``+``, which escape a plain ``str`` they are given."""
+
+    __slots__ = ()
+
+    def __add__(self, other: str) -> Markdown:
+        return Markdown(str.__add__(self, inert_text(other)))
+
+    def __radd__(self, other: str) -> Markdown:
+        return Markdown(str.__add__(inert_text(other), self))
+
+    def join(self, parts) -> Markdown:
+        return Markdown(str.join(self, (inert_text(part) for part in parts)))
+
+
+def inert_text(value) -> str:
+    """``value`` for a Markdown text element: a :class:`Markdown` as it is, anything else escaped."""
+    return value if isinstance(value, Markdown) else escape_markdown(value)
+
+
+class _Fields(string.Formatter):
+    def format_field(self, value, format_spec: str) -> str:
+        if isinstance(value, Markdown):
+            return Markdown(format(str(value), format_spec))
+        return escape_markdown(format(value, format_spec))
+
+
+_FIELDS = _Fields()
+
+
+def md(template: str, /, *values, **named) -> Markdown:
+    """``template`` (the project's Markdown, a string literal) with its ``{}`` fields filled as
+    :meth:`str.format` fills them, every value escaped after its conversion and format spec (a
+    :class:`Markdown` value is kept): ``md("**{}** trains {:,.0f} times faster", engine, ratio)``."""
+    if isinstance(template, Markdown) and not values and not named:
+        return template
+    return Markdown(_FIELDS.vformat(str(template), values, named))
+
 
 SCHEDULES = {
     "per-rating": "the standard (Koren, Surprise, LibMF): compute the error of one rating, move its "
@@ -19,14 +66,14 @@ SCHEDULES = {
                  "the epoch, then make all the moves with those stale errors. A user with 500 ratings "
                  "gets 500 pushes in the same direction before anyone checks whether the first ones "
                  "already fixed the error.",
-    "funk": "Simon Funk's (Netflix Prize 2006): train one feature at a time. Each epoch trains only the "
-            "current feature (features take turns, *epochs per feature* each); the rest of every "
-            "prediction is cached per rating, so an epoch moves one number per user and item instead "
-            "of K.",
+    "funk": Markdown("Simon Funk's (Netflix Prize 2006): train one feature at a time. Each epoch trains only "
+                     "the current feature (features take turns, *epochs per feature* each); the rest of every "
+                     "prediction is cached per rating, so an epoch moves one number per user and item instead "
+                     "of K."),
 }
 """Each error schedule in one or two sentences: *how often is the error e = r - r̂ recomputed?*"""
 
-SCHEDULE_MECHANISMS = (
+SCHEDULE_MECHANISMS = Markdown(
     "**Why they differ.** Fresh errors (per-rating, per-factor) make every move correct the mistake as "
     "it stands now. Per-factor's step for one factor waits for the correction of the previous one, so "
     "its K-loop cannot run as one vector operation. Stale errors (per-epoch) make all of a user's or an "

@@ -17,38 +17,97 @@ from hostile import payloads
 from paths import ROOT
 
 from dashboard.render import safe
-from dashboard.render.texts import WORD_JOINER, escape_markdown
+from dashboard.render.texts import WORD_JOINER, Markdown, escape_markdown
 
 RENDERERS = {"table", "plotly_chart", "download_button", "metric", "html", "altair_chart", "vega_lite_chart",
-             "pyplot", "bokeh_chart", "pydeck_chart", "graphviz_chart", "iframe"}
-"""Streamlit calls that render markup or fetch from an address: only dashboard/render/safe.py makes them."""
-HEADINGS = {"title", "header", "subheader"}
-"""Headings get a link to themselves whose address is made from their text: one that holds a value (an
-f-string) passes ``anchor=False``, so no link on the page is made from the data."""
+             "pyplot", "bokeh_chart", "pydeck_chart", "graphviz_chart", "iframe",
+             "markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader", "toast",
+             "radio"}
+"""Streamlit calls that render markup or fetch from an address: only dashboard/render/safe.py makes them (``write``
+of a string is ``markdown``: ``st.write`` is one too)."""
+TEXT_ELEMENTS = {"markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader", "toast"}
+"""safe's text elements: ``safe.X(container, template, *values)``, the template the page's own Markdown."""
+LABELS = {"help", "label", "text"}
+"""Keywords whose text Streamlit renders as Markdown in every widget (a tooltip, a label, a progress text), besides
+a widget's first argument, its label."""
+WIDGETS = {"button", "checkbox", "toggle", "selectbox", "multiselect", "slider", "select_slider", "number_input",
+           "text_input", "text_area", "file_uploader", "expander", "status", "spinner", "progress", "page_link",
+           "form_submit_button", "popover", "link_button", "pills", "segmented_control", "color_picker",
+           "date_input", "time_input", "tabs", "update", "radio", "download_button", "metric"}
 FORBIDDEN_NAMES = {"unsafe_allow_html", "LinkColumn", "ImageColumn", "components"}
 SOURCES = [ROOT / "Home.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "dashboard").rglob("*.py"))]
 SAFE = ROOT / "dashboard" / "render" / "safe.py"
+TEXTS = ROOT / "dashboard" / "render" / "texts.py"
+
+
+def literal(node: ast.AST) -> bool:
+    """Whether ``node`` is Markdown written in the source: a string literal (adjacent literals are one), or a
+    choice between two."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    return isinstance(node, ast.IfExp) and literal(node.body) and literal(node.orelse)
+
+
+def is_md(node: ast.AST) -> bool:
+    """Whether ``node`` is a call of ``md`` (texts.md, safe.md): Markdown built from a literal template."""
+    return isinstance(node, ast.Call) and (getattr(node.func, "attr", None) or getattr(node.func, "id", None)) == "md"
+
+
+def leftmost(node: ast.AST) -> ast.AST:
+    """The first operand of a ``+`` chain (the node itself otherwise): Markdown + a str escapes the str."""
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        node = node.left
+    return node
+
+
+def built(node: ast.AST) -> bool:
+    """Whether ``node`` builds a string from values in place (an f-string, ``+``, ``%``, ``.format``): inside a
+    label or a template that is a value the escaper never sees."""
+    if isinstance(node, ast.JoinedStr):
+        return any(isinstance(part, ast.FormattedValue) for part in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        return not (literal(node.left) and literal(node.right))
+    if isinstance(node, ast.IfExp):
+        return built(node.body) or built(node.orelse)
+    return isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "format"
 
 
 def direct_calls(path: Path) -> list[str]:
-    """``file:line call`` of every renderer call in ``path`` not made on a module of the project (a module's
-    own function named like one, e.g. ``search.table``, is data, not a renderer)."""
+    """``file:line problem`` of every renderer call in ``path`` not made on a module of the project (a module's
+    own function named like one, e.g. ``search.table``, is data, not a renderer); of every template of safe's text
+    elements and of :func:`md` that is not a literal; of every label, tooltip or progress text built in place
+    (an f-string, ``+``, ``%`` or ``.format`` instead of :func:`md`); of every :class:`Markdown` made outside
+    texts.py."""
     tree = ast.parse(path.read_text())
     modules = {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names} - {"st", "streamlit"}
+    where = path.relative_to(ROOT)
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in RENDERERS:
-            receiver = node.func.value
-            if not (isinstance(receiver, ast.Name) and receiver.id in modules):
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.func.attr}(")
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in HEADINGS
-                and node.args and isinstance(node.args[0], ast.JoinedStr)
-                and not any(k.arg == "anchor" and getattr(k.value, "value", None) is False for k in node.keywords)):
-            found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.func.attr}( with a link to itself")
+        call = node if isinstance(node, ast.Call) else None
+        method = getattr(call.func, "attr", None) if call is not None else None
+        receiver = call.func.value if call is not None and isinstance(call.func, ast.Attribute) else None
+        on_module = isinstance(receiver, ast.Name) and receiver.id in modules | {"log", "logger"}
+        if method in RENDERERS and not on_module:
+            found.append(f"{where}:{node.lineno} .{method}(")
+        if method == "write" and isinstance(receiver, ast.Name) and receiver.id in ("st", "streamlit"):
+            found.append(f"{where}:{node.lineno} .write(")
+        if method in TEXT_ELEMENTS and isinstance(receiver, ast.Name) and receiver.id == "safe":
+            template = call.args[1] if len(call.args) > 1 else None
+            if template is None or not (literal(template) or is_md(leftmost(template))):
+                found.append(f"{where}:{node.lineno} safe.{method}( template not a literal")
+        if call is not None and is_md(call) and path != TEXTS and not (call.args and literal(call.args[0])):
+            found.append(f"{where}:{node.lineno} md( template not a literal")
+        if method in WIDGETS and not on_module:
+            labels = call.args[1:2] if method == "progress" else call.args[:1] if method != "page_link" else []
+            labels += [keyword.value for keyword in call.keywords if keyword.arg in LABELS]
+            found += [f"{where}:{node.lineno} .{method}( label built in place" for label in labels if built(label)]
+        if (call is not None and getattr(call.func, "id", getattr(call.func, "attr", None)) == "Markdown"
+                and path != TEXTS):
+            found.append(f"{where}:{node.lineno} Markdown( outside texts.py")
         names = ({node.attr} if isinstance(node, ast.Attribute) else {node.id} if isinstance(node, ast.Name)
                  else {keyword.arg for keyword in node.keywords} if isinstance(node, ast.Call) else set())
-        found += [f"{path.relative_to(ROOT)}:{node.lineno} {name}" for name in names & FORBIDDEN_NAMES]
+        found += [f"{where}:{node.lineno} {name}" for name in names & FORBIDDEN_NAMES]
     return found
 
 
@@ -59,13 +118,21 @@ def test_no_page_or_module_calls_a_markup_renderer_directly():
 
 def test_the_source_check_finds_a_direct_call(tmp_path):
     page = tmp_path / "page.py"
-    page.write_text("import streamlit as st\nfrom dashboard.logic import search\nsearch.table(1)\n"
-                    "st.table(frame)\ncolumns[0].plotly_chart(figure)\nst.markdown('x', unsafe_allow_html=True)\n"
-                    "st.subheader(f'{name}')\nst.subheader(f'{name}', anchor=False)\n")
+    page.write_text("import streamlit as st\nfrom dashboard.logic import search\nfrom dashboard.render import safe\n"
+                    "search.table(1)\nst.table(frame)\ncolumns[0].plotly_chart(figure)\n"
+                    "st.markdown('x', unsafe_allow_html=True)\nst.subheader(f'{name}')\nslot.info('constant')\n"
+                    "st.write(name)\nsafe.caption(st, f'{name}')\nsafe.caption(st, name)\n"
+                    "safe.caption(st, 'Rated by {}', name)\nsafe.caption(st, safe.md('**{}**', name) + rest)\n"
+                    "safe.md(name)\nst.button(f'Retrain {label}')\nst.expander('Run ' + label)\n"
+                    "st.button(safe.md('Retrain {}', label), help='constant')\nbar.progress(0.5, text=f'{label}')\n"
+                    "safe.radio(st, 'Model', labels)\nst.radio('Model', labels)\nsafe.Markdown(name)\n")
     page = page.rename(ROOT / "tests" / "dashboard" / "_direct_call_probe.py")
     try:
         assert [call.split(" ", 1)[1] for call in direct_calls(page)] == [
-            ".table(", ".plotly_chart(", "unsafe_allow_html", ".subheader( with a link to itself"]
+            ".table(", ".plotly_chart(", ".markdown(", "unsafe_allow_html", ".subheader(", ".info(", ".write(",
+            "safe.caption( template not a literal", "safe.caption( template not a literal",
+            "md( template not a literal", ".button( label built in place", ".expander( label built in place",
+            ".progress( label built in place", ".radio(", "Markdown( outside texts.py"]
     finally:
         page.unlink()
 
@@ -158,3 +225,31 @@ def test_the_map_figure_reaches_streamlit_escaped():
     sent = json.dumps(safe.inert_figure(figure).to_dict(), default=str)
     assert "<b>T1</b>" not in sent and "<i>g</i>" not in sent and "$x$" not in sent
     assert "&lt;b&gt;T1&lt;/b&gt;" in sent and "&lt;i&gt;g&lt;/i&gt; (2)" in sent
+
+
+@pytest.mark.parametrize("raw", [payload for _, payload in payloads()] + [
+    "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))", "$\\href{https://evil.example}{x}$", ":blue[x]",
+    "<svg><a href='https://evil.example'>x</a></svg>", "\u202eevil\u200b", "a\r\nb", ":material/home:",
+    "x" * 5000])
+def test_a_text_element_shows_its_values_as_text_and_keeps_its_own_markdown(raw):
+    class Container:
+        def caption(self, body, **kwargs):
+            self.body, self.kwargs = body, kwargs
+
+    box = Container()
+    safe.caption(box, "**{}** rated {:,} items: {}", raw, 1234, safe.md("*{}*", raw))
+    assert box.body == f"**{escape_markdown(raw)}** rated 1,234 items: *{escape_markdown(raw)}*"
+    assert box.body.startswith("**") and isinstance(box.body, Markdown)
+    assert safe.md("a: ") + raw == "a: " + escape_markdown(raw)  # a str added to Markdown is text
+    assert safe.md(" ").join([raw, safe.md("**b**")]) == escape_markdown(raw) + " **b**"
+    safe.subheader(box := type("Box", (), {"subheader": Container.caption})(), "User {}", raw)
+    assert box.kwargs == {"anchor": False}  # a heading holding a value gets no link made from it
+
+
+def test_radio_options_are_shown_as_text():
+    class Container:
+        def radio(self, label, options, format_func, **kwargs):
+            return [format_func(option) for option in options]
+
+    shown = safe.radio(Container(), "Model", ["run 1", "**run** [2](https://evil.example)"], format_func=str.upper)
+    assert shown == ["RUN 1", escape_markdown("**RUN** [2](HTTPS://EVIL.EXAMPLE)")]
