@@ -56,9 +56,9 @@ def button(container, file: Download, key: str) -> None:
     held = f"{key}-data"
     ready = st.session_state.get(held)
     size = f"about {file.size / 1e6:,.0f} MB"
-    if ready is None and container.button(f"Prepare {file.label} ({size})", key=f"{key}-prepare",
+    if ready is None and container.button(safe.md("Prepare {} ({})", file.label, size), key=f"{key}-prepare",
                                           help="A big file: it is built on request, which takes a while."):
-        with container, st.spinner(f"Building {file.label} ({size})..."):
+        with container, st.spinner(safe.md("Building {} ({})...", file.label, size)):
             ready = st.session_state[held] = file.data() if callable(file.data) else file.data
     if ready is not None:
         safe.download_button(container, f"{file.label}: {len(ready) / 1e6:,.1f} MB ready", ready,

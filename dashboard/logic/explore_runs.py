@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dashboard.logic import run_driver, session_runs
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import md
 from dashboard.server import saved_runs
 from dashboard.server.run_record import KIND_NAMES, Run
 from mfcore.models.base import is_fitted
@@ -36,8 +36,8 @@ def restore_sentence(run: Run) -> str:
     """Why the page trains ``run`` again before showing it (Markdown)."""
     why = ("it was restored after a reload or opened from a link, which keeps curves, not models"
            if run.read_only else "a session keeps the models of its newest run and the last one restored only")
-    return (f"The model of {escape_markdown(run.label)} is not held on the server ({why}): training it again "
-            f"with its settings, split and seed, which gives the same factors.")
+    return md("The model of {} is not held on the server ({}): training it again "
+              "with its settings, split and seed, which gives the same factors.", run.label, why)
 
 
 def restore(run: Run, runs: list[Run], tick: Callable[[float, str], None]) -> str | None:
@@ -46,6 +46,6 @@ def restore(run: Run, runs: list[Run], tick: Callable[[float, str], None]) -> st
     try:
         run_driver.refit(run, saved_runs.ratings_of(run), tick)
     except ValueError as exc:
-        return f"Could not restore {escape_markdown(run.label)}: {escape_markdown(exc)}"
+        return md("Could not restore {}: {}", run.label, exc)
     session_runs.hold(run, runs)
     return None

@@ -10,6 +10,7 @@ from mfcore.teaching import StepRecord
 
 from dashboard.render import safe
 from dashboard.render.charts import COLORS
+from dashboard.render.texts import Markdown, md
 
 HIGHLIGHT = "#d62728"
 NETFLIX_USERS, NETFLIX_ITEMS, NETFLIX_RATINGS = 480_189, 17_770, 100_480_507
@@ -286,7 +287,7 @@ def seconds_per_epoch(run) -> float:
     return float(np.median([r.seconds for r in run.history])) if run.history else np.nan
 
 
-def schedule_findings(runs: list, n_factors: int) -> list[str]:
+def schedule_findings(runs: list, n_factors: int) -> list[Markdown]:
     """Plain sentences on what the curves and the table show, generated from them: among the runs that
     finished, the lowest test RMSE after the last epoch they all reached and the time each needed to
     reach a level they all reached; each schedule's cost per epoch against per-rating's; then the runs
@@ -301,15 +302,15 @@ def schedule_findings(runs: list, n_factors: int) -> list[str]:
     findings += _costs(runs, n_factors)
     diverged = [run for run in runs if run.status not in ("done", "running")]
     if diverged:
-        findings.append("**Stability:** " + "; ".join(f"{run.label} {run_status(run)}" for run in diverged)
-                        + ". Its curve stops where its run stopped (the x marks where it diverged).")
+        findings.append(md("**Stability:** {}. Its curve stops where its run stopped (the x marks where it "
+                           "diverged).", "; ".join(f"{run.label} {run_status(run)}" for run in diverged)))
     else:
-        findings.append("**Stability:** no schedule diverged at these learning rates; raise them to "
-                        "find where each one breaks.")
+        findings.append(md("**Stability:** no schedule diverged at these learning rates; raise them to "
+                           "find where each one breaks."))
     return findings
 
 
-def _costs(runs: list, n_factors: int) -> list[str]:
+def _costs(runs: list, n_factors: int) -> list[Markdown]:
     """Each schedule's median seconds per epoch as a multiple of per-rating's."""
     timed = {run.label: seconds_per_epoch(run) for run in runs if run.history}
     base = timed.get("per-rating")
@@ -323,7 +324,7 @@ def _costs(runs: list, n_factors: int) -> list[str]:
         how = (f"{ratio:.2f}x the time" if ratio >= 1.05 else
                f"{1 / ratio:.2f}x less time" if ratio <= 1 / 1.05 else "about the same time")
         parts.append(f"{name} {seconds:.4f} s ({how})")
-    text = (f"**Cost per epoch** (median, K={n_factors}): per-rating {base:.4f} s; " + "; ".join(parts) + ".")
+    text = md("**Cost per epoch** (median, K={}): per-rating {:.4f} s; {}.", n_factors, base, "; ".join(parts))
     if "funk" in timed:
         ratio = base / timed["funk"]
         text += f" Funk's epoch multiplies 1 feature where per-rating's multiplies K={n_factors}; here it is "
@@ -336,13 +337,13 @@ def _costs(runs: list, n_factors: int) -> list[str]:
     return [text]
 
 
-def _ranking(runs: dict, curves: dict, common: int) -> list[str]:
+def _ranking(runs: dict, curves: dict, common: int) -> list[Markdown]:
     findings = []
     at_common = {name: history[common - 1].test_rmse for name, history in curves.items()}
     ranked = sorted(at_common, key=at_common.get)
-    findings.append(f"**Per epoch:** after epoch {common}, the lowest test RMSE is **{ranked[0]}** "
-                    f"({at_common[ranked[0]]:.4f}); the order is "
-                    + ", ".join(f"{name} {at_common[name]:.4f}" for name in ranked) + ".")
+    findings.append(md("**Per epoch:** after epoch {}, the lowest test RMSE is **{}** ({:.4f}); the order is {}.",
+                       common, ranked[0], at_common[ranked[0]],
+                       ", ".join(f"{name} {at_common[name]:.4f}" for name in ranked)))
     level = max(min(r.test_rmse for r in history) for history in curves.values())
     reached = {}
     for name, history in curves.items():
@@ -350,8 +351,7 @@ def _ranking(runs: dict, curves: dict, common: int) -> list[str]:
         first = next(n for n, r in enumerate(history) if r.test_rmse <= level)
         reached[name] = (float(elapsed[first]), first + 1)
     ranked = sorted(reached, key=lambda name: reached[name][0])
-    findings.append(f"**Per second:** every finished run got down to test RMSE {level:.4f}; **{ranked[0]}** "
-                    f"got there first. Training seconds to reach it: "
-                    + ", ".join(f"{name} {reached[name][0]:.3f} s (epoch {reached[name][1]})" for name in ranked)
-                    + ".")
+    findings.append(md("**Per second:** every finished run got down to test RMSE {:.4f}; **{}** got there first. "
+                       "Training seconds to reach it: {}.", level, ranked[0],
+                       ", ".join(f"{name} {reached[name][0]:.3f} s (epoch {reached[name][1]})" for name in ranked)))
     return findings

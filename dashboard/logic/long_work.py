@@ -16,6 +16,8 @@ import streamlit as st
 from mfcore.evaluation.estimate import estimate_ranking_seconds, estimate_seconds
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS
 
+from dashboard.render import safe
+
 WARN_SECONDS = 10.0
 """Work estimated above this many seconds waits for a Start click under its estimate (:func:`gate`)."""
 PENDING = "long_work_pending"
@@ -107,15 +109,15 @@ def gate(slot, key: str, request=None, seconds: float = 0.0, text: str = "", wha
         return None
     request, seconds, text, what = waiting[key]
     box = slot.container()
-    box.warning(f"{text} Start it?")
+    safe.warning(box, "{} Start it?", text)
     start_column, drop_column, _ = box.columns([2, 2, 5])
-    if start_column.button(f"Start ({about(seconds)})", key=f"{key}_long_start", type="primary"):
+    if start_column.button(safe.md("Start ({})", about(seconds)), key=f"{key}_long_start", type="primary"):
         del waiting[key]
         slot.empty()
         return request, seconds
     if drop_column.button("Don't start", key=f"{key}_long_drop"):
         del waiting[key]
-        slot.info(f"{what} was not started.")
+        safe.info(slot, "{} was not started.", what)
     return None
 
 

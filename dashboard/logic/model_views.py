@@ -18,7 +18,6 @@ from mfcore.models.persist import ModelBundle, model_bytes
 from dashboard.logic import run_driver
 from dashboard.server.run_record import model_kind
 from dashboard.render import safe
-from dashboard.render.texts import escape_markdown
 
 MAP_POINTS = 5000  # the most-rated users or items drawn on a map
 SELECT_LIMIT = 20_000  # above it, a search box narrows a selectbox's options
@@ -137,14 +136,15 @@ def pick(container, label: str, codes: np.ndarray, names: np.ndarray, key: str, 
     is the name of ``code``; ``default`` the code chosen first. Returns None while nothing matches."""
     if len(codes) <= SELECT_LIMIT:
         index = int(np.flatnonzero(codes == default)[0]) if default in codes else 0
-        return container.selectbox(f"{label} (type to search)", codes, format_func=lambda code: str(names[code]),
-                                   index=index, key=key)
-    query = container.text_input(f"{label}: search ({len(codes):,}; type part of the name)", key=f"{key}_query")
+        return container.selectbox(safe.md("{} (type to search)", label), codes,
+                                   format_func=lambda code: str(names[code]), index=index, key=key)
+    query = container.text_input(safe.md("{}: search ({:,}; type part of the name)", label, len(codes)),
+                                 key=f"{key}_query")
     found = codes[pd.Series(names[codes]).astype(str).str.contains(query, case=False, regex=False).to_numpy()]
     if not len(found):
-        container.caption(f"No name contains {escape_markdown(repr(query))}.")
+        safe.caption(container, "No name contains {}.", repr(query))
         return None
-    return container.selectbox(f"{label} ({len(found):,} match; the first 100)", found[:100],
+    return container.selectbox(safe.md("{} ({:,} match; the first 100)", label, len(found)), found[:100],
                                format_func=lambda code: str(names[code]), key=key)
 
 
@@ -242,7 +242,7 @@ def clipped_sentence(table: pd.DataFrame, scale: tuple[float, float]) -> str:
     above = scores > high
     beyond = (f"above {high:g} (up to {scores.max():.2f})" if above.all() else
               f"below {low:g} (down to {scores.min():.2f})" if not above.any() else f"outside {low:g} to {high:g}")
-    return (f"\\* {int(marks.sum())} of these {len(table)} predicted ratings are clipped to the rating scale "
+    return (f"* {int(marks.sum())} of these {len(table)} predicted ratings are clipped to the rating scale "
             f"({low:g} to {high:g}): the model scores them {beyond}, so the table shows the scale's end; "
             "their order comes from the unclipped scores, μ + b_u + b_i + p_u · q_i.")
 
@@ -256,8 +256,7 @@ def explanation_sentence(table: pd.DataFrame) -> str:
     if table.empty:
         return "No item is left to recommend."
     top = table.iloc[0]
-    return (f"The top recommendation, {escape_markdown(top['title'])}, scores "
-            f"{top['μ + b_u + b_i'] + top['p_u · q_i']:.2f} "
+    return (f"The top recommendation, {top['title']}, scores {top['μ + b_u + b_i'] + top['p_u · q_i']:.2f} "
             f"before clipping: {top['μ + b_u + b_i']:.2f} from the mean and biases and "
             f"{top['p_u · q_i']:+.2f} from the factor dot product.")
 

@@ -25,7 +25,7 @@ from dashboard.logic import run_driver
 from dashboard.server.run_record import KIND_NAMES
 from dashboard.logic import long_work
 from dashboard.logic import settings
-from dashboard.render.texts import escape_markdown, positives
+from dashboard.render.texts import positives
 
 RATING = "rating model"
 KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARAMETERS)}
@@ -84,15 +84,15 @@ def estimated_seconds(subject, kind: str, params: dict) -> float:
 def train(subject, kind: str, params: dict, progress) -> str | None:
     """Train a ``kind`` ranking model with ``params`` (table defaults for the rest, one thread) on
     ``subject.train`` as a job of the shared scheduler, drawing ``progress(fraction, text)`` while it
-    runs; keeps it for the subject. Returns None, or the sentence saying why there is no model
-    (Markdown: the exception's text escaped)."""
+    runs; keeps it for the subject. Returns None, or the sentence saying why there is no model (text,
+    which the page shows escaped)."""
     cls, _ = KINDS[kind]
     model = cls(**{**params, "n_threads": 1})
     try:
         model.validate_params()
         run_driver.check_memory(subject.train, model.n_factors, 0.0, model=model, eval_users=0)
     except (MemoryGuardError, ValueError) as exc:
-        return f"{kind} was not trained: {escape_markdown(settings.form_words(exc))}"
+        return f"{kind} was not trained: {settings.form_words(exc)}"
 
     def steps(job):
         yield from model.fit_iter(subject.train)
@@ -112,7 +112,7 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
         models(subject)[kind] = model
         return None
     if job.state == jobs.FAILED:
-        return f"{kind} was not trained: {escape_markdown(settings.form_words(jobs.failure(job)))}."
+        return f"{kind} was not trained: {settings.form_words(jobs.failure(job))}."
     return f"{kind} was not trained: it {jobs.end_sentence(job, len(job.results))}."
 
 

@@ -38,6 +38,7 @@ from dashboard.server import study_store
 from dashboard.logic import session_runs
 from dashboard.logic import settings
 from dashboard.logic import run_driver
+from dashboard.render.texts import Markdown, md
 from mfcore import Ratings, SGDFactorizer, tuning
 from mfcore.tuning.storage import data_dir
 from mfcore.evaluation import metrics
@@ -379,7 +380,7 @@ def train_settings(result: dict, base: dict, test_size: float = TEST_SIZE) -> di
     return {**base, **{name: value for name, value in params.items() if name in settings.FIELDS}}
 
 
-def best_in_words(result: dict) -> str:
+def best_in_words(result: dict) -> Markdown:
     """The best configuration in the Train form's names, as one sentence."""
     params = result["params"]
     parts = [f"{settings.LABELS['n_factors']} {params['n_factors']}" if "n_factors" in params else None,
@@ -388,8 +389,7 @@ def best_in_words(result: dict) -> str:
              f"{settings.LABELS['n_epochs']} {result['best_epoch']} (the trial's best epoch)",
              f"biases {'on' if params.get('biased', True) else 'off (Funk)'}",
              f"{settings.LABELS['init_std']} {params['init_std']:.4g}" if "init_std" in params else None]
-    return (f"**Best configuration** (trial {result['best_trial']}): "
-            + ", ".join(part for part in parts if part) + ".")
+    return md("**Best configuration** (trial {}): {}.", result["best_trial"], ", ".join(part for part in parts if part))
 
 
 def explore_run(result: dict, dataset, tick) -> session_runs.Run:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import Markdown, md
 
 CLOSE = 0.05
 """Relative difference in seconds per epoch under which two engines count as equally fast."""
 
 
-def cython_verdict(seconds_per_epoch: dict[str, float], compile_seconds: dict[str, float]) -> str | None:
+def cython_verdict(seconds_per_epoch: dict[str, float], compile_seconds: dict[str, float]) -> Markdown | None:
     """Whether the Cython kernel was worth writing, judged from ``seconds_per_epoch`` of the
     ``cython`` and ``numba`` engines (same data, settings and seed); None unless both were timed."""
     if "cython" not in seconds_per_epoch or "numba" not in seconds_per_epoch:
@@ -19,16 +19,16 @@ def cython_verdict(seconds_per_epoch: dict[str, float], compile_seconds: dict[st
     cost = (f" and its first use in this process took {build:.1f} s to build or load" if build >= 0.05
             else "")
     if ratio > 1 + CLOSE:
-        answer = (f"**Was Cython worth it? No.** The same loop in Cython took {ratio:.2f}x Numba's time "
-                  f"per epoch ({cython:.4f} s vs {numba:.4f} s); it also needs a C compiler{cost}.")
+        answer = md("**Was Cython worth it? No.** The same loop in Cython took {:.2f}x Numba's time "
+                    "per epoch ({:.4f} s vs {:.4f} s); it also needs a C compiler{}.", ratio, cython, numba, cost)
     elif ratio < 1 - CLOSE:
-        answer = (f"**Was Cython worth it? Yes, on this run:** the same loop in Cython took {ratio:.2f}x "
-                  f"Numba's time per epoch ({cython:.4f} s vs {numba:.4f} s), though it needs a C "
-                  f"compiler{cost}.")
+        answer = md("**Was Cython worth it? Yes, on this run:** the same loop in Cython took {:.2f}x "
+                    "Numba's time per epoch ({:.4f} s vs {:.4f} s), though it needs a C "
+                    "compiler{}.", ratio, cython, numba, cost)
     else:
-        answer = (f"**Was Cython worth it? No gain:** Cython and Numba ran the same loop within "
-                  f"{CLOSE:.0%} of each other ({cython:.4f} s vs {numba:.4f} s per epoch), and Cython "
-                  f"also needs a C compiler{cost}.")
+        answer = md("**Was Cython worth it? No gain:** Cython and Numba ran the same loop within "
+                    "{:.0%} of each other ({:.4f} s vs {:.4f} s per epoch), and Cython "
+                    "also needs a C compiler{}.", CLOSE, cython, numba, cost)
     if "numba-parallel" in seconds_per_epoch:
         blocked = numba / seconds_per_epoch["numba-parallel"]
         answer += (f" The blocked numba-parallel engine took {1 / blocked:.2f}x numba's time: "
@@ -44,7 +44,6 @@ def cancel_sentence(timing: dict | None, saved: dict | None) -> str:
     planned = 0 if timing is None else len(timing["engines"])
     timed = (f"after {len(done)} of {planned} engine{'s' * (planned != 1)} ({', '.join(done)})" if done
              else "before the first engine was timed")
-    kept = (f"The results below are the earlier timing's ({escape_markdown(saved['dataset'])}, "
-            f"K={saved['k']}), unchanged."
+    kept = (f"The results below are the earlier timing's ({saved['dataset']}, K={saved['k']}), unchanged."
             if saved else "There are no earlier results to show.")
     return f"Cancelled: the timing stopped {timed}; nothing of it was kept. {kept}"

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 
 import streamlit as st
 
+from dashboard.render import safe
+
 try:  # Streamlit 1.67's home of the script-control exceptions
     from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 except ImportError:  # pragma: no cover - older or newer layouts re-export them here
@@ -57,4 +59,4 @@ def page(page_name: str) -> Iterator[None]:
         raise
     except Exception as exc:  # noqa: BLE001 - the boundary: one sentence on the page, the traceback in the log
         log.error("page %s failed", page_name, exc_info=exc)
-        st.error(sentence(page_name, exc))
+        safe.error(st, "{}", sentence(page_name, exc))

@@ -23,7 +23,8 @@ from mfcore import DataError, Ratings, load_ratings
 from mfcore.evaluation.resources import MemoryGuardError, check_dataset_memory, memory_cap_bytes
 
 from dashboard.server import store
-from dashboard.render.texts import escape_markdown
+from dashboard.render import safe
+from dashboard.render.texts import Markdown, md
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "ratings.csv"
 SAMPLE_SNIPPET_PATH = "sample_data/ratings.csv"
@@ -48,11 +49,11 @@ class Dataset:
     ratings: Ratings
 
     @property
-    def caption(self) -> str:
+    def caption(self) -> Markdown:
         """The line each page opens with: what the data is, and where to change it (Markdown: the name
         is escaped)."""
-        return (f"Dataset: {escape_markdown(self.name)}, {len(self.ratings):,} ratings "
-                f"({self.ratings.n_users:,} users x {self.ratings.n_items:,} items). Change it on Home.")
+        return md("Dataset: {}, {:,} ratings ({:,} users x {:,} items). Change it on Home.", self.name,
+                  len(self.ratings), self.ratings.n_users, self.ratings.n_items)
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)
@@ -131,7 +132,7 @@ def store_warning() -> None:
     (:func:`dashboard.server.store.problem`): the session then keeps its dataset and runs in memory."""
     problem = store.problem()
     if problem:
-        st.warning(escape_markdown(problem))
+        safe.warning(st, "{}", problem)
 
 
 def missing() -> str:
