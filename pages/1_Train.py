@@ -15,7 +15,7 @@ from dashboard.logic import session_runs
 from dashboard.logic import settings
 from dashboard.logic import run_driver
 from dashboard.server.run_record import KIND_NAMES, Run
-from dashboard.render.texts import escape_markdown, positives
+from dashboard.render.texts import positives
 from mfcore import SGDFactorizer, tuning
 from mfcore.models.persist import KINDS
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS, MemoryGuardError
@@ -26,10 +26,10 @@ EARLY_PATIENCE, EARLY_VALIDATION = tuning.DEFAULT_PATIENCE, run_driver.VALIDATIO
 
 with boundary.page("Train"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Train · Factorization Playground", layout="wide")
-    st.title("Train")
+    safe.title(st, "Train")
     dataset = datasets.current()
     datasets.store_warning()
-    st.caption(dataset.caption)
+    safe.caption(st, "{}", dataset.caption)
     if run_driver.interrupted(session_runs.all_runs()):
         with st.spinner("Stopping: waiting for the current epoch to end..."):
             run_driver.settle(session_runs.all_runs())
@@ -45,7 +45,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         from_url, ignored = settings.from_query(st.query_params.to_dict())
         ignored += ranking_ignored
     if ignored:
-        st.error(f"Ignored link settings: {escape_markdown('; '.join(ignored))}.")
+        safe.error(st, "Ignored link settings: {}.", '; '.join(ignored))
     chosen = settings.current()
     if any(chosen[name] != value for name, value in from_url.items()):
         chosen = {**chosen, **from_url}
@@ -55,21 +55,22 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
 
     KIND_HELP = {"sgd": "rating MF (SGD: predicts ratings; RMSE curve)", "bpr": "BPR (ranking; NDCG@10 curve)",
                  "als": "implicit ALS (ranking; NDCG@10 curve)"}
-    kind = st.radio("Model", list(KIND_NAMES), format_func=KIND_HELP.get, horizontal=True, key="train_kind")
+    kind = safe.radio(st, "Model", list(KIND_NAMES), format_func=KIND_HELP.get, horizontal=True, key="train_kind")
     submitted = early = False
     if kind == "sgd":
         with st.form("train_form"):
             cells = [*st.columns(4), *st.columns(4), *st.columns(4)]
             for cell, name in zip(cells, settings.FIELDS):
                 settings.widget(cell, name, key=f"train_{name}", value=chosen[name])
-            early = st.checkbox(f"Early stopping: hold out {EARLY_VALIDATION:.0%} of the training ratings, stop after "
-                                f"{EARLY_PATIENCE} epochs without a better validation RMSE, keep the best epoch",
+            early = st.checkbox(safe.md("Early stopping: hold out {:.0%} of the training ratings, stop after "
+                                        "{} epochs without a better validation RMSE, keep the best epoch",
+                                        EARLY_VALIDATION, EARLY_PATIENCE),
                                 key="train_early_stopping")
             submitted = st.form_submit_button("Train", type="primary")
-            st.caption("The python engine is the readable reference loop, far slower than numba (the Speed page "
-                       "measures by how much on these ratings): on this shared server it trains on at most "
-                       f"{PYTHON_MAX_RATINGS:,} ratings (a random sample of larger training sets); use few epochs, "
-                       "or Stop training.")
+            safe.caption(st, "The python engine is the readable reference loop, far slower than numba (the Speed page "
+                             "measures by how much on these ratings): on this shared server it trains on at most "
+                             "{:,} ratings (a random sample of larger training sets); use few epochs, "
+                             "or Stop training.", PYTHON_MAX_RATINGS)
     else:
         with st.form(f"train_form_{kind}"):
             fields = settings.ranking_fields(kind)
@@ -78,11 +79,12 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                 settings.widget(cell, name, key=f"train_{kind}_{name}", table=settings.RANKING_TABLES[kind],
                                 value=st.session_state.get("train_ranking_chosen", {}).get(kind, {}).get(name))
             submitted = st.form_submit_button("Train", type="primary")
-            st.caption(f"{KIND_NAMES[kind]} learns from positives, {positives(dataset.ratings.scale)} "
-                       "by default, and is scored after every epoch by its test NDCG@10, "
-                       "the held-out positives ranked among all unseen items, on at most "
-                       f"{run_driver.RANKING_EVAL_USERS:,} test users. It trains on one thread: bit-reproducible, "
-                       "and fair to the other users of this server.")
+            safe.caption(st, "{} learns from positives, {} "
+                             "by default, and is scored after every epoch by its test NDCG@10, "
+                             "the held-out positives ranked among all unseen items, on at most "
+                             "{:,} test users. It trains on one thread: bit-reproducible, "
+                             "and fair to the other users of this server.",
+                             KIND_NAMES[kind], positives(dataset.ratings.scale), run_driver.RANKING_EVAL_USERS)
 
     stop_column, status_column = st.columns([1, 5])
     stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
@@ -173,8 +175,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                     new = None
             if new is not None:
                 if long_work.is_long(seconds):
-                    message_slot.info(long_work.sentence(seconds, "This run") + " Stop training ends it after the "
-                                      "current epoch, keeping its curve.")
+                    safe.info(message_slot, "{} Stop training ends it after the current epoch, keeping its curve.",
+                      long_work.sentence(seconds, "This run"))
                 run = session_runs.start(new, dataset.name, dataset.path,
                                          SGDFactorizer(**settings.model_params(new), **patience), test)
                 tick(run)
@@ -182,31 +184,34 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
 
     latest = session_runs.all_runs()[-1] if session_runs.all_runs() else None
     if refusal:
-        message_slot.error(refusal)
+        safe.error(message_slot, "{}", refusal)
     elif latest is not None:
         if latest.status == "diverged":
-            message_slot.error(f"{escape_markdown(settings.form_words(latest.message))} A smaller K or a larger "
-                               f"regularization also helps; the curve shows the {len(latest.history)} epoch(s) "
-                               "before it diverged.")
+            safe.error(message_slot, "{} A smaller K or a larger "
+                                     "regularization also helps; the curve shows the {} epoch(s) "
+                                     "before it diverged.",
+                                     settings.form_words(latest.message), len(latest.history))
         elif latest.status == "failed":
-            message_slot.error(f"Could not train: {escape_markdown(settings.form_words(latest.message))}")
+            safe.error(message_slot, "Could not train: {}", settings.form_words(latest.message))
         elif (latest.status == "done" and getattr(latest.model, "patience", None) is not None
               and is_fitted(latest.model)):
             best = latest.history[latest.model.best_epoch_ - 1]
-            message_slot.info(f"Early stopping: {latest.label} ran {len(latest.history)} of {latest.model.n_epochs} "
-                              f"epochs and kept epoch {best.epoch}, whose validation RMSE {best.validation_rmse:.4f} "
-                              f"was the lowest (test RMSE {best.test_rmse:.4f}).")
+            safe.info(message_slot, "Early stopping: {} ran {} of {} "
+                                    "epochs and kept epoch {}, whose validation RMSE {:.4f} "
+                                    "was the lowest (test RMSE {:.4f}).",
+                                    latest.label, len(latest.history), latest.model.n_epochs, best.epoch,
+                                    best.validation_rmse, best.test_rmse)
         elif latest.status in ("stopped", "interrupted"):
-            message_slot.info(escape_markdown(settings.form_words(session_runs.ending(latest))))
+            safe.info(message_slot, "{}", settings.form_words(session_runs.ending(latest)))
         elif latest.note:
-            message_slot.info(latest.note)
+            safe.info(message_slot, "{}", latest.note)
     if latest is not None:
         render(latest)
     else:
         safe.plotly_chart(chart_slot, charts.learning_curves(None, (), chosen["n_epochs"]), key="curve-empty")
 
     if session_runs.all_runs():
-        st.subheader("Runs in this session")
+        safe.subheader(st, "Runs in this session")
         shown_columns, more_columns = session_runs.column_choice(session_runs.all_runs())
         if "train_runs_more" in st.session_state:  # a column chosen before may have become a shown one
             st.session_state["train_runs_more"] = [name for name in st.session_state["train_runs_more"]
@@ -215,11 +220,12 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                                help="The table shows the scores, the times and the settings that differ between "
                                     "runs, as many as fit the page; add any other column here.")
         session_runs.show_table(st, session_runs.all_runs(), extra)
-        st.caption(" ".join(filter(None, [session_runs.shared_settings(session_runs.all_runs()),
+        safe.caption(st, "{}",
+                         " ".join(filter(None, [session_runs.shared_settings(session_runs.all_runs()),
                                           session_runs.SECONDS_SENTENCE])))
 
-        st.subheader("Reproduce and share")
-        st.caption("The page URL holds the current settings: copy it to reopen this configuration.")
+        safe.subheader(st, "Reproduce and share")
+        safe.caption(st, "The page URL holds the current settings: copy it to reopen this configuration.")
         pick_column, all_column = st.columns([2, 3])
         labels = [run.label for run in session_runs.all_runs()]
         label = pick_column.selectbox("Files of run", labels, index=len(labels) - 1,
@@ -232,7 +238,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         retrain_slot, retrain_confirm = st.empty(), st.empty()
         request, seconds, asked = None, 0.0, ""
         if picked.needs_refit and retrain_slot.button(
-                f"Retrain {picked.label} for its downloads",
+                safe.md("Retrain {} for its downloads", picked.label),
                 help="Only the newest run and the last one retrained keep their models (runs reloaded from "
                      "the link keep only their curves); this trains the model again, with the same "
                      "settings, split and seed, so its files are this run's."):
@@ -250,7 +256,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                                tick=lambda fraction, text: retrain_slot.progress(fraction, text=text))
             except ValueError as exc:
                 retrain_slot.empty()
-                st.error(f"Could not retrain {picked.label}: {escape_markdown(settings.form_words(exc))}")
+                safe.error(st, "Could not retrain {}: {}", picked.label, settings.form_words(exc))
             else:
                 session_runs.hold(picked, session_runs.all_runs())
                 retrain_slot.empty()
@@ -259,6 +265,6 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
         for cell, file in zip(cells, files):
             downloads.button(cell, file, key=f"download-{picked.number}-{file.file_name}")
         if downloads.no_model(picked):
-            st.caption(downloads.no_model(picked))
-        with st.expander(f"Python that reproduces {picked.label}"):
+            safe.caption(st, "{}", downloads.no_model(picked))
+        with st.expander(safe.md("Python that reproduces {}", picked.label)):
             st.code(downloads.script(picked), language="python")
