@@ -36,13 +36,12 @@ def cancelled() -> None:
 
 with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Speed · Factorization Playground", layout="wide")
-    st.title("Speed")
+    safe.title(st, "Speed")
     dataset = datasets.current()
     datasets.store_warning()
     chosen = settings.current()
-    st.caption(f"{dataset.caption} These settings come from the Train page: "
-               + settings.described({name: chosen[name] for name in ("lr", "reg", "biased", "test_size", "seed")})
-               + ".")
+    safe.caption(st, "{} These settings come from the Train page: {}.", dataset.caption,
+                 settings.described({name: chosen[name] for name in ("lr", "reg", "biased", "test_size", "seed")}))
 
     with st.form("speed_form"):
         engines = st.multiselect("Engines", list(ENGINES), default=list(ENGINES), key="speed_engines")
@@ -54,8 +53,8 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
                                      "is timed on a sample of the ratings, and its time per epoch extrapolated.")
         submitted = st.form_submit_button("Time engines", type="primary")
     differ = settings.differences({"n_factors": k, "n_epochs": epochs}, chosen)
-    st.caption("This page has its own defaults (a small K and few epochs: every engine is timed in turn). "
-               + (f"Differs from Train: {differ}." if differ else "K and the epochs agree with Train's."))
+    safe.caption(st, "This page has its own defaults (a small K and few epochs: every engine is timed in turn). {}",
+                 f"Differs from Train: {differ}." if differ else "K and the epochs agree with Train's.")
 
     confirm_slot, cancelled_slot = st.empty(), st.empty()
     confirmed = None if submitted else long_work.gate(confirm_slot, "speed")  # Start clicked for long timings
@@ -63,7 +62,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
         timing = st.session_state.get(CANCELLED_JOB)
         if timing is not None:
             timing["job"].wait(CANCEL_WAIT)  # the engine in progress ends first
-        cancelled_slot.info(cancel_sentence(timing, st.session_state.get(KEY)))
+        safe.info(cancelled_slot, "{}", cancel_sentence(timing, st.session_state.get(KEY)))
     if submitted or confirmed is not None:
         ratings = dataset.ratings
         if confirmed is not None:
@@ -73,7 +72,7 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
                 raise ValueError("pick at least one engine to time.")
             run_driver.check_memory(ratings, k, chosen["test_size"])
         except ValueError as exc:
-            st.error(f"Not started: {texts.escape_markdown(settings.form_words(exc))}")
+            safe.error(st, "Not started: {}", settings.form_words(exc))
             engines = []
         params = {**settings.model_params(chosen), "n_factors": k, "n_epochs": epochs}
         train, test = run_driver.split(ratings, chosen)
@@ -116,22 +115,23 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
             st.session_state[KEY] = {"results": results, "agreement": agreement, "k": k,
                                      "dataset": dataset.name, "n_train": len(train)}
         elif job.state == jobs.FAILED:
-            st.error("Could not time the engines: "
-                     f"{texts.escape_markdown(settings.form_words(jobs.failure(job)))}.")
+            safe.error(st, "Could not time the engines: "
+                           "{}.", settings.form_words(jobs.failure(job)))
         else:
-            st.error(f"Timing {jobs.end_sentence(job, len(job.results), 'engine')}; nothing was kept.")
+            safe.error(st, "Timing {}; nothing was kept.",
+                           jobs.end_sentence(job, len(job.results), 'engine'))
         progress.empty()
         cancel.empty()
 
     saved = st.session_state.get(KEY)
     if saved is None:
-        st.info("Press **Time engines**: each engine trains on the same split with the same random seed.")
+        safe.info(st, "Press **Time engines**: each engine trains on the same split with the same random seed.")
     else:
-        st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
-                     f"K={saved['k']}", anchor=False)
-        st.caption("Seconds per epoch are each model's training time (`fit_seconds_`: its once-per-fit "
-                   "preparation, such as numba-parallel's shuffle and grouping into blocks, plus every epoch) "
-                   "divided by the epochs timed; JIT compile and test evaluation are not counted.")
+        safe.subheader(st, "{}: {:,} training ratings, "
+                           "K={}", saved['dataset'], saved['n_train'], saved['k'], anchor=False)
+        safe.caption(st, "Seconds per epoch are each model's training time (`fit_seconds_`: its once-per-fit "
+                         "preparation, such as numba-parallel's shuffle and grouping into blocks, plus every epoch) "
+                         "divided by the epochs timed; JIT compile and test evaluation are not counted.")
         table = pd.DataFrame([result.as_dict() for result in saved["results"]])
         python = table.loc[table["engine"] == "python", "seconds_per_epoch"]
         table["speed-up"] = python.iloc[0] / table["seconds_per_epoch"] if len(python) else float("nan")
@@ -139,12 +139,13 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
         fastest = table.loc[table["seconds_per_epoch"].idxmin()]
         if len(python) and fastest["engine"] != "python":
             slow = table.loc[table["engine"] == "python"].iloc[0]
-            st.markdown(f"**In short:** {fastest['engine']} trains {fastest['speed-up']:,.0f} times faster than "
-                        f"the plain Python loop on these ratings: {fastest['µs/rating']:.3f} µs per rating "
-                        f"against {slow['µs/rating']:.1f} µs.")
+            safe.markdown(st, "**In short:** {} trains {:,.0f} times faster than "
+                              "the plain Python loop on these ratings: {:.3f} µs per rating "
+                              "against {:.1f} µs.",
+                              fastest['engine'], fastest['speed-up'], fastest['µs/rating'], slow['µs/rating'])
         else:
-            st.markdown(f"**In short:** the fastest engine here is {fastest['engine']}, at "
-                        f"{fastest['µs/rating']:.3f} µs per rating.")
+            safe.markdown(st, "**In short:** the fastest engine here is {}, at "
+                              "{:.3f} µs per rating.", fastest['engine'], fastest['µs/rating'])
         shown = table.rename(columns={"seconds_per_epoch": "seconds/epoch", "updates_per_second": "updates/s",
                                       "epochs_timed": "epochs timed", "compile_seconds": "compile (s)"})
         shown["timed on"] = [f"a sample of {size:,} ratings, extrapolated" if flag
@@ -161,39 +162,40 @@ with boundary.page("Speed"):  # one st.error sentence for any failure (dashboard
         if len(python):
             safe.plotly_chart(st, charts.speed_bars(table), key="speed_chart")
         else:
-            st.info("Include the python engine to see the speed-up over it.")
+            safe.info(st, "Include the python engine to see the speed-up over it.")
 
         verdict = cython_verdict(dict(zip(table["engine"], table["seconds_per_epoch"])),
                                  dict(zip(table["engine"], table["compile_seconds"])))
         if verdict:
-            st.markdown(verdict)
+            safe.markdown(st, "{}", verdict)
 
         compiled = shown[shown["compile (s)"] > 0]
         if len(compiled):
-            st.markdown("**Compile time** (Numba's just-in-time compilation; Cython's build of its C "
-                        "extension, or its load when built before), paid once per process and excluded from "
-                        "the timings above (near zero when the machine code comes from an on-disk cache):")
+            safe.markdown(st, "**Compile time** (Numba's just-in-time compilation; Cython's build of its C "
+                              "extension, or its load when built before), paid once per process and excluded from "
+                              "the timings above (near zero when the machine code comes from an on-disk cache):")
             cells = st.columns(max(len(compiled), 3))
             for cell, (_, row) in zip(cells, compiled.iterrows()):
                 safe.metric(cell, row["engine"], f"{row['compile (s)']:.2f} s",
                             help="Cython: build or load" if row["engine"] == "cython" else "Numba: JIT compile")
 
-        st.markdown(f"**Correctness check**: python and numba trained with the same random seed on the "
-                    f"same {min(AGREEMENT_RATINGS, saved['n_train']):,} training ratings for "
-                    f"{AGREEMENT_EPOCHS} epochs should give the same factors.")
+        safe.markdown(st, "**Correctness check**: python and numba trained with the same random seed on the "
+                          "same {:,} training ratings for "
+                          "{} epochs should give the same factors.",
+                          min(AGREEMENT_RATINGS, saved['n_train']), AGREEMENT_EPOCHS)
         agreement = saved["agreement"]
         if agreement is None:
-            st.info("Needs both the python and the numba engine.")
+            safe.info(st, "Needs both the python and the numba engine.")
         elif agreement <= AGREEMENT_TOLERANCE:
-            st.success(f"Same factors: max |python - numba| = {agreement:.2e} over P, Q, b_u, b_i "
-                       f"(float32 rounding; tolerance {AGREEMENT_TOLERANCE:g}).")
+            safe.success(st, "Same factors: max |python - numba| = {:.2e} over P, Q, b_u, b_i "
+                             "(float32 rounding; tolerance {:g}).", agreement, AGREEMENT_TOLERANCE)
         else:
-            st.error(f"The engines disagree: max |python - numba| = {agreement:.2e} "
-                     f"(tolerance {AGREEMENT_TOLERANCE:g}).")
+            safe.error(st, "The engines disagree: max |python - numba| = {:.2e} "
+                           "(tolerance {:g}).", agreement, AGREEMENT_TOLERANCE)
 
     for name, reason in UNAVAILABLE.items():
-        st.info(f"The {name} engine is unavailable here: {reason}")
+        safe.info(st, "The {} engine is unavailable here: {}", name, reason)
 
-    st.subheader("Why each engine is as fast as it is")
+    safe.subheader(st, "Why each engine is as fast as it is")
     for name in ENGINES:
-        st.markdown(f"**{name}**: {texts.ENGINES[name]}")
+        safe.markdown(st, "**{}**: {}", name, texts.ENGINES[name])
