@@ -12,7 +12,7 @@ from dashboard.server import datasets
 from dashboard.logic import lesson_figures
 from dashboard.logic import settings
 from dashboard.logic.settings import help_text, widget_param
-from dashboard.render.texts import escape_markdown, positives
+from dashboard.render.texts import positives
 from mfcore import PARAMETERS, DataError, TrainingDiverged, load_ratings
 from mfcore.teaching import BPRStepper, UpdateStepper, dense_slice
 
@@ -23,10 +23,10 @@ SOURCES = ("Toy set (8 users x 10 items)", "Slice of the loaded dataset (busiest
 
 with boundary.page("Update rule"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Update rule · Factorization Playground", layout="wide")
-    st.title("Update rule")
-    st.caption("Per-rating SGD one rating at a time: press **Next update** to take the next rating of the "
-               "epoch's random order, see its prediction and error, and watch p_u, q_i and the biases move. "
-               "The steps are exactly the ones mfcore's engines take with the same settings and random seed.")
+    safe.title(st, "Update rule")
+    safe.caption(st, "Per-rating SGD one rating at a time: press **Next update** to take the next rating of the "
+                     "epoch's random order, see its prediction and error, and watch p_u, q_i and the biases move. "
+                     "The steps are exactly the ones mfcore's engines take with the same settings and random seed.")
 
 
     @st.cache_data(show_spinner=False)
@@ -35,7 +35,7 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
 
 
     row = st.columns([2.4, 1, 1.2, 1.3, 1.1, 1.3])
-    source = row[0].radio("Ratings", SOURCES, key="ur_source")
+    source = safe.radio(row[0], "Ratings", SOURCES, key="ur_source")
     toy = {name: p.default for name, p in inspect.signature(UpdateStepper).parameters.items()}
     k = row[1].slider("Factors K", 1, MAX_TOY_FACTORS, toy["n_factors"], key="ur_k", help=PARAMETERS["n_factors"].help)
     lr = row[2].number_input("Learning rate γ", *widget_param("lr").widget_range, toy["lr"], step=0.01,
@@ -59,7 +59,7 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
             ratings = toy_ratings() if source == SOURCES[0] else dense_slice(datasets.current().ratings)
             stepper = UpdateStepper(ratings, n_factors=k, lr=lr, reg=reg, biased=biased, seed=int(seed))
         except (DataError, ValueError) as exc:
-            st.error(f"Cannot set up the stepper: {escape_markdown(settings.form_words(exc))}")
+            safe.error(st, "Cannot set up the stepper: {}", settings.form_words(exc))
             st.stop()
         state = {"settings": wanted, "stepper": stepper, "last": None, "steps": [0], "rmse": [stepper.rmse()]}
         st.session_state[KEY] = state
@@ -73,7 +73,7 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
         else:
             records = []
     except TrainingDiverged as exc:
-        st.error(f"{escape_markdown(settings.form_words(exc))} Press Reset to start again.")
+        safe.error(st, "{} Press Reset to start again.", settings.form_words(exc))
         st.stop()
     for record in records:
         state["steps"].append(record.step)
@@ -83,33 +83,36 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
 
     ratings, last = stepper.ratings, state["last"]
     n = len(ratings)
-    st.markdown(f"**{stepper.steps}** updates done ({stepper.epoch} epoch(s) started, {n} ratings per epoch) "
-                f"· training RMSE **{state['rmse'][-1]:.4f}** · μ = {stepper.mu:.4f}")
+    safe.markdown(st, "**{}** updates done ({} epoch(s) started, {} ratings per epoch) "
+                      "· training RMSE **{:.4f}** · μ = {:.4f}",
+                      stepper.steps, stepper.epoch, n, state['rmse'][-1], stepper.mu)
 
     if last is None:
-        st.info("Press **Next update** to take the first rating of a random order, or **One epoch** to take "
-                "them all. The outlined cells are the rating taken and the rows it changes.")
+        safe.info(st, "Press **Next update** to take the first rating of a random order, or **One epoch** to take "
+                      "them all. The outlined cells are the rating taken and the rows it changes.")
     else:
-        st.markdown(
-            f"**Step {last.step}** (epoch {last.epoch}, rating {last.position + 1} of {n}): "
-            f"user **{escape_markdown(last.user)}** (u = {last.u}) "
-            f"rated **{escape_markdown(lesson_figures.item_name(ratings, last.i))}** (i = {last.i}) "
-            f"**r = {last.rating:g}**; "
-            f"prediction **{last.prediction:.4f}**, error **{last.error:.4f}**.")
+        safe.markdown(
+            st, "**Step {}** (epoch {}, rating {} of {}): "
+            "user **{}** (u = {}) "
+            "rated **{}** (i = {}) "
+            "**r = {:g}**; "
+            "prediction **{:.4f}**, error **{:.4f}**.",
+            last.step, last.epoch, last.position + 1, n, last.user, last.u, lesson_figures.item_name(ratings, last.i),
+            last.i, last.rating, last.prediction, last.error)
         if len(records) > 1:
-            st.caption(lesson_figures.epoch_sentence(records, n))
+            safe.caption(st, "{}", lesson_figures.epoch_sentence(records, n))
         for line in lesson_figures.update_latex(last):
             st.latex(line)
         columns = st.columns(3 if last.biased else 2)
-        columns[0].markdown(f"**p_u**, user {escape_markdown(last.user)}")
+        safe.markdown(columns[0], "**p_u**, user {}", last.user)
         lesson_figures.before_after_table(columns[0], last.p_old, last.p_new)
-        columns[1].markdown(f"**q_i**, {escape_markdown(lesson_figures.item_name(ratings, last.i))}")
+        safe.markdown(columns[1], "**q_i**, {}", lesson_figures.item_name(ratings, last.i))
         lesson_figures.before_after_table(columns[1], last.q_old, last.q_new)
         if last.biased:
             biases = pd.DataFrame({"before": [last.bu_old, last.bi_old], "after": [last.bu_new, last.bi_new]},
                                   index=["b_u", "b_i"])
             biases["change"] = biases["after"] - biases["before"]
-            columns[2].markdown("**biases**")
+            safe.markdown(columns[2], "**biases**")
             safe.table(columns[2], biases, formats="{:.4f}")
 
     items = lesson_figures.item_labels(ratings)  # titles when the dataset has them, else ids
@@ -118,24 +121,24 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
     P = pd.DataFrame(stepper.P, index=users, columns=[f"k={k + 1}" for k in range(stepper.n_factors)])
     Qt = pd.DataFrame(stepper.Q.T, index=[f"k={k + 1}" for k in range(stepper.n_factors)], columns=items)
     top = st.columns([1, 3])
-    top[0].markdown("**P** (users x K)")
+    safe.markdown(top[0], "**P** (users x K)")
     safe.plotly_chart(top[0], lesson_figures.heatmap(P, rows=[last.u] if last else (), zmid=0), key="ur_P")
-    top[1].markdown("**R** (users x items), the ratings")
+    safe.markdown(top[1], "**R** (users x items), the ratings")
     safe.plotly_chart(top[1], lesson_figures.heatmap(R, cell=(last.u, last.i) if last else None, colorscale="Blues"),
                         key="ur_R")
     bottom = st.columns([1, 3])
     safe.plotly_chart(bottom[0], lesson_figures.rmse_steps(state["steps"], state["rmse"]), key="ur_rmse")
-    bottom[1].markdown("**Qᵀ** (K x items), same columns as R")
+    safe.markdown(bottom[1], "**Qᵀ** (K x items), same columns as R")
     safe.plotly_chart(bottom[1], lesson_figures.heatmap(Qt, columns=[last.i] if last else (), zmid=0, row_height=32,
                                             show_x=False), key="ur_Q")
-    st.caption("R ≈ μ + b_u + b_i + P Qᵀ: row u of P times column i of Qᵀ is the dot product in the "
-               "prediction. Red outlines: the rating taken and the row of P and column of Qᵀ it updates.")
+    safe.caption(st, "R ≈ μ + b_u + b_i + P Qᵀ: row u of P times column i of Qᵀ is the dot product in the "
+                     "prediction. Red outlines: the rating taken and the row of P and column of Qᵀ it updates.")
 
-    st.subheader("Beside it: BPR's pairwise step, for ranking")
-    st.caption("A ranking model learns an order, not ratings: BPR takes a user u, an item i they liked (rated "
-               "at or above the positive threshold) and an item j they did not, and nudges p_u, q_i and q_j so "
-               "that i scores above j. Same γ, λ, K and seed as above, on the same ratings; the steps are those "
-               "of BPRFactorizer's kernel (tests/teaching/test_bpr_step.py checks the numbers).")
+    safe.subheader(st, "Beside it: BPR's pairwise step, for ranking")
+    safe.caption(st, "A ranking model learns an order, not ratings: BPR takes a user u, an item i they liked (rated "
+                     "at or above the positive threshold) and an item j they did not, and nudges p_u, q_i and q_j so "
+                     "that i scores above j. Same γ, λ, K and seed as above, on the same ratings; the steps are those "
+                     "of BPRFactorizer's kernel (tests/teaching/test_bpr_step.py checks the numbers).")
     bpr_buttons = st.columns([1.6, 1.2, 5])
     bpr_next = bpr_buttons[0].button("Next BPR step", type="primary")
     bpr_reset = bpr_buttons[1].button("Reset BPR")
@@ -145,7 +148,7 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
             bpr_state = {"settings": wanted, "last": None,
                          "stepper": BPRStepper(ratings, n_factors=k, lr=lr, reg=reg, seed=int(seed))}
         except ValueError as exc:
-            st.error(f"Cannot set up BPR on these ratings: {escape_markdown(settings.form_words(exc))}")
+            safe.error(st, "Cannot set up BPR on these ratings: {}", settings.form_words(exc))
             st.stop()
         st.session_state[f"{KEY}_bpr"] = bpr_state
     bpr = bpr_state["stepper"]
@@ -153,16 +156,19 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
         try:
             bpr_state["last"] = bpr.step()
         except ValueError as exc:
-            st.error(f"Cannot take a BPR step: {escape_markdown(settings.form_words(exc))}")
+            safe.error(st, "Cannot take a BPR step: {}", settings.form_words(exc))
     step = bpr_state["last"]
-    st.markdown(f"**{bpr.steps}** BPR steps done · positives: {positives(ratings.scale, bpr.positive_level)} · "
-                f"the share of (liked, not liked) pairs ordered right (AUC) **{bpr.auc():.3f}**")
+    safe.markdown(st, "**{}** BPR steps done · positives: {} · "
+                      "the share of (liked, not liked) pairs ordered right (AUC) **{:.3f}**",
+                      bpr.steps, positives(ratings.scale, bpr.positive_level), bpr.auc())
     if step is None:
-        st.info("Press **Next BPR step** to draw a (user, liked item, other item) triple and take its step.")
+        safe.info(st, "Press **Next BPR step** to draw a (user, liked item, other item) triple and take its step.")
     else:
-        st.markdown(f"User **{escape_markdown(ratings.user_ids[step.u])}** (u = {step.u}) liked "
-                    f"**{escape_markdown(lesson_figures.item_name(ratings, step.i))}** (i = {step.i}); "
-                    "drawn as not liked: "
-                    f"**{escape_markdown(lesson_figures.item_name(ratings, step.j))}** (j = {step.j}).")
+        safe.markdown(st, "User **{}** (u = {}) liked "
+                          "**{}** (i = {}); "
+                          "drawn as not liked: "
+                          "**{}** (j = {}).",
+                          ratings.user_ids[step.u], step.u, lesson_figures.item_name(ratings, step.i), step.i,
+                          lesson_figures.item_name(ratings, step.j), step.j)
         for line in lesson_figures.bpr_latex(step):
             st.latex(line)
