@@ -25,38 +25,41 @@ OWN = {"n_factors": 16, "n_epochs": 10}  # the page's own defaults: four schedul
 
 with boundary.page("Error schedules"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Error schedules · Factorization Playground", layout="wide")
-    st.title("Error schedules")
+    safe.title(st, "Error schedules")
     dataset = datasets.current()
     datasets.store_warning()
     ratings = dataset.ratings
     chosen = settings.current()
     test_size = chosen["test_size"] or settings.default("test_size")  # the curves need a test set
-    st.caption(f"{dataset.caption} Every schedule trains with the {ENGINE} engine "
-               f"on the same random split ({test_size:.0%} test, biases {'on' if chosen['biased'] else 'off'}, "
-               "as on the Train page), from the same initial factors, visiting the ratings in the same orders.")
+    safe.caption(st, "{} Every schedule trains with the {} engine "
+                     "on the same random split ({:.0%} test, biases {}, "
+                     "as on the Train page), from the same initial factors, visiting the ratings in the same orders.",
+                     dataset.caption, ENGINE, test_size, 'on' if chosen['biased'] else 'off')
 
-    st.markdown("The naive loop in the original question raises this: **how often should the error "
-                "e = r − r̂ be recomputed?** Four answers, each one epoch = one pass over the training ratings:\n"
-                + "\n".join(f"- **{name}**: {texts.SCHEDULES[name]}" for name in SCHEDULES))
+    safe.markdown(st, "The naive loop in the original question raises this: **how often should the error "
+                      "e = r − r̂ be recomputed?** Four answers, each one epoch = one pass over the training ratings:\n"
+                      "{}", safe.md("\n").join(safe.md("- **{}**: {}", name, texts.SCHEDULES[name])
+                                                for name in SCHEDULES))
 
     own_rates = lesson_figures.schedule_rates(ratings)
     with st.form("schedules_form"):
         row = st.columns(len(FIELDS))
         for cell, name in zip(row, FIELDS):
             settings.widget(cell, name, key=f"sch_{name}", value=OWN.get(name, chosen.get(name)))
-        own_lr = st.checkbox(f"Learning rate: each schedule's own ({lesson_figures.rates_text(own_rates)}), so that no "
-                             "schedule starts diverging; untick to use the learning rate above for all four",
-                             value=True, key="sch_own_lr", help="per-epoch's stale errors add a user's or an "
+        own_lr = st.checkbox(safe.md("Learning rate: each schedule's own ({}), so that no schedule starts diverging; "
+                                     "untick to use the learning rate above for all four",
+                                     lesson_figures.rates_text(own_rates)),
+                             value=True, key="sch_own_lr", help=safe.md("per-epoch's stale errors add a user's or an "
                              "item's steps up over the epoch: its rate is lower, and lower still on data where "
-                             f"one user or item has many ratings (at most {lesson_figures.STALE_STEP:g} / the most "
-                             "ratings of one row).")
+                             "one user or item has many ratings (at most {:g} / the most "
+                             "ratings of one row).", lesson_figures.STALE_STEP))
         submitted = st.form_submit_button("Run all four schedules", type="primary")
     form_values = {name: st.session_state[f"sch_{name}"] for name in FIELDS}
     differ = settings.differences({name: value for name, value in form_values.items()
                                    if name != "lr" or not own_lr}, chosen)
-    st.caption("This page has its own defaults (a small K and few epochs: four schedules train in turn). "
-               + (f"Differs from Train: {differ}." if differ else "The form agrees with Train's settings.")
-               + (f" Learning rate: each schedule's own ({lesson_figures.rates_text(own_rates)})." if own_lr else ""))
+    safe.caption(st, "This page has its own defaults (a small K and few epochs: four schedules train in turn). {}{}",
+                 f"Differs from Train: {differ}." if differ else "The form agrees with Train's settings.",
+                 f" Learning rate: each schedule's own ({lesson_figures.rates_text(own_rates)})." if own_lr else "")
 
     cancel_column, status_column = st.columns([1, 5])
     cancel, status_slot, confirm_slot, live = cancel_column.empty(), status_column.empty(), st.empty(), st.empty()
@@ -67,7 +70,7 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
         try:
             run_driver.check_memory(ratings, values["n_factors"], test_size, "funk")
         except MemoryGuardError as exc:
-            st.error(f"Not started: {texts.escape_markdown(settings.form_words(exc))}")
+            safe.error(st, "Not started: {}", settings.form_words(exc))
             values = None
     if values is not None:
         train, test = run_driver.split(ratings, {"test_size": test_size, "seed": values["seed"]})
@@ -90,7 +93,7 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
                              "the curves so far are kept.")
 
         def tick(run: Run) -> None:
-            status_slot.caption(run.progress_text)
+            safe.caption(status_slot, "{}", run.progress_text)
 
         renders = itertools.count()  # a new key per render: the history may grow between two renders' reads
 
@@ -109,7 +112,7 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
             run_driver.execute(run, train, render, tick=tick)
             if run.status == "failed":
                 schedule_runs.remove(run)
-                st.error(f"Cannot train: {texts.escape_markdown(settings.form_words(run.message))}")
+                safe.error(st, "Cannot train: {}", settings.form_words(run.message))
                 break
         status_slot.empty()
         cancel.empty()
@@ -120,24 +123,23 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
         with st.spinner("Stopping: waiting for the current epoch to end..."):
             run_driver.settle(saved["runs"])
     if not saved or not saved["runs"]:
-        st.info("Press **Run all four schedules**: the page says first if it should take more than "
-                f"{long_work.WARN_SECONDS:.0f} s.")
+        safe.info(st, "Press **Run all four schedules**: the page says first if it should take more than "
+                      "{:.0f} s.", long_work.WARN_SECONDS)
     else:
         schedule_runs, params = saved["runs"], saved["params"]
         for run in schedule_runs:
             if run.status == "diverged":
-                st.warning(f"{run.label}: {texts.escape_markdown(settings.form_words(run.message))}")
+                safe.warning(st, "{}: {}", run.label, settings.form_words(run.message))
         rates = sorted(set(saved["rates"].values()))
         rate_text = (f"{rates[0]:g}" if len(rates) == 1 else
                      ", ".join(f"{name} {value:g}" for name, value in saved["rates"].items()))
-        st.subheader(f"{texts.escape_markdown(saved['dataset'])}: {saved['n_train']:,} training ratings, "
-                     + settings.described({name: params[name] for name in ("n_factors", "n_epochs")})
-                     + f", {settings.LABELS['lr']} {rate_text}, {settings.described({'reg': params['reg']})}",
-                     anchor=False)
+        safe.subheader(st, "{}: {:,} training ratings, {}, {} {}, {}", saved["dataset"], saved["n_train"],
+                       settings.described({name: params[name] for name in ("n_factors", "n_epochs")}),
+                       settings.LABELS["lr"], rate_text, settings.described({"reg": params["reg"]}), anchor=False)
         columns = st.columns(2)
-        columns[0].markdown("**Test RMSE per epoch**")
+        safe.markdown(columns[0], "**Test RMSE per epoch**")
         safe.plotly_chart(columns[0], lesson_figures.schedule_curves(schedule_runs, "epoch"), key="sch_epoch")
-        columns[1].markdown("**Test RMSE against training time** (evaluation excluded)")
+        safe.markdown(columns[1], "**Test RMSE against training time** (evaluation excluded)")
         safe.plotly_chart(columns[1], lesson_figures.schedule_curves(schedule_runs, "seconds"), key="sch_seconds")
         st.dataframe(lesson_figures.schedule_table(schedule_runs), hide_index=True,
                      column_config={"last test RMSE": st.column_config.NumberColumn(format="%.4f"),
@@ -145,13 +147,13 @@ with boundary.page("Error schedules"):  # one st.error sentence for any failure 
                                     "s/epoch": st.column_config.NumberColumn(format="%.4f"),
                                     "training s": st.column_config.NumberColumn(format="%.3f")})
         for finding in lesson_figures.schedule_findings(schedule_runs, params["n_factors"]):
-            st.markdown(finding)
-        st.markdown(texts.SCHEDULE_MECHANISMS)
+            safe.markdown(st, "{}", finding)
+        safe.markdown(st, "{}", texts.SCHEDULE_MECHANISMS)
 
-    st.subheader("What the naive loop's dense error matrix would cost")
-    st.markdown("The naive loop from the question kept the per-epoch errors in a dense users x items matrix, "
-                "one cell per pair whether rated or not. mfcore's per-epoch kernel keeps one float32 per "
-                "rating instead.")
+    safe.subheader(st, "What the naive loop's dense error matrix would cost")
+    safe.markdown(st, "The naive loop from the question kept the per-epoch errors in a dense users x items matrix, "
+                      "one cell per pair whether rated or not. mfcore's per-epoch kernel keeps one float32 per "
+                      "rating instead.")
     rows = []
     for label, users, items, n_ratings in (
             (f"{dataset.name}", ratings.n_users, ratings.n_items, len(ratings)),
