@@ -12,7 +12,7 @@ from dashboard.logic import long_work
 from dashboard.server import jobs
 from dashboard.logic import search
 from dashboard.logic import settings
-from dashboard.render.texts import escape_markdown, positives
+from dashboard.render.texts import md, positives
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range
 from mfcore.tuning.ranking import VALIDATION_USERS
 
@@ -20,16 +20,17 @@ RENDER_EVERY = 1.0  # seconds between live updates
 
 with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Tune · Factorization Playground", layout="wide")
-    st.title("Tune")
+    safe.title(st, "Tune")
     dataset = datasets.current()
     datasets.store_warning()
-    model = st.radio("Model to tune", list(search.MODELS), format_func=search.MODELS.get, horizontal=True,
+    model = safe.radio(st, "Model to tune", list(search.MODELS), format_func=search.MODELS.get, horizontal=True,
                      key="tune_model")
     score = "validation RMSE" if model == "sgd" else "validation NDCG@10"
-    st.caption(f"{dataset.caption} {search.TEST_SIZE:.0%} of the ratings are the test set. "
-               f"Each trial trains on the other ratings minus {search.VALIDATION_SIZE:.0%} held out for validation, "
-               f"and is judged on that {score} only, reported every epoch: "
-               f"{DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short"
+    safe.caption(st, md("{} {:.0%} of the ratings are the test set. "
+                        "Each trial trains on the other ratings minus {:.0%} held out for validation, "
+                        "and is judged on that {} only, reported every epoch: {} pruning cuts unpromising trials "
+                        "short", dataset.caption, search.TEST_SIZE, search.VALIDATION_SIZE, score,
+                        DEFAULT_PRUNER.capitalize())
                + (f", and early stopping ends a trial after {DEFAULT_PATIENCE} epochs without a better {score}"
                   if model == "sgd" else "")
                + ". The test set is scored once, for the best configuration"
@@ -39,7 +40,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                   f"{VALIDATION_USERS:,} validation users; its trials run on one thread."))
     space = search.default_space(model)
     with st.form("tune_form" if model == "sgd" else f"tune_form_{model}"):
-        st.markdown("**Search ranges** (numbers between low and high; the ones marked log are sampled on a log scale)")
+        safe.markdown(st, "**Search ranges** (numbers between low and high; the ones marked log are sampled on a log "
+                          "scale)")
         chosen = {}
         columns = st.columns(5)
         for column, (name, rng) in zip(columns, [(n, r) for n, r in space.items() if r.kind is not bool]):
@@ -48,15 +50,15 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             fmt = None if rng.kind is int else "%.4f"
             prefix = "tune" if model == "sgd" else f"tune_{model}"
             bounds = dict(zip(("min_value", "max_value"), map(rng.kind, rng.param.widget_range)))  # Train's
-            low = column.number_input(f"{label}: low", value=rng.low, step=step, format=fmt, key=f"{prefix}_{name}_low",
-                                      **bounds)
-            high = column.number_input(f"{label}: high", value=rng.high, step=step, format=fmt,
+            low = column.number_input(safe.md("{}: low", label), value=rng.low, step=step, format=fmt,
+                                      key=f"{prefix}_{name}_low", **bounds)
+            high = column.number_input(safe.md("{}: high", label), value=rng.high, step=step, format=fmt,
                                        key=f"{prefix}_{name}_high", **bounds)
             chosen[name] = Range(name, low, high, rng.log, model)
         try_unbiased = model == "sgd" and st.checkbox("Also try the unbiased model (Funk's p_u·q_i, no μ, b_u, b_i)",
                                                       value=True, key="tune_try_unbiased")
         row = st.columns(3)
-        budget_kind = row[0].radio("Budget", ["trials", "seconds"], horizontal=True, key="tune_budget_kind")
+        budget_kind = safe.radio(row[0], "Budget", ["trials", "seconds"], horizontal=True, key="tune_budget_kind")
         budget = row[1].number_input("Trials or seconds", min_value=1, max_value=5000, value=100, step=10,
                                      key="tune_budget")
         seed = row[2].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="tune_seed")
@@ -83,11 +85,11 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
     table_slot = st.empty()
     chart_slot = st.empty()
     if reopen_failed:
-        message_slot.error(f"The link names search {escape_markdown(linked)}, which this server does not keep: "
-                           "start a new one.")
+        safe.error(message_slot, "The link names search {}, which this server does not keep: "
+                                 "start a new one.", linked)
     elif watching and job.running:
-        message_slot.info("This search was started in another session: you can watch it and copy its best "
-                          "settings; Start search starts a search of your own.")
+        safe.info(message_slot, "This search was started in another session: you can watch it and copy its best "
+                                "settings; Start search starts a search of your own.")
     confirmed = None if start else long_work.gate(confirm_slot, "tune")  # Start clicked for a long search
     request = None
     if start:
@@ -99,8 +101,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             for rng in chosen.values():
                 rng.check()
         except ValueError as exc:
-            message_slot.error("Could not start the search: "
-                               + escape_markdown(settings.form_words(exc, search.LABELS)))
+            safe.error(message_slot, "Could not start the search: {}",
+                       settings.form_words(exc, search.LABELS))
             request = None
     if request is not None:
         with st.spinner("Estimating the time..."):
@@ -115,20 +117,20 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         if search.owns(job) and job.running:  # a session replaces only its own search
             job.stop.set()
         if long_work.is_long(confirmed[1]):
-            message_slot.info(long_work.sentence(confirmed[1], "This search", "at most")
-                              + " Stop search ends it after the running trial, keeping the finished ones.")
+            safe.info(message_slot, "{} Stop search ends it after the running trial, keeping the finished ones.",
+                      long_work.sentence(confirmed[1], "This search", "at most"))
         try:
             job = search.start(dataset.ratings, dataset.name, request["space"], n_trials=request["n_trials"],
                                timeout=request["timeout"], seed=request["seed"], dataset_key=dataset.key,
                                model=request["model"])
             st.session_state[search.KEY] = job
         except ValueError as exc:
-            message_slot.error("Could not start the search: "
-                               + escape_markdown(settings.form_words(exc, search.LABELS)))
+            safe.error(message_slot, "Could not start the search: {}",
+                       settings.form_words(exc, search.LABELS))
     if stop_clicked and search.owns(job) and job.running:
         job.stop.set()
     if job is not None and job.memory_note:
-        st.warning(job.memory_note)
+        safe.warning(st, "{}", job.memory_note)
     if job is not None and st.query_params.get(search.STUDY_PARAM) != job.study_name:
         st.query_params[search.STUDY_PARAM] = job.study_name  # a reload or a copied link reopens it
 
@@ -136,7 +138,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
     def render(job, final: bool):
         """Draw the search's status line, trial table and curves; returns the study it read (None while queued)."""
         if not final and job.scheduled.state == jobs.QUEUED:
-            status_slot.markdown(job.scheduled.status_line())
+            safe.markdown(status_slot, "{}", job.scheduled.status_line())
             return
         study = job.study()
         rows = search.table(study)
@@ -144,8 +146,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         elapsed = job.elapsed
         state = ("stopped at the work limit" if job.timed_out else "stopped" if job.stop.is_set()
                  else "finished") if final else "running"
-        status_slot.markdown(f"Search **{state}**: {len(rows)} trials in {elapsed:.1f} s ("
-                             + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + ")")
+        safe.markdown(status_slot, "Search **{}**: {} trials in {:.1f} s ({})", state, len(rows), elapsed,
+                      ", ".join(f"{count} {name}" for name, count in sorted(counts.items())))
         frame = pd.DataFrame(rows)
         if not frame.empty:
             frame = frame.sort_values("trial", ascending=False)
@@ -170,35 +172,34 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             time.sleep(0.05)
         study = render(job, final=True)
         if job.error:
-            message_slot.error("The search ended without a result: "
-                               + escape_markdown(settings.form_words(job.error, search.LABELS)))
+            safe.error(message_slot, "The search ended without a result: {}",
+                       settings.form_words(job.error, search.LABELS))
         elif job.scheduled is not None and job.scheduled.state == jobs.FAILED:  # logged with its traceback
-            message_slot.error("The search ended without a result: "
-                               + escape_markdown(settings.form_words(jobs.failure(job.scheduled), search.LABELS))
-                               + ".")
+            safe.error(message_slot, "The search ended without a result: {}.",
+                       settings.form_words(jobs.failure(job.scheduled), search.LABELS))
         elif job.result is not None and job.model != "sgd":  # a ranking model: NDCG@10 beside popularity
             result = job.result
-            st.subheader("Best configuration on the test set")
-            st.caption(search.settings_sentence(result, job.model))
+            safe.subheader(st, "Best configuration on the test set")
+            safe.caption(st, "{}", search.settings_sentence(result, job.model))
             st.page_link("pages/1_Train.py", label="Train it", icon="➡️",
                          query_params=search.ranking_train_query(result, job.model),
                          help="Opens Train's form for this model with these settings (and the search's seed and "
                               "test size); press Train there.")
-            st.write(search.summary(result))
+            safe.markdown(st, "{}", search.summary(result))
             scores, metric = search.scores_table(result)
             st.dataframe(scores, hide_index=True, key="tune_scores",
                          column_config={metric: st.column_config.NumberColumn(format="%.4f")})
             for title, figure in search.optuna_figures(study).items():
-                st.subheader(title)
+                safe.subheader(st, "{}", title)
                 safe.plotly_chart(st, figure, key=f"optuna-{title}")
         elif job.result is not None:
             result = job.result
-            st.subheader("Best configuration on the test set")
+            safe.subheader(st, "Best configuration on the test set")
             if job.dataset != dataset.name:
-                st.warning(f"This search ran on {escape_markdown(job.dataset)}; the pages now use "
-                           f"{escape_markdown(dataset.name)}, so Train it "
-                           "and Explore it train on that instead.")
-            st.markdown(search.best_in_words(result))
+                safe.warning(st, "This search ran on {}; the pages now use "
+                                 "{}, so Train it "
+                                 "and Explore it train on that instead.", job.dataset, dataset.name)
+            safe.markdown(st, "{}", search.best_in_words(result))
             train_it, explore_it, _ = st.columns([1, 1, 4])
             train_it.page_link("pages/1_Train.py", label="Train it", icon="➡️",
                                query_params=search.train_query(result, test_size=search.TEST_SIZE),
@@ -206,7 +207,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                     "press Train there.")
             explore_clicked = explore_it.button("Explore it", help="Trains these settings as a new run, then "
                                                 "opens Explore on it.")
-            st.write(search.summary(result))
+            safe.markdown(st, "{}", search.summary(result))
             scores = pd.DataFrame(
                 [{"model": f"best trial {result['best_trial']}", "test RMSE": result["test_rmse"]}]
                 + [{"model": name, "test RMSE": value} for name, value in result["baselines"].items()])
@@ -224,14 +225,14 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                              lambda run: progress.progress(run.progress_fraction,
                                                                            text=run.progress_text))
                 except ValueError as exc:
-                    st.error(f"Could not train it: {escape_markdown(settings.form_words(exc, search.LABELS))}")
+                    safe.error(st, "Could not train it: {}", settings.form_words(exc, search.LABELS))
                 else:
                     if run.status == "done":
                         st.switch_page("pages/6_Explore.py")
-                    st.error(f"Could not train it: {run.label} ended {run.status}"
-                             + (f" ({escape_markdown(settings.form_words(run.message))})." if run.message else "."))
+                    safe.error(st, "Could not train it: {} ended {}{}", run.label, run.status,
+                               f" ({settings.form_words(run.message)})." if run.message else ".")
             for title, figure in search.optuna_figures(study).items():
-                st.subheader(title)
+                safe.subheader(st, "{}", title)
                 safe.plotly_chart(st, figure, key=f"optuna-{title}")
     else:
-        status_slot.markdown("Set the ranges and the budget, then **Start search**.")
+        safe.markdown(status_slot, "Set the ranges and the budget, then **Start search**.")
