@@ -13,7 +13,7 @@ from dashboard.logic import explore_runs, long_work, session_runs
 from dashboard.server import store
 from dashboard.logic import model_views as view
 from dashboard.logic import ranking_views as rank
-from dashboard.render.texts import escape_markdown, positives
+from dashboard.render.texts import positives
 from mfcore import explore
 from mfcore.evaluation.resources import memory_cap_bytes
 from mfcore.models.base import is_fitted
@@ -21,9 +21,9 @@ from mfcore.models.persist import ModelFileError, load_bundle
 
 with boundary.page("Explore"):  # one st.error sentence for any failure (dashboard/boundary.py)
     st.set_page_config(page_title="Explore · Factorization Playground", layout="wide")
-    st.title("Explore")
-    st.caption("What the model learned: whom it recommends what and why, which items it puts together, "
-               "and how its top-N lists do against ranking models (BPR, ALS) and popularity.")
+    safe.title(st, "Explore")
+    safe.caption(st, "What the model learned: whom it recommends what and why, which items it puts together, "
+                     "and how its top-N lists do against ranking models (BPR, ALS) and popularity.")
 
     dataset = datasets.current()
     datasets.store_warning()
@@ -33,8 +33,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
     texts = {run.label: explore_runs.choice_text(run) for run in offered}
     view.follow_session(f"{dataset.name} {dataset.key}", choices[0] if offered else None)
     kept = st.session_state.get("explore_source_kept")
-    source = st.radio("Model", choices, index=choices.index(kept) if kept in choices else 0, horizontal=True,
-                      key="explore_source", format_func=lambda label: escape_markdown(texts.get(label, label)))
+    source = safe.radio(st, "Model", choices, index=choices.index(kept) if kept in choices else 0, horizontal=True,
+                      key="explore_source", format_func=lambda label: texts.get(label, label))
     st.session_state["explore_source_kept"] = source
 
     subject = None
@@ -50,7 +50,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                     st.session_state["explore_file"] = (upload.name, digest,
                                                         load_bundle(raw, memory_cap_bytes(), name=upload.name))
                 except ModelFileError as exc:  # a sentence that names the file
-                    st.error(f"{escape_markdown(exc)} Upload a model file downloaded from Train.")
+                    safe.error(st, "{} Upload a model file downloaded from Train.", exc)
         if "explore_file" in st.session_state:
             name, digest, bundle = st.session_state["explore_file"]
             subject = view.remembered(f"file-{digest}", lambda: view.from_bundle(name, digest, bundle))
@@ -58,46 +58,49 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         run = next(run for run in offered if run.label == source)
         if not is_fitted(run.model):
             sentence, restoring = st.empty(), st.empty()
-            sentence.info(explore_runs.restore_sentence(run))
-            restoring.progress(0.0, text=f"retraining {escape_markdown(run.label)}: starting")
+            safe.info(sentence, "{}", explore_runs.restore_sentence(run))
+            restoring.progress(0.0, text=safe.md("retraining {}: starting", run.label))
             problem = explore_runs.restore(run, session_runs.all_runs(),
                                            lambda fraction, text: restoring.progress(fraction, text=text))
             sentence.empty()
             restoring.empty()
             if problem:
-                st.error(problem)
+                safe.error(st, "{}", problem)
                 st.stop()
         subject = view.remembered(view.run_key(run), lambda: view.from_run(run, dataset.ratings))
         rank.join_train_runs(subject, run, session_runs.all_runs())
 
     if subject is None:
-        st.info("Train a model on the Train page (runs on the current dataset appear above), or upload a "
-                "model file downloaded from Train.")
+        safe.info(st, "Train a model on the Train page (runs on the current dataset appear above), or upload a "
+                      "model file downloaded from Train.")
         st.stop()
 
     model = subject.model
     k_factors = model.Q_.shape[1]
     test_text = f", {len(subject.test):,} test ratings" if subject.test is not None else ", no test ratings"
-    st.caption(f"{escape_markdown(subject.label)}: K = {k_factors}, {len(model.user_ids_):,} users x "
-               f"{len(model.item_ids_):,} items, {model.n_train_ratings_:,} training ratings{test_text}.")
+    safe.caption(st, "{}: K = {}, {:,} users x "
+                     "{:,} items, {:,} training ratings{}.",
+                     subject.label, k_factors, len(model.user_ids_), len(model.item_ids_), model.n_train_ratings_,
+                     test_text)
     if not subject.has_values:
-        st.caption("This model file has no training ratings, only which items each user rated: ratings "
-                   "and mean ratings are not shown.")
+        safe.caption(st, "This model file has no training ratings, only which items each user rated: ratings "
+                         "and mean ratings are not shown.")
 
     with st.expander("Ranking models on the same training ratings: BPR and ALS",
                      expanded=len(rank.models(subject)) < len(rank.KINDS)):
-        st.caption("A rating model is trained for a low RMSE, a ranking model for a good top-N: BPR by SGD on "
-                   "(user, liked item, other item) triples, implicit ALS by alternating least squares on which "
-                   f"items each user liked (positives: {positives(subject.train.scale)}). Both train here on the "
-                   "explored model's training ratings, on one thread of the shared server.")
-        rank_kind = st.radio("Ranking model", list(rank.KINDS), horizontal=True, key="explore_rank_kind")
+        safe.caption(st, "A rating model is trained for a low RMSE, a ranking model for a good top-N: BPR by SGD on "
+                         "(user, liked item, other item) triples, implicit ALS by alternating least squares on which "
+                         "items each user liked (positives: {}). Both train here on the "
+                         "explored model's training ratings, on one thread of the shared server.",
+                         positives(subject.train.scale))
+        rank_kind = safe.radio(st, "Ranking model", list(rank.KINDS), horizontal=True, key="explore_rank_kind")
         param_table = rank.KINDS[rank_kind][1]
         with st.form("explore_rank_form"):
             cells = st.columns(len(rank.FORM_FIELDS) + 1, vertical_alignment="bottom")
             params = {name: cell.number_input(rank.FORM_LABELS[name], *rank.field_range(param_table[name]),
                                               key=f"explore_{rank_kind}_{name}", help=param_table[name].help)
                       for cell, name in zip(cells, rank.FORM_FIELDS)}
-            train_clicked = cells[-1].form_submit_button(f"Train {rank_kind}", type="primary")
+            train_clicked = cells[-1].form_submit_button(safe.md("Train {}", rank_kind), type="primary")
         confirm_slot, progress = st.empty(), st.empty()
         request, seconds, asked = None, 0.0, ""
         if train_clicked:  # long training waits for Start under its estimate
@@ -111,9 +114,9 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                                  lambda fraction, text: progress.progress(fraction, text=text))
             progress.empty()
             if problem:
-                st.error(problem)
+                safe.error(st, "{}", problem)
         for name, trained_model in rank.models(subject).items():
-            st.caption(rank.model_caption(name, trained_model))
+            safe.caption(st, "{}", rank.model_caption(name, trained_model))
 
     every_model = rank.all_models(subject)
     left, middle, right = st.columns([2, 2, 3])
@@ -122,8 +125,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         support = int(left.number_input("Minimum support (training ratings)", 0, int(subject.counts.max()) + 1,
                                         rank.default_support(subject), key="explore_support",
                                         help="The rating model's lists leave out items with fewer training ratings."))
-        right.caption(rank.support_sentence(subject, support))
-    shown_name = middle.radio("Lists and map of", list(every_model), horizontal=True, key="explore_model")
+        safe.caption(right, "{}", rank.support_sentence(subject, support))
+    shown_name = safe.radio(middle, "Lists and map of", list(every_model), horizontal=True, key="explore_model")
     shown = every_model[shown_name]
     is_rating = shown_name == rank.RATING
     shown_support = support if is_rating else 0
@@ -141,35 +144,36 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         if user_position is not None:
             rated, values = explore.user_ratings(subject.train, user_position)
             history, recommended = st.columns([1, 2])
-            history.subheader(f"Rated by user {escape_markdown(user_ids[user_position])}", anchor=False)
-            history.caption(f"{len(rated)} training ratings, highest first.")
+            safe.subheader(history, "Rated by user {}", user_ids[user_position], anchor=False)
+            safe.caption(history, "{} training ratings, highest first.", len(rated))
             view.static_table(history, view.rated_table(subject, rated, values))
             if is_rating:
                 table = view.recommendations(subject, model.P_[user_position], float(model.bu_[user_position]),
                                              rated, values, n, support)
-                recommended.subheader(f"Top {len(table)} for user {escape_markdown(user_ids[user_position])}",
+                safe.subheader(recommended, "Top {} for user {}", len(table), user_ids[user_position],
                                       anchor=False)
-                recommended.caption("Items they did not rate, with at least the minimum support, by predicted "
-                                    "rating = μ + b_u + b_i + p_u · q_i; 'because you rated' lists their rated "
-                                    "items nearest in factor space (cosine).")
+                safe.caption(recommended, "Items they did not rate, with at least the minimum support, by predicted "
+                                          "rating = μ + b_u + b_i + p_u · q_i; 'because you rated' lists their rated "
+                                          "items nearest in factor space (cosine).")
                 view.static_table(recommended, view.recommendation_view(table, model.scale_))
-                recommended.caption(" ".join(filter(None, [view.explanation_sentence(table),
+                safe.caption(recommended, "{}",
+                                          " ".join(filter(None, [view.explanation_sentence(table),
                                                            view.clipped_sentence(table, model.scale_)])))
             else:
                 table = view.ranked_table(subject, shown.recommend(user_ids[user_position], n))
-                recommended.subheader(f"{shown_name}'s top {len(table)} for user "
-                                      f"{escape_markdown(user_ids[user_position])}", anchor=False)
-                recommended.caption("Items they did not rate, by the ranking score b_i + p_u · q_i (BPR) or "
-                                    "p_u · q_i (ALS): a score orders items, it is not a rating.")
+                safe.subheader(recommended, "{}'s top {} for user "
+                                            "{}", shown_name, len(table), user_ids[user_position], anchor=False)
+                safe.caption(recommended, "Items they did not rate, by the ranking score b_i + p_u · q_i (BPR) or "
+                                          "p_u · q_i (ALS): a score orders items, it is not a rating.")
                 view.static_table(recommended, table)
 
     with tabs[1]:
         if user_position is not None:
             lists = explore.lists_for_user(every_model, subject.train, user_position, 10, support)
-            st.subheader(f"Top 10 for user {escape_markdown(user_ids[user_position])}, model by model", anchor=False)
+            safe.subheader(st, "Top 10 for user {}, model by model", user_ids[user_position], anchor=False)
             safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
-            st.caption(rank.overlap_sentence(lists) + " Pick the user on the Recommendations tab."
-                       + ("" if rank.models(subject) else " Train BPR or ALS above to add their lists."))
+            safe.caption(st, "{} Pick the user on the Recommendations tab.{}", rank.overlap_sentence(lists),
+                         "" if rank.models(subject) else " Train BPR or ALS above to add their lists.")
 
     with tabs[2]:
         left, right = st.columns([3, 1])
@@ -182,23 +186,24 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             neighbours["ratings"] = stats["ratings"].to_numpy()[similar["code"]]
             if subject.has_values:
                 neighbours["mean rating"] = stats["mean"].to_numpy()[similar["code"]]
-            st.caption(f"Nearest to {escape_markdown(titles[item])} by the cosine of {shown_name}'s "
-                       f"{shown.Q_.shape[1]} item factors"
-                       + (f", among items with at least {support} training ratings." if shown_support > 1 else "."))
+            safe.caption(st, "Nearest to {} by the cosine of {}'s {} item factors{}", titles[item], shown_name,
+                         shown.Q_.shape[1],
+                         f", among items with at least {support} training ratings." if shown_support > 1 else ".")
             view.static_table(st, neighbours)
 
     with tabs[3]:
         left, middle, right = st.columns(3)
-        kind = left.radio("Map of", ["items", "users"], horizontal=True, key="explore_map_kind")
-        method = middle.radio("Layout", view.MAP_METHODS, horizontal=True, key="explore_map_method",
+        kind = safe.radio(left, "Map of", ["items", "users"], horizontal=True, key="explore_map_kind")
+        method = safe.radio(middle, "Layout", view.MAP_METHODS, horizontal=True, key="explore_map_method",
                               help="t-SNE keeps each point's nearest neighbours near it (clusters show); PCA "
                                    "keeps the two directions of largest variance.")
         colours = ["ratings", "mean rating"] if subject.has_values else ["ratings"]
         if kind == "items" and (subject.info["genres"] != "").any():
             colours = ["main genre", "genre", "first genre", *colours]
-        colour = right.radio("Colour by", colours, horizontal=True, key="explore_map_colour")
+        colour = safe.radio(right, "Colour by", colours, horizontal=True, key="explore_map_colour")
         factors = shown.Q_ if kind == "items" else shown.P_
-        with st.spinner(f"Laying out the {kind} with {method} (t-SNE takes a few seconds, once per model)..."):
+        with st.spinner(safe.md("Laying out the {} with {} (t-SNE takes a few seconds, once per model)...", kind,
+                                method)):
             codes, coords, share = view.map_points(subject, kind, factors, method, shown_name,
                                                    support if kind == "items" else 1)
         labels = titles[codes] if kind == "items" else np.array([f"user {u}" for u in model.user_ids_[codes]])
@@ -235,39 +240,39 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                   f"placed by the first two principal axes of their {k_shown} factors, which keep {share:.0%} of the "
                   f"variance: nearby points are similar, but distant ones may still be close in the other "
                   f"{max(k_shown - 2, 0)} dimensions")
-        st.caption(f"Points: {shown_points}, {placed}. Rings mark the picked point and its nearest neighbours by "
-                   "cosine of all factors."
-                   + {"main genre": " Colour: the rarest of an item's genres (Animation for Animation, Children's "
+        safe.caption(st, "Points: {}, {}. Rings mark the picked point and its nearest neighbours by "
+                         "cosine of all factors.{}", shown_points, placed,
+                     {"main genre": " Colour: the rarest of an item's genres (Animation for Animation, Children's "
                                     "and Comedy; War for Drama and War), its most telling one.",
                       "genre": " Colour: an item's genre when it has one, grey when it has several.",
                       "first genre": " Colour: each item's first listed genre."}.get(colour, ""))
         if selected is not None:
-            st.markdown(f"**Nearest to {escape_markdown(name_of[selected])}** (cosine of all {k_shown} factors):")
+            safe.markdown(st, "**Nearest to {}** (cosine of all {} factors):", name_of[selected], k_shown)
             if kind == "items":
                 neighbours = view.neighbour_table(subject, neighbours)
             view.static_table(st, neighbours)
 
     with tabs[4]:
         if subject.test is None:
-            st.info("This model has no test ratings, so there is nothing to rank against.")
+            safe.info(st, "This model has no test ratings, so there is nothing to rank against.")
         else:
             k = st.slider("k (list length)", 1, 50, 10, key="explore_k")
             with st.spinner("Ranking every sampled test user's unrated items, model by model..."):
                 ranking = rank.metrics_table(subject, support, k)
             safe.plotly_chart(st, rank.metrics_figure(ranking, k), key="explore_metrics_chart")
-            st.markdown(explore.topn_reading(ranking, k, rank.RATING))
+            safe.markdown(st, "{}", explore.topn_reading(ranking, k, rank.RATING))
             shown_table = rank.display_metrics(ranking, k)
             view.static_table(st, shown_table, rank.metric_formats(k))
             evaluated, eligible = int(ranking["users"].iloc[0]), int(ranking["eligible"].iloc[0])
             who = (f"Each of the {evaluated:,} test users with a positive test rating" if evaluated == eligible else
                    f"Each of a random sample of {evaluated:,} of the {eligible:,} test users with a positive test "
                    "rating (the same sample for every model)")
-            st.caption(f"{who} gets a top-{k} list from the items with a training rating that they did not rate "
-                       f"in training; relevant items are their test positives, {positives(subject.train.scale)}. "
-                       "Every model trained on the same training ratings. Popularity ranks by training positives, "
-                       "random at random (seed 0); coverage is the share of items in any list; the mean popularity "
-                       "of a list is the mean training positives of its items." + ("" if rank.models(subject) else
-                                                         " Train BPR or ALS above to add them."))
+            safe.caption(st, "{} gets a top-{} list from the items with a training rating that they did not rate "
+                             "in training; relevant items are their test positives, {}. Every model trained on the "
+                             "same training ratings. Popularity ranks by training positives, random at random (seed "
+                             "0); coverage is the share of items in any list; the mean popularity of a list is the "
+                             "mean training positives of its items.{}", who, k, positives(subject.train.scale),
+                         "" if rank.models(subject) else " Train BPR or ALS above to add them.")
 
     with tabs[5]:
         mine = st.session_state.setdefault("explore_mine", {})
@@ -275,9 +280,9 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             mine.clear()
             mine.update(key=subject.key, ratings={})
         ratings = mine["ratings"]
-        st.caption("Rate a few items: each model folds you in as a new user with its item factors fixed (the "
-                   "rating model by the exact ridge solution for your factors and bias, BPR by SGD on your "
-                   "vector, ALS by its closed-form solve; no retraining) and recommends at once.")
+        safe.caption(st, "Rate a few items: each model folds you in as a new user with its item factors fixed (the "
+                         "rating model by the exact ridge solution for your factors and bias, BPR by SGD on your "
+                         "vector, ALS by its closed-form solve; no retraining) and recommends at once.")
         low, high = (float(v) for v in model.scale_)
         left, middle, right = st.columns([4, 2, 1], vertical_alignment="bottom")
         pick = view.pick(left, "Item to rate", by_title, titles, "explore_rate_item")
@@ -288,7 +293,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         if ratings:
             codes = np.array(list(ratings), dtype=np.int64)
             mine_table = view.rated_table(subject, codes, np.array(list(ratings.values()), np.float32))
-            st.subheader("Your ratings")
+            safe.subheader(st, "Your ratings")
             left, right = st.columns([2, 1])
             view.static_table(left, mine_table)
             if right.button("Clear my ratings", key="explore_clear"):
@@ -300,16 +305,17 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                 table = view.recommendations(subject, folded.p, folded.bu, folded.items, folded.ratings, 10,
                                              support)
                 seconds = time.perf_counter() - start
-                st.subheader("Recommended for you by the rating model")
+                safe.subheader(st, "Recommended for you by the rating model")
                 view.static_table(st, view.recommendation_view(table, model.scale_))
-                st.caption(f"Folded in {len(ratings)} rating{'s' if len(ratings) != 1 else ''} and ranked "
-                           f"{len(trained):,} items in {seconds * 1000:.0f} ms; your bias b_u = {folded.bu:+.2f}. "
-                           + " ".join(filter(None, [view.explanation_sentence(table),
+                safe.caption(st, "Folded in {} rating{} and ranked {:,} items in {:.0f} ms; your bias b_u = {:+.2f}. "
+                                 "{}",
+                             len(ratings), "s" if len(ratings) != 1 else "", len(trained), seconds * 1000, folded.bu,
+                             " ".join(filter(None, [view.explanation_sentence(table),
                                                     view.clipped_sentence(table, model.scale_)])))
             lists = explore.lists_for_new_user(every_model, subject.train, model.item_ids_[codes],
                                                list(ratings.values()), 10, support)
-            st.subheader("Your top 10, model by model")
+            safe.subheader(st, "Your top 10, model by model")
             safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
-            st.caption(rank.overlap_sentence(lists))
+            safe.caption(st, "{}", rank.overlap_sentence(lists))
         else:
-            st.info("No ratings yet: pick an item, set your rating and press Add rating.")
+            safe.info(st, "No ratings yet: pick an item, set your rating and press Add rating.")
