@@ -201,12 +201,14 @@ def test_a_table_shows_every_text_cell_index_and_header_escaped():
 
 
 @pytest.mark.parametrize("raw", [payload for _, payload in payloads()] + [
-    "https://evil.example/x", "www.evil.example", "WWW.EVIL.EXAMPLE", "mail@evil.example", "mailto:a@b.c"])
+    "https://evil.example/x", "www.evil.example", "WWW.EVIL.EXAMPLE", "mail@evil.example", "mailto:a@b.c",
+    ":material/home:", ":streamlit:", ":+1:", "x:blue[y]"])
 def test_markdown_escaping_leaves_no_autolink(raw):
     shown = escape_markdown(raw)
     bare = re.sub(r"\\.", "", shown)  # what is left once the escaped characters are dropped
     assert not re.search(r"(?i)https?://|www\.|\w@\w", shown.replace(WORD_JOINER, "\x00")), shown
     assert not re.search(r"[<>\[\]*`$|]", bare), shown
+    assert not re.search(r":[\w+-]", shown), shown  # icons, emoji, directives: Streamlit reads them in the source
 
 
 @pytest.mark.parametrize(("name", "expected"), [
