@@ -17,7 +17,7 @@ def test_clipped_predictions_are_marked_and_said_in_words():
     shown = view.recommendation_view(recommended, (1.0, 5.0))
     assert list(shown["predicted"]) == ["5.000 *", "5.000 *", "4.500"]
     sentence = view.clipped_sentence(recommended, (1.0, 5.0))
-    assert sentence.startswith("\\* 2 of these 3 predicted ratings are clipped to the rating scale (1 to 5)")
+    assert sentence.startswith("* 2 of these 3 predicted ratings are clipped to the rating scale (1 to 5)")
     assert "above 5 (up to 5.30)" in sentence
 
 

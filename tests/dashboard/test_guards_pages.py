@@ -1,7 +1,7 @@
 """The guards as the pages show them: memory refusals name the numbers, the python engine's work
 limit is stated, and no page shows an exception for bad inputs or hyperparameters at their limits."""
 
-from apptest_helpers import button, home, no_exception
+from apptest_helpers import button, home, no_exception, plain
 
 from mfcore.evaluation.resources import training_peak_bytes
 
@@ -17,7 +17,7 @@ def test_train_refuses_over_the_memory_cap_with_the_estimate(monkeypatch):
     app = button(app, "Train").click().run()
     no_exception(app)
     estimate = training_peak_bytes(1_000, 1_700, 100_000, 500, 0.1, timestamps=True)
-    assert len(app.error) == 1 and app.error[0].value.startswith("Not started: training K=500")
+    assert len(app.error) == 1 and plain(app.error[0].value).startswith("Not started: training K=500")
     assert f"{estimate:,} bytes" in app.error[0].value and "10.0 MB cap" in app.error[0].value
     assert "runs" not in app.session_state or not app.session_state["runs"]
 
@@ -106,7 +106,8 @@ def test_train_refuses_a_ranking_run_by_its_own_estimate(monkeypatch):
     app.radio(key="train_kind").set_value("bpr").run()
     app = button(app, "Train").click().run()
     no_exception(app)
-    assert len(app.error) == 1 and app.error[0].value.startswith(f"Not started: training BPR K={model.n_factors} on")
+    assert len(app.error) == 1
+    assert plain(app.error[0].value).startswith(f"Not started: training BPR K={model.n_factors} on")
     assert f"{estimate:,} bytes" in app.error[0].value and "20.0 MB cap" in app.error[0].value
     assert "runs" not in app.session_state or not app.session_state["runs"]
 

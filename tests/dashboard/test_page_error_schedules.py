@@ -2,7 +2,7 @@
 
 import json
 
-from apptest_helpers import TOY, button, home, no_exception, upload
+from apptest_helpers import TOY, button, home, no_exception, plain, upload
 
 from dashboard.server.datasets import Dataset
 from mfcore import load_ratings
@@ -49,7 +49,7 @@ def test_stale_errors_diverge_at_a_high_learning_rate_and_others_finish():
     table = app.dataframe[0].value.set_index("schedule")
     assert table.loc["per-epoch", "status"].startswith("diverged at epoch")
     assert table.loc["per-rating", "status"] == "finished"
-    assert any("per-epoch" in w.value and "lower the learning rate" in w.value for w in app.warning)
+    assert any("per-epoch" in plain(w.value) and "lower the learning rate" in plain(w.value) for w in app.warning)
     assert "**Stability:** per-epoch diverged" in " ".join(m.value for m in app.markdown)
 
 
@@ -71,7 +71,7 @@ def test_defaults_are_the_pages_own_and_per_epoch_keeps_its_learning_rate(monkey
     monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)  # every race counts as long here
     app = schedules_page()
     assert app.slider(key="sch_n_factors").value == 16 and app.slider(key="sch_n_epochs").value == 10
-    differ = next(c.value for c in app.caption if c.value.startswith("This page has its own defaults"))
+    differ = next(plain(c.value) for c in app.caption if plain(c.value).startswith("This page has its own defaults"))
     assert f"Factors K 16 (Train: {settings.DEFAULTS['n_factors']})" in differ
     assert f"per-epoch {default_lr('per-epoch'):g}" in differ
     app = button(app, "Run all four schedules").click().run()

@@ -1,7 +1,7 @@
 """AppTest of the Speed page: every engine timed (python on a tiny budget), compile time apart, the
 python-vs-numba agreement shown, and a paragraph per engine."""
 
-from apptest_helpers import TOY, button, home, no_exception, upload
+from apptest_helpers import TOY, button, home, no_exception, plain, upload
 
 from mfcore import ENGINES
 
@@ -42,7 +42,7 @@ def test_times_every_engine_and_checks_agreement():
     assert "**In short:**" in " ".join(m.value for m in app.markdown)
     assert len(app.get("plotly_chart")) == 1
     assert any(m.label == "numba" and m.value.endswith(" s") for m in app.metric)
-    assert not any("JIT compile time" in m.value for m in app.markdown)
+    assert not any("JIT compile time" in plain(m.value) for m in app.markdown)
     assert "max |python - numba|" in app.success[0].value
 
 
@@ -87,7 +87,7 @@ def test_own_defaults_said_against_train_and_a_long_timing_is_announced(monkeypa
     monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
     app = speed_page()
     assert app.slider(key="speed_k").value == 32 and app.slider(key="speed_epochs").value == 3
-    caption = next(c.value for c in app.caption if c.value.startswith("This page has its own defaults"))
+    caption = next(plain(c.value) for c in app.caption if plain(c.value).startswith("This page has its own defaults"))
     assert f"Factors K 32 (Train: {settings.DEFAULTS['n_factors']})" in caption
     app = time_them(app, engines=["numba"], budget=1.0)
     no_exception(app)
@@ -124,5 +124,5 @@ def test_cancel_says_what_it_did_and_what_became_of_the_old_results():
     app.session_state["speed_job"] = timing
     app.run()
     no_exception(app)
-    assert any(i.value.startswith("Cancelled: the timing stopped after 1 of 2 engines") for i in app.info)
+    assert any(plain(i.value).startswith("Cancelled: the timing stopped after 1 of 2 engines") for i in app.info)
     assert list(app.dataframe[0].value["engine"]) == ["numba"]

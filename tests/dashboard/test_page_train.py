@@ -55,8 +55,8 @@ def test_trains_on_the_sample_and_records_the_run():
     assert row["status"] == "done" and row["epochs"] == "3/3" and row["Factors K"] == 8
     assert row["best epoch"] in (1, 2, 3) and 0 < row["training s"] <= row["wall s"]
     assert "n_factors" not in table and "updates/s" not in table and "final RMSE" not in table
-    assert any(c.value.startswith("Every run: Engine numba-parallel") for c in app.caption)
-    assert any("training s: the model's own training time" in c.value for c in app.caption)
+    assert any(plain(c.value).startswith("Every run: Engine numba-parallel") for c in app.caption)
+    assert any("training s: the model's own training time" in plain(c.value) for c in app.caption)
     text = app.get("progress")[0].proto.text  # the progress line says the table's two times
     assert f"(done in {seconds_text(row['wall s'])} s, {seconds_text(row['training s'])} s of it training)" in text
     assert {"final RMSE", "final MAE", "dataset", "Engine"} <= set(app.multiselect(key="train_runs_more").options)
@@ -158,12 +158,12 @@ def test_a_big_factors_csv_is_prepared_on_request_and_a_long_run_is_announced(mo
     monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
     app = train(train_page(), n_factors=4, n_epochs=2)
     no_exception(app)
-    assert any("This run should take about" in w.value and w.value.endswith("Start it?") for w in app.warning)
+    assert any("This run should take about" in plain(w.value) and w.value.endswith("Start it?") for w in app.warning)
     assert not app.session_state["runs"]  # asked first: nothing started
     app = next(b for b in app.button if b.label.startswith("Start (")).click().run()
     no_exception(app)
     assert len(app.session_state["runs"]) == 1 and not app.warning
-    assert any("This run should take about" in i.value for i in app.info)
+    assert any("This run should take about" in plain(i.value) for i in app.info)
     prepare = button(app, "Prepare Factors of run 1 (CSV) (about 0 MB)")
     assert "download-1-factors_run1.csv-data" not in app.session_state  # nothing built yet
     app = prepare.click().run()

@@ -1,7 +1,7 @@
 """AppTest for the Tune page: a small search on the toy data runs to the end, bad input says one thing."""
 
 import pytest
-from apptest_helpers import ROOT, TOY, home, no_exception, upload
+from apptest_helpers import ROOT, TOY, home, no_exception, plain, upload
 from streamlit.testing.v1 import AppTest
 
 from dashboard.render.texts import escape_markdown
@@ -29,8 +29,8 @@ def test_a_search_fills_the_table_and_scores_the_best_on_the_test_set(tmp_path, 
     trials = app.dataframe[0].value
     assert len(trials) == 12 and set(trials["state"]) <= {"complete", "pruned", "failed"}
     assert (trials["epochs run"] <= 30).all()
-    assert any("Search **finished**: 12 trials" in m.value for m in app.markdown)
-    sentence = next(m.value for m in app.markdown if m.value.startswith("Best trial"))
+    assert any("Search **finished**: 12 trials" in plain(m.value) for m in app.markdown)
+    sentence = next(m.value for m in app.markdown if plain(m.value).startswith("Best trial"))
     scores = app.dataframe[1].value
     best = scores["test RMSE"].iloc[0]
     assert f"test RMSE {best:.4f}" in sentence
@@ -79,7 +79,7 @@ def test_a_finished_search_reopens_from_the_url_and_names_the_best_configuration
     app.button(key="FormSubmitter:tune_form-Start search").click().run()
     no_exception(app)
     name = app.query_params["study"][0] if isinstance(app.query_params["study"], list) else app.query_params["study"]
-    words = next(m.value for m in app.markdown if m.value.startswith("**Best configuration**"))
+    words = next(m.value for m in app.markdown if plain(m.value).startswith("**Best configuration**"))
     assert "Factors K" in words and "Learning rate γ" in words and "Epochs" in words
     assert [b.label for b in app.button if b.label == "Explore it"]
 
@@ -90,7 +90,8 @@ def test_a_finished_search_reopens_from_the_url_and_names_the_best_configuration
     again.switch_page("pages/5_Tune.py").run()
     no_exception(again)
     assert not again.error
-    assert any("Search **finished**: 6 trials" in m.value for m in again.markdown), [m.value for m in again.markdown]
+    assert any("Search **finished**: 6 trials" in plain(m.value) for m in again.markdown), [
+        m.value for m in again.markdown]
     assert words in [m.value for m in again.markdown]
     assert len(again.dataframe[0].value) == 6
 
@@ -204,7 +205,7 @@ def test_a_ranking_search_maximises_ndcg_and_scores_it_beside_popularity(tmp_pat
     assert len(trials) == 3 and "validation NDCG@10" in trials.columns
     scores = app.dataframe[1].value
     assert list(scores["model"])[1:] == ["popularity"] and list(scores.columns) == ["model", "test NDCG@10"]
-    sentence = next(m.value for m in app.markdown if m.value.startswith("Best trial"))
+    sentence = next(plain(m.value) for m in app.markdown if plain(m.value).startswith("Best trial"))
     assert f"test NDCG@10 {scores['test NDCG@10'].iloc[0]:.4f}" in sentence and "popularity's" in sentence
     assert any(c.value.startswith("Best BPR settings: Factors K ") for c in app.caption), [c.value for c in app.caption]
     link = app.get("page_link")[0].proto

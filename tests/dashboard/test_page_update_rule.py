@@ -2,7 +2,7 @@
 
 import json
 
-from apptest_helpers import TOY, button, home, no_exception, upload
+from apptest_helpers import TOY, button, home, no_exception, plain, upload
 
 from mfcore import load_ratings
 from mfcore.teaching import BPRStepper, UpdateStepper
@@ -13,7 +13,7 @@ def update_page(app=None):
 
 
 def summary(app) -> str:
-    return next(m.value for m in app.markdown if m.value.startswith("**Step "))
+    return next(m.value for m in app.markdown if plain(m.value).startswith("**Step "))
 
 
 def rmse_points(app) -> list:
@@ -36,7 +36,8 @@ def test_steps_match_mfcore_then_epoch_and_reset():
     app = button(app, "One epoch").click().run()
     no_exception(app)
     assert summary(app).startswith("**Step 50** (epoch 1, rating 50 of 50)")
-    assert any(c.value.startswith("Finished epoch 1: 48 updates, ratings 3 to 50 of its 50") for c in app.caption)
+    assert any(plain(c.value).startswith("Finished epoch 1: 48 updates, ratings 3 to 50 of its 50")
+               for c in app.caption)
     assert rmse_points(app) == list(range(51))
     app = button(app, "One epoch").click().run()
     assert summary(app).startswith("**Step 100** (epoch 2, rating 50 of 50)")
@@ -87,7 +88,7 @@ def test_a_slice_of_movielens_names_items_by_title(ml100k_path):
 
 def test_bpr_pairwise_step_beside_the_rating_step():
     app = update_page()
-    assert any("Next BPR step" in i.value for i in app.info)
+    assert any("Next BPR step" in plain(i.value) for i in app.info)
     expected = BPRStepper(load_ratings(TOY), n_factors=3, lr=0.05, reg=0.02, seed=0)
     for _ in range(2):
         app = button(app, "Next BPR step").click().run()
