@@ -3,7 +3,7 @@ and a picked run whose model is not held (restored after a reload, or released) 
 through the run driver, with a sentence and a progress bar, into the run's own factors."""
 
 import numpy as np
-from apptest_helpers import ROOT, no_exception, plain
+from apptest_helpers import ROOT, no_exception
 from streamlit.testing.v1 import AppTest
 
 from dashboard.server import datasets
@@ -53,10 +53,10 @@ def test_a_ranking_run_is_explored_as_its_own_model():
     assert not [n for n in app.number_input if n.key == "explore_support"]  # support filters rating lists only
     app.selectbox(key="explore_user").set_value(0).run()
     no_exception(app)
-    shown = next(f.value for f in app.table if "score" in plain(f.value).columns)
+    shown = next(f.value for f in app.table if "score" in f.value.columns)
     expected = fitted[1].recommend(fitted[1].user_ids_[0], 10)
     np.testing.assert_allclose(shown["score"].to_numpy(), expected["score"].to_numpy(), rtol=1e-6)
-    assert any("BPR (run 2)" in plain(t.value).columns for t in app.table)  # the side-by-side lists name it so too
+    assert any("BPR (run 2)" in t.value.columns for t in app.table)  # the side-by-side lists name it so too
 
 
 def test_a_run_not_held_is_restored_with_a_sentence_and_its_own_factors():

@@ -207,7 +207,8 @@ def test_a_ranking_search_maximises_ndcg_and_scores_it_beside_popularity(tmp_pat
     assert list(scores["model"])[1:] == ["popularity"] and list(scores.columns) == ["model", "test NDCG@10"]
     sentence = next(plain(m.value) for m in app.markdown if plain(m.value).startswith("Best trial"))
     assert f"test NDCG@10 {scores['test NDCG@10'].iloc[0]:.4f}" in sentence and "popularity's" in sentence
-    assert any(c.value.startswith("Best BPR settings: Factors K ") for c in app.caption), [c.value for c in app.caption]
+    assert any(plain(c.value).startswith("Best BPR settings: Factors K ") for c in app.caption), [
+        c.value for c in app.caption]
     link = app.get("page_link")[0].proto
     assert link.label == "Train it" and "model=bpr" in link.query_string and "n_factors=" in link.query_string
     spec = app.get("plotly_chart")[0].proto.spec

@@ -41,7 +41,7 @@ def test_steps_match_mfcore_then_epoch_and_reset():
     assert rmse_points(app) == list(range(51))
     app = button(app, "One epoch").click().run()
     assert summary(app).startswith("**Step 100** (epoch 2, rating 50 of 50)")
-    assert any(c.value.startswith("One epoch: 50 updates") for c in app.caption)
+    assert any(plain(c.value).startswith("One epoch: 50 updates") for c in app.caption)
     app = button(app, "Reset").click().run()
     assert rmse_points(app) == [0] and not app.latex
 
