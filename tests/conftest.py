@@ -84,6 +84,18 @@ def _chromium():
         browser.close()
 
 
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) every browser test goes to one
+    worker, in file order: they share that worker's Streamlit server and Chromium, and never race
+    each other for them; the other worker takes the rest meanwhile."""
+    for item in items:
+        if BROWSER_TESTS in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
