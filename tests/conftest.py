@@ -164,12 +164,18 @@ def no_exception(page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+# resolves after the second animation frame from now: the page has been laid out and painted at the
+# window's current size
+TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
 def full_page_screenshot(page, name: str) -> None:
     """A screenshot of the whole app into test-artifacts/ (the app scrolls inside its own container,
-    so the window grows to the page's height first)."""
+    so the window grows to the page's height first, and the shot waits until the page is drawn at that size)."""
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": max(1000, min(height + 100, 4000))})
-    page.wait_for_timeout(800)
+    page.evaluate(TWO_FRAMES)
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')")
     page.screenshot(path=str(ARTIFACTS / name))
     page.set_viewport_size({"width": 1400, "height": 1000})
 
