@@ -87,6 +87,7 @@ def _chromium():
 BROWSER_TESTS = Path(__file__).parent / "browser"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the marks into the test ids
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) every browser test goes to one
     worker, in file order: they share that worker's Streamlit server and Chromium, and never race
