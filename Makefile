@@ -31,7 +31,7 @@ run: install
 	$(BIN)/streamlit run Home.py --server.port $(PORT)
 
 test: install-dev
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python benchmarks/engines.py

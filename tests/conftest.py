@@ -84,17 +84,18 @@ def _chromium():
         browser.close()
 
 
-BROWSER_TESTS = Path(__file__).parent / "browser"
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (``make test`` runs ``-n 2``) the browser tests are one unit of work: one
+    worker runs them all, in file order, on its one Streamlit server and Chromium, so they never race
+    each other for the machine; the other tests go one by one to whichever worker is free."""
+    from xdist.scheduler import LoadScopeScheduling
 
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/browser/" if nodeid.startswith("tests/browser/") else nodeid
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the marks into the test ids
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) every browser test goes to one
-    worker, in file order: they share that worker's Streamlit server and Chromium, and never race
-    each other for them; the other worker takes the rest meanwhile."""
-    for item in items:
-        if BROWSER_TESTS in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.xdist_group("browser"))
+    return BrowserTestsTogether(config, log)
 
 
 @pytest.hookimpl(wrapper=True)
