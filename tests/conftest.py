@@ -177,7 +177,6 @@ def full_page_screenshot(page, name: str) -> None:
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": max(1000, min(height + 100, 4000))})
     page.evaluate(TWO_FRAMES)
-    page.wait_for_function("() => !document.querySelector('[data-stale=true]')")
     page.screenshot(path=str(ARTIFACTS / name))
     page.set_viewport_size({"width": 1400, "height": 1000})
 
