@@ -2,7 +2,6 @@
 the one mfcore's UpdateStepper computes for the same step; the Error schedules page draws its curves."""
 
 import contextlib
-import json
 import re
 
 from conftest import ROOT, full_page_screenshot, start_when_asked, wait_idle
@@ -75,7 +74,8 @@ def test_error_schedules_page_draws_four_curves(streamlit_server, browser_page):
     wait_idle(page)
     expected = [["per-rating", "per-factor", "per-epoch", "funk"]] * 2
     with contextlib.suppress(PlaywrightTimeout):  # Plotly draws after the script run: poll, then assert
-        page.wait_for_function(f"() => JSON.stringify(({CURVES})()) === {json.dumps(json.dumps(expected))}")
+        page.wait_for_function(f"(expected) => JSON.stringify(({CURVES})()) === JSON.stringify(expected)",
+                               arg=expected)
     assert page.evaluate(CURVES) == expected
     assert page.get_by_text("68.3 GB").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
