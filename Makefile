@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+# pytest-xdist workers of `make test` (the browser tests stay on one of them, in order: tests/conftest.py)
+TEST_WORKERS ?= 2
 
 .PHONY: run test install install-dev bench clean
 
@@ -29,7 +31,7 @@ run: install
 	$(BIN)/streamlit run Home.py --server.port $(PORT)
 
 test: install-dev
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python benchmarks/engines.py

@@ -84,6 +84,20 @@ def _chromium():
         browser.close()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (``make test`` runs ``-n 2``) the browser tests are one unit of work: one
+    worker runs them all, in file order, on its one Streamlit server and Chromium, so they never race
+    each other for the machine; the other tests go one by one to whichever worker is free."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/browser/" if nodeid.startswith("tests/browser/") else nodeid
+
+    return BrowserTestsTogether(config, log)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
@@ -152,12 +166,17 @@ def no_exception(page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+# resolves after the second animation frame from now: the page has been laid out and painted at the
+# window's current size
+TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
 def full_page_screenshot(page, name: str) -> None:
     """A screenshot of the whole app into test-artifacts/ (the app scrolls inside its own container,
-    so the window grows to the page's height first)."""
+    so the window grows to the page's height first, and the shot waits until the page is drawn at that size)."""
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": max(1000, min(height + 100, 4000))})
-    page.wait_for_timeout(800)
+    page.evaluate(TWO_FRAMES)
     page.screenshot(path=str(ARTIFACTS / name))
     page.set_viewport_size({"width": 1400, "height": 1000})
 

@@ -1,9 +1,12 @@
 """Real browser: the Update rule page steps through three updates, and every number it displays is
 the one mfcore's UpdateStepper computes for the same step; the Error schedules page draws its curves."""
 
+import contextlib
 import re
 
 from conftest import ROOT, full_page_screenshot, start_when_asked, wait_idle
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from mfcore import load_ratings
 from mfcore.teaching import UpdateStepper
@@ -58,16 +61,22 @@ def test_three_updates_show_mfcores_numbers(streamlit_server, browser_page):
     full_page_screenshot(page, "update_rule.png")
 
 
+# each drawn chart's curve names, the "x diverged" markers left out
+CURVES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .map(plot => (plot.data ?? []).map(trace => trace.name).filter(name => !name.endsWith(' diverged')))"""
+
+
 def test_error_schedules_page_draws_four_curves(streamlit_server, browser_page):
     page = browser_page
     page.goto(f"{streamlit_server}/Error_schedules")
     page.get_by_role("button", name="Run all four schedules").click()
     start_when_asked(page, page.get_by_text("Per second:"), timeout=60_000)
     wait_idle(page)
-    names = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                          ".map(plot => plot.data.map(trace => trace.name))")
-    curves = [[name for name in plot if not name.endswith(" diverged")] for plot in names]  # x markers
-    assert curves == [["per-rating", "per-factor", "per-epoch", "funk"]] * 2
+    expected = [["per-rating", "per-factor", "per-epoch", "funk"]] * 2
+    with contextlib.suppress(PlaywrightTimeout):  # Plotly draws after the script run: poll, then assert
+        page.wait_for_function(f"(expected) => JSON.stringify(({CURVES})()) === JSON.stringify(expected)",
+                               arg=expected)
+    assert page.evaluate(CURVES) == expected
     assert page.get_by_text("68.3 GB").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
     full_page_screenshot(page, "error_schedules.png")

@@ -39,6 +39,7 @@ def same_factors(a, b):
     return all(np.array_equal(getattr(a, name), getattr(b, name)) for name in ("P_", "Q_", "bu_", "bi_"))
 
 
+@pytest.mark.jit_only
 def test_same_seed_gives_identical_factors_run_to_run():
     train, test = problem()
     first, second = fit("numba-parallel", train, n_threads=2), fit("numba-parallel", train, n_threads=2)
@@ -46,6 +47,7 @@ def test_same_seed_gives_identical_factors_run_to_run():
     assert [r.train_rmse for r in first.history_] == [r.train_rmse for r in second.history_]
 
 
+@pytest.mark.jit_only
 def test_one_and_two_threads_give_identical_factors():
     """Documented semantics: the block grid depends on the thread count only once G < 2 x threads,
     so 1 and 2 threads share the grid and, blocks in a sub-epoch being independent, the result."""
@@ -53,6 +55,7 @@ def test_one_and_two_threads_give_identical_factors():
     assert same_factors(fit("numba-parallel", train, n_threads=1), fit("numba-parallel", train, n_threads=2))
 
 
+@pytest.mark.jit_only
 def test_small_epochs_without_the_pool_give_the_same_factors(monkeypatch):
     train, _ = problem()
     pooled = fit("numba-parallel", train, n_threads=2)
@@ -60,11 +63,13 @@ def test_small_epochs_without_the_pool_give_the_same_factors(monkeypatch):
     assert same_factors(pooled, fit("numba-parallel", train, n_threads=2))
 
 
+@pytest.mark.jit_only
 def test_a_different_seed_gives_different_factors():
     train, _ = problem()
     assert not same_factors(fit("numba-parallel", train, seed=1), fit("numba-parallel", train, seed=2))
 
 
+@pytest.mark.jit_only
 def test_accuracy_close_to_serial():
     train, test = problem()
     serial = fit("numba", train, test).history_[-1].test_rmse
@@ -72,6 +77,7 @@ def test_accuracy_close_to_serial():
     assert abs(parallel - serial) < 0.02, (serial, parallel)
 
 
+@pytest.mark.jit_only
 def test_four_concurrent_trainings_from_threads_all_finish_correctly():
     train, test = problem()
     expected = fit("numba-parallel", train, test, n_threads=2)
@@ -218,6 +224,7 @@ def test_effective_threads_is_what_the_data_can_feed(monkeypatch):
     assert numba_parallel.effective_threads(10**9, None) == numba_parallel.available_cores()
 
 
+@pytest.mark.jit_only
 def test_the_epoch_runs_on_the_effective_threads(monkeypatch):
     """The kernel spreads an epoch over effective_threads() threads: 3 chains of blocks per epoch here,
     each thread owning whole user blocks, and every block of the epoch in exactly one chain."""

@@ -98,6 +98,7 @@ def test_balanced_chunks_cover_every_row():
     assert bounds[0] == 0 and bounds[-1] == 7 and np.all(np.diff(bounds) > 0)
 
 
+@pytest.mark.jit_only
 @pytest.mark.parametrize("k", [64, 37])
 def test_als_rows_do_not_depend_on_array_addresses_or_chunks(k):
     """The vectorised reductions give the same bits whatever the arrays' alignment and the row ranges

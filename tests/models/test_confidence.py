@@ -53,9 +53,11 @@ def test_counts_mode_counts():
 
 
 def test_weighted_als_beats_binary_on_counts():
+    """benchmarks/implicit_counts.py's protocol at 0.3 times its size (100 interactions per user and
+    1.7 items per user, as there): weighted NDCG@10 ~0.22 against binary ~0.17 on seeds 0, 1, 2."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from implicit_counts import tuned_scores
-    ratings = load_ratings(make_ratings(1000, 1700, 100_000, seed=0, counts=True))
+    ratings = load_ratings(make_ratings(300, 510, 30_000, seed=0, counts=True))
     train, test = holdout_positives(ratings, 0.2, threshold=1.0, seed=0)
     found = tuned_scores(train, test, [1.0, 3.0, 10.0], seed=0)
     assert max(found["linear"]["test_ndcg"], found["log"]["test_ndcg"]) > found["binary"]["test_ndcg"]
