@@ -46,8 +46,8 @@ def sgd_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors
             dot += P[u, k] * Q[i, k]
     for n in range(n_ratings):
         if n + PREFETCH_DISTANCE < n_ratings:
-            prefetch_row(P, users[n + PREFETCH_DISTANCE])
-            prefetch_row(Q, items[n + PREFETCH_DISTANCE])
+            prefetch_row(P, users[n + PREFETCH_DISTANCE], n_factors)
+            prefetch_row(Q, items[n + PREFETCH_DISTANCE], n_factors)
         u = np.uintp(users[n])  # unsigned: no negative-index wraparound code per access
         i = np.uintp(items[n])
         following = min(n + 1, n_ratings - 1)
@@ -119,8 +119,8 @@ def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagr
             dot += P[u, k] * Q[i, k]
     for n in range(n_ratings):
         if n + PREFETCH_DISTANCE < n_ratings:
-            prefetch_row(P, users[n + PREFETCH_DISTANCE])
-            prefetch_row(Q, items[n + PREFETCH_DISTANCE])
+            prefetch_row(P, users[n + PREFETCH_DISTANCE], n_factors)
+            prefetch_row(Q, items[n + PREFETCH_DISTANCE], n_factors)
         u = np.uintp(users[n])
         i = np.uintp(items[n])
         following = min(n + 1, n_ratings - 1)
