@@ -105,7 +105,7 @@ def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagr
     e`) gives :math:`\lVert p_u' \rVert^2 = a^2 \lVert p_u \rVert^2 + 2ab\, p_u^\top q_i + b^2
     \lVert q_i \rVert^2` from scalars already at hand, and likewise for :math:`q_i`. So the only
     loop over the K factors besides the update is the dot product (measured on ML-1M, K=100, AMD EPYC
-    with AVX-512: 33 -> 27 ns per update against summing :math:`\lVert p_u \rVert^2, \lVert q_i
+    with AVX-512: 33 -> 29 ns per update against summing :math:`\lVert p_u \rVert^2, \lVert q_i
     \rVert^2` in the dot product's loop), and each factor still costs one multiply and one fused
     multiply-add per row in the update. Software-pipelined and prefetched like :func:`sgd_pass`."""
     n_ratings = ratings.shape[0]
