@@ -1,7 +1,7 @@
 """Time mfcore's engines, native LibMF (built here from its C++ sources) and Surprise's SVD on the same
 split and settings, and say on which CPU.
 
-    python benchmarks/engines.py --must-show      # ML-1M against native LibMF, even-handed (benchmarks/must_show.py)
+    python benchmarks/engines.py --must-show [--data-dir DIR]   # ML-1M against native LibMF, even-handed (must_show.py)
     python benchmarks/engines.py [--data ml-100k,ml-1m] [--big] [--factors 100] [--epochs 20]
                                  [--repeats 3] [--budget 20] [--engines ...] [--no-peers]
                                  [--libmf-lambda 0.05] [--target-rmse 0.86]
@@ -67,7 +67,8 @@ import native_libmf
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-DATASETS = {"ml-100k": DATA / "ml-100k" / "u.data", "ml-1m": DATA / "ml-1m" / "ratings.dat"}
+DATASET_FILES = {"ml-100k": Path("ml-100k") / "u.data", "ml-1m": Path("ml-1m") / "ratings.dat"}
+DATASETS = {name: DATA / file for name, file in DATASET_FILES.items()}
 PEERS = ("surprise", "libmf@1", "libmf@2")
 TARGET_RATIO, TARGET_RMSE = 2.0, 0.856
 """The full run's ML-1M summary targets: the default engine at least 2x native LibMF's updates/s on 1
@@ -441,6 +442,8 @@ def main(argv=None) -> None:
                         help="LibMF's L2 regularization lambda_p2 = lambda_q2 (default: our reg)")
     parser.add_argument("--target-rmse", type=float, default=0.86,
                         help="test RMSE for the seconds-to-target measure")
+    parser.add_argument("--data-dir", type=Path, default=DATA,
+                        help="the folder holding ml-100k/ and ml-1m/ (default: ../shared/data beside the checkout)")
     parser.add_argument("--must-show", action="store_true",
                         help="only the even-handed ML-1M comparison with native LibMF (benchmarks/must_show.py), "
                              "4 alternating rounds; writes benchmarks/results/engines.json")
@@ -466,14 +469,15 @@ def main(argv=None) -> None:
     if args.must_show:
         import must_show as even_handed
         defaults = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs)
-        sys.exit(even_handed.run(DATASETS["ml-1m"], defaults, machine, max(args.repeats, 4), default_engine))
+        sys.exit(even_handed.run(args.data_dir / DATASET_FILES["ml-1m"], defaults, machine, max(args.repeats, 4),
+                                 default_engine))
     names = args.engines.split(",") if args.engines else list(ENGINES)
     engines = [f"{name}@{t}" if "n_threads" in ENGINES[name.split("@")[0]].options and "@" not in name
                else name for name in names for t in (1, 2)]
     engines = list(dict.fromkeys(engines))  # serial engines once
     peers = [] if args.no_peers else list(PEERS)
     for name in args.data.split(","):
-        path = DATASETS.get(name, Path(name))
+        path = args.data_dir / DATASET_FILES[name] if name in DATASET_FILES else Path(name)
         if not path.exists():
             print(f"\n{name}: {path} not found, skipped")
             continue

@@ -39,7 +39,7 @@ def barrier_epoch(record: list):
     """The barrier schedule as an epoch kernel: sub-epoch by sub-epoch, its blocks split over the
     threads by ratings (largest first to the least loaded), the pool waited for after each."""
     from mfcore.engines import numba_parallel as engine
-    from mfcore.engines.numba_jit import specialized
+    from mfcore.engines.numba_jit import specialized, squared_norms
 
     def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule, n_threads=None,
                   adagrad_users=None, adagrad_items=None):
@@ -47,12 +47,15 @@ def barrier_epoch(record: list):
         sizes, k = np.diff(bounds), P.shape[1]
         sse, done = np.zeros(len(sizes)), np.zeros(len(sizes), np.int64)
         adaptive = adagrad_users is not None
-        if not adaptive:
+        if adaptive:
+            norms_users, norms_items = squared_norms(P), squared_norms(Q)
+        else:
             adagrad_users = adagrad_items = np.ones((1, 2), P.dtype)
+            norms_users = norms_items = np.zeros(1, P.dtype)
 
         def call(cells):
             return (users, items, ratings, bounds, cells, np.full(len(cells), -1), done, 1, mu, bu, bi, P, Q, lr,
-                    reg, biased, sse, adaptive, adagrad_users, adagrad_items)
+                    reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items)
 
         kernel = specialized(engine.run_blocks_k, engine.run_blocks, (*call(schedule[0]), 0), k, ratings.shape[0])
 

@@ -60,7 +60,7 @@ from numba import literally, njit
 
 from ._atomic import observe, pause, publish
 from .chains import chains, owners
-from .numba_jit import adagrad_pass, sgd_pass, specialized
+from .numba_jit import adagrad_pass, sgd_pass, specialized, squared_norms
 from .plan import EpochPlan
 
 FALLBACK_L2_BYTES = 1 << 20
@@ -191,9 +191,9 @@ other work, the thread it waits for may be the one that needs this core."""
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased, sse,
-               adaptive, adagrad_users, adagrad_items, first, n_factors):
+               adaptive, adagrad_users, adagrad_items, norms_users, norms_items, first, n_factors):
     """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, or with ``adaptive``
-    :func:`~.numba_jit.adagrad_pass` and its accumulators; ``n_factors`` = ``P.shape[1]``) over the
+    :func:`~.numba_jit.adagrad_pass` and its accumulators and row norms; ``n_factors`` = ``P.shape[1]``) over the
     blocks ``cells[first:]`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``. Before block
     ``cells[j]`` it waits (polling :func:`~._atomic.observe`) until ``done[waits[j]]`` is at least
     ``stamp`` (``waits[j]`` < 0: no wait); after it, it publishes ``done[c] = stamp``. So a block starts
@@ -212,7 +212,7 @@ def run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu,
         start, stop = bounds[c], bounds[c + 1]
         if adaptive:
             sse[c] = adagrad_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
-                                  reg, biased, adagrad_users, adagrad_items, n_factors)
+                                  reg, biased, adagrad_users, adagrad_items, norms_users, norms_items, n_factors)
         else:
             sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
                               reg, biased, n_factors)
@@ -222,11 +222,11 @@ def run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu,
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def run_blocks_k(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased, sse,
-                 adaptive, adagrad_users, adagrad_items, first, n_factors):
+                 adaptive, adagrad_users, adagrad_items, norms_users, norms_items, first, n_factors):
     """:func:`run_blocks` compiled for ``n_factors`` as a constant (see :func:`~.numba_jit.constant_k`)."""
     literally(n_factors)
     return run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased,
-                      sse, adaptive, adagrad_users, adagrad_items, first, n_factors)
+                      sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items, first, n_factors)
 
 
 def run_chain(kernel, arguments: tuple, n_factors: int) -> None:
@@ -404,14 +404,17 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     done = np.zeros(len(sizes), np.int64)
     k = P.shape[1]
     adaptive = adagrad_users is not None
-    if not adaptive:
+    if adaptive:
+        norms_users, norms_items = squared_norms(P), squared_norms(Q)
+    else:
         adagrad_users = adagrad_items = np.ones((1, 2), P.dtype)
+        norms_users = norms_items = np.zeros(1, P.dtype)
     work = chains(schedule, owners(sizes, g, n_threads) if n_threads > 1 else np.zeros(g, np.int64), n_threads)
     work = [chain for chain in work if len(chain[0])]
 
     def call(cells, waits):
         return (users, items, ratings, bounds, cells, waits, done, 1, mu, bu, bi, P, Q, lr, reg, biased, sse,
-                adaptive, adagrad_users, adagrad_items)
+                adaptive, adagrad_users, adagrad_items, norms_users, norms_items)
 
     kernel = specialized(run_blocks_k, run_blocks, (*call(*work[0]), 0), k, ratings.shape[0])
     if len(work) == 1:

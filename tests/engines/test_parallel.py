@@ -150,7 +150,7 @@ def test_parallel_kernel_with_one_block_is_the_serial_kernel():
     numba_parallel.run_blocks(*args, bounds, np.zeros(1, np.int64), np.full(1, -1), np.zeros(1, np.int64), 1,
                               states[1]["mu"], states[1]["bu"], states[1]["bi"], states[1]["P"], states[1]["Q"],
                               np.float32(0.01), np.float32(0.05), True, sse, False, np.ones((1, 2), np.float32),
-                              np.ones((1, 2), np.float32), 0, 4)
+                              np.ones((1, 2), np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32), 0, 4)
     assert sse[0] == serial
     for name in ("bu", "bi", "P", "Q"):
         np.testing.assert_array_equal(states[0][name], states[1][name])
