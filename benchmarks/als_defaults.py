@@ -1,6 +1,6 @@
 """Pick ALSFactorizer's defaults on validation splits of ML-100k and ML-1M (never a test set).
 
-    python benchmarks/als_defaults.py [--trials 24] [--threads 2] [--write]
+    python benchmarks/als_defaults.py [--trials 24] [--threads 2] [--data-dir ../shared/data] [--write]
 
 Splits: seed :data:`SEED` (7), apart from ``benchmarks/ranking.py``'s seeds (0, 1, 2 for its test
 splits, 100 for its validation splits), so the defaults are not fitted to the splits the benchmark
@@ -45,7 +45,7 @@ STARTS = [dict(n_factors=192, n_epochs=20, reg=1.0, reg_exponent=0.8, reg_unobse
 validation splits of this seed."""
 
 
-def tasks() -> list:
+def tasks(data: Path = DATA) -> list:
     """``(names, training ratings, validations)`` of the six tasks (module docstring), the two
     new-user tasks of a data set sharing one training set."""
     from mfcore import load_ratings
@@ -53,7 +53,7 @@ def tasks() -> list:
     from mfcore.evaluation.topn import holdout_positives
     found = []
     for name in ("ml-100k", "ml-1m"):
-        ratings = load_ratings(DATA / name)
+        ratings = load_ratings(data / name)
         train, _ = holdout_positives(ratings, 0.2, 4.0, seed=SEED)
         fit, validation = holdout_positives(train, 0.2, 4.0, seed=SEED + 100)
         found.append(([f"{name} standard"], fit, [validation]))
@@ -89,12 +89,13 @@ def main(argv=None) -> int:
     parser.add_argument("--trials", type=int, default=24)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--data-dir", default=str(DATA), help="the folder holding ml-100k/ and ml-1m/")
     args = parser.parse_args(argv)
     import optuna
 
     from mfcore import EASE, ALSFactorizer
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    found = tasks()
+    found = tasks(Path(args.data_dir))
     names, reference = [], []
     for task in found:
         regs = EASE_REGS[task[0][0].split()[0]]

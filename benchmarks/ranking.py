@@ -1,7 +1,7 @@
 """Ranking models of every library on the same data, each tuned the same way: quality and fit time.
 
-    python benchmarks/ranking.py [--data ml-100k,ml-1m] [--trials 10] [--seeds 0,1,2] [--threads 2]
-                                 [--rounds 5] [--timing-threads 1,2]
+    python benchmarks/ranking.py [--data ml-100k,ml-1m] [--data-dir ../shared/data] [--trials 10]
+                                 [--seeds 0,1,2] [--threads 2] [--rounds 5] [--timing-threads 1,2]
                                  [--quick] [--no-write]
 
 Contenders: popularity, item-kNN and EASE (:mod:`mfcore.models.neighbors`), mfcore ALS and BPR,
@@ -55,7 +55,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 DATA = ROOT.parent / "shared" / "data"
-DATASETS = {"ml-100k": DATA / "ml-100k", "ml-1m": DATA / "ml-1m"}
 SETTINGS = ("0.8", "5")
 """The new-user protocol's settings: the held-out users told 80% of their positives, or 5."""
 CONTENDERS = ("popularity", "item-kNN", "EASE", "mfcore ALS", "mfcore BPR", "implicit ALS", "implicit BPR")
@@ -283,6 +282,7 @@ def timing(data: str, ratings, args) -> tuple[list, dict]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="ml-100k,ml-1m")
+    parser.add_argument("--data-dir", default=str(DATA), help="the folder holding ml-100k/ and ml-1m/")
     parser.add_argument("--trials", type=int, default=10, help="Optuna trials per contender and protocol")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--threads", type=int, default=2)
@@ -305,10 +305,11 @@ def main(argv=None) -> int:
     tables, data, timings = [], {}, []
     with threadpool_limits(limits=1, user_api="blas"):
         for name in args.data.split(","):
-            if not DATASETS[name].exists():
-                print(f"{name}: {DATASETS[name]} is absent, skipped.")
+            folder = Path(args.data_dir) / name
+            if not folder.exists():
+                print(f"{name}: {folder} is absent, skipped.")
                 continue
-            ratings = load_ratings(DATASETS[name])
+            ratings = load_ratings(folder)
             genres = ratings.item_info["genres"].to_numpy() if ratings.item_info is not None else None
             found, raw = quality(name, ratings, genres, args)
             rows, seconds = timing(name, ratings, args)
