@@ -1,6 +1,6 @@
 """Pick ALSFactorizer's defaults on validation splits of ML-100k and ML-1M (never a test set).
 
-    python benchmarks/als_defaults.py [--trials 24] [--threads 2] [--data-dir ../shared/data] [--write]
+    python benchmarks/als_defaults.py [--trials 16] [--threads 2] [--data-dir ../shared/data] [--write]
 
 Splits: seed :data:`SEED` (7), apart from ``benchmarks/ranking.py``'s seeds (0, 1, 2 for its test
 splits, 100 for its validation splits), so the defaults are not fitted to the splits the benchmark
@@ -86,7 +86,7 @@ def write_defaults(best: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=24)
+    parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--data-dir", default=str(DATA), help="the folder holding ml-100k/ and ml-1m/")
@@ -119,7 +119,7 @@ def main(argv=None) -> int:
         print(params, " ".join(f"{g:.4f}" for g in got), f"smallest margin {margin:+.4f}", flush=True)
         return margin
 
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=8))
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=6))
     for start in STARTS:
         study.enqueue_trial(start)
     study.optimize(objective, n_trials=args.trials)
