@@ -1,7 +1,8 @@
 """Ranking models of every library on the same data, each tuned the same way: quality and fit time.
 
-    python benchmarks/ranking.py [--data ml-100k,ml-1m] [--trials 10] [--seeds 0,1,2] [--threads 2]
-                                 [--rounds 3] [--quick] [--no-write]
+    python benchmarks/ranking.py [--data ml-100k,ml-1m] [--data-dir ../shared/data] [--trials 10]
+                                 [--seeds 0,1,2] [--threads 2] [--rounds 5] [--timing-threads 1,2]
+                                 [--quick] [--no-write]
 
 Contenders: popularity, item-kNN and EASE (:mod:`mfcore.models.neighbors`), mfcore ALS and BPR,
 ``implicit``'s ALS and BPR. Every contender trains on the same cells: the training positives
@@ -11,9 +12,11 @@ Protocols (both on each data set):
 
 - standard: 20% of each user's positives held out (:func:`mfcore.evaluation.topn.holdout_positives`,
   seed s); every unseen item ranked; NDCG@10 and Recall@20 (:func:`mfcore.evaluation.newuser.standard_lists`);
-- new-user: 15% of the users held out entirely (:func:`mfcore.evaluation.newuser.new_user_split`,
-  seed s), folded in from 80% of their positives (and, a second column, from 5 of them), the rest
-  ranked against. implicit's ALS folds in with its own ``recalculate_user``; implicit's BPR has no
+- new-user: 15% of the users held out entirely (:func:`mfcore.evaluation.newuser.new_user_splits`,
+  seed s), folded in from 80% of their positives and, a second column on the same held-out users and
+  the same fitted model, from 5 of them; the rest ranked against. mfcore's models fold in with their
+  own ``fold_in_scores`` (ALS: the exact least-squares solve of its training, same regularization and
+  confidence); implicit's ALS folds in with its own ``recalculate_user``; implicit's BPR has no
   fold-in, so its new users get mfcore's BPR fold-in (SGD on the user's vector, items fixed) with
   implicit's own learning rate and regularization on implicit's factors and biases.
 
@@ -22,13 +25,17 @@ Tuning, the same for every contender but popularity (which has nothing to tune):
 neighbours, iterations, regularization, confidence, learning rate ... in that library's terms and
 ranges), the first trial being the library's defaults (enqueued), judged by NDCG@10 on a validation
 split carved out of seed 0's training part exactly as the test split was carved out of the data
-(seed 100): the test set is never looked at. The best trial is then fitted and scored on the test set
-of seeds ``--seeds`` (each seed a new split and a new model seed): mean and spread (standard
-deviation over seeds).
+(seed 100; on the new-user protocol the mean of its two settings' NDCG@10): the test set is never
+looked at. The best trial is then fitted and scored on the test set of seeds ``--seeds`` (each seed a
+new split and a new model seed): mean and spread (standard deviation over seeds). mfcore ALS's
+defaults were picked by ``benchmarks/als_defaults.py`` on validation splits of other seeds (7, 107).
 
 Fit time: mfcore ALS against implicit ALS, and mfcore BPR against implicit BPR, at equal K and equal
-iterations (:data:`TIMING`), ``--threads`` threads, BLAS limited to 1 thread for everyone, JIT and
-thread pools warmed first, medians of ``--rounds`` alternating rounds.
+iterations (:data:`TIMING`), each library's defaults otherwise, on 1 and 2 threads
+(``--timing-threads``), BLAS limited to 1 thread for everyone, JIT and thread pools warmed first,
+medians of ``--rounds`` alternating rounds with their min..max. Both sides' whole ``fit`` is timed
+(implicit: its transpose and initial factors; mfcore: its grouping of the positives and initial
+factors), mfcore's one-off JIT warm-up excluded.
 
 Writes ``benchmarks/results/ranking.json`` (:mod:`benchmarks.results`) unless ``--no-write``; the
 tables of ``docs/benchmarks.md`` are rendered from it by ``python benchmarks/render_tables.py``.
@@ -48,7 +55,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 DATA = ROOT.parent / "shared" / "data"
-DATASETS = {"ml-100k": DATA / "ml-100k", "ml-1m": DATA / "ml-1m"}
+SETTINGS = ("0.8", "5")
+"""The new-user protocol's settings: the held-out users told 80% of their positives, or 5."""
 CONTENDERS = ("popularity", "item-kNN", "EASE", "mfcore ALS", "mfcore BPR", "implicit ALS", "implicit BPR")
 
 SPACES = {
@@ -155,15 +163,16 @@ def score(fitted: Fitted, protocol: str, split, genres) -> dict:
     return evaluate_new_users(fitted.fold, split, genres)
 
 
-def splits(ratings, protocol: str, seed: int, fold_in=0.8):
-    """(split, its training ratings) of ``protocol`` at ``seed``."""
-    from mfcore.evaluation.newuser import new_user_split
+def splits(ratings, protocol: str, seed: int):
+    """(splits, their training ratings) of ``protocol`` at ``seed``: the standard split alone, or the
+    new-user splits told 80% and 5 positives of the same held-out users (one training set)."""
+    from mfcore.evaluation.newuser import new_user_splits
     from mfcore.evaluation.topn import holdout_positives
     if protocol == "standard":
         split = holdout_positives(ratings, 0.2, 4.0, seed=seed)
-        return split, split[0]
-    split = new_user_split(ratings, 0.15, fold_in, 4.0, seed=seed)
-    return split, split.train
+        return {"": split}, split[0]
+    found = new_user_splits(ratings, 0.15, (0.8, 5), 4.0, seed=seed)
+    return dict(zip(SETTINGS, found)), found[0].train
 
 
 def tune(name: str, ratings, protocol: str, trials: int, threads: int) -> tuple[dict, list]:
@@ -183,7 +192,8 @@ def tune(name: str, ratings, protocol: str, trials: int, threads: int) -> tuple[
             params[key] = (trial.suggest_int(key, low, high, log=log) if kind is int
                            else trial.suggest_float(key, low, high, log=log))
         try:
-            return score(Fitted(name, params, fit_on, threads, 0), protocol, validation, None)["ndcg"]
+            fitted = Fitted(name, params, fit_on, threads, 0)
+            return float(np.mean([score(fitted, protocol, split, None)["ndcg"] for split in validation.values()]))
         except ValueError:  # mfcore's TrainingDiverged: the setting is as bad as a list with no hit
             return 0.0
 
@@ -205,15 +215,16 @@ def quality(data: str, ratings, genres, args) -> tuple[list, dict]:
         for name in CONTENDERS:
             start = time.perf_counter()
             best, history = tune(name, ratings, protocol, args.trials, args.threads)
-            runs = {"0.8": [], "5": []} if protocol == "new-user" else {"": []}
+            runs = {setting: [] for setting in (SETTINGS if protocol == "new-user" else ("",))}
             for seed in args.seeds:
-                for setting in runs:
-                    split, train = splits(ratings, protocol, seed, 5 if setting == "5" else 0.8)
-                    try:
-                        fitted = Fitted(name, best, train, args.threads, seed)
-                        runs[setting].append(score(fitted, protocol, split, genres))
-                    except ValueError as exc:  # diverged on this seed: counted as no hit, and said
-                        print(f"{data} {protocol} {name} seed {seed}: {exc}")
+                split, train = splits(ratings, protocol, seed)
+                try:
+                    fitted = Fitted(name, best, train, args.threads, seed)
+                    for setting in runs:
+                        runs[setting].append(score(fitted, protocol, split[setting], genres))
+                except ValueError as exc:  # diverged on this seed: counted as no hit, and said
+                    print(f"{data} {protocol} {name} seed {seed}: {exc}")
+                    for setting in runs:
                         runs[setting].append({"ndcg": 0.0, "recall": 0.0, "popular_share": float("nan"),
                                               "genre_share": float("nan"), "users": 0, "failed": str(exc)})
             found[name] = {"params": best, "trials": history, "runs": runs}
@@ -239,43 +250,51 @@ def quality(data: str, ratings, genres, args) -> tuple[list, dict]:
 
 
 def timing(data: str, ratings, args) -> tuple[list, dict]:
-    """Fit seconds at equal K and iterations, medians of alternating rounds."""
+    """Fit seconds at equal K and iterations on each of ``args.timing_threads``, medians of alternating
+    rounds (with the spread, min..max)."""
     from mfcore.evaluation.topn import holdout_positives
     train, _ = holdout_positives(ratings, 0.2, 4.0, seed=0)
-    jobs = []
-    for family, ours, theirs in TIMING:
-        jobs += [(f"mfcore {family}", ours), (f"implicit {family}", theirs)]
-    for name, params in jobs:  # warm-up: JIT, thread pools
-        Fitted(name, {**params, **({"n_epochs": 1} if name.startswith("mfcore") else {"iterations": 1})},
-               train, args.threads, 0)
-    seconds = {i: [] for i in range(len(jobs))}
-    for r in range(args.rounds):
-        order = range(len(jobs)) if r % 2 == 0 else reversed(range(len(jobs)))
-        for i in order:
-            seconds[i].append(Fitted(jobs[i][0], jobs[i][1], train, args.threads, 0).seconds)
-    rows = []
-    for i in range(0, len(jobs), 2):
-        name, params = jobs[i]
-        mine, theirs = np.median(seconds[i]), np.median(seconds[i + 1])
-        rows.append([data, f"K={params['n_factors']}, {params['n_epochs']} iterations", f"{mine:.2f}",
-                     f"{theirs:.2f}", f"{theirs / mine:.2f}x", name.split()[1]])
-        print(f"{data} fit time {rows[-1]}", flush=True)
-    return rows, {jobs[i][0] + " " + str(jobs[i][1]): seconds[i] for i in seconds}
+    rows, found = [], {}
+    for threads in args.timing_threads:
+        jobs = []
+        for family, ours, theirs in TIMING:
+            jobs += [(f"mfcore {family}", ours), (f"implicit {family}", theirs)]
+        for name, params in jobs:  # warm-up: JIT, thread pools
+            Fitted(name, {**params, **({"n_epochs": 1} if name.startswith("mfcore") else {"iterations": 1})},
+                   train, threads, 0)
+        seconds = {i: [] for i in range(len(jobs))}
+        for r in range(args.rounds):
+            order = range(len(jobs)) if r % 2 == 0 else reversed(range(len(jobs)))
+            for i in order:
+                seconds[i].append(Fitted(jobs[i][0], jobs[i][1], train, threads, 0).seconds)
+        for i in range(0, len(jobs), 2):
+            name, params = jobs[i]
+            mine, theirs = seconds[i], seconds[i + 1]
+            rows.append([data, str(threads), f"K={params['n_factors']}, {params['n_epochs']} iterations",
+                         f"{np.median(mine):.3f} ({min(mine):.3f}..{max(mine):.3f})",
+                         f"{np.median(theirs):.3f} ({min(theirs):.3f}..{max(theirs):.3f})",
+                         f"{np.median(theirs) / np.median(mine):.2f}x", name.split()[1]])
+            print(f"{data} fit time {rows[-1]}", flush=True)
+        found |= {f"{jobs[i][0]} {jobs[i][1]} threads={threads}": seconds[i] for i in seconds}
+    return rows, found
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="ml-100k,ml-1m")
+    parser.add_argument("--data-dir", default=str(DATA), help="the folder holding ml-100k/ and ml-1m/")
     parser.add_argument("--trials", type=int, default=10, help="Optuna trials per contender and protocol")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--timing-threads", default="1,2", help="thread counts of the fit-time table")
     parser.add_argument("--quick", action="store_true", help="smoke test: ML-100k, 2 trials, 1 seed, 1 round")
     parser.add_argument("--no-write", action="store_true", help="print only, write no results file")
     args = parser.parse_args(argv)
     if args.quick:
         args.data, args.trials, args.seeds, args.rounds = "ml-100k", 2, "0", 1
     args.seeds = [int(s) for s in args.seeds.split(",")]
+    args.timing_threads = [int(t) for t in args.timing_threads.split(",")]
     warnings.filterwarnings("ignore")
     from threadpoolctl import threadpool_limits
 
@@ -286,19 +305,23 @@ def main(argv=None) -> int:
     tables, data, timings = [], {}, []
     with threadpool_limits(limits=1, user_api="blas"):
         for name in args.data.split(","):
-            if not DATASETS[name].exists():
-                print(f"{name}: {DATASETS[name]} is absent, skipped.")
+            folder = Path(args.data_dir) / name
+            if not folder.exists():
+                print(f"{name}: {folder} is absent, skipped.")
                 continue
-            ratings = load_ratings(DATASETS[name])
+            ratings = load_ratings(folder)
             genres = ratings.item_info["genres"].to_numpy() if ratings.item_info is not None else None
             found, raw = quality(name, ratings, genres, args)
             rows, seconds = timing(name, ratings, args)
             tables += found
             timings += rows
             data[name] = {"quality": raw, "fit_seconds": seconds}
-    tables.append(results.table(f"Fit seconds at equal K and iterations ({args.threads} threads, medians of "
-                                f"{args.rounds} alternating rounds)",
-                                ["data", "setting", "mfcore", "implicit", "implicit / mfcore", "model"], timings))
+    tables.append(results.table(f"Fit seconds at equal K and iterations, medians of {args.rounds} alternating rounds "
+                                "(min..max)",
+                                ["data", "threads", "setting", "mfcore", "implicit", "implicit / mfcore", "model"],
+                                timings, "Each library's defaults besides K and the iterations (implicit's ALS: "
+                                "3 conjugate-gradient steps per solve, as mfcore's cg_steps); the whole fit "
+                                "timed on both sides, mfcore's JIT warm-up excluded; BLAS on 1 thread."))
     verdict = must_show(data)
     if not args.no_write:
         path = results.write("ranking", tables, {**data, "must_show": verdict}, packages=("implicit", "optuna"))
@@ -324,7 +347,7 @@ def must_show(data: dict) -> dict:
             if ours.startswith("mfcore ALS"):
                 mine, peer = np.median(found["fit_seconds"][ours]), np.median(found["fit_seconds"][theirs])
                 verdict[f"{name} time {ours}"] = bool(mine < peer)
-                print(f"{name} {ours}: {mine:.2f} s vs {theirs}: {peer:.2f} s -> {'met' if mine < peer else 'NOT met'}")
+                print(f"{name} {ours}: {mine:.3f} s vs {theirs}: {peer:.3f} s -> {'met' if mine < peer else 'NOT met'}")
     return verdict
 
 

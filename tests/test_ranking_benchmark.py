@@ -40,7 +40,7 @@ def test_every_library_default_is_inside_its_space_and_enqueued_first():
 def test_the_benchmark_runs_on_a_small_data_set(monkeypatch):
     ratings = small()
     genres = np.array(["A|B" if i % 2 else "C" for i in range(ratings.n_items)], object)
-    args = argparse.Namespace(trials=1, seeds=[0, 1], threads=1, rounds=1)
+    args = argparse.Namespace(trials=1, seeds=[0, 1], threads=1, rounds=1, timing_threads=[1, 2])
     monkeypatch.setattr(bench, "TIMING", [("ALS", dict(n_factors=8, n_epochs=2), dict(factors=8, iterations=2)),
                                           ("BPR", dict(n_factors=8, n_epochs=2), dict(factors=8, iterations=2))])
     tables, raw = bench.quality("small", ratings, genres, args)
@@ -51,6 +51,6 @@ def test_the_benchmark_runs_on_a_small_data_set(monkeypatch):
     assert set(new["runs"]) == {"0.8", "5"} and len(new["runs"]["5"]) == 2
     assert new["trials"][0][0] == {k: bench.defaults("mfcore ALS")[k] for k in new["trials"][0][0]}
     rows, seconds = bench.timing("small", ratings, args)
-    assert len(rows) == 2 and all(len(s) == 1 for s in seconds.values())
+    assert [row[1] for row in rows] == ["1", "1", "2", "2"] and all(len(s) == 1 for s in seconds.values())
     verdict = bench.must_show({"small": {"quality": raw, "fit_seconds": seconds}})
     assert {"small standard", "small new-user 0.8", "small new-user 5"} <= set(verdict)

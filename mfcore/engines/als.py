@@ -33,7 +33,7 @@ from numba import njit
 
 from .numba_parallel import _pool, _run_all, available_cores
 
-__all__ = ["balanced_chunks", "exact_row", "gram", "half_step", "solve_range"]
+__all__ = ["balanced_chunks", "both_sides", "exact_row", "gram", "half_step", "solve_range"]
 
 FASTMATH = True
 """Numba fast-math, reassociation included: the dot products vectorise with vector-width partial
@@ -67,6 +67,42 @@ def balanced_chunks(indptr: np.ndarray, n_factors: int, n_chunks: int) -> np.nda
     total = cost[-1] if rows else 0.0
     cuts = np.searchsorted(cost, total * np.arange(1, n_chunks) / n_chunks)
     return np.unique(np.concatenate([[0], cuts, [rows]])).astype(np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _counting_order(keys, order, n_keys):
+    # the positions of ``order`` stably sorted by ``keys[order]`` (one counting-sort pass), and the
+    # row pointers of the keys
+    indptr = np.zeros(n_keys + 1, np.int64)
+    for n in range(order.shape[0]):
+        indptr[keys[order[n]] + 1] += 1
+    for key in range(n_keys):
+        indptr[key + 1] += indptr[key]
+    fill = indptr[:-1].copy()
+    out = np.empty_like(order)
+    for n in range(order.shape[0]):
+        key = keys[order[n]]
+        out[fill[key]] = order[n]
+        fill[key] += 1
+    return out, indptr
+
+
+@njit(cache=True, nogil=True)
+def _both_sides(users, items, conf, n_users, n_items):
+    order = np.arange(users.shape[0])
+    by_item, _ = _counting_order(items, order, n_items)
+    by_user, user_ptr = _counting_order(users, by_item, n_users)  # sorted by (user, item)
+    by_item, item_ptr = _counting_order(items, by_user, n_items)  # sorted by (item, user)
+    return (user_ptr, items[by_user].astype(np.int32), conf[by_user],
+            item_ptr, users[by_item].astype(np.int32), conf[by_item])
+
+
+def both_sides(users: np.ndarray, items: np.ndarray, conf: np.ndarray, n_users: int, n_items: int):
+    """The positives grouped both ways, each ``(indptr, indices, conf)``: by user (items sorted within a
+    row) and by item (users sorted within a row); three stable counting-sort passes, :math:`O(n)`."""
+    found = _both_sides(np.ascontiguousarray(users, np.int64), np.ascontiguousarray(items, np.int64),
+                        np.ascontiguousarray(conf, np.float32), int(n_users), int(n_items))
+    return found[:3], found[3:]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")

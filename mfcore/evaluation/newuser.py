@@ -31,7 +31,7 @@ from ..models.topn_metrics import top_lists
 from .topn import scale_threshold
 
 __all__ = ["NEW_USER_COLUMNS", "POPULAR_ITEMS", "NewUserSplit", "evaluate_new_users", "genre_matrix",
-           "list_metrics", "new_user_split", "standard_lists"]
+           "list_metrics", "new_user_split", "new_user_splits", "standard_lists"]
 
 POPULAR_ITEMS = 100
 """The most-rated training items a list's ``popular_share`` counts."""
@@ -73,15 +73,38 @@ def new_user_split(ratings: Ratings, user_share: float = 0.1, fold_in: float | i
     n)``, at least 1 and at most ``n - 1``), or their number (an int >= 1: users with at most that
     many positives are never held out). ``threshold`` None: the scale's default positive threshold.
     Randomness from ``default_rng(seed)``."""
+    counted = _check(user_share, fold_in)
+    return _splits(ratings, user_share, [fold_in], int(fold_in) + 1 if counted else 2, threshold, seed)[0]
+
+
+def new_user_splits(ratings: Ratings, user_share: float = 0.1, fold_ins=(0.8, 5), threshold: float | None = None,
+                    seed: int = 0) -> list[NewUserSplit]:
+    """One held-out set of users and one training set, several amounts told: one :class:`NewUserSplit`
+    per entry of ``fold_ins`` (each a share or a count, as in :func:`new_user_split`), so one model
+    fitted on ``train`` serves them all. Any user with two positives may be held out; under a count
+    told, each held-out user is told the first ``count`` of the same random order of their positives
+    as under a share (all of them, and no test positive, for a user with at most ``count``)."""
+    for fold_in in fold_ins:
+        _check(user_share, fold_in)
+    return _splits(ratings, user_share, list(fold_ins), 2, threshold, seed)
+
+
+def _check(user_share, fold_in) -> bool:
+    # whether fold_in is a count; a ValueError for an invalid share or count
     if not 0 < user_share < 1:
         raise ValueError(f"user_share == {user_share}, must be in (0, 1).")
     counted = isinstance(fold_in, (int, np.integer)) and not isinstance(fold_in, bool)
     if counted and fold_in < 1 or not counted and not 0 < fold_in < 1:
         raise ValueError(f"fold_in == {fold_in!r}, must be a share in (0, 1) or a count >= 1.")
+    return counted
+
+
+def _splits(ratings: Ratings, user_share: float, fold_ins: list, least: int, threshold, seed: int) -> list:
+    # users with >= least positives may be held out; one split per fold_in on the same held-out users
     threshold = scale_threshold(ratings) if threshold is None else threshold
     positive = positive_mask(ratings.values, threshold)
     per_user = np.bincount(ratings.users[positive], minlength=ratings.n_users)
-    eligible = np.flatnonzero(per_user >= (int(fold_in) + 1 if counted else 2))
+    eligible = np.flatnonzero(per_user >= least)
     rng = np.random.default_rng(seed)
     n_held = min(len(eligible), max(1, round(user_share * ratings.n_users)))
     if n_held == 0:
@@ -95,14 +118,17 @@ def new_user_split(ratings: Ratings, user_share: float = 0.1, fold_in: float | i
     rows, users = rows[order], users[order]
     starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
     sizes = np.diff(np.r_[starts, len(rows)])
-    told = (np.full(len(sizes), int(fold_in)) if counted
-            else np.clip(np.rint(fold_in * sizes), 1, sizes - 1).astype(np.int64))
     rank = np.arange(len(rows)) - np.repeat(starts, sizes)
-    test = np.zeros(len(ratings), bool)
-    test[rows[rank >= np.repeat(told, sizes)]] = True
-    known = is_held[ratings.users] & ~test
-    return NewUserSplit(ratings.take(~is_held[ratings.users]), ratings.take(known), ratings.take(test), held,
-                        threshold)
+    train = ratings.take(~is_held[ratings.users])
+    found = []
+    for fold_in in fold_ins:
+        told = (np.minimum(sizes, int(fold_in)) if _check(user_share, fold_in)
+                else np.clip(np.rint(fold_in * sizes), 1, sizes - 1).astype(np.int64))
+        test = np.zeros(len(ratings), bool)
+        test[rows[rank >= np.repeat(told, sizes)]] = True
+        known = is_held[ratings.users] & ~test
+        found.append(NewUserSplit(train, ratings.take(known), ratings.take(test), held, threshold))
+    return found
 
 
 def genre_matrix(genres, n_items: int):

@@ -12,7 +12,7 @@ from ..engines import als as kernels
 from .base import check_is_fitted
 from .params import ALS_PARAMETERS
 from .estimator import finish_class
-from .ranking import RankingFactorizer, positive_mask, positives_csr
+from .ranking import RankingFactorizer, positive_mask
 
 __all__ = ["ALSFactorizer"]
 
@@ -99,12 +99,10 @@ class ALSFactorizer(RankingFactorizer):
         k = self.n_factors
         self.P_ = rng.normal(0.0, self.init_std, (train.n_users, k)).astype(np.float32)
         self.Q_ = rng.normal(0.0, self.init_std, (train.n_items, k)).astype(np.float32)
-        self._by_user = positives_csr(users, items, train.n_users)
-        self._by_item = positives_csr(items, users, train.n_items)
-        values = train.values[positive_mask(train.values, self.positive_threshold_)]
-        confidence = self.confidences(values)  # in the order of each side's CSR (positives_csr's sort)
-        self._conf_user = confidence[np.lexsort((items, users))]
-        self._conf_item = confidence[np.lexsort((users, items))]
+        confidence = self.confidences(train.values[positive_mask(train.values, self.positive_threshold_)])
+        by_user, by_item = kernels.both_sides(users, items, confidence, train.n_users, train.n_items)
+        self._by_user, self._conf_user = by_user[:2], by_user[2]
+        self._by_item, self._conf_item = by_item[:2], by_item[2]
 
     def confidences(self, values) -> np.ndarray:
         r"""The confidence :math:`c` of positives of ``values`` under ``confidence`` (class docstring),

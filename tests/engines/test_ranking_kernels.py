@@ -149,3 +149,19 @@ def test_bpr_sampled_negatives_are_never_positives_and_cover_the_rest():
     np.testing.assert_array_equal(runs[0], runs[1])
     np.testing.assert_array_equal(runs[0], runs[2])
     assert (b[5:] / b[5:].sum()).min() > 0.1  # about uniform over the 5 non-positives (each ~0.2)
+
+
+def test_both_sides_groups_the_positives_as_sorted_csr():
+    rng = np.random.default_rng(5)
+    pairs = np.unique(np.c_[rng.integers(0, 9, 60), rng.integers(0, 7, 60)], axis=0)
+    pairs = pairs[rng.permutation(len(pairs))]
+    users, items = pairs[:, 0].astype(np.int32), pairs[:, 1].astype(np.int32)
+    conf = rng.random(len(users)).astype(np.float32)
+    (u_ptr, u_items, u_conf), (i_ptr, i_users, i_conf) = als.both_sides(users, items, conf, 10, 8)
+    by_user, by_item = np.lexsort((items, users)), np.lexsort((users, items))
+    np.testing.assert_array_equal(u_ptr, np.r_[0, np.cumsum(np.bincount(users, minlength=10))])
+    np.testing.assert_array_equal(u_items, items[by_user])
+    np.testing.assert_array_equal(u_conf, conf[by_user])
+    np.testing.assert_array_equal(i_ptr, np.r_[0, np.cumsum(np.bincount(items, minlength=8))])
+    np.testing.assert_array_equal(i_users, users[by_item])
+    np.testing.assert_array_equal(i_conf, conf[by_item])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mfcore.data import from_arrays
-from mfcore.evaluation.newuser import (evaluate_new_users, genre_matrix, list_metrics, new_user_split,
+from mfcore.evaluation.newuser import (evaluate_new_users, genre_matrix, list_metrics, new_user_split, new_user_splits,
                                        standard_lists)
 from mfcore.evaluation.topn import holdout_positives
 from mfcore.models.neighbors import EASE
@@ -92,3 +92,20 @@ def test_models_beat_popularity_on_new_users():
     assert np.isnan(found["genre_share"])
     train, test = holdout_positives(ratings, 0.2, 4.0, seed=0)
     assert standard_lists(EASE(reg=5.0).fit(train).score_codes, train, test)["users"] > 100
+
+
+def test_splits_share_the_held_out_users_and_the_order_told():
+    ratings = many_users()
+    share, count = new_user_splits(ratings, 0.15, (0.8, 5), seed=3)
+    alone = new_user_split(ratings, 0.15, 0.8, seed=3)
+    np.testing.assert_array_equal(share.users, alone.users)  # the share setting is new_user_split's
+    np.testing.assert_array_equal(share.known.items, alone.known.items)
+    assert share.train is count.train  # one model serves both
+    np.testing.assert_array_equal(share.users, count.users)
+    for user, a, b in zip(share.users, share.known_positives(), count.known_positives()):
+        n = int(((ratings.users == user) & (ratings.values >= 4)).sum())
+        assert len(b) == min(5, n)
+        assert set(b.tolist()) <= set(a.tolist()) or len(a) < len(b)  # the first of one random order
+        assert len(count.test.items[count.test.users == user]) == n - len(b)
+    with pytest.raises(ValueError, match="fold_in"):
+        new_user_splits(ratings, 0.15, (0.8, 0))
