@@ -213,7 +213,7 @@ class Session:
         for element in self.elements.values():
             if element.WhichOneof("type") in ("table", "dataframe"):
                 frame = convert_arrow_bytes_to_pandas_df(getattr(element, element.WhichOneof("type")).arrow_data.data)
-                if "final RMSE" in frame.columns:
+                if {"run", "status"} <= set(frame.columns):
                     return frame
         return None
 
@@ -232,8 +232,9 @@ class Session:
         table = self.runs_table()
         last = table.iloc[-1].to_dict() if table is not None else {}
         return {"seconds": total, "first_point": first_point, "max_gap": max(gaps, default=total),
-                "status": last.get("status"), "final_rmse": last.get("final RMSE"),
-                "final_mae": last.get("final MAE"), "errors": list(self.errors),
+                # the final scores when the table shows them (an optional column), else its best test RMSE and epoch
+                "status": last.get("status"), "final_rmse": last.get("final RMSE", last.get("best test RMSE")),
+                "final_mae": last.get("final MAE", last.get("best epoch")), "errors": list(self.errors),
                 "exceptions": list(self.exceptions)}
 
     async def upload(self, name: str, content: bytes) -> float:
