@@ -283,8 +283,13 @@ class Session:
             f"\r\n--{boundary}--\r\n".encode()
         full = url if url.startswith("http") else urllib.parse.urljoin(self.server.base, url)
         request = urllib.request.Request(full, data=body, method="PUT", headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": self.server.xsrf()})
+            "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": self.server.xsrf(),
+            **self.upload_headers()})
         self.server.http.open(request, timeout=60).read()
+
+    def upload_headers(self) -> dict[str, str]:
+        """Headers an upload adds (a session through a balancer names its replica)."""
+        return {}
 
 
 def settings_query(k: int, epochs: int, engine: str, seed: int) -> str:

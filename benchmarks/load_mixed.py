@@ -138,16 +138,9 @@ class StickySession(Session):
                 self.replica = value.strip()
         self._reader = asyncio.create_task(self._read())
 
-    def _put(self, url: str, name: str, content: bytes) -> None:
-        boundary = "----loadtest"
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"UploadedFile\"; "
-                f"filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n").encode() + content + \
-            f"\r\n--{boundary}--\r\n".encode()
-        full = url if url.startswith("http") else urllib.parse.urljoin(self.server.base, url)
-        request = urllib.request.Request(full, data=body, method="PUT", headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": self.server.xsrf(),
-            "Cookie": f"_streamlit_xsrf={self.server.xsrf()}; {REPLICA_COOKIE}={self.replica}"})
-        urllib.request.urlopen(request, timeout=60).read()
+    def upload_headers(self) -> dict[str, str]:
+        """Its replica's cookie (and the XSRF cookie, which the explicit header would otherwise hide)."""
+        return {"Cookie": f"_streamlit_xsrf={self.server.xsrf()}; {REPLICA_COOKIE}={self.replica}"}
 
 
 def new_session(server, name: str) -> Session:
