@@ -8,6 +8,7 @@ replica that died never leaves a run running forever.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -20,6 +21,8 @@ HEARTBEAT_SECONDS = float(os.environ.get("MFP_HEARTBEAT_SECONDS", 2))
 LEASE_SECONDS = 4 * HEARTBEAT_SECONDS
 """A server whose last heartbeat is older than this is gone: the runs it recorded ``running`` were
 interrupted (four beats missed: a busy machine delays one beat, not four)."""
+FORGET_SECONDS = 86400.0
+"""Heartbeats older than this (servers long gone) are removed when a server starts beating."""
 _beating: dict = {}
 
 
@@ -51,12 +54,25 @@ def beat_age(server: str) -> float | None:
         return None
 
 
+def forget(older_than: float) -> None:
+    """Remove the heartbeats older than ``older_than`` seconds."""
+    if (db := store.database()) is not None:
+        db.forget_beats(older_than)
+        return
+    with contextlib.suppress(OSError):
+        for path in (store.ROOT / "servers").iterdir():
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > older_than:
+                    path.unlink()
+
+
 def start_heartbeat(server: str) -> None:
     """Beat for ``server`` now and then every :data:`HEARTBEAT_SECONDS` from a daemon thread, for as long
     as the process lives (once per process: a later call does nothing)."""
     if _beating.get("thread") is not None:
         return
     beat(server)
+    forget(FORGET_SECONDS)
 
     def loop() -> None:
         while True:

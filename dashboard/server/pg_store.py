@@ -271,6 +271,13 @@ class PostgresStore:
             return float(row[0]) if row else None
         return self._read(step, None)
 
+    def forget_beats(self, older_than: float) -> bool:
+        """Remove the heartbeats older than ``older_than`` seconds."""
+        def step(cursor):
+            cursor.execute("DELETE FROM mfp_replicas WHERE beat < now() - make_interval(secs => %s)",
+                           (float(older_than),))
+        return self._write(step)
+
     def close(self) -> None:
         """Close the idle connections."""
         while self._idle:

@@ -206,6 +206,10 @@ def test_a_running_run_of_a_dead_server_is_interrupted_and_of_a_live_one_is_not(
     started = time.monotonic()
     run = run_record.Run.from_record(_running_record(alive), curve)  # killed just now: one lease at most
     assert run.status == "interrupted" and time.monotonic() - started < 1.2
+    lease.beat(alive)
+    time.sleep(0.3)
+    lease.forget(1.5)  # the dead server beat at least 1.8 s ago
+    assert lease.beat_age(dead) is None and lease.beat_age(alive) is not None, "old heartbeats are removed"
 
 
 def test_the_schema_is_created_once_and_versioned(pg_server, monkeypatch):
