@@ -60,3 +60,28 @@ def test_a_study_lives_in_the_database_and_its_name_finds_it(database):
                                                  "minimize")
     assert (storage, problem) == (database, "")
     assert study_store.find("course-study") == database and study_store.find("no-such-study") is None
+
+
+def test_a_cli_worker_joins_a_search_started_on_the_page(database, tmp_path, monkeypatch):
+    import optuna
+    from conftest import cli
+
+    from dashboard.logic import long_work
+    monkeypatch.setattr(long_work, "WARN_SECONDS", float("inf"))
+    app = upload(home(), "toy.csv", TOY)
+    app.default_timeout = 120
+    app.switch_page("pages/5_Tune.py").run()
+    app.number_input(key="tune_budget").set_value(3)
+    app.button(key="FormSubmitter:tune_form-Start search").click().run()
+    no_exception(app)
+    assert not app.error, [e.value for e in app.error]
+    name = app.query_params["study"]
+    (tmp_path / "toy.csv").write_bytes(TOY)  # the file the page was given
+    worker = cli("tune", tmp_path / "toy.csv", "--study", name, "--storage", database, "--trials", "2", "--json",
+                 cwd=tmp_path)
+    assert worker.returncode == 0, worker.stderr
+    trials = optuna.load_study(study_name=name, storage=database).trials
+    assert len(trials) == 5 and len({trial.user_attrs["worker"] for trial in trials}) == 2
+    again = fresh("pages/5_Tune.py", **dict(app.query_params))  # the page's link shows the worker's trials
+    no_exception(again)
+    assert len(again.dataframe[0].value) == 5
