@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import threading
 
 import numpy as np
 import pandas as pd
@@ -36,8 +37,11 @@ import pandas as pd
 from mfcore.tuning import redaction
 
 SETTING = "MFP_DATABASE_URL"
+MAX_CONNECTIONS = 16
+"""Connections one server process opens at most (a page script or a job holds one for one
+transaction; more wait their turn), so replicas x 16 stays within PostgreSQL's default 100."""
 MAX_IDLE = 8
-"""Connections kept open for reuse (one per concurrent page script or job at most is taken)."""
+"""Connections kept open for reuse between transactions."""
 
 MIGRATIONS = (
     """CREATE TABLE IF NOT EXISTS mfp_datasets (
@@ -70,6 +74,7 @@ class PostgresStore:
     def __init__(self, url: str):
         self.url = url
         self._idle: list = []
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._failure = ""
         self._migrated = False
 
@@ -87,18 +92,19 @@ class PostgresStore:
         import psycopg
         if not self._migrated:
             self.migrate()
-        try:
-            connection = self._idle.pop()
-        except IndexError:
-            connection = psycopg.connect(connection_url(self.url), connect_timeout=10, autocommit=True)
-        try:
-            with connection.transaction(), connection.cursor() as cursor:
-                yield cursor
-        finally:
-            if connection.closed or connection.broken or len(self._idle) >= MAX_IDLE:
-                connection.close()
-            else:
-                self._idle.append(connection)
+        with self._slots:
+            try:
+                connection = self._idle.pop()
+            except IndexError:
+                connection = psycopg.connect(connection_url(self.url), connect_timeout=10, autocommit=True)
+            try:
+                with connection.transaction(), connection.cursor() as cursor:
+                    yield cursor
+            finally:
+                if connection.closed or connection.broken or len(self._idle) >= MAX_IDLE:
+                    connection.close()
+                else:
+                    self._idle.append(connection)
 
     def _write(self, step) -> bool:
         """Run ``step(cursor)`` in one transaction; False (and :meth:`problem` set) when it fails."""
