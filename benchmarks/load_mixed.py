@@ -23,6 +23,13 @@ out (to measure the other sessions on a server without the bounded decompression
 
 A "page load" is the seconds from sending a page's run to its script's end, for a page opened with no
 action (the training, timing or search a button starts is not a page load; it is timed apart).
+
+``--url http://HOST:PORT`` runs the same sessions through a deployment that is already running (nginx
+and its replicas, deploy/README.md) instead of a server of its own: each session keeps the
+``mfp_replica`` cookie nginx gives its websocket (so its upload reaches its replica), the replicas'
+memory is read from the processes listening on ``--replica-ports`` (each replica's peak RSS is
+reported; the watchdog stops the replica that passes the limit), and the report says how many
+sessions each replica served. ``--write`` keeps the numbers in ``benchmarks/results/load_replicas.json``.
 """
 
 from __future__ import annotations
@@ -31,17 +38,125 @@ import argparse
 import asyncio
 import gzip
 import hashlib
+import contextlib
+import http.cookiejar
 import os
+import re
+import signal
+import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import HOME, Server, Session, mb, serving, settings_query  # noqa: E402
+import websockets  # noqa: E402
+from load import HOME, Server, Session, mb, rss_bytes, serving, settings_query  # noqa: E402
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
 KINDS = ("train", "speed", "tune", "explore")
+REPLICA_COOKIE = "mfp_replica"
+
+
+def listening_pid(port: int) -> int:
+    """The process listening on loopback TCP ``port`` (``ss -ltnp``), 0 when none is found."""
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
+    found = re.search(r"pid=(\d+)", out)
+    return int(found.group(1)) if found else 0
+
+
+class Front:
+    """A running deployment at ``url`` (nginx in front of replicas listening on ``ports``), with the
+    parts of :class:`load.Server` the sessions and the report use."""
+
+    def __init__(self, url: str, ports: list[int]):
+        parts = urllib.parse.urlsplit(url)
+        self.base, self.host, self.port = url.rstrip("/"), parts.hostname, parts.port or 80
+        self.replicas = {port: listening_pid(port) for port in ports}
+        self.samples: list[tuple[float, int]] = []
+        self.replica_samples: dict[int, list[int]] = {port: [] for port in ports}
+        self.cookies = http.cookiejar.CookieJar()
+        self.http = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.process = self  # the watchdog polls it
+
+    def poll(self):
+        return None if all(pid and rss_bytes(pid) for pid in self.replicas.values()) else 1
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with contextlib.suppress(OSError):
+                if self.http.open(f"{self.base}/_stcore/health", timeout=2).status == 200:
+                    self.http.open(f"{self.base}/", timeout=10).read()  # the XSRF cookie
+                    return
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.base} is not healthy")
+
+    @property
+    def rss(self) -> int:
+        """The largest replica's RSS (the bound is per replica)."""
+        return max((rss_bytes(pid) for pid in self.replicas.values()), default=0)
+
+    async def sample_rss(self, every: float = 0.2) -> None:
+        while True:
+            for port, pid in self.replicas.items():
+                self.replica_samples[port].append(rss_bytes(pid))
+            self.samples.append((time.monotonic(), self.rss))
+            await asyncio.sleep(every)
+
+    def xsrf(self) -> str:
+        return next((c.value for c in self.cookies if c.name == "_streamlit_xsrf"), "")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return ""
+
+    def stop(self) -> None:
+        """The watchdog's end: stop the replicas past the limit (the deployment restarts them)."""
+        for pid in self.replicas.values():
+            if pid and rss_bytes(pid) > WATCHDOG_LIMIT[0]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+
+
+WATCHDOG_LIMIT = [4e9]
+
+
+class StickySession(Session):
+    """A :class:`load.Session` through nginx: it keeps the replica cookie its websocket got."""
+
+    replica = ""
+
+    async def open(self) -> None:
+        self.ws = await websockets.connect(
+            f"ws://{self.server.host}:{self.server.port}/_stcore/stream", subprotocols=["streamlit"],
+            max_size=None, open_timeout=30, ping_interval=None)
+        for header in self.ws.response.headers.get_all("Set-Cookie"):
+            name, _, value = header.split(";", 1)[0].partition("=")
+            if name.strip() == REPLICA_COOKIE:
+                self.replica = value.strip()
+        self._reader = asyncio.create_task(self._read())
+
+    def upload_headers(self) -> dict[str, str]:
+        """Its replica's cookie (and the XSRF cookie, which the explicit header would otherwise hide)."""
+        return {"Cookie": f"_streamlit_xsrf={self.server.xsrf()}; {REPLICA_COOKIE}={self.replica}"}
+
+
+def new_session(server, name: str) -> Session:
+    return StickySession(server, name) if isinstance(server, Front) else Session(server, name)
+
+
+@contextlib.asynccontextmanager
+async def fronting(url: str, ports: list[int]):
+    """A :class:`Front` for the deployment at ``url``, healthy, its replicas' RSS sampled meanwhile."""
+    front = Front(url, ports)
+    await asyncio.to_thread(front.wait_ready)
+    sampler = asyncio.create_task(front.sample_rss())
+    try:
+        yield front
+    finally:
+        sampler.cancel()
 BOMB_MEMBER_BYTES = 10_000_000
 
 
@@ -145,7 +260,7 @@ ACTIONS = {"train": do_train, "speed": do_speed, "tune": do_tune, "explore": do_
 
 async def one(server: Server, name: str, kind: str, n: int, delay: float) -> dict:
     await asyncio.sleep(delay)
-    session = Session(server, name)
+    session = new_session(server, name)
     session.page_loads, session.load_times = [], []
     await session.open()
     try:
@@ -153,14 +268,14 @@ async def one(server: Server, name: str, kind: str, n: int, delay: float) -> dic
     except Exception as exc:  # noqa: BLE001 - a timeout or a missing widget is this session's failure
         outcome = {"result": None, "status": f"error {type(exc).__name__}: {exc}", "seconds": None}
     outcome.update(kind=kind, n=n, loads=session.page_loads, times=session.load_times, errors=list(session.errors),
-                   exceptions=list(session.exceptions))
+                   exceptions=list(session.exceptions), replica=getattr(session, "replica", ""))
     await session.close()
     return outcome
 
 
 async def bomb_session(server: Server, content: bytes, delay: float) -> dict:
     await asyncio.sleep(delay)
-    session = Session(server, "bomb")
+    session = new_session(server, "bomb")
     await session.open()
     await session.run_page(HOME, "")
     before = server.rss
@@ -260,7 +375,46 @@ def report_mixed(mixed: dict, args) -> None:
           f"{not mixed['killed_at']})")
 
 
+def report_replicas(mixed: dict, server: Front, args) -> None:
+    """Each replica's sessions and peak RSS; with ``--write``, the results file."""
+    served = {}
+    for outcome in mixed["outcomes"]:
+        served[outcome["replica"]] = served.get(outcome["replica"], 0) + 1
+    peaks = {port: max(samples, default=0) for port, samples in server.replica_samples.items()}
+    print(f"through {args.url}: sessions per replica {dict(sorted(served.items()))}; peak RSS per replica "
+          + ", ".join(f"port {port}: {mb(peak)}" for port, peak in peaks.items()))
+    if not args.write:
+        return
+    import results
+    outcomes = mixed["outcomes"]
+    loads = [s for o in outcomes for _, s in o["loads"]]
+    rows = []
+    for kind in args.kinds.split(","):
+        mine = [o for o in outcomes if o["kind"] == kind]
+        kind_loads = [s for o in mine for _, s in o["loads"]]
+        rows.append([kind, len(mine), sum(o["status"] == "done" for o in mine), sum(o["same"] for o in mine),
+                     f"{max(kind_loads, default=0):.2f}", sum(s >= 3 for s in kind_loads)])
+    rows.append(["all", len(outcomes), sum(o["status"] == "done" for o in outcomes),
+                 sum(o["same"] for o in outcomes), f"{max(loads, default=0):.2f}", sum(s >= 3 for s in loads)])
+    notes = (f"{args.sessions} sessions started {args.stagger:g} s apart through nginx and {len(peaks)} replicas on "
+             f"one machine sharing PostgreSQL; sessions per replica {dict(sorted(served.items()))}; peak RSS per "
+             "replica " + ", ".join(mb(peak) for peak in peaks.values()) + f"; wall {mixed['wall']:.1f} s.")
+    table = results.table("Mixed load through nginx and replicas", [
+        "sessions", "count", "completed", "same result as alone", "slowest page load (s)", "loads >= 3 s"],
+        rows, notes)
+    data = {"served": served, "peaks": peaks, "wall": mixed["wall"], "loads": loads}
+    print(f"wrote {results.write('load_replicas', [table], data)}")
+
+
 async def main_async(args) -> None:
+    if args.url:
+        WATCHDOG_LIMIT[0] = args.rss_limit
+        ports = [int(port) for port in args.replica_ports.split(",") if port]
+        async with fronting(args.url, ports) as front:
+            mixed = await asyncio.wait_for(mixed_part(front, args), args.deadline)
+            report_mixed(mixed, args)
+            report_replicas(mixed, front, args)
+        return
     async with serving() as server:
         report_mixed(await asyncio.wait_for(mixed_part(server, args), args.deadline), args)
 
@@ -277,6 +431,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--deadline", type=float, default=900)
+    parser.add_argument("--url", default="", help="run through this running deployment (nginx) instead")
+    parser.add_argument("--replica-ports", default="8501,8502", help="with --url: the replicas' ports")
+    parser.add_argument("--write", action="store_true", help="with --url: write results/load_replicas.json")
     add_arguments(parser)
     asyncio.run(main_async(parser.parse_args()))
 

@@ -40,7 +40,6 @@ from dashboard.logic import settings
 from dashboard.logic import run_driver
 from dashboard.render.texts import Markdown, md
 from mfcore import Ratings, SGDFactorizer, tuning
-from mfcore.tuning.storage import data_dir
 from mfcore.evaluation import metrics
 from mfcore.evaluation.protocol import Holdout, holdout
 from mfcore.models.params import PARAMETERS, SPLIT_PARAMETERS
@@ -238,9 +237,9 @@ def reopen(name: str) -> TuneJob | None:
         return None
     if name in _LIVE:
         return _LIVE[name]
-    if not (data_dir() / "studies" / f"{name}.sqlite3").is_file():
+    storage = study_store.find(name)
+    if storage is None:
         return None
-    storage = tuning.default_storage(name)
     try:
         attrs = optuna.load_study(study_name=name, storage=tuning.open_storage(storage)).user_attrs
     except (KeyError, ValueError, RuntimeError):

@@ -18,7 +18,7 @@ from mfcore.models.base import is_fitted
 from mfcore.models.persist import KINDS
 from mfcore.models.ranking import RankingEpochResult
 
-from dashboard.server import store
+from dashboard.server import lease, store
 
 JOB_END_WAIT = 30
 """Seconds a stopped run waits for its training job to finish the epoch it is in."""
@@ -181,8 +181,10 @@ class Run:
     def from_record(cls, rec: dict, curve: list | None = None) -> Run:
         """The run of a :meth:`record`, with an unfitted model of the same parameters and seed. A run
         recorded as running takes its curve from ``curve`` (the rows :meth:`append_epoch` wrote) when
-        that is longer; it is ``interrupted`` when another server process recorded it (this one was
-        restarted), else ``stopped`` (its session ended mid-run). Raises KeyError, TypeError or
+        that is longer; it is ``stopped`` when this server process recorded it (its session ended
+        mid-run) or another one that still beats does (a replica training it: the epochs done so far),
+        and ``interrupted`` when the process that recorded it is gone (its lease expired,
+        :func:`dashboard.server.lease.server_alive`). Raises KeyError, TypeError or
         ValueError on a damaged record."""
         kind = rec.get("kind", "sgd")
         result = EpochResult if kind == "sgd" else _ranking_result
@@ -193,10 +195,13 @@ class Run:
                   KINDS[kind](**rec["params"]), None, status=rec["status"], message=rec["message"],
                   scores=rec["scores"], history=[result(*row) for row in rows])
         run.data_key = rec.get("data_key", "")
-        if run.status == "running" and rec.get("server") != SERVER:
-            run.status, run.message = "interrupted", f"interrupted at epoch {len(run.history)}"
-        elif run.status == "running":
+        if run.status == "running" and rec.get("server") == SERVER:
             run.status, run.message = "stopped", f"stopped after epoch {len(run.history)}"
+        elif run.status == "running" and lease.server_alive(str(rec.get("server", ""))):
+            run.status, run.message = "stopped", (f"was still training on another server at epoch {len(run.history)} "
+                                                  "when this page read it")
+        elif run.status == "running":
+            run.status, run.message = "interrupted", f"interrupted at epoch {len(run.history)}"
         run.ended.set()
         return run
 
@@ -205,6 +210,7 @@ class Run:
         a read-only run. It touches no Streamlit state: the thread that trained the run may be
         stopping (Stop, page change), and it rewrites no other run, so two tabs never collide."""
         if self.store_key and not self.read_only:
+            lease.start_heartbeat(SERVER)  # readers tell this process's running runs from a dead one's
             store.save_run(self.store_key, self.record())  # False: store.problem() says why
 
 

@@ -29,6 +29,14 @@ one ``write`` each; a torn last line is dropped when read), so a server killed m
 Datasets are evicted least recently used first (a read refreshes a dataset's time) once their total
 size passes :data:`MAX_BYTES` (1 GiB; ``MFP_STORE_MB`` overrides it); the newest one always stays.
 Nothing here is pickled.
+
+**Two backends, one interface.** The functions below are the store's interface (the pages and jobs call
+nothing else). Each runs on the files described above, the default that needs nothing but Python, or,
+when ``MFP_DATABASE_URL`` names a PostgreSQL database, on :class:`dashboard.server.pg_store.PostgresStore`
+(:func:`database`), which keeps the same things in tables that several replicas of the dashboard share.
+Both keep the same contract (``tests/dashboard/test_store_contract.py`` runs one set of tests on each).
+Each server process beats a heartbeat in the same backend (:mod:`dashboard.server.lease`), which
+tells a reader whether a run recorded ``running`` by another process is still being trained.
 """
 
 from __future__ import annotations
@@ -53,6 +61,21 @@ SETTING = "MFP_STORE_DIR"
 PROBE_SECONDS = 30.0
 """How long a probe of the store's writability (:func:`problem`) is trusted."""
 _state = {"failure": "", "probed_at": -float("inf"), "probe": ""}
+DATABASE_SETTING = "MFP_DATABASE_URL"
+_databases: dict = {}
+
+
+def database():
+    """The PostgreSQL backend (:class:`dashboard.server.pg_store.PostgresStore`) of the URL in
+    ``MFP_DATABASE_URL``, one per process; None when it is unset (the files backend)."""
+    url = os.environ.get(DATABASE_SETTING, "").strip()
+    if not url:
+        return None
+    if url not in _databases:
+        from dashboard.server.pg_store import PostgresStore
+        _databases.clear()
+        _databases[url] = PostgresStore(url)
+    return _databases[url]
 
 
 def _sentence(exc: OSError) -> str:
@@ -72,7 +95,10 @@ def _wrote() -> None:
 
 def problem() -> str:
     """One sentence when the store cannot be written (the last write failed, or a probe, repeated at
-    most every :data:`PROBE_SECONDS`, could not write 64 KiB under :data:`ROOT`), else ``""``."""
+    most every :data:`PROBE_SECONDS`, could not write 64 KiB under :data:`ROOT`; for the database: its
+    last use failed), else ``""``."""
+    if (db := database()) is not None:
+        return db.problem()
     if _state["failure"]:
         return _state["failure"]
     if time.monotonic() - _state["probed_at"] > PROBE_SECONDS:
@@ -110,9 +136,24 @@ def _id_array(ids: np.ndarray) -> np.ndarray:
     return ids if ids.dtype.kind in "iu" else np.asarray(ids, dtype=str)
 
 
+def _arrays(ratings: Ratings) -> dict[str, np.ndarray]:
+    arrays = {"users": ratings.users, "items": ratings.items, "values": ratings.values,
+              "user_ids": _id_array(ratings.user_ids), "item_ids": _id_array(ratings.item_ids)}
+    if ratings.timestamps is not None:
+        arrays["timestamps"] = ratings.timestamps
+    return arrays
+
+
+def _meta(name: str, path: str, ratings: Ratings) -> dict:
+    return {"name": name, "path": path, "scale": list(ratings.scale), "summary": asdict(ratings.summary)}
+
+
 def save_dataset(key: str, name: str, path: str, ratings: Ratings) -> bool:
-    """Keep ``ratings`` under ``key`` (written to a temporary directory, then renamed into place);
-    False when the store cannot be written (:func:`problem` says why)."""
+    """Keep ``ratings`` under ``key`` (written to a temporary directory, then renamed into place; in
+    the database, one row); False when the store cannot be written (:func:`problem` says why)."""
+    if (db := database()) is not None:
+        return db.save_dataset(key, name, path, _arrays(ratings), ratings.item_info,
+                               _meta(name, path, ratings), MAX_BYTES)
     try:
         _save_dataset(key, name, path, ratings)
     except OSError as exc:
@@ -130,15 +171,10 @@ def _save_dataset(key: str, name: str, path: str, ratings: Ratings) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=final.parent))
     try:
-        arrays = {"users": ratings.users, "items": ratings.items, "values": ratings.values,
-                  "user_ids": _id_array(ratings.user_ids), "item_ids": _id_array(ratings.item_ids)}
-        if ratings.timestamps is not None:
-            arrays["timestamps"] = ratings.timestamps
-        np.savez(staging / "ratings.npz", **arrays)
+        np.savez(staging / "ratings.npz", **_arrays(ratings))
         if ratings.item_info is not None:
             ratings.item_info.to_parquet(staging / "items.parquet", index=False)
-        meta = {"name": name, "path": path, "scale": list(ratings.scale), "summary": asdict(ratings.summary)}
-        (staging / "meta.json").write_text(json.dumps(meta))
+        (staging / "meta.json").write_text(json.dumps(_meta(name, path, ratings)))
         try:
             staging.rename(final)
         except OSError:  # another session stored the same dataset first
@@ -153,6 +189,9 @@ def load_dataset(key: str) -> tuple[str, str, Ratings] | None:
     """(name, path, ratings) stored under ``key``, or None when the store no longer has it."""
     if not is_fingerprint(key):
         return None
+    if (db := database()) is not None:
+        found = db.load_dataset(key)
+        return None if found is None else _ratings_of(found[2], found[3], found[4])
     folder = _dataset_dir(key)
     try:
         meta = json.loads((folder / "meta.json").read_text())
@@ -164,7 +203,11 @@ def load_dataset(key: str) -> tuple[str, str, Ratings] | None:
         return None
     with contextlib.suppress(OSError):  # a read-only store still serves what it has
         os.utime(folder)
+    return _ratings_of(columns, item_info, meta)
 
+
+def _ratings_of(columns: dict, item_info: pd.DataFrame | None, meta: dict) -> tuple[str, str, Ratings]:
+    """(name, path, ratings) from the stored arrays, titles and metadata."""
     def ids(values):
         return values if values.dtype.kind in "iu" else values.astype(object)
 
@@ -185,6 +228,8 @@ def evict(max_bytes: int | None = None) -> list[str]:
     """Remove least recently used datasets until the total is within ``max_bytes`` (default
     :data:`MAX_BYTES`), always keeping the most recent one; returns the removed keys."""
     limit = MAX_BYTES if max_bytes is None else max_bytes
+    if (db := database()) is not None:
+        return db.evict(limit)
     root = ROOT / "datasets"
     if not root.is_dir():
         return []
@@ -255,6 +300,8 @@ def save_run(key: str, record: dict) -> bool:
     makes its curve file (:func:`append_epoch`) redundant, which is removed. False when the store
     cannot be written."""
     path = _run_path(key)
+    if path is not None and (db := database()) is not None:
+        return db.save_run(key, record)
     if path is None or not _write(path, json.dumps(record)):
         return False
     if record.get("status") != "running":
@@ -270,6 +317,8 @@ def append_epoch(key: str, row: list) -> bool:
     path = _run_path(key)
     if path is None:
         return False
+    if (db := database()) is not None:
+        return db.append_epoch(key, row)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = os.open(path.with_suffix(".curve"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -287,6 +336,8 @@ def load_curve(key: str) -> list[list]:
     """The rows :func:`append_epoch` wrote for run ``key``, in order, up to the first torn or damaged
     line; empty when there are none."""
     path = _run_path(key)
+    if path is not None and (db := database()) is not None:
+        return db.load_curve(key)
     try:
         lines = path.with_suffix(".curve").read_text().split("\n") if path is not None else []
     except (OSError, ValueError):
@@ -306,6 +357,8 @@ def load_curve(key: str) -> list[list]:
 def load_run(key: str) -> dict | None:
     """The record stored under ``key``, or None when there is none (or it is damaged)."""
     path = _run_path(key)
+    if path is not None and (db := database()) is not None:
+        return db.load_run(key)
     try:
         return json.loads(path.read_text()) if path is not None else None
     except (OSError, ValueError):
@@ -315,6 +368,8 @@ def load_run(key: str) -> dict | None:
 def save_index(session: str, keys: list[str]) -> bool:
     """Keep the list of run keys ``session`` shows (its own runs and those it refers to); False when
     the store cannot be written."""
+    if is_fingerprint(session) and (db := database()) is not None:
+        return db.save_index(session, keys)
     return is_fingerprint(session) and _write(ROOT / "runs" / session / "index.json", json.dumps(list(keys)))
 
 
@@ -323,6 +378,8 @@ def load_index(session: str) -> list[str]:
     in, so the runs a session refers to live as long as it is used."""
     if not is_fingerprint(session):
         return []
+    if (db := database()) is not None:
+        return [key for key in db.load_index(session) if _run_path(key) is not None]
     try:
         keys = json.loads((ROOT / "runs" / session / "index.json").read_text())
     except (OSError, ValueError):
@@ -337,10 +394,13 @@ def load_index(session: str) -> list[str]:
 def evict_runs(max_days: float | None = None) -> list[str]:
     """Remove the run folders of sessions untouched for ``max_days`` (default :data:`RUN_DAYS`);
     returns their names."""
+    days = RUN_DAYS if max_days is None else max_days
+    if (db := database()) is not None:
+        return db.evict_runs(days)
     root = ROOT / "runs"
     if not root.is_dir():
         return []
-    cutoff = time.time() - 86400 * (RUN_DAYS if max_days is None else max_days)
+    cutoff = time.time() - 86400 * days
     removed = []
     for folder in root.iterdir():
         with contextlib.suppress(OSError):
@@ -348,3 +408,4 @@ def evict_runs(max_days: float | None = None) -> list[str]:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder.name)
     return removed
+

@@ -5,19 +5,17 @@ no RUNNING trial once the heartbeat grace period has passed: its trial is failed
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import optuna
 import pytest
-from conftest import ROOT, _free_port
+import postgres
+from conftest import ROOT
 
 TRIALS_EACH = 4
 
@@ -66,39 +64,11 @@ def test_two_processes_share_the_default_sqlite_study(small_data, tmp_path):
     _check_sum(outputs, f"sqlite:///{path}")
 
 
-def _postgres_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
-    """A PostgreSQL server of its own (initdb + pg_ctl in a temporary directory, on a free port);
-    initdb refuses to run as root, so as root the server runs as the 'postgres' user."""
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL binaries are absent in CI: .ci/run installs the postgresql package")
-        pytest.skip("PostgreSQL binaries (/usr/lib/postgresql/*/bin) are absent; apt-get install postgresql")
-    folder = Path(tempfile.mkdtemp(prefix="mfcore-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-        os.chmod(folder, 0o700)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
-
-    def run(*command):
-        subprocess.run([*as_user, *command], check=True, capture_output=True, timeout=120, cwd=folder)
-    try:
-        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync")
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       check=False, capture_output=True, timeout=60, cwd=folder)
-        shutil.rmtree(folder, ignore_errors=True)
+    """A PostgreSQL server of its own (:func:`postgres.server`)."""
+    with postgres.server() as url:
+        yield url
 
 
 def test_two_processes_share_one_postgresql_study(small_data, postgres_url, tmp_path):
