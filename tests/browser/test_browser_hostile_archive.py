@@ -128,6 +128,8 @@ def tune(page, tokens: dict[str, str], model: str, trials: int, ranges: dict[str
     """A search of ``trials`` trials (a number no search before showed) of ``model`` (its radio label) with the
     cheap ``ranges`` (input label: value)."""
     page.locator('[data-testid="stRadio"]', has_text="Model to tune").get_by_text(model).click()
+    page.wait_for_function("() => { const k = document.querySelectorAll(\"input[aria-label='Factors K (log): high']\");"
+                           " return k.length === 1 && k[0].value === '256'; }")  # the model's own form, at its defaults
     wait_idle(page)
     page.get_by_label("Trials or seconds").fill(str(trials))
     for label, value in ranges.items():
