@@ -26,12 +26,15 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
     model = st.radio("Model to tune", list(search.MODELS), format_func=search.MODELS.get, horizontal=True,
                      key="tune_model")
     score = "validation RMSE" if model == "sgd" else "validation NDCG@10"
+    judged = (f"and is judged on that {score} only, in one step (it has no epochs, so no trial is pruned)"
+              if model in search.ONE_STEP else
+              f"and is judged on that {score} only, reported every epoch: "
+              f"{DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short"
+              + (f", and early stopping ends a trial after {DEFAULT_PATIENCE} epochs without a better {score}"
+                 if model == "sgd" else ""))
     st.caption(f"{dataset.caption} {search.TEST_SIZE:.0%} of the ratings are the test set. "
                f"Each trial trains on the other ratings minus {search.VALIDATION_SIZE:.0%} held out for validation, "
-               f"and is judged on that {score} only, reported every epoch: "
-               f"{DEFAULT_PRUNER.capitalize()} pruning cuts unpromising trials short"
-               + (f", and early stopping ends a trial after {DEFAULT_PATIENCE} epochs without a better {score}"
-                  if model == "sgd" else "")
+               + judged
                + ". The test set is scored once, for the best configuration"
                + ("." if model == "sgd" else
                   f", beside popularity's. A ranking model's NDCG@10 ranks the validation positives "
@@ -104,7 +107,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             request = None
     if request is not None:
         with st.spinner("Estimating the time..."):
-            seconds = search.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings))
+            seconds = search.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings), model,
+                                               dataset.ratings.n_items)
         basis = ("its budget in seconds" if timeout else "at most, if no trial is pruned or stopped early; "
                  "estimated from its measured speed and load")
         text = (long_work.sentence(seconds, "This search", basis)
@@ -149,6 +153,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         frame = pd.DataFrame(rows)
         if not frame.empty:
             frame = frame.sort_values("trial", ascending=False)
+            if job.model in search.ONE_STEP:  # a trial is one step: no epochs to count
+                frame = frame.drop(columns="epochs run")
         table_slot.dataframe(frame, hide_index=True, height=300, key=f"trials-{len(rows)}-{final}",
                              column_config={"validation RMSE": st.column_config.NumberColumn(format="%.4f"),
                                             "validation NDCG@10": st.column_config.NumberColumn(format="%.4f"),
@@ -156,8 +162,9 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                             "regularization": st.column_config.NumberColumn(format="%.4f"),
                                             "init std": st.column_config.NumberColumn(format="%.4f")})
         max_epochs = int(job.space["n_epochs"].high) if "n_epochs" in job.space else 20
-        safe.plotly_chart(chart_slot, search.curves_figure(study, max_epochs),
-                                key=f"curves-{len(rows)}-{final}-{elapsed:.2f}")
+        figure = (search.trials_figure(study) if job.model in search.ONE_STEP
+                  else search.curves_figure(study, max_epochs))
+        safe.plotly_chart(chart_slot, figure, key=f"curves-{len(rows)}-{final}-{elapsed:.2f}")
         return study
 
 

@@ -53,7 +53,8 @@ VALIDATION_SIZE = SPLIT_PARAMETERS["validation_size"].default
 """Fraction of the remaining training ratings held out to judge the trials (the split table's)."""
 TRIAL_THREADS = 1
 """Threads per trial: the search holds one slot of the shared scheduler, so it may use one core."""
-LABELS = {**{name: settings.LABELS[name] for name in ("n_factors", "lr", "reg", "init_std", "alpha")},
+LABELS = {**{name: settings.LABELS[name] for name in ("n_factors", "lr", "reg", "init_std", "alpha", "n_neighbors",
+                                                      "shrinkage")},
           "n_epochs": "Max epochs", "biased": "Learn biases"}
 """The form's names of the searched settings (a trial's epoch count is a cap: early stopping and
 pruning end it sooner)."""
@@ -64,8 +65,11 @@ _LIVE: dict[str, TuneJob] = {}
 """Searches started by this server process, by study name: a reload during a search follows it."""
 _LIVE_KEPT = 20
 MODELS = {"sgd": "rating MF (validation RMSE, minimised)", "bpr": "BPR (validation NDCG@10, maximised)",
-          "als": "implicit ALS (validation NDCG@10, maximised)"}
+          "als": "implicit ALS (validation NDCG@10, maximised)", "ease": "EASE (validation NDCG@10, maximised)",
+          "itemknn": "item-kNN (validation NDCG@10, maximised)"}
 """The models Tune searches, by model file kind (the ranking models by their validation NDCG@10)."""
+ONE_STEP = settings.ITEM_KINDS
+"""Models whose trials are one closed-form step (no epochs, so nothing to prune or stop early)."""
 
 
 def default_space(model: str = "sgd") -> dict:
@@ -207,11 +211,15 @@ def owns(job: TuneJob | None) -> bool:
     return job is not None and bool(job.owner) and job.owner == jobs.session_owner()
 
 
-def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, n_ratings: int) -> float:
+def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, n_ratings: int,
+                      model: str = "sgd", n_items: int = 0) -> float:
     """How long a search should take at most: its seconds budget, else every trial running its
-    middle epoch count at its middle K on the training ratings (pruning and early stopping cut that)."""
+    middle epoch count at its middle K on the training ratings (pruning and early stopping cut that);
+    a one-step model's trial is its fit on ``n_items`` items (:func:`long_work.closed_form_seconds`)."""
     if timeout is not None:
         return float(timeout)
+    if model in ONE_STEP:
+        return n_trials * long_work.closed_form_seconds(model, n_items)
     epochs = (space["n_epochs"].low + space["n_epochs"].high) / 2 if "n_epochs" in space else 20
     k = float(np.sqrt(space["n_factors"].low * space["n_factors"].high)) if "n_factors" in space else 100
     n_train = int(n_ratings * (1 - TEST_SIZE) * (1 - VALIDATION_SIZE))
@@ -298,6 +306,23 @@ def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
     bottom = float(min(finite)) if finite else None
     if top is not None and top > bottom:
         figure.update_yaxes(range=[bottom - 0.01 * (top - bottom) - 0.002, top])
+    return figure
+
+
+def trials_figure(study: optuna.Study) -> go.Figure:
+    """A one-step model's search (no epochs): every trial's validation NDCG@10 against its number, the
+    best one in green."""
+    best = _best_number(study)
+    rows = [(trial.number, trial.value) for trial in study.get_trials(deepcopy=False) if trial.value is not None]
+    figure = go.Figure(go.Scatter(
+        x=[number for number, _ in rows], y=[value for _, value in rows], mode="markers",
+        marker={"size": [14 if number == best else 8 for number, _ in rows],
+                "color": ["#2ca02c" if number == best else "#1f77b4" for number, _ in rows]},
+        hovertemplate="trial %{x}: %{y:.4f}<extra></extra>"))
+    metric = tuning.metric_name(study)
+    figure.update_layout(title=f"{metric[0].upper()}{metric[1:]} of every trial, each one step (green: best)",
+                         xaxis_title="trial", yaxis_title=metric, height=420,
+                         margin={"t": 50, "b": 40, "l": 60, "r": 20})
     return figure
 
 
@@ -431,8 +456,10 @@ def summary(result: dict) -> str:
         popular = result["baselines"]["popularity"]
         versus = (f"{metrics.times(result['test_ndcg'], popular)} popularity's {popular:.4f}" if popular > 0
                   else f"popularity {popular:.4f}")
+        how = (f"for {_epochs(result['best_epoch'])}" if "n_epochs" in result["params"]
+               else "in its one step")  # the item-item models have no epochs
         return (f"Best trial {result['best_trial']} (validation NDCG@10 {result['validation_ndcg']:.4f}), "
-                f"retrained on train + validation for {_epochs(result['best_epoch'])}: test NDCG@10 "
+                f"retrained on train + validation {how}: test NDCG@10 "
                 f"{result['test_ndcg']:.4f} (recall@10 {result['test_recall']:.4f}), {versus}.")
     baselines = result["baselines"]
     factors_gain = baselines["biases only"] - result["test_rmse"]
