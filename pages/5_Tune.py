@@ -109,8 +109,9 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         with st.spinner("Estimating the time..."):
             seconds = search.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings), model,
                                                dataset.ratings.n_items)
-        basis = ("its budget in seconds" if timeout else "at most, if no trial is pruned or stopped early; "
-                 "estimated from its measured speed and load")
+        basis = ("its budget in seconds" if timeout else
+                 "one step per trial, estimated from a measured fit and the load" if model in search.ONE_STEP else
+                 "at most, if no trial is pruned or stopped early; estimated from its measured speed and load")
         text = (long_work.sentence(seconds, "This search", basis)
                 + " Stop search ends it after the running trial, keeping the finished ones.")
         confirmed = long_work.gate(confirm_slot, "tune", request, seconds, text, "The search")

@@ -9,7 +9,11 @@ from mfcore.models.params import EASE_PARAMETERS, ITEMKNN_PARAMETERS
 
 
 def tune_page(tmp_path, monkeypatch) -> AppTest:
+    """The Tune page on the bundled sample, studies in ``tmp_path``; no search asks to be confirmed
+    first however loaded the machine is (one test lowers the threshold)."""
+    from dashboard.logic import long_work
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(long_work, "WARN_SECONDS", float("inf"))
     app = home()  # the bundled sample: its validation ratings hold positives
     app.default_timeout = 180
     return app.switch_page("pages/5_Tune.py").run()
@@ -57,3 +61,14 @@ def test_an_itemknn_search_covers_its_tables_parameters(tmp_path, monkeypatch):
     trials = app.dataframe[0].value
     assert len(trials) == 2 and (trials["Neighbours k"] <= 50).all()
     assert any(c.value.startswith("Best item-kNN settings: Neighbours k ") for c in app.caption)
+
+
+def test_a_long_item_model_search_says_each_trial_is_one_step(tmp_path, monkeypatch):
+    from dashboard.logic import long_work
+    app = tune_page(tmp_path, monkeypatch)
+    monkeypatch.setattr(long_work, "WARN_SECONDS", 0.0)
+    app.radio(key="tune_model").set_value("ease").run()
+    app.button(key="FormSubmitter:tune_form_ease-Start search").click().run()
+    no_exception(app)
+    warning = app.warning[0].value
+    assert "(one step per trial, estimated from a measured fit and the load)" in warning and "pruned" not in warning
