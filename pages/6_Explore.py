@@ -23,7 +23,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
     st.set_page_config(page_title="Explore · Factorization Playground", layout="wide")
     st.title("Explore")
     st.caption("What the model learned: whom it recommends what and why, which items it puts together, "
-               "and how its top-N lists do against ranking models (BPR, ALS) and popularity.")
+               "and how its top-N lists do against ranking models (BPR, ALS, EASE, item-kNN) and popularity.")
 
     dataset = datasets.current()
     datasets.store_warning()
@@ -72,7 +72,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
 
     if subject is None:
         st.info("Train a model on the Train page (runs on the current dataset appear above), or upload a "
-                "model file downloaded from Train.")
+                "model file downloaded from Train. EASE and item-kNN runs have no factors to map: they join a "
+                "factor model's lists here.")
         st.stop()
 
     model = subject.model
@@ -84,19 +85,21 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         st.caption("This model file has no training ratings, only which items each user rated: ratings "
                    "and mean ratings are not shown.")
 
-    with st.expander("Ranking models on the same training ratings: BPR and ALS",
+    with st.expander("Ranking models on the same training ratings: BPR, ALS, EASE and item-kNN",
                      expanded=len(rank.models(subject)) < len(rank.KINDS)):
         st.caption("A rating model is trained for a low RMSE, a ranking model for a good top-N: BPR by SGD on "
                    "(user, liked item, other item) triples, implicit ALS by alternating least squares on which "
-                   f"items each user liked (positives: {positives(subject.train.scale)}). Both train here on the "
-                   "explored model's training ratings, on one thread of the shared server.")
+                   f"items each user liked (positives: {positives(subject.train.scale)}); EASE and item-kNN "
+                   "weigh items by items in one step, without epochs or factors (EASE solves for the weights, "
+                   "item-kNN keeps each item's most similar items by cosine). All train here on the explored "
+                   "model's training ratings, on one thread of the shared server.")
         rank_kind = st.radio("Ranking model", list(rank.KINDS), horizontal=True, key="explore_rank_kind")
         param_table = rank.KINDS[rank_kind][1]
         with st.form("explore_rank_form"):
-            cells = st.columns(len(rank.FORM_FIELDS) + 1, vertical_alignment="bottom")
+            cells = st.columns(len(rank.FORM_FIELDS[rank_kind]) + 1, vertical_alignment="bottom")
             params = {name: cell.number_input(rank.FORM_LABELS[name], *rank.field_range(param_table[name]),
                                               key=f"explore_{rank_kind}_{name}", help=param_table[name].help)
-                      for cell, name in zip(cells, rank.FORM_FIELDS)}
+                      for cell, name in zip(cells, rank.FORM_FIELDS[rank_kind])}
             train_clicked = cells[-1].form_submit_button(f"Train {rank_kind}", type="primary")
         confirm_slot, progress = st.empty(), st.empty()
         request, seconds, asked = None, 0.0, ""
@@ -104,7 +107,9 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             request = {"kind": rank_kind, "params": params}
             with st.spinner("Estimating the time..."):
                 seconds = rank.estimated_seconds(subject, rank_kind, params)
-            asked = f"{long_work.sentence(seconds, f'Training {rank_kind}')} Fewer epochs or a smaller K shorten it."
+            asked = (f"{long_work.sentence(seconds, f'Training {rank_kind}')} "
+                     + ("It is one step; it grows with the number of items." if rank_kind in rank.ONE_STEP
+                        else "Fewer epochs or a smaller K shorten it."))
         go = long_work.gate(confirm_slot, f"explore_{subject.key}", request, seconds, asked, f"Training {rank_kind}")
         if go is not None:
             problem = rank.train(subject, go[0]["kind"], go[0]["params"],
@@ -123,8 +128,9 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                                         rank.default_support(subject), key="explore_support",
                                         help="The rating model's lists leave out items with fewer training ratings."))
         right.caption(rank.support_sentence(subject, support))
-    shown_name = middle.radio("Lists and map of", list(every_model), horizontal=True, key="explore_model")
-    shown = every_model[shown_name]
+    factor_models = rank.factor_models(subject)  # EASE and item-kNN: in the side-by-side lists only
+    shown_name = middle.radio("Lists and map of", list(factor_models), horizontal=True, key="explore_model")
+    shown = factor_models[shown_name]
     is_rating = shown_name == rank.RATING
     shown_support = support if is_rating else 0
 
@@ -169,7 +175,14 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             st.subheader(f"Top 10 for user {escape_markdown(user_ids[user_position])}, model by model", anchor=False)
             safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
             st.caption(rank.overlap_sentence(lists) + " Pick the user on the Recommendations tab."
-                       + ("" if rank.models(subject) else " Train BPR or ALS above to add their lists."))
+                       + ("" if rank.models(subject) else
+                          " Train BPR, ALS, EASE or item-kNN above to add their lists."))
+            known = rank.user_positives(subject, user_position)
+            numbers = rank.list_numbers(subject, lists, known)
+            safe.table(st, rank.numbers_table(numbers), hide_index=True)
+            st.markdown(rank.personal_reading(numbers, f"user {escape_markdown(user_ids[user_position])}",
+                                              f"the {len(known)} items they rated "
+                                              f"{positives(subject.train.scale)}"))
 
     with tabs[2]:
         left, right = st.columns([3, 1])
@@ -277,7 +290,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         ratings = mine["ratings"]
         st.caption("Rate a few items: each model folds you in as a new user with its item factors fixed (the "
                    "rating model by the exact ridge solution for your factors and bias, BPR by SGD on your "
-                   "vector, ALS by its closed-form solve; no retraining) and recommends at once.")
+                   "vector, ALS by its closed-form solve; EASE and item-kNN score items by their weights from "
+                   "the items you rated as positives; no retraining) and recommends at once.")
         low, high = (float(v) for v in model.scale_)
         left, middle, right = st.columns([4, 2, 1], vertical_alignment="bottom")
         pick = view.pick(left, "Item to rate", by_title, titles, "explore_rate_item")
@@ -311,5 +325,11 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             st.subheader("Your top 10, model by model")
             safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
             st.caption(rank.overlap_sentence(lists))
+            liked = rank.liked_codes(subject, ratings)
+            numbers = rank.list_numbers(subject, lists, liked)
+            safe.table(st, rank.numbers_table(numbers), hide_index=True)
+            st.markdown(rank.personal_reading(numbers, "you", f"the {len(liked)} items you rated "
+                                              f"{positives(subject.train.scale)}"))
+            st.caption(rank.numbers_caption(numbers, rank.subject_genres(subject) is not None))
         else:
             st.info("No ratings yet: pick an item, set your rating and press Add rating.")
