@@ -11,6 +11,7 @@ from dashboard.server import datasets
 from dashboard.logic import long_work
 from dashboard.server import jobs
 from dashboard.logic import search
+from dashboard.logic import search_figures
 from dashboard.logic import settings
 from dashboard.render.texts import escape_markdown, positives
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range
@@ -163,8 +164,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                             "regularization": st.column_config.NumberColumn(format="%.4f"),
                                             "init std": st.column_config.NumberColumn(format="%.4f")})
         max_epochs = int(job.space["n_epochs"].high) if "n_epochs" in job.space else 20
-        figure = (search.trials_figure(study) if job.model in search.ONE_STEP
-                  else search.curves_figure(study, max_epochs))
+        figure = (search_figures.trial_scores(study) if job.model in search.ONE_STEP
+                  else search_figures.curves_figure(study, max_epochs))
         safe.plotly_chart(chart_slot, figure, key=f"curves-{len(rows)}-{final}-{elapsed:.2f}")
         return study
 
@@ -196,7 +197,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             scores, metric = search.scores_table(result)
             st.dataframe(scores, hide_index=True, key="tune_scores",
                          column_config={metric: st.column_config.NumberColumn(format="%.4f")})
-            for title, figure in search.optuna_figures(study).items():
+            for title, figure in search_figures.optuna_figures(study).items():
                 st.subheader(title)
                 safe.plotly_chart(st, figure, key=f"optuna-{title}")
         elif job.result is not None:
@@ -238,7 +239,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                         st.switch_page("pages/6_Explore.py")
                     st.error(f"Could not train it: {run.label} ended {run.status}"
                              + (f" ({escape_markdown(settings.form_words(run.message))})." if run.message else "."))
-            for title, figure in search.optuna_figures(study).items():
+            for title, figure in search_figures.optuna_figures(study).items():
                 st.subheader(title)
                 safe.plotly_chart(st, figure, key=f"optuna-{title}")
     else:

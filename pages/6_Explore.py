@@ -13,6 +13,7 @@ from dashboard.logic import explore_runs, long_work, session_runs
 from dashboard.server import store
 from dashboard.logic import model_views as view
 from dashboard.logic import ranking_views as rank
+from dashboard.logic import newuser_views as newuser
 from dashboard.render.texts import escape_markdown, positives
 from mfcore import explore
 from mfcore.evaluation.resources import memory_cap_bytes
@@ -269,6 +270,31 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                 ranking = rank.metrics_table(subject, support, k)
             safe.plotly_chart(st, rank.metrics_figure(ranking, k), key="explore_metrics_chart")
             st.markdown(explore.topn_reading(ranking, k, rank.RATING))
+            fresh = newuser.measured(subject)
+            if fresh is None and newuser.ranking_models(subject):
+                fresh_slot, fresh_confirm = st.empty(), st.empty()
+                request, seconds = None, 0.0
+                if fresh_slot.button("Measure on new users too", key="explore_new_users_start",
+                                     help="Holds out 10% of the users, fits every ranking model again on the "
+                                          "others, and folds the held-out users in: what Your ratings does."):
+                    request = {"subject": subject.key}
+                    with st.spinner("Estimating the time..."):
+                        seconds = newuser.estimated_seconds(subject)
+                go = long_work.gate(fresh_confirm, f"explore_new_users_{subject.key}", request, seconds,
+                                    long_work.sentence(seconds, "Fitting every ranking model on the other users"),
+                                    "Measuring on new users")
+                if go is not None:
+                    problem = newuser.measure(subject, lambda fraction, text: fresh_slot.progress(fraction, text=text))
+                    fresh_slot.empty()
+                    if problem:
+                        st.error(problem)
+                    fresh = newuser.measured(subject)
+            if fresh is not None:
+                with st.spinner("Folding in every new user, model by model..."):
+                    fresh_table = newuser.table(subject, fresh, k)
+                safe.plotly_chart(st, newuser.figure(ranking, fresh_table, k), key="explore_new_users_chart")
+                st.markdown(newuser.reading(ranking, fresh_table, k))
+                st.caption(newuser.caption(fresh, k))
             shown_table = rank.display_metrics(ranking, k)
             view.static_table(st, shown_table, rank.metric_formats(k))
             evaluated, eligible = int(ranking["users"].iloc[0]), int(ranking["eligible"].iloc[0])

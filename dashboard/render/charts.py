@@ -137,6 +137,20 @@ def ranking_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figur
     return figure
 
 
+def trial_scores(rows, best: int | None, metric: str) -> go.Figure:
+    """A search of a one-step model (no epochs): each trial's score (``rows``: ``(number, value)``)
+    against its number, trial ``best`` in green."""
+    figure = go.Figure(go.Scatter(
+        x=[number for number, _ in rows], y=[value for _, value in rows], mode="markers",
+        marker={"size": [14 if number == best else 8 for number, _ in rows],
+                "color": ["#2ca02c" if number == best else COLORS[0] for number, _ in rows]},
+        hovertemplate="trial %{x}: %{y:.4f}<extra></extra>"))
+    figure.update_layout(title=f"{metric[0].upper()}{metric[1:]} of every trial, each one step (green: best)",
+                         xaxis_title="trial", yaxis_title=metric, height=420,
+                         margin={"t": 50, "b": 40, "l": 60, "r": 20})
+    return figure
+
+
 def label_side(x: float, x_max: float) -> str:
     """Where a vertical line's label goes so that it stays inside the chart: left of a line in the
     right half, right of one in the left half (at the top, where learning curves have come down;
