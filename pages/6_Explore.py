@@ -69,7 +69,12 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                 st.error(problem)
                 st.stop()
         subject = view.remembered(view.run_key(run), lambda: view.from_run(run, dataset.ratings))
-        rank.join_train_runs(subject, run, session_runs.all_runs())
+        joining = st.empty()
+        for name, params in rank.join_train_runs(subject, run, session_runs.all_runs()):  # one-step runs
+            problem = rank.train(subject, name, params, lambda fraction, text: joining.progress(fraction, text=text))
+            joining.empty()
+            if problem:
+                st.error(problem)
 
     if subject is None:
         st.info("Train a model on the Train page (runs on the current dataset appear above), or upload a "

@@ -76,19 +76,28 @@ def factor_models(subject) -> dict:
     return {name: model for name, model in all_models(subject).items() if not is_closed_form(model)}
 
 
-def join_train_runs(subject, run, all_runs) -> None:
+def join_train_runs(subject, run, all_runs) -> list[tuple[str, dict]]:
     """Ranking runs of the Train page that split the same dataset the same way as ``run`` (the
     subject's run: same test size and seed, so the same training ratings) join the subject's
-    ranking models (the newest of each kind, unless one was trained here; never ``run`` itself)."""
-    kept = models(subject)
+    ranking models (the newest of each kind, unless one was trained here; never ``run`` itself).
+    Returns ``[(kind, params)]`` of the one-step runs (EASE, item-kNN) whose model the session does
+    not hold: the page fits them again with :func:`train` (one step, the same model), as a factor
+    model's run is not (its epochs cost more)."""
+    kept, pending = models(subject), []
     for other in reversed(all_runs):
         if other is run:
             continue
         same_split = all(other.settings.get(name) == run.settings.get(name) for name in ("test_size", "seed"))
         name = KIND_NAMES[other.kind] if other.ranking else None
-        if (name in KINDS and name not in kept and same_split and other.dataset == run.dataset
-                and other.status != "running" and is_fitted(other.model)):
+        if (name not in KINDS or name in kept or name in dict(pending) or not same_split
+                or other.dataset != run.dataset or other.status == "running"):
+            continue
+        if is_fitted(other.model):
             kept[name] = other.model
+        elif other.needs_refit and other.closed_form:
+            pending.append((name, {key: value for key, value in other.model.get_params().items()
+                                   if key in FORM_FIELDS[name] or key in ("positive_level", "seed")}))
+    return pending
 
 
 def estimated_seconds(subject, kind: str, params: dict) -> float:

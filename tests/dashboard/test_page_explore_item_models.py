@@ -22,7 +22,7 @@ SETTINGS = {"n_factors": 8, "lr": 0.01, "reg": 0.05, "n_epochs": 5, "engine": "n
             "seed": 0, "biased": True}
 
 
-def sample_run(with_ease_run: bool = False) -> tuple[AppTest, SGDFactorizer]:
+def sample_run(with_ease_run: bool = False, released: bool = False) -> tuple[AppTest, SGDFactorizer]:
     app = AppTest.from_file(str(ROOT / "pages" / "6_Explore.py"), default_timeout=120)
     dataset = datasets.load("ratings.csv", "ratings.csv", (ROOT / "sample_data" / "ratings.csv").read_bytes())
     train, test = random_split(dataset.ratings, SETTINGS["test_size"], seed=SETTINGS["seed"])
@@ -35,6 +35,8 @@ def sample_run(with_ease_run: bool = False) -> tuple[AppTest, SGDFactorizer]:
         history = list(ease.fit_iter(train, test))
         runs.append(Run(2, {"kind": "ease", "reg": 100.0, "test_size": 0.2, "seed": 0}, dataset.name, dataset.path,
                         ease, test, status="done", history=history))
+        if released:  # the session holds only its newest models: Explore fits it again, one step
+            runs[-1].release_model()
     app.session_state["runs"] = runs
     return app, model
 
@@ -54,6 +56,15 @@ def check_reading(reading: str, numbers: pd.DataFrame) -> None:
     assert sorted(said.replace(" and ", ", ").split(", ")) == sorted(fewest)
     for name, count in counts.items():
         assert f"{name} {count}" in reading
+
+
+def test_a_released_ease_run_is_fitted_again_to_join():
+    app, _ = sample_run(with_ease_run=True, released=True)
+    app.run()
+    no_exception(app)
+    assert not app.error
+    assert any(c.value.startswith("EASE: Regularization λ 100, one step (no epochs)") for c in app.caption)
+    assert list(tables(app, "popularity")[0].columns) == ["rank", "rating model", "EASE", "popularity"]
 
 
 def test_item_models_from_explore_and_train_join_the_lists_with_their_numbers():
