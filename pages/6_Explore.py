@@ -57,8 +57,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             subject = view.remembered(f"file-{digest}", lambda: view.from_bundle(name, digest, bundle))
     else:
         run = next(run for run in offered if run.label == source)
+        sentence, restoring = st.empty(), st.empty()  # on every run: the tabs below keep their place (and tab)
         if not is_fitted(run.model):
-            sentence, restoring = st.empty(), st.empty()
             sentence.info(explore_runs.restore_sentence(run))
             restoring.progress(0.0, text=f"retraining {escape_markdown(run.label)}: starting")
             problem = explore_runs.restore(run, session_runs.all_runs(),
