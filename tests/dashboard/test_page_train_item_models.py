@@ -5,24 +5,11 @@ matrix would not fit the memory cap with one sentence."""
 
 import json
 
-from apptest_helpers import button, home, no_exception, shown_table
-from streamlit.testing.v1 import AppTest
+from apptest_helpers import no_exception, shown_table, train_kind as train, train_page
 
 from dashboard.logic import downloads, settings
 from dashboard.server import saved_runs
 from mfcore.models.params import EASE_PARAMETERS, ITEMKNN_PARAMETERS
-
-
-def train_page() -> AppTest:
-    return home().switch_page("pages/1_Train.py").run()
-
-
-def train(app: AppTest, kind: str, **widgets) -> AppTest:
-    app.radio(key="train_kind").set_value(kind).run()
-    for name, value in widgets.items():
-        widget = getattr(app, "slider" if name in settings.SLIDERS else "number_input")
-        widget(key=f"train_{kind}_{name}").set_value(value)
-    return button(app, "Train").click().run()
 
 
 def test_the_forms_show_each_tables_parameters_and_say_there_are_no_epochs():
