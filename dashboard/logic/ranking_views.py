@@ -212,7 +212,7 @@ def overlap_sentence(lists: dict) -> str:
 # --- the two numbers of every list, and which list is most the user's own ---------------------------
 
 POPULAR_COLUMN = f"among the {POPULAR_ITEMS} most-rated"
-GENRE_COLUMN = "sharing a genre with yours"
+GENRE_COLUMN = "sharing a genre with the liked items"
 
 
 def subject_genres(subject):
