@@ -54,7 +54,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
     settings.save(chosen)
 
     KIND_HELP = {"sgd": "rating MF (SGD: predicts ratings; RMSE curve)", "bpr": "BPR (ranking; NDCG@10 curve)",
-                 "als": "implicit ALS (ranking; NDCG@10 curve)"}
+                 "als": "implicit ALS (ranking; NDCG@10 curve)", "ease": "EASE (ranking; one closed-form step)",
+                 "itemknn": "item-kNN (ranking; one step)"}
     kind = safe.radio(st, "Model", list(KIND_NAMES), format_func=KIND_HELP.get, horizontal=True, key="train_kind")
     submitted = early = False
     if kind == "sgd":
@@ -79,12 +80,8 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
                 settings.widget(cell, name, key=f"train_{kind}_{name}", table=settings.RANKING_TABLES[kind],
                                 value=st.session_state.get("train_ranking_chosen", {}).get(kind, {}).get(name))
             submitted = st.form_submit_button("Train", type="primary")
-            safe.caption(st, "{} learns from positives, {} "
-                             "by default, and is scored after every epoch by its test NDCG@10, "
-                             "the held-out positives ranked among all unseen items, on at most "
-                             "{:,} test users. It trains on one thread: bit-reproducible, "
-                             "and fair to the other users of this server.",
-                             KIND_NAMES[kind], positives(dataset.ratings.scale), run_driver.RANKING_EVAL_USERS)
+            safe.caption(st, "{}", settings.ranking_caption(kind, KIND_NAMES[kind], positives(dataset.ratings.scale),
+                                                            run_driver.RANKING_EVAL_USERS))
 
     stop_column, status_column = st.columns([1, 5])
     stop_column.button("Stop training", help="Ends the run after the current epoch; its curve is kept and its "
@@ -133,12 +130,17 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             "kind": kind, **{name: st.session_state[f"train_{kind}_{name}"] for name in settings.ranking_fields(kind)}}
         model = KINDS[new["kind"]](**settings.ranking_params(new["kind"], new))
         try:
-            run_driver.check_memory(dataset.ratings, new["n_factors"], new["test_size"], model=model)
+            run_driver.check_memory(dataset.ratings, model.n_factors, new["test_size"], model=model)
         except MemoryGuardError as exc:
             refusal = f"Not started: {exc}"
         else:
             train, test, _ = run_driver.prepare(dataset.ratings, new)
-            if submitted:
+            if submitted and new["kind"] in settings.ITEM_KINDS:  # one step: no epochs to stop after
+                with st.spinner("Estimating the time..."):
+                    seconds = long_work.closed_form_seconds(new["kind"], dataset.ratings.n_items)
+                text = (f"{long_work.sentence(seconds, 'This fit')} It is one step: Stop training cannot cut it "
+                        "short; it grows with the number of items.")
+            elif submitted:
                 with st.spinner("Estimating the time..."):
                     seconds = long_work.ranking_seconds(new["kind"], len(train), new["n_epochs"], new["n_factors"])
                 text = (f"{long_work.sentence(seconds, 'This run')} Stop training ends it after the current epoch, "
@@ -246,7 +248,7 @@ with boundary.page("Train"):  # one st.error sentence for any failure (dashboard
             request = {"label": picked.label}
             if source is not None:  # else refit says the dataset is gone
                 with st.spinner("Estimating the time..."):
-                    seconds = long_work.refit_seconds(picked, len(source))
+                    seconds = long_work.refit_seconds(picked, len(source), source.n_items)
                 asked = f"{long_work.sentence(seconds, f'Retraining {picked.label}')} Stop training ends it."
         go = long_work.gate(retrain_confirm, "retrain", request, seconds, asked, "The retraining")
         if go is not None:

@@ -11,6 +11,7 @@ from dashboard.server import datasets
 from dashboard.logic import long_work
 from dashboard.server import jobs
 from dashboard.logic import search
+from dashboard.logic import search_figures
 from dashboard.logic import settings
 from dashboard.render.texts import md, positives
 from mfcore.tuning import DEFAULT_PATIENCE, DEFAULT_PRUNER, Range
@@ -26,18 +27,21 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
     model = safe.radio(st, "Model to tune", list(search.MODELS), format_func=search.MODELS.get, horizontal=True,
                      key="tune_model")
     score = "validation RMSE" if model == "sgd" else "validation NDCG@10"
+    judged = (md("and is judged on that {} only, in one step (it has no epochs, so no trial is pruned)", score)
+              if model in search.ONE_STEP else
+              md("and is judged on that {} only, reported every epoch: {} pruning cuts unpromising trials short",
+                 score, DEFAULT_PRUNER.capitalize())
+              + (f", and early stopping ends a trial after {DEFAULT_PATIENCE} epochs without a better {score}"
+                 if model == "sgd" else ""))
     safe.caption(st, md("{} {:.0%} of the ratings are the test set. "
-                        "Each trial trains on the other ratings minus {:.0%} held out for validation, "
-                        "and is judged on that {} only, reported every epoch: {} pruning cuts unpromising trials "
-                        "short", dataset.caption, search.TEST_SIZE, search.VALIDATION_SIZE, score,
-                        DEFAULT_PRUNER.capitalize())
-               + (f", and early stopping ends a trial after {DEFAULT_PATIENCE} epochs without a better {score}"
-                  if model == "sgd" else "")
-               + ". The test set is scored once, for the best configuration"
-               + ("." if model == "sgd" else
-                  f", beside popularity's. A ranking model's NDCG@10 ranks the validation positives "
-                  f"({positives(dataset.ratings.scale)} by default) among every unseen item, on at most "
-                  f"{VALIDATION_USERS:,} validation users; its trials run on one thread."))
+                        "Each trial trains on the other ratings minus {:.0%} held out for validation, ",
+                        dataset.caption, search.TEST_SIZE, search.VALIDATION_SIZE)
+                 + judged
+                 + ". The test set is scored once, for the best configuration"
+                 + ("." if model == "sgd" else
+                    f", beside popularity's. A ranking model's NDCG@10 ranks the validation positives "
+                    f"({positives(dataset.ratings.scale)} by default) among every unseen item, on at most "
+                    f"{VALIDATION_USERS:,} validation users; its trials run on one thread."))
     space = search.default_space(model)
     with st.form("tune_form" if model == "sgd" else f"tune_form_{model}"):
         safe.markdown(st, "**Search ranges** (numbers between low and high; the ones marked log are sampled on a log "
@@ -106,9 +110,11 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             request = None
     if request is not None:
         with st.spinner("Estimating the time..."):
-            seconds = search.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings))
-        basis = ("its budget in seconds" if timeout else "at most, if no trial is pruned or stopped early; "
-                 "estimated from its measured speed and load")
+            seconds = search.estimated_seconds(chosen, n_trials, timeout, len(dataset.ratings), model,
+                                               dataset.ratings.n_items)
+        basis = ("its budget in seconds" if timeout else
+                 "one step per trial, estimated from a measured fit and the load" if model in search.ONE_STEP else
+                 "at most, if no trial is pruned or stopped early; estimated from its measured speed and load")
         text = (long_work.sentence(seconds, "This search", basis)
                 + " Stop search ends it after the running trial, keeping the finished ones.")
         confirmed = long_work.gate(confirm_slot, "tune", request, seconds, text, "The search")
@@ -151,6 +157,8 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
         frame = pd.DataFrame(rows)
         if not frame.empty:
             frame = frame.sort_values("trial", ascending=False)
+            if job.model in search.ONE_STEP:  # a trial is one step: no epochs to count
+                frame = frame.drop(columns="epochs run")
         table_slot.dataframe(frame, hide_index=True, height=300, key=f"trials-{len(rows)}-{final}",
                              column_config={"validation RMSE": st.column_config.NumberColumn(format="%.4f"),
                                             "validation NDCG@10": st.column_config.NumberColumn(format="%.4f"),
@@ -158,8 +166,9 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                                             "regularization": st.column_config.NumberColumn(format="%.4f"),
                                             "init std": st.column_config.NumberColumn(format="%.4f")})
         max_epochs = int(job.space["n_epochs"].high) if "n_epochs" in job.space else 20
-        safe.plotly_chart(chart_slot, search.curves_figure(study, max_epochs),
-                                key=f"curves-{len(rows)}-{final}-{elapsed:.2f}")
+        figure = (search_figures.trial_scores(study) if job.model in search.ONE_STEP
+                  else search_figures.curves_figure(study, max_epochs))
+        safe.plotly_chart(chart_slot, figure, key=f"curves-{len(rows)}-{final}-{elapsed:.2f}")
         return study
 
 
@@ -189,7 +198,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
             scores, metric = search.scores_table(result)
             st.dataframe(scores, hide_index=True, key="tune_scores",
                          column_config={metric: st.column_config.NumberColumn(format="%.4f")})
-            for title, figure in search.optuna_figures(study).items():
+            for title, figure in search_figures.optuna_figures(study).items():
                 safe.subheader(st, "{}", title)
                 safe.plotly_chart(st, figure, key=f"optuna-{title}")
         elif job.result is not None:
@@ -231,7 +240,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
                         st.switch_page("pages/6_Explore.py")
                     safe.error(st, "Could not train it: {} ended {}{}", run.label, run.status,
                                f" ({settings.form_words(run.message)})." if run.message else ".")
-            for title, figure in search.optuna_figures(study).items():
+            for title, figure in search_figures.optuna_figures(study).items():
                 safe.subheader(st, "{}", title)
                 safe.plotly_chart(st, figure, key=f"optuna-{title}")
     else:

@@ -13,6 +13,7 @@ from dashboard.logic import explore_runs, long_work, session_runs
 from dashboard.server import store
 from dashboard.logic import model_views as view
 from dashboard.logic import ranking_views as rank
+from dashboard.logic import newuser_views as newuser
 from dashboard.render.texts import positives
 from mfcore import explore
 from mfcore.evaluation.resources import memory_cap_bytes
@@ -23,7 +24,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
     st.set_page_config(page_title="Explore · Factorization Playground", layout="wide")
     safe.title(st, "Explore")
     safe.caption(st, "What the model learned: whom it recommends what and why, which items it puts together, "
-                     "and how its top-N lists do against ranking models (BPR, ALS) and popularity.")
+                     "and how its top-N lists do against ranking models (BPR, ALS, EASE, item-kNN) and popularity.")
 
     dataset = datasets.current()
     datasets.store_warning()
@@ -56,8 +57,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             subject = view.remembered(f"file-{digest}", lambda: view.from_bundle(name, digest, bundle))
     else:
         run = next(run for run in offered if run.label == source)
+        sentence, restoring = st.empty(), st.empty()  # on every run: the tabs below keep their place (and tab)
         if not is_fitted(run.model):
-            sentence, restoring = st.empty(), st.empty()
             safe.info(sentence, "{}", explore_runs.restore_sentence(run))
             restoring.progress(0.0, text=safe.md("retraining {}: starting", run.label))
             problem = explore_runs.restore(run, session_runs.all_runs(),
@@ -68,11 +69,17 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                 safe.error(st, "{}", problem)
                 st.stop()
         subject = view.remembered(view.run_key(run), lambda: view.from_run(run, dataset.ratings))
-        rank.join_train_runs(subject, run, session_runs.all_runs())
+        joining = st.empty()
+        for name, params in rank.join_train_runs(subject, run, session_runs.all_runs()):  # one-step runs
+            problem = rank.train(subject, name, params, lambda fraction, text: joining.progress(fraction, text=text))
+            joining.empty()
+            if problem:
+                safe.error(st, "{}", problem)
 
     if subject is None:
         safe.info(st, "Train a model on the Train page (runs on the current dataset appear above), or upload a "
-                      "model file downloaded from Train.")
+                      "model file downloaded from Train. EASE and item-kNN runs have no factors to map: they join a "
+                      "factor model's lists here.")
         st.stop()
 
     model = subject.model
@@ -86,20 +93,21 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         safe.caption(st, "This model file has no training ratings, only which items each user rated: ratings "
                          "and mean ratings are not shown.")
 
-    with st.expander("Ranking models on the same training ratings: BPR and ALS",
+    with st.expander("Ranking models on the same training ratings: BPR, ALS, EASE and item-kNN",
                      expanded=len(rank.models(subject)) < len(rank.KINDS)):
         safe.caption(st, "A rating model is trained for a low RMSE, a ranking model for a good top-N: BPR by SGD on "
                          "(user, liked item, other item) triples, implicit ALS by alternating least squares on which "
-                         "items each user liked (positives: {}). Both train here on the "
-                         "explored model's training ratings, on one thread of the shared server.",
-                         positives(subject.train.scale))
+                         "items each user liked (positives: {}); EASE and item-kNN weigh items by items in one step, "
+                         "without epochs or factors (EASE solves for the weights, item-kNN keeps each item's most "
+                         "similar items by cosine). All train here on the explored model's training ratings, on one "
+                         "thread of the shared server.", positives(subject.train.scale))
         rank_kind = safe.radio(st, "Ranking model", list(rank.KINDS), horizontal=True, key="explore_rank_kind")
         param_table = rank.KINDS[rank_kind][1]
         with st.form("explore_rank_form"):
-            cells = st.columns(len(rank.FORM_FIELDS) + 1, vertical_alignment="bottom")
+            cells = st.columns(len(rank.FORM_FIELDS[rank_kind]) + 1, vertical_alignment="bottom")
             params = {name: cell.number_input(rank.FORM_LABELS[name], *rank.field_range(param_table[name]),
                                               key=f"explore_{rank_kind}_{name}", help=param_table[name].help)
-                      for cell, name in zip(cells, rank.FORM_FIELDS)}
+                      for cell, name in zip(cells, rank.FORM_FIELDS[rank_kind])}
             train_clicked = cells[-1].form_submit_button(safe.md("Train {}", rank_kind), type="primary")
         confirm_slot, progress = st.empty(), st.empty()
         request, seconds, asked = None, 0.0, ""
@@ -107,7 +115,9 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             request = {"kind": rank_kind, "params": params}
             with st.spinner("Estimating the time..."):
                 seconds = rank.estimated_seconds(subject, rank_kind, params)
-            asked = f"{long_work.sentence(seconds, f'Training {rank_kind}')} Fewer epochs or a smaller K shorten it."
+            asked = (f"{long_work.sentence(seconds, f'Training {rank_kind}')} "
+                     + ("It is one step; it grows with the number of items." if rank_kind in rank.ONE_STEP
+                        else "Fewer epochs or a smaller K shorten it."))
         go = long_work.gate(confirm_slot, f"explore_{subject.key}", request, seconds, asked, f"Training {rank_kind}")
         if go is not None:
             problem = rank.train(subject, go[0]["kind"], go[0]["params"],
@@ -126,8 +136,9 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                                         rank.default_support(subject), key="explore_support",
                                         help="The rating model's lists leave out items with fewer training ratings."))
         safe.caption(right, "{}", rank.support_sentence(subject, support))
-    shown_name = safe.radio(middle, "Lists and map of", list(every_model), horizontal=True, key="explore_model")
-    shown = every_model[shown_name]
+    factor_models = rank.factor_models(subject)  # EASE and item-kNN: in the side-by-side lists only
+    shown_name = safe.radio(middle, "Lists and map of", list(factor_models), horizontal=True, key="explore_model")
+    shown = factor_models[shown_name]
     is_rating = shown_name == rank.RATING
     shown_support = support if is_rating else 0
 
@@ -173,7 +184,13 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             safe.subheader(st, "Top 10 for user {}, model by model", user_ids[user_position], anchor=False)
             safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
             safe.caption(st, "{} Pick the user on the Recommendations tab.{}", rank.overlap_sentence(lists),
-                         "" if rank.models(subject) else " Train BPR or ALS above to add their lists.")
+                         "" if rank.models(subject) else " Train BPR, ALS, EASE or item-kNN above to add their lists.")
+            known = rank.user_positives(subject, user_position)
+            numbers = rank.list_numbers(subject, lists, known)
+            safe.table(st, rank.numbers_table(numbers), hide_index=True)
+            safe.markdown(st, "{}", rank.personal_reading(numbers, f"user {user_ids[user_position]}",
+                                                          f"the {len(known)} items they rated "
+                                                          f"{positives(subject.train.scale)}"))
 
     with tabs[2]:
         left, right = st.columns([3, 1])
@@ -261,6 +278,31 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                 ranking = rank.metrics_table(subject, support, k)
             safe.plotly_chart(st, rank.metrics_figure(ranking, k), key="explore_metrics_chart")
             safe.markdown(st, "{}", explore.topn_reading(ranking, k, rank.RATING))
+            fresh = newuser.measured(subject)
+            if fresh is None and newuser.ranking_models(subject):
+                fresh_slot, fresh_confirm = st.empty(), st.empty()
+                request, seconds = None, 0.0
+                if fresh_slot.button("Measure on new users too", key="explore_new_users_start",
+                                     help="Holds out 10% of the users, fits every ranking model again on the "
+                                          "others, and folds the held-out users in: what Your ratings does."):
+                    request = {"subject": subject.key}
+                    with st.spinner("Estimating the time..."):
+                        seconds = newuser.estimated_seconds(subject)
+                go = long_work.gate(fresh_confirm, f"explore_new_users_{subject.key}", request, seconds,
+                                    long_work.sentence(seconds, "Fitting every ranking model on the other users"),
+                                    "Measuring on new users")
+                if go is not None:
+                    problem = newuser.measure(subject, lambda fraction, text: fresh_slot.progress(fraction, text=text))
+                    fresh_slot.empty()
+                    if problem:
+                        safe.error(st, "{}", problem)
+                    fresh = newuser.measured(subject)
+            if fresh is not None:
+                with st.spinner("Folding in every new user, model by model..."):
+                    fresh_table = newuser.table(subject, fresh, k)
+                safe.plotly_chart(st, newuser.figure(ranking, fresh_table, k), key="explore_new_users_chart")
+                safe.markdown(st, "{}", newuser.reading(ranking, fresh_table, k))
+                safe.caption(st, "{}", newuser.caption(fresh, k))
             shown_table = rank.display_metrics(ranking, k)
             view.static_table(st, shown_table, rank.metric_formats(k))
             evaluated, eligible = int(ranking["users"].iloc[0]), int(ranking["eligible"].iloc[0])
@@ -272,7 +314,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                              "same training ratings. Popularity ranks by training positives, random at random (seed "
                              "0); coverage is the share of items in any list; the mean popularity of a list is the "
                              "mean training positives of its items.{}", who, k, positives(subject.train.scale),
-                         "" if rank.models(subject) else " Train BPR or ALS above to add them.")
+                         "" if rank.models(subject) else " Train BPR, ALS, EASE or item-kNN above to add them.")
 
     with tabs[5]:
         mine = st.session_state.setdefault("explore_mine", {})
@@ -282,7 +324,8 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         ratings = mine["ratings"]
         safe.caption(st, "Rate a few items: each model folds you in as a new user with its item factors fixed (the "
                          "rating model by the exact ridge solution for your factors and bias, BPR by SGD on your "
-                         "vector, ALS by its closed-form solve; no retraining) and recommends at once.")
+                         "vector, ALS by its closed-form solve; EASE and item-kNN score items by their weights from "
+                         "the items you rated as positives; no retraining) and recommends at once.")
         low, high = (float(v) for v in model.scale_)
         left, middle, right = st.columns([4, 2, 1], vertical_alignment="bottom")
         pick = view.pick(left, "Item to rate", by_title, titles, "explore_rate_item")
@@ -317,5 +360,11 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             safe.subheader(st, "Your top 10, model by model")
             safe.table(st, rank.side_by_side(subject, lists), hide_index=True)
             safe.caption(st, "{}", rank.overlap_sentence(lists))
+            liked = rank.liked_codes(subject, ratings)
+            numbers = rank.list_numbers(subject, lists, liked)
+            safe.table(st, rank.numbers_table(numbers), hide_index=True)
+            safe.markdown(st, "{}", rank.personal_reading(numbers, "you", f"the {len(liked)} items you rated "
+                                                                          f"{positives(subject.train.scale)}"))
+            safe.caption(st, "{}", rank.numbers_caption(numbers, rank.subject_genres(subject) is not None))
         else:
             safe.info(st, "No ratings yet: pick an item, set your rating and press Add rating.")

@@ -46,3 +46,19 @@ def shown_table(element):
 
 def no_exception(app: AppTest) -> None:
     assert not app.exception, [e.value for e in app.exception]
+
+
+def train_page() -> AppTest:
+    """The Train page, opened from Home."""
+    return home().switch_page("pages/1_Train.py").run()
+
+
+def train_kind(app: AppTest, kind: str, **widgets) -> AppTest:
+    """Pick model ``kind`` on Train, set its form's ``widgets`` (by setting name) and press Train."""
+    from dashboard.logic import settings
+
+    app.radio(key="train_kind").set_value(kind).run()
+    for name, value in widgets.items():
+        widget = getattr(app, "slider" if name in settings.SLIDERS else "number_input")
+        widget(key=f"train_{kind}_{name}").set_value(value)
+    return button(app, "Train").click().run()

@@ -69,7 +69,9 @@ def button(container, file: Download, key: str) -> None:
 def script(run: Run) -> str:
     """Python that loads the run's data, splits it the same way and trains the run's model for the
     epochs it completed."""
-    trained = {**run.model.get_params(), "n_epochs": len(run.history) or run.model.n_epochs}
+    trained = dict(run.model.get_params())
+    if not run.closed_form:  # the item-item models have no epochs
+        trained["n_epochs"] = len(run.history) or run.model.n_epochs
     if run.ranking:
         name = type(run.model).__name__
         arguments = "".join(f"\n    {key}={value!r}," for key, value in trained.items())
@@ -77,8 +79,10 @@ def script(run: Run) -> str:
                 f"ratings = load_ratings({run.data_path!r})\n"
                 f"train, test = random_split(ratings, {run.settings['test_size']!r}, seed={run.settings['seed']!r})\n"
                 f"model = {name}({arguments}\n)\n"
-                "for result in model.fit_iter(train, test, k=10):  # test NDCG@10 after every epoch\n"
-                "    print(result)\n")
+                + ("for result in model.fit_iter(train, test, k=10):  # one step: test NDCG@10 once\n"
+                   if run.closed_form else
+                   "for result in model.fit_iter(train, test, k=10):  # test NDCG@10 after every epoch\n")
+                + "    print(result)\n")
     return reproduction_snippet(trained, run.data_path, run.settings["test_size"], run.settings["seed"])
 
 

@@ -22,9 +22,11 @@ from mfcore.models.base import is_fitted
 
 def explorable(runs: list[Run], dataset: str) -> list[Run]:
     """The runs of ``runs`` on ``dataset`` that Explore can show, newest first: held models, and
-    runs that ended with a model :func:`dashboard.logic.run_driver.refit` can train again."""
+    runs that ended with a model :func:`dashboard.logic.run_driver.refit` can train again. Runs of
+    the item-item models (EASE, item-kNN), which have no factors to map, are not offered: they join a
+    factor model's page as lists (:func:`dashboard.logic.ranking_views.join_train_runs`)."""
     return [run for run in reversed(runs) if run.dataset == dataset and run.status != "running"
-            and (is_fitted(run.model) or run.needs_refit)]
+            and not run.closed_form and (is_fitted(run.model) or run.needs_refit)]
 
 
 def choice_text(run: Run) -> str:

@@ -13,7 +13,7 @@ import os
 
 import streamlit as st
 
-from mfcore.evaluation.estimate import estimate_ranking_seconds, estimate_seconds
+from mfcore.evaluation.estimate import ITEM_KINDS, estimate_item_seconds, estimate_ranking_seconds, estimate_seconds
 from mfcore.evaluation.resources import PYTHON_MAX_RATINGS
 
 from dashboard.render import safe
@@ -54,9 +54,18 @@ def ranking_seconds(kind: str, n_train: int, n_epochs: int, n_factors: int) -> f
     return load_factor() * (RUN_OVERHEAD + estimate_ranking_seconds(kind, n_train, n_factors, n_epochs))
 
 
-def refit_seconds(run, n_ratings: int) -> float:
+def closed_form_seconds(kind: str, n_items: int) -> float:
+    """Estimated seconds of fitting an item-item model (``ease``, ``itemknn``) on ``n_items`` items
+    (:func:`mfcore.evaluation.estimate.estimate_item_seconds`, the page's overhead and the load)."""
+    return load_factor() * (RUN_OVERHEAD + estimate_item_seconds(kind, n_items))
+
+
+def refit_seconds(run, n_ratings: int, n_items: int = 0) -> float:
     """Estimated seconds of training ``run`` (a :class:`dashboard.server.run_record.Run`) again on its
-    dataset of ``n_ratings`` ratings: its epochs done, its K, engine or kind, less its test set."""
+    dataset of ``n_ratings`` ratings (and ``n_items`` items, what an item-item model's time grows
+    with): its epochs done, its K, engine or kind, less its test set."""
+    if run.kind in ITEM_KINDS:
+        return closed_form_seconds(run.kind, n_items)
     n_train = int(n_ratings * (1 - run.settings.get("test_size", 0.0)))
     epochs, model = max(len(run.history), 1), run.model
     if run.ranking:

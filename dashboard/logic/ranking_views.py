@@ -1,6 +1,8 @@
-"""Explore's ranking side: BPR and ALS trained on the explored model's own training ratings (as jobs
-of the shared scheduler, after the memory guard), their top-10 beside the rating model's and
-popularity's, the minimum support of the rating model's lists, and the top-N metrics as a bar chart.
+"""Explore's ranking side: BPR, ALS, EASE and item-kNN trained on the explored model's own training
+ratings (as jobs of the shared scheduler, after the memory guard), their top-10 beside the rating
+model's and popularity's with the two numbers a student reads off each list and the reading of which
+one personalises most, the minimum support of the rating model's lists, and the top-N metrics as a bar
+chart.
 
 The ranking models live in the session beside the subject (``explore_ranking_models``), for the
 current subject only: a new run or model file starts without them.
@@ -14,29 +16,37 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mfcore import ALSFactorizer, BPRFactorizer, explore
+from mfcore.evaluation.newuser import POPULAR_ITEMS
+from mfcore.evaluation.topn import scale_threshold
+from mfcore.models.ranking import positive_mask
 from mfcore.evaluation.resources import MemoryGuardError
 from mfcore.explore.compare import METRIC_NAMES, POPULARITY
-from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
+from mfcore.models.neighbors import EASE, ItemKNN
+from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS, EASE_PARAMETERS, ITEMKNN_PARAMETERS
 
 from mfcore.models.base import is_fitted
 
 from dashboard.server import jobs
 from dashboard.logic import run_driver
-from dashboard.server.run_record import KIND_NAMES
+from dashboard.server.run_record import KIND_NAMES, is_closed_form
 from dashboard.logic import long_work
 from dashboard.logic import settings
-from dashboard.render.texts import positives
+from dashboard.render.texts import Markdown, md, positives
 
 RATING = "rating model"
-KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARAMETERS)}
-"""The ranking models Explore trains, with their parameter tables."""
-FORM_FIELDS = ("n_factors", "n_epochs")
-"""The parameters Explore's training form shows; the others keep the table's defaults."""
-FORM_LABELS = {name: settings.LABELS[name] for name in FORM_FIELDS}
+KINDS = {"BPR": (BPRFactorizer, BPR_PARAMETERS), "ALS": (ALSFactorizer, ALS_PARAMETERS),
+         "EASE": (EASE, EASE_PARAMETERS), "item-kNN": (ItemKNN, ITEMKNN_PARAMETERS)}
+"""The ranking models Explore trains, with their parameter tables (named as the runs table names them)."""
+FORM_FIELDS = {"BPR": ("n_factors", "n_epochs"), "ALS": ("n_factors", "n_epochs"), "EASE": ("reg",),
+               "item-kNN": ("n_neighbors", "shrinkage")}
+"""The parameters Explore's training form shows per model; the others keep the table's defaults."""
+ONE_STEP = tuple(name for name, (model_class, _) in KINDS.items() if model_class.KIND in settings.ITEM_KINDS)
+"""The models of :data:`KINDS` fitted in one step, without epochs."""
+FORM_LABELS = {name: settings.LABELS[name] for fields in FORM_FIELDS.values() for name in fields}
 KEY = "explore_ranking_models"
 METRIC_USERS = 2000  # top-N metrics on a seeded sample of at most this many test users
-MODEL_COLOURS = {RATING: "#1f77b4", "BPR": "#ff7f0e", "ALS": "#2ca02c", POPULARITY: "#7f7f7f",
-                 "random": "#c7c7c7"}
+MODEL_COLOURS = {RATING: "#1f77b4", "BPR": "#ff7f0e", "ALS": "#2ca02c", "EASE": "#d62728", "item-kNN": "#8c564b",
+                 POPULARITY: "#7f7f7f", "random": "#c7c7c7"}
 
 
 def models(subject) -> dict:
@@ -60,24 +70,42 @@ def all_models(subject) -> dict:
     return {subject_name(subject): subject.model, **models(subject)}
 
 
-def join_train_runs(subject, run, all_runs) -> None:
+def factor_models(subject) -> dict:
+    """:func:`all_models` that have item factors (the item-item models have none): what the lists,
+    similar items and maps of one model can show."""
+    return {name: model for name, model in all_models(subject).items() if not is_closed_form(model)}
+
+
+def join_train_runs(subject, run, all_runs) -> list[tuple[str, dict]]:
     """Ranking runs of the Train page that split the same dataset the same way as ``run`` (the
     subject's run: same test size and seed, so the same training ratings) join the subject's
-    ranking models (the newest of each kind, unless one was trained here; never ``run`` itself)."""
-    kept = models(subject)
+    ranking models (the newest of each kind, unless one was trained here; never ``run`` itself).
+    Returns ``[(kind, params)]`` of the one-step runs (EASE, item-kNN) whose model the session does
+    not hold: the page fits them again with :func:`train` (one step, the same model), as a factor
+    model's run is not (its epochs cost more)."""
+    kept, pending = models(subject), []
     for other in reversed(all_runs):
         if other is run:
             continue
         same_split = all(other.settings.get(name) == run.settings.get(name) for name in ("test_size", "seed"))
         name = KIND_NAMES[other.kind] if other.ranking else None
-        if (name in KINDS and name not in kept and same_split and other.dataset == run.dataset
-                and other.status != "running" and is_fitted(other.model)):
+        if (name not in KINDS or name in kept or name in dict(pending) or not same_split
+                or other.dataset != run.dataset or other.status == "running"):
+            continue
+        if is_fitted(other.model):
             kept[name] = other.model
+        elif other.needs_refit and other.closed_form:
+            pending.append((name, {key: value for key, value in other.model.get_params().items()
+                                   if key in FORM_FIELDS[name] or key in ("positive_level", "seed")}))
+    return pending
 
 
 def estimated_seconds(subject, kind: str, params: dict) -> float:
     """Estimated seconds of :func:`train` of ``kind`` with ``params`` on ``subject.train``."""
-    return long_work.ranking_seconds(kind.lower(), len(subject.train), int(params["n_epochs"]),
+    model_class, _ = KINDS[kind]
+    if model_class.KIND in settings.ITEM_KINDS:
+        return long_work.closed_form_seconds(model_class.KIND, subject.train.n_items)
+    return long_work.ranking_seconds(model_class.KIND, len(subject.train), int(params["n_epochs"]),
                                      int(params["n_factors"]))
 
 
@@ -86,8 +114,9 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
     ``subject.train`` as a job of the shared scheduler, drawing ``progress(fraction, text)`` while it
     runs; keeps it for the subject. Returns None, or the sentence saying why there is no model (text,
     which the page shows escaped)."""
-    cls, _ = KINDS[kind]
-    model = cls(**{**params, "n_threads": 1})
+    cls, table = KINDS[kind]
+    model = cls(**{**params, **{name: value for name, value in settings.RANKING_FIXED.items() if name in table}})
+    steps_planned = 1 if is_closed_form(model) else model.n_epochs
     try:
         model.validate_params()
         run_driver.check_memory(subject.train, model.n_factors, 0.0, model=model, eval_users=0)
@@ -103,9 +132,10 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
     def poll(job: jobs.Job) -> None:
         done = len(job.results)
         seconds = job.results[-1].seconds if job.results else None
-        progress(job.fraction(done, model.n_epochs, seconds),
+        progress(job.fraction(done, steps_planned, seconds),
                  job.status_line() if job.state == jobs.QUEUED
-                 else job.status_line(f"{kind}: epoch {min(done + 1, model.n_epochs)}/{model.n_epochs}"))
+                 else job.status_line(f"{kind}: fitting in one step" if is_closed_form(model)
+                                      else f"{kind}: epoch {min(done + 1, model.n_epochs)}/{model.n_epochs}"))
 
     jobs.follow(job, poll)
     if job.state == jobs.DONE:
@@ -116,14 +146,23 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
     return f"{kind} was not trained: it {jobs.end_sentence(job, len(job.results))}."
 
 
-def field_range(param) -> tuple[int, int, int]:
-    """``(low, high, default)`` of an integer table parameter's widget."""
+def field_range(param) -> tuple:
+    """``(low, high, default, step)`` of a number table parameter's widget (ints for an integer one)."""
     low, high = param.widget_range
-    return int(max(low or 1, 1)), int(high), int(param.default)
+    if param.kind is int:
+        return int(max(low or 1, 1)), int(high), int(param.default), 1
+    return float(low or 0.0), float(high), float(param.default), float(param.step or 1.0)
 
 
 def model_caption(kind: str, model) -> str:
-    return (f"{kind}: K = {model.n_factors}, {len(model.history_)} epochs, {model.fit_seconds_:.1f} s, "
+    """What a ranking model trained for Explore is: its size (K and epochs, or its one step), time and
+    positives."""
+    if is_closed_form(model):
+        shape = ", ".join(f"{settings.LABELS[name]} {model.get_params()[name]:g}" for name in FORM_FIELDS[kind])
+        size = f"{shape}, one step (no epochs)"
+    else:
+        size = f"K = {model.n_factors}, {len(model.history_)} epochs"
+    return (f"{kind}: {size}, {model.fit_seconds_:.1f} s, "
             f"{model.n_positives_:,} positives ({positives(model.scale_, model.positive_level)}).")
 
 
@@ -168,6 +207,104 @@ def overlap_sentence(lists: dict) -> str:
              if name != POPULARITY]
     return (f"Items shared with popularity's top {len(popular)}: {', '.join(parts)}. In brackets: each "
             "item's number of training ratings.")
+
+
+# --- the two numbers of every list, and which list is most the user's own ---------------------------
+
+POPULAR_COLUMN = f"among the {POPULAR_ITEMS} most-rated"
+GENRE_COLUMN = "sharing a genre with the liked items"
+
+
+def subject_genres(subject):
+    """One ``"A|B"`` genre string per item code, or None when the data names no genre."""
+    genres = subject.info.get("genres")
+    return genres if genres is not None and (genres.fillna("") != "").any() else None
+
+
+def user_positives(subject, user: int) -> np.ndarray:
+    """Item codes of user code ``user``'s training positives (ratings at or above the scale's positive
+    threshold; every rated item when the ratings have no values)."""
+    rows = np.flatnonzero(subject.train.users == user)
+    values = subject.train.values[rows]
+    keep = positive_mask(values, scale_threshold(subject.train)) if subject.has_values else np.ones(len(rows), bool)
+    return subject.train.items[rows[keep]]
+
+
+def liked_codes(subject, ratings: dict) -> np.ndarray:
+    """Item codes of a visitor's ``ratings`` (``{item code: rating}``) at or above the scale's positive
+    threshold: the items they told the models they like."""
+    codes = np.array(list(ratings), np.int64)
+    values = np.array(list(ratings.values()), np.float32)
+    return codes[positive_mask(values, scale_threshold(subject.train))]
+
+
+def numbers_caption(numbers: pd.DataFrame, has_genres: bool) -> str:
+    """What the two numbers under the lists count (``has_genres``: the data names item genres)."""
+    compared = numbers["genre"].notna().any()
+    return (f"Under the lists: how many of each list's items are among the {POPULAR_ITEMS} items with the most "
+            "training ratings (a list made of them is the popularity chart, the same for everyone)"
+            + ("; and how many share at least one genre with the items you rated as positives." if compared else
+               "; no item you rated is a positive yet, so no list is compared by genre." if has_genres else "."))
+
+
+def list_numbers(subject, lists: dict, known) -> pd.DataFrame:
+    """:func:`mfcore.explore.list_numbers` of ``lists`` (``known``: the item codes of the user's
+    positives) on the subject's training ratings and genres."""
+    return explore.list_numbers(lists, subject.train, known, subject_genres(subject))
+
+
+def numbers_table(numbers: pd.DataFrame) -> pd.DataFrame:
+    """:func:`list_numbers` as the page shows it, one row per list: "2 of 10" among the most-rated and
+    sharing a genre (that column only when genres are known)."""
+    table = pd.DataFrame({"list": numbers["model"],
+                          POPULAR_COLUMN: [f"{p} of {n}" for p, n in zip(numbers["popular"], numbers["length"])]})
+    if numbers["genre"].notna().any():
+        table[GENRE_COLUMN] = [f"{g:.0f} of {n}" if np.isfinite(g) else "–"
+                               for g, n in zip(numbers["genre"], numbers["length"])]
+    return table
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def personal_reading(numbers: pd.DataFrame, whose: str, liked: str) -> Markdown:
+    """Which model's list is most ``whose`` (e.g. "you"), read from :func:`list_numbers`: with genres,
+    the highest count sharing a genre with ``liked`` (e.g. "the items you rated 4 or more") minus the
+    count among the most-rated items; without, the fewest among the most-rated. Every model's numbers
+    follow, then popularity's as the reference (:class:`Markdown`: the values are shown as text)."""
+    models = numbers[(numbers["model"] != POPULARITY) & (numbers["length"] > 0)]
+    if models.empty:
+        return md("")
+    popular = numbers[numbers["model"] == POPULARITY]
+    with_genres = models["genre"].notna().all()
+    if with_genres:
+        score = models["genre"] - models["popular"]
+        best = models[score == score.max()]
+        parts = [f"{row.model} {row.genre:.0f} − {row.popular} = {row.genre - row.popular:+.0f}"
+                 for row in models.itertuples()]
+        head = best.iloc[0]
+        names = list(best["model"])
+        verb = "personalises" if len(names) == 1 else "personalise"
+        text = (md("**{} {} most for {}**", _names(names), verb, whose) + (" (tied)" if len(names) > 1 else "")
+                + f": {head.genre:.0f} of {'its' if len(names) == 1 else 'the'} {head.length} share a genre with "
+                f"{liked} and {head.popular} are among the {POPULAR_ITEMS} most-rated items, the largest difference "
+                f"(sharing a genre − most-rated: {'; '.join(parts)}).")
+        if not popular.empty:
+            row = popular.iloc[0]
+            shared = f"{row.genre:.0f}" if np.isfinite(row.genre) else "–"
+            text += f" Popularity's own list: {shared} and {row.popular} of {row.length}."
+        return text
+    fewest = models[models["popular"] == models["popular"].min()]
+    names = list(fewest["model"])
+    head = fewest.iloc[0]
+    verb = "personalises" if len(names) == 1 else "personalise"
+    parts = [f"{row.model} {row.popular}" for row in models.itertuples()]
+    text = (md("**{} {} most for {}**", _names(names), verb, whose) + f": {head.popular} of {head.length} among the "
+            f"{POPULAR_ITEMS} most-rated items, the fewest (most-rated items per list: {'; '.join(parts)}).")
+    if not popular.empty:
+        text += f" Popularity's own list: {popular.iloc[0].popular} of {popular.iloc[0].length}."
+    return text
 
 
 # --- metrics ------------------------------------------------------------------------------------

@@ -138,9 +138,9 @@ def fit_steps(model, train: Ratings, test: Ratings | None, validation: Ratings |
 def _submit(steps, label: str, model, n_ratings: int) -> jobs.Job:
     """Queue ``steps`` on the shared scheduler at the cost of training ``model`` on ``n_ratings``
     ratings: the threads its engine will run on them (:func:`dashboard.server.jobs.engine_cost`; a ranking
-    model's kernels run ``n_threads`` like numba-parallel's)."""
+    model's kernels run ``n_threads`` like numba-parallel's; an item-item model, which has none, one)."""
     if is_ranking(model):
-        return jobs.submit(steps, label, engines=("numba-parallel",), n_threads=model.n_threads,
+        return jobs.submit(steps, label, engines=("numba-parallel",), n_threads=getattr(model, "n_threads", 1),
                            n_ratings=n_ratings)
     return jobs.submit(steps, label, engines=(model.engine,), n_threads=model.n_threads, n_ratings=n_ratings,
                        schedule=model.schedule)

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import optuna
 import pandas as pd
-import plotly.graph_objects as go
 
 from dashboard.logic import long_work
 from dashboard.server import jobs
@@ -53,7 +52,8 @@ VALIDATION_SIZE = SPLIT_PARAMETERS["validation_size"].default
 """Fraction of the remaining training ratings held out to judge the trials (the split table's)."""
 TRIAL_THREADS = 1
 """Threads per trial: the search holds one slot of the shared scheduler, so it may use one core."""
-LABELS = {**{name: settings.LABELS[name] for name in ("n_factors", "lr", "reg", "init_std", "alpha")},
+LABELS = {**{name: settings.LABELS[name] for name in ("n_factors", "lr", "reg", "init_std", "alpha", "n_neighbors",
+                                                      "shrinkage")},
           "n_epochs": "Max epochs", "biased": "Learn biases"}
 """The form's names of the searched settings (a trial's epoch count is a cap: early stopping and
 pruning end it sooner)."""
@@ -63,9 +63,10 @@ _STUDY_NAME = re.compile(r"^session-[0-9a-f]{12}$")
 _LIVE: dict[str, TuneJob] = {}
 """Searches started by this server process, by study name: a reload during a search follows it."""
 _LIVE_KEPT = 20
-MODELS = {"sgd": "rating MF (validation RMSE, minimised)", "bpr": "BPR (validation NDCG@10, maximised)",
-          "als": "implicit ALS (validation NDCG@10, maximised)"}
+MODELS = {"sgd": "rating MF (validation RMSE, minimised)", **{kind: f"{name} (validation NDCG@10, maximised)" for
+          kind, name in (("bpr", "BPR"), ("als", "implicit ALS"), ("ease", "EASE"), ("itemknn", "item-kNN"))}}
 """The models Tune searches, by model file kind (the ranking models by their validation NDCG@10)."""
+ONE_STEP = settings.ITEM_KINDS  # a trial is one closed-form step: no epochs, nothing to prune
 
 
 def default_space(model: str = "sgd") -> dict:
@@ -207,11 +208,15 @@ def owns(job: TuneJob | None) -> bool:
     return job is not None and bool(job.owner) and job.owner == jobs.session_owner()
 
 
-def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, n_ratings: int) -> float:
+def estimated_seconds(space: dict, n_trials: int | None, timeout: float | None, n_ratings: int,
+                      model: str = "sgd", n_items: int = 0) -> float:
     """How long a search should take at most: its seconds budget, else every trial running its
-    middle epoch count at its middle K on the training ratings (pruning and early stopping cut that)."""
+    middle epoch count at its middle K on the training ratings (pruning and early stopping cut that);
+    a one-step model's trial is its fit on ``n_items`` items (:func:`long_work.closed_form_seconds`)."""
     if timeout is not None:
         return float(timeout)
+    if model in ONE_STEP:
+        return n_trials * long_work.closed_form_seconds(model, n_items)
     epochs = (space["n_epochs"].low + space["n_epochs"].high) / 2 if "n_epochs" in space else 20
     k = float(np.sqrt(space["n_factors"].low * space["n_factors"].high)) if "n_factors" in space else 100
     n_train = int(n_ratings * (1 - TEST_SIZE) * (1 - VALIDATION_SIZE))
@@ -261,93 +266,6 @@ def reopen(name: str) -> TuneJob | None:
 def table(study: optuna.Study) -> list[dict]:
     """The trials as table rows, with readable column names."""
     return [{LABELS.get(key, key): value for key, value in row.items()} for row in tuning.trials_table(study)]
-
-
-def curves_figure(study: optuna.Study, max_epochs: int) -> go.Figure:
-    """Every trial's validation RMSE per epoch in one chart: completed trials in blue, pruned ones
-    grey and dashed (they stop where the pruner cut them), failed ones red, the best one thick. The
-    x axis spans the longest trial so far (at most ``max_epochs``, at least 5 epochs)."""
-    figure = go.Figure()
-    best = _best_number(study)
-    style = {"complete": {"color": "#1f77b4", "width": 1.5},
-             "pruned": {"color": "#999999", "width": 1, "dash": "dot"},
-             "failed": {"color": "#d62728", "width": 1}, "running": {"color": "#ff7f0e", "width": 2}}
-    finite, longest = [], 0
-    for number, (state, epochs, values) in tuning.curves(study).items():
-        if not len(epochs):
-            continue
-        longest = max(longest, int(epochs.max()))
-        line = {"color": "#2ca02c", "width": 4} if number == best else style.get(state, style["running"])
-        figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines", line=line,
-                                    name=f"trial {number} ({state})", showlegend=False,
-                                    hovertemplate=f"trial {number} ({state})\n"
-                                                  "epoch %{x}: %{y:.4f}<extra></extra>"))
-        finite.extend(values[np.isfinite(values)])
-    metric = tuning.metric_name(study)
-    title = f"{metric[0].upper()}{metric[1:]} of every trial (dotted grey: pruned; thick green: best)"
-    figure.update_layout(title=title,
-                         xaxis_title="epoch", yaxis_title=metric, height=420,
-                         xaxis_range=[0.5, min(max(longest, 5), max_epochs) + 0.5],
-                         margin={"t": 50, "b": 40, "l": 60, "r": 20})
-    if metric.endswith("NDCG@10"):  # higher is better: keep the top 90% of the values in view
-        bottom, top = (float(np.quantile(finite, 0.1)), float(max(finite))) if finite else (None, None)
-        if top is not None and top > bottom:
-            figure.update_yaxes(range=[bottom, top + 0.01 * (top - bottom) + 0.002])
-        return figure
-    top = float(np.quantile(finite, 0.9)) if finite else None
-    bottom = float(min(finite)) if finite else None
-    if top is not None and top > bottom:
-        figure.update_yaxes(range=[bottom - 0.01 * (top - bottom) - 0.002, top])
-    return figure
-
-
-def _best_number(study: optuna.Study) -> int | None:
-    try:
-        return study.best_trial.number
-    except ValueError:
-        return None
-
-
-def optuna_figures(study: optuna.Study) -> dict[str, go.Figure]:
-    """Optuna's own figures: optimization history, parameter importances (with 2+ completed trials
-    whose parameters vary) and parallel coordinates. Importances by mean decrease in impurity
-    (scikit-learn's forest, in C) rather than Optuna's default fANOVA, whose trees are Python: it held
-    the GIL about 6x longer, and seven Tune pages finishing at once stalled every other page."""
-    from optuna import visualization
-    metric = tuning.metric_name(study)
-    history = visualization.plot_optimization_history(study, target_name=metric)
-    figures = {"Optimization history": history}
-    completed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
-    if len(completed) >= 2:
-        with contextlib.suppress(ValueError, RuntimeError):  # e.g. every trial drew the same values
-            figures["Parameter importances"] = visualization.plot_param_importances(
-                study, target_name=metric,
-                evaluator=optuna.importance.MeanDecreaseImpurityImportanceEvaluator(seed=0))
-        figures["Parallel coordinates"] = visualization.plot_parallel_coordinate(study, target_name=metric)
-    for figure in figures.values():
-        _relabel(figure)
-        figure.update_layout(title=None, margin={"t": 60, "l": 150, "r": 60, "b": 50})
-        figure.update_xaxes(automargin=True)
-        figure.update_yaxes(automargin=True)
-    return figures
-
-
-def _relabel(figure: go.Figure) -> None:
-    """Put the form's names (:data:`LABELS`) where Optuna's figures write the estimator's: bar
-    categories, axis tick texts and parallel-coordinate dimensions."""
-    def name(text):
-        return LABELS.get(text, text) if isinstance(text, str) else text
-
-    for trace in figure.data:
-        if isinstance(trace, go.Bar) and trace.y is not None:
-            trace.y = [name(value) for value in trace.y]
-        if isinstance(trace, go.Parcoords):
-            trace.dimensions = [{**dimension.to_plotly_json(), "label": name(dimension.label)}
-                                for dimension in trace.dimensions]
-    figure.for_each_xaxis(lambda axis: axis.update(ticktext=[name(t) for t in axis.ticktext])
-                          if axis.ticktext else None)
-    figure.for_each_yaxis(lambda axis: axis.update(ticktext=[name(t) for t in axis.ticktext])
-                          if axis.ticktext else None)
 
 
 def _best_settings(result: dict, test_size: float) -> dict:
@@ -430,8 +348,10 @@ def summary(result: dict) -> str:
         popular = result["baselines"]["popularity"]
         versus = (f"{metrics.times(result['test_ndcg'], popular)} popularity's {popular:.4f}" if popular > 0
                   else f"popularity {popular:.4f}")
+        how = (f"for {_epochs(result['best_epoch'])}" if "n_epochs" in result["params"]
+               else "in its one step")  # the item-item models have no epochs
         return (f"Best trial {result['best_trial']} (validation NDCG@10 {result['validation_ndcg']:.4f}), "
-                f"retrained on train + validation for {_epochs(result['best_epoch'])}: test NDCG@10 "
+                f"retrained on train + validation {how}: test NDCG@10 "
                 f"{result['test_ndcg']:.4f} (recall@10 {result['test_recall']:.4f}), {versus}.")
     baselines = result["baselines"]
     factors_gain = baselines["biases only"] - result["test_rmse"]

@@ -88,10 +88,12 @@ def table(runs: list[Run]) -> pd.DataFrame:
         seconds = run.scores.get("seconds", 0.0)
         row = {
             "run": run.number, "model": KIND_NAMES[run.kind], "status": run.status,
-            "epochs": f"{len(run.history)}/{run.model.n_epochs}",
+            "epochs": ((ONE_STEP if run.history else "0") if run.closed_form
+                       else f"{len(run.history)}/{run.model.n_epochs}"),
             "best test RMSE": best.test_rmse if best and not run.ranking else None,
             "best test NDCG@10": best.test_ndcg if best and run.ranking else None,
-            "best epoch": best.epoch if best else None,
+            "test recall at 10": best.test_recall if best and run.ranking else None,
+            "best epoch": best.epoch if best and not run.closed_form else None,
             "final RMSE": run.scores.get("rmse"), "final MAE": run.scores.get("mae"),
             TRAINING_SECONDS: seconds, WALL_SECONDS: run.scores.get("wall seconds"),
             "updates/s": run.scores.get("updates/s") if seconds else None,
@@ -105,14 +107,18 @@ def table(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+ONE_STEP = "one step"
+"""The epochs cell of a run fitted in one closed-form step (EASE, item-kNN): it has no epochs."""
 TRAINING_SECONDS, WALL_SECONDS = "training s", "wall s"
 SECONDS_SENTENCE = (f"{TRAINING_SECONDS}: the model's own training time (its epochs and their preparation); "
                     f"{WALL_SECONDS}: the run from its start to its end, the seconds its progress line counts "
                     "(with the test scores after every epoch and the page's drawing).")
 """What the runs table's two times measure, in the words the page prints under it."""
-NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "best test NDCG@10": "{:.4f}", "final RMSE": "{:.4f}",
+NUMBER_FORMATS = {"best test RMSE": "{:.4f}", "best test NDCG@10": "{:.4f}", "test recall at 10": "{:.4f}",
+                  "final RMSE": "{:.4f}",
                   "final MAE": "{:.4f}", LABELS["positive_level"]: "{:g}", LABELS["alpha"]: "{:g}",
                   LABELS["reg_exponent"]: "{:g}", LABELS["negatives"]: "{:.0f}", LABELS["cg_steps"]: "{:.0f}",
+                  LABELS["shrinkage"]: "{:g}", LABELS["n_neighbors"]: "{:.0f}",
                   TRAINING_SECONDS: seconds_text, WALL_SECONDS: seconds_text, "best epoch": "{:.0f}",
                   LABELS["lr"]: "{:g}", LABELS["reg"]: "{:g}", LABELS["test_size"]: "{:g}", LABELS["init_std"]: "{:g}",
                   "updates/s": "{:,.0f}", LABELS["n_factors"]: "{:.0f}", LABELS["seed"]: "{:.0f}",
@@ -131,7 +137,8 @@ OPTIONAL = ("dataset", "final RMSE", "final MAE", "updates/s")
 def _core(runs: list[Run]) -> list[str]:
     ranking, rating = any(run.ranking for run in runs), any(not run.ranking for run in runs)
     return ["run", *(["model"] if ranking else []), "status", "epochs", *(["best test RMSE"] if rating else []),
-            *(["best test NDCG@10"] if ranking else []), "best epoch", TRAINING_SECONDS, WALL_SECONDS]
+            *(["best test NDCG@10", "test recall at 10"] if ranking else []), "best epoch", TRAINING_SECONDS,
+            WALL_SECONDS]
 
 
 def _settings(frame: pd.DataFrame) -> list[str]:

@@ -13,7 +13,8 @@ import re
 
 import streamlit as st
 
-from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS, PARAMETERS, SPLIT_PARAMETERS, Param, default_lr
+from mfcore.models.params import (ALS_PARAMETERS, BPR_PARAMETERS, EASE_PARAMETERS, ITEMKNN_PARAMETERS, PARAMETERS,
+                                  SPLIT_PARAMETERS, Param, default_lr)
 
 from dashboard.server import datasets
 
@@ -39,26 +40,48 @@ def default(name: str):
 
 DEFAULTS = {name: default(name) for name in FIELDS}
 
-RANKING_TABLES: dict[str, dict[str, Param]] = {"bpr": BPR_PARAMETERS, "als": ALS_PARAMETERS}
+RANKING_TABLES: dict[str, dict[str, Param]] = {"bpr": BPR_PARAMETERS, "als": ALS_PARAMETERS,
+                                               "ease": EASE_PARAMETERS, "itemknn": ITEMKNN_PARAMETERS}
 """The ranking models' parameter tables, by model file kind."""
+ITEM_KINDS = ("ease", "itemknn")
+"""The item-item ranking models: fitted in one closed-form step, no epochs, no factors."""
 RANKING_FIXED = {"n_threads": 1}
 """Ranking runs of the dashboard train on one thread: bit-reproducible (BPR's Hogwild threads are
 not), so a reload retrains the same model, and fair to the other sessions of the shared server."""
 LABELS.update({"negatives": "Negatives per positive", "positive_level": "Positive level",
                "reg_exponent": "Regularization exponent ν", "reg_unobserved": "Unobserved weight w",
                "alpha": "Confidence α", "cg_steps": "CG steps", "confidence": "Confidence weighting",
-               "epsilon": "Log confidence ε"})
+               "epsilon": "Log confidence ε", "n_neighbors": "Neighbours k", "shrinkage": "Shrinkage h"})
 
 
 def ranking_fields(kind: str) -> tuple[str, ...]:
-    """The settings a ranking run of ``kind`` (``bpr``, ``als``) shows in the Train form: its table's
-    parameters (less :data:`RANKING_FIXED`) and the test size."""
+    """The settings a ranking run of ``kind`` (``bpr``, ``als``, ``ease``, ``itemknn``) shows in the
+    Train form: its table's parameters (less :data:`RANKING_FIXED`) and the test size."""
     return (*[name for name in RANKING_TABLES[kind] if name not in RANKING_FIXED], "test_size")
 
 
+def ranking_caption(kind: str, name: str, positives: str, eval_users: int) -> str:
+    """What Train's form says about a ranking model of ``kind`` named ``name`` (``positives``: which
+    ratings are positives, in words): how it learns and how it is scored, with no epochs for the
+    item-item models."""
+    scored = (f"the held-out positives ranked among all unseen items, on at most {eval_users:,} test users")
+    if kind in ITEM_KINDS:
+        how = ("the item-item weights solved in closed form, EASE's one inversion of the item Gram matrix"
+               if kind == "ease" else "each item's k most similar items by shrunk cosine")
+        return (f"{name} learns from positives, {positives} by default: {how}. It has no epochs: one step, "
+                f"then its test NDCG@10 and recall@10 ({scored}), so its curve is one point, drawn as a level "
+                "line beside the other runs' curves. Its memory grows with the number of items squared.")
+    return (f"{name} learns from positives, {positives} by default, and is scored after every epoch by its "
+            f"test NDCG@10, {scored}. It trains on one thread: bit-reproducible, and fair to the other users of "
+            "this server.")
+
+
 def ranking_params(kind: str, settings: dict) -> dict:
-    """Keyword arguments for a ranking model of ``kind`` among ``settings``, with :data:`RANKING_FIXED`."""
-    return {**{name: value for name, value in settings.items() if name in RANKING_TABLES[kind]}, **RANKING_FIXED}
+    """Keyword arguments for a ranking model of ``kind`` among ``settings``, with those of
+    :data:`RANKING_FIXED` its table has."""
+    table = RANKING_TABLES[kind]
+    return {**{name: value for name, value in settings.items() if name in table},
+            **{name: value for name, value in RANKING_FIXED.items() if name in table}}
 
 
 def widget_param(name: str, table: dict[str, Param] | None = None) -> Param:

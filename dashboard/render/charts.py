@@ -96,26 +96,58 @@ def learning_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figu
 
 def ranking_curves(current, earlier=(), n_epochs: int | None = None) -> go.Figure:
     """Test NDCG@k per epoch of the ``current`` ranking run (thick) over ``earlier`` ranking runs'
-    (thin, dotted); higher is better. The x axis spans every run whole (:func:`epoch_span`)."""
+    (thin, dotted); higher is better. The x axis spans every run whole (:func:`epoch_span`). A run
+    fitted in one closed-form step (``run.closed_form``: EASE, item-kNN) has no epochs: it is one
+    point, drawn as a level line across the chart so the epoch curves compare with it."""
     figure = go.Figure()
     k = 10
+    stepwise = [run for run in [*earlier, current] if not getattr(run, "closed_form", False)]
+    shown = epoch_span(stepwise, n_epochs if not getattr(current, "closed_form", False) else None)
     for run in [*earlier, current]:
         scored = [r for r in run.history if r.test_ndcg is not None]
         if scored:
             k = scored[-1].k
         mine = run is current
+        name = getattr(run, "kind_name", run.kind.upper())
+        color = run_color(run.number)
+        if getattr(run, "closed_form", False):
+            if scored:
+                value = scored[-1].test_ndcg
+                figure.add_trace(go.Scatter(
+                    x=[0.5, shown + 0.5], y=[value, value], mode="lines",
+                    name=f"{run.label} ({name}, one step, no epochs) test NDCG {value:.3f}",
+                    opacity=1.0 if mine else 0.6, hovertemplate=f"{run.label} ({name}): {value:.4f}<extra></extra>",
+                    line=dict(color=color, width=3 if mine else 1.5, dash="dash")))
+            continue
         figure.add_trace(go.Scatter(
             x=[r.epoch for r in scored], y=[r.test_ndcg for r in scored],
-            mode="lines+markers" if mine else "lines", name=f"{run.label} ({run.kind.upper()}) test NDCG",
+            mode="lines+markers" if mine else "lines", name=f"{run.label} ({name}) test NDCG",
             opacity=1.0 if mine else 0.6, marker=dict(size=6),
-            line=dict(color=run_color(run.number), width=3 if mine else 1.5,
+            line=dict(color=color, width=3 if mine else 1.5,
                       dash="solid" if mine else "dot")))
-    shown = epoch_span([current, *earlier], n_epochs)
-    if shown <= 12:
-        figure.update_xaxes(dtick=1)
-    figure.update_layout(height=420, xaxis_range=[0.5, shown + 0.5], xaxis_title="epoch",
+    if stepwise:
+        if shown <= 12:
+            figure.update_xaxes(dtick=1)
+        figure.update_layout(xaxis_title="epoch")
+    else:  # only one-step models: no epoch axis at all
+        figure.update_xaxes(visible=False)
+    figure.update_layout(height=420, xaxis_range=[0.5, shown + 0.5],
                          yaxis_title=f"test NDCG@{k} (higher is better)", margin=dict(t=30, b=40, l=50, r=20),
                          legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return figure
+
+
+def trial_scores(rows, best: int | None, metric: str) -> go.Figure:
+    """A search of a one-step model (no epochs): each trial's score (``rows``: ``(number, value)``)
+    against its number, trial ``best`` in green."""
+    figure = go.Figure(go.Scatter(
+        x=[number for number, _ in rows], y=[value for _, value in rows], mode="markers",
+        marker={"size": [14 if number == best else 8 for number, _ in rows],
+                "color": ["#2ca02c" if number == best else COLORS[0] for number, _ in rows]},
+        hovertemplate="trial %{x}: %{y:.4f}<extra></extra>"))
+    figure.update_layout(title=f"{metric[0].upper()}{metric[1:]} of every trial, each one step (green: best)",
+                         xaxis_title="trial", yaxis_title=metric, height=420,
+                         margin={"t": 50, "b": 40, "l": 60, "r": 20})
     return figure
 
 

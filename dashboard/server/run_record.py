@@ -27,8 +27,10 @@ REFITTABLE = ("done", "stopped", "interrupted")
 SERVER = os.urandom(6).hex()
 """This server process's name in run records: a record still ``running`` under another name was cut
 short by a server that stopped (killed, crashed, restarted) and is restored ``interrupted``."""
-KIND_NAMES = {"sgd": "rating MF", "bpr": "BPR", "als": "ALS"}
+KIND_NAMES = {"sgd": "rating MF", "bpr": "BPR", "als": "ALS", "ease": "EASE", "itemknn": "item-kNN"}
 """How the runs table and the charts name a model kind (``persist.KINDS``'s keys)."""
+CLOSED_FORM = ("ease", "itemknn")
+"""Kinds fitted in one closed-form step (the item-item models): no epochs, a curve of one point."""
 
 
 def model_kind(model) -> str:
@@ -37,8 +39,13 @@ def model_kind(model) -> str:
 
 
 def is_ranking(model) -> bool:
-    """Whether ``model`` is a ranking model (BPR, ALS): its curve is NDCG@k, not RMSE."""
+    """Whether ``model`` is a ranking model (BPR, ALS, EASE, item-kNN): its curve is NDCG@k, not RMSE."""
     return model_kind(model) != "sgd"
+
+
+def is_closed_form(model) -> bool:
+    """Whether ``model`` is fitted in one closed-form step (EASE, item-kNN: :data:`CLOSED_FORM`)."""
+    return model_kind(model) in CLOSED_FORM
 
 
 def seconds_text(seconds: float) -> str:
@@ -90,12 +97,24 @@ class Run:
         return is_ranking(self.model)
 
     @property
+    def closed_form(self) -> bool:
+        """Fitted in one step, without epochs (EASE, item-kNN)."""
+        return is_closed_form(self.model)
+
+    @property
+    def kind_name(self) -> str:
+        """How tables and charts name the run's model: "rating MF", "BPR", "ALS", "EASE", "item-kNN"."""
+        return KIND_NAMES[self.kind]
+
+    @property
     def progress_text(self) -> str:
         """One line for a progress bar: the epoch reached and its RMSEs, or how the run ended."""
         done, planned = len(self.history), self.model.n_epochs
         job = self.job
         if self.status == "running" and job is not None and job.state == "queued":
             return job.status_line()
+        if self.closed_form:
+            return self._closed_form_text()
         if self.status == "running" and not done:
             return f"{self.label}: epoch 1/{planned} running" + (f" ({job.elapsed:.1f} s)" if job else "")
         text = f"{self.label}: epoch {done}/{planned}"
@@ -116,6 +135,23 @@ class Run:
         wall, fit = self.scores.get("wall seconds"), self.scores.get("seconds")
         if wall is not None and fit is not None:
             return f"{text} ({self.status} in {seconds_text(wall)} s, {seconds_text(fit)} s of it training)"
+        return f"{text} ({self.status})"
+
+    def _closed_form_text(self) -> str:
+        """:attr:`progress_text` of an item-item model, which has no epochs: fitting, or fitted with its
+        test scores."""
+        job = self.job
+        if self.status == "running":
+            return f"{self.label}: fitting {self.kind_name} in one step" + (f" ({job.elapsed:.1f} s)" if job else "")
+        if not self.history:
+            return f"{self.label}: {self.kind_name} not fitted ({self.status})"
+        last = self.history[-1]
+        text = f"{self.label}: {self.kind_name} fitted in one step"
+        if last.test_ndcg is not None:
+            text += f", test NDCG@{last.k} {last.test_ndcg:.4f}, recall@{last.k} {last.test_recall:.4f}"
+        wall, fit = self.scores.get("wall seconds"), self.scores.get("seconds")
+        if wall is not None and fit is not None:
+            return f"{text} ({self.status} in {seconds_text(wall)} s, {seconds_text(fit)} s of it fitting)"
         return f"{text} ({self.status})"
 
     @property

@@ -26,6 +26,11 @@ The ranking models (:func:`estimate_ranking_seconds`) follow the same line per t
 :math:`t \approx E\,N\,(c_0 + c_1 K)`, on one thread (how the dashboard trains them), with
 :math:`c_0, c_1` measured the same way on fits of that model (BPR's pairwise SGD over the positives,
 ALS's alternating solves); their per-epoch NDCG scoring is left out too.
+
+The item-item models (:func:`estimate_item_seconds`: EASE, item-kNN) have no epochs; their one step
+grows with the catalogue: EASE inverts the :math:`I \times I` Gram matrix, :math:`t \approx c\,(I / I_0)^3`;
+item-kNN normalises and partitions it, :math:`t \approx c\,(I / I_0)^2`; :math:`c` is the measured time
+of one fit on the calibration sample of :math:`I_0` = 1 000 items (timed once per process).
 """
 
 from __future__ import annotations
@@ -39,8 +44,8 @@ from ..data import from_arrays
 from ..engines import threads_used
 from ..models.sgd import SGDFactorizer
 
-__all__ = ["CALIBRATION_EPOCHS", "PARALLEL_EFFICIENCY", "RANKING_KINDS", "UpdateCost", "calibrate",
-           "clear_calibration", "estimate_ranking_seconds", "estimate_seconds"]
+__all__ = ["CALIBRATION_EPOCHS", "ITEM_KINDS", "PARALLEL_EFFICIENCY", "RANKING_KINDS", "UpdateCost", "calibrate",
+           "clear_calibration", "estimate_item_seconds", "estimate_ranking_seconds", "estimate_seconds"]
 
 PARALLEL_EFFICIENCY = 0.6
 """Speed-up per thread beyond the first (README "Performance": ML-1M on 2 threads runs 1.6x one)."""
@@ -53,6 +58,10 @@ CALIBRATION_RATINGS = {"python": 2_000, "numpy": 20_000}
 COMPILED_RATINGS = 100_000
 RANKING_KINDS = ("bpr", "als")
 """Ranking model kinds (model file kinds) :func:`calibrate` times under the schedule ``"ranking"``."""
+ITEM_KINDS = {"ease": 3, "itemknn": 2}
+"""The item-item model kinds and the power of the item count their fit time grows with."""
+CALIBRATION_ITEMS = 1_000
+"""Items of the calibration sample (:func:`_sample`)."""
 
 _cache: dict[tuple[str, str], UpdateCost] = {}
 _lock = threading.Lock()
@@ -146,3 +155,26 @@ def estimate_ranking_seconds(kind: str, n_ratings: int, n_factors: int, n_epochs
         raise ValueError(f"n_ratings == {n_ratings}, n_factors == {n_factors}, n_epochs == {n_epochs}: "
                          "must be >= 0, >= 1 and >= 0.")
     return n_epochs * n_ratings * calibrate(kind, "ranking").seconds(n_factors)
+
+
+def estimate_item_seconds(kind: str, n_items: int) -> float:
+    r"""Seconds the one-step fit of item-item model ``kind`` (``ease``, ``itemknn``) on ``n_items``
+    items will take: :math:`c\,(I / 1000)^p` with :math:`p` = :data:`ITEM_KINDS` ``[kind]`` and
+    :math:`c` one measured fit on the calibration sample (module docstring). Its test scoring is left out."""
+    if kind not in ITEM_KINDS:
+        raise ValueError(f"kind == {kind!r}, must be one of {', '.join(ITEM_KINDS)}.")
+    if n_items < 0:
+        raise ValueError(f"n_items == {n_items}, must be >= 0.")
+    with _lock:
+        key = (kind, "item")
+        if key not in _cache:
+            from ..models.persist import KINDS
+
+            train = _sample(COMPILED_RATINGS)
+            seconds = []
+            for _ in range(2):  # the faster of two: the first may page the data in
+                model = KINDS[kind]().fit(train)
+                seconds.append(model.fit_seconds_)
+            _cache[key] = UpdateCost(min(seconds), 0.0)
+        cost = _cache[key]
+    return cost.per_update * (n_items / CALIBRATION_ITEMS) ** ITEM_KINDS[kind]

@@ -32,6 +32,7 @@ _EXPORTS = {
     "topn_reading": ".compare",
     "lists_for_user": ".compare",
     "lists_for_new_user": ".compare",
+    "list_numbers": ".compare",
     "min_support": ".support",
     "support_summary": ".support",
     "tsne_2d": ".embed",

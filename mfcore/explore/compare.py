@@ -14,12 +14,13 @@ import pandas as pd
 
 from ..data import Ratings
 from ..evaluation import metrics, topn
+from ..evaluation.newuser import POPULAR_ITEMS, genre_matrix
 from ..models.ranking import item_positive_counts
 from ..models.sgd import SGDFactorizer
 from .lookup import item_codes
 from .recommend import fold_in, recommend_scores, top_items
 
-__all__ = ["METRIC_NAMES", "POPULARITY", "lists_for_new_user", "lists_for_user", "topn_comparison",
+__all__ = ["METRIC_NAMES", "POPULARITY", "list_numbers", "lists_for_new_user", "lists_for_user", "topn_comparison",
            "topn_reading"]
 
 POPULARITY = "popularity"
@@ -75,6 +76,33 @@ def lists_for_new_user(models: dict, train: Ratings, items, ratings, n: int = 10
     rated = item_codes(next(iter(models.values())), items) if models else np.zeros(0, np.int64)
     lists[POPULARITY] = _best(_positive_counts(train), counts, rated[rated >= 0], n)
     return lists
+
+
+def list_numbers(lists: dict, train: Ratings, known, genres=None) -> pd.DataFrame:
+    """The two numbers a student reads off each list of ``lists`` (``{name: item codes}``), the new-user
+    protocol's (:mod:`mfcore.evaluation.newuser`): ``popular``, how many of its items are among the
+    :data:`~mfcore.evaluation.newuser.POPULAR_ITEMS` items with the most ``train`` ratings, and
+    ``genre``, how many share a genre with the ``known`` items (codes: the user's positives), with
+    ``genres`` one ``"A|B"`` string per item code (``genre`` is NaN when ``genres`` is None, names no
+    genre, or ``known`` is empty); ``length`` is the list's length, ``popular_share`` and
+    ``genre_share`` the counts over it. One row per list, in ``lists`` order."""
+    counts = np.bincount(train.items, minlength=train.n_items)
+    popular = np.zeros(train.n_items, bool)
+    popular[np.argsort(-counts, kind="stable")[:POPULAR_ITEMS]] = True
+    matrix = genre_matrix(genres, train.n_items)
+    known = np.asarray(known, np.int64)
+    liked = (np.asarray(matrix[known].sum(axis=0)).ravel() > 0
+             if matrix is not None and len(known) else None)
+    rows = []
+    for name, codes in lists.items():
+        codes = np.asarray(codes, np.int64)
+        shared = (float((matrix[codes].toarray() & liked).any(axis=1).sum())
+                  if liked is not None and liked.any() else float("nan"))
+        length = len(codes)
+        rows.append({"model": name, "length": length, "popular": int(popular[codes].sum()), "genre": shared,
+                     "popular_share": popular[codes].mean() if length else float("nan"),
+                     "genre_share": shared / length if length else float("nan")})
+    return pd.DataFrame(rows, columns=["model", "length", "popular", "genre", "popular_share", "genre_share"])
 
 
 def _supported(scorer, counts: np.ndarray, min_ratings: int):

@@ -1,4 +1,4 @@
-r"""Tuning a ranking model (BPR, ALS) for its top-10: the same protocol as the rating model's search,
+r"""Tuning a ranking model (BPR, ALS, EASE, item-kNN) for its top-10: the same protocol as the rating model's search,
 with NDCG@10 on the validation split in place of the validation RMSE, and direction maximize.
 
 Each trial trains on ``split.train`` and, after every epoch, ranks every validation user's unseen
@@ -12,7 +12,9 @@ epoch's,
 
 The test set is looked at once: :func:`ranking_final_scores` retrains the best configuration on
 train + validation for its best epoch count and ranks the test positives, beside popularity.
-Trials train on one thread (``n_threads=1``): bit-reproducible, and a search holds one slot.
+Trials train on one thread (``n_threads=1``): bit-reproducible, and a search holds one slot. The
+item-item models (EASE, item-kNN) have no epochs: a trial is one step, reported as epoch 1, and no
+trial is pruned; settings a model's table does not have (``n_threads``, ``n_epochs``) are not given to it.
 """
 
 from __future__ import annotations
@@ -25,18 +27,27 @@ from ..models.als import ALSFactorizer
 from ..evaluation.resources import MemoryGuardError, check_training_memory, ranking_options
 from ..models.base import TrainingDiverged
 from ..models.bpr import BPRFactorizer
+from ..models.neighbors import EASE, ItemKNN
 from .pruning import DEFAULT_PRUNER, first_judged_epoch
 from .space import Range, ranking_space, suggest
 from .storage import create_study, fail_stale
 from .study import best_trial, judge_epoch, state_counts
 
-__all__ = ["K", "MODELS", "VALIDATION_USERS", "ranking_final_scores", "ranking_objective", "ranking_search"]
+__all__ = ["K", "MODELS", "VALIDATION_USERS", "model_params", "ranking_final_scores", "ranking_objective",
+           "ranking_search"]
 
-MODELS = {"bpr": BPRFactorizer, "als": ALSFactorizer}
+MODELS = {"bpr": BPRFactorizer, "als": ALSFactorizer, "ease": EASE, "itemknn": ItemKNN}
 K = 10
 """The list length tuned for (NDCG@K)."""
 VALIDATION_USERS = 1000
 """Validation users ranked after each epoch (a seeded sample when there are more)."""
+
+
+def model_params(model: str, params: dict) -> dict:
+    """``params`` less the settings ranking model ``model``'s table does not have (the item-item models
+    take neither ``n_threads`` nor ``n_epochs``)."""
+    table = MODELS[model].PARAMETERS
+    return {name: value for name, value in params.items() if name in table}
 
 
 def ranking_objective(model: str, split: Holdout, space: dict[str, Range], fixed: dict | None = None,
@@ -54,7 +65,7 @@ def ranking_objective(model: str, split: Holdout, space: dict[str, Range], fixed
     held_out = len(validation) / max(1, len(train) + len(validation))
 
     def run(trial: optuna.Trial) -> float:
-        params = {**(fixed or {}), **suggest(trial, space), "n_threads": 1}
+        params = model_params(model, {**(fixed or {}), **suggest(trial, space), "n_threads": 1})
         estimator = MODELS[model](**params)
         best, best_epoch = float("-inf"), 0
         try:
@@ -107,7 +118,7 @@ def ranking_final_scores(model: str, study: optuna.Study, split: Holdout, fixed:
     trials = study.get_trials(deepcopy=False)  # the one read the whole report comes from
     trial = best_trial(study, trials)
     best_epoch = int(trial.user_attrs.get("best_epoch", trial.params.get("n_epochs", 10)))
-    params = {**(fixed or {}), **trial.params, "n_epochs": best_epoch, "n_threads": 1}
+    params = model_params(model, {**(fixed or {}), **trial.params, "n_epochs": best_epoch, "n_threads": 1})
     estimator = MODELS[model](**params).fit(split.train_full)
     found = topn.evaluate(estimator, split.train_full, split.test, K)
     popularity = topn.evaluate(topn.popularity_scorer(split.train_full, topn.scale_threshold(split.train_full)),

@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 
 import optuna
 
-from ..models.params import ALS_PARAMETERS, BPR_PARAMETERS, PARAMETERS
+from ..models.params import ALS_PARAMETERS, BPR_PARAMETERS, EASE_PARAMETERS, ITEMKNN_PARAMETERS, PARAMETERS
 
-TABLES = {"sgd": PARAMETERS, "bpr": BPR_PARAMETERS, "als": ALS_PARAMETERS}
+TABLES = {"sgd": PARAMETERS, "bpr": BPR_PARAMETERS, "als": ALS_PARAMETERS, "ease": EASE_PARAMETERS,
+          "itemknn": ITEMKNN_PARAMETERS}
 """The parameter table of each model kind (the model file kinds)."""
 
 
@@ -73,12 +74,17 @@ _RANKING_DEFAULTS = {
             Range("reg", 0.0001, 0.05, log=True, model="bpr"), Range("n_epochs", 10, 100, model="bpr")),
     "als": (Range("n_factors", 16, 256, log=True, model="als"), Range("reg", 0.01, 10.0, log=True, model="als"),
             Range("alpha", 1.0, 100.0, log=True, model="als"), Range("n_epochs", 3, 30, model="als")),
+    "ease": (Range("reg", 10.0, 5000.0, log=True, model="ease"),),
+    "itemknn": (Range("n_neighbors", 10, 1000, log=True, model="itemknn"),
+                Range("shrinkage", 0.0, 200.0, model="itemknn")),
 }
 
 
 def ranking_space(model: str) -> dict[str, Range]:
-    """The default search space of a ranking model (``bpr`` or ``als``): the parameters that move
-    its NDCG@10 most, with ranges that hold MovieLens's optimum; ``n_epochs`` is the most a trial runs."""
+    """The default search space of a ranking model (``bpr``, ``als``, ``ease``, ``itemknn``): the
+    parameters that move its NDCG@10 most, with ranges that hold MovieLens's optimum (EASE's λ, item-kNN's
+    k and shrinkage h: every parameter of their tables but the positive level); ``n_epochs`` is the
+    most a trial runs (the item-item models have none: a trial is one step)."""
     return {rng.name: replace(rng) for rng in _RANKING_DEFAULTS[model]}
 
 

@@ -33,8 +33,10 @@ def with_toy_run(app: AppTest):
 
 
 def frames(app: AppTest) -> list:
-    """The page's tables in page order, but the side-by-side lists (:func:`sides`)."""
-    return [element.value for element in app.table if "popularity" not in element.value.columns]
+    """The page's tables in page order, but the side-by-side lists (:func:`sides`) and the counts
+    under them (their first column is ``list``)."""
+    return [element.value for element in app.table if "popularity" not in element.value.columns
+            and element.value.columns[0] != "list"]
 
 
 def sides(app: AppTest) -> list:

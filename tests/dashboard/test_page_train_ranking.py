@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from apptest_helpers import ROOT, button, home, no_exception, plain, shown_table
+from apptest_helpers import ROOT, button, home, no_exception, plain, shown_table, train_kind as train, train_page
 from streamlit.testing.v1 import AppTest
 
 from dashboard.logic import session_runs
@@ -14,18 +14,6 @@ from dashboard.logic import settings
 from dashboard.server.run_record import Run
 from mfcore import BPRFactorizer, load_ratings, random_split
 from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
-
-
-def train_page() -> AppTest:
-    return home().switch_page("pages/1_Train.py").run()
-
-
-def train(app: AppTest, kind: str, **widgets) -> AppTest:
-    app.radio(key="train_kind").set_value(kind).run()
-    for name, value in widgets.items():
-        widget = getattr(app, "slider" if name in settings.SLIDERS else "number_input")
-        widget(key=f"train_{kind}_{name}").set_value(value)
-    return button(app, "Train").click().run()
 
 
 def test_the_form_shows_the_kinds_own_parameters():

@@ -42,8 +42,8 @@ def test_the_table_fits_and_the_chooser_holds_the_rest():
     shown, more = session_runs.column_choice(runs)
     frame = session_runs.table(runs)
     assert sum(session_runs.column_pixels(frame, name) for name in shown) <= session_runs.FIT_PIXELS
-    assert shown[:9] == ["run", "model", "status", "epochs", "best test RMSE", "best test NDCG@10", "best epoch",
-                         "training s", "wall s"]
+    assert shown[:10] == ["run", "model", "status", "epochs", "best test RMSE", "best test NDCG@10",
+                          "test recall at 10", "best epoch", "training s", "wall s"]
     every = set(frame.columns)
     assert set(shown) | set(more) == every and not set(shown) & set(more)  # each column shown or offered once
     assert {"final RMSE", "final MAE", "updates/s", "dataset"} <= set(more)

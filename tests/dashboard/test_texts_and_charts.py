@@ -128,7 +128,7 @@ def test_messages_name_settings_as_the_form_does():
                         "Learn biases (μ, b_u, b_i)='maybe' (must be true or false)"]
     kind, _, problems = settings.ranking_from_query({"model": "bpr", "negatives": "0", "alpha": "x"})
     assert kind == "bpr" and problems == ["Negatives per positive='0' (must be a whole number from 1 to 20)"]
-    assert settings.ranking_from_query({"model": "svd"})[2] == ["Model='svd' (must be one of bpr, als)"]
+    assert settings.ranking_from_query({"model": "svd"})[2] == ["Model='svd' (must be one of bpr, als, ease, itemknn)"]
     assert (settings.form_words("training diverged at epoch 3: lower the learning rate (lr == 1.0), e.g. to 0.2.")
             == "training diverged at epoch 3: lower the learning rate (Learning rate γ = 1.0), e.g. to 0.2.")
     assert settings.form_words("n_factors range [8, 4] is empty.") == "Factors K range [8, 4] is empty."
