@@ -127,8 +127,8 @@ def escape_markdown(text) -> str:
     ``:smile:``, ``:material/...:``); a line that would start a heading, quote or list gets its marker
     escaped, and line breaks become spaces so one value cannot start a new block. CommonMark lets any
     ASCII punctuation be backslash-escaped, so the text reads the same. Autolinks (``http://``, ``www.``,
-    ``a@b``) and icons (a colon before a word) get a :data:`WORD_JOINER` besides. Apply it to the user's part only, never to the app's own
-    Markdown around it."""
+    ``a@b``) and icons (a colon before a word) get a :data:`WORD_JOINER` besides. Apply it to the user's
+    part only, never to the app's own Markdown around it (:func:`md` does)."""
     text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
     text = _MARKUP.sub(lambda match: "\\" + match.group(), text)
     text = _AUTOLINK.sub(WORD_JOINER, text)
