@@ -27,7 +27,7 @@ from mfcore.models.sgd import SGDFactorizer
 
 from dashboard.logic import long_work, run_driver, settings
 from dashboard.logic import ranking_views as rank
-from dashboard.render.texts import escape_markdown
+from dashboard.render.texts import Markdown, md
 from dashboard.server import jobs
 from dashboard.server.run_record import is_closed_form
 
@@ -71,14 +71,14 @@ def estimated_seconds(subject) -> float:
 def measure(subject, progress) -> str | None:
     """Hold out the new users and fit every ranking model again on the others (one job, one model
     after another, each after its memory guard), drawing ``progress(fraction, text)``; keeps the
-    fitted models for :func:`table`. Returns None, or the sentence saying why not (Markdown)."""
+    fitted models for :func:`table`. Returns None, or the sentence saying why not (text)."""
     split = new_user_split(subject.train, USER_SHARE, FOLD_IN, seed=SEED)
     fresh = {name: type(model)(**model.get_params()) for name, model in ranking_models(subject).items()}
     try:
         for model in fresh.values():
             run_driver.check_memory(split.train, getattr(model, "n_factors", 0), 0.0, model=model, eval_users=0)
     except (MemoryGuardError, ValueError) as exc:
-        return f"Not measured on new users: {escape_markdown(settings.form_words(exc))}"
+        return f"Not measured on new users: {settings.form_words(exc)}"
 
     def steps(job):
         for name, model in fresh.items():
@@ -100,7 +100,7 @@ def measure(subject, progress) -> str | None:
         st.session_state[KEY] = (_key(subject), {"split": split, "models": fresh})
         return None
     if job.state == jobs.FAILED:
-        return f"Not measured on new users: {escape_markdown(settings.form_words(jobs.failure(job)))}."
+        return f"Not measured on new users: {settings.form_words(jobs.failure(job))}."
     return f"Not measured on new users: it {jobs.end_sentence(job, len(job.results), 'model')}."
 
 
@@ -137,18 +137,17 @@ def figure(standard: pd.DataFrame, new_users: pd.DataFrame, k: int) -> go.Figure
     return figure
 
 
-def reading(standard: pd.DataFrame, new_users: pd.DataFrame, k: int) -> str:
+def reading(standard: pd.DataFrame, new_users: pd.DataFrame, k: int) -> Markdown:
     """Which model ranks best for new users, and how each one's NDCG@``k`` moves from the standard
-    protocol to new users, read from the numbers (Markdown: names escaped)."""
+    protocol to new users, read from the numbers (:class:`Markdown`: the values are shown as text)."""
     known = dict(zip(standard["model"], standard["ndcg"]))
     rows = [row for row in new_users.itertuples() if np.isfinite(row.ndcg)]
     if not rows:
-        return "No held-out user has a positive left to find, so there is nothing to rank."
+        return md("No held-out user has a positive left to find, so there is nothing to rank.")
     best = max(rows, key=lambda row: row.ndcg)
-    moves = "; ".join(f"{escape_markdown(row.model)} {known[row.model]:.3f} → {row.ndcg:.3f}"
-                      for row in rows if row.model in known)
-    return (f"For new users, **{escape_markdown(best.model)} ranks best**: NDCG@{k} {best.ndcg:.3f} on "
-            f"{best.users:,} held-out users. From known users to new ones: {moves}.")
+    moves = "; ".join(f"{row.model} {known[row.model]:.3f} → {row.ndcg:.3f}" for row in rows if row.model in known)
+    return md("For new users, **{} ranks best**: NDCG@{} {:.3f} on {:,} held-out users. From known users to new "
+              "ones: {}.", best.model, k, best.ndcg, best.users, moves)
 
 
 def caption(found: dict, k: int) -> str:

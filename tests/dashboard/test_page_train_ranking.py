@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 from apptest_helpers import ROOT, button, home, no_exception, plain, shown_table, train_kind as train, train_page
-from streamlit.testing.v1 import AppTest
 
 from dashboard.logic import session_runs
 from dashboard.logic import settings
