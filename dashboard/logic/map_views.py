@@ -127,8 +127,10 @@ def structure_sentence(found: embed.GenreStructure) -> str:
                 f"against {found.shuffled:.0%} with the genres shuffled among the same points ({found.lift:.1f} "
                 "times as many")
     if not found.visible:
-        return (f"{measured}; the {embed.SHUFFLES} shuffles reached up to {found.shuffled_max:.0%}): no visible "
-                "genre structure.")
+        chance = ("no more than chance" if found.share <= found.shuffled_max else
+                  f"above chance but under {embed.CLEAR_LIFT:g} times it, too little to see")
+        return (f"{measured}; the {embed.SHUFFLES} shuffles reached up to {found.shuffled_max:.0%}): {chance}; no "
+                "visible genre structure.")
     strength = ("genres gather in places, though most neighbours have another genre" if found.share < 0.5
                 else "genres form clusters")
     return f"{measured}): {strength}."

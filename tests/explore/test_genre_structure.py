@@ -64,9 +64,10 @@ def test_a_weak_but_real_excess_is_not_called_visible():
     structure: the rule needs both."""
     weak = embed.GenreStructure(share=0.30, shuffled=0.25, shuffled_max=0.27, points=400, labelled=400, k=10)
     assert weak.lift == pytest.approx(1.2) and not weak.visible
-    clear = embed.GenreStructure(share=0.40, shuffled=0.25, shuffled_max=0.27, points=400, labelled=400, k=10)
+    assert not embed.GenreStructure(0.45, 0.25, 0.27, 400, 400, 10).visible  # 1.8 times: a blob to the eye
+    clear = embed.GenreStructure(share=0.55, shuffled=0.25, shuffled_max=0.27, points=400, labelled=400, k=10)
     assert clear.visible
-    lucky = embed.GenreStructure(share=0.40, shuffled=0.25, shuffled_max=0.41, points=400, labelled=400, k=10)
+    lucky = embed.GenreStructure(share=0.55, shuffled=0.25, shuffled_max=0.56, points=400, labelled=400, k=10)
     assert not lucky.visible
     with pytest.raises(ValueError, match="3 labels for 4 points"):
         embed.genre_structure(np.zeros((4, 2)), np.array(["a", "b", "c"], dtype=object))
