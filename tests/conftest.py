@@ -284,6 +284,20 @@ def start_when_asked(page, done, timeout: float = 300_000) -> bool:
     return False
 
 
+def open_ml100k_with_titles(page, server: str, ml100k_path) -> None:
+    """On Home: upload MovieLens 100K's u.item (titles and genres) first, then u.data, and wait until
+    it is the dataset in use."""
+    import re
+
+    page.goto(server)
+    page.get_by_text("Upload a file").click()
+    page.locator('input[type="file"]').nth(1).set_input_files(str(ml100k_path.parent / "u.item"))  # no load yet
+    wait_idle(page)
+    page.locator('input[type="file"]').nth(0).set_input_files(str(ml100k_path))
+    page.get_by_text(re.compile(r"Dataset in use: u\.data \+ u\.item")).wait_for(timeout=60_000)
+    wait_idle(page)
+
+
 def train_ranking(page, kind: str) -> None:
     """On Explore: train the ranking model ``kind`` (BPR or ALS) with its form's defaults, pressing
     Start when asked, and wait for its caption."""
