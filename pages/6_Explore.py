@@ -195,21 +195,17 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                               help="t-SNE keeps each point's nearest neighbours near it; PCA keeps the two "
                                    "directions of largest variance.")
         colours = ["ratings", "mean rating"] if subject.has_values else ["ratings"]
-        genres = maps.has_genres(subject)
-        if kind == "items" and genres:
+        if kind == "items" and maps.has_genres(subject):
             colours = [maps.MAIN_GENRE, *colours]
         colour = right.radio("Colour by", colours, horizontal=True, key="explore_map_colour")
         mapped = maps.factor_models(every_model)
         map_support = support if kind == "items" else 1
         names = list(mapped)
-        if genres:  # the map opens on the model whose item factors hold the most genre
-            structure = maps.factor_structure(subject, mapped, method, support)
-            opened = maps.most_structured(structure)
-        else:
-            opened = names[0]
+        structure = maps.factor_structure(subject, mapped, method, support)  # the most genre opens the map
+        opened = maps.most_structured(structure) if structure else names[0]
         map_name = st.radio("Factors of", names, index=names.index(opened), horizontal=True,
                             key=f"explore_map_model_{'_'.join(names)}")
-        if genres:
+        if structure:
             st.caption(maps.choice_sentence(structure))
         map_model = mapped[map_name]
         factors = map_model.Q_ if kind == "items" else map_model.P_
@@ -249,13 +245,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                   f"placed by the first two principal axes of their {k_shown} factors, which keep {share:.0%} of "
                   f"the variance: nearby points are similar, but distant ones may still be close in the other "
                   f"{max(k_shown - 2, 0)} dimensions")
-        if kind == "items" and genres:
-            measured = maps.structure_sentence(maps.map_structure(subject, (map_name, kind, method, map_support),
-                                                                  codes, coords))
-        else:
-            measured = ("Users have no genre, so whether groups on this map mean anything is not measured."
-                        if kind == "users" else "The data has no genres, so groups on this map are not measured.")
-        st.markdown(measured)
+        st.markdown(maps.map_sentence(subject, kind, (map_name, kind, method, map_support), codes, coords))
         st.caption(f"Points: {shown_points}, {placed}. Rings mark the picked point and its nearest neighbours by "
                    "cosine of all factors."
                    + (" " + maps.palette_sentence(subject, codes, maps.genre_colours(values))

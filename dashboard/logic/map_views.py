@@ -64,8 +64,11 @@ def map_codes(subject, kind: str, factors: np.ndarray, method: str, min_ratings:
 
 def factor_structure(subject, models: dict, method: str, min_ratings: int) -> dict:
     """``{name: GenreStructure}`` of each model's item factors (cosine, the similarity Explore uses)
-    on the items its map would draw: how much genre the factors themselves hold. Cached per
-    subject, model, method and support."""
+    on the items its map would draw: how much genre the factors themselves hold; empty when the
+    data has no genres or none of those items has a main genre. Cached per subject, model, method
+    and support."""
+    if not has_genres(subject):
+        return {}
     found = {}
     for name, model in models.items():
         key = ("structure", name, id(model), method, min_ratings)
@@ -73,7 +76,7 @@ def factor_structure(subject, models: dict, method: str, min_ratings: int) -> di
             codes = map_codes(subject, "items", model.Q_, method, min_ratings)
             subject.maps[key] = embed.genre_structure(model.Q_[codes], main_genres(subject)[codes], metric="cosine")
         found[name] = subject.maps[key]
-    return found
+    return {name: structure for name, structure in found.items() if structure.labelled}
 
 
 def most_structured(structure: dict) -> str:
@@ -117,6 +120,17 @@ def map_structure(subject, key: tuple, codes: np.ndarray, coords: np.ndarray) ->
     if key not in subject.maps:
         subject.maps[key] = embed.genre_structure(coords, main_genres(subject)[codes])
     return subject.maps[key]
+
+
+def map_sentence(subject, kind: str, key: tuple, codes: np.ndarray, coords: np.ndarray) -> str:
+    """What a drawn map shows of genre (:func:`structure_sentence`, measured on ``coords``), or why
+    that is not measured (users have no genre; items without genres)."""
+    if kind == "users":
+        return "Users have no genre, so whether groups on this map mean anything is not measured."
+    found = map_structure(subject, key, codes, coords) if has_genres(subject) else None
+    if found is None or not found.labelled:
+        return "These items have no genres, so groups on this map are not measured."
+    return structure_sentence(found)
 
 
 def structure_sentence(found: embed.GenreStructure) -> str:

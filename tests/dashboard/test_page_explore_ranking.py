@@ -111,6 +111,11 @@ def test_ranking_models_trained_on_explore_sit_beside_the_rating_model():
     app = app.radio(key="explore_map_model_rating model_BPR_ALS").set_value("ALS").run()  # the map of ALS
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["title"]["text"].startswith("ALS: item factors, t-SNE")
+    assert "These items have no genres, so groups on this map are not measured." in [m.value for m in app.markdown]
+    assert not any(c.value.startswith("The map opens on") for c in app.caption)  # the sample has no genres
+    app = app.radio(key="explore_map_kind").set_value("users").run()
+    assert any(m.value.startswith("Users have no genre, so whether groups") for m in app.markdown)
+    app = app.radio(key="explore_map_kind").set_value("items").run()
 
     for code in np.argsort(-np.bincount(model.rated_pairs()[1]), kind="stable")[:3]:  # three popular items
         app.selectbox(key="explore_rate_item").set_value(int(code))
