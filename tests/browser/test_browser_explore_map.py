@@ -52,7 +52,8 @@ def test_the_map_opens_on_the_most_genre_and_measures_itself_on_ml100k(streamlit
     assert set(shares) == {"rating model", "BPR", "ALS"} and shares[opened[1]] == max(shares.values())
     radio = page.locator('[data-testid="stRadio"]', has_text="Factors of")
     assert radio.locator("input:checked").evaluate("input => input.closest('label').innerText") == opened[1]
-    page.get_by_text(re.compile(rf"^{re.escape(opened[1])}: item factors, t-SNE")).wait_for()
+    title = opened[1][0].upper() + opened[1][1:]  # the figure's title starts with a capital
+    page.get_by_text(re.compile(rf"^{re.escape(title)}: item factors, t-SNE")).wait_for()
     measured_sentence(page)
 
     legend = page.evaluate(f"() => ({VISIBLE_PLOT})().data.map(t => [t.name, t.marker.color])")
