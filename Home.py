@@ -18,7 +18,7 @@ with boundary.page("Home"):  # one st.error sentence for any failure (dashboard/
         "**Tune** to search hyperparameters and **Explore** to see what a trained model recommends and why."
     )
 
-    SOURCES = ("Bundled sample", "Upload a file")
+    SOURCES = ("Bundled sample", "Upload a file", "MovieLens from GroupLens")
     linked = datasets.current()
     datasets.store_warning()
     if datasets.missing():
@@ -31,6 +31,20 @@ with boundary.page("Home"):  # one st.error sentence for any failure (dashboard/
 
     if choice == SOURCES[0]:
         datasets.use(datasets.sample())
+    elif choice == SOURCES[2]:
+        st.caption("Downloaded once from GroupLens (files.grouplens.org), checked against its pinned SHA-256 "
+                   "and kept in the server's cache folder; titles and genres come with it. MovieLens is for "
+                   "research and teaching: see GroupLens's terms of use.")
+        for name, label in datasets.movielens_offer().items():
+            if st.button(label, key=f"home_movielens_{name}"):
+                progress = st.progress(0.0, text=f"Downloading MovieLens {name}...")
+                try:
+                    datasets.use(datasets.download_movielens(
+                        name, lambda fraction, text, bar=progress: bar.progress(fraction, text=escape_markdown(text))))
+                except DataError as exc:
+                    st.error(f"Could not get MovieLens {name}: {escape_markdown(exc)} Still using "
+                             f"{escape_markdown(datasets.current().name)}.")
+                progress.empty()
     else:
         limit = st.get_option("server.maxUploadSize")
         upload = st.file_uploader(

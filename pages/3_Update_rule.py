@@ -135,10 +135,12 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
                      "prediction. Red outlines: the rating taken and the row of P and column of Qᵀ it updates.")
 
     safe.subheader(st, "Beside it: BPR's pairwise step, for ranking")
-    safe.caption(st, "A ranking model learns an order, not ratings: BPR takes a user u, an item i they liked (rated "
-                     "at or above the positive threshold) and an item j they did not, and nudges p_u, q_i and q_j so "
-                     "that i scores above j. Same γ, λ, K and seed as above, on the same ratings; the steps are those "
-                     "of BPRFactorizer's kernel (tests/teaching/test_bpr_step.py checks the numbers).")
+    positive_level = settings.RANKING_TABLES["bpr"]["positive_level"].default  # Train's BPR default
+    safe.caption(st, "A ranking model learns an order, not ratings: BPR takes a user u, an item i they liked and an "
+                     "item j they did not, and nudges p_u, q_i and q_j so that i scores above j. Like Train's BPR by "
+                     "default, it learns from positives, {}. Same γ, λ, K and seed as above, on the same ratings; "
+                     "the steps are those of BPRFactorizer's kernel (tests/teaching/test_bpr_step.py checks the "
+                     "numbers).", positives(ratings.scale, positive_level))
     bpr_buttons = st.columns([1.6, 1.2, 5])
     bpr_next = bpr_buttons[0].button("Next BPR step", type="primary")
     bpr_reset = bpr_buttons[1].button("Reset BPR")
@@ -146,7 +148,8 @@ with boundary.page("Update rule"):  # one st.error sentence for any failure (das
     if bpr_reset or bpr_state is None or bpr_state["settings"] != wanted:
         try:
             bpr_state = {"settings": wanted, "last": None,
-                         "stepper": BPRStepper(ratings, n_factors=k, lr=lr, reg=reg, seed=int(seed))}
+                         "stepper": BPRStepper(ratings, n_factors=k, lr=lr, reg=reg, seed=int(seed),
+                                                positive_level=positive_level)}
         except ValueError as exc:
             safe.error(st, "Cannot set up BPR on these ratings: {}", settings.form_words(exc))
             st.stop()

@@ -11,6 +11,7 @@ from dashboard.render import safe
 from dashboard.server import datasets
 from dashboard.logic import explore_runs, long_work, session_runs
 from dashboard.server import store
+from dashboard.logic import map_views as maps
 from dashboard.logic import model_views as view
 from dashboard.logic import ranking_views as rank
 from dashboard.logic import newuser_views as newuser
@@ -137,7 +138,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
                                         help="The rating model's lists leave out items with fewer training ratings."))
         safe.caption(right, "{}", rank.support_sentence(subject, support))
     factor_models = rank.factor_models(subject)  # EASE and item-kNN: in the side-by-side lists only
-    shown_name = safe.radio(middle, "Lists and map of", list(factor_models), horizontal=True, key="explore_model")
+    shown_name = safe.radio(middle, "Lists of", list(factor_models), horizontal=True, key="explore_model")
     shown = factor_models[shown_name]
     is_rating = shown_name == rank.RATING
     shown_support = support if is_rating else 0
@@ -211,18 +212,27 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
     with tabs[3]:
         left, middle, right = st.columns(3)
         kind = safe.radio(left, "Map of", ["items", "users"], horizontal=True, key="explore_map_kind")
-        method = safe.radio(middle, "Layout", view.MAP_METHODS, horizontal=True, key="explore_map_method",
-                              help="t-SNE keeps each point's nearest neighbours near it (clusters show); PCA "
-                                   "keeps the two directions of largest variance.")
+        method = safe.radio(middle, "Layout", maps.MAP_METHODS, horizontal=True, key="explore_map_method",
+                            help="t-SNE keeps each point's nearest neighbours near it; PCA keeps the two "
+                                 "directions of largest variance.")
         colours = ["ratings", "mean rating"] if subject.has_values else ["ratings"]
-        if kind == "items" and (subject.info["genres"] != "").any():
-            colours = ["main genre", "genre", "first genre", *colours]
+        if kind == "items" and maps.has_genres(subject):
+            colours = [maps.MAIN_GENRE, *colours]
         colour = safe.radio(right, "Colour by", colours, horizontal=True, key="explore_map_colour")
-        factors = shown.Q_ if kind == "items" else shown.P_
+        mapped = maps.factor_models(every_model)
+        map_support = support if kind == "items" else 1
+        names = list(mapped)
+        structure = maps.factor_structure(subject, mapped, method, support)  # the most genre opens the map
+        opened = maps.most_structured(structure) if structure else names[0]
+        map_name = safe.radio(st, "Factors of", names, index=names.index(opened), horizontal=True,
+                              key=f"explore_map_model_{'_'.join(names)}")
+        if structure:
+            safe.caption(st, "{}", maps.choice_sentence(structure))
+        map_model = mapped[map_name]
+        factors = map_model.Q_ if kind == "items" else map_model.P_
         with st.spinner(safe.md("Laying out the {} with {} (t-SNE takes a few seconds, once per model)...", kind,
                                 method)):
-            codes, coords, share = view.map_points(subject, kind, factors, method, shown_name,
-                                                   support if kind == "items" else 1)
+            codes, coords, share = maps.map_points(subject, kind, factors, method, map_name, map_support)
         labels = titles[codes] if kind == "items" else np.array([f"user {u}" for u in model.user_ids_[codes]])
         pick_key, clicked_key = f"explore_map_pick_{kind}", f"explore_map_clicked_{kind}"
         event = st.session_state.get(f"explore_map_{kind}")
@@ -235,34 +245,33 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         name_of = dict(zip(codes, labels))
         if st.session_state.get(pick_key) not in name_of:
             st.session_state.pop(pick_key, None)
-        selected = st.selectbox("Show the neighbours of (or click a point)", [None, *order.tolist()],
-                                format_func=lambda code: "(nobody)" if code is None else name_of[code], key=pick_key)
+        selected = st.selectbox("Show the neighbours of (or click a point)", [None, *order.tolist()], key=pick_key,
+                                format_func=lambda code: "(nobody)" if code is None else name_of[code])
         if kind == "items":
-            neighbours = (explore.similar_items(shown, selected, 8, counts=subject.counts)
+            neighbours = (explore.similar_items(map_model, selected, 8, counts=subject.counts)
                           if selected is not None else None)
             ringed = [] if selected is None else [selected, *neighbours["code"]]
         else:
-            neighbours = view.nearest_users(shown, selected, 8) if selected is not None else None
+            neighbours = view.nearest_users(map_model, selected, 8) if selected is not None else None
             ringed = [] if selected is None else [selected, *explore.user_codes(model, neighbours["user"])]
         at = {code: index for index, code in enumerate(codes)}
         highlight = [at[code] for code in ringed if code in at]
-        figure = view.map_figure(labels, coords, view.colour_values(subject, kind, colour, codes), colour,
-                                 highlight, share, kind, method, shown_name)
+        values = maps.colour_values(subject, kind, colour, codes)
+        figure = maps.map_figure(labels, coords, values, colour, highlight, share, kind, method, map_name)
         safe.plotly_chart(st, figure, key=f"explore_map_{kind}", on_select="rerun", selection_mode="points")
-        shown_points = view.map_points_sentence(subject, kind, method, codes, support)
+        shown_points = maps.map_points_sentence(subject, kind, method, codes, support)
         k_shown = factors.shape[1]
         placed = (f"placed by t-SNE so that each one's nearest neighbours by cosine of its {k_shown} factors stay "
-                  "near it: clusters are real, distances between clusters and the axes are not"
+                  "near it; distances between groups and the axes mean nothing"
                   if method == "t-SNE" else
-                  f"placed by the first two principal axes of their {k_shown} factors, which keep {share:.0%} of the "
-                  f"variance: nearby points are similar, but distant ones may still be close in the other "
+                  f"placed by the first two principal axes of their {k_shown} factors, which keep {share:.0%} of "
+                  f"the variance: nearby points are similar, but distant ones may still be close in the other "
                   f"{max(k_shown - 2, 0)} dimensions")
-        safe.caption(st, "Points: {}, {}. Rings mark the picked point and its nearest neighbours by "
-                         "cosine of all factors.{}", shown_points, placed,
-                     {"main genre": " Colour: the rarest of an item's genres (Animation for Animation, Children's "
-                                    "and Comedy; War for Drama and War), its most telling one.",
-                      "genre": " Colour: an item's genre when it has one, grey when it has several.",
-                      "first genre": " Colour: each item's first listed genre."}.get(colour, ""))
+        safe.markdown(st, "{}", maps.map_sentence(subject, kind, (map_name, kind, method, map_support), codes, coords))
+        safe.caption(st, "Points: {}, {}. Rings mark the picked point and its nearest neighbours by cosine of all "
+                         "factors.{}", shown_points, placed,
+                     " " + maps.palette_sentence(subject, codes, maps.genre_colours(values))
+                     if colour == maps.MAIN_GENRE else "")
         if selected is not None:
             safe.markdown(st, "**Nearest to {}** (cosine of all {} factors):", name_of[selected], k_shown)
             if kind == "items":

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import http.server
+import io
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -297,6 +303,37 @@ def start_when_asked(page, done, timeout: float = 300_000) -> bool:
     return False
 
 
+def open_ml100k_with_titles(page, server: str, ml100k_path) -> None:
+    """On Home: upload MovieLens 100K's u.item (titles and genres) first, then u.data, and wait until
+    it is the dataset in use."""
+    import re
+
+    page.goto(server)
+    page.get_by_text("Upload a file").click()
+    page.locator('input[type="file"]').nth(1).set_input_files(str(ml100k_path.parent / "u.item"))  # no load yet
+    wait_idle(page)
+    page.locator('input[type="file"]').nth(0).set_input_files(str(ml100k_path))
+    page.get_by_text(re.compile(r"Dataset in use: u\.data \+ u\.item")).wait_for(timeout=60_000)
+    wait_idle(page)
+
+
+def train_ranking(page, kind: str) -> None:
+    """On Explore: train the ranking model ``kind`` (BPR or ALS) with its form's defaults, pressing
+    Start when asked, and wait for its caption."""
+    import re
+
+    from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
+
+    if not page.get_by_role("button", name=f"Train {kind.replace('ALS', 'BPR')}").is_visible():
+        page.get_by_text("Ranking models on the same training ratings").click()
+    page.get_by_text(kind, exact=True).first.click()
+    wait_idle(page)
+    page.get_by_role("button", name=f"Train {kind}").click()
+    factors = {"BPR": BPR_PARAMETERS, "ALS": ALS_PARAMETERS}[kind]["n_factors"].default  # the form's default K
+    start_when_asked(page, page.get_by_text(re.compile(rf"^{kind}: K = {factors}, \d+ epochs")), timeout=180_000)
+    wait_idle(page)
+
+
 def train_then_explore(page, epochs: int = 20) -> None:
     """On Train (open, its form at ``epochs`` epochs): train a run, then open Explore on it."""
     import re
@@ -307,3 +344,54 @@ def train_then_explore(page, epochs: int = 20) -> None:
     page.locator('[data-testid="stSidebarNav"] a', has_text="Explore").click()
     page.get_by_text("Rated by user").first.wait_for()
     wait_idle(page)
+
+
+# --- a loopback GroupLens: a generated MovieLens-100K style archive (mfcore.datasets, Home) -------
+
+U_DATA = "1\t10\t5\t881250949\n1\t20\t3\t881250950\n2\t10\t4\t881250951\n2\t30\t1\t881250952\n3\t20\t2\t881250953\n"
+U_ITEM = ("10|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
+          "20|GoldenEye (1995)|01-Jan-1995||http://x|0|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0|1|0|0\n"
+          "30|Four Rooms (1995)|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|1|0|0\n")
+
+
+def archive_bytes() -> bytes:
+    """A MovieLens-100K style zip: three users, three titled films with genres."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.writestr("ml-100k/u.data", U_DATA)
+        zipped.writestr("ml-100k/u.item", U_ITEM)
+        zipped.writestr("ml-100k/README", "generated for the test")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def movielens_server(tmp_path):
+    """A loopback HTTP server of ``tmp_path/www`` that counts its GET requests."""
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "ml-100k.zip").write_bytes(archive_bytes())
+    hits = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", hits, httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def pinned_to_the_generated_archive(monkeypatch):
+    from mfcore.datasets import grouplens as ml
+
+    data = archive_bytes()
+    monkeypatch.setitem(ml.MOVIELENS, "100k", ml.Archive("ml-100k.zip", hashlib.sha256(data).hexdigest(),
+                                                         len(data), "generated"))

@@ -9,7 +9,6 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from mfcore import Ratings, SGDFactorizer, explore
@@ -19,7 +18,6 @@ from dashboard.logic import run_driver
 from dashboard.server.run_record import model_kind
 from dashboard.render import safe
 
-MAP_POINTS = 5000  # the most-rated users or items drawn on a map
 SELECT_LIMIT = 20_000  # above it, a search box narrows a selectbox's options
 RANKING_USERS = 5000  # ranking metrics on a random sample of at most this many test users
 TABLE_FORMATS = {"rating": "{:g}", "μ + b_u + b_i": "{:.3f}", "p_u · q_i": "{:.3f}", "cosine": "{:.3f}",
@@ -259,138 +257,6 @@ def explanation_sentence(table: pd.DataFrame) -> str:
     return (f"The top recommendation, {top['title']}, scores {top['μ + b_u + b_i'] + top['p_u · q_i']:.2f} "
             f"before clipping: {top['μ + b_u + b_i']:.2f} from the mean and biases and "
             f"{top['p_u · q_i']:+.2f} from the factor dot product.")
-
-
-# --- maps -------------------------------------------------------------------------------------------
-
-MAP_METHODS = ("PCA", "t-SNE")
-"""The map layouts, the first the default: PCA is instant, t-SNE (seconds, cached per model) is asked
-for, so opening Explore never waits for it (every tab renders on each run of the page)."""
-
-
-def map_points(subject: Subject, kind: str, factors: np.ndarray, method: str = "PCA", name: str = "",
-               min_ratings: int = 1) -> tuple[np.ndarray, np.ndarray, float]:
-    """Codes drawn on the ``kind`` ("items" or "users") map of ``factors`` (rows by code; ``name``
-    names the model they come from), their 2-D coordinates and the variance share PCA's two axes keep
-    (NaN for t-SNE): the ``MAP_POINTS`` most rated codes for PCA; for t-SNE the ``EMBED_POINTS`` most
-    rated among those with at least ``min_ratings`` training ratings (the minimum support: a thinly
-    rated item's factors are still mostly their random start, and place it anywhere). Computed once
-    per subject, model, kind, method and support (t-SNE takes seconds)."""
-    key = (name, kind, method, min_ratings if method == "t-SNE" else 1)
-    if key not in subject.maps:
-        subject.maps[key] = _map_points(subject, kind, factors, method, key[-1])
-    return subject.maps[key]
-
-
-def _map_points(subject: Subject, kind: str, factors: np.ndarray, method: str, min_ratings: int):
-    from mfcore.explore.embed import EMBED_POINTS
-
-    codes = subject.train.items if kind == "items" else subject.train.users
-    size = subject.train.n_items if kind == "items" else subject.train.n_users
-    counts = np.bincount(codes, minlength=size)
-    chosen = np.flatnonzero((counts >= max(min_ratings, 1)) & (np.linalg.norm(factors, axis=1) > 0))
-    limit = EMBED_POINTS if method == "t-SNE" else MAP_POINTS
-    if len(chosen) > limit:
-        chosen = np.sort(chosen[np.argsort(-counts[chosen], kind="stable")[:limit]])
-    if method == "t-SNE":
-        return chosen, explore.tsne_2d(factors[chosen]), float("nan")
-    coords, share = explore.project_2d(factors[chosen])
-    return chosen, coords, share
-
-
-def map_points_sentence(subject: Subject, kind: str, method: str, codes: np.ndarray, support: int) -> str:
-    """Which points a map draws, from the numbers."""
-    rated = int((np.bincount(subject.train.items if kind == "items" else subject.train.users) > 0).sum())
-    if method == "t-SNE" and kind == "items" and support > 1:
-        return f"the {len(codes):,} most rated of the items with at least {support} training ratings"
-    return f"the {len(codes):,} most rated {kind}" if len(codes) < rated else f"all {len(codes):,} rated {kind}"
-
-
-SEVERAL = "several"
-GENRE_PALETTE = ["#0067A5", "#F38400", "#008856", "#BE0032", "#875692", "#F3C300", "#A1CAF1", "#E68FAC",
-                 "#882D17", "#8DB600", "#604E97", "#F99379", "#C2B280", "#B3446C", "#DCD300", "#654522",
-                 "#E25822", "#2B3D26", "#F6A600"]
-"""A qualitative palette, one colour per genre: Kelly's colours of maximum contrast (1965) less white,
-black and grey, strongest first (the commonest genres get them); MovieLens has 18 or 19 genres, so
-no two share a colour. The greys are kept for ``several`` genres and ``(none)``."""
-GREYS = {SEVERAL: "#c7c7c7", "(none)": "#7f7f7f"}
-
-
-def colour_values(subject: Subject, kind: str, colour: str, codes: np.ndarray) -> np.ndarray:
-    """The value each point is coloured by: ``ratings`` (count), ``mean rating``, or for items
-    ``main genre`` (the rarest of an item's genres across all items: Animation for
-    Animation|Children's|Comedy, War for Drama|War), ``genre`` (the one genre of a single-genre item,
-    :data:`SEVERAL` for more) or ``first genre``."""
-    column = subject.train.items if kind == "items" else subject.train.users
-    size = subject.train.n_items if kind == "items" else subject.train.n_users
-    counts = np.bincount(column, minlength=size)
-    if colour == "ratings":
-        return counts[codes]
-    if colour == "mean rating":
-        sums = np.bincount(column, weights=subject.train.values, minlength=size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (sums / counts)[codes]
-    genres = subject.info["genres"].str.split("|")
-    if colour == "main genre":
-        frequency = genres.explode().value_counts()
-        named = genres.map(lambda names: min(names, key=lambda name: (frequency.get(name, 0), name)))
-    else:
-        named = genres.str[0].where(genres.str.len() == 1, SEVERAL) if colour == "genre" else genres.str[0]
-    return named.replace("", "(none)").to_numpy()[codes]
-
-
-def genre_colours(values: np.ndarray) -> dict:
-    """``{genre: colour}``: the genres of ``values`` by frequency, each its own colour of
-    :data:`GENRE_PALETTE` (cycling past 19), greys for several and none."""
-    names, counts = np.unique(values, return_counts=True)
-    ordered = [name for name in names[np.argsort(-counts, kind="stable")] if name not in GREYS]
-    colours = {name: GENRE_PALETTE[n % len(GENRE_PALETTE)] for n, name in enumerate(ordered)}
-    return {**colours, **{name: grey for name, grey in GREYS.items() if name in set(names)}}
-
-
-def map_figure(labels: np.ndarray, coords: np.ndarray, colour: np.ndarray, colour_name: str,
-               highlight: list[int], share: float, kind: str, method: str = "PCA", model: str = "") -> go.Figure:
-    """Scatter of the 2-D projection with labels and colour values on hover; every point's
-    ``customdata`` is its position in ``labels`` (what a selection reports); points at positions
-    ``highlight`` are ringed (trace ``selected``), the first one named."""
-    figure = go.Figure()
-    labels = np.asarray(labels, dtype=object)
-    positions = np.arange(len(labels))
-    if colour.dtype.kind in "fiu":
-        log_scale = colour_name == "ratings"
-        shown = np.log10(np.maximum(colour, 1)) if log_scale else colour
-        hover = [f"{label}\n{colour_name} {value:.3g}" for label, value in zip(labels, colour)]
-        figure.add_trace(go.Scattergl(
-            x=coords[:, 0], y=coords[:, 1], mode="markers", text=hover, customdata=positions,
-            hovertemplate="%{text}<extra></extra>", showlegend=False,
-            marker={"size": 6, "color": shown, "colorscale": "Viridis", "showscale": True, "opacity": 0.75,
-                        "colorbar": {"title": "log10 ratings" if log_scale else colour_name}}))
-    else:
-        for group, hue in genre_colours(colour).items():
-            rows = np.flatnonzero(colour == group)
-            figure.add_trace(go.Scattergl(x=coords[rows, 0], y=coords[rows, 1], mode="markers",
-                                          name=f"{group} ({len(rows)})", text=labels[rows],
-                                          customdata=rows,
-                                          hovertemplate="%{text}<extra>" + group + "</extra>",
-                                          marker={"size": 6, "opacity": 0.8, "color": hue}))
-    if highlight:
-        names = labels[highlight]
-        figure.add_trace(go.Scatter(x=coords[highlight, 0], y=coords[highlight, 1], mode="markers+text",
-                                    text=[names[0]] + [""] * (len(names) - 1), hovertext=names,
-                                    textposition="top center", name="selected", showlegend=False,
-                                    customdata=positions[highlight], hoverinfo="text",
-                                    marker={"size": 14, "color": "rgba(0,0,0,0)",
-                                            "line": {"color": "crimson", "width": 2}}))
-    whose = f"{model}: " if model else ""
-    if method == "t-SNE":
-        title = f"{whose}{kind[:-1]} factors, t-SNE: nearby points are neighbours by cosine (axes have no meaning)"
-        axes = {"xaxis_title": "t-SNE 1", "yaxis_title": "t-SNE 2"}
-    else:
-        title = f"{whose}{kind[:-1]} factors, PCA: the two axes keep {share:.0%} of the variance"
-        axes = {"xaxis_title": "first principal axis", "yaxis_title": "second principal axis"}
-    figure.update_layout(height=620, legend={"orientation": "v", "x": 1.02, "y": 1, "itemsizing": "constant"},
-                         margin={"t": 40, "b": 40, "l": 40, "r": 20}, title=title[0].upper() + title[1:], **axes)
-    return figure
 
 
 def nearest_users(model: SGDFactorizer, user: int, n: int = 10) -> pd.DataFrame:

@@ -94,6 +94,75 @@ def load(name: str, path: str, raw: bytes, columns: dict | None = None, duplicat
     return Dataset(name, path, key, ratings)
 
 
+def upload_limit_bytes() -> int:
+    """The most bytes one uploaded file may have: Streamlit's ``server.maxUploadSize`` (MB)."""
+    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
+
+
+def movielens_offer() -> dict[str, str]:
+    """``{name: label}`` of the MovieLens archives Home offers (:data:`mfcore.datasets.MOVIELENS`),
+    each label with its size and what it holds."""
+    from mfcore.datasets import MOVIELENS
+
+    return {name: f"MovieLens {name} ({archive.size / 1e6:,.1f} MB): {archive.about}"
+            for name, archive in MOVIELENS.items()}
+
+
+def download_movielens(name: str, progress=None) -> Dataset:
+    """MovieLens ``name`` as the session's kind of dataset: the archive from
+    :func:`mfcore.datasets.movielens_path` (its pinned SHA-256, the user's cache folder), fetched as a
+    job of the shared scheduler, then loaded like an uploaded zip (:func:`load`: the memory cap while
+    it inflates, the memory guard on the ratings; titles and genres from its items file).
+    Bounded like an upload: an archive larger than :func:`upload_limit_bytes` is refused before any
+    byte is fetched, and the download stops at the job's work limit
+    (:data:`dashboard.server.jobs.MAX_SECONDS`). ``progress(fraction, text)`` is told how it goes.
+    Raises :class:`mfcore.DataError` (:class:`mfcore.datasets.DatasetError` when offline, on an HTTP
+    error or a checksum that differs) with one sentence."""
+    from mfcore.datasets import MOVIELENS, DatasetError, movielens_path
+
+    from dashboard.server import jobs
+
+    say = progress or (lambda fraction, text: None)
+    if name not in MOVIELENS:
+        raise DatasetError(f"unknown MovieLens data set {name!r}: use one of {', '.join(MOVIELENS)}.")
+    archive = MOVIELENS[name]
+    limit = upload_limit_bytes()
+    if archive.size > limit:
+        raise DatasetError(f"MovieLens {name} is {archive.size / 1e6:,.0f} MB, over this server's limit of "
+                           f"{limit / 1e6:,.0f} MB per file: pick a smaller one.")
+    received = [0]
+
+    def steps(job):
+        def count(size: int, total: int) -> None:
+            received[0] = size
+            if job.cancelled:
+                raise DatasetError(f"the download of {archive.file} was stopped; nothing was kept.")
+            if job.elapsed > job.max_seconds:
+                raise DatasetError(f"the download of {archive.file} took longer than this server's work limit "
+                                   f"of {job.max_seconds:g} s; nothing was kept: try again later.")
+
+        yield movielens_path(name, progress=count)
+
+    job = jobs.submit(steps, f"download MovieLens {name}", engines=("numba",), n_threads=1)
+
+    def poll(job: jobs.Job) -> None:
+        if job.state == jobs.QUEUED:
+            say(0.0, job.status_line())
+        else:
+            say(min(received[0] / archive.size, 1.0),
+                f"Downloading {archive.file}: {received[0] / 1e6:,.1f} of {archive.size / 1e6:,.1f} MB")
+
+    jobs.follow(job, poll)
+    if job.state == jobs.FAILED:
+        raise DataError(f"{jobs.failure(job)}." if isinstance(job.error, ValueError) else
+                        f"the download of {archive.file} failed: {jobs.failure(job)}.")
+    if not job.results:
+        raise DataError(f"the download of {archive.file} was stopped before it started; nothing was kept.")
+    path = job.results[-1]
+    say(1.0, f"Loading {archive.file}...")
+    return load(f"MovieLens {name} ({archive.file})", str(path), path.read_bytes())
+
+
 def check_size(ratings: Ratings) -> None:
     """Refuse a parsed dataset that would take more memory than the cap
     (:func:`mfcore.evaluation.resources.check_dataset_memory`), as a :class:`mfcore.DataError` naming the numbers."""

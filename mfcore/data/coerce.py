@@ -20,8 +20,9 @@ Accepted inputs, and the rule each follows:
 Every row of a DataFrame or of the id arrays is a rating (a 0 too); a repeated (user, item) pair keeps its
 last value (:func:`mfcore.data.load_ratings`'s default). Refused, each with one sentence
 (:class:`DataError`): an empty input, a value that is NaN or infinite or beyond ``MAX_ABS_RATING``, a
-negative or non-integer shape, an index outside the shape, a dense 2-D array (ambiguous: which zeros
-are missing?), anything else.
+negative or non-integer shape, an index outside the shape, ``shape=`` with any input but ``(rows,
+cols, values)`` arrays (a matrix, a DataFrame and Ratings have their own users and items), a dense 2-D
+array (ambiguous: which zeros are missing?), anything else.
 
 An evaluation or validation set is coded with the training set's id maps (``like``); its ratings of
 users or items the training set does not know are left out, and its summary says how many.
@@ -45,6 +46,9 @@ def as_ratings(data, like: Ratings | None = None, *, shape=None, what: str = "th
     """``data`` as :class:`Ratings` (the rules: module docstring); ``like`` gives the id maps to code
     an evaluation set with, ``shape`` makes ``(rows, cols, values)`` indices of that shape, ``what``
     names the input in error messages."""
+    if shape is not None and not (isinstance(data, tuple | list) and len(data) == 3):
+        raise DataError(f"{what}: shape= goes with (rows, cols, values) arrays only, not with "
+                        f"{type(data).__name__} input, which has its own users and items.")
     if isinstance(data, Ratings):
         return data if like is None else _recode(data, like, what)
     if shape is not None or _is_sparse(data):
@@ -122,7 +126,7 @@ def _indexed(data, shape, what: str):
             raise DataError(f"{what}: shape= goes with (rows, cols, values) arrays.")
         rows, cols, values = (np.asarray(part) for part in data)
         for name, index, n in (("row", rows, n_rows), ("column", cols, n_cols)):
-            if index.dtype.kind not in "iu" or len(index) != len(values):
+            if index.dtype.kind not in "iu" or index.ndim != 1 or values.ndim != 1 or len(index) != len(values):
                 raise DataError(f"{what}: the {name} indices must be integers, one per value.")
             outside = np.flatnonzero((index < 0) | (index >= n))
             if len(outside):

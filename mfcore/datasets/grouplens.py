@@ -80,8 +80,10 @@ def movielens(name: str = "100k", *, base_url: str | None = None, cache: str | o
 
 
 def movielens_path(name: str = "100k", *, base_url: str | None = None, cache: str | os.PathLike | None = None,
-                   timeout: float = 60.0) -> Path:
-    """The checked archive of ``name`` in the cache, downloaded first when it is not there yet."""
+                   timeout: float = 60.0, progress=None) -> Path:
+    """The checked archive of ``name`` in the cache, downloaded first when it is not there yet.
+    ``progress(received, size)`` (bytes so far, the pinned size) is called after each chunk of a
+    download; an exception it raises stops the download and is raised here (nothing is kept)."""
     if name not in MOVIELENS:
         raise DatasetError(f"unknown MovieLens data set {name!r}: use one of {', '.join(MOVIELENS)}.")
     archive = MOVIELENS[name]
@@ -91,7 +93,7 @@ def movielens_path(name: str = "100k", *, base_url: str | None = None, cache: st
         return path
     url = (base_url or os.environ.get("MFCORE_MOVIELENS_URL") or GROUPLENS_URL).rstrip("/") + "/" + archive.file
     folder.mkdir(parents=True, exist_ok=True)
-    _download(url, path, archive, timeout)
+    _download(url, path, archive, timeout, progress)
     return path
 
 
@@ -108,7 +110,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download(url: str, path: Path, archive: Archive, timeout: float) -> None:
+def _download(url: str, path: Path, archive: Archive, timeout: float, progress=None) -> None:
     """Stream ``url`` into a temporary file beside ``path``, hashing it; rename it onto ``path`` only
     when its SHA-256 is the pinned one."""
     digest, size = hashlib.sha256(), 0
@@ -122,6 +124,8 @@ def _download(url: str, path: Path, archive: Archive, timeout: float) -> None:
                                        "file on the server is not the pinned one; nothing was kept.")
                 digest.update(block)
                 out.write(block)
+                if progress is not None:
+                    progress(size, archive.size)
         if digest.hexdigest() != archive.sha256:
             raise DatasetError(f"the SHA-256 of {archive.file} from {url} is {digest.hexdigest()}, not the pinned "
                                f"{archive.sha256}: the download is damaged or the file changed; nothing was kept.")

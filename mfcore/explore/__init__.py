@@ -5,8 +5,8 @@ Everything works on codes (row numbers of ``P_`` and ``Q_``) and the model's id 
 ``item_ids_``; item titles and genres come from :func:`item_info`. Owns: :mod:`.lookup` (ids, titles,
 counts), :mod:`.recommend` (fold-in, top items, similar items, explanations), :mod:`.support` (the
 minimum support of the rating model's lists), :mod:`.views` (PCA maps, the ranking tables and their
-readings), :mod:`.embed` (the t-SNE map), :mod:`.compare` (the rating model beside the ranking
-models and popularity). May import: :mod:`mfcore.evaluation`, :mod:`mfcore.models`,
+readings), :mod:`.embed` (the t-SNE map; how much genre a map shows), :mod:`.compare` (the rating
+model beside the ranking models and popularity). May import: :mod:`mfcore.evaluation`, :mod:`mfcore.models`,
 :mod:`mfcore.data`.
 """
 
@@ -36,6 +36,8 @@ _EXPORTS = {
     "min_support": ".support",
     "support_summary": ".support",
     "tsne_2d": ".embed",
+    "main_genres": ".embed",
+    "genre_structure": ".embed",
     "ranking_table": ".views",
     "ranking_reading": ".views",
 }

@@ -18,7 +18,7 @@ with the old :math:`p_u` on the right of the last line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -152,7 +152,8 @@ class UpdateStepper:
 
 def dense_slice(ratings: Ratings, n_users: int = 10, n_items: int = 12) -> Ratings:
     """The ratings among the ``n_users`` users with the most ratings and the ``n_items`` most rated
-    items (ties by code), re-coded as a small :class:`Ratings` with the same original ids (and titles)."""
+    items (ties by code), re-coded as a small :class:`Ratings` with the same original ids (and titles)
+    and the whole file's rating ``scale``, so a positive threshold on the slice is the file's."""
     top_users = np.argsort(-np.bincount(ratings.users, minlength=ratings.n_users), kind="stable")[:n_users]
     top_items = np.argsort(-np.bincount(ratings.items, minlength=ratings.n_items), kind="stable")[:n_items]
     keep = np.isin(ratings.users, top_users) & np.isin(ratings.items, top_items)
@@ -162,4 +163,4 @@ def dense_slice(ratings: Ratings, n_users: int = 10, n_items: int = 12) -> Ratin
                          ratings.values[keep])
     if ratings.item_info is not None:  # titles and genres come along
         sliced = sliced.with_items(ratings.item_info.set_axis(ratings.item_ids), ratings.summary.items_file)
-    return sliced
+    return replace(sliced, scale=ratings.scale)

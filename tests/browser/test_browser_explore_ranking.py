@@ -1,46 +1,21 @@
 """Real browser on MovieLens 100K with titles and genres (skipped when absent): train the rating model,
 then BPR and ALS from Explore; read the side-by-side top-10 for user 1 and for five animated films
-rated 5 stars, the metrics chart and its reading, and the t-SNE map coloured by genre. Full-page
-screenshots go to test-artifacts/explore-side-by-side.png, explore-metrics-chart.png,
-explore-your-ratings-side-by-side.png and explore-tsne-genres.png."""
+rated 5 stars, the metrics chart and its reading (the map: test_browser_explore_map.py). Full-page
+screenshots go to test-artifacts/explore-side-by-side.png, explore-metrics-chart.png and
+explore-your-ratings-side-by-side.png."""
 
 import re
 
-import pytest
-from mfcore.models.params import ALS_PARAMETERS, BPR_PARAMETERS
-from conftest import (TABLE_TEXT, choose, full_page_screenshot, no_exception, start_when_asked, train_then_explore,
-                      wait_idle)
+from conftest import (TABLE_TEXT, choose, full_page_screenshot, no_exception, open_ml100k_with_titles, train_ranking,
+                      train_then_explore, wait_idle)
 
 ANIMATED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beauty and the Beast (1991)",
             "Pocahontas (1995)")
 
 
-@pytest.fixture
-def ml100k_items(ml100k_path):
-    return ml100k_path.parent / "u.item"
-
-
-def train_ranking(page, kind: str) -> None:
-    if not page.get_by_role("button", name=f"Train {kind.replace('ALS', 'BPR')}").is_visible():
-        page.get_by_text("Ranking models on the same training ratings").click()
-    page.get_by_text(kind, exact=True).first.click()
-    wait_idle(page)
-    page.get_by_role("button", name=f"Train {kind}").click()
-    factors = {"BPR": BPR_PARAMETERS, "ALS": ALS_PARAMETERS}[kind]["n_factors"].default  # the form's default K
-    start_when_asked(page, page.get_by_text(re.compile(rf"^{kind}: K = {factors}, \d+ epochs")), timeout=180_000)
-    wait_idle(page)
-
-
-def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, browser_page, ml100k_path,
-                                                           ml100k_items):
+def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, browser_page, ml100k_path):
     page = browser_page
-    page.goto(streamlit_server)
-    page.get_by_text("Upload a file").click()
-    page.locator('input[type="file"]').nth(1).set_input_files(str(ml100k_items))  # titles first: no load yet
-    wait_idle(page)
-    page.locator('input[type="file"]').nth(0).set_input_files(str(ml100k_path))
-    page.get_by_text(re.compile(r"Dataset in use: u\.data \+ u\.item")).wait_for(timeout=60_000)
-    wait_idle(page)
+    open_ml100k_with_titles(page, streamlit_server, ml100k_path)
 
     page.locator('[data-testid="stSidebarNav"] a', has_text="Train").click()
     train_then_explore(page)
@@ -85,17 +60,3 @@ def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, brow
     mine = page.evaluate(TABLE_TEXT, 2)
     assert all(len(row) == 5 for row in mine)
     full_page_screenshot(page, "explore-your-ratings-side-by-side.png")
-
-    page.get_by_role("tab", name="Map").click()
-    page.locator('[data-testid="stRadio"]', has_text="Layout").get_by_text("t-SNE", exact=True).click()
-    page.get_by_text(re.compile(r"Rating model: item factors, t-SNE")).wait_for(timeout=120_000)
-    wait_idle(page)
-    page.locator('[data-testid="stRadio"]', has_text="Lists and map of").get_by_text("ALS", exact=True).click()
-    page.get_by_text(re.compile(r"ALS: item factors, t-SNE")).wait_for(timeout=120_000)
-    wait_idle(page)
-    no_exception(page)
-    legend = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                           ".find(plot => plot.offsetParent !== null).data.map(t => [t.name, t.marker.color])")
-    colours = [colour for name, colour in legend if name and not name.startswith(("several", "(none)"))]
-    assert len(colours) >= 10 and len(set(colours)) == len(colours)  # one colour per genre
-    full_page_screenshot(page, "explore-tsne-genres.png")

@@ -1,6 +1,6 @@
 """AppTest of the Home page: the sample by default, good and bad uploads, column mapping, page switches."""
 
-from apptest_helpers import BAD, TOY, home, no_exception, upload
+from apptest_helpers import BAD, TOY, home, no_exception, plain, upload
 
 
 def metric(app, label):
@@ -59,3 +59,61 @@ def test_dataset_survives_switching_pages():
     no_exception(app)
     assert app.radio(key="home_source").value == "Upload a file"
     assert metric(app, "Ratings") == "50"
+
+
+def movielens_home():
+    app = home()
+    return app.radio(key="home_source").set_value("MovieLens from GroupLens").run()
+
+
+def movielens_button(app, name):
+    return next(b for b in app.button if b.label.startswith(f"MovieLens {name} ("))
+
+
+def test_movielens_button_downloads_checks_and_loads_titles_once(monkeypatch, tmp_path, movielens_server,
+                                                                 pinned_to_the_generated_archive):
+    """A button per name of mfcore.datasets.MOVIELENS; the download (a job) from a loopback server,
+    checked, cached and loaded like an upload, titles and genres with it."""
+    from mfcore.datasets import MOVIELENS
+
+    url, hits, _ = movielens_server
+    monkeypatch.setenv("MFCORE_MOVIELENS_URL", url)
+    monkeypatch.setenv("MFCORE_CACHE_DIR", str(tmp_path / "cache"))
+    app = movielens_home()
+    no_exception(app)
+    assert [b.label.split(" (")[0] for b in app.button if b.label.startswith("MovieLens ")] == [
+        f"MovieLens {name}" for name in MOVIELENS]
+    app = movielens_button(app, "100k").click().run()
+    no_exception(app)
+    assert not app.error and hits == ["/ml-100k.zip"]
+    assert metric(app, "Ratings") == "5" and metric(app, "Items") == "3"
+    dataset = app.session_state["dataset"]
+    assert dataset.name == "MovieLens 100k (ml-100k.zip)" and dataset.key
+    assert list(dataset.ratings.item_titles) == ["Toy Story (1995)", "GoldenEye (1995)", "Four Rooms (1995)"]
+    assert "Animation" in dataset.ratings.item_info["genres"].iloc[0]
+    assert (tmp_path / "cache" / "datasets" / "ml-100k.zip").is_file()
+    app = movielens_button(app, "100k").click().run()  # from the cache: no second request
+    assert not app.error and hits == ["/ml-100k.zip"]
+    app.switch_page("pages/1_Train.py").run()
+    no_exception(app)
+    assert "MovieLens 100k" in app.caption[0].value  # every page works on it
+
+
+def test_movielens_offline_checksum_and_size_are_one_sentence_each(monkeypatch, tmp_path, movielens_server):
+    url, _, httpd = movielens_server
+    monkeypatch.setenv("MFCORE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MFCORE_MOVIELENS_URL", url)
+    app = movielens_button(movielens_home(), "100k").click().run()  # the real pin: the archive differs
+    no_exception(app)
+    assert len(app.error) == 1 and "SHA-256 of ml-100k.zip" in app.error[0].value
+    httpd.shutdown()
+    httpd.server_close()  # nobody answers on that port any more: offline
+    app = movielens_button(app, "100k").click().run()
+    no_exception(app)
+    assert len(app.error) == 1
+    message = app.error[0].value
+    assert message.startswith("Could not get MovieLens 100k: cannot reach") and "seems to be offline" in message
+    assert "\n" not in message and plain(message).endswith("Still using bundled sample (sample_data/ratings.csv).")
+    assert metric(app, "Ratings") == "100,000" and not list((tmp_path / "cache" / "datasets").iterdir())
+    app = movielens_button(app, "25m").click().run()  # over the upload limit: refused before any request
+    assert len(app.error) == 1 and "over this server's limit of" in app.error[0].value

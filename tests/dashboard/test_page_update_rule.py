@@ -103,3 +103,22 @@ def test_bpr_pairwise_step_beside_the_rating_step():
     assert any(m.value.startswith("**2** BPR steps done") for m in app.markdown)
     app = button(app, "Reset BPR").click().run()
     assert any(m.value.startswith("**0** BPR steps done") for m in app.markdown)
+
+
+def test_bprs_positives_are_trains_in_trains_words():
+    """The slice of the loaded dataset keeps the file's scale; BPR's caption names its positives in
+    the phrase Train's BPR form uses, and the stepper takes exactly those ratings."""
+    from dashboard.render.texts import positives
+    from mfcore.models.params import BPR_PARAMETERS
+
+    app = update_page(upload(home(), "toy.csv", TOY))
+    app.radio(key="ur_source").set_value(app.radio(key="ur_source").options[1]).run()
+    no_exception(app)
+    scale = app.session_state["dataset"].ratings.scale
+    phrase = positives(scale, BPR_PARAMETERS["positive_level"].default)
+    assert any(f"it learns from positives, {phrase}." in c.value for c in app.caption)
+    assert any(f"positives: {phrase}" in m.value for m in app.markdown)
+    assert app.session_state["update_rule_bpr"]["stepper"].threshold == 4.25  # 2 + 0.75 (5 - 2)
+    train = app.switch_page("pages/1_Train.py").run()
+    train.radio(key="train_kind").set_value("bpr").run()
+    assert any(f"learns from positives, {phrase}" in c.value for c in train.caption)

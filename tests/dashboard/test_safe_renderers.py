@@ -219,7 +219,7 @@ def test_download_names_are_portable(name, expected):
 
 
 def test_the_map_figure_reaches_streamlit_escaped():
-    from dashboard.logic.model_views import map_figure
+    from dashboard.logic.map_views import map_figure
 
     labels = np.array(["<b>T1</b>", "[x](https://evil.example)", "$x$"], dtype=object)
     figure = map_figure(labels, np.zeros((3, 2)), np.array(["<i>g</i>", "<i>g</i>", "a"], dtype=object), "genre",

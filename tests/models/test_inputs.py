@@ -102,6 +102,17 @@ BAD = {
                                 "row index 5 is outside"),
     "NaN in a DataFrame": (lambda: SGDFactorizer().fit(pd.DataFrame({"u": [1, 2], "i": [1, 2], "r": [1, np.nan]})),
                            "the rating is missing"),
+    "shape with a sparse matrix": (lambda: as_ratings(sp.csr_matrix(np.eye(3)), shape=(3, 3)),
+                                   "shape= goes with (rows, cols, values) arrays only, not with csr_matrix input"),
+    "shape with a DataFrame": (lambda: as_ratings(pd.DataFrame({"u": [1], "i": [1], "r": [4.0]}), shape=(2, 2)),
+                               "not with DataFrame input, which has its own users and items"),
+    "shape with Ratings": (lambda: as_ratings(as_ratings(([0, 1], [0, 1], [1.0, 2.0])), shape=(2, 2)),
+                           "not with Ratings input"),
+    "shape with a dense array": (lambda: as_ratings(np.ones((3, 3)), shape=(3, 3)), "not with ndarray input"),
+    "shape with 2-D index arrays": (lambda: as_ratings((np.zeros((2, 1), int), [0, 1], [1.0, 2.0]), shape=(3, 3)),
+                                    "the row indices must be integers, one per value"),
+    "shape with string ids": (lambda: as_ratings((["a", "b"], [0, 1], [1.0, 2.0]), shape=(3, 3)),
+                              "the row indices must be integers"),
 }
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dashboard.logic.lesson_figures import NETFLIX_ITEMS, NETFLIX_USERS, dense_matrix_bytes, update_latex
-from mfcore import SGDFactorizer, load_ratings
+from mfcore import SGDFactorizer, from_arrays, load_ratings
 from mfcore.teaching import UpdateStepper, dense_slice
 
 TOY = "sample_data/toy.csv"
@@ -60,6 +60,14 @@ def test_dense_slice_keeps_the_busiest_users_and_items():
     assert small.n_users <= 10 and small.n_items <= 12 and len(small) > 50
     busiest = ratings.user_ids[np.argmax(np.bincount(ratings.users))]
     assert busiest in set(small.user_ids)
+
+
+def test_dense_slice_keeps_the_files_rating_scale():
+    """A slice whose lowest rating is 3 still has the file's scale 1 to 5, so its positive threshold
+    (BPR on Update rule) is the one a model of the whole file uses."""
+    ratings = from_arrays(["a", "a", "b", "b", "c"], [1, 2, 1, 3, 9], [5.0, 4.0, 3.0, 4.0, 1.0])
+    small = dense_slice(ratings, 2, 3)
+    assert small.values.min() == 3 and small.scale == ratings.scale == (1.0, 5.0)
 
 
 def test_dense_error_matrix_for_netflix():
