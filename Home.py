@@ -32,18 +32,18 @@ with boundary.page("Home"):  # one st.error sentence for any failure (dashboard/
     if choice == SOURCES[0]:
         datasets.use(datasets.sample())
     elif choice == SOURCES[2]:
-        st.caption("Downloaded once from GroupLens (files.grouplens.org), checked against its pinned SHA-256 "
-                   "and kept in the server's cache folder; titles and genres come with it. MovieLens is for "
-                   "research and teaching: see GroupLens's terms of use.")
+        safe.caption(st, "Downloaded once from GroupLens (files.grouplens.org), checked against its pinned SHA-256 "
+                         "and kept in the server's cache folder; titles and genres come with it. MovieLens is for "
+                         "research and teaching: see GroupLens's terms of use.")
         for name, label in datasets.movielens_offer().items():
             if st.button(label, key=f"home_movielens_{name}"):
-                progress = st.progress(0.0, text=f"Downloading MovieLens {name}...")
+                progress = st.progress(0.0, text=safe.md("Downloading MovieLens {}...", name))
                 try:
                     datasets.use(datasets.download_movielens(
-                        name, lambda fraction, text, bar=progress: bar.progress(fraction, text=escape_markdown(text))))
+                        name, lambda fraction, text, bar=progress: bar.progress(fraction, text=safe.md("{}", text))))
                 except DataError as exc:
-                    st.error(f"Could not get MovieLens {name}: {escape_markdown(exc)} Still using "
-                             f"{escape_markdown(datasets.current().name)}.")
+                    safe.error(st, "Could not get MovieLens {}: {} Still using {}.", name, exc,
+                               datasets.current().name)
                 progress.empty()
     else:
         limit = st.get_option("server.maxUploadSize")
