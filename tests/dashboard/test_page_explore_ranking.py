@@ -112,10 +112,10 @@ def test_ranking_models_trained_on_explore_sit_beside_the_rating_model():
     app = app.radio(key="explore_map_model_rating model_BPR_ALS").set_value("ALS").run()  # the map of ALS
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["title"]["text"].startswith("ALS: item factors, t-SNE")
-    assert "These items have no genres, so groups on this map are not measured." in [m.value for m in app.markdown]
-    assert not any(c.value.startswith("The map opens on") for c in app.caption)  # the sample has no genres
+    assert "These items have no genres, so groups on this map are not measured." in [plain(m.value) for m in app.markdown]
+    assert not any(plain(c.value).startswith("The map opens on") for c in app.caption)  # the sample has no genres
     app = app.radio(key="explore_map_kind").set_value("users").run()
-    assert any(m.value.startswith("Users have no genre, so whether groups") for m in app.markdown)
+    assert any(plain(m.value).startswith("Users have no genre, so whether groups") for m in app.markdown)
     app = app.radio(key="explore_map_kind").set_value("items").run()
 
     for code in np.argsort(-np.bincount(model.rated_pairs()[1]), kind="stable")[:3]:  # three popular items
@@ -190,8 +190,9 @@ def test_the_map_opens_on_the_factors_with_the_most_genre_and_its_sentence_is_me
     radio = app.radio(key="explore_map_model_rating model_ALS")
     best = max(measured, key=lambda name: measured[name].share)
     assert radio.value == best
-    assert any(c.value.startswith(f"The map opens on {best}'s factors") and
-               all(f"{name} {found.share:.0%}" in c.value for name, found in measured.items()) for c in app.caption)
+    assert any(plain(c.value).startswith(f"The map opens on {best}'s factors") and
+               all(f"{name} {found.share:.0%}" in plain(c.value) for name, found in measured.items())
+               for c in app.caption)
 
     for method in ("PCA", "t-SNE"):
         app = app.radio(key="explore_map_method").set_value(method).run()
@@ -203,7 +204,7 @@ def test_the_map_opens_on_the_factors_with_the_most_genre_and_its_sentence_is_me
             coords = explore.tsne_2d(factors[codes]) if method == "t-SNE" else explore.project_2d(factors[codes])[0]
             found = embed.genre_structure(coords, main[codes])  # on the map drawn, as a reader sees it
             sentence = map_views.structure_sentence(found)
-            assert sentence in [m.value for m in app.markdown]
+            assert sentence in [plain(m.value) for m in app.markdown]
             assert ("no visible genre structure" in sentence) == (not found.visible)
             assert f"{found.share:.0%} share its main genre, against {found.shuffled:.0%}" in sentence
             traces = json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
