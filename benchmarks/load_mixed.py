@@ -396,9 +396,11 @@ def report_replicas(mixed: dict, server: Front, args) -> None:
                      f"{max(kind_loads, default=0):.2f}", sum(s >= 3 for s in kind_loads)])
     rows.append(["all", len(outcomes), sum(o["status"] == "done" for o in outcomes),
                  sum(o["same"] for o in outcomes), f"{max(loads, default=0):.2f}", sum(s >= 3 for s in loads)])
-    notes = (f"{args.sessions} sessions started {args.stagger:g} s apart through nginx and {len(peaks)} replicas on "
-             f"one machine sharing PostgreSQL; sessions per replica {dict(sorted(served.items()))}; peak RSS per "
-             "replica " + ", ".join(mb(peak) for peak in peaks.values()) + f"; wall {mixed['wall']:.1f} s.")
+    bombs = " (one of them the bomb upload, not in the rows)" if args.bomb else ""
+    notes = (f"{args.sessions} sessions{bombs} started {args.stagger:g} s apart through nginx and {len(peaks)} "
+             f"replicas on one machine sharing PostgreSQL; sessions per replica {dict(sorted(served.items()))}; "
+             "peak RSS per replica " + ", ".join(mb(peak) for peak in peaks.values())
+             + f"; wall {mixed['wall']:.1f} s.")
     table = results.table("Mixed load through nginx and replicas", [
         "sessions", "count", "completed", "same result as alone", "slowest page load (s)", "loads >= 3 s"],
         rows, notes)
