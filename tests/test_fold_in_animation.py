@@ -21,7 +21,8 @@ def test_titles_meet_across_spellings():
     assert animation.canonical("Toy Story (1995)") != animation.canonical("Toy Story 2 (1999)")
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "ml-100k").exists(), reason=f"MovieLens 100k is not at {SHARED_DATA / 'ml-100k'}")
+@pytest.mark.skipif(not (SHARED_DATA / "ml-100k").exists(),
+                    reason=f"MovieLens 100k is not at {SHARED_DATA / 'ml-100k'}")
 def test_als_against_item_knn_on_ml_100k(capsys):
     assert animation.main(["--data", str(SHARED_DATA / "ml-100k"), "--model", "itemknn,als"]) == 0
     assert "-> met" in capsys.readouterr().out
