@@ -21,19 +21,24 @@ start from the current :math:`x_u` (warm start: after the first epochs a few ste
 
 Determinism: each row's solve reads only ``Y``, ``G`` and its own row, so the result does not depend
 on the number of threads or their timing: :func:`half_step` cuts the rows into contiguous chunks of
-about equal work (:func:`balanced_chunks`) and runs them on the engines' thread pool of ``nogil``
-kernels (the same pool as ``numba-parallel``; no Numba threading layer, so several trainings may run
-at once in one process, as the dashboard's job threads do).
+about equal work (:func:`balanced_chunks`) that the threads claim one by one (:func:`solve_chunks`)
+on the engines' thread pool of ``nogil`` kernels (the same pool as ``numba-parallel``; no Numba
+threading layer, so several trainings may run at once in one process, as the dashboard's job
+threads do).
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
-from numba import njit
+from numba import config, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .numba_parallel import _pool, _run_all, available_cores
 
-__all__ = ["balanced_chunks", "both_sides", "exact_row", "gram", "half_step", "solve_range"]
+__all__ = ["balanced_chunks", "both_sides", "exact_row", "gram", "half_step", "solve_chunks", "solve_range"]
 
 FASTMATH = True
 """Numba fast-math, reassociation included: the dot products vectorise with vector-width partial
@@ -47,9 +52,34 @@ An earlier version summed ``r^\top r`` inside the loop that updates ``x`` and ``
 keeps reductions and stores in separate loops."""
 
 CHUNKS_PER_THREAD = 16
-"""Chunks of rows per thread in a half-step (a chunk is one task on the pool, taken by whichever
-thread is free): on a shared machine a thread that loses its core holds up the half-step by at most
-one chunk, 1/16 of its share (4 per thread left a 2-thread fit slower than 1 thread under load)."""
+"""Chunks of rows per thread in a half-step. Each thread runs one compiled loop (:func:`solve_chunks`)
+that claims the next unclaimed chunk with an atomic increment until none is left: on a shared machine
+a thread that loses its core holds up the half-step by at most one chunk, 1/16 of its share (4 per
+thread left a 2-thread fit slower than 1 thread under load), and a half-step costs one call per
+thread from Python, not one per chunk (a call per chunk cost more than the solves on ML-100k)."""
+
+if config.DISABLE_JIT:
+    _claim_lock = threading.Lock()
+
+    def _claim(counter):
+        """Stand-in of the atomic increment: ``counter[0] += 1`` under a lock, the old value returned."""
+        with _claim_lock:
+            counter[0] += 1
+            return counter[0] - 1
+else:
+    @intrinsic
+    def _claim(typingctx, counter):
+        """``counter[0] += 1`` as one atomic read-modify-write (int64), the old value returned."""
+        if not (isinstance(counter, types.Array) and counter.ndim == 1 and counter.dtype == types.int64):
+            return None
+
+        def codegen(context, builder, signature, args):
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            pointer = cgutils.get_item_pointer(context, builder, signature.args[0], array,
+                                               [context.get_constant(types.intp, 0)], wraparound=False)
+            return builder.atomic_rmw("add", pointer, context.get_constant(types.int64, 1), "monotonic")
+
+        return types.int64(counter), codegen
 
 
 def gram(Y: np.ndarray, reg: float = 0.0) -> np.ndarray:
@@ -180,6 +210,17 @@ def solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, start, 
             X[u, a] = x[a]
 
 
+@njit(cache=True, nogil=True)
+def solve_chunks(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, bounds, counter, offset):
+    """:func:`solve_range` on chunk after chunk (rows ``bounds[c]..bounds[c + 1] - 1``), each claimed
+    by an atomic increment of ``counter[0]``, until every chunk is claimed: run by each thread."""
+    while True:
+        c = _claim(counter)
+        if c >= bounds.shape[0] - 1:
+            return
+        solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, bounds[c], bounds[c + 1], offset)
+
+
 def half_step(indptr, indices, conf, X, Y, reg, exponent, cg_steps: int, n_threads: int | None = None,
               offset: float = 0.0) -> None:
     """Update every row of ``X`` in place (``Y`` fixed): :func:`gram`, then :func:`solve_range` on
@@ -192,9 +233,9 @@ def half_step(indptr, indices, conf, X, Y, reg, exponent, cg_steps: int, n_threa
         solve_range(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, 0, X.shape[0], offset)
         return
     bounds = balanced_chunks(indptr, X.shape[1], n_threads * CHUNKS_PER_THREAD)
-    _run_all(_pool(n_threads), solve_range, [(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps,
-                                              bounds[c], bounds[c + 1], offset)
-                                             for c in range(len(bounds) - 1)])
+    counter = np.zeros(1, np.int64)
+    _run_all(_pool(n_threads), solve_chunks, [(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, bounds,
+                                               counter, offset)] * n_threads)
 
 
 def exact_row(items: np.ndarray, conf: np.ndarray, Y: np.ndarray, reg: float, exponent: float = 0.0,

@@ -91,8 +91,10 @@ class ALSFactorizer(RankingFactorizer):
         start = time.perf_counter()
         k = self.n_factors
         X, Y = np.zeros((1, k), np.float32), np.ones((1, k), np.float32)
-        kernels.solve_range(np.array([0, 1], np.int64), np.zeros(1, np.int32), np.ones(1, np.float32),
-                            X, Y, kernels.gram(Y), np.float32(1), np.float32(0), 1, 0, 1)
+        rows = (np.array([0, 1], np.int64), np.zeros(1, np.int32), np.ones(1, np.float32), X, Y, kernels.gram(Y),
+                np.float32(1), np.float32(0), 1)
+        kernels.solve_range(*rows, 0, 1, np.float32(0))  # the one-thread half-step's call
+        kernels.solve_chunks(*rows, np.array([0, 1], np.int64), np.zeros(1, np.int64), np.float32(0))
         return time.perf_counter() - start
 
     def _start(self, train: Ratings, users: np.ndarray, items: np.ndarray, rng: np.random.Generator) -> None:
