@@ -233,7 +233,8 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_
     """Per-rating SGD, same equations and order as :func:`mfcore.engines.python.run_epoch` (the
     kernel contract's signature; the loop is :func:`sgd_pass`, compiled for K = ``P.shape[1]`` when
     :func:`constant_k`); with the AdaGrad accumulators ``adagrad_users``, ``adagrad_items`` (the
-    ``adagrad`` step rule) it is :func:`adagrad_pass`."""
+    ``adagrad`` step rule) it is :func:`adagrad_pass`, given the rows' squared norms
+    (:func:`squared_norms` of ``P`` and ``Q``, taken once per call)."""
     arguments = (users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased)
     if adagrad_users is not None:
         arguments += (adagrad_users, adagrad_items, squared_norms(P), squared_norms(Q))

@@ -396,7 +396,8 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     first; a block waits only for the one block before it on its item rows, never for a whole
     sub-epoch. Updates ``bu, bi, P, Q`` in place and returns the sum of the squared errors met. With
     the AdaGrad accumulators ``adagrad_users``, ``adagrad_items`` (the ``adagrad`` step rule) each
-    block runs :func:`~.numba_jit.adagrad_pass`."""
+    block runs :func:`~.numba_jit.adagrad_pass`, with the rows' squared norms taken once per epoch
+    (:func:`~.numba_jit.squared_norms`) and carried from block to block like the rows."""
     n_threads = effective_threads(ratings.shape[0], n_threads)
     sizes = np.diff(bounds)
     g = schedule.shape[1]
