@@ -66,8 +66,10 @@ def subject_name(subject) -> str:
 
 
 def all_models(subject) -> dict:
-    """The subject's own model first, then the ranking models trained for ``subject``."""
-    return {subject_name(subject): subject.model, **models(subject)}
+    """The subject's own model first, then the ranking models trained for ``subject`` in :data:`KINDS`
+    order (however they came: trained here or joined from Train)."""
+    kept = models(subject)
+    return {subject_name(subject): subject.model, **{name: kept[name] for name in KINDS if name in kept}}
 
 
 def factor_models(subject) -> dict:

@@ -63,7 +63,8 @@ def numbers_and_reading(page, table_index: int, whose: str) -> tuple[list, str]:
     count and quotes their numbers."""
     page.wait_for_function(f"() => ({TABLE_TEXT})({table_index}).length == 4")
     numbers = page.evaluate(TABLE_TEXT, table_index)
-    reading = page.get_by_text(re.compile(rf"personalises? most for {whose}")).first.inner_text()
+    reading = page.locator("[data-testid=stMarkdownContainer]",  # the whole paragraph, not its bold start
+                           has_text=re.compile(rf"personalises? most for {whose}")).last.inner_text()
     counts = {row[0]: (int(row[1].split(" of ")[0]), int(row[2].split(" of ")[0])) for row in numbers}
     models = {name: genre - popular for name, (popular, genre) in counts.items() if name != "popularity"}
     best = [name for name, score in models.items() if score == max(models.values())]
