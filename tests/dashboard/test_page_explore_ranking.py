@@ -112,7 +112,8 @@ def test_ranking_models_trained_on_explore_sit_beside_the_rating_model():
     app = app.radio(key="explore_map_model_rating model_BPR_ALS").set_value("ALS").run()  # the map of ALS
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["title"]["text"].startswith("ALS: item factors, t-SNE")
-    assert "These items have no genres, so groups on this map are not measured." in [plain(m.value) for m in app.markdown]
+    shown = [plain(m.value) for m in app.markdown]
+    assert "These items have no genres, so groups on this map are not measured." in shown
     assert not any(plain(c.value).startswith("The map opens on") for c in app.caption)  # the sample has no genres
     app = app.radio(key="explore_map_kind").set_value("users").run()
     assert any(plain(m.value).startswith("Users have no genre, so whether groups") for m in app.markdown)
