@@ -188,7 +188,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             safe.table(st, rank.numbers_table(numbers), hide_index=True)
             st.markdown(rank.personal_reading(numbers, f"user {escape_markdown(user_ids[user_position])}",
                                               f"the {len(known)} items they rated "
-                                              f"{positives(subject.train.scale)}"))
+                                              f"({positives(subject.train.scale)})"))
 
     with tabs[2]:
         left, right = st.columns([3, 1])
@@ -360,7 +360,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             numbers = rank.list_numbers(subject, lists, liked)
             safe.table(st, rank.numbers_table(numbers), hide_index=True)
             st.markdown(rank.personal_reading(numbers, "you", f"the {len(liked)} items you rated "
-                                              f"{positives(subject.train.scale)}"))
+                                              f"({positives(subject.train.scale)})"))
             st.caption(rank.numbers_caption(numbers, rank.subject_genres(subject) is not None))
         else:
             st.info("No ratings yet: pick an item, set your rating and press Add rating.")
