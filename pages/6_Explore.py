@@ -191,7 +191,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             safe.table(st, rank.numbers_table(numbers), hide_index=True)
             safe.markdown(st, "{}", rank.personal_reading(numbers, f"user {user_ids[user_position]}",
                                                           f"the {len(known)} items they rated "
-                                                          f"{positives(subject.train.scale)}"))
+                                                          f"({positives(subject.train.scale)})"))
 
     with tabs[2]:
         left, right = st.columns([3, 1])
@@ -373,7 +373,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
             numbers = rank.list_numbers(subject, lists, liked)
             safe.table(st, rank.numbers_table(numbers), hide_index=True)
             safe.markdown(st, "{}", rank.personal_reading(numbers, "you", f"the {len(liked)} items you rated "
-                                                                          f"{positives(subject.train.scale)}"))
+                                                                          f"({positives(subject.train.scale)})"))
             safe.caption(st, "{}", rank.numbers_caption(numbers, rank.subject_genres(subject) is not None))
         else:
             safe.info(st, "No ratings yet: pick an item, set your rating and press Add rating.")
