@@ -63,7 +63,7 @@ def test_a_released_ease_run_is_fitted_again_to_join():
     app.run()
     no_exception(app)
     assert not app.error
-    assert any(c.value.startswith("EASE: Regularization λ 100, one step (no epochs)") for c in app.caption)
+    assert any(plain(c.value).startswith("EASE: Regularization λ 100, one step (no epochs)") for c in app.caption)
     assert list(tables(app, "popularity")[0].columns) == ["rank", "rating model", "EASE", "popularity"]
 
 
@@ -72,7 +72,7 @@ def test_item_models_from_explore_and_train_join_the_lists_with_their_numbers():
     app.run()
     no_exception(app)
     assert app.radio(key="explore_source").options == ["run 1 (rating MF)", "Upload a model file"]  # no EASE run
-    assert any(c.value.startswith("EASE: Regularization λ 100, one step (no epochs)") for c in app.caption)
+    assert any(plain(c.value).startswith("EASE: Regularization λ 100, one step (no epochs)") for c in app.caption)
     app.radio(key="explore_rank_kind").set_value("item-kNN").run()
     assert [w.label for w in app.number_input if w.key.startswith("explore_item-kNN_")] == ["Neighbours k",
                                                                                          "Shrinkage h"]
@@ -86,7 +86,7 @@ def test_item_models_from_explore_and_train_join_the_lists_with_their_numbers():
     numbers = tables(app, rank.POPULAR_COLUMN)[0]
     assert list(numbers["list"]) == ["rating model", "EASE", "item-kNN", "popularity"]
     assert rank.GENRE_COLUMN not in numbers  # the sample names no genres
-    reading = next(m.value for m in app.markdown if "most for user" in m.value)
+    reading = next(plain(m.value) for m in app.markdown if "most for user" in plain(m.value))
     check_reading(plain(reading), numbers)
 
     for code in np.argsort(-np.bincount(model.rated_pairs()[1]), kind="stable")[:3]:  # three popular items
@@ -98,7 +98,7 @@ def test_item_models_from_explore_and_train_join_the_lists_with_their_numbers():
     rated = set(model.item_ids_[np.argsort(-np.bincount(model.rated_pairs()[1]), kind="stable")[:3]])
     assert not {cell.rsplit(" (", 1)[0] for column in mine.columns[1:] for cell in mine[column]} & rated
     numbers = tables(app, rank.POPULAR_COLUMN)[-1]
-    reading = next(m.value for m in app.markdown if "most for you" in m.value)
+    reading = next(plain(m.value) for m in app.markdown if "most for you" in plain(m.value))
     check_reading(plain(reading), numbers)
 
 
@@ -114,11 +114,11 @@ def test_the_metrics_tab_measures_the_ranking_models_on_new_users_too():
     assert [bar["name"] for bar in chart["data"]] == [newuser.STANDARD, newuser.NEW_USERS]
     assert chart["data"][1]["x"] == ["EASE", "popularity"]  # the rating model is left out, said below
     standard, fresh = (dict(zip(bar["x"], bar["y"])) for bar in chart["data"])
-    reading = plain(next(m.value for m in app.markdown if m.value.startswith("For new users"))).replace("**", "")
+    reading = next(plain(m.value) for m in app.markdown if plain(m.value).startswith("For new users")).replace("**", "")
     best = max(fresh, key=fresh.get)
     assert reading.startswith(f"For new users, {best} ranks best: NDCG@10 {fresh[best]:.3f}")
     assert f"EASE {standard['EASE']:.3f} → {fresh['EASE']:.3f}" in reading
-    assert any("The rating model is left out" in c.value for c in app.caption)
+    assert any("The rating model is left out" in plain(c.value) for c in app.caption)
 
 
 def test_list_numbers_count_popular_and_genre_sharing_items():
@@ -141,13 +141,13 @@ def test_the_reading_with_genres_is_computed_from_the_numbers():
         {"model": "EASE", "length": 10, "popular": 7, "genre": 7.0},
         {"model": "item-kNN", "length": 10, "popular": 10, "genre": 3.0},
         {"model": "popularity", "length": 10, "popular": 10, "genre": 0.0}])
-    text = rank.personal_reading(numbers, "you", "the 4 items you rated 4 or more")
+    text = plain(rank.personal_reading(numbers, "you", "the 4 items you rated 4 or more"))
     assert text.startswith("**ALS personalises most for you**: 8 of its 10 share a genre with the 4 items you rated "
                            "4 or more and 4 are among the 100 most-rated items, the largest difference")
     assert "ALS 8 − 4 = +4; EASE 7 − 7 = +0; item-kNN 3 − 10 = -7" in text
     assert text.endswith("Popularity's own list: 0 and 10 of 10.")
     tied = numbers.assign(popular=[4, 3, 10, 10], genre=[8.0, 7.0, 3.0, 0.0])
-    assert rank.personal_reading(tied, "you", "x").startswith("**ALS and EASE personalise most for you** (tied)")
+    assert plain(rank.personal_reading(tied, "you", "x")).startswith("**ALS and EASE personalise most for you** (tied)")
     shown = rank.numbers_table(numbers)
     assert list(shown.columns) == ["list", rank.POPULAR_COLUMN, rank.GENRE_COLUMN]
     assert list(shown[rank.GENRE_COLUMN]) == ["8 of 10", "7 of 10", "3 of 10", "0 of 10"]

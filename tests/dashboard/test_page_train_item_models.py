@@ -5,7 +5,7 @@ matrix would not fit the memory cap with one sentence."""
 
 import json
 
-from apptest_helpers import no_exception, shown_table, train_kind as train, train_page
+from apptest_helpers import no_exception, plain, shown_table, train_kind as train, train_page
 
 from dashboard.logic import downloads, settings
 from dashboard.server import saved_runs
@@ -22,7 +22,7 @@ def test_the_forms_show_each_tables_parameters_and_say_there_are_no_epochs():
         assert set(shown) == set(table) | {"test_size"}
         assert all(shown[name].value == param.default for name, param in table.items() if name in shown)
         assert {shown[name].label for name in table} == {settings.LABELS[name] for name in table}
-        caption = " ".join(c.value for c in app.caption)
+        caption = " ".join(plain(c.value) for c in app.caption)
         assert "It has no epochs: one step" in caption and "after every epoch" not in caption
 
 
@@ -68,5 +68,5 @@ def test_ease_refuses_a_catalogue_over_the_memory_cap(monkeypatch):
     no_exception(app)
     assert not app.session_state["runs"]
     assert len(app.error) == 1
-    text = app.error[0].value
+    text = plain(app.error[0].value)
     assert text.startswith("Not started: EASE on ") and "item-item matrix" in text and text.count(". ") == 0

@@ -2,7 +2,7 @@
 bounded by what Train accepts), each trial is one step (the page says so: no epochs, no pruning), and
 the best configuration is scored on the test set beside popularity and opens Train's form."""
 
-from apptest_helpers import home, no_exception
+from apptest_helpers import home, no_exception, plain
 from streamlit.testing.v1 import AppTest
 
 from mfcore.models.params import EASE_PARAMETERS, ITEMKNN_PARAMETERS
@@ -23,7 +23,7 @@ def test_an_ease_search_is_one_step_per_trial_and_opens_train(tmp_path, monkeypa
     app = tune_page(tmp_path, monkeypatch)
     app.radio(key="tune_model").set_value("ease").run()
     no_exception(app)
-    caption = " ".join(c.value for c in app.caption)
+    caption = " ".join(plain(c.value) for c in app.caption)
     assert "in one step (it has no epochs, so no trial is pruned)" in caption and "every epoch" not in caption
     low, high = app.number_input(key="tune_ease_reg_low"), app.number_input(key="tune_ease_reg_high")
     assert (low.min, high.max) == EASE_PARAMETERS["reg"].widget_range  # Train's bounds
@@ -36,10 +36,10 @@ def test_an_ease_search_is_one_step_per_trial_and_opens_train(tmp_path, monkeypa
     assert trials["Regularization λ"].between(low.value, high.value).all()
     scores = app.dataframe[1].value
     assert list(scores["model"])[1:] == ["popularity"]
-    sentence = next(m.value for m in app.markdown if m.value.startswith("Best trial"))
+    sentence = next(plain(m.value) for m in app.markdown if plain(m.value).startswith("Best trial"))
     assert "in its one step" in sentence and "epoch" not in sentence
     assert f"test NDCG@10 {scores['test NDCG@10'].iloc[0]:.4f}" in sentence
-    assert any(c.value.startswith("Best EASE settings: Regularization λ ") for c in app.caption)
+    assert any(plain(c.value).startswith("Best EASE settings: Regularization λ ") for c in app.caption)
     link = app.get("page_link")[0].proto
     assert "model=ease" in link.query_string and "reg=" in link.query_string and "n_epochs" not in link.query_string
     spec = app.get("plotly_chart")[0].proto.spec
@@ -60,7 +60,7 @@ def test_an_itemknn_search_covers_its_tables_parameters(tmp_path, monkeypatch):
     assert not app.error, [e.value for e in app.error]
     trials = app.dataframe[0].value
     assert len(trials) == 2 and (trials["Neighbours k"] <= 50).all()
-    assert any(c.value.startswith("Best item-kNN settings: Neighbours k ") for c in app.caption)
+    assert any(plain(c.value).startswith("Best item-kNN settings: Neighbours k ") for c in app.caption)
 
 
 def test_a_long_item_model_search_says_each_trial_is_one_step(tmp_path, monkeypatch):
@@ -70,5 +70,5 @@ def test_a_long_item_model_search_says_each_trial_is_one_step(tmp_path, monkeypa
     app.radio(key="tune_model").set_value("ease").run()
     app.button(key="FormSubmitter:tune_form_ease-Start search").click().run()
     no_exception(app)
-    warning = app.warning[0].value
+    warning = plain(app.warning[0].value)
     assert "(one step per trial, estimated from a measured fit and the load)" in warning and "pruned" not in warning
