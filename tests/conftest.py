@@ -47,6 +47,17 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def wait_healthy(process: subprocess.Popen, url: str, seconds: float, failure: str) -> None:
+    """Poll ``url``'s health endpoint until it answers; fail the test with ``failure`` when
+    ``process`` exits or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while not _healthy(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(failure)
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def streamlit_server():
     """Base URL of `streamlit run Home.py` on a free port, started once per session and killed after."""
@@ -253,6 +264,18 @@ def choose(page, label: str, text: str):
     page.get_by_role("option").first.wait_for()
     page.keyboard.press("Enter")
     wait_idle(page)
+
+
+def rate_items(page, titles) -> None:
+    """On Explore's "Your ratings" tab, rate each of ``titles`` (searched by its name before any
+    year or comma) at the slider's default, the top of the scale."""
+    page.get_by_role("tab", name="Your ratings").click()
+    for title in titles:
+        choose(page, "Item to rate (type to search)", title.split(" (")[0].split(",")[0])
+        page.get_by_role("button", name="Add rating").click()
+        wait_idle(page)
+    no_exception(page)
+    page.get_by_text("Your top 10, model by model").wait_for()
 
 
 def wait_rows(page, rows):

@@ -9,9 +9,8 @@ import subprocess
 import sys
 import time
 
-import pytest
-from conftest import (ARTIFACTS, ROOT, _free_port, _healthy, fresh_page, full_page_screenshot, no_exception,
-                      start_when_asked, wait_idle)
+from conftest import (ARTIFACTS, ROOT, _free_port, fresh_page, full_page_screenshot, no_exception, start_when_asked,
+                      wait_healthy, wait_idle)
 
 TRACES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .flatMap(plot => plot.data.map(trace => [trace.name, trace.x.length]))"""
@@ -29,12 +28,7 @@ def start_server(store_dir, name):
          str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1", "MFP_STORE_DIR": str(store_dir)})
-    deadline = time.monotonic() + 60
-    while not _healthy(url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"streamlit did not start; see {log.name}")
-        time.sleep(0.3)
+    wait_healthy(process, url, 60, f"streamlit did not start; see {log.name}")
     return process, url
 
 

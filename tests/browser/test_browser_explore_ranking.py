@@ -6,8 +6,8 @@ explore-your-ratings-side-by-side.png."""
 
 import re
 
-from conftest import (TABLE_TEXT, choose, full_page_screenshot, no_exception, open_ml100k_with_titles, train_ranking,
-                      train_then_explore, wait_idle)
+from conftest import (TABLE_TEXT, choose, full_page_screenshot, no_exception, open_ml100k_with_titles, rate_items,
+                      train_ranking, train_then_explore, wait_idle)
 
 ANIMATED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beauty and the Beast (1991)",
             "Pocahontas (1995)")
@@ -49,13 +49,7 @@ def test_ranking_models_beside_the_rating_model_on_ml100k(streamlit_server, brow
     assert max(ndcg["BPR"], ndcg["ALS"]) > ndcg["popularity"] > ndcg["rating model"]
     full_page_screenshot(page, "explore-metrics-chart.png")
 
-    page.get_by_role("tab", name="Your ratings").click()
-    for title in ANIMATED:
-        choose(page, "Item to rate (type to search)", title.split(" (")[0].split(",")[0])
-        page.get_by_role("button", name="Add rating").click()
-        wait_idle(page)
-    no_exception(page)
-    page.get_by_text("Your top 10, model by model").wait_for()
+    rate_items(page, ANIMATED)
     page.wait_for_function(f"() => ({TABLE_TEXT})(0).length == 5 && ({TABLE_TEXT})(2).length == 10")
     mine = page.evaluate(TABLE_TEXT, 2)
     assert all(len(row) == 5 for row in mine)

@@ -10,7 +10,7 @@ import re
 
 import pytest
 from mfcore.models.params import ALS_PARAMETERS
-from conftest import TABLE_TEXT, choose, full_page_screenshot, no_exception, start_when_asked, wait_idle, wait_rows
+from conftest import TABLE_TEXT, full_page_screenshot, no_exception, rate_items, start_when_asked, wait_idle, wait_rows
 
 ANIMATED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beauty and the Beast (1991)",
             "Bug's Life, A (1998)")
@@ -93,13 +93,7 @@ def test_item_models_beside_als_for_a_visitor_who_likes_animation(streamlit_serv
     page.get_by_text(re.compile(r"^EASE: Regularization λ [\d.]+, one step \(no epochs\)")).wait_for()
     page.get_by_text(re.compile(r"^item-kNN: Neighbours k \d+, Shrinkage h [\d.]+, one step")).wait_for()
 
-    page.get_by_role("tab", name="Your ratings").click()
-    for title in present:
-        choose(page, "Item to rate (type to search)", title.split(" (")[0].split(",")[0])
-        page.get_by_role("button", name="Add rating").click()
-        wait_idle(page)
-    no_exception(page)
-    page.get_by_text("Your top 10, model by model").wait_for()
+    rate_items(page, present)
     page.wait_for_function(f"() => ({TABLE_TEXT})(0).length == {len(present)} && ({TABLE_TEXT})(1).length == 10")
     mine = page.evaluate(TABLE_TEXT, 0)
     assert sorted(row[1] for row in mine) == sorted(present) and all(row[0] == "5.0" or row[0] == "5" for row in mine)

@@ -22,7 +22,7 @@ from pathlib import Path
 import postgres
 import pytest
 from conftest import (ARTIFACTS, ROOT, _free_port, _healthy, fresh_page, full_page_screenshot, no_exception,
-                      start_when_asked, wait_idle, wait_rows)
+                      start_when_asked, wait_healthy, wait_idle, wait_rows)
 
 SAMPLE = ROOT / "sample_data" / "ratings.csv"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -59,12 +59,7 @@ def start_nginx(folder: Path, replica_ports: list[int]) -> tuple[subprocess.Pope
     process = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=open(folder / "stderr.log", "wb"))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while not _healthy(url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"nginx did not start: {(folder / 'stderr.log').read_text()}")
-        time.sleep(0.2)
+    wait_healthy(process, url, 20, "nginx did not start; see its stderr.log")
     return process, url
 
 
