@@ -107,9 +107,10 @@ _MARKUP = re.compile(r"[\\`*\[\]<>$~|:@&{}]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|(
 _LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)](?:\s|$)))", re.MULTILINE)
 
 
-_AUTOLINK = re.compile(r"(?<=\\:)(?=//|[\w+-])|(?i:(?<=w)(?=ww\\\.))|(?=\\@)")
+_AUTOLINK = re.compile(r"(?<=\\:)(?=//|[\w+-])|(?i:(?<=w)(?=ww\\\.))|(?=\\@[\w\\-]+(?:\.[\w\\-]+)+)")
 WORD_JOINER = "\u2060"
-"""An invisible character that breaks no line: put inside ``://``, ``www.`` and before ``@`` it stops
+"""An invisible character that breaks no line: put inside ``://``, ``www.`` and before an ``@`` that a
+dotted domain follows (``a@b.c``, GFM's email autolink; ``NDCG@10`` is left as it is) it stops
 GitHub-flavoured Markdown from turning a URL or an address into a link (its autolink literals are found
 in the text after the backslash escapes are read, so an escape alone does not stop them); put after a
 colon that a word follows it stops Streamlit's icons (``:material/home:``, which Streamlit rewrites in
@@ -127,7 +128,7 @@ def escape_markdown(text) -> str:
     ``:smile:``, ``:material/...:``); a line that would start a heading, quote or list gets its marker
     escaped, and line breaks become spaces so one value cannot start a new block. CommonMark lets any
     ASCII punctuation be backslash-escaped, so the text reads the same. Autolinks (``http://``, ``www.``,
-    ``a@b``) and icons (a colon before a word) get a :data:`WORD_JOINER` besides. Apply it to the user's
+    ``a@b.c``) and icons (a colon before a word) get a :data:`WORD_JOINER` besides. Apply it to the user's
     part only, never to the app's own Markdown around it (:func:`md` does)."""
     text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
     text = _MARKUP.sub(lambda match: "\\" + match.group(), text)
