@@ -66,8 +66,8 @@ def test_four_runs_of_different_lengths_are_drawn_whole_and_the_table_fits(strea
     wait_rows(page, 4)
     header = page.evaluate("() => Array.from(document.querySelectorAll('[data-testid=stTable] thead th'))"
                            ".map(th => th.innerText.replace(/\\u2060/g, '').replace(/\\s+/g, ' ').trim())")  # as read
-    assert header[:9] == ["run", "model", "status", "epochs", "best test RMSE", "best test NDCG@10", "best epoch",
-                          "training s", "wall s"]
+    assert header[:10] == ["run", "model", "status", "epochs", "best test RMSE", "best test NDCG@10",
+                           "test recall at 10", "best epoch", "training s", "wall s"]
     assert "Learning rate γ" in header  # it differs between the runs
     rows = page.evaluate(TABLE_TEXT, 0)
     assert [row[3] for row in rows] == ["14/14", "6/6", "30/30", f"{als_epochs}/{als_epochs}"]
