@@ -214,7 +214,8 @@ def test_a_hostile_archive_on_every_page_creates_no_element_and_no_request(strea
             page.get_by_role("tab", name=tab).click()
             wait_idle(page)
             if tab == "Map":
-                page.locator('[data-testid="stRadio"]', has_text="Colour by").get_by_text("main genre", exact=True).click()
+                colour_by = page.locator('[data-testid="stRadio"]', has_text="Colour by")
+                colour_by.get_by_text("main genre", exact=True).click()
                 page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0 && "
                                        "Array.from(document.querySelectorAll('.js-plotly-plot'))"
                                        ".some(plot => plot.offsetParent !== null && plot.data.length > 2)")
