@@ -219,7 +219,7 @@ with boundary.page("Explore"):  # one st.error sentence for any failure (dashboa
         if kind == "items" and maps.has_genres(subject):
             colours = [maps.MAIN_GENRE, *colours]
         colour = safe.radio(right, "Colour by", colours, horizontal=True, key="explore_map_colour")
-        mapped = maps.factor_models(every_model)
+        mapped = factor_models  # the models with item and user factors
         map_support = support if kind == "items" else 1
         names = list(mapped)
         structure = maps.factor_structure(subject, mapped, method, support)  # the most genre opens the map

@@ -27,12 +27,6 @@ OTHER, NONE = "other genres", "(no genre)"
 GREYS = {OTHER: "#BBBBBB", NONE: "#E5E5E5"}
 
 
-def factor_models(models: dict) -> dict:
-    """The models of ``{name: model}`` that have user and item factors (``P_``, ``Q_``) to map."""
-    return {name: model for name, model in models.items()
-            if getattr(model, "Q_", None) is not None and getattr(model, "P_", None) is not None}
-
-
 def main_genres(subject) -> np.ndarray:
     """Each item code's main genre (:func:`mfcore.explore.embed.main_genres`: the rarest of its
     genres among the data's common ones), ``""`` for none; computed once per subject."""
