@@ -99,9 +99,7 @@ def measure(subject, progress) -> str | None:
     if job.state == jobs.DONE:
         st.session_state[KEY] = (_key(subject), {"split": split, "models": fresh})
         return None
-    if job.state == jobs.FAILED:
-        return f"Not measured on new users: {settings.form_words(jobs.failure(job))}."
-    return f"Not measured on new users: it {jobs.end_sentence(job, len(job.results), 'model')}."
+    return rank.ended_sentence(job, "Not measured on new users", "model")
 
 
 def table(subject, found: dict, k: int = 10, recall_k: int = 20) -> pd.DataFrame:

@@ -143,9 +143,15 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
     if job.state == jobs.DONE:
         models(subject)[kind] = model
         return None
+    return ended_sentence(job, f"{kind} was not trained")
+
+
+def ended_sentence(job: jobs.Job, heading: str, unit: str = "epoch") -> str:
+    """``heading`` and why ``job`` ended without its result: the failure in the form's words, or how
+    it stopped after its last ``unit``."""
     if job.state == jobs.FAILED:
-        return f"{kind} was not trained: {settings.form_words(jobs.failure(job))}."
-    return f"{kind} was not trained: it {jobs.end_sentence(job, len(job.results))}."
+        return f"{heading}: {settings.form_words(jobs.failure(job))}."
+    return f"{heading}: it {jobs.end_sentence(job, len(job.results), unit)}."
 
 
 def field_range(param) -> tuple:
