@@ -105,16 +105,20 @@ def measure(subject, progress) -> str | None:
 def table(subject, found: dict, k: int = 10, recall_k: int = 20) -> pd.DataFrame:
     """One row per fitted model of ``found`` (:func:`measured`) and popularity: NDCG@``k`` and
     recall@``recall_k`` of the held-out users, and their lists' popular and genre shares
-    (:func:`mfcore.evaluation.newuser.evaluate_new_users`)."""
-    split = found["split"]
-    genres = rank.subject_genres(subject)
-    rows = []
-    counts = np.bincount(split.train.items, minlength=split.train.n_items).astype(np.float64)
-    scorers = {**found["models"], POPULARITY: lambda positives: np.tile(counts, (len(positives), 1))}
-    for name, scorer in scorers.items():
-        result = evaluate_new_users(scorer, split, None if genres is None else genres.to_numpy(), k, recall_k)
-        rows.append({"model": name, **result})
-    return pd.DataFrame(rows)
+    (:func:`mfcore.evaluation.newuser.evaluate_new_users`). Computed once per ``k`` and ``recall_k``
+    and kept in ``found``: the page runs again on every widget change."""
+    tables = found.setdefault("tables", {})
+    if (k, recall_k) not in tables:
+        split = found["split"]
+        genres = rank.subject_genres(subject)
+        rows = []
+        counts = np.bincount(split.train.items, minlength=split.train.n_items).astype(np.float64)
+        scorers = {**found["models"], POPULARITY: lambda positives: np.tile(counts, (len(positives), 1))}
+        for name, scorer in scorers.items():
+            result = evaluate_new_users(scorer, split, None if genres is None else genres.to_numpy(), k, recall_k)
+            rows.append({"model": name, **result})
+        tables[(k, recall_k)] = pd.DataFrame(rows)
+    return tables[(k, recall_k)]
 
 
 def figure(standard: pd.DataFrame, new_users: pd.DataFrame, k: int) -> go.Figure:
