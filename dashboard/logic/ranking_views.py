@@ -143,15 +143,15 @@ def train(subject, kind: str, params: dict, progress) -> str | None:
     if job.state == jobs.DONE:
         models(subject)[kind] = model
         return None
-    return ended_sentence(job, f"{kind} was not trained")
+    return ended_sentence(job, f"{kind} was not trained", one_step=is_closed_form(model))
 
 
-def ended_sentence(job: jobs.Job, heading: str, unit: str = "epoch") -> str:
+def ended_sentence(job: jobs.Job, heading: str, unit: str = "epoch", one_step: bool = False) -> str:
     """``heading`` and why ``job`` ended without its result: the failure in the form's words, or how
-    it stopped after its last ``unit``."""
+    it stopped after its last ``unit`` (or before the ``one_step`` of an item-item model)."""
     if job.state == jobs.FAILED:
         return f"{heading}: {settings.form_words(jobs.failure(job))}."
-    return f"{heading}: it {jobs.end_sentence(job, len(job.results), unit)}."
+    return f"{heading}: it {jobs.end_sentence(job, len(job.results), unit, one_step)}."
 
 
 def field_range(param) -> tuple:

@@ -208,7 +208,7 @@ def _finish(run: Run, job: jobs.Job) -> None:
     elif job.state == jobs.FAILED:  # the scheduler logged it with its traceback
         run.finish("failed", f"{jobs.failure(job)}.")
     else:
-        run.finish("stopped", jobs.end_sentence(job, len(run.history)))
+        run.finish("stopped", jobs.end_sentence(job, len(run.history), one_step=run.closed_form))
 
 
 def interrupted(runs: list[Run]) -> list[Run]:
@@ -231,4 +231,4 @@ def settle(runs: list[Run], timeout: float = SETTLE_SECONDS) -> None:
         if run.driven:
             run.ended.wait(timeout)
         if run.status == "running":
-            run.finish("stopped", f"stopped after epoch {len(run.history)}")
+            run.finish("stopped", f"stopped {run.reached}")

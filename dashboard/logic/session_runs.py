@@ -55,6 +55,11 @@ def ending(run: Run) -> str:
     """The sentence under a stopped or interrupted run's chart, from the run itself: the epochs it
     completed are the points its chart shows."""
     done = len(run.history)
+    if run.closed_form and done:
+        return f"{run.label} {run.message}: its {run.kind_name} model and scores are kept."
+    if run.closed_form:
+        why = "the server stopped while it fitted, so " if run.status == "interrupted" else ""
+        return f"{run.label} {run.message}: {why}it has no {run.kind_name} model."
     if run.status == "interrupted":
         return (f"{run.label} was interrupted at epoch {done} of {run.model.n_epochs}: the server stopped while "
                 "it trained. " + (f"Its curve of those {done} epochs is kept below; retrain it under Reproduce "

@@ -383,10 +383,20 @@ def submit(steps: Callable[[Job], Iterator], label: str, engines=("numba",),
                          holds_gil=any(engine in GIL_ENGINES for engine in engines))
 
 
-def end_sentence(job: Job, done: int, unit: str = "epoch") -> str:
-    """Why a job that did not finish normally ended, as a sentence fragment."""
+def end_sentence(job: Job, done: int, unit: str = "epoch", one_step: bool = False) -> str:
+    """Why a job that did not finish normally ended, as a sentence fragment: after its last ``unit``,
+    or, for a model fitted in ``one_step`` (no epochs), before or after that step."""
+    reached = reached_words(done, unit, one_step)
     if job.state == TIMED_OUT:
-        return f"stopped at the work limit of {job.max_seconds:g} s per job after {unit} {done}"
+        return f"stopped at the work limit of {job.max_seconds:g} s per job {reached}"
     if job.state == CANCELLED:
-        return f"stopped after {unit} {done}"
+        return f"stopped {reached}"
     return job.state
+
+
+def reached_words(done: int, unit: str = "epoch", one_step: bool = False) -> str:
+    """How far a stopped job got: "after epoch 3", or "before its one step ended" for a model fitted
+    in one step that had not finished it."""
+    if one_step:
+        return "after its one step" if done else "before its one step ended"
+    return f"after {unit} {done}"

@@ -18,7 +18,7 @@ from mfcore.models.base import is_fitted
 from mfcore.models.persist import KINDS
 from mfcore.models.ranking import RankingEpochResult
 
-from dashboard.server import lease, store
+from dashboard.server import jobs, lease, store
 
 JOB_END_WAIT = 30
 """Seconds a stopped run waits for its training job to finish the epoch it is in."""
@@ -100,6 +100,20 @@ class Run:
     def closed_form(self) -> bool:
         """Fitted in one step, without epochs (EASE, item-kNN)."""
         return is_closed_form(self.model)
+
+    @property
+    def reached(self) -> str:
+        """How far a run that ended early got: "after epoch 3", or "before its one step ended" for an
+        item-item model (no epochs)."""
+        return jobs.reached_words(len(self.history), one_step=self.closed_form)
+
+    @property
+    def reached_on_another_server(self) -> str:
+        """Where a run another live server still trains was when read: "training ... at epoch 3", or
+        "fitting ..." for an item-item model."""
+        if self.closed_form:
+            return f"fitting {self.kind_name} on another server"
+        return f"training on another server at epoch {len(self.history)}"
 
     @property
     def kind_name(self) -> str:
@@ -232,12 +246,13 @@ class Run:
                   scores=rec["scores"], history=[result(*row) for row in rows])
         run.data_key = rec.get("data_key", "")
         if run.status == "running" and rec.get("server") == SERVER:
-            run.status, run.message = "stopped", f"stopped after epoch {len(run.history)}"
+            run.status, run.message = "stopped", f"stopped {run.reached}"
         elif run.status == "running" and lease.server_alive(str(rec.get("server", ""))):
-            run.status, run.message = "stopped", (f"was still training on another server at epoch {len(run.history)} "
-                                                  "when this page read it")
+            run.status, run.message = "stopped", (f"was still {run.reached_on_another_server} when this page "
+                                                  "read it")
         elif run.status == "running":
-            run.status, run.message = "interrupted", f"interrupted at epoch {len(run.history)}"
+            run.status, run.message = "interrupted", ("interrupted before its one step ended" if run.closed_form
+                                                      else f"interrupted at epoch {len(run.history)}")
         run.ended.set()
         return run
 

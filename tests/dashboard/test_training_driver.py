@@ -89,3 +89,27 @@ def test_settle_stops_a_run_nobody_trains(data):
     run.history.append(next(run.model.fit_iter(train, test)))
     settle([run])
     assert run.status == "stopped" and run.message == "stopped after epoch 1"
+
+
+def test_an_item_model_stopped_before_its_one_step_says_so_without_epochs(data):
+    """EASE and item-kNN have no epochs: a run stopped, interrupted or still fitting elsewhere before
+    its one step is told in those words, never "after epoch 0"."""
+    from dashboard.logic.session_runs import ending
+    from dashboard.server import jobs, run_record
+    from mfcore.models.neighbors import EASE
+
+    _, test = data
+    run = Run(1, {}, "toy", "toy.csv", EASE(), test)
+    settle([run])
+    assert run.status == "stopped" and run.message == "stopped before its one step ended"
+    assert ending(run) == "run 1 stopped before its one step ended: it has no EASE model."
+    job = jobs.Job("EASE", "owner", lambda job: iter(()))
+    job.state = jobs.CANCELLED
+    assert jobs.end_sentence(job, 0, one_step=True) == "stopped before its one step ended"
+    record = {"number": 2, "settings": {}, "dataset": "d", "data_path": "d", "params": EASE().get_params(),
+              "kind": "ease", "status": "running", "message": "", "scores": {}, "history": [],
+              "server": "a process long gone"}
+    crashed = run_record.Run.from_record(record, [])
+    assert crashed.status == "interrupted" and crashed.message == "interrupted before its one step ended"
+    assert ending(crashed) == ("run 2 interrupted before its one step ended: the server stopped while it fitted, "
+                               "so it has no EASE model.")
