@@ -143,7 +143,7 @@ with boundary.page("Tune"):  # one st.error sentence for any failure (dashboard/
 
     def render(job, final: bool):
         """Draw the search's status line, trial table and curves; returns the study it read (None while queued)."""
-        if not final and job.scheduled.state == jobs.QUEUED:
+        if not final and job.scheduled is not None and job.scheduled.state == jobs.QUEUED:
             safe.markdown(status_slot, "{}", job.scheduled.status_line())
             return
         study = job.study()

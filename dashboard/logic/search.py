@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -32,7 +33,7 @@ import optuna
 import pandas as pd
 
 from dashboard.logic import long_work
-from dashboard.server import jobs
+from dashboard.server import jobs, lease, run_record
 from dashboard.server import study_store
 from dashboard.logic import session_runs
 from dashboard.logic import settings
@@ -63,6 +64,8 @@ _STUDY_NAME = re.compile(r"^session-[0-9a-f]{12}$")
 _LIVE: dict[str, TuneJob] = {}
 """Searches started by this server process, by study name: a reload during a search follows it."""
 _LIVE_KEPT = 20
+ELSEWHERE_CHECK = 1.0
+"""Seconds between two reads of a search's study while another server runs it: has it ended?"""
 MODELS = {"sgd": "rating MF (validation RMSE, minimised)", **{kind: f"{name} (validation NDCG@10, maximised)" for
           kind, name in (("bpr", "BPR"), ("als", "implicit ALS"), ("ease", "EASE"), ("itemknn", "item-kNN"))}}
 """The models Tune searches, by model file kind (the ranking models by their validation NDCG@10)."""
@@ -97,7 +100,10 @@ class TuneJob:
     timed_out: bool = False
     owner: str = ""
     memory_note: str = ""
+    elsewhere: str = ""
+    started_at: float = 0.0
     _reader: object = None
+    _checked_at: float = 0.0
 
     @property
     def fixed(self) -> dict:
@@ -106,14 +112,50 @@ class TuneJob:
 
     @property
     def running(self) -> bool:
-        """Queued for a training slot or searching."""
-        return self.scheduled is not None and not self.scheduled.finished
+        """Queued for a training slot or searching, on this server or on the live server
+        :attr:`elsewhere` that started it (read from its study at most every :data:`ELSEWHERE_CHECK`
+        seconds: the search runs there until its end is recorded or that server stops beating)."""
+        if self.scheduled is not None:
+            return not self.scheduled.finished
+        if self.elsewhere and time.monotonic() - self._checked_at >= ELSEWHERE_CHECK:
+            self._checked_at = time.monotonic()
+            end = self._stored_end()
+            if end is not None:
+                self._take_end(end)
+            elif not self._elsewhere_beats():
+                self._take_end(None)
+        return bool(self.elsewhere)
 
     @property
     def elapsed(self) -> float:
         """Seconds the search has run (0 while it waits for a training slot; a search reopened from
-        storage: the seconds it ran)."""
-        return self.scheduled.elapsed if self.scheduled is not None else self.stored_elapsed
+        storage: the seconds it ran; one running on another server: the seconds since it started)."""
+        if self.scheduled is not None:
+            return self.scheduled.elapsed
+        if self.elsewhere:
+            return max(0.0, time.time() - self.started_at)
+        return self.stored_elapsed
+
+    def _elsewhere_beats(self) -> bool:
+        """Whether the server running this search beat within its lease."""
+        age = lease.beat_age(self.elsewhere)
+        return age is not None and age < lease.LEASE_SECONDS
+
+    def _stored_end(self) -> dict | None:
+        """How the search ended as its study records it (None while it runs, or when unreadable)."""
+        with contextlib.suppress(Exception):
+            return self.study().user_attrs.get("dashboard_end")
+        return None
+
+    def _take_end(self, end: dict | None) -> None:
+        """Take how the search ended (None: the server running it stopped without recording it, which
+        reads as stopped) and stop watching another server."""
+        end = end or {"elapsed": 0.0, "stopped": True, "error": None, "result": None}
+        self.error, self.result = end["error"], end["result"]
+        self.stored_elapsed, self.timed_out = end["elapsed"], end.get("timed_out", False)
+        if end["stopped"]:
+            self.stop.set()
+        self.elsewhere = ""
 
     def _steps(self, scheduled: jobs.Job):
         """The search as a job of the shared scheduler: it holds one training slot, and its work is
@@ -191,7 +233,8 @@ def start(ratings: Ratings, dataset: str, space: dict, n_trials: int | None, tim
                   owner=jobs.session_owner(), memory_note=problem)
     study.set_user_attr("dashboard_start", {
         "dataset": dataset, "dataset_key": dataset_key, "seed": seed, "n_trials": n_trials, "model": model,
-        "timeout": timeout, "space": {key: [rng.low, rng.high, rng.log] for key, rng in space.items()}})
+        "timeout": timeout, "space": {key: [rng.low, rng.high, rng.log] for key, rng in space.items()},
+        "server": run_record.SERVER, "started": time.time()})
     # Optuna's bookkeeping is Python (every epoch's report and prune question, the sampler): a search
     # holds the GIL most of its time, so it runs as a GIL-bound job, one at a time, like the python
     # engine; two at once starved every page's script (the mixed load test: page loads up to 20 s).
@@ -235,9 +278,10 @@ def _plain(value):
 
 
 def reopen(name: str) -> TuneJob | None:
-    """The search named ``name`` (a URL's ``?study=``): the live one when this server runs it, else
-    the finished one read back from its study file; None when the name is not a search's name or the
-    server no longer has it."""
+    """The search named ``name`` (a URL's ``?study=``): the live one when this server runs it; one
+    that another live server (a replica) still runs, watched through its study until it ends; else
+    the ended one read back from its study; None when the name is not a search's name or the store no
+    longer has it."""
     if not _STUDY_NAME.match(name or ""):
         return None
     if name in _LIVE:
@@ -252,14 +296,15 @@ def reopen(name: str) -> TuneJob | None:
     begun, end = attrs.get("dashboard_start"), attrs.get("dashboard_end")
     if begun is None:
         return None
-    end = end or {"elapsed": 0.0, "stopped": True, "error": None, "result": None}  # the server stopped
     model = begun.get("model", "sgd")
     space = {key: Range(key, low, high, log, model) for key, (low, high, log) in begun["space"].items()}
     job = TuneJob(name, storage, None, space, begun["n_trials"], begun["timeout"], begun["seed"],
-                  begun["dataset"], begun["dataset_key"], model, error=end["error"], result=end["result"],
-                  stored_elapsed=end["elapsed"], timed_out=end.get("timed_out", False))
-    if end["stopped"]:
-        job.stop.set()
+                  begun["dataset"], begun["dataset_key"], model, started_at=float(begun.get("started", 0.0)))
+    server = str(begun.get("server", ""))
+    if end is None and server and server != run_record.SERVER and lease.server_alive(server):
+        job.elsewhere, job._checked_at = server, time.monotonic()
+    else:
+        job._take_end(end)
     return job
 
 

@@ -251,3 +251,52 @@ def test_an_internal_error_in_a_search_is_logged_and_told_in_one_sentence(tmp_pa
     assert [e.value for e in app.error] == ["The search ended without a result: an internal error (KeyError) ended "
                                             "it; the server log has its traceback."]
     assert "KeyError: 'trial_id'" in caplog.text and "raise KeyError" in caplog.text
+
+
+def test_a_search_another_server_runs_is_watched_until_its_end_is_recorded(tmp_path, monkeypatch):
+    """A link opened on another replica: while the server that runs the search beats and has not
+    recorded its end, the search reads as running (not "stopped"); once the end is recorded it reads
+    as that end; a search whose server stopped beating without an end reads as stopped."""
+    import threading
+    import time
+
+    from dashboard.logic import search
+    from dashboard.server import lease, run_record, store, study_store
+    monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(store, "ROOT", tmp_path / "store")
+    monkeypatch.setattr(search, "ELSEWHERE_CHECK", 0.0)
+    other = "0a1b2c3d4e5f"
+    assert other != run_record.SERVER
+    name = "session-00000000abcd"
+    _, study, _ = study_store.create(name, 0, {"dataset": "a", "seed": 0, "space": {}}, "minimize")
+    study.set_user_attr("dashboard_start", {
+        "dataset": "toy", "dataset_key": "", "seed": 0, "n_trials": 5, "model": "sgd", "timeout": None,
+        "space": {"lr": [0.001, 0.1, True]}, "server": other, "started": time.time() - 3.0})
+    finish, ended = threading.Event(), threading.Event()
+
+    def the_other_server():  # beats until told to finish, then records how its search ended
+        while not finish.is_set():
+            lease.beat(other)
+            finish.wait(0.1)
+        study.set_user_attr("dashboard_end", {"elapsed": 4.5, "stopped": False, "timed_out": False,
+                                              "error": None, "result": None})
+        ended.set()
+    assert lease.beat(other)
+    thread = threading.Thread(target=the_other_server)
+    thread.start()
+    try:
+        job = search.reopen(name)
+        assert job.running and not job.stop.is_set() and job.elapsed >= 3.0
+        assert job.running  # still: its server beats and has recorded no end
+    finally:
+        finish.set()
+    while job.running:
+        time.sleep(0.05)
+    thread.join()
+    assert ended.is_set() and not job.stop.is_set() and job.elapsed == 4.5
+
+    gone = "session-00000000dcba"
+    _, silent, _ = study_store.create(gone, 0, {"dataset": "b", "seed": 0, "space": {}}, "minimize")
+    silent.set_user_attr("dashboard_start", {**study.user_attrs["dashboard_start"], "server": "ffffffffffff"})
+    dead = search.reopen(gone)
+    assert not dead.running and dead.stop.is_set()
