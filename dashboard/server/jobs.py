@@ -39,6 +39,10 @@ sentence its owner reads.
 
 The scheduler's state (queue, running jobs, each job's state) changes only under one
 ``threading.Condition``, which :meth:`Scheduler.wait_idle` waits on.
+
+A job's slots are the cores it may use, so BLAS (EASE's inversion, ALS's Gram matrix, NumPy products)
+runs on one thread in a server process: :func:`scheduler` caps the BLAS pools the first time it is
+made, so a one-slot EASE fit cannot take a second core from another session's job.
 """
 
 from __future__ import annotations
@@ -51,12 +55,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from threadpoolctl import threadpool_limits
+
 log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between two renders of a followed job
 MAX_OVERTAKES = 2
 """How many jobs submitted later may start before a queued job (see the module docstring): enough for
 one-slot jobs to use a slot a waiting two-slot job cannot, few enough that it waits for at most two."""
+BLAS_THREADS = 1
+"""Threads of every BLAS call in a server process (see the module docstring)."""
 MAX_SECONDS = float(os.environ.get("MF_JOB_MAX_SECONDS", "300"))  # the work guard: wall seconds per job
 NICENESS = int(os.environ.get("MF_JOB_NICENESS", "10"))
 """Added to the niceness of every job's thread (Linux threads have their own): training yields the
@@ -325,6 +333,9 @@ def scheduler() -> Scheduler:
     global _SCHEDULER
     with _SCHEDULER_LOCK:
         if _SCHEDULER is None:
+            import numpy  # noqa: F401  the BLAS libraries are loaded first, then capped for the life of the process
+            import scipy.linalg  # noqa: F401
+            threadpool_limits(BLAS_THREADS, user_api="blas")
             _SCHEDULER = Scheduler()
         return _SCHEDULER
 

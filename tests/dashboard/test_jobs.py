@@ -268,3 +268,19 @@ def test_engine_cost_and_the_engine_agree_through_one_function():
         for n_threads in (None, 1, 3, 64):
             assert jobs.engine_cost("numba-parallel", n_threads, 16, n_ratings) == \
                 numba_parallel.effective_threads(n_ratings, n_threads)
+
+
+def test_blas_runs_on_one_thread_in_a_server_process():
+    """A job's slots are its cores: once the scheduler exists, BLAS (EASE's inversion) uses one thread."""
+    import os
+    import subprocess
+    import sys
+
+    from apptest_helpers import ROOT
+    code = ("from threadpoolctl import threadpool_info\n"
+            "from dashboard.server import jobs\n"
+            "jobs.scheduler()\n"
+            "print(sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}))\n")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           cwd=str(ROOT), env={**os.environ, "OPENBLAS_NUM_THREADS": "2"})
+    assert shown.stdout.strip() == "[1]", shown.stdout + shown.stderr
