@@ -8,11 +8,8 @@ from dashboard.render.texts import escape_markdown
 
 
 def tune_page(tmp_path, monkeypatch) -> AppTest:
-    """The Tune page on the toy data (50 ratings), studies in ``tmp_path``; no search asks to be
-    confirmed first however loaded the machine is (a test that wants it lowers the threshold)."""
-    from dashboard.logic import long_work
+    """The Tune page on the toy data (50 ratings), studies in ``tmp_path``."""
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(long_work, "WARN_SECONDS", float("inf"))
     app = upload(home(), "toy.csv", TOY)
     app.default_timeout = 120
     return app.switch_page("pages/5_Tune.py").run()

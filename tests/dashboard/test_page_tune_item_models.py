@@ -9,11 +9,8 @@ from mfcore.models.params import EASE_PARAMETERS, ITEMKNN_PARAMETERS
 
 
 def tune_page(tmp_path, monkeypatch) -> AppTest:
-    """The Tune page on the bundled sample, studies in ``tmp_path``; no search asks to be confirmed
-    first however loaded the machine is (one test lowers the threshold)."""
-    from dashboard.logic import long_work
+    """The Tune page on the bundled sample, studies in ``tmp_path``."""
     monkeypatch.setenv("MFCORE_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(long_work, "WARN_SECONDS", float("inf"))
     app = home()  # the bundled sample: its validation ratings hold positives
     app.default_timeout = 180
     return app.switch_page("pages/5_Tune.py").run()

@@ -66,8 +66,6 @@ def test_a_cli_worker_joins_a_search_started_on_the_page(database, tmp_path, mon
     import optuna
     from conftest import cli
 
-    from dashboard.logic import long_work
-    monkeypatch.setattr(long_work, "WARN_SECONDS", float("inf"))
     app = upload(home(), "toy.csv", TOY)
     app.default_timeout = 120
     app.switch_page("pages/5_Tune.py").run()
