@@ -70,9 +70,9 @@ def tasks(data: Path = DATA, seeds=SEEDS) -> list:
     from mfcore.evaluation.newuser import new_user_split, new_user_splits
     from mfcore.evaluation.topn import holdout_positives
     found = []
+    loaded = {name: load_ratings(data / name) for name in ("ml-100k", "ml-1m")}
     for seed in seeds:
-        for name in ("ml-100k", "ml-1m"):
-            ratings = load_ratings(data / name)
+        for name, ratings in loaded.items():
             train, _ = holdout_positives(ratings, 0.2, 4.0, seed=seed)
             fit, validation = holdout_positives(train, 0.2, 4.0, seed=seed + 100)
             found.append(([f"{name} standard, seed {seed}"], fit, [validation]))
