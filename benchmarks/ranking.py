@@ -28,7 +28,8 @@ split carved out of seed 0's training part exactly as the test split was carved 
 (seed 100; on the new-user protocol the mean of its two settings' NDCG@10): the test set is never
 looked at. The best trial is then fitted and scored on the test set of seeds ``--seeds`` (each seed a
 new split and a new model seed): mean and spread (standard deviation over seeds). mfcore ALS's
-defaults were picked by ``benchmarks/als_defaults.py`` on validation splits of other seeds (7, 107).
+defaults were picked by ``benchmarks/als_defaults.py`` on validation splits of other seeds (7 and 17;
+validation at 107 and 117).
 
 Fit time: mfcore ALS against implicit ALS, and mfcore BPR against implicit BPR, at equal K and equal
 iterations (:data:`TIMING`), each library's defaults otherwise, on 1 and 2 threads
