@@ -45,7 +45,7 @@ from numba import config, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .numba_parallel import _pool, _run_all, available_cores
+from .numba_parallel import _pool, available_cores
 
 __all__ = ["balanced_chunks", "both_sides", "exact_row", "gram", "half_step", "solve_chunks", "solve_range"]
 
@@ -318,8 +318,9 @@ def solve_chunks(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, bounds
 def half_step(indptr, indices, conf, X, Y, reg, exponent, cg_steps: int, n_threads: int | None = None,
               offset: float = 0.0) -> None:
     """Update every row of ``X`` in place (``Y`` fixed): :func:`gram`, then :func:`solve_range` on
-    ``n_threads`` threads (None: every available core; 1: the calling thread); ``offset`` :math:`o`
-    is added to each row's count in its regularization, :math:`\\lambda_u = \\lambda (|I_u| + o)^\\nu`."""
+    ``n_threads`` threads, the calling thread one of them (None: every available core; 1: the calling
+    thread alone); ``offset`` :math:`o` is added to each row's count in its regularization,
+    :math:`\\lambda_u = \\lambda (|I_u| + o)^\\nu`."""
     G = gram(Y)
     reg, exponent, offset = np.float32(reg), np.float32(exponent), np.float32(offset)
     n_threads = available_cores() if n_threads is None else int(n_threads)
@@ -328,8 +329,14 @@ def half_step(indptr, indices, conf, X, Y, reg, exponent, cg_steps: int, n_threa
         return
     bounds = balanced_chunks(indptr, X.shape[1], n_threads * CHUNKS_PER_THREAD, BLOCK)
     counter = np.zeros(1, np.int64)
-    _run_all(_pool(n_threads), solve_chunks, [(indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, bounds,
-                                               counter, offset)] * n_threads)
+    call = (indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, bounds, counter, offset)
+    pool = _pool(n_threads - 1)
+    helpers = [pool.submit(solve_chunks, *call) for _ in range(n_threads - 1)]
+    try:
+        solve_chunks(*call)
+    finally:
+        for helper in helpers:
+            helper.result()
 
 
 def exact_row(items: np.ndarray, conf: np.ndarray, Y: np.ndarray, reg: float, exponent: float = 0.0,
