@@ -202,8 +202,9 @@ def _gram_products(G, V, lam, out):
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _add_positives(indices, conf, lo, hi, Y, v, out, rhs):
     # out += sum_n w_n y_n over the positives n = lo..hi-1 (y_n = Y[indices[n]], c_n = conf[n]) with
-    # w_n = (c_n - 1) y_n.v, or with rhs w_n = c_n - (c_n - 1) y_n.v (b - (A - G - lam) v): four
-    # positives at a time, their four dots in one read-only loop, then one pass over out
+    # w_n = (c_n - 1) y_n.v (the positives' part of A v), or with rhs w_n = c_n - (c_n - 1) y_n.v (b
+    # minus that part): four positives at a time, their four dots in one read-only loop, then one pass
+    # over out
     k = Y.shape[1]
     n = lo
     while n + 4 <= hi:
