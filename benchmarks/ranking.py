@@ -2,7 +2,7 @@
 
     python benchmarks/ranking.py [--data ml-100k,ml-1m] [--data-dir ../shared/data] [--trials 10]
                                  [--seeds 0,1,2] [--threads 2] [--rounds 5] [--timing-threads 1,2]
-                                 [--quick] [--no-write]
+                                 [--quick] [--no-write] [--only timing]
 
 Contenders: popularity, item-kNN and EASE (:mod:`mfcore.models.neighbors`), mfcore ALS and BPR,
 ``implicit``'s ALS and BPR. Every contender trains on the same cells: the training positives
@@ -40,6 +40,7 @@ factors), mfcore's one-off JIT warm-up excluded.
 
 Writes ``benchmarks/results/ranking.json`` (:mod:`benchmarks.results`) unless ``--no-write``; the
 tables of ``docs/benchmarks.md`` are rendered from it by ``python benchmarks/render_tables.py``.
+``--only timing`` runs the fit-time table alone and prints it, writing nothing.
 """
 
 from __future__ import annotations
@@ -291,6 +292,8 @@ def main(argv=None) -> int:
     parser.add_argument("--timing-threads", default="1,2", help="thread counts of the fit-time table")
     parser.add_argument("--quick", action="store_true", help="smoke test: ML-100k, 2 trials, 1 seed, 1 round")
     parser.add_argument("--no-write", action="store_true", help="print only, write no results file")
+    parser.add_argument("--only", choices=("timing",),
+                        help="timing: the fit-time table alone, printed, nothing written")
     args = parser.parse_args(argv)
     if args.quick:
         args.data, args.trials, args.seeds, args.rounds = "ml-100k", 2, "0", 1
@@ -312,7 +315,7 @@ def main(argv=None) -> int:
                 continue
             ratings = load_ratings(folder)
             genres = ratings.item_info["genres"].to_numpy() if ratings.item_info is not None else None
-            found, raw = quality(name, ratings, genres, args)
+            found, raw = ([], {}) if args.only == "timing" else quality(name, ratings, genres, args)
             rows, seconds = timing(name, ratings, args)
             tables += found
             timings += rows
@@ -323,6 +326,11 @@ def main(argv=None) -> int:
                                 timings, "Each library's defaults besides K and the iterations (implicit's ALS: "
                                 "3 conjugate-gradient steps per solve, as mfcore's cg_steps); the whole fit "
                                 "timed on both sides, mfcore's JIT warm-up excluded; BLAS on 1 thread."))
+    if args.only == "timing":
+        print(tables[-1]["title"])
+        for row in timings:
+            print(" | ".join(row))
+        return 0
     verdict = must_show(data)
     if not args.no_write:
         path = results.write("ranking", tables, {**data, "must_show": verdict}, packages=("implicit", "optuna"))

@@ -76,9 +76,49 @@ def test_als_cg_converges_to_the_exact_solve(exponent, offset):
         assert np.abs(plain - X[0]).max() > 1e-3
 
 
+def _reference_cg(items, conf, x, Y, reg, exponent, offset, steps):
+    """The kernel's conjugate gradient for one row, written plainly in float64."""
+    Yi, c = Y[items].astype(np.float64), conf.astype(np.float64)
+    Y64 = Y.astype(np.float64)
+    lam = reg * (len(items) + offset) ** exponent
+
+    def A(v):
+        return Y64.T @ (Y64 @ v) + lam * v + Yi.T @ ((c - 1) * (Yi @ v))
+
+    x = x.astype(np.float64)
+    r = Yi.T @ c - A(x)
+    p, rsold = r.copy(), r @ r
+    for _ in range(steps):
+        Ap = A(p)
+        step = rsold / (p @ Ap)
+        x, r = x + step * p, r - step * Ap
+        rsnew = r @ r
+        p, rsold = r + rsnew / rsold * p, rsnew
+    return x
+
+
+@pytest.mark.parametrize("k, n_threads", [(3, 1), (13, 2), (64, 1)])
+def test_als_rows_in_lockstep_take_the_plain_cg_steps(k, n_threads):
+    """Three warm-started steps per row (far from converged), rows solved in blocks: each row as its own
+    plain CG run would leave it, rows with many, few and no positives side by side."""
+    rng = np.random.default_rng(4)
+    n_rows, n_items = 21, 40
+    Y = rng.normal(0, 0.3, (n_items, k)).astype(np.float32)
+    lists = [np.sort(rng.choice(n_items, n, replace=False)) for n in rng.integers(0, 30, n_rows)]
+    indptr = np.zeros(n_rows + 1, np.int64)
+    indptr[1:] = np.cumsum([len(x) for x in lists])
+    indices = np.concatenate(lists).astype(np.int32)
+    conf = (1 + 9 * rng.random(len(indices))).astype(np.float32)
+    X = rng.normal(0, 0.3, (n_rows, k)).astype(np.float32)
+    expected = [_reference_cg(items, conf[indptr[u]:indptr[u + 1]], X[u], Y, 0.4, 0.5, 2.0, 3) if len(items)
+                else np.zeros(k) for u, items in enumerate(lists)]
+    als.half_step(indptr, indices, conf, X, Y, 0.4, 0.5, 3, n_threads=n_threads, offset=2.0)
+    np.testing.assert_allclose(X, np.array(expected), rtol=2e-4, atol=2e-5)
+
+
 def test_als_threads_do_not_change_the_result():
     rng = np.random.default_rng(2)
-    n_rows, n_items, k = 50, 30, 6
+    n_rows, n_items, k = 500, 30, 6
     Y = rng.normal(0, 0.5, (n_items, k)).astype(np.float32)
     indptr = np.zeros(n_rows + 1, np.int64)
     lists = [np.sort(rng.choice(n_items, rng.integers(1, 10), replace=False)) for _ in range(n_rows)]
@@ -96,10 +136,13 @@ def test_balanced_chunks_cover_every_row():
     indptr = np.cumsum([0, 100, 1, 1, 1, 50, 2, 2]).astype(np.int64)
     bounds = als.balanced_chunks(indptr, 4, 3)
     assert bounds[0] == 0 and bounds[-1] == 7 and np.all(np.diff(bounds) > 0)
+    indptr = np.arange(0, 2 * 61, 2, dtype=np.int64)  # 60 rows, cut at multiples of 8
+    bounds = als.balanced_chunks(indptr, 4, 5, multiple=8)
+    assert bounds[0] == 0 and bounds[-1] == 60 and np.all(np.diff(bounds) > 0) and np.all(bounds[1:-1] % 8 == 0)
 
 
 @pytest.mark.jit_only
-@pytest.mark.parametrize("k", [64, 37])
+@pytest.mark.parametrize("k", [64, 37, 3])
 def test_als_rows_do_not_depend_on_array_addresses_or_chunks(k):
     """The vectorised reductions give the same bits whatever the arrays' alignment and the row ranges
     (the determinism story of mfcore.engines.als.FASTMATH)."""
