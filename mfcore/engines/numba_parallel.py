@@ -22,12 +22,14 @@ their shuffled order, with the same per-rating update as ``numba`` (or its AdaGr
 Threads: each user block belongs to one thread for the whole fit (:func:`owners`: equal ratings per
 thread), which runs that block's :math:`G` blocks sub-epoch by sub-epoch, so the user rows are written
 by one core only and stay in its cache. A whole epoch is one compiled call per thread (the calling
-thread runs the first chain, :func:`chains`), with no barrier between sub-epochs: the block on item
-block :math:`b'` in sub-epoch :math:`s` waits only for the block on :math:`b'` in sub-epoch
-:math:`s-1`, through a flag published with release ordering (:mod:`._atomic`); a thread that has
-polled for a while gives its core away and comes back (why: ``docs/benchmarks.md``, "Two threads").
+thread runs the first, :func:`run_blocks`), with no barrier between sub-epochs: a block waits only for
+the block before it on its item rows (:func:`~.chains.predecessors`) and on its user rows, through
+flags published with release ordering (:mod:`._atomic`), and a thread runs whichever of its blocks is
+ready (the lowest sub-epoch first), so it waits only when none of its user blocks can go on; a thread
+that has polled for a while gives its core away and comes back (why: ``docs/benchmarks.md``, "Two
+threads").
 
-Fast because a thread waits only for the one block that last wrote its item rows, because nothing is
+Fast because a thread waits only when none of its blocks is ready, because nothing is
 copied or regrouped between epochs (``numba`` reshuffles all ratings every epoch), and because a
 block's rows are a contiguous slice of ``P`` and of ``Q`` chosen small enough (:func:`grid_size`) to
 stay in one core's L2 cache for the whole block.
@@ -59,7 +61,7 @@ import numpy as np
 from numba import literally, njit
 
 from ._atomic import observe, pause, publish
-from .chains import chains, owners
+from .chains import owned, owners, predecessors
 from .numba_jit import adagrad_pass, sgd_pass, specialized, squared_norms
 from .plan import EpochPlan
 
@@ -184,31 +186,48 @@ def shuffle_cells(bounds, first, last, uniforms, users, items, ratings):
 
 
 SPINS = 20_000
-"""How many times a thread polls for the block it waits for (about 0.1-1 ms) before it leaves the
+"""How many times a thread polls for a block to become ready (about 0.1-1 ms) before it leaves the
 compiled loop to give its core away (:func:`run_chain`): on a machine whose cores are busy with
 other work, the thread it waits for may be the one that needs this core."""
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased, sse,
-               adaptive, adagrad_users, adagrad_items, norms_users, norms_items, first, n_factors):
+def run_blocks(users, items, ratings, bounds, schedule, previous, mine, progress, done, stamp, mu, bu, bi, P, Q, lr,
+               reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items, n_factors):
     """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, or with ``adaptive``
-    :func:`~.numba_jit.adagrad_pass` and its accumulators and row norms; ``n_factors`` = ``P.shape[1]``) over the
-    blocks ``cells[first:]`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``. Before block
-    ``cells[j]`` it waits (polling :func:`~._atomic.observe`) until ``done[waits[j]]`` is at least
-    ``stamp`` (``waits[j]`` < 0: no wait); after it, it publishes ``done[c] = stamp``. So a block starts
-    only once the block it waits for, run by another thread, has written its rows. Returns the
-    position reached: ``len(cells)``, or the ``j`` still waiting after :data:`SPINS` polls."""
-    for j in range(first, cells.shape[0]):
-        before = waits[j]
-        if before >= 0:
-            spins = 0
-            while observe(done, before) < stamp:
-                spins += 1
-                if spins > SPINS:
-                    return j
-                pause()
-        c = cells[j]
+    :func:`~.numba_jit.adagrad_pass` and its accumulators and row norms; ``n_factors`` = ``P.shape[1]``) over
+    every block of the user blocks ``mine``: user block ``mine[j]``'s blocks ``schedule[s, mine[j]]`` in
+    sub-epoch order ``s``, ``progress[j]`` the next one. A block is ready once ``done[previous[s, b]]`` is
+    at least ``stamp`` (the block that last wrote its item rows, :func:`~.chains.predecessors`; -1: no
+    wait); the thread runs the ready block of the lowest sub-epoch (ties: the first in ``mine``), puts its
+    squared-error sum in ``sse[c]`` and publishes ``done[c] = stamp``. So it never waits while any of its
+    user blocks can go on, and every block still sees its rows as the sub-epochs run one after another
+    leave them. Returns True when all are done, False after :data:`SPINS` polls found none ready
+    (``progress`` keeps the place)."""
+    n_sub = schedule.shape[0]
+    spins = 0
+    while True:
+        pick = -1
+        lowest = n_sub
+        for j in range(mine.shape[0]):
+            s = progress[j]
+            if s < lowest:
+                before = previous[s, mine[j]]
+                if before < 0 or observe(done, before) >= stamp:
+                    pick, lowest = j, s
+        if pick < 0:
+            for j in range(mine.shape[0]):
+                if progress[j] < n_sub:
+                    break
+            else:
+                return True
+            spins += 1
+            if spins > SPINS:
+                return False
+            pause()
+            continue
+        spins = 0
+        c = schedule[lowest, mine[pick]]
         start, stop = bounds[c], bounds[c + 1]
         if adaptive:
             sse[c] = adagrad_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
@@ -217,26 +236,24 @@ def run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu,
             sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
                               reg, biased, n_factors)
         publish(done, c, stamp)
-    return cells.shape[0]
+        progress[pick] = lowest + 1
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def run_blocks_k(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased, sse,
-                 adaptive, adagrad_users, adagrad_items, norms_users, norms_items, first, n_factors):
+def run_blocks_k(users, items, ratings, bounds, schedule, previous, mine, progress, done, stamp, mu, bu, bi, P, Q,
+                 lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items, n_factors):
     """:func:`run_blocks` compiled for ``n_factors`` as a constant (see :func:`~.numba_jit.constant_k`)."""
     literally(n_factors)
-    return run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased,
-                      sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items, first, n_factors)
+    return run_blocks(users, items, ratings, bounds, schedule, previous, mine, progress, done, stamp, mu, bu, bi, P,
+                      Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
+                      n_factors)
 
 
 def run_chain(kernel, arguments: tuple, n_factors: int) -> None:
-    """``kernel(*arguments, first, n_factors)`` from the first block to the last; whenever it comes back
-    still waiting, this thread yields its core (``os.sched_yield``, the GIL released) and goes on."""
-    first, end = 0, len(arguments[4])
-    while first < end:
-        first = kernel(*arguments, first, n_factors)
-        if first < end:
-            os.sched_yield()
+    """``kernel(*arguments, n_factors)`` until all its blocks are done; whenever it comes back with none
+    ready, this thread yields its core (``os.sched_yield``, the GIL released) and goes on."""
+    while not kernel(*arguments, n_factors):
+        os.sched_yield()
 
 
 def _pool(n_threads: int) -> ThreadPoolExecutor:
@@ -392,11 +409,12 @@ class BlockPlan(EpochPlan):
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,
               n_threads=None, adagrad_users=None, adagrad_items=None):
     """One block-stratified epoch (see the module docstring) on :func:`effective_threads` threads:
-    each runs its chain of blocks (:func:`chains`) in one compiled call, the calling thread the
-    first; a block waits only for the one block before it on its item rows, never for a whole
-    sub-epoch. Updates ``bu, bi, P, Q`` in place and returns the sum of the squared errors met. With
-    the AdaGrad accumulators ``adagrad_users``, ``adagrad_items`` (the ``adagrad`` step rule) each
-    block runs :func:`~.numba_jit.adagrad_pass`, with the rows' squared norms taken once per epoch
+    each runs the blocks of its user blocks (:func:`owners`) in one compiled call
+    (:func:`run_blocks`), the calling thread the first; a block waits only for the blocks before it
+    on its user rows and on its item rows, never for a whole sub-epoch. Updates ``bu, bi, P, Q`` in
+    place and returns the sum of the squared errors met. With the AdaGrad accumulators
+    ``adagrad_users``, ``adagrad_items`` (the ``adagrad`` step rule) each block runs
+    :func:`~.numba_jit.adagrad_pass`, with the rows' squared norms taken once per epoch
     (:func:`~.numba_jit.squared_norms`) and carried from block to block like the rows."""
     n_threads = effective_threads(ratings.shape[0], n_threads)
     sizes = np.diff(bounds)
@@ -410,20 +428,21 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     else:
         adagrad_users = adagrad_items = np.ones((1, 2), P.dtype)
         norms_users = norms_items = np.zeros(1, P.dtype)
-    work = chains(schedule, owners(sizes, g, n_threads) if n_threads > 1 else np.zeros(g, np.int64), n_threads)
-    work = [chain for chain in work if len(chain[0])]
+    previous = predecessors(schedule)
+    work = owned(owners(sizes, g, n_threads) if n_threads > 1 else np.zeros(g, np.int64), n_threads)
+    work = [mine for mine in work if len(mine)]
 
-    def call(cells, waits):
-        return (users, items, ratings, bounds, cells, waits, done, 1, mu, bu, bi, P, Q, lr, reg, biased, sse,
-                adaptive, adagrad_users, adagrad_items, norms_users, norms_items)
+    def call(mine):
+        return (users, items, ratings, bounds, schedule, previous, mine, np.zeros(len(mine), np.int64), done, 1, mu,
+                bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items)
 
-    kernel = specialized(run_blocks_k, run_blocks, (*call(*work[0]), 0), k, ratings.shape[0])
+    kernel = specialized(run_blocks_k, run_blocks, call(work[0]), k, ratings.shape[0])
     if len(work) == 1:
-        run_chain(kernel, call(*work[0]), k)
+        run_chain(kernel, call(work[0]), k)
         return float(sse.sum())
     with _crew(len(work) - 1) as crew:
-        futures = [crew.submit(run_chain, kernel, call(*chain), k) for chain in work[1:]]
-        run_chain(kernel, call(*work[0]), k)
+        futures = [crew.submit(run_chain, kernel, call(mine), k) for mine in work[1:]]
+        run_chain(kernel, call(work[0]), k)
         for future in futures:
             future.result()
     return float(sse.sum())
