@@ -88,7 +88,7 @@ def profile(train, threads: int, l2_kib: int, step_rule: str, mode: str, epochs:
     spec = ENGINES["numba-parallel"]
     engine_kernel, record = spec.kernels["per-rating"], []
     saved = numba_parallel.BLOCK_CACHE_BYTES
-    numba_parallel.BLOCK_CACHE_BYTES = l2_kib * 1024 // 2
+    numba_parallel.BLOCK_CACHE_BYTES = l2_kib * 1024 // 4
     if mode == "barrier":
         spec.kernels["per-rating"] = barrier_epoch(record)
     try:

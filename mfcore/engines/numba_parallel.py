@@ -91,10 +91,13 @@ def l2_cache_bytes() -> int:
     return FALLBACK_L2_BYTES
 
 
-BLOCK_CACHE_BYTES = l2_cache_bytes() // 2
-"""Target bytes of factor rows (a user block's plus an item block's) per block: half of one core's
-L2 cache as measured on this machine (:func:`l2_cache_bytes`), leaving the other half for the
-block's ratings streaming through and the other data."""
+BLOCK_CACHE_BYTES = l2_cache_bytes() // 4
+"""Target bytes of factor rows (a user block's plus an item block's) per block: a quarter of one
+core's L2 cache as measured on this machine (:func:`l2_cache_bytes`), leaving the rest for the
+block's ratings streaming through, the rows' accumulators and biases, and the next block's rows.
+Measured on ML-1M at K=100 (AMD EPYC, 1 MiB L2, 10 epochs, best of 8 alternating rounds on a shared
+machine): G = 8 (rows at half the L2) 34.3 M updates/s on 1 thread and 55.6 on 2; G = 16 (a
+quarter) 35.8 and 63.6; G = 12 and G = 20 within noise of G = 16."""
 MAX_GRID = 32
 MIN_RATINGS_PER_BLOCK = 2048
 MIN_RATINGS_PER_THREAD = 100_000
@@ -118,7 +121,7 @@ def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_thre
               block_bytes: int | None = None) -> int:
     r"""G, the number of user blocks and of item blocks: enough for a block's factor rows,
     :math:`(m + n) \cdot 4K / G` bytes, to fit in ``block_bytes`` (default :data:`BLOCK_CACHE_BYTES`,
-    half the measured L2), but at most :data:`MAX_GRID` and no more than keeps about
+    a quarter of the measured L2), but at most :data:`MAX_GRID` and no more than keeps about
     :data:`MIN_RATINGS_PER_BLOCK` ratings per block; then at least 4 and at least 2 ``n_threads`` (two
     blocks per thread and sub-epoch, for load balance), rounded up to an even number (so two threads
     own as many user blocks each). So 1 and 2 threads always get the same grid (on one machine: the
@@ -170,19 +173,29 @@ def scatter_cells(users, items, ratings, cell, start, stop, fill, out_users, out
 
 
 @njit(cache=True, nogil=True)
-def shuffle_cells(bounds, first, last, uniforms, users, items, ratings):
-    r"""Fisher-Yates shuffle, in place, of each cell ``c`` in ``first..last-1``: its slice
-    ``bounds[c]:bounds[c + 1]`` of the three columns, driven by the same slice of ``uniforms``: for
-    :math:`k` from the end down, swap position :math:`k` with :math:`j = \lfloor x_k (k + 1) \rfloor`
-    (positions counted from the cell's start). Each cell's slice is a few thousand ratings, in cache."""
-    for c in range(first, last):
-        start = bounds[c]
-        for k in range(bounds[c + 1] - start - 1, 0, -1):
-            j = start + min(np.int64(uniforms[start + k] * (k + 1)), k)
-            at = start + k
-            users[at], users[j] = users[j], users[at]
-            items[at], items[j] = items[j], items[at]
-            ratings[at], ratings[j] = ratings[j], ratings[at]
+def scatter_shuffled(users, items, ratings, cell, bounds, first, last, uniforms, out_users, out_items, out_ratings):
+    r"""Every rating of a cell ``c`` in ``first..last-1`` put into its cell's slice
+    ``bounds[c]:bounds[c + 1]`` of the ``out_`` columns in a uniformly random order, in one pass: the
+    "inside-out" Fisher-Yates shuffle, the ratings taken in their stored order. The :math:`k`-th rating
+    of a cell (counted from 0) goes to position :math:`k` of the slice, after the rating at position
+    :math:`j = \lfloor x (k + 1) \rfloor` has moved there and it takes :math:`j` instead, with
+    :math:`x` = ``uniforms[bounds[c] + k]``. The draw of a rating depends on its place in its cell only,
+    so splitting the cells over threads does not change the result."""
+    fill = bounds[:-1].copy()
+    for n in range(cell.shape[0]):
+        c = cell[n]
+        if c < first or c >= last:
+            continue
+        at = fill[c]
+        k = at - bounds[c]
+        j = bounds[c] + min(np.int64(uniforms[at] * (k + 1)), k)
+        out_users[at] = out_users[j]
+        out_items[at] = out_items[j]
+        out_ratings[at] = out_ratings[j]
+        out_users[j] = users[n]
+        out_items[j] = items[n]
+        out_ratings[j] = ratings[n]
+        fill[c] = at + 1
 
 
 SPINS = 20_000
@@ -314,24 +327,34 @@ def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=
     return (*out, bounds)
 
 
-def shuffle_within_cells(rng: np.random.Generator, arrays, bounds: np.ndarray, n_threads: int = 1,
-                         pool=None) -> None:
-    """Every cell's ratings put in a uniformly random order, in place (:func:`shuffle_cells`), from
-    one draw of float32 uniforms from ``rng`` (4 bytes per rating; with a cell under 2^24 ratings the
-    rounding bias of a float32 draw is below 1e-7 per swap); the cells are split over ``n_threads``
-    with about equal ratings each, which does not change the result."""
-    uniforms = rng.random(len(arrays[2]), dtype=np.float32)
-    n_cells = len(bounds) - 1
-    cuts = np.searchsorted(bounds, np.linspace(0, bounds[-1], n_threads + 1)).clip(0, n_cells)
+def group_shuffled(rng: np.random.Generator, users, items, ratings, user_key, item_key, n_cells: int,
+                   n_threads: int = 1, pool=None):
+    """The ratings grouped cell by cell (cell ``user_key[u] + item_key[i]``, ``n_cells`` of them), every
+    cell's ratings in a uniformly random order (:func:`scatter_shuffled`), and the cells' bounds. One
+    draw of float32 uniforms from ``rng`` (4 bytes per rating; with a cell under 2^24 ratings the
+    rounding bias of a float32 draw is below 1e-7 per swap). The counting and the cells are split over
+    ``n_threads`` (about equal ratings each), which does not change the result."""
+    n = len(ratings)
+    edges = np.linspace(0, n, n_threads + 1).astype(np.int64)
+    cell = np.empty(n, np.int32)
+    counts = np.zeros((n_threads, n_cells), np.int64)
+    _run_all(pool, count_cells, [(users, items, user_key, item_key, 1, edges[t], edges[t + 1], cell, counts[t])
+                                 for t in range(n_threads)])
+    bounds = np.zeros(n_cells + 1, np.int64)
+    np.cumsum(counts.sum(axis=0), out=bounds[1:])
+    uniforms = rng.random(n, dtype=np.float32)
+    out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
+    cuts = np.searchsorted(bounds, np.linspace(0, n, n_threads + 1)).clip(0, n_cells)
     cuts[0], cuts[-1] = 0, n_cells
-    _run_all(pool, shuffle_cells, [(bounds, cuts[t], cuts[t + 1], uniforms, *arrays) for t in range(n_threads)
-                                   if cuts[t] < cuts[t + 1]])
+    _run_all(pool, scatter_shuffled, [(users, items, ratings, cell, bounds, cuts[t], cuts[t + 1], uniforms, *out)
+                                      for t in range(n_threads) if cuts[t] < cuts[t + 1]])
+    return (*out, bounds)
 
 
 def sub_blocks(n_users: int, n_items: int, n_factors: int, n_blocks: int, block_bytes: int | None = None) -> int:
     r"""S, the user sub-blocks per block: the ratings of a block are visited sub-block by sub-block, each
     sub-block's users' rows plus the block's item rows within ``block_bytes`` (default
-    :data:`BLOCK_CACHE_BYTES`, half the measured L2). When the users far outnumber the items (Netflix:
+    :data:`BLOCK_CACHE_BYTES`, a quarter of the measured L2). When the users far outnumber the items (Netflix:
     480k x 17.8k) no square grid of at most :data:`MAX_GRID` makes a user block's rows fit (G=32: 15k
     users, 6 MB at K=100), and a user's ~6 ratings in a block would each miss the cache; in its
     sub-block they come within a few thousand ratings of each other, the row still in L2. A block runs
@@ -366,20 +389,40 @@ def effective_threads(n_ratings: int, n_threads: int | None = None) -> int:
 class BlockPlan(EpochPlan):
     """FPSGD's visiting order. Once per fit: the users and items cut into ``G`` balanced blocks each
     (:func:`grid_size`, :func:`balanced_blocks`; users into ``S`` sub-blocks per block,
-    :func:`sub_blocks`), the ratings grouped cell by cell in their stored order (:func:`stratify`,
-    sequential reads) and then each cell shuffled in place (:func:`shuffle_within_cells`): every
-    cell's ratings in a uniformly random order, as a global shuffle followed by a stable grouping gave,
-    but without reading all ratings through a random permutation (a cache miss per rating and column
-    once the ratings outgrow the cache: at 9M ratings that plan cost ~5 epochs of CPU). Every epoch:
-    a random pairing of user blocks with item blocks and a
-    random order of the ``G`` sub-epochs, both drawn from the model's ``rng``. Regrouping once instead
-    of every epoch is what LibMF does; it saves a pass over all ratings per epoch."""
+    :func:`sub_blocks`) and the ratings grouped cell by cell, each cell's in a uniformly random order
+    (:func:`group_shuffled`, in one pass with sequential reads: no global permutation, which costs a
+    cache miss per rating and column once the ratings outgrow the cache). Every epoch: a random
+    pairing of user blocks with item blocks and a random order of the ``G`` sub-epochs, both drawn
+    from the model's ``rng``. Regrouping once instead of every epoch is what LibMF does; it saves a
+    pass over all ratings per epoch.
+
+    The grouping's uniforms come from a child of ``rng`` (``rng.spawn(1)``), which leaves ``rng``'s
+    stream as it is, so on more than one thread the grouping runs in a helper thread while the model
+    draws its initial factors from ``rng``; :meth:`ready` waits for it. The result is the same on any
+    number of threads."""
 
     def __init__(self, users, items, ratings, rng: np.random.Generator, **kwargs):
         super().__init__(users, items, ratings, rng, **kwargs)
         n_threads = effective_threads(len(ratings), self.options.get("n_threads"))
-        self.n_blocks = g = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
-        self.n_sub_blocks = sub = sub_blocks(self.n_users, self.n_items, self.n_factors, g)
+        self.n_blocks = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
+        self.n_sub_blocks = sub_blocks(self.n_users, self.n_items, self.n_factors, self.n_blocks)
+        child = rng.spawn(1)[0]
+        self._grouping, self._error = None, None
+        if n_threads > 1:  # its own thread: the pool's threads may all be busy with other trainings
+            self._grouping = threading.Thread(target=self._group, args=(users, items, ratings, child, n_threads),
+                                              name="mfcore-sgd-plan", daemon=True)
+            self._grouping.start()
+        else:
+            self._group_cells(users, items, ratings, child, 1)
+
+    def _group(self, users, items, ratings, rng: np.random.Generator, n_threads: int) -> None:
+        try:
+            self._group_cells(users, items, ratings, rng, n_threads)
+        except BaseException as error:  # noqa: BLE001 - handed to the training thread by ready()
+            self._error = error
+
+    def _group_cells(self, users, items, ratings, rng: np.random.Generator, n_threads: int) -> None:
+        g, sub = self.n_blocks, self.n_sub_blocks
         fine = balanced_blocks(users, self.n_users, g * sub)  # user sub-block of every user
         item_block = balanced_blocks(items, self.n_items, g)
         # cell (b, b') of user block b = fine // sub and item block b' holds the sub-cells
@@ -387,15 +430,23 @@ class BlockPlan(EpochPlan):
         user_key = ((fine // sub) * g * sub + fine % sub).astype(np.int32)
         item_key = (item_block * sub).astype(np.int32)
         pool = _pool(n_threads) if n_threads > 1 else None
-        *self.arrays, bounds = stratify(users, items, ratings, user_key, item_key, 1, n_threads, pool,
-                                        n_cells=g * g * sub)
-        shuffle_within_cells(rng, self.arrays, bounds, n_threads, pool)
+        *self.arrays, bounds = group_shuffled(rng, users, items, ratings, user_key, item_key, g * g * sub,
+                                              n_threads, pool)
         self.bounds = np.ascontiguousarray(bounds[::sub])
+
+    def ready(self) -> None:
+        """Wait until the ratings are grouped (re-raising an error of the helper thread)."""
+        if self._grouping is not None:
+            self._grouping.join()
+            self._grouping = None
+        if self._error is not None:
+            raise self._error
 
     def visit(self, epoch: int) -> dict:
         """The grouped ``users, items, ratings``, the cells' ``bounds`` and the epoch's ``schedule``:
         ``schedule[s]`` lists the cells of the ``s``-th sub-epoch, one per user block, no two sharing
         an item block."""
+        self.ready()
         g = self.n_blocks
         pairing = self.rng.permutation(g)
         shifts = self.rng.permutation(g)
