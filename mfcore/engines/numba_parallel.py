@@ -161,18 +161,6 @@ def count_cells(users, items, user_block, item_block, n_blocks, start, stop, cel
 
 
 @njit(cache=True, nogil=True)
-def scatter_cells(users, items, ratings, cell, start, stop, fill, out_users, out_items, out_ratings):
-    """Copy the ratings ``start:stop`` to their cell's next free place ``fill[cell]``, in order."""
-    for j in range(start, stop):
-        c = cell[j]
-        at = fill[c]
-        out_users[at] = users[j]
-        out_items[at] = items[j]
-        out_ratings[at] = ratings[j]
-        fill[c] = at + 1
-
-
-@njit(cache=True, nogil=True)
 def scatter_shuffled(users, items, ratings, cell, bounds, first, last, uniforms, out_users, out_items, out_ratings):
     r"""Every rating of a cell ``c`` in ``first..last-1`` put into its cell's slice
     ``bounds[c]:bounds[c + 1]`` of the ``out_`` columns in a uniformly random order, in one pass: the
@@ -304,27 +292,6 @@ def _run_all(pool: ThreadPoolExecutor | None, function, calls: list[tuple]) -> N
         return
     for future in [pool.submit(function, *arguments) for arguments in calls]:
         future.result()
-
-
-def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, n_cells=None):
-    """The ratings regrouped cell by cell in their stored order (a stable counting sort on the cell
-    number, split over ``n_threads`` chunks: same result for any count), and the cells' bounds. The
-    cell of a rating is ``user_block[u] * n_blocks + item_block[i]``, ``n_cells`` of them (default
-    ``n_blocks ** 2``)."""
-    n_cells = n_blocks * n_blocks if n_cells is None else n_cells
-    n = len(ratings)
-    edges = np.linspace(0, n, n_threads + 1).astype(np.int64)
-    cell = np.empty(n, np.int32)
-    counts = np.zeros((n_threads, n_cells), np.int64)
-    _run_all(pool, count_cells, [(users, items, user_block, item_block, n_blocks, edges[t], edges[t + 1], cell,
-                                  counts[t]) for t in range(n_threads)])
-    bounds = np.zeros(n_cells + 1, np.int64)
-    np.cumsum(counts.sum(axis=0), out=bounds[1:])
-    fill = bounds[:-1] + np.cumsum(counts, axis=0) - counts  # chunk t starts after chunks < t
-    out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
-    _run_all(pool, scatter_cells, [(users, items, ratings, cell, edges[t], edges[t + 1], fill[t], *out)
-                                   for t in range(n_threads)])
-    return (*out, bounds)
 
 
 def group_shuffled(rng: np.random.Generator, users, items, ratings, user_key, item_key, n_cells: int,

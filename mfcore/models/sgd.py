@@ -19,8 +19,9 @@ before the update. ``biased=False`` fixes :math:`\mu = b_u = b_i = 0` (Funk's or
 
 Randomness: one ``np.random.default_rng(seed)`` per fit draws the initial factors first
 (:func:`initial_parameters`: the same for every engine), then the visiting order, which the engine's
-plan decides (its once-per-fit draws from a child of that generator, ``rng.spawn``): ``python``, ``numpy``, ``numba`` and ``cython`` visit a fresh uniform permutation of all
-training ratings every epoch; the default ``numba-parallel`` shuffles once per fit, groups the ratings
+plan decides (its once-per-fit draws from a child of that generator, ``rng.spawn``): ``python``,
+``numpy``, ``numba`` and ``cython`` visit a fresh uniform permutation of all training ratings every
+epoch; the default ``numba-parallel`` shuffles once per fit, groups the ratings
 into user x item blocks, and every epoch draws only a random pairing and order of the blocks
 (:mod:`mfcore.engines.numba_parallel`).
 """

@@ -106,8 +106,9 @@ def test_stratified_blocks_share_no_rows_within_a_sub_epoch():
     g = 4
     user_block = numba_parallel.balanced_blocks(train.users, train.n_users, g)
     item_block = numba_parallel.balanced_blocks(train.items, train.n_items, g)
-    users, items, ratings, bounds = numba_parallel.stratify(
-        train.users, train.items, train.values, user_block, item_block, g, 2, numba_parallel._pool(2))
+    users, items, ratings, bounds = numba_parallel.group_shuffled(
+        np.random.default_rng(0), train.users, train.items, train.values, user_block * g, item_block, g * g, 2,
+        numba_parallel._pool(2))
     assert sorted(zip(users, items)) == sorted(zip(train.users, train.items))
     for s in range(g):
         seen_users, seen_items = set(), set()
@@ -122,15 +123,31 @@ def test_stratified_blocks_share_no_rows_within_a_sub_epoch():
     assert counts.max() < 1.3 * counts.min()  # user blocks balanced by ratings
 
 
-def test_stratify_is_stable_and_independent_of_the_chunk_count():
+def test_grouping_is_independent_of_the_thread_count():
     train, _ = problem()
     ub = numba_parallel.balanced_blocks(train.users, train.n_users, 3)
     ib = numba_parallel.balanced_blocks(train.items, train.n_items, 3)
-    one = numba_parallel.stratify(train.users, train.items, train.values, ub, ib, 3, 1)
-    three = numba_parallel.stratify(train.users, train.items, train.values, ub, ib, 3, 3,
-                                    numba_parallel._pool(3))
+    one = numba_parallel.group_shuffled(np.random.default_rng(2), train.users, train.items, train.values, ub * 3, ib,
+                                        9, 1)
+    three = numba_parallel.group_shuffled(np.random.default_rng(2), train.users, train.items, train.values, ub * 3,
+                                          ib, 9, 3, numba_parallel._pool(3))
     for a, b in zip(one, three):
         np.testing.assert_array_equal(a, b)
+
+
+def test_each_cell_is_shuffled_uniformly():
+    """Three ratings in one cell (and one in another): each of the 3! orders about equally often."""
+    users, items = np.array([0, 1, 0, 2], np.int32), np.array([0, 0, 1, 0], np.int32)
+    ratings = np.arange(4, dtype=np.float32)
+    cell_of_user = np.array([0, 1, 0], np.int32)  # ratings 0, 2, 3 in cell 0; rating 1 in cell 1
+    rng = np.random.default_rng(0)
+    counts = {}
+    for _ in range(6000):
+        _, _, out, bounds = numba_parallel.group_shuffled(rng, users, items, ratings, cell_of_user,
+                                                          np.zeros(3, np.int32), 2)
+        assert bounds.tolist() == [0, 3, 4] and out[3] == 1
+        counts[tuple(out[:3].tolist())] = counts.get(tuple(out[:3].tolist()), 0) + 1
+    assert len(counts) == 6 and min(counts.values()) > 850
 
 
 def test_parallel_kernel_with_one_block_is_the_serial_kernel():
