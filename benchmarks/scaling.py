@@ -6,8 +6,9 @@ ML-1M at K=100, for each per-core L2 size given (KiB: the grid is cut as on a ma
 so a 2 MiB-L2 Intel Xeon's grid can be profiled on any machine), each step rule and two schedules
 of the same blocks and kernel:
 
-- ``chains`` (the engine): each thread runs its chain of blocks for the whole epoch in one compiled
-  call and a block waits only for the block before it on its item rows;
+- ``chains`` (the engine): each thread runs the blocks of its user blocks for the whole epoch in one
+  compiled call, whichever is ready first, a block waiting only for the blocks before it on its user
+  rows and on its item rows;
 - ``barrier``: every sub-epoch's blocks handed to the thread pool from Python and waited for (the
   engine's schedule before the chains), each call timed from inside its thread, which splits the
   2-thread time into *work* (the busiest thread per sub-epoch), *imbalance* (busiest minus mean)
@@ -53,15 +54,17 @@ def barrier_epoch(record: list):
             adagrad_users = adagrad_items = np.ones((1, 2), P.dtype)
             norms_users = norms_items = np.zeros(1, P.dtype)
 
-        def call(cells):
-            return (users, items, ratings, bounds, cells, np.full(len(cells), -1), done, 1, mu, bu, bi, P, Q, lr,
-                    reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items)
+        def call(cells):  # the cells as a one-sub-epoch schedule, none waiting for another
+            n = len(cells)
+            return (users, items, ratings, bounds, cells[None, :], np.full((1, n), -1), np.arange(n),
+                    np.zeros(n, np.int64), done, 1, mu, bu, bi, P, Q, lr, reg, biased, sse, adaptive,
+                    adagrad_users, adagrad_items, norms_users, norms_items)
 
-        kernel = specialized(engine.run_blocks_k, engine.run_blocks, (*call(schedule[0]), 0), k, ratings.shape[0])
+        kernel = specialized(engine.run_blocks_k, engine.run_blocks, call(schedule[0]), k, ratings.shape[0])
 
         def timed(cells, sub):
             wall, cpu = time.perf_counter(), time.thread_time()
-            kernel(*call(cells), 0, k)
+            kernel(*call(cells), k)
             record.append((sub, time.perf_counter() - wall, time.thread_time() - cpu))
 
         pool = engine._pool(n_threads)
@@ -85,7 +88,7 @@ def profile(train, threads: int, l2_kib: int, step_rule: str, mode: str, epochs:
     spec = ENGINES["numba-parallel"]
     engine_kernel, record = spec.kernels["per-rating"], []
     saved = numba_parallel.BLOCK_CACHE_BYTES
-    numba_parallel.BLOCK_CACHE_BYTES = l2_kib * 1024 // 2
+    numba_parallel.BLOCK_CACHE_BYTES = l2_kib * 1024 // 4
     if mode == "barrier":
         spec.kernels["per-rating"] = barrier_epoch(record)
     try:

@@ -1,8 +1,8 @@
 """Which thread runs which blocks of a ``numba-parallel`` epoch, and which block each must wait for.
 
 Pure bookkeeping on the block schedule (no kernel): :func:`owners` gives every user block to one
-thread for the whole fit, :func:`chains` turns an epoch's schedule into each thread's ordered list of
-blocks and, per block, the block of another thread it waits for.
+thread for the whole fit, :func:`predecessors` gives every block of an epoch the block that last
+wrote its item rows.
 """
 
 from __future__ import annotations
@@ -10,27 +10,24 @@ from __future__ import annotations
 import numpy as np
 
 
-def chains(schedule: np.ndarray, owner: np.ndarray, n_threads: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per thread, the blocks it runs in order and the block each must wait for. ``schedule[s, b]`` is
-    sub-epoch ``s``'s block of user block ``b``; thread ``owner[b]`` runs every block of user block
-    ``b``, sub-epoch by sub-epoch, so its user rows are written by that thread alone and stay in its
-    cache. The block of sub-epoch ``s`` on item block ``b'`` waits for sub-epoch ``s - 1``'s block on
-    ``b'`` (when another thread runs it): every block then sees its rows exactly as the sub-epochs run
-    one after another would leave them, whatever the timing."""
+def predecessors(schedule: np.ndarray) -> np.ndarray:
+    """``previous[s, b]``: the block that last wrote the item rows of ``schedule[s, b]`` (sub-epoch ``s``'s
+    block of user block ``b``), i.e. sub-epoch ``s - 1``'s block on the same item block; -1 in sub-epoch
+    0. Its user rows were last written by ``schedule[s - 1, b]``. A block that starts once both are done
+    sees its rows exactly as the sub-epochs run one after another would leave them, so any order of the
+    blocks that respects these two chains gives the same numbers."""
     n_sub, g = schedule.shape
     item_of = schedule % g
     on_item = np.empty((n_sub, g), np.int64)  # on_item[s, b']: sub-epoch s's block on item block b'
     on_item[np.arange(n_sub)[:, None], item_of] = schedule
     previous = np.full(schedule.shape, -1, np.int64)
     previous[1:] = on_item[np.arange(n_sub - 1)[:, None], item_of[1:]]
-    thread_of = np.empty(schedule.size, np.int64)
-    thread_of[schedule.ravel()] = np.broadcast_to(owner, schedule.shape).ravel()
-    found = []
-    for t in range(n_threads):
-        mine = np.flatnonzero(owner == t)
-        cells, waits = schedule[:, mine].ravel(), previous[:, mine].ravel()
-        found.append((cells, np.where((waits >= 0) & (thread_of[np.maximum(waits, 0)] != t), waits, -1)))
-    return found
+    return previous
+
+
+def owned(owner: np.ndarray, n_threads: int) -> list[np.ndarray]:
+    """The user blocks of each thread (``owner[b]`` is the thread of user block ``b``)."""
+    return [np.flatnonzero(owner == t) for t in range(n_threads)]
 
 
 def owners(sizes: np.ndarray, g: int, n_threads: int) -> np.ndarray:

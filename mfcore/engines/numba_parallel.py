@@ -22,12 +22,14 @@ their shuffled order, with the same per-rating update as ``numba`` (or its AdaGr
 Threads: each user block belongs to one thread for the whole fit (:func:`owners`: equal ratings per
 thread), which runs that block's :math:`G` blocks sub-epoch by sub-epoch, so the user rows are written
 by one core only and stay in its cache. A whole epoch is one compiled call per thread (the calling
-thread runs the first chain, :func:`chains`), with no barrier between sub-epochs: the block on item
-block :math:`b'` in sub-epoch :math:`s` waits only for the block on :math:`b'` in sub-epoch
-:math:`s-1`, through a flag published with release ordering (:mod:`._atomic`); a thread that has
-polled for a while gives its core away and comes back (why: ``docs/benchmarks.md``, "Two threads").
+thread runs the first, :func:`run_blocks`), with no barrier between sub-epochs: a block waits only for
+the block before it on its item rows (:func:`~.chains.predecessors`) and on its user rows, through
+flags published with release ordering (:mod:`._atomic`), and a thread runs whichever of its blocks is
+ready (the lowest sub-epoch first), so it waits only when none of its user blocks can go on; a thread
+that has polled for a while gives its core away and comes back (why: ``docs/benchmarks.md``, "Two
+threads").
 
-Fast because a thread waits only for the one block that last wrote its item rows, because nothing is
+Fast because a thread waits only when none of its blocks is ready, because nothing is
 copied or regrouped between epochs (``numba`` reshuffles all ratings every epoch), and because a
 block's rows are a contiguous slice of ``P`` and of ``Q`` chosen small enough (:func:`grid_size`) to
 stay in one core's L2 cache for the whole block.
@@ -59,7 +61,8 @@ import numpy as np
 from numba import literally, njit
 
 from ._atomic import observe, pause, publish
-from .chains import chains, owners
+from .chains import owned, owners, predecessors
+from .grouping import balanced_blocks, count_cells, scatter_shuffled
 from .numba_jit import adagrad_pass, sgd_pass, specialized, squared_norms
 from .plan import EpochPlan
 
@@ -89,10 +92,13 @@ def l2_cache_bytes() -> int:
     return FALLBACK_L2_BYTES
 
 
-BLOCK_CACHE_BYTES = l2_cache_bytes() // 2
-"""Target bytes of factor rows (a user block's plus an item block's) per block: half of one core's
-L2 cache as measured on this machine (:func:`l2_cache_bytes`), leaving the other half for the
-block's ratings streaming through and the other data."""
+BLOCK_CACHE_BYTES = l2_cache_bytes() // 4
+"""Target bytes of factor rows (a user block's plus an item block's) per block: a quarter of one
+core's L2 cache as measured on this machine (:func:`l2_cache_bytes`), leaving the rest for the
+block's ratings streaming through, the rows' accumulators and biases, and the next block's rows.
+Measured on ML-1M at K=100 (AMD EPYC, 1 MiB L2, 10 epochs, best of 8 alternating rounds on a shared
+machine): G = 8 (rows at half the L2) 34.3 M updates/s on 1 thread and 55.6 on 2; G = 16 (a
+quarter) 35.8 and 63.6; G = 12 and G = 20 within noise of G = 16."""
 MAX_GRID = 32
 MIN_RATINGS_PER_BLOCK = 2048
 MIN_RATINGS_PER_THREAD = 100_000
@@ -116,7 +122,7 @@ def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_thre
               block_bytes: int | None = None) -> int:
     r"""G, the number of user blocks and of item blocks: enough for a block's factor rows,
     :math:`(m + n) \cdot 4K / G` bytes, to fit in ``block_bytes`` (default :data:`BLOCK_CACHE_BYTES`,
-    half the measured L2), but at most :data:`MAX_GRID` and no more than keeps about
+    a quarter of the measured L2), but at most :data:`MAX_GRID` and no more than keeps about
     :data:`MIN_RATINGS_PER_BLOCK` ratings per block; then at least 4 and at least 2 ``n_threads`` (two
     blocks per thread and sub-epoch, for load balance), rounded up to an even number (so two threads
     own as many user blocks each). So 1 and 2 threads always get the same grid (on one machine: the
@@ -128,87 +134,49 @@ def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_thre
     return g + g % 2
 
 
-@njit(cache=True, nogil=True)
-def balanced_blocks(codes, n_codes, n_blocks):
-    """Block of every code: ``n_blocks`` runs of consecutive codes with about equal rating counts."""
-    counts = np.zeros(n_codes, np.int64)
-    for n in range(codes.shape[0]):
-        counts[codes[n]] += 1
-    block_of = np.empty(n_codes, np.int32)
-    total = codes.shape[0]
-    running = 0
-    for c in range(n_codes):
-        block = (running * n_blocks) // max(total, 1)
-        block_of[c] = min(block, n_blocks - 1)
-        running += counts[c]
-    return block_of
-
-
-@njit(cache=True, nogil=True)
-def count_cells(users, items, user_block, item_block, n_blocks, start, stop, cell, counts):
-    """Block ("cell") of the ratings ``start:stop`` into ``cell[start:stop]``, and how many per cell into
-    ``counts``; cell ``b * n_blocks + b'`` is user block ``b`` and item block ``b'``. The ratings are
-    read in their stored order (sequential reads)."""
-    for j in range(start, stop):
-        c = user_block[users[j]] * n_blocks + item_block[items[j]]
-        cell[j] = c
-        counts[c] += 1
-
-
-@njit(cache=True, nogil=True)
-def scatter_cells(users, items, ratings, cell, start, stop, fill, out_users, out_items, out_ratings):
-    """Copy the ratings ``start:stop`` to their cell's next free place ``fill[cell]``, in order."""
-    for j in range(start, stop):
-        c = cell[j]
-        at = fill[c]
-        out_users[at] = users[j]
-        out_items[at] = items[j]
-        out_ratings[at] = ratings[j]
-        fill[c] = at + 1
-
-
-@njit(cache=True, nogil=True)
-def shuffle_cells(bounds, first, last, uniforms, users, items, ratings):
-    r"""Fisher-Yates shuffle, in place, of each cell ``c`` in ``first..last-1``: its slice
-    ``bounds[c]:bounds[c + 1]`` of the three columns, driven by the same slice of ``uniforms``: for
-    :math:`k` from the end down, swap position :math:`k` with :math:`j = \lfloor x_k (k + 1) \rfloor`
-    (positions counted from the cell's start). Each cell's slice is a few thousand ratings, in cache."""
-    for c in range(first, last):
-        start = bounds[c]
-        for k in range(bounds[c + 1] - start - 1, 0, -1):
-            j = start + min(np.int64(uniforms[start + k] * (k + 1)), k)
-            at = start + k
-            users[at], users[j] = users[j], users[at]
-            items[at], items[j] = items[j], items[at]
-            ratings[at], ratings[j] = ratings[j], ratings[at]
-
-
 SPINS = 20_000
-"""How many times a thread polls for the block it waits for (about 0.1-1 ms) before it leaves the
+"""How many times a thread polls for a block to become ready (about 0.1-1 ms) before it leaves the
 compiled loop to give its core away (:func:`run_chain`): on a machine whose cores are busy with
 other work, the thread it waits for may be the one that needs this core."""
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased, sse,
-               adaptive, adagrad_users, adagrad_items, norms_users, norms_items, first, n_factors):
+def run_blocks(users, items, ratings, bounds, schedule, previous, mine, progress, done, stamp, mu, bu, bi, P, Q, lr,
+               reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items, n_factors):
     """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, or with ``adaptive``
-    :func:`~.numba_jit.adagrad_pass` and its accumulators and row norms; ``n_factors`` = ``P.shape[1]``) over the
-    blocks ``cells[first:]`` in turn; block ``c``'s squared-error sum goes to ``sse[c]``. Before block
-    ``cells[j]`` it waits (polling :func:`~._atomic.observe`) until ``done[waits[j]]`` is at least
-    ``stamp`` (``waits[j]`` < 0: no wait); after it, it publishes ``done[c] = stamp``. So a block starts
-    only once the block it waits for, run by another thread, has written its rows. Returns the
-    position reached: ``len(cells)``, or the ``j`` still waiting after :data:`SPINS` polls."""
-    for j in range(first, cells.shape[0]):
-        before = waits[j]
-        if before >= 0:
-            spins = 0
-            while observe(done, before) < stamp:
-                spins += 1
-                if spins > SPINS:
-                    return j
-                pause()
-        c = cells[j]
+    :func:`~.numba_jit.adagrad_pass` and its accumulators and row norms; ``n_factors`` = ``P.shape[1]``) over
+    every block of the user blocks ``mine``: user block ``mine[j]``'s blocks ``schedule[s, mine[j]]`` in
+    sub-epoch order ``s``, ``progress[j]`` the next one. A block is ready once ``done[previous[s, b]]`` is
+    at least ``stamp`` (the block that last wrote its item rows, :func:`~.chains.predecessors`; -1: no
+    wait); the thread runs the ready block of the lowest sub-epoch (ties: the first in ``mine``), puts its
+    squared-error sum in ``sse[c]`` and publishes ``done[c] = stamp``. So it never waits while any of its
+    user blocks can go on, and every block still sees its rows as the sub-epochs run one after another
+    leave them. Returns True when all are done, False after :data:`SPINS` polls found none ready
+    (``progress`` keeps the place)."""
+    n_sub = schedule.shape[0]
+    spins = 0
+    while True:
+        pick = -1
+        lowest = n_sub
+        for j in range(mine.shape[0]):
+            s = progress[j]
+            if s < lowest:
+                before = previous[s, mine[j]]
+                if before < 0 or observe(done, before) >= stamp:
+                    pick, lowest = j, s
+        if pick < 0:
+            for j in range(mine.shape[0]):
+                if progress[j] < n_sub:
+                    break
+            else:
+                return True
+            spins += 1
+            if spins > SPINS:
+                return False
+            pause()
+            continue
+        spins = 0
+        c = schedule[lowest, mine[pick]]
         start, stop = bounds[c], bounds[c + 1]
         if adaptive:
             sse[c] = adagrad_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
@@ -217,26 +185,24 @@ def run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu,
             sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
                               reg, biased, n_factors)
         publish(done, c, stamp)
-    return cells.shape[0]
+        progress[pick] = lowest + 1
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def run_blocks_k(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased, sse,
-                 adaptive, adagrad_users, adagrad_items, norms_users, norms_items, first, n_factors):
+def run_blocks_k(users, items, ratings, bounds, schedule, previous, mine, progress, done, stamp, mu, bu, bi, P, Q,
+                 lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items, n_factors):
     """:func:`run_blocks` compiled for ``n_factors`` as a constant (see :func:`~.numba_jit.constant_k`)."""
     literally(n_factors)
-    return run_blocks(users, items, ratings, bounds, cells, waits, done, stamp, mu, bu, bi, P, Q, lr, reg, biased,
-                      sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items, first, n_factors)
+    return run_blocks(users, items, ratings, bounds, schedule, previous, mine, progress, done, stamp, mu, bu, bi, P,
+                      Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
+                      n_factors)
 
 
 def run_chain(kernel, arguments: tuple, n_factors: int) -> None:
-    """``kernel(*arguments, first, n_factors)`` from the first block to the last; whenever it comes back
-    still waiting, this thread yields its core (``os.sched_yield``, the GIL released) and goes on."""
-    first, end = 0, len(arguments[4])
-    while first < end:
-        first = kernel(*arguments, first, n_factors)
-        if first < end:
-            os.sched_yield()
+    """``kernel(*arguments, n_factors)`` until all its blocks are done; whenever it comes back with none
+    ready, this thread yields its core (``os.sched_yield``, the GIL released) and goes on."""
+    while not kernel(*arguments, n_factors):
+        os.sched_yield()
 
 
 def _pool(n_threads: int) -> ThreadPoolExecutor:
@@ -276,45 +242,34 @@ def _run_all(pool: ThreadPoolExecutor | None, function, calls: list[tuple]) -> N
         future.result()
 
 
-def stratify(users, items, ratings, user_block, item_block, n_blocks, n_threads=1, pool=None, n_cells=None):
-    """The ratings regrouped cell by cell in their stored order (a stable counting sort on the cell
-    number, split over ``n_threads`` chunks: same result for any count), and the cells' bounds. The
-    cell of a rating is ``user_block[u] * n_blocks + item_block[i]``, ``n_cells`` of them (default
-    ``n_blocks ** 2``)."""
-    n_cells = n_blocks * n_blocks if n_cells is None else n_cells
+def group_shuffled(rng: np.random.Generator, users, items, ratings, user_key, item_key, n_cells: int,
+                   n_threads: int = 1, pool=None):
+    """The ratings grouped cell by cell (cell ``user_key[u] + item_key[i]``, ``n_cells`` of them), every
+    cell's ratings in a uniformly random order (:func:`scatter_shuffled`), and the cells' bounds. One
+    draw of float32 uniforms from ``rng`` (4 bytes per rating; with a cell under 2^24 ratings the
+    rounding bias of a float32 draw is below 1e-7 per swap). The counting and the cells are split over
+    ``n_threads`` (about equal ratings each), which does not change the result."""
     n = len(ratings)
     edges = np.linspace(0, n, n_threads + 1).astype(np.int64)
     cell = np.empty(n, np.int32)
     counts = np.zeros((n_threads, n_cells), np.int64)
-    _run_all(pool, count_cells, [(users, items, user_block, item_block, n_blocks, edges[t], edges[t + 1], cell,
-                                  counts[t]) for t in range(n_threads)])
+    _run_all(pool, count_cells, [(users, items, user_key, item_key, 1, edges[t], edges[t + 1], cell, counts[t])
+                                 for t in range(n_threads)])
     bounds = np.zeros(n_cells + 1, np.int64)
     np.cumsum(counts.sum(axis=0), out=bounds[1:])
-    fill = bounds[:-1] + np.cumsum(counts, axis=0) - counts  # chunk t starts after chunks < t
+    uniforms = rng.random(n, dtype=np.float32)
     out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
-    _run_all(pool, scatter_cells, [(users, items, ratings, cell, edges[t], edges[t + 1], fill[t], *out)
-                                   for t in range(n_threads)])
-    return (*out, bounds)
-
-
-def shuffle_within_cells(rng: np.random.Generator, arrays, bounds: np.ndarray, n_threads: int = 1,
-                         pool=None) -> None:
-    """Every cell's ratings put in a uniformly random order, in place (:func:`shuffle_cells`), from
-    one draw of float32 uniforms from ``rng`` (4 bytes per rating; with a cell under 2^24 ratings the
-    rounding bias of a float32 draw is below 1e-7 per swap); the cells are split over ``n_threads``
-    with about equal ratings each, which does not change the result."""
-    uniforms = rng.random(len(arrays[2]), dtype=np.float32)
-    n_cells = len(bounds) - 1
-    cuts = np.searchsorted(bounds, np.linspace(0, bounds[-1], n_threads + 1)).clip(0, n_cells)
+    cuts = np.searchsorted(bounds, np.linspace(0, n, n_threads + 1)).clip(0, n_cells)
     cuts[0], cuts[-1] = 0, n_cells
-    _run_all(pool, shuffle_cells, [(bounds, cuts[t], cuts[t + 1], uniforms, *arrays) for t in range(n_threads)
-                                   if cuts[t] < cuts[t + 1]])
+    _run_all(pool, scatter_shuffled, [(users, items, ratings, cell, bounds, cuts[t], cuts[t + 1], uniforms, *out)
+                                      for t in range(n_threads) if cuts[t] < cuts[t + 1]])
+    return (*out, bounds)
 
 
 def sub_blocks(n_users: int, n_items: int, n_factors: int, n_blocks: int, block_bytes: int | None = None) -> int:
     r"""S, the user sub-blocks per block: the ratings of a block are visited sub-block by sub-block, each
     sub-block's users' rows plus the block's item rows within ``block_bytes`` (default
-    :data:`BLOCK_CACHE_BYTES`, half the measured L2). When the users far outnumber the items (Netflix:
+    :data:`BLOCK_CACHE_BYTES`, a quarter of the measured L2). When the users far outnumber the items (Netflix:
     480k x 17.8k) no square grid of at most :data:`MAX_GRID` makes a user block's rows fit (G=32: 15k
     users, 6 MB at K=100), and a user's ~6 ratings in a block would each miss the cache; in its
     sub-block they come within a few thousand ratings of each other, the row still in L2. A block runs
@@ -349,20 +304,40 @@ def effective_threads(n_ratings: int, n_threads: int | None = None) -> int:
 class BlockPlan(EpochPlan):
     """FPSGD's visiting order. Once per fit: the users and items cut into ``G`` balanced blocks each
     (:func:`grid_size`, :func:`balanced_blocks`; users into ``S`` sub-blocks per block,
-    :func:`sub_blocks`), the ratings grouped cell by cell in their stored order (:func:`stratify`,
-    sequential reads) and then each cell shuffled in place (:func:`shuffle_within_cells`): every
-    cell's ratings in a uniformly random order, as a global shuffle followed by a stable grouping gave,
-    but without reading all ratings through a random permutation (a cache miss per rating and column
-    once the ratings outgrow the cache: at 9M ratings that plan cost ~5 epochs of CPU). Every epoch:
-    a random pairing of user blocks with item blocks and a
-    random order of the ``G`` sub-epochs, both drawn from the model's ``rng``. Regrouping once instead
-    of every epoch is what LibMF does; it saves a pass over all ratings per epoch."""
+    :func:`sub_blocks`) and the ratings grouped cell by cell, each cell's in a uniformly random order
+    (:func:`group_shuffled`, in one pass with sequential reads: no global permutation, which costs a
+    cache miss per rating and column once the ratings outgrow the cache). Every epoch: a random
+    pairing of user blocks with item blocks and a random order of the ``G`` sub-epochs, both drawn
+    from the model's ``rng``. Regrouping once instead of every epoch is what LibMF does; it saves a
+    pass over all ratings per epoch.
+
+    The grouping's uniforms come from a child of ``rng`` (``rng.spawn(1)``), which leaves ``rng``'s
+    stream as it is, so on more than one thread the grouping runs in a helper thread while the model
+    draws its initial factors from ``rng``; :meth:`ready` waits for it. The result is the same on any
+    number of threads."""
 
     def __init__(self, users, items, ratings, rng: np.random.Generator, **kwargs):
         super().__init__(users, items, ratings, rng, **kwargs)
         n_threads = effective_threads(len(ratings), self.options.get("n_threads"))
-        self.n_blocks = g = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
-        self.n_sub_blocks = sub = sub_blocks(self.n_users, self.n_items, self.n_factors, g)
+        self.n_blocks = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
+        self.n_sub_blocks = sub_blocks(self.n_users, self.n_items, self.n_factors, self.n_blocks)
+        child = rng.spawn(1)[0]
+        self._grouping, self._error = None, None
+        if n_threads > 1:  # its own thread: the pool's threads may all be busy with other trainings
+            self._grouping = threading.Thread(target=self._group, args=(users, items, ratings, child, n_threads),
+                                              name="mfcore-sgd-plan", daemon=True)
+            self._grouping.start()
+        else:
+            self._group_cells(users, items, ratings, child, 1)
+
+    def _group(self, users, items, ratings, rng: np.random.Generator, n_threads: int) -> None:
+        try:
+            self._group_cells(users, items, ratings, rng, n_threads)
+        except BaseException as error:  # noqa: BLE001 - handed to the training thread by ready()
+            self._error = error
+
+    def _group_cells(self, users, items, ratings, rng: np.random.Generator, n_threads: int) -> None:
+        g, sub = self.n_blocks, self.n_sub_blocks
         fine = balanced_blocks(users, self.n_users, g * sub)  # user sub-block of every user
         item_block = balanced_blocks(items, self.n_items, g)
         # cell (b, b') of user block b = fine // sub and item block b' holds the sub-cells
@@ -370,15 +345,23 @@ class BlockPlan(EpochPlan):
         user_key = ((fine // sub) * g * sub + fine % sub).astype(np.int32)
         item_key = (item_block * sub).astype(np.int32)
         pool = _pool(n_threads) if n_threads > 1 else None
-        *self.arrays, bounds = stratify(users, items, ratings, user_key, item_key, 1, n_threads, pool,
-                                        n_cells=g * g * sub)
-        shuffle_within_cells(rng, self.arrays, bounds, n_threads, pool)
+        *self.arrays, bounds = group_shuffled(rng, users, items, ratings, user_key, item_key, g * g * sub,
+                                              n_threads, pool)
         self.bounds = np.ascontiguousarray(bounds[::sub])
+
+    def ready(self) -> None:
+        """Wait until the ratings are grouped (re-raising an error of the helper thread)."""
+        if self._grouping is not None:
+            self._grouping.join()
+            self._grouping = None
+        if self._error is not None:
+            raise self._error
 
     def visit(self, epoch: int) -> dict:
         """The grouped ``users, items, ratings``, the cells' ``bounds`` and the epoch's ``schedule``:
         ``schedule[s]`` lists the cells of the ``s``-th sub-epoch, one per user block, no two sharing
         an item block."""
+        self.ready()
         g = self.n_blocks
         pairing = self.rng.permutation(g)
         shifts = self.rng.permutation(g)
@@ -392,11 +375,12 @@ class BlockPlan(EpochPlan):
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,
               n_threads=None, adagrad_users=None, adagrad_items=None):
     """One block-stratified epoch (see the module docstring) on :func:`effective_threads` threads:
-    each runs its chain of blocks (:func:`chains`) in one compiled call, the calling thread the
-    first; a block waits only for the one block before it on its item rows, never for a whole
-    sub-epoch. Updates ``bu, bi, P, Q`` in place and returns the sum of the squared errors met. With
-    the AdaGrad accumulators ``adagrad_users``, ``adagrad_items`` (the ``adagrad`` step rule) each
-    block runs :func:`~.numba_jit.adagrad_pass`, with the rows' squared norms taken once per epoch
+    each runs the blocks of its user blocks (:func:`owners`) in one compiled call
+    (:func:`run_blocks`), the calling thread the first; a block waits only for the blocks before it
+    on its user rows and on its item rows, never for a whole sub-epoch. Updates ``bu, bi, P, Q`` in
+    place and returns the sum of the squared errors met. With the AdaGrad accumulators
+    ``adagrad_users``, ``adagrad_items`` (the ``adagrad`` step rule) each block runs
+    :func:`~.numba_jit.adagrad_pass`, with the rows' squared norms taken once per epoch
     (:func:`~.numba_jit.squared_norms`) and carried from block to block like the rows."""
     n_threads = effective_threads(ratings.shape[0], n_threads)
     sizes = np.diff(bounds)
@@ -410,20 +394,21 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     else:
         adagrad_users = adagrad_items = np.ones((1, 2), P.dtype)
         norms_users = norms_items = np.zeros(1, P.dtype)
-    work = chains(schedule, owners(sizes, g, n_threads) if n_threads > 1 else np.zeros(g, np.int64), n_threads)
-    work = [chain for chain in work if len(chain[0])]
+    previous = predecessors(schedule)
+    work = owned(owners(sizes, g, n_threads) if n_threads > 1 else np.zeros(g, np.int64), n_threads)
+    work = [mine for mine in work if len(mine)]
 
-    def call(cells, waits):
-        return (users, items, ratings, bounds, cells, waits, done, 1, mu, bu, bi, P, Q, lr, reg, biased, sse,
-                adaptive, adagrad_users, adagrad_items, norms_users, norms_items)
+    def call(mine):
+        return (users, items, ratings, bounds, schedule, previous, mine, np.zeros(len(mine), np.int64), done, 1, mu,
+                bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items)
 
-    kernel = specialized(run_blocks_k, run_blocks, (*call(*work[0]), 0), k, ratings.shape[0])
+    kernel = specialized(run_blocks_k, run_blocks, call(work[0]), k, ratings.shape[0])
     if len(work) == 1:
-        run_chain(kernel, call(*work[0]), k)
+        run_chain(kernel, call(work[0]), k)
         return float(sse.sum())
     with _crew(len(work) - 1) as crew:
-        futures = [crew.submit(run_chain, kernel, call(*chain), k) for chain in work[1:]]
-        run_chain(kernel, call(*work[0]), k)
+        futures = [crew.submit(run_chain, kernel, call(mine), k) for mine in work[1:]]
+        run_chain(kernel, call(work[0]), k)
         for future in futures:
             future.result()
     return float(sse.sum())

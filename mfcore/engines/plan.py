@@ -9,9 +9,11 @@ and returns the epoch's sum of squared errors (each error met before its own upd
 scalars only; every float scalar arrives in the factors' dtype (float32). Anything an engine or a
 schedule needs beyond that arrives as a keyword in ``extra``.
 
-A plan is made once per fit from the training ratings, the model's ``rng`` and the engine's options;
-``plan.next_epoch(epoch)`` (1-based) returns the keywords of that epoch's call: ``users, items,
-ratings`` in the epoch's visiting order plus ``extra``. The model adds the model state
+A plan is made once per fit from the training ratings, the model's ``rng`` and the engine's options,
+before the model draws its initial factors from ``rng`` (a plan's own draws at construction come from
+a child of ``rng``, ``rng.spawn``, so they leave its stream as it is); ``plan.ready()`` returns once
+its once-per-fit work is done; ``plan.next_epoch(epoch)`` (1-based) returns the keywords of that
+epoch's call: ``users, items, ratings`` in the epoch's visiting order plus ``extra``. The model adds the model state
 ``mu, bu, bi, P, Q, lr, reg, biased`` and makes the call, once, in
 :meth:`mfcore.models.SGDFactorizer.fit_iter`.
 """
@@ -51,6 +53,10 @@ class EpochPlan:
             self.residual = np.zeros(len(ratings), ratings.dtype)
             self.cached_feature = np.full(1, -1, np.int64)
         self._out = None
+
+    def ready(self) -> None:
+        """Return once the plan's once-per-fit work is done (a plan may do it in a helper thread while
+        the model draws its initial factors); here there is none."""
 
     def visit(self, epoch: int) -> dict:
         """The epoch's ``users, items, ratings`` (and for ``funk`` the permutation ``order``)."""

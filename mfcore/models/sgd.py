@@ -19,8 +19,9 @@ before the update. ``biased=False`` fixes :math:`\mu = b_u = b_i = 0` (Funk's or
 
 Randomness: one ``np.random.default_rng(seed)`` per fit draws the initial factors first
 (:func:`initial_parameters`: the same for every engine), then the visiting order, which the engine's
-plan decides: ``python``, ``numpy``, ``numba`` and ``cython`` visit a fresh uniform permutation of all
-training ratings every epoch; the default ``numba-parallel`` shuffles once per fit, groups the ratings
+plan decides (its once-per-fit draws from a child of that generator, ``rng.spawn``): ``python``,
+``numpy``, ``numba`` and ``cython`` visit a fresh uniform permutation of all training ratings every
+epoch; the default ``numba-parallel`` shuffles once per fit, groups the ratings
 into user x item blocks, and every epoch draws only a random pairing and order of the blocks
 (:mod:`mfcore.engines.numba_parallel`).
 """
@@ -171,29 +172,28 @@ class SGDFactorizer(Estimator, TrainingIndex):
         dtype = np.float32
         n_users, n_items, k = train.n_users, train.n_items, self.n_factors
 
-        start = time.perf_counter()
-        P, Q, self.bu_, self.bi_, self.global_mean_ = initial_parameters(
-            train, k, self.init_std, self.biased, rng, dtype)
         self.step_rule_ = step_rule_of(self.step_rule, self.engine, self.schedule)
-        step_state = ({"adagrad_users": np.ones((n_users, 2), dtype), "adagrad_items": np.ones((n_items, 2), dtype)}
-                      if self.step_rule_ == "adagrad" else {})
-        init_seconds = time.perf_counter() - start
-        self.P_, self.Q_ = P, Q
-        self.scale_ = train.scale
-        self._index_training(train)
-        self.history_ = History()
-
         self.lr_ = default_lr(self.schedule, self.step_rule_) if self.lr is None else self.lr
-        mu, lr, reg = dtype(self.global_mean_), dtype(self.lr_), dtype(self.reg)
         options = {name: getattr(self, name) for name in engine.options_for(self.schedule)}
-        self.compile_seconds_ = (self._warm_up(engine, run_epoch, options, dtype, bool(step_state))
+        self.compile_seconds_ = (self._warm_up(engine, run_epoch, options, dtype, self.step_rule_ == "adagrad")
                                  if engine.compiled else 0.0)
+        # timed as training: the engine's plan (numba-parallel's shuffle and blocks, which on several
+        # threads overlaps the initial parameters) and the initial parameters
         start = time.perf_counter()
         plan = engine.plan(self.schedule)(train.users, train.items, train.values, rng, n_users=n_users,
                                           n_items=n_items, n_factors=k, schedule=self.schedule,
                                           epochs_per_feature=self.epochs_per_feature, options=options)
-        # the initial parameters, and numba-parallel's shuffle and blocks, count as training
-        self.fit_seconds_ = init_seconds + time.perf_counter() - start
+        P, Q, self.bu_, self.bi_, self.global_mean_ = initial_parameters(
+            train, k, self.init_std, self.biased, rng, dtype)
+        step_state = ({"adagrad_users": np.ones((n_users, 2), dtype), "adagrad_items": np.ones((n_items, 2), dtype)}
+                      if self.step_rule_ == "adagrad" else {})
+        plan.ready()
+        self.fit_seconds_ = time.perf_counter() - start
+        mu, lr, reg = dtype(self.global_mean_), dtype(self.lr_), dtype(self.reg)
+        self.P_, self.Q_ = P, Q
+        self.scale_ = train.scale
+        self._index_training(train)
+        self.history_ = History()
         stopper = EarlyStopping(self.patience, self.min_delta) if self.patience is not None else None
         diverged = False
         try:

@@ -9,6 +9,7 @@ import pytest
 
 from mfcore import SGDFactorizer, from_arrays, random_split
 from mfcore.engines import numba_jit, numba_parallel
+from mfcore.engines.chains import predecessors
 from mfcore.engines.order import epoch_order, permutation_from_uniforms
 
 
@@ -105,8 +106,9 @@ def test_stratified_blocks_share_no_rows_within_a_sub_epoch():
     g = 4
     user_block = numba_parallel.balanced_blocks(train.users, train.n_users, g)
     item_block = numba_parallel.balanced_blocks(train.items, train.n_items, g)
-    users, items, ratings, bounds = numba_parallel.stratify(
-        train.users, train.items, train.values, user_block, item_block, g, 2, numba_parallel._pool(2))
+    users, items, ratings, bounds = numba_parallel.group_shuffled(
+        np.random.default_rng(0), train.users, train.items, train.values, user_block * g, item_block, g * g, 2,
+        numba_parallel._pool(2))
     assert sorted(zip(users, items)) == sorted(zip(train.users, train.items))
     for s in range(g):
         seen_users, seen_items = set(), set()
@@ -121,15 +123,31 @@ def test_stratified_blocks_share_no_rows_within_a_sub_epoch():
     assert counts.max() < 1.3 * counts.min()  # user blocks balanced by ratings
 
 
-def test_stratify_is_stable_and_independent_of_the_chunk_count():
+def test_grouping_is_independent_of_the_thread_count():
     train, _ = problem()
     ub = numba_parallel.balanced_blocks(train.users, train.n_users, 3)
     ib = numba_parallel.balanced_blocks(train.items, train.n_items, 3)
-    one = numba_parallel.stratify(train.users, train.items, train.values, ub, ib, 3, 1)
-    three = numba_parallel.stratify(train.users, train.items, train.values, ub, ib, 3, 3,
-                                    numba_parallel._pool(3))
+    one = numba_parallel.group_shuffled(np.random.default_rng(2), train.users, train.items, train.values, ub * 3, ib,
+                                        9, 1)
+    three = numba_parallel.group_shuffled(np.random.default_rng(2), train.users, train.items, train.values, ub * 3,
+                                          ib, 9, 3, numba_parallel._pool(3))
     for a, b in zip(one, three):
         np.testing.assert_array_equal(a, b)
+
+
+def test_each_cell_is_shuffled_uniformly():
+    """Three ratings in one cell (and one in another): each of the 3! orders about equally often."""
+    users, items = np.array([0, 1, 0, 2], np.int32), np.array([0, 0, 1, 0], np.int32)
+    ratings = np.arange(4, dtype=np.float32)
+    cell_of_user = np.array([0, 1, 0], np.int32)  # ratings 0, 2, 3 in cell 0; rating 1 in cell 1
+    rng = np.random.default_rng(0)
+    counts = {}
+    for _ in range(6000):
+        _, _, out, bounds = numba_parallel.group_shuffled(rng, users, items, ratings, cell_of_user,
+                                                          np.zeros(3, np.int32), 2)
+        assert bounds.tolist() == [0, 3, 4] and out[3] == 1
+        counts[tuple(out[:3].tolist())] = counts.get(tuple(out[:3].tolist()), 0) + 1
+    assert len(counts) == 6 and min(counts.values()) > 850
 
 
 def test_parallel_kernel_with_one_block_is_the_serial_kernel():
@@ -147,10 +165,11 @@ def test_parallel_kernel_with_one_block_is_the_serial_kernel():
     serial = numba_jit.run_epoch(*args, **states[0], lr=np.float32(0.01), reg=np.float32(0.05), biased=True)
     bounds = np.array([0, len(train)], np.int64)
     sse = np.zeros(1)
-    numba_parallel.run_blocks(*args, bounds, np.zeros(1, np.int64), np.full(1, -1), np.zeros(1, np.int64), 1,
-                              states[1]["mu"], states[1]["bu"], states[1]["bi"], states[1]["P"], states[1]["Q"],
-                              np.float32(0.01), np.float32(0.05), True, sse, False, np.ones((1, 2), np.float32),
-                              np.ones((1, 2), np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32), 0, 4)
+    assert numba_parallel.run_blocks(*args, bounds, np.zeros((1, 1), np.int64), np.full((1, 1), -1),
+                                     np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64), 1,
+                                     states[1]["mu"], states[1]["bu"], states[1]["bi"], states[1]["P"], states[1]["Q"],
+                                     np.float32(0.01), np.float32(0.05), True, sse, False, np.ones((1, 2), np.float32),
+                                     np.ones((1, 2), np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32), 4)
     assert sse[0] == serial
     for name in ("bu", "bi", "P", "Q"):
         np.testing.assert_array_equal(states[0][name], states[1][name])
@@ -184,10 +203,10 @@ def test_grid_size_rules():
     assert numba_parallel.grid_size(10, 10, 4, 50, 2) == 4  # tiny data: still 2 blocks per thread
 
 
-def test_block_bytes_are_half_the_measured_l2():
+def test_block_bytes_are_a_quarter_of_the_measured_l2():
     l2 = numba_parallel.l2_cache_bytes()
     assert l2 >= 64 << 10
-    assert l2 // 2 == numba_parallel.BLOCK_CACHE_BYTES
+    assert l2 // 4 == numba_parallel.BLOCK_CACHE_BYTES
     sys_l2 = [index for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")
               if (index / "level").exists() and (index / "level").read_text().strip() == "2"]
     if sys_l2:
@@ -226,25 +245,75 @@ def test_effective_threads_is_what_the_data_can_feed(monkeypatch):
 
 @pytest.mark.jit_only
 def test_the_epoch_runs_on_the_effective_threads(monkeypatch):
-    """The kernel spreads an epoch over effective_threads() threads: 3 chains of blocks per epoch here,
-    each thread owning whole user blocks, and every block of the epoch in exactly one chain."""
+    """The kernel spreads an epoch over effective_threads() threads: 3 threads here, each owning whole
+    user blocks, every user block owned by exactly one."""
     train, _ = problem()
     monkeypatch.setattr(numba_parallel, "MIN_RATINGS_PER_THREAD", len(train) // 3)
     used = []
-    real = numba_parallel.chains
+    real = numba_parallel.owned
 
-    def spy(schedule, owner, n_threads):
-        found = real(schedule, owner, n_threads)
-        used.append((schedule, owner, found))
+    def spy(owner, n_threads):
+        found = real(owner, n_threads)
+        used.append((owner, found))
         return found
 
-    monkeypatch.setattr(numba_parallel, "chains", spy)
+    monkeypatch.setattr(numba_parallel, "owned", spy)
     fit("numba-parallel", train, n_threads=8)
     assert used
-    for schedule, owner, found in used[1:]:  # the first is the warm-up's 2 x 2 problem
-        assert len(found) == 3
-        g = schedule.shape[1]
-        assert sorted(np.concatenate([cells for cells, _ in found]).tolist()) == list(range(g * g))
-        for t, (cells, waits) in enumerate(found):
-            assert set(owner[cells // g]) == {t}
-            assert all(owner[w // g] != t for w in waits if w >= 0)
+    for owner, found in used[1:]:  # the first is the warm-up's 2 x 2 problem
+        assert len(found) == 3 and all(len(mine) for mine in found)
+        assert sorted(np.concatenate(found).tolist()) == list(range(len(owner)))
+        for t, mine in enumerate(found):
+            assert set(owner[mine]) == {t}
+
+
+def test_predecessors_are_the_previous_sub_epoch_on_the_same_item_block():
+    g = 6
+    rng = np.random.default_rng(3)
+    pairing, shifts = rng.permutation(g), rng.permutation(g)
+    schedule = np.arange(g) * g + pairing[(np.arange(g)[None, :] + shifts[:, None]) % g]
+    previous = predecessors(schedule)
+    assert (previous[0] == -1).all()
+    for s in range(1, g):
+        for b in range(g):
+            before = previous[s, b]
+            assert before in schedule[s - 1] and before % g == schedule[s, b] % g
+
+def test_threads_taking_turns_in_any_order_give_the_serial_epoch():
+    """Each thread's kernel runs whichever of its blocks is ready and, finding none, comes back with its
+    place kept; two threads run here one call at a time, the second first, until both are done: the
+    epoch equals the one-thread epoch bit for bit."""
+    train, _ = problem()
+    plan = numba_parallel.BlockPlan(train.users, train.items, train.values, np.random.default_rng(0),
+                                    n_users=train.n_users, n_items=train.n_items, n_factors=4,
+                                    options={"n_threads": 2})
+    arguments = plan.next_epoch(1)
+    users, items, ratings, bounds, schedule = (arguments[name] for name in
+                                               ("users", "items", "ratings", "bounds", "schedule"))
+    g = schedule.shape[1]
+    previous = predecessors(schedule)
+    results = []
+    for split in ([np.arange(g)], [np.arange(1, g, 2), np.arange(0, g, 2)]):
+        r = np.random.default_rng(1)
+        state = [np.zeros(train.n_users, np.float32), np.zeros(train.n_items, np.float32),
+                 r.normal(0, 0.1, (train.n_users, 4)).astype(np.float32),
+                 r.normal(0, 0.1, (train.n_items, 4)).astype(np.float32)]
+        sse, done = np.zeros(g * g), np.zeros(g * g, np.int64)
+        progress = [np.zeros(len(mine), np.int64) for mine in split]
+        finished = [False] * len(split)
+        calls = 0
+        while not all(finished):
+            for t, mine in enumerate(split):
+                if not finished[t]:
+                    calls += 1
+                    finished[t] = numba_parallel.run_blocks(
+                        users, items, ratings, bounds, schedule, previous, mine, progress[t], done, 1,
+                        np.float32(3.5), *state[:2], *state[2:], np.float32(0.01), np.float32(0.05), True, sse,
+                        False, np.ones((1, 2), np.float32), np.ones((1, 2), np.float32), np.zeros(1, np.float32),
+                        np.zeros(1, np.float32), 4)
+        results.append((sse, state, calls))
+    (sse_one, state_one, _), (sse_two, state_two, calls) = results
+    assert calls > 2  # the threads did wait for each other
+    np.testing.assert_array_equal(sse_one, sse_two)
+    for a, b in zip(state_one, state_two):
+        np.testing.assert_array_equal(a, b)

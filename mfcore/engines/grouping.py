@@ -1,0 +1,59 @@
+"""The compiled passes that group a ``numba-parallel`` training's ratings into blocks once per fit
+(:class:`~.numba_parallel.BlockPlan`): balanced runs of codes, each rating's cell, and the ratings
+placed cell by cell in a random order. Sequential reads of the ratings; no kernel of an epoch."""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def balanced_blocks(codes, n_codes, n_blocks):
+    """Block of every code: ``n_blocks`` runs of consecutive codes with about equal rating counts."""
+    counts = np.zeros(n_codes, np.int64)
+    for n in range(codes.shape[0]):
+        counts[codes[n]] += 1
+    block_of = np.empty(n_codes, np.int32)
+    total = codes.shape[0]
+    running = 0
+    for c in range(n_codes):
+        block = (running * n_blocks) // max(total, 1)
+        block_of[c] = min(block, n_blocks - 1)
+        running += counts[c]
+    return block_of
+
+
+@njit(cache=True, nogil=True)
+def count_cells(users, items, user_block, item_block, n_blocks, start, stop, cell, counts):
+    """Block ("cell") of the ratings ``start:stop`` into ``cell[start:stop]``, and how many per cell into
+    ``counts``; cell ``b * n_blocks + b'`` is user block ``b`` and item block ``b'``. The ratings are
+    read in their stored order (sequential reads)."""
+    for j in range(start, stop):
+        c = user_block[users[j]] * n_blocks + item_block[items[j]]
+        cell[j] = c
+        counts[c] += 1
+
+
+@njit(cache=True, nogil=True)
+def scatter_shuffled(users, items, ratings, cell, bounds, first, last, uniforms, out_users, out_items, out_ratings):
+    r"""Every rating of a cell ``c`` in ``first..last-1`` put into its cell's slice
+    ``bounds[c]:bounds[c + 1]`` of the ``out_`` columns in a uniformly random order, in one pass: the
+    "inside-out" Fisher-Yates shuffle, the ratings taken in their stored order. The :math:`k`-th rating
+    of a cell (counted from 0) goes to position :math:`k` of the slice, after the rating at position
+    :math:`j = \lfloor x (k + 1) \rfloor` has moved there and it takes :math:`j` instead, with
+    :math:`x` = ``uniforms[bounds[c] + k]``. The draw of a rating depends on its place in its cell only,
+    so splitting the cells over threads does not change the result."""
+    fill = bounds[:-1].copy()
+    for n in range(cell.shape[0]):
+        c = cell[n]
+        if c < first or c >= last:
+            continue
+        at = fill[c]
+        k = at - bounds[c]
+        j = bounds[c] + min(np.int64(uniforms[at] * (k + 1)), k)
+        out_users[at] = out_users[j]
+        out_items[at] = out_items[j]
+        out_ratings[at] = out_ratings[j]
+        out_users[j] = users[n]
+        out_items[j] = items[n]
+        out_ratings[j] = ratings[n]
+        fill[c] = at + 1
