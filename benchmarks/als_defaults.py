@@ -31,6 +31,7 @@ a first, wider search (36 trials, seed 7 alone: K 64..384, epochs 10..30, ``reg_
 
 from __future__ import annotations
 
+import os
 import argparse
 import re
 import sys
@@ -38,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SEEDS = (7, 17)
 """The defaults' split seeds (validation splits at ``seed + 100``)."""
 EASE_REGS = {"ml-100k": (100.0, 200.0, 300.0, 500.0, 800.0), "ml-1m": (300.0, 500.0, 1000.0, 2000.0, 4000.0)}

@@ -66,7 +66,7 @@ import frontier
 import native_libmf
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data")
 DATASET_FILES = {"ml-100k": Path("ml-100k") / "u.data", "ml-1m": Path("ml-1m") / "ratings.dat"}
 DATASETS = {name: DATA / file for name, file in DATASET_FILES.items()}
 PEERS = ("surprise", "libmf@1", "libmf@2")

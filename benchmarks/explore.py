@@ -9,6 +9,7 @@ table (model, popularity, random) with the test RMSE and its one-line reading, a
 
 from __future__ import annotations
 
+import os
 import argparse
 import statistics
 import sys
@@ -29,7 +30,8 @@ MY_RATINGS = {"Star Wars (1977)": 5, "Raiders of the Lost Ark (1981)": 5, "Termi
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ml-100k"))
+    shared = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data")
+    parser.add_argument("--data", default=str(shared / "ml-100k"))
     parser.add_argument("--factors", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--user", default="1")

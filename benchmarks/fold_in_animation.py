@@ -17,6 +17,7 @@ its popular share at most item-kNN's; the exit status is 1 when it fails on any 
 
 from __future__ import annotations
 
+import os
 import argparse
 import re
 import sys
@@ -27,7 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data")
 
 LIKED = ("Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Beauty and the Beast (1991)",
          "Bug's Life, A (1998)")

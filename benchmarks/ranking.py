@@ -45,6 +45,7 @@ tables of ``docs/benchmarks.md`` are rendered from it by ``python benchmarks/ren
 
 from __future__ import annotations
 
+import os
 import argparse
 import sys
 import time
@@ -56,7 +57,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SETTINGS = ("0.8", "5")
 """The new-user protocol's settings: the held-out users told 80% of their positives, or 5."""
 CONTENDERS = ("popularity", "item-kNN", "EASE", "mfcore ALS", "mfcore BPR", "implicit ALS", "implicit BPR")

@@ -22,6 +22,7 @@ speed-up, and process CPU nanoseconds per update (a thread spinning while it wai
 
 from __future__ import annotations
 
+import os
 import argparse
 import sys
 import threading
@@ -33,7 +34,7 @@ import numpy as np
 import results
 
 ROOT = Path(__file__).resolve().parents[1]
-ML_1M = ROOT.parent / "shared" / "data" / "ml-1m" / "ratings.dat"
+ML_1M = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data") / "ml-1m" / "ratings.dat"
 
 
 def barrier_epoch(record: list):

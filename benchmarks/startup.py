@@ -28,7 +28,7 @@ import numpy as np
 import native_libmf
 
 ROOT = Path(__file__).resolve().parents[1]
-ML100K = ROOT.parent / "shared" / "data" / "ml-100k" / "u.data"
+ML100K = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data") / "ml-100k" / "u.data"
 CHROMIUM = "/usr/bin/chromium"
 MARGIN = 0.8
 """Issue 20: the targets met with a 20% margin, i.e. the median under 0.8 x the target."""

@@ -15,6 +15,7 @@ grid; ``benchmarks/results/step_rule.json`` keeps every curve. The defaults of
 
 from __future__ import annotations
 
+import os
 import argparse
 import itertools
 import sys
@@ -23,7 +24,7 @@ from pathlib import Path
 import results
 
 ROOT = Path(__file__).resolve().parents[1]
-ML_1M = ROOT.parent / "shared" / "data" / "ml-1m" / "ratings.dat"
+ML_1M = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data") / "ml-1m" / "ratings.dat"
 GRID = {"constant": {"lr": (0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025), "reg": (0.03, 0.04, 0.05, 0.06),
                      "init_std": (0.01, 0.05)},
         "adagrad": {"lr": (0.025, 0.03, 0.035, 0.04, 0.05, 0.06), "reg": (0.03, 0.04, 0.05, 0.06),

@@ -38,7 +38,7 @@ import results
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data")
 REPORTED = ("wall_seconds", "validation_rmse", "test_rmse", "params", "best_epoch", "states", "baselines")
 DATASETS = {"ml-100k": DATA / "ml-100k" / "u.data", "ml-1m": DATA / "ml-1m" / "ratings.dat"}
 
