@@ -57,6 +57,8 @@ from dataclasses import dataclass, field
 
 from threadpoolctl import threadpool_limits
 
+from dashboard.server.run_record import reached_words
+
 log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between two renders of a followed job
@@ -404,10 +406,3 @@ def end_sentence(job: Job, done: int, unit: str = "epoch", one_step: bool = Fals
         return f"stopped {reached}"
     return job.state
 
-
-def reached_words(done: int, unit: str = "epoch", one_step: bool = False) -> str:
-    """How far a stopped job got: "after epoch 3", or "before its one step ended" for a model fitted
-    in one step that had not finished it."""
-    if one_step:
-        return "after its one step" if done else "before its one step ended"
-    return f"after {unit} {done}"

@@ -18,7 +18,7 @@ from mfcore.models.base import is_fitted
 from mfcore.models.persist import KINDS
 from mfcore.models.ranking import RankingEpochResult
 
-from dashboard.server import jobs, lease, store
+from dashboard.server import lease, store
 
 JOB_END_WAIT = 30
 """Seconds a stopped run waits for its training job to finish the epoch it is in."""
@@ -46,6 +46,14 @@ def is_ranking(model) -> bool:
 def is_closed_form(model) -> bool:
     """Whether ``model`` is fitted in one closed-form step (EASE, item-kNN: :data:`CLOSED_FORM`)."""
     return model_kind(model) in CLOSED_FORM
+
+
+def reached_words(done: int, unit: str = "epoch", one_step: bool = False) -> str:
+    """How far a stopped job got: "after epoch 3", or "before its one step ended" for a model fitted
+    in one step that had not finished it."""
+    if one_step:
+        return "after its one step" if done else "before its one step ended"
+    return f"after {unit} {done}"
 
 
 def seconds_text(seconds: float) -> str:
@@ -105,7 +113,7 @@ class Run:
     def reached(self) -> str:
         """How far a run that ended early got: "after epoch 3", or "before its one step ended" for an
         item-item model (no epochs)."""
-        return jobs.reached_words(len(self.history), one_step=self.closed_form)
+        return reached_words(len(self.history), one_step=self.closed_form)
 
     @property
     def reached_on_another_server(self) -> str:
