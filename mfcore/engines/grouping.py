@@ -23,12 +23,11 @@ def balanced_blocks(codes, n_codes, n_blocks):
 
 
 @njit(cache=True, nogil=True)
-def count_cells(users, items, user_block, item_block, n_blocks, start, stop, cell, counts):
-    """Block ("cell") of the ratings ``start:stop`` into ``cell[start:stop]``, and how many per cell into
-    ``counts``; cell ``b * n_blocks + b'`` is user block ``b`` and item block ``b'``. The ratings are
-    read in their stored order (sequential reads)."""
+def count_cells(users, items, user_key, item_key, start, stop, cell, counts):
+    """Cell ``user_key[u] + item_key[i]`` of the ratings ``start:stop`` into ``cell[start:stop]``, and how
+    many per cell into ``counts``. The ratings are read in their stored order (sequential reads)."""
     for j in range(start, stop):
-        c = user_block[users[j]] * n_blocks + item_block[items[j]]
+        c = user_key[users[j]] + item_key[items[j]]
         cell[j] = c
         counts[c] += 1
 

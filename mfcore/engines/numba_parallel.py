@@ -253,7 +253,7 @@ def group_shuffled(rng: np.random.Generator, users, items, ratings, user_key, it
     edges = np.linspace(0, n, n_threads + 1).astype(np.int64)
     cell = np.empty(n, np.int32)
     counts = np.zeros((n_threads, n_cells), np.int64)
-    _run_all(pool, count_cells, [(users, items, user_key, item_key, 1, edges[t], edges[t + 1], cell, counts[t])
+    _run_all(pool, count_cells, [(users, items, user_key, item_key, edges[t], edges[t + 1], cell, counts[t])
                                  for t in range(n_threads)])
     bounds = np.zeros(n_cells + 1, np.int64)
     np.cumsum(counts.sum(axis=0), out=bounds[1:])
