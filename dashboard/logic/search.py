@@ -122,7 +122,7 @@ class TuneJob:
             end = self._stored_end()
             if end is not None:
                 self._take_end(end)
-            elif not self._elsewhere_beats():
+            elif not lease.beating(self.elsewhere):
                 self._take_end(None)
         return bool(self.elsewhere)
 
@@ -136,16 +136,15 @@ class TuneJob:
             return max(0.0, time.time() - self.started_at)
         return self.stored_elapsed
 
-    def _elsewhere_beats(self) -> bool:
-        """Whether the server running this search beat within its lease."""
-        age = lease.beat_age(self.elsewhere)
-        return age is not None and age < lease.LEASE_SECONDS
-
     def _stored_end(self) -> dict | None:
         """How the search ended as its study records it (None while it runs, or when unreadable)."""
         with contextlib.suppress(Exception):
             return self.study().user_attrs.get("dashboard_end")
         return None
+
+    def _watch(self, server: str) -> None:
+        """Follow this search as the live ``server`` runs it (see :attr:`running`)."""
+        self.elsewhere, self._checked_at = server, time.monotonic()
 
     def _take_end(self, end: dict | None) -> None:
         """Take how the search ended (None: the server running it stopped without recording it, which
@@ -302,7 +301,7 @@ def reopen(name: str) -> TuneJob | None:
                   begun["dataset"], begun["dataset_key"], model, started_at=float(begun.get("started", 0.0)))
     server = str(begun.get("server", ""))
     if end is None and server and server != run_record.SERVER and lease.server_alive(server):
-        job.elsewhere, job._checked_at = server, time.monotonic()
+        job._watch(server)
     else:
         job._take_end(end)
     return job

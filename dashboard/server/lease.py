@@ -82,13 +82,24 @@ def start_heartbeat(server: str) -> None:
     _beating["thread"].start()
 
 
+def _fresh(age: float | None) -> bool:
+    """Whether a heartbeat ``age`` seconds old (None: none) is within :data:`LEASE_SECONDS`."""
+    return age is not None and age < LEASE_SECONDS
+
+
+def beating(server: str) -> bool:
+    """Whether ``server``'s last heartbeat is within its lease, read once without waiting (a watcher
+    that reads again later; :func:`server_alive` waits for proof)."""
+    return _fresh(beat_age(server))
+
+
 def server_alive(server: str, patience: float | None = None) -> bool:
     """Whether ``server`` still beats: its last heartbeat is younger than :data:`LEASE_SECONDS`. A beat
     younger than that is watched for up to ``patience`` seconds (default: until the lease would
     expire): the next beat proves it alive, none proves it gone. So a reader right after a replica was
     killed waits at most one lease, and never shows a dead replica's run as being trained."""
     age = beat_age(server)
-    if age is None or age >= LEASE_SECONDS:
+    if not _fresh(age):
         return False
     deadline = time.monotonic() + (LEASE_SECONDS - age if patience is None else patience)
     while time.monotonic() < deadline:
