@@ -132,13 +132,13 @@ def test_the_work_limit_and_stop_act_inside_a_trial(tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "MAX_SECONDS", 1.5)
     frame = make_ratings(3000, 2000, 300_000, rank=5, noise_std=0.5, seed=1)
     ratings = from_arrays(frame["user"].to_numpy(), frame["item"].to_numpy(), frame["rating"].to_numpy())
-    # 200 epochs of 300k ratings at K = 64 take several times the limit on any machine: the first
+    # 200 epochs of 300k ratings at K = 256 take several times the limit on any machine: the first
     # trial is the one cut
-    space = {"n_factors": Range("n_factors", 64, 64), "lr": Range("lr", 0.0005, 0.0005),
+    space = {"n_factors": Range("n_factors", 256, 256), "lr": Range("lr", 0.0005, 0.0005),
              "n_epochs": Range("n_epochs", 200, 200)}
     # the kernel's one-off load from Numba's cache happens here, not inside the timed search: what is
     # tested is that epochs stop at the limit, not how long a fresh process takes to load machine code
-    SGDFactorizer(n_factors=64, n_epochs=1, n_threads=1).fit(ratings.sample(2000))
+    SGDFactorizer(n_factors=256, n_epochs=1, n_threads=1).fit(ratings.sample(2000))
     job = search.start(ratings, "big", space, n_trials=5, timeout=None, seed=0)
     assert job.scheduled.wait(60)
     assert job.elapsed < 1.5 + 1.0, "the search ran on past the work limit"
