@@ -57,10 +57,15 @@ regularization of a user with 50 positives on ML-100k (1682 items), so that ``re
 ``reg_unobserved`` move the shape of the regularization over counts, not its overall size."""
 
 
+def typical_scale(reg_unobserved: float, reg_exponent: float) -> float:
+    r""":math:`(50 + w \cdot 1682)^\nu`: ``penalty`` = ``reg`` times this (see :data:`TYPICAL`)."""
+    return (TYPICAL + reg_unobserved * ITEMS) ** reg_exponent
+
+
 def searched(params: dict) -> dict:
     """The search's parameters (``penalty`` in place of ``reg``) of ALS parameters ``params``."""
     found = {k: v for k, v in params.items() if k != "reg"}
-    found["penalty"] = params["reg"] * (TYPICAL + params["reg_unobserved"] * ITEMS) ** params["reg_exponent"]
+    found["penalty"] = params["reg"] * typical_scale(params["reg_unobserved"], params["reg_exponent"])
     return found
 
 
@@ -139,7 +144,7 @@ def main(argv=None) -> int:
         w = trial.suggest_float("reg_unobserved", 0.05, 0.4, log=True)
         params = dict(n_factors=trial.suggest_categorical("n_factors", list(FACTORS)),
                       n_epochs=trial.suggest_int("n_epochs", 18, 30),
-                      reg=trial.suggest_float("penalty", 30, 120, log=True) / (TYPICAL + w * ITEMS) ** nu,
+                      reg=trial.suggest_float("penalty", 30, 120, log=True) / typical_scale(w, nu),
                       reg_exponent=nu, reg_unobserved=w,
                       alpha=trial.suggest_float("alpha", 5, 20, log=True))
         trial.set_user_attr("params", params)
