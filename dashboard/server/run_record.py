@@ -116,14 +116,6 @@ class Run:
         return reached_words(len(self.history), one_step=self.closed_form)
 
     @property
-    def reached_on_another_server(self) -> str:
-        """Where a run another live server still trains was when read: "training ... at epoch 3", or
-        "fitting ..." for an item-item model."""
-        if self.closed_form:
-            return f"fitting {self.kind_name} on another server"
-        return f"training on another server at epoch {len(self.history)}"
-
-    @property
     def kind_name(self) -> str:
         """How tables and charts name the run's model: "rating MF", "BPR", "ALS", "EASE", "item-kNN"."""
         return KIND_NAMES[self.kind]
@@ -256,8 +248,9 @@ class Run:
         if run.status == "running" and rec.get("server") == SERVER:
             run.status, run.message = "stopped", f"stopped {run.reached}"
         elif run.status == "running" and lease.server_alive(str(rec.get("server", ""))):
-            run.status, run.message = "stopped", (f"was still {run.reached_on_another_server} when this page "
-                                                  "read it")
+            where = (f"fitting {run.kind_name} on another server" if run.closed_form
+                     else f"training on another server at epoch {len(run.history)}")
+            run.status, run.message = "stopped", f"was still {where} when this page read it"
         elif run.status == "running":
             run.status, run.message = "interrupted", ("interrupted before its one step ended" if run.closed_form
                                                       else f"interrupted at epoch {len(run.history)}")
