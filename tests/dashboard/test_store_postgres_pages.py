@@ -22,9 +22,10 @@ def pg_server():
 
 @pytest.fixture
 def database(pg_server, tmp_path, monkeypatch, request):
-    monkeypatch.setattr(store, "ROOT", tmp_path / "files")
     url = postgres.fresh_database(pg_server, request.node.name.lower())
+    # the database first: the process's heartbeat thread must never see the files root without it
     monkeypatch.setenv(store.DATABASE_SETTING, url)
+    monkeypatch.setattr(store, "ROOT", tmp_path / "files")
     yield url
     store.database().close()
 
