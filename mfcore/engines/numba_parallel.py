@@ -314,7 +314,12 @@ class BlockPlan(EpochPlan):
     The grouping's uniforms come from a child of ``rng`` (``rng.spawn(1)``), which leaves ``rng``'s
     stream as it is, so on more than one thread the grouping runs in a helper thread while the model
     draws its initial factors from ``rng``; :meth:`ready` waits for it. The result is the same on any
-    number of threads."""
+    number of threads.
+
+    The kernels get the factor rows padded to whole cache lines (``padded_rows``, :mod:`.layout`),
+    so every epoch's call also carries ``n_factors``, the K of the padded rows."""
+
+    padded_rows = True
 
     def __init__(self, users, items, ratings, rng: np.random.Generator, **kwargs):
         super().__init__(users, items, ratings, rng, **kwargs)
@@ -369,11 +374,11 @@ class BlockPlan(EpochPlan):
         schedule = user_blocks * g + pairing[(user_blocks[None, :] + shifts[:, None]) % g]
         users, items, ratings = self.arrays
         return {"users": users, "items": items, "ratings": ratings, "bounds": self.bounds,
-                "schedule": schedule.astype(np.int64)}
+                "schedule": schedule.astype(np.int64), "n_factors": self.n_factors}
 
 
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,
-              n_threads=None, adagrad_users=None, adagrad_items=None):
+              n_threads=None, adagrad_users=None, adagrad_items=None, n_factors=None):
     """One block-stratified epoch (see the module docstring) on :func:`effective_threads` threads:
     each runs the blocks of its user blocks (:func:`owners`) in one compiled call
     (:func:`run_blocks`), the calling thread the first; a block waits only for the blocks before it
@@ -381,13 +386,15 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     place and returns the sum of the squared errors met. With the AdaGrad accumulators
     ``adagrad_users``, ``adagrad_items`` (the ``adagrad`` step rule) each block runs
     :func:`~.numba_jit.adagrad_pass`, with the rows' squared norms taken once per epoch
-    (:func:`~.numba_jit.squared_norms`) and carried from block to block like the rows."""
+    (:func:`~.numba_jit.squared_norms`) and carried from block to block like the rows. ``n_factors``:
+    K when ``P`` and ``Q`` are stored in longer rows (:mod:`.layout`, their extra columns zero and
+    left so); default ``P.shape[1]``."""
     n_threads = effective_threads(ratings.shape[0], n_threads)
     sizes = np.diff(bounds)
     g = schedule.shape[1]
     sse = np.zeros(len(sizes), np.float64)
     done = np.zeros(len(sizes), np.int64)
-    k = P.shape[1]
+    k = P.shape[1] if n_factors is None else n_factors
     adaptive = adagrad_users is not None
     if adaptive:
         norms_users, norms_items = squared_norms(P), squared_norms(Q)

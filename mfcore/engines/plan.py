@@ -40,7 +40,11 @@ class EpochPlan:
     (the epoch's permutation) and ``feature`` (:func:`funk_feature`).
 
     ``options`` are the engine's own keyword arguments (e.g. ``batch_size``), passed on every epoch.
+    ``padded_rows``: whether the kernels get ``P`` and ``Q`` stored in rows padded to whole cache
+    lines (:mod:`.layout`; the plan then passes ``n_factors``); here not.
     """
+
+    padded_rows = False
 
     def __init__(self, users, items, ratings, rng: np.random.Generator, *, n_users: int, n_items: int,
                  n_factors: int, schedule: str = "per-rating", epochs_per_feature: int = 1,

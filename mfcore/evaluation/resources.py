@@ -7,16 +7,19 @@ cap it is checked against.
 
 .. math::
     D &= 12 M \ (+\, 8 M \text{ with timestamps}) &&\text{the split's train and test copies} \\
-    F &= 4 (U + I)(K + 1) &&\text{factors } P, Q \text{ and biases} \\
+    F &= 4 (U + I)(W + 1) &&\text{factors } P, Q \text{ (rows of } W \text{ floats) and biases} \\
     \text{split} &= 8 M + 20 N + 12 T &&\text{permutation, sorted rows, gathered columns (outputs included)} \\
-    \text{init} &= \max(12 U K,\ 4 U K + 12 I K) &&\text{each factor matrix drawn in float64, cast} \\
+    \text{init} &= \max(4 U W + 8 U K,\ 4 (U + I) W + 8 I K) &&\text{each factor matrix drawn in float64} \\
+    \text{finish} &= 4 (U + I) K &&\text{the contiguous } P, Q \text{ made from padded rows} \\
     \text{index} &= 23 N + 4 U &&\text{the seen-pairs CSR matrix, built on the first recommendation} \\
     \text{epoch} &= 24 N + 4 N\,[\text{per-epoch, funk}] &&\text{the visiting order and its gathered copies} \\
     \text{evaluation} &= 56 T &&\text{the test predictions after each epoch} \\
     \text{grid} &= 32\, H \max(4, 2H)^2 &&\text{the block counts of } H > 1 \text{ threads (numba-parallel)}
 
-and the peak is :math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{index},\ \text{epoch},\
-\text{evaluation}) + \text{grid})`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
+with :math:`W` the stored row length (:func:`mfcore.engines.layout.row_length`: :math:`K` rounded up
+to whole cache lines from :math:`K = 64`, as ``numba-parallel`` stores them), and the peak is
+:math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{index},\ \text{epoch},\
+\text{evaluation},\ \text{finish}) + \text{grid})`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
 coefficients are the arrays the code allocates in each phase (``split.random_split``,
 ``model.initial_parameters``, the model's seen-pairs index, an epoch's plan with its evaluation);
 ``tests/evaluation/test_resources.py`` checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes
@@ -88,6 +91,7 @@ import numpy as np
 
 from ..data.memory import CAP_FRACTION, CLI_CAP_FRACTION, memory_cap_bytes, physical_memory_bytes  # noqa: F401 (re-exported)
 
+from ..engines.layout import row_length
 from ..models.params import SPLIT_PARAMETERS
 
 __all__ = [
@@ -134,16 +138,18 @@ def training_peak_bytes(n_users: int, n_items: int, n_ratings: int, n_factors: i
     T = round(test_size * M)
     N = M - T
     data = 12 * M + (8 * M if timestamps else 0)
-    factors = 4 * (U + I) * (K + 1)
+    W = row_length(K)
+    factors = 4 * (U + I) * (W + 1)
     split = 8 * M + 20 * N + 12 * T if T else 0
-    init = max(12 * U * K, 4 * U * K + 12 * I * K)
+    init = max(4 * U * W + 8 * U * K, 4 * (U + I) * W + 8 * I * K)
+    finish = 4 * (U + I) * K
     index = 23 * N + 4 * U
     schedule_state = 4 * N if schedule in ("per-epoch", "funk") else 0
     epoch = 24 * N + schedule_state
     evaluation = 56 * T
     H = max(1, int(n_threads))
     grid = 32 * H * max(4, 2 * H) ** 2 if H > 1 else 0
-    peak = max(split, data + init, data + factors + max(index, epoch, evaluation) + grid)
+    peak = max(split, data + init, data + factors + max(index, epoch, evaluation, finish) + grid)
     return int(peak * (1 + MARGIN))
 
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..data import Ratings
 from ..engines import ADAGRAD_KERNELS, clipped_error_sums, get_engine, has_adagrad, row_dots
+from ..engines.layout import aligned_zeros, row_length
 from . import model_file
 from .base import EpochResult, NotFittedError, TrainingDiverged, TrainingIndex, best_codes, check_is_fitted
 from .early_stopping import EarlyStopping
@@ -57,13 +58,18 @@ log = logging.getLogger(__name__)
 
 
 def initial_parameters(train: Ratings, n_factors: int, init_std: float, biased: bool,
-                       rng: np.random.Generator, dtype=np.float32):
+                       rng: np.random.Generator, dtype=np.float32, row_length: int | None = None):
     r"""SGD's starting point ``(P, Q, bu, bi, mu)``: :math:`P, Q \sim \mathcal N(0, \sigma^2)` drawn
     from ``rng`` in that order, with the rows of users and items that have no training rating set to
     0 (they are never trained, so their predictions fall back to the biases); biases 0; ``mu`` the
-    mean training rating, or 0 when not ``biased``."""
-    P = rng.normal(0.0, init_std, (train.n_users, n_factors)).astype(dtype)
-    Q = rng.normal(0.0, init_std, (train.n_items, n_factors)).astype(dtype)
+    mean training rating, or 0 when not ``biased``. ``P`` and ``Q`` are stored in rows of
+    ``row_length`` floats (default ``n_factors``) starting on cache lines, the columns past
+    ``n_factors`` zero (:mod:`mfcore.engines.layout`); the draws do not depend on ``row_length``."""
+    width = n_factors if row_length is None else row_length
+    P = aligned_zeros(train.n_users, width, dtype)
+    Q = aligned_zeros(train.n_items, width, dtype)
+    P[:, :n_factors] = rng.normal(0.0, init_std, (train.n_users, n_factors))
+    Q[:, :n_factors] = rng.normal(0.0, init_std, (train.n_items, n_factors))
     P[np.bincount(train.users, minlength=train.n_users) == 0] = 0
     Q[np.bincount(train.items, minlength=train.n_items) == 0] = 0
     mu = float(np.mean(train.values, dtype=np.float64)) if biased else 0.0
@@ -183,14 +189,17 @@ class SGDFactorizer(Estimator, TrainingIndex):
         plan = engine.plan(self.schedule)(train.users, train.items, train.values, rng, n_users=n_users,
                                           n_items=n_items, n_factors=k, schedule=self.schedule,
                                           epochs_per_feature=self.epochs_per_feature, options=options)
+        # P and Q as the kernels get them: rows padded to whole cache lines when the plan asks for it;
+        # P_ and Q_ are their first k columns, made contiguous once training ends (_finish_factors)
         P, Q, self.bu_, self.bi_, self.global_mean_ = initial_parameters(
-            train, k, self.init_std, self.biased, rng, dtype)
+            train, k, self.init_std, self.biased, rng, dtype, row_length(k) if plan.padded_rows else k)
         step_state = ({"adagrad_users": np.ones((n_users, 2), dtype), "adagrad_items": np.ones((n_items, 2), dtype)}
                       if self.step_rule_ == "adagrad" else {})
         plan.ready()
         self.fit_seconds_ = time.perf_counter() - start
         mu, lr, reg = dtype(self.global_mean_), dtype(self.lr_), dtype(self.reg)
-        self.P_, self.Q_ = P, Q
+        self.P_, self.Q_ = P[:, :k], Q[:, :k]
+        self._factor_rows = P, Q
         self.scale_ = train.scale
         self._index_training(train)
         self.history_ = History()
@@ -227,6 +236,18 @@ class SGDFactorizer(Estimator, TrainingIndex):
             # generator: a Stop, a cancel, a timeout, a ``break``) leaves the best epoch's parameters
             if stopper is not None and not diverged and stopper.saved is not None:
                 self.best_epoch_ = stopper.restore(self)
+            self._finish_factors()
+
+    def _finish_factors(self) -> None:
+        """End of training: ``P_`` and ``Q_`` become contiguous arrays of their own when they were
+        views of padded rows (the copy counted in ``fit_seconds_``, as a peer's mapping its model
+        back is counted in its)."""
+        rows = self.__dict__.pop("_factor_rows", None)
+        if rows is None or "P_" not in self.__dict__ or rows[0].shape[1] == self.n_factors:
+            return
+        start = time.perf_counter()
+        self.P_, self.Q_ = np.ascontiguousarray(self.P_), np.ascontiguousarray(self.Q_)
+        self.fit_seconds_ += time.perf_counter() - start
 
     def save(self, path, train: Ratings | None = None, test: Ratings | None = None, items=None) -> None:
         """Write the fitted model to ``path`` (``.npz`` arrays and JSON metadata, no pickle), optionally
@@ -318,7 +339,7 @@ class SGDFactorizer(Estimator, TrainingIndex):
         return time.perf_counter() - start
 
     def _forget(self) -> None:
-        for name in ("P_", "Q_", "bu_", "bi_", "global_mean_"):
+        for name in ("P_", "Q_", "bu_", "bi_", "global_mean_", "_factor_rows"):
             self.__dict__.pop(name, None)
 
     # --- prediction -----------------------------------------------------------------------------
@@ -387,8 +408,10 @@ class SGDFactorizer(Estimator, TrainingIndex):
         if users.min() < 0 or items.min() < 0 or users.max() >= len(self.bu_) or items.max() >= len(self.bi_):
             return None
         dtype = self.P_.dtype.type
+        # while training, the rows as stored (contiguous; their padding columns are zero)
+        P, Q = self.__dict__.get("_factor_rows") or (self.P_, self.Q_)
         return clipped_error_sums(users, items, test.values, dtype(self.global_mean_), self.bu_, self.bi_,
-                                  self.P_, self.Q_, dtype(self.scale_[0]), dtype(self.scale_[1]))
+                                  P, Q, dtype(self.scale_[0]), dtype(self.scale_[1]))
 
     @property
     def updates_per_second_(self) -> float:
