@@ -19,8 +19,8 @@ cap it is checked against.
 with :math:`W` the stored row length (:func:`mfcore.engines.layout.row_length`: :math:`K` rounded up
 to whole cache lines from :math:`K = 64`, as ``numba-parallel`` stores them), and the peak is
 :math:`\max(\text{split},\ D + \text{init},\ D + F + \max(\text{index},\ \text{epoch},\
-\text{evaluation},\ \text{finish}) + \text{grid})`, times ``1 + MARGIN`` (25%) for the allocator's and the page tables' slack. The
-coefficients are the arrays the code allocates in each phase (``split.random_split``,
+\text{evaluation},\ \text{finish}) + \text{grid})`, times ``1 + MARGIN`` (25%) for the allocator's and
+the page tables' slack. The coefficients are the arrays the code allocates in each phase (``split.random_split``,
 ``model.initial_parameters``, the model's seen-pairs index, an epoch's plan with its evaluation);
 ``tests/evaluation/test_resources.py`` checks that the estimate bounds the peak ``tracemalloc`` sees on a few sizes
 (by at most 1.6x); ``benchmarks/memory_estimate.py`` also prints a fresh process's peak RSS growth beside
