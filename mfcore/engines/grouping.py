@@ -35,24 +35,48 @@ def count_cells(users, items, user_key, item_key, start, stop, cell, counts):
 @njit(cache=True, nogil=True)
 def scatter_shuffled(users, items, ratings, cell, bounds, first, last, uniforms, out_users, out_items, out_ratings):
     r"""Every rating of a cell ``c`` in ``first..last-1`` put into its cell's slice
-    ``bounds[c]:bounds[c + 1]`` of the ``out_`` columns in a uniformly random order, in one pass: the
-    "inside-out" Fisher-Yates shuffle, the ratings taken in their stored order. The :math:`k`-th rating
+    ``bounds[c]:bounds[c + 1]`` of the ``out_`` columns in a uniformly random order: the "inside-out"
+    Fisher-Yates shuffle of the cell's ratings taken in their stored order. The :math:`k`-th rating
     of a cell (counted from 0) goes to position :math:`k` of the slice, after the rating at position
     :math:`j = \lfloor x (k + 1) \rfloor` has moved there and it takes :math:`j` instead, with
     :math:`x` = ``uniforms[bounds[c] + k]``. The draw of a rating depends on its place in its cell only,
-    so splitting the cells over threads does not change the result."""
+    so splitting the cells over threads does not change the result.
+
+    Two passes: the ratings go to their cells' slices in their stored order (sequential reads, one
+    write stream per cell), then each slice is shuffled from a copy of it, the slice and the copy
+    small enough to stay in cache while their random positions are visited (placing each rating at
+    its random position straight from the stored order costs a cache miss per rating and column once
+    the ratings outgrow the cache). ML-1M's 900k training ratings in 256 cells: 27 against 9 ms when
+    the ratings come in no order; as a split leaves them, user by user (so only one user block's cells
+    fill at a time), about 11 ms either way."""
     fill = bounds[:-1].copy()
     for n in range(cell.shape[0]):
         c = cell[n]
         if c < first or c >= last:
             continue
         at = fill[c]
-        k = at - bounds[c]
-        j = bounds[c] + min(np.int64(uniforms[at] * (k + 1)), k)
-        out_users[at] = out_users[j]
-        out_items[at] = out_items[j]
-        out_ratings[at] = out_ratings[j]
-        out_users[j] = users[n]
-        out_items[j] = items[n]
-        out_ratings[j] = ratings[n]
+        out_users[at] = users[n]
+        out_items[at] = items[n]
+        out_ratings[at] = ratings[n]
         fill[c] = at + 1
+    largest = 0
+    for c in range(first, last):
+        largest = max(largest, bounds[c + 1] - bounds[c])
+    stored_users = np.empty(largest, out_users.dtype)
+    stored_items = np.empty(largest, out_items.dtype)
+    stored_ratings = np.empty(largest, out_ratings.dtype)
+    for c in range(first, last):
+        start = bounds[c]
+        size = bounds[c + 1] - start
+        stored_users[:size] = out_users[start:start + size]
+        stored_items[:size] = out_items[start:start + size]
+        stored_ratings[:size] = out_ratings[start:start + size]
+        for k in range(size):
+            at = start + k
+            j = start + min(np.int64(uniforms[at] * (k + 1)), k)
+            out_users[at] = out_users[j]
+            out_items[at] = out_items[j]
+            out_ratings[at] = out_ratings[j]
+            out_users[j] = stored_users[k]
+            out_items[j] = stored_items[k]
+            out_ratings[j] = stored_ratings[k]
