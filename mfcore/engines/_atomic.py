@@ -2,7 +2,9 @@
 
 ``publish(flags, index, value)`` stores ``value`` into the int64 array ``flags`` at ``index`` with
 release ordering: every write the thread made before it is visible to a thread that reads the value
-back through ``observe(flags, index)`` (an acquire load). ``pause()`` is the CPU's spin-wait hint
+back through ``observe(flags, index)`` (an acquire load). ``claim(flags, index, expected, value)``
+swaps ``expected`` for ``value`` in one atomic step (compare-and-swap, acquire and release) and says
+whether it did, so of several threads claiming the same flag exactly one wins. ``pause()`` is the CPU's spin-wait hint
 (x86 ``pause``, ARM ``yield``, through LLVM's intrinsics; nothing elsewhere): it tells the core that
 it is waiting, which frees its pipeline for a sibling hyperthread while a flag is polled.
 Under ``NUMBA_DISABLE_JIT=1`` they are plain Python (the threads then hold the GIL between calls,
@@ -24,6 +26,13 @@ if config.DISABLE_JIT:
     def observe(flags, index):
         """Stand-in: a plain load."""
         return flags[index]
+
+    def claim(flags, index, expected, value):
+        """Stand-in: a plain compare and store."""
+        if flags[index] != expected:
+            return False
+        flags[index] = value
+        return True
 
     def pause():
         """Stand-in: nothing."""
@@ -60,6 +69,20 @@ else:
             return builder.load_atomic(pointer, "acquire", 8)
 
         return types.int64(flags, index), codegen
+
+    @intrinsic
+    def claim(typingctx, flags, index, expected, value):
+        if not (_flags(flags) and all(isinstance(t, types.Integer) for t in (index, expected, value))):
+            return None
+
+        def codegen(context, builder, signature, args):
+            pointer = _pointer(context, builder, signature.args[0], args[0], args[1], signature.args[1])
+            old = context.cast(builder, args[2], signature.args[2], types.int64)
+            new = context.cast(builder, args[3], signature.args[3], types.int64)
+            outcome = builder.cmpxchg(pointer, old, new, "acq_rel", "acquire")
+            return builder.extract_value(outcome, 1)
+
+        return types.boolean(flags, index, expected, value), codegen
 
     _X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
     _ARM = platform.machine().lower() in ("aarch64", "arm64")

@@ -1,8 +1,9 @@
 """Which thread runs which blocks of a ``numba-parallel`` epoch, and which block each must wait for.
 
-Pure bookkeeping on the block schedule (no kernel): :func:`owners` gives every user block to one
-thread for the whole fit, :func:`predecessors` gives every block of an epoch the block that last
-wrote its item rows.
+Pure bookkeeping on the block schedule (no kernel): :func:`owners` gives every user block a home
+thread for the whole fit (the thread that runs its blocks first; another runs one only when it has
+none of its own ready), :func:`predecessors` gives every block of an epoch the block that last wrote
+its item rows.
 """
 
 from __future__ import annotations

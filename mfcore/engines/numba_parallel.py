@@ -19,17 +19,19 @@ their shuffled order, with the same per-rating update as ``numba`` (or its AdaGr
 
 (and the biases likewise), so it differs from ``numba`` only in the order the ratings are visited.
 
-Threads: each user block belongs to one thread for the whole fit (:func:`owners`: equal ratings per
-thread), which runs that block's :math:`G` blocks sub-epoch by sub-epoch, so the user rows are written
-by one core only and stay in its cache. A whole epoch is one compiled call per thread (the calling
+Threads: each user block has a home thread for the whole fit (:func:`owners`: equal ratings per
+thread), which runs that block's :math:`G` blocks sub-epoch by sub-epoch, so the user rows are mostly
+written by one core and stay in its cache. A whole epoch is one compiled call per thread (the calling
 thread runs the first, :func:`run_blocks`), with no barrier between sub-epochs: a block waits only for
 the block before it on its item rows (:func:`~.chains.predecessors`) and on its user rows, through
 flags published with release ordering (:mod:`._atomic`), and a thread runs whichever of its blocks is
-ready (the lowest sub-epoch first), so it waits only when none of its user blocks can go on; a thread
-that has polled for a while gives its core away and comes back (why: ``docs/benchmarks.md``, "Two
-threads").
+ready (the lowest sub-epoch first). When none of its own is ready it runs another thread's ready
+block, claiming the user block with an atomic compare-and-swap, so a thread that the machine slows
+down (a shared VM's other tenants) holds the epoch back by no more than the block it is in; a thread
+that finds nothing ready polls, and after a while gives its core away and comes back (why:
+``docs/benchmarks.md``, "Two threads").
 
-Fast because a thread waits only when none of its blocks is ready, because nothing is
+Fast because a thread waits only when no block at all is ready, because nothing is
 copied or regrouped between epochs (``numba`` reshuffles all ratings every epoch), and because a
 block's rows are a contiguous slice of ``P`` and of ``Q`` chosen small enough (:func:`grid_size`) to
 stay in one core's L2 cache for the whole block.
@@ -60,7 +62,7 @@ from pathlib import Path
 import numpy as np
 from numba import literally, njit
 
-from ._atomic import observe, pause, publish
+from ._atomic import claim, observe, pause, publish
 from .chains import owned, owners, predecessors
 from .grouping import balanced_blocks, count_cells, scatter_shuffled
 from .numba_jit import adagrad_pass, sgd_pass, specialized, squared_norms
@@ -141,42 +143,58 @@ other work, the thread it waits for may be the one that needs this core."""
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def run_blocks(users, items, ratings, bounds, schedule, previous, mine, progress, done, stamp, mu, bu, bi, P, Q, lr,
-               reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items, n_factors):
+def run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, stamp, mu, bu,
+               bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
+               n_factors):
     """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, or with ``adaptive``
-    :func:`~.numba_jit.adagrad_pass` and its accumulators and row norms; ``n_factors`` = ``P.shape[1]``) over
-    every block of the user blocks ``mine``: user block ``mine[j]``'s blocks ``schedule[s, mine[j]]`` in
-    sub-epoch order ``s``, ``progress[j]`` the next one. A block is ready once ``done[previous[s, b]]`` is
-    at least ``stamp`` (the block that last wrote its item rows, :func:`~.chains.predecessors`; -1: no
-    wait); the thread runs the ready block of the lowest sub-epoch (ties: the first in ``mine``), puts its
-    squared-error sum in ``sse[c]`` and publishes ``done[c] = stamp``. So it never waits while any of its
-    user blocks can go on, and every block still sees its rows as the sub-epochs run one after another
-    leave them. Returns True when all are done, False after :data:`SPINS` polls found none ready
-    (``progress`` keeps the place)."""
+    :func:`~.numba_jit.adagrad_pass` and its accumulators and row norms; ``n_factors`` = K) over the
+    epoch's blocks, shared with the other threads: user block ``b``'s blocks ``schedule[s, b]`` run in
+    sub-epoch order ``s``, ``progress[b]`` the next one, by whichever thread claims ``busy[b]`` first
+    (:func:`~._atomic.claim`). A block is ready once ``done[previous[s, b]]`` is at least ``stamp``
+    (the block that last wrote its item rows, :func:`~.chains.predecessors`; -1: no wait). This
+    thread looks at the user blocks in ``order``, its own ``order[:n_own]`` first, and runs the ready
+    block of the lowest sub-epoch among them (ties: the first in ``order``); only when none of its own
+    is ready does it take another thread's (so a thread that the machine slows down holds back no
+    more than the block it is in). It puts the block's squared-error sum in ``sse[c]`` and publishes
+    ``done[c] = stamp``, then the user block's progress, then frees it. Every block still sees its rows
+    as the sub-epochs run one after another leave them, whoever runs it. Returns True when all blocks
+    are done, False after :data:`SPINS` polls found none ready."""
     n_sub = schedule.shape[0]
     spins = 0
     while True:
         pick = -1
         lowest = n_sub
-        for j in range(mine.shape[0]):
-            s = progress[j]
+        unfinished = False
+        for j in range(order.shape[0]):
+            if j == n_own and pick >= 0:
+                break
+            b = order[j]
+            if observe(busy, b) != 0:
+                unfinished = True
+                continue
+            s = observe(progress, b)
+            if s >= n_sub:
+                continue
+            unfinished = True
             if s < lowest:
-                before = previous[s, mine[j]]
+                before = previous[s, b]
                 if before < 0 or observe(done, before) >= stamp:
-                    pick, lowest = j, s
+                    pick, lowest = b, s
         if pick < 0:
-            for j in range(mine.shape[0]):
-                if progress[j] < n_sub:
-                    break
-            else:
+            if not unfinished:
                 return True
             spins += 1
             if spins > SPINS:
                 return False
             pause()
             continue
+        if not claim(busy, pick, 0, 1):
+            continue
+        if observe(progress, pick) != lowest:  # another thread ran that block between the look and the claim
+            publish(busy, pick, 0)
+            continue
         spins = 0
-        c = schedule[lowest, mine[pick]]
+        c = schedule[lowest, pick]
         start, stop = bounds[c], bounds[c + 1]
         if adaptive:
             sse[c] = adagrad_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
@@ -185,17 +203,19 @@ def run_blocks(users, items, ratings, bounds, schedule, previous, mine, progress
             sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
                               reg, biased, n_factors)
         publish(done, c, stamp)
-        progress[pick] = lowest + 1
+        publish(progress, pick, lowest + 1)
+        publish(busy, pick, 0)
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def run_blocks_k(users, items, ratings, bounds, schedule, previous, mine, progress, done, stamp, mu, bu, bi, P, Q,
-                 lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items, n_factors):
+def run_blocks_k(users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, stamp, mu,
+                 bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
+                 n_factors):
     """:func:`run_blocks` compiled for ``n_factors`` as a constant (see :func:`~.numba_jit.constant_k`)."""
     literally(n_factors)
-    return run_blocks(users, items, ratings, bounds, schedule, previous, mine, progress, done, stamp, mu, bu, bi, P,
-                      Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
-                      n_factors)
+    return run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, stamp,
+                      mu, bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users,
+                      norms_items, n_factors)
 
 
 def run_chain(kernel, arguments: tuple, n_factors: int) -> None:
@@ -380,9 +400,10 @@ class BlockPlan(EpochPlan):
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,
               n_threads=None, adagrad_users=None, adagrad_items=None, n_factors=None):
     """One block-stratified epoch (see the module docstring) on :func:`effective_threads` threads:
-    each runs the blocks of its user blocks (:func:`owners`) in one compiled call
-    (:func:`run_blocks`), the calling thread the first; a block waits only for the blocks before it
-    on its user rows and on its item rows, never for a whole sub-epoch. Updates ``bu, bi, P, Q`` in
+    each runs the blocks of its own user blocks (:func:`owners`) and, when none of those is ready,
+    another thread's, in one compiled call (:func:`run_blocks`), the calling thread the first; a block
+    waits only for the blocks before it on its user rows and on its item rows, never for a whole
+    sub-epoch. Updates ``bu, bi, P, Q`` in
     place and returns the sum of the squared errors met. With the AdaGrad accumulators
     ``adagrad_users``, ``adagrad_items`` (the ``adagrad`` step rule) each block runs
     :func:`~.numba_jit.adagrad_pass`, with the rows' squared norms taken once per epoch
@@ -404,9 +425,11 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     previous = predecessors(schedule)
     work = owned(owners(sizes, g, n_threads) if n_threads > 1 else np.zeros(g, np.int64), n_threads)
     work = [mine for mine in work if len(mine)]
+    progress, busy = np.zeros(g, np.int64), np.zeros(g, np.int64)
 
     def call(mine):
-        return (users, items, ratings, bounds, schedule, previous, mine, np.zeros(len(mine), np.int64), done, 1, mu,
+        order = np.concatenate([mine, np.setdiff1d(np.arange(g), mine)])  # its own user blocks first
+        return (users, items, ratings, bounds, schedule, previous, order, len(mine), progress, busy, done, 1, mu,
                 bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items)
 
     kernel = specialized(run_blocks_k, run_blocks, call(work[0]), k, ratings.shape[0])

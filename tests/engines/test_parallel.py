@@ -166,7 +166,8 @@ def test_parallel_kernel_with_one_block_is_the_serial_kernel():
     bounds = np.array([0, len(train)], np.int64)
     sse = np.zeros(1)
     assert numba_parallel.run_blocks(*args, bounds, np.zeros((1, 1), np.int64), np.full((1, 1), -1),
-                                     np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64), 1,
+                                     np.zeros(1, np.int64), 1, np.zeros(1, np.int64), np.zeros(1, np.int64),
+                                     np.zeros(1, np.int64), 1,
                                      states[1]["mu"], states[1]["bu"], states[1]["bi"], states[1]["P"], states[1]["Q"],
                                      np.float32(0.01), np.float32(0.05), True, sse, False, np.ones((1, 2), np.float32),
                                      np.ones((1, 2), np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32), 4)
@@ -279,10 +280,12 @@ def test_predecessors_are_the_previous_sub_epoch_on_the_same_item_block():
             before = previous[s, b]
             assert before in schedule[s - 1] and before % g == schedule[s, b] % g
 
-def test_threads_taking_turns_in_any_order_give_the_serial_epoch():
-    """Each thread's kernel runs whichever of its blocks is ready and, finding none, comes back with its
-    place kept; two threads run here one call at a time, the second first, until both are done: the
-    epoch equals the one-thread epoch bit for bit."""
+def test_blocks_run_by_whichever_thread_claims_them_give_the_serial_epoch():
+    """A thread runs the ready blocks of its own user blocks first, then other threads'; a user block
+    another thread holds it leaves alone, and finding nothing ready it comes back with every place
+    kept. Here one user block is held while the second thread runs (it stops short, having run other
+    blocks, its own and the first thread's), then freed for the first thread, which finishes: the epoch
+    equals the one-thread epoch bit for bit."""
     train, _ = problem()
     plan = numba_parallel.BlockPlan(train.users, train.items, train.values, np.random.default_rng(0),
                                     n_users=train.n_users, n_items=train.n_items, n_factors=4,
@@ -292,28 +295,31 @@ def test_threads_taking_turns_in_any_order_give_the_serial_epoch():
                                                ("users", "items", "ratings", "bounds", "schedule"))
     g = schedule.shape[1]
     previous = predecessors(schedule)
+    odd, even = np.arange(1, g, 2), np.arange(0, g, 2)
     results = []
-    for split in ([np.arange(g)], [np.arange(1, g, 2), np.arange(0, g, 2)]):
+    for turns in ([(np.arange(g), g)], [(np.concatenate([odd, even]), len(odd)), (np.concatenate([even, odd]),
+                                                                                 len(even))]):
         r = np.random.default_rng(1)
         state = [np.zeros(train.n_users, np.float32), np.zeros(train.n_items, np.float32),
                  r.normal(0, 0.1, (train.n_users, 4)).astype(np.float32),
                  r.normal(0, 0.1, (train.n_items, 4)).astype(np.float32)]
         sse, done = np.zeros(g * g), np.zeros(g * g, np.int64)
-        progress = [np.zeros(len(mine), np.int64) for mine in split]
-        finished = [False] * len(split)
-        calls = 0
-        while not all(finished):
-            for t, mine in enumerate(split):
-                if not finished[t]:
-                    calls += 1
-                    finished[t] = numba_parallel.run_blocks(
-                        users, items, ratings, bounds, schedule, previous, mine, progress[t], done, 1,
-                        np.float32(3.5), *state[:2], *state[2:], np.float32(0.01), np.float32(0.05), True, sse,
-                        False, np.ones((1, 2), np.float32), np.ones((1, 2), np.float32), np.zeros(1, np.float32),
-                        np.zeros(1, np.float32), 4)
-        results.append((sse, state, calls))
-    (sse_one, state_one, _), (sse_two, state_two, calls) = results
-    assert calls > 2  # the threads did wait for each other
+        progress, busy = np.zeros(g, np.int64), np.zeros(g, np.int64)
+        finished = []
+        for t, (order, n_own) in enumerate(turns):
+            if len(turns) == 2:
+                busy[0] = 1 - t  # user block 0 (the first thread's) held by the first thread, then freed
+            finished.append(numba_parallel.run_blocks(
+                users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, 1,
+                np.float32(3.5), *state[:2], *state[2:], np.float32(0.01), np.float32(0.05), True, sse,
+                False, np.ones((1, 2), np.float32), np.ones((1, 2), np.float32), np.zeros(1, np.float32),
+                np.zeros(1, np.float32), 4))
+            if len(turns) == 2 and t == 0:
+                assert progress[0] == 0 and progress[1:].sum() > 0 and progress[even[1:]].sum() > 0
+        assert finished[-1] and (progress == g).all() and not busy.any()
+        results.append((sse, state, finished))
+    (sse_one, state_one, _), (sse_two, state_two, finished) = results
+    assert finished == [False, True]
     np.testing.assert_array_equal(sse_one, sse_two)
     for a, b in zip(state_one, state_two):
         np.testing.assert_array_equal(a, b)
