@@ -1,16 +1,18 @@
 """The default engine and native LibMF on 2 threads, alone and beside a process that keeps one core busy.
 
-    python benchmarks/noisy_neighbor.py [--data-dir DIR] [--rounds 4] [--busy-ms 5] [--idle-ms 5] [--no-write]
+    python benchmarks/noisy_neighbor.py [--data-dir DIR] [--rounds 6] [--busy-ms 5] [--idle-ms 5] [--no-write]
 
 A shared machine's other tenants slow one core now and then; an engine whose threads wait for each
 other goes as slowly as the slower thread. The neighbour here is a process pinned to the last core
 that spins for ``--busy-ms`` and sleeps for ``--idle-ms``, over and over (half a core at the
 defaults). ML-1M (90% split, seed 0), K=100, 20 epochs / iterations, 2 threads. Ours: the defaults,
 ``fit_seconds_`` of one fit in a fresh process after a warm-up fit on 1000 ratings (as
-``benchmarks/engines.py``); LibMF: one ``mf_train`` in a fresh process (``benchmarks/native_libmf.py``,
-LibMF's default parameters: its speed does not depend on them), both from the initial factors to the
-last iteration. Rounds alternate the two sides, alone and with the neighbour; prints medians and the
-spread (slowest..fastest) and writes ``benchmarks/results/noisy_neighbor.json``.
+``benchmarks/engines.py``), and the same with every thread kept to its own user blocks
+(``numba_parallel.TAKE_OTHERS_BLOCKS = False``, the same factors); LibMF: one ``mf_train`` in a
+fresh process (``benchmarks/native_libmf.py``, LibMF's default parameters: its speed does not depend
+on them), all from the initial factors to the last iteration. Rounds alternate the three, alone
+and with the neighbour; prints medians and the spread (slowest..fastest) and writes
+``benchmarks/results/noisy_neighbor.json``.
 """
 
 from __future__ import annotations
@@ -44,9 +46,11 @@ def spin(core: int, busy: float, idle: float) -> None:
         time.sleep(idle)
 
 
-def ours(path: str) -> None:
+def ours(path: str, take_others: bool) -> None:
     sys.path.insert(0, str(ROOT))
     from mfcore import SGDFactorizer, load_ratings, random_split
+    from mfcore.engines import numba_parallel
+    numba_parallel.TAKE_OTHERS_BLOCKS = take_others
     train, _ = random_split(load_ratings(path), 0.1, seed=0)
     SGDFactorizer(n_factors=K, n_threads=THREADS, n_epochs=1).fit(train.take(np.arange(1000)))
     model = SGDFactorizer(n_factors=K, n_threads=THREADS, n_epochs=EPOCHS).fit(train)
@@ -56,15 +60,15 @@ def ours(path: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DATA)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--busy-ms", type=float, default=5.0)
     parser.add_argument("--idle-ms", type=float, default=5.0)
     parser.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/results as it is")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--spin", nargs=3, type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        ours(args.worker)
+        ours(args.worker[0], args.worker[1] == "1")
         return 0
     if args.spin:
         spin(int(args.spin[0]), args.spin[1] / 1e3, args.spin[2] / 1e3)
@@ -94,10 +98,11 @@ def main(argv=None) -> int:
                 spinner = (subprocess.Popen([sys.executable, __file__, "--spin", str(cores[-1]), str(args.busy_ms),
                                              str(args.idle_ms)]) if neighbour else None)
                 try:
-                    done = subprocess.run([sys.executable, __file__, "--worker", str(path)], capture_output=True,
-                                          text=True, check=True)
-                    seconds.setdefault(f"ours/{neighbour}", []).append(
-                        json.loads(done.stdout.splitlines()[-1])["seconds"])
+                    for side, take_others in (("ours", "1"), ("owners", "0")):
+                        done = subprocess.run([sys.executable, __file__, "--worker", str(path), take_others],
+                                              capture_output=True, text=True, check=True)
+                        seconds.setdefault(f"{side}/{neighbour}", []).append(
+                            json.loads(done.stdout.splitlines()[-1])["seconds"])
                     run = native_libmf.run(executable, train_file, test_file, k=K, iters=EPOCHS, threads=THREADS,
                                            scale=train.scale)
                     seconds.setdefault(f"libmf/{neighbour}", []).append(run["seconds"])
@@ -105,18 +110,18 @@ def main(argv=None) -> int:
                     if spinner is not None:
                         spinner.kill()
                         spinner.wait()
-    columns = ["neighbour", "ours M updates/s", "native LibMF M updates/s", "ratio",
-               "ours: time beside the neighbour / alone", "LibMF: time beside the neighbour / alone"]
+    sides = {"ours": "ours", "owners": "ours, threads kept to their own blocks", "libmf": "native LibMF"}
+    columns = ["neighbour", *(f"{name} M updates/s" for name in sides.values()), "ratio ours / LibMF",
+               *(f"{name}: time beside the neighbour / alone" for name in sides.values())]
     rows = []
     speed = {key: [len(train) * EPOCHS / s / 1e6 for s in values] for key, values in seconds.items()}
     for neighbour in (False, True):
-        mine, theirs = speed[f"ours/{neighbour}"], speed[f"libmf/{neighbour}"]
-        slow = [np.median(seconds[f"{side}/True"]) / np.median(seconds[f"{side}/False"]) for side in ("ours", "libmf")]
-        rows.append(["half a core busy" if neighbour else "none",
-                     f"{np.median(mine):.1f} ({min(mine):.1f}..{max(mine):.1f})",
-                     f"{np.median(theirs):.1f} ({min(theirs):.1f}..{max(theirs):.1f})",
-                     f"{np.median(mine) / np.median(theirs):.2f}",
-                     f"{slow[0]:.2f}" if neighbour else "-", f"{slow[1]:.2f}" if neighbour else "-"])
+        cells = [f"{np.median(v):.1f} ({min(v):.1f}..{max(v):.1f})" for v in (speed[f"{side}/{neighbour}"]
+                                                                              for side in sides)]
+        ratio = np.median(speed[f"ours/{neighbour}"]) / np.median(speed[f"libmf/{neighbour}"])
+        slow = [f"{np.median(seconds[f'{side}/True']) / np.median(seconds[f'{side}/False']):.2f}" if neighbour
+                else "-" for side in sides]
+        rows.append(["half a core busy" if neighbour else "none", *cells, f"{ratio:.2f}", *slow])
     print("| " + " | ".join(columns) + " |")
     print("|---" * len(columns) + "|")
     for row in rows:

@@ -136,6 +136,11 @@ def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_thre
     return g + g % 2
 
 
+TAKE_OTHERS_BLOCKS = True
+"""Whether a thread with none of its own blocks ready runs another thread's (:func:`run_blocks` looks
+at its own user blocks first, then the others'); False keeps every thread to its own user blocks
+(``benchmarks/noisy_neighbor.py`` measures both). The factors are the same either way."""
+
 SPINS = 20_000
 """How many times a thread polls for a block to become ready (about 0.1-1 ms) before it leaves the
 compiled loop to give its core away (:func:`run_chain`): on a machine whose cores are busy with
@@ -428,7 +433,7 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     progress, busy = np.zeros(g, np.int64), np.zeros(g, np.int64)
 
     def call(mine):
-        order = np.concatenate([mine, np.setdiff1d(np.arange(g), mine)])  # its own user blocks first
+        order = np.concatenate([mine, np.setdiff1d(np.arange(g), mine)]) if TAKE_OTHERS_BLOCKS else mine
         return (users, items, ratings, bounds, schedule, previous, order, len(mine), progress, busy, done, 1, mu,
                 bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items)
 
