@@ -147,10 +147,22 @@ compiled loop to give its core away (:func:`run_chain`): on a machine whose core
 other work, the thread it waits for may be the one that needs this core."""
 
 
+@njit(cache=True, nogil=True, fastmath=True)
+def row_norms(M, first, stop, out, n_factors):
+    r""":math:`\lVert m_r \rVert^2` over the first ``n_factors`` columns of rows ``first..stop-1`` of
+    ``M`` into ``out[r]``, in ``M``'s dtype."""
+    for r in range(first, stop):
+        out[r] = 0
+        total = out[r]  # a zero of out's dtype
+        for k in range(n_factors):
+            total += M[r, k] * M[r, k]
+        out[r] = total
+
+
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, stamp, mu, bu,
                bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
-               n_factors):
+               fresh_norms, user_edges, item_edges, n_factors):
     """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, or with ``adaptive``
     :func:`~.numba_jit.adagrad_pass` and its accumulators and row norms; ``n_factors`` = K) over the
     epoch's blocks, shared with the other threads: user block ``b``'s blocks ``schedule[s, b]`` run in
@@ -160,7 +172,10 @@ def run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, 
     thread looks at the user blocks in ``order``, its own ``order[:n_own]`` first, and runs the ready
     block of the lowest sub-epoch among them (ties: the first in ``order``); only when none of its own
     is ready does it take another thread's (so a thread that the machine slows down holds back no
-    more than the block it is in). It puts the block's squared-error sum in ``sse[c]`` and publishes
+    more than the block it is in). With ``fresh_norms`` a sub-epoch-0 block first sets the squared
+    norms of its rows (user block ``b``: codes ``user_edges[b]`` to ``user_edges[b + 1] - 1``; its item
+    block likewise), which no block before it in the epoch touches. It puts the block's squared-error
+    sum in ``sse[c]`` and publishes
     ``done[c] = stamp``, then the user block's progress, then frees it. Every block still sees its rows
     as the sub-epochs run one after another leave them, whoever runs it. Returns True when all blocks
     are done, False after :data:`SPINS` polls found none ready."""
@@ -201,6 +216,10 @@ def run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, 
         spins = 0
         c = schedule[lowest, pick]
         start, stop = bounds[c], bounds[c + 1]
+        if fresh_norms and lowest == 0:
+            item_block = c % schedule.shape[1]
+            row_norms(P, user_edges[pick], user_edges[pick + 1], norms_users, n_factors)
+            row_norms(Q, item_edges[item_block], item_edges[item_block + 1], norms_items, n_factors)
         if adaptive:
             sse[c] = adagrad_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
                                   reg, biased, adagrad_users, adagrad_items, norms_users, norms_items, n_factors)
@@ -215,12 +234,12 @@ def run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def run_blocks_k(users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, stamp, mu,
                  bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
-                 n_factors):
+                 fresh_norms, user_edges, item_edges, n_factors):
     """:func:`run_blocks` compiled for ``n_factors`` as a constant (see :func:`~.numba_jit.constant_k`)."""
     literally(n_factors)
     return run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, stamp,
                       mu, bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users,
-                      norms_items, n_factors)
+                      norms_items, fresh_norms, user_edges, item_edges, n_factors)
 
 
 def run_chain(kernel, arguments: tuple, n_factors: int) -> None:
@@ -228,6 +247,15 @@ def run_chain(kernel, arguments: tuple, n_factors: int) -> None:
     ready, this thread yields its core (``os.sched_yield``, the GIL released) and goes on."""
     while not kernel(*arguments, n_factors):
         os.sched_yield()
+
+
+def thread_orders(sizes: np.ndarray, g: int, n_threads: int) -> list[tuple[np.ndarray, int]]:
+    """Per thread, the user blocks in the order :func:`run_blocks` looks at them and how many are its
+    own: its own (:func:`owners`, by the cells' ``sizes``) first, then the others when
+    :data:`TAKE_OTHERS_BLOCKS`; threads with no block left out."""
+    work = owned(owners(sizes, g, n_threads) if n_threads > 1 else np.zeros(g, np.int64), n_threads)
+    return [(np.concatenate([mine, np.setdiff1d(np.arange(g), mine)]) if TAKE_OTHERS_BLOCKS else mine, len(mine))
+            for mine in work if len(mine)]
 
 
 def _pool(n_threads: int) -> ThreadPoolExecutor:
@@ -378,6 +406,10 @@ class BlockPlan(EpochPlan):
         *self.arrays, bounds = group_shuffled(rng, users, items, ratings, user_key, item_key, g * g * sub,
                                               n_threads, pool)
         self.bounds = np.ascontiguousarray(bounds[::sub])
+        # blocks are runs of consecutive codes: block b holds the codes edges[b]..edges[b + 1] - 1
+        self.user_edges = np.searchsorted(fine // sub, np.arange(g + 1)).astype(np.int64)
+        self.item_edges = np.searchsorted(item_block, np.arange(g + 1)).astype(np.int64)
+        self.orders = thread_orders(np.diff(self.bounds), g, n_threads)
 
     def ready(self) -> None:
         """Wait until the ratings are grouped (re-raising an error of the helper thread)."""
@@ -390,60 +422,72 @@ class BlockPlan(EpochPlan):
     def visit(self, epoch: int) -> dict:
         """The grouped ``users, items, ratings``, the cells' ``bounds`` and the epoch's ``schedule``:
         ``schedule[s]`` lists the cells of the ``s``-th sub-epoch, one per user block, no two sharing
-        an item block."""
+        an item block; with what :func:`run_epoch` would otherwise work out every epoch: the blocks'
+        ``previous`` (:func:`~.chains.predecessors`, here from the pairing and shifts), each thread's
+        ``orders`` (:func:`thread_orders`) and the blocks' first codes ``row_edges``."""
         self.ready()
         g = self.n_blocks
         pairing = self.rng.permutation(g)
         shifts = self.rng.permutation(g)
         user_blocks = np.arange(g)
-        schedule = user_blocks * g + pairing[(user_blocks[None, :] + shifts[:, None]) % g]
+        schedule = (user_blocks * g + pairing[(user_blocks[None, :] + shifts[:, None]) % g]).astype(np.int64)
+        # sub-epoch s - 1 has the item block of (s, b) at user block b + shifts[s] - shifts[s - 1]
+        previous = np.full((g, g), -1, np.int64)
+        before = (user_blocks[None, :] + shifts[1:, None] - shifts[:-1, None]) % g
+        previous[1:] = np.take_along_axis(schedule[:-1], before, axis=1)
         users, items, ratings = self.arrays
-        return {"users": users, "items": items, "ratings": ratings, "bounds": self.bounds,
-                "schedule": schedule.astype(np.int64), "n_factors": self.n_factors}
+        return {"users": users, "items": items, "ratings": ratings, "bounds": self.bounds, "schedule": schedule,
+                "n_factors": self.n_factors, "previous": previous, "orders": self.orders,
+                "row_edges": (self.user_edges, self.item_edges)}
 
 
 def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule,
-              n_threads=None, adagrad_users=None, adagrad_items=None, n_factors=None):
+              n_threads=None, adagrad_users=None, adagrad_items=None, n_factors=None, previous=None, orders=None,
+              row_edges=None):
     """One block-stratified epoch (see the module docstring) on :func:`effective_threads` threads:
     each runs the blocks of its own user blocks (:func:`owners`) and, when none of those is ready,
     another thread's, in one compiled call (:func:`run_blocks`), the calling thread the first; a block
     waits only for the blocks before it on its user rows and on its item rows, never for a whole
-    sub-epoch. Updates ``bu, bi, P, Q`` in
-    place and returns the sum of the squared errors met. With the AdaGrad accumulators
-    ``adagrad_users``, ``adagrad_items`` (the ``adagrad`` step rule) each block runs
-    :func:`~.numba_jit.adagrad_pass`, with the rows' squared norms taken once per epoch
-    (:func:`~.numba_jit.squared_norms`) and carried from block to block like the rows. ``n_factors``:
-    K when ``P`` and ``Q`` are stored in longer rows (:mod:`.layout`, their extra columns zero and
-    left so); default ``P.shape[1]``."""
+    sub-epoch. Updates ``bu, bi, P, Q`` in place and returns the sum of the squared errors met. With
+    the AdaGrad accumulators ``adagrad_users``, ``adagrad_items`` (the ``adagrad`` step rule) each
+    block runs :func:`~.numba_jit.adagrad_pass`, with the rows' squared norms taken once per epoch and
+    carried from block to block like the rows: by the sub-epoch-0 block of each user block and item
+    block when ``row_edges`` gives the blocks' first codes (``(user_edges, item_edges)``, G + 1 each),
+    else before the epoch (:func:`~.numba_jit.squared_norms`). ``n_factors``: K when ``P`` and ``Q``
+    are stored in longer rows (:mod:`.layout`, their extra columns zero and left so); default
+    ``P.shape[1]``. ``previous`` (:func:`~.chains.predecessors`) and ``orders``
+    (:func:`thread_orders`): worked out here when not given."""
     n_threads = effective_threads(ratings.shape[0], n_threads)
-    sizes = np.diff(bounds)
     g = schedule.shape[1]
-    sse = np.zeros(len(sizes), np.float64)
-    done = np.zeros(len(sizes), np.int64)
+    sse = np.zeros(len(bounds) - 1, np.float64)
+    done = np.zeros(len(bounds) - 1, np.int64)
     k = P.shape[1] if n_factors is None else n_factors
     adaptive = adagrad_users is not None
-    if adaptive:
+    fresh_norms = adaptive and row_edges is not None
+    if fresh_norms:
+        norms_users, norms_items = np.empty(P.shape[0], P.dtype), np.empty(Q.shape[0], P.dtype)
+    elif adaptive:
         norms_users, norms_items = squared_norms(P), squared_norms(Q)
     else:
         adagrad_users = adagrad_items = np.ones((1, 2), P.dtype)
         norms_users = norms_items = np.zeros(1, P.dtype)
-    previous = predecessors(schedule)
-    work = owned(owners(sizes, g, n_threads) if n_threads > 1 else np.zeros(g, np.int64), n_threads)
-    work = [mine for mine in work if len(mine)]
+    user_edges, item_edges = row_edges if row_edges is not None else (np.zeros(1, np.int64),) * 2
+    previous = predecessors(schedule) if previous is None else previous
+    orders = thread_orders(np.diff(bounds), g, n_threads) if orders is None else orders
     progress, busy = np.zeros(g, np.int64), np.zeros(g, np.int64)
 
-    def call(mine):
-        order = np.concatenate([mine, np.setdiff1d(np.arange(g), mine)]) if TAKE_OTHERS_BLOCKS else mine
-        return (users, items, ratings, bounds, schedule, previous, order, len(mine), progress, busy, done, 1, mu,
-                bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items)
+    def call(order, n_own):
+        return (users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, 1, mu,
+                bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
+                fresh_norms, user_edges, item_edges)
 
-    kernel = specialized(run_blocks_k, run_blocks, call(work[0]), k, ratings.shape[0])
-    if len(work) == 1:
-        run_chain(kernel, call(work[0]), k)
+    kernel = specialized(run_blocks_k, run_blocks, call(*orders[0]), k, ratings.shape[0])
+    if len(orders) == 1:
+        run_chain(kernel, call(*orders[0]), k)
         return float(sse.sum())
-    with _crew(len(work) - 1) as crew:
-        futures = [crew.submit(run_chain, kernel, call(mine), k) for mine in work[1:]]
-        run_chain(kernel, call(work[0]), k)
+    with _crew(len(orders) - 1) as crew:
+        futures = [crew.submit(run_chain, kernel, call(*order), k) for order in orders[1:]]
+        run_chain(kernel, call(*orders[0]), k)
         for future in futures:
             future.result()
     return float(sse.sum())

@@ -170,7 +170,8 @@ def test_parallel_kernel_with_one_block_is_the_serial_kernel():
                                      np.zeros(1, np.int64), 1,
                                      states[1]["mu"], states[1]["bu"], states[1]["bi"], states[1]["P"], states[1]["Q"],
                                      np.float32(0.01), np.float32(0.05), True, sse, False, np.ones((1, 2), np.float32),
-                                     np.ones((1, 2), np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32), 4)
+                                     np.ones((1, 2), np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32),
+                                     False, np.zeros(1, np.int64), np.zeros(1, np.int64), 4)
     assert sse[0] == serial
     for name in ("bu", "bi", "P", "Q"):
         np.testing.assert_array_equal(states[0][name], states[1][name])
@@ -268,6 +269,36 @@ def test_the_epoch_runs_on_the_effective_threads(monkeypatch):
             assert set(owner[mine]) == {t}
 
 
+def test_the_plans_once_per_fit_work_gives_the_epoch_run_epoch_works_out_alone():
+    """The plan hands each epoch the blocks' predecessors (from its pairing and shifts), the threads'
+    orders and the blocks' first codes (so the AdaGrad row norms are set by each sub-epoch-0 block):
+    the epoch equals the one that works them out itself, the norms taken before it."""
+    train, _ = problem()
+    plan = numba_parallel.BlockPlan(train.users, train.items, train.values, np.random.default_rng(0),
+                                    n_users=train.n_users, n_items=train.n_items, n_factors=4,
+                                    options={"n_threads": 2})
+    arguments = plan.next_epoch(1)
+    np.testing.assert_array_equal(arguments["previous"], predecessors(arguments["schedule"]))
+    user_edges, item_edges = arguments["row_edges"]
+    assert user_edges[0] == 0 and user_edges[-1] == train.n_users and (np.diff(user_edges) > 0).all()
+    assert item_edges[0] == 0 and item_edges[-1] == train.n_items and (np.diff(item_edges) > 0).all()
+    bare = {name: arguments[name] for name in ("users", "items", "ratings", "bounds", "schedule", "n_threads")}
+    results = []
+    for extras in (arguments, bare):
+        r = np.random.default_rng(1)
+        state = dict(mu=np.float32(3.5), bu=np.zeros(train.n_users, np.float32), bi=np.zeros(train.n_items, np.float32),
+                     P=r.normal(0, 0.1, (train.n_users, 4)).astype(np.float32),
+                     Q=r.normal(0, 0.1, (train.n_items, 4)).astype(np.float32),
+                     adagrad_users=np.ones((train.n_users, 2), np.float32),
+                     adagrad_items=np.ones((train.n_items, 2), np.float32))
+        sse = numba_parallel.run_epoch(**extras, **state, lr=np.float32(0.05), reg=np.float32(0.05), biased=True)
+        results.append((sse, state))
+    (sse_plan, plan_state), (sse_bare, bare_state) = results
+    assert sse_plan == pytest.approx(sse_bare, rel=1e-6)
+    for name in ("P", "Q", "bu", "bi", "adagrad_users", "adagrad_items"):
+        np.testing.assert_allclose(plan_state[name], bare_state[name], rtol=1e-5, atol=1e-7)
+
+
 def test_predecessors_are_the_previous_sub_epoch_on_the_same_item_block():
     g = 6
     rng = np.random.default_rng(3)
@@ -313,7 +344,7 @@ def test_blocks_run_by_whichever_thread_claims_them_give_the_serial_epoch():
                 users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, 1,
                 np.float32(3.5), *state[:2], *state[2:], np.float32(0.01), np.float32(0.05), True, sse,
                 False, np.ones((1, 2), np.float32), np.ones((1, 2), np.float32), np.zeros(1, np.float32),
-                np.zeros(1, np.float32), 4))
+                np.zeros(1, np.float32), False, np.zeros(1, np.int64), np.zeros(1, np.int64), 4))
             if len(turns) == 2 and t == 0:
                 assert progress[0] == 0 and progress[1:].sum() > 0 and progress[even[1:]].sum() > 0
         assert finished[-1] and (progress == g).all() and not busy.any()
