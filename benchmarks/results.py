@@ -74,12 +74,14 @@ def versions(*packages: str) -> dict[str, str]:
 
 
 def git_commit() -> tuple[str, bool]:
-    """The checkout's commit and whether its tracked files differ from it ("unknown" outside git)."""
+    """The checkout's commit and whether its tracked files differ from it, docs and results files aside
+    (writing them cannot change a measurement) ("unknown" outside git)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
     try:
-        return git("rev-parse", "HEAD").strip(), bool(git("status", "--porcelain", "--untracked-files=no").strip())
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs", ":!benchmarks/results")
+        return git("rev-parse", "HEAD").strip(), bool(changed.strip())
     except (OSError, subprocess.CalledProcessError):
         return "unknown", False
 
