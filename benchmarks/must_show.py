@@ -44,16 +44,10 @@ def _worker(contender: str, path: Path, params: dict, fast: dict | None = None) 
 
 
 def run(path: Path, params: dict, machine, rounds: int, default_engine: str) -> int:
-    if not path.exists():
-        print(f"error: {path} not found", file=sys.stderr)
+    ready = native_libmf.split_and_build(path)
+    if ready is None:
         return 2
-    executable = native_libmf.build()
-    if executable is None:
-        print(f"error: native LibMF cannot be built here: {native_libmf.build.reason}", file=sys.stderr)
-        return 2
-    sys.path.insert(0, str(ROOT))
-    from mfcore import load_ratings, random_split
-    train, test = random_split(load_ratings(path), 0.1, seed=0)
+    executable, train, test = ready
     with tempfile.TemporaryDirectory() as folder:
         libmf = frontier.LibMF(executable, Path(folder), train, test, params["n_factors"])
         return _measure(path, params, machine, rounds, default_engine, train, libmf)

@@ -162,3 +162,20 @@ def measured_ghz(seconds: float = 0.3) -> float | None:
                 return None
     cycles, msec = values.get("cycles"), values.get("task-clock")
     return cycles / (msec * 1e6) if cycles and msec else None
+
+
+def split_and_build(path: Path):
+    """``(executable, train, test)``: native LibMF built here and the ratings at ``path`` split 90/10
+    (seed 0, the split every peer benchmark uses); None, after one ``error:`` line on stderr, when the
+    file is missing or LibMF cannot be built."""
+    if not path.exists():
+        print(f"error: {path} not found (set --data-dir or MF_SHARED_DATA)", file=sys.stderr)
+        return None
+    executable = build()
+    if executable is None:
+        print(f"error: native LibMF cannot be built here: {build.reason}", file=sys.stderr)
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from mfcore import load_ratings, random_split
+    train, test = random_split(load_ratings(path), 0.1, seed=0)
+    return executable, train, test

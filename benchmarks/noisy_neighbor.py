@@ -74,16 +74,10 @@ def main(argv=None) -> int:
         spin(int(args.spin[0]), args.spin[1] / 1e3, args.spin[2] / 1e3)
         return 0
     path = args.data_dir / "ml-1m" / "ratings.dat"
-    if not path.exists():
-        print(f"error: {path} not found (set --data-dir or MF_SHARED_DATA)", file=sys.stderr)
+    ready = native_libmf.split_and_build(path)
+    if ready is None:
         return 2
-    executable = native_libmf.build()
-    if executable is None:
-        print(f"error: native LibMF cannot be built here: {native_libmf.build.reason}", file=sys.stderr)
-        return 2
-    sys.path.insert(0, str(ROOT))
-    from mfcore import load_ratings, random_split
-    train, test = random_split(load_ratings(path), 0.1, seed=0)
+    executable, train, test = ready
     cores = sorted(os.sched_getaffinity(0))
     cpu = results.cpu_info()
     print(f"CPU: {cpu['model']}, {cpu['vector_unit']}, {len(cores)} cores; neighbour on core {cores[-1]}: "
