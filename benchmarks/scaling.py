@@ -42,11 +42,12 @@ def barrier_epoch(record: list):
     threads by ratings (largest first to the least loaded), the pool waited for after each."""
     from mfcore.engines import numba_parallel as engine
     from mfcore.engines.numba_jit import specialized, squared_norms
+    from mfcore.engines.threads import shared_pool
 
     def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bounds, schedule, n_threads=None,
-                  adagrad_users=None, adagrad_items=None):
+                  adagrad_users=None, adagrad_items=None, n_factors=None, **plan_extras):
         n_threads = engine.effective_threads(ratings.shape[0], n_threads)
-        sizes, k = np.diff(bounds), P.shape[1]
+        sizes, k = np.diff(bounds), P.shape[1] if n_factors is None else n_factors
         sse, done = np.zeros(len(sizes)), np.zeros(len(sizes), np.int64)
         adaptive = adagrad_users is not None
         if adaptive:
@@ -57,9 +58,10 @@ def barrier_epoch(record: list):
 
         def call(cells):  # the cells as a one-sub-epoch schedule, none waiting for another
             n = len(cells)
-            return (users, items, ratings, bounds, cells[None, :], np.full((1, n), -1), np.arange(n),
-                    np.zeros(n, np.int64), done, 1, mu, bu, bi, P, Q, lr, reg, biased, sse, adaptive,
-                    adagrad_users, adagrad_items, norms_users, norms_items)
+            return (users, items, ratings, bounds, cells[None, :], np.full((1, n), -1), np.arange(n), n,
+                    np.zeros(n, np.int64), np.zeros(n, np.int64), done, 1, mu, bu, bi, P, Q, lr, reg, biased, sse,
+                    adaptive, adagrad_users, adagrad_items, norms_users, norms_items, False, np.zeros(1, np.int64),
+                    np.zeros(1, np.int64))
 
         kernel = specialized(engine.run_blocks_k, engine.run_blocks, call(schedule[0]), k, ratings.shape[0])
 
@@ -68,7 +70,7 @@ def barrier_epoch(record: list):
             kernel(*call(cells), k)
             record.append((sub, time.perf_counter() - wall, time.thread_time() - cpu))
 
-        pool = engine._pool(n_threads)
+        pool = shared_pool(n_threads)
         for cells in schedule:
             loads, shares = np.zeros(n_threads), [[] for _ in range(n_threads)]
             for c in cells[np.argsort(-sizes[cells], kind="stable")]:
@@ -151,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
 
         speeds = [r["updates_per_second"] / 1e6 for r in found]
         one = float(np.median([r["updates_per_second"] for r in runs[(l2, rule, "chains", 1)]]))
-        label = "chains (one call per thread and epoch)" if mode == "chains" else "barrier after every sub-epoch"
+        label = ("the engine's (one call per thread and epoch; ready blocks, its own first)" if mode == "chains"
+                 else "barrier after every sub-epoch")
         rows.append([f"{l2} KiB", rule, "-" if t == 1 else label, t, found[0]["grid"], f"{np.median(speeds):.1f}",
                      f"{min(speeds):.1f}..{max(speeds):.1f}", f"{median('updates_per_second') / one:.2f}",
                      f"{median('cpu_ns_per_update'):.1f}",

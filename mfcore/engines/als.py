@@ -45,7 +45,7 @@ from numba import config, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .numba_parallel import _pool, available_cores
+from .threads import available_cores, shared_pool
 
 __all__ = ["balanced_chunks", "both_sides", "exact_row", "gram", "half_step", "solve_chunks", "solve_range"]
 
@@ -331,7 +331,7 @@ def half_step(indptr, indices, conf, X, Y, reg, exponent, cg_steps: int, n_threa
     bounds = balanced_chunks(indptr, X.shape[1], n_threads * CHUNKS_PER_THREAD, BLOCK)
     counter = np.zeros(1, np.int64)
     call = (indptr, indices, conf, X, Y, G, reg, exponent, cg_steps, bounds, counter, offset)
-    pool = _pool(n_threads - 1)
+    pool = shared_pool(n_threads - 1)
     helpers = [pool.submit(solve_chunks, *call) for _ in range(n_threads - 1)]
     try:
         solve_chunks(*call)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .numba_parallel import _pool, available_cores
+from .threads import available_cores, shared_pool
 
 __all__ = ["BITSET_MAX_BYTES", "MAX_REDRAWS", "is_positive", "positive_bits", "run_epoch", "run_epoch_sampled",
            "run_range", "run_range_sampled", "triple_step", "user_steps"]
@@ -121,7 +121,7 @@ def run_epoch(users, positives, negatives, P, Q, b, lr, reg, n_threads: int | No
     if n_threads <= 1 or n < 2 * n_threads:
         return float(run_range(users, positives, negatives, P, Q, b, lr, reg, 0, n))
     bounds = np.linspace(0, n, n_threads + 1).astype(np.int64)
-    pool = _pool(n_threads)
+    pool = shared_pool(n_threads)
     futures = [pool.submit(run_range, users, positives, negatives, P, Q, b, lr, reg, bounds[t], bounds[t + 1])
                for t in range(n_threads)]
     return float(sum(future.result() for future in futures))
@@ -182,7 +182,7 @@ def run_epoch_sampled(users, positives, indptr, indices, bits, P, Q, b, lr, reg,
         return float(run_range_sampled(users, positives, indptr, indices, bits, P, Q, b, lr, reg, n_items,
                                        np.uint64(seeds[0]), 0, n))
     bounds = np.linspace(0, n, n_threads + 1).astype(np.int64)
-    pool = _pool(n_threads)
+    pool = shared_pool(n_threads)
     futures = [pool.submit(run_range_sampled, users, positives, indptr, indices, bits, P, Q, b, lr, reg, n_items,
                            np.uint64(seeds[t]), bounds[t], bounds[t + 1]) for t in range(n_threads)]
     return float(sum(future.result() for future in futures))

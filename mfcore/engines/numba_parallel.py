@@ -45,9 +45,9 @@ most one per :data:`MIN_RATINGS_PER_THREAD` ratings. The grid does not depend on
 as :math:`G \ge 2 \cdot` threads (:func:`grid_size`): more threads than that may refine the grid and
 then give slightly different (equally good) factors.
 
-Thread safety: the threads come from :class:`concurrent.futures.ThreadPoolExecutor` pools owned by
-this module, each leased to one epoch at a time (:func:`_crew`: an epoch's chains wait on each other,
-so they never queue behind another training's) and running ``@njit(nogil=True)`` kernels; Numba's own
+Thread safety: the threads come from :mod:`.threads`' pools, each lent to one epoch at a time
+(:func:`~.threads.crew`: an epoch's chains wait on each other, so they never queue behind another
+training's) and running ``@njit(nogil=True)`` kernels; Numba's own
 threading layer is never used, so several dashboard sessions may train at once.
 """
 
@@ -56,7 +56,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -64,9 +63,10 @@ from numba import literally, njit
 
 from ._atomic import claim, observe, pause, publish
 from .chains import owned, owners, predecessors
-from .grouping import balanced_blocks, count_cells, scatter_shuffled
+from .grouping import balanced_blocks, group_shuffled
 from .numba_jit import adagrad_pass, sgd_pass, specialized, squared_norms
 from .plan import EpochPlan
+from .threads import available_cores, crew, shared_pool
 
 FALLBACK_L2_BYTES = 1 << 20
 """The per-core L2 size assumed when neither /sys nor ``os.sysconf`` tells it (not Linux)."""
@@ -107,18 +107,6 @@ MIN_RATINGS_PER_THREAD = 100_000
 """The ratings one thread needs to be worth its wake-ups: a training uses at most one thread per this
 many ratings (:func:`effective_threads`), so ML-100k runs in the calling thread and ML-1M (900k
 training ratings) on up to 9 threads."""
-
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
-def available_cores() -> int:
-    """The number of cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
 
 def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_threads: int,
               block_bytes: int | None = None) -> int:
@@ -258,67 +246,6 @@ def thread_orders(sizes: np.ndarray, g: int, n_threads: int) -> list[tuple[np.nd
             for mine in work if len(mine)]
 
 
-def _pool(n_threads: int) -> ThreadPoolExecutor:
-    with _pools_lock:
-        pool = _pools.get(n_threads)
-        if pool is None:
-            pool = _pools[n_threads] = ThreadPoolExecutor(n_threads, thread_name_prefix="mfcore-sgd")
-        return pool
-
-
-_idle_crews: dict[int, list[ThreadPoolExecutor]] = {}
-
-
-@contextlib.contextmanager
-def _crew(n_workers: int):
-    """A pool of ``n_workers`` threads for this caller alone while the block is open (an idle one is
-    reused, else one is made): an epoch's chains wait on each other, so they must all run at once,
-    never queued behind another training's chains in a shared pool."""
-    with _pools_lock:
-        idle = _idle_crews.setdefault(n_workers, [])
-        crew = idle.pop() if idle else ThreadPoolExecutor(n_workers, thread_name_prefix="mfcore-sgd")
-    try:
-        yield crew
-    finally:
-        with _pools_lock:
-            _idle_crews[n_workers].append(crew)
-
-
-def _run_all(pool: ThreadPoolExecutor | None, function, calls: list[tuple]) -> None:
-    """``function(*arguments)`` for each tuple in ``calls``, on ``pool`` when there is one; returns
-    when all are done (re-raising the first error)."""
-    if pool is None or len(calls) == 1:
-        for arguments in calls:
-            function(*arguments)
-        return
-    for future in [pool.submit(function, *arguments) for arguments in calls]:
-        future.result()
-
-
-def group_shuffled(rng: np.random.Generator, users, items, ratings, user_key, item_key, n_cells: int,
-                   n_threads: int = 1, pool=None):
-    """The ratings grouped cell by cell (cell ``user_key[u] + item_key[i]``, ``n_cells`` of them), every
-    cell's ratings in a uniformly random order (:func:`scatter_shuffled`), and the cells' bounds. One
-    draw of float32 uniforms from ``rng`` (4 bytes per rating; with a cell under 2^24 ratings the
-    rounding bias of a float32 draw is below 1e-7 per swap). The counting and the cells are split over
-    ``n_threads`` (about equal ratings each), which does not change the result."""
-    n = len(ratings)
-    edges = np.linspace(0, n, n_threads + 1).astype(np.int64)
-    cell = np.empty(n, np.int32)
-    counts = np.zeros((n_threads, n_cells), np.int64)
-    _run_all(pool, count_cells, [(users, items, user_key, item_key, edges[t], edges[t + 1], cell, counts[t])
-                                 for t in range(n_threads)])
-    bounds = np.zeros(n_cells + 1, np.int64)
-    np.cumsum(counts.sum(axis=0), out=bounds[1:])
-    uniforms = rng.random(n, dtype=np.float32)
-    out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
-    cuts = np.searchsorted(bounds, np.linspace(0, n, n_threads + 1)).clip(0, n_cells)
-    cuts[0], cuts[-1] = 0, n_cells
-    _run_all(pool, scatter_shuffled, [(users, items, ratings, cell, bounds, cuts[t], cuts[t + 1], uniforms, *out)
-                                      for t in range(n_threads) if cuts[t] < cuts[t + 1]])
-    return (*out, bounds)
-
-
 def sub_blocks(n_users: int, n_items: int, n_factors: int, n_blocks: int, block_bytes: int | None = None) -> int:
     r"""S, the user sub-blocks per block: the ratings of a block are visited sub-block by sub-block, each
     sub-block's users' rows plus the block's item rows within ``block_bytes`` (default
@@ -407,7 +334,7 @@ class BlockPlan(EpochPlan):
         item_key = (item_block * sub).astype(np.int32)
         split = n_threads if len(ratings) > (self.n_users + self.n_items) * self.n_factors else 1
         *self.arrays, bounds = group_shuffled(rng, users, items, ratings, user_key, item_key, g * g * sub, split,
-                                              _pool(split) if split > 1 else None)
+                                              shared_pool(split) if split > 1 else None)
         self.bounds = np.ascontiguousarray(bounds[::sub])
         # blocks are runs of consecutive codes: block b holds the codes edges[b]..edges[b + 1] - 1
         self.user_edges = np.searchsorted(fine // sub, np.arange(g + 1)).astype(np.int64)
@@ -488,8 +415,8 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     if len(orders) == 1:
         run_chain(kernel, call(*orders[0]), k)
         return float(sse.sum())
-    with _crew(len(orders) - 1) as crew:
-        futures = [crew.submit(run_chain, kernel, call(*order), k) for order in orders[1:]]
+    with crew(len(orders) - 1) as lent:
+        futures = [lent.submit(run_chain, kernel, call(*order), k) for order in orders[1:]]
         run_chain(kernel, call(*orders[0]), k)
         for future in futures:
             future.result()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mfcore import SGDFactorizer, from_arrays, random_split
-from mfcore.engines import numba_jit, numba_parallel
+from mfcore.engines import numba_jit, numba_parallel, threads
 from mfcore.engines.chains import predecessors
 from mfcore.engines.order import epoch_order, permutation_from_uniforms
 
@@ -108,7 +108,7 @@ def test_stratified_blocks_share_no_rows_within_a_sub_epoch():
     item_block = numba_parallel.balanced_blocks(train.items, train.n_items, g)
     users, items, ratings, bounds = numba_parallel.group_shuffled(
         np.random.default_rng(0), train.users, train.items, train.values, user_block * g, item_block, g * g, 2,
-        numba_parallel._pool(2))
+        threads.shared_pool(2))
     assert sorted(zip(users, items)) == sorted(zip(train.users, train.items))
     for s in range(g):
         seen_users, seen_items = set(), set()
@@ -130,7 +130,7 @@ def test_grouping_is_independent_of_the_thread_count():
     one = numba_parallel.group_shuffled(np.random.default_rng(2), train.users, train.items, train.values, ub * 3, ib,
                                         9, 1)
     three = numba_parallel.group_shuffled(np.random.default_rng(2), train.users, train.items, train.values, ub * 3,
-                                          ib, 9, 3, numba_parallel._pool(3))
+                                          ib, 9, 3, threads.shared_pool(3))
     for a, b in zip(one, three):
         np.testing.assert_array_equal(a, b)
 
