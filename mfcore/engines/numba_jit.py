@@ -14,6 +14,7 @@ import numpy as np
 from numba import literally, njit, typeof, types
 
 from ._prefetch import prefetch_row
+from ._rsqrt import inverse_sqrt
 from ._update import cast_like, decay_factor, factor_steps, sgd_step
 
 PREFETCH_DISTANCE = 8
@@ -82,7 +83,7 @@ def run_epoch_k(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_fact
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users, adagrad_items,
-                 norms_users, norms_items, n_factors):
+                 norms_users, norms_items, estimate, n_factors):
     r"""Per-rating SGD with AdaGrad step sizes per row (as LibMF; Duchi et al. 2011, Chin et al. 2015),
     in the order given; returns the sum of squared errors. Each user row keeps two accumulators in
     ``adagrad_users[u]`` (:math:`G_u` for :math:`p_u`, :math:`H_u` for :math:`b_u`; each item likewise),
@@ -107,7 +108,10 @@ def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagr
     loop over the K factors besides the update is the dot product (measured on ML-1M, K=100, AMD EPYC
     with AVX-512: 33 -> 29 ns per update against summing :math:`\lVert p_u \rVert^2, \lVert q_i
     \rVert^2` in the dot product's loop), and each factor still costs one multiply and one fused
-    multiply-add per row in the update. Software-pipelined and prefetched like :func:`sgd_pass`."""
+    multiply-add per row in the update. With ``estimate`` the step sizes' :math:`1/\sqrt{G}` are the
+    CPU's estimate in float32 on x86, as LibMF's (:func:`~._rsqrt.inverse_sqrt`: ``numba-parallel``,
+    built for speed); without it (``numba``, which the Speed page checks against the python reference
+    to float32 rounding) they are exact. Software-pipelined and prefetched like :func:`sgd_pass`."""
     n_ratings = ratings.shape[0]
     squared_error_sum = 0.0
     inverse_k = cast_like(lr, 1 / n_factors)
@@ -134,13 +138,21 @@ def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagr
         if biased:
             gu = error - reg * bu[u]
             gi = error - reg * bi[i]
-            bu[u] += lr / np.sqrt(adagrad_users[u, 1]) * gu
-            bi[i] += lr / np.sqrt(adagrad_items[i, 1]) * gi
+            if estimate:
+                bu[u] += lr * inverse_sqrt(adagrad_users[u, 1]) * gu
+                bi[i] += lr * inverse_sqrt(adagrad_items[i, 1]) * gi
+            else:
+                bu[u] += lr / np.sqrt(adagrad_users[u, 1]) * gu
+                bi[i] += lr / np.sqrt(adagrad_items[i, 1]) * gi
             adagrad_users[u, 1] += gu * gu
             adagrad_items[i, 1] += gi * gi
         pp, qq = norms_users[u], norms_items[i]
-        lr_p = lr / np.sqrt(adagrad_users[u, 0])
-        lr_q = lr / np.sqrt(adagrad_items[i, 0])
+        if estimate:
+            lr_p = lr * inverse_sqrt(adagrad_users[u, 0])
+            lr_q = lr * inverse_sqrt(adagrad_items[i, 0])
+        else:
+            lr_p = lr / np.sqrt(adagrad_users[u, 0])
+            lr_q = lr / np.sqrt(adagrad_items[i, 0])
         cross = (error + error) * reg * dot
         adagrad_users[u, 0] += max((error * error * qq - cross + reg * reg * pp) * inverse_k, zero)
         adagrad_items[i, 0] += max((error * error * pp - cross + reg * reg * qq) * inverse_k, zero)
@@ -162,11 +174,11 @@ def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagr
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def run_adagrad_k(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users, adagrad_items,
-                  norms_users, norms_items, n_factors):
+                  norms_users, norms_items, estimate, n_factors):
     """:func:`adagrad_pass` compiled for ``n_factors`` as a constant (see :func:`run_epoch_k`)."""
     literally(n_factors)
     return adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users, adagrad_items,
-                        norms_users, norms_items, n_factors)
+                        norms_users, norms_items, estimate, n_factors)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -249,7 +261,7 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_
     (:func:`squared_norms` of ``P`` and ``Q``, taken once per call)."""
     arguments = (users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased)
     if adagrad_users is not None:
-        arguments += (adagrad_users, adagrad_items, squared_norms(P), squared_norms(Q))
+        arguments += (adagrad_users, adagrad_items, squared_norms(P), squared_norms(Q), False)
         kernel = specialized(run_adagrad_k, adagrad_pass, arguments, P.shape[1], ratings.shape[0])
     else:
         kernel = specialized(run_epoch_k, sgd_pass, arguments, P.shape[1], ratings.shape[0])

@@ -17,7 +17,9 @@ their shuffled order, with the same per-rating update as ``numba`` (or its AdaGr
     p_u \leftarrow p_u + \gamma (e_{ui} q_i - \lambda p_u), \quad
     q_i \leftarrow q_i + \gamma (e_{ui} p_u - \lambda q_i)
 
-(and the biases likewise), so it differs from ``numba`` only in the order the ratings are visited.
+(and the biases likewise), so it differs from ``numba`` only in the order the ratings are visited,
+and under ``adagrad`` in taking the CPU's estimate of :math:`1/\sqrt{G}` for the step sizes, as
+LibMF does (:func:`~._rsqrt.inverse_sqrt`).
 
 Threads: each user block has a home thread for the whole fit (:func:`owners`: equal ratings per
 thread), which runs that block's :math:`G` blocks sub-epoch by sub-epoch, so the user rows are mostly
@@ -210,7 +212,8 @@ def run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, 
             row_norms(Q, item_edges[item_block], item_edges[item_block + 1], norms_items, n_factors)
         if adaptive:
             sse[c] = adagrad_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
-                                  reg, biased, adagrad_users, adagrad_items, norms_users, norms_items, n_factors)
+                                  reg, biased, adagrad_users, adagrad_items, norms_users, norms_items, True,
+                                  n_factors)
         else:
             sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
                               reg, biased, n_factors)
