@@ -94,11 +94,16 @@ def course(tmp_path):
             nginx, url = start_nginx(tmp_path / "nginx", ports)
             processes.append(nginx)
             yield url, replicas, database
-        finally:
+        finally:  # SIGTERM first: nginx's master then stops its workers (SIGKILL would orphan them)
             for process in processes:
                 if process.poll() is None:
+                    process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
                     process.kill()
-                process.wait()
+                    process.wait()
 
 
 def served_by(page) -> str:
