@@ -405,4 +405,3 @@ def end_sentence(job: Job, done: int, unit: str = "epoch", one_step: bool = Fals
     if job.state == CANCELLED:
         return f"stopped {reached}"
     return job.state
-

@@ -81,6 +81,15 @@ def run_epoch_k(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_fact
     return sgd_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, n_factors)
 
 
+@njit(inline="always", fastmath=True)
+def adagrad_rate(lr, accumulated, estimate):
+    r""":math:`\eta / \sqrt{G}`: with ``estimate`` through the CPU's 1/sqrt estimate
+    (:func:`~._rsqrt.inverse_sqrt`), else exact. Scalars only, inlined into the kernel."""
+    if estimate:
+        return lr * inverse_sqrt(accumulated)
+    return lr / np.sqrt(accumulated)
+
+
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagrad_users, adagrad_items,
                  norms_users, norms_items, estimate, n_factors):
@@ -138,21 +147,13 @@ def adagrad_pass(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adagr
         if biased:
             gu = error - reg * bu[u]
             gi = error - reg * bi[i]
-            if estimate:
-                bu[u] += lr * inverse_sqrt(adagrad_users[u, 1]) * gu
-                bi[i] += lr * inverse_sqrt(adagrad_items[i, 1]) * gi
-            else:
-                bu[u] += lr / np.sqrt(adagrad_users[u, 1]) * gu
-                bi[i] += lr / np.sqrt(adagrad_items[i, 1]) * gi
+            bu[u] += adagrad_rate(lr, adagrad_users[u, 1], estimate) * gu
+            bi[i] += adagrad_rate(lr, adagrad_items[i, 1], estimate) * gi
             adagrad_users[u, 1] += gu * gu
             adagrad_items[i, 1] += gi * gi
         pp, qq = norms_users[u], norms_items[i]
-        if estimate:
-            lr_p = lr * inverse_sqrt(adagrad_users[u, 0])
-            lr_q = lr * inverse_sqrt(adagrad_items[i, 0])
-        else:
-            lr_p = lr / np.sqrt(adagrad_users[u, 0])
-            lr_q = lr / np.sqrt(adagrad_items[i, 0])
+        lr_p = adagrad_rate(lr, adagrad_users[u, 0], estimate)
+        lr_q = adagrad_rate(lr, adagrad_items[i, 0], estimate)
         cross = (error + error) * reg * dot
         adagrad_users[u, 0] += max((error * error * qq - cross + reg * reg * pp) * inverse_k, zero)
         adagrad_items[i, 0] += max((error * error * pp - cross + reg * reg * qq) * inverse_k, zero)
@@ -182,12 +183,22 @@ def run_adagrad_k(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, adag
 
 
 @njit(cache=True, nogil=True, fastmath=True)
+def row_norms(M, first, stop, out, n_factors):
+    r""":math:`\lVert m_r \rVert^2` over the first ``n_factors`` columns of rows ``first..stop-1`` of
+    ``M`` into ``out[r]``, in ``out``'s dtype."""
+    for r in range(first, stop):
+        out[r] = 0
+        total = out[r]  # a zero of out's dtype
+        for k in range(n_factors):
+            total += M[r, k] * M[r, k]
+        out[r] = total
+
+
+@njit(cache=True, nogil=True, fastmath=True)
 def squared_norms(M):
-    r""":math:`\lVert m_r \rVert^2` of every row :math:`m_r` of ``M``, in ``M``'s dtype."""
-    out = np.zeros(M.shape[0], dtype=M.dtype)
-    for r in range(M.shape[0]):
-        for k in range(M.shape[1]):
-            out[r] += M[r, k] * M[r, k]
+    r""":math:`\lVert m_r \rVert^2` of every row :math:`m_r` of ``M``, in ``M``'s dtype (:func:`row_norms`)."""
+    out = np.empty(M.shape[0], dtype=M.dtype)
+    row_norms(M, 0, M.shape[0], out, M.shape[1])
     return out
 
 

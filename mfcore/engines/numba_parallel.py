@@ -66,7 +66,7 @@ from numba import literally, njit
 from ._atomic import claim, observe, pause, publish
 from .chains import owned, owners, predecessors
 from .grouping import balanced_blocks, group_shuffled
-from .numba_jit import adagrad_pass, sgd_pass, specialized, squared_norms
+from .numba_jit import adagrad_pass, row_norms, sgd_pass, specialized, squared_norms
 from .plan import EpochPlan
 from .threads import available_cores, crew, shared_pool
 
@@ -135,18 +135,6 @@ SPINS = 20_000
 """How many times a thread polls for a block to become ready (about 0.1-1 ms) before it leaves the
 compiled loop to give its core away (:func:`run_chain`): on a machine whose cores are busy with
 other work, the thread it waits for may be the one that needs this core."""
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def row_norms(M, first, stop, out, n_factors):
-    r""":math:`\lVert m_r \rVert^2` over the first ``n_factors`` columns of rows ``first..stop-1`` of
-    ``M`` into ``out[r]``, in ``M``'s dtype."""
-    for r in range(first, stop):
-        out[r] = 0
-        total = out[r]  # a zero of out's dtype
-        for k in range(n_factors):
-            total += M[r, k] * M[r, k]
-        out[r] = total
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
@@ -333,14 +321,15 @@ class BlockPlan(EpochPlan):
         item_block = balanced_blocks(items, self.n_items, g)
         # cell (b, b') of user block b = fine // sub and item block b' holds the sub-cells
         # (b G + b') sub + fine % sub: one counting sort groups them cell by cell, sub-block by sub-block
-        user_key = ((fine // sub) * g * sub + fine % sub).astype(np.int32)
+        user_block = fine // sub
+        user_key = (user_block * g * sub + fine % sub).astype(np.int32)
         item_key = (item_block * sub).astype(np.int32)
         split = n_threads if len(ratings) > (self.n_users + self.n_items) * self.n_factors else 1
         *self.arrays, bounds = group_shuffled(rng, users, items, ratings, user_key, item_key, g * g * sub, split,
                                               shared_pool(split) if split > 1 else None)
         self.bounds = np.ascontiguousarray(bounds[::sub])
         # blocks are runs of consecutive codes: block b holds the codes edges[b]..edges[b + 1] - 1
-        self.user_edges = np.searchsorted(fine // sub, np.arange(g + 1)).astype(np.int64)
+        self.user_edges = np.searchsorted(user_block, np.arange(g + 1)).astype(np.int64)
         self.item_edges = np.searchsorted(item_block, np.arange(g + 1)).astype(np.int64)
         self.orders = thread_orders(np.diff(self.bounds), g, n_threads)
 
@@ -355,22 +344,18 @@ class BlockPlan(EpochPlan):
     def visit(self, epoch: int) -> dict:
         """The grouped ``users, items, ratings``, the cells' ``bounds`` and the epoch's ``schedule``:
         ``schedule[s]`` lists the cells of the ``s``-th sub-epoch, one per user block, no two sharing
-        an item block; with what :func:`run_epoch` would otherwise work out every epoch: the blocks'
-        ``previous`` (:func:`~.chains.predecessors`, here from the pairing and shifts), each thread's
-        ``orders`` (:func:`thread_orders`) and the blocks' first codes ``row_edges``."""
+        an item block; with the blocks' ``previous`` (:func:`~.chains.predecessors`), and what the plan
+        works out once per fit: each thread's ``orders`` (:func:`thread_orders`) and the blocks' first
+        codes ``row_edges``."""
         self.ready()
         g = self.n_blocks
         pairing = self.rng.permutation(g)
         shifts = self.rng.permutation(g)
         user_blocks = np.arange(g)
         schedule = (user_blocks * g + pairing[(user_blocks[None, :] + shifts[:, None]) % g]).astype(np.int64)
-        # sub-epoch s - 1 has the item block of (s, b) at user block b + shifts[s] - shifts[s - 1]
-        previous = np.full((g, g), -1, np.int64)
-        before = (user_blocks[None, :] + shifts[1:, None] - shifts[:-1, None]) % g
-        previous[1:] = np.take_along_axis(schedule[:-1], before, axis=1)
         users, items, ratings = self.arrays
         return {"users": users, "items": items, "ratings": ratings, "bounds": self.bounds, "schedule": schedule,
-                "n_factors": self.n_factors, "previous": previous, "orders": self.orders,
+                "n_factors": self.n_factors, "previous": predecessors(schedule), "orders": self.orders,
                 "row_edges": (self.user_edges, self.item_edges)}
 
 
