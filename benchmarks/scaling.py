@@ -60,8 +60,8 @@ def barrier_epoch(record: list):
             n = len(cells)
             return (users, items, ratings, bounds, cells[None, :], np.full((1, n), -1), np.arange(n), n,
                     np.zeros(n, np.int64), np.zeros(n, np.int64), done, 1, mu, bu, bi, P, Q, lr, reg, biased, sse,
-                    adaptive, adagrad_users, adagrad_items, norms_users, norms_items, False, np.zeros(1, np.int64),
-                    np.zeros(1, np.int64))
+                    adaptive, adagrad_users, adagrad_items, norms_users, norms_items, engine.ESTIMATE_STEPS, False,
+                    np.zeros(1, np.int64), np.zeros(1, np.int64))
 
         kernel = specialized(engine.run_blocks_k, engine.run_blocks, call(schedule[0]), k, ratings.shape[0])
 

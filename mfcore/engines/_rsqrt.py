@@ -4,10 +4,11 @@ Compiled, for a float32 ``x`` on x86, it is the CPU's estimate (``rsqrtss``: rel
 :math:`1.5 \\cdot 2^{-12}`), the same approximation LibMF's AdaGrad steps use (``_mm_rsqrt_ps``): one
 instruction where the full-precision reciprocal square root takes a refinement after it, on the path
 from a rating's error to its update. A step size off by at most 0.04% changes no fit measurably (the
-training RMSE of an ML-1M epoch moves in its sixth digit) and saves 6-9% of an AdaGrad epoch (ML-1M,
-K=100, one thread, AMD EPYC). The estimate differs between CPU makers, so seeded float32 AdaGrad fits
-agree across machines to about that precision, not bit for bit. For float64, on other CPUs and under
-``NUMBA_DISABLE_JIT=1`` it is ``1 / sqrt(x)`` to full precision, in ``x``'s dtype.
+training RMSE of an ML-1M epoch moves in its sixth digit) and saves time on every AdaGrad step
+(``benchmarks/engine_switch.py --switch estimated_steps``). The estimate differs between CPU makers,
+so seeded float32 AdaGrad fits agree across machines to about that precision, not bit for bit. For
+float64, on other CPUs and under ``NUMBA_DISABLE_JIT=1`` it is ``1 / sqrt(x)`` to full precision, in
+``x``'s dtype.
 """
 
 import platform

@@ -4,8 +4,9 @@ A float32 row of K = 100 factors takes 400 bytes, so three rows in four start in
 line and every 64-byte vector load and store of such a row spans two lines. Stored with a row length
 of 112 floats (7 whole lines) in an array that starts on a line boundary, every row starts on one and
 no vector access splits. Measured on ML-1M with the default engine, AMD EPYC with AVX-512
-(``benchmarks/row_layout.py``, table in ``docs/benchmarks.md``): K = 100 about 1.1x the updates per
-second on 1 and 2 threads; K = 200 (rows of 800 bytes, half of them split) within noise. Below
+(``benchmarks/engine_switch.py --switch padded_rows``, table in ``docs/benchmarks.md``): K = 100
+about 1.1x the updates per second on 1 and 2 threads; K = 200 (rows of 800 bytes, half of them
+split) within noise. Below
 :data:`PADDED_MIN_FACTORS` the kernels loop over K in whole vectors anyway (and K = 32 measured no
 gain), so rows stay unpadded and no memory is spent.
 

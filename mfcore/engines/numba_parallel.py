@@ -126,6 +126,11 @@ def grid_size(n_users: int, n_items: int, n_factors: int, n_ratings: int, n_thre
     return g + g % 2
 
 
+ESTIMATE_STEPS = True
+r"""Whether the AdaGrad steps take the CPU's estimate of :math:`1/\sqrt{G}` (``estimate`` of
+:func:`~.numba_jit.adagrad_pass`, as LibMF does) rather than the exact value
+(``benchmarks/engine_switch.py`` measures both)."""
+
 TAKE_OTHERS_BLOCKS = True
 """Whether a thread with none of its own blocks ready runs another thread's (:func:`run_blocks` looks
 at its own user blocks first, then the others'); False keeps every thread to its own user blocks
@@ -140,9 +145,10 @@ other work, the thread it waits for may be the one that needs this core."""
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, stamp, mu, bu,
                bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
-               fresh_norms, user_edges, item_edges, n_factors):
+               estimate, fresh_norms, user_edges, item_edges, n_factors):
     """Per-rating SGD (:func:`~.numba_jit.sgd_pass`, or with ``adaptive``
-    :func:`~.numba_jit.adagrad_pass` and its accumulators and row norms; ``n_factors`` = K) over the
+    :func:`~.numba_jit.adagrad_pass` and its accumulators and row norms, its steps estimated with
+    ``estimate``; ``n_factors`` = K) over the
     epoch's blocks, shared with the other threads: user block ``b``'s blocks ``schedule[s, b]`` run in
     sub-epoch order ``s``, ``progress[b]`` the next one, by whichever thread claims ``busy[b]`` first
     (:func:`~._atomic.claim`). A block is ready once ``done[previous[s, b]]`` is at least ``stamp``
@@ -200,7 +206,7 @@ def run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, 
             row_norms(Q, item_edges[item_block], item_edges[item_block + 1], norms_items, n_factors)
         if adaptive:
             sse[c] = adagrad_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
-                                  reg, biased, adagrad_users, adagrad_items, norms_users, norms_items, True,
+                                  reg, biased, adagrad_users, adagrad_items, norms_users, norms_items, estimate,
                                   n_factors)
         else:
             sse[c] = sgd_pass(users[start:stop], items[start:stop], ratings[start:stop], mu, bu, bi, P, Q, lr,
@@ -213,12 +219,12 @@ def run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def run_blocks_k(users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, stamp, mu,
                  bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
-                 fresh_norms, user_edges, item_edges, n_factors):
+                 estimate, fresh_norms, user_edges, item_edges, n_factors):
     """:func:`run_blocks` compiled for ``n_factors`` as a constant (see :func:`~.numba_jit.constant_k`)."""
     literally(n_factors)
     return run_blocks(users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, stamp,
                       mu, bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users,
-                      norms_items, fresh_norms, user_edges, item_edges, n_factors)
+                      norms_items, estimate, fresh_norms, user_edges, item_edges, n_factors)
 
 
 def run_chain(kernel, arguments: tuple, n_factors: int) -> None:
@@ -397,7 +403,7 @@ def run_epoch(users, items, ratings, mu, bu, bi, P, Q, lr, reg, biased, *, bound
     def call(order, n_own):
         return (users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, 1, mu,
                 bu, bi, P, Q, lr, reg, biased, sse, adaptive, adagrad_users, adagrad_items, norms_users, norms_items,
-                fresh_norms, user_edges, item_edges)
+                ESTIMATE_STEPS, fresh_norms, user_edges, item_edges)
 
     kernel = specialized(run_blocks_k, run_blocks, call(*orders[0]), k, ratings.shape[0])
     if len(orders) == 1:

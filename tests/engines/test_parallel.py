@@ -171,7 +171,7 @@ def test_parallel_kernel_with_one_block_is_the_serial_kernel():
                                      states[1]["mu"], states[1]["bu"], states[1]["bi"], states[1]["P"], states[1]["Q"],
                                      np.float32(0.01), np.float32(0.05), True, sse, False, np.ones((1, 2), np.float32),
                                      np.ones((1, 2), np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32),
-                                     False, np.zeros(1, np.int64), np.zeros(1, np.int64), 4)
+                                     True, False, np.zeros(1, np.int64), np.zeros(1, np.int64), 4)
     assert sse[0] == serial
     for name in ("bu", "bi", "P", "Q"):
         np.testing.assert_array_equal(states[0][name], states[1][name])
@@ -344,7 +344,7 @@ def test_blocks_run_by_whichever_thread_claims_them_give_the_serial_epoch():
                 users, items, ratings, bounds, schedule, previous, order, n_own, progress, busy, done, 1,
                 np.float32(3.5), *state[:2], *state[2:], np.float32(0.01), np.float32(0.05), True, sse,
                 False, np.ones((1, 2), np.float32), np.ones((1, 2), np.float32), np.zeros(1, np.float32),
-                np.zeros(1, np.float32), False, np.zeros(1, np.int64), np.zeros(1, np.int64), 4))
+                np.zeros(1, np.float32), True, False, np.zeros(1, np.int64), np.zeros(1, np.int64), 4))
             if len(turns) == 2 and t == 0:
                 assert progress[0] == 0 and progress[1:].sum() > 0 and progress[even[1:]].sum() > 0
         assert finished[-1] and (progress == g).all() and not busy.any()

@@ -1,0 +1,111 @@
+"""The default engine with one of its speed switches on and off: padded factor rows, estimated AdaGrad steps.
+
+    python benchmarks/engine_switch.py --switch padded_rows|estimated_steps [--data-dir DIR]
+                                       [--factors 100,200] [--threads 1,2] [--rounds 8] [--no-write]
+
+``padded_rows``: factor rows padded to whole cache lines (``BlockPlan.padded_rows``; off: rows of K
+floats, as NumPy allocates them). ``estimated_steps``: the AdaGrad step sizes through the CPU's 1/sqrt
+estimate (``numba_parallel.ESTIMATE_STEPS``; off: exact). ML-1M (90% split, seed 0), default settings,
+20 epochs. For each K and thread count one fresh process trains ``--rounds`` times with the switch on
+and off, alternating fit by fit (so the machine's drift hits both alike), and keeps each fit's median
+epoch time; prints the medians over the rounds and the spread (slowest..fastest) in M updates per
+second of an epoch, how many rounds the switch on won, and the CPU, and writes
+``benchmarks/results/row_layout.json`` (padded rows) or ``estimated_steps.json``, rendered into
+``docs/benchmarks.md``. Epochs rather than whole fits: the switches change only the epochs, and a
+fit's other 5-10% (grouping, initial factors) adds the machine's noise, not signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import results
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data")
+
+
+SWITCHES = {"padded_rows": ("mfcore.engines.numba_parallel", "BlockPlan", "padded_rows"),
+            "estimated_steps": ("mfcore.engines.numba_parallel", None, "ESTIMATE_STEPS")}
+"""Each switch: the module, the class in it (None: the module itself) and the attribute set on or off."""
+RESULTS = {"padded_rows": "row_layout", "estimated_steps": "estimated_steps"}
+
+
+def worker(switch: str, path: str, k: int, threads: int, rounds: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    import importlib
+
+    from mfcore import SGDFactorizer, load_ratings, random_split
+    module_name, class_name, attribute = SWITCHES[switch]
+    module = importlib.import_module(module_name)
+    holder = getattr(module, class_name) if class_name else module
+    train, _ = random_split(load_ratings(path), 0.1, seed=0)
+    speeds = {"on": [], "off": []}
+    for round_ in range(rounds + 1):  # round 0 compiles or loads the kernels, not counted
+        for state in speeds:
+            setattr(holder, attribute, state == "on")
+            model = SGDFactorizer(n_factors=k, n_threads=threads, n_epochs=20 if round_ else 1).fit(train)
+            if round_:
+                speeds[state].append(len(train) / np.median([epoch.seconds for epoch in model.history_]))
+    print(json.dumps(speeds))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--switch", choices=sorted(SWITCHES), required=True)
+    parser.add_argument("--data-dir", type=Path, default=DATA)
+    parser.add_argument("--factors", default="100,200")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/results as it is")
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        path, k, threads, rounds = args.worker
+        worker(args.switch, path, int(k), int(threads), int(rounds))
+        return 0
+    path = args.data_dir / "ml-1m" / "ratings.dat"
+    if not path.exists():
+        print(f"error: {path} not found (set --data-dir or MF_SHARED_DATA)", file=sys.stderr)
+        return 2
+    cpu = results.cpu_info()
+    sys.path.insert(0, str(ROOT))
+    from mfcore.engines.numba_parallel import l2_cache_bytes
+    l2 = f"{l2_cache_bytes() >> 10} KiB L2"
+    print(f"CPU: {cpu['model']}, {cpu['vector_unit']}, {cpu['cores']} cores, {l2}")
+    on, off = {"padded_rows": ("padded rows", "unpadded"), "estimated_steps": ("estimated steps", "exact steps")}[
+        args.switch]
+    columns = ["K", "threads", f"{on} M updates/s", f"{off} M updates/s", "ratio", f"rounds {on} won"]
+    print("| " + " | ".join(columns) + " |")
+    print("|---" * len(columns) + "|")
+    rows, data = [], {}
+    for k in (int(value) for value in args.factors.split(",")):
+        for threads in (int(value) for value in args.threads.split(",")):
+            done = subprocess.run([sys.executable, __file__, "--switch", args.switch, "--worker", str(path), str(k),
+                                   str(threads), str(args.rounds)], capture_output=True, text=True, check=True)
+            speeds = {state: [s / 1e6 for s in values]
+                      for state, values in json.loads(done.stdout.splitlines()[-1]).items()}
+            switched_on, switched_off = speeds["on"], speeds["off"]
+            cells = [f"{np.median(v):.1f} ({min(v):.1f}..{max(v):.1f})" for v in (switched_on, switched_off)]
+            won = sum(a > b for a, b in zip(switched_on, switched_off))
+            rows.append([k, threads, *cells, f"{np.median(switched_on) / np.median(switched_off):.2f}",
+                         f"{won} of {len(switched_on)}"])
+            data[f"K={k}@{threads}"] = speeds
+            print("| " + " | ".join(str(cell) for cell in rows[-1]) + " |", flush=True)
+    if not args.no_write:
+        title = (f"numba-parallel, ML-1M, default settings, median epoch of 20, medians of {args.rounds} "
+                 "alternating rounds (spread)")
+        path = results.write(RESULTS[args.switch], [results.table(title, columns, rows, f"CPU L2: {l2}.")], data)
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
