@@ -1,18 +1,22 @@
-"""The default engine with one of its speed switches on and off: padded factor rows, estimated AdaGrad steps.
+"""The default engine with one of its speed switches on and off: padded factor rows, estimated AdaGrad steps,
+interleaved row lanes.
 
-    python benchmarks/engine_switch.py --switch padded_rows|estimated_steps [--data-dir DIR]
+    python benchmarks/engine_switch.py --switch padded_rows|estimated_steps|row_lanes [--data-dir DIR]
                                        [--factors 100,200] [--threads 1,2] [--rounds 8] [--no-write]
 
 ``padded_rows``: factor rows padded to whole cache lines (``BlockPlan.padded_rows``; off: rows of K
 floats, as NumPy allocates them). ``estimated_steps``: the AdaGrad step sizes through the CPU's 1/sqrt
-estimate (``numba_parallel.ESTIMATE_STEPS``; off: exact). ML-1M (90% split, seed 0), default settings,
-20 epochs. For each K and thread count one fresh process trains ``--rounds`` times with the switch on
-and off, alternating fit by fit (so the machine's drift hits both alike), and keeps each fit's median
-epoch time; prints the medians over the rounds and the spread (slowest..fastest) in M updates per
-second of an epoch, how many rounds the switch on won, and the CPU, and writes
-``benchmarks/results/row_layout.json`` (padded rows) or ``estimated_steps.json``, rendered into
-``docs/benchmarks.md``. Epochs rather than whole fits: the switches change only the epochs, and a
-fit's other 5-10% (grouping, initial factors) adds the machine's noise, not signal.
+estimate (``numba_parallel.ESTIMATE_STEPS``; off: exact). ``row_lanes``: each block's ratings by user
+in ``numba_parallel.ROW_LANES`` (4) interleaved runs (off: 0, each block in a uniformly random
+order). ML-1M (90% split, seed 0), default settings, 20 epochs. For each K and thread count one fresh
+process trains ``--rounds`` times with the switch on and off, alternating fit by fit (so the
+machine's drift hits both alike), and keeps each fit's median epoch time and its whole time
+(``fit_seconds_``); prints the medians over the rounds and the spread (slowest..fastest) in M updates
+per second of an epoch, how many rounds the switch on won, the ratio of whole fits (which counts
+what the switch costs outside the epochs: the row lanes' grouping) and the CPU, and writes
+``benchmarks/results/row_layout.json`` (padded rows), ``estimated_steps.json`` or ``row_lanes.json``,
+rendered into ``docs/benchmarks.md``. Epochs for the main columns: a fit's other 5-10% (grouping,
+initial factors) adds the machine's noise, not signal.
 """
 
 from __future__ import annotations
@@ -32,10 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data")
 
 
-SWITCHES = {"padded_rows": ("mfcore.engines.numba_parallel", "BlockPlan", "padded_rows"),
-            "estimated_steps": ("mfcore.engines.numba_parallel", None, "ESTIMATE_STEPS")}
-"""Each switch: the module, the class in it (None: the module itself) and the attribute set on or off."""
-RESULTS = {"padded_rows": "row_layout", "estimated_steps": "estimated_steps"}
+SWITCHES = {"padded_rows": ("mfcore.engines.numba_parallel", "BlockPlan", "padded_rows", True, False),
+            "estimated_steps": ("mfcore.engines.numba_parallel", None, "ESTIMATE_STEPS", True, False),
+            "row_lanes": ("mfcore.engines.numba_parallel", None, "ROW_LANES", 4, 0)}
+"""Each switch: the module, the class in it (None: the module itself), the attribute, and its values on
+and off."""
+RESULTS = {"padded_rows": "row_layout", "estimated_steps": "estimated_steps", "row_lanes": "row_lanes"}
+LABELS = {"padded_rows": ("padded rows", "unpadded"), "estimated_steps": ("estimated steps", "exact steps"),
+          "row_lanes": ("row lanes", "random order")}
 
 
 def worker(switch: str, path: str, k: int, threads: int, rounds: int) -> None:
@@ -43,17 +51,18 @@ def worker(switch: str, path: str, k: int, threads: int, rounds: int) -> None:
     import importlib
 
     from mfcore import SGDFactorizer, load_ratings, random_split
-    module_name, class_name, attribute = SWITCHES[switch]
+    module_name, class_name, attribute, *values = SWITCHES[switch]
     module = importlib.import_module(module_name)
     holder = getattr(module, class_name) if class_name else module
     train, _ = random_split(load_ratings(path), 0.1, seed=0)
-    speeds = {"on": [], "off": []}
+    speeds = {"on": [], "off": [], "fit_on": [], "fit_off": []}
     for round_ in range(rounds + 1):  # round 0 compiles or loads the kernels, not counted
-        for state in speeds:
-            setattr(holder, attribute, state == "on")
+        for state, value in zip(("on", "off"), values):
+            setattr(holder, attribute, value)
             model = SGDFactorizer(n_factors=k, n_threads=threads, n_epochs=20 if round_ else 1).fit(train)
             if round_:
                 speeds[state].append(len(train) / np.median([epoch.seconds for epoch in model.history_]))
+                speeds[f"fit_{state}"].append(model.updates_per_second_)
     print(json.dumps(speeds))
 
 
@@ -80,9 +89,9 @@ def main(argv=None) -> int:
     from mfcore.engines.numba_parallel import l2_cache_bytes
     l2 = f"{l2_cache_bytes() >> 10} KiB L2"
     print(f"CPU: {cpu['model']}, {cpu['vector_unit']}, {cpu['cores']} cores, {l2}")
-    on, off = {"padded_rows": ("padded rows", "unpadded"), "estimated_steps": ("estimated steps", "exact steps")}[
-        args.switch]
-    columns = ["K", "threads", f"{on} M updates/s", f"{off} M updates/s", "ratio", f"rounds {on} won"]
+    on, off = LABELS[args.switch]
+    columns = ["K", "threads", f"{on} M updates/s", f"{off} M updates/s", "ratio", f"rounds {on} won",
+               "whole-fit ratio"]
     print("| " + " | ".join(columns) + " |")
     print("|---" * len(columns) + "|")
     rows, data = [], {}
@@ -96,7 +105,8 @@ def main(argv=None) -> int:
             cells = [f"{np.median(v):.1f} ({min(v):.1f}..{max(v):.1f})" for v in (switched_on, switched_off)]
             won = sum(a > b for a, b in zip(switched_on, switched_off))
             rows.append([k, threads, *cells, f"{np.median(switched_on) / np.median(switched_off):.2f}",
-                         f"{won} of {len(switched_on)}"])
+                         f"{won} of {len(switched_on)}",
+                         f"{np.median(speeds['fit_on']) / np.median(speeds['fit_off']):.2f}"])
             data[f"K={k}@{threads}"] = speeds
             print("| " + " | ".join(str(cell) for cell in rows[-1]) + " |", flush=True)
     if not args.no_write:

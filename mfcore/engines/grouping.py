@@ -1,7 +1,9 @@
 """The passes that group a ``numba-parallel`` training's ratings into blocks once per fit
 (:class:`~.numba_parallel.BlockPlan`): balanced runs of codes, each rating's cell, and the ratings
-placed cell by cell in a random order (compiled), and :func:`group_shuffled`, which runs them.
+placed cell by cell in a random order (compiled), and :class:`ShuffledCells`, which runs them.
 Sequential reads of the ratings; no kernel of an epoch."""
+
+import threading
 
 import numpy as np
 from numba import njit
@@ -36,44 +38,51 @@ def count_cells(users, items, user_key, item_key, start, stop, cell, counts):
 
 
 @njit(cache=True, nogil=True)
-def scatter_shuffled(users, items, ratings, cell, bounds, first, last, uniforms, out_users, out_items, out_ratings):
-    r"""Every rating of a cell ``c`` in ``first..last-1`` put into its cell's slice
-    ``bounds[c]:bounds[c + 1]`` of the ``out_`` columns in a uniformly random order: the "inside-out"
-    Fisher-Yates shuffle of the cell's ratings taken in their stored order. The :math:`k`-th rating
-    of a cell (counted from 0) goes to position :math:`k` of the slice, after the rating at position
-    :math:`j = \lfloor x (k + 1) \rfloor` has moved there and it takes :math:`j` instead, with
-    :math:`x` = ``uniforms[bounds[c] + k]``. The draw of a rating depends on its place in its cell only,
-    so splitting the cells over threads does not change the result.
-
-    Two passes: the ratings go to their cells' slices in their stored order (sequential reads, one
-    write stream per cell), then each slice is shuffled from a copy of it, the slice and the copy
-    small enough to stay in cache while their random positions are visited (placing each rating at
-    its random position straight from the stored order costs a cache miss per rating and column once
-    the ratings outgrow the cache). ML-1M's 900k training ratings in 256 cells: 27 against 9 ms when
-    the ratings come in no order; as a split leaves them, user by user (so only one user block's cells
-    fill at a time), about 11 ms either way."""
+def place_in_cells(users, items, ratings, cell, bounds, out_users, out_items, out_ratings):
+    """Every rating into its cell's slice ``bounds[c]:bounds[c + 1]`` of the ``out_`` columns, in their
+    stored order (sequential reads, one write stream per cell)."""
     fill = bounds[:-1].copy()
     for n in range(cell.shape[0]):
         c = cell[n]
-        if c < first or c >= last:
-            continue
         at = fill[c]
         out_users[at] = users[n]
         out_items[at] = items[n]
         out_ratings[at] = ratings[n]
         fill[c] = at + 1
+
+
+@njit(cache=True, nogil=True)
+def shuffle_cells(bounds, first, last, uniforms, out_users, out_items, out_ratings, lanes, by_users):
+    r"""The ratings of each cell ``c`` in ``first..last-1`` (the slice ``bounds[c]:bounds[c + 1]`` of the
+    ``out_`` columns, as :func:`place_in_cells` leaves them) put in a uniformly random order: the
+    "inside-out" Fisher-Yates shuffle of the cell's ratings taken in their stored order. The
+    :math:`k`-th rating of a cell (counted from 0) goes to place :math:`k` of the slice, after the
+    rating at place :math:`j = \lfloor x (k + 1) \rfloor` has moved there and it takes :math:`j`
+    instead, with :math:`x` = ``uniforms[bounds[c] + k]``. The draw of a rating depends on its place in
+    its cell only, so splitting the cells over threads does not change the result. With ``lanes`` > 0
+    the cell is ordered by row instead, each row's ratings shuffled among themselves
+    (:func:`shuffle_runs`).
+
+    Each slice is shuffled from a copy of it, the slice and the copy small enough to stay in cache
+    while their random places are visited (placing each rating at its random place straight from the
+    stored order costs a cache miss per rating and column once the ratings outgrow the cache)."""
     largest = 0
     for c in range(first, last):
         largest = max(largest, bounds[c + 1] - bounds[c])
     stored_users = np.empty(largest, out_users.dtype)
     stored_items = np.empty(largest, out_items.dtype)
     stored_ratings = np.empty(largest, out_ratings.dtype)
+    places = np.empty(largest, np.int64)
     for c in range(first, last):
         start = bounds[c]
         size = bounds[c + 1] - start
         stored_users[:size] = out_users[start:start + size]
         stored_items[:size] = out_items[start:start + size]
         stored_ratings[:size] = out_ratings[start:start + size]
+        if lanes > 0:
+            shuffle_runs(stored_users, stored_items, stored_ratings, start, size, uniforms, lanes, by_users, places,
+                         out_users, out_items, out_ratings)
+            continue
         for k in range(size):
             at = start + k
             j = start + min(np.int64(uniforms[at] * (k + 1)), k)
@@ -85,25 +94,113 @@ def scatter_shuffled(users, items, ratings, cell, bounds, first, last, uniforms,
             out_ratings[j] = stored_ratings[k]
 
 
+@njit(cache=True, nogil=True)
+def shuffle_runs(stored_users, stored_items, stored_ratings, start, size, uniforms, lanes, by_users, places,
+                 out_users, out_items, out_ratings):
+    """The cell of ``size`` ratings copied in ``stored_`` (its stored order) into ``out_`` from ``start``
+    on, by row (user when ``by_users``, else item), each row's ratings in a uniformly random order
+    (the inside-out shuffle of :func:`shuffle_cells` within the row, the rating at place :math:`k` of
+    the stored order drawing ``uniforms[start + k]``), the sorted places interleaved over ``lanes``
+    runs (:func:`interleaved_places`; ``places``: scratch space)."""
+    if size == 0:
+        return
+    keys = stored_users[:size] if by_users else stored_items[:size]
+    low = keys.min()
+    first = np.zeros(keys.max() - low + 1, np.int64)
+    for k in range(size):
+        first[keys[k] - low] += 1
+    running = 0
+    for key in range(first.shape[0]):  # first[key]: the first sorted place of key's ratings
+        count = first[key]
+        first[key] = running
+        running += count
+    interleaved_places(start, size, lanes, places)
+    taken = np.zeros(first.shape[0], np.int64)
+    for k in range(size):
+        key = keys[k] - low
+        order = taken[key]
+        taken[key] = order + 1
+        at = places[first[key] + order]
+        j = places[first[key] + min(np.int64(uniforms[start + k] * (order + 1)), order)]
+        out_users[at] = out_users[j]
+        out_items[at] = out_items[j]
+        out_ratings[at] = out_ratings[j]
+        out_users[j] = stored_users[k]
+        out_items[j] = stored_items[k]
+        out_ratings[j] = stored_ratings[k]
+
+
+@njit(cache=True, nogil=True)
+def interleaved_places(start, size, lanes, places):
+    r"""``places[s]``: where the :math:`s`-th of ``size`` ratings sorted by row goes when they are cut
+    into ``lanes`` runs of :math:`c = \lceil n / L \rceil` and taken round-robin (run 0's first, run
+    1's first, ..., run 0's second, ...), counted from ``start``. A row's ratings then come ``lanes``
+    places apart while they last, so its factor row stays in the L1 cache between them, and two
+    consecutive ratings share that row only when one row holds more than a run. With :math:`f =
+    \lfloor n / c \rfloor` full runs and :math:`r = n - f c`, the rating at :math:`s` (run :math:`l =
+    \lfloor s / c \rfloor`, offset :math:`o = s - l c`) goes to :math:`o f + \min(o, r) + l`."""
+    if size == 0:
+        return
+    run = (size + lanes - 1) // lanes
+    full = size // run
+    rest = size - full * run
+    for lane in range(lanes):
+        for offset in range(run):
+            s = lane * run + offset
+            if s < size:
+                places[s] = start + offset * full + min(offset, rest) + lane
+
+
+class ShuffledCells:
+    """The ratings grouped cell by cell (cell ``user_key[u] + item_key[i]``, ``n_cells`` of them), in two
+    steps so that several threads can share the longer one: :meth:`place` (one thread: each rating's
+    cell, one draw of float32 uniforms from ``rng``, the ratings into their cells' slices in their
+    stored order), then :meth:`shuffle` (:func:`shuffle_cells`), which any number of threads may run at
+    once, each taking the next :data:`CHUNK` cells until none are left; the result does not depend on
+    who shuffled which. A float32 uniform per rating: 4 bytes each, and with a cell under 2^24
+    ratings the rounding bias of a float32 draw is below 1e-7 per swap. ``lanes`` and ``by_users``: as
+    :func:`shuffle_cells`. :attr:`result`: the grouped ``(users, items, ratings, bounds)``."""
+
+    CHUNK = 16
+
+    def __init__(self, rng: np.random.Generator, users, items, ratings, user_key, item_key, n_cells: int,
+                 lanes: int = 0, by_users: bool = True):
+        self._rng, self._columns, self._keys, self.n_cells = rng, (users, items, ratings), (user_key, item_key), n_cells
+        self._lanes, self._by_users = lanes, by_users
+        self._next, self._lock = 0, threading.Lock()
+
+    def place(self) -> None:
+        users, items, ratings = self._columns
+        n = len(ratings)
+        cell = np.empty(n, np.int32)
+        counts = np.zeros(self.n_cells, np.int64)
+        count_cells(users, items, *self._keys, 0, n, cell, counts)
+        self.bounds = np.zeros(self.n_cells + 1, np.int64)
+        np.cumsum(counts, out=self.bounds[1:])
+        self._uniforms = self._rng.random(n, dtype=np.float32)
+        self._out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
+        place_in_cells(users, items, ratings, cell, self.bounds, *self._out)
+
+    def shuffle(self) -> None:
+        while True:
+            with self._lock:
+                first = self._next
+                last = self._next = min(first + self.CHUNK, self.n_cells)
+            if first >= last:
+                return
+            shuffle_cells(self.bounds, first, last, self._uniforms, *self._out, self._lanes, self._by_users)
+
+    @property
+    def result(self):
+        return (*self._out, self.bounds)
+
+
 def group_shuffled(rng: np.random.Generator, users, items, ratings, user_key, item_key, n_cells: int,
-                   n_threads: int = 1, pool=None):
-    """The ratings grouped cell by cell (cell ``user_key[u] + item_key[i]``, ``n_cells`` of them), every
-    cell's ratings in a uniformly random order (:func:`scatter_shuffled`), and the cells' bounds. One
-    draw of float32 uniforms from ``rng`` (4 bytes per rating; with a cell under 2^24 ratings the
-    rounding bias of a float32 draw is below 1e-7 per swap). The counting and the cells are split over
-    ``n_threads`` (about equal ratings each), which does not change the result."""
-    n = len(ratings)
-    edges = np.linspace(0, n, n_threads + 1).astype(np.int64)
-    cell = np.empty(n, np.int32)
-    counts = np.zeros((n_threads, n_cells), np.int64)
-    run_all(pool, count_cells, [(users, items, user_key, item_key, edges[t], edges[t + 1], cell, counts[t])
-                                for t in range(n_threads)])
-    bounds = np.zeros(n_cells + 1, np.int64)
-    np.cumsum(counts.sum(axis=0), out=bounds[1:])
-    uniforms = rng.random(n, dtype=np.float32)
-    out = np.empty_like(users), np.empty_like(items), np.empty_like(ratings)
-    cuts = np.searchsorted(bounds, np.linspace(0, n, n_threads + 1)).clip(0, n_cells)
-    cuts[0], cuts[-1] = 0, n_cells
-    run_all(pool, scatter_shuffled, [(users, items, ratings, cell, bounds, cuts[t], cuts[t + 1], uniforms, *out)
-                                     for t in range(n_threads) if cuts[t] < cuts[t + 1]])
-    return (*out, bounds)
+                   n_threads: int = 1, pool=None, lanes: int = 0, by_users: bool = True):
+    """:class:`ShuffledCells`' grouping in one call, the shuffle shared by ``n_threads`` threads of
+    ``pool``: the ratings grouped cell by cell, every cell's ratings in a uniformly random order
+    (or, with ``lanes``, by row in interleaved runs), and the cells' bounds."""
+    cells = ShuffledCells(rng, users, items, ratings, user_key, item_key, n_cells, lanes, by_users)
+    cells.place()
+    run_all(pool, cells.shuffle, [()] * n_threads)
+    return cells.result

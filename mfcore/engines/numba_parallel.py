@@ -4,12 +4,13 @@ The users are cut into :math:`G` blocks of consecutive codes and the items likew
 about the same number of training ratings, which splits the rating matrix into a :math:`G \times G`
 grid. Blocks :math:`(b, b')` and :math:`(c, c')` with :math:`b \ne c` and :math:`b' \ne c'` share no
 user and no item, so SGD can run on them at the same time without locks and without one thread ever
-touching a row another is updating. The ratings are shuffled and grouped block by block once per fit
-(:class:`BlockPlan`, as LibMF does). An epoch is :math:`G` sub-epochs; each epoch draws from the
-model's ``rng`` a random pairing :math:`\pi` of user blocks with item blocks and a random order
-:math:`\sigma` of the sub-epochs, and sub-epoch :math:`s` holds the :math:`G` blocks
+touching a row another is updating. The ratings are grouped block by block once per fit, each
+block's by user, each user's in a random order, a few users' ratings interleaved
+(:class:`BlockPlan`, :data:`ROW_LANES`; LibMF sorts its blocks by user too). An epoch is :math:`G`
+sub-epochs; each epoch draws from the model's ``rng`` a random pairing :math:`\pi` of user blocks
+with item blocks and a random order :math:`\sigma` of the sub-epochs, and sub-epoch :math:`s` holds the :math:`G` blocks
 :math:`(b, \pi((b + \sigma_s) \bmod G))`. Every block is visited once per epoch, its ratings in
-their shuffled order, with the same per-rating update as ``numba`` (or its AdaGrad form under the
+that order, with the same per-rating update as ``numba`` (or its AdaGrad form under the
 ``adagrad`` step rule, :func:`~.numba_jit.adagrad_pass`):
 
 .. math::
@@ -65,10 +66,10 @@ from numba import literally, njit
 
 from ._atomic import claim, observe, pause, publish
 from .chains import owned, owners, predecessors
-from .grouping import balanced_blocks, group_shuffled
+from .grouping import ShuffledCells, balanced_blocks
 from .numba_jit import adagrad_pass, row_norms, sgd_pass, specialized, squared_norms
 from .plan import EpochPlan
-from .threads import available_cores, crew, shared_pool
+from .threads import available_cores, crew
 
 FALLBACK_L2_BYTES = 1 << 20
 """The per-core L2 size assumed when neither /sys nor ``os.sysconf`` tells it (not Linux)."""
@@ -135,6 +136,16 @@ TAKE_OTHERS_BLOCKS = True
 """Whether a thread with none of its own blocks ready runs another thread's (:func:`run_blocks` looks
 at its own user blocks first, then the others'); False keeps every thread to its own user blocks
 (``benchmarks/noisy_neighbor.py`` measures both). The factors are the same either way."""
+
+ROW_LANES = 4
+"""How many rows' ratings a block interleaves (:func:`~.grouping.interleaved_places`): each block's
+ratings are ordered by user (by item when the items outnumber a cell's users), each user's in a
+random order, and taken from this many users in turn, so a user's row stays in the L1 cache from
+one of its ratings to the next and only the item rows come from L2 (LibMF sorts its blocks by user
+likewise). Measured on ML-1M, K=100, AMD EPYC (1 MiB L2), 1 thread, median epoch of 6 alternating
+fits: 1.06x the updates/s with 2 lanes, 1.07-1.13x with 3 to 6, and the same test RMSE to 4 digits
+(``benchmarks/engine_switch.py --switch row_lanes``); 0 keeps each block in a uniformly random
+order."""
 
 SPINS = 20_000
 """How many times a thread polls for a block to become ready (about 0.1-1 ms) before it leaves the
@@ -281,20 +292,19 @@ def effective_threads(n_ratings: int, n_threads: int | None = None) -> int:
 class BlockPlan(EpochPlan):
     """FPSGD's visiting order. Once per fit: the users and items cut into ``G`` balanced blocks each
     (:func:`grid_size`, :func:`balanced_blocks`; users into ``S`` sub-blocks per block,
-    :func:`sub_blocks`) and the ratings grouped cell by cell, each cell's in a uniformly random order
-    (:func:`group_shuffled`, in one pass with sequential reads: no global permutation, which costs a
-    cache miss per rating and column once the ratings outgrow the cache). Every epoch: a random
+    :func:`sub_blocks`) and the ratings grouped cell by cell (:class:`~.grouping.ShuffledCells`, with
+    sequential reads: no global permutation, which costs a cache miss per rating and column once the
+    ratings outgrow the cache), each cell's by user in :data:`ROW_LANES` interleaved runs, each user's
+    ratings in a uniformly random order. Every epoch: a random
     pairing of user blocks with item blocks and a random order of the ``G`` sub-epochs, both drawn
     from the model's ``rng``. Regrouping once instead of every epoch is what LibMF does; it saves a
     pass over all ratings per epoch.
 
     The grouping's uniforms come from a child of ``rng`` (``rng.spawn(1)``), which leaves ``rng``'s
     stream as it is, so on more than one thread the grouping runs in a helper thread while the model
-    draws its initial factors from ``rng``; :meth:`ready` waits for it. The helper splits the grouping
-    over the threads too (:func:`group_shuffled`) only when the ratings outnumber the initial factors'
-    entries, :math:`(m + n) K`: otherwise the draws are the longer path, and three busy threads on two
-    cores made them wait (ML-1M, K=100, 2 threads: the plan and draws took 28-42 ms split, 17 ms not).
-    The result is the same on any number of threads.
+    draws its initial factors from ``rng``, and the training thread, its draws done, shuffles cells
+    beside it in :meth:`ready` (never three busy threads on two cores). The result is the same on
+    any number of threads.
 
     The kernels get the factor rows padded to whole cache lines (``padded_rows``, :mod:`.layout`),
     so every epoch's call also carries ``n_factors``, the K of the padded rows."""
@@ -303,25 +313,32 @@ class BlockPlan(EpochPlan):
 
     def __init__(self, users, items, ratings, rng: np.random.Generator, **kwargs):
         super().__init__(users, items, ratings, rng, **kwargs)
-        n_threads = effective_threads(len(ratings), self.options.get("n_threads"))
+        self.n_threads = n_threads = effective_threads(len(ratings), self.options.get("n_threads"))
         self.n_blocks = grid_size(self.n_users, self.n_items, self.n_factors, len(ratings), n_threads)
         self.n_sub_blocks = sub_blocks(self.n_users, self.n_items, self.n_factors, self.n_blocks)
         child = rng.spawn(1)[0]
-        self._grouping, self._error = None, None
+        self._grouping, self._error, self._placed, self._cells = None, None, threading.Event(), None
         if n_threads > 1:  # its own thread: the pool's threads may all be busy with other trainings
-            self._grouping = threading.Thread(target=self._group, args=(users, items, ratings, child, n_threads),
+            self._grouping = threading.Thread(target=self._group, args=(users, items, ratings, child),
                                               name="mfcore-sgd-plan", daemon=True)
             self._grouping.start()
         else:
-            self._group_cells(users, items, ratings, child, 1)
+            self._group(users, items, ratings, child)
 
-    def _group(self, users, items, ratings, rng: np.random.Generator, n_threads: int) -> None:
+    def _group(self, users, items, ratings, rng: np.random.Generator) -> None:
         try:
-            self._group_cells(users, items, ratings, rng, n_threads)
+            self._place(users, items, ratings, rng)
         except BaseException as error:  # noqa: BLE001 - handed to the training thread by ready()
             self._error = error
+        finally:
+            self._placed.set()
+        if self._error is None:
+            try:
+                self._cells.shuffle()
+            except BaseException as error:  # noqa: BLE001 - likewise
+                self._error = error
 
-    def _group_cells(self, users, items, ratings, rng: np.random.Generator, n_threads: int) -> None:
+    def _place(self, users, items, ratings, rng: np.random.Generator) -> None:
         g, sub = self.n_blocks, self.n_sub_blocks
         fine = balanced_blocks(users, self.n_users, g * sub)  # user sub-block of every user
         item_block = balanced_blocks(items, self.n_items, g)
@@ -330,22 +347,29 @@ class BlockPlan(EpochPlan):
         user_block = fine // sub
         user_key = (user_block * g * sub + fine % sub).astype(np.int32)
         item_key = (item_block * sub).astype(np.int32)
-        split = n_threads if len(ratings) > (self.n_users + self.n_items) * self.n_factors else 1
-        *self.arrays, bounds = group_shuffled(rng, users, items, ratings, user_key, item_key, g * g * sub, split,
-                                              shared_pool(split) if split > 1 else None)
-        self.bounds = np.ascontiguousarray(bounds[::sub])
+        by_users = self.n_users / sub >= self.n_items  # order by the side with more rows in a cell
+        self._cells = ShuffledCells(rng, users, items, ratings, user_key, item_key, g * g * sub, ROW_LANES, by_users)
+        self._cells.place()
         # blocks are runs of consecutive codes: block b holds the codes edges[b]..edges[b + 1] - 1
         self.user_edges = np.searchsorted(user_block, np.arange(g + 1)).astype(np.int64)
         self.item_edges = np.searchsorted(item_block, np.arange(g + 1)).astype(np.int64)
-        self.orders = thread_orders(np.diff(self.bounds), g, n_threads)
 
     def ready(self) -> None:
-        """Wait until the ratings are grouped (re-raising an error of the helper thread)."""
+        """Wait until the ratings are grouped, shuffling cells beside the helper thread meanwhile
+        (re-raising an error of the helper thread)."""
         if self._grouping is not None:
+            self._placed.wait()
+            if self._error is None:
+                self._cells.shuffle()
             self._grouping.join()
             self._grouping = None
         if self._error is not None:
             raise self._error
+        if self._cells is not None:
+            *self.arrays, bounds = self._cells.result
+            self._cells = None
+            self.bounds = np.ascontiguousarray(bounds[::self.n_sub_blocks])
+            self.orders = thread_orders(np.diff(self.bounds), self.n_blocks, self.n_threads)
 
     def visit(self, epoch: int) -> dict:
         """The grouped ``users, items, ratings``, the cells' ``bounds`` and the epoch's ``schedule``:

@@ -9,6 +9,7 @@ import pytest
 
 from mfcore import SGDFactorizer, from_arrays, random_split
 from mfcore.engines import numba_jit, numba_parallel, threads
+from mfcore.engines.grouping import group_shuffled, interleaved_places
 from mfcore.engines.chains import predecessors
 from mfcore.engines.order import epoch_order, permutation_from_uniforms
 
@@ -106,7 +107,7 @@ def test_stratified_blocks_share_no_rows_within_a_sub_epoch():
     g = 4
     user_block = numba_parallel.balanced_blocks(train.users, train.n_users, g)
     item_block = numba_parallel.balanced_blocks(train.items, train.n_items, g)
-    users, items, ratings, bounds = numba_parallel.group_shuffled(
+    users, items, ratings, bounds = group_shuffled(
         np.random.default_rng(0), train.users, train.items, train.values, user_block * g, item_block, g * g, 2,
         threads.shared_pool(2))
     assert sorted(zip(users, items)) == sorted(zip(train.users, train.items))
@@ -123,16 +124,44 @@ def test_stratified_blocks_share_no_rows_within_a_sub_epoch():
     assert counts.max() < 1.3 * counts.min()  # user blocks balanced by ratings
 
 
-def test_grouping_is_independent_of_the_thread_count():
+@pytest.mark.parametrize("lanes", [0, 4])
+def test_grouping_is_independent_of_the_thread_count(lanes):
     train, _ = problem()
     ub = numba_parallel.balanced_blocks(train.users, train.n_users, 3)
     ib = numba_parallel.balanced_blocks(train.items, train.n_items, 3)
-    one = numba_parallel.group_shuffled(np.random.default_rng(2), train.users, train.items, train.values, ub * 3, ib,
-                                        9, 1)
-    three = numba_parallel.group_shuffled(np.random.default_rng(2), train.users, train.items, train.values, ub * 3,
-                                          ib, 9, 3, threads.shared_pool(3))
+    one = group_shuffled(np.random.default_rng(2), train.users, train.items, train.values, ub * 3, ib, 9, 1,
+                         lanes=lanes)
+    three = group_shuffled(np.random.default_rng(2), train.users, train.items, train.values, ub * 3, ib, 9, 3,
+                           threads.shared_pool(3), lanes=lanes)
     for a, b in zip(one, three):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("by_users", [True, False])
+def test_lanes_order_each_cell_by_row_in_interleaved_runs(by_users):
+    """Read back lane by lane, every cell is sorted by its row and holds the same ratings."""
+    train, _ = problem()
+    ub = numba_parallel.balanced_blocks(train.users, train.n_users, 3)
+    ib = numba_parallel.balanced_blocks(train.items, train.n_items, 3)
+    users, items, ratings, bounds = group_shuffled(np.random.default_rng(5), train.users, train.items,
+                                                   train.values, ub * 3, ib, 9, lanes=3, by_users=by_users)
+    plain = group_shuffled(np.random.default_rng(5), train.users, train.items, train.values, ub * 3, ib, 9)
+    np.testing.assert_array_equal(bounds, plain[3])
+    for c in range(9):
+        start, stop = bounds[c], bounds[c + 1]
+        places = np.empty(stop - start, np.int64)
+        interleaved_places(start, stop - start, 3, places)
+        assert sorted(places.tolist()) == list(range(start, stop))
+        rows = (users if by_users else items)[places]
+        assert (np.diff(rows) >= 0).all()
+        assert sorted(zip(users[start:stop], items[start:stop], ratings[start:stop])) == sorted(
+            zip(plain[0][start:stop], plain[1][start:stop], plain[2][start:stop]))
+
+
+def test_interleaved_places_take_the_runs_in_turn():
+    places = np.empty(10, np.int64)
+    interleaved_places(100, 10, 4, places)  # runs of 3: [0 1 2] [3 4 5] [6 7 8] [9]
+    assert places.tolist() == [100, 104, 107, 101, 105, 108, 102, 106, 109, 103]
 
 
 def test_each_cell_is_shuffled_uniformly():
@@ -143,10 +172,26 @@ def test_each_cell_is_shuffled_uniformly():
     rng = np.random.default_rng(0)
     counts = {}
     for _ in range(6000):
-        _, _, out, bounds = numba_parallel.group_shuffled(rng, users, items, ratings, cell_of_user,
+        _, _, out, bounds = group_shuffled(rng, users, items, ratings, cell_of_user,
                                                           np.zeros(3, np.int32), 2)
         assert bounds.tolist() == [0, 3, 4] and out[3] == 1
         counts[tuple(out[:3].tolist())] = counts.get(tuple(out[:3].tolist()), 0) + 1
+    assert len(counts) == 6 and min(counts.values()) > 850
+
+
+def test_each_rows_ratings_are_shuffled_uniformly_in_lanes():
+    """User 0's three ratings in a cell with user 1's two, in runs [0 0 0] and [1 1] taken in turn:
+    user 0's at places 0, 2 and 4, in each of the 3! orders about equally often."""
+    users, items = np.array([0, 1, 0, 0, 1], np.int32), np.array([0, 0, 1, 2, 1], np.int32)
+    ratings = np.arange(5, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    counts = {}
+    for _ in range(6000):
+        out_users, _, out, _ = group_shuffled(rng, users, items, ratings, np.zeros(2, np.int32),
+                                              np.zeros(3, np.int32), 1, lanes=2)
+        assert out_users.tolist() == [0, 1, 0, 1, 0]
+        mine = tuple(out[[0, 2, 4]].tolist())
+        counts[mine] = counts.get(mine, 0) + 1
     assert len(counts) == 6 and min(counts.values()) > 850
 
 
