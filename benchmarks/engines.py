@@ -446,7 +446,7 @@ def main(argv=None) -> None:
                         help="the folder holding ml-100k/ and ml-1m/ (default: ../shared/data beside the checkout)")
     parser.add_argument("--must-show", action="store_true",
                         help="only the even-handed ML-1M comparison with native LibMF (benchmarks/must_show.py), "
-                             "4 alternating rounds; writes benchmarks/results/engines.json")
+                             "7 alternating rounds; writes benchmarks/results/engines.json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-data", help=argparse.SUPPRESS)
     parser.add_argument("--worker-params", help=argparse.SUPPRESS)
@@ -469,8 +469,8 @@ def main(argv=None) -> None:
     if args.must_show:
         import must_show as even_handed
         defaults = dict(SGDFactorizer().get_params(), n_factors=args.factors, n_epochs=args.epochs)
-        sys.exit(even_handed.run(args.data_dir / DATASET_FILES["ml-1m"], defaults, machine, max(args.repeats, 4),
-                                 default_engine))
+        sys.exit(even_handed.run(args.data_dir / DATASET_FILES["ml-1m"], defaults, machine,
+                                 max(args.repeats, even_handed.ROUNDS), default_engine))
     names = args.engines.split(",") if args.engines else list(ENGINES)
     engines = [f"{name}@{t}" if "n_threads" in ENGINES[name.split("@")[0]].options and "@" not in name
                else name for name in names for t in (1, 2)]

@@ -32,6 +32,10 @@ from frontier import TARGETS, describe, fmt_to, median_spread
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEED_RATIO, SPEED_TARGETS = 2.0, (0.85, 0.845)
+ROUNDS = 7
+"""Alternating rounds per run (more with ``--repeats``). On a shared machine another tenant can take a
+core for seconds at a time, and a 2-thread fit of a quarter second then runs at 1-thread speed
+from start to end: the median of 7 rounds stands while up to 3 are disturbed, on either side."""
 
 
 def _worker(contender: str, path: Path, params: dict, fast: dict | None = None) -> dict:
