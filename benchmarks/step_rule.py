@@ -26,11 +26,11 @@ import results
 ROOT = Path(__file__).resolve().parents[1]
 ML_1M = Path(os.environ.get("MF_SHARED_DATA") or ROOT.parent / "shared" / "data") / "ml-1m" / "ratings.dat"
 GRID = {"constant": {"lr": (0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025), "reg": (0.03, 0.04, 0.05, 0.06),
-                     "init_std": (0.01, 0.05)},
+                     "init_std": (0.0025, 0.01, 0.05)},
         "adagrad": {"lr": (0.025, 0.03, 0.035, 0.04, 0.05, 0.06), "reg": (0.03, 0.04, 0.05, 0.06),
-                    "init_std": (0.01, 0.05)}}
+                    "init_std": (0.0025, 0.01, 0.05)}}
 """Per step rule, the step sizes (``lr``: :math:`\\gamma` or AdaGrad's :math:`\\eta`), regularizations
-and initial spreads tried: 48 points each."""
+and initial spreads tried: 72 points each."""
 
 
 def validation_split(path: Path):

@@ -29,7 +29,7 @@ LABELS = {"n_factors": "Factors K", "n_epochs": "Epochs", "lr": "Learning rate Î
           "init_std": "Initial factor std", "epochs_per_feature": "funk: epochs per feature",
           "batch_size": "Mini-batch size", "n_threads": "Threads"}
 SLIDERS = ("n_factors", "n_epochs", "test_size")
-FORMATS = {"lr": "%.4f", "reg": "%.3f", "init_std": "%.3f"}
+FORMATS = {"lr": "%.4f", "reg": "%.3f", "init_std": "%.4f"}
 
 
 def default(name: str):

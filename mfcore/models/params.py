@@ -46,9 +46,9 @@ add up across the epoch, and it diverges at 0.005 on MovieLens."""
 
 ADAGRAD_LR = 0.035
 r"""The AdaGrad step size :math:`\eta` when ``lr`` is None under the ``adagrad`` step rule. It, the
-``adagrad`` step rule itself (None picks it), ``reg`` 0.04 and ``init_std`` 0.01 are the point with the
+``adagrad`` step rule itself (None picks it), ``reg`` 0.03 and ``init_std`` 0.0025 are the point with the
 lowest validation RMSE after 20 epochs of ``benchmarks/step_rule.py``'s grid (ML-1M, K=100, the
-default engine; 48 points per step rule; the test set unused): ``benchmarks/results/step_rule.json``."""
+default engine; 72 points per step rule; the test set unused): ``benchmarks/results/step_rule.json``."""
 
 
 def step_rule_of(step_rule: str | None, engine: str, schedule: str) -> str:
@@ -178,12 +178,12 @@ PARAMETERS: dict[str, Param] = {p.name: p for p in (
           "squared gradients so far, as LibMF); None: adagrad where the engine and schedule have it "
           "(per-rating on python, numba, numba-parallel), else constant",
           choices=_step_rules, none_allowed=True),
-    Param("reg", float, 0.04, "L2 regularization λ of the factors and biases", low=0, widget_high=1.0,
+    Param("reg", float, 0.03, "L2 regularization λ of the factors and biases", low=0, widget_high=1.0,
           step=0.01),
     Param("biased", bool, True, "learn the global mean μ and the biases b_u, b_i (off: Funk's p_u·q_i)",
           cli=("--bias",)),
-    Param("init_std", float, 0.01, "standard deviation of the random initial factors", low=0,
-          widget_high=1.0, step=0.01),
+    Param("init_std", float, 0.0025, "standard deviation of the random initial factors", low=0,
+          widget_high=1.0, step=0.0005),
     Param("engine", str, "numba-parallel", "which kernel runs an epoch", choices=_engines),
     Param("schedule", str, "per-rating", "when the error is recomputed", choices=_schedules),
     Param("epochs_per_feature", int, 1, "funk schedule: consecutive epochs spent on each feature",

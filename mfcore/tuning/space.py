@@ -58,7 +58,7 @@ _SEARCH_DEFAULTS = {
     "reg": Range("reg", 0.005, 0.2, log=True),
     "n_epochs": Range("n_epochs", 10, 100),
     "biased": Range("biased"),
-    "init_std": Range("init_std", 0.01, 0.3, log=True),
+    "init_std": Range("init_std", 0.001, 0.3, log=True),
 }
 
 
