@@ -53,7 +53,7 @@ def test_search_prunes_survives_a_reload_and_applies_the_best_settings(streamlit
     for name in ("n_factors", "lr", "reg", "n_epochs", "init_std", "biased", "seed", "test_size"):
         assert f"{name}={wanted[name]}" in page.url
     assert page.get_by_role("spinbutton", name="Learning rate γ").input_value() == f"{float(wanted['lr']):.4f}"
-    assert page.get_by_role("spinbutton", name="Initial factor std").input_value() == f"{float(wanted['init_std']):.3f}"
+    assert page.get_by_role("spinbutton", name="Initial factor std").input_value() == f"{float(wanted['init_std']):.4f}"
 
     context = _chromium.new_context(viewport={"width": 1400, "height": 1000})  # a copied link: new session
     try:
