@@ -13,7 +13,8 @@ process trains ``--rounds`` times with the switch on and off, alternating fit by
 machine's drift hits both alike), and keeps each fit's median epoch time and its whole time
 (``fit_seconds_``); prints the medians over the rounds and the spread (slowest..fastest) in M updates
 per second of an epoch, how many rounds the switch on won, the ratio of whole fits (which counts
-what the switch costs outside the epochs: the row lanes' grouping) and the CPU, and writes
+what the switch costs outside the epochs: the row lanes' grouping), both sides' test RMSE (10% test
+part) and the CPU, and writes
 ``benchmarks/results/row_layout.json`` (padded rows), ``estimated_steps.json`` or ``row_lanes.json``,
 rendered into ``docs/benchmarks.md``. Epochs for the main columns: a fit's other 5-10% (grouping,
 initial factors) adds the machine's noise, not signal.
@@ -54,8 +55,8 @@ def worker(switch: str, path: str, k: int, threads: int, rounds: int) -> None:
     module_name, class_name, attribute, *values = SWITCHES[switch]
     module = importlib.import_module(module_name)
     holder = getattr(module, class_name) if class_name else module
-    train, _ = random_split(load_ratings(path), 0.1, seed=0)
-    speeds = {"on": [], "off": [], "fit_on": [], "fit_off": []}
+    train, test = random_split(load_ratings(path), 0.1, seed=0)
+    speeds = {"on": [], "off": [], "fit_on": [], "fit_off": [], "rmse_on": [], "rmse_off": []}
     for round_ in range(rounds + 1):  # round 0 compiles or loads the kernels, not counted
         for state, value in zip(("on", "off"), values):
             setattr(holder, attribute, value)
@@ -63,6 +64,7 @@ def worker(switch: str, path: str, k: int, threads: int, rounds: int) -> None:
             if round_:
                 speeds[state].append(len(train) / np.median([epoch.seconds for epoch in model.history_]))
                 speeds[f"fit_{state}"].append(model.updates_per_second_)
+                speeds[f"rmse_{state}"].append(model.evaluate(test)["rmse"])
     print(json.dumps(speeds))
 
 
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
     print(f"CPU: {cpu['model']}, {cpu['vector_unit']}, {cpu['cores']} cores, {l2}")
     on, off = LABELS[args.switch]
     columns = ["K", "threads", f"{on} M updates/s", f"{off} M updates/s", "ratio", f"rounds {on} won",
-               "whole-fit ratio"]
+               "whole-fit ratio", f"test RMSE {on} / {off}"]
     print("| " + " | ".join(columns) + " |")
     print("|---" * len(columns) + "|")
     rows, data = [], {}
@@ -99,14 +101,15 @@ def main(argv=None) -> int:
         for threads in (int(value) for value in args.threads.split(",")):
             done = subprocess.run([sys.executable, __file__, "--switch", args.switch, "--worker", str(path), str(k),
                                    str(threads), str(args.rounds)], capture_output=True, text=True, check=True)
-            speeds = {state: [s / 1e6 for s in values]
+            speeds = {state: [s if state.startswith("rmse") else s / 1e6 for s in values]
                       for state, values in json.loads(done.stdout.splitlines()[-1]).items()}
             switched_on, switched_off = speeds["on"], speeds["off"]
             cells = [f"{np.median(v):.1f} ({min(v):.1f}..{max(v):.1f})" for v in (switched_on, switched_off)]
             won = sum(a > b for a, b in zip(switched_on, switched_off))
             rows.append([k, threads, *cells, f"{np.median(switched_on) / np.median(switched_off):.2f}",
                          f"{won} of {len(switched_on)}",
-                         f"{np.median(speeds['fit_on']) / np.median(speeds['fit_off']):.2f}"])
+                         f"{np.median(speeds['fit_on']) / np.median(speeds['fit_off']):.2f}",
+                         f"{np.median(speeds['rmse_on']):.4f} / {np.median(speeds['rmse_off']):.4f}"])
             data[f"K={k}@{threads}"] = speeds
             print("| " + " | ".join(str(cell) for cell in rows[-1]) + " |", flush=True)
     if not args.no_write:
