@@ -6,12 +6,12 @@ grid. Blocks :math:`(b, b')` and :math:`(c, c')` with :math:`b \ne c` and :math:
 user and no item, so SGD can run on them at the same time without locks and without one thread ever
 touching a row another is updating. The ratings are grouped block by block once per fit, each
 block's by user, each user's in a random order, a few users' ratings interleaved
-(:class:`BlockPlan`, :data:`ROW_LANES`; LibMF sorts its blocks by user too). An epoch is :math:`G`
-sub-epochs; each epoch draws from the model's ``rng`` a random pairing :math:`\pi` of user blocks
-with item blocks and a random order :math:`\sigma` of the sub-epochs, and sub-epoch :math:`s` holds the :math:`G` blocks
-:math:`(b, \pi((b + \sigma_s) \bmod G))`. Every block is visited once per epoch, its ratings in
-that order, with the same per-rating update as ``numba`` (or its AdaGrad form under the
-``adagrad`` step rule, :func:`~.numba_jit.adagrad_pass`):
+(:class:`BlockPlan`, :data:`ROW_LANES`; LibMF sorts its blocks by user too). An epoch is
+:math:`G` sub-epochs; each epoch draws from the model's ``rng`` a random pairing :math:`\pi` of
+user blocks with item blocks and a random order :math:`\sigma` of the sub-epochs, and sub-epoch
+:math:`s` holds the :math:`G` blocks :math:`(b, \pi((b + \sigma_s) \bmod G))`. Every block is
+visited once per epoch, its ratings in that order, with the same per-rating update as ``numba`` (or
+its AdaGrad form under the ``adagrad`` step rule, :func:`~.numba_jit.adagrad_pass`):
 
 .. math::
     e_{ui} = r_{ui} - (\mu + b_u + b_i + p_u^\top q_i), \quad
@@ -295,10 +295,10 @@ class BlockPlan(EpochPlan):
     :func:`sub_blocks`) and the ratings grouped cell by cell (:class:`~.grouping.ShuffledCells`, with
     sequential reads: no global permutation, which costs a cache miss per rating and column once the
     ratings outgrow the cache), each cell's by user in :data:`ROW_LANES` interleaved runs, each user's
-    ratings in a uniformly random order. Every epoch: a random
-    pairing of user blocks with item blocks and a random order of the ``G`` sub-epochs, both drawn
-    from the model's ``rng``. Regrouping once instead of every epoch is what LibMF does; it saves a
-    pass over all ratings per epoch.
+    ratings in a uniformly random order. Every epoch: a random pairing of user blocks with item
+    blocks and a random order of the ``G`` sub-epochs, both drawn from the model's ``rng``.
+    Regrouping once instead of every epoch is what LibMF does; it saves a pass over all ratings per
+    epoch.
 
     The grouping's uniforms come from a child of ``rng`` (``rng.spawn(1)``), which leaves ``rng``'s
     stream as it is, so on more than one thread the grouping runs in a helper thread while the model
