@@ -85,13 +85,20 @@ def shuffle_cells(bounds, first, last, uniforms, out_users, out_items, out_ratin
             continue
         for k in range(size):
             at = start + k
-            j = start + min(np.int64(uniforms[at] * (k + 1)), k)
-            out_users[at] = out_users[j]
-            out_items[at] = out_items[j]
-            out_ratings[at] = out_ratings[j]
-            out_users[j] = stored_users[k]
-            out_items[j] = stored_items[k]
-            out_ratings[j] = stored_ratings[k]
+            swap_in(out_users, out_items, out_ratings, at, start + min(np.int64(uniforms[at] * (k + 1)), k),
+                    stored_users, stored_items, stored_ratings, k)
+
+
+@njit(inline="always")
+def swap_in(out_users, out_items, out_ratings, at, j, stored_users, stored_items, stored_ratings, k):
+    """One step of the inside-out shuffle: the rating at place ``j`` moves to ``at`` and stored rating
+    ``k`` takes ``j``."""
+    out_users[at] = out_users[j]
+    out_items[at] = out_items[j]
+    out_ratings[at] = out_ratings[j]
+    out_users[j] = stored_users[k]
+    out_items[j] = stored_items[k]
+    out_ratings[j] = stored_ratings[k]
 
 
 @njit(cache=True, nogil=True)
@@ -120,14 +127,9 @@ def shuffle_runs(stored_users, stored_items, stored_ratings, start, size, unifor
         key = keys[k] - low
         order = taken[key]
         taken[key] = order + 1
-        at = places[first[key] + order]
-        j = places[first[key] + min(np.int64(uniforms[start + k] * (order + 1)), order)]
-        out_users[at] = out_users[j]
-        out_items[at] = out_items[j]
-        out_ratings[at] = out_ratings[j]
-        out_users[j] = stored_users[k]
-        out_items[j] = stored_items[k]
-        out_ratings[j] = stored_ratings[k]
+        swap_in(out_users, out_items, out_ratings, places[first[key] + order],
+                places[first[key] + min(np.int64(uniforms[start + k] * (order + 1)), order)],
+                stored_users, stored_items, stored_ratings, k)
 
 
 @njit(cache=True, nogil=True)
