@@ -142,10 +142,10 @@ ROW_LANES = 4
 ratings are ordered by user (by item when the items outnumber a cell's users), each user's in a
 random order, and taken from this many users in turn, so a user's row stays in the L1 cache from
 one of its ratings to the next and only the item rows come from L2 (LibMF sorts its blocks by user
-likewise). Measured on ML-1M, K=100, AMD EPYC (1 MiB L2), median epoch of alternating fits: 1.06x
-the updates/s with 2 lanes, 1.07-1.13x with 3 to 6 on 1 thread, and with 4 lanes 1.06-1.09x on 1
-and 2 threads (``benchmarks/engine_switch.py --switch row_lanes``), the test RMSE the same to 4
-digits; 0 keeps each block in a uniformly random order."""
+likewise). Measured on ML-1M, K=100, AMD EPYC (1 MiB L2), median epoch of alternating fits against
+the uniformly random order: 1.06-1.09x the updates/s on 1 and 2 threads, the test RMSE the same to 4
+digits (``benchmarks/engine_switch.py --switch row_lanes``). 0 keeps each block in a uniformly
+random order."""
 
 SPINS = 20_000
 """How many times a thread polls for a block to become ready (about 0.1-1 ms) before it leaves the
