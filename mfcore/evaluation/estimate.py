@@ -14,9 +14,11 @@ speed-up each further thread brings (0.6: ML-1M, K=100, 1.6x on 2 threads in REA
 :math:`c_0` and :math:`c_1` are measured, not assumed: the first estimate for an (engine, schedule) in
 a process times one-thread fits of :data:`CALIBRATION_EPOCHS` epochs on a small synthetic sample at
 :math:`K` = 8 and 64 (the fastest epoch of each; the compiled engines' JIT compile or cache load is paid
-by a warm-up before it) and solves for the line through the two points. That takes a few tenths of a second
-per engine (plus the JIT compile or cache load the first compiled fit of a process pays anyway, about
-a second), and is cached for the process
+by a warm-up before it) and solves for the line through the two points, each coefficient kept at
+least a tenth of what its point alone gives (a loaded machine can time the K = 64 epoch no slower
+than the K = 8 one, and a cost that did not grow with K would call a larger model free). That takes a
+few tenths of a second per engine (plus the JIT compile or cache load the first compiled fit of a
+process pays anyway, about a second), and is cached for the process
 (:func:`calibrate`, :func:`clear_calibration`). What is left out: JIT compilation (once per process),
 scoring the test and validation sets after every epoch (a few percent), and the machine's load at the
 time; the figure is a rough scale (within a factor of 2 or 3), meant to say "about a minute" before a
@@ -115,7 +117,7 @@ def calibrate(engine: str, schedule: str = "per-rating") -> UpdateCost:
         epoch = _ranking_epoch_seconds if engine in RANKING_KINDS else (
             lambda kind, train, k: _epoch_seconds(kind, schedule, train, k))
         per_rating = [epoch(engine, train, k) / len(train) for k in (small, large)]
-        per_factor = max(0.0, (per_rating[1] - per_rating[0]) / (large - small))
+        per_factor = max((per_rating[1] - per_rating[0]) / (large - small), 0.1 * per_rating[1] / large)
         per_update = max(per_rating[0] - per_factor * small, 0.1 * per_rating[0])
         _cache[key] = cost = UpdateCost(per_update, per_factor)
         return cost
