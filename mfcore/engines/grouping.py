@@ -28,10 +28,10 @@ def balanced_blocks(codes, n_codes, n_blocks):
 
 
 @njit(cache=True, nogil=True)
-def count_cells(users, items, user_key, item_key, start, stop, cell, counts):
-    """Cell ``user_key[u] + item_key[i]`` of the ratings ``start:stop`` into ``cell[start:stop]``, and how
-    many per cell into ``counts``. The ratings are read in their stored order (sequential reads)."""
-    for j in range(start, stop):
+def count_cells(users, items, user_key, item_key, cell, counts):
+    """Cell ``user_key[u] + item_key[i]`` of every rating into ``cell``, and how many per cell into
+    ``counts``. The ratings are read in their stored order (sequential reads)."""
+    for j in range(users.shape[0]):
         c = user_key[users[j]] + item_key[items[j]]
         cell[j] = c
         counts[c] += 1
@@ -176,7 +176,7 @@ class ShuffledCells:
         n = len(ratings)
         cell = np.empty(n, np.int32)
         counts = np.zeros(self.n_cells, np.int64)
-        count_cells(users, items, *self._keys, 0, n, cell, counts)
+        count_cells(users, items, *self._keys, cell, counts)
         self.bounds = np.zeros(self.n_cells + 1, np.int64)
         np.cumsum(counts, out=self.bounds[1:])
         self._uniforms = self._rng.random(n, dtype=np.float32)
