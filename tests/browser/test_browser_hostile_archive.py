@@ -263,6 +263,10 @@ def test_a_hostile_items_file_and_model_file_create_no_element_and_no_request(st
         page.get_by_text("Upload a file").click()
         files = page.locator('input[type="file"]')
         files.nth(1).set_input_files({"name": name.replace(".zip", ".csv"), "mimeType": "text/csv", "buffer": items})
+        # the titles' upload reruns the page: the ratings go in once its file is held and the rerun is over
+        page.locator('[data-testid="stFileChip"]').first.wait_for()
+        page.locator('[data-testid="stFileChipIconSpinner"]').first.wait_for(state="detached")
+        wait_idle(page)
         files.nth(0).set_input_files({"name": name.replace(".zip", "-ratings.csv"), "mimeType": "text/csv",
                                       "buffer": ratings})
         page.get_by_text(re.compile(r"^Titles from .*: 40 of 40 items matched")).wait_for(timeout=60_000)
